@@ -1,0 +1,76 @@
+using System.Collections.Generic;
+using System.Linq;
+using CellGen.Generator.Language;
+using CellGen.Generator.Model;
+
+namespace CellGen.Generator.Compiler;
+
+/// <summary>Lower: the bound equations become one step graph in SSA form.</summary>
+internal static class Lowering
+{
+    public static StepGraph Lower(BoundCell cell)
+    {
+        var builder = new GraphBuilder();
+        var locals = new Dictionary<string, int>();
+        var states = new Dictionary<string, int>();
+        var labels = new List<Label>();
+        var vectorSizes = cell.Vectors.ToDictionary(v => v.Name, v => v.Size);
+
+        int Visit(BoundExpr expr)
+        {
+            switch (expr)
+            {
+                case ConstantExpr c: return builder.Constant(c.Value);
+                case InputExpr: return builder.Add(new Node(Op.Input, EquatableArray<int>.Empty, Size.Input));
+                case StateExpr { Previous: true } s: return builder.Add(new Node(Op.StatePrev, EquatableArray<int>.Empty, Size.Hidden, s.State));
+                case StateExpr s: return states[s.State];
+                case LocalExpr l: return locals[l.Name];
+                case VectorExpr v: return builder.Add(new Node(Op.Vector, EquatableArray<int>.Empty, vectorSizes[v.Name], v.Name));
+                case CallExpr c:
+                {
+                    int argument = Visit(c.Argument);
+                    Op op = c.Function switch { Function.Sigmoid => Op.Sigmoid, Function.Tanh => Op.Tanh, _ => Op.Relu };
+                    return builder.Add(new Node(op, new EquatableArray<int>(new[] { argument }), builder.Nodes[argument].Size));
+                }
+                case NegateExpr n:
+                {
+                    int operand = Visit(n.Operand);
+                    return builder.Add(new Node(Op.Neg, new EquatableArray<int>(new[] { operand }), builder.Nodes[operand].Size));
+                }
+                case BinaryExpr b:
+                {
+                    int left = Visit(b.Left), right = Visit(b.Right);
+                    Size size = GraphBuilder.Combine(builder.Nodes[left].Size, builder.Nodes[right].Size);
+                    var args = new EquatableArray<int>(new[] { left, right });
+                    return b.Operator == '*'
+                        ? builder.Add(new Node(Op.Mul, args, size))
+                        : builder.Add(new Node(Op.Sum, args, size, Signs: new EquatableArray<int>(new[] { 1, b.Operator == '+' ? 1 : -1 })));
+                }
+                case MatVecExpr m:
+                {
+                    var parts = m.Parts.Select(Visit).ToEquatableArray();
+                    return builder.Add(new Node(Op.MatVec, parts, Size.Hidden, m.Matrix));
+                }
+            }
+            throw new System.InvalidOperationException("Unknown bound node " + expr.GetType().Name);
+        }
+
+        var updates = new List<StateUpdate>();
+        foreach (BoundEquation equation in cell.Equations)
+        {
+            int node = Visit(equation.Value);
+            if (equation.IsState)
+            {
+                states[equation.Target] = node;
+                updates.Add(new StateUpdate(equation.Target, node));
+                labels.Add(new Label(node, equation.Target + "[t]", equation.Index));
+            }
+            else
+            {
+                locals[equation.Target] = node;
+                labels.Add(new Label(node, equation.Target, equation.Index));
+            }
+        }
+        return new StepGraph(cell, builder.Nodes.ToEquatableArray(), updates.ToEquatableArray(), labels.ToEquatableArray());
+    }
+}

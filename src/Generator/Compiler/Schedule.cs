@@ -1,0 +1,236 @@
+using System.Collections.Generic;
+using System.Linq;
+using CellGen.Generator.Language;
+using CellGen.Generator.Model;
+
+namespace CellGen.Generator.Compiler;
+
+internal enum Phase { Hoisted, Step }
+
+/// <summary>Where a node's forward value lives.</summary>
+internal enum Storage
+{
+    Register,    // computed and used inside one sweep only
+    Constant,
+    Vector,      // a parameter vector, broadcast over rows
+    Input,       // x, [T*B, X]
+    StatePrev,   // state history, slot t
+    StateNext,   // state history, slot t + 1
+    CallOutput,  // a column block of a matrix product's output
+    Buffer,      // a buffer of the runner
+}
+
+/// <summary>A buffer of the runner: [rows, width] where rows is B (one step) or T*B (all steps).</summary>
+internal sealed record BufferPlan(int Index, string Name, int HeightH, int WidthH, int WidthX, bool AllSteps, string Purpose);
+
+/// <summary>How one node is computed, stored and differentiated.</summary>
+internal sealed record NodePlan(
+    Phase Phase,
+    int Level,
+    Storage Storage,
+    int Buffer,              // Buffer: buffer index; CallOutput: call index
+    int Column,              // CallOutput: the part's position in the call's output
+    string State,            // StatePrev / StateNext: the state
+    bool StoreAlways,        // a sweep stores it for a later stage, another phase or a state
+    bool StoreWhenRecording, // only the backward pass reads it
+    int AdjointBuffer);      // buffer receiving dL/d(node) from outside its own sweep, or -1
+
+internal sealed record SweepPlan(int Index, Phase Phase, int Level, EquatableArray<int> Nodes);
+
+internal sealed record CallPlan(int Call, Phase Phase, int Level, int OutputBuffer, int GradientBuffer);
+
+/// <summary>One instruction of a pass: a sweep or a matrix product (forward, dOperand, dW).</summary>
+internal sealed record Instruction(InstructionKind Kind, int Index);
+
+internal enum InstructionKind { Sweep, Gemm, BackwardSweep, GemmData, GemmWeights }
+
+/// <summary>
+/// Schedule: phases (before the loop / per step), stages separated by matrix products, one fused elementwise sweep per
+/// stage, buffers for what is stored, the tape, adjoint buffers, and the order of both passes. For every adjoint,
+/// the first writer in backward order overwrites and later ones add, so nothing is zeroed that need not be.
+/// </summary>
+internal sealed record CellSchedule(
+    Derivative Derivative,
+    EquatableArray<NodePlan> Nodes,
+    EquatableArray<BufferPlan> Buffers,
+    EquatableArray<SweepPlan> Sweeps,
+    EquatableArray<CallPlan> Calls,
+    EquatableArray<Instruction> HoistedForward,
+    EquatableArray<Instruction> StepForward,
+    EquatableArray<Instruction> StepBackward,
+    EquatableArray<Instruction> AfterLoopBackward,
+    EquatableArray<string> FirstWriter,     // per node: the instruction that first writes its adjoint ("" = none)
+    EquatableArray<bool> StatesReadBack)    // per state (cell order): some backward contribution reaches s[t-1]
+{
+    public OptimisedCell Optimised => Derivative.Cell;
+
+    public StepGraph Graph => Derivative.Cell.Graph;
+}
+
+internal static class Scheduler
+{
+    public static string Key(Instruction instruction) => instruction.Kind + ":" + instruction.Index;
+
+    public static CellSchedule Schedule(Derivative derivative)
+    {
+        OptimisedCell cell = derivative.Cell;
+        StepGraph graph = cell.Graph;
+        var nodes = graph.Nodes;
+        int count = nodes.Count;
+
+        // Phases and levels: a product's level is one more than its operand's; elementwise nodes take their arguments' maximum.
+        var phase = new Phase[count];
+        var level = new int[count];
+        for (int i = 0; i < count; i++)
+        {
+            Node node = nodes[i];
+            phase[i] = cell.Hoisted[i] ? Phase.Hoisted : Phase.Step;
+            int LevelOf(int a) => phase[a] == phase[i] ? level[a] : 0;
+            level[i] = node.IsLeaf ? 0
+                : node.Op == Op.MatPart ? LevelOf(node.Args[0]) + 1
+                : node.Args.Select(LevelOf).DefaultIfEmpty(0).Max();
+        }
+
+        // Consumers outside a node's own sweep make it materialised and give it an adjoint buffer.
+        var sweepOf = new int[count];
+        var sweeps = new List<SweepPlan>();
+        foreach (Phase p in new[] { Phase.Hoisted, Phase.Step })
+            foreach (var group in Enumerable.Range(0, count).Where(i => nodes[i].IsElementwise && phase[i] == p).GroupBy(i => level[i]).OrderBy(g => g.Key))
+            {
+                foreach (int i in group) sweepOf[i] = sweeps.Count;
+                sweeps.Add(new SweepPlan(sweeps.Count, p, group.Key, group.ToEquatableArray()));
+            }
+        var external = new bool[count];
+        var operandOfStepCall = new bool[count];
+        for (int i = 0; i < count; i++)
+        {
+            Node node = nodes[i];
+            foreach (int a in node.Args)
+            {
+                if (!nodes[a].IsElementwise) continue;
+                if (node.Op == Op.MatPart || !node.IsElementwise || sweepOf[a] != sweepOf[i]) external[a] = true;
+            }
+            if (node.Op == Op.MatPart && phase[i] == Phase.Step) operandOfStepCall[node.Args[0]] = true;
+        }
+        var updateStates = new Dictionary<int, string>();
+        foreach (StateUpdate update in graph.Updates)
+            if (!updateStates.ContainsKey(update.Node)) updateStates[update.Node] = update.State;
+
+        var buffers = new List<BufferPlan>();
+        int AddBuffer(string name, int heightH, int widthH, int widthX, bool allSteps, string purpose)
+        {
+            buffers.Add(new BufferPlan(buffers.Count, name, heightH, widthH, widthX, allSteps, purpose));
+            return buffers.Count - 1;
+        }
+
+        // Matrix products: outputs kept for all steps when before the loop or read by the backward pass.
+        var calls = new List<CallPlan>();
+        foreach (GemmCall call in cell.Calls)
+        {
+            WeightBuffer weights = cell.Buffers[call.Buffer];
+            var parts = Enumerable.Range(0, count).Where(i => cell.CallOfNode[i] == call.Index).ToList();
+            Phase p = call.Hoisted ? Phase.Hoisted : Phase.Step;
+            bool allSteps = p == Phase.Hoisted || parts.Any(i => derivative.Needed[i] || operandOfStepCall[i]);
+            int output = AddBuffer($"product{call.Index}", 0, weights.Parts.Count, 0, allSteps, "product");
+            int gradient = AddBuffer($"d_product{call.Index}", 0, weights.Parts.Count, 0, true, "adjoint");
+            calls.Add(new CallPlan(call.Index, p, level[parts[0]], output, gradient));
+        }
+
+        var plans = new NodePlan[count];
+        var stateNames = graph.Cell.States;
+        for (int i = 0; i < count; i++)
+        {
+            Node node = nodes[i];
+            bool needed = derivative.Needed[i] && !derivative.Recomputed[i];
+            int adjoint = -1;
+            switch (node.Op)
+            {
+                case Op.Constant: plans[i] = new NodePlan(phase[i], 0, Storage.Constant, -1, 0, "", false, false, -1); continue;
+                case Op.Vector: plans[i] = new NodePlan(phase[i], 0, Storage.Vector, -1, 0, "", false, false, -1); continue;
+                case Op.Input: plans[i] = new NodePlan(phase[i], 0, Storage.Input, -1, 0, "", false, false, -1); continue;
+                case Op.StatePrev: plans[i] = new NodePlan(phase[i], 0, Storage.StatePrev, -1, 0, node.Name, false, false, -1); continue;
+                case Op.MatPart:
+                    plans[i] = new NodePlan(phase[i], level[i], Storage.CallOutput, cell.CallOfNode[i], cell.SlotOfNode[i], "", false, false, -1);
+                    continue;
+            }
+            string label = graph.Labels.FirstOrDefault(l => l.Node == i)?.Name ?? "";
+            string name = label.Length > 0 ? Identifier(label) : "value" + i;
+            bool allSteps = phase[i] == Phase.Hoisted || needed || operandOfStepCall[i];
+            if (external[i])
+                adjoint = AddBuffer("d_" + name, 0, node.Size == Size.Input ? 0 : 1, node.Size == Size.Input ? 1 : 0, phase[i] == Phase.Hoisted, "adjoint");
+            if (updateStates.TryGetValue(i, out string? state))
+            {
+                plans[i] = new NodePlan(phase[i], level[i], Storage.StateNext, -1, 0, state, true, false, adjoint);
+                continue;
+            }
+            if (external[i] || needed)
+            {
+                int buffer = AddBuffer(name, 0, node.Size == Size.Input ? 0 : 1, node.Size == Size.Input ? 1 : 0, allSteps, needed && !external[i] ? "tape" : "value");
+                plans[i] = new NodePlan(phase[i], level[i], Storage.Buffer, buffer, 0, "", external[i], needed && !external[i], adjoint);
+                continue;
+            }
+            plans[i] = new NodePlan(phase[i], level[i], Storage.Register, -1, 0, "", false, false, adjoint);
+        }
+
+        // Forward order per phase: products of a level, then the sweep of that level.
+        EquatableArray<Instruction> Forward(Phase p)
+        {
+            var list = new List<Instruction>();
+            int max = Enumerable.Range(0, count).Where(i => phase[i] == p).Select(i => level[i]).DefaultIfEmpty(0).Max();
+            for (int l = 0; l <= max; l++)
+            {
+                list.AddRange(calls.Where(c => c.Phase == p && c.Level == l).Select(c => new Instruction(InstructionKind.Gemm, c.Call)));
+                list.AddRange(sweeps.Where(s => s.Phase == p && s.Level == l).Select(s => new Instruction(InstructionKind.Sweep, s.Index)));
+            }
+            return list.ToEquatableArray();
+        }
+        EquatableArray<Instruction> Backward(Phase p)
+        {
+            var list = new List<Instruction>();
+            int max = Enumerable.Range(0, count).Where(i => phase[i] == p).Select(i => level[i]).DefaultIfEmpty(0).Max();
+            for (int l = max; l >= 0; l--)
+            {
+                list.AddRange(sweeps.Where(s => s.Phase == p && s.Level == l).Select(s => new Instruction(InstructionKind.BackwardSweep, s.Index)));
+                list.AddRange(calls.Where(c => c.Phase == p && c.Level == l).Select(c => new Instruction(InstructionKind.GemmData, c.Call)));
+            }
+            return list.ToEquatableArray();
+        }
+        var stepBackward = Backward(Phase.Step);
+        var afterLoop = calls.Where(c => c.Phase == Phase.Step).Select(c => new Instruction(InstructionKind.GemmWeights, c.Call))
+            .Concat(Backward(Phase.Hoisted))
+            .Concat(calls.Where(c => c.Phase == Phase.Hoisted).Select(c => new Instruction(InstructionKind.GemmWeights, c.Call)))
+            .ToEquatableArray();
+
+        // The first writer of every adjoint, in backward order.
+        var first = Enumerable.Repeat("", count).ToArray();
+        void Touch(int target, Instruction by)
+        {
+            if (first[target].Length == 0) first[target] = Key(by);
+        }
+        foreach (Instruction instruction in stepBackward.Concat(afterLoop))
+        {
+            if (instruction.Kind == InstructionKind.BackwardSweep)
+            {
+                var members = new HashSet<int>(sweeps[instruction.Index].Nodes);
+                foreach (Contribution c in derivative.Contributions)
+                    if (members.Contains(c.From) && !members.Contains(c.Target)) Touch(c.Target, instruction);
+            }
+            else if (instruction.Kind == InstructionKind.GemmData)
+                Touch(cell.Calls[instruction.Index].Operand, instruction);
+        }
+        var statesReadBack = stateNames.Select(s => Enumerable.Range(0, count).Any(i => nodes[i].Op == Op.StatePrev && nodes[i].Name == s && first[i].Length > 0)).ToEquatableArray();
+
+        return new CellSchedule(derivative, plans.ToEquatableArray(), buffers.ToEquatableArray(), sweeps.ToEquatableArray(),
+            calls.ToEquatableArray(), Forward(Phase.Hoisted), Forward(Phase.Step), stepBackward, afterLoop,
+            first.ToEquatableArray(), statesReadBack);
+    }
+
+    /// <summary>A C# identifier for a label: 'c[t]' becomes 'c', other characters become '_'.</summary>
+    public static string Identifier(string label)
+    {
+        var text = new System.Text.StringBuilder();
+        foreach (char c in label.Replace("[t]", ""))
+            text.Append(char.IsLetterOrDigit(c) || c == '_' ? c : '_');
+        return text.ToString();
+    }
+}

@@ -1,0 +1,66 @@
+using System.Collections.Generic;
+using CellGen.Generator.Language;
+using CellGen.Generator.Model;
+
+namespace CellGen.Generator.Compiler;
+
+/// <summary>The operations of the step graph; each node computes one [rows, size] value per step.</summary>
+internal enum Op
+{
+    Constant,   // Value, broadcast
+    Input,      // x[t]
+    StatePrev,  // s[t-1]; Name is the state
+    Vector,     // a parameter vector; Name
+    MatVec,     // W @ [args...] before Optimise splits it; Name is the matrix
+    MatPart,    // the column block Part of matrix Name times Args[0]; Bias names a folded parameter vector
+    Sum,        // sum of Args[i] * Signs[i]
+    Mul,        // Args[0] * Args[1], elementwise
+    Neg,
+    Sigmoid,
+    Tanh,
+    Relu,
+    Copy,       // Args[0] unchanged: a state's new value that no elementwise operation of the loop computes
+}
+
+/// <summary>One SSA node of the step graph. Records compare by value, so identical nodes are shared (CSE).</summary>
+internal sealed record Node(Op Op, EquatableArray<int> Args, Size Size, string Name = "", double Value = 0, int Part = 0,
+    EquatableArray<int> Signs = default, string Bias = "")
+{
+    public bool IsLeaf => Op is Op.Constant or Op.Input or Op.StatePrev or Op.Vector;
+
+    public bool IsElementwise => Op is Op.Sum or Op.Mul or Op.Neg or Op.Sigmoid or Op.Tanh or Op.Relu or Op.Copy;
+}
+
+/// <summary>The new value of a state at each step.</summary>
+internal sealed record StateUpdate(string State, int Node);
+
+/// <summary>A display name for a node (an intermediate 'i' or a state 'c[t]') and the equation that defines it.</summary>
+internal sealed record Label(int Node, string Name, int Equation);
+
+/// <summary>One step of the cell as a graph: nodes in topological order, state updates, labels for comments.</summary>
+internal sealed record StepGraph(
+    BoundCell Cell,
+    EquatableArray<Node> Nodes,
+    EquatableArray<StateUpdate> Updates,
+    EquatableArray<Label> Labels);
+
+/// <summary>Builds a graph in topological order, sharing identical nodes.</summary>
+internal sealed class GraphBuilder
+{
+    private readonly List<Node> _nodes = new();
+    private readonly Dictionary<Node, int> _index = new();
+
+    public IReadOnlyList<Node> Nodes => _nodes;
+
+    public int Add(Node node)
+    {
+        if (_index.TryGetValue(node, out int existing)) return existing;
+        _nodes.Add(node);
+        _index[node] = _nodes.Count - 1;
+        return _nodes.Count - 1;
+    }
+
+    public int Constant(double value) => Add(new Node(Op.Constant, EquatableArray<int>.Empty, Size.Scalar, Value: value));
+
+    public static Size Combine(Size a, Size b) => a == Size.Scalar ? b : a;
+}

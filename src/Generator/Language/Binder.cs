@@ -1,0 +1,354 @@
+using System.Collections.Generic;
+using System.Linq;
+using CellGen.Generator.Model;
+
+namespace CellGen.Generator.Language;
+
+/// <summary>A problem of the cell as a whole, reported at its [RecurrentCell] attribute.</summary>
+internal sealed record CellProblem(string Id, EquatableArray<string> Arguments);
+
+/// <summary>
+/// Resolves every name to its role (input, state, intermediate, matrix, vector) and size, in equation order.
+/// All semantic errors of the language are found here; past this step a cell is well formed.
+/// </summary>
+internal sealed class Binder
+{
+    private readonly IReadOnlyList<EquationSyntax> _equations;
+    private readonly string _input;
+    private readonly string _output;
+    private readonly List<EquationProblem> _problems = new();
+    private readonly List<CellProblem> _cellProblems = new();
+
+    private readonly Dictionary<string, int> _stateDefinitions = new();
+    private readonly Dictionary<string, int> _localDefinitions = new();
+    private readonly HashSet<string> _matrixNames = new();
+    private readonly HashSet<string> _read = new();
+    private bool _inputRead;
+
+    // Size inference for parameter vectors: each vector is a variable; unresolved ones are H.
+    private readonly Dictionary<string, Size> _vectorSizes = new();
+    private readonly Dictionary<string, string> _vectorLinks = new();
+    private readonly List<string> _vectorOrder = new();
+
+    private readonly List<(string Matrix, int Equation, TextRange Range, List<SizeTerm> Parts)> _matrixUses = new();
+
+    /// <summary>A size during binding: known, a parameter vector's variable, or a number's (no size).</summary>
+    private readonly record struct SizeTerm(Size Known, string? Vector, TextRange Range)
+    {
+        public static SizeTerm Scalar(TextRange range) => new(Size.Scalar, null, range);
+    }
+
+    private Binder(IReadOnlyList<EquationSyntax> equations, string input, string output)
+    {
+        _equations = equations;
+        _input = input;
+        _output = output;
+    }
+
+    public static (BoundCell? Cell, IReadOnlyList<EquationProblem> Problems, IReadOnlyList<CellProblem> CellProblems) Bind(
+        IReadOnlyList<EquationSyntax> equations, string input, string output)
+    {
+        var binder = new Binder(equations, input, output);
+        BoundCell? cell = binder.Run();
+        return (cell, binder._problems, binder._cellProblems);
+    }
+
+    private void Report(DiagnosticDescriptorRef descriptor, int equation, TextRange range, params string[] arguments) =>
+        _problems.Add(EquationProblem.Create(descriptor.Descriptor, equation, range, arguments));
+
+    private readonly record struct DiagnosticDescriptorRef(Microsoft.CodeAnalysis.DiagnosticDescriptor Descriptor)
+    {
+        public static implicit operator DiagnosticDescriptorRef(Microsoft.CodeAnalysis.DiagnosticDescriptor d) => new(d);
+    }
+
+    private BoundCell? Run()
+    {
+        // Definitions first: a name's role follows from how any equation defines it.
+        for (int i = 0; i < _equations.Count; i++)
+        {
+            EquationSyntax equation = _equations[i];
+            string name = equation.Target;
+            if (name == _input)
+            {
+                Report(Diagnostics.InputMisuse, equation.Index, equation.TargetRange,
+                    $"'{name}' is the input of the cell and cannot be defined by an equation: give the value another name");
+                continue;
+            }
+            if (_stateDefinitions.TryGetValue(name, out int earlier) || _localDefinitions.TryGetValue(name, out earlier))
+            {
+                Report(Diagnostics.DefinedTwice, equation.Index, equation.TargetRange, name, (_equations[earlier].Index + 1).ToString());
+                continue;
+            }
+            (equation.TargetIsState ? _stateDefinitions : _localDefinitions)[name] = i;
+        }
+        foreach (EquationSyntax equation in _equations) CollectMatrices(equation.Value);
+
+        var bound = new List<BoundEquation>();
+        for (int i = 0; i < _equations.Count; i++)
+        {
+            EquationSyntax equation = _equations[i];
+            (BoundExpr value, SizeTerm size) = BindExpr(equation.Value, i);
+            Unify(size, new SizeTerm(Size.Hidden, null, equation.Value.Range), i,
+                $"'{equation.Target}' has the hidden size H but its value has the input size X: multiply the input by a weight matrix first");
+            bound.Add(new BoundEquation(equation.Index, equation.Text, equation.Target, equation.TargetIsState, value));
+        }
+
+        if (!_stateDefinitions.ContainsKey(_output))
+            _cellProblems.Add(new CellProblem(Diagnostics.OutputMissing.Id, new EquatableArray<string>(new[] { _output })));
+
+        var matrices = CheckMatrices();
+
+        foreach (KeyValuePair<string, int> local in _localDefinitions)
+            if (!_read.Contains(local.Key))
+            {
+                EquationSyntax equation = _equations[local.Value];
+                Report(Diagnostics.UnusedIntermediate, equation.Index, equation.TargetRange, local.Key);
+            }
+        if (!_inputRead)
+            _cellProblems.Add(new CellProblem(Diagnostics.UnusedInput.Id, new EquatableArray<string>(new[] { _input })));
+
+        bool failed = _problems.Any(p => Diagnostics.ById(p.Id).DefaultSeverity == Microsoft.CodeAnalysis.DiagnosticSeverity.Error)
+            || _cellProblems.Any(p => Diagnostics.ById(p.Id).DefaultSeverity == Microsoft.CodeAnalysis.DiagnosticSeverity.Error);
+        if (failed) return null;
+
+        var states = _stateDefinitions.OrderBy(s => s.Value).Select(s => s.Key).ToEquatableArray();
+        var vectors = _vectorOrder.Select(v => new VectorInfo(v, ResolveVector(v) ?? Size.Hidden)).ToEquatableArray();
+        return new BoundCell(_input, _output, states, matrices.ToEquatableArray(), vectors, bound.ToEquatableArray());
+    }
+
+    private void CollectMatrices(ExprSyntax expr)
+    {
+        switch (expr)
+        {
+            case MatVecSyntax m:
+                if (m.Matrix != _input && !_stateDefinitions.ContainsKey(m.Matrix) && !_localDefinitions.ContainsKey(m.Matrix))
+                    _matrixNames.Add(m.Matrix);
+                CollectMatrices(m.Operand);
+                break;
+            case CallSyntax c: CollectMatrices(c.Argument); break;
+            case BinarySyntax b: CollectMatrices(b.Left); CollectMatrices(b.Right); break;
+            case NegateSyntax n: CollectMatrices(n.Operand); break;
+            case ConcatSyntax c: foreach (ExprSyntax part in c.Parts) CollectMatrices(part); break;
+        }
+    }
+
+    private bool DefinedBefore(Dictionary<string, int> definitions, string name, int equation) =>
+        definitions.TryGetValue(name, out int at) && at < equation;
+
+    private (BoundExpr, SizeTerm) BindExpr(ExprSyntax expr, int eq)
+    {
+        int index = _equations[eq].Index;
+        switch (expr)
+        {
+            case NumberSyntax n:
+                return (new ConstantExpr(n.Value), SizeTerm.Scalar(n.Range));
+
+            case NameSyntax n:
+            {
+                string name = n.Name;
+                if (name == _input)
+                {
+                    Report(Diagnostics.InputMisuse, index, n.Range, $"the input is read as '{name}[t]', its value at this step");
+                    _inputRead = true;
+                    return (new InputExpr(), new SizeTerm(Size.Input, null, n.Range));
+                }
+                if (_stateDefinitions.ContainsKey(name))
+                {
+                    _read.Add(name);
+                    Report(Diagnostics.TimeIndexMisuse, index, n.Range,
+                        $"'{name}' is a state: read '{name}[t-1]' for its value before this step or '{name}[t]' for its new value");
+                    return (new StateExpr(name, true), new SizeTerm(Size.Hidden, null, n.Range));
+                }
+                if (_localDefinitions.ContainsKey(name))
+                {
+                    _read.Add(name);
+                    if (!DefinedBefore(_localDefinitions, name, eq))
+                        Report(Diagnostics.ReadBeforeDefinition, index, n.Range, name, "");
+                    return (new LocalExpr(name), new SizeTerm(Size.Hidden, null, n.Range));
+                }
+                if (_matrixNames.Contains(name))
+                {
+                    Report(Diagnostics.MatrixAndVector, index, n.Range, name);
+                    return (new VectorExpr(name), new SizeTerm(Size.Hidden, null, n.Range));
+                }
+                if (!_vectorSizes.ContainsKey(name) && !_vectorLinks.ContainsKey(name))
+                {
+                    _vectorOrder.Add(name);
+                    _vectorSizes[name] = Size.Scalar; // unknown until unified
+                }
+                return (new VectorExpr(name), new SizeTerm(Size.Scalar, name, n.Range));
+            }
+
+            case TimedNameSyntax n:
+            {
+                string name = n.Name;
+                string written = $"{name}[{(n.Offset == 0 ? "t" : "t-1")}]";
+                if (name == _input)
+                {
+                    _inputRead = true;
+                    if (n.Offset != 0)
+                        Report(Diagnostics.InputMisuse, index, n.Range, $"the input is only available at this step: read '{name}[t]'");
+                    return (new InputExpr(), new SizeTerm(Size.Input, null, n.Range));
+                }
+                if (_stateDefinitions.ContainsKey(name))
+                {
+                    _read.Add(name);
+                    if (n.Offset == 0 && !DefinedBefore(_stateDefinitions, name, eq))
+                        Report(Diagnostics.ReadBeforeDefinition, index, n.Range, written, $", or read '{name}[t-1]' for the value before this step");
+                    return (new StateExpr(name, n.Offset != 0), new SizeTerm(Size.Hidden, null, n.Range));
+                }
+                if (_localDefinitions.ContainsKey(name))
+                {
+                    _read.Add(name);
+                    if (n.Offset != 0)
+                        Report(Diagnostics.StateNotUpdated, index, n.Range, written, name);
+                    else
+                        Report(Diagnostics.TimeIndexMisuse, index, n.Range, $"'{name}' is an intermediate of this step, not a state: read it as '{name}'");
+                    return (new LocalExpr(name), new SizeTerm(Size.Hidden, null, n.Range));
+                }
+                if (_matrixNames.Contains(name))
+                {
+                    Report(Diagnostics.MatrixAndVector, index, n.Range, name);
+                    return (new VectorExpr(name), new SizeTerm(Size.Hidden, null, n.Range));
+                }
+                Report(Diagnostics.StateNotUpdated, index, n.Range, written, name);
+                return (new StateExpr(name, true), new SizeTerm(Size.Hidden, null, n.Range));
+            }
+
+            case CallSyntax c:
+            {
+                (BoundExpr argument, SizeTerm size) = BindExpr(c.Argument, eq);
+                return (new CallExpr(c.Function, argument), size with { Range = c.Range });
+            }
+
+            case NegateSyntax n:
+            {
+                (BoundExpr operand, SizeTerm size) = BindExpr(n.Operand, eq);
+                return (new NegateExpr(operand), size with { Range = n.Range });
+            }
+
+            case BinarySyntax b:
+            {
+                (BoundExpr left, SizeTerm leftSize) = BindExpr(b.Left, eq);
+                (BoundExpr right, SizeTerm rightSize) = BindExpr(b.Right, eq);
+                SizeTerm size = Unify(leftSize, rightSize, eq,
+                    "this combines a value of the input size X with one of the hidden size H: multiply the input by a weight matrix first");
+                return (new BinaryExpr(b.Operator, left, right), size with { Range = b.Range });
+            }
+
+            case MatVecSyntax m:
+            {
+                string matrix = m.Matrix;
+                string? role = matrix == _input ? "the input"
+                    : _stateDefinitions.ContainsKey(matrix) ? "a state"
+                    : _localDefinitions.ContainsKey(matrix) ? "an intermediate"
+                    : null;
+                if (role is not null) Report(Diagnostics.MatrixNotParameter, index, m.MatrixRange, matrix, role);
+                else if (_vectorSizes.ContainsKey(matrix) || _vectorLinks.ContainsKey(matrix))
+                {
+                    // Reported at the vector use; nothing more to say here.
+                }
+                var operands = m.Operand is ConcatSyntax concat ? concat.Parts.ToList() : new List<ExprSyntax> { m.Operand };
+                var parts = new List<BoundExpr>();
+                var sizes = new List<SizeTerm>();
+                foreach (ExprSyntax operand in operands)
+                {
+                    (BoundExpr part, SizeTerm size) = BindExpr(operand, eq);
+                    parts.Add(part);
+                    sizes.Add(size with { Range = operand.Range });
+                }
+                if (role is null) _matrixUses.Add((matrix, eq, m.Range, sizes));
+                return (new MatVecExpr(matrix, parts.ToEquatableArray()), new SizeTerm(Size.Hidden, null, m.Range));
+            }
+
+            case ConcatSyntax c:
+            {
+                Report(Diagnostics.ConcatenationSizes, index, c.Range,
+                    "a concatenation '[a, b, ...]' is only meaningful as the right operand of '@', as in 'W @ [h[t-1], x[t]]'");
+                foreach (ExprSyntax part in c.Parts) BindExpr(part, eq);
+                return (new ConstantExpr(0), new SizeTerm(Size.Hidden, null, c.Range));
+            }
+        }
+        throw new System.InvalidOperationException("Unknown syntax node " + expr.GetType().Name);
+    }
+
+    private string FindRoot(string vector)
+    {
+        while (_vectorLinks.TryGetValue(vector, out string? next)) vector = next;
+        return vector;
+    }
+
+    private Size? ResolveVector(string vector)
+    {
+        Size size = _vectorSizes[FindRoot(vector)];
+        return size == Size.Scalar ? null : size;
+    }
+
+    private Size? Resolve(SizeTerm term) => term.Vector is null ? (term.Known == Size.Scalar ? null : term.Known) : ResolveVector(term.Vector);
+
+    /// <summary>Unifies the sizes of two operands of an elementwise operation; a mismatch is CG0016.</summary>
+    private SizeTerm Unify(SizeTerm a, SizeTerm b, int eq, string message)
+    {
+        bool aScalar = a.Vector is null && a.Known == Size.Scalar;
+        bool bScalar = b.Vector is null && b.Known == Size.Scalar;
+        if (aScalar) return b;
+        if (bScalar) return a;
+        Size? sa = Resolve(a), sb = Resolve(b);
+        if (sa is not null && sb is not null)
+        {
+            if (sa != sb)
+            {
+                string detail = a.Vector is not null || b.Vector is not null
+                    ? $"the parameter vector '{a.Vector ?? b.Vector}' is used with the input size X in one place and the hidden size H in another: use two vectors"
+                    : message;
+                Report(Diagnostics.SizeMismatch, _equations[eq].Index, a.Range.Union(b.Range), detail);
+            }
+            return a;
+        }
+        if (sa is null && sb is null)
+        {
+            string ra = FindRoot(a.Vector!), rb = FindRoot(b.Vector!);
+            if (ra != rb) _vectorLinks[rb] = ra;
+            return a;
+        }
+        if (sa is null) _vectorSizes[FindRoot(a.Vector!)] = sb!.Value;
+        else _vectorSizes[FindRoot(b.Vector!)] = sa.Value;
+        return sa is null ? b : a;
+    }
+
+    private static string Describe(Size size) => size == Size.Input ? "X" : "H";
+
+    private List<MatrixInfo> CheckMatrices()
+    {
+        var result = new List<MatrixInfo>();
+        var first = new Dictionary<string, (int Equation, List<Size> Sizes)>();
+        foreach ((string matrix, int eq, TextRange range, List<SizeTerm> parts) in _matrixUses)
+        {
+            var sizes = new List<Size>();
+            bool ok = true;
+            foreach (SizeTerm part in parts)
+            {
+                Size? size = Resolve(part);
+                if (size is null && part.Vector is null)
+                {
+                    Report(Diagnostics.ConcatenationSizes, _equations[eq].Index, part.Range,
+                        "a part of the operand of '@' that is only a number has no size: use a parameter vector or a state");
+                    ok = false;
+                }
+                sizes.Add(size ?? Size.Hidden);
+            }
+            if (!ok) continue;
+            if (first.TryGetValue(matrix, out var earlier))
+            {
+                if (!earlier.Sizes.SequenceEqual(sizes))
+                    Report(Diagnostics.ConcatenationSizes, _equations[eq].Index, range,
+                        $"'{matrix}' multiplies parts of sizes [{string.Join(", ", earlier.Sizes.Select(Describe))}] in equation {_equations[earlier.Equation].Index + 1} "
+                        + $"but [{string.Join(", ", sizes.Select(Describe))}] here: a matrix needs one size per position of its concatenation");
+                continue;
+            }
+            first[matrix] = (eq, sizes);
+            result.Add(new MatrixInfo(matrix, sizes.ToEquatableArray()));
+        }
+        return result;
+    }
+}

@@ -1,0 +1,296 @@
+using System;
+using System.Collections.Generic;
+using System.Globalization;
+using CellGen.Generator.Model;
+
+namespace CellGen.Generator.Language;
+
+/// <summary>
+/// Recursive-descent parser for one equation (docs: equation-language.md, Grammar). It stops at the first syntax
+/// error and reports it with the range of the offending characters.
+/// </summary>
+internal sealed class Parser
+{
+    private enum TokenKind { Name, Number, Plus, Minus, Star, At, Equals, LParen, RParen, LBracket, RBracket, Comma, End, Bad }
+
+    private readonly record struct Token(TokenKind Kind, string Text, TextRange Range);
+
+    private sealed class SyntaxException : Exception
+    {
+        public SyntaxException(EquationProblem problem) => Problem = problem;
+        public EquationProblem Problem { get; }
+    }
+
+    private readonly string _text;
+    private readonly int _equation;
+    private readonly List<Token> _tokens;
+    private int _position;
+
+    private Parser(string text, int equation)
+    {
+        _text = text;
+        _equation = equation;
+        _tokens = Tokenize(text, equation);
+    }
+
+    public static (EquationSyntax? Syntax, EquationProblem? Problem) Parse(string text, int equation)
+    {
+        try
+        {
+            var parser = new Parser(text, equation);
+            return (parser.ParseEquation(), null);
+        }
+        catch (SyntaxException e)
+        {
+            return (null, e.Problem);
+        }
+    }
+
+    private static bool IsNameStart(char c) => c == '_' || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+
+    private static bool IsNamePart(char c) => IsNameStart(c) || (c >= '0' && c <= '9');
+
+    private static List<Token> Tokenize(string text, int equation)
+    {
+        var tokens = new List<Token>();
+        int i = 0;
+        while (i < text.Length)
+        {
+            char c = text[i];
+            if (char.IsWhiteSpace(c)) { i++; continue; }
+            int start = i;
+            if (IsNameStart(c) || c == 'σ')
+            {
+                if (c == 'σ') i++;
+                else while (i < text.Length && IsNamePart(text[i])) i++;
+                tokens.Add(new Token(TokenKind.Name, text.Substring(start, i - start), TextRange.FromBounds(start, i)));
+                continue;
+            }
+            if ((c >= '0' && c <= '9') || (c == '.' && i + 1 < text.Length && text[i + 1] >= '0' && text[i + 1] <= '9'))
+            {
+                while (i < text.Length && (char.IsDigit(text[i]) || text[i] == '.')) i++;
+                if (i < text.Length && (text[i] == 'e' || text[i] == 'E'))
+                {
+                    int mark = i++;
+                    if (i < text.Length && (text[i] == '+' || text[i] == '-')) i++;
+                    if (i < text.Length && char.IsDigit(text[i])) while (i < text.Length && char.IsDigit(text[i])) i++;
+                    else i = mark;
+                }
+                while (i < text.Length && IsNamePart(text[i])) i++; // '2x' is one bad number, not a number then a name
+                tokens.Add(new Token(TokenKind.Number, text.Substring(start, i - start), TextRange.FromBounds(start, i)));
+                continue;
+            }
+            TokenKind kind = c switch
+            {
+                '+' => TokenKind.Plus,
+                '-' or '−' => TokenKind.Minus,
+                '*' or '⊙' => TokenKind.Star,
+                '@' or '·' => TokenKind.At,
+                '=' => TokenKind.Equals,
+                '(' => TokenKind.LParen,
+                ')' => TokenKind.RParen,
+                '[' => TokenKind.LBracket,
+                ']' => TokenKind.RBracket,
+                ',' => TokenKind.Comma,
+                _ => TokenKind.Bad,
+            };
+            int length = char.IsHighSurrogate(c) && i + 1 < text.Length ? 2 : 1;
+            i += length;
+            var token = new Token(kind, text.Substring(start, length), new TextRange(start, length));
+            if (kind == TokenKind.Bad)
+                throw new SyntaxException(EquationProblem.Create(Diagnostics.SyntaxError, equation, token.Range,
+                    $"unexpected character '{token.Text}'; equations use names, numbers, + - * @ ( ) [ ] , and the functions sigmoid, tanh, relu"));
+            tokens.Add(token);
+        }
+        tokens.Add(new Token(TokenKind.End, "", new TextRange(text.Length, 0)));
+        return tokens;
+    }
+
+    private Token Current => _tokens[_position];
+
+    private Token Next() => _tokens[_position++];
+
+    private SyntaxException Error(TextRange range, string message) =>
+        new(EquationProblem.Create(Diagnostics.SyntaxError, _equation, range, message));
+
+    private static string Describe(Token token) => token.Kind == TokenKind.End ? "the end of the equation" : $"'{token.Text}'";
+
+    private Token Expect(TokenKind kind, string what)
+    {
+        if (Current.Kind != kind) throw Error(ErrorRange(Current), $"expected {what} but found {Describe(Current)}");
+        return Next();
+    }
+
+    /// <summary>At the end of the text the error points at the last character, so that it is visible.</summary>
+    private TextRange ErrorRange(Token token) =>
+        token.Kind == TokenKind.End && _text.Length > 0 ? new TextRange(_text.Length - 1, 1) : token.Range;
+
+    private EquationSyntax ParseEquation()
+    {
+        if (Current.Kind == TokenKind.End) throw Error(new TextRange(0, _text.Length), "the equation is empty; write 'name = expression'");
+        Token name = Expect(TokenKind.Name, "the name the equation defines");
+        if (IsFunctionName(name.Text)) throw Error(name.Range, $"'{name.Text}' is a function and cannot be defined");
+        bool isState = false;
+        TextRange targetRange = name.Range;
+        if (Current.Kind == TokenKind.LBracket)
+        {
+            (int offset, TextRange range) = ParseTimeIndex();
+            if (offset != 0) throw Error(range, $"an equation defines '{name.Text}[t]', the value at this step; '{name.Text}[t-1]' is the value it had before");
+            isState = true;
+            targetRange = name.Range.Union(range);
+        }
+        Expect(TokenKind.Equals, "'='");
+        ExprSyntax value = ParseExpression();
+        if (Current.Kind != TokenKind.End)
+            throw Error(ErrorRange(Current), $"expected an operator or the end of the equation but found {Describe(Current)}");
+        return new EquationSyntax(_equation, _text, name.Text, isState, targetRange, value);
+    }
+
+    private (int Offset, TextRange Range) ParseTimeIndex()
+    {
+        Token open = Expect(TokenKind.LBracket, "'['");
+        int start = open.Range.Start;
+        if (Current.Kind == TokenKind.Name && Current.Text == "t")
+        {
+            Next();
+            if (Current.Kind == TokenKind.RBracket) return (0, TextRange.FromBounds(start, Next().Range.End));
+            if (Current.Kind == TokenKind.Minus && _tokens[_position + 1] is { Kind: TokenKind.Number, Text: "1" }
+                && _tokens[_position + 2].Kind == TokenKind.RBracket)
+            {
+                _position += 2;
+                return (-1, TextRange.FromBounds(start, Next().Range.End));
+            }
+        }
+        int end = start + 1;
+        for (int i = _position; i < _tokens.Count && _tokens[i].Kind != TokenKind.End; i++)
+        {
+            end = _tokens[i].Range.End;
+            if (_tokens[i].Kind == TokenKind.RBracket) break;
+        }
+        throw Error(TextRange.FromBounds(start, end), "a time index is [t] or [t-1]");
+    }
+
+    private ExprSyntax ParseExpression()
+    {
+        ExprSyntax left = ParseTerm();
+        while (Current.Kind is TokenKind.Plus or TokenKind.Minus)
+        {
+            char op = Next().Kind == TokenKind.Plus ? '+' : '-';
+            ExprSyntax right = ParseTerm();
+            left = new BinarySyntax(op, left, right, left.Range.Union(right.Range));
+        }
+        return left;
+    }
+
+    private ExprSyntax ParseTerm()
+    {
+        ExprSyntax left = ParseUnary();
+        while (Current.Kind == TokenKind.Star)
+        {
+            Next();
+            ExprSyntax right = ParseUnary();
+            left = new BinarySyntax('*', left, right, left.Range.Union(right.Range));
+        }
+        return left;
+    }
+
+    private ExprSyntax ParseUnary()
+    {
+        if (Current.Kind == TokenKind.Minus)
+        {
+            Token minus = Next();
+            ExprSyntax operand = ParseUnary();
+            return new NegateSyntax(operand, minus.Range.Union(operand.Range));
+        }
+        if (Current.Kind == TokenKind.Name && _tokens[_position + 1].Kind == TokenKind.At)
+        {
+            Token matrix = Next();
+            Next();
+            if (IsFunctionName(matrix.Text))
+                throw Error(matrix.Range, $"'{matrix.Text}' is a function, not a weight matrix");
+            ExprSyntax operand = ParseOperand();
+            return new MatVecSyntax(matrix.Text, matrix.Range, operand, matrix.Range.Union(operand.Range));
+        }
+        ExprSyntax result = ParseOperand();
+        if (Current.Kind == TokenKind.At)
+            throw Error(Current.Range, "the left of '@' must be the name of a weight matrix");
+        return result;
+    }
+
+    private static bool IsFunctionName(string name) => name is "sigmoid" or "σ" or "tanh" or "relu";
+
+    private ExprSyntax ParseOperand()
+    {
+        Token token = Current;
+        switch (token.Kind)
+        {
+            case TokenKind.Number:
+                Next();
+                if (!double.TryParse(token.Text, NumberStyles.AllowDecimalPoint | NumberStyles.AllowExponent, CultureInfo.InvariantCulture, out double value)
+                    || double.IsInfinity(value) || double.IsNaN(value))
+                    throw Error(token.Range, $"'{token.Text}' is not a number");
+                return new NumberSyntax(value, token.Range);
+            case TokenKind.Name:
+                Next();
+                if (Current.Kind == TokenKind.LParen)
+                {
+                    Function? function = token.Text switch
+                    {
+                        "sigmoid" or "σ" => Function.Sigmoid,
+                        "tanh" => Function.Tanh,
+                        "relu" => Function.Relu,
+                        _ => null,
+                    };
+                    if (function is null)
+                        throw new SyntaxException(EquationProblem.Create(Diagnostics.UnknownFunction, _equation, token.Range, token.Text));
+                    Next();
+                    ExprSyntax argument = ParseExpression();
+                    Token close = Expect(TokenKind.RParen, "')'");
+                    return new CallSyntax(function.Value, argument, token.Range.Union(close.Range));
+                }
+                if (IsFunctionName(token.Text))
+                    throw Error(token.Range, $"expected '(' after the function '{token.Text}'");
+                if (Current.Kind == TokenKind.LBracket)
+                {
+                    (int offset, TextRange range) = ParseTimeIndex();
+                    return new TimedNameSyntax(token.Text, offset, token.Range, token.Range.Union(range));
+                }
+                return new NameSyntax(token.Text, token.Range);
+            case TokenKind.LParen:
+            {
+                Next();
+                ExprSyntax inner = ParseExpression();
+                Token close = Expect(TokenKind.RParen, "')'");
+                return ReRange(inner, token.Range.Union(close.Range));
+            }
+            case TokenKind.LBracket:
+            {
+                Next();
+                var parts = new List<ExprSyntax> { ParseExpression() };
+                while (Current.Kind == TokenKind.Comma)
+                {
+                    Next();
+                    parts.Add(ParseExpression());
+                }
+                Token close = Expect(TokenKind.RBracket, "',' or ']'");
+                return new ConcatSyntax(parts.ToEquatableArray(), token.Range.Union(close.Range));
+            }
+            default:
+                throw Error(ErrorRange(token), $"expected a name, a number, a function, '(' or '[' but found {Describe(token)}");
+        }
+    }
+
+    /// <summary>A parenthesised expression keeps its own node, but its range includes the parentheses.</summary>
+    private static ExprSyntax ReRange(ExprSyntax inner, TextRange range) => inner switch
+    {
+        NumberSyntax n => n with { Range = range },
+        NameSyntax n => n with { Range = range },
+        TimedNameSyntax n => n with { Range = range },
+        CallSyntax n => n with { Range = range },
+        BinarySyntax n => n with { Range = range },
+        NegateSyntax n => n with { Range = range },
+        MatVecSyntax n => n with { Range = range },
+        ConcatSyntax n => n with { Range = range },
+        _ => inner,
+    };
+}

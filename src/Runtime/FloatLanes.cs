@@ -1,0 +1,147 @@
+using System;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+
+namespace CellGen;
+
+/// <summary>The extra lanewise primitives that the float activations are built from.</summary>
+public interface IFloatLanes<TSelf> : ISimd<TSelf, float> where TSelf : struct, IFloatLanes<TSelf>
+{
+    /// <summary>a * b + c.</summary>
+    static abstract TSelf MultiplyAdd(TSelf a, TSelf b, TSelf c);
+
+    /// <summary>Lanewise minimum.</summary>
+    static abstract TSelf Min(TSelf a, TSelf b);
+
+    /// <summary>Lanewise maximum.</summary>
+    static abstract TSelf Max(TSelf a, TSelf b);
+
+    /// <summary>Rounds to the nearest integer.</summary>
+    static abstract TSelf Round(TSelf x);
+
+    /// <summary>2^n for integral n in [-126, 127].</summary>
+    static abstract TSelf PowerOfTwo(TSelf n);
+
+    /// <summary>|x|.</summary>
+    static abstract TSelf Abs(TSelf x);
+
+    /// <summary>|magnitude| with the sign of <paramref name="sign"/>.</summary>
+    static abstract TSelf CopySign(TSelf magnitude, TSelf sign);
+
+    /// <summary>1 / x.</summary>
+    static abstract TSelf Reciprocal(TSelf x);
+
+    /// <summary><paramref name="x"/> where it is NaN, else <paramref name="value"/>.</summary>
+    static abstract TSelf KeepNaN(TSelf x, TSelf value);
+}
+
+/// <summary>
+/// Float activations written once over <see cref="IFloatLanes{TSelf}"/>, so every vector width and the scalar path
+/// compute the same polynomial. Exp: range reduction by ln 2 and a degree-6 polynomial (relative error about 2e-7);
+/// inputs are clamped so that nothing overflows, and NaN propagates.
+/// </summary>
+public static class FloatActivations
+{
+    private const float Log2E = 1.44269504088896341f;
+    private const float Ln2High = 0.693359375f;
+    private const float Ln2Low = -2.12194440e-4f;
+
+    /// <summary>exp(x) for x in [-87.3, 88.7]; inputs outside are clamped.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static V Exp<V>(V x) where V : struct, IFloatLanes<V>
+    {
+        x = V.Min(V.Max(x, V.Constant(-87.3f)), V.Constant(88.7f));
+        V n = V.Round(x * V.Constant(Log2E));
+        V r = V.MultiplyAdd(n, V.Constant(-Ln2High), x);
+        r = V.MultiplyAdd(n, V.Constant(-Ln2Low), r);
+        V p = V.Constant(1f / 720f);
+        p = V.MultiplyAdd(p, r, V.Constant(1f / 120f));
+        p = V.MultiplyAdd(p, r, V.Constant(1f / 24f));
+        p = V.MultiplyAdd(p, r, V.Constant(1f / 6f));
+        p = V.MultiplyAdd(p, r, V.Constant(0.5f));
+        p = V.MultiplyAdd(p, r, V.Constant(1f));
+        p = V.MultiplyAdd(p, r, V.Constant(1f));
+        return p * V.PowerOfTwo(n);
+    }
+
+    /// <summary>1 / (1 + exp(-x)).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static V Sigmoid<V>(V x) where V : struct, IFloatLanes<V> =>
+        V.KeepNaN(x, V.Reciprocal(V.Constant(1f) + Exp(-x)));
+
+    /// <summary>tanh(x) = sign(x) (1 - 2 / (exp(2|x|) + 1)).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static V Tanh<V>(V x) where V : struct, IFloatLanes<V>
+    {
+        V e = Exp(V.Abs(x) * V.Constant(2f));
+        V magnitude = V.Constant(1f) - V.Constant(2f) * V.Reciprocal(e + V.Constant(1f));
+        return V.KeepNaN(x, V.CopySign(magnitude, x));
+    }
+}
+
+/// <summary>16 float lanes (AVX-512).</summary>
+public readonly struct F32x16 : IFloatLanes<F32x16>
+{
+    private readonly Vector512<float> _v;
+    private F32x16(Vector512<float> v) => _v = v;
+    /// <inheritdoc/>
+    public static int Count => 16;
+    /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static F32x16 Load(ReadOnlySpan<float> source, int index)
+    {
+        if ((ulong)(uint)index + 16 > (ulong)(uint)source.Length) SimdThrow.OutOfRange(index, 16, source.Length);
+        return new(Vector512.LoadUnsafe(ref MemoryMarshal.GetReference(source), (nuint)index));
+    }
+    /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Store(F32x16 value, Span<float> destination, int index)
+    {
+        if ((ulong)(uint)index + 16 > (ulong)(uint)destination.Length) SimdThrow.OutOfRange(index, 16, destination.Length);
+        value._v.StoreUnsafe(ref MemoryMarshal.GetReference(destination), (nuint)index);
+    }
+    /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void AddTo(F32x16 value, Span<float> destination, int index) => Store(Load(destination, index) + value, destination, index);
+    /// <inheritdoc/>
+    public static F32x16 Constant(float value) => new(Vector512.Create(value));
+    /// <inheritdoc/>
+    public static F32x16 Broadcast(ReadOnlySpan<float> source, int index) => new(Vector512.Create(source[index]));
+    /// <inheritdoc/>
+    public static F32x16 operator +(F32x16 a, F32x16 b) => new(a._v + b._v);
+    /// <inheritdoc/>
+    public static F32x16 operator -(F32x16 a, F32x16 b) => new(a._v - b._v);
+    /// <inheritdoc/>
+    public static F32x16 operator *(F32x16 a, F32x16 b) => new(a._v * b._v);
+    /// <inheritdoc/>
+    public static F32x16 operator -(F32x16 a) => new(-a._v);
+    /// <inheritdoc/>
+    public static F32x16 MultiplyAdd(F32x16 a, F32x16 b, F32x16 c) => new(Vector512.FusedMultiplyAdd(a._v, b._v, c._v));
+    /// <inheritdoc/>
+    public static F32x16 Min(F32x16 a, F32x16 b) => new(Vector512.Min(a._v, b._v));
+    /// <inheritdoc/>
+    public static F32x16 Max(F32x16 a, F32x16 b) => new(Vector512.Max(a._v, b._v));
+    /// <inheritdoc/>
+    public static F32x16 Round(F32x16 x) => new(Vector512.Round(x._v));
+    /// <inheritdoc/>
+    public static F32x16 PowerOfTwo(F32x16 n) =>
+        new(Vector512.ShiftLeft(Vector512.ConvertToInt32(n._v) + Vector512.Create(127), 23).AsSingle());
+    /// <inheritdoc/>
+    public static F32x16 Abs(F32x16 x) => new(Vector512.Abs(x._v));
+    /// <inheritdoc/>
+    public static F32x16 CopySign(F32x16 magnitude, F32x16 sign) => new(Vector512.CopySign(magnitude._v, sign._v));
+    /// <inheritdoc/>
+    public static F32x16 Reciprocal(F32x16 x) => new(Vector512<float>.One / x._v);
+    /// <inheritdoc/>
+    public static F32x16 KeepNaN(F32x16 x, F32x16 value) => new(Vector512.ConditionalSelect(Vector512.Equals(x._v, x._v), value._v, x._v));
+    /// <inheritdoc/>
+    public static F32x16 Sigmoid(F32x16 x) => FloatActivations.Sigmoid(x);
+    /// <inheritdoc/>
+    public static F32x16 Tanh(F32x16 x) => FloatActivations.Tanh(x);
+    /// <inheritdoc/>
+    public static F32x16 Relu(F32x16 x) => KeepNaN(x, new(Vector512.Max(x._v, Vector512<float>.Zero)));
+    /// <inheritdoc/>
+    public static F32x16 ReluMask(F32x16 output, F32x16 gradient) =>
+        new(Vector512.ConditionalSelect(Vector512.GreaterThan(output._v, Vector512<float>.Zero), gradient._v, Vector512<float>.Zero));
+}

@@ -1,0 +1,138 @@
+using System;
+using System.Numerics;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+
+namespace CellGen;
+
+/// <summary>
+/// The matrix products of a cell. A weight buffer is stored [K, N] row-major: row k holds the weights that multiply
+/// operand element k, for all N outputs (every gate of a fused product side by side).
+/// </summary>
+public static class Gemm
+{
+    private const int RowBlock = 4;
+
+    /// <summary>C[rows, n] = A[rows, k] @ W[k, n] (+ bias[n] when given).</summary>
+    public static void Forward<T>(ReadOnlySpan<T> a, int lda, ReadOnlySpan<T> w, ReadOnlySpan<T> bias, Span<T> c, int ldc, int rows, int k, int n)
+        where T : unmanaged, INumberBase<T>
+    {
+        Check(a, lda, rows, k, nameof(a));
+        Check(w, n, k, n, nameof(w));
+        Check(c, ldc, rows, n, nameof(c));
+        if (!bias.IsEmpty && bias.Length < n) throw new ArgumentException($"bias has {bias.Length} values; {n} needed", nameof(bias));
+        int width = Vector<T>.Count;
+        ref T wRef = ref MemoryMarshal.GetReference(w);
+        for (int r0 = 0; r0 < rows; r0 += RowBlock)
+        {
+            int block = Math.Min(RowBlock, rows - r0);
+            int j = 0;
+            if (Vector.IsHardwareAccelerated)
+            {
+                for (; j <= n - width; j += width)
+                {
+                    Vector<T> init = bias.IsEmpty ? Vector<T>.Zero : new Vector<T>(bias.Slice(j));
+                    Vector<T> acc0 = init, acc1 = init, acc2 = init, acc3 = init;
+                    for (int p = 0; p < k; p++)
+                    {
+                        Vector<T> wv = Vector.LoadUnsafe(ref wRef, (nuint)(p * n + j));
+                        acc0 += new Vector<T>(a[r0 * lda + p]) * wv;
+                        if (block > 1) acc1 += new Vector<T>(a[(r0 + 1) * lda + p]) * wv;
+                        if (block > 2) acc2 += new Vector<T>(a[(r0 + 2) * lda + p]) * wv;
+                        if (block > 3) acc3 += new Vector<T>(a[(r0 + 3) * lda + p]) * wv;
+                    }
+                    acc0.CopyTo(c.Slice(r0 * ldc + j));
+                    if (block > 1) acc1.CopyTo(c.Slice((r0 + 1) * ldc + j));
+                    if (block > 2) acc2.CopyTo(c.Slice((r0 + 2) * ldc + j));
+                    if (block > 3) acc3.CopyTo(c.Slice((r0 + 3) * ldc + j));
+                }
+            }
+            for (; j < n; j++)
+                for (int r = r0; r < r0 + block; r++)
+                {
+                    T sum = bias.IsEmpty ? T.Zero : bias[j];
+                    for (int p = 0; p < k; p++) sum += a[r * lda + p] * w[p * n + j];
+                    c[r * ldc + j] = sum;
+                }
+        }
+    }
+
+    /// <summary>dA[rows, k] (+)= dC[rows, n] @ W[k, n]ᵀ: the gradient of a product's operand.</summary>
+    public static void BackwardData<T>(ReadOnlySpan<T> dc, int lddc, ReadOnlySpan<T> w, Span<T> da, int ldda, int rows, int k, int n, bool accumulate)
+        where T : unmanaged, INumberBase<T>
+    {
+        Check(dc, lddc, rows, n, nameof(dc));
+        Check(w, n, k, n, nameof(w));
+        Check(da, ldda, rows, k, nameof(da));
+        for (int r = 0; r < rows; r++)
+        {
+            ReadOnlySpan<T> gradient = dc.Slice(r * lddc, n);
+            for (int p = 0; p < k; p++)
+            {
+                T sum = Dot(gradient, w.Slice(p * n, n));
+                ref T target = ref da[r * ldda + p];
+                target = accumulate ? target + sum : sum;
+            }
+        }
+    }
+
+    /// <summary>dW[k, n] += A[rows, k]ᵀ @ dC[rows, n]: the gradient of the weights, summed over all rows.</summary>
+    public static void BackwardWeights<T>(ReadOnlySpan<T> a, int lda, ReadOnlySpan<T> dc, int lddc, Span<T> dw, int rows, int k, int n)
+        where T : unmanaged, INumberBase<T>
+    {
+        Check(a, lda, rows, k, nameof(a));
+        Check(dc, lddc, rows, n, nameof(dc));
+        Check(dw, n, k, n, nameof(dw));
+        for (int r = 0; r < rows; r++)
+        {
+            ReadOnlySpan<T> gradient = dc.Slice(r * lddc, n);
+            for (int p = 0; p < k; p++)
+            {
+                T scale = a[r * lda + p];
+                if (scale == T.Zero) continue;
+                Axpy(scale, gradient, dw.Slice(p * n, n));
+            }
+        }
+    }
+
+    /// <summary>db[n] += the column sums of dC[rows, n].</summary>
+    public static void BiasGradient<T>(ReadOnlySpan<T> dc, int lddc, Span<T> db, int rows, int n)
+        where T : unmanaged, INumberBase<T>
+    {
+        Check(dc, lddc, rows, n, nameof(dc));
+        for (int r = 0; r < rows; r++) Axpy(T.One, dc.Slice(r * lddc, n), db.Slice(0, n));
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static T Dot<T>(ReadOnlySpan<T> x, ReadOnlySpan<T> y) where T : unmanaged, INumberBase<T>
+    {
+        int width = Vector<T>.Count, i = 0;
+        T sum = T.Zero;
+        if (Vector.IsHardwareAccelerated && x.Length >= width)
+        {
+            Vector<T> acc = Vector<T>.Zero;
+            for (; i <= x.Length - width; i += width) acc += new Vector<T>(x.Slice(i)) * new Vector<T>(y.Slice(i));
+            sum = Vector.Sum(acc);
+        }
+        for (; i < x.Length; i++) sum += x[i] * y[i];
+        return sum;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Axpy<T>(T scale, ReadOnlySpan<T> x, Span<T> y) where T : unmanaged, INumberBase<T>
+    {
+        int width = Vector<T>.Count, i = 0;
+        if (Vector.IsHardwareAccelerated)
+        {
+            var s = new Vector<T>(scale);
+            for (; i <= x.Length - width; i += width) (new Vector<T>(y.Slice(i)) + s * new Vector<T>(x.Slice(i))).CopyTo(y.Slice(i));
+        }
+        for (; i < x.Length; i++) y[i] += scale * x[i];
+    }
+
+    private static void Check<T>(ReadOnlySpan<T> m, int stride, int rows, int columns, string name)
+    {
+        if (rows > 0 && (stride < columns || m.Length < (long)(rows - 1) * stride + columns))
+            throw new ArgumentException($"{name} holds {m.Length} values, too few for [{rows}, {columns}] with row stride {stride}", name);
+    }
+}

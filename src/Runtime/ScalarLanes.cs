@@ -1,0 +1,95 @@
+using System;
+using System.Runtime.CompilerServices;
+
+namespace CellGen;
+
+/// <summary>One float lane: the scalar path, for tails and for machines without SIMD.</summary>
+public readonly struct F32x1 : IFloatLanes<F32x1>
+{
+    private readonly float _v;
+    private F32x1(float v) => _v = v;
+    /// <inheritdoc/>
+    public static int Count => 1;
+    /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static F32x1 Load(ReadOnlySpan<float> source, int index) => new(source[index]);
+    /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Store(F32x1 value, Span<float> destination, int index) => destination[index] = value._v;
+    /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void AddTo(F32x1 value, Span<float> destination, int index) => destination[index] += value._v;
+    /// <inheritdoc/>
+    public static F32x1 Constant(float value) => new(value);
+    /// <inheritdoc/>
+    public static F32x1 Broadcast(ReadOnlySpan<float> source, int index) => new(source[index]);
+    /// <inheritdoc/>
+    public static F32x1 operator +(F32x1 a, F32x1 b) => new(a._v + b._v);
+    /// <inheritdoc/>
+    public static F32x1 operator -(F32x1 a, F32x1 b) => new(a._v - b._v);
+    /// <inheritdoc/>
+    public static F32x1 operator *(F32x1 a, F32x1 b) => new(a._v * b._v);
+    /// <inheritdoc/>
+    public static F32x1 operator -(F32x1 a) => new(-a._v);
+    /// <inheritdoc/>
+    public static F32x1 MultiplyAdd(F32x1 a, F32x1 b, F32x1 c) => new(MathF.FusedMultiplyAdd(a._v, b._v, c._v));
+    /// <inheritdoc/>
+    public static F32x1 Min(F32x1 a, F32x1 b) => new(a._v < b._v ? a._v : b._v);
+    /// <inheritdoc/>
+    public static F32x1 Max(F32x1 a, F32x1 b) => new(a._v > b._v ? a._v : b._v);
+    /// <inheritdoc/>
+    public static F32x1 Round(F32x1 x) => new(MathF.Round(x._v));
+    /// <inheritdoc/>
+    public static F32x1 PowerOfTwo(F32x1 n) => new(BitConverter.Int32BitsToSingle(((int)n._v + 127) << 23));
+    /// <inheritdoc/>
+    public static F32x1 Abs(F32x1 x) => new(MathF.Abs(x._v));
+    /// <inheritdoc/>
+    public static F32x1 CopySign(F32x1 magnitude, F32x1 sign) => new(MathF.CopySign(magnitude._v, sign._v));
+    /// <inheritdoc/>
+    public static F32x1 Reciprocal(F32x1 x) => new(1f / x._v);
+    /// <inheritdoc/>
+    public static F32x1 KeepNaN(F32x1 x, F32x1 value) => float.IsNaN(x._v) ? x : value;
+    /// <inheritdoc/>
+    public static F32x1 Sigmoid(F32x1 x) => FloatActivations.Sigmoid(x);
+    /// <inheritdoc/>
+    public static F32x1 Tanh(F32x1 x) => FloatActivations.Tanh(x);
+    /// <inheritdoc/>
+    public static F32x1 Relu(F32x1 x) => KeepNaN(x, new(x._v > 0 ? x._v : 0));
+    /// <inheritdoc/>
+    public static F32x1 ReluMask(F32x1 output, F32x1 gradient) => new(output._v > 0 ? gradient._v : 0);
+}
+
+/// <summary>One double lane: the double-precision variant of a cell, used to verify gradients by finite differences.</summary>
+public readonly struct F64x1 : ISimd<F64x1, double>
+{
+    private readonly double _v;
+    private F64x1(double v) => _v = v;
+    /// <inheritdoc/>
+    public static int Count => 1;
+    /// <inheritdoc/>
+    public static F64x1 Load(ReadOnlySpan<double> source, int index) => new(source[index]);
+    /// <inheritdoc/>
+    public static void Store(F64x1 value, Span<double> destination, int index) => destination[index] = value._v;
+    /// <inheritdoc/>
+    public static void AddTo(F64x1 value, Span<double> destination, int index) => destination[index] += value._v;
+    /// <inheritdoc/>
+    public static F64x1 Constant(double value) => new(value);
+    /// <inheritdoc/>
+    public static F64x1 Broadcast(ReadOnlySpan<double> source, int index) => new(source[index]);
+    /// <inheritdoc/>
+    public static F64x1 operator +(F64x1 a, F64x1 b) => new(a._v + b._v);
+    /// <inheritdoc/>
+    public static F64x1 operator -(F64x1 a, F64x1 b) => new(a._v - b._v);
+    /// <inheritdoc/>
+    public static F64x1 operator *(F64x1 a, F64x1 b) => new(a._v * b._v);
+    /// <inheritdoc/>
+    public static F64x1 operator -(F64x1 a) => new(-a._v);
+    /// <inheritdoc/>
+    public static F64x1 Sigmoid(F64x1 x) => new(1 / (1 + Math.Exp(-x._v)));
+    /// <inheritdoc/>
+    public static F64x1 Tanh(F64x1 x) => new(Math.Tanh(x._v));
+    /// <inheritdoc/>
+    public static F64x1 Relu(F64x1 x) => double.IsNaN(x._v) ? x : new(x._v > 0 ? x._v : 0);
+    /// <inheritdoc/>
+    public static F64x1 ReluMask(F64x1 output, F64x1 gradient) => new(output._v > 0 ? gradient._v : 0);
+}

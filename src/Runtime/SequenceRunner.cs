@@ -1,0 +1,165 @@
+using System;
+using System.Numerics;
+
+namespace CellGen;
+
+/// <summary>
+/// Runs a cell over a batch of B sequences of up to <see cref="MaxSteps"/> steps, forward (for inference, or recording
+/// a tape for training) and backward through time. All buffers are allocated once, here; calls allocate nothing.
+/// Layouts are time-major and row-major: inputs [T, B, X], outputs [T, B, H], states [S, B, H] in the order of
+/// <see cref="RecurrentCell{T}.StateNames"/>.
+/// </summary>
+public abstract class SequenceRunner<T> where T : unmanaged, INumberBase<T>
+{
+    private readonly T[][] _history;
+    private readonly T[][] _carry;
+    private readonly T[] _zeros;
+    private int _carryParity;
+    private int _recordedSteps = -1;
+
+    /// <summary>Allocates the buffers every cell needs: inputs, state histories, gradient carries.</summary>
+    protected SequenceRunner(RecurrentCell<T> cell, int maxSteps, int batchSize)
+    {
+        ArgumentNullException.ThrowIfNull(cell);
+        if (maxSteps <= 0) throw new ArgumentOutOfRangeException(nameof(maxSteps), maxSteps, "A runner needs at least one step.");
+        if (batchSize <= 0) throw new ArgumentOutOfRangeException(nameof(batchSize), batchSize, "A runner needs at least one sequence.");
+        Cell = cell;
+        MaxSteps = maxSteps;
+        BatchSize = batchSize;
+        int states = cell.StateNames.Count;
+        Inputs = new T[maxSteps * batchSize * cell.InputSize];
+        InputGradients = new T[maxSteps * batchSize * cell.InputSize];
+        _history = new T[states][];
+        _carry = new T[2 * states][];
+        for (int s = 0; s < states; s++) _history[s] = new T[(maxSteps + 1) * batchSize * cell.HiddenSize];
+        for (int s = 0; s < 2 * states; s++) _carry[s] = new T[batchSize * cell.HiddenSize];
+        _zeros = new T[batchSize * cell.HiddenSize];
+    }
+
+    /// <summary>The cell whose parameters this runner uses and whose gradients it accumulates.</summary>
+    public RecurrentCell<T> Cell { get; }
+
+    /// <summary>The most steps a call can run.</summary>
+    public int MaxSteps { get; }
+
+    /// <summary>B: the number of sequences in a batch.</summary>
+    public int BatchSize { get; }
+
+    /// <summary>The inputs of the last forward call, [T, B, X].</summary>
+    protected T[] Inputs { get; }
+
+    /// <summary>dL/dx of the last backward call, [T, B, X].</summary>
+    protected T[] InputGradients { get; }
+
+    /// <summary>Inference: runs the sequences and writes outputs and final states.</summary>
+    /// <param name="inputs">[T, B, X], time-major.</param>
+    /// <param name="initialStates">[S, B, H], or empty for zeros.</param>
+    /// <param name="outputs">[T, B, H]: the output state at each step.</param>
+    /// <param name="finalStates">[S, B, H], or empty when not wanted.</param>
+    public void Forward(ReadOnlySpan<T> inputs, ReadOnlySpan<T> initialStates, Span<T> outputs, Span<T> finalStates) =>
+        Run(inputs, initialStates, outputs, finalStates, record: false);
+
+    /// <summary>As <see cref="Forward"/>, and records what <see cref="Backward"/> needs.</summary>
+    public void ForwardTraining(ReadOnlySpan<T> inputs, ReadOnlySpan<T> initialStates, Span<T> outputs, Span<T> finalStates) =>
+        Run(inputs, initialStates, outputs, finalStates, record: true);
+
+    /// <summary>
+    /// Backpropagation through time over the last <see cref="ForwardTraining"/> call: accumulates every parameter's
+    /// gradient in the cell and writes the gradients of the inputs and of the initial states.
+    /// </summary>
+    /// <param name="outputGradients">dL/d(outputs) [T, B, H], or empty for zeros.</param>
+    /// <param name="finalStateGradients">dL/d(final states) [S, B, H], or empty for zeros.</param>
+    /// <param name="inputGradients">dL/d(inputs) [T, B, X], or empty when not wanted.</param>
+    /// <param name="initialStateGradients">dL/d(initial states) [S, B, H], or empty when not wanted.</param>
+    public void Backward(ReadOnlySpan<T> outputGradients, ReadOnlySpan<T> finalStateGradients, Span<T> inputGradients, Span<T> initialStateGradients)
+    {
+        if (_recordedSteps < 0)
+            throw new InvalidOperationException("Backward needs a tape: call ForwardTraining first (Forward records nothing).");
+        int steps = _recordedSteps;
+        int stateValues = Cell.StateNames.Count * BatchSize * Cell.HiddenSize;
+        CheckOptional(outputGradients.Length, steps * BatchSize * Cell.HiddenSize, nameof(outputGradients), $"[T={steps}, B={BatchSize}, H={Cell.HiddenSize}]");
+        CheckOptional(finalStateGradients.Length, stateValues, nameof(finalStateGradients), StateShape());
+        CheckOptional(inputGradients.Length, steps * BatchSize * Cell.InputSize, nameof(inputGradients), $"[T={steps}, B={BatchSize}, X={Cell.InputSize}]");
+        CheckOptional(initialStateGradients.Length, stateValues, nameof(initialStateGradients), StateShape());
+
+        int perState = BatchSize * Cell.HiddenSize;
+        _carryParity = 0;
+        for (int s = 0; s < Cell.StateNames.Count; s++)
+        {
+            if (finalStateGradients.IsEmpty) CarryIn(s).Clear();
+            else finalStateGradients.Slice(s * perState, perState).CopyTo(CarryIn(s));
+        }
+        RunBackward(steps, outputGradients);
+        if (!inputGradients.IsEmpty) InputGradients.AsSpan(0, inputGradients.Length).CopyTo(inputGradients);
+        if (!initialStateGradients.IsEmpty)
+            for (int s = 0; s < Cell.StateNames.Count; s++) CarryIn(s).CopyTo(initialStateGradients.Slice(s * perState, perState));
+    }
+
+    private void Run(ReadOnlySpan<T> inputs, ReadOnlySpan<T> initialStates, Span<T> outputs, Span<T> finalStates, bool record)
+    {
+        int perStep = BatchSize * Cell.InputSize;
+        if (inputs.Length == 0 || inputs.Length % perStep != 0 || inputs.Length / perStep > MaxSteps)
+            throw new ArgumentException(
+                $"inputs has {inputs.Length} values; expected [T, B={BatchSize}, X={Cell.InputSize}] with 1 <= T <= {MaxSteps}, a multiple of {perStep}.",
+                nameof(inputs));
+        int steps = inputs.Length / perStep;
+        int perState = BatchSize * Cell.HiddenSize;
+        CheckOptional(initialStates.Length, Cell.StateNames.Count * perState, nameof(initialStates), StateShape());
+        if (outputs.Length != steps * perState)
+            throw new ArgumentException(
+                $"outputs has {outputs.Length} values; expected [T={steps}, B={BatchSize}, H={Cell.HiddenSize}] = {steps * perState}.", nameof(outputs));
+        CheckOptional(finalStates.Length, Cell.StateNames.Count * perState, nameof(finalStates), StateShape());
+
+        _recordedSteps = -1;
+        inputs.CopyTo(Inputs);
+        for (int s = 0; s < Cell.StateNames.Count; s++)
+        {
+            Span<T> initial = PreviousState(s, 0);
+            if (initialStates.IsEmpty) initial.Clear();
+            else initialStates.Slice(s * perState, perState).CopyTo(initial);
+        }
+        RunForward(steps, record);
+        int output = Cell.StateIndex(Cell.OutputName);
+        _history[output].AsSpan(perState, steps * perState).CopyTo(outputs);
+        if (!finalStates.IsEmpty)
+            for (int s = 0; s < Cell.StateNames.Count; s++) PreviousState(s, steps).CopyTo(finalStates.Slice(s * perState, perState));
+        if (record) _recordedSteps = steps;
+    }
+
+    private string StateShape() =>
+        $"[S={Cell.StateNames.Count} ({string.Join(", ", Cell.StateNames)}), B={BatchSize}, H={Cell.HiddenSize}]";
+
+    private static void CheckOptional(int length, int expected, string name, string shape)
+    {
+        if (length != 0 && length != expected)
+            throw new ArgumentException($"{name} has {length} values; expected {shape} = {expected}, or none.", name);
+    }
+
+    /// <summary>The value of state <paramref name="state"/> before step <paramref name="t"/> (s[t-1] of that step), [B, H].</summary>
+    protected Span<T> PreviousState(int state, int t) => _history[state].AsSpan(t * BatchSize * Cell.HiddenSize, BatchSize * Cell.HiddenSize);
+
+    /// <summary>The value of state <paramref name="state"/> after step <paramref name="t"/> (s[t] of that step), [B, H].</summary>
+    protected Span<T> NextState(int state, int t) => PreviousState(state, t + 1);
+
+    /// <summary>The values of a state before each of the first <paramref name="steps"/> steps, [T, B, H].</summary>
+    protected Span<T> PreviousStates(int state, int steps) => _history[state].AsSpan(0, steps * BatchSize * Cell.HiddenSize);
+
+    /// <summary>dL/d(state after this step), coming from later steps, [B, H].</summary>
+    protected Span<T> CarryIn(int state) => _carry[2 * state + _carryParity];
+
+    /// <summary>dL/d(state before this step), for the step before, [B, H].</summary>
+    protected Span<T> CarryOut(int state) => _carry[2 * state + 1 - _carryParity];
+
+    /// <summary>Ends a backward step: what was carried out is carried into the step before.</summary>
+    protected void SwapCarries() => _carryParity = 1 - _carryParity;
+
+    /// <summary>dL/d(output at step t), [B, H]; zeros when no output gradients were given.</summary>
+    protected ReadOnlySpan<T> OutputGradient(ReadOnlySpan<T> outputGradients, int t) =>
+        outputGradients.IsEmpty ? _zeros : outputGradients.Slice(t * BatchSize * Cell.HiddenSize, BatchSize * Cell.HiddenSize);
+
+    /// <summary>Runs <paramref name="steps"/> steps from the states in slot 0 of the history.</summary>
+    protected abstract void RunForward(int steps, bool record);
+
+    /// <summary>Runs the backward pass over the recorded steps, starting from the carried final-state gradients.</summary>
+    protected abstract void RunBackward(int steps, ReadOnlySpan<T> outputGradients);
+}
