@@ -144,6 +144,9 @@ public abstract class SequenceRunner<T> where T : unmanaged, INumberBase<T>
     /// <summary>The values of a state before each of the first <paramref name="steps"/> steps, [T, B, H].</summary>
     protected Span<T> PreviousStates(int state, int steps) => _history[state].AsSpan(0, steps * BatchSize * Cell.HiddenSize);
 
+    /// <summary>The values of a state after each of the first <paramref name="steps"/> steps, [T, B, H].</summary>
+    protected Span<T> NextStates(int state, int steps) => _history[state].AsSpan(BatchSize * Cell.HiddenSize, steps * BatchSize * Cell.HiddenSize);
+
     /// <summary>dL/d(state after this step), coming from later steps, [B, H].</summary>
     protected Span<T> CarryIn(int state) => _carry[2 * state + _carryParity];
 

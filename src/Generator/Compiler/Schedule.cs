@@ -21,7 +21,7 @@ internal enum Storage
 }
 
 /// <summary>A buffer of the runner: [rows, width] where rows is B (one step) or T*B (all steps).</summary>
-internal sealed record BufferPlan(int Index, string Name, int HeightH, int WidthH, int WidthX, bool AllSteps, string Purpose);
+internal sealed record BufferPlan(int Index, string Name, int WidthH, int WidthX, bool AllSteps, string Purpose);
 
 /// <summary>How one node is computed, stored and differentiated.</summary>
 internal sealed record NodePlan(
@@ -35,7 +35,7 @@ internal sealed record NodePlan(
     bool StoreWhenRecording, // only the backward pass reads it
     int AdjointBuffer);      // buffer receiving dL/d(node) from outside its own sweep, or -1
 
-internal sealed record SweepPlan(int Index, Phase Phase, int Level, EquatableArray<int> Nodes);
+internal sealed record SweepPlan(int Index, Phase Phase, int Level, Size Size, EquatableArray<int> Nodes);
 
 internal sealed record CallPlan(int Call, Phase Phase, int Level, int OutputBuffer, int GradientBuffer);
 
@@ -95,10 +95,12 @@ internal static class Scheduler
         var sweepOf = new int[count];
         var sweeps = new List<SweepPlan>();
         foreach (Phase p in new[] { Phase.Hoisted, Phase.Step })
-            foreach (var group in Enumerable.Range(0, count).Where(i => nodes[i].IsElementwise && phase[i] == p).GroupBy(i => level[i]).OrderBy(g => g.Key))
+            foreach (var group in Enumerable.Range(0, count).Where(i => nodes[i].IsElementwise && phase[i] == p)
+                         .GroupBy(i => (Level: level[i], Size: nodes[i].Size == Size.Input ? Size.Input : Size.Hidden))
+                         .OrderBy(g => g.Key.Level).ThenBy(g => g.Key.Size))
             {
                 foreach (int i in group) sweepOf[i] = sweeps.Count;
-                sweeps.Add(new SweepPlan(sweeps.Count, p, group.Key, group.ToEquatableArray()));
+                sweeps.Add(new SweepPlan(sweeps.Count, p, group.Key.Level, group.Key.Size, group.ToEquatableArray()));
             }
         var external = new bool[count];
         var operandOfStepCall = new bool[count];
@@ -117,9 +119,9 @@ internal static class Scheduler
             if (!updateStates.ContainsKey(update.Node)) updateStates[update.Node] = update.State;
 
         var buffers = new List<BufferPlan>();
-        int AddBuffer(string name, int heightH, int widthH, int widthX, bool allSteps, string purpose)
+        int AddBuffer(string name, int widthH, int widthX, bool allSteps, string purpose)
         {
-            buffers.Add(new BufferPlan(buffers.Count, name, heightH, widthH, widthX, allSteps, purpose));
+            buffers.Add(new BufferPlan(buffers.Count, name, widthH, widthX, allSteps, purpose));
             return buffers.Count - 1;
         }
 
@@ -131,8 +133,8 @@ internal static class Scheduler
             var parts = Enumerable.Range(0, count).Where(i => cell.CallOfNode[i] == call.Index).ToList();
             Phase p = call.Hoisted ? Phase.Hoisted : Phase.Step;
             bool allSteps = p == Phase.Hoisted || parts.Any(i => derivative.Needed[i] || operandOfStepCall[i]);
-            int output = AddBuffer($"product{call.Index}", 0, weights.Parts.Count, 0, allSteps, "product");
-            int gradient = AddBuffer($"d_product{call.Index}", 0, weights.Parts.Count, 0, true, "adjoint");
+            int output = AddBuffer($"product{call.Index}", weights.Parts.Count, 0, allSteps, "product");
+            int gradient = AddBuffer($"d_product{call.Index}", weights.Parts.Count, 0, true, "adjoint");
             calls.Add(new CallPlan(call.Index, p, level[parts[0]], output, gradient));
         }
 
@@ -157,7 +159,7 @@ internal static class Scheduler
             string name = label.Length > 0 ? Identifier(label) : "value" + i;
             bool allSteps = phase[i] == Phase.Hoisted || needed || operandOfStepCall[i];
             if (external[i])
-                adjoint = AddBuffer("d_" + name, 0, node.Size == Size.Input ? 0 : 1, node.Size == Size.Input ? 1 : 0, phase[i] == Phase.Hoisted, "adjoint");
+                adjoint = AddBuffer("d_" + name, node.Size == Size.Input ? 0 : 1, node.Size == Size.Input ? 1 : 0, phase[i] == Phase.Hoisted, "adjoint");
             if (updateStates.TryGetValue(i, out string? state))
             {
                 plans[i] = new NodePlan(phase[i], level[i], Storage.StateNext, -1, 0, state, true, false, adjoint);
@@ -165,7 +167,7 @@ internal static class Scheduler
             }
             if (external[i] || needed)
             {
-                int buffer = AddBuffer(name, 0, node.Size == Size.Input ? 0 : 1, node.Size == Size.Input ? 1 : 0, allSteps, needed && !external[i] ? "tape" : "value");
+                int buffer = AddBuffer(name, node.Size == Size.Input ? 0 : 1, node.Size == Size.Input ? 1 : 0, allSteps, needed && !external[i] ? "tape" : "value");
                 plans[i] = new NodePlan(phase[i], level[i], Storage.Buffer, buffer, 0, "", external[i], needed && !external[i], adjoint);
                 continue;
             }

@@ -1,3 +1,4 @@
+using System.Linq;
 using CellGen.Generator.Model;
 using Microsoft.CodeAnalysis;
 
@@ -28,7 +29,7 @@ internal readonly record struct SourceSpan(string FilePath, int Start, int Lengt
 internal sealed record DiagnosticInfo(string Id, SourceSpan? Location, EquatableArray<string> Arguments)
 {
     public Diagnostic ToDiagnostic() => Diagnostic.Create(
-        Diagnostics.ById(Id), Location?.ToLocation() ?? Microsoft.CodeAnalysis.Location.None, Arguments.ToArray<object>());
+        Diagnostics.ById(Id), Location?.ToLocation() ?? Microsoft.CodeAnalysis.Location.None, Arguments.Cast<object>().ToArray());
 }
 
 /// <summary>A problem found in one equation, located by a range inside that equation's text.</summary>
@@ -104,8 +105,8 @@ internal static class Diagnostics
     public static readonly DiagnosticDescriptor InvalidRoleName = Error("CG0018", "Invalid Input or Output name",
         "{0}");
 
-    public static readonly DiagnosticDescriptor HasBaseType = Error("CG0019", "Cell class has a base class",
-        "The cell class '{0}' derives from '{1}', but a generated cell derives from CellGen.RecurrentCell<float>: remove the base class");
+    public static readonly DiagnosticDescriptor NotACellClass = Error("CG0019", "Class cannot be a generated cell",
+        "{0}");
 
     public static readonly DiagnosticDescriptor NotAConstantString = Error("CG0020", "Equation is not a constant string",
         "The equation must be a non-null constant string");
@@ -113,12 +114,15 @@ internal static class Diagnostics
     public static readonly DiagnosticDescriptor TimeIndexMisuse = Error("CG0021", "Time index does not fit the name",
         "{0}");
 
+    public static readonly DiagnosticDescriptor InternalError = Error("CG0099", "Internal error in the CellGen compiler",
+        "CellGen could not compile this cell because of an internal error ({0}); please report it with the equations");
+
     private static readonly DiagnosticDescriptor[] All =
     {
         SyntaxError, UnknownFunction, ReadBeforeDefinition, DefinedTwice, StateNotUpdated, MatrixAndVector,
         MatrixNotParameter, ConcatenationSizes, OutputMissing, NotPartial, Generic, ContainingTypeNotPartial,
-        UnusedIntermediate, UnusedInput, InputMisuse, SizeMismatch, NoEquations, InvalidRoleName, HasBaseType,
-        NotAConstantString, TimeIndexMisuse,
+        UnusedIntermediate, UnusedInput, InputMisuse, SizeMismatch, NoEquations, InvalidRoleName, NotACellClass,
+        NotAConstantString, TimeIndexMisuse, InternalError,
     };
 
     public static DiagnosticDescriptor ById(string id)

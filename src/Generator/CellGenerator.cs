@@ -1,0 +1,49 @@
+using System;
+using CellGen.Generator.Compiler;
+using CellGen.Generator.Emit;
+using CellGen.Generator.Language;
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.CSharp.Syntax;
+
+namespace CellGen.Generator;
+
+/// <summary>
+/// The CellGen incremental generator: [RecurrentCell] classes in, specialised forward and backward passes out.
+/// The pipeline only; the compiler's steps live in Language/, Compiler/ and Emit/.
+/// </summary>
+[Generator(LanguageNames.CSharp)]
+public sealed class CellGenerator : IIncrementalGenerator
+{
+    /// <summary>Tracking names of the pipeline's steps (for incrementality tests).</summary>
+    public const string DeclarationStep = "CellDeclarations", CompileStep = "CompiledCells", SourceStep = "CellSources", DiagnosticStep = "CellDiagnostics";
+
+    /// <summary>The MSBuild property that asks for a double-precision variant (Float64) of every cell.</summary>
+    public const string EmitFloat64Property = "build_property.CellGenEmitFloat64";
+
+    /// <inheritdoc/>
+    public void Initialize(IncrementalGeneratorInitializationContext context)
+    {
+        var emitFloat64 = context.AnalyzerConfigOptionsProvider.Select((options, _) =>
+            options.GlobalOptions.TryGetValue(EmitFloat64Property, out string? value) && string.Equals(value, "true", StringComparison.OrdinalIgnoreCase));
+
+        var declarations = context.SyntaxProvider
+            .ForAttributeWithMetadataName(Declarations.RecurrentCellAttribute, (node, _) => node is TypeDeclarationSyntax, Declarations.Read)
+            .WithTrackingName(DeclarationStep);
+
+        var compiled = declarations.Combine(emitFloat64)
+            .Select((pair, _) => CellCompiler.Compile(pair.Left, pair.Right))
+            .WithTrackingName(CompileStep);
+
+        var sources = compiled.Select((cell, _) => cell.Spec).WithTrackingName(SourceStep);
+        var diagnostics = compiled.Select((cell, _) => cell.Diagnostics).WithTrackingName(DiagnosticStep);
+
+        context.RegisterSourceOutput(sources, (output, spec) =>
+        {
+            if (spec is not null) output.AddSource(spec.HintName, CellEmitter.Emit(spec));
+        });
+        context.RegisterSourceOutput(diagnostics, (output, list) =>
+        {
+            foreach (DiagnosticInfo diagnostic in list) output.ReportDiagnostic(diagnostic.ToDiagnostic());
+        });
+    }
+}

@@ -1,0 +1,54 @@
+using System.Collections.Generic;
+using System.Linq;
+using CellGen.Generator.Emit;
+using CellGen.Generator.Language;
+using CellGen.Generator.Model;
+using Microsoft.CodeAnalysis;
+
+namespace CellGen.Generator.Compiler;
+
+/// <summary>What compiling one cell gives: the spec to emit (null when there are errors) and the diagnostics.</summary>
+internal sealed record CompiledCell(CellSpec? Spec, EquatableArray<DiagnosticInfo> Diagnostics);
+
+/// <summary>The pipeline for one cell: Parse, Bind, Lower, Optimise, Derive, Schedule. Pure: declaration in, spec out.</summary>
+internal static class CellCompiler
+{
+    public static CompiledCell Compile(CellDeclaration declaration, bool emitFloat64)
+    {
+        var diagnostics = new List<DiagnosticInfo>(declaration.Problems);
+        try
+        {
+            if (HasErrors(diagnostics)) return new CompiledCell(null, diagnostics.ToEquatableArray());
+
+            var syntax = new List<EquationSyntax>();
+            for (int i = 0; i < declaration.Equations.Count; i++)
+            {
+                (EquationSyntax? equation, EquationProblem? problem) = Parser.Parse(declaration.Equations[i].Text!, i);
+                if (equation is not null) syntax.Add(equation);
+                if (problem is not null) diagnostics.Add(Locate(declaration, problem));
+            }
+            if (HasErrors(diagnostics)) return new CompiledCell(null, diagnostics.ToEquatableArray());
+
+            (BoundCell? cell, var problems, var cellProblems) = Binder.Bind(syntax, declaration.Input, declaration.Output);
+            diagnostics.AddRange(problems.Select(p => Locate(declaration, p)));
+            diagnostics.AddRange(cellProblems.Select(p => new DiagnosticInfo(p.Id, declaration.AttributeLocation, p.Arguments)));
+            if (cell is null || HasErrors(diagnostics)) return new CompiledCell(null, diagnostics.ToEquatableArray());
+
+            CellSchedule schedule = Scheduler.Schedule(Derivation.Derive(Optimiser.Optimise(Lowering.Lower(cell))));
+            var spec = new CellSpec(declaration.Namespace, declaration.ClassName, declaration.Containing, schedule, emitFloat64);
+            return new CompiledCell(spec, diagnostics.ToEquatableArray());
+        }
+        catch (System.Exception e) when (e is not System.OperationCanceledException)
+        {
+            diagnostics.Add(new DiagnosticInfo(Diagnostics.InternalError.Id, declaration.AttributeLocation,
+                new EquatableArray<string>(new[] { e.GetType().Name + ": " + e.Message })));
+            return new CompiledCell(null, diagnostics.ToEquatableArray());
+        }
+    }
+
+    private static bool HasErrors(IEnumerable<DiagnosticInfo> diagnostics) =>
+        diagnostics.Any(d => Diagnostics.ById(d.Id).DefaultSeverity == DiagnosticSeverity.Error);
+
+    private static DiagnosticInfo Locate(CellDeclaration declaration, EquationProblem problem) =>
+        new(problem.Id, declaration.Equations[problem.Equation].Locate(problem.Range), problem.Arguments);
+}

@@ -1,0 +1,108 @@
+using System.Globalization;
+using System.Linq;
+using CellGen.Generator.Compiler;
+using CellGen.Generator.Language;
+
+namespace CellGen.Generator.Emit;
+
+/// <summary>Writes nodes and derivatives back in the equation language, for the comments of generated code.</summary>
+internal sealed class Describe
+{
+    private readonly StepGraph _graph;
+    private readonly string[] _labels;
+
+    public Describe(StepGraph graph)
+    {
+        _graph = graph;
+        _labels = new string[graph.Nodes.Count];
+        foreach (Label label in graph.Labels)
+            if (_labels[label.Node] is null) _labels[label.Node] = label.Name;
+    }
+
+    public string? LabelOf(int node) => _labels[node];
+
+    public static string Number(double value) => value.ToString("R", CultureInfo.InvariantCulture);
+
+    public static string Size(int h, int x)
+    {
+        string Term(int count, string name) => count == 1 ? name : count + " * " + name;
+        var terms = new[] { h > 0 ? Term(h, "H") : null, x > 0 ? Term(x, "X") : null }.Where(t => t is not null).ToArray();
+        return terms.Length == 0 ? "0" : string.Join(" + ", terms);
+    }
+
+    /// <summary>The columns [start, end) of a matrix that part <paramref name="part"/> multiplies.</summary>
+    public string Columns(string matrix, int part)
+    {
+        MatrixInfo info = _graph.Cell.Matrices.First(m => m.Name == matrix);
+        if (info.PartSizes.Count == 1) return "";
+        int h = 0, x = 0;
+        for (int k = 0; k < part; k++) { if (info.PartSizes[k] == Language.Size.Input) x++; else h++; }
+        string start = Size(h, x);
+        if (info.PartSizes[part] == Language.Size.Input) x++; else h++;
+        return $"[:, {(start == "0" ? "" : start)}:{Size(h, x)}]";
+    }
+
+    public string Node(int index, bool top = true)
+    {
+        if (!top && _labels[index] is { } label) return label;
+        Node node = _graph.Nodes[index];
+        string Arg(int k) => Node(node.Args[k], false);
+        string Grouped(int k)
+        {
+            Node arg = _graph.Nodes[node.Args[k]];
+            string text = Arg(k);
+            return _labels[node.Args[k]] is null && arg.Op is Op.Sum && arg.Args.Count > 1 ? "(" + text + ")" : text;
+        }
+        switch (node.Op)
+        {
+            case Op.Constant: return Number(node.Value);
+            case Op.Input: return _graph.Cell.Input + "[t]";
+            case Op.StatePrev: return node.Name + "[t-1]";
+            case Op.Vector: return node.Name;
+            case Op.MatPart:
+            {
+                string product = $"{node.Name}{Columns(node.Name, node.Part)} @ {Grouped(0)}";
+                return node.Bias.Length > 0 ? $"{product} + {node.Bias}" : product;
+            }
+            case Op.Sum:
+            {
+                var text = new System.Text.StringBuilder();
+                for (int k = 0; k < node.Args.Count; k++)
+                {
+                    string term = _graph.Nodes[node.Args[k]].Op == Op.MatPart && _graph.Nodes[node.Args[k]].Bias.Length > 0 && _labels[node.Args[k]] is null
+                        ? "(" + Arg(k) + ")" : Arg(k);
+                    if (k == 0) text.Append(node.Signs[k] < 0 ? "-" + term : term);
+                    else text.Append(node.Signs[k] < 0 ? " - " : " + ").Append(term);
+                }
+                return text.ToString();
+            }
+            case Op.Mul: return Grouped(0) + " * " + Grouped(1);
+            case Op.Neg: return "-" + Grouped(0);
+            case Op.Sigmoid: return "sigmoid(" + Arg(0) + ")";
+            case Op.Tanh: return "tanh(" + Arg(0) + ")";
+            case Op.Relu: return "relu(" + Arg(0) + ")";
+            case Op.Copy: return Arg(0);
+        }
+        return "?";
+    }
+
+    public string Short(int index) => _labels[index] ?? Node(index);
+
+    public string Derivative(DExpr expr, int from) => expr switch
+    {
+        DGrad => "d(" + Short(from) + ")",
+        DValue v => Wrap(v.Node),
+        DConstant c => Number(c.Value),
+        DMul m => Derivative(m.Left, from) + " * " + Derivative(m.Right, from),
+        DSub s => "(" + Derivative(s.Left, from) + " - " + Derivative(s.Right, from) + ")",
+        DNeg n => "-" + Derivative(n.Operand, from),
+        DReluMask r => $"({Short(r.Output)} > 0 ? d({Short(from)}) : 0)",
+        _ => "?",
+    };
+
+    private string Wrap(int node)
+    {
+        string text = Short(node);
+        return _labels[node] is null && _graph.Nodes[node].Op is Op.Sum ? "(" + text + ")" : text;
+    }
+}

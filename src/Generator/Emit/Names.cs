@@ -1,0 +1,23 @@
+using System.Collections.Generic;
+using Microsoft.CodeAnalysis.CSharp;
+
+namespace CellGen.Generator.Emit;
+
+/// <summary>Hands out C# identifiers that are unique in one scope and never keywords.</summary>
+internal sealed class Names
+{
+    private readonly HashSet<string> _used = new();
+
+    public Names(params string[] reserved)
+    {
+        foreach (string name in reserved) _used.Add(name);
+    }
+
+    public string Take(string preferred)
+    {
+        string name = preferred;
+        for (int n = 2; _used.Contains(name); n++) name = preferred + "_" + n;
+        _used.Add(name);
+        return SyntaxFacts.GetKeywordKind(name) != SyntaxKind.None ? "@" + name : name;
+    }
+}

@@ -1,0 +1,269 @@
+using System.Collections.Generic;
+using System.Linq;
+using System.Threading;
+using CellGen.Generator.Emit;
+using CellGen.Generator.Model;
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.CSharp;
+using Microsoft.CodeAnalysis.CSharp.Syntax;
+using Microsoft.CodeAnalysis.Text;
+
+namespace CellGen.Generator.Language;
+
+/// <summary>
+/// One equation as written: its text and, for each character of the text, where it stands in the source, so that a
+/// diagnostic can point at the exact characters inside the string literal. When the argument is not a plain literal
+/// (a constant, a concatenation), <see cref="Positions"/> is empty and every range points at the whole argument.
+/// </summary>
+internal sealed record EquationSource(string? Text, SourceSpan Whole, EquatableArray<int> Positions, EquatableArray<int> Lines, EquatableArray<int> Columns)
+{
+    /// <summary>The location of characters [start, end) of the text.</summary>
+    public SourceSpan Locate(TextRange range)
+    {
+        if (Positions.Count == 0) return Whole;
+        int last = Positions.Count - 1;
+        int start = System.Math.Min(System.Math.Max(range.Start, 0), last);
+        int end = System.Math.Min(System.Math.Max(range.End, start), last);
+        return new SourceSpan(Whole.FilePath, Positions[start], Positions[end] - Positions[start], Lines[start], Columns[start], Lines[end], Columns[end]);
+    }
+}
+
+/// <summary>A [RecurrentCell] class as the generator sees it: names, equations with their locations, declaration problems.</summary>
+internal sealed record CellDeclaration(
+    string Namespace,
+    string ClassName,
+    EquatableArray<ContainingType> Containing,
+    string Input,
+    string Output,
+    EquatableArray<EquationSource> Equations,
+    SourceSpan? AttributeLocation,
+    EquatableArray<DiagnosticInfo> Problems);
+
+/// <summary>Reads a [RecurrentCell] class from Roslyn's symbols and syntax into a <see cref="CellDeclaration"/>.</summary>
+internal static class Declarations
+{
+    public const string RecurrentCellAttribute = "CellGen.RecurrentCellAttribute";
+    private const string EquationAttribute = "CellGen.EquationAttribute";
+
+    public static CellDeclaration Read(GeneratorAttributeSyntaxContext context, CancellationToken cancellation)
+    {
+        var symbol = (INamedTypeSymbol)context.TargetSymbol;
+        var syntax = (TypeDeclarationSyntax)context.TargetNode;
+        var problems = new List<DiagnosticInfo>();
+        SourceSpan At(SyntaxNode node) => ToSpan(node.GetLocation());
+        SourceSpan AtToken(SyntaxToken token) => ToSpan(token.GetLocation());
+        void Report(DiagnosticDescriptor descriptor, SourceSpan location, params string[] arguments) =>
+            problems.Add(new DiagnosticInfo(descriptor.Id, location, new EquatableArray<string>(arguments)));
+
+        AttributeData cellAttribute = context.Attributes[0];
+        SourceSpan? attributeLocation = cellAttribute.ApplicationSyntaxReference?.GetSyntax(cancellation) is { } attributeSyntax ? At(attributeSyntax) : AtToken(syntax.Identifier);
+
+        if (syntax is not ClassDeclarationSyntax)
+            Report(Diagnostics.NotACellClass, AtToken(syntax.Identifier), $"'{symbol.Name}' is a {syntax.Keyword.ValueText}; a recurrent cell must be a partial class");
+        else if (!syntax.Modifiers.Any(SyntaxKind.PartialKeyword))
+            Report(Diagnostics.NotPartial, AtToken(syntax.Identifier), symbol.Name);
+        if (symbol.IsStatic)
+            Report(Diagnostics.NotACellClass, AtToken(syntax.Identifier), $"'{symbol.Name}' is static; a recurrent cell is an instance class: remove 'static'");
+        if (symbol.TypeParameters.Length > 0)
+            Report(Diagnostics.Generic, AtToken(syntax.Identifier), symbol.Name);
+        if (symbol.BaseType is { SpecialType: not SpecialType.System_Object } baseType
+            && !(baseType.Name == "RecurrentCell" && baseType.ContainingNamespace?.ToDisplayString() == "CellGen"))
+            Report(Diagnostics.NotACellClass, AtToken(syntax.Identifier),
+                $"'{symbol.Name}' derives from '{baseType.ToDisplayString()}', but a generated cell derives from CellGen.RecurrentCell<float>: remove the base class");
+
+        var containing = new List<ContainingType>();
+        for (INamedTypeSymbol? outer = symbol.ContainingType; outer is not null; outer = outer.ContainingType)
+        {
+            var declarations = outer.DeclaringSyntaxReferences.Select(r => r.GetSyntax(cancellation)).OfType<TypeDeclarationSyntax>().ToList();
+            if (declarations.Count == 0 || declarations.Any(d => !d.Modifiers.Any(SyntaxKind.PartialKeyword)))
+                Report(Diagnostics.ContainingTypeNotPartial, AtToken(syntax.Identifier), symbol.Name, outer.Name);
+            if (outer.TypeParameters.Length > 0)
+                Report(Diagnostics.Generic, AtToken(syntax.Identifier), outer.Name);
+            TypeDeclarationSyntax? first = declarations.FirstOrDefault();
+            string keyword = first is RecordDeclarationSyntax record
+                ? "record" + (record.ClassOrStructKeyword.IsKind(SyntaxKind.StructKeyword) ? " struct" : "")
+                : first?.Keyword.ValueText ?? "class";
+            containing.Insert(0, new ContainingType(keyword, outer.Name));
+        }
+
+        string input = "x", output = "h";
+        foreach (KeyValuePair<string, TypedConstant> argument in cellAttribute.NamedArguments)
+        {
+            string? value = argument.Value.Value as string;
+            if (argument.Key == "Input") input = value ?? "";
+            if (argument.Key == "Output") output = value ?? "";
+        }
+        foreach ((string role, string value) in new[] { ("Input", input), ("Output", output) })
+            if (!IsName(value))
+                Report(Diagnostics.InvalidRoleName, attributeLocation.Value, $"{role} = \"{value}\" is not a name: use letters, digits and '_', starting with a letter or '_'");
+        if (input == output && IsName(input))
+            Report(Diagnostics.InvalidRoleName, attributeLocation.Value, $"Input and Output are both '{input}': the input and the output state need different names");
+
+        var equations = new List<EquationSource>();
+        foreach (AttributeData attribute in symbol.GetAttributes())
+        {
+            cancellation.ThrowIfCancellationRequested();
+            if (attribute.AttributeClass?.ToDisplayString() != EquationAttribute) continue;
+            var argument = attribute.ApplicationSyntaxReference?.GetSyntax(cancellation) is AttributeSyntax a && a.ArgumentList?.Arguments.Count > 0
+                ? a.ArgumentList.Arguments[0].Expression : null;
+            string? text = attribute.ConstructorArguments.Length == 1 ? attribute.ConstructorArguments[0].Value as string : null;
+            EquationSource source = Map(text, argument, attribute);
+            if (text is null)
+            {
+                Report(Diagnostics.NotAConstantString, source.Whole);
+                continue;
+            }
+            equations.Add(source);
+        }
+        if (equations.Count == 0 && problems.All(p => p.Id != Diagnostics.NotAConstantString.Id))
+            Report(Diagnostics.NoEquations, AtToken(syntax.Identifier), symbol.Name);
+
+        return new CellDeclaration(
+            symbol.ContainingNamespace is { IsGlobalNamespace: false } ns ? ns.ToDisplayString() : "",
+            symbol.Name,
+            containing.ToEquatableArray(),
+            input,
+            output,
+            equations.ToEquatableArray(),
+            attributeLocation,
+            problems.ToEquatableArray());
+    }
+
+    private static bool IsName(string name) =>
+        name.Length > 0 && (char.IsLetter(name[0]) && name[0] < 128 || name[0] == '_') && name.All(c => c < 128 && (char.IsLetterOrDigit(c) || c == '_'));
+
+    private static SourceSpan ToSpan(Location location)
+    {
+        FileLinePositionSpan lines = location.GetLineSpan();
+        return new SourceSpan(lines.Path ?? "", location.SourceSpan.Start, location.SourceSpan.Length,
+            lines.StartLinePosition.Line, lines.StartLinePosition.Character, lines.EndLinePosition.Line, lines.EndLinePosition.Character);
+    }
+
+    /// <summary>Maps each character of the equation to its place in the literal, where the argument is one.</summary>
+    private static EquationSource Map(string? text, ExpressionSyntax? argument, AttributeData attribute)
+    {
+        Location location = argument?.GetLocation() ?? attribute.ApplicationSyntaxReference?.GetSyntax().GetLocation() ?? Location.None;
+        SourceSpan whole = ToSpan(location);
+        SourceText? source = location.SourceTree?.GetText();
+        if (text is null || argument is not LiteralExpressionSyntax literal || source is null)
+            return new EquationSource(text, whole, EquatableArray<int>.Empty, EquatableArray<int>.Empty, EquatableArray<int>.Empty);
+        var positions = new int[text.Length + 1];
+        if (!TryMapLiteral(literal.Token, text, positions))
+            return new EquationSource(text, whole, EquatableArray<int>.Empty, EquatableArray<int>.Empty, EquatableArray<int>.Empty);
+        var lines = new int[positions.Length];
+        var columns = new int[positions.Length];
+        for (int i = 0; i < positions.Length; i++)
+        {
+            LinePosition position = source.Lines.GetLinePosition(positions[i]);
+            lines[i] = position.Line;
+            columns[i] = position.Character;
+        }
+        return new EquationSource(text, whole, positions.ToEquatableArray(), lines.ToEquatableArray(), columns.ToEquatableArray());
+    }
+
+    /// <summary>Decodes a regular, verbatim or single-line raw string literal, recording where each character came from.</summary>
+    private static bool TryMapLiteral(SyntaxToken token, string text, int[] positions)
+    {
+        string raw = token.Text;
+        int origin = token.SpanStart;
+        var decoded = new System.Text.StringBuilder();
+        var starts = new List<int>();
+        int i;
+        if (token.IsKind(SyntaxKind.StringLiteralToken) && raw.StartsWith("@\"", System.StringComparison.Ordinal))
+        {
+            for (i = 2; i < raw.Length - 1; i++)
+            {
+                starts.Add(origin + i);
+                decoded.Append(raw[i]);
+                if (raw[i] == '"') i++;
+            }
+        }
+        else if (token.IsKind(SyntaxKind.StringLiteralToken) && raw.StartsWith("\"", System.StringComparison.Ordinal))
+        {
+            for (i = 1; i < raw.Length - 1;)
+            {
+                int at = i;
+                if (raw[i] != '\\')
+                {
+                    starts.Add(origin + at);
+                    decoded.Append(raw[i++]);
+                    continue;
+                }
+                char kind = raw[i + 1];
+                string? value = null;
+                int next = i + 2;
+                switch (kind)
+                {
+                    case '\'': value = "'"; break;
+                    case '"': value = "\""; break;
+                    case '\\': value = "\\"; break;
+                    case '0': value = "\0"; break;
+                    case 'a': value = "\a"; break;
+                    case 'b': value = "\b"; break;
+                    case 'f': value = "\f"; break;
+                    case 'n': value = "\n"; break;
+                    case 'r': value = "\r"; break;
+                    case 't': value = "\t"; break;
+                    case 'v': value = "\v"; break;
+                    case 'e': value = "\u001b"; break;
+                    case 'u':
+                        value = ((char)System.Convert.ToInt32(raw.Substring(i + 2, 4), 16)).ToString();
+                        next = i + 6;
+                        break;
+                    case 'U':
+                        value = char.ConvertFromUtf32(System.Convert.ToInt32(raw.Substring(i + 2, 8), 16));
+                        next = i + 10;
+                        break;
+                    case 'x':
+                        int end = i + 2;
+                        while (end < raw.Length - 1 && end < i + 6 && System.Uri.IsHexDigit(raw[end])) end++;
+                        value = ((char)System.Convert.ToInt32(raw.Substring(i + 2, end - i - 2), 16)).ToString();
+                        next = end;
+                        break;
+                    default: return false;
+                }
+                foreach (char _ in value) starts.Add(origin + at);
+                decoded.Append(value);
+                i = next;
+            }
+        }
+        else if (token.IsKind(SyntaxKind.SingleLineRawStringLiteralToken))
+        {
+            int quotes = 0;
+            while (quotes < raw.Length && raw[quotes] == '"') quotes++;
+            for (i = quotes; i < raw.Length - quotes; i++)
+            {
+                starts.Add(origin + i);
+                decoded.Append(raw[i]);
+            }
+        }
+        else return false;
+
+        if (decoded.ToString() != text) return false;
+        for (int k = 0; k < starts.Count; k++) positions[k] = starts[k];
+        // The end of the text is the closing quote.
+        positions[text.Length] = starts.Count > 0 ? NextStart(raw, origin, starts[starts.Count - 1], token) : origin + 1;
+        return true;
+    }
+
+    private static int NextStart(string raw, int origin, int lastStart, SyntaxToken token)
+    {
+        // The character after the last one of the value: skip the last (possibly escaped) character.
+        int offset = lastStart - origin;
+        if (raw[offset] == '\\' && !raw.StartsWith("@", System.StringComparison.Ordinal))
+        {
+            char kind = raw[offset + 1];
+            int length = kind switch { 'u' => 6, 'U' => 10, 'x' => XLength(raw, offset), _ => 2 };
+            return lastStart + length;
+        }
+        if (raw.StartsWith("@", System.StringComparison.Ordinal) && raw[offset] == '"') return lastStart + 2;
+        return lastStart + 1;
+    }
+
+    private static int XLength(string raw, int offset)
+    {
+        int end = offset + 2;
+        while (end < raw.Length - 1 && end < offset + 6 && System.Uri.IsHexDigit(raw[end])) end++;
+        return end - offset;
+    }
+}
