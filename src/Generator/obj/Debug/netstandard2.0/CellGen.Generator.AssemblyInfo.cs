@@ -13,7 +13,7 @@ using System.Reflection;
 [assembly: System.Reflection.AssemblyCompanyAttribute("CellGen contributors")]
 [assembly: System.Reflection.AssemblyConfigurationAttribute("Debug")]
 [assembly: System.Reflection.AssemblyFileVersionAttribute("0.1.0.0")]
-[assembly: System.Reflection.AssemblyInformationalVersionAttribute("0.1.0+2e4aa6387712b218930be2648e5d2b11a8fd81c7")]
+[assembly: System.Reflection.AssemblyInformationalVersionAttribute("0.1.0+67f15c49dc1111c36eee1fee77988c5c8c11390d")]
 [assembly: System.Reflection.AssemblyProductAttribute("CellGen.Generator")]
 [assembly: System.Reflection.AssemblyTitleAttribute("CellGen.Generator")]
 [assembly: System.Reflection.AssemblyVersionAttribute("0.1.0.0")]

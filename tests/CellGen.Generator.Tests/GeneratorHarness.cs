@@ -1,0 +1,115 @@
+using System;
+using System.Collections.Generic;
+using System.Collections.Immutable;
+using System.IO;
+using System.Linq;
+using System.Reflection;
+using System.Runtime.Loader;
+using System.Threading;
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.CSharp;
+using Microsoft.CodeAnalysis.Diagnostics;
+using Microsoft.CodeAnalysis.Text;
+
+namespace CellGen.Generator.Tests;
+
+/// <summary>Runs the CellGen generator in-process over test sources, compiled against the running framework.</summary>
+public static class GeneratorHarness
+{
+    private static readonly Lazy<ImmutableArray<MetadataReference>> s_references = new(() =>
+    {
+        var paths = ((string)AppContext.GetData("TRUSTED_PLATFORM_ASSEMBLIES")!).Split(Path.PathSeparator)
+            .Where(p => Path.GetFileName(p).StartsWith("System.", StringComparison.Ordinal) || Path.GetFileName(p) is "mscorlib.dll" or "netstandard.dll")
+            .Append(typeof(RecurrentCell<>).Assembly.Location)
+            .Distinct();
+        return paths.Select(p => (MetadataReference)MetadataReference.CreateFromFile(p)).ToImmutableArray();
+    });
+
+    public static readonly CSharpParseOptions ParseOptions = new(LanguageVersion.Preview);
+
+    public static CSharpCompilation Compilation(params (string Path, string Source)[] sources) =>
+        CSharpCompilation.Create("Cells" + Guid.NewGuid().ToString("N"),
+            sources.Select(s => CSharpSyntaxTree.ParseText(s.Source, ParseOptions, s.Path)),
+            s_references.Value,
+            new CSharpCompilationOptions(OutputKind.DynamicallyLinkedLibrary, nullableContextOptions: NullableContextOptions.Enable, allowUnsafe: true));
+
+    public static GeneratorDriver Driver(bool emitFloat64 = false, bool track = false) =>
+        CSharpGeneratorDriver.Create(
+            new[] { new CellGenerator().AsSourceGenerator() },
+            parseOptions: ParseOptions,
+            optionsProvider: new Options(emitFloat64 ? new Dictionary<string, string> { [CellGenerator.EmitFloat64Property] = "true" } : new()),
+            driverOptions: new GeneratorDriverOptions(IncrementalGeneratorOutputKind.None, trackIncrementalGeneratorSteps: track));
+
+    /// <summary>Generates, and returns the output compilation with every diagnostic (generator's and compiler's).</summary>
+    public static Result Run(CSharpCompilation compilation, bool emitFloat64 = false)
+    {
+        GeneratorDriver driver = Driver(emitFloat64).RunGeneratorsAndUpdateCompilation(compilation, out Compilation output, out ImmutableArray<Diagnostic> generatorDiagnostics);
+        GeneratorDriverRunResult run = driver.GetRunResult();
+        return new Result(output, run, generatorDiagnostics);
+    }
+
+    public static Result Run(string source, bool emitFloat64 = false) => Run(Compilation(("Cell.cs", source)), emitFloat64);
+
+    public sealed record Result(Compilation Output, GeneratorDriverRunResult RunResult, ImmutableArray<Diagnostic> GeneratorDiagnostics)
+    {
+        public IReadOnlyList<Diagnostic> CellGenDiagnostics => GeneratorDiagnostics.Where(d => d.Id.StartsWith("CG", StringComparison.Ordinal)).ToList();
+
+        public IReadOnlyList<Diagnostic> CompileErrors =>
+            Output.GetDiagnostics().Where(d => d.Severity == DiagnosticSeverity.Error).ToList();
+
+        public Exception? GeneratorException => RunResult.Results.Select(r => r.Exception).FirstOrDefault(e => e is not null);
+
+        public string Source(string hintName) => RunResult.Results.SelectMany(r => r.GeneratedSources).Single(s => s.HintName == hintName).SourceText.ToString();
+
+        /// <summary>Emits the compilation and loads it in a collectible context.</summary>
+        public Assembly Load()
+        {
+            using var stream = new MemoryStream();
+            var emit = Output.Emit(stream);
+            if (!emit.Success)
+                throw new InvalidOperationException("Compilation failed:\n" + string.Join("\n", emit.Diagnostics.Where(d => d.Severity == DiagnosticSeverity.Error).Take(20)));
+            stream.Position = 0;
+            return new AssemblyLoadContext("cells", isCollectible: true).LoadFromStream(stream);
+        }
+    }
+
+    private sealed class Options : AnalyzerConfigOptionsProvider
+    {
+        private readonly ConfigOptions _global;
+
+        public Options(Dictionary<string, string> values) => _global = new ConfigOptions(values);
+
+        public override AnalyzerConfigOptions GlobalOptions => _global;
+
+        public override AnalyzerConfigOptions GetOptions(SyntaxTree tree) => ConfigOptions.Empty;
+
+        public override AnalyzerConfigOptions GetOptions(AdditionalText textFile) => ConfigOptions.Empty;
+    }
+
+    private sealed class ConfigOptions : AnalyzerConfigOptions
+    {
+        public static readonly ConfigOptions Empty = new(new Dictionary<string, string>());
+        private readonly Dictionary<string, string> _values;
+
+        public ConfigOptions(Dictionary<string, string> values) => _values = values;
+
+        public override bool TryGetValue(string key, out string value) => _values.TryGetValue(key, out value!);
+    }
+
+    /// <summary>The repository root (the folder of CellGen.sln).</summary>
+    public static string RepositoryRoot
+    {
+        get
+        {
+            for (string? dir = AppContext.BaseDirectory; dir is not null; dir = Path.GetDirectoryName(dir))
+                if (File.Exists(Path.Combine(dir, "CellGen.sln"))) return dir;
+            throw new InvalidOperationException("CellGen.sln not found above " + AppContext.BaseDirectory);
+        }
+    }
+
+    /// <summary>A cell class declaration with the given equations.</summary>
+    public static string Cell(string name, IEnumerable<string> equations, string? attribute = null, string ns = "Test") =>
+        $"using CellGen;\nnamespace {ns};\n\n[{attribute ?? "RecurrentCell"}]\n" +
+        string.Concat(equations.Select(e => $"[Equation(\"{e}\")]\n")) +
+        $"public partial class {name};\n";
+}
