@@ -13,7 +13,7 @@ using System.Reflection;
 [assembly: System.Reflection.AssemblyCompanyAttribute("CellGen contributors")]
 [assembly: System.Reflection.AssemblyConfigurationAttribute("Debug")]
 [assembly: System.Reflection.AssemblyFileVersionAttribute("0.1.0.0")]
-[assembly: System.Reflection.AssemblyInformationalVersionAttribute("0.1.0+67f15c49dc1111c36eee1fee77988c5c8c11390d")]
+[assembly: System.Reflection.AssemblyInformationalVersionAttribute("0.1.0+8711254da45aa5de2b15c5f444dcd8c3c242fef7")]
 [assembly: System.Reflection.AssemblyProductAttribute("CellGen.Runtime")]
 [assembly: System.Reflection.AssemblyTitleAttribute("CellGen.Runtime")]
 [assembly: System.Reflection.AssemblyVersionAttribute("0.1.0.0")]

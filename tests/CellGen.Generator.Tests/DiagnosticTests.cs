@@ -1,0 +1,150 @@
+using System.Linq;
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.Text;
+using Xunit;
+
+namespace CellGen.Generator.Tests;
+
+/// <summary>One test per diagnostic: its ID and the exact characters it points at, marked [| |] in the source.</summary>
+public sealed class DiagnosticTests
+{
+    private const string Rnn = "h[t] = tanh(W @ [h[t-1], x[t]] + b)";
+
+    private static string CellSource(params string[] equations) =>
+        "using CellGen;\nnamespace Test;\n\n[RecurrentCell]\n" + string.Concat(equations.Select(e => $"[Equation(\"{e}\")]\n")) + "public partial class C;\n";
+
+    /// <summary>Compiles the source without its markers and asserts a single diagnostic with the ID over the marked span.</summary>
+    private static Diagnostic Expect(string id, string marked, DiagnosticSeverity severity = DiagnosticSeverity.Error)
+    {
+        int start = marked.IndexOf("[|", System.StringComparison.Ordinal);
+        string source = marked.Remove(start, 2);
+        int end = source.IndexOf("|]", System.StringComparison.Ordinal);
+        source = source.Remove(end, 2);
+        var result = GeneratorHarness.Run(source);
+        Assert.Null(result.GeneratorException);
+        var matches = result.CellGenDiagnostics.Where(d => d.Id == id).ToList();
+        Assert.True(matches.Count == 1, $"Expected one {id}, got: {string.Join("; ", result.CellGenDiagnostics)}");
+        Diagnostic diagnostic = matches[0];
+        Assert.Equal(severity, diagnostic.Severity);
+        Assert.Equal(new TextSpan(start, end - start), diagnostic.Location.SourceSpan);
+        var text = SourceText.From(source);
+        Assert.Equal(text.Lines.GetLinePositionSpan(new TextSpan(start, end - start)), diagnostic.Location.GetLineSpan().Span);
+        Assert.False(string.IsNullOrWhiteSpace(diagnostic.GetMessage()));
+        Assert.EndsWith("#" + id.ToLowerInvariant(), diagnostic.Descriptor.HelpLinkUri);
+        if (severity == DiagnosticSeverity.Error) Assert.DoesNotContain(result.RunResult.GeneratedTrees, t => t.FilePath.EndsWith("Test.C.g.cs"));
+        return diagnostic;
+    }
+
+    [Fact]
+    public void CG0001_UnexpectedToken() => Expect("CG0001", CellSource("h[t] = tanh(W @ [h[t-1], x[t]] + [|)|]"));
+
+    [Fact]
+    public void CG0001_UnexpectedCharacter() => Expect("CG0001", CellSource("h[t] = tanh(W @ [h[t-1], x[t]]) [|/|] 2"));
+
+    [Fact]
+    public void CG0001_BadTimeIndex() => Expect("CG0001", CellSource("h[t] = tanh(W @ [h[|[t-2]|], x[t]])"));
+
+    [Fact]
+    public void CG0001_MissingCloseParenthesisPointsAtTheEnd() => Expect("CG0001", CellSource("h[t] = tanh(W @ [h[t-1], x[t]][|]|]"));
+
+    [Fact]
+    public void CG0002_UnknownFunction() => Expect("CG0002", CellSource("h[t] = [|softmax|](W @ [h[t-1], x[t]])"));
+
+    [Fact]
+    public void CG0003_ReadBeforeItsEquation() =>
+        Expect("CG0003", CellSource("a = sigmoid([|g|])", "g = tanh(W @ [h[t-1], x[t]])", "h[t] = a * g"));
+
+    [Fact]
+    public void CG0003_StateReadAtTBeforeItsEquation() =>
+        Expect("CG0003", CellSource("h[t] = tanh(W @ [h[t-1], x[t]] + [|c[t]|])", "c[t] = h[t] * c[t-1]"));
+
+    [Fact]
+    public void CG0004_DefinedTwice() =>
+        Expect("CG0004", CellSource("g = tanh(W @ [h[t-1], x[t]])", "[|g|] = sigmoid(V @ x[t])", "h[t] = g"));
+
+    [Fact]
+    public void CG0005_StateNeverUpdated() => Expect("CG0005", CellSource("h[t] = tanh(W @ [h[t-1], x[t]] + [|c[t-1]|])"));
+
+    [Fact]
+    public void CG0006_MatrixUsedAsVector() => Expect("CG0006", CellSource("h[t] = tanh(W @ [h[t-1], x[t]] + [|W|])"));
+
+    [Fact]
+    public void CG0007_StateLeftOfAt() => Expect("CG0007", CellSource("g = tanh(V @ x[t])", "h[t] = tanh([|g|] @ h[t-1])"));
+
+    [Fact]
+    public void CG0008_PartsChangeSizeBetweenUses() =>
+        Expect("CG0008", CellSource("a = tanh(W @ [h[t-1], x[t]])", "h[t] = a * tanh([|W @ [x[t], h[t-1]]|])"));
+
+    [Fact]
+    public void CG0008_ConcatenationOutsideProduct() => Expect("CG0008", CellSource("h[t] = tanh(W @ x[t] + [|[h[t-1], b]|])"));
+
+    [Fact]
+    public void CG0009_OutputMissing() =>
+        Expect("CG0009", "using CellGen;\nnamespace Test;\n[[|RecurrentCell|]]\n[Equation(\"s[t] = tanh(W @ [s[t-1], x[t]])\")]\npublic partial class C;\n");
+
+    [Fact]
+    public void CG0010_NotPartial() =>
+        Expect("CG0010", $"using CellGen;\nnamespace Test;\n[RecurrentCell]\n[Equation(\"{Rnn}\")]\npublic class [|C|] {{ }}\n");
+
+    [Fact]
+    public void CG0011_Generic() =>
+        Expect("CG0011", $"using CellGen;\nnamespace Test;\n[RecurrentCell]\n[Equation(\"{Rnn}\")]\npublic partial class [|C|]<T> {{ }}\n");
+
+    [Fact]
+    public void CG0012_NestedInNonPartialType() =>
+        Expect("CG0012", $"using CellGen;\nnamespace Test;\npublic class Outer\n{{\n    [RecurrentCell]\n    [Equation(\"{Rnn}\")]\n    public partial class [|C|];\n}}\n");
+
+    [Fact]
+    public void CG0013_UnusedIntermediate()
+    {
+        Expect("CG0013", CellSource("[|u|] = sigmoid(V @ x[t])", Rnn), DiagnosticSeverity.Warning);
+        // A warning does not stop the cell from being generated.
+        var result = GeneratorHarness.Run(CellSource("u = sigmoid(V @ x[t])", Rnn));
+        Assert.Contains(result.RunResult.GeneratedTrees, t => t.FilePath.EndsWith("Test.C.g.cs"));
+        Assert.Empty(result.CompileErrors);
+    }
+
+    [Fact]
+    public void CG0014_UnusedInput() =>
+        Expect("CG0014", "using CellGen;\nnamespace Test;\n[[|RecurrentCell|]]\n[Equation(\"h[t] = tanh(W @ h[t-1] + b)\")]\npublic partial class C;\n", DiagnosticSeverity.Warning);
+
+    [Fact]
+    public void CG0015_InputAtPreviousStep() => Expect("CG0015", CellSource("h[t] = tanh(W @ [h[t-1], [|x[t-1]|]])"));
+
+    [Fact]
+    public void CG0016_InputAddedToHiddenValue() => Expect("CG0016", CellSource("h[t] = tanh([|W @ h[t-1] + x[t]|])"));
+
+    [Fact]
+    public void CG0017_NoEquations() => Expect("CG0017", "using CellGen;\nnamespace Test;\n[RecurrentCell]\npublic partial class [|C|];\n");
+
+    [Fact]
+    public void CG0018_InvalidInputName() =>
+        Expect("CG0018", $"using CellGen;\nnamespace Test;\n[[|RecurrentCell(Input = \"1x\")|]]\n[Equation(\"{Rnn}\")]\npublic partial class C;\n");
+
+    [Fact]
+    public void CG0019_HasBaseClass() =>
+        Expect("CG0019", $"using CellGen;\nnamespace Test;\n[RecurrentCell]\n[Equation(\"{Rnn}\")]\npublic partial class [|C|] : System.Exception;\n");
+
+    [Fact]
+    public void CG0020_NullEquation() =>
+        Expect("CG0020", $"using CellGen;\nnamespace Test;\n[RecurrentCell]\n[Equation({"[|null|]"})]\n[Equation(\"{Rnn}\")]\npublic partial class C;\n");
+
+    [Fact]
+    public void CG0021_StateWithoutTimeIndex() => Expect("CG0021", CellSource("h[t] = tanh(W @ [[|h|], x[t]])"));
+
+    [Fact]
+    public void SpansMapThroughEscapes() =>
+        Expect("CG0002", "using CellGen;\nnamespace Test;\n[RecurrentCell]\n[Equation(\"h[t] = [|\\u0073oftmax|](W @ [h[t-1], x[t]])\")]\npublic partial class C;\n");
+
+    [Fact]
+    public void SpansMapInVerbatimStrings() =>
+        Expect("CG0002", "using CellGen;\nnamespace Test;\n[RecurrentCell]\n[Equation(@\"h[t] = [|exp|](W @ [h[t-1], x[t]])\")]\npublic partial class C;\n");
+
+    [Fact]
+    public void SpansMapInRawStrings() =>
+        Expect("CG0002", "using CellGen;\nnamespace Test;\n[RecurrentCell]\n[Equation(\"\"\"h[t] = [|exp|](W @ [h[t-1], x[t]])\"\"\")]\npublic partial class C;\n");
+
+    [Fact]
+    public void ConstantArgumentsPointAtTheArgument() =>
+        Expect("CG0002", "using CellGen;\nnamespace Test;\n[RecurrentCell]\n[Equation([|C.Text|])]\npublic partial class C { public const string Text = \"h[t] = exp(W @ [h[t-1], x[t]])\"; }\n");
+}
