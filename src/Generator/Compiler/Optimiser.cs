@@ -46,6 +46,7 @@ internal static class Optimiser
         graph = Rewrite(graph, GroupHoistedTerms(graph));
         graph = EliminateDeadNodes(graph);
         graph = ComputeUpdatesInLoop(graph);
+        graph = Rewrite(graph, MaterialiseVectorOperands);
         return Fuse(graph);
     }
 
@@ -152,16 +153,20 @@ internal static class Optimiser
         }
     }
 
-    /// <summary>A node is hoisted when it depends on x[t] and on no state: it is computed for all steps at once.</summary>
+    /// <summary>
+    /// A node is hoisted when it depends on x[t] and on no state: it is computed for all steps at once. A state's new
+    /// value belongs to the loop, and so does everything that reads it.
+    /// </summary>
     private static bool[] ClassifyHoisted(StepGraph graph)
     {
         var hoisted = new bool[graph.Nodes.Count];
-        var stateful = new bool[graph.Nodes.Count];
+        var inLoop = new bool[graph.Nodes.Count];
+        var updates = new HashSet<int>(graph.Updates.Select(u => u.Node));
         for (int i = 0; i < graph.Nodes.Count; i++)
         {
             Node node = graph.Nodes[i];
-            stateful[i] = node.Op == Op.StatePrev || node.Args.Any(a => stateful[a]);
-            hoisted[i] = !stateful[i] && node.Op != Op.Copy && (node.Op == Op.Input || node.Args.Any(a => hoisted[a]));
+            inLoop[i] = node.Op is Op.StatePrev or Op.Copy || updates.Contains(i) || node.Args.Any(a => inLoop[a]);
+            hoisted[i] = !inLoop[i] && (node.Op == Op.Input || node.Args.Any(a => hoisted[a]));
         }
         return hoisted;
     }
@@ -231,23 +236,32 @@ internal static class Optimiser
     private static Rule GroupHoistedTerms(StepGraph original)
     {
         bool[] hoisted = ClassifyHoisted(original);
+        var newHoisted = new Dictionary<int, bool>();
         int position = 0;
         return (node, builder) =>
         {
             int oldIndex = position++;
-            if (node.Op != Op.Sum || hoisted[oldIndex]) return builder.Add(node);
-            bool[] current = ClassifyHoisted(new StepGraph(original.Cell, builder.Nodes.ToEquatableArray(), default, default));
-            var terms = node.Args.Select((a, k) => (Node: a, Sign: node.Signs[k])).ToList();
-            var loopInvariant = terms.Where(t => current[t.Node] || builder.Nodes[t.Node].Op is Op.Vector or Op.Constant).ToList();
-            if (loopInvariant.Count(t => current[t.Node]) == 0 || loopInvariant.Count < 2 || loopInvariant.Count == terms.Count) return builder.Add(node);
-            int inner = builder.Add(node with
+            int result = Group(node, builder);
+            if (!newHoisted.ContainsKey(result)) newHoisted[result] = hoisted[oldIndex];
+            return result;
+
+            int Group(Node sum, GraphBuilder b)
             {
-                Args = loopInvariant.Select(t => t.Node).ToEquatableArray(),
-                Signs = loopInvariant.Select(t => t.Sign).ToEquatableArray(),
-            });
-            var rest = terms.Where(t => !loopInvariant.Contains(t)).ToList();
-            rest.Insert(0, (inner, 1));
-            return builder.Add(node with { Args = rest.Select(t => t.Node).ToEquatableArray(), Signs = rest.Select(t => t.Sign).ToEquatableArray() });
+                if (sum.Op != Op.Sum || hoisted[oldIndex]) return b.Add(sum);
+                var terms = sum.Args.Select((a, k) => (Node: a, Sign: sum.Signs[k])).ToList();
+                bool IsHoisted(int n) => newHoisted.TryGetValue(n, out bool h) && h;
+                var invariant = terms.Where(t => IsHoisted(t.Node) || b.Nodes[t.Node].Op is Op.Vector or Op.Constant).ToList();
+                if (!invariant.Any(t => IsHoisted(t.Node)) || invariant.Count < 2 || invariant.Count == terms.Count) return b.Add(sum);
+                int inner = b.Add(sum with
+                {
+                    Args = invariant.Select(t => t.Node).ToEquatableArray(),
+                    Signs = invariant.Select(t => t.Sign).ToEquatableArray(),
+                });
+                newHoisted[inner] = true;
+                var rest = terms.Where(t => !invariant.Contains(t)).ToList();
+                rest.Insert(0, (inner, 1));
+                return b.Add(sum with { Args = rest.Select(t => t.Node).ToEquatableArray(), Signs = rest.Select(t => t.Sign).ToEquatableArray() });
+            }
         };
     }
 
@@ -268,6 +282,14 @@ internal static class Optimiser
             updates.Add(update with { Node = nodes.Count - 1 });
         }
         return graph with { Nodes = nodes.ToEquatableArray(), Updates = updates.ToEquatableArray() };
+    }
+
+    /// <summary>A matrix product reads its operand row by row; a parameter vector operand is first copied into rows.</summary>
+    private static int MaterialiseVectorOperands(Node node, GraphBuilder builder)
+    {
+        if (node.Op != Op.MatPart || builder.Nodes[node.Args[0]].Op != Op.Vector) return builder.Add(node);
+        int rows = builder.Add(new Node(Op.Copy, Ints(node.Args[0]), builder.Nodes[node.Args[0]].Size));
+        return builder.Add(node with { Args = Ints(rows) });
     }
 
     private static StepGraph EliminateDeadNodes(StepGraph graph)

@@ -13,7 +13,7 @@ using System.Reflection;
 [assembly: System.Reflection.AssemblyCompanyAttribute("CellGen contributors")]
 [assembly: System.Reflection.AssemblyConfigurationAttribute("Debug")]
 [assembly: System.Reflection.AssemblyFileVersionAttribute("0.1.0.0")]
-[assembly: System.Reflection.AssemblyInformationalVersionAttribute("0.1.0+8711254da45aa5de2b15c5f444dcd8c3c242fef7")]
+[assembly: System.Reflection.AssemblyInformationalVersionAttribute("0.1.0+3172d1cd2e29f882138bdc4194a4bd717f125dd9")]
 [assembly: System.Reflection.AssemblyProductAttribute("CellGen.Generator")]
 [assembly: System.Reflection.AssemblyTitleAttribute("CellGen.Generator")]
 [assembly: System.Reflection.AssemblyVersionAttribute("0.1.0.0")]

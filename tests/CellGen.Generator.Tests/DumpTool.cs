@@ -1,0 +1,25 @@
+using System;
+using System.IO;
+using System.Linq;
+using Xunit;
+
+namespace CellGen.Generator.Tests;
+
+/// <summary>
+/// A developer's tool, not a check: with CELLGEN_DUMP=path.txt (one equation per line), writes the generated source
+/// and the diagnostics to path.txt.g.cs. Does nothing otherwise.
+/// </summary>
+public sealed class DumpTool
+{
+    [Fact]
+    public void DumpWhenAsked()
+    {
+        string? path = Environment.GetEnvironmentVariable("CELLGEN_DUMP");
+        if (string.IsNullOrEmpty(path)) return;
+        var equations = File.ReadAllLines(path).Where(l => l.Trim().Length > 0).Select(l => l.Replace("\\", "\\\\").Replace("\"", "\\\""));
+        var result = GeneratorHarness.Run(GeneratorHarness.Cell("C", equations), emitFloat64: false);
+        string text = string.Join("\n", result.GeneratorDiagnostics.Concat(result.CompileErrors).Select(d => "// " + d)) + "\n"
+            + string.Join("\n", result.RunResult.GeneratedTrees.Select(t => t.ToString()));
+        File.WriteAllText(path + ".g.cs", text);
+    }
+}

@@ -1,0 +1,102 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using Microsoft.CodeAnalysis;
+using Xunit;
+
+namespace CellGen.Generator.Tests;
+
+/// <summary>
+/// 10,000 random and mutated equation sets: the generator never throws (no CS8785) and each cell yields either code
+/// that compiles or at least one CG diagnostic.
+/// </summary>
+public sealed class FuzzTests
+{
+    private const int Cells = 10_000;
+    private const int PerCompilation = 500;
+    private const string Alphabet = "hxcWbgt[]()@*+-,=.0123456789 σ⊙·_iof";
+
+    private static string Mutate(string text, Random random)
+    {
+        var chars = text.ToList();
+        int edits = random.Next(1, 4);
+        for (int e = 0; e < edits; e++)
+        {
+            int at = random.Next(chars.Count + 1);
+            switch (random.Next(4))
+            {
+                case 0 when chars.Count > 0 && at < chars.Count: chars.RemoveAt(at); break;
+                case 1: chars.Insert(at, Alphabet[random.Next(Alphabet.Length)]); break;
+                case 2 when at < chars.Count: chars[at] = Alphabet[random.Next(Alphabet.Length)]; break;
+                default:
+                    if (chars.Count > 2) { int a = random.Next(chars.Count), b = random.Next(chars.Count); (chars[a], chars[b]) = (chars[b], chars[a]); }
+                    break;
+            }
+        }
+        return new string(chars.ToArray());
+    }
+
+    private static List<string> Case(int index, Random random, RandomCells valid)
+    {
+        List<string> equations = valid.Next();
+        switch (index % 4)
+        {
+            case 0: return equations; // well formed
+            case 1: // one equation mutated
+            {
+                int k = random.Next(equations.Count);
+                equations[k] = Mutate(equations[k], random);
+                return equations;
+            }
+            case 2: // equations dropped, duplicated or swapped
+            {
+                if (equations.Count > 1 && random.Next(2) == 0) equations.RemoveAt(random.Next(equations.Count));
+                else equations.Insert(random.Next(equations.Count + 1), equations[random.Next(equations.Count)]);
+                if (equations.Count > 1) { int a = random.Next(equations.Count), b = random.Next(equations.Count); (equations[a], equations[b]) = (equations[b], equations[a]); }
+                return equations;
+            }
+            default: // random soup
+                return Enumerable.Range(0, random.Next(1, 4))
+                    .Select(_ => new string(Enumerable.Range(0, random.Next(0, 30)).Select(_ => Alphabet[random.Next(Alphabet.Length)]).ToArray()))
+                    .ToList();
+        }
+    }
+
+    private static string Escape(string text) => text.Replace("\\", "\\\\").Replace("\"", "\\\"");
+
+    [Fact]
+    public void GeneratorNeverThrowsAndEveryCellCompilesOrIsDiagnosed()
+    {
+        var random = new Random(20261122);
+        var valid = new RandomCells(20261122);
+        int compiled = 0, diagnosed = 0;
+        for (int start = 0; start < Cells; start += PerCompilation)
+        {
+            var files = new List<(string Path, string Source)>();
+            for (int i = start; i < start + PerCompilation; i++)
+            {
+                var equations = Case(i, random, valid);
+                files.Add(($"Cell{i}.cs", GeneratorHarness.Cell("C", equations.Select(Escape), ns: "Fuzz" + i)));
+            }
+            var result = GeneratorHarness.Run(GeneratorHarness.Compilation(files.ToArray()));
+            Assert.Null(result.GeneratorException);
+            Assert.DoesNotContain(result.GeneratorDiagnostics, d => d.Id is "CS8785" or "CG0099");
+
+            var errorsByFile = result.Output.GetDiagnostics().Where(d => d.Severity == DiagnosticSeverity.Error)
+                .GroupBy(d => d.Location.SourceTree?.FilePath ?? "").ToDictionary(g => g.Key, g => g.First());
+            var cgByFile = result.CellGenDiagnostics.Where(d => d.Severity == DiagnosticSeverity.Error).Select(d => d.Location.SourceTree?.FilePath ?? d.Location.GetLineSpan().Path).ToHashSet();
+            for (int i = start; i < start + PerCompilation; i++)
+            {
+                string file = $"Cell{i}.cs";
+                if (cgByFile.Contains(file)) { diagnosed++; continue; }
+                string generated = result.RunResult.GeneratedTrees.FirstOrDefault(t => t.FilePath.EndsWith($"Fuzz{i}.C.g.cs"))?.FilePath ?? "";
+                Assert.True(generated.Length > 0, $"{file}: neither generated code nor a CG error:\n{files[i - start].Source}");
+                Assert.False(errorsByFile.TryGetValue(generated, out Diagnostic? error), $"{file}: generated code does not compile: {error}\n{files[i - start].Source}");
+                Assert.False(errorsByFile.ContainsKey(file), $"{file}: {errorsByFile.GetValueOrDefault(file)}");
+                compiled++;
+            }
+        }
+        Assert.Equal(Cells, compiled + diagnosed);
+        Assert.True(compiled > Cells / 5 && diagnosed > Cells / 5, $"compiled {compiled}, diagnosed {diagnosed}");
+    }
+}

@@ -1,0 +1,122 @@
+using System;
+using System.Collections.Generic;
+using System.Globalization;
+using System.Linq;
+
+namespace CellGen.Generator.Tests;
+
+/// <summary>
+/// Random well-formed cells over the whole language: states and intermediates in random order, + - * ⊙ and unary -,
+/// sigmoid σ tanh relu, @ and · with concatenations of any parts (expressions of the hidden size, or of the input size
+/// such as tanh(x[t])), numbers, parameter vectors of both sizes, shared matrices, s[t] read after its equation.
+/// </summary>
+public sealed class RandomCells
+{
+    private readonly Random _random;
+    private int _names;
+    private readonly List<(string Name, List<bool> Parts)> _matrices = new();
+    private List<string> _hidden = new();
+
+    public RandomCells(int seed) => _random = new Random(seed);
+
+    private bool Chance(double p) => _random.NextDouble() < p;
+
+    private T Pick<T>(IReadOnlyList<T> items) => items[_random.Next(items.Count)];
+
+    private string Fresh(string prefix) => prefix + _names++;
+
+    private string Number() => Pick(new[] { "0.5", "2", "1", "0.25", "1.5", "3e-1", "0.75" });
+
+    private string Function() => Pick(new[] { "sigmoid", "σ", "tanh", "relu", "tanh", "sigmoid" });
+
+    private string Times() => Chance(0.2) ? " ⊙ " : " * ";
+
+    private string At() => Chance(0.2) ? " · " : " @ ";
+
+    /// <summary>An expression of the input size X: reads x[t], nothing of the hidden size.</summary>
+    private string InputExpression(int depth)
+    {
+        if (depth <= 0) return "x[t]";
+        return _random.Next(6) switch
+        {
+            0 => $"{Function()}({InputExpression(depth - 1)})",
+            1 => $"{Number()}{Times()}{InputExpression(depth - 1)}",
+            2 => $"{Fresh("q")}{Times()}x[t]",
+            3 => $"-{InputExpression(depth - 1)}",
+            4 => $"({InputExpression(depth - 1)} - {Number()})",
+            _ => "x[t]",
+        };
+    }
+
+    private string Product(int depth, bool needInput)
+    {
+        if (_matrices.Count > 0 && Chance(0.15))
+        {
+            var (shared, sizes) = Pick(_matrices);
+            return shared + At() + Concatenation(sizes.Select(isInput => isInput ? InputExpression(depth - 1) : HiddenExpression(depth - 1, false)).ToList());
+        }
+        int count = _random.Next(1, 4);
+        var kinds = Enumerable.Range(0, count).Select(_ => Chance(0.4)).ToList();
+        if (needInput && !kinds.Contains(true)) kinds[_random.Next(count)] = true;
+        string name = Fresh("W");
+        _matrices.Add((name, kinds));
+        return name + At() + Concatenation(kinds.Select(isInput => isInput ? InputExpression(Chance(0.6) ? 0 : depth - 1) : HiddenExpression(depth - 1, false)).ToList());
+    }
+
+    private string Concatenation(List<string> parts) => parts.Count == 1 && Chance(0.5) ? Operand(parts[0]) : "[" + string.Join(", ", parts) + "]";
+
+    private static string Operand(string expression) =>
+        expression.All(c => char.IsLetterOrDigit(c) || c is '_' or '[' or ']' or '-') ? expression : "(" + expression + ")";
+
+    /// <summary>An expression of the hidden size H.</summary>
+    private string HiddenExpression(int depth, bool needInput)
+    {
+        if (needInput) return Pick(new Func<string>[]
+        {
+            () => Product(depth, true),
+            () => $"{Function()}({Product(depth, true)} + {Fresh("b")})",
+            () => $"{HiddenExpression(depth - 1, false)} + {Product(depth, true)}",
+        })();
+        if (depth <= 0) return Chance(0.8) ? Pick(_hidden) : Fresh("p");
+        return _random.Next(9) switch
+        {
+            0 => $"{HiddenExpression(depth - 1, false)} + {HiddenExpression(depth - 1, false)}",
+            1 => $"{HiddenExpression(depth - 1, false)} - {Operand(HiddenExpression(depth - 1, false))}",
+            2 => $"{Operand(HiddenExpression(depth - 1, false))}{Times()}{Operand(HiddenExpression(depth - 1, false))}",
+            3 => $"{Function()}({HiddenExpression(depth - 1, false)})",
+            4 => $"-{Operand(HiddenExpression(depth - 1, false))}",
+            5 => $"{Function()}({Product(depth, false)} + {Fresh("b")})",
+            6 => $"({Number()} - {HiddenExpression(depth - 1, false)}){Times()}{Operand(HiddenExpression(depth - 1, false))}",
+            7 => Product(depth, false),
+            _ => $"{Number()}{Times()}{Operand(HiddenExpression(depth - 1, false))}",
+        };
+    }
+
+    /// <summary>A random cell: its equations, its states (the output is h).</summary>
+    public List<string> Next()
+    {
+        _names = 0;
+        _matrices.Clear();
+        int stateCount = _random.Next(1, 4);
+        var states = new List<string> { "h" };
+        for (int s = 1; s < stateCount; s++) states.Add(Pick(new[] { "c", "m", "s", "n2" }.Where(n => !states.Contains(n)).ToList()));
+        int intermediateCount = _random.Next(0, 4);
+        var order = states.Select(s => (Name: s, State: true)).Concat(Enumerable.Range(0, intermediateCount).Select(i => (Name: "g" + i, State: false)))
+            .OrderBy(_ => _random.Next()).ToList();
+        _hidden = states.Select(s => s + "[t-1]").ToList();
+        var equations = new List<string>();
+        bool inputUsed = false;
+        foreach (var (name, isState) in order)
+        {
+            bool needInput = !inputUsed;
+            string value = HiddenExpression(_random.Next(1, 4), needInput);
+            inputUsed = true;
+            string target = isState ? name + "[t]" : name;
+            equations.Add($"{target}{new string(' ', _random.Next(1, 3))}= {value}");
+            _hidden.Add(target);
+        }
+        return equations;
+    }
+
+    public static string Format(double value) => value.ToString("R", CultureInfo.InvariantCulture);
+}
