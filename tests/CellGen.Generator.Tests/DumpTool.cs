@@ -16,6 +16,14 @@ public sealed class DumpTool
     {
         string? path = Environment.GetEnvironmentVariable("CELLGEN_DUMP");
         if (string.IsNullOrEmpty(path)) return;
+        // CELLGEN_DUMP_RANDOM=seed:index writes that random cell's equations to the file first.
+        if (Environment.GetEnvironmentVariable("CELLGEN_DUMP_RANDOM") is { Length: > 0 } which)
+        {
+            int seed = int.Parse(which.Split(':')[0]), index = int.Parse(which.Split(':')[1]);
+            var generator = new RandomCells(seed);
+            for (int i = 0; i < index; i++) generator.Next();
+            File.WriteAllLines(path, generator.Next());
+        }
         var equations = File.ReadAllLines(path).Where(l => l.Trim().Length > 0).Select(l => l.Replace("\\", "\\\\").Replace("\"", "\\\""));
         var result = GeneratorHarness.Run(GeneratorHarness.Cell("C", equations), emitFloat64: false);
         string text = string.Join("\n", result.GeneratorDiagnostics.Concat(result.CompileErrors).Select(d => "// " + d)) + "\n"

@@ -66,7 +66,7 @@ public sealed class RandomCells
     private string Concatenation(List<string> parts) => parts.Count == 1 && Chance(0.5) ? Operand(parts[0]) : "[" + string.Join(", ", parts) + "]";
 
     private static string Operand(string expression) =>
-        expression.All(c => char.IsLetterOrDigit(c) || c is '_' or '[' or ']' or '-') ? expression : "(" + expression + ")";
+        !expression.StartsWith("-") && expression.All(c => char.IsLetterOrDigit(c) || c is '_' or '[' or ']' or '-') ? expression : "(" + expression + ")";
 
     /// <summary>An expression of the hidden size H.</summary>
     private string HiddenExpression(int depth, bool needInput)

@@ -154,8 +154,9 @@ internal static class Optimiser
     }
 
     /// <summary>
-    /// A node is hoisted when it depends on x[t] and on no state: it is computed for all steps at once. A state's new
-    /// value belongs to the loop, and so does everything that reads it.
+    /// A node is hoisted when it depends on no state: it is computed before the loop for all steps at once (products
+    /// of x[t], and the rare values made of parameters alone). A state's new value belongs to the loop, and so does
+    /// everything that reads it. Leaves are in neither phase.
     /// </summary>
     private static bool[] ClassifyHoisted(StepGraph graph)
     {
@@ -166,7 +167,7 @@ internal static class Optimiser
         {
             Node node = graph.Nodes[i];
             inLoop[i] = node.Op is Op.StatePrev or Op.Copy || updates.Contains(i) || node.Args.Any(a => inLoop[a]);
-            hoisted[i] = !inLoop[i] && (node.Op == Op.Input || node.Args.Any(a => hoisted[a]));
+            hoisted[i] = !inLoop[i] && !node.IsLeaf;
         }
         return hoisted;
     }
@@ -284,11 +285,14 @@ internal static class Optimiser
         return graph with { Nodes = nodes.ToEquatableArray(), Updates = updates.ToEquatableArray() };
     }
 
-    /// <summary>A matrix product reads its operand row by row; a parameter vector operand is first copied into rows.</summary>
+    /// <summary>
+    /// A matrix product reads its operand row by row; a parameter vector operand is first written into rows, by a
+    /// one-term sum that is computed before the loop.
+    /// </summary>
     private static int MaterialiseVectorOperands(Node node, GraphBuilder builder)
     {
         if (node.Op != Op.MatPart || builder.Nodes[node.Args[0]].Op != Op.Vector) return builder.Add(node);
-        int rows = builder.Add(new Node(Op.Copy, Ints(node.Args[0]), builder.Nodes[node.Args[0]].Size));
+        int rows = builder.Add(new Node(Op.Sum, Ints(node.Args[0]), builder.Nodes[node.Args[0]].Size, Signs: Ints(1)));
         return builder.Add(node with { Args = Ints(rows) });
     }
 
@@ -359,7 +363,7 @@ internal static class Optimiser
             }
             if (!callIndex.TryGetValue((buffer, operand), out int call))
             {
-                calls.Add(new GemmCall(calls.Count, buffer, operand, hoisted[operand]));
+                calls.Add(new GemmCall(calls.Count, buffer, operand, hoisted[i]));
                 callIndex[(buffer, operand)] = call = calls.Count - 1;
             }
             callOf[i] = call;

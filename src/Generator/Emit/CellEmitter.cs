@@ -431,12 +431,14 @@ internal sealed class VariantEmitter
             default:
             {
                 View view = ValueView(operand, allSteps ? Phase.Hoisted : phase)!;
-                string span = view.Span;
-                if (view.Column.Length > 0) span += $".Slice({view.Column})";
-                return (span, view.Stride);
+                return (Offset(view.Span, view.Column), view.Stride);
             }
         }
     }
+
+    /// <summary>A span starting at a column: arrays (whole buffers) need AsSpan, spans Slice.</summary>
+    private static string Offset(string span, string column) =>
+        column.Length == 0 ? span : span.EndsWith(")", System.StringComparison.Ordinal) ? $"{span}.Slice({column})" : $"{span}.AsSpan({column})";
 
     private void EmitForwardInstruction(Instruction instruction, Phase phase)
     {
@@ -471,7 +473,7 @@ internal sealed class VariantEmitter
                 GemmCall gemm = _schedule.Optimised.Calls[call.Call];
                 WeightBuffer weights = _schedule.Optimised.Buffers[gemm.Buffer];
                 View target = AdjointView(gemm.Operand, call.Phase);
-                string span = target.Span + (target.Column.Length > 0 ? $".Slice({target.Column})" : "");
+                string span = Offset(target.Span, target.Column);
                 bool accumulate = _schedule.FirstWriter[gemm.Operand] != Scheduler.Key(instruction);
                 string n = Width(weights.Parts.Count, 0);
                 _w.Comment($"d({_describe.Short(gemm.Operand)}) {(accumulate ? "+=" : "=")} d(product{call.Call}) @ weights{weights.Index}ᵀ");

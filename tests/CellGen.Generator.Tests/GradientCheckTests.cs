@@ -1,0 +1,74 @@
+using System;
+using System.Collections.Generic;
+using System.IO;
+using System.Linq;
+using System.Reflection;
+using Microsoft.CodeAnalysis;
+using Xunit;
+using Xunit.Abstractions;
+
+namespace CellGen.Generator.Tests;
+
+/// <summary>Finite-difference gradient checks of every built-in cell and of 200 random cells, run through the generator here.</summary>
+public sealed class GradientCheckTests
+{
+    private readonly ITestOutputHelper _output;
+
+    public GradientCheckTests(ITestOutputHelper output) => _output = output;
+
+    private const int RandomCellCount = 200;
+
+    private static Assembly Build(IEnumerable<(string Path, string Source)> files)
+    {
+        var result = GeneratorHarness.Run(GeneratorHarness.Compilation(files.ToArray()), emitFloat64: true);
+        Assert.Null(result.GeneratorException);
+        Assert.Empty(result.CellGenDiagnostics.Where(d => d.Severity == DiagnosticSeverity.Error));
+        return result.Load();
+    }
+
+    private static RecurrentCell<T> Create<T>(Type type, int x, int h) where T : unmanaged, System.Numerics.INumberBase<T> =>
+        (RecurrentCell<T>)Activator.CreateInstance(type, x, h)!;
+
+    public static IEnumerable<object[]> BuiltInCells() => SnapshotTests.BuiltInCells();
+
+    private static readonly Lazy<Assembly> s_builtIns = new(() =>
+        Build(Directory.GetFiles(Path.Combine(GeneratorHarness.RepositoryRoot, "src", "Cells"), "*.cs").Select(f => (f, File.ReadAllText(f)))));
+
+    [Theory]
+    [MemberData(nameof(BuiltInCells))]
+    public void BuiltInCellGradientsMatchFiniteDifferences(string cell)
+    {
+        Type type = s_builtIns.Value.GetType($"CellGen.Cells.{cell}+Float64", throwOnError: true)!;
+        var report = GradientChecks.Check(Create<double>(type, 5, 7), batch: 3, steps: 4, seed: cell.Length, entriesPerTensor: 12);
+        Assert.True(report.Failures.Count == 0, string.Join("\n", report.Failures));
+        Assert.True(report.Checked >= 40, $"only {report.Checked} probes");
+        Assert.True(report.Kinks <= report.Checked / 20, $"{report.Kinks} of {report.Checked} probes at kinks");
+    }
+
+    [Fact]
+    public void RandomCellGradientsMatchFiniteDifferences()
+    {
+        var generator = new RandomCells(2026);
+        var cells = Enumerable.Range(0, RandomCellCount).Select(_ => generator.Next()).ToList();
+        Assembly assembly = Build(cells.Select((equations, i) =>
+            ($"Random{i}.cs", GeneratorHarness.Cell("C", equations.Select(e => e.Replace("\\", "\\\\")), ns: "Random" + i))));
+
+        int probes = 0, kinks = 0;
+        var failures = new List<string>();
+        for (int i = 0; i < cells.Count; i++)
+        {
+            Type single = assembly.GetType($"Random{i}.C", throwOnError: true)!;
+            Type type = assembly.GetType($"Random{i}.C+Float64", throwOnError: true)!;
+            int x = 1 + i % 5, h = 1 + (i * 7) % 9;
+            var report = GradientChecks.Check(Create<double>(type, x, h), batch: 2, steps: 3, seed: i);
+            probes += report.Checked;
+            kinks += report.Kinks;
+            foreach (string failure in report.Failures.Take(3)) failures.Add($"cell {i} (X={x}, H={h}): {failure}\n    {string.Join("\n    ", cells[i])}");
+            foreach (string failure in GradientChecks.CompareSingleWithDouble(Create<float>(single, x, h), Create<double>(type, x, h), 2, 3, i).Take(2))
+                failures.Add($"cell {i} (X={x}, H={h}) float vs double: {failure}\n    {string.Join("\n    ", cells[i])}");
+        }
+        _output.WriteLine($"{cells.Count} random cells, {probes} probes, {kinks} at relu kinks");
+        Assert.True(failures.Count == 0, $"{failures.Count} failures:\n" + string.Join("\n", failures.Take(10)));
+        Assert.True(kinks <= probes / 50, $"{kinks} of {probes} probes at kinks");
+    }
+}

@@ -1,0 +1,126 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+
+namespace CellGen.Generator.Tests;
+
+/// <summary>
+/// Finite-difference checks of a cell's backward pass in double precision: L = Σ &lt;G, outputs&gt; + Σ &lt;F, final states&gt;,
+/// central differences against the gradients of parameters, inputs and initial states.
+/// </summary>
+public static class GradientChecks
+{
+    public const double Epsilon = 1e-6, Absolute = 1e-6, Relative = 1e-5;
+
+    public sealed record Report(int Checked, int Kinks, List<string> Failures);
+
+    private static double[] RandomArray(Random random, int length, double scale) =>
+        Enumerable.Range(0, length).Select(_ => (random.NextDouble() * 2 - 1) * scale).ToArray();
+
+    public static Report Check(RecurrentCell<double> cell, int batch, int steps, int seed, int entriesPerTensor = 6)
+    {
+        var random = new Random(seed);
+        foreach (Parameter<double> parameter in cell.Parameters) parameter.CopyFrom(RandomArray(random, parameter.Length, 0.5));
+        int x = cell.InputSize, h = cell.HiddenSize, s = cell.StateNames.Count;
+        double[] inputs = RandomArray(random, steps * batch * x, 1);
+        double[] initial = RandomArray(random, s * batch * h, 0.5);
+        double[] outputGradients = RandomArray(random, steps * batch * h, 1);
+        double[] finalGradients = RandomArray(random, s * batch * h, 1);
+        var runner = cell.CreateRunner(steps, batch);
+        var outputs = new double[steps * batch * h];
+        var final = new double[s * batch * h];
+
+        double Loss()
+        {
+            runner.Forward(inputs, initial, outputs, final);
+            double loss = 0;
+            for (int i = 0; i < outputs.Length; i++) loss += outputs[i] * outputGradients[i];
+            for (int i = 0; i < final.Length; i++) loss += final[i] * finalGradients[i];
+            return loss;
+        }
+
+        runner.ForwardTraining(inputs, initial, outputs, final);
+        cell.ZeroGradients();
+        var inputGradients = new double[inputs.Length];
+        var initialGradients = new double[initial.Length];
+        runner.Backward(outputGradients, finalGradients, inputGradients, initialGradients);
+
+        int count = 0, kinks = 0;
+        var failures = new List<string>();
+        void Probe(string what, int index, double analytic, Func<double> get, Action<double> set)
+        {
+            double value = get();
+            set(value + Epsilon); double plus = Loss();
+            set(value - Epsilon); double minus = Loss();
+            set(value); double centre = Loss();
+            double numeric = (plus - minus) / (2 * Epsilon);
+            count++;
+            if (Math.Abs(numeric - analytic) <= Absolute + Relative * Math.Abs(analytic)) return;
+            // At a kink of relu the loss has no derivative and the two one-sided differences disagree.
+            double forward = (plus - centre) / Epsilon, backward = (centre - minus) / Epsilon;
+            if (Math.Abs(forward - backward) > 1e-3 * (1 + Math.Abs(numeric))) { kinks++; return; }
+            failures.Add($"{what}[{index}]: backward pass {analytic:G9}, finite difference {numeric:G9}");
+        }
+
+        IEnumerable<int> Entries(int length) => Enumerable.Range(0, length).OrderBy(_ => random.Next()).Take(entriesPerTensor);
+
+        foreach (Parameter<double> parameter in cell.Parameters)
+        {
+            double[] values = parameter.ToArray();
+            double[] gradient = parameter.GradientToArray();
+            foreach (int i in Entries(values.Length))
+                Probe(parameter.Name, i, gradient[i], () => values[i], v => { values[i] = v; parameter.CopyFrom(values); });
+        }
+        foreach (int i in Entries(inputs.Length)) Probe("x", i, inputGradients[i], () => inputs[i], v => inputs[i] = v);
+        foreach (int i in Entries(initial.Length)) Probe("initial " + cell.StateNames[i / (batch * h)], i, initialGradients[i], () => initial[i], v => initial[i] = v);
+        return new Report(count, kinks, failures);
+    }
+
+    /// <summary>Runs the float cell and the double cell on the same numbers and lists where they differ beyond float error.</summary>
+    public static List<string> CompareSingleWithDouble(RecurrentCell<float> single, RecurrentCell<double> @double, int batch, int steps, int seed)
+    {
+        var random = new Random(seed);
+        foreach (Parameter<double> parameter in @double.Parameters)
+        {
+            double[] values = RandomArray(random, parameter.Length, 0.5);
+            parameter.CopyFrom(values);
+            single.Parameter(parameter.Name).CopyFrom(values.Select(v => (float)v).ToArray());
+        }
+        int x = @double.InputSize, h = @double.HiddenSize, s = @double.StateNames.Count;
+        double[] inputs = RandomArray(random, steps * batch * x, 1), initial = RandomArray(random, s * batch * h, 0.5);
+        double[] outputGradients = RandomArray(random, steps * batch * h, 1), finalGradients = RandomArray(random, s * batch * h, 1);
+        float[] F(double[] a) => a.Select(v => (float)v).ToArray();
+
+        var failures = new List<string>();
+        void Compare(string what, ReadOnlySpan<double> expected, ReadOnlySpan<float> actual)
+        {
+            double scale = 1;
+            foreach (double e in expected) scale = Math.Max(scale, Math.Abs(e));
+            for (int i = 0; i < expected.Length; i++)
+                if (!(Math.Abs(actual[i] - expected[i]) <= 1e-4 * scale))
+                {
+                    failures.Add($"{what}[{i}]: float {actual[i]:G9}, double {expected[i]:G9}");
+                    return;
+                }
+        }
+
+        var rd = @double.CreateRunner(steps, batch);
+        var rf = single.CreateRunner(steps, batch);
+        var od = new double[steps * batch * h]; var of = new float[od.Length];
+        var fd = new double[s * batch * h]; var ff = new float[fd.Length];
+        rd.ForwardTraining(inputs, initial, od, fd);
+        rf.ForwardTraining(F(inputs), F(initial), of, ff);
+        Compare("outputs", od, of);
+        Compare("final states", fd, ff);
+        var dxd = new double[inputs.Length]; var dxf = new float[inputs.Length];
+        var did = new double[initial.Length]; var dif = new float[initial.Length];
+        @double.ZeroGradients(); single.ZeroGradients();
+        rd.Backward(outputGradients, finalGradients, dxd, did);
+        rf.Backward(F(outputGradients), F(finalGradients), dxf, dif);
+        Compare("dx", dxd, dxf);
+        Compare("d initial", did, dif);
+        foreach (Parameter<double> parameter in @double.Parameters)
+            Compare("d" + parameter.Name, parameter.GradientToArray(), single.Parameter(parameter.Name).GradientToArray());
+        return failures;
+    }
+}
