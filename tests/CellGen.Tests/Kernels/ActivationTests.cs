@@ -1,0 +1,96 @@
+using System;
+using System.Runtime.Intrinsics;
+using Xunit;
+using Xunit.Abstractions;
+
+namespace CellGen.Tests.Kernels;
+
+/// <summary>The float activations on every lane width, against double precision.</summary>
+[Trait("Category", "Kernels")]
+public sealed class ActivationTests
+{
+    private readonly ITestOutputHelper _output;
+
+    public ActivationTests(ITestOutputHelper output) => _output = output;
+
+    /// <summary>Runs sigmoid and tanh over values through the dispatcher (the widest accelerated path and its tails).</summary>
+    private ref struct Activate : IElementwiseKernel<float>
+    {
+        public ReadOnlySpan<float> Input;
+        public Span<float> Sigmoid, Tanh, Relu;
+
+        public void Apply<V>(int row, int j) where V : struct, ISimd<V, float>
+        {
+            V x = V.Load(Input, j);
+            V.Store(V.Sigmoid(x), Sigmoid, j);
+            V.Store(V.Tanh(x), Tanh, j);
+            V.Store(V.Relu(x), Relu, j);
+        }
+    }
+
+    private static float[] Samples()
+    {
+        var values = new System.Collections.Generic.List<float>();
+        for (float x = -40; x <= 40; x += 1f / 1024) values.Add(x);
+        var random = new Random(1);
+        for (int i = 0; i < 200_000; i++) values.Add((float)((random.NextDouble() * 2 - 1) * Math.Pow(10, random.Next(-8, 3))));
+        values.AddRange(new[] { 0f, -0f, 1e-30f, -1e-30f, 88f, -88f, 89f, -89f, 100f, -100f, 1e10f, -1e10f, float.MaxValue, float.MinValue,
+            float.PositiveInfinity, float.NegativeInfinity, float.Epsilon });
+        return values.ToArray();
+    }
+
+    [Fact]
+    public void DispatchedActivationsStayWithinOneMillionthOfDoublePrecision()
+    {
+        float[] x = Samples();
+        var sigmoid = new float[x.Length];
+        var tanh = new float[x.Length];
+        var relu = new float[x.Length];
+        var kernel = new Activate { Input = x, Sigmoid = sigmoid, Tanh = tanh, Relu = relu };
+        Elementwise.ForEach(ref kernel, 1, x.Length);
+        double worstSigmoid = 0, worstTanh = 0;
+        for (int i = 0; i < x.Length; i++)
+        {
+            worstSigmoid = Math.Max(worstSigmoid, Math.Abs(sigmoid[i] - 1 / (1 + Math.Exp(-(double)x[i]))));
+            worstTanh = Math.Max(worstTanh, Math.Abs(tanh[i] - Math.Tanh(x[i])));
+            Assert.Equal(Math.Max(x[i], 0), relu[i]);
+        }
+        _output.WriteLine($"Vector512 {Vector512.IsHardwareAccelerated}, Vector256 {Vector256.IsHardwareAccelerated}: max |error| sigmoid {worstSigmoid:E2}, tanh {worstTanh:E2}");
+        Assert.True(worstSigmoid <= 1e-6, $"sigmoid error {worstSigmoid}");
+        Assert.True(worstTanh <= 1e-6, $"tanh error {worstTanh}");
+    }
+
+    private static void CheckLanes<V>() where V : struct, IFloatLanes<V>
+    {
+        float[] x = Samples();
+        var buffer = new float[V.Count];
+        for (int i = 0; i + V.Count <= x.Length; i += V.Count)
+        {
+            V v = V.Load(x, i);
+            V.Store(V.Sigmoid(v), buffer, 0);
+            for (int k = 0; k < V.Count; k++) Assert.True(Math.Abs(buffer[k] - 1 / (1 + Math.Exp(-(double)x[i + k]))) <= 1e-6, $"{typeof(V).Name} sigmoid({x[i + k]}) = {buffer[k]}");
+            V.Store(V.Tanh(v), buffer, 0);
+            for (int k = 0; k < V.Count; k++) Assert.True(Math.Abs(buffer[k] - Math.Tanh(x[i + k])) <= 1e-6, $"{typeof(V).Name} tanh({x[i + k]}) = {buffer[k]}");
+        }
+    }
+
+    [Fact] public void F32x16Lanes() => CheckLanes<F32x16>();
+    [Fact] public void F32x8Lanes() => CheckLanes<F32x8>();
+    [Fact] public void F32x4Lanes() => CheckLanes<F32x4>();
+    [Fact] public void F32x1Lane() => CheckLanes<F32x1>();
+
+    [Fact]
+    public void NaNPropagates()
+    {
+        float[] x = new float[37];
+        Array.Fill(x, float.NaN);
+        var sigmoid = new float[x.Length];
+        var tanh = new float[x.Length];
+        var relu = new float[x.Length];
+        var kernel = new Activate { Input = x, Sigmoid = sigmoid, Tanh = tanh, Relu = relu };
+        Elementwise.ForEach(ref kernel, 1, x.Length);
+        Assert.All(sigmoid, v => Assert.True(float.IsNaN(v)));
+        Assert.All(tanh, v => Assert.True(float.IsNaN(v)));
+        Assert.All(relu, v => Assert.True(float.IsNaN(v)));
+    }
+}
