@@ -77,10 +77,10 @@ public abstract class SequenceRunner<T> where T : unmanaged, INumberBase<T>
             throw new InvalidOperationException("Backward needs a tape: call ForwardTraining first (Forward records nothing).");
         int steps = _recordedSteps;
         int stateValues = Cell.StateNames.Count * BatchSize * Cell.HiddenSize;
-        CheckOptional(outputGradients.Length, steps * BatchSize * Cell.HiddenSize, nameof(outputGradients), $"[T={steps}, B={BatchSize}, H={Cell.HiddenSize}]");
-        CheckOptional(finalStateGradients.Length, stateValues, nameof(finalStateGradients), StateShape());
-        CheckOptional(inputGradients.Length, steps * BatchSize * Cell.InputSize, nameof(inputGradients), $"[T={steps}, B={BatchSize}, X={Cell.InputSize}]");
-        CheckOptional(initialStateGradients.Length, stateValues, nameof(initialStateGradients), StateShape());
+        CheckOptional(outputGradients.Length, steps * BatchSize * Cell.HiddenSize, nameof(outputGradients), Shape.Outputs, steps);
+        CheckOptional(finalStateGradients.Length, stateValues, nameof(finalStateGradients), Shape.States, steps);
+        CheckOptional(inputGradients.Length, steps * BatchSize * Cell.InputSize, nameof(inputGradients), Shape.Inputs, steps);
+        CheckOptional(initialStateGradients.Length, stateValues, nameof(initialStateGradients), Shape.States, steps);
 
         int perState = BatchSize * Cell.HiddenSize;
         _carryParity = 0;
@@ -104,11 +104,11 @@ public abstract class SequenceRunner<T> where T : unmanaged, INumberBase<T>
                 nameof(inputs));
         int steps = inputs.Length / perStep;
         int perState = BatchSize * Cell.HiddenSize;
-        CheckOptional(initialStates.Length, Cell.StateNames.Count * perState, nameof(initialStates), StateShape());
+        CheckOptional(initialStates.Length, Cell.StateNames.Count * perState, nameof(initialStates), Shape.States, steps);
         if (outputs.Length != steps * perState)
             throw new ArgumentException(
                 $"outputs has {outputs.Length} values; expected [T={steps}, B={BatchSize}, H={Cell.HiddenSize}] = {steps * perState}.", nameof(outputs));
-        CheckOptional(finalStates.Length, Cell.StateNames.Count * perState, nameof(finalStates), StateShape());
+        CheckOptional(finalStates.Length, Cell.StateNames.Count * perState, nameof(finalStates), Shape.States, steps);
 
         _recordedSteps = -1;
         inputs.CopyTo(Inputs);
@@ -126,14 +126,21 @@ public abstract class SequenceRunner<T> where T : unmanaged, INumberBase<T>
         if (record) _recordedSteps = steps;
     }
 
-    private string StateShape() =>
-        $"[S={Cell.StateNames.Count} ({string.Join(", ", Cell.StateNames)}), B={BatchSize}, H={Cell.HiddenSize}]";
+    private enum Shape { Inputs, Outputs, States }
 
-    private static void CheckOptional(int length, int expected, string name, string shape)
+    // The message is built only when the check fails, so that valid calls allocate nothing.
+    private void CheckOptional(int length, int expected, string name, Shape shape, int steps)
     {
         if (length != 0 && length != expected)
-            throw new ArgumentException($"{name} has {length} values; expected {shape} = {expected}, or none.", name);
+            throw new ArgumentException($"{name} has {length} values; expected {Describe(shape, steps)} = {expected}, or none.", name);
     }
+
+    private string Describe(Shape shape, int steps) => shape switch
+    {
+        Shape.Inputs => $"[T={steps}, B={BatchSize}, X={Cell.InputSize}]",
+        Shape.Outputs => $"[T={steps}, B={BatchSize}, H={Cell.HiddenSize}]",
+        _ => $"[S={Cell.StateNames.Count} ({string.Join(", ", Cell.StateNames)}), B={BatchSize}, H={Cell.HiddenSize}]",
+    };
 
     /// <summary>The value of state <paramref name="state"/> before step <paramref name="t"/> (s[t-1] of that step), [B, H].</summary>
     protected Span<T> PreviousState(int state, int t) => _history[state].AsSpan(t * BatchSize * Cell.HiddenSize, BatchSize * Cell.HiddenSize);

@@ -1,0 +1,77 @@
+using System;
+using System.Linq;
+using Xunit;
+
+namespace CellGen.Tests.Kernels;
+
+/// <summary>The matrix products against plain double loops, at sizes that leave every vector tail.</summary>
+[Trait("Category", "Kernels")]
+public sealed class GemmTests
+{
+    private static float[] RandomArray(Random random, int length) => Enumerable.Range(0, length).Select(_ => (float)(random.NextDouble() * 2 - 1)).ToArray();
+
+    private static void AssertClose(double expected, float actual, string what) =>
+        Assert.True(Math.Abs(expected - actual) <= 1e-4 * (1 + Math.Abs(expected)), $"{what}: {actual}, expected {expected}");
+
+    [Theory]
+    [InlineData(1, 1, 1)]
+    [InlineData(5, 7, 3)]
+    [InlineData(9, 13, 37)]
+    [InlineData(32, 64, 128)]
+    [InlineData(3, 100, 17)]
+    public void ProductsMatchPlainLoops(int rows, int k, int n)
+    {
+        var random = new Random(rows * 1000 + k * 10 + n);
+        int lda = k + 2; // a row stride wider than the row, as for a column block of a larger buffer
+        float[] a = RandomArray(random, rows * lda), w = RandomArray(random, k * n), bias = RandomArray(random, n);
+        var c = new float[rows * n];
+        Gemm.Forward<float>(a, lda, w, bias, c, n, rows, k, n);
+        for (int r = 0; r < rows; r++)
+            for (int j = 0; j < n; j++)
+            {
+                double sum = bias[j];
+                for (int p = 0; p < k; p++) sum += (double)a[r * lda + p] * w[p * n + j];
+                AssertClose(sum, c[r * n + j], $"C[{r}, {j}]");
+            }
+
+        float[] dc = RandomArray(random, rows * n);
+        float[] da = RandomArray(random, rows * lda);
+        float[] before = (float[])da.Clone();
+        Gemm.BackwardData<float>(dc, n, w, da, lda, rows, k, n, accumulate: true);
+        for (int r = 0; r < rows; r++)
+            for (int p = 0; p < k; p++)
+            {
+                double sum = before[r * lda + p];
+                for (int j = 0; j < n; j++) sum += (double)dc[r * n + j] * w[p * n + j];
+                AssertClose(sum, da[r * lda + p], $"dA[{r}, {p}]");
+            }
+        Gemm.BackwardData<float>(dc, n, w, da, lda, rows, k, n, accumulate: false);
+        for (int p = 0; p < k; p++)
+        {
+            double sum = 0;
+            for (int j = 0; j < n; j++) sum += (double)dc[j] * w[p * n + j];
+            AssertClose(sum, da[p], $"dA[0, {p}] overwritten");
+        }
+
+        float[] dw = RandomArray(random, k * n);
+        float[] dwBefore = (float[])dw.Clone();
+        Gemm.BackwardWeights<float>(a, lda, dc, n, dw, rows, k, n);
+        var db = new float[n];
+        Gemm.BiasGradient<float>(dc, n, db, rows, n);
+        for (int p = 0; p < k; p++)
+            for (int j = 0; j < n; j++)
+            {
+                double sum = dwBefore[p * n + j];
+                for (int r = 0; r < rows; r++) sum += (double)a[r * lda + p] * dc[r * n + j];
+                AssertClose(sum, dw[p * n + j], $"dW[{p}, {j}]");
+            }
+        for (int j = 0; j < n; j++) AssertClose(Enumerable.Range(0, rows).Sum(r => (double)dc[r * n + j]), db[j], $"db[{j}]");
+    }
+
+    [Fact]
+    public void TooSmallBuffersAreRefusedWithTheirShapes()
+    {
+        var e = Assert.Throws<ArgumentException>(() => Gemm.Forward<float>(new float[5], 3, new float[6], default, new float[4], 2, 2, 3, 2));
+        Assert.Contains("[2, 3]", e.Message);
+    }
+}

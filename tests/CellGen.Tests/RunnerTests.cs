@@ -1,0 +1,123 @@
+using System;
+using System.Linq;
+using CellGen.Cells;
+using Xunit;
+
+namespace CellGen.Tests;
+
+/// <summary>The runtime's contract: argument errors name what is wrong, gradients accumulate, steady state allocates nothing.</summary>
+public sealed class RunnerTests
+{
+    private static Lstm RandomLstm(int x, int h, int seed)
+    {
+        var random = new Random(seed);
+        var cell = new Lstm(x, h);
+        foreach (Parameter<float> p in cell.Parameters)
+            p.CopyFrom(Enumerable.Range(0, p.Length).Select(_ => (float)(random.NextDouble() - 0.5)).ToArray());
+        return cell;
+    }
+
+    [Fact]
+    public void UnknownParameterNameListsTheKnownOnes()
+    {
+        var e = Assert.Throws<ArgumentException>(() => new Lstm(3, 4).Parameter("W_x"));
+        Assert.Contains("'W_x'", e.Message);
+        Assert.Contains("W_i, b_i, W_f", e.Message);
+    }
+
+    [Fact]
+    public void ParameterShapesAreLogicalAndRoundTrip()
+    {
+        var cell = new Lstm(3, 4);
+        Assert.Equal(new[] { 4, 7 }, cell.Parameter("W_i").Shape);
+        Assert.Equal(new[] { 4 }, cell.Parameter("b_o").Shape);
+        float[] values = Enumerable.Range(0, 28).Select(i => (float)i).ToArray();
+        cell.Parameter("W_g").CopyFrom(values);
+        Assert.Equal(values, cell.Parameter("W_g").ToArray());
+        Assert.All(cell.Parameter("W_f").ToArray(), v => Assert.Equal(0f, v));
+        var e = Assert.Throws<ArgumentException>(() => cell.Parameter("W_g").CopyFrom(new float[27]));
+        Assert.Contains("[4, 7]", e.Message);
+    }
+
+    [Fact]
+    public void WrongShapesAreRefusedWithTheShapes()
+    {
+        var runner = new Lstm(3, 4).CreateRunner(5, 2);
+        var outputs = new float[5 * 2 * 4];
+        var e = Assert.Throws<ArgumentException>(() => runner.Forward(new float[7], default, outputs, default));
+        Assert.Equal("inputs", e.ParamName);
+        Assert.Contains("X=3", e.Message);
+        e = Assert.Throws<ArgumentException>(() => runner.Forward(new float[6 * 2 * 3], default, new float[6 * 2 * 4], default));
+        Assert.Contains("T <= 5", e.Message);
+        e = Assert.Throws<ArgumentException>(() => runner.Forward(new float[5 * 2 * 3], new float[3], outputs, default));
+        Assert.Equal("initialStates", e.ParamName);
+        Assert.Contains("c, h", e.Message);
+        e = Assert.Throws<ArgumentException>(() => runner.Forward(new float[5 * 2 * 3], default, new float[3], default));
+        Assert.Equal("outputs", e.ParamName);
+        Assert.Throws<InvalidOperationException>(() => runner.Backward(default, default, default, default));
+        runner.ForwardTraining(new float[5 * 2 * 3], default, outputs, default);
+        e = Assert.Throws<ArgumentException>(() => runner.Backward(new float[1], default, default, default));
+        Assert.Equal("outputGradients", e.ParamName);
+        Assert.Throws<ArgumentOutOfRangeException>(() => new Lstm(0, 4));
+        Assert.Throws<ArgumentOutOfRangeException>(() => new Lstm(3, 4).CreateRunner(0, 1));
+    }
+
+    [Fact]
+    public void GradientsAccumulateUntilCleared()
+    {
+        var cell = RandomLstm(3, 5, 1);
+        var runner = cell.CreateRunner(4, 2);
+        float[] x = Enumerable.Range(0, 4 * 2 * 3).Select(i => MathF.Sin(i)).ToArray();
+        float[] dy = Enumerable.Range(0, 4 * 2 * 5).Select(i => MathF.Cos(i)).ToArray();
+        var outputs = new float[dy.Length];
+        cell.ZeroGradients();
+        runner.ForwardTraining(x, default, outputs, default);
+        runner.Backward(dy, default, default, default);
+        float[] once = cell.Parameter("W_o").GradientToArray();
+        Assert.Contains(once, v => v != 0);
+        runner.Backward(dy, default, default, default);
+        float[] twice = cell.Parameter("W_o").GradientToArray();
+        for (int i = 0; i < once.Length; i++) Assert.Equal(2 * once[i], twice[i], 1e-5f);
+        cell.ZeroGradients();
+        Assert.All(cell.Parameter("W_o").GradientToArray(), v => Assert.Equal(0f, v));
+    }
+
+    [Fact]
+    public void SequencesInABatchAreIndependent()
+    {
+        var cell = RandomLstm(3, 6, 2);
+        int steps = 4;
+        float[] x = Enumerable.Range(0, steps * 2 * 3).Select(i => MathF.Sin(0.7f * i)).ToArray();
+        var both = new float[steps * 2 * 6];
+        cell.CreateRunner(steps, 2).Forward(x, default, both, default);
+        float[] second = Enumerable.Range(0, steps).SelectMany(t => x.Skip((t * 2 + 1) * 3).Take(3)).ToArray();
+        var alone = new float[steps * 6];
+        cell.CreateRunner(steps, 1).Forward(second, default, alone, default);
+        for (int t = 0; t < steps; t++)
+            for (int j = 0; j < 6; j++) Assert.Equal(both[(t * 2 + 1) * 6 + j], alone[t * 6 + j], 1e-6f);
+    }
+
+    [Fact]
+    public void SteadyStateForwardAndBackwardAllocateNothing()
+    {
+        var cell = RandomLstm(32, 48, 3);
+        const int steps = 10, batch = 4;
+        var runner = cell.CreateRunner(steps, batch);
+        float[] x = new float[steps * batch * 32], outputs = new float[steps * batch * 48], dy = new float[outputs.Length];
+        float[] initial = new float[2 * batch * 48], final = new float[initial.Length], dInitial = new float[initial.Length], dx = new float[x.Length];
+        Array.Fill(x, 0.1f);
+        Array.Fill(dy, 0.2f);
+        void Once()
+        {
+            runner.Forward(x, initial, outputs, final);
+            runner.ForwardTraining(x, initial, outputs, final);
+            runner.Backward(dy, final, dx, dInitial);
+        }
+        Once();
+        Once();
+        long before = GC.GetTotalAllocatedBytes(precise: true);
+        for (int i = 0; i < 20; i++) Once();
+        long after = GC.GetTotalAllocatedBytes(precise: true);
+        Assert.Equal(0, after - before);
+    }
+}
