@@ -22,7 +22,7 @@ public sealed class GradientCheckTests
     {
         var result = GeneratorHarness.Run(GeneratorHarness.Compilation(files.ToArray()), emitFloat64: true);
         Assert.Null(result.GeneratorException);
-        Assert.Empty(result.CellGenDiagnostics.Where(d => d.Severity == DiagnosticSeverity.Error));
+        Assert.DoesNotContain(result.CellGenDiagnostics, d => d.Severity == DiagnosticSeverity.Error);
         return result.Load();
     }
 
