@@ -117,7 +117,7 @@ internal static class Diagnostics
     public static readonly DiagnosticDescriptor InternalError = Error("CG0099", "Internal error in the CellGen compiler",
         "CellGen could not compile this cell because of an internal error ({0}); please report it with the equations");
 
-    private static readonly DiagnosticDescriptor[] All =
+    public static readonly DiagnosticDescriptor[] All =
     {
         SyntaxError, UnknownFunction, ReadBeforeDefinition, DefinedTwice, StateNotUpdated, MatrixAndVector,
         MatrixNotParameter, ConcatenationSizes, OutputMissing, NotPartial, Generic, ContainingTypeNotPartial,

@@ -1,0 +1,54 @@
+using System.Collections.Generic;
+using System.IO;
+using System.Linq;
+using System.Text.RegularExpressions;
+using CellGen.Generator.Language;
+using Microsoft.CodeAnalysis;
+using Xunit;
+
+namespace CellGen.Generator.Tests;
+
+/// <summary>docs/diagnostics.md documents every diagnostic, and its examples do what they say.</summary>
+public sealed class DocumentationTests
+{
+    private static string Document => File.ReadAllText(Path.Combine(GeneratorHarness.RepositoryRoot, "docs", "diagnostics.md"));
+
+    public static IEnumerable<object[]> Ids() => Diagnostics.All.Select(d => new object[] { d.Id });
+
+    private static string Section(string id)
+    {
+        string document = Document;
+        int start = document.IndexOf($"<a id=\"{id.ToLowerInvariant()}\"></a>", System.StringComparison.Ordinal);
+        Assert.True(start >= 0, $"docs/diagnostics.md has no entry for {id}");
+        int end = document.IndexOf("<a id=", start + 5, System.StringComparison.Ordinal);
+        return end < 0 ? document[start..] : document[start..end];
+    }
+
+    [Theory]
+    [MemberData(nameof(Ids))]
+    public void EveryDiagnosticIsDocumentedAndItsExamplesHold(string id)
+    {
+        string section = Section(id);
+        Assert.Contains($"## {id}:", section);
+        var blocks = Regex.Matches(section, "```csharp\n(.*?)```", RegexOptions.Singleline).Select(m => m.Groups[1].Value).ToList();
+        if (id == Diagnostics.InternalError.Id) { Assert.Empty(blocks); return; }
+        Assert.Equal(2, blocks.Count);
+        string Wrap(string code) => "using CellGen;\nnamespace Docs;\n\n" + code + "\n";
+
+        var bad = GeneratorHarness.Run(Wrap(blocks[0]));
+        Assert.Null(bad.GeneratorException);
+        Assert.Contains(bad.CellGenDiagnostics, d => d.Id == id);
+
+        var fixedResult = GeneratorHarness.Run(Wrap(blocks[1]));
+        Assert.Null(fixedResult.GeneratorException);
+        Assert.Empty(fixedResult.CellGenDiagnostics);
+        Assert.Empty(fixedResult.CompileErrors);
+    }
+
+    [Fact]
+    public void HelpLinksPointAtTheirEntries()
+    {
+        foreach (DiagnosticDescriptor descriptor in Diagnostics.All)
+            Assert.EndsWith("docs/diagnostics.md#" + descriptor.Id.ToLowerInvariant(), descriptor.HelpLinkUri);
+    }
+}
