@@ -141,7 +141,7 @@ internal static class Optimiser
                     else terms.Add((term, sign));
                 }
                 for (int k = 0; k < node.Args.Count; k++) AddTerm(node.Args[k], node.Signs[k]);
-                if (constant != 0 || terms.Count == 0) terms.Add((builder.Constant(constant), 1));
+                if (constant != 0 || terms.Count == 0) terms.Insert(0, (builder.Constant(constant), 1)); // 1 - z stays 1 - z
                 if (terms.Count == 1 && terms[0].Sign == 1) return terms[0].Node;
                 return builder.Add(node with
                 {

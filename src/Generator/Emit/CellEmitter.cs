@@ -542,7 +542,9 @@ internal sealed class VariantEmitter
     {
         string name = KernelName(sweep, forward);
         string phase = sweep.Phase == Phase.Hoisted ? "before the loop, over all T * B rows" : "one step, over B rows";
-        _w.Line($"/// <summary>{(forward ? "Forward" : "Backward")} sweep {sweep.Index} ({phase}): {Xml(string.Join(", ", sweep.Nodes.Select(n => _describe.Short(n))))}.</summary>");
+        var named = sweep.Nodes.Select(n => _describe.LabelOf(n)).Where(l => l is not null).ToList();
+        string what = named.Count > 0 ? string.Join(", ", named) : _describe.Node(sweep.Nodes[sweep.Nodes.Count - 1]);
+        _w.Line($"/// <summary>{(forward ? "Forward" : "Backward")} sweep {sweep.Index} ({phase}): {Xml(what)}.</summary>");
         _w.Open($"private ref struct {name} : {Runtime}.IElementwiseKernel<{T}>");
         _w.Line("public int H, X;");
         if (forward) _w.Line("public bool Record;");
@@ -718,58 +720,61 @@ internal sealed class VariantEmitter
             value[n] = name;
         }
 
-        var pending = new Dictionary<int, List<string>>();
-        void Pend(int node, string term)
+        // Terms of each adjoint, as code and as the derivative they come from (for the comment).
+        var pending = new Dictionary<int, List<(string Code, string Math)>>();
+        void Pend(int node, string code, string math)
         {
-            if (!pending.TryGetValue(node, out var list)) pending[node] = list = new List<string>();
-            list.Add(term);
+            if (!pending.TryGetValue(node, out var list)) pending[node] = list = new List<(string, string)>();
+            list.Add((code, math));
         }
         foreach (int n in sweep.Nodes)
         {
             foreach (StateUpdate update in _graph.Updates.Where(u => u.Node == n))
             {
-                if (update.State == _cell.Output) Pend(n, Load(OutputGradientView()));
-                Pend(n, Load(CarryInView(update.State)));
+                if (update.State == _cell.Output) Pend(n, Load(OutputGradientView()), $"d({update.State}[t]) from the output");
+                Pend(n, Load(CarryInView(update.State)), $"d({update.State}[t]) from step t+1");
             }
-            if (_schedule.Nodes[n].AdjointBuffer >= 0) Pend(n, Load(AdjointView(n, sweep.Phase)));
+            if (_schedule.Nodes[n].AdjointBuffer >= 0) Pend(n, Load(AdjointView(n, sweep.Phase)), $"d({_describe.Short(n)}) from later stages");
         }
 
-        var gradient = new Dictionary<int, string>();
         var externalOrder = new List<int>();
         foreach (int n in sweep.Nodes.Reverse())
         {
             if (!pending.TryGetValue(n, out var terms)) continue;
-            string label = _describe.Short(n);
-            var sources = new List<string>();
-            if (_graph.Updates.Any(u => u.Node == n)) sources.Add("later steps" + (_graph.Updates.Any(u => u.Node == n && u.State == _cell.Output) ? " and the output" : ""));
-            if (_schedule.Nodes[n].AdjointBuffer >= 0) sources.Add("later stages");
-            _w.Comment($"d({label})" + (sources.Count > 0 ? " gathers " + string.Join(", ", sources) : "") + (EquationComment(n) is var eq && eq != label ? $"; {eq}" : ""));
+            if (_describe.LabelOf(n) is not null) _w.Comment(EquationComment(n));
+            _w.Comment($"d({_describe.Short(n)}) = {Terms(terms.Select(t => t.Math))}");
             string d = names.Take("d_" + _preferred[n]);
-            gradient[n] = d;
-            _w.Line($"V {d} = {string.Join(" + ", terms)};");
+            _w.Line($"V {d} = {Terms(terms.Select(t => t.Code))};");
             foreach (Contribution c in ContributionsFrom(n))
             {
-                string term = Render(c.Value, d, ValueOf);
-                string target = _describe.Short(c.Target);
-                _w.Line($"// d({target}) += {_describe.Derivative(c.Value, n)}");
-                if (members.Contains(c.Target)) Pend(c.Target, term);
-                else
-                {
-                    if (!pending.ContainsKey(c.Target)) externalOrder.Add(c.Target);
-                    Pend(c.Target, term);
-                }
+                if (!members.Contains(c.Target) && !pending.ContainsKey(c.Target)) externalOrder.Add(c.Target);
+                Pend(c.Target, Render(c.Value, d, ValueOf), _describe.Derivative(c.Value, n));
             }
         }
         if (externalOrder.Count > 0) _w.Comment("Gradients leaving this sweep");
         foreach (int target in externalOrder)
         {
             View view = AdjointView(target, sweep.Phase);
-            string sum = string.Join(" + ", pending[target]);
+            string sum = Terms(pending[target].Select(t => t.Code));
             bool store = _graph.Nodes[target].Op != Op.Vector && _schedule.FirstWriter[target] == key;
-            _w.Line($"V.{(store ? "Store" : "AddTo")}({sum}, {view.Field}, {view.Index}); // d({_describe.Short(target)})");
+            _w.Comment($"d({_describe.Short(target)}) {(store ? "=" : "+=")} {Terms(pending[target].Select(t => t.Math))}");
+            _w.Line($"V.{(store ? "Store" : "AddTo")}({sum}, {view.Field}, {view.Index});");
         }
         _w.Close();
         _w.Close();
+    }
+
+    /// <summary>Joins terms with + and -, so that a + -b reads a - b.</summary>
+    private static string Terms(IEnumerable<string> terms)
+    {
+        var text = new System.Text.StringBuilder();
+        foreach (string term in terms)
+        {
+            if (text.Length == 0) text.Append(term);
+            else if (term.StartsWith("-", System.StringComparison.Ordinal)) text.Append(" - ").Append(term.Substring(1));
+            else text.Append(" + ").Append(term);
+        }
+        return text.ToString();
     }
 
     private string Render(DExpr expr, string grad, System.Func<int, string> value) => expr switch

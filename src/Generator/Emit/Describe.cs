@@ -51,7 +51,7 @@ internal sealed class Describe
         {
             Node arg = _graph.Nodes[node.Args[k]];
             string text = Arg(k);
-            return _labels[node.Args[k]] is null && arg.Op is Op.Sum && arg.Args.Count > 1 ? "(" + text + ")" : text;
+            return _labels[node.Args[k]] is null && NeedsParentheses(arg) ? "(" + text + ")" : text;
         }
         switch (node.Op)
         {
@@ -103,6 +103,9 @@ internal sealed class Describe
     private string Wrap(int node)
     {
         string text = Short(node);
-        return _labels[node] is null && _graph.Nodes[node].Op is Op.Sum ? "(" + text + ")" : text;
+        return _labels[node] is null && NeedsParentheses(_graph.Nodes[node]) ? "(" + text + ")" : text;
     }
+
+    /// <summary>A sum, or a product with its bias, reads as one factor only in parentheses.</summary>
+    private static bool NeedsParentheses(Node node) => node.Op is Op.Sum && node.Args.Count > 1 || node.Op is Op.MatPart && node.Bias.Length > 0;
 }

@@ -126,7 +126,7 @@ namespace CellGen.Cells
             }
         }
 
-        /// <summary>Forward sweep 0 (one step, over B rows): W_f[:, :H] @ h[t-1] + (W_f[:, H:H + X] @ x[t] + b_f), f, W_g[:, :H] @ h[t-1] + (W_g[:, H:H + X] @ x[t] + b_g), g, W_o[:, :H] @ h[t-1] + (W_o[:, H:H + X] @ x[t] + b_o), o, f * c[t-1], -f + 1, (-f + 1) * g, c[t], tanh(c[t]), h[t].</summary>
+        /// <summary>Forward sweep 0 (one step, over B rows): f, g, o, c[t], h[t].</summary>
         private ref struct StepForward0 : global::CellGen.IElementwiseKernel<float>
         {
             public int H, X;
@@ -164,9 +164,9 @@ namespace CellGen.Cells
                 V c_prev = V.Load(_c_prev, row * H + j); // c[t-1]
                 // f * c[t-1]
                 V v15 = f * c_prev;
-                // -f + 1
-                V v17 = -f + V.Constant(1f);
-                // (-f + 1) * g
+                // 1 - f
+                V v17 = V.Constant(1f) - f;
+                // (1 - f) * g
                 V v18 = v17 * g;
                 // c[t] = f * c[t-1] + (1 - f) * g
                 V c = v15 + v18;
@@ -186,7 +186,7 @@ namespace CellGen.Cells
             }
         }
 
-        /// <summary>Backward sweep 0 (one step, over B rows): W_f[:, :H] @ h[t-1] + (W_f[:, H:H + X] @ x[t] + b_f), f, W_g[:, :H] @ h[t-1] + (W_g[:, H:H + X] @ x[t] + b_g), g, W_o[:, :H] @ h[t-1] + (W_o[:, H:H + X] @ x[t] + b_o), o, f * c[t-1], -f + 1, (-f + 1) * g, c[t], tanh(c[t]), h[t].</summary>
+        /// <summary>Backward sweep 0 (one step, over B rows): f, g, o, c[t], h[t].</summary>
         private ref struct StepBackward0 : global::CellGen.IElementwiseKernel<float>
         {
             public int H, X;
@@ -210,58 +210,51 @@ namespace CellGen.Cells
                 V o = V.Load(_o, row * H + j); // o
                 V c_prev = V.Load(_c_prev, row * H + j); // c[t-1]
                 V tanh_c = V.Load(_value20, row * H + j); // tanh(c[t])
-                V v17 = -f + V.Constant(1f); // recomputed: -f + 1
-                // d(h[t]) gathers later steps and the output; h[t] = o * tanh(c[t])
+                V v17 = V.Constant(1f) - f; // recomputed: 1 - f
+                // h[t] = o * tanh(c[t])
+                // d(h[t]) = d(h[t]) from the output + d(h[t]) from step t+1
                 V d_h = V.Load(_d_output, row * H + j) + V.Load(_d_h_later, row * H + j);
-                // d(o) += d(h[t]) * tanh(c[t])
-                // d(tanh(c[t])) += d(h[t]) * o
-                // d(tanh(c[t]))
+                // d(tanh(c[t])) = d(h[t]) * o
                 V d_tanh_c = d_h * o;
-                // d(c[t]) += d(tanh(c[t])) * (1 - tanh(c[t]) * tanh(c[t]))
-                // d(c[t]) gathers later steps; c[t] = f * c[t-1] + (1 - f) * g
+                // c[t] = f * c[t-1] + (1 - f) * g
+                // d(c[t]) = d(c[t]) from step t+1 + d(tanh(c[t])) * (1 - tanh(c[t]) * tanh(c[t]))
                 V d_c = V.Load(_d_c_later, row * H + j) + d_tanh_c * (V.Constant(1f) - tanh_c * tanh_c);
-                // d(f * c[t-1]) += d(c[t])
-                // d((-f + 1) * g) += d(c[t])
-                // d((-f + 1) * g)
+                // d((1 - f) * g) = d(c[t])
                 V d_v18 = d_c;
-                // d(-f + 1) += d((-f + 1) * g) * g
-                // d(g) += d((-f + 1) * g) * (-f + 1)
-                // d(-f + 1)
+                // d(1 - f) = d((1 - f) * g) * g
                 V d_v17 = d_v18 * g;
-                // d(f) += -d(-f + 1)
-                // d(f * c[t-1])
+                // d(f * c[t-1]) = d(c[t])
                 V d_v15 = d_c;
-                // d(f) += d(f * c[t-1]) * c[t-1]
-                // d(c[t-1]) += d(f * c[t-1]) * f
-                // d(o); o = sigmoid(W_o @ [h[t-1], x[t]] + b_o)
+                // o = sigmoid(W_o @ [h[t-1], x[t]] + b_o)
+                // d(o) = d(h[t]) * tanh(c[t])
                 V d_o = d_h * tanh_c;
-                // d(W_o[:, :H] @ h[t-1] + (W_o[:, H:H + X] @ x[t] + b_o)) += d(o) * o * (1 - o)
-                // d(W_o[:, :H] @ h[t-1] + (W_o[:, H:H + X] @ x[t] + b_o))
+                // d(W_o[:, :H] @ h[t-1] + (W_o[:, H:H + X] @ x[t] + b_o)) = d(o) * o * (1 - o)
                 V d_v12 = d_o * o * (V.Constant(1f) - o);
-                // d(W_o[:, :H] @ h[t-1]) += d(W_o[:, :H] @ h[t-1] + (W_o[:, H:H + X] @ x[t] + b_o))
-                // d(W_o[:, H:H + X] @ x[t] + b_o) += d(W_o[:, :H] @ h[t-1] + (W_o[:, H:H + X] @ x[t] + b_o))
-                // d(g); g = tanh(W_g @ [h[t-1], x[t]] + b_g)
+                // g = tanh(W_g @ [h[t-1], x[t]] + b_g)
+                // d(g) = d((1 - f) * g) * (1 - f)
                 V d_g = d_v18 * v17;
-                // d(W_g[:, :H] @ h[t-1] + (W_g[:, H:H + X] @ x[t] + b_g)) += d(g) * (1 - g * g)
-                // d(W_g[:, :H] @ h[t-1] + (W_g[:, H:H + X] @ x[t] + b_g))
+                // d(W_g[:, :H] @ h[t-1] + (W_g[:, H:H + X] @ x[t] + b_g)) = d(g) * (1 - g * g)
                 V d_v8 = d_g * (V.Constant(1f) - g * g);
-                // d(W_g[:, :H] @ h[t-1]) += d(W_g[:, :H] @ h[t-1] + (W_g[:, H:H + X] @ x[t] + b_g))
-                // d(W_g[:, H:H + X] @ x[t] + b_g) += d(W_g[:, :H] @ h[t-1] + (W_g[:, H:H + X] @ x[t] + b_g))
-                // d(f); f = sigmoid(W_f @ [h[t-1], x[t]] + b_f)
+                // f = sigmoid(W_f @ [h[t-1], x[t]] + b_f)
+                // d(f) = -d(1 - f) + d(f * c[t-1]) * c[t-1]
                 V d_f = -d_v17 + d_v15 * c_prev;
-                // d(W_f[:, :H] @ h[t-1] + (W_f[:, H:H + X] @ x[t] + b_f)) += d(f) * f * (1 - f)
-                // d(W_f[:, :H] @ h[t-1] + (W_f[:, H:H + X] @ x[t] + b_f))
+                // d(W_f[:, :H] @ h[t-1] + (W_f[:, H:H + X] @ x[t] + b_f)) = d(f) * f * (1 - f)
                 V d_v4 = d_f * f * (V.Constant(1f) - f);
-                // d(W_f[:, :H] @ h[t-1]) += d(W_f[:, :H] @ h[t-1] + (W_f[:, H:H + X] @ x[t] + b_f))
-                // d(W_f[:, H:H + X] @ x[t] + b_f) += d(W_f[:, :H] @ h[t-1] + (W_f[:, H:H + X] @ x[t] + b_f))
                 // Gradients leaving this sweep
-                V.Store(d_v15 * f, _d_c_prev, row * H + j); // d(c[t-1])
-                V.Store(d_v12, _d_product0, row * (3 * H) + 2 * H + j); // d(W_o[:, :H] @ h[t-1])
-                V.Store(d_v12, _d_product1, row * (3 * H) + 2 * H + j); // d(W_o[:, H:H + X] @ x[t] + b_o)
-                V.Store(d_v8, _d_product0, row * (3 * H) + 1 * H + j); // d(W_g[:, :H] @ h[t-1])
-                V.Store(d_v8, _d_product1, row * (3 * H) + 1 * H + j); // d(W_g[:, H:H + X] @ x[t] + b_g)
-                V.Store(d_v4, _d_product0, row * (3 * H) + j); // d(W_f[:, :H] @ h[t-1])
-                V.Store(d_v4, _d_product1, row * (3 * H) + j); // d(W_f[:, H:H + X] @ x[t] + b_f)
+                // d(c[t-1]) = d(f * c[t-1]) * f
+                V.Store(d_v15 * f, _d_c_prev, row * H + j);
+                // d(W_o[:, :H] @ h[t-1]) = d(W_o[:, :H] @ h[t-1] + (W_o[:, H:H + X] @ x[t] + b_o))
+                V.Store(d_v12, _d_product0, row * (3 * H) + 2 * H + j);
+                // d(W_o[:, H:H + X] @ x[t] + b_o) = d(W_o[:, :H] @ h[t-1] + (W_o[:, H:H + X] @ x[t] + b_o))
+                V.Store(d_v12, _d_product1, row * (3 * H) + 2 * H + j);
+                // d(W_g[:, :H] @ h[t-1]) = d(W_g[:, :H] @ h[t-1] + (W_g[:, H:H + X] @ x[t] + b_g))
+                V.Store(d_v8, _d_product0, row * (3 * H) + 1 * H + j);
+                // d(W_g[:, H:H + X] @ x[t] + b_g) = d(W_g[:, :H] @ h[t-1] + (W_g[:, H:H + X] @ x[t] + b_g))
+                V.Store(d_v8, _d_product1, row * (3 * H) + 1 * H + j);
+                // d(W_f[:, :H] @ h[t-1]) = d(W_f[:, :H] @ h[t-1] + (W_f[:, H:H + X] @ x[t] + b_f))
+                V.Store(d_v4, _d_product0, row * (3 * H) + j);
+                // d(W_f[:, H:H + X] @ x[t] + b_f) = d(W_f[:, :H] @ h[t-1] + (W_f[:, H:H + X] @ x[t] + b_f))
+                V.Store(d_v4, _d_product1, row * (3 * H) + j);
             }
         }
     }

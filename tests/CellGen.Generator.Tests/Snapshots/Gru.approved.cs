@@ -152,7 +152,7 @@ namespace CellGen.Cells
             }
         }
 
-        /// <summary>Forward sweep 0 (one step, over B rows): W_z[:, :H] @ h[t-1] + (W_z[:, H:H + X] @ x[t] + b_z), z, W_r[:, :H] @ h[t-1] + (W_r[:, H:H + X] @ x[t] + b_r), r, r * h[t-1], -z + 1, (-z + 1) * h[t-1].</summary>
+        /// <summary>Forward sweep 0 (one step, over B rows): z, r.</summary>
         private ref struct StepForward0 : global::CellGen.IElementwiseKernel<float>
         {
             public int H, X;
@@ -184,9 +184,9 @@ namespace CellGen.Cells
                 // r * h[t-1]
                 V v10 = r * h_prev;
                 V.Store(v10, _value10, row * H + j);
-                // -z + 1
-                V v16 = -z + V.Constant(1f);
-                // (-z + 1) * h[t-1]
+                // 1 - z
+                V v16 = V.Constant(1f) - z;
+                // (1 - z) * h[t-1]
                 V v17 = v16 * h_prev;
                 V.Store(v17, _value17, row * H + j);
                 if (Record) // the tape: values the backward pass reads
@@ -196,7 +196,7 @@ namespace CellGen.Cells
             }
         }
 
-        /// <summary>Backward sweep 0 (one step, over B rows): W_z[:, :H] @ h[t-1] + (W_z[:, H:H + X] @ x[t] + b_z), z, W_r[:, :H] @ h[t-1] + (W_r[:, H:H + X] @ x[t] + b_r), r, r * h[t-1], -z + 1, (-z + 1) * h[t-1].</summary>
+        /// <summary>Backward sweep 0 (one step, over B rows): z, r.</summary>
         private ref struct StepBackward0 : global::CellGen.IElementwiseKernel<float>
         {
             public int H, X;
@@ -216,42 +216,38 @@ namespace CellGen.Cells
                 V h_prev = V.Load(_h_prev, row * H + j); // h[t-1]
                 V z = V.Load(_z, row * H + j); // z
                 V r = V.Load(_r, row * H + j); // r
-                V v16 = -z + V.Constant(1f); // recomputed: -z + 1
-                // d((-z + 1) * h[t-1]) gathers later stages
+                V v16 = V.Constant(1f) - z; // recomputed: 1 - z
+                // d((1 - z) * h[t-1]) = d((1 - z) * h[t-1]) from later stages
                 V d_v17 = V.Load(_d_value17, row * H + j);
-                // d(-z + 1) += d((-z + 1) * h[t-1]) * h[t-1]
-                // d(h[t-1]) += d((-z + 1) * h[t-1]) * (-z + 1)
-                // d(-z + 1)
+                // d(1 - z) = d((1 - z) * h[t-1]) * h[t-1]
                 V d_v16 = d_v17 * h_prev;
-                // d(z) += -d(-z + 1)
-                // d(r * h[t-1]) gathers later stages
+                // d(r * h[t-1]) = d(r * h[t-1]) from later stages
                 V d_v10 = V.Load(_d_value10, row * H + j);
-                // d(r) += d(r * h[t-1]) * h[t-1]
-                // d(h[t-1]) += d(r * h[t-1]) * r
-                // d(r); r = sigmoid(W_r @ [h[t-1], x[t]] + b_r)
+                // r = sigmoid(W_r @ [h[t-1], x[t]] + b_r)
+                // d(r) = d(r * h[t-1]) * h[t-1]
                 V d_r = d_v10 * h_prev;
-                // d(W_r[:, :H] @ h[t-1] + (W_r[:, H:H + X] @ x[t] + b_r)) += d(r) * r * (1 - r)
-                // d(W_r[:, :H] @ h[t-1] + (W_r[:, H:H + X] @ x[t] + b_r))
+                // d(W_r[:, :H] @ h[t-1] + (W_r[:, H:H + X] @ x[t] + b_r)) = d(r) * r * (1 - r)
                 V d_v8 = d_r * r * (V.Constant(1f) - r);
-                // d(W_r[:, :H] @ h[t-1]) += d(W_r[:, :H] @ h[t-1] + (W_r[:, H:H + X] @ x[t] + b_r))
-                // d(W_r[:, H:H + X] @ x[t] + b_r) += d(W_r[:, :H] @ h[t-1] + (W_r[:, H:H + X] @ x[t] + b_r))
-                // d(z) gathers later stages; z = sigmoid(W_z @ [h[t-1], x[t]] + b_z)
-                V d_z = V.Load(_d_z, row * H + j) + -d_v16;
-                // d(W_z[:, :H] @ h[t-1] + (W_z[:, H:H + X] @ x[t] + b_z)) += d(z) * z * (1 - z)
-                // d(W_z[:, :H] @ h[t-1] + (W_z[:, H:H + X] @ x[t] + b_z))
+                // z = sigmoid(W_z @ [h[t-1], x[t]] + b_z)
+                // d(z) = d(z) from later stages - d(1 - z)
+                V d_z = V.Load(_d_z, row * H + j) - d_v16;
+                // d(W_z[:, :H] @ h[t-1] + (W_z[:, H:H + X] @ x[t] + b_z)) = d(z) * z * (1 - z)
                 V d_v4 = d_z * z * (V.Constant(1f) - z);
-                // d(W_z[:, :H] @ h[t-1]) += d(W_z[:, :H] @ h[t-1] + (W_z[:, H:H + X] @ x[t] + b_z))
-                // d(W_z[:, H:H + X] @ x[t] + b_z) += d(W_z[:, :H] @ h[t-1] + (W_z[:, H:H + X] @ x[t] + b_z))
                 // Gradients leaving this sweep
-                V.Store(d_v17 * v16 + d_v10 * r, _d_h_prev, row * H + j); // d(h[t-1])
-                V.Store(d_v8, _d_product0, row * (2 * H) + 1 * H + j); // d(W_r[:, :H] @ h[t-1])
-                V.Store(d_v8, _d_product1, row * (3 * H) + 1 * H + j); // d(W_r[:, H:H + X] @ x[t] + b_r)
-                V.Store(d_v4, _d_product0, row * (2 * H) + j); // d(W_z[:, :H] @ h[t-1])
-                V.Store(d_v4, _d_product1, row * (3 * H) + j); // d(W_z[:, H:H + X] @ x[t] + b_z)
+                // d(h[t-1]) = d((1 - z) * h[t-1]) * (1 - z) + d(r * h[t-1]) * r
+                V.Store(d_v17 * v16 + d_v10 * r, _d_h_prev, row * H + j);
+                // d(W_r[:, :H] @ h[t-1]) = d(W_r[:, :H] @ h[t-1] + (W_r[:, H:H + X] @ x[t] + b_r))
+                V.Store(d_v8, _d_product0, row * (2 * H) + 1 * H + j);
+                // d(W_r[:, H:H + X] @ x[t] + b_r) = d(W_r[:, :H] @ h[t-1] + (W_r[:, H:H + X] @ x[t] + b_r))
+                V.Store(d_v8, _d_product1, row * (3 * H) + 1 * H + j);
+                // d(W_z[:, :H] @ h[t-1]) = d(W_z[:, :H] @ h[t-1] + (W_z[:, H:H + X] @ x[t] + b_z))
+                V.Store(d_v4, _d_product0, row * (2 * H) + j);
+                // d(W_z[:, H:H + X] @ x[t] + b_z) = d(W_z[:, :H] @ h[t-1] + (W_z[:, H:H + X] @ x[t] + b_z))
+                V.Store(d_v4, _d_product1, row * (3 * H) + j);
             }
         }
 
-        /// <summary>Forward sweep 1 (one step, over B rows): W_n[:, :H] @ r * h[t-1] + (W_n[:, H:H + X] @ x[t] + b_n), n, z * n, h[t].</summary>
+        /// <summary>Forward sweep 1 (one step, over B rows): n, h[t].</summary>
         private ref struct StepForward1 : global::CellGen.IElementwiseKernel<float>
         {
             public int H, X;
@@ -274,7 +270,7 @@ namespace CellGen.Cells
                 V z = V.Load(_z, row * H + j); // z
                 // z * n
                 V v18 = z * n;
-                V v17 = V.Load(_value17, row * H + j); // (-z + 1) * h[t-1]
+                V v17 = V.Load(_value17, row * H + j); // (1 - z) * h[t-1]
                 // h[t] = (1 - z) * h[t-1] + z * n
                 V h = v17 + v18;
                 V.Store(h, _h, row * H + j);
@@ -285,7 +281,7 @@ namespace CellGen.Cells
             }
         }
 
-        /// <summary>Backward sweep 1 (one step, over B rows): W_n[:, :H] @ r * h[t-1] + (W_n[:, H:H + X] @ x[t] + b_n), n, z * n, h[t].</summary>
+        /// <summary>Backward sweep 1 (one step, over B rows): n, h[t].</summary>
         private ref struct StepBackward1 : global::CellGen.IElementwiseKernel<float>
         {
             public int H, X;
@@ -303,26 +299,25 @@ namespace CellGen.Cells
                 // Forward values this backward sweep reads
                 V z = V.Load(_z, row * H + j); // z
                 V n = V.Load(_n, row * H + j); // n
-                // d(h[t]) gathers later steps and the output; h[t] = (1 - z) * h[t-1] + z * n
+                // h[t] = (1 - z) * h[t-1] + z * n
+                // d(h[t]) = d(h[t]) from the output + d(h[t]) from step t+1
                 V d_h = V.Load(_d_output, row * H + j) + V.Load(_d_h_later, row * H + j);
-                // d((-z + 1) * h[t-1]) += d(h[t])
-                // d(z * n) += d(h[t])
-                // d(z * n)
+                // d(z * n) = d(h[t])
                 V d_v18 = d_h;
-                // d(z) += d(z * n) * n
-                // d(n) += d(z * n) * z
-                // d(n); n = tanh(W_n @ [r * h[t-1], x[t]] + b_n)
+                // n = tanh(W_n @ [r * h[t-1], x[t]] + b_n)
+                // d(n) = d(z * n) * z
                 V d_n = d_v18 * z;
-                // d(W_n[:, :H] @ r * h[t-1] + (W_n[:, H:H + X] @ x[t] + b_n)) += d(n) * (1 - n * n)
-                // d(W_n[:, :H] @ r * h[t-1] + (W_n[:, H:H + X] @ x[t] + b_n))
+                // d(W_n[:, :H] @ r * h[t-1] + (W_n[:, H:H + X] @ x[t] + b_n)) = d(n) * (1 - n * n)
                 V d_v13 = d_n * (V.Constant(1f) - n * n);
-                // d(W_n[:, :H] @ r * h[t-1]) += d(W_n[:, :H] @ r * h[t-1] + (W_n[:, H:H + X] @ x[t] + b_n))
-                // d(W_n[:, H:H + X] @ x[t] + b_n) += d(W_n[:, :H] @ r * h[t-1] + (W_n[:, H:H + X] @ x[t] + b_n))
                 // Gradients leaving this sweep
-                V.Store(d_h, _d_value17, row * H + j); // d((-z + 1) * h[t-1])
-                V.Store(d_v18 * n, _d_z, row * H + j); // d(z)
-                V.Store(d_v13, _d_product2, row * H + j); // d(W_n[:, :H] @ r * h[t-1])
-                V.Store(d_v13, _d_product1, row * (3 * H) + 2 * H + j); // d(W_n[:, H:H + X] @ x[t] + b_n)
+                // d((1 - z) * h[t-1]) = d(h[t])
+                V.Store(d_h, _d_value17, row * H + j);
+                // d(z) = d(z * n) * n
+                V.Store(d_v18 * n, _d_z, row * H + j);
+                // d(W_n[:, :H] @ r * h[t-1]) = d(W_n[:, :H] @ r * h[t-1] + (W_n[:, H:H + X] @ x[t] + b_n))
+                V.Store(d_v13, _d_product2, row * H + j);
+                // d(W_n[:, H:H + X] @ x[t] + b_n) = d(W_n[:, :H] @ r * h[t-1] + (W_n[:, H:H + X] @ x[t] + b_n))
+                V.Store(d_v13, _d_product1, row * (3 * H) + 2 * H + j);
             }
         }
     }

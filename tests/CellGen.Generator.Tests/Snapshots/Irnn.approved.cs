@@ -106,7 +106,7 @@ namespace CellGen.Cells
             }
         }
 
-        /// <summary>Forward sweep 0 (one step, over B rows): W[:, :H] @ h[t-1] + (W[:, H:H + X] @ x[t] + b), h[t].</summary>
+        /// <summary>Forward sweep 0 (one step, over B rows): h[t].</summary>
         private ref struct StepForward0 : global::CellGen.IElementwiseKernel<float>
         {
             public int H, X;
@@ -127,7 +127,7 @@ namespace CellGen.Cells
             }
         }
 
-        /// <summary>Backward sweep 0 (one step, over B rows): W[:, :H] @ h[t-1] + (W[:, H:H + X] @ x[t] + b), h[t].</summary>
+        /// <summary>Backward sweep 0 (one step, over B rows): h[t].</summary>
         private ref struct StepBackward0 : global::CellGen.IElementwiseKernel<float>
         {
             public int H, X;
@@ -141,16 +141,16 @@ namespace CellGen.Cells
             {
                 // Forward values this backward sweep reads
                 V h = V.Load(_h, row * H + j); // h[t]
-                // d(h[t]) gathers later steps and the output; h[t] = relu(W @ [h[t-1], x[t]] + b)
+                // h[t] = relu(W @ [h[t-1], x[t]] + b)
+                // d(h[t]) = d(h[t]) from the output + d(h[t]) from step t+1
                 V d_h = V.Load(_d_output, row * H + j) + V.Load(_d_h_later, row * H + j);
-                // d(W[:, :H] @ h[t-1] + (W[:, H:H + X] @ x[t] + b)) += (h[t] > 0 ? d(h[t]) : 0)
-                // d(W[:, :H] @ h[t-1] + (W[:, H:H + X] @ x[t] + b))
+                // d(W[:, :H] @ h[t-1] + (W[:, H:H + X] @ x[t] + b)) = (h[t] > 0 ? d(h[t]) : 0)
                 V d_v4 = V.ReluMask(h, d_h);
-                // d(W[:, :H] @ h[t-1]) += d(W[:, :H] @ h[t-1] + (W[:, H:H + X] @ x[t] + b))
-                // d(W[:, H:H + X] @ x[t] + b) += d(W[:, :H] @ h[t-1] + (W[:, H:H + X] @ x[t] + b))
                 // Gradients leaving this sweep
-                V.Store(d_v4, _d_product0, row * H + j); // d(W[:, :H] @ h[t-1])
-                V.Store(d_v4, _d_product1, row * H + j); // d(W[:, H:H + X] @ x[t] + b)
+                // d(W[:, :H] @ h[t-1]) = d(W[:, :H] @ h[t-1] + (W[:, H:H + X] @ x[t] + b))
+                V.Store(d_v4, _d_product0, row * H + j);
+                // d(W[:, H:H + X] @ x[t] + b) = d(W[:, :H] @ h[t-1] + (W[:, H:H + X] @ x[t] + b))
+                V.Store(d_v4, _d_product1, row * H + j);
             }
         }
     }

@@ -156,7 +156,7 @@ namespace CellGen.Cells
             }
         }
 
-        /// <summary>Forward sweep 0 (one step, over B rows): p_i * c[t-1], p_f * c[t-1].</summary>
+        /// <summary>Forward sweep 0 (one step, over B rows): p_f * c[t-1].</summary>
         private ref struct StepForward0 : global::CellGen.IElementwiseKernel<float>
         {
             public int H, X;
@@ -181,7 +181,7 @@ namespace CellGen.Cells
             }
         }
 
-        /// <summary>Backward sweep 0 (one step, over B rows): p_i * c[t-1], p_f * c[t-1].</summary>
+        /// <summary>Backward sweep 0 (one step, over B rows): p_f * c[t-1].</summary>
         private ref struct StepBackward0 : global::CellGen.IElementwiseKernel<float>
         {
             public int H, X;
@@ -200,22 +200,21 @@ namespace CellGen.Cells
                 V p_i = V.Load(_p_i, j); // p_i
                 V c_prev = V.Load(_c_prev, row * H + j); // c[t-1]
                 V p_f = V.Load(_p_f, j); // p_f
-                // d(p_f * c[t-1]) gathers later stages
+                // d(p_f * c[t-1]) = d(p_f * c[t-1]) from later stages
                 V d_v11 = V.Load(_d_value11, row * H + j);
-                // d(p_f) += d(p_f * c[t-1]) * c[t-1]
-                // d(c[t-1]) += d(p_f * c[t-1]) * p_f
-                // d(p_i * c[t-1]) gathers later stages
+                // d(p_i * c[t-1]) = d(p_i * c[t-1]) from later stages
                 V d_v5 = V.Load(_d_value5, row * H + j);
-                // d(p_i) += d(p_i * c[t-1]) * c[t-1]
-                // d(c[t-1]) += d(p_i * c[t-1]) * p_i
                 // Gradients leaving this sweep
-                V.AddTo(d_v11 * c_prev, _d_p_f, j); // d(p_f)
-                V.AddTo(d_v11 * p_f + d_v5 * p_i, _d_c_prev, row * H + j); // d(c[t-1])
-                V.AddTo(d_v5 * c_prev, _d_p_i, j); // d(p_i)
+                // d(p_f) += d(p_f * c[t-1]) * c[t-1]
+                V.AddTo(d_v11 * c_prev, _d_p_f, j);
+                // d(c[t-1]) += d(p_f * c[t-1]) * p_f + d(p_i * c[t-1]) * p_i
+                V.AddTo(d_v11 * p_f + d_v5 * p_i, _d_c_prev, row * H + j);
+                // d(p_i) += d(p_i * c[t-1]) * c[t-1]
+                V.AddTo(d_v5 * c_prev, _d_p_i, j);
             }
         }
 
-        /// <summary>Forward sweep 1 (one step, over B rows): W_i[:, :H] @ h[t-1] + (W_i[:, H:H + X] @ x[t] + b_i) + p_i * c[t-1], i, W_f[:, :H] @ h[t-1] + (W_f[:, H:H + X] @ x[t] + b_f) + p_f * c[t-1], f, W_g[:, :H] @ h[t-1] + (W_g[:, H:H + X] @ x[t] + b_g), g, f * c[t-1], i * g, c[t], p_o * c[t], W_o[:, :H] @ h[t-1] + (W_o[:, H:H + X] @ x[t] + b_o) + p_o * c[t], o, tanh(c[t]), h[t].</summary>
+        /// <summary>Forward sweep 1 (one step, over B rows): i, f, g, c[t], o, h[t].</summary>
         private ref struct StepForward1 : global::CellGen.IElementwiseKernel<float>
         {
             public int H, X;
@@ -289,7 +288,7 @@ namespace CellGen.Cells
             }
         }
 
-        /// <summary>Backward sweep 1 (one step, over B rows): W_i[:, :H] @ h[t-1] + (W_i[:, H:H + X] @ x[t] + b_i) + p_i * c[t-1], i, W_f[:, :H] @ h[t-1] + (W_f[:, H:H + X] @ x[t] + b_f) + p_f * c[t-1], f, W_g[:, :H] @ h[t-1] + (W_g[:, H:H + X] @ x[t] + b_g), g, f * c[t-1], i * g, c[t], p_o * c[t], W_o[:, :H] @ h[t-1] + (W_o[:, H:H + X] @ x[t] + b_o) + p_o * c[t], o, tanh(c[t]), h[t].</summary>
+        /// <summary>Backward sweep 1 (one step, over B rows): i, f, g, c[t], o, h[t].</summary>
         private ref struct StepBackward1 : global::CellGen.IElementwiseKernel<float>
         {
             public int H, X;
@@ -322,73 +321,65 @@ namespace CellGen.Cells
                 V p_o = V.Load(_p_o, j); // p_o
                 V o = V.Load(_o, row * H + j); // o
                 V tanh_c = V.Load(_value28, row * H + j); // tanh(c[t])
-                // d(h[t]) gathers later steps and the output; h[t] = o * tanh(c[t])
+                // h[t] = o * tanh(c[t])
+                // d(h[t]) = d(h[t]) from the output + d(h[t]) from step t+1
                 V d_h = V.Load(_d_output, row * H + j) + V.Load(_d_h_later, row * H + j);
-                // d(o) += d(h[t]) * tanh(c[t])
-                // d(tanh(c[t])) += d(h[t]) * o
-                // d(tanh(c[t]))
+                // d(tanh(c[t])) = d(h[t]) * o
                 V d_tanh_c = d_h * o;
-                // d(c[t]) += d(tanh(c[t])) * (1 - tanh(c[t]) * tanh(c[t]))
-                // d(o); o = sigmoid(W_o @ [h[t-1], x[t]] + p_o * c[t] + b_o)
+                // o = sigmoid(W_o @ [h[t-1], x[t]] + p_o * c[t] + b_o)
+                // d(o) = d(h[t]) * tanh(c[t])
                 V d_o = d_h * tanh_c;
-                // d(W_o[:, :H] @ h[t-1] + (W_o[:, H:H + X] @ x[t] + b_o) + p_o * c[t]) += d(o) * o * (1 - o)
-                // d(W_o[:, :H] @ h[t-1] + (W_o[:, H:H + X] @ x[t] + b_o) + p_o * c[t])
+                // d(W_o[:, :H] @ h[t-1] + (W_o[:, H:H + X] @ x[t] + b_o) + p_o * c[t]) = d(o) * o * (1 - o)
                 V d_v26 = d_o * o * (V.Constant(1f) - o);
-                // d(W_o[:, :H] @ h[t-1]) += d(W_o[:, :H] @ h[t-1] + (W_o[:, H:H + X] @ x[t] + b_o) + p_o * c[t])
-                // d(W_o[:, H:H + X] @ x[t] + b_o) += d(W_o[:, :H] @ h[t-1] + (W_o[:, H:H + X] @ x[t] + b_o) + p_o * c[t])
-                // d(p_o * c[t]) += d(W_o[:, :H] @ h[t-1] + (W_o[:, H:H + X] @ x[t] + b_o) + p_o * c[t])
-                // d(p_o * c[t])
+                // d(p_o * c[t]) = d(W_o[:, :H] @ h[t-1] + (W_o[:, H:H + X] @ x[t] + b_o) + p_o * c[t])
                 V d_v24 = d_v26;
-                // d(p_o) += d(p_o * c[t]) * c[t]
-                // d(c[t]) += d(p_o * c[t]) * p_o
-                // d(c[t]) gathers later steps; c[t] = f * c[t-1] + i * g
+                // c[t] = f * c[t-1] + i * g
+                // d(c[t]) = d(c[t]) from step t+1 + d(tanh(c[t])) * (1 - tanh(c[t]) * tanh(c[t])) + d(p_o * c[t]) * p_o
                 V d_c = V.Load(_d_c_later, row * H + j) + d_tanh_c * (V.Constant(1f) - tanh_c * tanh_c) + d_v24 * p_o;
-                // d(f * c[t-1]) += d(c[t])
-                // d(i * g) += d(c[t])
-                // d(i * g)
+                // d(i * g) = d(c[t])
                 V d_v20 = d_c;
-                // d(i) += d(i * g) * g
-                // d(g) += d(i * g) * i
-                // d(f * c[t-1])
+                // d(f * c[t-1]) = d(c[t])
                 V d_v19 = d_c;
-                // d(f) += d(f * c[t-1]) * c[t-1]
-                // d(c[t-1]) += d(f * c[t-1]) * f
-                // d(g); g = tanh(W_g @ [h[t-1], x[t]] + b_g)
+                // g = tanh(W_g @ [h[t-1], x[t]] + b_g)
+                // d(g) = d(i * g) * i
                 V d_g = d_v20 * i;
-                // d(W_g[:, :H] @ h[t-1] + (W_g[:, H:H + X] @ x[t] + b_g)) += d(g) * (1 - g * g)
-                // d(W_g[:, :H] @ h[t-1] + (W_g[:, H:H + X] @ x[t] + b_g))
+                // d(W_g[:, :H] @ h[t-1] + (W_g[:, H:H + X] @ x[t] + b_g)) = d(g) * (1 - g * g)
                 V d_v17 = d_g * (V.Constant(1f) - g * g);
-                // d(W_g[:, :H] @ h[t-1]) += d(W_g[:, :H] @ h[t-1] + (W_g[:, H:H + X] @ x[t] + b_g))
-                // d(W_g[:, H:H + X] @ x[t] + b_g) += d(W_g[:, :H] @ h[t-1] + (W_g[:, H:H + X] @ x[t] + b_g))
-                // d(f); f = sigmoid(W_f @ [h[t-1], x[t]] + p_f * c[t-1] + b_f)
+                // f = sigmoid(W_f @ [h[t-1], x[t]] + p_f * c[t-1] + b_f)
+                // d(f) = d(f * c[t-1]) * c[t-1]
                 V d_f = d_v19 * c_prev;
-                // d(W_f[:, :H] @ h[t-1] + (W_f[:, H:H + X] @ x[t] + b_f) + p_f * c[t-1]) += d(f) * f * (1 - f)
-                // d(W_f[:, :H] @ h[t-1] + (W_f[:, H:H + X] @ x[t] + b_f) + p_f * c[t-1])
+                // d(W_f[:, :H] @ h[t-1] + (W_f[:, H:H + X] @ x[t] + b_f) + p_f * c[t-1]) = d(f) * f * (1 - f)
                 V d_v13 = d_f * f * (V.Constant(1f) - f);
-                // d(W_f[:, :H] @ h[t-1]) += d(W_f[:, :H] @ h[t-1] + (W_f[:, H:H + X] @ x[t] + b_f) + p_f * c[t-1])
-                // d(W_f[:, H:H + X] @ x[t] + b_f) += d(W_f[:, :H] @ h[t-1] + (W_f[:, H:H + X] @ x[t] + b_f) + p_f * c[t-1])
-                // d(p_f * c[t-1]) += d(W_f[:, :H] @ h[t-1] + (W_f[:, H:H + X] @ x[t] + b_f) + p_f * c[t-1])
-                // d(i); i = sigmoid(W_i @ [h[t-1], x[t]] + p_i * c[t-1] + b_i)
+                // i = sigmoid(W_i @ [h[t-1], x[t]] + p_i * c[t-1] + b_i)
+                // d(i) = d(i * g) * g
                 V d_i = d_v20 * g;
-                // d(W_i[:, :H] @ h[t-1] + (W_i[:, H:H + X] @ x[t] + b_i) + p_i * c[t-1]) += d(i) * i * (1 - i)
-                // d(W_i[:, :H] @ h[t-1] + (W_i[:, H:H + X] @ x[t] + b_i) + p_i * c[t-1])
+                // d(W_i[:, :H] @ h[t-1] + (W_i[:, H:H + X] @ x[t] + b_i) + p_i * c[t-1]) = d(i) * i * (1 - i)
                 V d_v7 = d_i * i * (V.Constant(1f) - i);
-                // d(W_i[:, :H] @ h[t-1]) += d(W_i[:, :H] @ h[t-1] + (W_i[:, H:H + X] @ x[t] + b_i) + p_i * c[t-1])
-                // d(W_i[:, H:H + X] @ x[t] + b_i) += d(W_i[:, :H] @ h[t-1] + (W_i[:, H:H + X] @ x[t] + b_i) + p_i * c[t-1])
-                // d(p_i * c[t-1]) += d(W_i[:, :H] @ h[t-1] + (W_i[:, H:H + X] @ x[t] + b_i) + p_i * c[t-1])
                 // Gradients leaving this sweep
-                V.Store(d_v26, _d_product0, row * (4 * H) + 3 * H + j); // d(W_o[:, :H] @ h[t-1])
-                V.Store(d_v26, _d_product1, row * (4 * H) + 3 * H + j); // d(W_o[:, H:H + X] @ x[t] + b_o)
-                V.AddTo(d_v24 * c, _d_p_o, j); // d(p_o)
-                V.Store(d_v19 * f, _d_c_prev, row * H + j); // d(c[t-1])
-                V.Store(d_v17, _d_product0, row * (4 * H) + 2 * H + j); // d(W_g[:, :H] @ h[t-1])
-                V.Store(d_v17, _d_product1, row * (4 * H) + 2 * H + j); // d(W_g[:, H:H + X] @ x[t] + b_g)
-                V.Store(d_v13, _d_product0, row * (4 * H) + 1 * H + j); // d(W_f[:, :H] @ h[t-1])
-                V.Store(d_v13, _d_product1, row * (4 * H) + 1 * H + j); // d(W_f[:, H:H + X] @ x[t] + b_f)
-                V.Store(d_v13, _d_value11, row * H + j); // d(p_f * c[t-1])
-                V.Store(d_v7, _d_product0, row * (4 * H) + j); // d(W_i[:, :H] @ h[t-1])
-                V.Store(d_v7, _d_product1, row * (4 * H) + j); // d(W_i[:, H:H + X] @ x[t] + b_i)
-                V.Store(d_v7, _d_value5, row * H + j); // d(p_i * c[t-1])
+                // d(W_o[:, :H] @ h[t-1]) = d(W_o[:, :H] @ h[t-1] + (W_o[:, H:H + X] @ x[t] + b_o) + p_o * c[t])
+                V.Store(d_v26, _d_product0, row * (4 * H) + 3 * H + j);
+                // d(W_o[:, H:H + X] @ x[t] + b_o) = d(W_o[:, :H] @ h[t-1] + (W_o[:, H:H + X] @ x[t] + b_o) + p_o * c[t])
+                V.Store(d_v26, _d_product1, row * (4 * H) + 3 * H + j);
+                // d(p_o) += d(p_o * c[t]) * c[t]
+                V.AddTo(d_v24 * c, _d_p_o, j);
+                // d(c[t-1]) = d(f * c[t-1]) * f
+                V.Store(d_v19 * f, _d_c_prev, row * H + j);
+                // d(W_g[:, :H] @ h[t-1]) = d(W_g[:, :H] @ h[t-1] + (W_g[:, H:H + X] @ x[t] + b_g))
+                V.Store(d_v17, _d_product0, row * (4 * H) + 2 * H + j);
+                // d(W_g[:, H:H + X] @ x[t] + b_g) = d(W_g[:, :H] @ h[t-1] + (W_g[:, H:H + X] @ x[t] + b_g))
+                V.Store(d_v17, _d_product1, row * (4 * H) + 2 * H + j);
+                // d(W_f[:, :H] @ h[t-1]) = d(W_f[:, :H] @ h[t-1] + (W_f[:, H:H + X] @ x[t] + b_f) + p_f * c[t-1])
+                V.Store(d_v13, _d_product0, row * (4 * H) + 1 * H + j);
+                // d(W_f[:, H:H + X] @ x[t] + b_f) = d(W_f[:, :H] @ h[t-1] + (W_f[:, H:H + X] @ x[t] + b_f) + p_f * c[t-1])
+                V.Store(d_v13, _d_product1, row * (4 * H) + 1 * H + j);
+                // d(p_f * c[t-1]) = d(W_f[:, :H] @ h[t-1] + (W_f[:, H:H + X] @ x[t] + b_f) + p_f * c[t-1])
+                V.Store(d_v13, _d_value11, row * H + j);
+                // d(W_i[:, :H] @ h[t-1]) = d(W_i[:, :H] @ h[t-1] + (W_i[:, H:H + X] @ x[t] + b_i) + p_i * c[t-1])
+                V.Store(d_v7, _d_product0, row * (4 * H) + j);
+                // d(W_i[:, H:H + X] @ x[t] + b_i) = d(W_i[:, :H] @ h[t-1] + (W_i[:, H:H + X] @ x[t] + b_i) + p_i * c[t-1])
+                V.Store(d_v7, _d_product1, row * (4 * H) + j);
+                // d(p_i * c[t-1]) = d(W_i[:, :H] @ h[t-1] + (W_i[:, H:H + X] @ x[t] + b_i) + p_i * c[t-1])
+                V.Store(d_v7, _d_value5, row * H + j);
             }
         }
     }

@@ -128,7 +128,7 @@ namespace CellGen.Cells
             }
         }
 
-        /// <summary>Forward sweep 0 (one step, over B rows): W_r[:, :H] @ h[t-1] + (W_r[:, H:H + X] @ x[t] + b_r), r, W_z[:, :H] @ h[t-1] + (W_z[:, H:H + X] @ x[t] + b_z), z, r * Wh_n @ h[t-1] + bh_n, (Wx_n @ x[t] + bx_n) + r * Wh_n @ h[t-1] + bh_n, n, -z + 1, (-z + 1) * n, z * h[t-1], h[t].</summary>
+        /// <summary>Forward sweep 0 (one step, over B rows): r, z, n, h[t].</summary>
         private ref struct StepForward0 : global::CellGen.IElementwiseKernel<float>
         {
             public int H, X;
@@ -156,16 +156,16 @@ namespace CellGen.Cells
                 // z = sigmoid(W_z @ [h[t-1], x[t]] + b_z)
                 V z = V.Sigmoid(v8);
                 V Wh_n_h_prev = V.Load(_product0, row * (3 * H) + 2 * H + j); // Wh_n @ h[t-1] + bh_n
-                // r * Wh_n @ h[t-1] + bh_n
+                // r * (Wh_n @ h[t-1] + bh_n)
                 V v11 = r * Wh_n_h_prev;
                 V Wx_n_x = V.Load(_product1, row * (3 * H) + 2 * H + j); // Wx_n @ x[t] + bx_n
-                // (Wx_n @ x[t] + bx_n) + r * Wh_n @ h[t-1] + bh_n
+                // (Wx_n @ x[t] + bx_n) + r * (Wh_n @ h[t-1] + bh_n)
                 V v13 = Wx_n_x + v11;
                 // n = tanh(Wx_n @ x[t] + bx_n + r * (Wh_n @ h[t-1] + bh_n))
                 V n = V.Tanh(v13);
-                // -z + 1
-                V v16 = -z + V.Constant(1f);
-                // (-z + 1) * n
+                // 1 - z
+                V v16 = V.Constant(1f) - z;
+                // (1 - z) * n
                 V v17 = v16 * n;
                 V h_prev = V.Load(_h_prev, row * H + j); // h[t-1]
                 // z * h[t-1]
@@ -182,7 +182,7 @@ namespace CellGen.Cells
             }
         }
 
-        /// <summary>Backward sweep 0 (one step, over B rows): W_r[:, :H] @ h[t-1] + (W_r[:, H:H + X] @ x[t] + b_r), r, W_z[:, :H] @ h[t-1] + (W_z[:, H:H + X] @ x[t] + b_z), z, r * Wh_n @ h[t-1] + bh_n, (Wx_n @ x[t] + bx_n) + r * Wh_n @ h[t-1] + bh_n, n, -z + 1, (-z + 1) * n, z * h[t-1], h[t].</summary>
+        /// <summary>Backward sweep 0 (one step, over B rows): r, z, n, h[t].</summary>
         private ref struct StepBackward0 : global::CellGen.IElementwiseKernel<float>
         {
             public int H, X;
@@ -205,55 +205,48 @@ namespace CellGen.Cells
                 V z = V.Load(_z, row * H + j); // z
                 V Wh_n_h_prev = V.Load(_product0, row * (3 * H) + 2 * H + j); // Wh_n @ h[t-1] + bh_n
                 V n = V.Load(_n, row * H + j); // n
-                V v16 = -z + V.Constant(1f); // recomputed: -z + 1
-                // d(h[t]) gathers later steps and the output; h[t] = (1 - z) * n + z * h[t-1]
+                V v16 = V.Constant(1f) - z; // recomputed: 1 - z
+                // h[t] = (1 - z) * n + z * h[t-1]
+                // d(h[t]) = d(h[t]) from the output + d(h[t]) from step t+1
                 V d_h = V.Load(_d_output, row * H + j) + V.Load(_d_h_later, row * H + j);
-                // d((-z + 1) * n) += d(h[t])
-                // d(z * h[t-1]) += d(h[t])
-                // d(z * h[t-1])
+                // d(z * h[t-1]) = d(h[t])
                 V d_v18 = d_h;
-                // d(z) += d(z * h[t-1]) * h[t-1]
-                // d(h[t-1]) += d(z * h[t-1]) * z
-                // d((-z + 1) * n)
+                // d((1 - z) * n) = d(h[t])
                 V d_v17 = d_h;
-                // d(-z + 1) += d((-z + 1) * n) * n
-                // d(n) += d((-z + 1) * n) * (-z + 1)
-                // d(-z + 1)
+                // d(1 - z) = d((1 - z) * n) * n
                 V d_v16 = d_v17 * n;
-                // d(z) += -d(-z + 1)
-                // d(n); n = tanh(Wx_n @ x[t] + bx_n + r * (Wh_n @ h[t-1] + bh_n))
+                // n = tanh(Wx_n @ x[t] + bx_n + r * (Wh_n @ h[t-1] + bh_n))
+                // d(n) = d((1 - z) * n) * (1 - z)
                 V d_n = d_v17 * v16;
-                // d((Wx_n @ x[t] + bx_n) + r * Wh_n @ h[t-1] + bh_n) += d(n) * (1 - n * n)
-                // d((Wx_n @ x[t] + bx_n) + r * Wh_n @ h[t-1] + bh_n)
+                // d((Wx_n @ x[t] + bx_n) + r * (Wh_n @ h[t-1] + bh_n)) = d(n) * (1 - n * n)
                 V d_v13 = d_n * (V.Constant(1f) - n * n);
-                // d(Wx_n @ x[t] + bx_n) += d((Wx_n @ x[t] + bx_n) + r * Wh_n @ h[t-1] + bh_n)
-                // d(r * Wh_n @ h[t-1] + bh_n) += d((Wx_n @ x[t] + bx_n) + r * Wh_n @ h[t-1] + bh_n)
-                // d(r * Wh_n @ h[t-1] + bh_n)
+                // d(r * (Wh_n @ h[t-1] + bh_n)) = d((Wx_n @ x[t] + bx_n) + r * (Wh_n @ h[t-1] + bh_n))
                 V d_v11 = d_v13;
-                // d(r) += d(r * Wh_n @ h[t-1] + bh_n) * Wh_n @ h[t-1] + bh_n
-                // d(Wh_n @ h[t-1] + bh_n) += d(r * Wh_n @ h[t-1] + bh_n) * r
-                // d(z); z = sigmoid(W_z @ [h[t-1], x[t]] + b_z)
-                V d_z = d_v18 * h_prev + -d_v16;
-                // d(W_z[:, :H] @ h[t-1] + (W_z[:, H:H + X] @ x[t] + b_z)) += d(z) * z * (1 - z)
-                // d(W_z[:, :H] @ h[t-1] + (W_z[:, H:H + X] @ x[t] + b_z))
+                // z = sigmoid(W_z @ [h[t-1], x[t]] + b_z)
+                // d(z) = d(z * h[t-1]) * h[t-1] - d(1 - z)
+                V d_z = d_v18 * h_prev - d_v16;
+                // d(W_z[:, :H] @ h[t-1] + (W_z[:, H:H + X] @ x[t] + b_z)) = d(z) * z * (1 - z)
                 V d_v8 = d_z * z * (V.Constant(1f) - z);
-                // d(W_z[:, :H] @ h[t-1]) += d(W_z[:, :H] @ h[t-1] + (W_z[:, H:H + X] @ x[t] + b_z))
-                // d(W_z[:, H:H + X] @ x[t] + b_z) += d(W_z[:, :H] @ h[t-1] + (W_z[:, H:H + X] @ x[t] + b_z))
-                // d(r); r = sigmoid(W_r @ [h[t-1], x[t]] + b_r)
+                // r = sigmoid(W_r @ [h[t-1], x[t]] + b_r)
+                // d(r) = d(r * (Wh_n @ h[t-1] + bh_n)) * (Wh_n @ h[t-1] + bh_n)
                 V d_r = d_v11 * Wh_n_h_prev;
-                // d(W_r[:, :H] @ h[t-1] + (W_r[:, H:H + X] @ x[t] + b_r)) += d(r) * r * (1 - r)
-                // d(W_r[:, :H] @ h[t-1] + (W_r[:, H:H + X] @ x[t] + b_r))
+                // d(W_r[:, :H] @ h[t-1] + (W_r[:, H:H + X] @ x[t] + b_r)) = d(r) * r * (1 - r)
                 V d_v4 = d_r * r * (V.Constant(1f) - r);
-                // d(W_r[:, :H] @ h[t-1]) += d(W_r[:, :H] @ h[t-1] + (W_r[:, H:H + X] @ x[t] + b_r))
-                // d(W_r[:, H:H + X] @ x[t] + b_r) += d(W_r[:, :H] @ h[t-1] + (W_r[:, H:H + X] @ x[t] + b_r))
                 // Gradients leaving this sweep
-                V.Store(d_v18 * z, _d_h_prev, row * H + j); // d(h[t-1])
-                V.Store(d_v13, _d_product1, row * (3 * H) + 2 * H + j); // d(Wx_n @ x[t] + bx_n)
-                V.Store(d_v11 * r, _d_product0, row * (3 * H) + 2 * H + j); // d(Wh_n @ h[t-1] + bh_n)
-                V.Store(d_v8, _d_product0, row * (3 * H) + 1 * H + j); // d(W_z[:, :H] @ h[t-1])
-                V.Store(d_v8, _d_product1, row * (3 * H) + 1 * H + j); // d(W_z[:, H:H + X] @ x[t] + b_z)
-                V.Store(d_v4, _d_product0, row * (3 * H) + j); // d(W_r[:, :H] @ h[t-1])
-                V.Store(d_v4, _d_product1, row * (3 * H) + j); // d(W_r[:, H:H + X] @ x[t] + b_r)
+                // d(h[t-1]) = d(z * h[t-1]) * z
+                V.Store(d_v18 * z, _d_h_prev, row * H + j);
+                // d(Wx_n @ x[t] + bx_n) = d((Wx_n @ x[t] + bx_n) + r * (Wh_n @ h[t-1] + bh_n))
+                V.Store(d_v13, _d_product1, row * (3 * H) + 2 * H + j);
+                // d(Wh_n @ h[t-1] + bh_n) = d(r * (Wh_n @ h[t-1] + bh_n)) * r
+                V.Store(d_v11 * r, _d_product0, row * (3 * H) + 2 * H + j);
+                // d(W_z[:, :H] @ h[t-1]) = d(W_z[:, :H] @ h[t-1] + (W_z[:, H:H + X] @ x[t] + b_z))
+                V.Store(d_v8, _d_product0, row * (3 * H) + 1 * H + j);
+                // d(W_z[:, H:H + X] @ x[t] + b_z) = d(W_z[:, :H] @ h[t-1] + (W_z[:, H:H + X] @ x[t] + b_z))
+                V.Store(d_v8, _d_product1, row * (3 * H) + 1 * H + j);
+                // d(W_r[:, :H] @ h[t-1]) = d(W_r[:, :H] @ h[t-1] + (W_r[:, H:H + X] @ x[t] + b_r))
+                V.Store(d_v4, _d_product0, row * (3 * H) + j);
+                // d(W_r[:, H:H + X] @ x[t] + b_r) = d(W_r[:, :H] @ h[t-1] + (W_r[:, H:H + X] @ x[t] + b_r))
+                V.Store(d_v4, _d_product1, row * (3 * H) + j);
             }
         }
     }
