@@ -516,16 +516,23 @@ internal sealed class VariantEmitter
 
     // ---------------------------------------------------------------- elementwise kernels
 
+    /// <summary>Adds a view a kernel reads or writes; one it writes anywhere is a Span, else a ReadOnlySpan.</summary>
+    private static void AddView(Dictionary<string, View> views, View? view, bool write)
+    {
+        if (view is null) return;
+        if (views.TryGetValue(view.Field, out View? existing))
+        {
+            if (write) views[view.Field] = existing with { ReadOnly = false };
+            return;
+        }
+        views[view.Field] = view with { ReadOnly = !write };
+    }
+
     private Dictionary<string, View> ForwardViews(SweepPlan sweep)
     {
         var views = new Dictionary<string, View>();
         var members = new HashSet<int>(sweep.Nodes);
-        void Add(View? view, bool write)
-        {
-            if (view is null) return;
-            if (views.TryGetValue(view.Field, out View? existing)) { if (write) views[view.Field] = existing with { ReadOnly = false }; return; }
-            views[view.Field] = view with { ReadOnly = !write };
-        }
+        void Add(View? view, bool write) => AddView(views, view, write);
         foreach (int n in sweep.Nodes)
         {
             foreach (int a in _graph.Nodes[n].Args)
@@ -651,12 +658,7 @@ internal sealed class VariantEmitter
     {
         var views = new Dictionary<string, View>();
         var members = new HashSet<int>(sweep.Nodes);
-        void Add(View? view, bool write)
-        {
-            if (view is null) return;
-            if (views.TryGetValue(view.Field, out View? existing)) { if (write) views[view.Field] = existing with { ReadOnly = false }; return; }
-            views[view.Field] = view with { ReadOnly = !write };
-        }
+        void Add(View? view, bool write) => AddView(views, view, write);
         foreach (int value in ValuesRead(sweep)) Add(ValueView(value, sweep.Phase), false);
         foreach (int n in sweep.Nodes)
         {
