@@ -9,7 +9,7 @@ namespace CellGen;
 /// The base of every generated cell: its sizes, its parameters by name (with gradients), and runners that execute it
 /// over batches of sequences. <typeparamref name="T"/> is float for cells in use (double for the verification variant).
 /// </summary>
-public abstract class RecurrentCell<T> where T : unmanaged, INumberBase<T>
+public abstract class RecurrentCell<T> : IHasParameters where T : unmanaged, INumberBase<T>
 {
     private readonly List<Parameter<T>> _parameters = new();
     private readonly List<(T[] Values, T[] Gradients)> _storage = new();
@@ -62,6 +62,13 @@ public abstract class RecurrentCell<T> where T : unmanaged, INumberBase<T>
 
     /// <summary>The packed storage of all parameters and their gradients (for optimisers: elementwise updates).</summary>
     public IReadOnlyList<(T[] Values, T[] Gradients)> Storage => _storage;
+
+    /// <summary>The packed float buffers, for optimisers and clipping (float cells only: double is for verification).</summary>
+    /// <exception cref="NotSupportedException">The cell is not a float cell.</exception>
+    public IEnumerable<ParameterBuffer> ParameterBuffers =>
+        typeof(T) == typeof(float)
+            ? _storage.Select(s => new ParameterBuffer((float[])(object)s.Values, (float[])(object)s.Gradients))
+            : throw new NotSupportedException("Optimisers train float cells; the double variant of a cell is for verifying gradients.");
 
     /// <summary>Clears every gradient; backward passes accumulate until this is called.</summary>
     public void ZeroGradients()

@@ -1,0 +1,156 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+
+namespace CellGen;
+
+/// <summary>A parameter buffer and its gradient, as optimisers and clipping see them: flat, elementwise.</summary>
+public readonly record struct ParameterBuffer(float[] Values, float[] Gradients);
+
+/// <summary>Anything that owns trainable parameters: cells, layers.</summary>
+public interface IHasParameters
+{
+    /// <summary>The packed parameter buffers with their gradients.</summary>
+    IEnumerable<ParameterBuffer> ParameterBuffers { get; }
+}
+
+/// <summary>The base of the optimisers: one update rule applied to every buffer, allocation-free per step.</summary>
+public abstract class Optimizer
+{
+    /// <summary>Collects the buffers of every owner.</summary>
+    protected Optimizer(IEnumerable<IHasParameters> owners)
+    {
+        ArgumentNullException.ThrowIfNull(owners);
+        Buffers = owners.SelectMany(o => o.ParameterBuffers).ToArray();
+        if (Buffers.Length == 0) throw new ArgumentException("There are no parameters to optimise.", nameof(owners));
+    }
+
+    /// <summary>The buffers this optimiser updates.</summary>
+    protected ParameterBuffer[] Buffers { get; }
+
+    /// <summary>How many steps have been taken.</summary>
+    public int Steps { get; private set; }
+
+    /// <summary>The learning rate; may be changed between steps (schedules).</summary>
+    public float LearningRate { get; set; }
+
+    /// <summary>Updates every parameter from its gradient.</summary>
+    public void Step()
+    {
+        Steps++;
+        for (int b = 0; b < Buffers.Length; b++) Update(b, Buffers[b].Values, Buffers[b].Gradients);
+    }
+
+    /// <summary>Clears every gradient.</summary>
+    public void ZeroGradients()
+    {
+        foreach (ParameterBuffer buffer in Buffers) Array.Clear(buffer.Gradients);
+    }
+
+    /// <summary>One buffer's update at step <see cref="Steps"/>.</summary>
+    protected abstract void Update(int buffer, Span<float> values, ReadOnlySpan<float> gradients);
+
+    /// <summary>A state buffer per parameter buffer (momentum, moments), allocated once.</summary>
+    protected float[][] StateLike() => Buffers.Select(b => new float[b.Values.Length]).ToArray();
+
+    /// <summary>Checks an option and names it when it is out of range.</summary>
+    protected static float Check(float value, string name, bool allowZero = true)
+    {
+        if (!float.IsFinite(value) || value < 0 || (!allowZero && value == 0))
+            throw new ArgumentOutOfRangeException(name, value, $"{name} must be a finite number {(allowZero ? ">= 0" : "> 0")}.");
+        return value;
+    }
+}
+
+/// <summary>Stochastic gradient descent with PyTorch's rules: weight decay, momentum with dampening, Nesterov.</summary>
+public sealed class Sgd : Optimizer
+{
+    private readonly float _momentum, _dampening, _weightDecay;
+    private readonly bool _nesterov;
+    private readonly float[][]? _velocity;
+
+    /// <summary>Creates the optimiser over the parameters of <paramref name="owners"/>.</summary>
+    public Sgd(IEnumerable<IHasParameters> owners, float learningRate, float momentum = 0, float dampening = 0, bool nesterov = false, float weightDecay = 0)
+        : base(owners)
+    {
+        LearningRate = Check(learningRate, nameof(learningRate));
+        _momentum = Check(momentum, nameof(momentum));
+        _dampening = Check(dampening, nameof(dampening));
+        _weightDecay = Check(weightDecay, nameof(weightDecay));
+        if (nesterov && (momentum == 0 || dampening != 0))
+            throw new ArgumentException("Nesterov momentum needs momentum > 0 and dampening 0 (as in PyTorch).", nameof(nesterov));
+        _nesterov = nesterov;
+        if (momentum != 0) _velocity = StateLike();
+    }
+
+    /// <inheritdoc/>
+    protected override void Update(int buffer, Span<float> values, ReadOnlySpan<float> gradients)
+    {
+        float lr = LearningRate;
+        float[]? velocity = _velocity?[buffer];
+        bool first = Steps == 1;
+        for (int i = 0; i < values.Length; i++)
+        {
+            float d = gradients[i] + _weightDecay * values[i];
+            if (velocity is not null)
+            {
+                velocity[i] = first ? d : _momentum * velocity[i] + (1 - _dampening) * d;
+                d = _nesterov ? d + _momentum * velocity[i] : velocity[i];
+            }
+            values[i] -= lr * d;
+        }
+    }
+}
+
+/// <summary>
+/// Adam (Kingma and Ba 2015) with PyTorch's rules; with <c>decoupled</c> it is AdamW (Loshchilov and Hutter 2019),
+/// whose weight decay shrinks the parameters directly instead of adding to the gradient.
+/// </summary>
+public sealed class Adam : Optimizer
+{
+    private readonly float _beta1, _beta2, _epsilon, _weightDecay;
+    private readonly bool _decoupled;
+    private readonly float[][] _m, _v;
+
+    /// <summary>Creates the optimiser over the parameters of <paramref name="owners"/>.</summary>
+    public Adam(IEnumerable<IHasParameters> owners, float learningRate = 1e-3f, float beta1 = 0.9f, float beta2 = 0.999f,
+        float epsilon = 1e-8f, float weightDecay = 0, bool decoupled = false)
+        : base(owners)
+    {
+        LearningRate = Check(learningRate, nameof(learningRate));
+        _beta1 = Check(beta1, nameof(beta1));
+        _beta2 = Check(beta2, nameof(beta2));
+        if (beta1 >= 1) throw new ArgumentOutOfRangeException(nameof(beta1), beta1, "beta1 must be below 1.");
+        if (beta2 >= 1) throw new ArgumentOutOfRangeException(nameof(beta2), beta2, "beta2 must be below 1.");
+        _epsilon = Check(epsilon, nameof(epsilon));
+        _weightDecay = Check(weightDecay, nameof(weightDecay));
+        _decoupled = decoupled;
+        _m = StateLike();
+        _v = StateLike();
+    }
+
+    /// <summary>AdamW: Adam with decoupled weight decay (PyTorch's default decay 0.01).</summary>
+    public static Adam W(IEnumerable<IHasParameters> owners, float learningRate = 1e-3f, float beta1 = 0.9f, float beta2 = 0.999f,
+        float epsilon = 1e-8f, float weightDecay = 1e-2f) =>
+        new(owners, learningRate, beta1, beta2, epsilon, weightDecay, decoupled: true);
+
+    /// <inheritdoc/>
+    protected override void Update(int buffer, Span<float> values, ReadOnlySpan<float> gradients)
+    {
+        float lr = LearningRate;
+        float[] m = _m[buffer], v = _v[buffer];
+        double correction1 = 1 - Math.Pow(_beta1, Steps), correction2 = 1 - Math.Pow(_beta2, Steps);
+        float stepSize = (float)(lr / correction1);
+        float root2 = (float)Math.Sqrt(correction2);
+        float shrink = _decoupled ? 1 - lr * _weightDecay : 1;
+        float coupled = _decoupled ? 0 : _weightDecay;
+        for (int i = 0; i < values.Length; i++)
+        {
+            float p = values[i] * shrink;
+            float g = gradients[i] + coupled * values[i];
+            m[i] = _beta1 * m[i] + (1 - _beta1) * g;
+            v[i] = _beta2 * v[i] + (1 - _beta2) * g * g;
+            values[i] = p - stepSize * m[i] / (MathF.Sqrt(v[i]) / root2 + _epsilon);
+        }
+    }
+}
