@@ -7,9 +7,12 @@ namespace CellGen;
 /// <summary>
 /// Where a block of a parameter lives inside a packed buffer: logical columns
 /// [<see cref="Column"/>, <see cref="Column"/> + <see cref="Columns"/>) of every row j are stored at
-/// <c>Values[c * Stride + Offset + j]</c>, column c counted from the start of the block.
+/// <c>Values[c * Stride + Offset + j]</c>, column c counted from the start of the block. <see cref="Multiplies"/>
+/// says what those columns multiply in the equations (e.g. "h[t-1]", "x[t]"); <see cref="MultipliesInput"/> is
+/// true when that is of the input size X, so initialisers can tell input weights from recurrent ones.
 /// </summary>
-public readonly record struct ParameterBlock<T>(T[] Values, T[] Gradients, int Column, int Columns, int Stride, int Offset);
+public readonly record struct ParameterBlock<T>(T[] Values, T[] Gradients, int Column, int Columns, int Stride, int Offset,
+    string Multiplies = "", bool MultipliesInput = false);
 
 /// <summary>
 /// A parameter of a cell by the name it has in the equations, in its logical row-major shape ([H, K] for a matrix,
@@ -37,6 +40,9 @@ public sealed class Parameter<T> where T : unmanaged, INumberBase<T>
 
     /// <summary>The number of values.</summary>
     public int Length { get; }
+
+    /// <summary>The column blocks of the parameter and where they are packed.</summary>
+    public IReadOnlyList<ParameterBlock<T>> Blocks => _blocks;
 
     private int Rows => Shape[0];
 

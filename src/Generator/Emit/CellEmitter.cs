@@ -234,13 +234,14 @@ internal sealed class VariantEmitter
                 for (int k = 0; k < matrix.PartSizes.Count; k++)
                 {
                     string column = Width(h, x), columns = SizeOf(matrix.PartSizes[k]);
+                    string operand = $"{Quote(OperandOf(name, k))}, {(matrix.PartSizes[k] == Size.Input ? "true" : "false")}";
                     if (BufferOfPart(name, k) is { } at)
                     {
                         string stride = Width(buffers[at.Buffer].Parts.Count, 0);
-                        blocks.Add($"new {Runtime}.ParameterBlock<{T}>({WeightsField(at.Buffer)}, {WeightsField(at.Buffer)}Gradient, {column}, {columns}, {stride}, {Mul(at.Slot.ToString(), "H")})");
+                        blocks.Add($"new {Runtime}.ParameterBlock<{T}>({WeightsField(at.Buffer)}, {WeightsField(at.Buffer)}Gradient, {column}, {columns}, {stride}, {Mul(at.Slot.ToString(), "H")}, {operand})");
                     }
                     else
-                        blocks.Add($"new {Runtime}.ParameterBlock<{T}>({DetachedField(name, k)}, {DetachedField(name, k)}Gradient, {column}, {columns}, H, 0)");
+                        blocks.Add($"new {Runtime}.ParameterBlock<{T}>({DetachedField(name, k)}, {DetachedField(name, k)}Gradient, {column}, {columns}, H, 0, {operand})");
                     if (matrix.PartSizes[k] == Size.Input) x++; else h++;
                 }
                 _w.Line($"AddParameter(\"{name}\", new[] {{ H, {Width(h, x)} }},");
@@ -277,6 +278,14 @@ internal sealed class VariantEmitter
             _w.Line();
             EmitBackwardKernel(sweep);
         }
+    }
+
+    /// <summary>What part <paramref name="part"/> of a matrix multiplies where it is first used, as written.</summary>
+    private string OperandOf(string matrix, int part)
+    {
+        foreach (Node node in _graph.Nodes)
+            if (node.Op == Op.MatPart && node.Name == matrix && node.Part == part) return _describe.Node(node.Args[0], false);
+        return "";
     }
 
     private static string Quote(string text)

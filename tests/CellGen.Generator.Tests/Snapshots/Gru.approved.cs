@@ -34,16 +34,16 @@ namespace CellGen.Cells
             // weights2 [H, H]: W_n[:, :H], multiplying r * h[t-1]
             (_weights2, _weights2Gradient) = AllocateStorage(H * H);
             AddParameter("W_z", new[] { H, H + X },
-                new global::CellGen.ParameterBlock<float>(_weights0, _weights0Gradient, 0, H, 2 * H, 0 * H),
-                new global::CellGen.ParameterBlock<float>(_weights1, _weights1Gradient, H, X, 3 * H, 0 * H));
+                new global::CellGen.ParameterBlock<float>(_weights0, _weights0Gradient, 0, H, 2 * H, 0 * H, "h[t-1]", false),
+                new global::CellGen.ParameterBlock<float>(_weights1, _weights1Gradient, H, X, 3 * H, 0 * H, "x[t]", true));
             AddParameter("b_z", new[] { H }, new global::CellGen.ParameterBlock<float>(_bias1, _bias1Gradient, 0, 1, 0, 0 * H));
             AddParameter("W_r", new[] { H, H + X },
-                new global::CellGen.ParameterBlock<float>(_weights0, _weights0Gradient, 0, H, 2 * H, 1 * H),
-                new global::CellGen.ParameterBlock<float>(_weights1, _weights1Gradient, H, X, 3 * H, 1 * H));
+                new global::CellGen.ParameterBlock<float>(_weights0, _weights0Gradient, 0, H, 2 * H, 1 * H, "h[t-1]", false),
+                new global::CellGen.ParameterBlock<float>(_weights1, _weights1Gradient, H, X, 3 * H, 1 * H, "x[t]", true));
             AddParameter("b_r", new[] { H }, new global::CellGen.ParameterBlock<float>(_bias1, _bias1Gradient, 0, 1, 0, 1 * H));
             AddParameter("W_n", new[] { H, H + X },
-                new global::CellGen.ParameterBlock<float>(_weights2, _weights2Gradient, 0, H, H, 0 * H),
-                new global::CellGen.ParameterBlock<float>(_weights1, _weights1Gradient, H, X, 3 * H, 2 * H));
+                new global::CellGen.ParameterBlock<float>(_weights2, _weights2Gradient, 0, H, H, 0 * H, "r * h[t-1]", false),
+                new global::CellGen.ParameterBlock<float>(_weights1, _weights1Gradient, H, X, 3 * H, 2 * H, "x[t]", true));
             AddParameter("b_n", new[] { H }, new global::CellGen.ParameterBlock<float>(_bias1, _bias1Gradient, 0, 1, 0, 2 * H));
         }
 

@@ -33,20 +33,20 @@ namespace CellGen.Cells
             (_weights1, _weights1Gradient) = AllocateStorage(X * (4 * H));
             (_bias1, _bias1Gradient) = AllocateStorage(4 * H);
             AddParameter("W_i", new[] { H, H + X },
-                new global::CellGen.ParameterBlock<float>(_weights0, _weights0Gradient, 0, H, 4 * H, 0 * H),
-                new global::CellGen.ParameterBlock<float>(_weights1, _weights1Gradient, H, X, 4 * H, 0 * H));
+                new global::CellGen.ParameterBlock<float>(_weights0, _weights0Gradient, 0, H, 4 * H, 0 * H, "h[t-1]", false),
+                new global::CellGen.ParameterBlock<float>(_weights1, _weights1Gradient, H, X, 4 * H, 0 * H, "x[t]", true));
             AddParameter("b_i", new[] { H }, new global::CellGen.ParameterBlock<float>(_bias1, _bias1Gradient, 0, 1, 0, 0 * H));
             AddParameter("W_f", new[] { H, H + X },
-                new global::CellGen.ParameterBlock<float>(_weights0, _weights0Gradient, 0, H, 4 * H, 1 * H),
-                new global::CellGen.ParameterBlock<float>(_weights1, _weights1Gradient, H, X, 4 * H, 1 * H));
+                new global::CellGen.ParameterBlock<float>(_weights0, _weights0Gradient, 0, H, 4 * H, 1 * H, "h[t-1]", false),
+                new global::CellGen.ParameterBlock<float>(_weights1, _weights1Gradient, H, X, 4 * H, 1 * H, "x[t]", true));
             AddParameter("b_f", new[] { H }, new global::CellGen.ParameterBlock<float>(_bias1, _bias1Gradient, 0, 1, 0, 1 * H));
             AddParameter("W_g", new[] { H, H + X },
-                new global::CellGen.ParameterBlock<float>(_weights0, _weights0Gradient, 0, H, 4 * H, 2 * H),
-                new global::CellGen.ParameterBlock<float>(_weights1, _weights1Gradient, H, X, 4 * H, 2 * H));
+                new global::CellGen.ParameterBlock<float>(_weights0, _weights0Gradient, 0, H, 4 * H, 2 * H, "h[t-1]", false),
+                new global::CellGen.ParameterBlock<float>(_weights1, _weights1Gradient, H, X, 4 * H, 2 * H, "x[t]", true));
             AddParameter("b_g", new[] { H }, new global::CellGen.ParameterBlock<float>(_bias1, _bias1Gradient, 0, 1, 0, 2 * H));
             AddParameter("W_o", new[] { H, H + X },
-                new global::CellGen.ParameterBlock<float>(_weights0, _weights0Gradient, 0, H, 4 * H, 3 * H),
-                new global::CellGen.ParameterBlock<float>(_weights1, _weights1Gradient, H, X, 4 * H, 3 * H));
+                new global::CellGen.ParameterBlock<float>(_weights0, _weights0Gradient, 0, H, 4 * H, 3 * H, "h[t-1]", false),
+                new global::CellGen.ParameterBlock<float>(_weights1, _weights1Gradient, H, X, 4 * H, 3 * H, "x[t]", true));
             AddParameter("b_o", new[] { H }, new global::CellGen.ParameterBlock<float>(_bias1, _bias1Gradient, 0, 1, 0, 3 * H));
         }
 

@@ -33,18 +33,18 @@ namespace CellGen.Cells
             (_weights1, _weights1Gradient) = AllocateStorage(X * (3 * H));
             (_bias1, _bias1Gradient) = AllocateStorage(3 * H);
             AddParameter("W_r", new[] { H, H + X },
-                new global::CellGen.ParameterBlock<float>(_weights0, _weights0Gradient, 0, H, 3 * H, 0 * H),
-                new global::CellGen.ParameterBlock<float>(_weights1, _weights1Gradient, H, X, 3 * H, 0 * H));
+                new global::CellGen.ParameterBlock<float>(_weights0, _weights0Gradient, 0, H, 3 * H, 0 * H, "h[t-1]", false),
+                new global::CellGen.ParameterBlock<float>(_weights1, _weights1Gradient, H, X, 3 * H, 0 * H, "x[t]", true));
             AddParameter("b_r", new[] { H }, new global::CellGen.ParameterBlock<float>(_bias1, _bias1Gradient, 0, 1, 0, 0 * H));
             AddParameter("W_z", new[] { H, H + X },
-                new global::CellGen.ParameterBlock<float>(_weights0, _weights0Gradient, 0, H, 3 * H, 1 * H),
-                new global::CellGen.ParameterBlock<float>(_weights1, _weights1Gradient, H, X, 3 * H, 1 * H));
+                new global::CellGen.ParameterBlock<float>(_weights0, _weights0Gradient, 0, H, 3 * H, 1 * H, "h[t-1]", false),
+                new global::CellGen.ParameterBlock<float>(_weights1, _weights1Gradient, H, X, 3 * H, 1 * H, "x[t]", true));
             AddParameter("b_z", new[] { H }, new global::CellGen.ParameterBlock<float>(_bias1, _bias1Gradient, 0, 1, 0, 1 * H));
             AddParameter("Wx_n", new[] { H, X },
-                new global::CellGen.ParameterBlock<float>(_weights1, _weights1Gradient, 0, X, 3 * H, 2 * H));
+                new global::CellGen.ParameterBlock<float>(_weights1, _weights1Gradient, 0, X, 3 * H, 2 * H, "x[t]", true));
             AddParameter("bx_n", new[] { H }, new global::CellGen.ParameterBlock<float>(_bias1, _bias1Gradient, 0, 1, 0, 2 * H));
             AddParameter("Wh_n", new[] { H, H },
-                new global::CellGen.ParameterBlock<float>(_weights0, _weights0Gradient, 0, H, 3 * H, 2 * H));
+                new global::CellGen.ParameterBlock<float>(_weights0, _weights0Gradient, 0, H, 3 * H, 2 * H, "h[t-1]", false));
             AddParameter("bh_n", new[] { H }, new global::CellGen.ParameterBlock<float>(_bias0, _bias0Gradient, 0, 1, 0, 2 * H));
         }
 

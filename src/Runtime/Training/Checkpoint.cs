@@ -1,0 +1,218 @@
+using System;
+using System.Buffers.Binary;
+using System.Collections.Generic;
+using System.IO;
+using System.Linq;
+using System.Text;
+using System.Text.Json;
+
+namespace CellGen;
+
+/// <summary>
+/// Checkpoints in the safetensors format (an 8-byte little-endian header length, a JSON header naming each tensor's
+/// dtype, shape and byte range, then the data). Saving writes a temporary file beside the target and renames it over
+/// the target, so a crash mid-write leaves the old file intact. Loading reads and checks everything (names, shapes,
+/// dtype, byte ranges) before it changes any parameter, so a bad file changes nothing.
+/// </summary>
+public static class Checkpoint
+{
+    private const int HeaderLimit = 100 * 1024 * 1024;
+
+    /// <summary>Every parameter of a cell or layer by name, optionally under a prefix ("encoder." + "W_i").</summary>
+    public static IEnumerable<KeyValuePair<string, Parameter<float>>> Named(RecurrentCell<float> cell, string prefix = "") =>
+        cell.Parameters.Select(p => new KeyValuePair<string, Parameter<float>>(prefix + p.Name, p));
+
+    /// <summary>The parameters of a dense layer by name ("W", "b"), optionally under a prefix.</summary>
+    public static IEnumerable<KeyValuePair<string, Parameter<float>>> Named(Dense layer, string prefix = "") =>
+        new[] { layer.Weights, layer.Bias }.Select(p => new KeyValuePair<string, Parameter<float>>(prefix + p.Name, p));
+
+    /// <summary>Saves the parameters as float32 tensors, atomically.</summary>
+    public static void Save(string path, IEnumerable<KeyValuePair<string, Parameter<float>>> parameters) =>
+        Save(path, parameters, stream => stream);
+
+    /// <summary>Saves through a stream wrapper (tests use it to fail in the middle of a write).</summary>
+    internal static void Save(string path, IEnumerable<KeyValuePair<string, Parameter<float>>> parameters, Func<Stream, Stream> wrap)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        var list = parameters.ToList();
+        var duplicate = list.GroupBy(p => p.Key).FirstOrDefault(g => g.Count() > 1);
+        if (duplicate is not null) throw new ArgumentException($"Two parameters are called '{duplicate.Key}'.", nameof(parameters));
+
+        var header = new Dictionary<string, object>();
+        long offset = 0;
+        foreach ((string name, Parameter<float> parameter) in list)
+        {
+            header[name] = new Dictionary<string, object> { ["dtype"] = "F32", ["shape"] = parameter.Shape, ["data_offsets"] = new[] { offset, offset + 4L * parameter.Length } };
+            offset += 4L * parameter.Length;
+        }
+        header["__metadata__"] = new Dictionary<string, string> { ["format"] = "pt", ["writer"] = "CellGen" };
+        byte[] json = JsonSerializer.SerializeToUtf8Bytes(header);
+        int padded = (json.Length + 7) / 8 * 8;
+
+        string full = Path.GetFullPath(path);
+        string temporary = Path.Combine(Path.GetDirectoryName(full)!, "." + Path.GetFileName(full) + "." + Guid.NewGuid().ToString("N") + ".tmp");
+        try
+        {
+            using (var file = new FileStream(temporary, FileMode.CreateNew, FileAccess.Write, FileShare.None))
+            {
+                Stream stream = wrap(file);
+                Span<byte> length = stackalloc byte[8];
+                BinaryPrimitives.WriteUInt64LittleEndian(length, (ulong)padded);
+                stream.Write(length);
+                stream.Write(json);
+                for (int i = json.Length; i < padded; i++) stream.WriteByte((byte)' ');
+                foreach ((string _, Parameter<float> parameter) in list)
+                {
+                    float[] values = parameter.ToArray();
+                    var bytes = new byte[values.Length * 4];
+                    for (int i = 0; i < values.Length; i++) BinaryPrimitives.WriteSingleLittleEndian(bytes.AsSpan(i * 4), values[i]);
+                    stream.Write(bytes);
+                }
+                stream.Flush();
+                file.Flush(flushToDisk: true);
+            }
+            File.Move(temporary, full, overwrite: true);
+        }
+        finally
+        {
+            if (File.Exists(temporary)) File.Delete(temporary);
+        }
+    }
+
+    /// <summary>A tensor as read from a file.</summary>
+    private sealed record Entry(string DType, int[] Shape, long Begin, long End);
+
+    /// <summary>Reads and checks a safetensors file: every entry well formed, in range, not overlapping.</summary>
+    private static (Dictionary<string, Entry> Entries, byte[] Data) Read(string path)
+    {
+        byte[] file;
+        try { file = File.ReadAllBytes(path); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { throw new InvalidDataException($"{path}: cannot be read: {e.Message}", e); }
+        if (file.Length < 8) throw new InvalidDataException($"{path}: {file.Length} bytes, too short for a safetensors header (truncated?).");
+        ulong headerLength = BinaryPrimitives.ReadUInt64LittleEndian(file);
+        if (headerLength > HeaderLimit || 8 + (long)headerLength > file.Length)
+            throw new InvalidDataException($"{path}: the header claims {headerLength} bytes but the file has {file.Length - 8} after the length (truncated or not safetensors).");
+        var entries = new Dictionary<string, Entry>();
+        try
+        {
+            using JsonDocument header = JsonDocument.Parse(file.AsMemory(8, (int)headerLength));
+            if (header.RootElement.ValueKind != JsonValueKind.Object) throw new InvalidDataException($"{path}: the header is not a JSON object.");
+            foreach (JsonProperty property in header.RootElement.EnumerateObject())
+            {
+                if (property.Name == "__metadata__") continue;
+                JsonElement e = property.Value;
+                if (e.ValueKind != JsonValueKind.Object || !e.TryGetProperty("dtype", out JsonElement dtype) || !e.TryGetProperty("shape", out JsonElement shape)
+                    || !e.TryGetProperty("data_offsets", out JsonElement offsets) || offsets.GetArrayLength() != 2)
+                    throw new InvalidDataException($"{path}: tensor '{property.Name}' lacks dtype, shape or data_offsets.");
+                entries[property.Name] = new Entry(dtype.GetString() ?? "", shape.EnumerateArray().Select(d => d.GetInt32()).ToArray(),
+                    offsets[0].GetInt64(), offsets[1].GetInt64());
+            }
+        }
+        catch (Exception e) when (e is JsonException or InvalidOperationException or FormatException or ArgumentException)
+        {
+            throw new InvalidDataException($"{path}: the header is not valid safetensors JSON ({e.Message}).", e);
+        }
+        long dataLength = file.Length - 8 - (long)headerLength;
+        foreach ((string name, Entry entry) in entries)
+        {
+            if (entry.Shape.Any(d => d < 0)) throw new InvalidDataException($"{path}: tensor '{name}' has a negative dimension.");
+            long size = entry.DType switch { "F32" => 4, "F64" => 8, "F16" or "BF16" => 2, _ => 0 };
+            long expected = size * entry.Shape.Aggregate(1L, (a, d) => a * d);
+            if (entry.Begin < 0 || entry.End > dataLength || entry.Begin > entry.End)
+                throw new InvalidDataException($"{path}: tensor '{name}' spans bytes [{entry.Begin}, {entry.End}) of a data section of {dataLength} (truncated?).");
+            if (size > 0 && entry.End - entry.Begin != expected)
+                throw new InvalidDataException($"{path}: tensor '{name}' of shape [{string.Join(", ", entry.Shape)}] {entry.DType} needs {expected} bytes but spans {entry.End - entry.Begin}.");
+        }
+        var ordered = entries.OrderBy(e => e.Value.Begin).ToList();
+        for (int i = 1; i < ordered.Count; i++)
+            if (ordered[i].Value.Begin < ordered[i - 1].Value.End)
+                throw new InvalidDataException($"{path}: tensors '{ordered[i - 1].Key}' and '{ordered[i].Key}' overlap.");
+        return (entries, file.AsSpan(8 + (int)headerLength).ToArray());
+    }
+
+    private static float[] Values(string path, string name, Entry entry, byte[] data)
+    {
+        if (entry.DType != "F32") throw new InvalidDataException($"{path}: tensor '{name}' is {entry.DType}; float32 (F32) is expected.");
+        var values = new float[(entry.End - entry.Begin) / 4];
+        for (int i = 0; i < values.Length; i++) values[i] = BinaryPrimitives.ReadSingleLittleEndian(data.AsSpan((int)entry.Begin + 4 * i));
+        return values;
+    }
+
+    /// <summary>
+    /// Loads every parameter by name. The file must hold exactly these names (no missing, no unknown), with the same
+    /// shapes, as float32; otherwise an <see cref="InvalidDataException"/> names what is wrong and nothing changes.
+    /// </summary>
+    public static void Load(string path, IEnumerable<KeyValuePair<string, Parameter<float>>> parameters)
+    {
+        var targets = parameters.ToDictionary(p => p.Key, p => p.Value);
+        (var entries, byte[] data) = Read(path);
+        var missing = targets.Keys.Where(k => !entries.ContainsKey(k)).ToList();
+        if (missing.Count > 0) throw new InvalidDataException($"{path}: missing {string.Join(", ", missing.Select(m => $"'{m}'"))}; the file has {string.Join(", ", entries.Keys)}.");
+        var unknown = entries.Keys.Where(k => !targets.ContainsKey(k)).ToList();
+        if (unknown.Count > 0) throw new InvalidDataException($"{path}: unknown tensors {string.Join(", ", unknown.Select(m => $"'{m}'"))}; expected {string.Join(", ", targets.Keys)}.");
+        var staged = new List<(Parameter<float> Target, float[] Values)>();
+        foreach ((string name, Parameter<float> target) in targets)
+        {
+            Entry entry = entries[name];
+            if (!entry.Shape.SequenceEqual(target.Shape))
+                throw new InvalidDataException($"{path}: tensor '{name}' has shape [{string.Join(", ", entry.Shape)}]; the parameter has [{string.Join(", ", target.Shape)}].");
+            staged.Add((target, Values(path, name, entry, data)));
+        }
+        foreach ((Parameter<float> target, float[] values) in staged) target.CopyFrom(values);
+    }
+
+    /// <summary>
+    /// Imports the weights of a PyTorch <c>nn.RNN</c>, <c>nn.LSTM</c> or <c>nn.GRU</c> saved as safetensors under
+    /// PyTorch's names (weight_ih_l0, weight_hh_l0, bias_ih_l0, bias_hh_l0; <paramref name="layer"/> picks _lN and
+    /// <paramref name="reverse"/> the _reverse direction) into an Rnn or Irnn, Lstm or TorchGru cell:
+    /// W = [weight_hh | weight_ih] and b = bias_ih + bias_hh per gate; for TorchGru the n gate stays split.
+    /// </summary>
+    public static void ImportPyTorch(string path, RecurrentCell<float> cell, int layer = 0, bool reverse = false)
+    {
+        string suffix = $"_l{layer}" + (reverse ? "_reverse" : "");
+        string[] gates = cell.GetType().Name switch
+        {
+            "Rnn" or "Irnn" => new[] { "" },
+            "Lstm" => new[] { "_i", "_f", "_g", "_o" },
+            "TorchGru" => new[] { "_r", "_z", "_n" },
+            _ => throw new ArgumentException($"PyTorch weights map to Rnn, Irnn, Lstm and TorchGru; not to {cell.GetType().Name}.", nameof(cell)),
+        };
+        (var entries, byte[] data) = Read(path);
+        int h = cell.HiddenSize, x = cell.InputSize, g = gates.Length;
+        float[] Tensor(string name, params int[] shape)
+        {
+            string key = name + suffix;
+            if (!entries.TryGetValue(key, out Entry? entry))
+                throw new InvalidDataException($"{path}: missing '{key}'; the file has {string.Join(", ", entries.Keys)}.");
+            if (!entry.Shape.SequenceEqual(shape))
+                throw new InvalidDataException($"{path}: '{key}' has shape [{string.Join(", ", entry.Shape)}]; a cell with X={x}, H={h} needs [{string.Join(", ", shape)}].");
+            return Values(path, key, entry, data);
+        }
+        float[] ih = Tensor("weight_ih", g * h, x), hh = Tensor("weight_hh", g * h, h), bih = Tensor("bias_ih", g * h), bhh = Tensor("bias_hh", g * h);
+
+        var staged = new List<(Parameter<float>, float[])>();
+        for (int k = 0; k < g; k++)
+        {
+            string gate = gates[k];
+            if (gate == "_n")
+            {
+                staged.Add((cell.Parameter("Wx_n"), ih.AsSpan(k * h * x, h * x).ToArray()));
+                staged.Add((cell.Parameter("Wh_n"), hh.AsSpan(k * h * h, h * h).ToArray()));
+                staged.Add((cell.Parameter("bx_n"), bih.AsSpan(k * h, h).ToArray()));
+                staged.Add((cell.Parameter("bh_n"), bhh.AsSpan(k * h, h).ToArray()));
+                continue;
+            }
+            var w = new float[h * (h + x)];
+            for (int r = 0; r < h; r++)
+            {
+                hh.AsSpan((k * h + r) * h, h).CopyTo(w.AsSpan(r * (h + x)));
+                ih.AsSpan((k * h + r) * x, x).CopyTo(w.AsSpan(r * (h + x) + h));
+            }
+            var b = new float[h];
+            for (int r = 0; r < h; r++) b[r] = bih[k * h + r] + bhh[k * h + r];
+            staged.Add((cell.Parameter("W" + gate), w));
+            staged.Add((cell.Parameter("b" + gate), b));
+        }
+        foreach ((Parameter<float> target, float[] values) in staged) target.CopyFrom(values);
+    }
+}

@@ -1,0 +1,102 @@
+using System;
+using System.Linq;
+
+namespace CellGen;
+
+/// <summary>How the recurrent blocks of a cell's matrices (the columns that multiply values of size H) start.</summary>
+public enum RecurrentInit
+{
+    /// <summary>Random orthogonal blocks (Saxe et al. 2014).</summary>
+    Orthogonal,
+
+    /// <summary>The identity (IRNN, Le et al. 2015).</summary>
+    Identity,
+
+    /// <summary>Glorot/Xavier uniform, as the input blocks.</summary>
+    XavierUniform,
+}
+
+/// <summary>Parameter initialisers; each writes through the logical view of a parameter.</summary>
+public static class Initializers
+{
+    /// <summary>Glorot/Xavier uniform: U(-a, a) with a = gain √(6 / (fanIn + fanOut)).</summary>
+    public static void XavierUniform(Span<float> values, int fanIn, int fanOut, Random random, float gain = 1)
+    {
+        double a = gain * Math.Sqrt(6.0 / (fanIn + fanOut));
+        for (int i = 0; i < values.Length; i++) values[i] = (float)((random.NextDouble() * 2 - 1) * a);
+    }
+
+    /// <summary>A random orthogonal [rows, columns] matrix (rows of an orthonormal basis, or columns when wider), row-major.</summary>
+    public static void Orthogonal(Span<float> values, int rows, int columns, Random random, float gain = 1)
+    {
+        if (values.Length != rows * columns) throw new ArgumentException($"values has {values.Length}; expected [{rows}, {columns}].", nameof(values));
+        bool transpose = rows < columns;
+        int n = transpose ? columns : rows, m = transpose ? rows : columns; // n vectors of length... Gram-Schmidt on m vectors of length n
+        var basis = new double[m][];
+        for (int k = 0; k < m; k++)
+        {
+            double[] v = Enumerable.Range(0, n).Select(_ => Gaussian(random)).ToArray();
+            for (int pass = 0; pass < 2; pass++)
+                for (int q = 0; q < k; q++)
+                {
+                    double dot = 0;
+                    for (int i = 0; i < n; i++) dot += v[i] * basis[q][i];
+                    for (int i = 0; i < n; i++) v[i] -= dot * basis[q][i];
+                }
+            double norm = Math.Sqrt(v.Sum(x => x * x));
+            for (int i = 0; i < n; i++) v[i] /= norm;
+            basis[k] = v;
+        }
+        for (int r = 0; r < rows; r++)
+            for (int c = 0; c < columns; c++)
+                values[r * columns + c] = (float)(gain * (transpose ? basis[r][c] : basis[c][r]));
+    }
+
+    private static double Gaussian(Random random) =>
+        Math.Sqrt(-2 * Math.Log(1 - random.NextDouble())) * Math.Cos(2 * Math.PI * random.NextDouble());
+
+    /// <summary>
+    /// Initialises a cell as training usually starts: every matrix Glorot-uniform over its whole row, then each block
+    /// of H columns (the recurrent blocks) by <paramref name="recurrent"/>; vectors (biases, peepholes) zero.
+    /// </summary>
+    public static void Initialize(RecurrentCell<float> cell, Random random, RecurrentInit recurrent = RecurrentInit.Orthogonal)
+    {
+        foreach (Parameter<float> parameter in cell.Parameters)
+        {
+            float[] values = new float[parameter.Length];
+            if (parameter.Shape.Count == 2)
+            {
+                int rows = parameter.Shape[0], columns = parameter.Shape[1];
+                XavierUniform(values, columns, rows, random);
+                if (recurrent != RecurrentInit.XavierUniform)
+                    foreach (ParameterBlock<float> block in parameter.Blocks.Where(b => !b.MultipliesInput && b.Columns == rows))
+                    {
+                        var square = new float[rows * rows];
+                        if (recurrent == RecurrentInit.Identity)
+                            for (int i = 0; i < rows; i++) square[i * rows + i] = 1;
+                        else Orthogonal(square, rows, rows, random);
+                        for (int r = 0; r < rows; r++)
+                            for (int c = 0; c < rows; c++) values[r * columns + block.Column + c] = square[r * rows + c];
+                    }
+            }
+            parameter.CopyFrom(values);
+        }
+    }
+
+    /// <summary>Sets every value of a vector parameter, e.g. the forget-gate bias to 1 (Jozefowicz et al. 2015).</summary>
+    public static void Fill(Parameter<float> parameter, float value)
+    {
+        var values = new float[parameter.Length];
+        Array.Fill(values, value);
+        parameter.CopyFrom(values);
+    }
+
+    /// <summary>Glorot-uniform weights and zero bias for a dense layer.</summary>
+    public static void Initialize(Dense layer, Random random)
+    {
+        var values = new float[layer.Weights.Length];
+        XavierUniform(values, layer.Inputs, layer.Outputs, random);
+        layer.Weights.CopyFrom(values);
+        layer.Bias.CopyFrom(new float[layer.Outputs]);
+    }
+}

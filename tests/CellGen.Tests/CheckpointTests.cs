@@ -1,0 +1,196 @@
+using System;
+using System.Buffers.Binary;
+using System.Collections.Generic;
+using System.IO;
+using System.Linq;
+using System.Text;
+using CellGen.Cells;
+using Xunit;
+
+namespace CellGen.Tests;
+
+/// <summary>Checkpoints: bit-exact round trips, every corrupt file fails cleanly and changes nothing, atomic writes.</summary>
+public sealed class CheckpointTests : IDisposable
+{
+    private readonly string _folder = Path.Combine(Path.GetTempPath(), "cellgen-checkpoints-" + Guid.NewGuid().ToString("N"));
+
+    public CheckpointTests() => Directory.CreateDirectory(_folder);
+
+    public void Dispose() => Directory.Delete(_folder, recursive: true);
+
+    private static Lstm RandomLstm(int seed)
+    {
+        var cell = new Lstm(3, 5);
+        Initializers.Initialize(cell, new Random(seed));
+        foreach (Parameter<float> p in cell.Parameters.Where(p => p.Shape.Count == 1))
+            p.CopyFrom(Enumerable.Range(0, p.Length).Select(i => MathF.Sin(seed + i)).ToArray());
+        return cell;
+    }
+
+    private static Dictionary<string, float[]> Snapshot(RecurrentCell<float> cell) => cell.Parameters.ToDictionary(p => p.Name, p => p.ToArray());
+
+    [Fact]
+    public void RoundTripIsBitExact()
+    {
+        Lstm saved = RandomLstm(1), loaded = RandomLstm(2);
+        var head = new Dense(5, 2);
+        Initializers.Initialize(head, new Random(3));
+        string path = Path.Combine(_folder, "model.safetensors");
+        Checkpoint.Save(path, Checkpoint.Named(saved, "cell.").Concat(Checkpoint.Named(head, "head.")));
+        var otherHead = new Dense(5, 2);
+        Checkpoint.Load(path, Checkpoint.Named(loaded, "cell.").Concat(Checkpoint.Named(otherHead, "head.")));
+        foreach (Parameter<float> p in saved.Parameters)
+            Assert.Equal(p.ToArray().Select(BitConverter.SingleToInt32Bits), loaded.Parameter(p.Name).ToArray().Select(BitConverter.SingleToInt32Bits));
+        Assert.Equal(head.Weights.ToArray(), otherHead.Weights.ToArray());
+        Assert.Empty(Directory.GetFiles(_folder, "*.tmp"));
+    }
+
+    private byte[] ValidFile()
+    {
+        string path = Path.Combine(_folder, "valid.safetensors");
+        Checkpoint.Save(path, Checkpoint.Named(RandomLstm(1)));
+        return File.ReadAllBytes(path);
+    }
+
+    private byte[] WithExtraTensor()
+    {
+        string path = Path.Combine(_folder, "extra.safetensors");
+        Checkpoint.Save(path, Checkpoint.Named(RandomLstm(1)).Concat(Checkpoint.Named(new Dense(2, 2), "extra.").Skip(1)));
+        return File.ReadAllBytes(path);
+    }
+
+    private static byte[] WithHeader(byte[] file, Func<string, string> edit)
+    {
+        int length = (int)BinaryPrimitives.ReadUInt64LittleEndian(file);
+        string header = edit(Encoding.UTF8.GetString(file, 8, length));
+        byte[] json = Encoding.UTF8.GetBytes(header);
+        var result = new byte[8 + json.Length + file.Length - 8 - length];
+        BinaryPrimitives.WriteUInt64LittleEndian(result, (ulong)json.Length);
+        json.CopyTo(result, 8);
+        Array.Copy(file, 8 + length, result, 8 + json.Length, file.Length - 8 - length);
+        return result;
+    }
+
+    public static IEnumerable<object[]> CorruptCases() => new[]
+    {
+        new object[] { "empty", "too short" },
+        new object[] { "truncated-header", "truncated" },
+        new object[] { "truncated-data", "truncated" },
+        new object[] { "not-json", "not valid safetensors JSON" },
+        new object[] { "wrong-dtype", "F64" },
+        new object[] { "wrong-shape", "shape" },
+        new object[] { "missing-name", "missing 'b_o'" },
+        new object[] { "unknown-name", "unknown tensors 'extra.b'" },
+        new object[] { "overlap", "overlap" },
+    };
+
+    [Theory]
+    [MemberData(nameof(CorruptCases))]
+    public void CorruptFilesFailCleanlyAndChangeNothing(string corruption, string message)
+    {
+        byte[] valid = ValidFile();
+        byte[] bad = corruption switch
+        {
+            "empty" => Array.Empty<byte>(),
+            "truncated-header" => valid.AsSpan(0, 40).ToArray(),
+            "truncated-data" => valid.AsSpan(0, valid.Length - 10).ToArray(),
+            "not-json" => WithHeader(valid, h => h.Replace("{", "[")),
+            "wrong-dtype" => WithHeader(valid, h => h.Replace("\"F32\"", "\"F64\"")),
+            "wrong-shape" => WithHeader(valid, h => h.Replace("[5,8]", "[8,5]")),
+            "missing-name" => WithHeader(valid, h => h.Replace("\"b_o\"", "\"b_q\"")),
+            "unknown-name" => WithExtraTensor(),
+            "overlap" => WithHeader(valid, h => h.Replace("\"data_offsets\":[160,180]", "\"data_offsets\":[150,170]")),
+            _ => throw new ArgumentException(corruption),
+        };
+        string path = Path.Combine(_folder, corruption + ".safetensors");
+        File.WriteAllBytes(path, bad);
+        Lstm target = RandomLstm(7);
+        var before = Snapshot(target);
+        var e = Assert.Throws<InvalidDataException>(() => Checkpoint.Load(path, Checkpoint.Named(target)));
+        Assert.Contains(message, e.Message);
+        Assert.Contains(path, e.Message);
+        foreach ((string name, float[] values) in before) Assert.Equal(values, target.Parameter(name).ToArray());
+    }
+
+    private sealed class FailingStream(Stream inner, long failAfter) : Stream
+    {
+        private long _written;
+        public override bool CanRead => false;
+        public override bool CanSeek => false;
+        public override bool CanWrite => true;
+        public override long Length => inner.Length;
+        public override long Position { get => inner.Position; set => throw new NotSupportedException(); }
+        public override void Flush() => inner.Flush();
+        public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+        public override void SetLength(long value) => throw new NotSupportedException();
+        public override void Write(byte[] buffer, int offset, int count)
+        {
+            if (_written + count > failAfter) throw new IOException("disk full (simulated)");
+            _written += count;
+            inner.Write(buffer, offset, count);
+        }
+    }
+
+    [Fact]
+    public void AWriteThatFailsHalfwayLeavesTheOldFileIntact()
+    {
+        string path = Path.Combine(_folder, "model.safetensors");
+        Checkpoint.Save(path, Checkpoint.Named(RandomLstm(1)));
+        byte[] old = File.ReadAllBytes(path);
+        Assert.Throws<IOException>(() => Checkpoint.Save(path, Checkpoint.Named(RandomLstm(2)), s => new FailingStream(s, old.Length / 2)));
+        Assert.Equal(old, File.ReadAllBytes(path));
+        Assert.Single(Directory.GetFiles(_folder));
+    }
+
+    [Fact]
+    public void PyTorchLstmWeightsMapToTheFixtureNames()
+    {
+        // A PyTorch-named file made from a fixture's cell: weight_hh/weight_ih stacked i, f, g, o; biases split in two.
+        Fixture fixture = Fixture.Load(Path.Combine(Fixture.Folder, "Lstm-x3-h4-b2-t5.json"));
+        int h = fixture.HiddenSize, x = fixture.InputSize;
+        var ih = new float[4 * h * x];
+        var hh = new float[4 * h * h];
+        var bih = new float[4 * h];
+        var bhh = new float[4 * h];
+        string[] gates = { "i", "f", "g", "o" };
+        for (int k = 0; k < 4; k++)
+        {
+            double[] w = fixture.Params["W_" + gates[k]].Data, b = fixture.Params["b_" + gates[k]].Data;
+            for (int r = 0; r < h; r++)
+            {
+                for (int c = 0; c < h; c++) hh[(k * h + r) * h + c] = (float)w[r * (h + x) + c];
+                for (int c = 0; c < x; c++) ih[(k * h + r) * x + c] = (float)w[r * (h + x) + h + c];
+                bih[k * h + r] = (float)b[r] * 0.25f;
+                bhh[k * h + r] = (float)b[r] * 0.75f;
+            }
+        }
+        var named = new Dictionary<string, Parameter<float>>
+        {
+            ["weight_ih_l0"] = Flat("weight_ih_l0", ih, 4 * h, x),
+            ["weight_hh_l0"] = Flat("weight_hh_l0", hh, 4 * h, h),
+            ["bias_ih_l0"] = Flat("bias_ih_l0", bih, 4 * h),
+            ["bias_hh_l0"] = Flat("bias_hh_l0", bhh, 4 * h),
+        };
+        string path = Path.Combine(_folder, "torch.safetensors");
+        Checkpoint.Save(path, named);
+        var cell = new Lstm(x, h);
+        Checkpoint.ImportPyTorch(path, cell);
+        foreach ((string name, Tensor value) in fixture.Params)
+        {
+            float[] actual = cell.Parameter(name).ToArray();
+            for (int i = 0; i < actual.Length; i++) Assert.Equal(value.Data[i], actual[i], 1e-6);
+        }
+    }
+
+    /// <summary>A row-major parameter view over a plain array.</summary>
+    private static Parameter<float> Flat(string name, float[] data, params int[] shape)
+    {
+        // Parameter views store [columns, rows] (the packing of the cells): transpose the row-major data into it.
+        int rows = shape[0], columns = shape.Length == 2 ? shape[1] : 1;
+        var packed = new float[data.Length];
+        for (int r = 0; r < rows; r++)
+            for (int c = 0; c < columns; c++) packed[c * rows + r] = data[r * columns + c];
+        return new Parameter<float>(name, shape, new[] { new ParameterBlock<float>(packed, new float[packed.Length], 0, columns, rows, 0) });
+    }
+}
