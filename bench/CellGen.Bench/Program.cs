@@ -13,14 +13,15 @@ public static class Program
     /// </summary>
     public static int Main(string[] args)
     {
-        if (args.Length > 0 && args[0] == "quick") return Quick();
+        if (args.Length > 0 && args[0] == "quick") return Quick(args.Skip(1).Select(int.Parse).ToArray());
         BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
         return 0;
     }
 
-    private static int Quick()
+    /// <summary>quick [batch hidden steps]: defaults 32 256 50.</summary>
+    private static int Quick(int[] sizes)
     {
-        var bench = new LstmBenchmarks { Batch = 32, Hidden = 256, Steps = 50 };
+        var bench = new LstmBenchmarks { Batch = sizes.Length > 0 ? sizes[0] : 32, Hidden = sizes.Length > 1 ? sizes[1] : 256, Steps = sizes.Length > 2 ? sizes[2] : 50 };
         bench.Setup();
         Console.WriteLine($"Lstm B={bench.Batch} X=H={bench.Hidden} T={bench.Steps}");
         foreach ((string name, Action run) in new (string, Action)[] { ("forward", bench.Forward), ("forward+backward", bench.ForwardBackward) })

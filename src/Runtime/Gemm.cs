@@ -21,6 +21,12 @@ public static class Gemm
         Check(w, n, k, n, nameof(w));
         Check(c, ldc, rows, n, nameof(c));
         if (!bias.IsEmpty && bias.Length < n) throw new ArgumentException($"bias has {bias.Length} values; {n} needed", nameof(bias));
+        if (typeof(T) == typeof(float))
+        {
+            if (rows == 0 || n == 0) return;
+            GemmSingle.Forward(ref Single(a), lda, ref Single(w), ref Single(bias), !bias.IsEmpty, ref Single(c), ldc, rows, k, n);
+            return;
+        }
         int width = Vector<T>.Count;
         ref T wRef = ref MemoryMarshal.GetReference(w);
         for (int r0 = 0; r0 < rows; r0 += RowBlock)
@@ -64,6 +70,12 @@ public static class Gemm
         Check(dc, lddc, rows, n, nameof(dc));
         Check(w, n, k, n, nameof(w));
         Check(da, ldda, rows, k, nameof(da));
+        if (typeof(T) == typeof(float))
+        {
+            if (rows == 0 || k == 0) return;
+            GemmSingle.BackwardData(ref Single(dc), lddc, ref Single(w), ref Single(da), ldda, rows, k, n, accumulate);
+            return;
+        }
         for (int r = 0; r < rows; r++)
         {
             ReadOnlySpan<T> gradient = dc.Slice(r * lddc, n);
@@ -83,6 +95,12 @@ public static class Gemm
         Check(a, lda, rows, k, nameof(a));
         Check(dc, lddc, rows, n, nameof(dc));
         Check(dw, n, k, n, nameof(dw));
+        if (typeof(T) == typeof(float))
+        {
+            if (rows == 0 || k == 0 || n == 0) return;
+            GemmSingle.BackwardWeights(ref Single(a), lda, ref Single(dc), lddc, ref Single(dw), rows, k, n);
+            return;
+        }
         for (int r = 0; r < rows; r++)
         {
             ReadOnlySpan<T> gradient = dc.Slice(r * lddc, n);
@@ -129,6 +147,10 @@ public static class Gemm
         }
         for (; i < x.Length; i++) y[i] += scale * x[i];
     }
+
+    /// <summary>The first float of a span of T known to be float.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static ref float Single<T>(ReadOnlySpan<T> span) => ref Unsafe.As<T, float>(ref MemoryMarshal.GetReference(span));
 
     private static void Check<T>(ReadOnlySpan<T> m, int stride, int rows, int columns, string name)
     {
