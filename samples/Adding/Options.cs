@@ -9,7 +9,7 @@ public sealed record Options
     public int Length { get; init; } = 100;
     public int Hidden { get; init; } = 64;
     public int Batch { get; init; } = 32;
-    public int Steps { get; init; } = 2000;
+    public int Steps { get; init; } = 3000;
     public float LearningRate { get; init; } = 2e-3f;
     public double ClipNorm { get; init; } = 1.0;
     public int EvaluateEvery { get; init; } = 100;
@@ -24,7 +24,7 @@ public sealed record Options
           --length T        sequence length (default 100)
           --hidden H        hidden size (default 64)
           --batch B         sequences per step (default 32)
-          --steps N         training steps per cell (default 2000)
+          --steps N         training steps per cell (default 3000)
           --lr RATE         Adam learning rate (default 0.002; Irnn uses a tenth)
           --clip NORM       gradient clipping by global norm (default 1)
           --cells A,B,...   which built-in cells (default all seven)

@@ -14,6 +14,11 @@ public abstract class SequenceRunner<T> where T : unmanaged, INumberBase<T>
     private readonly T[][] _history;
     private readonly T[][] _carry;
     private readonly T[] _zeros;
+    private readonly int[] _lengths;
+    private readonly T[] _maskedOutputGradient;
+    private readonly T[][] _savedCarry;
+    private bool _masked;
+    private bool _recordedMasked;
     private int _carryParity;
     private int _recordedSteps = -1;
 
@@ -34,6 +39,10 @@ public abstract class SequenceRunner<T> where T : unmanaged, INumberBase<T>
         for (int s = 0; s < states; s++) _history[s] = new T[(maxSteps + 1) * batchSize * cell.HiddenSize];
         for (int s = 0; s < 2 * states; s++) _carry[s] = new T[batchSize * cell.HiddenSize];
         _zeros = new T[batchSize * cell.HiddenSize];
+        _lengths = new int[batchSize];
+        _maskedOutputGradient = new T[batchSize * cell.HiddenSize];
+        _savedCarry = new T[states][];
+        for (int s = 0; s < states; s++) _savedCarry[s] = new T[batchSize * cell.HiddenSize];
     }
 
     /// <summary>The cell whose parameters this runner uses and whose gradients it accumulates.</summary>
@@ -57,14 +66,26 @@ public abstract class SequenceRunner<T> where T : unmanaged, INumberBase<T>
     /// <param name="outputs">[T, B, H]: the output state at each step.</param>
     /// <param name="finalStates">[S, B, H], or empty when not wanted.</param>
     public void Forward(ReadOnlySpan<T> inputs, ReadOnlySpan<T> initialStates, Span<T> outputs, Span<T> finalStates) =>
-        Run(inputs, initialStates, outputs, finalStates, record: false);
-
-    /// <summary>As <see cref="Forward"/>, and records what <see cref="Backward"/> needs.</summary>
-    public void ForwardTraining(ReadOnlySpan<T> inputs, ReadOnlySpan<T> initialStates, Span<T> outputs, Span<T> finalStates) =>
-        Run(inputs, initialStates, outputs, finalStates, record: true);
+        Run(inputs, initialStates, outputs, finalStates, default, record: false);
 
     /// <summary>
-    /// Backpropagation through time over the last <see cref="ForwardTraining"/> call: accumulates every parameter's
+    /// Inference over sequences of different lengths, padded to T: sequence b stops after <paramref name="lengths"/>[b]
+    /// steps; its final states are its own last states and its outputs past its end are zero. No packing is needed.
+    /// </summary>
+    public void Forward(ReadOnlySpan<T> inputs, ReadOnlySpan<T> initialStates, Span<T> outputs, Span<T> finalStates, ReadOnlySpan<int> lengths) =>
+        Run(inputs, initialStates, outputs, finalStates, lengths, record: false);
+
+    /// <summary>As the variable-length <see cref="Forward(ReadOnlySpan{T}, ReadOnlySpan{T}, Span{T}, Span{T}, ReadOnlySpan{int})"/>,
+    /// recording the tape; in <see cref="Backward"/> nothing past a sequence's end contributes to any gradient.</summary>
+    public void ForwardTraining(ReadOnlySpan<T> inputs, ReadOnlySpan<T> initialStates, Span<T> outputs, Span<T> finalStates, ReadOnlySpan<int> lengths) =>
+        Run(inputs, initialStates, outputs, finalStates, lengths, record: true);
+
+    /// <summary>As <see cref="Forward(ReadOnlySpan{T}, ReadOnlySpan{T}, Span{T}, Span{T})"/>, and records what <see cref="Backward"/> needs.</summary>
+    public void ForwardTraining(ReadOnlySpan<T> inputs, ReadOnlySpan<T> initialStates, Span<T> outputs, Span<T> finalStates) =>
+        Run(inputs, initialStates, outputs, finalStates, default, record: true);
+
+    /// <summary>
+    /// Backpropagation through time over the last ForwardTraining call: accumulates every parameter's
     /// gradient in the cell and writes the gradients of the inputs and of the initial states.
     /// </summary>
     /// <param name="outputGradients">dL/d(outputs) [T, B, H], or empty for zeros.</param>
@@ -83,6 +104,7 @@ public abstract class SequenceRunner<T> where T : unmanaged, INumberBase<T>
         CheckOptional(initialStateGradients.Length, stateValues, nameof(initialStateGradients), Shape.States, steps);
 
         int perState = BatchSize * Cell.HiddenSize;
+        _masked = _recordedMasked;
         _carryParity = 0;
         for (int s = 0; s < Cell.StateNames.Count; s++)
         {
@@ -95,7 +117,7 @@ public abstract class SequenceRunner<T> where T : unmanaged, INumberBase<T>
             for (int s = 0; s < Cell.StateNames.Count; s++) CarryIn(s).CopyTo(initialStateGradients.Slice(s * perState, perState));
     }
 
-    private void Run(ReadOnlySpan<T> inputs, ReadOnlySpan<T> initialStates, Span<T> outputs, Span<T> finalStates, bool record)
+    private void Run(ReadOnlySpan<T> inputs, ReadOnlySpan<T> initialStates, Span<T> outputs, Span<T> finalStates, ReadOnlySpan<int> lengths, bool record)
     {
         int perStep = BatchSize * Cell.InputSize;
         if (inputs.Length == 0 || inputs.Length % perStep != 0 || inputs.Length / perStep > MaxSteps)
@@ -109,8 +131,16 @@ public abstract class SequenceRunner<T> where T : unmanaged, INumberBase<T>
             throw new ArgumentException(
                 $"outputs has {outputs.Length} values; expected [T={steps}, B={BatchSize}, H={Cell.HiddenSize}] = {steps * perState}.", nameof(outputs));
         CheckOptional(finalStates.Length, Cell.StateNames.Count * perState, nameof(finalStates), Shape.States, steps);
+        if (!lengths.IsEmpty && lengths.Length != BatchSize)
+            throw new ArgumentException($"lengths has {lengths.Length} values; expected one per sequence, B={BatchSize}.", nameof(lengths));
+        for (int b = 0; b < lengths.Length; b++)
+            if (lengths[b] < 0 || lengths[b] > steps)
+                throw new ArgumentOutOfRangeException(nameof(lengths), lengths[b], $"lengths[{b}] = {lengths[b]} is outside [0, T={steps}].");
 
         _recordedSteps = -1;
+        _masked = false;
+        for (int b = 0; b < lengths.Length; b++) _masked |= lengths[b] < steps;
+        if (_masked) lengths.CopyTo(_lengths);
         inputs.CopyTo(Inputs);
         for (int s = 0; s < Cell.StateNames.Count; s++)
         {
@@ -121,9 +151,60 @@ public abstract class SequenceRunner<T> where T : unmanaged, INumberBase<T>
         RunForward(steps, record);
         int output = Cell.StateIndex(Cell.OutputName);
         _history[output].AsSpan(perState, steps * perState).CopyTo(outputs);
+        if (_masked)
+            for (int t = 0; t < steps; t++)
+                for (int b = 0; b < BatchSize; b++)
+                    if (t >= _lengths[b]) outputs.Slice((t * BatchSize + b) * Cell.HiddenSize, Cell.HiddenSize).Clear();
         if (!finalStates.IsEmpty)
             for (int s = 0; s < Cell.StateNames.Count; s++) PreviousState(s, steps).CopyTo(finalStates.Slice(s * perState, perState));
-        if (record) _recordedSteps = steps;
+        if (record)
+        {
+            _recordedSteps = steps;
+            _recordedMasked = _masked;
+        }
+    }
+
+    /// <summary>Rows of sequences that have ended keep their states: called by the generated loop after each step.</summary>
+    protected void EndForwardStep(int t)
+    {
+        if (!_masked) return;
+        int h = Cell.HiddenSize;
+        for (int b = 0; b < BatchSize; b++)
+            if (t >= _lengths[b])
+                for (int s = 0; s < _history.Length; s++)
+                    PreviousState(s, t).Slice(b * h, h).CopyTo(NextState(s, t).Slice(b * h, h));
+    }
+
+    /// <summary>
+    /// Before a backward step: for sequences that have ended, the gradient coming from later steps is set aside and
+    /// the step sees none, so the step adds nothing to any gradient from their rows.
+    /// </summary>
+    protected void BeginBackwardStep(int t)
+    {
+        if (!_masked) return;
+        int h = Cell.HiddenSize;
+        for (int b = 0; b < BatchSize; b++)
+            if (t >= _lengths[b])
+                for (int s = 0; s < _history.Length; s++)
+                {
+                    Span<T> carry = CarryIn(s).Slice(b * h, h);
+                    carry.CopyTo(_savedCarry[s].AsSpan(b * h, h));
+                    carry.Clear();
+                }
+    }
+
+    /// <summary>Ends a backward step: the set-aside gradients of ended sequences pass through unchanged; then carries swap.</summary>
+    protected void EndBackwardStep(int t)
+    {
+        if (_masked)
+        {
+            int h = Cell.HiddenSize;
+            for (int b = 0; b < BatchSize; b++)
+                if (t >= _lengths[b])
+                    for (int s = 0; s < _history.Length; s++)
+                        _savedCarry[s].AsSpan(b * h, h).CopyTo(CarryOut(s).Slice(b * h, h));
+        }
+        SwapCarries();
     }
 
     private enum Shape { Inputs, Outputs, States }
@@ -161,11 +242,20 @@ public abstract class SequenceRunner<T> where T : unmanaged, INumberBase<T>
     protected Span<T> CarryOut(int state) => _carry[2 * state + 1 - _carryParity];
 
     /// <summary>Ends a backward step: what was carried out is carried into the step before.</summary>
-    protected void SwapCarries() => _carryParity = 1 - _carryParity;
+    private void SwapCarries() => _carryParity = 1 - _carryParity;
 
     /// <summary>dL/d(output at step t), [B, H]; zeros when no output gradients were given.</summary>
-    protected ReadOnlySpan<T> OutputGradient(ReadOnlySpan<T> outputGradients, int t) =>
-        outputGradients.IsEmpty ? _zeros : outputGradients.Slice(t * BatchSize * Cell.HiddenSize, BatchSize * Cell.HiddenSize);
+    protected ReadOnlySpan<T> OutputGradient(ReadOnlySpan<T> outputGradients, int t)
+    {
+        int perStep = BatchSize * Cell.HiddenSize;
+        if (outputGradients.IsEmpty) return _zeros;
+        ReadOnlySpan<T> step = outputGradients.Slice(t * perStep, perStep);
+        if (!_masked) return step;
+        step.CopyTo(_maskedOutputGradient);
+        for (int b = 0; b < BatchSize; b++)
+            if (t >= _lengths[b]) _maskedOutputGradient.AsSpan(b * Cell.HiddenSize, Cell.HiddenSize).Clear();
+        return _maskedOutputGradient;
+    }
 
     /// <summary>Runs <paramref name="steps"/> steps from the states in slot 0 of the history.</summary>
     protected abstract void RunForward(int steps, bool record);

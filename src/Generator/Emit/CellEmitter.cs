@@ -396,6 +396,7 @@ internal sealed class VariantEmitter
         }
         _w.Open("for (int t = 0; t < steps; t++)");
         foreach (Instruction instruction in _schedule.StepForward) EmitForwardInstruction(instruction, Phase.Step);
+        _w.Line("EndForwardStep(t); // sequences that have ended keep their states");
         _w.Close();
         _w.Close();
         _w.Line();
@@ -403,11 +404,12 @@ internal sealed class VariantEmitter
         _w.Line("/// <inheritdoc/>");
         _w.Open($"protected override void RunBackward(int steps, global::System.ReadOnlySpan<{T}> outputGradients)");
         _w.Open("for (int t = steps - 1; t >= 0; t--)");
+        _w.Line("BeginBackwardStep(t); // sequences that have ended add nothing from here on");
         foreach (Instruction instruction in _schedule.StepBackward) EmitBackwardInstruction(instruction, Phase.Step);
         for (int s = 0; s < _cell.States.Count; s++)
             if (!_schedule.StatesReadBack[s])
                 _w.Line($"CarryOut({s}).Clear(); // nothing in a step reads {_cell.States[s]}[t-1]");
-        _w.Line("SwapCarries();");
+        _w.Line("EndBackwardStep(t);");
         _w.Close();
         if (_schedule.AfterLoopBackward.Count > 0)
             _w.Comment("After the loop: weight gradients as products over all steps, then what depends only on the input.");

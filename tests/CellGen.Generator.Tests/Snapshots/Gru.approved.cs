@@ -119,6 +119,7 @@ namespace CellGen.Cells
                     // n, h[t]
                     var kStepForward1 = new StepForward1 { H = H, X = X, Record = record, _product2 = _product2, _product1 = _product1.AsSpan(t * B * (3 * H), B * (3 * H)), _n = _n.AsSpan(t * B * H, B * H), _z = _z.AsSpan(t * B * H, B * H), _value17 = _value17, _h = NextState(0, t) };
                     global::CellGen.Elementwise.ForEach(ref kStepForward1, B, H);
+                    EndForwardStep(t); // sequences that have ended keep their states
                 }
             }
 
@@ -127,6 +128,7 @@ namespace CellGen.Cells
             {
                 for (int t = steps - 1; t >= 0; t--)
                 {
+                    BeginBackwardStep(t); // sequences that have ended add nothing from here on
                     // Backward of n, h[t]
                     var kStepBackward1 = new StepBackward1 { H = H, X = X, _z = _z.AsSpan(t * B * H, B * H), _n = _n.AsSpan(t * B * H, B * H), _d_product2 = _d_product2.AsSpan(t * B * H, B * H), _d_product1 = _d_product1.AsSpan(t * B * (3 * H), B * (3 * H)), _d_z = _d_z, _d_output = OutputGradient(outputGradients, t), _d_h_later = CarryIn(0), _d_value17 = _d_value17 };
                     global::CellGen.Elementwise.ForEach(ref kStepBackward1, B, H);
@@ -137,7 +139,7 @@ namespace CellGen.Cells
                     global::CellGen.Elementwise.ForEach(ref kStepBackward0, B, H);
                     // d(h[t-1]) += d(product0) @ weights0ᵀ
                     global::CellGen.Gemm.BackwardData<float>(_d_product0.AsSpan(t * B * (2 * H), B * (2 * H)), 2 * H, _cell._weights0, CarryOut(0), H, B, H, 2 * H, accumulate: true);
-                    SwapCarries();
+                    EndBackwardStep(t);
                 }
                 // After the loop: weight gradients as products over all steps, then what depends only on the input.
                 // d(weights0) += h[t-1]ᵀ @ d(product0), over all steps

@@ -80,6 +80,7 @@ namespace CellGen.Cells
                     // h[t]
                     var kStepForward0 = new StepForward0 { H = H, X = X, Record = record, _product0 = _product0, _product1 = _product1.AsSpan(t * B * H, B * H), _h = NextState(0, t) };
                     global::CellGen.Elementwise.ForEach(ref kStepForward0, B, H);
+                    EndForwardStep(t); // sequences that have ended keep their states
                 }
             }
 
@@ -88,12 +89,13 @@ namespace CellGen.Cells
             {
                 for (int t = steps - 1; t >= 0; t--)
                 {
+                    BeginBackwardStep(t); // sequences that have ended add nothing from here on
                     // Backward of h[t]
                     var kStepBackward0 = new StepBackward0 { H = H, X = X, _h = NextState(0, t), _d_product0 = _d_product0.AsSpan(t * B * H, B * H), _d_product1 = _d_product1.AsSpan(t * B * H, B * H), _d_output = OutputGradient(outputGradients, t), _d_h_later = CarryIn(0) };
                     global::CellGen.Elementwise.ForEach(ref kStepBackward0, B, H);
                     // d(h[t-1]) = d(product0) @ weights0ᵀ
                     global::CellGen.Gemm.BackwardData<float>(_d_product0.AsSpan(t * B * H, B * H), H, _cell._weights0, CarryOut(0), H, B, H, H, accumulate: false);
-                    SwapCarries();
+                    EndBackwardStep(t);
                 }
                 // After the loop: weight gradients as products over all steps, then what depends only on the input.
                 // d(weights0) += h[t-1]ᵀ @ d(product0), over all steps

@@ -107,6 +107,7 @@ namespace CellGen.Cells
                     // i, f, g, o, c[t], h[t]
                     var kStepForward0 = new StepForward0 { H = H, X = X, Record = record, _product0 = _product0, _product1 = _product1.AsSpan(t * B * (4 * H), B * (4 * H)), _i = _i.AsSpan(t * B * H, B * H), _f = _f.AsSpan(t * B * H, B * H), _g = _g.AsSpan(t * B * H, B * H), _o = _o.AsSpan(t * B * H, B * H), _c_prev = PreviousState(0, t), _c = NextState(0, t), _value22 = _value22.AsSpan(t * B * H, B * H), _h = NextState(1, t) };
                     global::CellGen.Elementwise.ForEach(ref kStepForward0, B, H);
+                    EndForwardStep(t); // sequences that have ended keep their states
                 }
             }
 
@@ -115,12 +116,13 @@ namespace CellGen.Cells
             {
                 for (int t = steps - 1; t >= 0; t--)
                 {
+                    BeginBackwardStep(t); // sequences that have ended add nothing from here on
                     // Backward of i, f, g, o, c[t], h[t]
                     var kStepBackward0 = new StepBackward0 { H = H, X = X, _i = _i.AsSpan(t * B * H, B * H), _f = _f.AsSpan(t * B * H, B * H), _g = _g.AsSpan(t * B * H, B * H), _o = _o.AsSpan(t * B * H, B * H), _c_prev = PreviousState(0, t), _value22 = _value22.AsSpan(t * B * H, B * H), _d_product0 = _d_product0.AsSpan(t * B * (4 * H), B * (4 * H)), _d_product1 = _d_product1.AsSpan(t * B * (4 * H), B * (4 * H)), _d_c_prev = CarryOut(0), _d_c_later = CarryIn(0), _d_output = OutputGradient(outputGradients, t), _d_h_later = CarryIn(1) };
                     global::CellGen.Elementwise.ForEach(ref kStepBackward0, B, H);
                     // d(h[t-1]) = d(product0) @ weights0ᵀ
                     global::CellGen.Gemm.BackwardData<float>(_d_product0.AsSpan(t * B * (4 * H), B * (4 * H)), 4 * H, _cell._weights0, CarryOut(1), H, B, H, 4 * H, accumulate: false);
-                    SwapCarries();
+                    EndBackwardStep(t);
                 }
                 // After the loop: weight gradients as products over all steps, then what depends only on the input.
                 // d(weights0) += h[t-1]ᵀ @ d(product0), over all steps

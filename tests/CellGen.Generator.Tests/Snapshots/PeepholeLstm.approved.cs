@@ -127,6 +127,7 @@ namespace CellGen.Cells
                     // i, f, g, c[t], o, h[t]
                     var kStepForward1 = new StepForward1 { H = H, X = X, Record = record, _product0 = _product0, _product1 = _product1.AsSpan(t * B * (4 * H), B * (4 * H)), _value5 = _value5, _i = _i.AsSpan(t * B * H, B * H), _value11 = _value11, _f = _f.AsSpan(t * B * H, B * H), _g = _g.AsSpan(t * B * H, B * H), _c_prev = PreviousState(0, t), _c = NextState(0, t), _p_o = _cell._vector_p_o, _o = _o.AsSpan(t * B * H, B * H), _value28 = _value28.AsSpan(t * B * H, B * H), _h = NextState(1, t) };
                     global::CellGen.Elementwise.ForEach(ref kStepForward1, B, H);
+                    EndForwardStep(t); // sequences that have ended keep their states
                 }
             }
 
@@ -135,6 +136,7 @@ namespace CellGen.Cells
             {
                 for (int t = steps - 1; t >= 0; t--)
                 {
+                    BeginBackwardStep(t); // sequences that have ended add nothing from here on
                     // Backward of i, f, g, c[t], o, h[t]
                     var kStepBackward1 = new StepBackward1 { H = H, X = X, _c_prev = PreviousState(0, t), _i = _i.AsSpan(t * B * H, B * H), _f = _f.AsSpan(t * B * H, B * H), _g = _g.AsSpan(t * B * H, B * H), _c = NextState(0, t), _p_o = _cell._vector_p_o, _o = _o.AsSpan(t * B * H, B * H), _value28 = _value28.AsSpan(t * B * H, B * H), _d_product0 = _d_product0.AsSpan(t * B * (4 * H), B * (4 * H)), _d_product1 = _d_product1.AsSpan(t * B * (4 * H), B * (4 * H)), _d_value5 = _d_value5, _d_value11 = _d_value11, _d_c_prev = CarryOut(0), _d_c_later = CarryIn(0), _d_p_o = _cell._vector_p_oGradient, _d_output = OutputGradient(outputGradients, t), _d_h_later = CarryIn(1) };
                     global::CellGen.Elementwise.ForEach(ref kStepBackward1, B, H);
@@ -143,7 +145,7 @@ namespace CellGen.Cells
                     // Backward of sweep 0
                     var kStepBackward0 = new StepBackward0 { H = H, X = X, _p_i = _cell._vector_p_i, _c_prev = PreviousState(0, t), _p_f = _cell._vector_p_f, _d_value5 = _d_value5, _d_p_i = _cell._vector_p_iGradient, _d_c_prev = CarryOut(0), _d_value11 = _d_value11, _d_p_f = _cell._vector_p_fGradient };
                     global::CellGen.Elementwise.ForEach(ref kStepBackward0, B, H);
-                    SwapCarries();
+                    EndBackwardStep(t);
                 }
                 // After the loop: weight gradients as products over all steps, then what depends only on the input.
                 // d(weights0) += h[t-1]ᵀ @ d(product0), over all steps
