@@ -7,12 +7,13 @@ namespace CellGen;
 /// <summary>
 /// Where a block of a parameter lives inside a packed buffer: logical columns
 /// [<see cref="Column"/>, <see cref="Column"/> + <see cref="Columns"/>) of every row j are stored at
-/// <c>Values[c * Stride + Offset + j]</c>, column c counted from the start of the block. <see cref="Multiplies"/>
+/// <c>Values[c * Stride + Offset + j * RowStride]</c>, column c counted from the start of the block (the products of
+/// the cells store columns contiguously, RowStride 1; a row-major table has Stride 1 and RowStride its width). <see cref="Multiplies"/>
 /// says what those columns multiply in the equations (e.g. "h[t-1]", "x[t]"); <see cref="MultipliesInput"/> is
 /// true when that is of the input size X, so initialisers can tell input weights from recurrent ones.
 /// </summary>
 public readonly record struct ParameterBlock<T>(T[] Values, T[] Gradients, int Column, int Columns, int Stride, int Offset,
-    string Multiplies = "", bool MultipliesInput = false);
+    string Multiplies = "", bool MultipliesInput = false, int RowStride = 1);
 
 /// <summary>
 /// A parameter of a cell by the name it has in the equations, in its logical row-major shape ([H, K] for a matrix,
@@ -61,7 +62,7 @@ public sealed class Parameter<T> where T : unmanaged, INumberBase<T>
         foreach (ParameterBlock<T> block in _blocks)
             for (int j = 0; j < Rows; j++)
                 for (int c = 0; c < block.Columns; c++)
-                    block.Values[c * block.Stride + block.Offset + j] = source[j * Columns + block.Column + c];
+                    block.Values[c * block.Stride + block.Offset + j * block.RowStride] = source[j * Columns + block.Column + c];
     }
 
     /// <summary>The values as a new row-major array.</summary>
@@ -88,7 +89,7 @@ public sealed class Parameter<T> where T : unmanaged, INumberBase<T>
             T[] source = gradients ? block.Gradients : block.Values;
             for (int j = 0; j < Rows; j++)
                 for (int c = 0; c < block.Columns; c++)
-                    destination[j * Columns + block.Column + c] = source[c * block.Stride + block.Offset + j];
+                    destination[j * Columns + block.Column + c] = source[c * block.Stride + block.Offset + j * block.RowStride];
         }
     }
 
