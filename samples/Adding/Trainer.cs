@@ -77,7 +77,7 @@ public sealed class Trainer(Options options)
             head.Backward(hidden, dPrediction, dHidden, b);
             dHidden.CopyTo(dFinal.AsSpan(output * b * h));
             runner.Backward(default, dFinal, default, default);
-            ClipResult clip = Clipping.ClipByNorm(owners, options.ClipNorm, NormType.Two, NonFiniteNorm.Report);
+            ClipResult clip = optimizer.ClipGradientsByNorm(options.ClipNorm, NormType.Two, NonFiniteNorm.Report);
             if (clip.IsFinite) optimizer.Step();
             optimizer.ZeroGradients();
             clock.Stop();

@@ -110,7 +110,7 @@ for (int step = 1; step <= steps; step++)
     head.Backward(hiddenStates, dLogits, dHidden, rows);
     stack.Backward(dHidden, dEmbedded);
     embedding.Backward(tokens, dEmbedded);
-    ClipResult clip = Clipping.ClipByNorm(owners, 1.0, NormType.Two, NonFiniteNorm.Report);
+    ClipResult clip = optimizer.ClipGradientsByNorm(1.0, NormType.Two, NonFiniteNorm.Report);
     if (clip.IsFinite) optimizer.Step();
     optimizer.ZeroGradients();
     smoothed = double.IsNaN(smoothed) ? loss : 0.95 * smoothed + 0.05 * loss;

@@ -139,3 +139,43 @@ public sealed class RunnerTests
 /// <summary>Tests that measure the whole process run alone.</summary>
 [CollectionDefinition("Alone", DisableParallelization = true)]
 public sealed class AloneCollection;
+
+/// <summary>A whole training step (forward, loss, backward, clipping, optimiser) allocates nothing in steady state.</summary>
+[Collection("Alone")]
+public sealed class TrainingStepAllocationTests
+{
+    [Fact]
+    public void SteadyStateTrainingStepsAllocateNothing()
+    {
+        const int x = 4, h = 16, batch = 8, steps = 12;
+        var cell = new CellGen.Cells.Gru(x, h);
+        Initializers.Initialize(cell, new Random(1));
+        var head = new Dense(h, 1);
+        Initializers.Initialize(head, new Random(2));
+        var optimizer = new Adam(new IHasParameters[] { cell, head });
+        var runner = cell.CreateRunner(steps, batch);
+        float[] inputs = new float[steps * batch * x], outputs = new float[steps * batch * h], final = new float[batch * h];
+        float[] prediction = new float[batch], target = new float[batch], dPrediction = new float[batch], dFinal = new float[batch * h];
+        int[] lengths = new int[batch];
+        for (int b = 0; b < batch; b++) lengths[b] = 1 + b % steps;
+        Array.Fill(inputs, 0.3f);
+        void Step()
+        {
+            runner.ForwardTraining(inputs, default, outputs, final, lengths);
+            head.Forward(final, prediction, batch);
+            Losses.MeanSquaredError(prediction, target, dPrediction);
+            head.Backward(final, dPrediction, dFinal, batch);
+            runner.Backward(default, dFinal, default, default);
+            optimizer.ClipGradientsByNorm(1.0);
+            optimizer.ClipGradientsByValue(10f);
+            optimizer.Step();
+            optimizer.ZeroGradients();
+        }
+        for (int i = 0; i < 200; i++) Step();
+        System.Threading.Thread.Sleep(500);
+        for (int i = 0; i < 50; i++) Step();
+        long thread = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 0; i < 20; i++) Step();
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - thread);
+    }
+}

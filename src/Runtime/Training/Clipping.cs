@@ -46,6 +46,10 @@ public static class Clipping
 
     /// <summary>As the other overload, over gradient arrays.</summary>
     public static ClipResult ClipByNorm(IEnumerable<float[]> gradients, double maxNorm, NormType normType = NormType.Two,
+        NonFiniteNorm nonFinite = NonFiniteNorm.Clip) => ClipByNorm(gradients.ToArray(), maxNorm, normType, nonFinite);
+
+    /// <summary>As the other overloads, over an array of gradient arrays: allocates nothing.</summary>
+    public static ClipResult ClipByNorm(float[][] gradients, double maxNorm, NormType normType = NormType.Two,
         NonFiniteNorm nonFinite = NonFiniteNorm.Clip)
     {
         if (!(maxNorm >= 0)) throw new ArgumentOutOfRangeException(nameof(maxNorm), maxNorm, "maxNorm must be >= 0.");
@@ -78,7 +82,10 @@ public static class Clipping
         ClipByValue(owners.SelectMany(o => o.ParameterBuffers).Select(b => b.Gradients), clipValue);
 
     /// <summary>As the other overload, over gradient arrays.</summary>
-    public static void ClipByValue(IEnumerable<float[]> gradients, float clipValue)
+    public static void ClipByValue(IEnumerable<float[]> gradients, float clipValue) => ClipByValue(gradients.ToArray(), clipValue);
+
+    /// <summary>As the other overloads, over an array of gradient arrays: allocates nothing.</summary>
+    public static void ClipByValue(float[][] gradients, float clipValue)
     {
         if (!(clipValue >= 0)) throw new ArgumentOutOfRangeException(nameof(clipValue), clipValue, "clipValue must be >= 0.");
         foreach (float[] g in gradients)

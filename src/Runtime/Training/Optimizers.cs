@@ -23,7 +23,10 @@ public abstract class Optimizer
         ArgumentNullException.ThrowIfNull(owners);
         Buffers = owners.SelectMany(o => o.ParameterBuffers).ToArray();
         if (Buffers.Length == 0) throw new ArgumentException("There are no parameters to optimise.", nameof(owners));
+        _gradients = Buffers.Select(b => b.Gradients).ToArray();
     }
+
+    private readonly float[][] _gradients;
 
     /// <summary>The buffers this optimiser updates.</summary>
     protected ParameterBuffer[] Buffers { get; }
@@ -40,6 +43,13 @@ public abstract class Optimizer
         Steps++;
         for (int b = 0; b < Buffers.Length; b++) Update(b, Buffers[b].Values, Buffers[b].Gradients);
     }
+
+    /// <summary>Clips the gradients of this optimiser's parameters by their global norm (see <see cref="Clipping"/>), without allocating.</summary>
+    public ClipResult ClipGradientsByNorm(double maxNorm, NormType normType = NormType.Two, NonFiniteNorm nonFinite = NonFiniteNorm.Clip) =>
+        Clipping.ClipByNorm(_gradients, maxNorm, normType, nonFinite);
+
+    /// <summary>Clamps the gradients of this optimiser's parameters into [-clipValue, clipValue], without allocating.</summary>
+    public void ClipGradientsByValue(float clipValue) => Clipping.ClipByValue(_gradients, clipValue);
 
     /// <summary>Clears every gradient.</summary>
     public void ZeroGradients()
