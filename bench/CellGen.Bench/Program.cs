@@ -14,6 +14,8 @@ public static class Program
     public static int Main(string[] args)
     {
         if (args.Length > 0 && args[0] == "quick") return Quick(args.Skip(1).Select(int.Parse).ToArray());
+        if (args.Length > 0 && args[0] == "compare") return Compare.Run(args.Skip(1).ToArray());
+        if (args.Length > 0 && args[0] == "report") return Compare.Report(args.Skip(1).ToArray());
         BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
         return 0;
     }

@@ -1,0 +1,112 @@
+using System;
+using System.Collections.Generic;
+using System.Diagnostics;
+using System.Globalization;
+using System.IO;
+using System.Linq;
+using System.Text.Json;
+using CellGen.Cells;
+
+namespace CellGen.Bench;
+
+/// <summary>
+/// The side-by-side comparison with PyTorch: each cell on each configuration, timed with a plain stopwatch (warm-up,
+/// then the median of repeated runs), written as {"lstm/b1-h128": {"forward_ms": ..., "train_ms": ...}, ...}.
+/// </summary>
+public static class Compare
+{
+    public sealed record Configuration(string Name, int Batch, int Hidden, int Steps);
+
+    public static readonly Configuration[] Configurations =
+    {
+        new("b1-h128", 1, 128, 100),
+        new("b32-h256", 32, 256, 50),
+        new("b64-h512", 64, 512, 100),
+    };
+
+    public static readonly (string Name, Func<int, int, RecurrentCell<float>> Create)[] Cells =
+    {
+        ("rnn", (x, h) => new Rnn(x, h)),
+        ("lstm", (x, h) => new Lstm(x, h)),
+        ("gru", (x, h) => new TorchGru(x, h)),
+        ("peephole", (x, h) => new PeepholeLstm(x, h)),
+    };
+
+    /// <summary>Median milliseconds of <paramref name="run"/> after a warm-up, over at least 5 runs and about a second.</summary>
+    public static double Median(Action run)
+    {
+        for (int i = 0; i < 3; i++) run();
+        var times = new List<double>();
+        var total = Stopwatch.StartNew();
+        while (times.Count < 5 || (total.Elapsed.TotalSeconds < 1 && times.Count < 200))
+        {
+            var clock = Stopwatch.StartNew();
+            run();
+            times.Add(clock.Elapsed.TotalMilliseconds);
+        }
+        times.Sort();
+        return times[times.Count / 2];
+    }
+
+    public static int Run(string[] args)
+    {
+        string? json = null;
+        var only = new HashSet<string>();
+        for (int i = 0; i < args.Length; i++)
+        {
+            if (args[i] == "--json" && i + 1 < args.Length) json = args[++i];
+            else if (args[i] == "--only" && i + 1 < args.Length) only.UnionWith(args[++i].Split(','));
+            else { Console.Error.WriteLine("Usage: compare [--json PATH] [--only lstm/b1-h128,...]"); return 2; }
+        }
+        var results = new Dictionary<string, Dictionary<string, double>>();
+        foreach (Configuration config in Configurations)
+            foreach ((string name, Func<int, int, RecurrentCell<float>> create) in Cells)
+            {
+                string key = $"{name}/{config.Name}";
+                if (only.Count > 0 && !only.Contains(key)) continue;
+                var random = new Random(1);
+                RecurrentCell<float> cell = create(config.Hidden, config.Hidden);
+                Initializers.Initialize(cell, random);
+                var runner = cell.CreateRunner(config.Steps, config.Batch);
+                int inputs = config.Steps * config.Batch * config.Hidden;
+                float[] x = Enumerable.Range(0, inputs).Select(_ => (float)(random.NextDouble() * 2 - 1)).ToArray();
+                var outputs = new float[inputs];
+                float[] dy = Enumerable.Range(0, inputs).Select(_ => (float)(random.NextDouble() - 0.5)).ToArray();
+                var dx = new float[inputs];
+                double forward = Median(() => runner.Forward(x, default, outputs, default));
+                double train = Median(() =>
+                {
+                    runner.ForwardTraining(x, default, outputs, default);
+                    runner.Backward(dy, default, dx, default);
+                });
+                results[key] = new Dictionary<string, double> { ["forward_ms"] = Math.Round(forward, 3), ["train_ms"] = Math.Round(train, 3) };
+                Console.WriteLine($"{key,-20} forward {forward,10:F2} ms   train {train,10:F2} ms");
+            }
+        if (json is not null)
+        {
+            File.WriteAllText(json, JsonSerializer.Serialize(results, new JsonSerializerOptions { WriteIndented = true }));
+            Console.WriteLine($"Wrote {Path.GetFullPath(json)}");
+        }
+        return 0;
+    }
+
+    /// <summary>report OURS.json TORCH.json: the ratio table (PyTorch time / our time; above 1 means we are faster).</summary>
+    public static int Report(string[] args)
+    {
+        if (args.Length != 2) { Console.Error.WriteLine("Usage: report OURS.json PYTORCH.json"); return 2; }
+        var ours = JsonSerializer.Deserialize<Dictionary<string, Dictionary<string, double>>>(File.ReadAllText(args[0]))!;
+        using JsonDocument torch = JsonDocument.Parse(File.ReadAllText(args[1]));
+        Console.WriteLine("| cell/config | ours fwd ms | torch fwd ms | fwd speed-up | ours train ms | torch train ms | train speed-up |");
+        Console.WriteLine("| --- | ---: | ---: | ---: | ---: | ---: | ---: |");
+        foreach ((string key, Dictionary<string, double> mine) in ours)
+        {
+            if (!torch.RootElement.TryGetProperty(key, out JsonElement theirs)) continue;
+            double tf = theirs.GetProperty("forward_ms").GetDouble(), tt = theirs.GetProperty("train_ms").GetDouble();
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"| {key} | {mine["forward_ms"]:F2} | {tf:F2} | {tf / mine["forward_ms"]:F2}x | {mine["train_ms"]:F2} | {tt:F2} | {tt / mine["train_ms"]:F2}x |"));
+        }
+        if (torch.RootElement.TryGetProperty("gemm", out JsonElement gemm))
+            Console.WriteLine($"\nOpenBLAS SGEMM at the hoisted input product of b64-h512: {gemm.GetProperty("gflops").GetDouble():F1} GFLOP/s ({gemm.GetProperty("shape").GetString()})");
+        return 0;
+    }
+}
