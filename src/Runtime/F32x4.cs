@@ -61,6 +61,14 @@ public readonly struct F32x4 : IFloatLanes<F32x4>
     /// <inheritdoc/>
     public static F32x4 KeepNaN(F32x4 x, F32x4 value) => new(Vector128.ConditionalSelect(Vector128.Equals(x._v, x._v), value._v, x._v));
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static F32x4 LoadUnsafe(ref float origin, nint offset) => new(Vector128.LoadUnsafe(ref origin, (nuint)offset));
+    /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void StoreUnsafe(F32x4 value, ref float origin, nint offset) => value._v.StoreUnsafe(ref origin, (nuint)offset);
+    /// <inheritdoc/>
+    public static float Sum(F32x4 value) => Vector128.Sum(value._v);
+    /// <inheritdoc/>
     public static F32x4 Sigmoid(F32x4 x) => FloatActivations.Sigmoid(x);
     /// <inheritdoc/>
     public static F32x4 Tanh(F32x4 x) => FloatActivations.Tanh(x);

@@ -61,6 +61,14 @@ public readonly struct F32x8 : IFloatLanes<F32x8>
     /// <inheritdoc/>
     public static F32x8 KeepNaN(F32x8 x, F32x8 value) => new(Vector256.ConditionalSelect(Vector256.Equals(x._v, x._v), value._v, x._v));
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static F32x8 LoadUnsafe(ref float origin, nint offset) => new(Vector256.LoadUnsafe(ref origin, (nuint)offset));
+    /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void StoreUnsafe(F32x8 value, ref float origin, nint offset) => value._v.StoreUnsafe(ref origin, (nuint)offset);
+    /// <inheritdoc/>
+    public static float Sum(F32x8 value) => Vector256.Sum(value._v);
+    /// <inheritdoc/>
     public static F32x8 Sigmoid(F32x8 x) => FloatActivations.Sigmoid(x);
     /// <inheritdoc/>
     public static F32x8 Tanh(F32x8 x) => FloatActivations.Tanh(x);

@@ -34,6 +34,15 @@ public interface IFloatLanes<TSelf> : ISimd<TSelf, float> where TSelf : struct, 
 
     /// <summary><paramref name="x"/> where it is NaN, else <paramref name="value"/>.</summary>
     static abstract TSelf KeepNaN(TSelf x, TSelf value);
+
+    /// <summary>Loads without a bounds check, for kernels that check their sizes once.</summary>
+    static abstract TSelf LoadUnsafe(ref float origin, nint offset);
+
+    /// <summary>Stores without a bounds check.</summary>
+    static abstract void StoreUnsafe(TSelf value, ref float origin, nint offset);
+
+    /// <summary>The sum of the lanes.</summary>
+    static abstract float Sum(TSelf value);
 }
 
 /// <summary>
@@ -135,6 +144,14 @@ public readonly struct F32x16 : IFloatLanes<F32x16>
     public static F32x16 Reciprocal(F32x16 x) => new(Vector512<float>.One / x._v);
     /// <inheritdoc/>
     public static F32x16 KeepNaN(F32x16 x, F32x16 value) => new(Vector512.ConditionalSelect(Vector512.Equals(x._v, x._v), value._v, x._v));
+    /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static F32x16 LoadUnsafe(ref float origin, nint offset) => new(Vector512.LoadUnsafe(ref origin, (nuint)offset));
+    /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void StoreUnsafe(F32x16 value, ref float origin, nint offset) => value._v.StoreUnsafe(ref origin, (nuint)offset);
+    /// <inheritdoc/>
+    public static float Sum(F32x16 value) => Vector512.Sum(value._v);
     /// <inheritdoc/>
     public static F32x16 Sigmoid(F32x16 x) => FloatActivations.Sigmoid(x);
     /// <inheritdoc/>

@@ -24,7 +24,7 @@ public static class Gemm
         if (typeof(T) == typeof(float))
         {
             if (rows == 0 || n == 0) return;
-            GemmSingle.Forward(ref Single(a), lda, ref Single(w), ref Single(bias), !bias.IsEmpty, ref Single(c), ldc, rows, k, n);
+            Workers.Forward(ref Single(a), lda, ref Single(w), ref Single(bias), !bias.IsEmpty, ref Single(c), ldc, rows, k, n);
             return;
         }
         int width = Vector<T>.Count;
@@ -73,7 +73,7 @@ public static class Gemm
         if (typeof(T) == typeof(float))
         {
             if (rows == 0 || k == 0) return;
-            GemmSingle.BackwardData(ref Single(dc), lddc, ref Single(w), ref Single(da), ldda, rows, k, n, accumulate);
+            Workers.BackwardData(ref Single(dc), lddc, ref Single(w), ref Single(da), ldda, rows, k, n, accumulate);
             return;
         }
         for (int r = 0; r < rows; r++)
@@ -98,7 +98,7 @@ public static class Gemm
         if (typeof(T) == typeof(float))
         {
             if (rows == 0 || k == 0 || n == 0) return;
-            GemmSingle.BackwardWeights(ref Single(a), lda, ref Single(dc), lddc, ref Single(dw), rows, k, n);
+            Workers.BackwardWeights(ref Single(a), lda, ref Single(dc), lddc, ref Single(dw), rows, k, n);
             return;
         }
         for (int r = 0; r < rows; r++)

@@ -50,6 +50,14 @@ public readonly struct F32x1 : IFloatLanes<F32x1>
     /// <inheritdoc/>
     public static F32x1 KeepNaN(F32x1 x, F32x1 value) => float.IsNaN(x._v) ? x : value;
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static F32x1 LoadUnsafe(ref float origin, nint offset) => new(Unsafe.Add(ref origin, offset));
+    /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void StoreUnsafe(F32x1 value, ref float origin, nint offset) => Unsafe.Add(ref origin, offset) = value._v;
+    /// <inheritdoc/>
+    public static float Sum(F32x1 value) => value._v;
+    /// <inheritdoc/>
     public static F32x1 Sigmoid(F32x1 x) => FloatActivations.Sigmoid(x);
     /// <inheritdoc/>
     public static F32x1 Tanh(F32x1 x) => FloatActivations.Tanh(x);
