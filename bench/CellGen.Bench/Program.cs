@@ -15,9 +15,36 @@ public static class Program
     {
         if (args.Length > 0 && args[0] == "quick") return Quick(args.Skip(1).Select(int.Parse).ToArray());
         if (args.Length > 0 && args[0] == "compare") return Compare.Run(args.Skip(1).ToArray());
+        if (args.Length > 0 && args[0] == "handcheck") return HandCheck();
         if (args.Length > 0 && args[0] == "report") return Compare.Report(args.Skip(1).ToArray());
         BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
         return 0;
+    }
+
+    /// <summary>The hand-written Lstm computes what the generated one does (outputs, dx, dW), or the comparison means nothing.</summary>
+    private static int HandCheck()
+    {
+        var bench = new HandVersusGenerated { Batch = 3, Hidden = 37, Steps = 5 };
+        bench.Setup();
+        var cell = (CellGen.Cells.Lstm)bench.GeneratedCell;
+        HandLstm hand = bench.Hand;
+        int h = bench.Hidden, x = bench.Hidden, g = 4 * h;
+        string[] gates = { "i", "f", "g", "o" };
+        for (int k = 0; k < 4; k++)
+        {
+            var w = new float[h * (h + x)];
+            for (int j = 0; j < h; j++)
+            {
+                for (int c = 0; c < h; c++) w[j * (h + x) + c] = hand.Wh[c * g + k * h + j];
+                for (int c = 0; c < x; c++) w[j * (h + x) + h + c] = hand.Wx[c * g + k * h + j];
+            }
+            cell.Parameter("W_" + gates[k]).CopyFrom(w);
+            cell.Parameter("b_" + gates[k]).CopyFrom(hand.Bias.AsSpan(k * h, h).ToArray());
+        }
+        var (generated, handResult) = bench.RunBoth();
+        double worst = generated.Zip(handResult).Max(p => Math.Abs(p.First - p.Second));
+        Console.WriteLine($"hand-written vs generated Lstm: max |difference| of outputs, dx and dW_i = {worst:E2}");
+        return worst < 1e-4 ? 0 : 1;
     }
 
     /// <summary>quick [batch hidden steps]: defaults 32 256 50.</summary>
