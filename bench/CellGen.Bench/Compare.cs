@@ -32,10 +32,14 @@ public static class Compare
         ("peephole", (x, h) => new PeepholeLstm(x, h)),
     };
 
-    /// <summary>Median milliseconds of <paramref name="run"/> after a warm-up, over at least 5 runs and about a second.</summary>
+    /// <summary>
+    /// Median milliseconds of <paramref name="run"/> over at least 5 runs and about a second, after a warm-up of at
+    /// least 10 runs and half a second (so that tiered compilation has finished and does not compete for the cores).
+    /// </summary>
     public static double Median(Action run)
     {
-        for (int i = 0; i < 3; i++) run();
+        var warm = Stopwatch.StartNew();
+        for (int i = 0; i < 10 || warm.Elapsed.TotalSeconds < 0.5; i++) run();
         var times = new List<double>();
         var total = Stopwatch.StartNew();
         while (times.Count < 5 || (total.Elapsed.TotalSeconds < 1 && times.Count < 200))

@@ -1,5 +1,6 @@
 using System;
 using System.Diagnostics;
+using System.Collections.Generic;
 using System.Linq;
 using BenchmarkDotNet.Running;
 
@@ -16,6 +17,7 @@ public static class Program
         if (args.Length > 0 && args[0] == "quick") return Quick(args.Skip(1).Select(int.Parse).ToArray());
         if (args.Length > 0 && args[0] == "compare") return Compare.Run(args.Skip(1).ToArray());
         if (args.Length > 0 && args[0] == "handcheck") return HandCheck();
+        if (args.Length > 0 && args[0] == "hand") return HandTimes();
         if (args.Length > 0 && args[0] == "report") return Compare.Report(args.Skip(1).ToArray());
         BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
         return 0;
@@ -45,6 +47,33 @@ public static class Program
         double worst = generated.Zip(handResult).Max(p => Math.Abs(p.First - p.Second));
         Console.WriteLine($"hand-written vs generated Lstm: max |difference| of outputs, dx and dW_i = {worst:E2}");
         return worst < 1e-4 ? 0 : 1;
+    }
+
+    /// <summary>Generated and hand-written Lstm timed alternately (so that drift hits both), medians of 40 runs each.</summary>
+    private static int HandTimes()
+    {
+        var bench = new HandVersusGenerated { Batch = 32, Hidden = 256, Steps = 50 };
+        bench.Setup();
+        var runs = new (string Name, Action Run)[]
+        {
+            ("hand forward", bench.HandForward), ("generated forward", bench.GeneratedForward),
+            ("hand forward+backward", bench.HandForwardBackward), ("generated forward+backward", bench.GeneratedForwardBackward),
+        };
+        var times = runs.Select(_ => new List<double>()).ToArray();
+        for (int i = 0; i < 45; i++)
+            for (int k = 0; k < runs.Length; k++)
+            {
+                var clock = Stopwatch.StartNew();
+                runs[k].Run();
+                if (i >= 5) times[k].Add(clock.Elapsed.TotalMilliseconds);
+            }
+        Console.WriteLine($"Lstm B=32 X=H=256 T=50, medians of 40 alternating runs:");
+        for (int k = 0; k < runs.Length; k++)
+        {
+            times[k].Sort();
+            Console.WriteLine($"  {runs[k].Name,-28} {times[k][times[k].Count / 2],8:F2} ms");
+        }
+        return 0;
     }
 
     /// <summary>quick [batch hidden steps]: defaults 32 256 50.</summary>

@@ -11,8 +11,10 @@ CONFIGS = [("b1-h128", 1, 128, 100), ("b32-h256", 32, 256, 50), ("b64-h512", 64,
 
 
 def median_ms(run):
-    for _ in range(3):
+    warm, n = time.perf_counter(), 0
+    while n < 10 or time.perf_counter() - warm < 0.5:
         run()
+        n += 1
     times, start = [], time.perf_counter()
     while len(times) < 5 or (time.perf_counter() - start < 1 and len(times) < 200):
         t = time.perf_counter()
