@@ -29,9 +29,26 @@ internal static class GemmSingle
         where V : struct, IFloatLanes<V>
     {
         int lanes = V.Count;
+        // Rows of W lie n floats apart, often a multiple of 4 KiB: a panel read in place maps to few cache sets and
+        // thrashes L1. With enough rows to reuse it, the panel is first copied into a contiguous buffer.
+        bool pack = rows >= 8 && V.Count > 1;
+        float[]? panel = pack ? Panel(k * 2 * lanes) : null;
         for (; j + 2 * lanes <= end; j += 2 * lanes)
         {
             V b0 = hasBias ? V.LoadUnsafe(ref bias, j) : V.Constant(0), b1 = hasBias ? V.LoadUnsafe(ref bias, j + lanes) : V.Constant(0);
+            ref float wj = ref Unsafe.Add(ref w, j);
+            int stride = n;
+            if (panel is not null)
+            {
+                ref float packed = ref panel[0];
+                for (int p = 0; p < k; p++)
+                {
+                    V.StoreUnsafe(V.LoadUnsafe(ref wj, p * n), ref packed, p * 2 * lanes);
+                    V.StoreUnsafe(V.LoadUnsafe(ref wj, p * n + lanes), ref packed, p * 2 * lanes + lanes);
+                }
+                wj = ref packed;
+                stride = 2 * lanes;
+            }
             int r = 0;
             for (; r + 4 <= rows; r += 4)
             {
@@ -40,10 +57,9 @@ internal static class GemmSingle
                 ref float a1 = ref Unsafe.Add(ref a0, lda);
                 ref float a2 = ref Unsafe.Add(ref a1, lda);
                 ref float a3 = ref Unsafe.Add(ref a2, lda);
-                ref float wj = ref Unsafe.Add(ref w, j);
                 for (int p = 0; p < k; p++)
                 {
-                    V w0 = V.LoadUnsafe(ref wj, p * n), w1 = V.LoadUnsafe(ref wj, p * n + lanes);
+                    V w0 = V.LoadUnsafe(ref wj, p * stride), w1 = V.LoadUnsafe(ref wj, p * stride + lanes);
                     V x0 = V.Constant(Unsafe.Add(ref a0, p)), x1 = V.Constant(Unsafe.Add(ref a1, p));
                     V x2 = V.Constant(Unsafe.Add(ref a2, p)), x3 = V.Constant(Unsafe.Add(ref a3, p));
                     c00 = V.MultiplyAdd(x0, w0, c00); c01 = V.MultiplyAdd(x0, w1, c01);
@@ -64,8 +80,8 @@ internal static class GemmSingle
                 for (int p = 0; p < k; p++)
                 {
                     V x = V.Constant(Unsafe.Add(ref ar, p));
-                    c0 = V.MultiplyAdd(x, V.LoadUnsafe(ref w, p * n + j), c0);
-                    c1 = V.MultiplyAdd(x, V.LoadUnsafe(ref w, p * n + j + lanes), c1);
+                    c0 = V.MultiplyAdd(x, V.LoadUnsafe(ref wj, p * stride), c0);
+                    c1 = V.MultiplyAdd(x, V.LoadUnsafe(ref wj, p * stride + lanes), c1);
                 }
                 V.StoreUnsafe(c0, ref c, r * ldc + j);
                 V.StoreUnsafe(c1, ref c, r * ldc + j + lanes);
@@ -80,6 +96,16 @@ internal static class GemmSingle
                 V.StoreUnsafe(c0, ref c, r * ldc + j);
             }
         return j;
+    }
+
+    [ThreadStatic] private static float[]? t_panel;
+
+    /// <summary>This thread's panel buffer, grown to at least <paramref name="length"/> (allocates only when it grows).</summary>
+    private static float[] Panel(int length)
+    {
+        float[]? panel = t_panel;
+        if (panel is null || panel.Length < length) t_panel = panel = new float[Math.Max(length, 4096)];
+        return panel;
     }
 
     /// <summary>dA (+)= dC Wᵀ for rows [start, end): dot products of dC rows with W rows, four rows by two W rows at a time.</summary>
