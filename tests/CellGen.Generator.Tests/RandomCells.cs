@@ -1,6 +1,5 @@
 using System;
 using System.Collections.Generic;
-using System.Globalization;
 using System.Linq;
 
 namespace CellGen.Generator.Tests;
@@ -117,6 +116,4 @@ public sealed class RandomCells
         }
         return equations;
     }
-
-    public static string Format(double value) => value.ToString("R", CultureInfo.InvariantCulture);
 }

@@ -53,13 +53,8 @@ internal sealed class Binder
         return (cell, binder._problems, binder._cellProblems);
     }
 
-    private void Report(DiagnosticDescriptorRef descriptor, int equation, TextRange range, params string[] arguments) =>
-        _problems.Add(EquationProblem.Create(descriptor.Descriptor, equation, range, arguments));
-
-    private readonly record struct DiagnosticDescriptorRef(Microsoft.CodeAnalysis.DiagnosticDescriptor Descriptor)
-    {
-        public static implicit operator DiagnosticDescriptorRef(Microsoft.CodeAnalysis.DiagnosticDescriptor d) => new(d);
-    }
+    private void Report(Microsoft.CodeAnalysis.DiagnosticDescriptor descriptor, int equation, TextRange range, params string[] arguments) =>
+        _problems.Add(EquationProblem.Create(descriptor, equation, range, arguments));
 
     private BoundCell? Run()
     {
@@ -243,11 +238,8 @@ internal sealed class Binder
                     : _stateDefinitions.ContainsKey(matrix) ? "a state"
                     : _localDefinitions.ContainsKey(matrix) ? "an intermediate"
                     : null;
+                // A name used as a matrix here and as a vector elsewhere is reported at the vector use (CG0006).
                 if (role is not null) Report(Diagnostics.MatrixNotParameter, index, m.MatrixRange, matrix, role);
-                else if (_vectorSizes.ContainsKey(matrix) || _vectorLinks.ContainsKey(matrix))
-                {
-                    // Reported at the vector use; nothing more to say here.
-                }
                 var operands = m.Operand is ConcatSyntax concat ? concat.Parts.ToList() : new List<ExprSyntax> { m.Operand };
                 var parts = new List<BoundExpr>();
                 var sizes = new List<SizeTerm>();
