@@ -194,8 +194,24 @@ internal static class GemmSingle
         where V : struct, IFloatLanes<V>
     {
         int lanes = V.Count;
+        // As in Forward: rows of dC lie n floats apart; with enough rows of dW to reuse it, the panel is copied first.
+        bool pack = k >= 8 && V.Count > 1;
+        float[]? panel = pack ? Panel(rows * 2 * lanes) : null;
         for (; j + 2 * lanes <= end; j += 2 * lanes)
         {
+            ref float g = ref Unsafe.Add(ref dc, j);
+            int stride = lddc;
+            if (panel is not null)
+            {
+                ref float packed = ref panel[0];
+                for (int r = 0; r < rows; r++)
+                {
+                    V.StoreUnsafe(V.LoadUnsafe(ref g, r * lddc), ref packed, r * 2 * lanes);
+                    V.StoreUnsafe(V.LoadUnsafe(ref g, r * lddc + lanes), ref packed, r * 2 * lanes + lanes);
+                }
+                g = ref packed;
+                stride = 2 * lanes;
+            }
             int p = 0;
             for (; p + 4 <= k; p += 4)
             {
@@ -206,7 +222,7 @@ internal static class GemmSingle
                 V c30 = V.LoadUnsafe(ref d, 3 * n), c31 = V.LoadUnsafe(ref d, 3 * n + lanes);
                 for (int r = 0; r < rows; r++)
                 {
-                    V g0 = V.LoadUnsafe(ref dc, r * lddc + j), g1 = V.LoadUnsafe(ref dc, r * lddc + j + lanes);
+                    V g0 = V.LoadUnsafe(ref g, r * stride), g1 = V.LoadUnsafe(ref g, r * stride + lanes);
                     ref float ar = ref Unsafe.Add(ref a, r * lda + p);
                     V x0 = V.Constant(ar), x1 = V.Constant(Unsafe.Add(ref ar, 1)), x2 = V.Constant(Unsafe.Add(ref ar, 2)), x3 = V.Constant(Unsafe.Add(ref ar, 3));
                     c00 = V.MultiplyAdd(x0, g0, c00); c01 = V.MultiplyAdd(x0, g1, c01);
@@ -225,8 +241,8 @@ internal static class GemmSingle
                 for (int r = 0; r < rows; r++)
                 {
                     V x = V.Constant(Unsafe.Add(ref a, r * lda + p));
-                    c0 = V.MultiplyAdd(x, V.LoadUnsafe(ref dc, r * lddc + j), c0);
-                    c1 = V.MultiplyAdd(x, V.LoadUnsafe(ref dc, r * lddc + j + lanes), c1);
+                    c0 = V.MultiplyAdd(x, V.LoadUnsafe(ref g, r * stride), c0);
+                    c1 = V.MultiplyAdd(x, V.LoadUnsafe(ref g, r * stride + lanes), c1);
                 }
                 V.StoreUnsafe(c0, ref dw, p * n + j);
                 V.StoreUnsafe(c1, ref dw, p * n + j + lanes);
