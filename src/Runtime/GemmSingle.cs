@@ -40,13 +40,7 @@ internal static class GemmSingle
             int stride = n;
             if (panel is not null)
             {
-                ref float packed = ref panel[0];
-                for (int p = 0; p < k; p++)
-                {
-                    V.StoreUnsafe(V.LoadUnsafe(ref wj, p * n), ref packed, p * 2 * lanes);
-                    V.StoreUnsafe(V.LoadUnsafe(ref wj, p * n + lanes), ref packed, p * 2 * lanes + lanes);
-                }
-                wj = ref packed;
+                wj = ref Pack<V>(ref wj, n, k, panel);
                 stride = 2 * lanes;
             }
             int r = 0;
@@ -96,6 +90,19 @@ internal static class GemmSingle
                 V.StoreUnsafe(c0, ref c, r * ldc + j);
             }
         return j;
+    }
+
+    /// <summary>Copies <paramref name="count"/> rows of two vectors, <paramref name="stride"/> floats apart, into the contiguous panel.</summary>
+    private static ref float Pack<V>(ref float source, int stride, int count, float[] panel) where V : struct, IFloatLanes<V>
+    {
+        int lanes = V.Count;
+        ref float packed = ref panel[0];
+        for (int i = 0; i < count; i++)
+        {
+            V.StoreUnsafe(V.LoadUnsafe(ref source, i * stride), ref packed, i * 2 * lanes);
+            V.StoreUnsafe(V.LoadUnsafe(ref source, i * stride + lanes), ref packed, i * 2 * lanes + lanes);
+        }
+        return ref packed;
     }
 
     [ThreadStatic] private static float[]? t_panel;
@@ -203,13 +210,7 @@ internal static class GemmSingle
             int stride = lddc;
             if (panel is not null)
             {
-                ref float packed = ref panel[0];
-                for (int r = 0; r < rows; r++)
-                {
-                    V.StoreUnsafe(V.LoadUnsafe(ref g, r * lddc), ref packed, r * 2 * lanes);
-                    V.StoreUnsafe(V.LoadUnsafe(ref g, r * lddc + lanes), ref packed, r * 2 * lanes + lanes);
-                }
-                g = ref packed;
+                g = ref Pack<V>(ref g, lddc, rows, panel);
                 stride = 2 * lanes;
             }
             int p = 0;
