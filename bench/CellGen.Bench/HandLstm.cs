@@ -1,113 +1,128 @@
 using System;
+using System.Collections.Generic;
+using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 
 namespace CellGen.Bench;
 
 /// <summary>
-/// An LSTM written by hand the way one would without CellGen, with the same runtime products and activations:
-/// the input product of all steps hoisted before the loop (bias folded in), one product on h[t-1] per step for all
-/// four gates, one fused loop for the gates and the state update, the gate values kept for the backward pass, and the
-/// weight gradients as large products after the loop. The baseline the generated Lstm is measured against.
+/// An LSTM written by hand: the input product of all steps hoisted before the loop (bias folded in), one product on
+/// h[t-1] per step for all four gates, one fused loop for the gates and the state update (gate values kept only when
+/// recording), and the weight gradients as large products after the loop.
 /// </summary>
-public sealed class HandLstm
+public sealed class HandLstm : HandCell
 {
-    private readonly int _x, _h, _b, _t;
     public readonly float[] Wh, Wx, Bias, WhGrad, WxGrad, BiasGrad;
-    private readonly float[] _zx, _zh, _gates, _c, _hs, _tanhC, _dz, _dh, _dc, _dhNext, _dcNext, _dx;
+    private readonly float[] _zx, _zh, _gates, _c, _h0, _tanhC, _dz, _dc, _dhNext, _dcNext;
 
-    public HandLstm(int inputSize, int hiddenSize, int batch, int steps)
+    public HandLstm(int inputSize, int hiddenSize, int batch, int steps) : base(inputSize, hiddenSize, batch, steps)
     {
-        (_x, _h, _b, _t) = (inputSize, hiddenSize, batch, steps);
-        int g = 4 * hiddenSize;
-        Wh = new float[hiddenSize * g]; Wx = new float[inputSize * g]; Bias = new float[g];
+        int g = 4 * H;
+        Wh = new float[H * g]; Wx = new float[X * g]; Bias = new float[g];
         WhGrad = new float[Wh.Length]; WxGrad = new float[Wx.Length]; BiasGrad = new float[g];
-        _zx = new float[steps * batch * g]; _zh = new float[batch * g];
-        _gates = new float[steps * batch * g];              // i, f, g, o after their activations
-        _c = new float[(steps + 1) * batch * hiddenSize];   // c[0..T]
-        _hs = new float[(steps + 1) * batch * hiddenSize];  // h[0..T]
-        _tanhC = new float[steps * batch * hiddenSize];
-        _dz = new float[steps * batch * g];
-        _dh = new float[batch * hiddenSize]; _dc = new float[batch * hiddenSize];
-        _dhNext = new float[batch * hiddenSize]; _dcNext = new float[batch * hiddenSize];
-        _dx = new float[steps * batch * inputSize];
+        _zx = new float[T * B * g]; _zh = new float[B * g];
+        _gates = new float[T * B * g];          // i, f, g, o after their activations
+        _c = new float[(T + 1) * B * H];        // c[0..T]
+        _h0 = new float[B * H];
+        _tanhC = new float[T * B * H];
+        _dz = new float[T * B * g];
+        _dc = new float[B * H]; _dhNext = new float[B * H]; _dcNext = new float[B * H];
     }
 
-    public void Forward(ReadOnlySpan<float> inputs, Span<float> outputs)
+    protected override IEnumerable<(string, LogicalView, LogicalView)> Parameters
     {
-        int g = 4 * _h, rows = _t * _b;
-        Gemm.Forward<float>(inputs, _x, Wx, Bias, _zx, g, rows, _x, g);
-        for (int t = 0; t < _t; t++)
+        get
         {
-            Gemm.Forward<float>(_hs.AsSpan(t * _b * _h, _b * _h), _h, Wh, default, _zh, g, _b, _h, g);
-            Span<float> gates = _gates.AsSpan(t * _b * g, _b * g);
-            ReadOnlySpan<float> zx = _zx.AsSpan(t * _b * g, _b * g);
-            ReadOnlySpan<float> cPrev = _c.AsSpan(t * _b * _h, _b * _h);
-            Span<float> c = _c.AsSpan((t + 1) * _b * _h, _b * _h), h = _hs.AsSpan((t + 1) * _b * _h, _b * _h);
-            Span<float> tanhC = _tanhC.AsSpan(t * _b * _h, _b * _h);
-            for (int r = 0; r < _b; r++)
+            int g = 4 * H;
+            string[] names = { "i", "f", "g", "o" };
+            for (int k = 0; k < 4; k++)
             {
-                int j = 0;
-                if (Vector512.IsHardwareAccelerated) for (; j + 16 <= _h; j += 16) Cell<F32x16>(r, j, zx, gates, cPrev, c, h, tanhC);
-                for (; j < _h; j++) Cell<F32x1>(r, j, zx, gates, cPrev, c, h, tanhC);
+                yield return ("W_" + names[k], new LogicalView(g, (Wh, H, k * H), (Wx, X, k * H)), new LogicalView(g, (WhGrad, H, k * H), (WxGrad, X, k * H)));
+                yield return ("b_" + names[k], new LogicalView(g, (Bias, 1, k * H)), new LogicalView(g, (BiasGrad, 1, k * H)));
             }
         }
-        _hs.AsSpan(_b * _h, _t * _b * _h).CopyTo(outputs);
     }
 
-    private void Cell<V>(int r, int j, ReadOnlySpan<float> zx, Span<float> gates, ReadOnlySpan<float> cPrev, Span<float> c, Span<float> h, Span<float> tanhC)
+    public override void ZeroGradients() { Array.Clear(WhGrad); Array.Clear(WxGrad); Array.Clear(BiasGrad); }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public override void Forward(ReadOnlySpan<float> inputs, Span<float> outputs, bool record)
+    {
+        int g = 4 * H;
+        Gemm.Forward<float>(inputs, X, Wx, Bias, _zx, g, T * B, X, g);
+        for (int t = 0; t < T; t++)
+        {
+            Gemm.Forward<float>(t == 0 ? _h0 : Step(outputs, t - 1, H), H, Wh, default, _zh, g, B, H, g);
+            ReadOnlySpan<float> zx = Step(_zx, t, g), cPrev = Step(_c, t, H);
+            Span<float> gates = Step(_gates, t, g), c = Step(_c, t + 1, H), h = Step(outputs, t, H), tanhC = Step(_tanhC, t, H);
+            for (int r = 0; r < B; r++)
+            {
+                int j = 0;
+                if (Vector512.IsHardwareAccelerated) for (; j + 16 <= H; j += 16) Cell<F32x16>(r, j, zx, gates, cPrev, c, h, tanhC, record);
+                for (; j < H; j++) Cell<F32x1>(r, j, zx, gates, cPrev, c, h, tanhC, record);
+            }
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void Cell<V>(int r, int j, ReadOnlySpan<float> zx, Span<float> gates, ReadOnlySpan<float> cPrev, Span<float> c, Span<float> h, Span<float> tanhC, bool record)
         where V : struct, IFloatLanes<V>
     {
-        int g = 4 * _h, row = r * g, at = r * _h + j;
+        int row = r * 4 * H, at = r * H + j;
         V i = V.Sigmoid(V.Load(_zh, row + j) + V.Load(zx, row + j));
-        V f = V.Sigmoid(V.Load(_zh, row + _h + j) + V.Load(zx, row + _h + j));
-        V cand = V.Tanh(V.Load(_zh, row + 2 * _h + j) + V.Load(zx, row + 2 * _h + j));
-        V o = V.Sigmoid(V.Load(_zh, row + 3 * _h + j) + V.Load(zx, row + 3 * _h + j));
+        V f = V.Sigmoid(V.Load(_zh, row + H + j) + V.Load(zx, row + H + j));
+        V cand = V.Tanh(V.Load(_zh, row + 2 * H + j) + V.Load(zx, row + 2 * H + j));
+        V o = V.Sigmoid(V.Load(_zh, row + 3 * H + j) + V.Load(zx, row + 3 * H + j));
         V cNew = f * V.Load(cPrev, at) + i * cand;
         V tc = V.Tanh(cNew);
-        V.Store(i, gates, row + j); V.Store(f, gates, row + _h + j); V.Store(cand, gates, row + 2 * _h + j); V.Store(o, gates, row + 3 * _h + j);
         V.Store(cNew, c, at);
-        V.Store(tc, tanhC, at);
         V.Store(o * tc, h, at);
+        if (!record) return;
+        V.Store(i, gates, row + j); V.Store(f, gates, row + H + j); V.Store(cand, gates, row + 2 * H + j); V.Store(o, gates, row + 3 * H + j);
+        V.Store(tc, tanhC, at);
     }
 
-    public void Backward(ReadOnlySpan<float> inputs, ReadOnlySpan<float> outputGradients, Span<float> inputGradients)
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public override void Backward(ReadOnlySpan<float> inputs, ReadOnlySpan<float> outputs, ReadOnlySpan<float> outputGradients, Span<float> inputGradients)
     {
-        int g = 4 * _h, rows = _t * _b;
+        int g = 4 * H, rows = T * B;
         Array.Clear(_dhNext);
         Array.Clear(_dcNext);
-        for (int t = _t - 1; t >= 0; t--)
+        for (int t = T - 1; t >= 0; t--)
         {
-            ReadOnlySpan<float> dy = outputGradients.Slice(t * _b * _h, _b * _h);
-            ReadOnlySpan<float> gates = _gates.AsSpan(t * _b * g, _b * g), cPrev = _c.AsSpan(t * _b * _h, _b * _h), tanhC = _tanhC.AsSpan(t * _b * _h, _b * _h);
-            Span<float> dz = _dz.AsSpan(t * _b * g, _b * g);
-            for (int r = 0; r < _b; r++)
+            ReadOnlySpan<float> dy = Step(outputGradients, t, H), gates = Step(_gates, t, g), cPrev = Step(_c, t, H), tanhC = Step(_tanhC, t, H);
+            Span<float> dz = Step(_dz, t, g);
+            for (int r = 0; r < B; r++)
             {
                 int j = 0;
-                if (Vector512.IsHardwareAccelerated) for (; j + 16 <= _h; j += 16) CellBack<F32x16>(r, j, dy, gates, cPrev, tanhC, dz);
-                for (; j < _h; j++) CellBack<F32x1>(r, j, dy, gates, cPrev, tanhC, dz);
+                if (Vector512.IsHardwareAccelerated) for (; j + 16 <= H; j += 16) CellBack<F32x16>(r, j, dy, gates, cPrev, tanhC, dz);
+                for (; j < H; j++) CellBack<F32x1>(r, j, dy, gates, cPrev, tanhC, dz);
             }
-            Gemm.BackwardData<float>(dz, g, Wh, _dhNext, _h, _b, _h, g, accumulate: false);
+            Gemm.BackwardData<float>(dz, g, Wh, _dhNext, H, B, H, g, accumulate: false);
             _dc.CopyTo(_dcNext, 0);
         }
-        Gemm.BackwardWeights<float>(_hs.AsSpan(0, rows * _h), _h, _dz, g, WhGrad, rows, _h, g);
-        Gemm.BackwardWeights<float>(inputs, _x, _dz, g, WxGrad, rows, _x, g);
+        // h[t-1] for t = 0..T-1 is h0 followed by the outputs of steps 0..T-2.
+        Gemm.BackwardWeights<float>(_h0, H, Step(_dz, 0, g), g, WhGrad, B, H, g);
+        Gemm.BackwardWeights<float>(outputs, H, _dz.AsSpan(B * g), g, WhGrad, rows - B, H, g);
+        Gemm.BackwardWeights<float>(inputs, X, _dz, g, WxGrad, rows, X, g);
         Gemm.BiasGradient<float>(_dz, g, BiasGrad, rows, g);
-        Gemm.BackwardData<float>(_dz, g, Wx, inputGradients, _x, rows, _x, g, accumulate: false);
+        Gemm.BackwardData<float>(_dz, g, Wx, inputGradients, X, rows, X, g, accumulate: false);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private void CellBack<V>(int r, int j, ReadOnlySpan<float> dy, ReadOnlySpan<float> gates, ReadOnlySpan<float> cPrev, ReadOnlySpan<float> tanhC, Span<float> dz)
         where V : struct, IFloatLanes<V>
     {
-        int g = 4 * _h, row = r * g, at = r * _h + j;
+        int row = r * 4 * H, at = r * H + j;
         V one = V.Constant(1);
-        V i = V.Load(gates, row + j), f = V.Load(gates, row + _h + j), cand = V.Load(gates, row + 2 * _h + j), o = V.Load(gates, row + 3 * _h + j);
+        V i = V.Load(gates, row + j), f = V.Load(gates, row + H + j), cand = V.Load(gates, row + 2 * H + j), o = V.Load(gates, row + 3 * H + j);
         V tc = V.Load(tanhC, at);
         V dh = V.Load(dy, at) + V.Load(_dhNext, at);
         V dc = V.Load(_dcNext, at) + dh * o * (one - tc * tc);
         V.Store(dc * f, _dc, at);
         V.Store(dc * cand * i * (one - i), dz, row + j);
-        V.Store(dc * V.Load(cPrev, at) * f * (one - f), dz, row + _h + j);
-        V.Store(dc * i * (one - cand * cand), dz, row + 2 * _h + j);
-        V.Store(dh * tc * o * (one - o), dz, row + 3 * _h + j);
+        V.Store(dc * V.Load(cPrev, at) * f * (one - f), dz, row + H + j);
+        V.Store(dc * i * (one - cand * cand), dz, row + 2 * H + j);
+        V.Store(dh * tc * o * (one - o), dz, row + 3 * H + j);
     }
 }

@@ -18,60 +18,76 @@ public static class Program
         if (args.Length > 0 && args[0] == "compare") return Compare.Run(args.Skip(1).ToArray());
         if (args.Length > 0 && args[0] == "handcheck") return HandCheck();
         if (args.Length > 0 && args[0] == "hand") return HandTimes();
+        if (args.Length > 0 && args[0] == "gemm") return GemmRate(args.Skip(1).Select(int.Parse).ToArray());
         if (args.Length > 0 && args[0] == "report") return Compare.Report(args.Skip(1).ToArray());
         BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
         return 0;
     }
 
-    /// <summary>The hand-written Lstm computes what the generated one does (outputs, dx, dW), or the comparison means nothing.</summary>
+    /// <summary>Each hand-written cell computes what the generated one does (outputs, dx, every parameter gradient), or the comparison means nothing.</summary>
     private static int HandCheck()
     {
-        var bench = new HandVersusGenerated { Batch = 3, Hidden = 37, Steps = 5 };
-        bench.Setup();
-        var cell = (CellGen.Cells.Lstm)bench.GeneratedCell;
-        HandLstm hand = bench.Hand;
-        int h = bench.Hidden, x = bench.Hidden, g = 4 * h;
-        string[] gates = { "i", "f", "g", "o" };
-        for (int k = 0; k < 4; k++)
+        bool agree = true;
+        foreach (string cell in new[] { "lstm", "gru" })
         {
-            var w = new float[h * (h + x)];
-            for (int j = 0; j < h; j++)
-            {
-                for (int c = 0; c < h; c++) w[j * (h + x) + c] = hand.Wh[c * g + k * h + j];
-                for (int c = 0; c < x; c++) w[j * (h + x) + h + c] = hand.Wx[c * g + k * h + j];
-            }
-            cell.Parameter("W_" + gates[k]).CopyFrom(w);
-            cell.Parameter("b_" + gates[k]).CopyFrom(hand.Bias.AsSpan(k * h, h).ToArray());
+            var bench = new HandVersusGenerated { Cell = cell, Batch = 3, Hidden = 37, Steps = 5 };
+            bench.Setup();
+            (double outputs, double dx, double gradients) = bench.Differences();
+            Console.WriteLine($"{cell}: hand-written vs generated, max |difference|: outputs {outputs:E2}, dx {dx:E2}, parameter gradients {gradients:E2}");
+            agree &= Math.Max(outputs, Math.Max(dx, gradients)) < 1e-4;
         }
-        var (generated, handResult) = bench.RunBoth();
-        double worst = generated.Zip(handResult).Max(p => Math.Abs(p.First - p.Second));
-        Console.WriteLine($"hand-written vs generated Lstm: max |difference| of outputs, dx and dW_i = {worst:E2}");
-        return worst < 1e-4 ? 0 : 1;
+        return agree ? 0 : 1;
     }
 
-    /// <summary>Generated and hand-written Lstm timed alternately (so that drift hits both), medians of 40 runs each.</summary>
+    /// <summary>Generated and hand-written cells timed alternately (so that drift hits both), medians of 40 runs each.</summary>
     private static int HandTimes()
     {
-        var bench = new HandVersusGenerated { Batch = 32, Hidden = 256, Steps = 50 };
-        bench.Setup();
-        var runs = new (string Name, Action Run)[]
+        foreach (string cell in new[] { "lstm", "gru" })
         {
-            ("hand forward", bench.HandForward), ("generated forward", bench.GeneratedForward),
-            ("hand forward+backward", bench.HandForwardBackward), ("generated forward+backward", bench.GeneratedForwardBackward),
-        };
-        var times = runs.Select(_ => new List<double>()).ToArray();
-        for (int i = 0; i < 45; i++)
+            var bench = new HandVersusGenerated { Cell = cell, Batch = 32, Hidden = 256, Steps = 50 };
+            bench.Setup();
+            var runs = new (string Name, Action Run)[]
+            {
+                ("hand forward", bench.HandForward), ("generated forward", bench.GeneratedForward),
+                ("hand forward+backward", bench.HandForwardBackward), ("generated forward+backward", bench.GeneratedForwardBackward),
+            };
+            var times = runs.Select(_ => new List<double>()).ToArray();
+            for (int i = 0; i < 45; i++)
+                for (int k = 0; k < runs.Length; k++)
+                {
+                    var clock = Stopwatch.StartNew();
+                    runs[k].Run();
+                    if (i >= 5) times[k].Add(clock.Elapsed.TotalMilliseconds);
+                }
+            Console.WriteLine($"{cell} B=32 X=H=256 T=50, medians of 40 alternating runs:");
             for (int k = 0; k < runs.Length; k++)
             {
-                var clock = Stopwatch.StartNew();
-                runs[k].Run();
-                if (i >= 5) times[k].Add(clock.Elapsed.TotalMilliseconds);
+                times[k].Sort();
+                Console.WriteLine($"  {runs[k].Name,-28} {times[k][times[k].Count / 2],8:F2} ms");
             }
-        Console.WriteLine($"Lstm B=32 X=H=256 T=50, medians of 40 alternating runs:");
-        for (int k = 0; k < runs.Length; k++)
+            Console.WriteLine($"  generated / hand: forward {times[1][20] / times[0][20]:F2}, forward+backward {times[3][20] / times[2][20]:F2}");
+        }
+        return 0;
+    }
+
+    /// <summary>gemm ROWS K N: the rate of Gemm.Forward, BackwardData and BackwardWeights at one shape (medians).</summary>
+    private static int GemmRate(int[] shape)
+    {
+        if (shape.Length != 3) { Console.Error.WriteLine("Usage: gemm ROWS K N"); return 2; }
+        int rows = shape[0], k = shape[1], n = shape[2];
+        var random = new Random(1);
+        float[] Fill(int length) => Enumerable.Range(0, length).Select(_ => (float)(random.NextDouble() - 0.5)).ToArray();
+        float[] a = Fill(rows * k), w = Fill(k * n), bias = Fill(n), c = new float[rows * n], dc = Fill(rows * n), da = new float[rows * k], dw = new float[k * n];
+        double flop = 2.0 * rows * k * n;
+        foreach ((string name, Action run) in new (string, Action)[]
         {
-            times[k].Sort();
-            Console.WriteLine($"  {runs[k].Name,-28} {times[k][times[k].Count / 2],8:F2} ms");
+            ("forward", () => Gemm.Forward<float>(a, k, w, bias, c, n, rows, k, n)),
+            ("backward data", () => Gemm.BackwardData<float>(dc, n, w, da, k, rows, k, n, accumulate: false)),
+            ("backward weights", () => Gemm.BackwardWeights<float>(a, k, dc, n, dw, rows, k, n)),
+        })
+        {
+            double ms = Compare.Median(run);
+            Console.WriteLine($"  [{rows}, {k}] x [{k}, {n}] {name,-17} {ms * 1000,10:F1} us  {flop / ms / 1e6,7:F1} GFLOP/s");
         }
         return 0;
     }

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 
 namespace CellGen;
@@ -13,6 +14,9 @@ public interface IElementwiseKernel<T>
 public static class Elementwise
 {
     /// <summary>Float kernels: Vector512, Vector256, Vector128, then scalar.</summary>
+    // Compiled fully optimised at once and never re-instrumented: dynamic PGO made these sweeps about 2x slower
+    // (Lstm B 1, H 128 forward: 1.6 ms with it, 0.7 ms without).
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void ForEach<TKernel>(ref TKernel kernel, int rows, int width)
         where TKernel : IElementwiseKernel<float>, allows ref struct
     {

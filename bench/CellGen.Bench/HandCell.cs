@@ -1,0 +1,78 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+
+namespace CellGen.Bench;
+
+/// <summary>
+/// A recurrent cell written by hand, the way one would without CellGen, on the same runtime products and activations:
+/// the baseline that a generated cell is timed against. Weights are stored [K, gates * H] as the products read them.
+/// </summary>
+public abstract class HandCell
+{
+    protected readonly int X, H, B, T;
+
+    protected HandCell(int inputSize, int hiddenSize, int batch, int steps) => (X, H, B, T) = (inputSize, hiddenSize, batch, steps);
+
+    /// <summary>Runs the sequence; with <paramref name="record"/>, keeps what <see cref="Backward"/> reads.</summary>
+    public abstract void Forward(ReadOnlySpan<float> inputs, Span<float> outputs, bool record);
+
+    /// <summary>Backpropagation through time after a recorded forward pass over the same inputs and outputs.</summary>
+    public abstract void Backward(ReadOnlySpan<float> inputs, ReadOnlySpan<float> outputs, ReadOnlySpan<float> outputGradients, Span<float> inputGradients);
+
+    /// <summary>Each parameter of the generated cell by name, as (value, gradient) arrays of the hand-written layout.</summary>
+    protected abstract IEnumerable<(string Name, LogicalView Values, LogicalView Gradients)> Parameters { get; }
+
+    /// <summary>Zeros the accumulated gradients.</summary>
+    public abstract void ZeroGradients();
+
+    /// <summary>Takes the generated cell's weights, so that both compute the same function.</summary>
+    public void ReadFrom(RecurrentCell<float> cell)
+    {
+        foreach ((string name, LogicalView values, _) in Parameters) values.CopyFrom(cell.Parameter(name).ToArray(), H);
+    }
+
+    /// <summary>The largest difference between this cell's gradients and the generated cell's, over every parameter.</summary>
+    public double WorstGradientDifference(RecurrentCell<float> cell) =>
+        Parameters.Max(p => p.Gradients.ToArray(H).Zip(cell.Parameter(p.Name).GradientToArray()).Max(d => (double)Math.Abs(d.First - d.Second)));
+
+    /// <summary>
+    /// A parameter's logical row-major view ([H, K] or [H]) over hand-written arrays stored [K, G]: each part is K rows of
+    /// one array, starting at a gate's column offset.
+    /// </summary>
+    public sealed record LogicalView(int Width, params (float[] Array, int Rows, int Column)[] Parts)
+    {
+        public float[] ToArray(int h)
+        {
+            int columns = Parts.Sum(p => p.Rows);
+            var logical = new float[h * columns];
+            for (int j = 0; j < h; j++)
+            {
+                int c = 0;
+                foreach ((float[] array, int rows, int column) in Parts)
+                    for (int k = 0; k < rows; k++) logical[j * columns + c++] = array[k * Width + column + j];
+            }
+            return logical;
+        }
+
+        public void CopyFrom(float[] logical, int h)
+        {
+            int columns = Parts.Sum(p => p.Rows);
+            for (int j = 0; j < h; j++)
+            {
+                int c = 0;
+                foreach ((float[] array, int rows, int column) in Parts)
+                    for (int k = 0; k < rows; k++) array[k * Width + column + j] = logical[j * columns + c++];
+            }
+        }
+    }
+
+    /// <summary>Step <paramref name="t"/>'s block [B, width] of a buffer that holds one block per step.</summary>
+    protected Span<float> Step(float[] buffer, int t, int width) => buffer.AsSpan(t * B * width, B * width);
+
+    /// <inheritdoc cref="Step(float[], int, int)"/>
+    protected Span<float> Step(Span<float> buffer, int t, int width) => buffer.Slice(t * B * width, B * width);
+
+    /// <inheritdoc cref="Step(float[], int, int)"/>
+    protected ReadOnlySpan<float> Step(ReadOnlySpan<float> buffer, int t, int width) => buffer.Slice(t * B * width, B * width);
+}
