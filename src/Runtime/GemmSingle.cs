@@ -29,6 +29,7 @@ internal static class GemmSingle
         where V : struct, IFloatLanes<V>
     {
         int lanes = V.Count;
+        if (rows < 4) return ForwardFewRows<V>(ref a, lda, ref w, ref bias, hasBias, ref c, ldc, rows, k, n, j, end);
         // Rows of W lie n floats apart, often a multiple of 4 KiB: a panel read in place maps to few cache sets and
         // thrashes L1. With enough rows to reuse it, the panel is first copied into a contiguous buffer.
         bool pack = rows >= 8 && V.Count > 1;
@@ -81,6 +82,50 @@ internal static class GemmSingle
                 V.StoreUnsafe(c1, ref c, r * ldc + j + lanes);
             }
         }
+        return ForwardVectors<V>(ref a, lda, ref w, ref bias, hasBias, ref c, ldc, rows, k, n, j, end);
+    }
+
+    /// <summary>
+    /// One to three rows (batch 1 in the time loop): eight vectors of columns at a time, so that eight independent FMA
+    /// chains hide the latency and each row of W is read as one contiguous run.
+    /// </summary>
+    private static int ForwardFewRows<V>(ref float a, int lda, ref float w, ref float bias, bool hasBias, ref float c, int ldc, int rows, int k, int n, int j, int end)
+        where V : struct, IFloatLanes<V>
+    {
+        int lanes = V.Count, width = 8 * lanes;
+        for (; j + width <= end; j += width)
+            for (int r = 0; r < rows; r++)
+            {
+                V c0, c1, c2, c3, c4, c5, c6, c7;
+                if (hasBias)
+                {
+                    ref float b = ref Unsafe.Add(ref bias, j);
+                    c0 = V.LoadUnsafe(ref b, 0); c1 = V.LoadUnsafe(ref b, lanes); c2 = V.LoadUnsafe(ref b, 2 * lanes); c3 = V.LoadUnsafe(ref b, 3 * lanes);
+                    c4 = V.LoadUnsafe(ref b, 4 * lanes); c5 = V.LoadUnsafe(ref b, 5 * lanes); c6 = V.LoadUnsafe(ref b, 6 * lanes); c7 = V.LoadUnsafe(ref b, 7 * lanes);
+                }
+                else c0 = c1 = c2 = c3 = c4 = c5 = c6 = c7 = V.Constant(0);
+                ref float ar = ref Unsafe.Add(ref a, r * lda);
+                for (int p = 0; p < k; p++)
+                {
+                    V x = V.Constant(Unsafe.Add(ref ar, p));
+                    ref float wp = ref Unsafe.Add(ref w, p * n + j);
+                    c0 = V.MultiplyAdd(x, V.LoadUnsafe(ref wp, 0), c0); c1 = V.MultiplyAdd(x, V.LoadUnsafe(ref wp, lanes), c1);
+                    c2 = V.MultiplyAdd(x, V.LoadUnsafe(ref wp, 2 * lanes), c2); c3 = V.MultiplyAdd(x, V.LoadUnsafe(ref wp, 3 * lanes), c3);
+                    c4 = V.MultiplyAdd(x, V.LoadUnsafe(ref wp, 4 * lanes), c4); c5 = V.MultiplyAdd(x, V.LoadUnsafe(ref wp, 5 * lanes), c5);
+                    c6 = V.MultiplyAdd(x, V.LoadUnsafe(ref wp, 6 * lanes), c6); c7 = V.MultiplyAdd(x, V.LoadUnsafe(ref wp, 7 * lanes), c7);
+                }
+                ref float cr = ref Unsafe.Add(ref c, r * ldc + j);
+                V.StoreUnsafe(c0, ref cr, 0); V.StoreUnsafe(c1, ref cr, lanes); V.StoreUnsafe(c2, ref cr, 2 * lanes); V.StoreUnsafe(c3, ref cr, 3 * lanes);
+                V.StoreUnsafe(c4, ref cr, 4 * lanes); V.StoreUnsafe(c5, ref cr, 5 * lanes); V.StoreUnsafe(c6, ref cr, 6 * lanes); V.StoreUnsafe(c7, ref cr, 7 * lanes);
+            }
+        return ForwardVectors<V>(ref a, lda, ref w, ref bias, hasBias, ref c, ldc, rows, k, n, j, end);
+    }
+
+    /// <summary>The columns left over by the wider kernels, one vector at a time.</summary>
+    private static int ForwardVectors<V>(ref float a, int lda, ref float w, ref float bias, bool hasBias, ref float c, int ldc, int rows, int k, int n, int j, int end)
+        where V : struct, IFloatLanes<V>
+    {
+        int lanes = V.Count;
         for (; j + lanes <= end; j += lanes)
             for (int r = 0; r < rows; r++)
             {
@@ -178,10 +223,18 @@ internal static class GemmSingle
 
     private static float Dot<V>(ref float x, ref float y, int n) where V : struct, IFloatLanes<V>
     {
-        V acc = V.Constant(0);
-        int j = 0;
-        for (; j + V.Count <= n; j += V.Count) acc = V.MultiplyAdd(V.LoadUnsafe(ref x, j), V.LoadUnsafe(ref y, j), acc);
-        float sum = V.Sum(acc);
+        // Four independent chains: a dot product of a few hundred values is otherwise bound by the FMA latency.
+        V acc0 = V.Constant(0), acc1 = acc0, acc2 = acc0, acc3 = acc0;
+        int lanes = V.Count, j = 0;
+        for (; j + 4 * lanes <= n; j += 4 * lanes)
+        {
+            acc0 = V.MultiplyAdd(V.LoadUnsafe(ref x, j), V.LoadUnsafe(ref y, j), acc0);
+            acc1 = V.MultiplyAdd(V.LoadUnsafe(ref x, j + lanes), V.LoadUnsafe(ref y, j + lanes), acc1);
+            acc2 = V.MultiplyAdd(V.LoadUnsafe(ref x, j + 2 * lanes), V.LoadUnsafe(ref y, j + 2 * lanes), acc2);
+            acc3 = V.MultiplyAdd(V.LoadUnsafe(ref x, j + 3 * lanes), V.LoadUnsafe(ref y, j + 3 * lanes), acc3);
+        }
+        for (; j + lanes <= n; j += lanes) acc0 = V.MultiplyAdd(V.LoadUnsafe(ref x, j), V.LoadUnsafe(ref y, j), acc0);
+        float sum = V.Sum((acc0 + acc1) + (acc2 + acc3));
         for (; j < n; j++) sum += Unsafe.Add(ref x, j) * Unsafe.Add(ref y, j);
         return sum;
     }

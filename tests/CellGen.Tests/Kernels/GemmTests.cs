@@ -19,6 +19,8 @@ public sealed class GemmTests
     [InlineData(9, 13, 37)]
     [InlineData(32, 64, 128)]
     [InlineData(3, 100, 17)]
+    [InlineData(1, 37, 300)]  // few rows: the wide kernel, then single vectors, then scalars
+    [InlineData(2, 9, 161)]
     [InlineData(70, 130, 200)] // large enough to be split between two cores
     [InlineData(129, 64, 1030)]
     public void ProductsMatchPlainLoops(int rows, int k, int n)
