@@ -12,7 +12,7 @@ namespace CellGen.Bench;
 [MemoryDiagnoser]
 public class HandVersusGenerated
 {
-    [Params("lstm", "gru")] public string Cell = "lstm";
+    [Params("lstm", "gru")] public string CellKind = "lstm";
     [Params(32)] public int Batch;
     [Params(256)] public int Hidden;
     [Params(50)] public int Steps;
@@ -25,11 +25,11 @@ public class HandVersusGenerated
     public void Setup()
     {
         var random = new Random(1);
-        (RecurrentCell<float> cell, _hand) = Cell switch
+        (RecurrentCell<float> cell, _hand) = CellKind switch
         {
             "lstm" => ((RecurrentCell<float>)new Lstm(Hidden, Hidden), (HandCell)new HandLstm(Hidden, Hidden, Batch, Steps)),
             "gru" => (new TorchGru(Hidden, Hidden), new HandTorchGru(Hidden, Hidden, Batch, Steps)),
-            _ => throw new ArgumentException($"no hand-written '{Cell}': lstm or gru", nameof(Cell)),
+            _ => throw new ArgumentException($"no hand-written '{CellKind}': lstm or gru", nameof(CellKind)),
         };
         Initializers.Initialize(cell, random);
         _hand.ReadFrom(cell);

@@ -30,7 +30,7 @@ public static class Program
         bool agree = true;
         foreach (string cell in new[] { "lstm", "gru" })
         {
-            var bench = new HandVersusGenerated { Cell = cell, Batch = 3, Hidden = 37, Steps = 5 };
+            var bench = new HandVersusGenerated { CellKind = cell, Batch = 3, Hidden = 37, Steps = 5 };
             bench.Setup();
             (double outputs, double dx, double gradients) = bench.Differences();
             Console.WriteLine($"{cell}: hand-written vs generated, max |difference|: outputs {outputs:E2}, dx {dx:E2}, parameter gradients {gradients:E2}");
@@ -44,7 +44,7 @@ public static class Program
     {
         foreach (string cell in new[] { "lstm", "gru" })
         {
-            var bench = new HandVersusGenerated { Cell = cell, Batch = 32, Hidden = 256, Steps = 50 };
+            var bench = new HandVersusGenerated { CellKind = cell, Batch = 32, Hidden = 256, Steps = 50 };
             bench.Setup();
             var runs = new (string Name, Action Run)[]
             {

@@ -51,4 +51,23 @@ public sealed class DocumentationTests
         foreach (DiagnosticDescriptor descriptor in Diagnostics.All)
             Assert.EndsWith("docs/diagnostics.md#" + descriptor.Id.ToLowerInvariant(), descriptor.HelpLinkUri);
     }
+
+    [Fact]
+    public void AnalyzerReleasesListEveryDiagnosticWithItsCategoryAndSeverity()
+    {
+        string folder = Path.Combine(GeneratorHarness.RepositoryRoot, "src", "Generator");
+        var rows = new[] { "AnalyzerReleases.Shipped.md", "AnalyzerReleases.Unshipped.md" }
+            .SelectMany(file => File.ReadAllLines(Path.Combine(folder, file)))
+            .Select(line => line.Split('|').Select(cell => cell.Trim()).ToArray())
+            .Where(cells => cells.Length == 4 && cells[0].StartsWith("CG", System.StringComparison.Ordinal))
+            .ToList();
+        foreach (DiagnosticDescriptor descriptor in Diagnostics.All)
+        {
+            string[]? row = rows.SingleOrDefault(r => r[0] == descriptor.Id);
+            Assert.True(row is not null, $"{descriptor.Id} is in neither AnalyzerReleases file (once each)");
+            Assert.Equal(descriptor.Category, row![1]);
+            Assert.Equal(descriptor.DefaultSeverity.ToString(), row[2]);
+        }
+        Assert.Equal(Diagnostics.All.Count(), rows.Count);
+    }
 }
