@@ -42,28 +42,20 @@ public abstract class HandCell
     /// </summary>
     public sealed record LogicalView(int Width, params (float[] Array, int Rows, int Column)[] Parts)
     {
-        public float[] ToArray(int h)
-        {
-            int columns = Parts.Sum(p => p.Rows);
-            var logical = new float[h * columns];
-            for (int j = 0; j < h; j++)
-            {
-                int c = 0;
-                foreach ((float[] array, int rows, int column) in Parts)
-                    for (int k = 0; k < rows; k++) logical[j * columns + c++] = array[k * Width + column + j];
-            }
-            return logical;
-        }
+        public float[] ToArray(int h) => Places(h).Select(place => place.Array[place.Index]).ToArray();
 
         public void CopyFrom(float[] logical, int h)
         {
-            int columns = Parts.Sum(p => p.Rows);
+            int i = 0;
+            foreach ((float[] array, int index) in Places(h)) array[index] = logical[i++];
+        }
+
+        /// <summary>Where each logical value lives, in the logical row-major order.</summary>
+        private IEnumerable<(float[] Array, int Index)> Places(int h)
+        {
             for (int j = 0; j < h; j++)
-            {
-                int c = 0;
                 foreach ((float[] array, int rows, int column) in Parts)
-                    for (int k = 0; k < rows; k++) array[k * Width + column + j] = logical[j * columns + c++];
-            }
+                    for (int k = 0; k < rows; k++) yield return (array, k * Width + column + j);
         }
     }
 

@@ -59,6 +59,7 @@ public sealed class HandLstm : HandCell
             {
                 int j = 0;
                 if (Vector512.IsHardwareAccelerated) for (; j + 16 <= H; j += 16) Cell<F32x16>(r, j, zx, gates, cPrev, c, h, tanhC, record);
+                if (Vector256.IsHardwareAccelerated) for (; j + 8 <= H; j += 8) Cell<F32x8>(r, j, zx, gates, cPrev, c, h, tanhC, record);
                 for (; j < H; j++) Cell<F32x1>(r, j, zx, gates, cPrev, c, h, tanhC, record);
             }
         }
@@ -96,6 +97,7 @@ public sealed class HandLstm : HandCell
             {
                 int j = 0;
                 if (Vector512.IsHardwareAccelerated) for (; j + 16 <= H; j += 16) CellBack<F32x16>(r, j, dy, gates, cPrev, tanhC, dz);
+                if (Vector256.IsHardwareAccelerated) for (; j + 8 <= H; j += 8) CellBack<F32x8>(r, j, dy, gates, cPrev, tanhC, dz);
                 for (; j < H; j++) CellBack<F32x1>(r, j, dy, gates, cPrev, tanhC, dz);
             }
             Gemm.BackwardData<float>(dz, g, Wh, _dhNext, H, B, H, g, accumulate: false);

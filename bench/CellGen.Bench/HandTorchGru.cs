@@ -64,6 +64,7 @@ public sealed class HandTorchGru : HandCell
             {
                 int j = 0;
                 if (Vector512.IsHardwareAccelerated) for (; j + 16 <= H; j += 16) Cell<F32x16>(r, j, zh, zx, hPrev, gates, h, record);
+                if (Vector256.IsHardwareAccelerated) for (; j + 8 <= H; j += 8) Cell<F32x8>(r, j, zh, zx, hPrev, gates, h, record);
                 for (; j < H; j++) Cell<F32x1>(r, j, zh, zx, hPrev, gates, h, record);
             }
         }
@@ -97,6 +98,7 @@ public sealed class HandTorchGru : HandCell
             {
                 int j = 0;
                 if (Vector512.IsHardwareAccelerated) for (; j + 16 <= H; j += 16) CellBack<F32x16>(r, j, dy, gates, zh, hPrev, dzh, dzx);
+                if (Vector256.IsHardwareAccelerated) for (; j + 8 <= H; j += 8) CellBack<F32x8>(r, j, dy, gates, zh, hPrev, dzh, dzx);
                 for (; j < H; j++) CellBack<F32x1>(r, j, dy, gates, zh, hPrev, dzh, dzx);
             }
             Gemm.BackwardData<float>(dzh, g, Wh, _dhNext, H, B, H, g, accumulate: true);

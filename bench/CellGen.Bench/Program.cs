@@ -59,13 +59,10 @@ public static class Program
                     runs[k].Run();
                     if (i >= 5) times[k].Add(clock.Elapsed.TotalMilliseconds);
                 }
+            double[] medians = times.Select(t => t.Order().ElementAt(t.Count / 2)).ToArray();
             Console.WriteLine($"{cell} B=32 X=H=256 T=50, medians of 40 alternating runs:");
-            for (int k = 0; k < runs.Length; k++)
-            {
-                times[k].Sort();
-                Console.WriteLine($"  {runs[k].Name,-28} {times[k][times[k].Count / 2],8:F2} ms");
-            }
-            Console.WriteLine($"  generated / hand: forward {times[1][20] / times[0][20]:F2}, forward+backward {times[3][20] / times[2][20]:F2}");
+            for (int k = 0; k < runs.Length; k++) Console.WriteLine($"  {runs[k].Name,-28} {medians[k],8:F2} ms");
+            Console.WriteLine($"  generated / hand: forward {medians[1] / medians[0]:F2}, forward+backward {medians[3] / medians[2]:F2}");
         }
         return 0;
     }

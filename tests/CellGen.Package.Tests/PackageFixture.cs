@@ -18,11 +18,9 @@ public sealed class PackageFixture : IDisposable
         string sources = Path.Combine(Root, "sources");
         string repository = Dotnet.RepositoryRoot();
         Directory.CreateDirectory(Feed);
+        Directory.CreateDirectory(sources);
         foreach (string file in new[] { "Directory.Build.props", "README.md", "LICENSE" })
-        {
-            Directory.CreateDirectory(sources);
             File.Copy(Path.Combine(repository, file), Path.Combine(sources, file));
-        }
         CopySources(Path.Combine(repository, "src"), Path.Combine(sources, "src"));
         Version = "0.0.0-test." + DateTime.UtcNow.ToString("yyyyMMddHHmmss");
         Pack = Dotnet.Run(sources, NuGetPackages, "pack", "src/Cells/CellGen.Cells.csproj", "-c", "Release", "-o", Feed,
