@@ -1,4 +1,5 @@
 using System;
+using System.Collections.Generic;
 using System.Linq;
 using CellGen.Cells;
 using Xunit;
@@ -81,6 +82,27 @@ public sealed class RunnerTests
         for (int i = 0; i < once.Length; i++) Assert.Equal(2 * once[i], twice[i], 1e-5f);
         cell.ZeroGradients();
         Assert.All(cell.Parameter("W_o").GradientToArray(), v => Assert.Equal(0f, v));
+    }
+
+    public static IEnumerable<object[]> CellNames() => CellCatalog.All().Select(t => new object[] { t.Name });
+
+    /// <summary>Inference keeps one step's room for what only the backward pass reads; it must compute what training does.</summary>
+    [Theory]
+    [MemberData(nameof(CellNames))]
+    public void InferenceComputesWhatTrainingComputes(string name)
+    {
+        const int input = 5, hidden = 7, batch = 3, steps = 6;
+        RecurrentCell<float> cell = CellCatalog.Create(name, input, hidden)!;
+        Initializers.Initialize(cell, new Random(3));
+        SequenceRunner<float> runner = cell.CreateRunner(steps, batch);
+        float[] x = Enumerable.Range(0, steps * batch * input).Select(i => MathF.Sin(0.37f * i)).ToArray();
+        int states = cell.StateNames.Count * batch * hidden;
+        float[] inferred = new float[steps * batch * hidden], trained = new float[inferred.Length];
+        float[] inferredFinal = new float[states], trainedFinal = new float[states];
+        runner.Forward(x, default, inferred, inferredFinal);
+        runner.ForwardTraining(x, default, trained, trainedFinal);
+        Assert.Equal(trained, inferred);
+        Assert.Equal(trainedFinal, inferredFinal);
     }
 
     [Fact]

@@ -74,6 +74,7 @@ internal sealed class VariantEmitter
     private readonly string _className;
     private readonly Describe _describe;
     private readonly string[] _bufferFields;
+    private readonly HashSet<int> _keptPerStep;
     private readonly string[] _preferred;
     private readonly Names _fieldNames;
     private readonly Dictionary<string, string> _fields = new();
@@ -100,6 +101,13 @@ internal sealed class VariantEmitter
         _fieldNames = new Names("_cell", "B", "H", "X", "Record");
         _bufferFields = _schedule.Buffers.Select(b => Field("buffer:" + b.Index, "_" + b.Name)).ToArray();
         _preferred = Enumerable.Range(0, _graph.Nodes.Count).Select(PreferredName).ToArray();
+        // Buffers with a slot per step that the time loop writes even without a tape (products, values a later stage
+        // reads): only the backward pass needs every step's values, so inference reuses slot 0. Tape-only values are
+        // not written then, and what the hoisted phase writes for all steps keeps its slots.
+        _keptPerStep = new HashSet<int>(
+            _schedule.Nodes.Where(n => n.Phase == Phase.Step && n.Storage == Storage.Buffer && n.StoreAlways).Select(n => n.Buffer)
+                .Concat(_schedule.Calls.Where(c => c.Phase == Phase.Step).Select(c => c.OutputBuffer))
+                .Where(b => _schedule.Buffers[b].AllSteps));
     }
 
     private string T => _p.Type;
@@ -304,17 +312,19 @@ internal sealed class VariantEmitter
 
     private string BufferWidth(BufferPlan b) => Width(b.WidthH, b.WidthX);
 
-    private string BufferSpan(int index, Phase phase)
+    /// <summary>A buffer's rows for one step (the loop's slot in the forward pass) or for all steps.</summary>
+    private string BufferSpan(int index, Phase phase, bool forward = false)
     {
         BufferPlan b = _schedule.Buffers[index];
         string width = BufferWidth(b), field = _bufferFields[index];
         if (!b.AllSteps) return field;
+        string step = forward && _keptPerStep.Contains(index) ? "slot" : "t";
         return phase == Phase.Step
-            ? $"{field}.AsSpan(t * B * {Paren(width)}, B * {Paren(width)})"
+            ? $"{field}.AsSpan({step} * B * {Paren(width)}, B * {Paren(width)})"
             : $"{field}.AsSpan(0, steps * B * {Paren(width)})";
     }
 
-    private View? ValueView(int node, Phase phase)
+    private View? ValueView(int node, Phase phase, bool forward = false)
     {
         Node n = _graph.Nodes[node];
         NodePlan plan = _schedule.Nodes[node];
@@ -328,10 +338,10 @@ internal sealed class VariantEmitter
             {
                 CallPlan call = _schedule.Calls[plan.Buffer];
                 BufferPlan b = _schedule.Buffers[call.OutputBuffer];
-                return new View(_bufferFields[call.OutputBuffer], BufferSpan(call.OutputBuffer, phase), BufferWidth(b), plan.Column == 0 ? "" : Mul(plan.Column.ToString(), "H"), false);
+                return new View(_bufferFields[call.OutputBuffer], BufferSpan(call.OutputBuffer, phase, forward), BufferWidth(b), plan.Column == 0 ? "" : Mul(plan.Column.ToString(), "H"), false);
             }
             case Storage.Buffer:
-                return new View(_bufferFields[plan.Buffer], BufferSpan(plan.Buffer, phase), BufferWidth(_schedule.Buffers[plan.Buffer]), "", false);
+                return new View(_bufferFields[plan.Buffer], BufferSpan(plan.Buffer, phase, forward), BufferWidth(_schedule.Buffers[plan.Buffer]), "", false);
         }
         return null;
     }
@@ -395,6 +405,8 @@ internal sealed class VariantEmitter
             foreach (Instruction instruction in _schedule.HoistedForward) EmitForwardInstruction(instruction, Phase.Hoisted);
         }
         _w.Open("for (int t = 0; t < steps; t++)");
+        if (_keptPerStep.Count > 0)
+            _w.Line("int slot = record ? t : 0; // without a tape, one step's room is enough for what only the backward pass reads");
         foreach (Instruction instruction in _schedule.StepForward) EmitForwardInstruction(instruction, Phase.Step);
         _w.Line("EndForwardStep(t); // sequences that have ended keep their states");
         _w.Close();
@@ -429,7 +441,7 @@ internal sealed class VariantEmitter
         _ => "kept for a later stage",
     };
 
-    private (string Span, string Stride) OperandValues(int operand, Phase phase, bool allSteps)
+    private (string Span, string Stride) OperandValues(int operand, Phase phase, bool allSteps, bool forward = false)
     {
         NodePlan plan = _schedule.Nodes[operand];
         Node node = _graph.Nodes[operand];
@@ -441,7 +453,7 @@ internal sealed class VariantEmitter
                 return (allSteps ? $"NextStates({StateIndex(plan.State)}, steps)" : $"NextState({StateIndex(plan.State)}, t)", "H");
             default:
             {
-                View view = ValueView(operand, allSteps ? Phase.Hoisted : phase)!;
+                View view = ValueView(operand, allSteps ? Phase.Hoisted : phase, forward)!;
                 return (Offset(view.Span, view.Column), view.Stride);
             }
         }
@@ -462,11 +474,11 @@ internal sealed class VariantEmitter
         CallPlan call = _schedule.Calls[instruction.Index];
         GemmCall gemm = _schedule.Optimised.Calls[call.Call];
         WeightBuffer weights = _schedule.Optimised.Buffers[gemm.Buffer];
-        (string operand, string lda) = OperandValues(gemm.Operand, phase, allSteps: false);
+        (string operand, string lda) = OperandValues(gemm.Operand, phase, allSteps: false, forward: true);
         string n = Width(weights.Parts.Count, 0);
         _w.Comment($"product{call.Call} = " + string.Join(" | ", weights.Parts.Select(p => p.Matrix + _describe.Columns(p.Matrix, p.Part) + " @ " + _describe.Node(gemm.Operand, false) + (p.Bias.Length > 0 ? " + " + p.Bias : ""))));
         string bias = weights.HasBias ? $"_cell.{BiasField(weights.Index)}" : "default";
-        _w.Line($"{Runtime}.Gemm.Forward<{T}>({operand}, {lda}, _cell.{WeightsField(weights.Index)}, {bias}, {ValueView(NodeOfCall(call.Call), phase)!.Span}, {n}, {Rows(phase)}, {SizeOf(weights.OperandSize)}, {n});");
+        _w.Line($"{Runtime}.Gemm.Forward<{T}>({operand}, {lda}, _cell.{WeightsField(weights.Index)}, {bias}, {ValueView(NodeOfCall(call.Call), phase, forward: true)!.Span}, {n}, {Rows(phase)}, {SizeOf(weights.OperandSize)}, {n});");
     }
 
     private int NodeOfCall(int call) => Enumerable.Range(0, _graph.Nodes.Count).First(i => _schedule.Optimised.CallOfNode[i] == call);
@@ -547,11 +559,11 @@ internal sealed class VariantEmitter
         foreach (int n in sweep.Nodes)
         {
             foreach (int a in _graph.Nodes[n].Args)
-                if (!members.Contains(a)) Add(ValueView(a, sweep.Phase), false);
+                if (!members.Contains(a)) Add(ValueView(a, sweep.Phase, forward: true), false);
             foreach (StateUpdate update in _graph.Updates.Where(u => u.Node == n))
                 Add(StateView(update.State), true);
             NodePlan plan = _schedule.Nodes[n];
-            if (plan.Storage == Storage.Buffer) Add(ValueView(n, sweep.Phase), true);
+            if (plan.Storage == Storage.Buffer) Add(ValueView(n, sweep.Phase, forward: true), true);
         }
         return views;
     }

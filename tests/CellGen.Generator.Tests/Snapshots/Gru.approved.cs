@@ -109,15 +109,16 @@ namespace CellGen.Cells
                 global::CellGen.Gemm.Forward<float>(Inputs.AsSpan(0, steps * B * X), X, _cell._weights1, _cell._bias1, _product1.AsSpan(0, steps * B * (3 * H)), 3 * H, steps * B, X, 3 * H);
                 for (int t = 0; t < steps; t++)
                 {
+                    int slot = record ? t : 0; // without a tape, one step's room is enough for what only the backward pass reads
                     // product0 = W_z[:, :H] @ h[t-1] | W_r[:, :H] @ h[t-1]
                     global::CellGen.Gemm.Forward<float>(PreviousState(0, t), H, _cell._weights0, default, _product0, 2 * H, B, H, 2 * H);
                     // z, r
-                    var kStepForward0 = new StepForward0 { H = H, X = X, Record = record, _product0 = _product0, _product1 = _product1.AsSpan(t * B * (3 * H), B * (3 * H)), _z = _z.AsSpan(t * B * H, B * H), _r = _r.AsSpan(t * B * H, B * H), _h_prev = PreviousState(0, t), _value10 = _value10.AsSpan(t * B * H, B * H), _value17 = _value17 };
+                    var kStepForward0 = new StepForward0 { H = H, X = X, Record = record, _product0 = _product0, _product1 = _product1.AsSpan(t * B * (3 * H), B * (3 * H)), _z = _z.AsSpan(slot * B * H, B * H), _r = _r.AsSpan(t * B * H, B * H), _h_prev = PreviousState(0, t), _value10 = _value10.AsSpan(slot * B * H, B * H), _value17 = _value17 };
                     global::CellGen.Elementwise.ForEach(ref kStepForward0, B, H);
                     // product2 = W_n[:, :H] @ r * h[t-1]
-                    global::CellGen.Gemm.Forward<float>(_value10.AsSpan(t * B * H, B * H), H, _cell._weights2, default, _product2, H, B, H, H);
+                    global::CellGen.Gemm.Forward<float>(_value10.AsSpan(slot * B * H, B * H), H, _cell._weights2, default, _product2, H, B, H, H);
                     // n, h[t]
-                    var kStepForward1 = new StepForward1 { H = H, X = X, Record = record, _product2 = _product2, _product1 = _product1.AsSpan(t * B * (3 * H), B * (3 * H)), _n = _n.AsSpan(t * B * H, B * H), _z = _z.AsSpan(t * B * H, B * H), _value17 = _value17, _h = NextState(0, t) };
+                    var kStepForward1 = new StepForward1 { H = H, X = X, Record = record, _product2 = _product2, _product1 = _product1.AsSpan(t * B * (3 * H), B * (3 * H)), _n = _n.AsSpan(t * B * H, B * H), _z = _z.AsSpan(slot * B * H, B * H), _value17 = _value17, _h = NextState(0, t) };
                     global::CellGen.Elementwise.ForEach(ref kStepForward1, B, H);
                     EndForwardStep(t); // sequences that have ended keep their states
                 }

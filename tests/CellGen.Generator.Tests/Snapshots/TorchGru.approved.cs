@@ -96,10 +96,11 @@ namespace CellGen.Cells
                 global::CellGen.Gemm.Forward<float>(Inputs.AsSpan(0, steps * B * X), X, _cell._weights1, _cell._bias1, _product1.AsSpan(0, steps * B * (3 * H)), 3 * H, steps * B, X, 3 * H);
                 for (int t = 0; t < steps; t++)
                 {
+                    int slot = record ? t : 0; // without a tape, one step's room is enough for what only the backward pass reads
                     // product0 = W_r[:, :H] @ h[t-1] | W_z[:, :H] @ h[t-1] | Wh_n @ h[t-1] + bh_n
-                    global::CellGen.Gemm.Forward<float>(PreviousState(0, t), H, _cell._weights0, _cell._bias0, _product0.AsSpan(t * B * (3 * H), B * (3 * H)), 3 * H, B, H, 3 * H);
+                    global::CellGen.Gemm.Forward<float>(PreviousState(0, t), H, _cell._weights0, _cell._bias0, _product0.AsSpan(slot * B * (3 * H), B * (3 * H)), 3 * H, B, H, 3 * H);
                     // r, z, n, h[t]
-                    var kStepForward0 = new StepForward0 { H = H, X = X, Record = record, _product0 = _product0.AsSpan(t * B * (3 * H), B * (3 * H)), _product1 = _product1.AsSpan(t * B * (3 * H), B * (3 * H)), _r = _r.AsSpan(t * B * H, B * H), _z = _z.AsSpan(t * B * H, B * H), _n = _n.AsSpan(t * B * H, B * H), _h_prev = PreviousState(0, t), _h = NextState(0, t) };
+                    var kStepForward0 = new StepForward0 { H = H, X = X, Record = record, _product0 = _product0.AsSpan(slot * B * (3 * H), B * (3 * H)), _product1 = _product1.AsSpan(t * B * (3 * H), B * (3 * H)), _r = _r.AsSpan(t * B * H, B * H), _z = _z.AsSpan(t * B * H, B * H), _n = _n.AsSpan(t * B * H, B * H), _h_prev = PreviousState(0, t), _h = NextState(0, t) };
                     global::CellGen.Elementwise.ForEach(ref kStepForward0, B, H);
                     EndForwardStep(t); // sequences that have ended keep their states
                 }
