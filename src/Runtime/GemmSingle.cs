@@ -249,59 +249,68 @@ internal static class GemmSingle
         WeightPanels<F32x1>(ref a, lda, ref dc, lddc, ref dw, rows, k, n, j, end);
     }
 
-    /// <summary>For four rows of dW and two vectors of columns, the sum over all rows of A stays in registers.</summary>
+    /// <summary>Rows of A per chunk in the weight gradient: 256 rows of a packed 2-vector panel take 32 KiB.</summary>
+    private const int WeightRowChunk = 256;
+
+    /// <summary>
+    /// For four rows of dW and two vectors of columns, the sum over a chunk of rows of A stays in registers. The rows
+    /// (the sum) go in chunks so that the packed chunk of the dC panel stays in L1 while every row of dW passes over it.
+    /// </summary>
     private static int WeightPanels<V>(ref float a, int lda, ref float dc, int lddc, ref float dw, int rows, int k, int n, int j, int end)
         where V : struct, IFloatLanes<V>
     {
         int lanes = V.Count;
         // As in Forward: rows of dC lie n floats apart; with enough rows of dW to reuse it, the panel is copied first.
         bool pack = k >= 8 && V.Count > 1;
-        float[]? panel = pack ? Panel(rows * 2 * lanes) : null;
+        float[]? panel = pack ? Panel(Math.Min(rows, WeightRowChunk) * 2 * lanes) : null;
         for (; j + 2 * lanes <= end; j += 2 * lanes)
-        {
-            ref float g = ref Unsafe.Add(ref dc, j);
-            int stride = lddc;
-            if (panel is not null)
+            for (int first = 0; first < rows; first += WeightRowChunk)
             {
-                g = ref Pack<V>(ref g, lddc, rows, panel);
-                stride = 2 * lanes;
-            }
-            int p = 0;
-            for (; p + 4 <= k; p += 4)
-            {
-                ref float d = ref Unsafe.Add(ref dw, p * n + j);
-                V c00 = V.LoadUnsafe(ref d, 0), c01 = V.LoadUnsafe(ref d, lanes);
-                V c10 = V.LoadUnsafe(ref d, n), c11 = V.LoadUnsafe(ref d, n + lanes);
-                V c20 = V.LoadUnsafe(ref d, 2 * n), c21 = V.LoadUnsafe(ref d, 2 * n + lanes);
-                V c30 = V.LoadUnsafe(ref d, 3 * n), c31 = V.LoadUnsafe(ref d, 3 * n + lanes);
-                for (int r = 0; r < rows; r++)
+                int count = Math.Min(WeightRowChunk, rows - first);
+                ref float ac = ref Unsafe.Add(ref a, first * lda);
+                ref float g = ref Unsafe.Add(ref dc, first * lddc + j);
+                int stride = lddc;
+                if (panel is not null)
                 {
-                    V g0 = V.LoadUnsafe(ref g, r * stride), g1 = V.LoadUnsafe(ref g, r * stride + lanes);
-                    ref float ar = ref Unsafe.Add(ref a, r * lda + p);
-                    V x0 = V.Constant(ar), x1 = V.Constant(Unsafe.Add(ref ar, 1)), x2 = V.Constant(Unsafe.Add(ref ar, 2)), x3 = V.Constant(Unsafe.Add(ref ar, 3));
-                    c00 = V.MultiplyAdd(x0, g0, c00); c01 = V.MultiplyAdd(x0, g1, c01);
-                    c10 = V.MultiplyAdd(x1, g0, c10); c11 = V.MultiplyAdd(x1, g1, c11);
-                    c20 = V.MultiplyAdd(x2, g0, c20); c21 = V.MultiplyAdd(x2, g1, c21);
-                    c30 = V.MultiplyAdd(x3, g0, c30); c31 = V.MultiplyAdd(x3, g1, c31);
+                    g = ref Pack<V>(ref g, lddc, count, panel);
+                    stride = 2 * lanes;
                 }
-                V.StoreUnsafe(c00, ref d, 0); V.StoreUnsafe(c01, ref d, lanes);
-                V.StoreUnsafe(c10, ref d, n); V.StoreUnsafe(c11, ref d, n + lanes);
-                V.StoreUnsafe(c20, ref d, 2 * n); V.StoreUnsafe(c21, ref d, 2 * n + lanes);
-                V.StoreUnsafe(c30, ref d, 3 * n); V.StoreUnsafe(c31, ref d, 3 * n + lanes);
-            }
-            for (; p < k; p++)
-            {
-                V c0 = V.LoadUnsafe(ref dw, p * n + j), c1 = V.LoadUnsafe(ref dw, p * n + j + lanes);
-                for (int r = 0; r < rows; r++)
+                int p = 0;
+                for (; p + 4 <= k; p += 4)
                 {
-                    V x = V.Constant(Unsafe.Add(ref a, r * lda + p));
-                    c0 = V.MultiplyAdd(x, V.LoadUnsafe(ref g, r * stride), c0);
-                    c1 = V.MultiplyAdd(x, V.LoadUnsafe(ref g, r * stride + lanes), c1);
+                    ref float d = ref Unsafe.Add(ref dw, p * n + j);
+                    V c00 = V.LoadUnsafe(ref d, 0), c01 = V.LoadUnsafe(ref d, lanes);
+                    V c10 = V.LoadUnsafe(ref d, n), c11 = V.LoadUnsafe(ref d, n + lanes);
+                    V c20 = V.LoadUnsafe(ref d, 2 * n), c21 = V.LoadUnsafe(ref d, 2 * n + lanes);
+                    V c30 = V.LoadUnsafe(ref d, 3 * n), c31 = V.LoadUnsafe(ref d, 3 * n + lanes);
+                    for (int r = 0; r < count; r++)
+                    {
+                        V g0 = V.LoadUnsafe(ref g, r * stride), g1 = V.LoadUnsafe(ref g, r * stride + lanes);
+                        ref float ar = ref Unsafe.Add(ref ac, r * lda + p);
+                        V x0 = V.Constant(ar), x1 = V.Constant(Unsafe.Add(ref ar, 1)), x2 = V.Constant(Unsafe.Add(ref ar, 2)), x3 = V.Constant(Unsafe.Add(ref ar, 3));
+                        c00 = V.MultiplyAdd(x0, g0, c00); c01 = V.MultiplyAdd(x0, g1, c01);
+                        c10 = V.MultiplyAdd(x1, g0, c10); c11 = V.MultiplyAdd(x1, g1, c11);
+                        c20 = V.MultiplyAdd(x2, g0, c20); c21 = V.MultiplyAdd(x2, g1, c21);
+                        c30 = V.MultiplyAdd(x3, g0, c30); c31 = V.MultiplyAdd(x3, g1, c31);
+                    }
+                    V.StoreUnsafe(c00, ref d, 0); V.StoreUnsafe(c01, ref d, lanes);
+                    V.StoreUnsafe(c10, ref d, n); V.StoreUnsafe(c11, ref d, n + lanes);
+                    V.StoreUnsafe(c20, ref d, 2 * n); V.StoreUnsafe(c21, ref d, 2 * n + lanes);
+                    V.StoreUnsafe(c30, ref d, 3 * n); V.StoreUnsafe(c31, ref d, 3 * n + lanes);
                 }
-                V.StoreUnsafe(c0, ref dw, p * n + j);
-                V.StoreUnsafe(c1, ref dw, p * n + j + lanes);
+                for (; p < k; p++)
+                {
+                    V c0 = V.LoadUnsafe(ref dw, p * n + j), c1 = V.LoadUnsafe(ref dw, p * n + j + lanes);
+                    for (int r = 0; r < count; r++)
+                    {
+                        V x = V.Constant(Unsafe.Add(ref ac, r * lda + p));
+                        c0 = V.MultiplyAdd(x, V.LoadUnsafe(ref g, r * stride), c0);
+                        c1 = V.MultiplyAdd(x, V.LoadUnsafe(ref g, r * stride + lanes), c1);
+                    }
+                    V.StoreUnsafe(c0, ref dw, p * n + j);
+                    V.StoreUnsafe(c1, ref dw, p * n + j + lanes);
+                }
             }
-        }
         for (; j + lanes <= end; j += lanes)
             for (int p = 0; p < k; p++)
             {
