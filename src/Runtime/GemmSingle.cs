@@ -11,8 +11,21 @@ namespace CellGen;
 /// </summary>
 internal static class GemmSingle
 {
+    /// <summary>Floats of A per chunk of rows in a forward product (512 KiB): a chunk stays in L2 while every panel of W passes over it.</summary>
+    private const int ForwardChunkFloats = 1 << 17;
+
     /// <summary>C = A W (+ bias) for columns [start, end).</summary>
     public static void Forward(ref float a, int lda, ref float w, ref float bias, bool hasBias, ref float c, int ldc, int rows, int k, int n, int start, int end)
+    {
+        // Many rows go in chunks, or each panel of W would stream all of A from memory again ([6400, 512] x [512, 2048]:
+        // 102 GFLOP/s in one go, 163 in chunks of 256 rows).
+        int chunk = Math.Clamp(ForwardChunkFloats / Math.Max(k, 1) / 4 * 4, 16, 256);
+        for (int first = 0; first < rows; first += chunk)
+            ForwardColumns(ref Unsafe.Add(ref a, first * lda), lda, ref w, ref bias, hasBias, ref Unsafe.Add(ref c, first * ldc), ldc,
+                Math.Min(chunk, rows - first), k, n, start, end);
+    }
+
+    private static void ForwardColumns(ref float a, int lda, ref float w, ref float bias, bool hasBias, ref float c, int ldc, int rows, int k, int n, int start, int end)
     {
         int j = start;
         if (Vector512.IsHardwareAccelerated) j = ForwardPanels<F32x16>(ref a, lda, ref w, ref bias, hasBias, ref c, ldc, rows, k, n, j, end);

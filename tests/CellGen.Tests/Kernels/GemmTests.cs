@@ -23,7 +23,7 @@ public sealed class GemmTests
     [InlineData(2, 9, 161)]
     [InlineData(70, 130, 200)] // large enough to be split between two cores
     [InlineData(129, 64, 1030)]
-    [InlineData(600, 9, 70)]  // the weight gradient sums its rows in chunks
+    [InlineData(600, 9, 70)]  // many rows: the products go in chunks of rows
     public void ProductsMatchPlainLoops(int rows, int k, int n)
     {
         var random = new Random(rows * 1000 + k * 10 + n);
