@@ -15,6 +15,9 @@ internal static class GemmSingle
     private const int ForwardChunkFloats = 1 << 17;
 
     /// <summary>C = A W (+ bias) for columns [start, end).</summary>
+    // Optimised at once, as the elementwise sweeps are: with dynamic PGO this loop made batch-1 products about 4x
+    // slower (Rnn b1-h128 forward 0.13 ms without, 0.5 ms with).
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Forward(ref float a, int lda, ref float w, ref float bias, bool hasBias, ref float c, int ldc, int rows, int k, int n, int start, int end)
     {
         // Many rows go in chunks, or each panel of W would stream all of A from memory again ([6400, 512] x [512, 2048]:
