@@ -37,9 +37,13 @@ internal static class GemmSingle
         ForwardPanels<F32x1>(ref a, lda, ref w, ref bias, hasBias, ref c, ldc, rows, k, n, j, end);
     }
 
+    /// <summary>Floats of a packed panel of W (16 KiB): half of L1, so the rows of A passing by do not push it out.</summary>
+    private const int PanelFloats = 1 << 12;
+
     /// <summary>
     /// Panels of W two vectors wide stay in L1 while blocks of four rows of A stream past; eight accumulators in
-    /// registers. Returns the first column it left for narrower lanes.
+    /// registers. A deep panel goes in slices of k, each adding to C, so that the slice fits in L1. Returns the first
+    /// column it left for narrower lanes.
     /// </summary>
     private static int ForwardPanels<V>(ref float a, int lda, ref float w, ref float bias, bool hasBias, ref float c, int ldc, int rows, int k, int n, int j, int end)
         where V : struct, IFloatLanes<V>
@@ -49,56 +53,76 @@ internal static class GemmSingle
         // Rows of W lie n floats apart, often a multiple of 4 KiB: a panel read in place maps to few cache sets and
         // thrashes L1. With enough rows to reuse it, the panel is first copied into a contiguous buffer.
         bool pack = rows >= 8 && V.Count > 1;
-        float[]? panel = pack ? Panel(k * 2 * lanes) : null;
+        int depth = pack ? Math.Max(PanelFloats / (2 * lanes), 1) : k;
+        float[]? panel = pack ? Panel(Math.Min(depth, k) * 2 * lanes) : null;
         for (; j + 2 * lanes <= end; j += 2 * lanes)
-        {
-            V b0 = hasBias ? V.LoadUnsafe(ref bias, j) : V.Constant(0), b1 = hasBias ? V.LoadUnsafe(ref bias, j + lanes) : V.Constant(0);
-            ref float wj = ref Unsafe.Add(ref w, j);
-            int stride = n;
-            if (panel is not null)
+            for (int first = 0; first < k; first += depth)
             {
-                wj = ref Pack<V>(ref wj, n, k, panel);
-                stride = 2 * lanes;
-            }
-            int r = 0;
-            for (; r + 4 <= rows; r += 4)
-            {
-                V c00 = b0, c01 = b1, c10 = b0, c11 = b1, c20 = b0, c21 = b1, c30 = b0, c31 = b1;
-                ref float a0 = ref Unsafe.Add(ref a, r * lda);
-                ref float a1 = ref Unsafe.Add(ref a0, lda);
-                ref float a2 = ref Unsafe.Add(ref a1, lda);
-                ref float a3 = ref Unsafe.Add(ref a2, lda);
-                for (int p = 0; p < k; p++)
+                int count = Math.Min(depth, k - first);
+                ref float wj = ref Unsafe.Add(ref w, first * n + j);
+                int stride = n;
+                if (panel is not null)
                 {
-                    V w0 = V.LoadUnsafe(ref wj, p * stride), w1 = V.LoadUnsafe(ref wj, p * stride + lanes);
-                    V x0 = V.Constant(Unsafe.Add(ref a0, p)), x1 = V.Constant(Unsafe.Add(ref a1, p));
-                    V x2 = V.Constant(Unsafe.Add(ref a2, p)), x3 = V.Constant(Unsafe.Add(ref a3, p));
-                    c00 = V.MultiplyAdd(x0, w0, c00); c01 = V.MultiplyAdd(x0, w1, c01);
-                    c10 = V.MultiplyAdd(x1, w0, c10); c11 = V.MultiplyAdd(x1, w1, c11);
-                    c20 = V.MultiplyAdd(x2, w0, c20); c21 = V.MultiplyAdd(x2, w1, c21);
-                    c30 = V.MultiplyAdd(x3, w0, c30); c31 = V.MultiplyAdd(x3, w1, c31);
+                    wj = ref Pack<V>(ref wj, n, count, panel);
+                    stride = 2 * lanes;
                 }
-                ref float cr = ref Unsafe.Add(ref c, r * ldc + j);
-                V.StoreUnsafe(c00, ref cr, 0); V.StoreUnsafe(c01, ref cr, lanes);
-                V.StoreUnsafe(c10, ref cr, ldc); V.StoreUnsafe(c11, ref cr, ldc + lanes);
-                V.StoreUnsafe(c20, ref cr, 2 * ldc); V.StoreUnsafe(c21, ref cr, 2 * ldc + lanes);
-                V.StoreUnsafe(c30, ref cr, 3 * ldc); V.StoreUnsafe(c31, ref cr, 3 * ldc + lanes);
+                ForwardPanelSlice<V>(ref Unsafe.Add(ref a, first), lda, ref wj, stride, ref bias, hasBias, ref c, ldc, rows, count, j, first > 0);
             }
-            for (; r < rows; r++)
-            {
-                V c0 = b0, c1 = b1;
-                ref float ar = ref Unsafe.Add(ref a, r * lda);
-                for (int p = 0; p < k; p++)
-                {
-                    V x = V.Constant(Unsafe.Add(ref ar, p));
-                    c0 = V.MultiplyAdd(x, V.LoadUnsafe(ref wj, p * stride), c0);
-                    c1 = V.MultiplyAdd(x, V.LoadUnsafe(ref wj, p * stride + lanes), c1);
-                }
-                V.StoreUnsafe(c0, ref c, r * ldc + j);
-                V.StoreUnsafe(c1, ref c, r * ldc + j + lanes);
-            }
-        }
         return ForwardVectors<V>(ref a, lda, ref w, ref bias, hasBias, ref c, ldc, rows, k, n, j, end);
+    }
+
+    /// <summary>C[:, j..j+2 vectors) = (C if <paramref name="accumulate"/>, else the bias) + A[:, slice] times one slice of a panel.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void ForwardPanelSlice<V>(ref float a, int lda, ref float wj, int stride, ref float bias, bool hasBias, ref float c, int ldc, int rows, int k, int j, bool accumulate)
+        where V : struct, IFloatLanes<V>
+    {
+        int lanes = V.Count;
+        V b0 = hasBias ? V.LoadUnsafe(ref bias, j) : V.Constant(0), b1 = hasBias ? V.LoadUnsafe(ref bias, j + lanes) : V.Constant(0);
+        int r = 0;
+        for (; r + 4 <= rows; r += 4)
+        {
+            ref float cr = ref Unsafe.Add(ref c, r * ldc + j);
+            V c00 = b0, c01 = b1, c10 = b0, c11 = b1, c20 = b0, c21 = b1, c30 = b0, c31 = b1;
+            if (accumulate)
+            {
+                c00 = V.LoadUnsafe(ref cr, 0); c01 = V.LoadUnsafe(ref cr, lanes);
+                c10 = V.LoadUnsafe(ref cr, ldc); c11 = V.LoadUnsafe(ref cr, ldc + lanes);
+                c20 = V.LoadUnsafe(ref cr, 2 * ldc); c21 = V.LoadUnsafe(ref cr, 2 * ldc + lanes);
+                c30 = V.LoadUnsafe(ref cr, 3 * ldc); c31 = V.LoadUnsafe(ref cr, 3 * ldc + lanes);
+            }
+            ref float a0 = ref Unsafe.Add(ref a, r * lda);
+            ref float a1 = ref Unsafe.Add(ref a0, lda);
+            ref float a2 = ref Unsafe.Add(ref a1, lda);
+            ref float a3 = ref Unsafe.Add(ref a2, lda);
+            for (int p = 0; p < k; p++)
+            {
+                V w0 = V.LoadUnsafe(ref wj, p * stride), w1 = V.LoadUnsafe(ref wj, p * stride + lanes);
+                V x0 = V.Constant(Unsafe.Add(ref a0, p)), x1 = V.Constant(Unsafe.Add(ref a1, p));
+                V x2 = V.Constant(Unsafe.Add(ref a2, p)), x3 = V.Constant(Unsafe.Add(ref a3, p));
+                c00 = V.MultiplyAdd(x0, w0, c00); c01 = V.MultiplyAdd(x0, w1, c01);
+                c10 = V.MultiplyAdd(x1, w0, c10); c11 = V.MultiplyAdd(x1, w1, c11);
+                c20 = V.MultiplyAdd(x2, w0, c20); c21 = V.MultiplyAdd(x2, w1, c21);
+                c30 = V.MultiplyAdd(x3, w0, c30); c31 = V.MultiplyAdd(x3, w1, c31);
+            }
+            V.StoreUnsafe(c00, ref cr, 0); V.StoreUnsafe(c01, ref cr, lanes);
+            V.StoreUnsafe(c10, ref cr, ldc); V.StoreUnsafe(c11, ref cr, ldc + lanes);
+            V.StoreUnsafe(c20, ref cr, 2 * ldc); V.StoreUnsafe(c21, ref cr, 2 * ldc + lanes);
+            V.StoreUnsafe(c30, ref cr, 3 * ldc); V.StoreUnsafe(c31, ref cr, 3 * ldc + lanes);
+        }
+        for (; r < rows; r++)
+        {
+            ref float cr = ref Unsafe.Add(ref c, r * ldc + j);
+            V c0 = accumulate ? V.LoadUnsafe(ref cr, 0) : b0, c1 = accumulate ? V.LoadUnsafe(ref cr, lanes) : b1;
+            ref float ar = ref Unsafe.Add(ref a, r * lda);
+            for (int p = 0; p < k; p++)
+            {
+                V x = V.Constant(Unsafe.Add(ref ar, p));
+                c0 = V.MultiplyAdd(x, V.LoadUnsafe(ref wj, p * stride), c0);
+                c1 = V.MultiplyAdd(x, V.LoadUnsafe(ref wj, p * stride + lanes), c1);
+            }
+            V.StoreUnsafe(c0, ref cr, 0);
+            V.StoreUnsafe(c1, ref cr, lanes);
+        }
     }
 
     /// <summary>

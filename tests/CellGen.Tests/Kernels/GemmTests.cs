@@ -24,6 +24,7 @@ public sealed class GemmTests
     [InlineData(70, 130, 200)] // large enough to be split between two cores
     [InlineData(129, 64, 1030)]
     [InlineData(600, 9, 70)]  // many rows: the products go in chunks of rows
+    [InlineData(12, 530, 70)] // deep: the packed panels go in slices of k on every lane width
     public void ProductsMatchPlainLoops(int rows, int k, int n)
     {
         var random = new Random(rows * 1000 + k * 10 + n);
