@@ -38,6 +38,13 @@ public static class Compare
     /// </summary>
     public static double Median(Action run)
     {
+        List<double> times = Times(run);
+        return times[times.Count / 2];
+    }
+
+    /// <summary>The run times in ms, sorted, after a warm-up: at least 5 runs and a second (at most 200 runs).</summary>
+    public static List<double> Times(Action run)
+    {
         var warm = Stopwatch.StartNew();
         for (int i = 0; i < 10 || warm.Elapsed.TotalSeconds < 0.5; i++) run();
         var times = new List<double>();
@@ -49,7 +56,7 @@ public static class Compare
             times.Add(clock.Elapsed.TotalMilliseconds);
         }
         times.Sort();
-        return times[times.Count / 2];
+        return times;
     }
 
     public static int Run(string[] args)

@@ -14,27 +14,28 @@ internal static class GemmSingle
     /// <summary>Floats of A per chunk of rows in a forward product (512 KiB): a chunk stays in L2 while every panel of W passes over it.</summary>
     private const int ForwardChunkFloats = 1 << 17;
 
-    /// <summary>C = A W (+ bias) for columns [start, end).</summary>
+    /// <summary>C = A W (+ bias) for columns [start, end), or C += A W when <paramref name="accumulate"/> (the bias is then not read).</summary>
     // Optimised at once, as the elementwise sweeps are: with dynamic PGO this loop made batch-1 products about 4x
     // slower (Rnn b1-h128 forward 0.13 ms without, 0.5 ms with).
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Forward(ref float a, int lda, ref float w, ref float bias, bool hasBias, ref float c, int ldc, int rows, int k, int n, int start, int end)
+    public static void Forward(ref float a, int lda, ref float w, ref float bias, bool hasBias, ref float c, int ldc, int rows, int k, int n, int start, int end, bool accumulate)
     {
+        hasBias &= !accumulate;
         // Many rows go in chunks, or each panel of W would stream all of A from memory again ([6400, 512] x [512, 2048]:
         // 102 GFLOP/s in one go, 163 in chunks of 256 rows).
         int chunk = Math.Clamp(ForwardChunkFloats / Math.Max(k, 1) / 4 * 4, 16, 256);
         for (int first = 0; first < rows; first += chunk)
             ForwardColumns(ref Unsafe.Add(ref a, first * lda), lda, ref w, ref bias, hasBias, ref Unsafe.Add(ref c, first * ldc), ldc,
-                Math.Min(chunk, rows - first), k, n, start, end);
+                Math.Min(chunk, rows - first), k, n, start, end, accumulate);
     }
 
-    private static void ForwardColumns(ref float a, int lda, ref float w, ref float bias, bool hasBias, ref float c, int ldc, int rows, int k, int n, int start, int end)
+    private static void ForwardColumns(ref float a, int lda, ref float w, ref float bias, bool hasBias, ref float c, int ldc, int rows, int k, int n, int start, int end, bool accumulate)
     {
         int j = start;
-        if (Vector512.IsHardwareAccelerated) j = ForwardPanels<F32x16>(ref a, lda, ref w, ref bias, hasBias, ref c, ldc, rows, k, n, j, end);
-        if (Vector256.IsHardwareAccelerated) j = ForwardPanels<F32x8>(ref a, lda, ref w, ref bias, hasBias, ref c, ldc, rows, k, n, j, end);
-        if (Vector128.IsHardwareAccelerated) j = ForwardPanels<F32x4>(ref a, lda, ref w, ref bias, hasBias, ref c, ldc, rows, k, n, j, end);
-        ForwardPanels<F32x1>(ref a, lda, ref w, ref bias, hasBias, ref c, ldc, rows, k, n, j, end);
+        if (Vector512.IsHardwareAccelerated) j = ForwardPanels<F32x16>(ref a, lda, ref w, ref bias, hasBias, ref c, ldc, rows, k, n, j, end, accumulate);
+        if (Vector256.IsHardwareAccelerated) j = ForwardPanels<F32x8>(ref a, lda, ref w, ref bias, hasBias, ref c, ldc, rows, k, n, j, end, accumulate);
+        if (Vector128.IsHardwareAccelerated) j = ForwardPanels<F32x4>(ref a, lda, ref w, ref bias, hasBias, ref c, ldc, rows, k, n, j, end, accumulate);
+        ForwardPanels<F32x1>(ref a, lda, ref w, ref bias, hasBias, ref c, ldc, rows, k, n, j, end, accumulate);
     }
 
     /// <summary>Floats of a packed panel of W (16 KiB): half of L1, so the rows of A passing by do not push it out.</summary>
@@ -45,18 +46,18 @@ internal static class GemmSingle
     /// registers. A deep panel goes in slices of k, each adding to C, so that the slice fits in L1. Returns the first
     /// column it left for narrower lanes.
     /// </summary>
-    private static int ForwardPanels<V>(ref float a, int lda, ref float w, ref float bias, bool hasBias, ref float c, int ldc, int rows, int k, int n, int j, int end)
+    private static int ForwardPanels<V>(ref float a, int lda, ref float w, ref float bias, bool hasBias, ref float c, int ldc, int rows, int k, int n, int j, int end, bool accumulate)
         where V : struct, IFloatLanes<V>
     {
         int lanes = V.Count;
-        if (rows < 4) return ForwardFewRows<V>(ref a, lda, ref w, ref bias, hasBias, ref c, ldc, rows, k, n, j, end);
+        if (rows < 4) return ForwardFewRows<V>(ref a, lda, ref w, ref bias, hasBias, ref c, ldc, rows, k, n, j, end, accumulate);
         // Rows of W lie n floats apart, often a multiple of 4 KiB: a panel read in place maps to few cache sets and
         // thrashes L1. With enough rows to reuse it, the panel is first copied into a contiguous buffer.
         bool pack = rows >= 8 && V.Count > 1;
-        int depth = pack ? Math.Max(PanelFloats / (2 * lanes), 1) : k;
+        int depth = pack ? Math.Max(PanelFloats / (2 * lanes), 1) : Math.Max(k, 1);
         float[]? panel = pack ? Panel(Math.Min(depth, k) * 2 * lanes) : null;
         for (; j + 2 * lanes <= end; j += 2 * lanes)
-            for (int first = 0; first < k; first += depth)
+            for (int first = 0; first == 0 || first < k; first += depth) // once at least: with k = 0, C is the bias
             {
                 int count = Math.Min(depth, k - first);
                 ref float wj = ref Unsafe.Add(ref w, first * n + j);
@@ -66,9 +67,9 @@ internal static class GemmSingle
                     wj = ref Pack<V>(ref wj, n, count, panel);
                     stride = 2 * lanes;
                 }
-                ForwardPanelSlice<V>(ref Unsafe.Add(ref a, first), lda, ref wj, stride, ref bias, hasBias, ref c, ldc, rows, count, j, first > 0);
+                ForwardPanelSlice<V>(ref Unsafe.Add(ref a, first), lda, ref wj, stride, ref bias, hasBias, ref c, ldc, rows, count, j, accumulate || first > 0);
             }
-        return ForwardVectors<V>(ref a, lda, ref w, ref bias, hasBias, ref c, ldc, rows, k, n, j, end);
+        return ForwardVectors<V>(ref a, lda, ref w, ref bias, hasBias, ref c, ldc, rows, k, n, j, end, accumulate);
     }
 
     /// <summary>C[:, j..j+2 vectors) = (C if <paramref name="accumulate"/>, else the bias) + A[:, slice] times one slice of a panel.</summary>
@@ -129,7 +130,7 @@ internal static class GemmSingle
     /// One to three rows (batch 1 in the time loop): eight vectors of columns at a time, so that eight independent FMA
     /// chains hide the latency and each row of W is read as one contiguous run.
     /// </summary>
-    private static int ForwardFewRows<V>(ref float a, int lda, ref float w, ref float bias, bool hasBias, ref float c, int ldc, int rows, int k, int n, int j, int end)
+    private static int ForwardFewRows<V>(ref float a, int lda, ref float w, ref float bias, bool hasBias, ref float c, int ldc, int rows, int k, int n, int j, int end, bool accumulate)
         where V : struct, IFloatLanes<V>
     {
         int lanes = V.Count, width = 8 * lanes;
@@ -137,9 +138,9 @@ internal static class GemmSingle
             for (int r = 0; r < rows; r++)
             {
                 V c0, c1, c2, c3, c4, c5, c6, c7;
-                if (hasBias)
+                if (hasBias || accumulate)
                 {
-                    ref float b = ref Unsafe.Add(ref bias, j);
+                    ref float b = ref accumulate ? ref Unsafe.Add(ref c, r * ldc + j) : ref Unsafe.Add(ref bias, j);
                     c0 = V.LoadUnsafe(ref b, 0); c1 = V.LoadUnsafe(ref b, lanes); c2 = V.LoadUnsafe(ref b, 2 * lanes); c3 = V.LoadUnsafe(ref b, 3 * lanes);
                     c4 = V.LoadUnsafe(ref b, 4 * lanes); c5 = V.LoadUnsafe(ref b, 5 * lanes); c6 = V.LoadUnsafe(ref b, 6 * lanes); c7 = V.LoadUnsafe(ref b, 7 * lanes);
                 }
@@ -158,18 +159,18 @@ internal static class GemmSingle
                 V.StoreUnsafe(c0, ref cr, 0); V.StoreUnsafe(c1, ref cr, lanes); V.StoreUnsafe(c2, ref cr, 2 * lanes); V.StoreUnsafe(c3, ref cr, 3 * lanes);
                 V.StoreUnsafe(c4, ref cr, 4 * lanes); V.StoreUnsafe(c5, ref cr, 5 * lanes); V.StoreUnsafe(c6, ref cr, 6 * lanes); V.StoreUnsafe(c7, ref cr, 7 * lanes);
             }
-        return ForwardVectors<V>(ref a, lda, ref w, ref bias, hasBias, ref c, ldc, rows, k, n, j, end);
+        return ForwardVectors<V>(ref a, lda, ref w, ref bias, hasBias, ref c, ldc, rows, k, n, j, end, accumulate);
     }
 
     /// <summary>The columns left over by the wider kernels, one vector at a time.</summary>
-    private static int ForwardVectors<V>(ref float a, int lda, ref float w, ref float bias, bool hasBias, ref float c, int ldc, int rows, int k, int n, int j, int end)
+    private static int ForwardVectors<V>(ref float a, int lda, ref float w, ref float bias, bool hasBias, ref float c, int ldc, int rows, int k, int n, int j, int end, bool accumulate)
         where V : struct, IFloatLanes<V>
     {
         int lanes = V.Count;
         for (; j + lanes <= end; j += lanes)
             for (int r = 0; r < rows; r++)
             {
-                V c0 = hasBias ? V.LoadUnsafe(ref bias, j) : V.Constant(0);
+                V c0 = accumulate ? V.LoadUnsafe(ref c, r * ldc + j) : hasBias ? V.LoadUnsafe(ref bias, j) : V.Constant(0);
                 ref float ar = ref Unsafe.Add(ref a, r * lda);
                 for (int p = 0; p < k; p++) c0 = V.MultiplyAdd(V.Constant(Unsafe.Add(ref ar, p)), V.LoadUnsafe(ref w, p * n + j), c0);
                 V.StoreUnsafe(c0, ref c, r * ldc + j);

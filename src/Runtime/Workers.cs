@@ -56,7 +56,7 @@ internal static unsafe class Workers
         switch (job.Kind)
         {
             case Kind.Forward:
-                GemmSingle.Forward(ref *job.A, job.Lda, ref *job.W, ref *job.Bias, job.HasBias, ref *job.C, job.Ldc, job.Rows, job.K, job.N, job.Start, job.End);
+                GemmSingle.Forward(ref *job.A, job.Lda, ref *job.W, ref *job.Bias, job.HasBias, ref *job.C, job.Ldc, job.Rows, job.K, job.N, job.Start, job.End, job.Accumulate);
                 break;
             case Kind.BackwardData:
                 GemmSingle.BackwardData(ref *job.A, job.Lda, ref *job.W, ref *job.C, job.Ldc, job.Start, job.End, job.K, job.N, job.Accumulate);
@@ -97,21 +97,21 @@ internal static unsafe class Workers
 
     [ThreadStatic] private static Job? t_mine, t_shared;
 
-    /// <summary>C = A W (+ bias), the columns split between two cores when the product is large.</summary>
-    public static void Forward(ref float a, int lda, ref float w, ref float bias, bool hasBias, ref float c, int ldc, int rows, int k, int n)
+    /// <summary>C = A W (+ bias), or C += A W, the columns split between two cores when the product is large.</summary>
+    public static void Forward(ref float a, int lda, ref float w, ref float bias, bool hasBias, ref float c, int ldc, int rows, int k, int n, bool accumulate)
     {
         int middle = n / 2 / 32 * 32;
         if (!Available || (long)rows * k * n < Threshold || middle == 0)
         {
-            GemmSingle.Forward(ref a, lda, ref w, ref bias, hasBias, ref c, ldc, rows, k, n, 0, n);
+            GemmSingle.Forward(ref a, lda, ref w, ref bias, hasBias, ref c, ldc, rows, k, n, 0, n, accumulate);
             return;
         }
         fixed (float* pa = &a, pw = &w, pb = &bias, pc = &c)
         {
             Job mine = t_mine ??= new Job(), shared = t_shared ??= new Job();
-            Set(mine, Kind.Forward, pa, lda, pw, pb, hasBias, pc, ldc, rows, k, n, 0, middle, false);
-            Set(shared, Kind.Forward, pa, lda, pw, pb, hasBias, pc, ldc, rows, k, n, middle, n, false);
-            if (!TryShare(shared, mine)) GemmSingle.Forward(ref a, lda, ref w, ref bias, hasBias, ref c, ldc, rows, k, n, 0, n);
+            Set(mine, Kind.Forward, pa, lda, pw, pb, hasBias, pc, ldc, rows, k, n, 0, middle, accumulate);
+            Set(shared, Kind.Forward, pa, lda, pw, pb, hasBias, pc, ldc, rows, k, n, middle, n, accumulate);
+            if (!TryShare(shared, mine)) GemmSingle.Forward(ref a, lda, ref w, ref bias, hasBias, ref c, ldc, rows, k, n, 0, n, accumulate);
         }
     }
 

@@ -25,6 +25,9 @@ public sealed class GemmTests
     [InlineData(129, 64, 1030)]
     [InlineData(600, 9, 70)]  // many rows: the products go in chunks of rows
     [InlineData(12, 530, 70)] // deep: the packed panels go in slices of k on every lane width
+    [InlineData(70, 600, 40)] // ... and, transposed, wide
+    [InlineData(9, 0, 40)]    // no operand: C is the bias, dA is zero
+    [InlineData(9, 6, 0)]     // no outputs: dA is zero
     public void ProductsMatchPlainLoops(int rows, int k, int n)
     {
         var random = new Random(rows * 1000 + k * 10 + n);
@@ -58,6 +61,27 @@ public sealed class GemmTests
             for (int j = 0; j < n; j++) sum += (double)dc[j] * w[p * n + j];
             AssertClose(sum, da[p], $"dA[0, {p}] overwritten");
         }
+
+        // The same gradient from the transposed weights, on the forward kernels.
+        var wT = new float[n * k];
+        Gemm.Transpose<float>(w, wT, k, n);
+        float[] daT = (float[])before.Clone();
+        Gemm.BackwardDataTransposed<float>(dc, n, wT, daT, lda, rows, k, n, accumulate: true);
+        for (int r = 0; r < rows; r++)
+            for (int p = 0; p < k; p++)
+            {
+                double sum = before[r * lda + p];
+                for (int j = 0; j < n; j++) sum += (double)dc[r * n + j] * w[p * n + j];
+                AssertClose(sum, daT[r * lda + p], $"dA[{r}, {p}] from wT, accumulated");
+            }
+        Gemm.BackwardDataTransposed<float>(dc, n, wT, daT, lda, rows, k, n, accumulate: false);
+        for (int r = 0; r < rows; r++)
+            for (int p = 0; p < k; p++)
+            {
+                double sum = 0;
+                for (int j = 0; j < n; j++) sum += (double)dc[r * n + j] * w[p * n + j];
+                AssertClose(sum, daT[r * lda + p], $"dA[{r}, {p}] from wT");
+            }
 
         float[] dw = RandomArray(random, k * n);
         float[] dwBefore = (float[])dw.Clone();
