@@ -12,13 +12,14 @@ namespace CellGen.Bench;
 /// </summary>
 public sealed class HandLstm : HandCell
 {
+    private readonly float[] _whT, _wxT; // the weights transposed once per backward pass, for the data gradients
     public readonly float[] Wh, Wx, Bias, WhGrad, WxGrad, BiasGrad;
     private readonly float[] _zx, _zh, _gates, _c, _h0, _tanhC, _dz, _dc, _dhNext, _dcNext;
 
     public HandLstm(int inputSize, int hiddenSize, int batch, int steps) : base(inputSize, hiddenSize, batch, steps)
     {
         int g = 4 * H;
-        Wh = new float[H * g]; Wx = new float[X * g]; Bias = new float[g];
+        Wh = new float[H * g]; Wx = new float[X * g]; _whT = new float[Wh.Length]; _wxT = new float[Wx.Length]; Bias = new float[g];
         WhGrad = new float[Wh.Length]; WxGrad = new float[Wx.Length]; BiasGrad = new float[g];
         _zx = new float[T * B * g]; _zh = new float[B * g];
         _gates = new float[T * B * g];          // i, f, g, o after their activations
@@ -87,6 +88,8 @@ public sealed class HandLstm : HandCell
     public override void Backward(ReadOnlySpan<float> inputs, ReadOnlySpan<float> outputs, ReadOnlySpan<float> outputGradients, Span<float> inputGradients)
     {
         int g = 4 * H, rows = T * B;
+        Gemm.Transpose<float>(Wh, _whT, H, g);
+        Gemm.Transpose<float>(Wx, _wxT, X, g);
         Array.Clear(_dhNext);
         Array.Clear(_dcNext);
         for (int t = T - 1; t >= 0; t--)
@@ -100,7 +103,7 @@ public sealed class HandLstm : HandCell
                 if (Vector256.IsHardwareAccelerated) for (; j + 8 <= H; j += 8) CellBack<F32x8>(r, j, dy, gates, cPrev, tanhC, dz);
                 for (; j < H; j++) CellBack<F32x1>(r, j, dy, gates, cPrev, tanhC, dz);
             }
-            Gemm.BackwardData<float>(dz, g, Wh, _dhNext, H, B, H, g, accumulate: false);
+            Gemm.BackwardDataTransposed<float>(dz, g, _whT, _dhNext, H, B, H, g, accumulate: false);
             _dc.CopyTo(_dcNext, 0);
         }
         // h[t-1] for t = 0..T-1 is h0 followed by the outputs of steps 0..T-2.
@@ -108,7 +111,7 @@ public sealed class HandLstm : HandCell
         Gemm.BackwardWeights<float>(outputs, H, _dz.AsSpan(B * g), g, WhGrad, rows - B, H, g);
         Gemm.BackwardWeights<float>(inputs, X, _dz, g, WxGrad, rows, X, g);
         Gemm.BiasGradient<float>(_dz, g, BiasGrad, rows, g);
-        Gemm.BackwardData<float>(_dz, g, Wx, inputGradients, X, rows, X, g, accumulate: false);
+        Gemm.BackwardDataTransposed<float>(_dz, g, _wxT, inputGradients, X, rows, X, g, accumulate: false);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

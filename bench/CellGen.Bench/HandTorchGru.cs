@@ -13,13 +13,14 @@ namespace CellGen.Bench;
 /// </summary>
 public sealed class HandTorchGru : HandCell
 {
+    private readonly float[] _whT, _wxT; // the weights transposed once per backward pass, for the data gradients
     public readonly float[] Wh, Wx, Bh, Bx, WhGrad, WxGrad, BhGrad, BxGrad;
     private readonly float[] _zx, _zh, _gates, _h0, _dzh, _dzx, _dhNext;
 
     public HandTorchGru(int inputSize, int hiddenSize, int batch, int steps) : base(inputSize, hiddenSize, batch, steps)
     {
         int g = 3 * H;
-        Wh = new float[H * g]; Wx = new float[X * g]; Bh = new float[g]; Bx = new float[g];
+        Wh = new float[H * g]; Wx = new float[X * g]; _whT = new float[Wh.Length]; _wxT = new float[Wx.Length]; Bh = new float[g]; Bx = new float[g];
         WhGrad = new float[Wh.Length]; WxGrad = new float[Wx.Length]; BhGrad = new float[g]; BxGrad = new float[g];
         _zx = new float[T * B * g];
         _zh = new float[T * B * g];             // kept: the backward pass reads zh_n
@@ -88,6 +89,8 @@ public sealed class HandTorchGru : HandCell
     public override void Backward(ReadOnlySpan<float> inputs, ReadOnlySpan<float> outputs, ReadOnlySpan<float> outputGradients, Span<float> inputGradients)
     {
         int g = 3 * H, rows = T * B;
+        Gemm.Transpose<float>(Wh, _whT, H, g);
+        Gemm.Transpose<float>(Wx, _wxT, X, g);
         Array.Clear(_dhNext);
         for (int t = T - 1; t >= 0; t--)
         {
@@ -101,14 +104,14 @@ public sealed class HandTorchGru : HandCell
                 if (Vector256.IsHardwareAccelerated) for (; j + 8 <= H; j += 8) CellBack<F32x8>(r, j, dy, gates, zh, hPrev, dzh, dzx);
                 for (; j < H; j++) CellBack<F32x1>(r, j, dy, gates, zh, hPrev, dzh, dzx);
             }
-            Gemm.BackwardData<float>(dzh, g, Wh, _dhNext, H, B, H, g, accumulate: true);
+            Gemm.BackwardDataTransposed<float>(dzh, g, _whT, _dhNext, H, B, H, g, accumulate: true);
         }
         Gemm.BackwardWeights<float>(_h0, H, Step(_dzh, 0, g), g, WhGrad, B, H, g);
         Gemm.BackwardWeights<float>(outputs, H, _dzh.AsSpan(B * g), g, WhGrad, rows - B, H, g);
         Gemm.BiasGradient<float>(_dzh.AsSpan(2 * H), g, BhGrad.AsSpan(2 * H), rows, H);
         Gemm.BackwardWeights<float>(inputs, X, _dzx, g, WxGrad, rows, X, g);
         Gemm.BiasGradient<float>(_dzx, g, BxGrad, rows, g);
-        Gemm.BackwardData<float>(_dzx, g, Wx, inputGradients, X, rows, X, g, accumulate: false);
+        Gemm.BackwardDataTransposed<float>(_dzx, g, _wxT, inputGradients, X, rows, X, g, accumulate: false);
     }
 
     /// <summary>dh = dy + dh from later; writes the gate gradients of both products and dh[t-1] = z dh (the product adds the rest).</summary>

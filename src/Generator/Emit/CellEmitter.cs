@@ -386,6 +386,8 @@ internal sealed class VariantEmitter
         _w.Line("private readonly int B, H, X;");
         foreach (BufferPlan b in _schedule.Buffers)
             _w.Line($"private readonly {T}[] {_bufferFields[b.Index]}; // [{(b.AllSteps ? "T * B" : "B")}, {BufferWidth(b)}] {BufferPurpose(b)}");
+        foreach (WeightBuffer weights in TransposedWeights())
+            _w.Line($"private readonly {T}[] {TransposedField(weights.Index)}; // [{Width(weights.Parts.Count, 0)}, {SizeOf(weights.OperandSize)}] weights{weights.Index}ᵀ, for the data gradients");
         _w.Line();
         _w.Open($"public Runner({_className} cell, int maxSteps, int batchSize) : base(cell, maxSteps, batchSize)");
         _w.Line("_cell = cell;");
@@ -394,6 +396,8 @@ internal sealed class VariantEmitter
         _w.Line("X = cell.InputSize;");
         foreach (BufferPlan b in _schedule.Buffers)
             _w.Line($"{_bufferFields[b.Index]} = new {T}[{(b.AllSteps ? "maxSteps * B" : "B")} * {Paren(BufferWidth(b))}];");
+        foreach (WeightBuffer weights in TransposedWeights())
+            _w.Line($"{TransposedField(weights.Index)} = new {T}[{Paren(SizeOf(weights.OperandSize))} * {Paren(Width(weights.Parts.Count, 0))}];");
         _w.Close();
         _w.Line();
 
@@ -415,6 +419,10 @@ internal sealed class VariantEmitter
 
         _w.Line("/// <inheritdoc/>");
         _w.Open($"protected override void RunBackward(int steps, global::System.ReadOnlySpan<{T}> outputGradients)");
+        if (TransposedWeights().Count > 0)
+            _w.Comment("The data gradients multiply by transposed weights: transposed once here, they run on the forward kernels.");
+        foreach (WeightBuffer weights in TransposedWeights())
+            _w.Line($"{Runtime}.Gemm.Transpose<{T}>(_cell.{WeightsField(weights.Index)}, {TransposedField(weights.Index)}, {SizeOf(weights.OperandSize)}, {Width(weights.Parts.Count, 0)});");
         _w.Open("for (int t = steps - 1; t >= 0; t--)");
         _w.Line("BeginBackwardStep(t); // sequences that have ended add nothing from here on");
         foreach (Instruction instruction in _schedule.StepBackward) EmitBackwardInstruction(instruction, Phase.Step);
@@ -432,6 +440,16 @@ internal sealed class VariantEmitter
         _w.Close();
         _w.Close();
     }
+
+    /// <summary>The weight buffers whose products pass a gradient back to their operand, in buffer order.</summary>
+    private List<WeightBuffer> TransposedWeights() =>
+        _schedule.StepBackward.Concat(_schedule.AfterLoopBackward)
+            .Where(instruction => instruction.Kind == InstructionKind.GemmData)
+            .Select(instruction => _schedule.Optimised.Calls[_schedule.Calls[instruction.Index].Call].Buffer)
+            .Distinct().OrderBy(buffer => buffer)
+            .Select(buffer => _schedule.Optimised.Buffers[buffer]).ToList();
+
+    private string TransposedField(int weights) => WeightsField(weights) + "Transposed";
 
     private string BufferPurpose(BufferPlan b) => b.Purpose switch
     {
@@ -500,7 +518,7 @@ internal sealed class VariantEmitter
                 bool accumulate = _schedule.FirstWriter[gemm.Operand] != Scheduler.Key(instruction);
                 string n = Width(weights.Parts.Count, 0);
                 _w.Comment($"d({_describe.Short(gemm.Operand)}) {(accumulate ? "+=" : "=")} d(product{call.Call}) @ weights{weights.Index}ᵀ");
-                _w.Line($"{Runtime}.Gemm.BackwardData<{T}>({BufferSpan(call.GradientBuffer, call.Phase)}, {n}, _cell.{WeightsField(weights.Index)}, {span}, {target.Stride}, {Rows(call.Phase)}, {SizeOf(weights.OperandSize)}, {n}, accumulate: {(accumulate ? "true" : "false")});");
+                _w.Line($"{Runtime}.Gemm.BackwardDataTransposed<{T}>({BufferSpan(call.GradientBuffer, call.Phase)}, {n}, {TransposedField(weights.Index)}, {span}, {target.Stride}, {Rows(call.Phase)}, {SizeOf(weights.OperandSize)}, {n}, accumulate: {(accumulate ? "true" : "false")});");
                 return;
             }
             case InstructionKind.GemmWeights:

@@ -78,6 +78,9 @@ namespace CellGen.Cells
             private readonly float[] _n; // [T * B, H] tape: read by the backward pass
             private readonly float[] _d_value17; // [B, H] gradient
             private readonly float[] _value17; // [B, H] kept for a later stage
+            private readonly float[] _weights0Transposed; // [2 * H, H] weights0ᵀ, for the data gradients
+            private readonly float[] _weights1Transposed; // [3 * H, X] weights1ᵀ, for the data gradients
+            private readonly float[] _weights2Transposed; // [H, H] weights2ᵀ, for the data gradients
 
             public Runner(Gru cell, int maxSteps, int batchSize) : base(cell, maxSteps, batchSize)
             {
@@ -99,6 +102,9 @@ namespace CellGen.Cells
                 _n = new float[maxSteps * B * H];
                 _d_value17 = new float[B * H];
                 _value17 = new float[B * H];
+                _weights0Transposed = new float[H * (2 * H)];
+                _weights1Transposed = new float[X * (3 * H)];
+                _weights2Transposed = new float[H * H];
             }
 
             /// <inheritdoc/>
@@ -127,6 +133,10 @@ namespace CellGen.Cells
             /// <inheritdoc/>
             protected override void RunBackward(int steps, global::System.ReadOnlySpan<float> outputGradients)
             {
+                // The data gradients multiply by transposed weights: transposed once here, they run on the forward kernels.
+                global::CellGen.Gemm.Transpose<float>(_cell._weights0, _weights0Transposed, H, 2 * H);
+                global::CellGen.Gemm.Transpose<float>(_cell._weights1, _weights1Transposed, X, 3 * H);
+                global::CellGen.Gemm.Transpose<float>(_cell._weights2, _weights2Transposed, H, H);
                 for (int t = steps - 1; t >= 0; t--)
                 {
                     BeginBackwardStep(t); // sequences that have ended add nothing from here on
@@ -134,12 +144,12 @@ namespace CellGen.Cells
                     var kStepBackward1 = new StepBackward1 { H = H, X = X, _z = _z.AsSpan(t * B * H, B * H), _n = _n.AsSpan(t * B * H, B * H), _d_product2 = _d_product2.AsSpan(t * B * H, B * H), _d_product1 = _d_product1.AsSpan(t * B * (3 * H), B * (3 * H)), _d_z = _d_z, _d_output = OutputGradient(outputGradients, t), _d_h_later = CarryIn(0), _d_value17 = _d_value17 };
                     global::CellGen.Elementwise.ForEach(ref kStepBackward1, B, H);
                     // d(r * h[t-1]) = d(product2) @ weights2ᵀ
-                    global::CellGen.Gemm.BackwardData<float>(_d_product2.AsSpan(t * B * H, B * H), H, _cell._weights2, _d_value10, H, B, H, H, accumulate: false);
+                    global::CellGen.Gemm.BackwardDataTransposed<float>(_d_product2.AsSpan(t * B * H, B * H), H, _weights2Transposed, _d_value10, H, B, H, H, accumulate: false);
                     // Backward of z, r
                     var kStepBackward0 = new StepBackward0 { H = H, X = X, _h_prev = PreviousState(0, t), _z = _z.AsSpan(t * B * H, B * H), _r = _r.AsSpan(t * B * H, B * H), _d_product0 = _d_product0.AsSpan(t * B * (2 * H), B * (2 * H)), _d_product1 = _d_product1.AsSpan(t * B * (3 * H), B * (3 * H)), _d_z = _d_z, _d_value10 = _d_value10, _d_h_prev = CarryOut(0), _d_value17 = _d_value17 };
                     global::CellGen.Elementwise.ForEach(ref kStepBackward0, B, H);
                     // d(h[t-1]) += d(product0) @ weights0ᵀ
-                    global::CellGen.Gemm.BackwardData<float>(_d_product0.AsSpan(t * B * (2 * H), B * (2 * H)), 2 * H, _cell._weights0, CarryOut(0), H, B, H, 2 * H, accumulate: true);
+                    global::CellGen.Gemm.BackwardDataTransposed<float>(_d_product0.AsSpan(t * B * (2 * H), B * (2 * H)), 2 * H, _weights0Transposed, CarryOut(0), H, B, H, 2 * H, accumulate: true);
                     EndBackwardStep(t);
                 }
                 // After the loop: weight gradients as products over all steps, then what depends only on the input.
@@ -148,7 +158,7 @@ namespace CellGen.Cells
                 // d(weights2) += r * h[t-1]ᵀ @ d(product2), over all steps
                 global::CellGen.Gemm.BackwardWeights<float>(_value10.AsSpan(0, steps * B * H), H, _d_product2.AsSpan(0, steps * B * H), H, _cell._weights2Gradient, steps * B, H, H);
                 // d(x[t]) = d(product1) @ weights1ᵀ
-                global::CellGen.Gemm.BackwardData<float>(_d_product1.AsSpan(0, steps * B * (3 * H)), 3 * H, _cell._weights1, InputGradients.AsSpan(0, steps * B * X), X, steps * B, X, 3 * H, accumulate: false);
+                global::CellGen.Gemm.BackwardDataTransposed<float>(_d_product1.AsSpan(0, steps * B * (3 * H)), 3 * H, _weights1Transposed, InputGradients.AsSpan(0, steps * B * X), X, steps * B, X, 3 * H, accumulate: false);
                 // d(weights1) += x[t]ᵀ @ d(product1), over all steps
                 global::CellGen.Gemm.BackwardWeights<float>(Inputs.AsSpan(0, steps * B * X), X, _d_product1.AsSpan(0, steps * B * (3 * H)), 3 * H, _cell._weights1Gradient, steps * B, X, 3 * H);
                 global::CellGen.Gemm.BiasGradient<float>(_d_product1.AsSpan(0, steps * B * (3 * H)), 3 * H, _cell._bias1Gradient, steps * B, 3 * H);

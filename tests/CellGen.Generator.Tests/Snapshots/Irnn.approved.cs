@@ -54,6 +54,8 @@ namespace CellGen.Cells
             private readonly float[] _d_product0; // [T * B, H] gradient
             private readonly float[] _product1; // [T * B, H] a fused matrix product
             private readonly float[] _d_product1; // [T * B, H] gradient
+            private readonly float[] _weights0Transposed; // [H, H] weights0ᵀ, for the data gradients
+            private readonly float[] _weights1Transposed; // [H, X] weights1ᵀ, for the data gradients
 
             public Runner(Irnn cell, int maxSteps, int batchSize) : base(cell, maxSteps, batchSize)
             {
@@ -65,6 +67,8 @@ namespace CellGen.Cells
                 _d_product0 = new float[maxSteps * B * H];
                 _product1 = new float[maxSteps * B * H];
                 _d_product1 = new float[maxSteps * B * H];
+                _weights0Transposed = new float[H * H];
+                _weights1Transposed = new float[X * H];
             }
 
             /// <inheritdoc/>
@@ -87,6 +91,9 @@ namespace CellGen.Cells
             /// <inheritdoc/>
             protected override void RunBackward(int steps, global::System.ReadOnlySpan<float> outputGradients)
             {
+                // The data gradients multiply by transposed weights: transposed once here, they run on the forward kernels.
+                global::CellGen.Gemm.Transpose<float>(_cell._weights0, _weights0Transposed, H, H);
+                global::CellGen.Gemm.Transpose<float>(_cell._weights1, _weights1Transposed, X, H);
                 for (int t = steps - 1; t >= 0; t--)
                 {
                     BeginBackwardStep(t); // sequences that have ended add nothing from here on
@@ -94,14 +101,14 @@ namespace CellGen.Cells
                     var kStepBackward0 = new StepBackward0 { H = H, X = X, _h = NextState(0, t), _d_product0 = _d_product0.AsSpan(t * B * H, B * H), _d_product1 = _d_product1.AsSpan(t * B * H, B * H), _d_output = OutputGradient(outputGradients, t), _d_h_later = CarryIn(0) };
                     global::CellGen.Elementwise.ForEach(ref kStepBackward0, B, H);
                     // d(h[t-1]) = d(product0) @ weights0ᵀ
-                    global::CellGen.Gemm.BackwardData<float>(_d_product0.AsSpan(t * B * H, B * H), H, _cell._weights0, CarryOut(0), H, B, H, H, accumulate: false);
+                    global::CellGen.Gemm.BackwardDataTransposed<float>(_d_product0.AsSpan(t * B * H, B * H), H, _weights0Transposed, CarryOut(0), H, B, H, H, accumulate: false);
                     EndBackwardStep(t);
                 }
                 // After the loop: weight gradients as products over all steps, then what depends only on the input.
                 // d(weights0) += h[t-1]ᵀ @ d(product0), over all steps
                 global::CellGen.Gemm.BackwardWeights<float>(PreviousStates(0, steps), H, _d_product0.AsSpan(0, steps * B * H), H, _cell._weights0Gradient, steps * B, H, H);
                 // d(x[t]) = d(product1) @ weights1ᵀ
-                global::CellGen.Gemm.BackwardData<float>(_d_product1.AsSpan(0, steps * B * H), H, _cell._weights1, InputGradients.AsSpan(0, steps * B * X), X, steps * B, X, H, accumulate: false);
+                global::CellGen.Gemm.BackwardDataTransposed<float>(_d_product1.AsSpan(0, steps * B * H), H, _weights1Transposed, InputGradients.AsSpan(0, steps * B * X), X, steps * B, X, H, accumulate: false);
                 // d(weights1) += x[t]ᵀ @ d(product1), over all steps
                 global::CellGen.Gemm.BackwardWeights<float>(Inputs.AsSpan(0, steps * B * X), X, _d_product1.AsSpan(0, steps * B * H), H, _cell._weights1Gradient, steps * B, X, H);
                 global::CellGen.Gemm.BiasGradient<float>(_d_product1.AsSpan(0, steps * B * H), H, _cell._bias1Gradient, steps * B, H);

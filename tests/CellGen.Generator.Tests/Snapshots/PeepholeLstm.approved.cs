@@ -89,6 +89,8 @@ namespace CellGen.Cells
             private readonly float[] _g; // [T * B, H] tape: read by the backward pass
             private readonly float[] _o; // [T * B, H] tape: read by the backward pass
             private readonly float[] _value28; // [T * B, H] tape: read by the backward pass
+            private readonly float[] _weights0Transposed; // [4 * H, H] weights0ᵀ, for the data gradients
+            private readonly float[] _weights1Transposed; // [4 * H, X] weights1ᵀ, for the data gradients
 
             public Runner(PeepholeLstm cell, int maxSteps, int batchSize) : base(cell, maxSteps, batchSize)
             {
@@ -109,6 +111,8 @@ namespace CellGen.Cells
                 _g = new float[maxSteps * B * H];
                 _o = new float[maxSteps * B * H];
                 _value28 = new float[maxSteps * B * H];
+                _weights0Transposed = new float[H * (4 * H)];
+                _weights1Transposed = new float[X * (4 * H)];
             }
 
             /// <inheritdoc/>
@@ -134,6 +138,9 @@ namespace CellGen.Cells
             /// <inheritdoc/>
             protected override void RunBackward(int steps, global::System.ReadOnlySpan<float> outputGradients)
             {
+                // The data gradients multiply by transposed weights: transposed once here, they run on the forward kernels.
+                global::CellGen.Gemm.Transpose<float>(_cell._weights0, _weights0Transposed, H, 4 * H);
+                global::CellGen.Gemm.Transpose<float>(_cell._weights1, _weights1Transposed, X, 4 * H);
                 for (int t = steps - 1; t >= 0; t--)
                 {
                     BeginBackwardStep(t); // sequences that have ended add nothing from here on
@@ -141,7 +148,7 @@ namespace CellGen.Cells
                     var kStepBackward1 = new StepBackward1 { H = H, X = X, _c_prev = PreviousState(0, t), _i = _i.AsSpan(t * B * H, B * H), _f = _f.AsSpan(t * B * H, B * H), _g = _g.AsSpan(t * B * H, B * H), _c = NextState(0, t), _p_o = _cell._vector_p_o, _o = _o.AsSpan(t * B * H, B * H), _value28 = _value28.AsSpan(t * B * H, B * H), _d_product0 = _d_product0.AsSpan(t * B * (4 * H), B * (4 * H)), _d_product1 = _d_product1.AsSpan(t * B * (4 * H), B * (4 * H)), _d_value5 = _d_value5, _d_value11 = _d_value11, _d_c_prev = CarryOut(0), _d_c_later = CarryIn(0), _d_p_o = _cell._vector_p_oGradient, _d_output = OutputGradient(outputGradients, t), _d_h_later = CarryIn(1) };
                     global::CellGen.Elementwise.ForEach(ref kStepBackward1, B, H);
                     // d(h[t-1]) = d(product0) @ weights0ᵀ
-                    global::CellGen.Gemm.BackwardData<float>(_d_product0.AsSpan(t * B * (4 * H), B * (4 * H)), 4 * H, _cell._weights0, CarryOut(1), H, B, H, 4 * H, accumulate: false);
+                    global::CellGen.Gemm.BackwardDataTransposed<float>(_d_product0.AsSpan(t * B * (4 * H), B * (4 * H)), 4 * H, _weights0Transposed, CarryOut(1), H, B, H, 4 * H, accumulate: false);
                     // Backward of sweep 0
                     var kStepBackward0 = new StepBackward0 { H = H, X = X, _p_i = _cell._vector_p_i, _c_prev = PreviousState(0, t), _p_f = _cell._vector_p_f, _d_value5 = _d_value5, _d_p_i = _cell._vector_p_iGradient, _d_c_prev = CarryOut(0), _d_value11 = _d_value11, _d_p_f = _cell._vector_p_fGradient };
                     global::CellGen.Elementwise.ForEach(ref kStepBackward0, B, H);
@@ -151,7 +158,7 @@ namespace CellGen.Cells
                 // d(weights0) += h[t-1]ᵀ @ d(product0), over all steps
                 global::CellGen.Gemm.BackwardWeights<float>(PreviousStates(1, steps), H, _d_product0.AsSpan(0, steps * B * (4 * H)), 4 * H, _cell._weights0Gradient, steps * B, H, 4 * H);
                 // d(x[t]) = d(product1) @ weights1ᵀ
-                global::CellGen.Gemm.BackwardData<float>(_d_product1.AsSpan(0, steps * B * (4 * H)), 4 * H, _cell._weights1, InputGradients.AsSpan(0, steps * B * X), X, steps * B, X, 4 * H, accumulate: false);
+                global::CellGen.Gemm.BackwardDataTransposed<float>(_d_product1.AsSpan(0, steps * B * (4 * H)), 4 * H, _weights1Transposed, InputGradients.AsSpan(0, steps * B * X), X, steps * B, X, 4 * H, accumulate: false);
                 // d(weights1) += x[t]ᵀ @ d(product1), over all steps
                 global::CellGen.Gemm.BackwardWeights<float>(Inputs.AsSpan(0, steps * B * X), X, _d_product1.AsSpan(0, steps * B * (4 * H)), 4 * H, _cell._weights1Gradient, steps * B, X, 4 * H);
                 global::CellGen.Gemm.BiasGradient<float>(_d_product1.AsSpan(0, steps * B * (4 * H)), 4 * H, _cell._bias1Gradient, steps * B, 4 * H);

@@ -72,6 +72,8 @@ namespace CellGen.Cells
             private readonly float[] _r; // [T * B, H] tape: read by the backward pass
             private readonly float[] _z; // [T * B, H] tape: read by the backward pass
             private readonly float[] _n; // [T * B, H] tape: read by the backward pass
+            private readonly float[] _weights0Transposed; // [3 * H, H] weights0ᵀ, for the data gradients
+            private readonly float[] _weights1Transposed; // [3 * H, X] weights1ᵀ, for the data gradients
 
             public Runner(TorchGru cell, int maxSteps, int batchSize) : base(cell, maxSteps, batchSize)
             {
@@ -86,6 +88,8 @@ namespace CellGen.Cells
                 _r = new float[maxSteps * B * H];
                 _z = new float[maxSteps * B * H];
                 _n = new float[maxSteps * B * H];
+                _weights0Transposed = new float[H * (3 * H)];
+                _weights1Transposed = new float[X * (3 * H)];
             }
 
             /// <inheritdoc/>
@@ -109,6 +113,9 @@ namespace CellGen.Cells
             /// <inheritdoc/>
             protected override void RunBackward(int steps, global::System.ReadOnlySpan<float> outputGradients)
             {
+                // The data gradients multiply by transposed weights: transposed once here, they run on the forward kernels.
+                global::CellGen.Gemm.Transpose<float>(_cell._weights0, _weights0Transposed, H, 3 * H);
+                global::CellGen.Gemm.Transpose<float>(_cell._weights1, _weights1Transposed, X, 3 * H);
                 for (int t = steps - 1; t >= 0; t--)
                 {
                     BeginBackwardStep(t); // sequences that have ended add nothing from here on
@@ -116,7 +123,7 @@ namespace CellGen.Cells
                     var kStepBackward0 = new StepBackward0 { H = H, X = X, _h_prev = PreviousState(0, t), _r = _r.AsSpan(t * B * H, B * H), _z = _z.AsSpan(t * B * H, B * H), _product0 = _product0.AsSpan(t * B * (3 * H), B * (3 * H)), _n = _n.AsSpan(t * B * H, B * H), _d_product0 = _d_product0.AsSpan(t * B * (3 * H), B * (3 * H)), _d_product1 = _d_product1.AsSpan(t * B * (3 * H), B * (3 * H)), _d_h_prev = CarryOut(0), _d_output = OutputGradient(outputGradients, t), _d_h_later = CarryIn(0) };
                     global::CellGen.Elementwise.ForEach(ref kStepBackward0, B, H);
                     // d(h[t-1]) += d(product0) @ weights0ᵀ
-                    global::CellGen.Gemm.BackwardData<float>(_d_product0.AsSpan(t * B * (3 * H), B * (3 * H)), 3 * H, _cell._weights0, CarryOut(0), H, B, H, 3 * H, accumulate: true);
+                    global::CellGen.Gemm.BackwardDataTransposed<float>(_d_product0.AsSpan(t * B * (3 * H), B * (3 * H)), 3 * H, _weights0Transposed, CarryOut(0), H, B, H, 3 * H, accumulate: true);
                     EndBackwardStep(t);
                 }
                 // After the loop: weight gradients as products over all steps, then what depends only on the input.
@@ -124,7 +131,7 @@ namespace CellGen.Cells
                 global::CellGen.Gemm.BackwardWeights<float>(PreviousStates(0, steps), H, _d_product0.AsSpan(0, steps * B * (3 * H)), 3 * H, _cell._weights0Gradient, steps * B, H, 3 * H);
                 global::CellGen.Gemm.BiasGradient<float>(_d_product0.AsSpan(0, steps * B * (3 * H)), 3 * H, _cell._bias0Gradient, steps * B, 3 * H);
                 // d(x[t]) = d(product1) @ weights1ᵀ
-                global::CellGen.Gemm.BackwardData<float>(_d_product1.AsSpan(0, steps * B * (3 * H)), 3 * H, _cell._weights1, InputGradients.AsSpan(0, steps * B * X), X, steps * B, X, 3 * H, accumulate: false);
+                global::CellGen.Gemm.BackwardDataTransposed<float>(_d_product1.AsSpan(0, steps * B * (3 * H)), 3 * H, _weights1Transposed, InputGradients.AsSpan(0, steps * B * X), X, steps * B, X, 3 * H, accumulate: false);
                 // d(weights1) += x[t]ᵀ @ d(product1), over all steps
                 global::CellGen.Gemm.BackwardWeights<float>(Inputs.AsSpan(0, steps * B * X), X, _d_product1.AsSpan(0, steps * B * (3 * H)), 3 * H, _cell._weights1Gradient, steps * B, X, 3 * H);
                 global::CellGen.Gemm.BiasGradient<float>(_d_product1.AsSpan(0, steps * B * (3 * H)), 3 * H, _cell._bias1Gradient, steps * B, 3 * H);
