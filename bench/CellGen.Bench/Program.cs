@@ -68,7 +68,7 @@ public static class Program
     }
 
     /// <summary>
-    /// gemm ROWS K N: the rate of Gemm.Forward, BackwardData and BackwardWeights at one shape, from the median and from
+    /// gemm ROWS K N: the rate of Gemm.Forward, BackwardData (from W and from Wᵀ) and BackwardWeights at one shape, from the median and from
     /// the fastest run (on a shared machine the fastest is the steadier figure for comparing two versions of a kernel).
     /// </summary>
     private static int GemmRate(int[] shape)
@@ -79,10 +79,13 @@ public static class Program
         float[] Fill(int length) => Enumerable.Range(0, length).Select(_ => (float)(random.NextDouble() - 0.5)).ToArray();
         float[] a = Fill(rows * k), w = Fill(k * n), bias = Fill(n), c = new float[rows * n], dc = Fill(rows * n), da = new float[rows * k], dw = new float[k * n];
         double flop = 2.0 * rows * k * n;
+        var wT = new float[n * k];
+        Gemm.Transpose<float>(w, wT, k, n);
         foreach ((string name, Action run) in new (string, Action)[]
         {
             ("forward", () => Gemm.Forward<float>(a, k, w, bias, c, n, rows, k, n)),
             ("backward data", () => Gemm.BackwardData<float>(dc, n, w, da, k, rows, k, n, accumulate: false)),
+            ("backward data wT", () => Gemm.BackwardDataTransposed<float>(dc, n, wT, da, k, rows, k, n, accumulate: false)),
             ("backward weights", () => Gemm.BackwardWeights<float>(a, k, dc, n, dw, rows, k, n)),
         })
         {

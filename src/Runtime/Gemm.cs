@@ -15,16 +15,25 @@ public static class Gemm
 
     /// <summary>C[rows, n] = A[rows, k] @ W[k, n] (+ bias[n] when given).</summary>
     public static void Forward<T>(ReadOnlySpan<T> a, int lda, ReadOnlySpan<T> w, ReadOnlySpan<T> bias, Span<T> c, int ldc, int rows, int k, int n)
+        where T : unmanaged, INumberBase<T> =>
+        Forward(a, lda, w, null, bias, c, ldc, rows, k, n);
+
+    /// <summary>
+    /// C[rows, n] = A[rows, k] @ W[k, n] (+ bias[n] when given), reading W's panels from <paramref name="packed"/>,
+    /// which must hold W as it is now (see <see cref="PackedWeights{T}.Pack"/>).
+    /// </summary>
+    public static void Forward<T>(ReadOnlySpan<T> a, int lda, ReadOnlySpan<T> w, PackedWeights<T>? packed, ReadOnlySpan<T> bias, Span<T> c, int ldc, int rows, int k, int n)
         where T : unmanaged, INumberBase<T>
     {
         Check(a, lda, rows, k, nameof(a));
         Check(w, n, k, n, nameof(w));
         Check(c, ldc, rows, n, nameof(c));
+        packed?.Check(k, n, nameof(packed));
         if (!bias.IsEmpty && bias.Length < n) throw new ArgumentException($"bias has {bias.Length} values; {n} needed", nameof(bias));
         if (typeof(T) == typeof(float))
         {
             if (rows == 0 || n == 0) return;
-            Workers.Forward(ref Single(a), lda, ref Single(w), ref Single(bias), !bias.IsEmpty, ref Single(c), ldc, rows, k, n, accumulate: false);
+            Workers.Forward(ref Single(a), lda, ref Single(w), ref Panels(packed), packed?.Lanes ?? 0, ref Single(bias), !bias.IsEmpty, ref Single(c), ldc, rows, k, n, accumulate: false);
             return;
         }
         int width = Vector<T>.Count;
@@ -89,7 +98,7 @@ public static class Gemm
     }
 
     /// <summary>
-    /// wT[n, k] = W[k, n]ᵀ: the weights laid out for <see cref="BackwardDataTransposed{T}"/>. A cell transposes its
+    /// wT[n, k] = W[k, n]ᵀ: the weights laid out for <see cref="BackwardDataTransposed{T}(ReadOnlySpan{T}, int, ReadOnlySpan{T}, Span{T}, int, int, int, int, bool)"/>. A cell transposes its
     /// weights once per backward pass; every data gradient of the pass then runs on the forward kernels.
     /// </summary>
     public static void Transpose<T>(ReadOnlySpan<T> w, Span<T> wT, int k, int n)
@@ -112,15 +121,24 @@ public static class Gemm
     /// <see cref="BackwardData{T}"/>, computed by the forward kernels (faster than dot products against rows of W).
     /// </summary>
     public static void BackwardDataTransposed<T>(ReadOnlySpan<T> dc, int lddc, ReadOnlySpan<T> wT, Span<T> da, int ldda, int rows, int k, int n, bool accumulate)
+        where T : unmanaged, INumberBase<T> =>
+        BackwardDataTransposed(dc, lddc, wT, null, da, ldda, rows, k, n, accumulate);
+
+    /// <summary>
+    /// <see cref="BackwardDataTransposed{T}(ReadOnlySpan{T}, int, ReadOnlySpan{T}, Span{T}, int, int, int, int, bool)"/>,
+    /// reading wT's panels from <paramref name="packedT"/> (packed from wT as it is now, as a [n, k] matrix).
+    /// </summary>
+    public static void BackwardDataTransposed<T>(ReadOnlySpan<T> dc, int lddc, ReadOnlySpan<T> wT, PackedWeights<T>? packedT, Span<T> da, int ldda, int rows, int k, int n, bool accumulate)
         where T : unmanaged, INumberBase<T>
     {
         Check(dc, lddc, rows, n, nameof(dc));
         Check(wT, k, n, k, nameof(wT));
         Check(da, ldda, rows, k, nameof(da));
+        packedT?.Check(n, k, nameof(packedT));
         if (rows == 0 || k == 0) return;
         if (typeof(T) == typeof(float))
         {
-            Workers.Forward(ref Single(dc), lddc, ref Single(wT), ref Single(wT), false, ref Single(da), ldda, rows, n, k, accumulate);
+            Workers.Forward(ref Single(dc), lddc, ref Single(wT), ref Panels(packedT), packedT?.Lanes ?? 0, ref Single(wT), false, ref Single(da), ldda, rows, n, k, accumulate);
             return;
         }
         for (int r = 0; r < rows; r++)
@@ -191,6 +209,10 @@ public static class Gemm
         }
         for (; i < x.Length; i++) y[i] += scale * x[i];
     }
+
+    /// <summary>The first float of the packed panels, or a null reference when there are none.</summary>
+    private static ref float Panels<T>(PackedWeights<T>? packed) where T : unmanaged, INumberBase<T> =>
+        ref packed is null || packed.Panels.Length == 0 ? ref Unsafe.NullRef<float>() : ref packed.Panels[0];
 
     /// <summary>The first float of a span of T known to be float.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

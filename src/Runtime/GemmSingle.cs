@@ -11,31 +11,39 @@ namespace CellGen;
 /// </summary>
 internal static class GemmSingle
 {
+    // Every loop here is compiled fully optimised at once (AggressiveOptimization): dynamic PGO recompiled the kernels
+    // into code 2x to 10x slower, depending on which shapes it happened to see first.
+
     /// <summary>Floats of A per chunk of rows in a forward product (512 KiB): a chunk stays in L2 while every panel of W passes over it.</summary>
     private const int ForwardChunkFloats = 1 << 17;
 
-    /// <summary>C = A W (+ bias) for columns [start, end), or C += A W when <paramref name="accumulate"/> (the bias is then not read).</summary>
+    /// <summary>
+    /// C = A W (+ bias) for columns [start, end), or C += A W when <paramref name="accumulate"/> (the bias is then not
+    /// read). <paramref name="panels"/> holds W packed by <see cref="PackedWeights{T}"/> for vectors of
+    /// <paramref name="panelLanes"/> floats, or nothing (panelLanes 0): then each product packs its own panels.
+    /// </summary>
     // Optimised at once, as the elementwise sweeps are: with dynamic PGO this loop made batch-1 products about 4x
     // slower (Rnn b1-h128 forward 0.13 ms without, 0.5 ms with).
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Forward(ref float a, int lda, ref float w, ref float bias, bool hasBias, ref float c, int ldc, int rows, int k, int n, int start, int end, bool accumulate)
+    public static void Forward(ref float a, int lda, ref float w, ref float panels, int panelLanes, ref float bias, bool hasBias, ref float c, int ldc, int rows, int k, int n, int start, int end, bool accumulate)
     {
         hasBias &= !accumulate;
         // Many rows go in chunks, or each panel of W would stream all of A from memory again ([6400, 512] x [512, 2048]:
         // 102 GFLOP/s in one go, 163 in chunks of 256 rows).
         int chunk = Math.Clamp(ForwardChunkFloats / Math.Max(k, 1) / 4 * 4, 16, 256);
         for (int first = 0; first < rows; first += chunk)
-            ForwardColumns(ref Unsafe.Add(ref a, first * lda), lda, ref w, ref bias, hasBias, ref Unsafe.Add(ref c, first * ldc), ldc,
+            ForwardColumns(ref Unsafe.Add(ref a, first * lda), lda, ref w, ref panels, panelLanes, ref bias, hasBias, ref Unsafe.Add(ref c, first * ldc), ldc,
                 Math.Min(chunk, rows - first), k, n, start, end, accumulate);
     }
 
-    private static void ForwardColumns(ref float a, int lda, ref float w, ref float bias, bool hasBias, ref float c, int ldc, int rows, int k, int n, int start, int end, bool accumulate)
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void ForwardColumns(ref float a, int lda, ref float w, ref float panels, int panelLanes, ref float bias, bool hasBias, ref float c, int ldc, int rows, int k, int n, int start, int end, bool accumulate)
     {
         int j = start;
-        if (Vector512.IsHardwareAccelerated) j = ForwardPanels<F32x16>(ref a, lda, ref w, ref bias, hasBias, ref c, ldc, rows, k, n, j, end, accumulate);
-        if (Vector256.IsHardwareAccelerated) j = ForwardPanels<F32x8>(ref a, lda, ref w, ref bias, hasBias, ref c, ldc, rows, k, n, j, end, accumulate);
-        if (Vector128.IsHardwareAccelerated) j = ForwardPanels<F32x4>(ref a, lda, ref w, ref bias, hasBias, ref c, ldc, rows, k, n, j, end, accumulate);
-        ForwardPanels<F32x1>(ref a, lda, ref w, ref bias, hasBias, ref c, ldc, rows, k, n, j, end, accumulate);
+        if (Vector512.IsHardwareAccelerated) j = ForwardPanels<F32x16>(ref a, lda, ref w, ref panels, panelLanes, ref bias, hasBias, ref c, ldc, rows, k, n, j, end, accumulate);
+        if (Vector256.IsHardwareAccelerated) j = ForwardPanels<F32x8>(ref a, lda, ref w, ref panels, panelLanes, ref bias, hasBias, ref c, ldc, rows, k, n, j, end, accumulate);
+        if (Vector128.IsHardwareAccelerated) j = ForwardPanels<F32x4>(ref a, lda, ref w, ref panels, panelLanes, ref bias, hasBias, ref c, ldc, rows, k, n, j, end, accumulate);
+        ForwardPanels<F32x1>(ref a, lda, ref w, ref panels, panelLanes, ref bias, hasBias, ref c, ldc, rows, k, n, j, end, accumulate);
     }
 
     /// <summary>Floats of a packed panel of W (16 KiB): half of L1, so the rows of A passing by do not push it out.</summary>
@@ -46,15 +54,18 @@ internal static class GemmSingle
     /// registers. A deep panel goes in slices of k, each adding to C, so that the slice fits in L1. Returns the first
     /// column it left for narrower lanes.
     /// </summary>
-    private static int ForwardPanels<V>(ref float a, int lda, ref float w, ref float bias, bool hasBias, ref float c, int ldc, int rows, int k, int n, int j, int end, bool accumulate)
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static int ForwardPanels<V>(ref float a, int lda, ref float w, ref float panels, int panelLanes, ref float bias, bool hasBias, ref float c, int ldc, int rows, int k, int n, int j, int end, bool accumulate)
         where V : struct, IFloatLanes<V>
     {
         int lanes = V.Count;
         if (rows < 4) return ForwardFewRows<V>(ref a, lda, ref w, ref bias, hasBias, ref c, ldc, rows, k, n, j, end, accumulate);
         // Rows of W lie n floats apart, often a multiple of 4 KiB: a panel read in place maps to few cache sets and
-        // thrashes L1. With enough rows to reuse it, the panel is first copied into a contiguous buffer.
-        bool pack = rows >= 8 && V.Count > 1;
-        int depth = pack ? Math.Max(PanelFloats / (2 * lanes), 1) : Math.Max(k, 1);
+        // thrashes L1. So panels are read from the packed weights when the caller has them, or, with enough rows to
+        // reuse it, each panel is first copied into a contiguous buffer.
+        bool prepacked = panelLanes == lanes && j % (2 * lanes) == 0;
+        bool pack = !prepacked && rows >= 8 && V.Count > 1;
+        int depth = pack || prepacked ? Math.Max(PanelFloats / (2 * lanes), 1) : Math.Max(k, 1);
         float[]? panel = pack ? Panel(Math.Min(depth, k) * 2 * lanes) : null;
         for (; j + 2 * lanes <= end; j += 2 * lanes)
             for (int first = 0; first == 0 || first < k; first += depth) // once at least: with k = 0, C is the bias
@@ -62,7 +73,12 @@ internal static class GemmSingle
                 int count = Math.Min(depth, k - first);
                 ref float wj = ref Unsafe.Add(ref w, first * n + j);
                 int stride = n;
-                if (panel is not null)
+                if (prepacked)
+                {
+                    wj = ref Unsafe.Add(ref panels, (j / (2 * lanes) * k + first) * 2 * lanes);
+                    stride = 2 * lanes;
+                }
+                else if (panel is not null)
                 {
                     wj = ref Pack<V>(ref wj, n, count, panel);
                     stride = 2 * lanes;
@@ -130,6 +146,7 @@ internal static class GemmSingle
     /// One to three rows (batch 1 in the time loop): eight vectors of columns at a time, so that eight independent FMA
     /// chains hide the latency and each row of W is read as one contiguous run.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static int ForwardFewRows<V>(ref float a, int lda, ref float w, ref float bias, bool hasBias, ref float c, int ldc, int rows, int k, int n, int j, int end, bool accumulate)
         where V : struct, IFloatLanes<V>
     {
@@ -163,6 +180,7 @@ internal static class GemmSingle
     }
 
     /// <summary>The columns left over by the wider kernels, one vector at a time.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static int ForwardVectors<V>(ref float a, int lda, ref float w, ref float bias, bool hasBias, ref float c, int ldc, int rows, int k, int n, int j, int end, bool accumulate)
         where V : struct, IFloatLanes<V>
     {
@@ -179,6 +197,7 @@ internal static class GemmSingle
     }
 
     /// <summary>Copies <paramref name="count"/> rows of two vectors, <paramref name="stride"/> floats apart, into the contiguous panel.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static ref float Pack<V>(ref float source, int stride, int count, float[] panel) where V : struct, IFloatLanes<V>
     {
         int lanes = V.Count;
@@ -210,6 +229,7 @@ internal static class GemmSingle
         else BackwardData<F32x1>(ref dc, lddc, ref w, ref da, ldda, start, end, k, n, accumulate);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void BackwardData<V>(ref float dc, int lddc, ref float w, ref float da, int ldda, int start, int end, int k, int n, bool accumulate)
         where V : struct, IFloatLanes<V>
     {
@@ -297,6 +317,7 @@ internal static class GemmSingle
     /// For four rows of dW and two vectors of columns, the sum over a chunk of rows of A stays in registers. The rows
     /// (the sum) go in chunks so that the packed chunk of the dC panel stays in L1 while every row of dW passes over it.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static int WeightPanels<V>(ref float a, int lda, ref float dc, int lddc, ref float dw, int rows, int k, int n, int j, int end)
         where V : struct, IFloatLanes<V>
     {

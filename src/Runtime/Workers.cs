@@ -19,8 +19,8 @@ internal static unsafe class Workers
     private sealed class Job
     {
         public Kind Kind;
-        public float* A, W, Bias, C;
-        public int Lda, Ldc, Rows, K, N, Start, End;
+        public float* A, W, Panels, Bias, C;
+        public int Lda, Ldc, Rows, K, N, Start, End, PanelLanes;
         public bool HasBias, Accumulate;
     }
 
@@ -56,7 +56,7 @@ internal static unsafe class Workers
         switch (job.Kind)
         {
             case Kind.Forward:
-                GemmSingle.Forward(ref *job.A, job.Lda, ref *job.W, ref *job.Bias, job.HasBias, ref *job.C, job.Ldc, job.Rows, job.K, job.N, job.Start, job.End, job.Accumulate);
+                GemmSingle.Forward(ref *job.A, job.Lda, ref *job.W, ref *job.Panels, job.PanelLanes, ref *job.Bias, job.HasBias, ref *job.C, job.Ldc, job.Rows, job.K, job.N, job.Start, job.End, job.Accumulate);
                 break;
             case Kind.BackwardData:
                 GemmSingle.BackwardData(ref *job.A, job.Lda, ref *job.W, ref *job.C, job.Ldc, job.Start, job.End, job.K, job.N, job.Accumulate);
@@ -90,7 +90,7 @@ internal static unsafe class Workers
 
     private static void Copy(Job from, Job to)
     {
-        to.Kind = from.Kind; to.A = from.A; to.W = from.W; to.Bias = from.Bias; to.C = from.C;
+        to.Kind = from.Kind; to.A = from.A; to.W = from.W; to.Panels = from.Panels; to.PanelLanes = from.PanelLanes; to.Bias = from.Bias; to.C = from.C;
         to.Lda = from.Lda; to.Ldc = from.Ldc; to.Rows = from.Rows; to.K = from.K; to.N = from.N;
         to.Start = from.Start; to.End = from.End; to.HasBias = from.HasBias; to.Accumulate = from.Accumulate;
     }
@@ -98,20 +98,22 @@ internal static unsafe class Workers
     [ThreadStatic] private static Job? t_mine, t_shared;
 
     /// <summary>C = A W (+ bias), or C += A W, the columns split between two cores when the product is large.</summary>
-    public static void Forward(ref float a, int lda, ref float w, ref float bias, bool hasBias, ref float c, int ldc, int rows, int k, int n, bool accumulate)
+    public static void Forward(ref float a, int lda, ref float w, ref float panels, int panelLanes, ref float bias, bool hasBias, ref float c, int ldc, int rows, int k, int n, bool accumulate)
     {
         int middle = n / 2 / 32 * 32;
         if (!Available || (long)rows * k * n < Threshold || middle == 0)
         {
-            GemmSingle.Forward(ref a, lda, ref w, ref bias, hasBias, ref c, ldc, rows, k, n, 0, n, accumulate);
+            GemmSingle.Forward(ref a, lda, ref w, ref panels, panelLanes, ref bias, hasBias, ref c, ldc, rows, k, n, 0, n, accumulate);
             return;
         }
-        fixed (float* pa = &a, pw = &w, pb = &bias, pc = &c)
+        fixed (float* pa = &a, pw = &w, pp = &panels, pb = &bias, pc = &c)
         {
             Job mine = t_mine ??= new Job(), shared = t_shared ??= new Job();
             Set(mine, Kind.Forward, pa, lda, pw, pb, hasBias, pc, ldc, rows, k, n, 0, middle, accumulate);
             Set(shared, Kind.Forward, pa, lda, pw, pb, hasBias, pc, ldc, rows, k, n, middle, n, accumulate);
-            if (!TryShare(shared, mine)) GemmSingle.Forward(ref a, lda, ref w, ref bias, hasBias, ref c, ldc, rows, k, n, 0, n, accumulate);
+            mine.Panels = shared.Panels = pp;
+            mine.PanelLanes = shared.PanelLanes = panelLanes;
+            if (!TryShare(shared, mine)) GemmSingle.Forward(ref a, lda, ref w, ref panels, panelLanes, ref bias, hasBias, ref c, ldc, rows, k, n, 0, n, accumulate);
         }
     }
 
@@ -154,6 +156,7 @@ internal static unsafe class Workers
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Set(Job job, Kind kind, float* a, int lda, float* w, float* bias, bool hasBias, float* c, int ldc, int rows, int k, int n, int start, int end, bool accumulate)
     {
+        job.Panels = null; job.PanelLanes = 0;
         job.Kind = kind; job.A = a; job.Lda = lda; job.W = w; job.Bias = bias; job.HasBias = hasBias; job.C = c; job.Ldc = ldc;
         job.Rows = rows; job.K = k; job.N = n; job.Start = start; job.End = end; job.Accumulate = accumulate;
     }

@@ -43,6 +43,13 @@ public sealed class GemmTests
                 AssertClose(sum, c[r * n + j], $"C[{r}, {j}]");
             }
 
+        // The same product from weights packed once beforehand.
+        var packed = new PackedWeights<float>(k, n);
+        packed.Pack(w);
+        var cPacked = new float[rows * n];
+        Gemm.Forward<float>(a, lda, w, packed, bias, cPacked, n, rows, k, n);
+        for (int i = 0; i < c.Length; i++) AssertClose(c[i], cPacked[i], $"C[{i / n}, {i % n}] from packed weights");
+
         float[] dc = RandomArray(random, rows * n);
         float[] da = RandomArray(random, rows * lda);
         float[] before = (float[])da.Clone();
@@ -83,6 +90,13 @@ public sealed class GemmTests
                 AssertClose(sum, daT[r * lda + p], $"dA[{r}, {p}] from wT");
             }
 
+        var packedT = new PackedWeights<float>(n, k);
+        packedT.Pack(wT);
+        float[] daPacked = RandomArray(random, rows * lda);
+        Gemm.BackwardDataTransposed<float>(dc, n, wT, packedT, daPacked, lda, rows, k, n, accumulate: false);
+        for (int r = 0; r < rows; r++)
+            for (int p = 0; p < k; p++) AssertClose(daT[r * lda + p], daPacked[r * lda + p], $"dA[{r}, {p}] from packed wT");
+
         float[] dw = RandomArray(random, k * n);
         float[] dwBefore = (float[])dw.Clone();
         Gemm.BackwardWeights<float>(a, lda, dc, n, dw, rows, k, n);
@@ -96,6 +110,19 @@ public sealed class GemmTests
                 AssertClose(sum, dw[p * n + j], $"dW[{p}, {j}]");
             }
         for (int j = 0; j < n; j++) AssertClose(Enumerable.Range(0, rows).Sum(r => (double)dc[r * n + j]), db[j], $"db[{j}]");
+    }
+
+    [Fact]
+    public void PackedWeightsOfAnotherShapeOrNotYetPackedAreRefused()
+    {
+        var w = new float[6];
+        var wrongShape = new PackedWeights<float>(2, 3);
+        wrongShape.Pack(w);
+        var e = Assert.Throws<ArgumentException>(() => Gemm.Forward<float>(new float[3], 3, w, wrongShape, default, new float[2], 2, 1, 3, 2));
+        Assert.Contains("made for [2, 3], not [3, 2]", e.Message);
+        var unpacked = new PackedWeights<float>(3, 2);
+        var notPacked = Assert.Throws<InvalidOperationException>(() => Gemm.Forward<float>(new float[3], 3, w, unpacked, default, new float[2], 2, 1, 3, 2));
+        Assert.Contains("has not been packed", notPacked.Message);
     }
 
     [Fact]
