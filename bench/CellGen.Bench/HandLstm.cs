@@ -13,13 +13,15 @@ namespace CellGen.Bench;
 public sealed class HandLstm : HandCell
 {
     private readonly float[] _whT, _wxT; // the weights transposed once per backward pass, for the data gradients
+    private readonly PackedWeights<float> _whPacked, _wxPacked, _whTPacked, _wxTPacked; // packed once per pass
     public readonly float[] Wh, Wx, Bias, WhGrad, WxGrad, BiasGrad;
     private readonly float[] _zx, _zh, _gates, _c, _h0, _tanhC, _dz, _dc, _dhNext, _dcNext;
 
     public HandLstm(int inputSize, int hiddenSize, int batch, int steps) : base(inputSize, hiddenSize, batch, steps)
     {
         int g = 4 * H;
-        Wh = new float[H * g]; Wx = new float[X * g]; _whT = new float[Wh.Length]; _wxT = new float[Wx.Length]; Bias = new float[g];
+        Wh = new float[H * g]; Wx = new float[X * g]; _whT = new float[Wh.Length]; _wxT = new float[Wx.Length];
+        _whPacked = new PackedWeights<float>(H, g); _wxPacked = new PackedWeights<float>(X, g); _whTPacked = new PackedWeights<float>(g, H); _wxTPacked = new PackedWeights<float>(g, X); Bias = new float[g];
         WhGrad = new float[Wh.Length]; WxGrad = new float[Wx.Length]; BiasGrad = new float[g];
         _zx = new float[T * B * g]; _zh = new float[B * g];
         _gates = new float[T * B * g];          // i, f, g, o after their activations
@@ -50,10 +52,12 @@ public sealed class HandLstm : HandCell
     public override void Forward(ReadOnlySpan<float> inputs, Span<float> outputs, bool record)
     {
         int g = 4 * H;
-        Gemm.Forward<float>(inputs, X, Wx, Bias, _zx, g, T * B, X, g);
+        _wxPacked.Pack(Wx);
+        _whPacked.Pack(Wh);
+        Gemm.Forward<float>(inputs, X, Wx, _wxPacked, Bias, _zx, g, T * B, X, g);
         for (int t = 0; t < T; t++)
         {
-            Gemm.Forward<float>(t == 0 ? _h0 : Step(outputs, t - 1, H), H, Wh, default, _zh, g, B, H, g);
+            Gemm.Forward<float>(t == 0 ? _h0 : Step(outputs, t - 1, H), H, Wh, _whPacked, default, _zh, g, B, H, g);
             ReadOnlySpan<float> zx = Step(_zx, t, g), cPrev = Step(_c, t, H);
             Span<float> gates = Step(_gates, t, g), c = Step(_c, t + 1, H), h = Step(outputs, t, H), tanhC = Step(_tanhC, t, H);
             for (int r = 0; r < B; r++)
@@ -90,6 +94,8 @@ public sealed class HandLstm : HandCell
         int g = 4 * H, rows = T * B;
         Gemm.Transpose<float>(Wh, _whT, H, g);
         Gemm.Transpose<float>(Wx, _wxT, X, g);
+        _whTPacked.Pack(_whT);
+        _wxTPacked.Pack(_wxT);
         Array.Clear(_dhNext);
         Array.Clear(_dcNext);
         for (int t = T - 1; t >= 0; t--)
@@ -103,7 +109,7 @@ public sealed class HandLstm : HandCell
                 if (Vector256.IsHardwareAccelerated) for (; j + 8 <= H; j += 8) CellBack<F32x8>(r, j, dy, gates, cPrev, tanhC, dz);
                 for (; j < H; j++) CellBack<F32x1>(r, j, dy, gates, cPrev, tanhC, dz);
             }
-            Gemm.BackwardDataTransposed<float>(dz, g, _whT, _dhNext, H, B, H, g, accumulate: false);
+            Gemm.BackwardDataTransposed<float>(dz, g, _whT, _whTPacked, _dhNext, H, B, H, g, accumulate: false);
             _dc.CopyTo(_dcNext, 0);
         }
         // h[t-1] for t = 0..T-1 is h0 followed by the outputs of steps 0..T-2.
@@ -111,7 +117,7 @@ public sealed class HandLstm : HandCell
         Gemm.BackwardWeights<float>(outputs, H, _dz.AsSpan(B * g), g, WhGrad, rows - B, H, g);
         Gemm.BackwardWeights<float>(inputs, X, _dz, g, WxGrad, rows, X, g);
         Gemm.BiasGradient<float>(_dz, g, BiasGrad, rows, g);
-        Gemm.BackwardDataTransposed<float>(_dz, g, _wxT, inputGradients, X, rows, X, g, accumulate: false);
+        Gemm.BackwardDataTransposed<float>(_dz, g, _wxT, _wxTPacked, inputGradients, X, rows, X, g, accumulate: false);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

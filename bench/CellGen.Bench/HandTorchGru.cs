@@ -14,13 +14,15 @@ namespace CellGen.Bench;
 public sealed class HandTorchGru : HandCell
 {
     private readonly float[] _whT, _wxT; // the weights transposed once per backward pass, for the data gradients
+    private readonly PackedWeights<float> _whPacked, _wxPacked, _whTPacked, _wxTPacked; // packed once per pass
     public readonly float[] Wh, Wx, Bh, Bx, WhGrad, WxGrad, BhGrad, BxGrad;
     private readonly float[] _zx, _zh, _gates, _h0, _dzh, _dzx, _dhNext;
 
     public HandTorchGru(int inputSize, int hiddenSize, int batch, int steps) : base(inputSize, hiddenSize, batch, steps)
     {
         int g = 3 * H;
-        Wh = new float[H * g]; Wx = new float[X * g]; _whT = new float[Wh.Length]; _wxT = new float[Wx.Length]; Bh = new float[g]; Bx = new float[g];
+        Wh = new float[H * g]; Wx = new float[X * g]; _whT = new float[Wh.Length]; _wxT = new float[Wx.Length];
+        _whPacked = new PackedWeights<float>(H, g); _wxPacked = new PackedWeights<float>(X, g); _whTPacked = new PackedWeights<float>(g, H); _wxTPacked = new PackedWeights<float>(g, X); Bh = new float[g]; Bx = new float[g];
         WhGrad = new float[Wh.Length]; WxGrad = new float[Wx.Length]; BhGrad = new float[g]; BxGrad = new float[g];
         _zx = new float[T * B * g];
         _zh = new float[T * B * g];             // kept: the backward pass reads zh_n
@@ -52,13 +54,15 @@ public sealed class HandTorchGru : HandCell
     public override void Forward(ReadOnlySpan<float> inputs, Span<float> outputs, bool record)
     {
         int g = 3 * H;
-        Gemm.Forward<float>(inputs, X, Wx, Bx, _zx, g, T * B, X, g);
+        _wxPacked.Pack(Wx);
+        _whPacked.Pack(Wh);
+        Gemm.Forward<float>(inputs, X, Wx, _wxPacked, Bx, _zx, g, T * B, X, g);
         for (int t = 0; t < T; t++)
         {
             // Bh is zero but for its n part: the r and z biases are all in Bx.
             ReadOnlySpan<float> hPrev = t == 0 ? _h0 : Step(outputs, t - 1, H);
             Span<float> zh = record ? Step(_zh, t, g) : Step(_zh, 0, g);
-            Gemm.Forward<float>(hPrev, H, Wh, Bh, zh, g, B, H, g);
+            Gemm.Forward<float>(hPrev, H, Wh, _whPacked, Bh, zh, g, B, H, g);
             ReadOnlySpan<float> zx = Step(_zx, t, g);
             Span<float> gates = Step(_gates, t, g), h = Step(outputs, t, H);
             for (int r = 0; r < B; r++)
@@ -91,6 +95,8 @@ public sealed class HandTorchGru : HandCell
         int g = 3 * H, rows = T * B;
         Gemm.Transpose<float>(Wh, _whT, H, g);
         Gemm.Transpose<float>(Wx, _wxT, X, g);
+        _whTPacked.Pack(_whT);
+        _wxTPacked.Pack(_wxT);
         Array.Clear(_dhNext);
         for (int t = T - 1; t >= 0; t--)
         {
@@ -104,14 +110,14 @@ public sealed class HandTorchGru : HandCell
                 if (Vector256.IsHardwareAccelerated) for (; j + 8 <= H; j += 8) CellBack<F32x8>(r, j, dy, gates, zh, hPrev, dzh, dzx);
                 for (; j < H; j++) CellBack<F32x1>(r, j, dy, gates, zh, hPrev, dzh, dzx);
             }
-            Gemm.BackwardDataTransposed<float>(dzh, g, _whT, _dhNext, H, B, H, g, accumulate: true);
+            Gemm.BackwardDataTransposed<float>(dzh, g, _whT, _whTPacked, _dhNext, H, B, H, g, accumulate: true);
         }
         Gemm.BackwardWeights<float>(_h0, H, Step(_dzh, 0, g), g, WhGrad, B, H, g);
         Gemm.BackwardWeights<float>(outputs, H, _dzh.AsSpan(B * g), g, WhGrad, rows - B, H, g);
         Gemm.BiasGradient<float>(_dzh.AsSpan(2 * H), g, BhGrad.AsSpan(2 * H), rows, H);
         Gemm.BackwardWeights<float>(inputs, X, _dzx, g, WxGrad, rows, X, g);
         Gemm.BiasGradient<float>(_dzx, g, BxGrad, rows, g);
-        Gemm.BackwardDataTransposed<float>(_dzx, g, _wxT, inputGradients, X, rows, X, g, accumulate: false);
+        Gemm.BackwardDataTransposed<float>(_dzx, g, _wxT, _wxTPacked, inputGradients, X, rows, X, g, accumulate: false);
     }
 
     /// <summary>dh = dy + dh from later; writes the gate gradients of both products and dh[t-1] = z dh (the product adds the rest).</summary>

@@ -386,8 +386,13 @@ internal sealed class VariantEmitter
         _w.Line("private readonly int B, H, X;");
         foreach (BufferPlan b in _schedule.Buffers)
             _w.Line($"private readonly {T}[] {_bufferFields[b.Index]}; // [{(b.AllSteps ? "T * B" : "B")}, {BufferWidth(b)}] {BufferPurpose(b)}");
+        foreach (WeightBuffer weights in ForwardWeights())
+            _w.Line($"private readonly {Runtime}.PackedWeights<{T}> {PackedField(WeightsField(weights.Index))}; // weights{weights.Index} in the panels the forward kernels read");
         foreach (WeightBuffer weights in TransposedWeights())
+        {
             _w.Line($"private readonly {T}[] {TransposedField(weights.Index)}; // [{Width(weights.Parts.Count, 0)}, {SizeOf(weights.OperandSize)}] weights{weights.Index}ᵀ, for the data gradients");
+            _w.Line($"private readonly {Runtime}.PackedWeights<{T}> {PackedField(TransposedField(weights.Index))}; // the same, in panels");
+        }
         _w.Line();
         _w.Open($"public Runner({_className} cell, int maxSteps, int batchSize) : base(cell, maxSteps, batchSize)");
         _w.Line("_cell = cell;");
@@ -396,13 +401,21 @@ internal sealed class VariantEmitter
         _w.Line("X = cell.InputSize;");
         foreach (BufferPlan b in _schedule.Buffers)
             _w.Line($"{_bufferFields[b.Index]} = new {T}[{(b.AllSteps ? "maxSteps * B" : "B")} * {Paren(BufferWidth(b))}];");
+        foreach (WeightBuffer weights in ForwardWeights())
+            _w.Line($"{PackedField(WeightsField(weights.Index))} = new {Runtime}.PackedWeights<{T}>({SizeOf(weights.OperandSize)}, {Width(weights.Parts.Count, 0)});");
         foreach (WeightBuffer weights in TransposedWeights())
+        {
             _w.Line($"{TransposedField(weights.Index)} = new {T}[{Paren(SizeOf(weights.OperandSize))} * {Paren(Width(weights.Parts.Count, 0))}];");
+            _w.Line($"{PackedField(TransposedField(weights.Index))} = new {Runtime}.PackedWeights<{T}>({Width(weights.Parts.Count, 0)}, {SizeOf(weights.OperandSize)});");
+        }
         _w.Close();
         _w.Line();
 
         _w.Line("/// <inheritdoc/>");
         _w.Open("protected override void RunForward(int steps, bool record)");
+        _w.Comment("The weights as they are now, packed once for the products of this pass.");
+        foreach (WeightBuffer weights in ForwardWeights())
+            _w.Line($"{PackedField(WeightsField(weights.Index))}.Pack(_cell.{WeightsField(weights.Index)});");
         if (_schedule.HoistedForward.Count > 0)
         {
             _w.Comment("Before the loop: everything that depends only on the input, for all steps at once.");
@@ -420,9 +433,12 @@ internal sealed class VariantEmitter
         _w.Line("/// <inheritdoc/>");
         _w.Open($"protected override void RunBackward(int steps, global::System.ReadOnlySpan<{T}> outputGradients)");
         if (TransposedWeights().Count > 0)
-            _w.Comment("The data gradients multiply by transposed weights: transposed once here, they run on the forward kernels.");
+            _w.Comment("The data gradients multiply by transposed weights: transposed and packed once here, they run on the forward kernels.");
         foreach (WeightBuffer weights in TransposedWeights())
+        {
             _w.Line($"{Runtime}.Gemm.Transpose<{T}>(_cell.{WeightsField(weights.Index)}, {TransposedField(weights.Index)}, {SizeOf(weights.OperandSize)}, {Width(weights.Parts.Count, 0)});");
+            _w.Line($"{PackedField(TransposedField(weights.Index))}.Pack({TransposedField(weights.Index)});");
+        }
         _w.Open("for (int t = steps - 1; t >= 0; t--)");
         _w.Line("BeginBackwardStep(t); // sequences that have ended add nothing from here on");
         foreach (Instruction instruction in _schedule.StepBackward) EmitBackwardInstruction(instruction, Phase.Step);
@@ -450,6 +466,16 @@ internal sealed class VariantEmitter
             .Select(buffer => _schedule.Optimised.Buffers[buffer]).ToList();
 
     private string TransposedField(int weights) => WeightsField(weights) + "Transposed";
+
+    private static string PackedField(string weights) => weights + "Packed";
+
+    /// <summary>The weight buffers of the forward products, in buffer order.</summary>
+    private List<WeightBuffer> ForwardWeights() =>
+        _schedule.HoistedForward.Concat(_schedule.StepForward)
+            .Where(instruction => instruction.Kind == InstructionKind.Gemm)
+            .Select(instruction => _schedule.Optimised.Calls[_schedule.Calls[instruction.Index].Call].Buffer)
+            .Distinct().OrderBy(buffer => buffer)
+            .Select(buffer => _schedule.Optimised.Buffers[buffer]).ToList();
 
     private string BufferPurpose(BufferPlan b) => b.Purpose switch
     {
@@ -496,7 +522,7 @@ internal sealed class VariantEmitter
         string n = Width(weights.Parts.Count, 0);
         _w.Comment($"product{call.Call} = " + string.Join(" | ", weights.Parts.Select(p => p.Matrix + _describe.Columns(p.Matrix, p.Part) + " @ " + _describe.Node(gemm.Operand, false) + (p.Bias.Length > 0 ? " + " + p.Bias : ""))));
         string bias = weights.HasBias ? $"_cell.{BiasField(weights.Index)}" : "default";
-        _w.Line($"{Runtime}.Gemm.Forward<{T}>({operand}, {lda}, _cell.{WeightsField(weights.Index)}, {bias}, {ValueView(NodeOfCall(call.Call), phase, forward: true)!.Span}, {n}, {Rows(phase)}, {SizeOf(weights.OperandSize)}, {n});");
+        _w.Line($"{Runtime}.Gemm.Forward<{T}>({operand}, {lda}, _cell.{WeightsField(weights.Index)}, {PackedField(WeightsField(weights.Index))}, {bias}, {ValueView(NodeOfCall(call.Call), phase, forward: true)!.Span}, {n}, {Rows(phase)}, {SizeOf(weights.OperandSize)}, {n});");
     }
 
     private int NodeOfCall(int call) => Enumerable.Range(0, _graph.Nodes.Count).First(i => _schedule.Optimised.CallOfNode[i] == call);
@@ -518,7 +544,7 @@ internal sealed class VariantEmitter
                 bool accumulate = _schedule.FirstWriter[gemm.Operand] != Scheduler.Key(instruction);
                 string n = Width(weights.Parts.Count, 0);
                 _w.Comment($"d({_describe.Short(gemm.Operand)}) {(accumulate ? "+=" : "=")} d(product{call.Call}) @ weights{weights.Index}ᵀ");
-                _w.Line($"{Runtime}.Gemm.BackwardDataTransposed<{T}>({BufferSpan(call.GradientBuffer, call.Phase)}, {n}, {TransposedField(weights.Index)}, {span}, {target.Stride}, {Rows(call.Phase)}, {SizeOf(weights.OperandSize)}, {n}, accumulate: {(accumulate ? "true" : "false")});");
+                _w.Line($"{Runtime}.Gemm.BackwardDataTransposed<{T}>({BufferSpan(call.GradientBuffer, call.Phase)}, {n}, {TransposedField(weights.Index)}, {PackedField(TransposedField(weights.Index))}, {span}, {target.Stride}, {Rows(call.Phase)}, {SizeOf(weights.OperandSize)}, {n}, accumulate: {(accumulate ? "true" : "false")});");
                 return;
             }
             case InstructionKind.GemmWeights:

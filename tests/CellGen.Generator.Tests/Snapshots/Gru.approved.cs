@@ -78,9 +78,15 @@ namespace CellGen.Cells
             private readonly float[] _n; // [T * B, H] tape: read by the backward pass
             private readonly float[] _d_value17; // [B, H] gradient
             private readonly float[] _value17; // [B, H] kept for a later stage
+            private readonly global::CellGen.PackedWeights<float> _weights0Packed; // weights0 in the panels the forward kernels read
+            private readonly global::CellGen.PackedWeights<float> _weights1Packed; // weights1 in the panels the forward kernels read
+            private readonly global::CellGen.PackedWeights<float> _weights2Packed; // weights2 in the panels the forward kernels read
             private readonly float[] _weights0Transposed; // [2 * H, H] weights0ᵀ, for the data gradients
+            private readonly global::CellGen.PackedWeights<float> _weights0TransposedPacked; // the same, in panels
             private readonly float[] _weights1Transposed; // [3 * H, X] weights1ᵀ, for the data gradients
+            private readonly global::CellGen.PackedWeights<float> _weights1TransposedPacked; // the same, in panels
             private readonly float[] _weights2Transposed; // [H, H] weights2ᵀ, for the data gradients
+            private readonly global::CellGen.PackedWeights<float> _weights2TransposedPacked; // the same, in panels
 
             public Runner(Gru cell, int maxSteps, int batchSize) : base(cell, maxSteps, batchSize)
             {
@@ -102,27 +108,37 @@ namespace CellGen.Cells
                 _n = new float[maxSteps * B * H];
                 _d_value17 = new float[B * H];
                 _value17 = new float[B * H];
+                _weights0Packed = new global::CellGen.PackedWeights<float>(H, 2 * H);
+                _weights1Packed = new global::CellGen.PackedWeights<float>(X, 3 * H);
+                _weights2Packed = new global::CellGen.PackedWeights<float>(H, H);
                 _weights0Transposed = new float[H * (2 * H)];
+                _weights0TransposedPacked = new global::CellGen.PackedWeights<float>(2 * H, H);
                 _weights1Transposed = new float[X * (3 * H)];
+                _weights1TransposedPacked = new global::CellGen.PackedWeights<float>(3 * H, X);
                 _weights2Transposed = new float[H * H];
+                _weights2TransposedPacked = new global::CellGen.PackedWeights<float>(H, H);
             }
 
             /// <inheritdoc/>
             protected override void RunForward(int steps, bool record)
             {
+                // The weights as they are now, packed once for the products of this pass.
+                _weights0Packed.Pack(_cell._weights0);
+                _weights1Packed.Pack(_cell._weights1);
+                _weights2Packed.Pack(_cell._weights2);
                 // Before the loop: everything that depends only on the input, for all steps at once.
                 // product1 = W_z[:, H:H + X] @ x[t] + b_z | W_r[:, H:H + X] @ x[t] + b_r | W_n[:, H:H + X] @ x[t] + b_n
-                global::CellGen.Gemm.Forward<float>(Inputs.AsSpan(0, steps * B * X), X, _cell._weights1, _cell._bias1, _product1.AsSpan(0, steps * B * (3 * H)), 3 * H, steps * B, X, 3 * H);
+                global::CellGen.Gemm.Forward<float>(Inputs.AsSpan(0, steps * B * X), X, _cell._weights1, _weights1Packed, _cell._bias1, _product1.AsSpan(0, steps * B * (3 * H)), 3 * H, steps * B, X, 3 * H);
                 for (int t = 0; t < steps; t++)
                 {
                     int slot = record ? t : 0; // without a tape, one step's room is enough for what only the backward pass reads
                     // product0 = W_z[:, :H] @ h[t-1] | W_r[:, :H] @ h[t-1]
-                    global::CellGen.Gemm.Forward<float>(PreviousState(0, t), H, _cell._weights0, default, _product0, 2 * H, B, H, 2 * H);
+                    global::CellGen.Gemm.Forward<float>(PreviousState(0, t), H, _cell._weights0, _weights0Packed, default, _product0, 2 * H, B, H, 2 * H);
                     // z, r
                     var kStepForward0 = new StepForward0 { H = H, X = X, Record = record, _product0 = _product0, _product1 = _product1.AsSpan(t * B * (3 * H), B * (3 * H)), _z = _z.AsSpan(slot * B * H, B * H), _r = _r.AsSpan(t * B * H, B * H), _h_prev = PreviousState(0, t), _value10 = _value10.AsSpan(slot * B * H, B * H), _value17 = _value17 };
                     global::CellGen.Elementwise.ForEach(ref kStepForward0, B, H);
                     // product2 = W_n[:, :H] @ r * h[t-1]
-                    global::CellGen.Gemm.Forward<float>(_value10.AsSpan(slot * B * H, B * H), H, _cell._weights2, default, _product2, H, B, H, H);
+                    global::CellGen.Gemm.Forward<float>(_value10.AsSpan(slot * B * H, B * H), H, _cell._weights2, _weights2Packed, default, _product2, H, B, H, H);
                     // n, h[t]
                     var kStepForward1 = new StepForward1 { H = H, X = X, Record = record, _product2 = _product2, _product1 = _product1.AsSpan(t * B * (3 * H), B * (3 * H)), _n = _n.AsSpan(t * B * H, B * H), _z = _z.AsSpan(slot * B * H, B * H), _value17 = _value17, _h = NextState(0, t) };
                     global::CellGen.Elementwise.ForEach(ref kStepForward1, B, H);
@@ -133,10 +149,13 @@ namespace CellGen.Cells
             /// <inheritdoc/>
             protected override void RunBackward(int steps, global::System.ReadOnlySpan<float> outputGradients)
             {
-                // The data gradients multiply by transposed weights: transposed once here, they run on the forward kernels.
+                // The data gradients multiply by transposed weights: transposed and packed once here, they run on the forward kernels.
                 global::CellGen.Gemm.Transpose<float>(_cell._weights0, _weights0Transposed, H, 2 * H);
+                _weights0TransposedPacked.Pack(_weights0Transposed);
                 global::CellGen.Gemm.Transpose<float>(_cell._weights1, _weights1Transposed, X, 3 * H);
+                _weights1TransposedPacked.Pack(_weights1Transposed);
                 global::CellGen.Gemm.Transpose<float>(_cell._weights2, _weights2Transposed, H, H);
+                _weights2TransposedPacked.Pack(_weights2Transposed);
                 for (int t = steps - 1; t >= 0; t--)
                 {
                     BeginBackwardStep(t); // sequences that have ended add nothing from here on
@@ -144,12 +163,12 @@ namespace CellGen.Cells
                     var kStepBackward1 = new StepBackward1 { H = H, X = X, _z = _z.AsSpan(t * B * H, B * H), _n = _n.AsSpan(t * B * H, B * H), _d_product2 = _d_product2.AsSpan(t * B * H, B * H), _d_product1 = _d_product1.AsSpan(t * B * (3 * H), B * (3 * H)), _d_z = _d_z, _d_output = OutputGradient(outputGradients, t), _d_h_later = CarryIn(0), _d_value17 = _d_value17 };
                     global::CellGen.Elementwise.ForEach(ref kStepBackward1, B, H);
                     // d(r * h[t-1]) = d(product2) @ weights2ᵀ
-                    global::CellGen.Gemm.BackwardDataTransposed<float>(_d_product2.AsSpan(t * B * H, B * H), H, _weights2Transposed, _d_value10, H, B, H, H, accumulate: false);
+                    global::CellGen.Gemm.BackwardDataTransposed<float>(_d_product2.AsSpan(t * B * H, B * H), H, _weights2Transposed, _weights2TransposedPacked, _d_value10, H, B, H, H, accumulate: false);
                     // Backward of z, r
                     var kStepBackward0 = new StepBackward0 { H = H, X = X, _h_prev = PreviousState(0, t), _z = _z.AsSpan(t * B * H, B * H), _r = _r.AsSpan(t * B * H, B * H), _d_product0 = _d_product0.AsSpan(t * B * (2 * H), B * (2 * H)), _d_product1 = _d_product1.AsSpan(t * B * (3 * H), B * (3 * H)), _d_z = _d_z, _d_value10 = _d_value10, _d_h_prev = CarryOut(0), _d_value17 = _d_value17 };
                     global::CellGen.Elementwise.ForEach(ref kStepBackward0, B, H);
                     // d(h[t-1]) += d(product0) @ weights0ᵀ
-                    global::CellGen.Gemm.BackwardDataTransposed<float>(_d_product0.AsSpan(t * B * (2 * H), B * (2 * H)), 2 * H, _weights0Transposed, CarryOut(0), H, B, H, 2 * H, accumulate: true);
+                    global::CellGen.Gemm.BackwardDataTransposed<float>(_d_product0.AsSpan(t * B * (2 * H), B * (2 * H)), 2 * H, _weights0Transposed, _weights0TransposedPacked, CarryOut(0), H, B, H, 2 * H, accumulate: true);
                     EndBackwardStep(t);
                 }
                 // After the loop: weight gradients as products over all steps, then what depends only on the input.
@@ -158,7 +177,7 @@ namespace CellGen.Cells
                 // d(weights2) += r * h[t-1]ᵀ @ d(product2), over all steps
                 global::CellGen.Gemm.BackwardWeights<float>(_value10.AsSpan(0, steps * B * H), H, _d_product2.AsSpan(0, steps * B * H), H, _cell._weights2Gradient, steps * B, H, H);
                 // d(x[t]) = d(product1) @ weights1ᵀ
-                global::CellGen.Gemm.BackwardDataTransposed<float>(_d_product1.AsSpan(0, steps * B * (3 * H)), 3 * H, _weights1Transposed, InputGradients.AsSpan(0, steps * B * X), X, steps * B, X, 3 * H, accumulate: false);
+                global::CellGen.Gemm.BackwardDataTransposed<float>(_d_product1.AsSpan(0, steps * B * (3 * H)), 3 * H, _weights1Transposed, _weights1TransposedPacked, InputGradients.AsSpan(0, steps * B * X), X, steps * B, X, 3 * H, accumulate: false);
                 // d(weights1) += x[t]ᵀ @ d(product1), over all steps
                 global::CellGen.Gemm.BackwardWeights<float>(Inputs.AsSpan(0, steps * B * X), X, _d_product1.AsSpan(0, steps * B * (3 * H)), 3 * H, _cell._weights1Gradient, steps * B, X, 3 * H);
                 global::CellGen.Gemm.BiasGradient<float>(_d_product1.AsSpan(0, steps * B * (3 * H)), 3 * H, _cell._bias1Gradient, steps * B, 3 * H);

@@ -54,8 +54,12 @@ namespace CellGen.Cells
             private readonly float[] _d_product0; // [T * B, H] gradient
             private readonly float[] _product1; // [T * B, H] a fused matrix product
             private readonly float[] _d_product1; // [T * B, H] gradient
+            private readonly global::CellGen.PackedWeights<float> _weights0Packed; // weights0 in the panels the forward kernels read
+            private readonly global::CellGen.PackedWeights<float> _weights1Packed; // weights1 in the panels the forward kernels read
             private readonly float[] _weights0Transposed; // [H, H] weights0ᵀ, for the data gradients
+            private readonly global::CellGen.PackedWeights<float> _weights0TransposedPacked; // the same, in panels
             private readonly float[] _weights1Transposed; // [H, X] weights1ᵀ, for the data gradients
+            private readonly global::CellGen.PackedWeights<float> _weights1TransposedPacked; // the same, in panels
 
             public Runner(Rnn cell, int maxSteps, int batchSize) : base(cell, maxSteps, batchSize)
             {
@@ -67,20 +71,27 @@ namespace CellGen.Cells
                 _d_product0 = new float[maxSteps * B * H];
                 _product1 = new float[maxSteps * B * H];
                 _d_product1 = new float[maxSteps * B * H];
+                _weights0Packed = new global::CellGen.PackedWeights<float>(H, H);
+                _weights1Packed = new global::CellGen.PackedWeights<float>(X, H);
                 _weights0Transposed = new float[H * H];
+                _weights0TransposedPacked = new global::CellGen.PackedWeights<float>(H, H);
                 _weights1Transposed = new float[X * H];
+                _weights1TransposedPacked = new global::CellGen.PackedWeights<float>(H, X);
             }
 
             /// <inheritdoc/>
             protected override void RunForward(int steps, bool record)
             {
+                // The weights as they are now, packed once for the products of this pass.
+                _weights0Packed.Pack(_cell._weights0);
+                _weights1Packed.Pack(_cell._weights1);
                 // Before the loop: everything that depends only on the input, for all steps at once.
                 // product1 = W[:, H:H + X] @ x[t] + b
-                global::CellGen.Gemm.Forward<float>(Inputs.AsSpan(0, steps * B * X), X, _cell._weights1, _cell._bias1, _product1.AsSpan(0, steps * B * H), H, steps * B, X, H);
+                global::CellGen.Gemm.Forward<float>(Inputs.AsSpan(0, steps * B * X), X, _cell._weights1, _weights1Packed, _cell._bias1, _product1.AsSpan(0, steps * B * H), H, steps * B, X, H);
                 for (int t = 0; t < steps; t++)
                 {
                     // product0 = W[:, :H] @ h[t-1]
-                    global::CellGen.Gemm.Forward<float>(PreviousState(0, t), H, _cell._weights0, default, _product0, H, B, H, H);
+                    global::CellGen.Gemm.Forward<float>(PreviousState(0, t), H, _cell._weights0, _weights0Packed, default, _product0, H, B, H, H);
                     // h[t]
                     var kStepForward0 = new StepForward0 { H = H, X = X, Record = record, _product0 = _product0, _product1 = _product1.AsSpan(t * B * H, B * H), _h = NextState(0, t) };
                     global::CellGen.Elementwise.ForEach(ref kStepForward0, B, H);
@@ -91,9 +102,11 @@ namespace CellGen.Cells
             /// <inheritdoc/>
             protected override void RunBackward(int steps, global::System.ReadOnlySpan<float> outputGradients)
             {
-                // The data gradients multiply by transposed weights: transposed once here, they run on the forward kernels.
+                // The data gradients multiply by transposed weights: transposed and packed once here, they run on the forward kernels.
                 global::CellGen.Gemm.Transpose<float>(_cell._weights0, _weights0Transposed, H, H);
+                _weights0TransposedPacked.Pack(_weights0Transposed);
                 global::CellGen.Gemm.Transpose<float>(_cell._weights1, _weights1Transposed, X, H);
+                _weights1TransposedPacked.Pack(_weights1Transposed);
                 for (int t = steps - 1; t >= 0; t--)
                 {
                     BeginBackwardStep(t); // sequences that have ended add nothing from here on
@@ -101,14 +114,14 @@ namespace CellGen.Cells
                     var kStepBackward0 = new StepBackward0 { H = H, X = X, _h = NextState(0, t), _d_product0 = _d_product0.AsSpan(t * B * H, B * H), _d_product1 = _d_product1.AsSpan(t * B * H, B * H), _d_output = OutputGradient(outputGradients, t), _d_h_later = CarryIn(0) };
                     global::CellGen.Elementwise.ForEach(ref kStepBackward0, B, H);
                     // d(h[t-1]) = d(product0) @ weights0ᵀ
-                    global::CellGen.Gemm.BackwardDataTransposed<float>(_d_product0.AsSpan(t * B * H, B * H), H, _weights0Transposed, CarryOut(0), H, B, H, H, accumulate: false);
+                    global::CellGen.Gemm.BackwardDataTransposed<float>(_d_product0.AsSpan(t * B * H, B * H), H, _weights0Transposed, _weights0TransposedPacked, CarryOut(0), H, B, H, H, accumulate: false);
                     EndBackwardStep(t);
                 }
                 // After the loop: weight gradients as products over all steps, then what depends only on the input.
                 // d(weights0) += h[t-1]ᵀ @ d(product0), over all steps
                 global::CellGen.Gemm.BackwardWeights<float>(PreviousStates(0, steps), H, _d_product0.AsSpan(0, steps * B * H), H, _cell._weights0Gradient, steps * B, H, H);
                 // d(x[t]) = d(product1) @ weights1ᵀ
-                global::CellGen.Gemm.BackwardDataTransposed<float>(_d_product1.AsSpan(0, steps * B * H), H, _weights1Transposed, InputGradients.AsSpan(0, steps * B * X), X, steps * B, X, H, accumulate: false);
+                global::CellGen.Gemm.BackwardDataTransposed<float>(_d_product1.AsSpan(0, steps * B * H), H, _weights1Transposed, _weights1TransposedPacked, InputGradients.AsSpan(0, steps * B * X), X, steps * B, X, H, accumulate: false);
                 // d(weights1) += x[t]ᵀ @ d(product1), over all steps
                 global::CellGen.Gemm.BackwardWeights<float>(Inputs.AsSpan(0, steps * B * X), X, _d_product1.AsSpan(0, steps * B * H), H, _cell._weights1Gradient, steps * B, X, H);
                 global::CellGen.Gemm.BiasGradient<float>(_d_product1.AsSpan(0, steps * B * H), H, _cell._bias1Gradient, steps * B, H);

@@ -72,8 +72,12 @@ namespace CellGen.Cells
             private readonly float[] _r; // [T * B, H] tape: read by the backward pass
             private readonly float[] _z; // [T * B, H] tape: read by the backward pass
             private readonly float[] _n; // [T * B, H] tape: read by the backward pass
+            private readonly global::CellGen.PackedWeights<float> _weights0Packed; // weights0 in the panels the forward kernels read
+            private readonly global::CellGen.PackedWeights<float> _weights1Packed; // weights1 in the panels the forward kernels read
             private readonly float[] _weights0Transposed; // [3 * H, H] weights0ᵀ, for the data gradients
+            private readonly global::CellGen.PackedWeights<float> _weights0TransposedPacked; // the same, in panels
             private readonly float[] _weights1Transposed; // [3 * H, X] weights1ᵀ, for the data gradients
+            private readonly global::CellGen.PackedWeights<float> _weights1TransposedPacked; // the same, in panels
 
             public Runner(TorchGru cell, int maxSteps, int batchSize) : base(cell, maxSteps, batchSize)
             {
@@ -88,21 +92,28 @@ namespace CellGen.Cells
                 _r = new float[maxSteps * B * H];
                 _z = new float[maxSteps * B * H];
                 _n = new float[maxSteps * B * H];
+                _weights0Packed = new global::CellGen.PackedWeights<float>(H, 3 * H);
+                _weights1Packed = new global::CellGen.PackedWeights<float>(X, 3 * H);
                 _weights0Transposed = new float[H * (3 * H)];
+                _weights0TransposedPacked = new global::CellGen.PackedWeights<float>(3 * H, H);
                 _weights1Transposed = new float[X * (3 * H)];
+                _weights1TransposedPacked = new global::CellGen.PackedWeights<float>(3 * H, X);
             }
 
             /// <inheritdoc/>
             protected override void RunForward(int steps, bool record)
             {
+                // The weights as they are now, packed once for the products of this pass.
+                _weights0Packed.Pack(_cell._weights0);
+                _weights1Packed.Pack(_cell._weights1);
                 // Before the loop: everything that depends only on the input, for all steps at once.
                 // product1 = W_r[:, H:H + X] @ x[t] + b_r | W_z[:, H:H + X] @ x[t] + b_z | Wx_n @ x[t] + bx_n
-                global::CellGen.Gemm.Forward<float>(Inputs.AsSpan(0, steps * B * X), X, _cell._weights1, _cell._bias1, _product1.AsSpan(0, steps * B * (3 * H)), 3 * H, steps * B, X, 3 * H);
+                global::CellGen.Gemm.Forward<float>(Inputs.AsSpan(0, steps * B * X), X, _cell._weights1, _weights1Packed, _cell._bias1, _product1.AsSpan(0, steps * B * (3 * H)), 3 * H, steps * B, X, 3 * H);
                 for (int t = 0; t < steps; t++)
                 {
                     int slot = record ? t : 0; // without a tape, one step's room is enough for what only the backward pass reads
                     // product0 = W_r[:, :H] @ h[t-1] | W_z[:, :H] @ h[t-1] | Wh_n @ h[t-1] + bh_n
-                    global::CellGen.Gemm.Forward<float>(PreviousState(0, t), H, _cell._weights0, _cell._bias0, _product0.AsSpan(slot * B * (3 * H), B * (3 * H)), 3 * H, B, H, 3 * H);
+                    global::CellGen.Gemm.Forward<float>(PreviousState(0, t), H, _cell._weights0, _weights0Packed, _cell._bias0, _product0.AsSpan(slot * B * (3 * H), B * (3 * H)), 3 * H, B, H, 3 * H);
                     // r, z, n, h[t]
                     var kStepForward0 = new StepForward0 { H = H, X = X, Record = record, _product0 = _product0.AsSpan(slot * B * (3 * H), B * (3 * H)), _product1 = _product1.AsSpan(t * B * (3 * H), B * (3 * H)), _r = _r.AsSpan(t * B * H, B * H), _z = _z.AsSpan(t * B * H, B * H), _n = _n.AsSpan(t * B * H, B * H), _h_prev = PreviousState(0, t), _h = NextState(0, t) };
                     global::CellGen.Elementwise.ForEach(ref kStepForward0, B, H);
@@ -113,9 +124,11 @@ namespace CellGen.Cells
             /// <inheritdoc/>
             protected override void RunBackward(int steps, global::System.ReadOnlySpan<float> outputGradients)
             {
-                // The data gradients multiply by transposed weights: transposed once here, they run on the forward kernels.
+                // The data gradients multiply by transposed weights: transposed and packed once here, they run on the forward kernels.
                 global::CellGen.Gemm.Transpose<float>(_cell._weights0, _weights0Transposed, H, 3 * H);
+                _weights0TransposedPacked.Pack(_weights0Transposed);
                 global::CellGen.Gemm.Transpose<float>(_cell._weights1, _weights1Transposed, X, 3 * H);
+                _weights1TransposedPacked.Pack(_weights1Transposed);
                 for (int t = steps - 1; t >= 0; t--)
                 {
                     BeginBackwardStep(t); // sequences that have ended add nothing from here on
@@ -123,7 +136,7 @@ namespace CellGen.Cells
                     var kStepBackward0 = new StepBackward0 { H = H, X = X, _h_prev = PreviousState(0, t), _r = _r.AsSpan(t * B * H, B * H), _z = _z.AsSpan(t * B * H, B * H), _product0 = _product0.AsSpan(t * B * (3 * H), B * (3 * H)), _n = _n.AsSpan(t * B * H, B * H), _d_product0 = _d_product0.AsSpan(t * B * (3 * H), B * (3 * H)), _d_product1 = _d_product1.AsSpan(t * B * (3 * H), B * (3 * H)), _d_h_prev = CarryOut(0), _d_output = OutputGradient(outputGradients, t), _d_h_later = CarryIn(0) };
                     global::CellGen.Elementwise.ForEach(ref kStepBackward0, B, H);
                     // d(h[t-1]) += d(product0) @ weights0ᵀ
-                    global::CellGen.Gemm.BackwardDataTransposed<float>(_d_product0.AsSpan(t * B * (3 * H), B * (3 * H)), 3 * H, _weights0Transposed, CarryOut(0), H, B, H, 3 * H, accumulate: true);
+                    global::CellGen.Gemm.BackwardDataTransposed<float>(_d_product0.AsSpan(t * B * (3 * H), B * (3 * H)), 3 * H, _weights0Transposed, _weights0TransposedPacked, CarryOut(0), H, B, H, 3 * H, accumulate: true);
                     EndBackwardStep(t);
                 }
                 // After the loop: weight gradients as products over all steps, then what depends only on the input.
@@ -131,7 +144,7 @@ namespace CellGen.Cells
                 global::CellGen.Gemm.BackwardWeights<float>(PreviousStates(0, steps), H, _d_product0.AsSpan(0, steps * B * (3 * H)), 3 * H, _cell._weights0Gradient, steps * B, H, 3 * H);
                 global::CellGen.Gemm.BiasGradient<float>(_d_product0.AsSpan(0, steps * B * (3 * H)), 3 * H, _cell._bias0Gradient, steps * B, 3 * H);
                 // d(x[t]) = d(product1) @ weights1ᵀ
-                global::CellGen.Gemm.BackwardDataTransposed<float>(_d_product1.AsSpan(0, steps * B * (3 * H)), 3 * H, _weights1Transposed, InputGradients.AsSpan(0, steps * B * X), X, steps * B, X, 3 * H, accumulate: false);
+                global::CellGen.Gemm.BackwardDataTransposed<float>(_d_product1.AsSpan(0, steps * B * (3 * H)), 3 * H, _weights1Transposed, _weights1TransposedPacked, InputGradients.AsSpan(0, steps * B * X), X, steps * B, X, 3 * H, accumulate: false);
                 // d(weights1) += x[t]ᵀ @ d(product1), over all steps
                 global::CellGen.Gemm.BackwardWeights<float>(Inputs.AsSpan(0, steps * B * X), X, _d_product1.AsSpan(0, steps * B * (3 * H)), 3 * H, _cell._weights1Gradient, steps * B, X, 3 * H);
                 global::CellGen.Gemm.BiasGradient<float>(_d_product1.AsSpan(0, steps * B * (3 * H)), 3 * H, _cell._bias1Gradient, steps * B, 3 * H);
