@@ -14,7 +14,7 @@ internal static unsafe class Workers
     /// <summary>Multiply-adds below which a product runs on one core: the hand-off would cost more than it saves.</summary>
     public const long Threshold = 1 << 20;
 
-    private enum Kind { Forward, BackwardData, BackwardWeights }
+    private enum Kind { Forward, BackwardData, BackwardWeights, Sweep }
 
     private sealed class Job
     {
@@ -22,6 +22,8 @@ internal static unsafe class Workers
         public float* A, W, Panels, Bias, C;
         public int Lda, Ldc, Rows, K, N, Start, End, PanelLanes;
         public bool HasBias, Accumulate;
+        public delegate*<void*, int, int, int, void> Sweep;
+        public void* Kernel;
     }
 
     private static readonly Job s_job = new();
@@ -61,6 +63,9 @@ internal static unsafe class Workers
             case Kind.BackwardData:
                 GemmSingle.BackwardData(ref *job.A, job.Lda, ref *job.W, ref *job.C, job.Ldc, job.Start, job.End, job.K, job.N, job.Accumulate);
                 break;
+            case Kind.Sweep:
+                job.Sweep(job.Kernel, job.Rows, job.Start, job.End);
+                break;
             default:
                 GemmSingle.BackwardWeights(ref *job.A, job.Lda, ref *job.W, job.Ldc, ref *job.C, job.Rows, job.K, job.N, job.Start, job.End);
                 break;
@@ -93,6 +98,7 @@ internal static unsafe class Workers
         to.Kind = from.Kind; to.A = from.A; to.W = from.W; to.Panels = from.Panels; to.PanelLanes = from.PanelLanes; to.Bias = from.Bias; to.C = from.C;
         to.Lda = from.Lda; to.Ldc = from.Ldc; to.Rows = from.Rows; to.K = from.K; to.N = from.N;
         to.Start = from.Start; to.End = from.End; to.HasBias = from.HasBias; to.Accumulate = from.Accumulate;
+        to.Sweep = from.Sweep; to.Kernel = from.Kernel;
     }
 
     [ThreadStatic] private static Job? t_mine, t_shared;
@@ -153,10 +159,26 @@ internal static unsafe class Workers
         }
     }
 
+    /// <summary>
+    /// Runs <paramref name="sweep"/> over columns [0, middle) here and [middle, width) on the worker, all rows each;
+    /// false when the worker is busy (nothing ran). Columns, not rows: a sweep may add each row into a per-column sum
+    /// (the gradient of a vector parameter), so only a split by columns leaves each sum to one thread.
+    /// </summary>
+    public static bool TryShareSweep(delegate*<void*, int, int, int, void> sweep, void* kernel, int rows, int middle, int width)
+    {
+        if (!Available) return false;
+        Job mine = t_mine ??= new Job(), shared = t_shared ??= new Job();
+        Set(mine, Kind.Sweep, null, 0, null, null, false, null, 0, rows, 0, width, 0, middle, false);
+        Set(shared, Kind.Sweep, null, 0, null, null, false, null, 0, rows, 0, width, middle, width, false);
+        mine.Sweep = shared.Sweep = sweep;
+        mine.Kernel = shared.Kernel = kernel;
+        return TryShare(shared, mine);
+    }
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Set(Job job, Kind kind, float* a, int lda, float* w, float* bias, bool hasBias, float* c, int ldc, int rows, int k, int n, int start, int end, bool accumulate)
     {
-        job.Panels = null; job.PanelLanes = 0;
+        job.Panels = null; job.PanelLanes = 0; job.Sweep = null; job.Kernel = null;
         job.Kind = kind; job.A = a; job.Lda = lda; job.W = w; job.Bias = bias; job.HasBias = hasBias; job.C = c; job.Ldc = ldc;
         job.Rows = rows; job.K = k; job.N = n; job.Start = start; job.End = end; job.Accumulate = accumulate;
     }

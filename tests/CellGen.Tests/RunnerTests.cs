@@ -105,6 +105,55 @@ public sealed class RunnerTests
         Assert.Equal(trainedFinal, inferredFinal);
     }
 
+    /// <summary>
+    /// A batch large enough for its sweeps to be split by columns between two cores (and its products to be shared)
+    /// computes what the same sequences compute one at a time, which run on one core: outputs, input gradients and
+    /// parameter gradients (the batch's are the sums of the sequences'), vector parameters included.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(CellNames))]
+    public void LargeBatchesComputeWhatOneSequenceAtATimeComputes(string name)
+    {
+        const int input = 24, hidden = 128, batch = 40, steps = 3;
+        Assert.True(batch * hidden >= Elementwise.SplitThreshold, "the batch must be large enough to split its sweeps");
+        RecurrentCell<float> cell = CellCatalog.Create(name, input, hidden)!;
+        Initializers.Initialize(cell, new Random(5));
+        float[] x = Enumerable.Range(0, steps * batch * input).Select(i => MathF.Sin(0.31f * i)).ToArray();
+        float[] dy = Enumerable.Range(0, steps * batch * hidden).Select(i => MathF.Cos(0.17f * i)).ToArray();
+        var outputs = new float[dy.Length];
+        var dx = new float[x.Length];
+        cell.ZeroGradients();
+        SequenceRunner<float> runner = cell.CreateRunner(steps, batch);
+        runner.ForwardTraining(x, default, outputs, default);
+        runner.Backward(dy, default, dx, default);
+        float[][] batchGradients = cell.Parameters.Select(p => p.GradientToArray()).ToArray();
+
+        cell.ZeroGradients();
+        SequenceRunner<float> single = cell.CreateRunner(steps, 1);
+        var one = new float[steps * hidden];
+        var dxOne = new float[steps * input];
+        for (int b = 0; b < batch; b++)
+        {
+            float[] xb = Enumerable.Range(0, steps).SelectMany(t => x.Skip((t * batch + b) * input).Take(input)).ToArray();
+            float[] dyb = Enumerable.Range(0, steps).SelectMany(t => dy.Skip((t * batch + b) * hidden).Take(hidden)).ToArray();
+            single.ForwardTraining(xb, default, one, default);
+            single.Backward(dyb, default, dxOne, default);
+            for (int t = 0; t < steps; t++)
+            {
+                for (int j = 0; j < hidden; j++) Assert.Equal(one[t * hidden + j], outputs[(t * batch + b) * hidden + j], 1e-5f);
+                for (int j = 0; j < input; j++) Assert.Equal(dxOne[t * input + j], dx[(t * batch + b) * input + j], 1e-4f);
+            }
+        }
+        IReadOnlyList<Parameter<float>> parameters = cell.Parameters;
+        for (int p = 0; p < parameters.Count; p++)
+        {
+            float[] summed = parameters[p].GradientToArray();
+            for (int i = 0; i < summed.Length; i++)
+                Assert.True(Math.Abs(summed[i] - batchGradients[p][i]) <= 1e-4 * (1 + Math.Abs(summed[i])),
+                    $"{parameters[p].Name}[{i}]: batch {batchGradients[p][i]}, sum of sequences {summed[i]}");
+        }
+    }
+
     [Fact]
     public void SequencesInABatchAreIndependent()
     {
@@ -130,11 +179,21 @@ public sealed class RunnerTests
         float[] initial = new float[2 * batch * 48], final = new float[initial.Length], dInitial = new float[initial.Length], dx = new float[x.Length];
         Array.Fill(x, 0.1f);
         Array.Fill(dy, 0.2f);
+        // A second runner large enough for the second core: products shared, sweeps split.
+        var large = RandomLstm(64, 128, 4);
+        const int largeBatch = 32;
+        var largeRunner = large.CreateRunner(steps, largeBatch);
+        float[] largeX = new float[steps * largeBatch * 64], largeOutputs = new float[steps * largeBatch * 128], largeDy = new float[largeOutputs.Length], largeDx = new float[largeX.Length];
+        Array.Fill(largeX, 0.1f);
+        Array.Fill(largeDy, 0.2f);
         void Once()
         {
             runner.Forward(x, initial, outputs, final);
             runner.ForwardTraining(x, initial, outputs, final);
             runner.Backward(dy, final, dx, dInitial);
+            largeRunner.Forward(largeX, default, largeOutputs, default);
+            largeRunner.ForwardTraining(largeX, default, largeOutputs, default);
+            largeRunner.Backward(largeDy, default, largeDx, default);
         }
         // Steady state: past tiered compilation, whose background JIT allocates on its own thread.
         for (int i = 0; i < 200; i++) Once();
