@@ -54,8 +54,8 @@ public sealed class HandTorchGru : HandCell
     public override void Forward(ReadOnlySpan<float> inputs, Span<float> outputs, bool record)
     {
         int g = 3 * H;
-        _wxPacked.Pack(Wx);
-        _whPacked.Pack(Wh);
+        _wxPacked.Invalidate();
+        _whPacked.Invalidate();
         Gemm.Forward<float>(inputs, X, Wx, _wxPacked, Bx, _zx, g, T * B, X, g);
         for (int t = 0; t < T; t++)
         {
@@ -95,8 +95,8 @@ public sealed class HandTorchGru : HandCell
         int g = 3 * H, rows = T * B;
         Gemm.Transpose<float>(Wh, _whT, H, g);
         Gemm.Transpose<float>(Wx, _wxT, X, g);
-        _whTPacked.Pack(_whT);
-        _wxTPacked.Pack(_wxT);
+        _whTPacked.Invalidate();
+        _wxTPacked.Invalidate();
         Array.Clear(_dhNext);
         for (int t = T - 1; t >= 0; t--)
         {

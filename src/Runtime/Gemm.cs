@@ -20,7 +20,7 @@ public static class Gemm
 
     /// <summary>
     /// C[rows, n] = A[rows, k] @ W[k, n] (+ bias[n] when given), reading W's panels from <paramref name="packed"/>,
-    /// which must hold W as it is now (see <see cref="PackedWeights{T}.Pack"/>).
+    /// packed from W when they are first needed after <see cref="PackedWeights{T}.Invalidate"/>.
     /// </summary>
     public static void Forward<T>(ReadOnlySpan<T> a, int lda, ReadOnlySpan<T> w, PackedWeights<T>? packed, ReadOnlySpan<T> bias, Span<T> c, int ldc, int rows, int k, int n)
         where T : unmanaged, INumberBase<T>
@@ -33,7 +33,7 @@ public static class Gemm
         if (typeof(T) == typeof(float))
         {
             if (rows == 0 || n == 0) return;
-            Workers.Forward(ref Single(a), lda, ref Single(w), ref Panels(packed), packed?.Lanes ?? 0, ref Single(bias), !bias.IsEmpty, ref Single(c), ldc, rows, k, n, accumulate: false);
+            Workers.Forward(ref Single(a), lda, ref Single(w), ref Panels(packed), packed?.PanelsFor(w, rows) ?? 0, ref Single(bias), !bias.IsEmpty, ref Single(c), ldc, rows, k, n, accumulate: false);
             return;
         }
         int width = Vector<T>.Count;
@@ -105,14 +105,16 @@ public static class Gemm
     {
         Check(w, n, k, n, nameof(w));
         Check(wT, k, n, k, nameof(wT));
-        // Blocks of 16 x 16: the rows read and the rows written both stay in L1.
+        // Blocks of 16 x 16: the rows read and the rows written both stay in L1. Sizes are checked above.
         const int Block = 16;
+        ref T source = ref MemoryMarshal.GetReference(w);
+        ref T target = ref MemoryMarshal.GetReference(wT);
         for (int p0 = 0; p0 < k; p0 += Block)
             for (int j0 = 0; j0 < n; j0 += Block)
             {
                 int pEnd = Math.Min(p0 + Block, k), jEnd = Math.Min(j0 + Block, n);
                 for (int p = p0; p < pEnd; p++)
-                    for (int j = j0; j < jEnd; j++) wT[j * k + p] = w[p * n + j];
+                    for (int j = j0; j < jEnd; j++) Unsafe.Add(ref target, j * k + p) = Unsafe.Add(ref source, p * n + j);
             }
     }
 
@@ -126,7 +128,7 @@ public static class Gemm
 
     /// <summary>
     /// <see cref="BackwardDataTransposed{T}(ReadOnlySpan{T}, int, ReadOnlySpan{T}, Span{T}, int, int, int, int, bool)"/>,
-    /// reading wT's panels from <paramref name="packedT"/> (packed from wT as it is now, as a [n, k] matrix).
+    /// reading wT's panels from <paramref name="packedT"/> (made for wT as a [n, k] matrix).
     /// </summary>
     public static void BackwardDataTransposed<T>(ReadOnlySpan<T> dc, int lddc, ReadOnlySpan<T> wT, PackedWeights<T>? packedT, Span<T> da, int ldda, int rows, int k, int n, bool accumulate)
         where T : unmanaged, INumberBase<T>
@@ -138,7 +140,7 @@ public static class Gemm
         if (rows == 0 || k == 0) return;
         if (typeof(T) == typeof(float))
         {
-            Workers.Forward(ref Single(dc), lddc, ref Single(wT), ref Panels(packedT), packedT?.Lanes ?? 0, ref Single(wT), false, ref Single(da), ldda, rows, n, k, accumulate);
+            Workers.Forward(ref Single(dc), lddc, ref Single(wT), ref Panels(packedT), packedT?.PanelsFor(wT, rows) ?? 0, ref Single(wT), false, ref Single(da), ldda, rows, n, k, accumulate);
             return;
         }
         for (int r = 0; r < rows; r++)

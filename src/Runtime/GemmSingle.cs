@@ -46,6 +46,9 @@ internal static class GemmSingle
         ForwardPanels<F32x1>(ref a, lda, ref w, ref panels, panelLanes, ref bias, hasBias, ref c, ldc, rows, k, n, j, end, accumulate);
     }
 
+    /// <summary>Rows of A from which the forward kernels read W in panels (fewer take the kernel that reads W's rows).</summary>
+    internal const int PanelRows = 4;
+
     /// <summary>Floats of a packed panel of W (16 KiB): half of L1, so the rows of A passing by do not push it out.</summary>
     private const int PanelFloats = 1 << 12;
 
@@ -59,7 +62,7 @@ internal static class GemmSingle
         where V : struct, IFloatLanes<V>
     {
         int lanes = V.Count;
-        if (rows < 4) return ForwardFewRows<V>(ref a, lda, ref w, ref bias, hasBias, ref c, ldc, rows, k, n, j, end, accumulate);
+        if (rows < PanelRows) return ForwardFewRows<V>(ref a, lda, ref w, ref bias, hasBias, ref c, ldc, rows, k, n, j, end, accumulate);
         // Rows of W lie n floats apart, often a multiple of 4 KiB: a panel read in place maps to few cache sets and
         // thrashes L1. So panels are read from the packed weights when the caller has them, or, with enough rows to
         // reuse it, each panel is first copied into a contiguous buffer.

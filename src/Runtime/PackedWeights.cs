@@ -1,18 +1,21 @@
 using System;
 using System.Numerics;
+using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 
 namespace CellGen;
 
 /// <summary>
 /// A weight matrix W[k, n] copied into the layout the forward kernels read: panels of columns two vectors wide, each
-/// panel's k rows contiguous. Without it each product copies every panel again, per call and per chunk of rows; a
-/// generated cell packs its weights once per pass instead, so the products of the time loop read them as they are.
-/// Pack again whenever W changes. Only float products use the panels (other element types ignore them).
+/// panel's k rows contiguous. Without it each product copies every panel again, per call and per chunk of rows; with it
+/// the first product that reads panels packs W, and the products after it (those of the time loop) read them as they
+/// are. Call <see cref="Invalidate"/> whenever W may have changed: a generated cell does at the start of each pass.
+/// Products of fewer than four rows read W itself, so at batch 1 nothing is packed. Only float products use panels.
 /// </summary>
 public sealed class PackedWeights<T> where T : unmanaged, INumberBase<T>
 {
     private readonly float[] _panels;
+    private bool _current;
 
     /// <summary>Room for a [k, n] matrix; allocated here, once.</summary>
     public PackedWeights(int k, int n)
@@ -34,35 +37,38 @@ public sealed class PackedWeights<T> where T : unmanaged, INumberBase<T>
     /// <summary>Columns of the matrix.</summary>
     public int N { get; }
 
-    /// <summary>Floats per vector of the kernels the panels are laid out for (panels are twice as wide); 0 when not packed.</summary>
+    /// <summary>Floats per vector of the kernels the panels are laid out for (panels are twice as wide); 0 when none.</summary>
     internal int Lanes { get; }
-
-    /// <summary>Whether it has been packed since it was made.</summary>
-    internal bool Packed { get; private set; }
 
     internal float[] Panels => _panels;
 
-    /// <summary>Copies <paramref name="w"/>, [k, n] row-major, into the panels.</summary>
-    public void Pack(ReadOnlySpan<T> w)
+    /// <summary>W may have changed: the next product that reads the panels packs them again from the W it is given.</summary>
+    public void Invalidate() => _current = false;
+
+    /// <summary>
+    /// The lane width of the panels for a product of <paramref name="rows"/> rows by <paramref name="w"/>, packing
+    /// them first if W may have changed; 0 when the product reads W itself.
+    /// </summary>
+    internal int PanelsFor(ReadOnlySpan<T> w, int rows)
     {
-        if (w.Length < K * N) throw new ArgumentException($"w holds {w.Length} values, too few for [{K}, {N}]", nameof(w));
-        if (Lanes > 0)
+        if (Lanes == 0 || rows < GemmSingle.PanelRows) return 0;
+        if (!_current)
         {
-            ReadOnlySpan<float> source = System.Runtime.InteropServices.MemoryMarshal.Cast<T, float>(w);
+            ReadOnlySpan<float> source = MemoryMarshal.Cast<T, float>(w);
             int width = 2 * Lanes, panels = N / width;
             for (int q = 0; q < panels; q++)
             {
                 Span<float> panel = _panels.AsSpan(q * K * width, K * width);
                 for (int p = 0; p < K; p++) source.Slice(p * N + q * width, width).CopyTo(panel.Slice(p * width, width));
             }
+            _current = true;
         }
-        Packed = true;
+        return Lanes;
     }
 
-    /// <summary>Throws unless these panels were packed from a [k, n] matrix.</summary>
+    /// <summary>Throws unless these panels are for a [k, n] matrix.</summary>
     internal void Check(int k, int n, string name)
     {
         if (K != k || N != n) throw new ArgumentException($"{name} was made for [{K}, {N}], not [{k}, {n}]", name);
-        if (!Packed) throw new InvalidOperationException($"{name} has not been packed: call Pack with the weights first");
     }
 }

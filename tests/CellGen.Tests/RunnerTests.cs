@@ -111,6 +111,7 @@ public sealed class RunnerTests
     /// parameter gradients (the batch's are the sums of the sequences'), vector parameters included.
     /// </summary>
     [Theory]
+    [Trait("Category", "Kernels")] // run on every SIMD path in CI
     [MemberData(nameof(CellNames))]
     public void LargeBatchesComputeWhatOneSequenceAtATimeComputes(string name)
     {

@@ -413,9 +413,9 @@ internal sealed class VariantEmitter
 
         _w.Line("/// <inheritdoc/>");
         _w.Open("protected override void RunForward(int steps, bool record)");
-        _w.Comment("The weights as they are now, packed once for the products of this pass.");
+        _w.Comment("The weights may have changed since the last pass: the first product to read their panels packs them again.");
         foreach (WeightBuffer weights in ForwardWeights())
-            _w.Line($"{PackedField(WeightsField(weights.Index))}.Pack(_cell.{WeightsField(weights.Index)});");
+            _w.Line($"{PackedField(WeightsField(weights.Index))}.Invalidate();");
         if (_schedule.HoistedForward.Count > 0)
         {
             _w.Comment("Before the loop: everything that depends only on the input, for all steps at once.");
@@ -433,11 +433,11 @@ internal sealed class VariantEmitter
         _w.Line("/// <inheritdoc/>");
         _w.Open($"protected override void RunBackward(int steps, global::System.ReadOnlySpan<{T}> outputGradients)");
         if (TransposedWeights().Count > 0)
-            _w.Comment("The data gradients multiply by transposed weights: transposed and packed once here, they run on the forward kernels.");
+            _w.Comment("The data gradients multiply by transposed weights: transposed once here, they run on the forward kernels.");
         foreach (WeightBuffer weights in TransposedWeights())
         {
             _w.Line($"{Runtime}.Gemm.Transpose<{T}>(_cell.{WeightsField(weights.Index)}, {TransposedField(weights.Index)}, {SizeOf(weights.OperandSize)}, {Width(weights.Parts.Count, 0)});");
-            _w.Line($"{PackedField(TransposedField(weights.Index))}.Pack({TransposedField(weights.Index)});");
+            _w.Line($"{PackedField(TransposedField(weights.Index))}.Invalidate();");
         }
         _w.Open("for (int t = steps - 1; t >= 0; t--)");
         _w.Line("BeginBackwardStep(t); // sequences that have ended add nothing from here on");

@@ -82,9 +82,9 @@ namespace CellGen.Cells
             /// <inheritdoc/>
             protected override void RunForward(int steps, bool record)
             {
-                // The weights as they are now, packed once for the products of this pass.
-                _weights0Packed.Pack(_cell._weights0);
-                _weights1Packed.Pack(_cell._weights1);
+                // The weights may have changed since the last pass: the first product to read their panels packs them again.
+                _weights0Packed.Invalidate();
+                _weights1Packed.Invalidate();
                 // Before the loop: everything that depends only on the input, for all steps at once.
                 // product1 = W[:, H:H + X] @ x[t] + b
                 global::CellGen.Gemm.Forward<float>(Inputs.AsSpan(0, steps * B * X), X, _cell._weights1, _weights1Packed, _cell._bias1, _product1.AsSpan(0, steps * B * H), H, steps * B, X, H);
@@ -102,11 +102,11 @@ namespace CellGen.Cells
             /// <inheritdoc/>
             protected override void RunBackward(int steps, global::System.ReadOnlySpan<float> outputGradients)
             {
-                // The data gradients multiply by transposed weights: transposed and packed once here, they run on the forward kernels.
+                // The data gradients multiply by transposed weights: transposed once here, they run on the forward kernels.
                 global::CellGen.Gemm.Transpose<float>(_cell._weights0, _weights0Transposed, H, H);
-                _weights0TransposedPacked.Pack(_weights0Transposed);
+                _weights0TransposedPacked.Invalidate();
                 global::CellGen.Gemm.Transpose<float>(_cell._weights1, _weights1Transposed, X, H);
-                _weights1TransposedPacked.Pack(_weights1Transposed);
+                _weights1TransposedPacked.Invalidate();
                 for (int t = steps - 1; t >= 0; t--)
                 {
                     BeginBackwardStep(t); // sequences that have ended add nothing from here on
