@@ -116,7 +116,16 @@ public sealed class RunnerTests
     public void LargeBatchesComputeWhatOneSequenceAtATimeComputes(string name)
     {
         const int input = 24, hidden = 128, batch = 40, steps = 3;
-        Assert.True(batch * hidden >= Elementwise.SplitThreshold, "the batch must be large enough to split its sweeps");
+        // Every sweep of the batch is split (the real threshold would take a far larger batch for the cheapest cells);
+        // no sweep of the sequences run one at a time is.
+        long threshold = Elementwise.SplitWork;
+        try { CompareWithOneSequenceAtATime(name, input, hidden, batch, steps); }
+        finally { Elementwise.SplitWork = threshold; }
+    }
+
+    private static void CompareWithOneSequenceAtATime(string name, int input, int hidden, int batch, int steps)
+    {
+        Elementwise.SplitWork = 0;
         RecurrentCell<float> cell = CellCatalog.Create(name, input, hidden)!;
         Initializers.Initialize(cell, new Random(5));
         float[] x = Enumerable.Range(0, steps * batch * input).Select(i => MathF.Sin(0.31f * i)).ToArray();
@@ -129,6 +138,7 @@ public sealed class RunnerTests
         runner.Backward(dy, default, dx, default);
         float[][] batchGradients = cell.Parameters.Select(p => p.GradientToArray()).ToArray();
 
+        Elementwise.SplitWork = long.MaxValue;
         cell.ZeroGradients();
         SequenceRunner<float> single = cell.CreateRunner(steps, 1);
         var one = new float[steps * hidden];
@@ -173,6 +183,15 @@ public sealed class RunnerTests
     [Fact]
     public void SteadyStateForwardAndBackwardAllocateNothing()
     {
+        // Every sweep split between the cores here (the threshold lowered), so that the shared paths are measured too.
+        long threshold = Elementwise.SplitWork;
+        Elementwise.SplitWork = 0;
+        try { AllocateNothing(); }
+        finally { Elementwise.SplitWork = threshold; }
+    }
+
+    private void AllocateNothing()
+    {
         var cell = RandomLstm(32, 48, 3);
         const int steps = 10, batch = 4;
         var runner = cell.CreateRunner(steps, batch);
@@ -180,7 +199,6 @@ public sealed class RunnerTests
         float[] initial = new float[2 * batch * 48], final = new float[initial.Length], dInitial = new float[initial.Length], dx = new float[x.Length];
         Array.Fill(x, 0.1f);
         Array.Fill(dy, 0.2f);
-        // A second runner large enough for the second core: products shared, sweeps split.
         var large = RandomLstm(64, 128, 4);
         const int largeBatch = 32;
         var largeRunner = large.CreateRunner(steps, largeBatch);

@@ -622,10 +622,18 @@ internal sealed class VariantEmitter
         _w.Open($"private ref struct {name} : {Runtime}.IElementwiseKernel<{T}>");
         _w.Line("public int H, X;");
         if (forward) _w.Line("public bool Record;");
+        _w.Line($"public static int Work => {SweepWork(sweep, forward)}; // per element, in simple operations: decides whether two cores share the sweep");
         foreach (View view in views.Values)
             _w.Line($"public global::System.{(view.ReadOnly ? "ReadOnlySpan" : "Span")}<{T}> {view.Field};");
         _w.Line();
         _w.Open($"public void Apply<V>(int row, int j) where V : struct, {Runtime}.ISimd<V, {T}>");
+    }
+
+    /// <summary>A rough cost per element: an activation (an exponential and a division) counts 8, other operations 1, a backward sweep twice its forward one.</summary>
+    private int SweepWork(SweepPlan sweep, bool forward)
+    {
+        int work = sweep.Nodes.Sum(n => _graph.Nodes[n].Op is Op.Sigmoid or Op.Tanh ? 8 : 1);
+        return forward ? work : 2 * work;
     }
 
     private static string Xml(string text) => text.Replace("&", "&amp;").Replace("<", "&lt;").Replace(">", "&gt;");

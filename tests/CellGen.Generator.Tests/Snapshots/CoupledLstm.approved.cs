@@ -153,6 +153,7 @@ namespace CellGen.Cells
         {
             public int H, X;
             public bool Record;
+            public static int Work => 40; // per element, in simple operations: decides whether two cores share the sweep
             public global::System.ReadOnlySpan<float> _product0;
             public global::System.ReadOnlySpan<float> _product1;
             public global::System.Span<float> _f;
@@ -212,6 +213,7 @@ namespace CellGen.Cells
         private ref struct StepBackward0 : global::CellGen.IElementwiseKernel<float>
         {
             public int H, X;
+            public static int Work => 80; // per element, in simple operations: decides whether two cores share the sweep
             public global::System.ReadOnlySpan<float> _f;
             public global::System.ReadOnlySpan<float> _g;
             public global::System.ReadOnlySpan<float> _o;

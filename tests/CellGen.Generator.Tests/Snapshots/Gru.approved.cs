@@ -189,6 +189,7 @@ namespace CellGen.Cells
         {
             public int H, X;
             public bool Record;
+            public static int Work => 21; // per element, in simple operations: decides whether two cores share the sweep
             public global::System.ReadOnlySpan<float> _product0;
             public global::System.ReadOnlySpan<float> _product1;
             public global::System.Span<float> _z;
@@ -232,6 +233,7 @@ namespace CellGen.Cells
         private ref struct StepBackward0 : global::CellGen.IElementwiseKernel<float>
         {
             public int H, X;
+            public static int Work => 42; // per element, in simple operations: decides whether two cores share the sweep
             public global::System.ReadOnlySpan<float> _h_prev;
             public global::System.ReadOnlySpan<float> _z;
             public global::System.ReadOnlySpan<float> _r;
@@ -284,6 +286,7 @@ namespace CellGen.Cells
         {
             public int H, X;
             public bool Record;
+            public static int Work => 11; // per element, in simple operations: decides whether two cores share the sweep
             public global::System.ReadOnlySpan<float> _product2;
             public global::System.ReadOnlySpan<float> _product1;
             public global::System.Span<float> _n;
@@ -317,6 +320,7 @@ namespace CellGen.Cells
         private ref struct StepBackward1 : global::CellGen.IElementwiseKernel<float>
         {
             public int H, X;
+            public static int Work => 22; // per element, in simple operations: decides whether two cores share the sweep
             public global::System.ReadOnlySpan<float> _z;
             public global::System.ReadOnlySpan<float> _n;
             public global::System.Span<float> _d_product2;

@@ -133,6 +133,7 @@ namespace CellGen.Cells
         {
             public int H, X;
             public bool Record;
+            public static int Work => 2; // per element, in simple operations: decides whether two cores share the sweep
             public global::System.ReadOnlySpan<float> _product0;
             public global::System.ReadOnlySpan<float> _product1;
             public global::System.Span<float> _h;
@@ -153,6 +154,7 @@ namespace CellGen.Cells
         private ref struct StepBackward0 : global::CellGen.IElementwiseKernel<float>
         {
             public int H, X;
+            public static int Work => 4; // per element, in simple operations: decides whether two cores share the sweep
             public global::System.ReadOnlySpan<float> _h;
             public global::System.Span<float> _d_product0;
             public global::System.Span<float> _d_product1;

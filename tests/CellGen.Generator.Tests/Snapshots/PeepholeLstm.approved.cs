@@ -183,6 +183,7 @@ namespace CellGen.Cells
         {
             public int H, X;
             public bool Record;
+            public static int Work => 2; // per element, in simple operations: decides whether two cores share the sweep
             public global::System.ReadOnlySpan<float> _p_i;
             public global::System.ReadOnlySpan<float> _c_prev;
             public global::System.Span<float> _value5;
@@ -207,6 +208,7 @@ namespace CellGen.Cells
         private ref struct StepBackward0 : global::CellGen.IElementwiseKernel<float>
         {
             public int H, X;
+            public static int Work => 4; // per element, in simple operations: decides whether two cores share the sweep
             public global::System.ReadOnlySpan<float> _p_i;
             public global::System.ReadOnlySpan<float> _c_prev;
             public global::System.ReadOnlySpan<float> _p_f;
@@ -241,6 +243,7 @@ namespace CellGen.Cells
         {
             public int H, X;
             public bool Record;
+            public static int Work => 49; // per element, in simple operations: decides whether two cores share the sweep
             public global::System.ReadOnlySpan<float> _product0;
             public global::System.ReadOnlySpan<float> _product1;
             public global::System.ReadOnlySpan<float> _value5;
@@ -314,6 +317,7 @@ namespace CellGen.Cells
         private ref struct StepBackward1 : global::CellGen.IElementwiseKernel<float>
         {
             public int H, X;
+            public static int Work => 98; // per element, in simple operations: decides whether two cores share the sweep
             public global::System.ReadOnlySpan<float> _c_prev;
             public global::System.ReadOnlySpan<float> _i;
             public global::System.ReadOnlySpan<float> _f;

@@ -156,6 +156,7 @@ namespace CellGen.Cells
         {
             public int H, X;
             public bool Record;
+            public static int Work => 32; // per element, in simple operations: decides whether two cores share the sweep
             public global::System.ReadOnlySpan<float> _product0;
             public global::System.ReadOnlySpan<float> _product1;
             public global::System.Span<float> _r;
@@ -209,6 +210,7 @@ namespace CellGen.Cells
         private ref struct StepBackward0 : global::CellGen.IElementwiseKernel<float>
         {
             public int H, X;
+            public static int Work => 64; // per element, in simple operations: decides whether two cores share the sweep
             public global::System.ReadOnlySpan<float> _h_prev;
             public global::System.ReadOnlySpan<float> _r;
             public global::System.ReadOnlySpan<float> _z;
