@@ -199,6 +199,7 @@ public sealed class RunnerTests
         float[] initial = new float[2 * batch * 48], final = new float[initial.Length], dInitial = new float[initial.Length], dx = new float[x.Length];
         Array.Fill(x, 0.1f);
         Array.Fill(dy, 0.2f);
+        // A second runner whose products are large enough to be shared between the cores.
         var large = RandomLstm(64, 128, 4);
         const int largeBatch = 32;
         var largeRunner = large.CreateRunner(steps, largeBatch);
