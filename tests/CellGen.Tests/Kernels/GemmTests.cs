@@ -60,42 +60,30 @@ public sealed class GemmTests
         float[] dc = RandomArray(random, rows * n);
         float[] da = RandomArray(random, rows * lda);
         float[] before = (float[])da.Clone();
-        Gemm.BackwardData<float>(dc, n, w, da, lda, rows, k, n, accumulate: true);
-        for (int r = 0; r < rows; r++)
-            for (int p = 0; p < k; p++)
-            {
-                double sum = before[r * lda + p];
-                for (int j = 0; j < n; j++) sum += (double)dc[r * n + j] * w[p * n + j];
-                AssertClose(sum, da[r * lda + p], $"dA[{r}, {p}]");
-            }
-        Gemm.BackwardData<float>(dc, n, w, da, lda, rows, k, n, accumulate: false);
-        for (int p = 0; p < k; p++)
+        // dA[r, p] = (the value before, when accumulating) + sum over j of dC[r, j] W[p, j]
+        void AssertDataGradient(float[] actual, float[]? start, string what)
         {
-            double sum = 0;
-            for (int j = 0; j < n; j++) sum += (double)dc[j] * w[p * n + j];
-            AssertClose(sum, da[p], $"dA[0, {p}] overwritten");
+            for (int r = 0; r < rows; r++)
+                for (int p = 0; p < k; p++)
+                {
+                    double sum = start is null ? 0 : start[r * lda + p];
+                    for (int j = 0; j < n; j++) sum += (double)dc[r * n + j] * w[p * n + j];
+                    AssertClose(sum, actual[r * lda + p], $"dA[{r}, {p}] {what}");
+                }
         }
+        Gemm.BackwardData<float>(dc, n, w, da, lda, rows, k, n, accumulate: true);
+        AssertDataGradient(da, before, "accumulated");
+        Gemm.BackwardData<float>(dc, n, w, da, lda, rows, k, n, accumulate: false);
+        AssertDataGradient(da, null, "overwritten");
 
         // The same gradient from the transposed weights, on the forward kernels.
         var wT = new float[n * k];
         Gemm.Transpose<float>(w, wT, k, n);
         float[] daT = (float[])before.Clone();
         Gemm.BackwardDataTransposed<float>(dc, n, wT, daT, lda, rows, k, n, accumulate: true);
-        for (int r = 0; r < rows; r++)
-            for (int p = 0; p < k; p++)
-            {
-                double sum = before[r * lda + p];
-                for (int j = 0; j < n; j++) sum += (double)dc[r * n + j] * w[p * n + j];
-                AssertClose(sum, daT[r * lda + p], $"dA[{r}, {p}] from wT, accumulated");
-            }
+        AssertDataGradient(daT, before, "from wT, accumulated");
         Gemm.BackwardDataTransposed<float>(dc, n, wT, daT, lda, rows, k, n, accumulate: false);
-        for (int r = 0; r < rows; r++)
-            for (int p = 0; p < k; p++)
-            {
-                double sum = 0;
-                for (int j = 0; j < n; j++) sum += (double)dc[r * n + j] * w[p * n + j];
-                AssertClose(sum, daT[r * lda + p], $"dA[{r}, {p}] from wT");
-            }
+        AssertDataGradient(daT, null, "from wT");
 
         var packedT = new PackedWeights<float>(n, k);
         float[] daPacked = RandomArray(random, rows * lda);
