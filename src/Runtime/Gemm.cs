@@ -98,8 +98,10 @@ public static class Gemm
     }
 
     /// <summary>
-    /// wT[n, k] = W[k, n]ᵀ: the weights laid out for <see cref="BackwardDataTransposed{T}(ReadOnlySpan{T}, int, ReadOnlySpan{T}, Span{T}, int, int, int, int, bool)"/>. A cell transposes its
-    /// weights once per backward pass; every data gradient of the pass then runs on the forward kernels.
+    /// wT[n, k] = W[k, n]ᵀ: the weights laid out for
+    /// <see cref="BackwardDataTransposed{T}(ReadOnlySpan{T}, int, ReadOnlySpan{T}, Span{T}, int, int, int, int, bool)"/>.
+    /// A cell transposes its weights once per backward pass; every data gradient of the pass then runs on the forward
+    /// kernels.
     /// </summary>
     public static void Transpose<T>(ReadOnlySpan<T> w, Span<T> wT, int k, int n)
     {
