@@ -459,8 +459,14 @@ internal sealed class VariantEmitter
 
     /// <summary>The weight buffers whose products pass a gradient back to their operand, in buffer order.</summary>
     private List<WeightBuffer> TransposedWeights() =>
-        _schedule.StepBackward.Concat(_schedule.AfterLoopBackward)
-            .Where(instruction => instruction.Kind == InstructionKind.GemmData)
+        WeightsOf(_schedule.StepBackward.Concat(_schedule.AfterLoopBackward), InstructionKind.GemmData);
+
+    /// <summary>The weight buffers of the forward products, in buffer order.</summary>
+    private List<WeightBuffer> ForwardWeights() =>
+        WeightsOf(_schedule.HoistedForward.Concat(_schedule.StepForward), InstructionKind.Gemm);
+
+    private List<WeightBuffer> WeightsOf(IEnumerable<Instruction> instructions, InstructionKind kind) =>
+        instructions.Where(instruction => instruction.Kind == kind)
             .Select(instruction => _schedule.Optimised.Calls[_schedule.Calls[instruction.Index].Call].Buffer)
             .Distinct().OrderBy(buffer => buffer)
             .Select(buffer => _schedule.Optimised.Buffers[buffer]).ToList();
@@ -468,14 +474,6 @@ internal sealed class VariantEmitter
     private string TransposedField(int weights) => WeightsField(weights) + "Transposed";
 
     private static string PackedField(string weights) => weights + "Packed";
-
-    /// <summary>The weight buffers of the forward products, in buffer order.</summary>
-    private List<WeightBuffer> ForwardWeights() =>
-        _schedule.HoistedForward.Concat(_schedule.StepForward)
-            .Where(instruction => instruction.Kind == InstructionKind.Gemm)
-            .Select(instruction => _schedule.Optimised.Calls[_schedule.Calls[instruction.Index].Call].Buffer)
-            .Distinct().OrderBy(buffer => buffer)
-            .Select(buffer => _schedule.Optimised.Buffers[buffer]).ToList();
 
     private string BufferPurpose(BufferPlan b) => b.Purpose switch
     {
