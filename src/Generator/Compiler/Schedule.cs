@@ -90,6 +90,7 @@ internal static class Scheduler
                 : node.Op == Op.MatPart ? LevelOf(node.Args[0]) + 1
                 : node.Args.Select(LevelOf).DefaultIfEmpty(0).Max();
         }
+        DelayToConsumers(nodes, phase, level);
 
         // Consumers outside a node's own sweep make it materialised and give it an adjoint buffer.
         var sweepOf = new int[count];
@@ -225,6 +226,30 @@ internal static class Scheduler
         return new CellSchedule(derivative, plans.ToEquatableArray(), buffers.ToEquatableArray(), sweeps.ToEquatableArray(),
             calls.ToEquatableArray(), Forward(Phase.Hoisted), Forward(Phase.Step), stepBackward, afterLoop,
             first.ToEquatableArray(), statesReadBack);
+    }
+
+    /// <summary>
+    /// Moves every elementwise node to the latest level its consumers allow: the level of the sweep that reads it, or
+    /// the one before a product that reads it. Left at the earliest level, a value that depends only on states (a
+    /// peephole's p_i * c[t-1]) would take a sweep of its own before the step's product, and a buffer to reach the
+    /// sweep after it. A node that nothing in its phase reads goes to the phase's last level.
+    /// </summary>
+    private static void DelayToConsumers(EquatableArray<Node> nodes, Phase[] phase, int[] level)
+    {
+        int count = nodes.Count;
+        var lastLevel = new Dictionary<Phase, int>();
+        for (int i = 0; i < count; i++)
+            lastLevel[phase[i]] = lastLevel.TryGetValue(phase[i], out int l) ? System.Math.Max(l, level[i]) : level[i];
+        var latest = Enumerable.Repeat(int.MaxValue, count).ToArray();
+        // Consumers come after their arguments, so walking backwards sees each node's final level before its arguments.
+        for (int i = count - 1; i >= 0; i--)
+        {
+            Node node = nodes[i];
+            if (node.IsElementwise) level[i] = System.Math.Max(level[i], latest[i] == int.MaxValue ? lastLevel[phase[i]] : latest[i]);
+            foreach (int a in node.Args)
+                if (nodes[a].IsElementwise && phase[a] == phase[i])
+                    latest[a] = System.Math.Min(latest[a], node.Op == Op.MatPart ? level[i] - 1 : level[i]);
+        }
     }
 
     /// <summary>A C# identifier for a label: 'c[t]' becomes 'c', other characters become '_'.</summary>

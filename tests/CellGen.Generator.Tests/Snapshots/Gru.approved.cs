@@ -70,14 +70,11 @@ namespace CellGen.Cells
             private readonly float[] _d_product1; // [T * B, 3 * H] gradient
             private readonly float[] _product2; // [B, H] a fused matrix product
             private readonly float[] _d_product2; // [T * B, H] gradient
-            private readonly float[] _d_z; // [B, H] gradient
-            private readonly float[] _z; // [T * B, H] kept for a later stage
+            private readonly float[] _z; // [T * B, H] tape: read by the backward pass
             private readonly float[] _r; // [T * B, H] tape: read by the backward pass
             private readonly float[] _d_value10; // [B, H] gradient
             private readonly float[] _value10; // [T * B, H] kept for a later stage
             private readonly float[] _n; // [T * B, H] tape: read by the backward pass
-            private readonly float[] _d_value17; // [B, H] gradient
-            private readonly float[] _value17; // [B, H] kept for a later stage
             private readonly global::CellGen.PackedWeights<float> _weights0Packed; // weights0 in the panels the forward kernels read
             private readonly global::CellGen.PackedWeights<float> _weights1Packed; // weights1 in the panels the forward kernels read
             private readonly global::CellGen.PackedWeights<float> _weights2Packed; // weights2 in the panels the forward kernels read
@@ -100,14 +97,11 @@ namespace CellGen.Cells
                 _d_product1 = new float[maxSteps * B * (3 * H)];
                 _product2 = new float[B * H];
                 _d_product2 = new float[maxSteps * B * H];
-                _d_z = new float[B * H];
                 _z = new float[maxSteps * B * H];
                 _r = new float[maxSteps * B * H];
                 _d_value10 = new float[B * H];
                 _value10 = new float[maxSteps * B * H];
                 _n = new float[maxSteps * B * H];
-                _d_value17 = new float[B * H];
-                _value17 = new float[B * H];
                 _weights0Packed = new global::CellGen.PackedWeights<float>(H, 2 * H);
                 _weights1Packed = new global::CellGen.PackedWeights<float>(X, 3 * H);
                 _weights2Packed = new global::CellGen.PackedWeights<float>(H, H);
@@ -134,13 +128,13 @@ namespace CellGen.Cells
                     int slot = record ? t : 0; // without a tape, one step's room is enough for what only the backward pass reads
                     // product0 = W_z[:, :H] @ h[t-1] | W_r[:, :H] @ h[t-1]
                     global::CellGen.Gemm.Forward<float>(PreviousState(0, t), H, _cell._weights0, _weights0Packed, default, _product0, 2 * H, B, H, 2 * H);
-                    // z, r
-                    var kStepForward0 = new StepForward0 { H = H, X = X, Record = record, _product0 = _product0, _product1 = _product1.AsSpan(t * B * (3 * H), B * (3 * H)), _z = _z.AsSpan(slot * B * H, B * H), _r = _r.AsSpan(t * B * H, B * H), _h_prev = PreviousState(0, t), _value10 = _value10.AsSpan(slot * B * H, B * H), _value17 = _value17 };
+                    // r
+                    var kStepForward0 = new StepForward0 { H = H, X = X, Record = record, _product0 = _product0, _product1 = _product1.AsSpan(t * B * (3 * H), B * (3 * H)), _r = _r.AsSpan(t * B * H, B * H), _h_prev = PreviousState(0, t), _value10 = _value10.AsSpan(slot * B * H, B * H) };
                     global::CellGen.Elementwise.ForEach(ref kStepForward0, B, H);
                     // product2 = W_n[:, :H] @ r * h[t-1]
                     global::CellGen.Gemm.Forward<float>(_value10.AsSpan(slot * B * H, B * H), H, _cell._weights2, _weights2Packed, default, _product2, H, B, H, H);
-                    // n, h[t]
-                    var kStepForward1 = new StepForward1 { H = H, X = X, Record = record, _product2 = _product2, _product1 = _product1.AsSpan(t * B * (3 * H), B * (3 * H)), _n = _n.AsSpan(t * B * H, B * H), _z = _z.AsSpan(slot * B * H, B * H), _value17 = _value17, _h = NextState(0, t) };
+                    // z, n, h[t]
+                    var kStepForward1 = new StepForward1 { H = H, X = X, Record = record, _product0 = _product0, _product1 = _product1.AsSpan(t * B * (3 * H), B * (3 * H)), _z = _z.AsSpan(t * B * H, B * H), _product2 = _product2, _n = _n.AsSpan(t * B * H, B * H), _h_prev = PreviousState(0, t), _h = NextState(0, t) };
                     global::CellGen.Elementwise.ForEach(ref kStepForward1, B, H);
                     EndForwardStep(t); // sequences that have ended keep their states
                 }
@@ -159,13 +153,13 @@ namespace CellGen.Cells
                 for (int t = steps - 1; t >= 0; t--)
                 {
                     BeginBackwardStep(t); // sequences that have ended add nothing from here on
-                    // Backward of n, h[t]
-                    var kStepBackward1 = new StepBackward1 { H = H, X = X, _z = _z.AsSpan(t * B * H, B * H), _n = _n.AsSpan(t * B * H, B * H), _d_product2 = _d_product2.AsSpan(t * B * H, B * H), _d_product1 = _d_product1.AsSpan(t * B * (3 * H), B * (3 * H)), _d_z = _d_z, _d_output = OutputGradient(outputGradients, t), _d_h_later = CarryIn(0), _d_value17 = _d_value17 };
+                    // Backward of z, n, h[t]
+                    var kStepBackward1 = new StepBackward1 { H = H, X = X, _h_prev = PreviousState(0, t), _z = _z.AsSpan(t * B * H, B * H), _n = _n.AsSpan(t * B * H, B * H), _d_product0 = _d_product0.AsSpan(t * B * (2 * H), B * (2 * H)), _d_product1 = _d_product1.AsSpan(t * B * (3 * H), B * (3 * H)), _d_product2 = _d_product2.AsSpan(t * B * H, B * H), _d_h_prev = CarryOut(0), _d_output = OutputGradient(outputGradients, t), _d_h_later = CarryIn(0) };
                     global::CellGen.Elementwise.ForEach(ref kStepBackward1, B, H);
                     // d(r * h[t-1]) = d(product2) @ weights2ᵀ
                     global::CellGen.Gemm.BackwardDataTransposed<float>(_d_product2.AsSpan(t * B * H, B * H), H, _weights2Transposed, _weights2TransposedPacked, _d_value10, H, B, H, H, accumulate: false);
-                    // Backward of z, r
-                    var kStepBackward0 = new StepBackward0 { H = H, X = X, _h_prev = PreviousState(0, t), _z = _z.AsSpan(t * B * H, B * H), _r = _r.AsSpan(t * B * H, B * H), _d_product0 = _d_product0.AsSpan(t * B * (2 * H), B * (2 * H)), _d_product1 = _d_product1.AsSpan(t * B * (3 * H), B * (3 * H)), _d_z = _d_z, _d_value10 = _d_value10, _d_h_prev = CarryOut(0), _d_value17 = _d_value17 };
+                    // Backward of r
+                    var kStepBackward0 = new StepBackward0 { H = H, X = X, _h_prev = PreviousState(0, t), _r = _r.AsSpan(t * B * H, B * H), _d_product0 = _d_product0.AsSpan(t * B * (2 * H), B * (2 * H)), _d_product1 = _d_product1.AsSpan(t * B * (3 * H), B * (3 * H)), _d_value10 = _d_value10, _d_h_prev = CarryOut(0) };
                     global::CellGen.Elementwise.ForEach(ref kStepBackward0, B, H);
                     // d(h[t-1]) += d(product0) @ weights0ᵀ
                     global::CellGen.Gemm.BackwardDataTransposed<float>(_d_product0.AsSpan(t * B * (2 * H), B * (2 * H)), 2 * H, _weights0Transposed, _weights0TransposedPacked, CarryOut(0), H, B, H, 2 * H, accumulate: true);
@@ -184,29 +178,20 @@ namespace CellGen.Cells
             }
         }
 
-        /// <summary>Forward sweep 0 (one step, over B rows): z, r.</summary>
+        /// <summary>Forward sweep 0 (one step, over B rows): r.</summary>
         private ref struct StepForward0 : global::CellGen.IElementwiseKernel<float>
         {
             public int H, X;
             public bool Record;
-            public static int Work => 21; // per element, in simple operations: decides whether two cores share the sweep
+            public static int Work => 10; // per element, in simple operations: decides whether two cores share the sweep
             public global::System.ReadOnlySpan<float> _product0;
             public global::System.ReadOnlySpan<float> _product1;
-            public global::System.Span<float> _z;
             public global::System.Span<float> _r;
             public global::System.ReadOnlySpan<float> _h_prev;
             public global::System.Span<float> _value10;
-            public global::System.Span<float> _value17;
 
             public void Apply<V>(int row, int j) where V : struct, global::CellGen.ISimd<V, float>
             {
-                V W_z_h_prev = V.Load(_product0, row * (2 * H) + j); // W_z[:, :H] @ h[t-1]
-                V W_z_x = V.Load(_product1, row * (3 * H) + j); // W_z[:, H:H + X] @ x[t] + b_z
-                // W_z[:, :H] @ h[t-1] + (W_z[:, H:H + X] @ x[t] + b_z)
-                V v4 = W_z_h_prev + W_z_x;
-                // z = sigmoid(W_z @ [h[t-1], x[t]] + b_z)
-                V z = V.Sigmoid(v4);
-                V.Store(z, _z, row * H + j);
                 V W_r_h_prev = V.Load(_product0, row * (2 * H) + 1 * H + j); // W_r[:, :H] @ h[t-1]
                 V W_r_x = V.Load(_product1, row * (3 * H) + 1 * H + j); // W_r[:, H:H + X] @ x[t] + b_r
                 // W_r[:, :H] @ h[t-1] + (W_r[:, H:H + X] @ x[t] + b_r)
@@ -217,11 +202,6 @@ namespace CellGen.Cells
                 // r * h[t-1]
                 V v10 = r * h_prev;
                 V.Store(v10, _value10, row * H + j);
-                // 1 - z
-                V v16 = V.Constant(1f) - z;
-                // (1 - z) * h[t-1]
-                V v17 = v16 * h_prev;
-                V.Store(v17, _value17, row * H + j);
                 if (Record) // the tape: values the backward pass reads
                 {
                     V.Store(r, _r, row * H + j);
@@ -229,32 +209,23 @@ namespace CellGen.Cells
             }
         }
 
-        /// <summary>Backward sweep 0 (one step, over B rows): z, r.</summary>
+        /// <summary>Backward sweep 0 (one step, over B rows): r.</summary>
         private ref struct StepBackward0 : global::CellGen.IElementwiseKernel<float>
         {
             public int H, X;
-            public static int Work => 42; // per element, in simple operations: decides whether two cores share the sweep
+            public static int Work => 20; // per element, in simple operations: decides whether two cores share the sweep
             public global::System.ReadOnlySpan<float> _h_prev;
-            public global::System.ReadOnlySpan<float> _z;
             public global::System.ReadOnlySpan<float> _r;
             public global::System.Span<float> _d_product0;
             public global::System.Span<float> _d_product1;
-            public global::System.ReadOnlySpan<float> _d_z;
             public global::System.ReadOnlySpan<float> _d_value10;
             public global::System.Span<float> _d_h_prev;
-            public global::System.ReadOnlySpan<float> _d_value17;
 
             public void Apply<V>(int row, int j) where V : struct, global::CellGen.ISimd<V, float>
             {
                 // Forward values this backward sweep reads
                 V h_prev = V.Load(_h_prev, row * H + j); // h[t-1]
-                V z = V.Load(_z, row * H + j); // z
                 V r = V.Load(_r, row * H + j); // r
-                V v16 = V.Constant(1f) - z; // recomputed: 1 - z
-                // d((1 - z) * h[t-1]) = d((1 - z) * h[t-1]) from later stages
-                V d_v17 = V.Load(_d_value17, row * H + j);
-                // d(1 - z) = d((1 - z) * h[t-1]) * h[t-1]
-                V d_v16 = d_v17 * h_prev;
                 // d(r * h[t-1]) = d(r * h[t-1]) from later stages
                 V d_v10 = V.Load(_d_value10, row * H + j);
                 // r = sigmoid(W_r @ [h[t-1], x[t]] + b_r)
@@ -262,98 +233,114 @@ namespace CellGen.Cells
                 V d_r = d_v10 * h_prev;
                 // d(W_r[:, :H] @ h[t-1] + (W_r[:, H:H + X] @ x[t] + b_r)) = d(r) * r * (1 - r)
                 V d_v8 = d_r * r * (V.Constant(1f) - r);
-                // z = sigmoid(W_z @ [h[t-1], x[t]] + b_z)
-                // d(z) = d(z) from later stages - d(1 - z)
-                V d_z = V.Load(_d_z, row * H + j) - d_v16;
-                // d(W_z[:, :H] @ h[t-1] + (W_z[:, H:H + X] @ x[t] + b_z)) = d(z) * z * (1 - z)
-                V d_v4 = d_z * z * (V.Constant(1f) - z);
                 // Gradients leaving this sweep
-                // d(h[t-1]) = d((1 - z) * h[t-1]) * (1 - z) + d(r * h[t-1]) * r
-                V.Store(d_v17 * v16 + d_v10 * r, _d_h_prev, row * H + j);
+                // d(h[t-1]) += d(r * h[t-1]) * r
+                V.AddTo(d_v10 * r, _d_h_prev, row * H + j);
                 // d(W_r[:, :H] @ h[t-1]) = d(W_r[:, :H] @ h[t-1] + (W_r[:, H:H + X] @ x[t] + b_r))
                 V.Store(d_v8, _d_product0, row * (2 * H) + 1 * H + j);
                 // d(W_r[:, H:H + X] @ x[t] + b_r) = d(W_r[:, :H] @ h[t-1] + (W_r[:, H:H + X] @ x[t] + b_r))
                 V.Store(d_v8, _d_product1, row * (3 * H) + 1 * H + j);
-                // d(W_z[:, :H] @ h[t-1]) = d(W_z[:, :H] @ h[t-1] + (W_z[:, H:H + X] @ x[t] + b_z))
-                V.Store(d_v4, _d_product0, row * (2 * H) + j);
-                // d(W_z[:, H:H + X] @ x[t] + b_z) = d(W_z[:, :H] @ h[t-1] + (W_z[:, H:H + X] @ x[t] + b_z))
-                V.Store(d_v4, _d_product1, row * (3 * H) + j);
             }
         }
 
-        /// <summary>Forward sweep 1 (one step, over B rows): n, h[t].</summary>
+        /// <summary>Forward sweep 1 (one step, over B rows): z, n, h[t].</summary>
         private ref struct StepForward1 : global::CellGen.IElementwiseKernel<float>
         {
             public int H, X;
             public bool Record;
-            public static int Work => 11; // per element, in simple operations: decides whether two cores share the sweep
-            public global::System.ReadOnlySpan<float> _product2;
+            public static int Work => 22; // per element, in simple operations: decides whether two cores share the sweep
+            public global::System.ReadOnlySpan<float> _product0;
             public global::System.ReadOnlySpan<float> _product1;
+            public global::System.Span<float> _z;
+            public global::System.ReadOnlySpan<float> _product2;
             public global::System.Span<float> _n;
-            public global::System.ReadOnlySpan<float> _z;
-            public global::System.ReadOnlySpan<float> _value17;
+            public global::System.ReadOnlySpan<float> _h_prev;
             public global::System.Span<float> _h;
 
             public void Apply<V>(int row, int j) where V : struct, global::CellGen.ISimd<V, float>
             {
+                V W_z_h_prev = V.Load(_product0, row * (2 * H) + j); // W_z[:, :H] @ h[t-1]
+                V W_z_x = V.Load(_product1, row * (3 * H) + j); // W_z[:, H:H + X] @ x[t] + b_z
+                // W_z[:, :H] @ h[t-1] + (W_z[:, H:H + X] @ x[t] + b_z)
+                V v4 = W_z_h_prev + W_z_x;
+                // z = sigmoid(W_z @ [h[t-1], x[t]] + b_z)
+                V z = V.Sigmoid(v4);
                 V W_n_v10 = V.Load(_product2, row * H + j); // W_n[:, :H] @ r * h[t-1]
                 V W_n_x = V.Load(_product1, row * (3 * H) + 2 * H + j); // W_n[:, H:H + X] @ x[t] + b_n
                 // W_n[:, :H] @ r * h[t-1] + (W_n[:, H:H + X] @ x[t] + b_n)
                 V v13 = W_n_v10 + W_n_x;
                 // n = tanh(W_n @ [r * h[t-1], x[t]] + b_n)
                 V n = V.Tanh(v13);
-                V z = V.Load(_z, row * H + j); // z
+                // 1 - z
+                V v16 = V.Constant(1f) - z;
+                V h_prev = V.Load(_h_prev, row * H + j); // h[t-1]
+                // (1 - z) * h[t-1]
+                V v17 = v16 * h_prev;
                 // z * n
                 V v18 = z * n;
-                V v17 = V.Load(_value17, row * H + j); // (1 - z) * h[t-1]
                 // h[t] = (1 - z) * h[t-1] + z * n
                 V h = v17 + v18;
                 V.Store(h, _h, row * H + j);
                 if (Record) // the tape: values the backward pass reads
                 {
+                    V.Store(z, _z, row * H + j);
                     V.Store(n, _n, row * H + j);
                 }
             }
         }
 
-        /// <summary>Backward sweep 1 (one step, over B rows): n, h[t].</summary>
+        /// <summary>Backward sweep 1 (one step, over B rows): z, n, h[t].</summary>
         private ref struct StepBackward1 : global::CellGen.IElementwiseKernel<float>
         {
             public int H, X;
-            public static int Work => 22; // per element, in simple operations: decides whether two cores share the sweep
+            public static int Work => 44; // per element, in simple operations: decides whether two cores share the sweep
+            public global::System.ReadOnlySpan<float> _h_prev;
             public global::System.ReadOnlySpan<float> _z;
             public global::System.ReadOnlySpan<float> _n;
-            public global::System.Span<float> _d_product2;
+            public global::System.Span<float> _d_product0;
             public global::System.Span<float> _d_product1;
-            public global::System.Span<float> _d_z;
+            public global::System.Span<float> _d_product2;
+            public global::System.Span<float> _d_h_prev;
             public global::System.ReadOnlySpan<float> _d_output;
             public global::System.ReadOnlySpan<float> _d_h_later;
-            public global::System.Span<float> _d_value17;
 
             public void Apply<V>(int row, int j) where V : struct, global::CellGen.ISimd<V, float>
             {
                 // Forward values this backward sweep reads
+                V h_prev = V.Load(_h_prev, row * H + j); // h[t-1]
                 V z = V.Load(_z, row * H + j); // z
                 V n = V.Load(_n, row * H + j); // n
+                V v16 = V.Constant(1f) - z; // recomputed: 1 - z
                 // h[t] = (1 - z) * h[t-1] + z * n
                 // d(h[t]) = d(h[t]) from the output + d(h[t]) from step t+1
                 V d_h = V.Load(_d_output, row * H + j) + V.Load(_d_h_later, row * H + j);
                 // d(z * n) = d(h[t])
                 V d_v18 = d_h;
+                // d((1 - z) * h[t-1]) = d(h[t])
+                V d_v17 = d_h;
+                // d(1 - z) = d((1 - z) * h[t-1]) * h[t-1]
+                V d_v16 = d_v17 * h_prev;
                 // n = tanh(W_n @ [r * h[t-1], x[t]] + b_n)
                 // d(n) = d(z * n) * z
                 V d_n = d_v18 * z;
                 // d(W_n[:, :H] @ r * h[t-1] + (W_n[:, H:H + X] @ x[t] + b_n)) = d(n) * (1 - n * n)
                 V d_v13 = d_n * (V.Constant(1f) - n * n);
+                // z = sigmoid(W_z @ [h[t-1], x[t]] + b_z)
+                // d(z) = d(z * n) * n - d(1 - z)
+                V d_z = d_v18 * n - d_v16;
+                // d(W_z[:, :H] @ h[t-1] + (W_z[:, H:H + X] @ x[t] + b_z)) = d(z) * z * (1 - z)
+                V d_v4 = d_z * z * (V.Constant(1f) - z);
                 // Gradients leaving this sweep
-                // d((1 - z) * h[t-1]) = d(h[t])
-                V.Store(d_h, _d_value17, row * H + j);
-                // d(z) = d(z * n) * n
-                V.Store(d_v18 * n, _d_z, row * H + j);
+                // d(h[t-1]) = d((1 - z) * h[t-1]) * (1 - z)
+                V.Store(d_v17 * v16, _d_h_prev, row * H + j);
                 // d(W_n[:, :H] @ r * h[t-1]) = d(W_n[:, :H] @ r * h[t-1] + (W_n[:, H:H + X] @ x[t] + b_n))
                 V.Store(d_v13, _d_product2, row * H + j);
                 // d(W_n[:, H:H + X] @ x[t] + b_n) = d(W_n[:, :H] @ r * h[t-1] + (W_n[:, H:H + X] @ x[t] + b_n))
                 V.Store(d_v13, _d_product1, row * (3 * H) + 2 * H + j);
+                // d(W_z[:, :H] @ h[t-1]) = d(W_z[:, :H] @ h[t-1] + (W_z[:, H:H + X] @ x[t] + b_z))
+                V.Store(d_v4, _d_product0, row * (2 * H) + j);
+                // d(W_z[:, H:H + X] @ x[t] + b_z) = d(W_z[:, :H] @ h[t-1] + (W_z[:, H:H + X] @ x[t] + b_z))
+                V.Store(d_v4, _d_product1, row * (3 * H) + j);
             }
         }
     }

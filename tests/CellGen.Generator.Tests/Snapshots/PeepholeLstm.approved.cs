@@ -80,11 +80,7 @@ namespace CellGen.Cells
             private readonly float[] _d_product0; // [T * B, 4 * H] gradient
             private readonly float[] _product1; // [T * B, 4 * H] a fused matrix product
             private readonly float[] _d_product1; // [T * B, 4 * H] gradient
-            private readonly float[] _d_value5; // [B, H] gradient
-            private readonly float[] _value5; // [B, H] kept for a later stage
             private readonly float[] _i; // [T * B, H] tape: read by the backward pass
-            private readonly float[] _d_value11; // [B, H] gradient
-            private readonly float[] _value11; // [B, H] kept for a later stage
             private readonly float[] _f; // [T * B, H] tape: read by the backward pass
             private readonly float[] _g; // [T * B, H] tape: read by the backward pass
             private readonly float[] _o; // [T * B, H] tape: read by the backward pass
@@ -106,11 +102,7 @@ namespace CellGen.Cells
                 _d_product0 = new float[maxSteps * B * (4 * H)];
                 _product1 = new float[maxSteps * B * (4 * H)];
                 _d_product1 = new float[maxSteps * B * (4 * H)];
-                _d_value5 = new float[B * H];
-                _value5 = new float[B * H];
                 _i = new float[maxSteps * B * H];
-                _d_value11 = new float[B * H];
-                _value11 = new float[B * H];
                 _f = new float[maxSteps * B * H];
                 _g = new float[maxSteps * B * H];
                 _o = new float[maxSteps * B * H];
@@ -134,14 +126,11 @@ namespace CellGen.Cells
                 global::CellGen.Gemm.Forward<float>(Inputs.AsSpan(0, steps * B * X), X, _cell._weights1, _weights1Packed, _cell._bias1, _product1.AsSpan(0, steps * B * (4 * H)), 4 * H, steps * B, X, 4 * H);
                 for (int t = 0; t < steps; t++)
                 {
-                    // sweep 0
-                    var kStepForward0 = new StepForward0 { H = H, X = X, Record = record, _p_i = _cell._vector_p_i, _c_prev = PreviousState(0, t), _value5 = _value5, _p_f = _cell._vector_p_f, _value11 = _value11 };
-                    global::CellGen.Elementwise.ForEach(ref kStepForward0, B, H);
                     // product0 = W_i[:, :H] @ h[t-1] | W_f[:, :H] @ h[t-1] | W_g[:, :H] @ h[t-1] | W_o[:, :H] @ h[t-1]
                     global::CellGen.Gemm.Forward<float>(PreviousState(1, t), H, _cell._weights0, _weights0Packed, default, _product0, 4 * H, B, H, 4 * H);
                     // i, f, g, c[t], o, h[t]
-                    var kStepForward1 = new StepForward1 { H = H, X = X, Record = record, _product0 = _product0, _product1 = _product1.AsSpan(t * B * (4 * H), B * (4 * H)), _value5 = _value5, _i = _i.AsSpan(t * B * H, B * H), _value11 = _value11, _f = _f.AsSpan(t * B * H, B * H), _g = _g.AsSpan(t * B * H, B * H), _c_prev = PreviousState(0, t), _c = NextState(0, t), _p_o = _cell._vector_p_o, _o = _o.AsSpan(t * B * H, B * H), _value28 = _value28.AsSpan(t * B * H, B * H), _h = NextState(1, t) };
-                    global::CellGen.Elementwise.ForEach(ref kStepForward1, B, H);
+                    var kStepForward0 = new StepForward0 { H = H, X = X, Record = record, _p_i = _cell._vector_p_i, _c_prev = PreviousState(0, t), _product0 = _product0, _product1 = _product1.AsSpan(t * B * (4 * H), B * (4 * H)), _i = _i.AsSpan(t * B * H, B * H), _p_f = _cell._vector_p_f, _f = _f.AsSpan(t * B * H, B * H), _g = _g.AsSpan(t * B * H, B * H), _c = NextState(0, t), _p_o = _cell._vector_p_o, _o = _o.AsSpan(t * B * H, B * H), _value28 = _value28.AsSpan(t * B * H, B * H), _h = NextState(1, t) };
+                    global::CellGen.Elementwise.ForEach(ref kStepForward0, B, H);
                     EndForwardStep(t); // sequences that have ended keep their states
                 }
             }
@@ -158,13 +147,10 @@ namespace CellGen.Cells
                 {
                     BeginBackwardStep(t); // sequences that have ended add nothing from here on
                     // Backward of i, f, g, c[t], o, h[t]
-                    var kStepBackward1 = new StepBackward1 { H = H, X = X, _c_prev = PreviousState(0, t), _i = _i.AsSpan(t * B * H, B * H), _f = _f.AsSpan(t * B * H, B * H), _g = _g.AsSpan(t * B * H, B * H), _c = NextState(0, t), _p_o = _cell._vector_p_o, _o = _o.AsSpan(t * B * H, B * H), _value28 = _value28.AsSpan(t * B * H, B * H), _d_product0 = _d_product0.AsSpan(t * B * (4 * H), B * (4 * H)), _d_product1 = _d_product1.AsSpan(t * B * (4 * H), B * (4 * H)), _d_value5 = _d_value5, _d_value11 = _d_value11, _d_c_prev = CarryOut(0), _d_c_later = CarryIn(0), _d_p_o = _cell._vector_p_oGradient, _d_output = OutputGradient(outputGradients, t), _d_h_later = CarryIn(1) };
-                    global::CellGen.Elementwise.ForEach(ref kStepBackward1, B, H);
+                    var kStepBackward0 = new StepBackward0 { H = H, X = X, _p_i = _cell._vector_p_i, _c_prev = PreviousState(0, t), _i = _i.AsSpan(t * B * H, B * H), _p_f = _cell._vector_p_f, _f = _f.AsSpan(t * B * H, B * H), _g = _g.AsSpan(t * B * H, B * H), _c = NextState(0, t), _p_o = _cell._vector_p_o, _o = _o.AsSpan(t * B * H, B * H), _value28 = _value28.AsSpan(t * B * H, B * H), _d_p_i = _cell._vector_p_iGradient, _d_c_prev = CarryOut(0), _d_product0 = _d_product0.AsSpan(t * B * (4 * H), B * (4 * H)), _d_product1 = _d_product1.AsSpan(t * B * (4 * H), B * (4 * H)), _d_p_f = _cell._vector_p_fGradient, _d_c_later = CarryIn(0), _d_p_o = _cell._vector_p_oGradient, _d_output = OutputGradient(outputGradients, t), _d_h_later = CarryIn(1) };
+                    global::CellGen.Elementwise.ForEach(ref kStepBackward0, B, H);
                     // d(h[t-1]) = d(product0) @ weights0ᵀ
                     global::CellGen.Gemm.BackwardDataTransposed<float>(_d_product0.AsSpan(t * B * (4 * H), B * (4 * H)), 4 * H, _weights0Transposed, _weights0TransposedPacked, CarryOut(1), H, B, H, 4 * H, accumulate: false);
-                    // Backward of sweep 0
-                    var kStepBackward0 = new StepBackward0 { H = H, X = X, _p_i = _cell._vector_p_i, _c_prev = PreviousState(0, t), _p_f = _cell._vector_p_f, _d_value5 = _d_value5, _d_p_i = _cell._vector_p_iGradient, _d_c_prev = CarryOut(0), _d_value11 = _d_value11, _d_p_f = _cell._vector_p_fGradient };
-                    global::CellGen.Elementwise.ForEach(ref kStepBackward0, B, H);
                     EndBackwardStep(t);
                 }
                 // After the loop: weight gradients as products over all steps, then what depends only on the input.
@@ -178,80 +164,20 @@ namespace CellGen.Cells
             }
         }
 
-        /// <summary>Forward sweep 0 (one step, over B rows): p_f * c[t-1].</summary>
+        /// <summary>Forward sweep 0 (one step, over B rows): i, f, g, c[t], o, h[t].</summary>
         private ref struct StepForward0 : global::CellGen.IElementwiseKernel<float>
         {
             public int H, X;
             public bool Record;
-            public static int Work => 2; // per element, in simple operations: decides whether two cores share the sweep
+            public static int Work => 51; // per element, in simple operations: decides whether two cores share the sweep
             public global::System.ReadOnlySpan<float> _p_i;
             public global::System.ReadOnlySpan<float> _c_prev;
-            public global::System.Span<float> _value5;
-            public global::System.ReadOnlySpan<float> _p_f;
-            public global::System.Span<float> _value11;
-
-            public void Apply<V>(int row, int j) where V : struct, global::CellGen.ISimd<V, float>
-            {
-                V p_i = V.Load(_p_i, j); // p_i
-                V c_prev = V.Load(_c_prev, row * H + j); // c[t-1]
-                // p_i * c[t-1]
-                V v5 = p_i * c_prev;
-                V.Store(v5, _value5, row * H + j);
-                V p_f = V.Load(_p_f, j); // p_f
-                // p_f * c[t-1]
-                V v11 = p_f * c_prev;
-                V.Store(v11, _value11, row * H + j);
-            }
-        }
-
-        /// <summary>Backward sweep 0 (one step, over B rows): p_f * c[t-1].</summary>
-        private ref struct StepBackward0 : global::CellGen.IElementwiseKernel<float>
-        {
-            public int H, X;
-            public static int Work => 4; // per element, in simple operations: decides whether two cores share the sweep
-            public global::System.ReadOnlySpan<float> _p_i;
-            public global::System.ReadOnlySpan<float> _c_prev;
-            public global::System.ReadOnlySpan<float> _p_f;
-            public global::System.ReadOnlySpan<float> _d_value5;
-            public global::System.Span<float> _d_p_i;
-            public global::System.Span<float> _d_c_prev;
-            public global::System.ReadOnlySpan<float> _d_value11;
-            public global::System.Span<float> _d_p_f;
-
-            public void Apply<V>(int row, int j) where V : struct, global::CellGen.ISimd<V, float>
-            {
-                // Forward values this backward sweep reads
-                V p_i = V.Load(_p_i, j); // p_i
-                V c_prev = V.Load(_c_prev, row * H + j); // c[t-1]
-                V p_f = V.Load(_p_f, j); // p_f
-                // d(p_f * c[t-1]) = d(p_f * c[t-1]) from later stages
-                V d_v11 = V.Load(_d_value11, row * H + j);
-                // d(p_i * c[t-1]) = d(p_i * c[t-1]) from later stages
-                V d_v5 = V.Load(_d_value5, row * H + j);
-                // Gradients leaving this sweep
-                // d(p_f) += d(p_f * c[t-1]) * c[t-1]
-                V.AddTo(d_v11 * c_prev, _d_p_f, j);
-                // d(c[t-1]) += d(p_f * c[t-1]) * p_f + d(p_i * c[t-1]) * p_i
-                V.AddTo(d_v11 * p_f + d_v5 * p_i, _d_c_prev, row * H + j);
-                // d(p_i) += d(p_i * c[t-1]) * c[t-1]
-                V.AddTo(d_v5 * c_prev, _d_p_i, j);
-            }
-        }
-
-        /// <summary>Forward sweep 1 (one step, over B rows): i, f, g, c[t], o, h[t].</summary>
-        private ref struct StepForward1 : global::CellGen.IElementwiseKernel<float>
-        {
-            public int H, X;
-            public bool Record;
-            public static int Work => 49; // per element, in simple operations: decides whether two cores share the sweep
             public global::System.ReadOnlySpan<float> _product0;
             public global::System.ReadOnlySpan<float> _product1;
-            public global::System.ReadOnlySpan<float> _value5;
             public global::System.Span<float> _i;
-            public global::System.ReadOnlySpan<float> _value11;
+            public global::System.ReadOnlySpan<float> _p_f;
             public global::System.Span<float> _f;
             public global::System.Span<float> _g;
-            public global::System.ReadOnlySpan<float> _c_prev;
             public global::System.Span<float> _c;
             public global::System.ReadOnlySpan<float> _p_o;
             public global::System.Span<float> _o;
@@ -260,16 +186,21 @@ namespace CellGen.Cells
 
             public void Apply<V>(int row, int j) where V : struct, global::CellGen.ISimd<V, float>
             {
+                V p_i = V.Load(_p_i, j); // p_i
+                V c_prev = V.Load(_c_prev, row * H + j); // c[t-1]
+                // p_i * c[t-1]
+                V v5 = p_i * c_prev;
                 V W_i_h_prev = V.Load(_product0, row * (4 * H) + j); // W_i[:, :H] @ h[t-1]
                 V W_i_x = V.Load(_product1, row * (4 * H) + j); // W_i[:, H:H + X] @ x[t] + b_i
-                V v5 = V.Load(_value5, row * H + j); // p_i * c[t-1]
                 // W_i[:, :H] @ h[t-1] + (W_i[:, H:H + X] @ x[t] + b_i) + p_i * c[t-1]
                 V v7 = W_i_h_prev + W_i_x + v5;
                 // i = sigmoid(W_i @ [h[t-1], x[t]] + p_i * c[t-1] + b_i)
                 V i = V.Sigmoid(v7);
+                V p_f = V.Load(_p_f, j); // p_f
+                // p_f * c[t-1]
+                V v11 = p_f * c_prev;
                 V W_f_h_prev = V.Load(_product0, row * (4 * H) + 1 * H + j); // W_f[:, :H] @ h[t-1]
                 V W_f_x = V.Load(_product1, row * (4 * H) + 1 * H + j); // W_f[:, H:H + X] @ x[t] + b_f
-                V v11 = V.Load(_value11, row * H + j); // p_f * c[t-1]
                 // W_f[:, :H] @ h[t-1] + (W_f[:, H:H + X] @ x[t] + b_f) + p_f * c[t-1]
                 V v13 = W_f_h_prev + W_f_x + v11;
                 // f = sigmoid(W_f @ [h[t-1], x[t]] + p_f * c[t-1] + b_f)
@@ -280,7 +211,6 @@ namespace CellGen.Cells
                 V v17 = W_g_h_prev + W_g_x;
                 // g = tanh(W_g @ [h[t-1], x[t]] + b_g)
                 V g = V.Tanh(v17);
-                V c_prev = V.Load(_c_prev, row * H + j); // c[t-1]
                 // f * c[t-1]
                 V v19 = f * c_prev;
                 // i * g
@@ -313,24 +243,26 @@ namespace CellGen.Cells
             }
         }
 
-        /// <summary>Backward sweep 1 (one step, over B rows): i, f, g, c[t], o, h[t].</summary>
-        private ref struct StepBackward1 : global::CellGen.IElementwiseKernel<float>
+        /// <summary>Backward sweep 0 (one step, over B rows): i, f, g, c[t], o, h[t].</summary>
+        private ref struct StepBackward0 : global::CellGen.IElementwiseKernel<float>
         {
             public int H, X;
-            public static int Work => 98; // per element, in simple operations: decides whether two cores share the sweep
+            public static int Work => 102; // per element, in simple operations: decides whether two cores share the sweep
+            public global::System.ReadOnlySpan<float> _p_i;
             public global::System.ReadOnlySpan<float> _c_prev;
             public global::System.ReadOnlySpan<float> _i;
+            public global::System.ReadOnlySpan<float> _p_f;
             public global::System.ReadOnlySpan<float> _f;
             public global::System.ReadOnlySpan<float> _g;
             public global::System.ReadOnlySpan<float> _c;
             public global::System.ReadOnlySpan<float> _p_o;
             public global::System.ReadOnlySpan<float> _o;
             public global::System.ReadOnlySpan<float> _value28;
+            public global::System.Span<float> _d_p_i;
+            public global::System.Span<float> _d_c_prev;
             public global::System.Span<float> _d_product0;
             public global::System.Span<float> _d_product1;
-            public global::System.Span<float> _d_value5;
-            public global::System.Span<float> _d_value11;
-            public global::System.Span<float> _d_c_prev;
+            public global::System.Span<float> _d_p_f;
             public global::System.ReadOnlySpan<float> _d_c_later;
             public global::System.Span<float> _d_p_o;
             public global::System.ReadOnlySpan<float> _d_output;
@@ -339,8 +271,10 @@ namespace CellGen.Cells
             public void Apply<V>(int row, int j) where V : struct, global::CellGen.ISimd<V, float>
             {
                 // Forward values this backward sweep reads
+                V p_i = V.Load(_p_i, j); // p_i
                 V c_prev = V.Load(_c_prev, row * H + j); // c[t-1]
                 V i = V.Load(_i, row * H + j); // i
+                V p_f = V.Load(_p_f, j); // p_f
                 V f = V.Load(_f, row * H + j); // f
                 V g = V.Load(_g, row * H + j); // g
                 V c = V.Load(_c, row * H + j); // c[t]
@@ -376,11 +310,15 @@ namespace CellGen.Cells
                 V d_f = d_v19 * c_prev;
                 // d(W_f[:, :H] @ h[t-1] + (W_f[:, H:H + X] @ x[t] + b_f) + p_f * c[t-1]) = d(f) * f * (1 - f)
                 V d_v13 = d_f * f * (V.Constant(1f) - f);
+                // d(p_f * c[t-1]) = d(W_f[:, :H] @ h[t-1] + (W_f[:, H:H + X] @ x[t] + b_f) + p_f * c[t-1])
+                V d_v11 = d_v13;
                 // i = sigmoid(W_i @ [h[t-1], x[t]] + p_i * c[t-1] + b_i)
                 // d(i) = d(i * g) * g
                 V d_i = d_v20 * g;
                 // d(W_i[:, :H] @ h[t-1] + (W_i[:, H:H + X] @ x[t] + b_i) + p_i * c[t-1]) = d(i) * i * (1 - i)
                 V d_v7 = d_i * i * (V.Constant(1f) - i);
+                // d(p_i * c[t-1]) = d(W_i[:, :H] @ h[t-1] + (W_i[:, H:H + X] @ x[t] + b_i) + p_i * c[t-1])
+                V d_v5 = d_v7;
                 // Gradients leaving this sweep
                 // d(W_o[:, :H] @ h[t-1]) = d(W_o[:, :H] @ h[t-1] + (W_o[:, H:H + X] @ x[t] + b_o) + p_o * c[t])
                 V.Store(d_v26, _d_product0, row * (4 * H) + 3 * H + j);
@@ -388,8 +326,8 @@ namespace CellGen.Cells
                 V.Store(d_v26, _d_product1, row * (4 * H) + 3 * H + j);
                 // d(p_o) += d(p_o * c[t]) * c[t]
                 V.AddTo(d_v24 * c, _d_p_o, j);
-                // d(c[t-1]) = d(f * c[t-1]) * f
-                V.Store(d_v19 * f, _d_c_prev, row * H + j);
+                // d(c[t-1]) = d(f * c[t-1]) * f + d(p_f * c[t-1]) * p_f + d(p_i * c[t-1]) * p_i
+                V.Store(d_v19 * f + d_v11 * p_f + d_v5 * p_i, _d_c_prev, row * H + j);
                 // d(W_g[:, :H] @ h[t-1]) = d(W_g[:, :H] @ h[t-1] + (W_g[:, H:H + X] @ x[t] + b_g))
                 V.Store(d_v17, _d_product0, row * (4 * H) + 2 * H + j);
                 // d(W_g[:, H:H + X] @ x[t] + b_g) = d(W_g[:, :H] @ h[t-1] + (W_g[:, H:H + X] @ x[t] + b_g))
@@ -398,14 +336,14 @@ namespace CellGen.Cells
                 V.Store(d_v13, _d_product0, row * (4 * H) + 1 * H + j);
                 // d(W_f[:, H:H + X] @ x[t] + b_f) = d(W_f[:, :H] @ h[t-1] + (W_f[:, H:H + X] @ x[t] + b_f) + p_f * c[t-1])
                 V.Store(d_v13, _d_product1, row * (4 * H) + 1 * H + j);
-                // d(p_f * c[t-1]) = d(W_f[:, :H] @ h[t-1] + (W_f[:, H:H + X] @ x[t] + b_f) + p_f * c[t-1])
-                V.Store(d_v13, _d_value11, row * H + j);
+                // d(p_f) += d(p_f * c[t-1]) * c[t-1]
+                V.AddTo(d_v11 * c_prev, _d_p_f, j);
                 // d(W_i[:, :H] @ h[t-1]) = d(W_i[:, :H] @ h[t-1] + (W_i[:, H:H + X] @ x[t] + b_i) + p_i * c[t-1])
                 V.Store(d_v7, _d_product0, row * (4 * H) + j);
                 // d(W_i[:, H:H + X] @ x[t] + b_i) = d(W_i[:, :H] @ h[t-1] + (W_i[:, H:H + X] @ x[t] + b_i) + p_i * c[t-1])
                 V.Store(d_v7, _d_product1, row * (4 * H) + j);
-                // d(p_i * c[t-1]) = d(W_i[:, :H] @ h[t-1] + (W_i[:, H:H + X] @ x[t] + b_i) + p_i * c[t-1])
-                V.Store(d_v7, _d_value5, row * H + j);
+                // d(p_i) += d(p_i * c[t-1]) * c[t-1]
+                V.AddTo(d_v5 * c_prev, _d_p_i, j);
             }
         }
     }

@@ -1,0 +1,46 @@
+using System.Linq;
+using System.Text.RegularExpressions;
+using Xunit;
+
+namespace CellGen.Generator.Tests;
+
+/// <summary>Where the schedule puts elementwise work: as few sweeps, and as few buffers between them, as the products allow.</summary>
+public sealed class ScheduleTests
+{
+    private static string Generate(params string[] equations)
+    {
+        var result = GeneratorHarness.Run(GeneratorHarness.Cell("C", equations));
+        Assert.Empty(result.CellGenDiagnostics);
+        Assert.Empty(result.CompileErrors);
+        return result.Source("Test.C.g.cs");
+    }
+
+    private static int ForwardSweeps(string source) => Regex.Matches(source, @"private ref struct StepForward\d").Count;
+
+    [Fact]
+    public void AValueOfTheStatesAloneJoinsTheSweepThatReadsIt()
+    {
+        // p * c[t-1] could run before the product; alone there, it would take a sweep and a buffer of its own.
+        string source = Generate(
+            "a    = sigmoid(W_a @ [h[t-1], x[t]] + p * c[t-1] + b_a)",
+            "c[t] = a * c[t-1]",
+            "h[t] = tanh(c[t])");
+        Assert.Equal(1, ForwardSweeps(source));
+        Assert.DoesNotContain("kept for a later stage", source);
+    }
+
+    [Fact]
+    public void AValueAProductReadsStaysBeforeThatProduct()
+    {
+        // r * h[t-1] is the operand of W_n's product, so r needs a sweep before it; z, read only after it, joins the last one.
+        string source = Generate(
+            "z    = sigmoid(W_z @ [h[t-1], x[t]] + b_z)",
+            "r    = sigmoid(W_r @ [h[t-1], x[t]] + b_r)",
+            "n    = tanh(W_n @ [r * h[t-1], x[t]] + b_n)",
+            "h[t] = (1 - z) * h[t-1] + z * n");
+        Assert.Equal(2, ForwardSweeps(source));
+        string first = Regex.Match(source, @"Forward sweep 0 [^\n]*").Value, last = Regex.Match(source, @"Forward sweep 1 [^\n]*").Value;
+        Assert.EndsWith(": r.</summary>", first);
+        Assert.EndsWith(": z, n, h[t].</summary>", last);
+    }
+}
