@@ -101,6 +101,51 @@ public static class Compare
         return 0;
     }
 
+    /// <summary>
+    /// fuse [lstm/b32-h256,...]: forward with each step's product and sweep fused (Gemm.ForwardThenSweep) against the
+    /// same product, then sweep, in one process: 20 alternating rounds of 3 runs, medians and fastest runs. Default: every cell and
+    /// configuration.
+    /// </summary>
+    public static int FusedAgainstApart(string[] args)
+    {
+        var only = new HashSet<string>(args.SelectMany(a => a.Split(',')));
+        foreach (Configuration config in Configurations)
+            foreach ((string name, Func<int, int, RecurrentCell<float>> create) in Cells)
+            {
+                string key = $"{name}/{config.Name}";
+                if (only.Count > 0 && !only.Contains(key)) continue;
+                var random = new Random(1);
+                RecurrentCell<float> cell = create(config.Hidden, config.Hidden);
+                Initializers.Initialize(cell, random);
+                var runner = cell.CreateRunner(config.Steps, config.Batch);
+                int inputs = config.Steps * config.Batch * config.Hidden;
+                float[] x = Enumerable.Range(0, inputs).Select(_ => (float)(random.NextDouble() * 2 - 1)).ToArray();
+                var outputs = new float[inputs];
+                var times = new[] { new List<double>(), new List<double>() };
+                try
+                {
+                    for (int i = 0; i < 20; i++) runner.Forward(x, default, outputs, default); // tiered compilation settles
+                    for (int round = 0; round < 20; round++)
+                        for (int mode = 0; mode < 2; mode++)
+                        {
+                            Gemm.FuseSweeps = mode == 0;
+                            runner.Forward(x, default, outputs, default);
+                            for (int i = 0; i < 3; i++)
+                            {
+                                var clock = Stopwatch.StartNew();
+                                runner.Forward(x, default, outputs, default);
+                                times[mode].Add(clock.Elapsed.TotalMilliseconds);
+                            }
+                        }
+                }
+                finally { Gemm.FuseSweeps = true; }
+                foreach (List<double> t in times) t.Sort();
+                double fusedMedian = times[0][times[0].Count / 2], apartMedian = times[1][times[1].Count / 2];
+                Console.WriteLine($"{key,-20} forward fused {fusedMedian,9:F3} ms (best {times[0][0]:F3})   apart {apartMedian,9:F3} ms (best {times[1][0]:F3})   fused/apart {fusedMedian / apartMedian:F3} (best {times[0][0] / times[1][0]:F3})");
+            }
+        return 0;
+    }
+
     /// <summary>report OURS.json TORCH.json: the ratio table (PyTorch time / our time; above 1 means we are faster).</summary>
     public static int Report(string[] args)
     {

@@ -72,6 +72,50 @@ public static class Gemm
         }
     }
 
+    /// <summary>Whether <see cref="ForwardThenSweep{TKernel}"/> fuses; off, it runs the product, then the sweep (the bench's `fuse` compares the two).</summary>
+    internal static bool FuseSweeps = true;
+
+    /// <summary>
+    /// A step's product and the elementwise sweep that reads it, fused: C[rows, parts * partWidth] = A[rows, k] @ W
+    /// (+ bias), where the columns are <paramref name="parts"/> blocks (gates) of <paramref name="partWidth"/>, then
+    /// <paramref name="kernel"/> over [rows, partWidth]. Both run block by block of columns: the product's columns of
+    /// one block of every part, then the sweep over that block while those gates are still in cache. Large steps split
+    /// the blocks between two cores, product and sweep with one hand-off. The kernel must compute each column of its
+    /// sweep from that column alone (generated kernels do); what it computes is what
+    /// <see cref="Forward{T}(ReadOnlySpan{T}, int, ReadOnlySpan{T}, PackedWeights{T}?, ReadOnlySpan{T}, Span{T}, int, int, int, int)"/>
+    /// then <see cref="Elementwise.ForEach{TKernel}"/> compute.
+    /// </summary>
+    public static unsafe void ForwardThenSweep<TKernel>(ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> w, PackedWeights<float>? packed, ReadOnlySpan<float> bias, Span<float> c, int ldc, int rows, int k, int parts, int partWidth, ref TKernel kernel)
+        where TKernel : IElementwiseKernel<float>, allows ref struct
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(parts);
+        ArgumentOutOfRangeException.ThrowIfNegative(partWidth);
+        int n = parts * partWidth;
+        Check(a, lda, rows, k, nameof(a));
+        Check(w, n, k, n, nameof(w));
+        Check(c, ldc, rows, n, nameof(c));
+        packed?.Check(k, n, nameof(packed));
+        if (!bias.IsEmpty && bias.Length < n) throw new ArgumentException($"bias has {bias.Length} values; {n} needed", nameof(bias));
+        if (rows == 0 || partWidth == 0) return;
+        if (parts == 0)
+        {
+            Elementwise.ForEach(ref kernel, rows, partWidth);
+            return;
+        }
+        if (!FuseSweeps || rows < GemmSingle.PanelRows || (long)rows * k > GemmSingle.ForwardChunkFloats)
+        {
+            // Each block reads all of A again: fused, A must stay in L2 (it does for a step's batch, not for thousands
+            // of rows). Below PanelRows rows the gates fit in L1 anyway, and fusing only adds calls (Lstm B 1, H 128
+            // forward: 1.15x to 1.18x slower fused).
+            Workers.Forward(ref Single(a), lda, ref Single(w), ref Panels(packed), packed?.PanelsFor(w, rows) ?? 0, ref Single(bias), !bias.IsEmpty, ref Single(c), ldc, rows, k, n, accumulate: false);
+            Elementwise.ForEach(ref kernel, rows, partWidth);
+            return;
+        }
+        // The kernel stays on this thread's stack while the worker reads it: this thread waits for the worker before it returns.
+        Workers.ForwardThenSweep(ref Single(a), lda, ref Single(w), ref Panels(packed), packed?.PanelsFor(w, rows) ?? 0, ref Single(bias), !bias.IsEmpty,
+            ref Single(c), ldc, rows, k, parts, partWidth, &Elementwise.Columns<TKernel>, Unsafe.AsPointer(ref kernel), (long)rows * partWidth * TKernel.Work);
+    }
+
     /// <summary>dA[rows, k] (+)= dC[rows, n] @ W[k, n]ᵀ: the gradient of a product's operand.</summary>
     public static void BackwardData<T>(ReadOnlySpan<T> dc, int lddc, ReadOnlySpan<T> w, Span<T> da, int ldda, int rows, int k, int n, bool accumulate)
         where T : unmanaged, INumberBase<T>

@@ -15,7 +15,7 @@ internal static class GemmSingle
     // into code 2x to 10x slower, depending on which shapes it happened to see first.
 
     /// <summary>Floats of A per chunk of rows in a forward product (512 KiB): a chunk stays in L2 while every panel of W passes over it.</summary>
-    private const int ForwardChunkFloats = 1 << 17;
+    internal const int ForwardChunkFloats = 1 << 17;
 
     /// <summary>
     /// C = A W (+ bias) for columns [start, end), or C += A W when <paramref name="accumulate"/> (the bias is then not
@@ -35,6 +35,29 @@ internal static class GemmSingle
             ForwardColumns(ref Unsafe.Add(ref a, first * lda), lda, ref w, ref panels, panelLanes, ref bias, hasBias, ref Unsafe.Add(ref c, first * ldc), ldc,
                 Math.Min(chunk, rows - first), k, n, start, end, accumulate);
     }
+
+    /// <summary>
+    /// The product of a step whose n = parts * partWidth columns are parts (gates) of partWidth, each followed by the
+    /// step's sweep: for each block of columns [u, u + block) of [start, end), the product's columns
+    /// p * partWidth + [u, u + block) of every part, then the sweep over those columns of all rows, which reads the
+    /// gates while they are still in L1 or L2. The sweep must compute each column on its own, as generated ones do.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static unsafe void ForwardThenSweep(ref float a, int lda, ref float w, ref float panels, int panelLanes, ref float bias, bool hasBias, ref float c, int ldc, int rows, int k, int parts, int partWidth, int start, int end, delegate*<void*, int, int, int, void> sweep, void* kernel)
+    {
+        int block = SweepBlock(), n = parts * partWidth;
+        for (int u = start; u < end; u += block)
+        {
+            int uEnd = Math.Min(u + block, end);
+            for (int p = 0; p < parts; p++)
+                Forward(ref a, lda, ref w, ref panels, panelLanes, ref bias, hasBias, ref c, ldc, rows, k, n, p * partWidth + u, p * partWidth + uEnd, accumulate: false);
+            sweep(kernel, rows, u, uEnd);
+        }
+    }
+
+    /// <summary>Columns of each part per block of <see cref="ForwardThenSweep"/>: one panel of the widest lanes (32 floats with Vector512).</summary>
+    private static int SweepBlock() =>
+        Vector512.IsHardwareAccelerated ? 32 : Vector256.IsHardwareAccelerated ? 16 : 8;
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void ForwardColumns(ref float a, int lda, ref float w, ref float panels, int panelLanes, ref float bias, bool hasBias, ref float c, int ldc, int rows, int k, int n, int start, int end, bool accumulate)

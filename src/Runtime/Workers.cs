@@ -14,13 +14,13 @@ internal static unsafe class Workers
     /// <summary>Multiply-adds below which a product runs on one core: the hand-off would cost more than it saves.</summary>
     public const long Threshold = 1 << 20;
 
-    private enum Kind { Forward, BackwardData, BackwardWeights, Sweep }
+    private enum Kind { Forward, BackwardData, BackwardWeights, Sweep, ForwardThenSweep }
 
     private sealed class Job
     {
         public Kind Kind;
         public float* A, W, Panels, Bias, C;
-        public int Lda, Ldc, Rows, K, N, Start, End, PanelLanes;
+        public int Lda, Ldc, Rows, K, N, Start, End, PanelLanes, Parts;
         public bool HasBias, Accumulate;
         public delegate*<void*, int, int, int, void> Sweep;
         public void* Kernel;
@@ -66,6 +66,9 @@ internal static unsafe class Workers
             case Kind.Sweep:
                 job.Sweep(job.Kernel, job.Rows, job.Start, job.End);
                 break;
+            case Kind.ForwardThenSweep:
+                GemmSingle.ForwardThenSweep(ref *job.A, job.Lda, ref *job.W, ref *job.Panels, job.PanelLanes, ref *job.Bias, job.HasBias, ref *job.C, job.Ldc, job.Rows, job.K, job.Parts, job.N / job.Parts, job.Start, job.End, job.Sweep, job.Kernel);
+                break;
             default:
                 GemmSingle.BackwardWeights(ref *job.A, job.Lda, ref *job.W, job.Ldc, ref *job.C, job.Rows, job.K, job.N, job.Start, job.End);
                 break;
@@ -98,7 +101,7 @@ internal static unsafe class Workers
         to.Kind = from.Kind; to.A = from.A; to.W = from.W; to.Panels = from.Panels; to.PanelLanes = from.PanelLanes; to.Bias = from.Bias; to.C = from.C;
         to.Lda = from.Lda; to.Ldc = from.Ldc; to.Rows = from.Rows; to.K = from.K; to.N = from.N;
         to.Start = from.Start; to.End = from.End; to.HasBias = from.HasBias; to.Accumulate = from.Accumulate;
-        to.Sweep = from.Sweep; to.Kernel = from.Kernel;
+        to.Sweep = from.Sweep; to.Kernel = from.Kernel; to.Parts = from.Parts;
     }
 
     [ThreadStatic] private static Job? t_mine, t_shared;
@@ -175,10 +178,38 @@ internal static unsafe class Workers
         return TryShare(shared, mine);
     }
 
+    /// <summary>
+    /// A step's product and the sweep after it, fused block by block of columns (<see cref="GemmSingle.ForwardThenSweep"/>);
+    /// the columns of each part split between two cores when the product and the sweep together are worth a hand-off:
+    /// one hand-off per step for both, and the sweep always shares the cores.
+    /// </summary>
+    public static void ForwardThenSweep(ref float a, int lda, ref float w, ref float panels, int panelLanes, ref float bias, bool hasBias, ref float c, int ldc, int rows, int k, int parts, int partWidth, delegate*<void*, int, int, int, void> sweep, void* kernel, long sweepWork)
+    {
+        int middle = partWidth / 2 / 32 * 32, n = parts * partWidth;
+        if (!Available || middle == 0 || ((long)rows * k * n < Threshold && sweepWork < Elementwise.SplitWork))
+        {
+            GemmSingle.ForwardThenSweep(ref a, lda, ref w, ref panels, panelLanes, ref bias, hasBias, ref c, ldc, rows, k, parts, partWidth, 0, partWidth, sweep, kernel);
+            return;
+        }
+        fixed (float* pa = &a, pw = &w, pp = &panels, pb = &bias, pc = &c)
+        {
+            Job mine = t_mine ??= new Job(), shared = t_shared ??= new Job();
+            Set(mine, Kind.ForwardThenSweep, pa, lda, pw, pb, hasBias, pc, ldc, rows, k, n, 0, middle, false);
+            Set(shared, Kind.ForwardThenSweep, pa, lda, pw, pb, hasBias, pc, ldc, rows, k, n, middle, partWidth, false);
+            mine.Panels = shared.Panels = pp;
+            mine.PanelLanes = shared.PanelLanes = panelLanes;
+            mine.Parts = shared.Parts = parts;
+            mine.Sweep = shared.Sweep = sweep;
+            mine.Kernel = shared.Kernel = kernel;
+            if (!TryShare(shared, mine))
+                GemmSingle.ForwardThenSweep(ref a, lda, ref w, ref panels, panelLanes, ref bias, hasBias, ref c, ldc, rows, k, parts, partWidth, 0, partWidth, sweep, kernel);
+        }
+    }
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Set(Job job, Kind kind, float* a, int lda, float* w, float* bias, bool hasBias, float* c, int ldc, int rows, int k, int n, int start, int end, bool accumulate)
     {
-        job.Panels = null; job.PanelLanes = 0; job.Sweep = null; job.Kernel = null;
+        job.Panels = null; job.PanelLanes = 0; job.Sweep = null; job.Kernel = null; job.Parts = 0;
         job.Kind = kind; job.A = a; job.Lda = lda; job.W = w; job.Bias = bias; job.HasBias = hasBias; job.C = c; job.Ldc = ldc;
         job.Rows = rows; job.K = k; job.N = n; job.Start = start; job.End = end; job.Accumulate = accumulate;
     }

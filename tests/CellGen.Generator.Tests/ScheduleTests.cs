@@ -7,9 +7,11 @@ namespace CellGen.Generator.Tests;
 /// <summary>Where the schedule puts elementwise work: as few sweeps, and as few buffers between them, as the products allow.</summary>
 public sealed class ScheduleTests
 {
-    private static string Generate(params string[] equations)
+    private static string Generate(params string[] equations) => Generate(false, equations);
+
+    private static string Generate(bool emitFloat64, params string[] equations)
     {
-        var result = GeneratorHarness.Run(GeneratorHarness.Cell("C", equations));
+        var result = GeneratorHarness.Run(GeneratorHarness.Cell("C", equations), emitFloat64);
         Assert.Empty(result.CellGenDiagnostics);
         Assert.Empty(result.CompileErrors);
         return result.Source("Test.C.g.cs");
@@ -42,5 +44,15 @@ public sealed class ScheduleTests
         string first = Regex.Match(source, @"Forward sweep 0 [^\n]*").Value, last = Regex.Match(source, @"Forward sweep 1 [^\n]*").Value;
         Assert.EndsWith(": r.</summary>", first);
         Assert.EndsWith(": z, n, h[t].</summary>", last);
+    }
+
+    [Fact]
+    public void AStepsProductAndTheSweepAfterItRunFusedInSinglePrecision()
+    {
+        // The Float64 variant, for verification, keeps the two apart: the fused path exists for floats only.
+        string source = Generate(true, "h[t] = tanh(W @ [h[t-1], x[t]] + b)");
+        Assert.Single(Regex.Matches(source, @"Gemm\.ForwardThenSweep\("));
+        Assert.Single(Regex.Matches(source, @"Gemm\.Forward<double>\(PreviousState"));
+        Assert.Contains("Elementwise.ForEach64(ref kStepForward0", source);
     }
 }

@@ -39,10 +39,13 @@ internal sealed record SweepPlan(int Index, Phase Phase, int Level, Size Size, E
 
 internal sealed record CallPlan(int Call, Phase Phase, int Level, int OutputBuffer, int GradientBuffer);
 
-/// <summary>One instruction of a pass: a sweep or a matrix product (forward, dOperand, dW).</summary>
-internal sealed record Instruction(InstructionKind Kind, int Index);
+/// <summary>
+/// One instruction of a pass: a sweep or a matrix product (forward, dOperand, dW), or a step's product fused with the
+/// sweep that follows it (Index the call, Sweep the sweep).
+/// </summary>
+internal sealed record Instruction(InstructionKind Kind, int Index, int Sweep = -1);
 
-internal enum InstructionKind { Sweep, Gemm, BackwardSweep, GemmData, GemmWeights }
+internal enum InstructionKind { Sweep, Gemm, BackwardSweep, GemmData, GemmWeights, GemmThenSweep }
 
 /// <summary>
 /// Schedule: phases (before the loop / per step), stages separated by matrix products, one fused elementwise sweep per
@@ -182,8 +185,18 @@ internal static class Scheduler
             int max = Enumerable.Range(0, count).Where(i => phase[i] == p).Select(i => level[i]).DefaultIfEmpty(0).Max();
             for (int l = 0; l <= max; l++)
             {
-                list.AddRange(calls.Where(c => c.Phase == p && c.Level == l).Select(c => new Instruction(InstructionKind.Gemm, c.Call)));
-                list.AddRange(sweeps.Where(s => s.Phase == p && s.Level == l).Select(s => new Instruction(InstructionKind.Sweep, s.Index)));
+                var levelCalls = calls.Where(c => c.Phase == p && c.Level == l).ToList();
+                var levelSweeps = sweeps.Where(s => s.Phase == p && s.Level == l).ToList();
+                // In the loop, a level of one product and one sweep over hidden units runs block by block of units, the
+                // sweep reading each block of gates while it is in cache. Not before the loop: over T * B rows, each
+                // block would read all of the operand again.
+                if (p == Phase.Step && levelCalls.Count == 1 && levelSweeps.Count == 1 && levelSweeps[0].Size == Size.Hidden)
+                {
+                    list.Add(new Instruction(InstructionKind.GemmThenSweep, levelCalls[0].Call, levelSweeps[0].Index));
+                    continue;
+                }
+                list.AddRange(levelCalls.Select(c => new Instruction(InstructionKind.Gemm, c.Call)));
+                list.AddRange(levelSweeps.Select(s => new Instruction(InstructionKind.Sweep, s.Index)));
             }
             return list.ToEquatableArray();
         }

@@ -463,10 +463,10 @@ internal sealed class VariantEmitter
 
     /// <summary>The weight buffers of the forward products, in buffer order.</summary>
     private List<WeightBuffer> ForwardWeights() =>
-        WeightsOf(_schedule.HoistedForward.Concat(_schedule.StepForward), InstructionKind.Gemm);
+        WeightsOf(_schedule.HoistedForward.Concat(_schedule.StepForward), InstructionKind.Gemm, InstructionKind.GemmThenSweep);
 
-    private List<WeightBuffer> WeightsOf(IEnumerable<Instruction> instructions, InstructionKind kind) =>
-        instructions.Where(instruction => instruction.Kind == kind)
+    private List<WeightBuffer> WeightsOf(IEnumerable<Instruction> instructions, params InstructionKind[] kinds) =>
+        instructions.Where(instruction => kinds.Contains(instruction.Kind))
             .Select(instruction => _schedule.Optimised.Calls[_schedule.Calls[instruction.Index].Call].Buffer)
             .Distinct().OrderBy(buffer => buffer)
             .Select(buffer => _schedule.Optimised.Buffers[buffer]).ToList();
@@ -507,20 +507,40 @@ internal sealed class VariantEmitter
 
     private void EmitForwardInstruction(Instruction instruction, Phase phase)
     {
-        if (instruction.Kind == InstructionKind.Sweep)
+        switch (instruction.Kind)
         {
-            SweepPlan sweep = _schedule.Sweeps[instruction.Index];
-            EmitKernelCall(sweep, forward: true);
-            return;
+            case InstructionKind.Sweep:
+                EmitKernelCall(_schedule.Sweeps[instruction.Index], forward: true);
+                return;
+            case InstructionKind.GemmThenSweep when !_p.IsSingle: // the double variant, for verification, keeps them apart
+                EmitForwardInstruction(new Instruction(InstructionKind.Gemm, instruction.Index), phase);
+                EmitForwardInstruction(new Instruction(InstructionKind.Sweep, instruction.Sweep), phase);
+                return;
+            case InstructionKind.GemmThenSweep:
+            {
+                string product = ProductArguments(_schedule.Calls[instruction.Index], phase, out int parts);
+                SweepPlan sweep = _schedule.Sweeps[instruction.Sweep];
+                string kernel = EmitKernelLocal(sweep, forward: true, " (fused with the product: each block of hidden units as soon as its gates are computed)");
+                _w.Line($"{Runtime}.Gemm.ForwardThenSweep({product}, {parts}, {SizeOf(sweep.Size)}, ref {kernel});");
+                return;
+            }
+            default:
+                _w.Line($"{Runtime}.Gemm.Forward<{T}>({ProductArguments(_schedule.Calls[instruction.Index], phase, out int n)}, {Width(n, 0)});");
+                return;
         }
-        CallPlan call = _schedule.Calls[instruction.Index];
+    }
+
+    /// <summary>Writes the product's comment and returns its arguments up to k: A, lda, W, packed W, bias, C, ldc, rows, k.</summary>
+    private string ProductArguments(CallPlan call, Phase phase, out int parts)
+    {
         GemmCall gemm = _schedule.Optimised.Calls[call.Call];
         WeightBuffer weights = _schedule.Optimised.Buffers[gemm.Buffer];
         (string operand, string lda) = OperandValues(gemm.Operand, phase, allSteps: false, forward: true);
-        string n = Width(weights.Parts.Count, 0);
+        parts = weights.Parts.Count;
+        string n = Width(parts, 0);
         _w.Comment($"product{call.Call} = " + string.Join(" | ", weights.Parts.Select(p => p.Matrix + _describe.Columns(p.Matrix, p.Part) + " @ " + _describe.Node(gemm.Operand, false) + (p.Bias.Length > 0 ? " + " + p.Bias : ""))));
         string bias = weights.HasBias ? $"_cell.{BiasField(weights.Index)}" : "default";
-        _w.Line($"{Runtime}.Gemm.Forward<{T}>({operand}, {lda}, _cell.{WeightsField(weights.Index)}, {PackedField(WeightsField(weights.Index))}, {bias}, {ValueView(NodeOfCall(call.Call), phase, forward: true)!.Span}, {n}, {Rows(phase)}, {SizeOf(weights.OperandSize)}, {n});");
+        return $"{operand}, {lda}, _cell.{WeightsField(weights.Index)}, {PackedField(WeightsField(weights.Index))}, {bias}, {ValueView(NodeOfCall(call.Call), phase, forward: true)!.Span}, {n}, {Rows(phase)}, {SizeOf(weights.OperandSize)}";
     }
 
     private int NodeOfCall(int call) => Enumerable.Range(0, _graph.Nodes.Count).First(i => _schedule.Optimised.CallOfNode[i] == call);
@@ -567,16 +587,23 @@ internal sealed class VariantEmitter
 
     private void EmitKernelCall(SweepPlan sweep, bool forward)
     {
+        string local = EmitKernelLocal(sweep, forward, "");
+        _w.Line($"{Runtime}.Elementwise.{_p.ForEach}(ref {local}, {Rows(sweep.Phase)}, {SizeOf(sweep.Size)});");
+    }
+
+    /// <summary>Writes the sweep's comment (with <paramref name="how"/> after it) and its kernel, a local; returns the local's name.</summary>
+    private string EmitKernelLocal(SweepPlan sweep, bool forward, string how)
+    {
         var views = forward ? ForwardViews(sweep) : BackwardViews(sweep);
         string name = KernelName(sweep, forward);
         string what = string.Join(", ", sweep.Nodes.Where(n => _describe.LabelOf(n) is not null).Select(n => _describe.LabelOf(n)));
-        _w.Comment($"{(forward ? "" : "Backward of ")}{(what.Length > 0 ? what : "sweep " + sweep.Index)}");
+        _w.Comment($"{(forward ? "" : "Backward of ")}{(what.Length > 0 ? what : "sweep " + sweep.Index)}{how}");
         string local = "k" + name;
         var init = new List<string> { "H = H", "X = X" };
         if (forward) init.Add("Record = record");
         init.AddRange(views.Values.Select(v => $"{v.Field} = {v.Span}"));
         _w.Line($"var {local} = new {name} {{ {string.Join(", ", init)} }};");
-        _w.Line($"{Runtime}.Elementwise.{_p.ForEach}(ref {local}, {Rows(sweep.Phase)}, {SizeOf(sweep.Size)});");
+        return local;
     }
 
     // ---------------------------------------------------------------- elementwise kernels

@@ -127,15 +127,13 @@ namespace CellGen.Cells
                 {
                     int slot = record ? t : 0; // without a tape, one step's room is enough for what only the backward pass reads
                     // product0 = W_z[:, :H] @ h[t-1] | W_r[:, :H] @ h[t-1]
-                    global::CellGen.Gemm.Forward<float>(PreviousState(0, t), H, _cell._weights0, _weights0Packed, default, _product0, 2 * H, B, H, 2 * H);
-                    // r
+                    // r (fused with the product: each block of hidden units as soon as its gates are computed)
                     var kStepForward0 = new StepForward0 { H = H, X = X, Record = record, _product0 = _product0, _product1 = _product1.AsSpan(t * B * (3 * H), B * (3 * H)), _r = _r.AsSpan(t * B * H, B * H), _h_prev = PreviousState(0, t), _value10 = _value10.AsSpan(slot * B * H, B * H) };
-                    global::CellGen.Elementwise.ForEach(ref kStepForward0, B, H);
+                    global::CellGen.Gemm.ForwardThenSweep(PreviousState(0, t), H, _cell._weights0, _weights0Packed, default, _product0, 2 * H, B, H, 2, H, ref kStepForward0);
                     // product2 = W_n[:, :H] @ r * h[t-1]
-                    global::CellGen.Gemm.Forward<float>(_value10.AsSpan(slot * B * H, B * H), H, _cell._weights2, _weights2Packed, default, _product2, H, B, H, H);
-                    // z, n, h[t]
+                    // z, n, h[t] (fused with the product: each block of hidden units as soon as its gates are computed)
                     var kStepForward1 = new StepForward1 { H = H, X = X, Record = record, _product0 = _product0, _product1 = _product1.AsSpan(t * B * (3 * H), B * (3 * H)), _z = _z.AsSpan(t * B * H, B * H), _product2 = _product2, _n = _n.AsSpan(t * B * H, B * H), _h_prev = PreviousState(0, t), _h = NextState(0, t) };
-                    global::CellGen.Elementwise.ForEach(ref kStepForward1, B, H);
+                    global::CellGen.Gemm.ForwardThenSweep(_value10.AsSpan(slot * B * H, B * H), H, _cell._weights2, _weights2Packed, default, _product2, H, B, H, 1, H, ref kStepForward1);
                     EndForwardStep(t); // sequences that have ended keep their states
                 }
             }

@@ -91,10 +91,9 @@ namespace CellGen.Cells
                 for (int t = 0; t < steps; t++)
                 {
                     // product0 = W[:, :H] @ h[t-1]
-                    global::CellGen.Gemm.Forward<float>(PreviousState(0, t), H, _cell._weights0, _weights0Packed, default, _product0, H, B, H, H);
-                    // h[t]
+                    // h[t] (fused with the product: each block of hidden units as soon as its gates are computed)
                     var kStepForward0 = new StepForward0 { H = H, X = X, Record = record, _product0 = _product0, _product1 = _product1.AsSpan(t * B * H, B * H), _h = NextState(0, t) };
-                    global::CellGen.Elementwise.ForEach(ref kStepForward0, B, H);
+                    global::CellGen.Gemm.ForwardThenSweep(PreviousState(0, t), H, _cell._weights0, _weights0Packed, default, _product0, H, B, H, 1, H, ref kStepForward0);
                     EndForwardStep(t); // sequences that have ended keep their states
                 }
             }

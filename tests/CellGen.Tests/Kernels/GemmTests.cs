@@ -106,6 +106,85 @@ public sealed class GemmTests
         for (int j = 0; j < n; j++) AssertClose(Enumerable.Range(0, rows).Sum(r => (double)dc[r * n + j]), db[j], $"db[{j}]");
     }
 
+    /// <summary>A sweep after a product of gates: a weighted sum of each unit's gates, and per-column sums over the rows.</summary>
+    private ref struct GateSum : IElementwiseKernel<float>
+    {
+        public ReadOnlySpan<float> Product;
+        public Span<float> Output, ColumnSums;
+        public int Parts, PartWidth;
+
+        public void Apply<V>(int row, int j) where V : struct, ISimd<V, float>
+        {
+            V sum = V.Constant(0.5f);
+            for (int p = 0; p < Parts; p++) sum = sum + V.Load(Product, (row * Parts + p) * PartWidth + j) * V.Constant(p + 1);
+            V.Store(sum, Output, row * PartWidth + j);
+            V.AddTo(sum, ColumnSums, j);
+        }
+    }
+
+    [Theory]
+    [InlineData(4, 16, 4, 32)]
+    [InlineData(8, 37, 3, 48)]
+    [InlineData(33, 64, 4, 100)]   // parts not whole panels: the blocks leave vector tails
+    [InlineData(40, 128, 4, 128)]
+    [InlineData(64, 256, 1, 256)]
+    [InlineData(5, 0, 2, 40)]      // no operand: the gates are the bias
+    [InlineData(6, 20, 0, 16)]     // no product: only the sweep
+    [InlineData(2, 30, 4, 64)]     // few rows: product, then sweep
+    [InlineData(600, 300, 2, 64)]  // too many rows to fuse: product, then sweep
+    public void AFusedStepComputesWhatTheProductThenTheSweepCompute(int rows, int k, int parts, int partWidth)
+    {
+        var random = new Random(rows * 1000 + partWidth);
+        int n = parts * partWidth;
+        float[] a = RandomArray(random, rows * k), w = RandomArray(random, k * n), bias = RandomArray(random, n);
+        var packed = new PackedWeights<float>(k, n);
+        (float[] C, float[] Output, float[] Sums) Run(bool fuse, bool split)
+        {
+            var c = new float[rows * n];
+            var output = new float[rows * partWidth];
+            var sums = new float[partWidth];
+            var kernel = new GateSum { Product = c, Output = output, ColumnSums = sums, Parts = parts, PartWidth = partWidth };
+            long threshold = Elementwise.SplitWork;
+            Gemm.FuseSweeps = fuse;
+            Elementwise.SplitWork = split ? 0 : long.MaxValue;
+            packed.Invalidate();
+            try { Gemm.ForwardThenSweep(a, k, w, packed, bias, c, n, rows, k, parts, partWidth, ref kernel); }
+            finally { Gemm.FuseSweeps = true; Elementwise.SplitWork = threshold; }
+            return (c, output, sums);
+        }
+        var apart = Run(fuse: false, split: false);
+        for (int r = 0; r < rows; r++)
+            for (int j = 0; j < n; j++)
+            {
+                double sum = bias[j];
+                for (int p = 0; p < k; p++) sum += (double)a[r * k + p] * w[p * n + j];
+                AssertClose(sum, apart.C[r * n + j], $"C[{r}, {j}]");
+            }
+        // The same kernels in the same order of k: fused or not, on one core or two, the same bits.
+        foreach (bool split in new[] { false, true })
+        {
+            var fused = Run(fuse: true, split);
+            Assert.Equal(apart.C, fused.C);
+            Assert.Equal(apart.Output, fused.Output);
+            Assert.Equal(apart.Sums, fused.Sums);
+        }
+    }
+
+    [Fact]
+    public void AFusedStepRefusesShapesThatDoNotFit()
+    {
+        static void Step(int wLength, int cLength, int ldc, int parts)
+        {
+            var kernel = new GateSum();
+            Gemm.ForwardThenSweep(new float[12], 3, new float[wLength], null, default, new float[cLength], ldc, 4, 3, parts, 3, ref kernel);
+        }
+        var e = Assert.Throws<ArgumentException>(() => Step(3 * 8, 4 * 12, 12, 4));
+        Assert.Contains("w holds 24 values, too few for [3, 12]", e.Message);
+        e = Assert.Throws<ArgumentException>(() => Step(3 * 12, 4 * 8, 12, 4));
+        Assert.Contains("c holds 32 values, too few for [4, 12]", e.Message);
+        Assert.Throws<ArgumentOutOfRangeException>(() => Step(0, 0, 0, -1));
+    }
+
     [Fact]
     public void PackedWeightsOfAnotherShapeAreRefused()
     {
