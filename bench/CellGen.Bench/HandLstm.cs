@@ -7,8 +7,8 @@ namespace CellGen.Bench;
 
 /// <summary>
 /// An LSTM written by hand: the input product of all steps hoisted before the loop (bias folded in), one product on
-/// h[t-1] per step for all four gates, one fused loop for the gates and the state update (gate values kept only when
-/// recording), and the weight gradients as large products after the loop.
+/// h[t-1] per step for all four gates, fused with the loop for the gates and the state update (gate values kept only
+/// when recording), and the weight gradients as large products after the loop.
 /// </summary>
 public sealed class HandLstm : HandCell
 {
@@ -57,35 +57,41 @@ public sealed class HandLstm : HandCell
         Gemm.Forward<float>(inputs, X, Wx, _wxPacked, Bias, _zx, g, T * B, X, g);
         for (int t = 0; t < T; t++)
         {
-            Gemm.Forward<float>(t == 0 ? _h0 : Step(outputs, t - 1, H), H, Wh, _whPacked, default, _zh, g, B, H, g);
-            ReadOnlySpan<float> zx = Step(_zx, t, g), cPrev = Step(_c, t, H);
-            Span<float> gates = Step(_gates, t, g), c = Step(_c, t + 1, H), h = Step(outputs, t, H), tanhC = Step(_tanhC, t, H);
-            for (int r = 0; r < B; r++)
+            // The gates and the state update of each block of hidden units run as soon as the product has its gates.
+            var step = new StepKernel
             {
-                int j = 0;
-                if (Vector512.IsHardwareAccelerated) for (; j + 16 <= H; j += 16) Cell<F32x16>(r, j, zx, gates, cPrev, c, h, tanhC, record);
-                if (Vector256.IsHardwareAccelerated) for (; j + 8 <= H; j += 8) Cell<F32x8>(r, j, zx, gates, cPrev, c, h, tanhC, record);
-                for (; j < H; j++) Cell<F32x1>(r, j, zx, gates, cPrev, c, h, tanhC, record);
-            }
+                H = H, Record = record, Zh = _zh, Zx = Step(_zx, t, g), CPrev = Step(_c, t, H),
+                Gates = Step(_gates, t, g), C = Step(_c, t + 1, H), Hidden = Step(outputs, t, H), TanhC = Step(_tanhC, t, H),
+            };
+            Gemm.ForwardThenSweep(t == 0 ? _h0 : Step(outputs, t - 1, H), H, Wh, _whPacked, default, _zh, g, B, H, 4, H, ref step);
         }
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private void Cell<V>(int r, int j, ReadOnlySpan<float> zx, Span<float> gates, ReadOnlySpan<float> cPrev, Span<float> c, Span<float> h, Span<float> tanhC, bool record)
-        where V : struct, IFloatLanes<V>
+    /// <summary>One step's gates and state update for the lanes [j, j + V.Count) of row r.</summary>
+    private ref struct StepKernel : IElementwiseKernel<float>
     {
-        int row = r * 4 * H, at = r * H + j;
-        V i = V.Sigmoid(V.Load(_zh, row + j) + V.Load(zx, row + j));
-        V f = V.Sigmoid(V.Load(_zh, row + H + j) + V.Load(zx, row + H + j));
-        V cand = V.Tanh(V.Load(_zh, row + 2 * H + j) + V.Load(zx, row + 2 * H + j));
-        V o = V.Sigmoid(V.Load(_zh, row + 3 * H + j) + V.Load(zx, row + 3 * H + j));
-        V cNew = f * V.Load(cPrev, at) + i * cand;
-        V tc = V.Tanh(cNew);
-        V.Store(cNew, c, at);
-        V.Store(o * tc, h, at);
-        if (!record) return;
-        V.Store(i, gates, row + j); V.Store(f, gates, row + H + j); V.Store(cand, gates, row + 2 * H + j); V.Store(o, gates, row + 3 * H + j);
-        V.Store(tc, tanhC, at);
+        public int H;
+        public bool Record;
+        public ReadOnlySpan<float> Zh, Zx, CPrev;
+        public Span<float> Gates, C, Hidden, TanhC;
+
+        public static int Work => 48; // as the generated Lstm's sweep states it
+
+        public void Apply<V>(int r, int j) where V : struct, ISimd<V, float>
+        {
+            int row = r * 4 * H, at = r * H + j;
+            V i = V.Sigmoid(V.Load(Zh, row + j) + V.Load(Zx, row + j));
+            V f = V.Sigmoid(V.Load(Zh, row + H + j) + V.Load(Zx, row + H + j));
+            V cand = V.Tanh(V.Load(Zh, row + 2 * H + j) + V.Load(Zx, row + 2 * H + j));
+            V o = V.Sigmoid(V.Load(Zh, row + 3 * H + j) + V.Load(Zx, row + 3 * H + j));
+            V cNew = f * V.Load(CPrev, at) + i * cand;
+            V tc = V.Tanh(cNew);
+            V.Store(cNew, C, at);
+            V.Store(o * tc, Hidden, at);
+            if (!Record) return;
+            V.Store(i, Gates, row + j); V.Store(f, Gates, row + H + j); V.Store(cand, Gates, row + 2 * H + j); V.Store(o, Gates, row + 3 * H + j);
+            V.Store(tc, TanhC, at);
+        }
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]

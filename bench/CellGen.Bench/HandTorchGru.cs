@@ -7,8 +7,8 @@ namespace CellGen.Bench;
 
 /// <summary>
 /// The GRU of cuDNN and PyTorch written by hand: the input product of all steps hoisted (b_r, b_z and bx_n folded in),
-/// one product on h[t-1] per step for all three gates (bh_n folded in), one fused loop for the gates and the state
-/// update, and the weight gradients as large products after the loop.
+/// one product on h[t-1] per step for all three gates (bh_n folded in), fused with the loop for the gates and the
+/// state update, and the weight gradients as large products after the loop.
 /// r = sigmoid(zh_r + zx_r), z = sigmoid(zh_z + zx_z), n = tanh(zx_n + r * zh_n), h = (1 - z) * n + z * h[t-1].
 /// </summary>
 public sealed class HandTorchGru : HandCell
@@ -62,31 +62,33 @@ public sealed class HandTorchGru : HandCell
             // Bh is zero but for its n part: the r and z biases are all in Bx.
             ReadOnlySpan<float> hPrev = t == 0 ? _h0 : Step(outputs, t - 1, H);
             Span<float> zh = record ? Step(_zh, t, g) : Step(_zh, 0, g);
-            Gemm.Forward<float>(hPrev, H, Wh, _whPacked, Bh, zh, g, B, H, g);
-            ReadOnlySpan<float> zx = Step(_zx, t, g);
-            Span<float> gates = Step(_gates, t, g), h = Step(outputs, t, H);
-            for (int r = 0; r < B; r++)
-            {
-                int j = 0;
-                if (Vector512.IsHardwareAccelerated) for (; j + 16 <= H; j += 16) Cell<F32x16>(r, j, zh, zx, hPrev, gates, h, record);
-                if (Vector256.IsHardwareAccelerated) for (; j + 8 <= H; j += 8) Cell<F32x8>(r, j, zh, zx, hPrev, gates, h, record);
-                for (; j < H; j++) Cell<F32x1>(r, j, zh, zx, hPrev, gates, h, record);
-            }
+            // The gates and the new state of each block of hidden units run as soon as the product has its gates.
+            var step = new StepKernel { H = H, Record = record, Zh = zh, Zx = Step(_zx, t, g), HPrev = hPrev, Gates = Step(_gates, t, g), Hidden = Step(outputs, t, H) };
+            Gemm.ForwardThenSweep(hPrev, H, Wh, _whPacked, Bh, zh, g, B, H, 3, H, ref step);
         }
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private void Cell<V>(int r, int j, ReadOnlySpan<float> zh, ReadOnlySpan<float> zx, ReadOnlySpan<float> hPrev, Span<float> gates, Span<float> h, bool record)
-        where V : struct, IFloatLanes<V>
+    /// <summary>One step's gates and new state for the lanes [j, j + V.Count) of row r.</summary>
+    private ref struct StepKernel : IElementwiseKernel<float>
     {
-        int row = r * 3 * H, at = r * H + j;
-        V reset = V.Sigmoid(V.Load(zh, row + j) + V.Load(zx, row + j));
-        V update = V.Sigmoid(V.Load(zh, row + H + j) + V.Load(zx, row + H + j));
-        V n = V.Tanh(V.Load(zx, row + 2 * H + j) + reset * V.Load(zh, row + 2 * H + j));
-        V previous = V.Load(hPrev, at);
-        V.Store(n + update * (previous - n), h, at);
-        if (!record) return;
-        V.Store(reset, gates, row + j); V.Store(update, gates, row + H + j); V.Store(n, gates, row + 2 * H + j);
+        public int H;
+        public bool Record;
+        public ReadOnlySpan<float> Zh, Zx, HPrev;
+        public Span<float> Gates, Hidden;
+
+        public static int Work => 32; // as the generated TorchGru's sweep states it
+
+        public void Apply<V>(int r, int j) where V : struct, ISimd<V, float>
+        {
+            int row = r * 3 * H, at = r * H + j;
+            V reset = V.Sigmoid(V.Load(Zh, row + j) + V.Load(Zx, row + j));
+            V update = V.Sigmoid(V.Load(Zh, row + H + j) + V.Load(Zx, row + H + j));
+            V n = V.Tanh(V.Load(Zx, row + 2 * H + j) + reset * V.Load(Zh, row + 2 * H + j));
+            V previous = V.Load(HPrev, at);
+            V.Store(n + update * (previous - n), Hidden, at);
+            if (!Record) return;
+            V.Store(reset, Gates, row + j); V.Store(update, Gates, row + H + j); V.Store(n, Gates, row + 2 * H + j);
+        }
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
