@@ -72,7 +72,7 @@ public static class Gemm
         }
     }
 
-    /// <summary>Whether <see cref="ForwardThenSweep{TKernel}"/> fuses; off, it runs the product, then the sweep (the bench's `fuse` compares the two).</summary>
+    /// <summary>Whether <see cref="ForwardThenSweep{TKernel}"/> fuses; off, it runs the product, then the sweep (the bench's <c>fuse</c> command compares the two).</summary>
     internal static bool FuseSweeps = true;
 
     /// <summary>
