@@ -68,3 +68,37 @@ public abstract class HandCell
     /// <inheritdoc cref="Step(float[], int, int)"/>
     protected ReadOnlySpan<float> Step(ReadOnlySpan<float> buffer, int t, int width) => buffer.Slice(t * B * width, B * width);
 }
+
+/// <summary>
+/// What a hand-written cell's products read besides a weight matrix W[k, n]: W's panels, packed once per forward pass,
+/// and Wᵀ with its panels, made once per backward pass for the data gradients (as a generated cell keeps them).
+/// </summary>
+public sealed class WeightCopies
+{
+    private readonly float[] _w;
+    private readonly int _k, _n;
+
+    public WeightCopies(float[] w, int k, int n)
+    {
+        (_w, _k, _n) = (w, k, n);
+        Packed = new PackedWeights<float>(k, n);
+        Transposed = new float[k * n];
+        TransposedPacked = new PackedWeights<float>(n, k);
+    }
+
+    public PackedWeights<float> Packed { get; }
+
+    public float[] Transposed { get; }
+
+    public PackedWeights<float> TransposedPacked { get; }
+
+    /// <summary>W may have changed: the first product of the pass packs it again.</summary>
+    public void BeginForward() => Packed.Invalidate();
+
+    /// <summary>Transposes W for the data gradients of the pass; their first product packs Wᵀ.</summary>
+    public void BeginBackward()
+    {
+        Gemm.Transpose<float>(_w, Transposed, _k, _n);
+        TransposedPacked.Invalidate();
+    }
+}

@@ -12,16 +12,15 @@ namespace CellGen.Bench;
 /// </summary>
 public sealed class HandLstm : HandCell
 {
-    private readonly float[] _whT, _wxT; // the weights transposed once per backward pass, for the data gradients
-    private readonly PackedWeights<float> _whPacked, _wxPacked, _whTPacked, _wxTPacked; // packed once per pass
+    private readonly WeightCopies _wh, _wx;
     public readonly float[] Wh, Wx, Bias, WhGrad, WxGrad, BiasGrad;
     private readonly float[] _zx, _zh, _gates, _c, _h0, _tanhC, _dz, _dc, _dhNext, _dcNext;
 
     public HandLstm(int inputSize, int hiddenSize, int batch, int steps) : base(inputSize, hiddenSize, batch, steps)
     {
         int g = 4 * H;
-        Wh = new float[H * g]; Wx = new float[X * g]; _whT = new float[Wh.Length]; _wxT = new float[Wx.Length];
-        _whPacked = new PackedWeights<float>(H, g); _wxPacked = new PackedWeights<float>(X, g); _whTPacked = new PackedWeights<float>(g, H); _wxTPacked = new PackedWeights<float>(g, X); Bias = new float[g];
+        Wh = new float[H * g]; Wx = new float[X * g]; _wh = new WeightCopies(Wh, H, g); _wx = new WeightCopies(Wx, X, g);
+        Bias = new float[g];
         WhGrad = new float[Wh.Length]; WxGrad = new float[Wx.Length]; BiasGrad = new float[g];
         _zx = new float[T * B * g]; _zh = new float[B * g];
         _gates = new float[T * B * g];          // i, f, g, o after their activations
@@ -52,9 +51,9 @@ public sealed class HandLstm : HandCell
     public override void Forward(ReadOnlySpan<float> inputs, Span<float> outputs, bool record)
     {
         int g = 4 * H;
-        _wxPacked.Invalidate();
-        _whPacked.Invalidate();
-        Gemm.Forward<float>(inputs, X, Wx, _wxPacked, Bias, _zx, g, T * B, X, g);
+        _wx.BeginForward();
+        _wh.BeginForward();
+        Gemm.Forward<float>(inputs, X, Wx, _wx.Packed, Bias, _zx, g, T * B, X, g);
         for (int t = 0; t < T; t++)
         {
             // The gates and the state update of each block of hidden units run as soon as the product has its gates.
@@ -63,7 +62,7 @@ public sealed class HandLstm : HandCell
                 H = H, Record = record, Zh = _zh, Zx = Step(_zx, t, g), CPrev = Step(_c, t, H),
                 Gates = Step(_gates, t, g), C = Step(_c, t + 1, H), Hidden = Step(outputs, t, H), TanhC = Step(_tanhC, t, H),
             };
-            Gemm.ForwardThenSweep(t == 0 ? _h0 : Step(outputs, t - 1, H), H, Wh, _whPacked, default, _zh, g, B, H, 4, H, ref step);
+            Gemm.ForwardThenSweep(t == 0 ? _h0 : Step(outputs, t - 1, H), H, Wh, _wh.Packed, default, _zh, g, B, H, 4, H, ref step);
         }
     }
 
@@ -98,10 +97,8 @@ public sealed class HandLstm : HandCell
     public override void Backward(ReadOnlySpan<float> inputs, ReadOnlySpan<float> outputs, ReadOnlySpan<float> outputGradients, Span<float> inputGradients)
     {
         int g = 4 * H, rows = T * B;
-        Gemm.Transpose<float>(Wh, _whT, H, g);
-        Gemm.Transpose<float>(Wx, _wxT, X, g);
-        _whTPacked.Invalidate();
-        _wxTPacked.Invalidate();
+        _wh.BeginBackward();
+        _wx.BeginBackward();
         Array.Clear(_dhNext);
         Array.Clear(_dcNext);
         for (int t = T - 1; t >= 0; t--)
@@ -115,7 +112,7 @@ public sealed class HandLstm : HandCell
                 if (Vector256.IsHardwareAccelerated) for (; j + 8 <= H; j += 8) CellBack<F32x8>(r, j, dy, gates, cPrev, tanhC, dz);
                 for (; j < H; j++) CellBack<F32x1>(r, j, dy, gates, cPrev, tanhC, dz);
             }
-            Gemm.BackwardDataTransposed<float>(dz, g, _whT, _whTPacked, _dhNext, H, B, H, g, accumulate: false);
+            Gemm.BackwardDataTransposed<float>(dz, g, _wh.Transposed, _wh.TransposedPacked, _dhNext, H, B, H, g, accumulate: false);
             _dc.CopyTo(_dcNext, 0);
         }
         // h[t-1] for t = 0..T-1 is h0 followed by the outputs of steps 0..T-2.
@@ -123,7 +120,7 @@ public sealed class HandLstm : HandCell
         Gemm.BackwardWeights<float>(outputs, H, _dz.AsSpan(B * g), g, WhGrad, rows - B, H, g);
         Gemm.BackwardWeights<float>(inputs, X, _dz, g, WxGrad, rows, X, g);
         Gemm.BiasGradient<float>(_dz, g, BiasGrad, rows, g);
-        Gemm.BackwardDataTransposed<float>(_dz, g, _wxT, _wxTPacked, inputGradients, X, rows, X, g, accumulate: false);
+        Gemm.BackwardDataTransposed<float>(_dz, g, _wx.Transposed, _wx.TransposedPacked, inputGradients, X, rows, X, g, accumulate: false);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -13,16 +13,15 @@ namespace CellGen.Bench;
 /// </summary>
 public sealed class HandTorchGru : HandCell
 {
-    private readonly float[] _whT, _wxT; // the weights transposed once per backward pass, for the data gradients
-    private readonly PackedWeights<float> _whPacked, _wxPacked, _whTPacked, _wxTPacked; // packed once per pass
+    private readonly WeightCopies _wh, _wx;
     public readonly float[] Wh, Wx, Bh, Bx, WhGrad, WxGrad, BhGrad, BxGrad;
     private readonly float[] _zx, _zh, _gates, _h0, _dzh, _dzx, _dhNext;
 
     public HandTorchGru(int inputSize, int hiddenSize, int batch, int steps) : base(inputSize, hiddenSize, batch, steps)
     {
         int g = 3 * H;
-        Wh = new float[H * g]; Wx = new float[X * g]; _whT = new float[Wh.Length]; _wxT = new float[Wx.Length];
-        _whPacked = new PackedWeights<float>(H, g); _wxPacked = new PackedWeights<float>(X, g); _whTPacked = new PackedWeights<float>(g, H); _wxTPacked = new PackedWeights<float>(g, X); Bh = new float[g]; Bx = new float[g];
+        Wh = new float[H * g]; Wx = new float[X * g]; _wh = new WeightCopies(Wh, H, g); _wx = new WeightCopies(Wx, X, g);
+        Bh = new float[g]; Bx = new float[g];
         WhGrad = new float[Wh.Length]; WxGrad = new float[Wx.Length]; BhGrad = new float[g]; BxGrad = new float[g];
         _zx = new float[T * B * g];
         _zh = new float[T * B * g];             // kept: the backward pass reads zh_n
@@ -54,9 +53,9 @@ public sealed class HandTorchGru : HandCell
     public override void Forward(ReadOnlySpan<float> inputs, Span<float> outputs, bool record)
     {
         int g = 3 * H;
-        _wxPacked.Invalidate();
-        _whPacked.Invalidate();
-        Gemm.Forward<float>(inputs, X, Wx, _wxPacked, Bx, _zx, g, T * B, X, g);
+        _wx.BeginForward();
+        _wh.BeginForward();
+        Gemm.Forward<float>(inputs, X, Wx, _wx.Packed, Bx, _zx, g, T * B, X, g);
         for (int t = 0; t < T; t++)
         {
             // Bh is zero but for its n part: the r and z biases are all in Bx.
@@ -64,7 +63,7 @@ public sealed class HandTorchGru : HandCell
             Span<float> zh = record ? Step(_zh, t, g) : Step(_zh, 0, g);
             // The gates and the new state of each block of hidden units run as soon as the product has its gates.
             var step = new StepKernel { H = H, Record = record, Zh = zh, Zx = Step(_zx, t, g), HPrev = hPrev, Gates = Step(_gates, t, g), Hidden = Step(outputs, t, H) };
-            Gemm.ForwardThenSweep(hPrev, H, Wh, _whPacked, Bh, zh, g, B, H, 3, H, ref step);
+            Gemm.ForwardThenSweep(hPrev, H, Wh, _wh.Packed, Bh, zh, g, B, H, 3, H, ref step);
         }
     }
 
@@ -95,10 +94,8 @@ public sealed class HandTorchGru : HandCell
     public override void Backward(ReadOnlySpan<float> inputs, ReadOnlySpan<float> outputs, ReadOnlySpan<float> outputGradients, Span<float> inputGradients)
     {
         int g = 3 * H, rows = T * B;
-        Gemm.Transpose<float>(Wh, _whT, H, g);
-        Gemm.Transpose<float>(Wx, _wxT, X, g);
-        _whTPacked.Invalidate();
-        _wxTPacked.Invalidate();
+        _wh.BeginBackward();
+        _wx.BeginBackward();
         Array.Clear(_dhNext);
         for (int t = T - 1; t >= 0; t--)
         {
@@ -112,14 +109,14 @@ public sealed class HandTorchGru : HandCell
                 if (Vector256.IsHardwareAccelerated) for (; j + 8 <= H; j += 8) CellBack<F32x8>(r, j, dy, gates, zh, hPrev, dzh, dzx);
                 for (; j < H; j++) CellBack<F32x1>(r, j, dy, gates, zh, hPrev, dzh, dzx);
             }
-            Gemm.BackwardDataTransposed<float>(dzh, g, _whT, _whTPacked, _dhNext, H, B, H, g, accumulate: true);
+            Gemm.BackwardDataTransposed<float>(dzh, g, _wh.Transposed, _wh.TransposedPacked, _dhNext, H, B, H, g, accumulate: true);
         }
         Gemm.BackwardWeights<float>(_h0, H, Step(_dzh, 0, g), g, WhGrad, B, H, g);
         Gemm.BackwardWeights<float>(outputs, H, _dzh.AsSpan(B * g), g, WhGrad, rows - B, H, g);
         Gemm.BiasGradient<float>(_dzh.AsSpan(2 * H), g, BhGrad.AsSpan(2 * H), rows, H);
         Gemm.BackwardWeights<float>(inputs, X, _dzx, g, WxGrad, rows, X, g);
         Gemm.BiasGradient<float>(_dzx, g, BxGrad, rows, g);
-        Gemm.BackwardDataTransposed<float>(_dzx, g, _wxT, _wxTPacked, inputGradients, X, rows, X, g, accumulate: false);
+        Gemm.BackwardDataTransposed<float>(_dzx, g, _wx.Transposed, _wx.TransposedPacked, inputGradients, X, rows, X, g, accumulate: false);
     }
 
     /// <summary>dh = dy + dh from later; writes the gate gradients of both products and dh[t-1] = z dh (the product adds the rest).</summary>
