@@ -42,7 +42,7 @@ public readonly struct F32x4 : IFloatLanes<F32x4>
     /// <inheritdoc/>
     public static F32x4 operator -(F32x4 a) => new(-a._v);
     /// <inheritdoc/>
-    public static F32x4 MultiplyAdd(F32x4 a, F32x4 b, F32x4 c) => new(Vector128.FusedMultiplyAdd(a._v, b._v, c._v));
+    public static F32x4 MultiplyAdd(F32x4 a, F32x4 b, F32x4 c) => new(FusedMultiplyAdd.IsHardware ? Vector128.FusedMultiplyAdd(a._v, b._v, c._v) : a._v * b._v + c._v);
     /// <inheritdoc/>
     public static F32x4 Min(F32x4 a, F32x4 b) => new(Vector128.Min(a._v, b._v));
     /// <inheritdoc/>

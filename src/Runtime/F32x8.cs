@@ -42,7 +42,7 @@ public readonly struct F32x8 : IFloatLanes<F32x8>
     /// <inheritdoc/>
     public static F32x8 operator -(F32x8 a) => new(-a._v);
     /// <inheritdoc/>
-    public static F32x8 MultiplyAdd(F32x8 a, F32x8 b, F32x8 c) => new(Vector256.FusedMultiplyAdd(a._v, b._v, c._v));
+    public static F32x8 MultiplyAdd(F32x8 a, F32x8 b, F32x8 c) => new(FusedMultiplyAdd.IsHardware ? Vector256.FusedMultiplyAdd(a._v, b._v, c._v) : a._v * b._v + c._v);
     /// <inheritdoc/>
     public static F32x8 Min(F32x8 a, F32x8 b) => new(Vector256.Min(a._v, b._v));
     /// <inheritdoc/>

@@ -32,7 +32,7 @@ public readonly struct F32x1 : IFloatLanes<F32x1>
     /// <inheritdoc/>
     public static F32x1 operator -(F32x1 a) => new(-a._v);
     /// <inheritdoc/>
-    public static F32x1 MultiplyAdd(F32x1 a, F32x1 b, F32x1 c) => new(MathF.FusedMultiplyAdd(a._v, b._v, c._v));
+    public static F32x1 MultiplyAdd(F32x1 a, F32x1 b, F32x1 c) => new(FusedMultiplyAdd.IsHardware ? MathF.FusedMultiplyAdd(a._v, b._v, c._v) : a._v * b._v + c._v);
     /// <inheritdoc/>
     public static F32x1 Min(F32x1 a, F32x1 b) => new(a._v < b._v ? a._v : b._v);
     /// <inheritdoc/>
