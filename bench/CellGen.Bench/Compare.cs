@@ -59,6 +59,26 @@ public static class Compare
         return times;
     }
 
+    /// <summary>
+    /// Each cell on each configuration (those in <paramref name="only"/>, or all): a runner, random inputs, and the
+    /// random source that made them and the cell's weights, for what the caller draws next.
+    /// </summary>
+    private static IEnumerable<(string Key, SequenceRunner<float> Runner, float[] X, Random Random)> Cases(HashSet<string> only)
+    {
+        foreach (Configuration config in Configurations)
+            foreach ((string name, Func<int, int, RecurrentCell<float>> create) in Cells)
+            {
+                string key = $"{name}/{config.Name}";
+                if (only.Count > 0 && !only.Contains(key)) continue;
+                var random = new Random(1);
+                RecurrentCell<float> cell = create(config.Hidden, config.Hidden);
+                Initializers.Initialize(cell, random);
+                int inputs = config.Steps * config.Batch * config.Hidden;
+                float[] x = Enumerable.Range(0, inputs).Select(_ => (float)(random.NextDouble() * 2 - 1)).ToArray();
+                yield return (key, cell.CreateRunner(config.Steps, config.Batch), x, random);
+            }
+    }
+
     public static int Run(string[] args)
     {
         string? json = null;
@@ -70,29 +90,21 @@ public static class Compare
             else { Console.Error.WriteLine("Usage: compare [--json PATH] [--only lstm/b1-h128,...]"); return 2; }
         }
         var results = new Dictionary<string, Dictionary<string, double>>();
-        foreach (Configuration config in Configurations)
-            foreach ((string name, Func<int, int, RecurrentCell<float>> create) in Cells)
+        foreach ((string key, SequenceRunner<float> runner, float[] x, Random random) in Cases(only))
+        {
+            int inputs = x.Length;
+            var outputs = new float[inputs];
+            float[] dy = Enumerable.Range(0, inputs).Select(_ => (float)(random.NextDouble() - 0.5)).ToArray();
+            var dx = new float[inputs];
+            double forward = Median(() => runner.Forward(x, default, outputs, default));
+            double train = Median(() =>
             {
-                string key = $"{name}/{config.Name}";
-                if (only.Count > 0 && !only.Contains(key)) continue;
-                var random = new Random(1);
-                RecurrentCell<float> cell = create(config.Hidden, config.Hidden);
-                Initializers.Initialize(cell, random);
-                var runner = cell.CreateRunner(config.Steps, config.Batch);
-                int inputs = config.Steps * config.Batch * config.Hidden;
-                float[] x = Enumerable.Range(0, inputs).Select(_ => (float)(random.NextDouble() * 2 - 1)).ToArray();
-                var outputs = new float[inputs];
-                float[] dy = Enumerable.Range(0, inputs).Select(_ => (float)(random.NextDouble() - 0.5)).ToArray();
-                var dx = new float[inputs];
-                double forward = Median(() => runner.Forward(x, default, outputs, default));
-                double train = Median(() =>
-                {
-                    runner.ForwardTraining(x, default, outputs, default);
-                    runner.Backward(dy, default, dx, default);
-                });
-                results[key] = new Dictionary<string, double> { ["forward_ms"] = Math.Round(forward, 3), ["train_ms"] = Math.Round(train, 3) };
-                Console.WriteLine($"{key,-20} forward {forward,10:F2} ms   train {train,10:F2} ms");
-            }
+                runner.ForwardTraining(x, default, outputs, default);
+                runner.Backward(dy, default, dx, default);
+            });
+            results[key] = new Dictionary<string, double> { ["forward_ms"] = Math.Round(forward, 3), ["train_ms"] = Math.Round(train, 3) };
+            Console.WriteLine($"{key,-20} forward {forward,10:F2} ms   train {train,10:F2} ms");
+        }
         if (json is not null)
         {
             File.WriteAllText(json, JsonSerializer.Serialize(results, new JsonSerializerOptions { WriteIndented = true }));
@@ -103,46 +115,38 @@ public static class Compare
 
     /// <summary>
     /// fuse [lstm/b32-h256,...]: forward with each step's product and sweep fused (Gemm.ForwardThenSweep) against the
-    /// same product, then sweep, in one process: 20 alternating rounds of 3 runs, medians and fastest runs. Default: every cell and
-    /// configuration.
+    /// same product, then sweep, in one process: 20 alternating rounds of 3 runs, medians and fastest runs. Default:
+    /// every cell and configuration.
     /// </summary>
     public static int FusedAgainstApart(string[] args)
     {
         var only = new HashSet<string>(args.SelectMany(a => a.Split(',')));
-        foreach (Configuration config in Configurations)
-            foreach ((string name, Func<int, int, RecurrentCell<float>> create) in Cells)
+        foreach ((string key, SequenceRunner<float> runner, float[] x, Random random) in Cases(only))
+        {
+            int inputs = x.Length;
+            var outputs = new float[inputs];
+            var times = new[] { new List<double>(), new List<double>() };
+            try
             {
-                string key = $"{name}/{config.Name}";
-                if (only.Count > 0 && !only.Contains(key)) continue;
-                var random = new Random(1);
-                RecurrentCell<float> cell = create(config.Hidden, config.Hidden);
-                Initializers.Initialize(cell, random);
-                var runner = cell.CreateRunner(config.Steps, config.Batch);
-                int inputs = config.Steps * config.Batch * config.Hidden;
-                float[] x = Enumerable.Range(0, inputs).Select(_ => (float)(random.NextDouble() * 2 - 1)).ToArray();
-                var outputs = new float[inputs];
-                var times = new[] { new List<double>(), new List<double>() };
-                try
-                {
-                    for (int i = 0; i < 20; i++) runner.Forward(x, default, outputs, default); // tiered compilation settles
-                    for (int round = 0; round < 20; round++)
-                        for (int mode = 0; mode < 2; mode++)
+                for (int i = 0; i < 20; i++) runner.Forward(x, default, outputs, default); // tiered compilation settles
+                for (int round = 0; round < 20; round++)
+                    for (int mode = 0; mode < 2; mode++)
+                    {
+                        Gemm.FuseSweeps = mode == 0;
+                        runner.Forward(x, default, outputs, default);
+                        for (int i = 0; i < 3; i++)
                         {
-                            Gemm.FuseSweeps = mode == 0;
+                            var clock = Stopwatch.StartNew();
                             runner.Forward(x, default, outputs, default);
-                            for (int i = 0; i < 3; i++)
-                            {
-                                var clock = Stopwatch.StartNew();
-                                runner.Forward(x, default, outputs, default);
-                                times[mode].Add(clock.Elapsed.TotalMilliseconds);
-                            }
+                            times[mode].Add(clock.Elapsed.TotalMilliseconds);
                         }
-                }
-                finally { Gemm.FuseSweeps = true; }
-                foreach (List<double> t in times) t.Sort();
-                double fusedMedian = times[0][times[0].Count / 2], apartMedian = times[1][times[1].Count / 2];
-                Console.WriteLine($"{key,-20} forward fused {fusedMedian,9:F3} ms (best {times[0][0]:F3})   apart {apartMedian,9:F3} ms (best {times[1][0]:F3})   fused/apart {fusedMedian / apartMedian:F3} (best {times[0][0] / times[1][0]:F3})");
+                    }
             }
+            finally { Gemm.FuseSweeps = true; }
+            foreach (List<double> t in times) t.Sort();
+            double fusedMedian = times[0][times[0].Count / 2], apartMedian = times[1][times[1].Count / 2];
+            Console.WriteLine($"{key,-20} forward fused {fusedMedian,9:F3} ms (best {times[0][0]:F3})   apart {apartMedian,9:F3} ms (best {times[1][0]:F3})   fused/apart {fusedMedian / apartMedian:F3} (best {times[0][0] / times[1][0]:F3})");
+        }
         return 0;
     }
 
