@@ -78,7 +78,7 @@ public sealed class GradientCheckTests
 
     /// <summary>
     /// The float code (every SIMD width and tail, as the machine allows) against the scalar double variant of the same
-    /// cell, at sizes from 1 to 37 so that 16-, 8-, 4- and 1-lane tails all run.
+    /// cell, at sizes from 1 to 37 so that 16-, 8-, 4- and 1-lane tails all run, and at batches that take both step paths.
     /// </summary>
     [Fact]
     [Trait("Category", "Kernels")]
@@ -91,8 +91,9 @@ public sealed class GradientCheckTests
         {
             Type single = assembly.GetType($"Random{i}.C", throwOnError: true)!;
             Type type = assembly.GetType($"Random{i}.C+Float64", throwOnError: true)!;
-            int x = 1 + (i * 3) % 23, h = 1 + (i * 11) % 37;
-            var differences = GradientChecks.CompareSingleWithDouble(Create<float>(single, x, h), Create<double>(type, x, h), 3, 4, i);
+            // Batches of 3 run each step's product and sweep apart; batches of 6 run them fused, block by block of units.
+            int x = 1 + (i * 3) % 23, h = 1 + (i * 11) % 37, batch = i % 2 == 0 ? 3 : 6;
+            var differences = GradientChecks.CompareSingleWithDouble(Create<float>(single, x, h), Create<double>(type, x, h), batch, 4, i);
             if (differences is null) { overflowed++; continue; }
             foreach (string failure in differences.Take(2))
                 failures.Add($"cell {i} (X={x}, H={h}): {failure}\n    {string.Join("\n    ", cells[i])}");
@@ -109,9 +110,10 @@ public sealed class GradientCheckTests
     {
         Type single = s_builtIns.Value.GetType($"CellGen.Cells.{cell}", throwOnError: true)!;
         Type type = s_builtIns.Value.GetType($"CellGen.Cells.{cell}+Float64", throwOnError: true)!;
-        foreach ((int x, int h) in new[] { (13, 37), (1, 16), (29, 7) })
+        // A batch of 3 runs each step's product and sweep apart, a batch of 6 fused.
+        foreach ((int x, int h, int batch) in new[] { (13, 37, 6), (1, 16, 3), (29, 7, 6) })
         {
-            var failures = GradientChecks.CompareSingleWithDouble(Create<float>(single, x, h), Create<double>(type, x, h), 3, 5, x + h);
+            var failures = GradientChecks.CompareSingleWithDouble(Create<float>(single, x, h), Create<double>(type, x, h), batch, 5, x + h);
             Assert.NotNull(failures);
             Assert.True(failures!.Count == 0, $"X={x}, H={h}: " + string.Join("\n", failures));
         }
