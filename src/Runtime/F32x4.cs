@@ -9,6 +9,7 @@ namespace CellGen;
 public readonly struct F32x4 : IFloatLanes<F32x4>
 {
     private readonly Vector128<float> _v;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private F32x4(Vector128<float> v) => _v = v;
     /// <inheritdoc/>
     public static int Count => 4;
@@ -30,35 +31,50 @@ public readonly struct F32x4 : IFloatLanes<F32x4>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void AddTo(F32x4 value, Span<float> destination, int index) => Store(Load(destination, index) + value, destination, index);
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static F32x4 Constant(float value) => new(Vector128.Create(value));
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static F32x4 Broadcast(ReadOnlySpan<float> source, int index) => new(Vector128.Create(source[index]));
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static F32x4 operator +(F32x4 a, F32x4 b) => new(a._v + b._v);
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static F32x4 operator -(F32x4 a, F32x4 b) => new(a._v - b._v);
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static F32x4 operator *(F32x4 a, F32x4 b) => new(a._v * b._v);
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static F32x4 operator -(F32x4 a) => new(-a._v);
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static F32x4 MultiplyAdd(F32x4 a, F32x4 b, F32x4 c) => new(FusedMultiplyAdd.IsHardware ? Vector128.FusedMultiplyAdd(a._v, b._v, c._v) : a._v * b._v + c._v);
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static F32x4 Min(F32x4 a, F32x4 b) => new(Vector128.Min(a._v, b._v));
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static F32x4 Max(F32x4 a, F32x4 b) => new(Vector128.Max(a._v, b._v));
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static F32x4 Round(F32x4 x) => new(Vector128.Round(x._v));
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static F32x4 PowerOfTwo(F32x4 n) =>
         new(Vector128.ShiftLeft(Vector128.ConvertToInt32(n._v) + Vector128.Create(127), 23).AsSingle());
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static F32x4 Abs(F32x4 x) => new(Vector128.Abs(x._v));
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static F32x4 CopySign(F32x4 magnitude, F32x4 sign) => new(Vector128.CopySign(magnitude._v, sign._v));
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static F32x4 Reciprocal(F32x4 x) => new(Vector128<float>.One / x._v);
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static F32x4 KeepNaN(F32x4 x, F32x4 value) => new(Vector128.ConditionalSelect(Vector128.Equals(x._v, x._v), value._v, x._v));
     /// <inheritdoc/>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -67,14 +83,19 @@ public readonly struct F32x4 : IFloatLanes<F32x4>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void StoreUnsafe(F32x4 value, ref float origin, nint offset) => value._v.StoreUnsafe(ref origin, (nuint)offset);
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static float Sum(F32x4 value) => Vector128.Sum(value._v);
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static F32x4 Sigmoid(F32x4 x) => FloatActivations.Sigmoid(x);
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static F32x4 Tanh(F32x4 x) => FloatActivations.Tanh(x);
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static F32x4 Relu(F32x4 x) => KeepNaN(x, new(Vector128.Max(x._v, Vector128<float>.Zero)));
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static F32x4 ReluMask(F32x4 output, F32x4 gradient) =>
         new(Vector128.ConditionalSelect(Vector128.GreaterThan(output._v, Vector128<float>.Zero), gradient._v, Vector128<float>.Zero));
 }

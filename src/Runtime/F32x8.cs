@@ -9,6 +9,7 @@ namespace CellGen;
 public readonly struct F32x8 : IFloatLanes<F32x8>
 {
     private readonly Vector256<float> _v;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private F32x8(Vector256<float> v) => _v = v;
     /// <inheritdoc/>
     public static int Count => 8;
@@ -30,35 +31,50 @@ public readonly struct F32x8 : IFloatLanes<F32x8>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void AddTo(F32x8 value, Span<float> destination, int index) => Store(Load(destination, index) + value, destination, index);
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static F32x8 Constant(float value) => new(Vector256.Create(value));
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static F32x8 Broadcast(ReadOnlySpan<float> source, int index) => new(Vector256.Create(source[index]));
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static F32x8 operator +(F32x8 a, F32x8 b) => new(a._v + b._v);
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static F32x8 operator -(F32x8 a, F32x8 b) => new(a._v - b._v);
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static F32x8 operator *(F32x8 a, F32x8 b) => new(a._v * b._v);
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static F32x8 operator -(F32x8 a) => new(-a._v);
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static F32x8 MultiplyAdd(F32x8 a, F32x8 b, F32x8 c) => new(FusedMultiplyAdd.IsHardware ? Vector256.FusedMultiplyAdd(a._v, b._v, c._v) : a._v * b._v + c._v);
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static F32x8 Min(F32x8 a, F32x8 b) => new(Vector256.Min(a._v, b._v));
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static F32x8 Max(F32x8 a, F32x8 b) => new(Vector256.Max(a._v, b._v));
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static F32x8 Round(F32x8 x) => new(Vector256.Round(x._v));
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static F32x8 PowerOfTwo(F32x8 n) =>
         new(Vector256.ShiftLeft(Vector256.ConvertToInt32(n._v) + Vector256.Create(127), 23).AsSingle());
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static F32x8 Abs(F32x8 x) => new(Vector256.Abs(x._v));
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static F32x8 CopySign(F32x8 magnitude, F32x8 sign) => new(Vector256.CopySign(magnitude._v, sign._v));
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static F32x8 Reciprocal(F32x8 x) => new(Vector256<float>.One / x._v);
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static F32x8 KeepNaN(F32x8 x, F32x8 value) => new(Vector256.ConditionalSelect(Vector256.Equals(x._v, x._v), value._v, x._v));
     /// <inheritdoc/>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -67,14 +83,19 @@ public readonly struct F32x8 : IFloatLanes<F32x8>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void StoreUnsafe(F32x8 value, ref float origin, nint offset) => value._v.StoreUnsafe(ref origin, (nuint)offset);
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static float Sum(F32x8 value) => Vector256.Sum(value._v);
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static F32x8 Sigmoid(F32x8 x) => FloatActivations.Sigmoid(x);
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static F32x8 Tanh(F32x8 x) => FloatActivations.Tanh(x);
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static F32x8 Relu(F32x8 x) => KeepNaN(x, new(Vector256.Max(x._v, Vector256<float>.Zero)));
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static F32x8 ReluMask(F32x8 output, F32x8 gradient) =>
         new(Vector256.ConditionalSelect(Vector256.GreaterThan(output._v, Vector256<float>.Zero), gradient._v, Vector256<float>.Zero));
 }

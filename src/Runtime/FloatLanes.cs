@@ -104,6 +104,7 @@ public static class FloatActivations
 public readonly struct F32x16 : IFloatLanes<F32x16>
 {
     private readonly Vector512<float> _v;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private F32x16(Vector512<float> v) => _v = v;
     /// <inheritdoc/>
     public static int Count => 16;
@@ -125,35 +126,50 @@ public readonly struct F32x16 : IFloatLanes<F32x16>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void AddTo(F32x16 value, Span<float> destination, int index) => Store(Load(destination, index) + value, destination, index);
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static F32x16 Constant(float value) => new(Vector512.Create(value));
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static F32x16 Broadcast(ReadOnlySpan<float> source, int index) => new(Vector512.Create(source[index]));
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static F32x16 operator +(F32x16 a, F32x16 b) => new(a._v + b._v);
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static F32x16 operator -(F32x16 a, F32x16 b) => new(a._v - b._v);
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static F32x16 operator *(F32x16 a, F32x16 b) => new(a._v * b._v);
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static F32x16 operator -(F32x16 a) => new(-a._v);
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static F32x16 MultiplyAdd(F32x16 a, F32x16 b, F32x16 c) => new(Vector512.FusedMultiplyAdd(a._v, b._v, c._v));
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static F32x16 Min(F32x16 a, F32x16 b) => new(Vector512.Min(a._v, b._v));
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static F32x16 Max(F32x16 a, F32x16 b) => new(Vector512.Max(a._v, b._v));
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static F32x16 Round(F32x16 x) => new(Vector512.Round(x._v));
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static F32x16 PowerOfTwo(F32x16 n) =>
         new(Vector512.ShiftLeft(Vector512.ConvertToInt32(n._v) + Vector512.Create(127), 23).AsSingle());
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static F32x16 Abs(F32x16 x) => new(Vector512.Abs(x._v));
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static F32x16 CopySign(F32x16 magnitude, F32x16 sign) => new(Vector512.CopySign(magnitude._v, sign._v));
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static F32x16 Reciprocal(F32x16 x) => new(Vector512<float>.One / x._v);
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static F32x16 KeepNaN(F32x16 x, F32x16 value) => new(Vector512.ConditionalSelect(Vector512.Equals(x._v, x._v), value._v, x._v));
     /// <inheritdoc/>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -162,14 +178,19 @@ public readonly struct F32x16 : IFloatLanes<F32x16>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void StoreUnsafe(F32x16 value, ref float origin, nint offset) => value._v.StoreUnsafe(ref origin, (nuint)offset);
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static float Sum(F32x16 value) => Vector512.Sum(value._v);
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static F32x16 Sigmoid(F32x16 x) => FloatActivations.Sigmoid(x);
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static F32x16 Tanh(F32x16 x) => FloatActivations.Tanh(x);
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static F32x16 Relu(F32x16 x) => KeepNaN(x, new(Vector512.Max(x._v, Vector512<float>.Zero)));
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static F32x16 ReluMask(F32x16 output, F32x16 gradient) =>
         new(Vector512.ConditionalSelect(Vector512.GreaterThan(output._v, Vector512<float>.Zero), gradient._v, Vector512<float>.Zero));
 }

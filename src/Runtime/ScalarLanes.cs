@@ -7,6 +7,7 @@ namespace CellGen;
 public readonly struct F32x1 : IFloatLanes<F32x1>
 {
     private readonly float _v;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private F32x1(float v) => _v = v;
     /// <inheritdoc/>
     public static int Count => 1;
@@ -20,34 +21,49 @@ public readonly struct F32x1 : IFloatLanes<F32x1>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void AddTo(F32x1 value, Span<float> destination, int index) => destination[index] += value._v;
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static F32x1 Constant(float value) => new(value);
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static F32x1 Broadcast(ReadOnlySpan<float> source, int index) => new(source[index]);
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static F32x1 operator +(F32x1 a, F32x1 b) => new(a._v + b._v);
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static F32x1 operator -(F32x1 a, F32x1 b) => new(a._v - b._v);
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static F32x1 operator *(F32x1 a, F32x1 b) => new(a._v * b._v);
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static F32x1 operator -(F32x1 a) => new(-a._v);
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static F32x1 MultiplyAdd(F32x1 a, F32x1 b, F32x1 c) => new(FusedMultiplyAdd.IsHardware ? MathF.FusedMultiplyAdd(a._v, b._v, c._v) : a._v * b._v + c._v);
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static F32x1 Min(F32x1 a, F32x1 b) => new(a._v < b._v ? a._v : b._v);
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static F32x1 Max(F32x1 a, F32x1 b) => new(a._v > b._v ? a._v : b._v);
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static F32x1 Round(F32x1 x) => new(MathF.Round(x._v));
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static F32x1 PowerOfTwo(F32x1 n) => new(BitConverter.Int32BitsToSingle(((int)n._v + 127) << 23));
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static F32x1 Abs(F32x1 x) => new(MathF.Abs(x._v));
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static F32x1 CopySign(F32x1 magnitude, F32x1 sign) => new(MathF.CopySign(magnitude._v, sign._v));
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static F32x1 Reciprocal(F32x1 x) => new(1f / x._v);
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static F32x1 KeepNaN(F32x1 x, F32x1 value) => float.IsNaN(x._v) ? x : value;
     /// <inheritdoc/>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -56,14 +72,19 @@ public readonly struct F32x1 : IFloatLanes<F32x1>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void StoreUnsafe(F32x1 value, ref float origin, nint offset) => Unsafe.Add(ref origin, offset) = value._v;
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static float Sum(F32x1 value) => value._v;
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static F32x1 Sigmoid(F32x1 x) => FloatActivations.Sigmoid(x);
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static F32x1 Tanh(F32x1 x) => FloatActivations.Tanh(x);
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static F32x1 Relu(F32x1 x) => KeepNaN(x, new(x._v > 0 ? x._v : 0));
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static F32x1 ReluMask(F32x1 output, F32x1 gradient) => new(output._v > 0 ? gradient._v : 0);
 }
 
@@ -71,33 +92,47 @@ public readonly struct F32x1 : IFloatLanes<F32x1>
 public readonly struct F64x1 : ISimd<F64x1, double>
 {
     private readonly double _v;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private F64x1(double v) => _v = v;
     /// <inheritdoc/>
     public static int Count => 1;
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static F64x1 Load(ReadOnlySpan<double> source, int index) => new(source[index]);
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void Store(F64x1 value, Span<double> destination, int index) => destination[index] = value._v;
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void AddTo(F64x1 value, Span<double> destination, int index) => destination[index] += value._v;
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static F64x1 Constant(double value) => new(value);
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static F64x1 Broadcast(ReadOnlySpan<double> source, int index) => new(source[index]);
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static F64x1 operator +(F64x1 a, F64x1 b) => new(a._v + b._v);
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static F64x1 operator -(F64x1 a, F64x1 b) => new(a._v - b._v);
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static F64x1 operator *(F64x1 a, F64x1 b) => new(a._v * b._v);
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static F64x1 operator -(F64x1 a) => new(-a._v);
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static F64x1 Sigmoid(F64x1 x) => new(1 / (1 + Math.Exp(-x._v)));
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static F64x1 Tanh(F64x1 x) => new(Math.Tanh(x._v));
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static F64x1 Relu(F64x1 x) => double.IsNaN(x._v) ? x : new(x._v > 0 ? x._v : 0);
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static F64x1 ReluMask(F64x1 output, F64x1 gradient) => new(output._v > 0 ? gradient._v : 0);
 }
