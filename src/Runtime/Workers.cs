@@ -16,7 +16,8 @@ internal static unsafe class Workers
 
     private enum Kind { Forward, BackwardData, BackwardWeights, Sweep, ForwardThenSweep }
 
-    private sealed class Job
+    /// <summary>A product or sweep over the range [Start, End) of its columns (rows for BackwardData).</summary>
+    private struct Job
     {
         public Kind Kind;
         public float* A, W, Panels, Bias, C;
@@ -26,7 +27,8 @@ internal static unsafe class Workers
         public void* Kernel;
     }
 
-    private static readonly Job s_job = new();
+    // Written by the caller before s_start is set, read by the worker after it wakes: the event orders both.
+    private static Job s_job;
     private static readonly object s_gate = new();
     private static readonly ManualResetEventSlim s_start = new(false, spinCount: 2000);
     private static int s_done;
@@ -53,7 +55,7 @@ internal static unsafe class Workers
         }
     }
 
-    private static void Execute(Job job)
+    private static void Execute(in Job job)
     {
         switch (job.Kind)
         {
@@ -75,17 +77,20 @@ internal static unsafe class Workers
         }
     }
 
-    /// <summary>Runs <paramref name="mine"/> here and the job on the worker; false when the worker is busy (nothing ran).</summary>
-    private static bool TryShare(Job shared, Job mine)
+    /// <summary>
+    /// Runs [Start, middle) of <paramref name="job"/> here and [middle, End) on the worker; false when the worker is busy
+    /// (nothing ran).
+    /// </summary>
+    private static bool TryShare(in Job job, int middle)
     {
         if (!Monitor.TryEnter(s_gate)) return false;
         try
         {
             EnsureStarted();
-            Copy(shared, s_job);
+            s_job = job with { Start = middle };
             Volatile.Write(ref s_done, 0);
             s_start.Set();
-            Execute(mine);
+            Execute(job with { End = middle });
             var spin = new SpinWait();
             while (Volatile.Read(ref s_done) == 0) spin.SpinOnce(sleep1Threshold: -1);
             return true;
@@ -96,15 +101,11 @@ internal static unsafe class Workers
         }
     }
 
-    private static void Copy(Job from, Job to)
+    /// <summary><paramref name="job"/> split at <paramref name="middle"/> between two cores, or all of it here when the worker is busy.</summary>
+    private static void Split(in Job job, int middle)
     {
-        to.Kind = from.Kind; to.A = from.A; to.W = from.W; to.Panels = from.Panels; to.PanelLanes = from.PanelLanes; to.Bias = from.Bias; to.C = from.C;
-        to.Lda = from.Lda; to.Ldc = from.Ldc; to.Rows = from.Rows; to.K = from.K; to.N = from.N;
-        to.Start = from.Start; to.End = from.End; to.HasBias = from.HasBias; to.Accumulate = from.Accumulate;
-        to.Sweep = from.Sweep; to.Kernel = from.Kernel; to.Parts = from.Parts;
+        if (!TryShare(job, middle)) Execute(job);
     }
-
-    [ThreadStatic] private static Job? t_mine, t_shared;
 
     /// <summary>C = A W (+ bias), or C += A W, the columns split between two cores when the product is large.</summary>
     public static void Forward(ref float a, int lda, ref float w, ref float panels, int panelLanes, ref float bias, bool hasBias, ref float c, int ldc, int rows, int k, int n, bool accumulate)
@@ -116,14 +117,11 @@ internal static unsafe class Workers
             return;
         }
         fixed (float* pa = &a, pw = &w, pp = &panels, pb = &bias, pc = &c)
-        {
-            Job mine = t_mine ??= new Job(), shared = t_shared ??= new Job();
-            Set(mine, Kind.Forward, pa, lda, pw, pb, hasBias, pc, ldc, rows, k, n, 0, middle, accumulate);
-            Set(shared, Kind.Forward, pa, lda, pw, pb, hasBias, pc, ldc, rows, k, n, middle, n, accumulate);
-            mine.Panels = shared.Panels = pp;
-            mine.PanelLanes = shared.PanelLanes = panelLanes;
-            if (!TryShare(shared, mine)) GemmSingle.Forward(ref a, lda, ref w, ref panels, panelLanes, ref bias, hasBias, ref c, ldc, rows, k, n, 0, n, accumulate);
-        }
+            Split(new Job
+            {
+                Kind = Kind.Forward, A = pa, Lda = lda, W = pw, Panels = pp, PanelLanes = panelLanes, Bias = pb, HasBias = hasBias,
+                C = pc, Ldc = ldc, Rows = rows, K = k, N = n, End = n, Accumulate = accumulate,
+            }, middle);
     }
 
     /// <summary>dA (+)= dC Wᵀ, the rows split between two cores when the product is large.</summary>
@@ -136,12 +134,7 @@ internal static unsafe class Workers
             return;
         }
         fixed (float* pdc = &dc, pw = &w, pda = &da)
-        {
-            Job mine = t_mine ??= new Job(), shared = t_shared ??= new Job();
-            Set(mine, Kind.BackwardData, pdc, lddc, pw, null, false, pda, ldda, rows, k, n, 0, middle, accumulate);
-            Set(shared, Kind.BackwardData, pdc, lddc, pw, null, false, pda, ldda, rows, k, n, middle, rows, accumulate);
-            if (!TryShare(shared, mine)) GemmSingle.BackwardData(ref dc, lddc, ref w, ref da, ldda, 0, rows, k, n, accumulate);
-        }
+            Split(new Job { Kind = Kind.BackwardData, A = pdc, Lda = lddc, W = pw, C = pda, Ldc = ldda, Rows = rows, K = k, N = n, End = rows, Accumulate = accumulate }, middle);
     }
 
     /// <summary>dW += Aᵀ dC, the columns split between two cores when the product is large.</summary>
@@ -154,12 +147,7 @@ internal static unsafe class Workers
             return;
         }
         fixed (float* pa = &a, pdc = &dc, pdw = &dw)
-        {
-            Job mine = t_mine ??= new Job(), shared = t_shared ??= new Job();
-            Set(mine, Kind.BackwardWeights, pa, lda, pdc, null, false, pdw, lddc, rows, k, n, 0, middle, false);
-            Set(shared, Kind.BackwardWeights, pa, lda, pdc, null, false, pdw, lddc, rows, k, n, middle, n, false);
-            if (!TryShare(shared, mine)) GemmSingle.BackwardWeights(ref a, lda, ref dc, lddc, ref dw, rows, k, n, 0, n);
-        }
+            Split(new Job { Kind = Kind.BackwardWeights, A = pa, Lda = lda, W = pdc, Ldc = lddc, C = pdw, Rows = rows, K = k, N = n, End = n }, middle);
     }
 
     /// <summary>
@@ -167,16 +155,8 @@ internal static unsafe class Workers
     /// false when the worker is busy (nothing ran). Columns, not rows: a sweep may add each row into a per-column sum
     /// (the gradient of a vector parameter), so only a split by columns leaves each sum to one thread.
     /// </summary>
-    public static bool TryShareSweep(delegate*<void*, int, int, int, void> sweep, void* kernel, int rows, int middle, int width)
-    {
-        if (!Available) return false;
-        Job mine = t_mine ??= new Job(), shared = t_shared ??= new Job();
-        Set(mine, Kind.Sweep, null, 0, null, null, false, null, 0, rows, 0, width, 0, middle, false);
-        Set(shared, Kind.Sweep, null, 0, null, null, false, null, 0, rows, 0, width, middle, width, false);
-        mine.Sweep = shared.Sweep = sweep;
-        mine.Kernel = shared.Kernel = kernel;
-        return TryShare(shared, mine);
-    }
+    public static bool TryShareSweep(delegate*<void*, int, int, int, void> sweep, void* kernel, int rows, int middle, int width) =>
+        Available && TryShare(new Job { Kind = Kind.Sweep, Sweep = sweep, Kernel = kernel, Rows = rows, End = width }, middle);
 
     /// <summary>
     /// A step's product and the sweep after it, fused block by block of columns (<see cref="GemmSingle.ForwardThenSweep"/>);
@@ -192,25 +172,10 @@ internal static unsafe class Workers
             return;
         }
         fixed (float* pa = &a, pw = &w, pp = &panels, pb = &bias, pc = &c)
-        {
-            Job mine = t_mine ??= new Job(), shared = t_shared ??= new Job();
-            Set(mine, Kind.ForwardThenSweep, pa, lda, pw, pb, hasBias, pc, ldc, rows, k, n, 0, middle, false);
-            Set(shared, Kind.ForwardThenSweep, pa, lda, pw, pb, hasBias, pc, ldc, rows, k, n, middle, partWidth, false);
-            mine.Panels = shared.Panels = pp;
-            mine.PanelLanes = shared.PanelLanes = panelLanes;
-            mine.Parts = shared.Parts = parts;
-            mine.Sweep = shared.Sweep = sweep;
-            mine.Kernel = shared.Kernel = kernel;
-            if (!TryShare(shared, mine))
-                GemmSingle.ForwardThenSweep(ref a, lda, ref w, ref panels, panelLanes, ref bias, hasBias, ref c, ldc, rows, k, parts, partWidth, 0, partWidth, sweep, kernel);
-        }
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Set(Job job, Kind kind, float* a, int lda, float* w, float* bias, bool hasBias, float* c, int ldc, int rows, int k, int n, int start, int end, bool accumulate)
-    {
-        job.Panels = null; job.PanelLanes = 0; job.Sweep = null; job.Kernel = null; job.Parts = 0;
-        job.Kind = kind; job.A = a; job.Lda = lda; job.W = w; job.Bias = bias; job.HasBias = hasBias; job.C = c; job.Ldc = ldc;
-        job.Rows = rows; job.K = k; job.N = n; job.Start = start; job.End = end; job.Accumulate = accumulate;
+            Split(new Job
+            {
+                Kind = Kind.ForwardThenSweep, A = pa, Lda = lda, W = pw, Panels = pp, PanelLanes = panelLanes, Bias = pb, HasBias = hasBias,
+                C = pc, Ldc = ldc, Rows = rows, K = k, N = n, Parts = parts, End = partWidth, Sweep = sweep, Kernel = kernel,
+            }, middle);
     }
 }
