@@ -25,11 +25,7 @@ public static class Gemm
     public static void Forward<T>(ReadOnlySpan<T> a, int lda, ReadOnlySpan<T> w, PackedWeights<T>? packed, ReadOnlySpan<T> bias, Span<T> c, int ldc, int rows, int k, int n)
         where T : unmanaged, INumberBase<T>
     {
-        Check(a, lda, rows, k, nameof(a));
-        Check(w, n, k, n, nameof(w));
-        Check(c, ldc, rows, n, nameof(c));
-        packed?.Check(k, n, nameof(packed));
-        if (!bias.IsEmpty && bias.Length < n) throw new ArgumentException($"bias has {bias.Length} values; {n} needed", nameof(bias));
+        CheckForward(a, lda, w, packed, bias, c, ldc, rows, k, n);
         if (typeof(T) == typeof(float))
         {
             if (rows == 0 || n == 0) return;
@@ -91,11 +87,7 @@ public static class Gemm
         ArgumentOutOfRangeException.ThrowIfNegative(parts);
         ArgumentOutOfRangeException.ThrowIfNegative(partWidth);
         int n = parts * partWidth;
-        Check(a, lda, rows, k, nameof(a));
-        Check(w, n, k, n, nameof(w));
-        Check(c, ldc, rows, n, nameof(c));
-        packed?.Check(k, n, nameof(packed));
-        if (!bias.IsEmpty && bias.Length < n) throw new ArgumentException($"bias has {bias.Length} values; {n} needed", nameof(bias));
+        CheckForward(a, lda, w, packed, bias, c, ldc, rows, k, n);
         if (rows == 0 || partWidth == 0) return;
         if (parts == 0)
         {
@@ -265,6 +257,17 @@ public static class Gemm
     /// <summary>The first float of a span of T known to be float.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static ref float Single<T>(ReadOnlySpan<T> span) => ref Unsafe.As<T, float>(ref MemoryMarshal.GetReference(span));
+
+    /// <summary>The shapes of a forward product, each refused with its name.</summary>
+    private static void CheckForward<T>(ReadOnlySpan<T> a, int lda, ReadOnlySpan<T> w, PackedWeights<T>? packed, ReadOnlySpan<T> bias, ReadOnlySpan<T> c, int ldc, int rows, int k, int n)
+        where T : unmanaged, INumberBase<T>
+    {
+        Check(a, lda, rows, k, nameof(a));
+        Check(w, n, k, n, nameof(w));
+        Check(c, ldc, rows, n, nameof(c));
+        packed?.Check(k, n, nameof(packed));
+        if (!bias.IsEmpty && bias.Length < n) throw new ArgumentException($"bias has {bias.Length} values; {n} needed", nameof(bias));
+    }
 
     private static void Check<T>(ReadOnlySpan<T> m, int stride, int rows, int columns, string name)
     {
