@@ -525,7 +525,7 @@ internal sealed class VariantEmitter
                 return;
             }
             default:
-                _w.Line($"{Runtime}.Gemm.Forward<{T}>({ProductArguments(_schedule.Calls[instruction.Index], phase, out int n)}, {Width(n, 0)});");
+                _w.Line($"{Runtime}.Gemm.Forward<{T}>({ProductArguments(_schedule.Calls[instruction.Index], phase, out int partCount)}, {Width(partCount, 0)});");
                 return;
         }
     }
