@@ -82,9 +82,11 @@ public static class Program
         double flop = 2.0 * rows * k * n;
         var wT = new float[n * k];
         Gemm.Transpose<float>(w, wT, k, n);
+        var packed = new PackedWeights<float>(k, n);
         foreach ((string name, Action run) in new (string, Action)[]
         {
             ("forward", () => Gemm.Forward<float>(a, k, w, bias, c, n, rows, k, n)),
+            ("forward packed", () => Gemm.Forward<float>(a, k, w, packed, bias, c, n, rows, k, n)),
             ("backward data", () => Gemm.BackwardData<float>(dc, n, w, da, k, rows, k, n, accumulate: false)),
             ("backward data wT", () => Gemm.BackwardDataTransposed<float>(dc, n, wT, da, k, rows, k, n, accumulate: false)),
             ("backward weights", () => Gemm.BackwardWeights<float>(a, k, dc, n, dw, rows, k, n)),
