@@ -2,6 +2,7 @@ using System;
 using System.Diagnostics;
 using System.Collections.Generic;
 using System.Linq;
+using System.Runtime.CompilerServices;
 using BenchmarkDotNet.Running;
 
 namespace CellGen.Bench;
@@ -20,6 +21,7 @@ public static class Program
         if (args.Length > 0 && args[0] == "hand") return HandTimes();
         if (args.Length > 0 && args[0] == "fuse") return Compare.FusedAgainstApart(args.Skip(1).ToArray());
         if (args.Length > 0 && args[0] == "gemm") return GemmRate(args.Skip(1).Select(int.Parse).ToArray());
+        if (args.Length > 0 && args[0] == "activations") return ActivationRates();
         if (args.Length > 0 && args[0] == "report") return Compare.Report(args.Skip(1).ToArray());
         BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
         return 0;
@@ -97,6 +99,51 @@ public static class Program
             Console.WriteLine($"  [{rows}, {k}] x [{k}, {n}] {name,-17} {median * 1000,10:F1} us  {flop / median / 1e6,7:F1} GFLOP/s   best {flop / best / 1e6,7:F1} GFLOP/s");
         }
         return 0;
+    }
+
+    /// <summary>
+    /// activations: sigmoid and tanh on Vector512 lanes (F32x16), in nanoseconds per vector of 16: throughput over 8192
+    /// independent values, and latency along a chain of 512 sigmoids. Fastest of 30 runs (best run one core: taskset -c 1).
+    /// </summary>
+    private static int ActivationRates()
+    {
+        float[] x = Enumerable.Range(0, 8192).Select(i => (float)Math.Sin(i) * 6).ToArray(), y = new float[x.Length];
+        double Fastest(Action<float[], float[]> run)
+        {
+            for (int i = 0; i < 50; i++) run(x, y);
+            double best = double.MaxValue;
+            for (int r = 0; r < 30; r++)
+            {
+                var clock = Stopwatch.StartNew();
+                for (int i = 0; i < 20; i++) run(x, y);
+                best = Math.Min(best, clock.Elapsed.TotalNanoseconds / 20);
+            }
+            return best;
+        }
+        int vectors = x.Length / 16;
+        Console.WriteLine($"sigmoid: {Fastest(SigmoidSweep) / vectors:F2} ns per vector (throughput), {Fastest(SigmoidChain) / 512:F2} ns (latency)");
+        Console.WriteLine($"tanh:    {Fastest(TanhSweep) / vectors:F2} ns per vector (throughput)");
+        return 0;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void SigmoidSweep(float[] x, float[] y)
+    {
+        for (int j = 0; j + 16 <= x.Length; j += 16) F32x16.StoreUnsafe(F32x16.Sigmoid(F32x16.LoadUnsafe(ref x[0], j)), ref y[0], j);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void TanhSweep(float[] x, float[] y)
+    {
+        for (int j = 0; j + 16 <= x.Length; j += 16) F32x16.StoreUnsafe(F32x16.Tanh(F32x16.LoadUnsafe(ref x[0], j)), ref y[0], j);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void SigmoidChain(float[] x, float[] y)
+    {
+        F32x16 v = F32x16.LoadUnsafe(ref x[0], 0);
+        for (int i = 0; i < 512; i++) v = F32x16.Sigmoid(v);
+        F32x16.StoreUnsafe(v, ref y[0], 0);
     }
 
     /// <summary>quick [batch hidden steps]: defaults 32 256 50.</summary>

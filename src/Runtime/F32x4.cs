@@ -53,17 +53,17 @@ public readonly struct F32x4 : IFloatLanes<F32x4>
     public static F32x4 MultiplyAdd(F32x4 a, F32x4 b, F32x4 c) => new(FusedMultiplyAdd.IsHardware ? Vector128.FusedMultiplyAdd(a._v, b._v, c._v) : a._v * b._v + c._v);
     /// <inheritdoc/>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static F32x4 Min(F32x4 a, F32x4 b) => new(Vector128.Min(a._v, b._v));
+    public static F32x4 Min(F32x4 a, F32x4 b) => new(Vector128.MinNative(a._v, b._v));
     /// <inheritdoc/>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static F32x4 Max(F32x4 a, F32x4 b) => new(Vector128.Max(a._v, b._v));
+    public static F32x4 Max(F32x4 a, F32x4 b) => new(Vector128.MaxNative(a._v, b._v));
     /// <inheritdoc/>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static F32x4 Round(F32x4 x) => new(Vector128.Round(x._v));
     /// <inheritdoc/>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static F32x4 PowerOfTwo(F32x4 n) =>
-        new(Vector128.ShiftLeft(Vector128.ConvertToInt32(n._v) + Vector128.Create(127), 23).AsSingle());
+        new(Vector128.ShiftLeft(Vector128.ConvertToInt32Native(n._v) + Vector128.Create(127), 23).AsSingle());
     /// <inheritdoc/>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static F32x4 Abs(F32x4 x) => new(Vector128.Abs(x._v));

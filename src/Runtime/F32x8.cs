@@ -53,17 +53,17 @@ public readonly struct F32x8 : IFloatLanes<F32x8>
     public static F32x8 MultiplyAdd(F32x8 a, F32x8 b, F32x8 c) => new(FusedMultiplyAdd.IsHardware ? Vector256.FusedMultiplyAdd(a._v, b._v, c._v) : a._v * b._v + c._v);
     /// <inheritdoc/>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static F32x8 Min(F32x8 a, F32x8 b) => new(Vector256.Min(a._v, b._v));
+    public static F32x8 Min(F32x8 a, F32x8 b) => new(Vector256.MinNative(a._v, b._v));
     /// <inheritdoc/>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static F32x8 Max(F32x8 a, F32x8 b) => new(Vector256.Max(a._v, b._v));
+    public static F32x8 Max(F32x8 a, F32x8 b) => new(Vector256.MaxNative(a._v, b._v));
     /// <inheritdoc/>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static F32x8 Round(F32x8 x) => new(Vector256.Round(x._v));
     /// <inheritdoc/>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static F32x8 PowerOfTwo(F32x8 n) =>
-        new(Vector256.ShiftLeft(Vector256.ConvertToInt32(n._v) + Vector256.Create(127), 23).AsSingle());
+        new(Vector256.ShiftLeft(Vector256.ConvertToInt32Native(n._v) + Vector256.Create(127), 23).AsSingle());
     /// <inheritdoc/>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static F32x8 Abs(F32x8 x) => new(Vector256.Abs(x._v));

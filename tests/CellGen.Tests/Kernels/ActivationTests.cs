@@ -74,6 +74,36 @@ public sealed class ActivationTests
         }
     }
 
+    /// <summary>
+    /// Exp on one lane width: relative error against double precision over [-87, 88] (where float's exp is a normal
+    /// number), NaN kept. Sigmoid and tanh use its unguarded core, whose clamp and integer conversion are the machine's
+    /// instructions; Exp itself must still propagate NaN.
+    /// </summary>
+    private static void CheckExp<V>() where V : struct, IFloatLanes<V>
+    {
+        var values = new System.Collections.Generic.List<float>();
+        for (float v = -87; v <= 88; v += 1f / 64) values.Add(v);
+        while (values.Count % 16 != 0) values.Add(0);
+        float[] x = values.ToArray();
+        var buffer = new float[V.Count];
+        double worst = 0;
+        for (int i = 0; i < x.Length; i += V.Count)
+        {
+            V.Store(FloatActivations.Exp(V.Load(x, i)), buffer, 0);
+            for (int k = 0; k < V.Count; k++) worst = Math.Max(worst, Math.Abs(buffer[k] / Math.Exp(x[i + k]) - 1));
+        }
+        Assert.True(worst <= 1e-6, $"{typeof(V).Name} exp relative error {worst}");
+        var nan = new float[V.Count];
+        Array.Fill(nan, float.NaN);
+        V.Store(FloatActivations.Exp(V.Load(nan, 0)), buffer, 0);
+        Assert.All(buffer, v => Assert.True(float.IsNaN(v), $"{typeof(V).Name} exp(NaN) = {v}"));
+    }
+
+    [Fact] public void F32x16Exp() => CheckExp<F32x16>();
+    [Fact] public void F32x8Exp() => CheckExp<F32x8>();
+    [Fact] public void F32x4Exp() => CheckExp<F32x4>();
+    [Fact] public void F32x1Exp() => CheckExp<F32x1>();
+
     [Fact] public void F32x16Lanes() => CheckLanes<F32x16>();
     [Fact] public void F32x8Lanes() => CheckLanes<F32x8>();
     [Fact] public void F32x4Lanes() => CheckLanes<F32x4>();
