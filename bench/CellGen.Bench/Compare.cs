@@ -150,23 +150,58 @@ public static class Compare
         return 0;
     }
 
-    /// <summary>report OURS.json TORCH.json: the ratio table (PyTorch time / our time; above 1 means we are faster).</summary>
+    /// <summary>
+    /// report OURS.json TORCH.json: the ratio table (PyTorch time / our time; above 1 means we are faster). Either side
+    /// may be several files, comma-separated, one per round of alternating runs (bench/compare.sh): each time is then
+    /// the median over the rounds, and each speed-up is followed by the range of the rounds' own speed-ups.
+    /// </summary>
     public static int Report(string[] args)
     {
-        if (args.Length != 2) { Console.Error.WriteLine("Usage: report OURS.json PYTORCH.json"); return 2; }
-        var ours = JsonSerializer.Deserialize<Dictionary<string, Dictionary<string, double>>>(File.ReadAllText(args[0]))!;
-        using JsonDocument torch = JsonDocument.Parse(File.ReadAllText(args[1]));
+        if (args.Length != 2) { Console.Error.WriteLine("Usage: report OURS.json[,OURS2.json...] PYTORCH.json[,PYTORCH2.json...]"); return 2; }
+        List<Dictionary<string, Dictionary<string, double>>> ours = Rounds(args[0]), torch = Rounds(args[1]);
+        if (ours.Count != torch.Count) { Console.Error.WriteLine($"{ours.Count} rounds of ours against {torch.Count} of PyTorch's"); return 2; }
+        static double MedianOf(IEnumerable<double> values)
+        {
+            double[] sorted = values.Order().ToArray();
+            return sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[sorted.Length / 2 - 1] + sorted[sorted.Length / 2]) / 2;
+        }
+        string SpeedUp(string key, string measure)
+        {
+            double ratio = MedianOf(torch.Select(r => r[key][measure])) / MedianOf(ours.Select(r => r[key][measure]));
+            if (ours.Count == 1) return string.Create(CultureInfo.InvariantCulture, $"{ratio:F2}x");
+            double[] rounds = ours.Zip(torch, (o, t) => t[key][measure] / o[key][measure]).ToArray();
+            return string.Create(CultureInfo.InvariantCulture, $"{ratio:F2}x ({rounds.Min():F2}-{rounds.Max():F2})");
+        }
+        Console.WriteLine(ours.Count == 1 ? "One round." : $"Medians of {ours.Count} alternating rounds; in brackets, the lowest and highest speed-up of a single round.");
+        Console.WriteLine();
         Console.WriteLine("| cell/config | ours fwd ms | torch fwd ms | fwd speed-up | ours train ms | torch train ms | train speed-up |");
         Console.WriteLine("| --- | ---: | ---: | ---: | ---: | ---: | ---: |");
-        foreach ((string key, Dictionary<string, double> mine) in ours)
+        foreach (string key in ours[0].Keys)
         {
-            if (!torch.RootElement.TryGetProperty(key, out JsonElement theirs)) continue;
-            double tf = theirs.GetProperty("forward_ms").GetDouble(), tt = theirs.GetProperty("train_ms").GetDouble();
+            if (!torch.All(r => r.ContainsKey(key)) || !ours.All(r => r.ContainsKey(key))) continue;
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"| {key} | {mine["forward_ms"]:F2} | {tf:F2} | {tf / mine["forward_ms"]:F2}x | {mine["train_ms"]:F2} | {tt:F2} | {tt / mine["train_ms"]:F2}x |"));
+                $"| {key} | {MedianOf(ours.Select(r => r[key]["forward_ms"])):F2} | {MedianOf(torch.Select(r => r[key]["forward_ms"])):F2} | {SpeedUp(key, "forward_ms")} | {MedianOf(ours.Select(r => r[key]["train_ms"])):F2} | {MedianOf(torch.Select(r => r[key]["train_ms"])):F2} | {SpeedUp(key, "train_ms")} |"));
         }
-        if (torch.RootElement.TryGetProperty("gemm", out JsonElement gemm))
-            Console.WriteLine($"\nOpenBLAS SGEMM at the hoisted input product of b64-h512: {gemm.GetProperty("gflops").GetDouble():F1} GFLOP/s ({gemm.GetProperty("shape").GetString()})");
+        if (torch.All(r => r.ContainsKey("gemm")) && ours.All(r => r.ContainsKey("lstm/b64-h512")))
+        {
+            // lstm/b64-h512 forward: both products, 2 T B (X + H) 4H multiply-adds' worth of FLOP.
+            const double lstmFlop = 2.0 * 100 * 64 * (512 + 512) * 4 * 512;
+            double blas = MedianOf(torch.Select(r => r["gemm"]["gflops"]));
+            double mine = lstmFlop / MedianOf(ours.Select(r => r["lstm/b64-h512"]["forward_ms"])) / 1e6;
+            Console.WriteLine();
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"OpenBLAS SGEMM at the hoisted input product of b64-h512 ([6400, 512] x [512, 2048]): {blas:F1} GFLOP/s; our lstm/b64-h512 forward: {mine:F1} GFLOP/s, {100 * mine / blas:F0}% of it."));
+        }
         return 0;
     }
+
+    /// <summary>Each comma-separated file: times by cell/config and measure (PyTorch's also holds "gemm": shape, ms, gflops).</summary>
+    private static List<Dictionary<string, Dictionary<string, double>>> Rounds(string paths) =>
+        paths.Split(',', StringSplitOptions.RemoveEmptyEntries).Select(path =>
+        {
+            using JsonDocument document = JsonDocument.Parse(File.ReadAllText(path));
+            return document.RootElement.EnumerateObject().ToDictionary(entry => entry.Name,
+                entry => entry.Value.EnumerateObject().Where(measure => measure.Value.ValueKind == JsonValueKind.Number)
+                    .ToDictionary(measure => measure.Name, measure => measure.Value.GetDouble()));
+        }).ToList();
 }
