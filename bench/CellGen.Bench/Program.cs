@@ -71,7 +71,8 @@ public static class Program
     }
 
     /// <summary>
-    /// gemm ROWS K N: the rate of Gemm.Forward, BackwardData (from W and from Wᵀ) and BackwardWeights at one shape, from the median and from
+    /// gemm ROWS K N: the rate of Gemm.Forward (packing W per call, and from PackedWeights as the time loop reads it), BackwardData (from W
+    /// and from Wᵀ) and BackwardWeights at one shape, from the median and from
     /// the fastest run (on a shared machine the fastest is the steadier figure for comparing two versions of a kernel).
     /// </summary>
     private static int GemmRate(int[] shape)
@@ -103,7 +104,7 @@ public static class Program
 
     /// <summary>
     /// activations: sigmoid and tanh on Vector512 lanes (F32x16), in nanoseconds per vector of 16: throughput over 8192
-    /// independent values, and latency along a chain of 512 sigmoids. Fastest of 30 runs (best run one core: taskset -c 1).
+    /// independent values, and latency along a chain of 512 sigmoids. Fastest of 30 runs; steadiest on one core (taskset -c 1).
     /// </summary>
     private static int ActivationRates()
     {
