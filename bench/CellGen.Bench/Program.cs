@@ -104,23 +104,12 @@ public static class Program
 
     /// <summary>
     /// activations: sigmoid and tanh on Vector512 lanes (F32x16), in nanoseconds per vector of 16: throughput over 8192
-    /// independent values, and latency along a chain of 512 sigmoids. Fastest of 30 runs; steadiest on one core (taskset -c 1).
+    /// independent values, and latency along a chain of 512 sigmoids. Fastest run after a warm-up (Compare.Times); steadiest on one core (taskset -c 1).
     /// </summary>
     private static int ActivationRates()
     {
         float[] x = Enumerable.Range(0, 8192).Select(i => (float)Math.Sin(i) * 6).ToArray(), y = new float[x.Length];
-        double Fastest(Action<float[], float[]> run)
-        {
-            for (int i = 0; i < 50; i++) run(x, y);
-            double best = double.MaxValue;
-            for (int r = 0; r < 30; r++)
-            {
-                var clock = Stopwatch.StartNew();
-                for (int i = 0; i < 20; i++) run(x, y);
-                best = Math.Min(best, clock.Elapsed.TotalNanoseconds / 20);
-            }
-            return best;
-        }
+        double Fastest(Action<float[], float[]> run) => Compare.Times(() => run(x, y))[0] * 1e6; // ns
         int vectors = x.Length / 16;
         Console.WriteLine($"sigmoid: {Fastest(SigmoidSweep) / vectors:F2} ns per vector (throughput), {Fastest(SigmoidChain) / 512:F2} ns (latency)");
         Console.WriteLine($"tanh:    {Fastest(TanhSweep) / vectors:F2} ns per vector (throughput)");

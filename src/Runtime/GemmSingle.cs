@@ -241,12 +241,14 @@ internal static class GemmSingle
 
     [ThreadStatic] private static float[]? t_panel;
 
-    /// <summary>This thread's panel buffer, grown to at least <paramref name="length"/> (allocates only when it grows).</summary>
-    private static float[] Panel(int length)
+    /// <summary>This thread's panel buffer, grown to at least <paramref name="length"/>.</summary>
+    private static float[] Panel(int length) => Grown(ref t_panel, length);
+
+    /// <summary><paramref name="buffer"/>, replaced by a larger one when it is shorter than <paramref name="length"/> (allocates only when it grows).</summary>
+    private static float[] Grown(ref float[]? buffer, int length)
     {
-        float[]? panel = t_panel;
-        if (panel is null || panel.Length < length) t_panel = panel = new float[Math.Max(length, 4096)];
-        return panel;
+        if (buffer is null || buffer.Length < length) buffer = new float[Math.Max(length, 4096)];
+        return buffer;
     }
 
     /// <summary>
@@ -274,12 +276,7 @@ internal static class GemmSingle
     [ThreadStatic] private static float[]? t_packedRows;
 
     /// <summary>This thread's buffer for rows of A packed by <see cref="PackQuads"/>, grown to at least <paramref name="length"/>.</summary>
-    private static float[] PackedRows(int length)
-    {
-        float[]? packed = t_packedRows;
-        if (packed is null || packed.Length < length) t_packedRows = packed = new float[Math.Max(length, 4096)];
-        return packed;
-    }
+    private static float[] PackedRows(int length) => Grown(ref t_packedRows, length);
 
     /// <summary>dA (+)= dC Wᵀ for rows [start, end): dot products of dC rows with W rows, four rows by two W rows at a time.</summary>
     public static void BackwardData(ref float dc, int lddc, ref float w, ref float da, int ldda, int start, int end, int k, int n, bool accumulate)
