@@ -55,4 +55,25 @@ public sealed class ScheduleTests
         Assert.Single(Regex.Matches(source, @"Gemm\.Forward<double>\(PreviousState"));
         Assert.Contains("Elementwise.ForEach64(ref kStepForward0", source);
     }
+
+    [Fact]
+    public void ProductsWhoseGradientsAreEqualShareOneBuffer()
+    {
+        // W @ [h[t-1], x[t]] + b is two products, in the loop and before it; the sum passes its gradient to both as it is.
+        string source = Generate("h[t] = tanh(W @ [h[t-1], x[t]] + b)");
+        Assert.Contains("_d_product0; // [T * B, H] gradient of product0 and product1, which are equal", source);
+        Assert.DoesNotContain("_d_product1", source);
+        Assert.Single(Regex.Matches(source, @"V\.Store\([^,]+, _d_product0,"));
+        Assert.Contains("is the same: product1 shares product0's gradient", source);
+    }
+
+    [Theory]
+    [InlineData("h[t] = tanh(W @ h[t-1] - U @ x[t] + b)")]                  // the second product's gradient is negated
+    [InlineData("h[t] = tanh(W @ h[t-1] + u * (U @ x[t] + b))")]             // the second product's gradient is scaled
+    public void ProductsWhoseGradientsDifferKeepTheirOwn(string equation)
+    {
+        string source = Generate(equation);
+        Assert.Contains("_d_product0; // [T * B, H] gradient\n", source.Replace("\r\n", "\n"));
+        Assert.Contains("_d_product1; // [T * B, H] gradient\n", source.Replace("\r\n", "\n"));
+    }
 }

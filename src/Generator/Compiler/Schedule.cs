@@ -37,7 +37,11 @@ internal sealed record NodePlan(
 
 internal sealed record SweepPlan(int Index, Phase Phase, int Level, Size Size, EquatableArray<int> Nodes);
 
-internal sealed record CallPlan(int Call, Phase Phase, int Level, int OutputBuffer, int GradientBuffer);
+/// <summary>
+/// How a matrix product is run and differentiated. <c>SharesGradientWith</c> is an earlier call whose gradient equals
+/// this one's at every position, whose buffer <c>GradientBuffer</c> then is; otherwise -1.
+/// </summary>
+internal sealed record CallPlan(int Call, Phase Phase, int Level, int OutputBuffer, int GradientBuffer, int SharesGradientWith = -1);
 
 /// <summary>
 /// One instruction of a pass: a sweep or a matrix product (forward, dOperand, dW), or a step's product fused with the
@@ -138,8 +142,9 @@ internal static class Scheduler
             Phase p = call.Hoisted ? Phase.Hoisted : Phase.Step;
             bool allSteps = p == Phase.Hoisted || parts.Any(i => derivative.Needed[i] || operandOfStepCall[i]);
             int output = AddBuffer($"product{call.Index}", weights.Parts.Count, 0, allSteps, "product");
-            int gradient = AddBuffer($"d_product{call.Index}", weights.Parts.Count, 0, true, "adjoint");
-            calls.Add(new CallPlan(call.Index, p, level[parts[0]], output, gradient));
+            CallPlan? same = calls.FirstOrDefault(earlier => SameGradient(cell, derivative, cell.Calls[earlier.Call], call));
+            int gradient = same?.GradientBuffer ?? AddBuffer($"d_product{call.Index}", weights.Parts.Count, 0, true, "adjoint");
+            calls.Add(new CallPlan(call.Index, p, level[parts[0]], output, gradient, same?.Call ?? -1));
         }
 
         var plans = new NodePlan[count];
@@ -239,6 +244,34 @@ internal static class Scheduler
         return new CellSchedule(derivative, plans.ToEquatableArray(), buffers.ToEquatableArray(), sweeps.ToEquatableArray(),
             calls.ToEquatableArray(), Forward(Phase.Hoisted), Forward(Phase.Step), stepBackward, afterLoop,
             first.ToEquatableArray(), statesReadBack);
+    }
+
+    /// <summary>
+    /// True when the gradients of two products are equal at every position, so that one buffer can hold both and the
+    /// backward sweep writes it once: their weights have the same parts, and each part of one and the part in the same
+    /// place of the other receive one contribution each, the same one from the same node. That is the LSTM's
+    /// W_h h[t-1] + W_x x[t] + b in every gate: the sum passes its gradient to both products unchanged.
+    /// </summary>
+    private static bool SameGradient(OptimisedCell cell, Derivative derivative, GemmCall first, GemmCall second)
+    {
+        int parts = cell.Buffers[first.Buffer].Parts.Count;
+        if (cell.Buffers[second.Buffer].Parts.Count != parts) return false;
+        for (int slot = 0; slot < parts; slot++)
+        {
+            Contribution? a = OnlyContribution(cell, derivative, first.Index, slot);
+            Contribution? b = OnlyContribution(cell, derivative, second.Index, slot);
+            if (a is null || b is null || a.From != b.From || !a.Value.Equals(b.Value)) return false;
+        }
+        return true;
+    }
+
+    /// <summary>The one contribution to the gradient of the part of <paramref name="call"/> at <paramref name="slot"/>; null when the part is not one node or its gradient has no or several terms.</summary>
+    private static Contribution? OnlyContribution(OptimisedCell cell, Derivative derivative, int call, int slot)
+    {
+        var nodes = Enumerable.Range(0, cell.CallOfNode.Count).Where(i => cell.CallOfNode[i] == call && cell.SlotOfNode[i] == slot).ToList();
+        if (nodes.Count != 1) return null;
+        var terms = derivative.Contributions.Where(c => c.Target == nodes[0]).ToList();
+        return terms.Count == 1 ? terms[0] : null;
     }
 
     /// <summary>

@@ -475,9 +475,17 @@ internal sealed class VariantEmitter
 
     private static string PackedField(string weights) => weights + "Packed";
 
+    /// <summary>"product0 and product1" when more than one product's gradient lives in buffer <paramref name="buffer"/>, else "".</summary>
+    private string SharedGradient(int buffer)
+    {
+        var calls = _schedule.Calls.Where(c => c.GradientBuffer == buffer).Select(c => "product" + c.Call).ToList();
+        return calls.Count > 1 ? string.Join(" and ", calls) : "";
+    }
+
     private string BufferPurpose(BufferPlan b) => b.Purpose switch
     {
         "product" => "a fused matrix product",
+        "adjoint" when SharedGradient(b.Index) is { Length: > 0 } calls => $"gradient of {calls}, which are equal",
         "adjoint" => "gradient",
         "tape" => "tape: read by the backward pass",
         _ => "kept for a later stage",
@@ -854,9 +862,17 @@ internal sealed class VariantEmitter
             }
         }
         if (externalOrder.Count > 0) _w.Comment("Gradients leaving this sweep");
+        var written = new HashSet<string>();
         foreach (int target in externalOrder)
         {
             View view = AdjointView(target, sweep.Phase);
+            if (!written.Add(view.Field + "[" + view.Index + "]"))
+            {
+                // Only a product that shares an earlier product's gradient buffer lands on a place already written.
+                CallPlan call = _schedule.Calls[_schedule.Nodes[target].Buffer];
+                _w.Comment($"d({_describe.Short(target)}) is the same: product{call.Call} shares product{call.SharesGradientWith}'s gradient");
+                continue;
+            }
             string sum = Terms(pending[target].Select(t => t.Code));
             bool store = _graph.Nodes[target].Op != Op.Vector && _schedule.FirstWriter[target] == key;
             _w.Comment($"d({_describe.Short(target)}) {(store ? "=" : "+=")} {Terms(pending[target].Select(t => t.Math))}");

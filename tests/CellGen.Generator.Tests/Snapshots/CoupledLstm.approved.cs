@@ -63,9 +63,8 @@ namespace CellGen.Cells
             private readonly CoupledLstm _cell;
             private readonly int B, H, X;
             private readonly float[] _product0; // [B, 3 * H] a fused matrix product
-            private readonly float[] _d_product0; // [T * B, 3 * H] gradient
+            private readonly float[] _d_product0; // [T * B, 3 * H] gradient of product0 and product1, which are equal
             private readonly float[] _product1; // [T * B, 3 * H] a fused matrix product
-            private readonly float[] _d_product1; // [T * B, 3 * H] gradient
             private readonly float[] _f; // [T * B, H] tape: read by the backward pass
             private readonly float[] _g; // [T * B, H] tape: read by the backward pass
             private readonly float[] _o; // [T * B, H] tape: read by the backward pass
@@ -86,7 +85,6 @@ namespace CellGen.Cells
                 _product0 = new float[B * (3 * H)];
                 _d_product0 = new float[maxSteps * B * (3 * H)];
                 _product1 = new float[maxSteps * B * (3 * H)];
-                _d_product1 = new float[maxSteps * B * (3 * H)];
                 _f = new float[maxSteps * B * H];
                 _g = new float[maxSteps * B * H];
                 _o = new float[maxSteps * B * H];
@@ -130,7 +128,7 @@ namespace CellGen.Cells
                 {
                     BeginBackwardStep(t); // sequences that have ended add nothing from here on
                     // Backward of f, g, o, c[t], h[t]
-                    var kStepBackward0 = new StepBackward0 { H = H, X = X, _f = _f.AsSpan(t * B * H, B * H), _g = _g.AsSpan(t * B * H, B * H), _o = _o.AsSpan(t * B * H, B * H), _c_prev = PreviousState(0, t), _value20 = _value20.AsSpan(t * B * H, B * H), _d_product0 = _d_product0.AsSpan(t * B * (3 * H), B * (3 * H)), _d_product1 = _d_product1.AsSpan(t * B * (3 * H), B * (3 * H)), _d_c_prev = CarryOut(0), _d_c_later = CarryIn(0), _d_output = OutputGradient(outputGradients, t), _d_h_later = CarryIn(1) };
+                    var kStepBackward0 = new StepBackward0 { H = H, X = X, _f = _f.AsSpan(t * B * H, B * H), _g = _g.AsSpan(t * B * H, B * H), _o = _o.AsSpan(t * B * H, B * H), _c_prev = PreviousState(0, t), _value20 = _value20.AsSpan(t * B * H, B * H), _d_product0 = _d_product0.AsSpan(t * B * (3 * H), B * (3 * H)), _d_c_prev = CarryOut(0), _d_c_later = CarryIn(0), _d_output = OutputGradient(outputGradients, t), _d_h_later = CarryIn(1) };
                     global::CellGen.Elementwise.ForEach(ref kStepBackward0, B, H);
                     // d(h[t-1]) = d(product0) @ weights0ᵀ
                     global::CellGen.Gemm.BackwardDataTransposed<float>(_d_product0.AsSpan(t * B * (3 * H), B * (3 * H)), 3 * H, _weights0Transposed, _weights0TransposedPacked, CarryOut(1), H, B, H, 3 * H, accumulate: false);
@@ -140,10 +138,10 @@ namespace CellGen.Cells
                 // d(weights0) += h[t-1]ᵀ @ d(product0), over all steps
                 global::CellGen.Gemm.BackwardWeights<float>(PreviousStates(1, steps), H, _d_product0.AsSpan(0, steps * B * (3 * H)), 3 * H, _cell._weights0Gradient, steps * B, H, 3 * H);
                 // d(x[t]) = d(product1) @ weights1ᵀ
-                global::CellGen.Gemm.BackwardDataTransposed<float>(_d_product1.AsSpan(0, steps * B * (3 * H)), 3 * H, _weights1Transposed, _weights1TransposedPacked, InputGradients.AsSpan(0, steps * B * X), X, steps * B, X, 3 * H, accumulate: false);
+                global::CellGen.Gemm.BackwardDataTransposed<float>(_d_product0.AsSpan(0, steps * B * (3 * H)), 3 * H, _weights1Transposed, _weights1TransposedPacked, InputGradients.AsSpan(0, steps * B * X), X, steps * B, X, 3 * H, accumulate: false);
                 // d(weights1) += x[t]ᵀ @ d(product1), over all steps
-                global::CellGen.Gemm.BackwardWeights<float>(Inputs.AsSpan(0, steps * B * X), X, _d_product1.AsSpan(0, steps * B * (3 * H)), 3 * H, _cell._weights1Gradient, steps * B, X, 3 * H);
-                global::CellGen.Gemm.BiasGradient<float>(_d_product1.AsSpan(0, steps * B * (3 * H)), 3 * H, _cell._bias1Gradient, steps * B, 3 * H);
+                global::CellGen.Gemm.BackwardWeights<float>(Inputs.AsSpan(0, steps * B * X), X, _d_product0.AsSpan(0, steps * B * (3 * H)), 3 * H, _cell._weights1Gradient, steps * B, X, 3 * H);
+                global::CellGen.Gemm.BiasGradient<float>(_d_product0.AsSpan(0, steps * B * (3 * H)), 3 * H, _cell._bias1Gradient, steps * B, 3 * H);
             }
         }
 
@@ -219,7 +217,6 @@ namespace CellGen.Cells
             public global::System.ReadOnlySpan<float> _c_prev;
             public global::System.ReadOnlySpan<float> _value20;
             public global::System.Span<float> _d_product0;
-            public global::System.Span<float> _d_product1;
             public global::System.Span<float> _d_c_prev;
             public global::System.ReadOnlySpan<float> _d_c_later;
             public global::System.ReadOnlySpan<float> _d_output;
@@ -268,16 +265,13 @@ namespace CellGen.Cells
                 V.Store(d_v15 * f, _d_c_prev, row * H + j);
                 // d(W_o[:, :H] @ h[t-1]) = d(W_o[:, :H] @ h[t-1] + (W_o[:, H:H + X] @ x[t] + b_o))
                 V.Store(d_v12, _d_product0, row * (3 * H) + 2 * H + j);
-                // d(W_o[:, H:H + X] @ x[t] + b_o) = d(W_o[:, :H] @ h[t-1] + (W_o[:, H:H + X] @ x[t] + b_o))
-                V.Store(d_v12, _d_product1, row * (3 * H) + 2 * H + j);
+                // d(W_o[:, H:H + X] @ x[t] + b_o) is the same: product1 shares product0's gradient
                 // d(W_g[:, :H] @ h[t-1]) = d(W_g[:, :H] @ h[t-1] + (W_g[:, H:H + X] @ x[t] + b_g))
                 V.Store(d_v8, _d_product0, row * (3 * H) + 1 * H + j);
-                // d(W_g[:, H:H + X] @ x[t] + b_g) = d(W_g[:, :H] @ h[t-1] + (W_g[:, H:H + X] @ x[t] + b_g))
-                V.Store(d_v8, _d_product1, row * (3 * H) + 1 * H + j);
+                // d(W_g[:, H:H + X] @ x[t] + b_g) is the same: product1 shares product0's gradient
                 // d(W_f[:, :H] @ h[t-1]) = d(W_f[:, :H] @ h[t-1] + (W_f[:, H:H + X] @ x[t] + b_f))
                 V.Store(d_v4, _d_product0, row * (3 * H) + j);
-                // d(W_f[:, H:H + X] @ x[t] + b_f) = d(W_f[:, :H] @ h[t-1] + (W_f[:, H:H + X] @ x[t] + b_f))
-                V.Store(d_v4, _d_product1, row * (3 * H) + j);
+                // d(W_f[:, H:H + X] @ x[t] + b_f) is the same: product1 shares product0's gradient
             }
         }
     }

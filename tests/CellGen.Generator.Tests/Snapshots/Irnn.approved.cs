@@ -51,9 +51,8 @@ namespace CellGen.Cells
             private readonly Irnn _cell;
             private readonly int B, H, X;
             private readonly float[] _product0; // [B, H] a fused matrix product
-            private readonly float[] _d_product0; // [T * B, H] gradient
+            private readonly float[] _d_product0; // [T * B, H] gradient of product0 and product1, which are equal
             private readonly float[] _product1; // [T * B, H] a fused matrix product
-            private readonly float[] _d_product1; // [T * B, H] gradient
             private readonly global::CellGen.PackedWeights<float> _weights0Packed; // weights0 in the panels the forward kernels read
             private readonly global::CellGen.PackedWeights<float> _weights1Packed; // weights1 in the panels the forward kernels read
             private readonly float[] _weights0Transposed; // [H, H] weights0ᵀ, for the data gradients
@@ -70,7 +69,6 @@ namespace CellGen.Cells
                 _product0 = new float[B * H];
                 _d_product0 = new float[maxSteps * B * H];
                 _product1 = new float[maxSteps * B * H];
-                _d_product1 = new float[maxSteps * B * H];
                 _weights0Packed = new global::CellGen.PackedWeights<float>(H, H);
                 _weights1Packed = new global::CellGen.PackedWeights<float>(X, H);
                 _weights0Transposed = new float[H * H];
@@ -110,7 +108,7 @@ namespace CellGen.Cells
                 {
                     BeginBackwardStep(t); // sequences that have ended add nothing from here on
                     // Backward of h[t]
-                    var kStepBackward0 = new StepBackward0 { H = H, X = X, _h = NextState(0, t), _d_product0 = _d_product0.AsSpan(t * B * H, B * H), _d_product1 = _d_product1.AsSpan(t * B * H, B * H), _d_output = OutputGradient(outputGradients, t), _d_h_later = CarryIn(0) };
+                    var kStepBackward0 = new StepBackward0 { H = H, X = X, _h = NextState(0, t), _d_product0 = _d_product0.AsSpan(t * B * H, B * H), _d_output = OutputGradient(outputGradients, t), _d_h_later = CarryIn(0) };
                     global::CellGen.Elementwise.ForEach(ref kStepBackward0, B, H);
                     // d(h[t-1]) = d(product0) @ weights0ᵀ
                     global::CellGen.Gemm.BackwardDataTransposed<float>(_d_product0.AsSpan(t * B * H, B * H), H, _weights0Transposed, _weights0TransposedPacked, CarryOut(0), H, B, H, H, accumulate: false);
@@ -120,10 +118,10 @@ namespace CellGen.Cells
                 // d(weights0) += h[t-1]ᵀ @ d(product0), over all steps
                 global::CellGen.Gemm.BackwardWeights<float>(PreviousStates(0, steps), H, _d_product0.AsSpan(0, steps * B * H), H, _cell._weights0Gradient, steps * B, H, H);
                 // d(x[t]) = d(product1) @ weights1ᵀ
-                global::CellGen.Gemm.BackwardDataTransposed<float>(_d_product1.AsSpan(0, steps * B * H), H, _weights1Transposed, _weights1TransposedPacked, InputGradients.AsSpan(0, steps * B * X), X, steps * B, X, H, accumulate: false);
+                global::CellGen.Gemm.BackwardDataTransposed<float>(_d_product0.AsSpan(0, steps * B * H), H, _weights1Transposed, _weights1TransposedPacked, InputGradients.AsSpan(0, steps * B * X), X, steps * B, X, H, accumulate: false);
                 // d(weights1) += x[t]ᵀ @ d(product1), over all steps
-                global::CellGen.Gemm.BackwardWeights<float>(Inputs.AsSpan(0, steps * B * X), X, _d_product1.AsSpan(0, steps * B * H), H, _cell._weights1Gradient, steps * B, X, H);
-                global::CellGen.Gemm.BiasGradient<float>(_d_product1.AsSpan(0, steps * B * H), H, _cell._bias1Gradient, steps * B, H);
+                global::CellGen.Gemm.BackwardWeights<float>(Inputs.AsSpan(0, steps * B * X), X, _d_product0.AsSpan(0, steps * B * H), H, _cell._weights1Gradient, steps * B, X, H);
+                global::CellGen.Gemm.BiasGradient<float>(_d_product0.AsSpan(0, steps * B * H), H, _cell._bias1Gradient, steps * B, H);
             }
         }
 
@@ -156,7 +154,6 @@ namespace CellGen.Cells
             public static int Work => 4; // per element, in simple operations: decides whether two cores share the sweep
             public global::System.ReadOnlySpan<float> _h;
             public global::System.Span<float> _d_product0;
-            public global::System.Span<float> _d_product1;
             public global::System.ReadOnlySpan<float> _d_output;
             public global::System.ReadOnlySpan<float> _d_h_later;
 
@@ -172,8 +169,7 @@ namespace CellGen.Cells
                 // Gradients leaving this sweep
                 // d(W[:, :H] @ h[t-1]) = d(W[:, :H] @ h[t-1] + (W[:, H:H + X] @ x[t] + b))
                 V.Store(d_v4, _d_product0, row * H + j);
-                // d(W[:, H:H + X] @ x[t] + b) = d(W[:, :H] @ h[t-1] + (W[:, H:H + X] @ x[t] + b))
-                V.Store(d_v4, _d_product1, row * H + j);
+                // d(W[:, H:H + X] @ x[t] + b) is the same: product1 shares product0's gradient
             }
         }
     }

@@ -77,9 +77,8 @@ namespace CellGen.Cells
             private readonly PeepholeLstm _cell;
             private readonly int B, H, X;
             private readonly float[] _product0; // [B, 4 * H] a fused matrix product
-            private readonly float[] _d_product0; // [T * B, 4 * H] gradient
+            private readonly float[] _d_product0; // [T * B, 4 * H] gradient of product0 and product1, which are equal
             private readonly float[] _product1; // [T * B, 4 * H] a fused matrix product
-            private readonly float[] _d_product1; // [T * B, 4 * H] gradient
             private readonly float[] _i; // [T * B, H] tape: read by the backward pass
             private readonly float[] _f; // [T * B, H] tape: read by the backward pass
             private readonly float[] _g; // [T * B, H] tape: read by the backward pass
@@ -101,7 +100,6 @@ namespace CellGen.Cells
                 _product0 = new float[B * (4 * H)];
                 _d_product0 = new float[maxSteps * B * (4 * H)];
                 _product1 = new float[maxSteps * B * (4 * H)];
-                _d_product1 = new float[maxSteps * B * (4 * H)];
                 _i = new float[maxSteps * B * H];
                 _f = new float[maxSteps * B * H];
                 _g = new float[maxSteps * B * H];
@@ -146,7 +144,7 @@ namespace CellGen.Cells
                 {
                     BeginBackwardStep(t); // sequences that have ended add nothing from here on
                     // Backward of i, f, g, c[t], o, h[t]
-                    var kStepBackward0 = new StepBackward0 { H = H, X = X, _p_i = _cell._vector_p_i, _c_prev = PreviousState(0, t), _i = _i.AsSpan(t * B * H, B * H), _p_f = _cell._vector_p_f, _f = _f.AsSpan(t * B * H, B * H), _g = _g.AsSpan(t * B * H, B * H), _c = NextState(0, t), _p_o = _cell._vector_p_o, _o = _o.AsSpan(t * B * H, B * H), _value28 = _value28.AsSpan(t * B * H, B * H), _d_p_i = _cell._vector_p_iGradient, _d_c_prev = CarryOut(0), _d_product0 = _d_product0.AsSpan(t * B * (4 * H), B * (4 * H)), _d_product1 = _d_product1.AsSpan(t * B * (4 * H), B * (4 * H)), _d_p_f = _cell._vector_p_fGradient, _d_c_later = CarryIn(0), _d_p_o = _cell._vector_p_oGradient, _d_output = OutputGradient(outputGradients, t), _d_h_later = CarryIn(1) };
+                    var kStepBackward0 = new StepBackward0 { H = H, X = X, _p_i = _cell._vector_p_i, _c_prev = PreviousState(0, t), _i = _i.AsSpan(t * B * H, B * H), _p_f = _cell._vector_p_f, _f = _f.AsSpan(t * B * H, B * H), _g = _g.AsSpan(t * B * H, B * H), _c = NextState(0, t), _p_o = _cell._vector_p_o, _o = _o.AsSpan(t * B * H, B * H), _value28 = _value28.AsSpan(t * B * H, B * H), _d_p_i = _cell._vector_p_iGradient, _d_c_prev = CarryOut(0), _d_product0 = _d_product0.AsSpan(t * B * (4 * H), B * (4 * H)), _d_p_f = _cell._vector_p_fGradient, _d_c_later = CarryIn(0), _d_p_o = _cell._vector_p_oGradient, _d_output = OutputGradient(outputGradients, t), _d_h_later = CarryIn(1) };
                     global::CellGen.Elementwise.ForEach(ref kStepBackward0, B, H);
                     // d(h[t-1]) = d(product0) @ weights0ᵀ
                     global::CellGen.Gemm.BackwardDataTransposed<float>(_d_product0.AsSpan(t * B * (4 * H), B * (4 * H)), 4 * H, _weights0Transposed, _weights0TransposedPacked, CarryOut(1), H, B, H, 4 * H, accumulate: false);
@@ -156,10 +154,10 @@ namespace CellGen.Cells
                 // d(weights0) += h[t-1]ᵀ @ d(product0), over all steps
                 global::CellGen.Gemm.BackwardWeights<float>(PreviousStates(1, steps), H, _d_product0.AsSpan(0, steps * B * (4 * H)), 4 * H, _cell._weights0Gradient, steps * B, H, 4 * H);
                 // d(x[t]) = d(product1) @ weights1ᵀ
-                global::CellGen.Gemm.BackwardDataTransposed<float>(_d_product1.AsSpan(0, steps * B * (4 * H)), 4 * H, _weights1Transposed, _weights1TransposedPacked, InputGradients.AsSpan(0, steps * B * X), X, steps * B, X, 4 * H, accumulate: false);
+                global::CellGen.Gemm.BackwardDataTransposed<float>(_d_product0.AsSpan(0, steps * B * (4 * H)), 4 * H, _weights1Transposed, _weights1TransposedPacked, InputGradients.AsSpan(0, steps * B * X), X, steps * B, X, 4 * H, accumulate: false);
                 // d(weights1) += x[t]ᵀ @ d(product1), over all steps
-                global::CellGen.Gemm.BackwardWeights<float>(Inputs.AsSpan(0, steps * B * X), X, _d_product1.AsSpan(0, steps * B * (4 * H)), 4 * H, _cell._weights1Gradient, steps * B, X, 4 * H);
-                global::CellGen.Gemm.BiasGradient<float>(_d_product1.AsSpan(0, steps * B * (4 * H)), 4 * H, _cell._bias1Gradient, steps * B, 4 * H);
+                global::CellGen.Gemm.BackwardWeights<float>(Inputs.AsSpan(0, steps * B * X), X, _d_product0.AsSpan(0, steps * B * (4 * H)), 4 * H, _cell._weights1Gradient, steps * B, X, 4 * H);
+                global::CellGen.Gemm.BiasGradient<float>(_d_product0.AsSpan(0, steps * B * (4 * H)), 4 * H, _cell._bias1Gradient, steps * B, 4 * H);
             }
         }
 
@@ -260,7 +258,6 @@ namespace CellGen.Cells
             public global::System.Span<float> _d_p_i;
             public global::System.Span<float> _d_c_prev;
             public global::System.Span<float> _d_product0;
-            public global::System.Span<float> _d_product1;
             public global::System.Span<float> _d_p_f;
             public global::System.ReadOnlySpan<float> _d_c_later;
             public global::System.Span<float> _d_p_o;
@@ -321,26 +318,22 @@ namespace CellGen.Cells
                 // Gradients leaving this sweep
                 // d(W_o[:, :H] @ h[t-1]) = d(W_o[:, :H] @ h[t-1] + (W_o[:, H:H + X] @ x[t] + b_o) + p_o * c[t])
                 V.Store(d_v26, _d_product0, row * (4 * H) + 3 * H + j);
-                // d(W_o[:, H:H + X] @ x[t] + b_o) = d(W_o[:, :H] @ h[t-1] + (W_o[:, H:H + X] @ x[t] + b_o) + p_o * c[t])
-                V.Store(d_v26, _d_product1, row * (4 * H) + 3 * H + j);
+                // d(W_o[:, H:H + X] @ x[t] + b_o) is the same: product1 shares product0's gradient
                 // d(p_o) += d(p_o * c[t]) * c[t]
                 V.AddTo(d_v24 * c, _d_p_o, j);
                 // d(c[t-1]) = d(f * c[t-1]) * f + d(p_f * c[t-1]) * p_f + d(p_i * c[t-1]) * p_i
                 V.Store(d_v19 * f + d_v11 * p_f + d_v5 * p_i, _d_c_prev, row * H + j);
                 // d(W_g[:, :H] @ h[t-1]) = d(W_g[:, :H] @ h[t-1] + (W_g[:, H:H + X] @ x[t] + b_g))
                 V.Store(d_v17, _d_product0, row * (4 * H) + 2 * H + j);
-                // d(W_g[:, H:H + X] @ x[t] + b_g) = d(W_g[:, :H] @ h[t-1] + (W_g[:, H:H + X] @ x[t] + b_g))
-                V.Store(d_v17, _d_product1, row * (4 * H) + 2 * H + j);
+                // d(W_g[:, H:H + X] @ x[t] + b_g) is the same: product1 shares product0's gradient
                 // d(W_f[:, :H] @ h[t-1]) = d(W_f[:, :H] @ h[t-1] + (W_f[:, H:H + X] @ x[t] + b_f) + p_f * c[t-1])
                 V.Store(d_v13, _d_product0, row * (4 * H) + 1 * H + j);
-                // d(W_f[:, H:H + X] @ x[t] + b_f) = d(W_f[:, :H] @ h[t-1] + (W_f[:, H:H + X] @ x[t] + b_f) + p_f * c[t-1])
-                V.Store(d_v13, _d_product1, row * (4 * H) + 1 * H + j);
+                // d(W_f[:, H:H + X] @ x[t] + b_f) is the same: product1 shares product0's gradient
                 // d(p_f) += d(p_f * c[t-1]) * c[t-1]
                 V.AddTo(d_v11 * c_prev, _d_p_f, j);
                 // d(W_i[:, :H] @ h[t-1]) = d(W_i[:, :H] @ h[t-1] + (W_i[:, H:H + X] @ x[t] + b_i) + p_i * c[t-1])
                 V.Store(d_v7, _d_product0, row * (4 * H) + j);
-                // d(W_i[:, H:H + X] @ x[t] + b_i) = d(W_i[:, :H] @ h[t-1] + (W_i[:, H:H + X] @ x[t] + b_i) + p_i * c[t-1])
-                V.Store(d_v7, _d_product1, row * (4 * H) + j);
+                // d(W_i[:, H:H + X] @ x[t] + b_i) is the same: product1 shares product0's gradient
                 // d(p_i) += d(p_i * c[t-1]) * c[t-1]
                 V.AddTo(d_v5 * c_prev, _d_p_i, j);
             }
