@@ -37,7 +37,7 @@ internal static class GemmSingle
     }
 
     /// <summary>Rows of A per chunk when A has <paramref name="k"/> columns: at most <see cref="ForwardChunkFloats"/> floats, 16 to 256 rows.</summary>
-    private static int RowChunk(int k) => Math.Clamp(ForwardChunkFloats / Math.Max(k, 1) / 4 * 4, 16, 256);
+    internal static int RowChunk(int k) => Math.Clamp(ForwardChunkFloats / Math.Max(k, 1) / 4 * 4, 16, 256);
 
     /// <summary>
     /// The product of a step whose n = parts * partWidth columns are parts (gates) of partWidth, each followed by the
