@@ -20,6 +20,9 @@ public sealed class GemmTests
     [InlineData(32, 64, 128)]
     [InlineData(3, 100, 17)]
     [InlineData(1, 37, 300)]  // few rows: the wide kernel, then single vectors, then scalars
+    [InlineData(1, 37, 213)]  // ... eight vectors, four, one, scalars (with Vector512)
+    [InlineData(3, 20, 80)]   // ... four vectors, one
+    [InlineData(1, 300, 400)] // ... split between two cores
     [InlineData(2, 9, 161)]
     [InlineData(70, 130, 200)] // large enough to be split between two cores
     [InlineData(129, 64, 1030)]
