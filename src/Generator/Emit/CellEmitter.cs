@@ -866,10 +866,10 @@ internal sealed class VariantEmitter
         foreach (int target in externalOrder)
         {
             View view = AdjointView(target, sweep.Phase);
-            if (!written.Add(view.Field + "[" + view.Index + "]"))
+            // A product that shares an earlier product's gradient buffer lands on the place its twin has just written.
+            if (!written.Add(view.Field + "[" + view.Index + "]") && _schedule.Nodes[target].Storage == Storage.CallOutput
+                && _schedule.Calls[_schedule.Nodes[target].Buffer] is { SharesGradientWith: >= 0 } call)
             {
-                // Only a product that shares an earlier product's gradient buffer lands on a place already written.
-                CallPlan call = _schedule.Calls[_schedule.Nodes[target].Buffer];
                 _w.Comment($"d({_describe.Short(target)}) is the same: product{call.Call} shares product{call.SharesGradientWith}'s gradient");
                 continue;
             }
