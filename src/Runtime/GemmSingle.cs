@@ -173,7 +173,9 @@ internal static class GemmSingle
 
     /// <summary>
     /// One to three rows (batch 1 in the time loop): eight vectors of columns at a time, so that eight independent FMA
-    /// chains hide the latency and each row of W is read as one contiguous run.
+    /// chains hide the latency and each row of W is read as one contiguous run; then four at a time. The two blocks are
+    /// alike because register blocking names every accumulator; four-wide alone was slower (lstm/b1-h128 forward 0.45
+    /// to 0.49 ms against 0.36 to 0.38).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static int ForwardFewRows<V>(ref float a, int lda, ref float w, ref float bias, bool hasBias, ref float c, int ldc, int rows, int k, int n, int j, int end, bool accumulate)
