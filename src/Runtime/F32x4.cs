@@ -50,6 +50,21 @@ public readonly struct F32x4 : IFloatLanes<F32x4>
     public static F32x4 operator -(F32x4 a) => new(-a._v);
     /// <inheritdoc/>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static F32x4 operator /(F32x4 a, F32x4 b) => new(a._v / b._v);
+    /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static F32x4 Number(double value) => new(Vector128.Create((float)value));
+    /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static F32x4 Exp(F32x4 x) => FloatActivations.Exp(x);
+    /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static F32x4 Log(F32x4 x) => new(Vector128.Log(x._v));
+    /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static F32x4 Sqrt(F32x4 x) => new(Vector128.Sqrt(x._v));
+    /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static F32x4 MultiplyAdd(F32x4 a, F32x4 b, F32x4 c) => new(FusedMultiplyAdd.IsHardware ? Vector128.FusedMultiplyAdd(a._v, b._v, c._v) : a._v * b._v + c._v);
     /// <inheritdoc/>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -96,6 +111,6 @@ public readonly struct F32x4 : IFloatLanes<F32x4>
     public static F32x4 Relu(F32x4 x) => KeepNaN(x, new(Vector128.Max(x._v, Vector128<float>.Zero)));
     /// <inheritdoc/>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static F32x4 ReluMask(F32x4 output, F32x4 gradient) =>
-        new(Vector128.ConditionalSelect(Vector128.GreaterThan(output._v, Vector128<float>.Zero), gradient._v, Vector128<float>.Zero));
+    public static F32x4 Positive(F32x4 condition, F32x4 value) =>
+        new(Vector128.ConditionalSelect(Vector128.GreaterThan(condition._v, Vector128<float>.Zero), value._v, Vector128<float>.Zero));
 }

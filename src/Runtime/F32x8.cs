@@ -50,6 +50,21 @@ public readonly struct F32x8 : IFloatLanes<F32x8>
     public static F32x8 operator -(F32x8 a) => new(-a._v);
     /// <inheritdoc/>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static F32x8 operator /(F32x8 a, F32x8 b) => new(a._v / b._v);
+    /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static F32x8 Number(double value) => new(Vector256.Create((float)value));
+    /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static F32x8 Exp(F32x8 x) => FloatActivations.Exp(x);
+    /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static F32x8 Log(F32x8 x) => new(Vector256.Log(x._v));
+    /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static F32x8 Sqrt(F32x8 x) => new(Vector256.Sqrt(x._v));
+    /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static F32x8 MultiplyAdd(F32x8 a, F32x8 b, F32x8 c) => new(FusedMultiplyAdd.IsHardware ? Vector256.FusedMultiplyAdd(a._v, b._v, c._v) : a._v * b._v + c._v);
     /// <inheritdoc/>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -96,6 +111,6 @@ public readonly struct F32x8 : IFloatLanes<F32x8>
     public static F32x8 Relu(F32x8 x) => KeepNaN(x, new(Vector256.Max(x._v, Vector256<float>.Zero)));
     /// <inheritdoc/>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static F32x8 ReluMask(F32x8 output, F32x8 gradient) =>
-        new(Vector256.ConditionalSelect(Vector256.GreaterThan(output._v, Vector256<float>.Zero), gradient._v, Vector256<float>.Zero));
+    public static F32x8 Positive(F32x8 condition, F32x8 value) =>
+        new(Vector256.ConditionalSelect(Vector256.GreaterThan(condition._v, Vector256<float>.Zero), value._v, Vector256<float>.Zero));
 }

@@ -11,20 +11,11 @@ public interface IFloatLanes<TSelf> : ISimd<TSelf, float> where TSelf : struct, 
     /// <summary>a * b + c.</summary>
     static abstract TSelf MultiplyAdd(TSelf a, TSelf b, TSelf c);
 
-    /// <summary>Lanewise minimum, as the machine's instruction computes it: where a lane is NaN the result may be either operand.</summary>
-    static abstract TSelf Min(TSelf a, TSelf b);
-
-    /// <summary>Lanewise maximum, as the machine's instruction computes it: where a lane is NaN the result may be either operand.</summary>
-    static abstract TSelf Max(TSelf a, TSelf b);
-
     /// <summary>Rounds to the nearest integer.</summary>
     static abstract TSelf Round(TSelf x);
 
     /// <summary>2^n for integral n in [-126, 127] (other n, NaN among them, give unspecified lanes).</summary>
     static abstract TSelf PowerOfTwo(TSelf n);
-
-    /// <summary>|x|.</summary>
-    static abstract TSelf Abs(TSelf x);
 
     /// <summary>|magnitude| with the sign of <paramref name="sign"/>.</summary>
     static abstract TSelf CopySign(TSelf magnitude, TSelf sign);
@@ -153,6 +144,21 @@ public readonly struct F32x16 : IFloatLanes<F32x16>
     public static F32x16 operator -(F32x16 a) => new(-a._v);
     /// <inheritdoc/>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static F32x16 operator /(F32x16 a, F32x16 b) => new(a._v / b._v);
+    /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static F32x16 Number(double value) => new(Vector512.Create((float)value));
+    /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static F32x16 Exp(F32x16 x) => FloatActivations.Exp(x);
+    /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static F32x16 Log(F32x16 x) => new(Vector512.Log(x._v));
+    /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static F32x16 Sqrt(F32x16 x) => new(Vector512.Sqrt(x._v));
+    /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static F32x16 MultiplyAdd(F32x16 a, F32x16 b, F32x16 c) => new(Vector512.FusedMultiplyAdd(a._v, b._v, c._v));
     /// <inheritdoc/>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -199,6 +205,6 @@ public readonly struct F32x16 : IFloatLanes<F32x16>
     public static F32x16 Relu(F32x16 x) => KeepNaN(x, new(Vector512.Max(x._v, Vector512<float>.Zero)));
     /// <inheritdoc/>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static F32x16 ReluMask(F32x16 output, F32x16 gradient) =>
-        new(Vector512.ConditionalSelect(Vector512.GreaterThan(output._v, Vector512<float>.Zero), gradient._v, Vector512<float>.Zero));
+    public static F32x16 Positive(F32x16 condition, F32x16 value) =>
+        new(Vector512.ConditionalSelect(Vector512.GreaterThan(condition._v, Vector512<float>.Zero), value._v, Vector512<float>.Zero));
 }

@@ -40,6 +40,21 @@ public readonly struct F32x1 : IFloatLanes<F32x1>
     public static F32x1 operator -(F32x1 a) => new(-a._v);
     /// <inheritdoc/>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static F32x1 operator /(F32x1 a, F32x1 b) => new(a._v / b._v);
+    /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static F32x1 Number(double value) => new((float)value);
+    /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static F32x1 Exp(F32x1 x) => FloatActivations.Exp(x);
+    /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static F32x1 Log(F32x1 x) => new(MathF.Log(x._v));
+    /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static F32x1 Sqrt(F32x1 x) => new(MathF.Sqrt(x._v));
+    /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static F32x1 MultiplyAdd(F32x1 a, F32x1 b, F32x1 c) => new(FusedMultiplyAdd.IsHardware ? MathF.FusedMultiplyAdd(a._v, b._v, c._v) : a._v * b._v + c._v);
     /// <inheritdoc/>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -85,7 +100,7 @@ public readonly struct F32x1 : IFloatLanes<F32x1>
     public static F32x1 Relu(F32x1 x) => KeepNaN(x, new(x._v > 0 ? x._v : 0));
     /// <inheritdoc/>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static F32x1 ReluMask(F32x1 output, F32x1 gradient) => new(output._v > 0 ? gradient._v : 0);
+    public static F32x1 Positive(F32x1 condition, F32x1 value) => new(condition._v > 0 ? value._v : 0);
 }
 
 /// <summary>One double lane: the double-precision variant of a cell, used to verify gradients by finite differences.</summary>
@@ -125,6 +140,30 @@ public readonly struct F64x1 : ISimd<F64x1, double>
     public static F64x1 operator -(F64x1 a) => new(-a._v);
     /// <inheritdoc/>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static F64x1 operator /(F64x1 a, F64x1 b) => new(a._v / b._v);
+    /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static F64x1 Number(double value) => new(value);
+    /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static F64x1 Exp(F64x1 x) => new(Math.Exp(x._v));
+    /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static F64x1 Log(F64x1 x) => new(Math.Log(x._v));
+    /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static F64x1 Sqrt(F64x1 x) => new(Math.Sqrt(x._v));
+    /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static F64x1 Abs(F64x1 x) => new(Math.Abs(x._v));
+    /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static F64x1 Min(F64x1 a, F64x1 b) => new(Math.Min(a._v, b._v));
+    /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static F64x1 Max(F64x1 a, F64x1 b) => new(Math.Max(a._v, b._v));
+    /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static F64x1 Sigmoid(F64x1 x) => new(1 / (1 + Math.Exp(-x._v)));
     /// <inheritdoc/>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -134,5 +173,5 @@ public readonly struct F64x1 : ISimd<F64x1, double>
     public static F64x1 Relu(F64x1 x) => double.IsNaN(x._v) ? x : new(x._v > 0 ? x._v : 0);
     /// <inheritdoc/>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static F64x1 ReluMask(F64x1 output, F64x1 gradient) => new(output._v > 0 ? gradient._v : 0);
+    public static F64x1 Positive(F64x1 condition, F64x1 value) => new(condition._v > 0 ? value._v : 0);
 }

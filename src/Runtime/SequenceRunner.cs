@@ -257,6 +257,26 @@ public abstract class SequenceRunner<T> where T : unmanaged, INumberBase<T>
         return _maskedOutputGradient;
     }
 
+    /// <summary>x[t-<paramref name="lag"/>] for the first <paramref name="steps"/> steps: the inputs moved down by
+    /// <paramref name="lag"/> steps, zeros before the first step of the sequence.</summary>
+    protected void LaggedInputs(int lag, int steps, Span<T> destination)
+    {
+        int perStep = BatchSize * Cell.InputSize, all = steps * perStep;
+        int shift = Math.Min(lag, steps) * perStep;
+        destination.Slice(0, shift).Clear();
+        Inputs.AsSpan(0, all - shift).CopyTo(destination.Slice(shift, all - shift));
+    }
+
+    /// <summary>Adds the gradient of x[t-<paramref name="lag"/>] to the gradient of the inputs it was read from.</summary>
+    protected void AddLaggedInputGradients(int lag, int steps, ReadOnlySpan<T> gradients)
+    {
+        int perStep = BatchSize * Cell.InputSize, all = steps * perStep;
+        int shift = Math.Min(lag, steps) * perStep;
+        Span<T> target = InputGradients.AsSpan(0, all - shift);
+        ReadOnlySpan<T> source = gradients.Slice(shift, all - shift);
+        for (int i = 0; i < target.Length; i++) target[i] += source[i];
+    }
+
     /// <summary>Runs <paramref name="steps"/> steps from the states in slot 0 of the history.</summary>
     protected abstract void RunForward(int steps, bool record);
 

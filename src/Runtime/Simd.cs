@@ -50,8 +50,35 @@ public interface ISimd<TSelf, T> where TSelf : struct, ISimd<TSelf, T>
     /// <summary>max(x, 0), lanewise; NaN stays NaN.</summary>
     static abstract TSelf Relu(TSelf x);
 
-    /// <summary>The derivative of relu applied to a gradient: <paramref name="gradient"/> where <paramref name="output"/> &gt; 0, else 0.</summary>
-    static abstract TSelf ReluMask(TSelf output, TSelf gradient);
+    /// <summary>
+    /// <paramref name="value"/> where <paramref name="condition"/> &gt; 0, else 0: the one selection that derivatives of
+    /// the language need (relu's mask, abs's sign, min's and max's choice).
+    /// </summary>
+    static abstract TSelf Positive(TSelf condition, TSelf value);
+
+    /// <summary>Lanewise quotient.</summary>
+    static abstract TSelf operator /(TSelf left, TSelf right);
+
+    /// <summary>Every lane set to <paramref name="value"/>, rounded to the lanes' type (constants of operators written once for every type).</summary>
+    static abstract TSelf Number(double value);
+
+    /// <summary>e^x, lanewise.</summary>
+    static abstract TSelf Exp(TSelf x);
+
+    /// <summary>The natural logarithm, lanewise.</summary>
+    static abstract TSelf Log(TSelf x);
+
+    /// <summary>The square root, lanewise.</summary>
+    static abstract TSelf Sqrt(TSelf x);
+
+    /// <summary>|x|, lanewise.</summary>
+    static abstract TSelf Abs(TSelf x);
+
+    /// <summary>Lanewise minimum; for float lanes as the machine's instruction computes it (where a lane is NaN the result may be either operand).</summary>
+    static abstract TSelf Min(TSelf a, TSelf b);
+
+    /// <summary>Lanewise maximum; for float lanes as the machine's instruction computes it (where a lane is NaN the result may be either operand).</summary>
+    static abstract TSelf Max(TSelf a, TSelf b);
 }
 
 /// <summary>Thrown through one place so that loads and stores stay small enough to inline.</summary>

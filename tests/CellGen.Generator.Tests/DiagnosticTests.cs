@@ -39,10 +39,28 @@ public sealed class DiagnosticTests
     public void CG0001_UnexpectedToken() => Expect("CG0001", CellSource("h[t] = tanh(W @ [h[t-1], x[t]] + [|)|]"));
 
     [Fact]
-    public void CG0001_UnexpectedCharacter() => Expect("CG0001", CellSource("h[t] = tanh(W @ [h[t-1], x[t]]) [|/|] 2"));
+    public void CG0001_UnexpectedCharacter() => Expect("CG0001", CellSource("h[t] = tanh(W @ [h[t-1], x[t]]) [|%|] 2"));
 
     [Fact]
-    public void CG0001_BadTimeIndex() => Expect("CG0001", CellSource("h[t] = tanh(W @ [h[|[t-2]|], x[t]])"));
+    public void CG0001_BadTimeIndex() => Expect("CG0001", CellSource("h[t] = tanh(W @ [h[|[t+1]|], x[t]])"));
+
+    [Fact]
+    public void CG0001_StepBackNotWhole() => Expect("CG0001", CellSource("h[t] = tanh(W @ [h[t-1], x[|[t-1.5]|]])"));
+
+    [Fact]
+    public void CG0001_StepBackTooFar() => Expect("CG0001", CellSource("h[t] = tanh(W @ [h[t-1], x[t-[|20000|]]])"));
+
+    [Fact]
+    public void CG0001_NumberNotFiniteInFloat() => Expect("CG0001", CellSource("h[t] = tanh(W @ [h[t-1], x[t]]) * [|1e39|]"));
+
+    [Fact]
+    public void CG0021_StateReadTwoStepsBack() => Expect("CG0021", CellSource("h[t] = tanh(W @ [[|h[t-2]|], x[t]])"));
+
+    [Fact]
+    public void CG0022_TooFewArguments() => Expect("CG0022", CellSource("h[t] = [|max(W @ [h[t-1], x[t]])|]"));
+
+    [Fact]
+    public void CG0022_TooManyArguments() => Expect("CG0022", CellSource("h[t] = [|exp(W @ [h[t-1], x[t]], 1)|]"));
 
     [Fact]
     public void CG0001_MissingCloseParenthesisPointsAtTheEnd() => Expect("CG0001", CellSource("h[t] = tanh(W @ [h[t-1], x[t]][|]|]"));
@@ -109,10 +127,13 @@ public sealed class DiagnosticTests
         Expect("CG0014", "using CellGen;\nnamespace Test;\n[[|RecurrentCell|]]\n[Equation(\"h[t] = tanh(W @ h[t-1] + b)\")]\npublic partial class C;\n", DiagnosticSeverity.Warning);
 
     [Fact]
-    public void CG0015_InputAtPreviousStep() => Expect("CG0015", CellSource("h[t] = tanh(W @ [h[t-1], [|x[t-1]|]])"));
+    public void CG0015_InputWithoutTimeIndex() => Expect("CG0015", CellSource("h[t] = tanh(W @ [h[t-1], [|x|]])"));
 
     [Fact]
-    public void CG0016_InputAddedToHiddenValue() => Expect("CG0016", CellSource("h[t] = tanh([|W @ h[t-1] + x[t]|])"));
+    public void CG0016_InputAsAnEquationsValue() => Expect("CG0016", CellSource("h[t] = [|tanh(x[t])|]"));
+
+    [Fact]
+    public void CG0016_VectorUsedWithBothSizes() => Expect("CG0016", CellSource("h[t] = tanh(W @ h[t-1] + p * x[t] + U @ x[t] + [|p * h[t-1]|])"));
 
     [Fact]
     public void CG0017_NoEquations() => Expect("CG0017", "using CellGen;\nnamespace Test;\n[RecurrentCell]\npublic partial class [|C|];\n");
@@ -138,13 +159,13 @@ public sealed class DiagnosticTests
 
     [Fact]
     public void SpansMapInVerbatimStrings() =>
-        Expect("CG0002", "using CellGen;\nnamespace Test;\n[RecurrentCell]\n[Equation(@\"h[t] = [|exp|](W @ [h[t-1], x[t]])\")]\npublic partial class C;\n");
+        Expect("CG0002", "using CellGen;\nnamespace Test;\n[RecurrentCell]\n[Equation(@\"h[t] = [|softmax|](W @ [h[t-1], x[t]])\")]\npublic partial class C;\n");
 
     [Fact]
     public void SpansMapInRawStrings() =>
-        Expect("CG0002", "using CellGen;\nnamespace Test;\n[RecurrentCell]\n[Equation(\"\"\"h[t] = [|exp|](W @ [h[t-1], x[t]])\"\"\")]\npublic partial class C;\n");
+        Expect("CG0002", "using CellGen;\nnamespace Test;\n[RecurrentCell]\n[Equation(\"\"\"h[t] = [|softmax|](W @ [h[t-1], x[t]])\"\"\")]\npublic partial class C;\n");
 
     [Fact]
     public void ConstantArgumentsPointAtTheArgument() =>
-        Expect("CG0002", "using CellGen;\nnamespace Test;\n[RecurrentCell]\n[Equation([|C.Text|])]\npublic partial class C { public const string Text = \"h[t] = exp(W @ [h[t-1], x[t]])\"; }\n");
+        Expect("CG0002", "using CellGen;\nnamespace Test;\n[RecurrentCell]\n[Equation([|C.Text|])]\npublic partial class C { public const string Text = \"h[t] = softmax(W @ [h[t-1], x[t]])\"; }\n");
 }

@@ -147,7 +147,7 @@ public sealed class CheckpointTests : IDisposable
     public void PyTorchLstmWeightsMapToTheFixtureNames()
     {
         // A PyTorch-named file made from a fixture's cell: weight_hh/weight_ih stacked i, f, g, o; biases split in two.
-        Fixture fixture = Fixture.Load(Path.Combine(Fixture.Folder, "Lstm-x3-h4-b2-t5.json"));
+        Fixture fixture = Fixture.Load(Path.Combine(Fixture.Folders[0], "Lstm-x3-h4-b2-t5.json"));
         int h = fixture.HiddenSize, x = fixture.InputSize;
         var ih = new float[4 * h * x];
         var hh = new float[4 * h * h];

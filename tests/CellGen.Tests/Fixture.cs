@@ -21,7 +21,8 @@ public sealed record Fixture(
     string Name, string Cell, string[] Equations, int InputSize, int HiddenSize, int Batch, int Steps,
     Dictionary<string, Tensor> Params, Tensor X, Dictionary<string, Tensor> InitialState, Tensor OutputGrad,
     Dictionary<string, Tensor> FinalStateGrad, Tensor Outputs, Dictionary<string, Tensor> FinalState, double Loss,
-    Dictionary<string, Tensor> ParamGrads, Tensor InputGrad, Dictionary<string, Tensor> InitialStateGrad, double Abs, double Rel)
+    Dictionary<string, Tensor> ParamGrads, Tensor InputGrad, Dictionary<string, Tensor> InitialStateGrad, double Abs, double Rel,
+    string Output, Dictionary<string, int> Sizes)
 {
     public static Fixture Load(string path)
     {
@@ -42,12 +43,14 @@ public sealed record Fixture(
             Tensor.Read(root.GetProperty("outputGrad")), Map(root.GetProperty("finalStateGrad")),
             Tensor.Read(expected.GetProperty("outputs")), Map(expected.GetProperty("finalState")), expected.GetProperty("loss").GetDouble(),
             Map(expected.GetProperty("paramGrads")), Tensor.Read(expected.GetProperty("inputGrad")), Map(expected.GetProperty("initialStateGrad")),
-            tolerance.GetProperty("abs").GetDouble(), tolerance.GetProperty("rel").GetDouble());
+            tolerance.GetProperty("abs").GetDouble(), tolerance.GetProperty("rel").GetDouble(),
+            root.TryGetProperty("output", out JsonElement output) ? output.GetString()! : "h",
+            root.TryGetProperty("sizes", out JsonElement sizes) ? sizes.EnumerateObject().ToDictionary(p => p.Name, p => p.Value.GetInt32()) : new Dictionary<string, int>());
     }
 
-    /// <summary>The folder of fixtures: CELLGEN_FIXTURES, or the copy in this project.</summary>
-    public static string Folder =>
+    /// <summary>The folders of fixtures: CELLGEN_FIXTURES, or the copies in this project (the built-ins' and the zoo's).</summary>
+    public static string[] Folders =>
         Environment.GetEnvironmentVariable("CELLGEN_FIXTURES") is { Length: > 0 } folder
-            ? folder
-            : Path.Combine(AppContext.BaseDirectory, "Fixtures", "pytorch");
+            ? new[] { folder }
+            : new[] { Path.Combine(AppContext.BaseDirectory, "Fixtures", "pytorch"), Path.Combine(AppContext.BaseDirectory, "Fixtures", "zoo") };
 }

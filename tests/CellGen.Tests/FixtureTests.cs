@@ -10,14 +10,15 @@ namespace CellGen.Tests;
 public sealed class FixtureTests
 {
     public static IEnumerable<object[]> Files() =>
-        Directory.GetFiles(Fixture.Folder, "*.json").OrderBy(f => f, StringComparer.Ordinal).Select(f => new object[] { Path.GetFileName(f) });
+        Fixture.Folders.SelectMany(folder => Directory.GetFiles(folder, "*.json")).OrderBy(f => f, StringComparer.Ordinal)
+            .Select(f => new object[] { Path.GetRelativePath(AppContext.BaseDirectory, f) });
 
     [Theory]
     [MemberData(nameof(Files))]
     public void MatchesPyTorch(string file)
     {
-        Fixture fixture = Fixture.Load(Path.Combine(Fixture.Folder, file));
-        RecurrentCell<float>? cell = CellCatalog.Create(fixture.Cell, fixture.InputSize, fixture.HiddenSize);
+        Fixture fixture = Fixture.Load(Path.Combine(AppContext.BaseDirectory, file));
+        RecurrentCell<float>? cell = CellCatalog.Create(fixture.Cell, fixture.InputSize, fixture.HiddenSize, fixture.Sizes);
         Assert.True(cell is not null, $"No generated cell is called '{fixture.Cell}'. Known: {string.Join(", ", CellCatalog.All().Select(t => t.Name))}");
         Assert.Equal(fixture.Equations.Select(Normalise), cell!.Equations.Select(Normalise));
 
@@ -29,22 +30,28 @@ public sealed class FixtureTests
         }
         Assert.Equal(fixture.Params.Keys.OrderBy(k => k, StringComparer.Ordinal), cell.Parameters.Select(p => p.Name).OrderBy(k => k, StringComparer.Ordinal));
 
-        int b = fixture.Batch, h = fixture.HiddenSize, s = cell.StateNames.Count;
+        int b = fixture.Batch;
+        Assert.Equal(fixture.Output, cell.OutputName);
         Assert.Equal(fixture.InitialState.Keys.OrderBy(k => k), cell.StateNames.OrderBy(k => k));
+        // States lie one after another in StateNames order, each [B, its own size]; the fixture's shapes give the sizes.
+        int[] sizes = cell.StateNames.Select(name => fixture.InitialState[name].Shape[1]).ToArray();
+        int[] offsets = sizes.Select((_, k) => sizes.Take(k).Sum() * b).ToArray();
+        int stateValues = sizes.Sum() * b;
         float[] States(Dictionary<string, Tensor> byName)
         {
-            var all = new float[s * b * h];
-            foreach ((string name, Tensor value) in byName) value.ToSingle().CopyTo(all, cell.StateIndex(name) * b * h);
+            var all = new float[stateValues];
+            foreach ((string name, Tensor value) in byName) value.ToSingle().CopyTo(all, offsets[cell.StateIndex(name)]);
             return all;
         }
+        Span<float> State(float[] all, string name) => all.AsSpan(offsets[cell.StateIndex(name)], b * sizes[cell.StateIndex(name)]);
 
         var runner = cell.CreateRunner(fixture.Steps, b);
-        var outputs = new float[fixture.Steps * b * h];
-        var final = new float[s * b * h];
+        var outputs = new float[fixture.Outputs.Data.Length];
+        var final = new float[stateValues];
         runner.ForwardTraining(fixture.X.ToSingle(), States(fixture.InitialState), outputs, final);
 
         var inputGrad = new float[fixture.X.Data.Length];
-        var initialGrad = new float[s * b * h];
+        var initialGrad = new float[stateValues];
         cell.ZeroGradients();
         runner.Backward(fixture.OutputGrad.ToSingle(), States(fixture.FinalStateGrad), inputGrad, initialGrad);
 
@@ -60,15 +67,18 @@ public sealed class FixtureTests
                 }
         }
         Compare("outputs", fixture.Outputs.Data, outputs);
-        foreach ((string name, Tensor value) in fixture.FinalState) Compare($"finalState.{name}", value.Data, final.AsSpan(cell.StateIndex(name) * b * h, b * h));
+        foreach ((string name, Tensor value) in fixture.FinalState) Compare($"finalState.{name}", value.Data, State(final, name));
         double loss = 0;
         for (int i = 0; i < outputs.Length; i++) loss += (double)outputs[i] * fixture.OutputGrad.Data[i];
         foreach ((string name, Tensor grad) in fixture.FinalStateGrad)
-            for (int i = 0; i < b * h; i++) loss += (double)final[cell.StateIndex(name) * b * h + i] * grad.Data[i];
+        {
+            Span<float> values = State(final, name);
+            for (int i = 0; i < values.Length; i++) loss += (double)values[i] * grad.Data[i];
+        }
         Compare("loss", new[] { fixture.Loss }, new[] { (float)loss });
         foreach ((string name, Tensor grad) in fixture.ParamGrads) Compare($"d{name}", grad.Data, cell.Parameter(name).GradientToArray());
         Compare("inputGrad", fixture.InputGrad.Data, inputGrad);
-        foreach ((string name, Tensor grad) in fixture.InitialStateGrad) Compare($"initialStateGrad.{name}", grad.Data, initialGrad.AsSpan(cell.StateIndex(name) * b * h, b * h));
+        foreach ((string name, Tensor grad) in fixture.InitialStateGrad) Compare($"initialStateGrad.{name}", grad.Data, State(initialGrad, name));
         Assert.True(failures.Count == 0, string.Join("\n", failures));
     }
 

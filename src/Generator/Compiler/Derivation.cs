@@ -21,8 +21,16 @@ internal sealed record DSub(DExpr Left, DExpr Right) : DExpr;
 
 internal sealed record DNeg(DExpr Operand) : DExpr;
 
-/// <summary>relu'(a) * grad, written as (y &gt; 0 ? grad : 0) with y = relu(a).</summary>
-internal sealed record DReluMask(int Output) : DExpr;
+internal sealed record DDiv(DExpr Left, DExpr Right) : DExpr;
+
+/// <summary>An operation of the table applied to values of the backward pass (sigmoid in softplus's derivative, the selection of relu's).</summary>
+internal sealed record DCall(Operation Operation, EquatableArray<DExpr> Arguments) : DExpr;
+
+/// <summary>In the table's derivative rules only: the value of argument <c>Index</c> of the node differentiated.</summary>
+internal sealed record DArg(int Index) : DExpr;
+
+/// <summary>In the table's derivative rules only: the value of the node differentiated.</summary>
+internal sealed record DOut : DExpr;
 
 /// <summary>dL/d(Target) += Value, from differentiating node <c>From</c>.</summary>
 internal sealed record Contribution(int From, int Target, DExpr Value);
@@ -65,26 +73,16 @@ internal static class Derivation
                 case Op.Sum:
                     for (int k = 0; k < node.Args.Count; k++) Add(node.Args[k], node.Signs[k] > 0 ? grad : new DNeg(grad));
                     break;
-                case Op.Mul:
-                    Add(node.Args[0], new DMul(grad, Value(node.Args[1])));
-                    Add(node.Args[1], new DMul(grad, Value(node.Args[0])));
-                    break;
                 case Op.Copy:
                     Add(node.Args[0], grad);
                     break;
-                case Op.Neg:
-                    Add(node.Args[0], new DNeg(grad));
+                case Op.Apply:
+                {
+                    Operation op = node.Operation!;
+                    if (op.Derivatives.Count != op.Arity) throw new System.InvalidOperationException($"'{op.Name}' has no derivative");
+                    for (int k = 0; k < op.Arity; k++) Add(node.Args[k], Substitute(op.Derivatives[k], i, node, Value));
                     break;
-                case Op.Sigmoid:
-                    Add(node.Args[0], new DMul(grad, new DMul(Value(i), new DSub(new DConstant(1), Value(i)))));
-                    break;
-                case Op.Tanh:
-                    Add(node.Args[0], new DMul(grad, new DSub(new DConstant(1), new DMul(Value(i), Value(i)))));
-                    break;
-                case Op.Relu:
-                    needed[i] = true;
-                    Add(node.Args[0], new DReluMask(i));
-                    break;
+                }
             }
         }
 
@@ -97,7 +95,7 @@ internal static class Derivation
             for (int i = 0; i < nodes.Count; i++)
             {
                 Node node = nodes[i];
-                if (!needed[i] || recomputed[i] || node.Op is not (Op.Sum or Op.Neg)) continue;
+                if (!needed[i] || recomputed[i] || !(node.Op == Op.Sum || node.Operation == Operation.Negate)) continue;
                 if (node.Args.All(a => nodes[a].Op is Op.Constant or Op.Vector || (needed[a] && !recomputed[a]) || nodes[a].Op is Op.StatePrev or Op.Input))
                 {
                     recomputed[i] = true;
@@ -109,4 +107,17 @@ internal static class Derivation
         }
         return new Derivative(cell, contributions.ToEquatableArray(), needed.ToEquatableArray(), recomputed.ToEquatableArray());
     }
+
+    /// <summary>A rule of the table made concrete for one node: its arguments and its result become forward values.</summary>
+    private static DExpr Substitute(DExpr rule, int self, Node node, System.Func<int, DExpr> value) => rule switch
+    {
+        DArg a => value(node.Args[a.Index]),
+        DOut => value(self),
+        DMul m => new DMul(Substitute(m.Left, self, node, value), Substitute(m.Right, self, node, value)),
+        DDiv d => new DDiv(Substitute(d.Left, self, node, value), Substitute(d.Right, self, node, value)),
+        DSub s => new DSub(Substitute(s.Left, self, node, value), Substitute(s.Right, self, node, value)),
+        DNeg n => new DNeg(Substitute(n.Operand, self, node, value)),
+        DCall c => new DCall(c.Operation, c.Arguments.Select(a => Substitute(a, self, node, value)).ToEquatableArray()),
+        _ => rule,
+    };
 }

@@ -21,30 +21,34 @@ internal static class Lowering
             switch (expr)
             {
                 case ConstantExpr c: return builder.Constant(c.Value);
-                case InputExpr: return builder.Add(new Node(Op.Input, EquatableArray<int>.Empty, Size.Input));
+                case InputExpr i: return builder.Add(new Node(Op.Input, EquatableArray<int>.Empty, Size.Input, Lag: i.Lag));
                 case StateExpr { Previous: true } s: return builder.Add(new Node(Op.StatePrev, EquatableArray<int>.Empty, Size.Hidden, s.State));
                 case StateExpr s: return states[s.State];
                 case LocalExpr l: return locals[l.Name];
                 case VectorExpr v: return builder.Add(new Node(Op.Vector, EquatableArray<int>.Empty, vectorSizes[v.Name], v.Name));
                 case CallExpr c:
                 {
-                    int argument = Visit(c.Argument);
-                    Op op = c.Function switch { Function.Sigmoid => Op.Sigmoid, Function.Tanh => Op.Tanh, _ => Op.Relu };
-                    return builder.Add(new Node(op, new EquatableArray<int>(new[] { argument }), builder.Nodes[argument].Size));
+                    int[] arguments = c.Arguments.Select(Visit).ToArray();
+                    Size size = arguments.Select(a => builder.Nodes[a].Size).Aggregate(GraphBuilder.Combine);
+                    return builder.Add(Node.Apply(c.Function, size, arguments));
                 }
                 case NegateExpr n:
                 {
                     int operand = Visit(n.Operand);
-                    return builder.Add(new Node(Op.Neg, new EquatableArray<int>(new[] { operand }), builder.Nodes[operand].Size));
+                    return builder.Add(Node.Apply(Operation.Negate, builder.Nodes[operand].Size, operand));
                 }
                 case BinaryExpr b:
                 {
                     int left = Visit(b.Left), right = Visit(b.Right);
                     Size size = GraphBuilder.Combine(builder.Nodes[left].Size, builder.Nodes[right].Size);
-                    var args = new EquatableArray<int>(new[] { left, right });
-                    return b.Operator == '*'
-                        ? builder.Add(new Node(Op.Mul, args, size))
-                        : builder.Add(new Node(Op.Sum, args, size, Signs: new EquatableArray<int>(new[] { 1, b.Operator == '+' ? 1 : -1 })));
+                    return b.Operator switch
+                    {
+                        '*' => builder.Add(Node.Apply(Operation.Multiply, size, left, right)),
+                        '/' => builder.Add(Node.Apply(Operation.Divide, size, left, right)),
+                        '+' or '-' => builder.Add(new Node(Op.Sum, new EquatableArray<int>(new[] { left, right }), size,
+                            Signs: new EquatableArray<int>(new[] { 1, b.Operator == '+' ? 1 : -1 }))),
+                        _ => throw new System.InvalidOperationException($"Unknown operator '{b.Operator}'"),
+                    };
                 }
                 case MatVecExpr m:
                 {

@@ -115,14 +115,11 @@ internal static class Optimiser
 
         switch (node.Op)
         {
-            case Op.Neg when IsConstant(0, out double v): return builder.Constant(-v);
-            case Op.Sigmoid when IsConstant(0, out double v): return builder.Constant(1 / (1 + Math.Exp(-v)));
-            case Op.Tanh when IsConstant(0, out double v): return builder.Constant(Math.Tanh(v));
-            case Op.Relu when IsConstant(0, out double v): return builder.Constant(Math.Max(v, 0));
-            case Op.Mul:
+            case Op.Apply when node.Args.All(a => builder.Nodes[a].Op == Op.Constant):
+                return builder.Constant(node.Operation!.Fold(node.Args.Select(a => builder.Nodes[a].Value).ToArray()));
+            case Op.Apply when node.Operation == Operation.Multiply:
             {
                 bool c0 = IsConstant(0, out double a), c1 = IsConstant(1, out double b);
-                if (c0 && c1) return builder.Constant(a * b);
                 if (c0 && a == 1) return node.Args[1];
                 if (c1 && b == 1) return node.Args[0];
                 return builder.Add(node);
@@ -137,7 +134,7 @@ internal static class Optimiser
                     if (n.Op == Op.Constant) constant += sign * n.Value;
                     else if (n.Op == Op.Sum && usesOf(term) == 1)
                         for (int k = 0; k < n.Args.Count; k++) AddTerm(n.Args[k], sign * n.Signs[k]);
-                    else if (n.Op == Op.Neg && usesOf(term) == 1) AddTerm(n.Args[0], -sign);
+                    else if (n.Operation == Operation.Negate && usesOf(term) == 1) AddTerm(n.Args[0], -sign);
                     else terms.Add((term, sign));
                 }
                 for (int k = 0; k < node.Args.Count; k++) AddTerm(node.Args[k], node.Signs[k]);

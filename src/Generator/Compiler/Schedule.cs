@@ -158,6 +158,16 @@ internal static class Scheduler
             {
                 case Op.Constant: plans[i] = new NodePlan(phase[i], 0, Storage.Constant, -1, 0, "", false, false, -1); continue;
                 case Op.Vector: plans[i] = new NodePlan(phase[i], 0, Storage.Vector, -1, 0, "", false, false, -1); continue;
+                case Op.Input when node.IsLaggedInput:
+                {
+                    // x[t-k] is the input moved down k steps into a buffer of its own before anything reads it; its
+                    // gradient, moved back up, is added to the input's after the backward pass.
+                    string lagged = Identifier(graph.Cell.Input) + "_lag" + node.Lag;
+                    int values = AddBuffer(lagged, 0, 1, true, "lagged");
+                    int gradient = AddBuffer("d_" + lagged, 0, 1, true, "adjoint");
+                    plans[i] = new NodePlan(phase[i], 0, Storage.Buffer, values, 0, "", false, false, gradient);
+                    continue;
+                }
                 case Op.Input: plans[i] = new NodePlan(phase[i], 0, Storage.Input, -1, 0, "", false, false, -1); continue;
                 case Op.StatePrev: plans[i] = new NodePlan(phase[i], 0, Storage.StatePrev, -1, 0, node.Name, false, false, -1); continue;
                 case Op.MatPart:

@@ -8,27 +8,29 @@ namespace CellGen.Generator.Compiler;
 internal enum Op
 {
     Constant,   // Value, broadcast
-    Input,      // x[t]
+    Input,      // x[t - Lag]
     StatePrev,  // s[t-1]; Name is the state
     Vector,     // a parameter vector; Name
     MatVec,     // W @ [args...] before Optimise splits it; Name is the matrix
     MatPart,    // the column block Part of matrix Name times Args[0]; Bias names a folded parameter vector
     Sum,        // sum of Args[i] * Signs[i]
-    Mul,        // Args[0] * Args[1], elementwise
-    Neg,
-    Sigmoid,
-    Tanh,
-    Relu,
+    Apply,      // an operation of the table (Operation) on Args, elementwise
     Copy,       // Args[0] unchanged: a state's new value that no elementwise operation of the loop computes
 }
 
 /// <summary>One SSA node of the step graph. Records compare by value, so identical nodes are shared (CSE).</summary>
 internal sealed record Node(Op Op, EquatableArray<int> Args, Size Size, string Name = "", double Value = 0, int Part = 0,
-    EquatableArray<int> Signs = default, string Bias = "")
+    EquatableArray<int> Signs = default, string Bias = "", Operation? Operation = null, int Lag = 0)
 {
     public bool IsLeaf => Op is Op.Constant or Op.Input or Op.StatePrev or Op.Vector;
 
-    public bool IsElementwise => Op is Op.Sum or Op.Mul or Op.Neg or Op.Sigmoid or Op.Tanh or Op.Relu or Op.Copy;
+    public bool IsElementwise => Op is Op.Sum or Op.Apply or Op.Copy;
+
+    /// <summary>x[t-k] for k ≥ 1: the input of an earlier step, kept in a buffer of its own.</summary>
+    public bool IsLaggedInput => Op == Op.Input && Lag > 0;
+
+    public static Node Apply(Operation operation, Size size, params int[] args) =>
+        new(Op.Apply, new EquatableArray<int>(args), size, Operation: operation);
 }
 
 /// <summary>The new value of a state at each step.</summary>
@@ -62,5 +64,6 @@ internal sealed class GraphBuilder
 
     public int Constant(double value) => Add(new Node(Op.Constant, EquatableArray<int>.Empty, Size.Scalar, Value: value));
 
-    public static Size Combine(Size a, Size b) => a == Size.Scalar ? b : a;
+    /// <summary>The size of an elementwise combination: a number takes the other's size; the input combined with H (a highway, X = H) is H.</summary>
+    public static Size Combine(Size a, Size b) => a == Size.Scalar ? b : b == Size.Scalar ? a : a == Size.Hidden || b == Size.Hidden ? Size.Hidden : a;
 }

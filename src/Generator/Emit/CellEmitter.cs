@@ -47,6 +47,10 @@ internal sealed record Precision(string Type, string ForEach, bool IsSingle)
 
     public string Literal(double value)
     {
+        // A folded constant may overflow (log(0), 1 / 0): the literal is then the type's own constant, never 'Infinityf'.
+        double rounded = IsSingle ? (float)value : value;
+        if (double.IsNaN(rounded)) return Type + ".NaN";
+        if (double.IsInfinity(rounded)) return Type + (rounded > 0 ? ".PositiveInfinity" : ".NegativeInfinity");
         if (IsSingle)
         {
             string text = ((float)value).ToString("R", CultureInfo.InvariantCulture);
@@ -120,20 +124,19 @@ internal sealed class VariantEmitter
     {
         Node node = _graph.Nodes[index];
         if (_describe.LabelOf(index) is { } label) return Ident(label);
+        string InputName(Node n) => Ident(_cell.Input) + (n.Lag > 0 ? "_lag" + n.Lag : "");
         string Named(int arg) => _describe.LabelOf(arg) is { } l ? Ident(l)
             : _graph.Nodes[arg].Op == Op.StatePrev ? _graph.Nodes[arg].Name + "_prev"
-            : _graph.Nodes[arg].Op == Op.Input ? Ident(_cell.Input)
+            : _graph.Nodes[arg].Op == Op.Input ? InputName(_graph.Nodes[arg])
             : _graph.Nodes[arg].Op == Op.Vector ? Ident(_graph.Nodes[arg].Name) : "v" + arg;
         return node.Op switch
         {
-            Op.Input => Ident(_cell.Input),
+            Op.Input => InputName(node),
             Op.StatePrev => node.Name + "_prev",
             Op.Vector => Ident(node.Name),
             Op.MatPart => Ident(node.Name) + "_" + Named(node.Args[0]),
-            Op.Sigmoid => "sigmoid_" + Named(node.Args[0]),
-            Op.Tanh => "tanh_" + Named(node.Args[0]),
-            Op.Relu => "relu_" + Named(node.Args[0]),
-            Op.Neg => "minus_" + Named(node.Args[0]),
+            Op.Apply when node.Operation == Operation.Negate => "minus_" + Named(node.Args[0]),
+            Op.Apply when node.Operation!.Notation == Notation.Function => Ident(node.Operation.Name) + "_" + Named(node.Args[0]),
             _ => "v" + index,
         };
     }
@@ -185,7 +188,7 @@ internal sealed class VariantEmitter
                     if (!order.Contains(m.Matrix)) order.Add(m.Matrix);
                     foreach (BoundExpr p in m.Parts) Visit(p);
                     break;
-                case CallExpr c: Visit(c.Argument); break;
+                case CallExpr c: foreach (BoundExpr argument in c.Arguments) Visit(argument); break;
                 case BinaryExpr b: Visit(b.Left); Visit(b.Right); break;
                 case NegateExpr n: Visit(n.Operand); break;
             }
@@ -218,6 +221,8 @@ internal sealed class VariantEmitter
         _w.Line("/// <param name=\"hiddenSize\">H, the size of every state.</param>");
         _w.Open($"public {_className}(int inputSize, int hiddenSize) : base(inputSize, hiddenSize)");
         _w.Line("int X = inputSize, H = hiddenSize;");
+        if (_cell.InputIsHidden)
+            _w.Line($"if (X != H) throw new global::System.ArgumentException($\"{_className} combines its input elementwise with values of the hidden size, so it needs inputSize == hiddenSize; got inputSize {{X}} and hiddenSize {{H}}.\", nameof(inputSize));");
         foreach (WeightBuffer buffer in buffers)
         {
             string n = Width(buffer.Parts.Count, 0);
@@ -331,7 +336,7 @@ internal sealed class VariantEmitter
         switch (plan.Storage)
         {
             case Storage.Vector: return new View(Field("vector:" + n.Name, "_" + Ident(n.Name)), $"_cell.{VectorField(n.Name)}", "", "", true);
-            case Storage.Input: return new View(Field("input", "_" + Ident(_cell.Input)), "Inputs.AsSpan(0, steps * B * X)", "X", "", false);
+            case Storage.Input: return new View(Field("input", "_" + Ident(_cell.Input)), InputSpan("Inputs", phase), "X", "", false);
             case Storage.StatePrev: return new View(Field("prev:" + n.Name, $"_{Ident(n.Name)}_prev"), $"PreviousState({StateIndex(n.Name)}, t)", "H", "", false);
             case Storage.StateNext: return StateView(plan.State);
             case Storage.CallOutput:
@@ -345,6 +350,15 @@ internal sealed class VariantEmitter
         }
         return null;
     }
+
+    /// <summary>The inputs (or their gradients) of all steps before the loop, of step t inside it (a highway reads x[t] there).</summary>
+    private static string InputSpan(string field, Phase phase) =>
+        phase == Phase.Step ? $"{field}.AsSpan(t * B * X, B * X)" : $"{field}.AsSpan(0, steps * B * X)";
+
+    /// <summary>The lagged inputs x[t-k], each with its buffer's index, in graph order.</summary>
+    private List<(int Lag, int Buffer, int Node)> LaggedInputs() =>
+        Enumerable.Range(0, _graph.Nodes.Count).Where(i => _graph.Nodes[i].IsLaggedInput)
+            .Select(i => (_graph.Nodes[i].Lag, _schedule.Nodes[i].Buffer, i)).ToList();
 
     private View StateView(string state) =>
         new(Field("next:" + state, "_" + Ident(state)), $"NextState({StateIndex(state)}, t)", "H", "", false);
@@ -361,7 +375,7 @@ internal sealed class VariantEmitter
         switch (plan.Storage)
         {
             case Storage.Vector: return new View(Field("vector-gradient:" + n.Name, "_d_" + Ident(n.Name)), $"_cell.{VectorField(n.Name)}Gradient", "", "", true);
-            case Storage.Input: return new View(Field("input-gradient", "_d_" + Ident(_cell.Input)), "InputGradients.AsSpan(0, steps * B * X)", "X", "", false);
+            case Storage.Input: return new View(Field("input-gradient", "_d_" + Ident(_cell.Input)), InputSpan("InputGradients", phase), "X", "", false);
             case Storage.StatePrev: return new View(Field("carry-out:" + n.Name, $"_d_{Ident(n.Name)}_prev"), $"CarryOut({StateIndex(n.Name)})", "H", "", false);
             case Storage.CallOutput:
             {
@@ -416,6 +430,8 @@ internal sealed class VariantEmitter
         _w.Comment("The weights may have changed since the last pass: the first product to read their panels packs them again.");
         foreach (WeightBuffer weights in ForwardWeights())
             _w.Line($"{PackedField(WeightsField(weights.Index))}.Invalidate();");
+        foreach (var lagged in LaggedInputs())
+            _w.Line($"LaggedInputs({lagged.Lag}, steps, {_bufferFields[lagged.Buffer]}); // {_cell.Input}[t-{lagged.Lag}]: zero before the first step");
         if (_schedule.HoistedForward.Count > 0)
         {
             _w.Comment("Before the loop: everything that depends only on the input, for all steps at once.");
@@ -451,8 +467,12 @@ internal sealed class VariantEmitter
             _w.Comment("After the loop: weight gradients as products over all steps, then what depends only on the input.");
         foreach (Instruction instruction in _schedule.AfterLoopBackward)
             EmitBackwardInstruction(instruction, Phase.Hoisted);
-        bool inputReached = Enumerable.Range(0, _graph.Nodes.Count).Any(i => _graph.Nodes[i].Op == Op.Input && _schedule.FirstWriter[i].Length > 0);
-        if (!inputReached) _w.Line("InputGradients.AsSpan(0, steps * B * X).Clear(); // the output does not depend on the input");
+        bool inputReached = Enumerable.Range(0, _graph.Nodes.Count).Any(i => _graph.Nodes[i].Op == Op.Input && _graph.Nodes[i].Lag == 0 && _schedule.FirstWriter[i].Length > 0);
+        var laggedReached = LaggedInputs().Where(l => _schedule.FirstWriter[l.Node].Length > 0).ToList();
+        if (!inputReached)
+            _w.Line($"InputGradients.AsSpan(0, steps * B * X).Clear(); // {(laggedReached.Count > 0 ? "nothing reaches x[t] itself" : "the output does not depend on the input")}");
+        foreach (var lagged in laggedReached)
+            _w.Line($"AddLaggedInputGradients({lagged.Lag}, steps, {_bufferFields[_schedule.Nodes[lagged.Node].AdjointBuffer]}); // d({_cell.Input}[t-{lagged.Lag}]) moved back to the step it was read at");
         _w.Close();
         _w.Close();
     }
@@ -488,6 +508,7 @@ internal sealed class VariantEmitter
         "adjoint" when SharedGradient(b.Index) is { Length: > 0 } calls => $"gradient of {calls}, which are equal",
         "adjoint" => "gradient",
         "tape" => "tape: read by the backward pass",
+        "lagged" => "the input of an earlier step",
         _ => "kept for a later stage",
     };
 
@@ -665,7 +686,7 @@ internal sealed class VariantEmitter
     /// <summary>A rough cost per element: an activation (an exponential and a division) counts 8, other operations 1, a backward sweep twice its forward one.</summary>
     private int SweepWork(SweepPlan sweep, bool forward)
     {
-        int work = sweep.Nodes.Sum(n => _graph.Nodes[n].Op is Op.Sigmoid or Op.Tanh ? 8 : 1);
+        int work = sweep.Nodes.Sum(n => _graph.Nodes[n].Operation?.Work ?? 1);
         return forward ? work : 2 * work;
     }
 
@@ -699,14 +720,10 @@ internal sealed class VariantEmitter
                 }
                 return text.ToString();
             }
-            case Op.Mul: return arg(node.Args[0]) + " * " + arg(node.Args[1]);
-            case Op.Neg: return "-" + arg(node.Args[0]);
-            case Op.Sigmoid: return $"V.Sigmoid({arg(node.Args[0])})";
-            case Op.Tanh: return $"V.Tanh({arg(node.Args[0])})";
-            case Op.Relu: return $"V.Relu({arg(node.Args[0])})";
+            case Op.Apply: return node.Operation!.Emit(node.Args.Select(arg).ToArray(), T);
             case Op.Copy: return arg(node.Args[0]);
         }
-        return "?";
+        throw new System.InvalidOperationException("No forward expression for " + node.Op);
     }
 
     private void EmitForwardKernel(SweepPlan sweep)
@@ -796,8 +813,9 @@ internal sealed class VariantEmitter
             switch (e)
             {
                 case DValue v: Need(v.Node); break;
-                case DReluMask r: Need(r.Output); break;
                 case DMul m: Walk(m.Left); Walk(m.Right); break;
+                case DDiv d: Walk(d.Left); Walk(d.Right); break;
+                case DCall c: foreach (DExpr argument in c.Arguments) Walk(argument); break;
                 case DSub s: Walk(s.Left); Walk(s.Right); break;
                 case DNeg n: Walk(n.Operand); break;
             }
@@ -903,8 +921,9 @@ internal sealed class VariantEmitter
         DMul m => Factor(m.Left, grad, value) + " * " + Factor(m.Right, grad, value),
         DSub s => Render(s.Left, grad, value) + " - " + Factor(s.Right, grad, value),
         DNeg n => "-" + Factor(n.Operand, grad, value),
-        DReluMask r => $"V.ReluMask({value(r.Output)}, {grad})",
-        _ => "?",
+        DDiv d => Factor(d.Left, grad, value) + " / " + (d.Right is DMul or DDiv or DNeg ? "(" + Render(d.Right, grad, value) + ")" : Factor(d.Right, grad, value)),
+        DCall c => c.Operation.Emit(c.Arguments.Select(a => Render(a, grad, value)).ToArray(), T),
+        _ => throw new System.InvalidOperationException("Unknown derivative " + expr.GetType().Name),
     };
 
     private string Factor(DExpr expr, string grad, System.Func<int, string> value) =>

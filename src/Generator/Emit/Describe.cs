@@ -56,7 +56,7 @@ internal sealed class Describe
         switch (node.Op)
         {
             case Op.Constant: return Number(node.Value);
-            case Op.Input: return _graph.Cell.Input + "[t]";
+            case Op.Input: return _graph.Cell.Input + (node.Lag == 0 ? "[t]" : $"[t-{node.Lag}]");
             case Op.StatePrev: return node.Name + "[t-1]";
             case Op.Vector: return node.Name;
             case Op.MatPart:
@@ -76,14 +76,14 @@ internal sealed class Describe
                 }
                 return text.ToString();
             }
-            case Op.Mul: return Grouped(0) + " * " + Grouped(1);
-            case Op.Neg: return "-" + Grouped(0);
-            case Op.Sigmoid: return "sigmoid(" + Arg(0) + ")";
-            case Op.Tanh: return "tanh(" + Arg(0) + ")";
-            case Op.Relu: return "relu(" + Arg(0) + ")";
+            case Op.Apply:
+            {
+                Operation op = node.Operation!;
+                return op.Describe(Enumerable.Range(0, node.Args.Count).Select(k => op.Notation == Notation.Function ? Arg(k) : Grouped(k)).ToArray());
+            }
             case Op.Copy: return Arg(0);
         }
-        return "?";
+        throw new System.InvalidOperationException("Unknown node " + node.Op);
     }
 
     public string Short(int index) => _labels[index] ?? Node(index);
@@ -96,9 +96,14 @@ internal sealed class Describe
         DMul m => Derivative(m.Left, from) + " * " + Derivative(m.Right, from),
         DSub s => "(" + Derivative(s.Left, from) + " - " + Derivative(s.Right, from) + ")",
         DNeg n => "-" + Derivative(n.Operand, from),
-        DReluMask r => $"({Short(r.Output)} > 0 ? d({Short(from)}) : 0)",
-        _ => "?",
+        DDiv d => Derivative(d.Left, from) + " / " + Grouped(d.Right, from),
+        DCall c => c.Operation.Describe(c.Arguments.Select(a => Derivative(a, from)).ToArray()),
+        _ => throw new System.InvalidOperationException("Unknown derivative " + expr.GetType().Name),
     };
+
+    /// <summary>A divisor that is a product or a quotient reads as one only in parentheses.</summary>
+    private string Grouped(DExpr expr, int from) =>
+        expr is DMul or DDiv or DNeg ? "(" + Derivative(expr, from) + ")" : Derivative(expr, from);
 
     private string Wrap(int node)
     {

@@ -24,6 +24,7 @@ internal sealed class Binder
     private readonly HashSet<string> _matrixNames = new();
     private readonly HashSet<string> _read = new();
     private bool _inputRead;
+    private bool _inputIsHidden;
 
     // Size inference for parameter vectors: each vector is a variable; unresolved ones are H.
     private readonly Dictionary<string, Size> _vectorSizes = new();
@@ -83,7 +84,7 @@ internal sealed class Binder
         {
             EquationSyntax equation = _equations[i];
             (BoundExpr value, SizeTerm size) = BindExpr(equation.Value, i);
-            Unify(size, new SizeTerm(Size.Hidden, null, equation.Value.Range), i,
+            Unify(size, new SizeTerm(Size.Hidden, null, equation.Value.Range), i, highway: false,
                 $"'{equation.Target}' has the hidden size H but its value has the input size X: multiply the input by a weight matrix first");
             bound.Add(new BoundEquation(equation.Index, equation.Text, equation.Target, equation.TargetIsState, value));
         }
@@ -108,7 +109,7 @@ internal sealed class Binder
 
         var states = _stateDefinitions.OrderBy(s => s.Value).Select(s => s.Key).ToEquatableArray();
         var vectors = _vectorOrder.Select(v => new VectorInfo(v, ResolveVector(v) ?? Size.Hidden)).ToEquatableArray();
-        return new BoundCell(_input, _output, states, matrices.ToEquatableArray(), vectors, bound.ToEquatableArray());
+        return new BoundCell(_input, _output, states, matrices.ToEquatableArray(), vectors, bound.ToEquatableArray(), _inputIsHidden);
     }
 
     private void CollectMatrices(ExprSyntax expr)
@@ -120,7 +121,7 @@ internal sealed class Binder
                     _matrixNames.Add(m.Matrix);
                 CollectMatrices(m.Operand);
                 break;
-            case CallSyntax c: CollectMatrices(c.Argument); break;
+            case CallSyntax c: foreach (ExprSyntax argument in c.Arguments) CollectMatrices(argument); break;
             case BinarySyntax b: CollectMatrices(b.Left); CollectMatrices(b.Right); break;
             case NegateSyntax n: CollectMatrices(n.Operand); break;
             case ConcatSyntax c: foreach (ExprSyntax part in c.Parts) CollectMatrices(part); break;
@@ -177,17 +178,18 @@ internal sealed class Binder
             case TimedNameSyntax n:
             {
                 string name = n.Name;
-                string written = $"{name}[{(n.Offset == 0 ? "t" : "t-1")}]";
+                string written = $"{name}[{(n.Offset == 0 ? "t" : "t" + n.Offset)}]";
                 if (name == _input)
                 {
                     _inputRead = true;
-                    if (n.Offset != 0)
-                        Report(Diagnostics.InputMisuse, index, n.Range, $"the input is only available at this step: read '{name}[t]'");
-                    return (new InputExpr(), new SizeTerm(Size.Input, null, n.Range));
+                    return (new InputExpr(-n.Offset), new SizeTerm(Size.Input, null, n.Range));
                 }
                 if (_stateDefinitions.ContainsKey(name))
                 {
                     _read.Add(name);
+                    if (n.Offset < -1)
+                        Report(Diagnostics.TimeIndexMisuse, index, n.Range,
+                            $"'{name}' is a state: it is read as '{name}[t-1]', its value before this step; only the input '{_input}' may look back further");
                     if (n.Offset == 0 && !DefinedBefore(_stateDefinitions, name, eq))
                         Report(Diagnostics.ReadBeforeDefinition, index, n.Range, written, $", or read '{name}[t-1]' for the value before this step");
                     return (new StateExpr(name, n.Offset != 0), new SizeTerm(Size.Hidden, null, n.Range));
@@ -212,8 +214,16 @@ internal sealed class Binder
 
             case CallSyntax c:
             {
-                (BoundExpr argument, SizeTerm size) = BindExpr(c.Argument, eq);
-                return (new CallExpr(c.Function, argument), size with { Range = c.Range });
+                var arguments = new List<BoundExpr>();
+                SizeTerm? size = null;
+                foreach (ExprSyntax syntax in c.Arguments)
+                {
+                    (BoundExpr argument, SizeTerm argumentSize) = BindExpr(syntax, eq);
+                    arguments.Add(argument);
+                    size = size is null ? argumentSize : Unify(size.Value, argumentSize, eq, highway: true,
+                        $"'{c.Function.Spellings[0]}' combines a value of the input size X with one of the hidden size H: multiply the input by a weight matrix first");
+                }
+                return (new CallExpr(c.Function, arguments.ToEquatableArray()), size!.Value with { Range = c.Range });
             }
 
             case NegateSyntax n:
@@ -226,7 +236,7 @@ internal sealed class Binder
             {
                 (BoundExpr left, SizeTerm leftSize) = BindExpr(b.Left, eq);
                 (BoundExpr right, SizeTerm rightSize) = BindExpr(b.Right, eq);
-                SizeTerm size = Unify(leftSize, rightSize, eq,
+                SizeTerm size = Unify(leftSize, rightSize, eq, highway: true,
                     "this combines a value of the input size X with one of the hidden size H: multiply the input by a weight matrix first");
                 return (new BinaryExpr(b.Operator, left, right), size with { Range = b.Range });
             }
@@ -278,8 +288,11 @@ internal sealed class Binder
 
     private Size? Resolve(SizeTerm term) => term.Vector is null ? (term.Known == Size.Scalar ? null : term.Known) : ResolveVector(term.Vector);
 
-    /// <summary>Unifies the sizes of two operands of an elementwise operation; a mismatch is CG0016.</summary>
-    private SizeTerm Unify(SizeTerm a, SizeTerm b, int eq, string message)
+    /// <summary>
+    /// Unifies the sizes of two operands of an elementwise operation; a mismatch is CG0016. With <paramref name="highway"/>,
+    /// the input combined with a value of size H is not a mismatch: the result is H and the cell needs X = H.
+    /// </summary>
+    private SizeTerm Unify(SizeTerm a, SizeTerm b, int eq, bool highway, string message)
     {
         bool aScalar = a.Vector is null && a.Known == Size.Scalar;
         bool bScalar = b.Vector is null && b.Known == Size.Scalar;
@@ -288,12 +301,18 @@ internal sealed class Binder
         Size? sa = Resolve(a), sb = Resolve(b);
         if (sa is not null && sb is not null)
         {
+            if (sa != sb && highway && a.Vector is null && b.Vector is null)
+            {
+                _inputIsHidden = true;
+                return sa == Size.Hidden ? a : b;
+            }
             if (sa != sb)
             {
                 string detail = a.Vector is not null || b.Vector is not null
                     ? $"the parameter vector '{a.Vector ?? b.Vector}' is used with the input size X in one place and the hidden size H in another: use two vectors"
                     : message;
                 Report(Diagnostics.SizeMismatch, _equations[eq].Index, a.Range.Union(b.Range), detail);
+                return a.Vector is null ? a : b; // the side without a vector, so that enclosing operations do not report it again
             }
             return a;
         }

@@ -1,3 +1,4 @@
+using CellGen.Generator.Compiler;
 using CellGen.Generator.Model;
 
 namespace CellGen.Generator.Language;
@@ -10,7 +11,8 @@ internal abstract record BoundExpr;
 
 internal sealed record ConstantExpr(double Value) : BoundExpr;
 
-internal sealed record InputExpr : BoundExpr;
+/// <summary><c>x[t]</c> (Lag 0) or <c>x[t-k]</c> (Lag k), zero before the first step.</summary>
+internal sealed record InputExpr(int Lag = 0) : BoundExpr;
 
 /// <summary><c>s[t-1]</c> (Previous) or <c>s[t]</c> read after its equation.</summary>
 internal sealed record StateExpr(string State, bool Previous) : BoundExpr;
@@ -21,7 +23,7 @@ internal sealed record LocalExpr(string Name) : BoundExpr;
 /// <summary>A parameter vector (a bias, a diagonal peephole).</summary>
 internal sealed record VectorExpr(string Name) : BoundExpr;
 
-internal sealed record CallExpr(Function Function, BoundExpr Argument) : BoundExpr;
+internal sealed record CallExpr(Operation Function, EquatableArray<BoundExpr> Arguments) : BoundExpr;
 
 internal sealed record BinaryExpr(char Operator, BoundExpr Left, BoundExpr Right) : BoundExpr;
 
@@ -36,11 +38,15 @@ internal sealed record MatrixInfo(string Name, EquatableArray<Size> PartSizes);
 
 internal sealed record VectorInfo(string Name, Size Size);
 
-/// <summary>A cell whose equations are well formed: every name has a role and a size.</summary>
+/// <summary>
+/// A cell whose equations are well formed: every name has a role and a size. <c>InputIsHidden</c>: the input is
+/// combined elementwise with values of size H (a highway), so the cell needs X = H.
+/// </summary>
 internal sealed record BoundCell(
     string Input,
     string Output,
     EquatableArray<string> States,
     EquatableArray<MatrixInfo> Matrices,
     EquatableArray<VectorInfo> Vectors,
-    EquatableArray<BoundEquation> Equations);
+    EquatableArray<BoundEquation> Equations,
+    bool InputIsHidden = false);

@@ -55,7 +55,7 @@ internal static class Diagnostics
         "Syntax error: {0}");
 
     public static readonly DiagnosticDescriptor UnknownFunction = Error("CG0002", "Unknown function",
-        "Unknown function '{0}': use sigmoid (or σ), tanh or relu");
+        "Unknown function '{0}': the functions are {1}");
 
     public static readonly DiagnosticDescriptor ReadBeforeDefinition = Error("CG0003", "Name read before its equation",
         "'{0}' is read before the equation that defines it: move its equation above this one{1}");
@@ -114,6 +114,9 @@ internal static class Diagnostics
     public static readonly DiagnosticDescriptor TimeIndexMisuse = Error("CG0021", "Time index does not fit the name",
         "{0}");
 
+    public static readonly DiagnosticDescriptor WrongArgumentCount = Error("CG0022", "Wrong number of arguments",
+        "'{0}' takes {1} but is given {2}");
+
     public static readonly DiagnosticDescriptor InternalError = Error("CG0099", "Internal error in the CellGen compiler",
         "CellGen could not compile this cell because of an internal error ({0}); please report it with the equations");
 
@@ -122,7 +125,7 @@ internal static class Diagnostics
         SyntaxError, UnknownFunction, ReadBeforeDefinition, DefinedTwice, StateNotUpdated, MatrixAndVector,
         MatrixNotParameter, ConcatenationSizes, OutputMissing, NotPartial, Generic, ContainingTypeNotPartial,
         UnusedIntermediate, UnusedInput, InputMisuse, SizeMismatch, NoEquations, InvalidRoleName, NotACellClass,
-        NotAConstantString, TimeIndexMisuse, InternalError,
+        NotAConstantString, TimeIndexMisuse, WrongArgumentCount, InternalError,
     };
 
     public static DiagnosticDescriptor ById(string id)

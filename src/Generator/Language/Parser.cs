@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Generic;
 using System.Globalization;
+using CellGen.Generator.Compiler;
 using CellGen.Generator.Model;
 
 namespace CellGen.Generator.Language;
@@ -11,7 +12,7 @@ namespace CellGen.Generator.Language;
 /// </summary>
 internal sealed class Parser
 {
-    private enum TokenKind { Name, Number, Plus, Minus, Star, At, Equals, LParen, RParen, LBracket, RBracket, Comma, End, Bad }
+    private enum TokenKind { Name, Number, Plus, Minus, Star, Slash, At, Equals, LParen, RParen, LBracket, RBracket, Comma, End, Bad }
 
     private readonly record struct Token(TokenKind Kind, string Text, TextRange Range);
 
@@ -85,6 +86,7 @@ internal sealed class Parser
                 '+' => TokenKind.Plus,
                 '-' or '−' => TokenKind.Minus,
                 '*' or '⊙' => TokenKind.Star,
+                '/' => TokenKind.Slash,
                 '@' or '·' => TokenKind.At,
                 '=' => TokenKind.Equals,
                 '(' => TokenKind.LParen,
@@ -99,7 +101,7 @@ internal sealed class Parser
             var token = new Token(kind, text.Substring(start, length), new TextRange(start, length));
             if (kind == TokenKind.Bad)
                 throw new SyntaxException(EquationProblem.Create(Diagnostics.SyntaxError, equation, token.Range,
-                    $"unexpected character '{token.Text}'; equations use names, numbers, + - * @ ( ) [ ] , and the functions sigmoid, tanh, relu"));
+                    $"unexpected character '{token.Text}'; equations use names, numbers, + - * / @ ( ) [ ] , and the functions {Operation.FunctionList}"));
             tokens.Add(token);
         }
         tokens.Add(new Token(TokenKind.End, "", new TextRange(text.Length, 0)));
@@ -146,6 +148,9 @@ internal sealed class Parser
         return new EquationSyntax(_equation, _text, name.Text, isState, targetRange, value);
     }
 
+    /// <summary>The most steps back that <c>x[t-k]</c> may read.</summary>
+    public const int MaxLag = 10_000;
+
     private (int Offset, TextRange Range) ParseTimeIndex()
     {
         Token open = Expect(TokenKind.LBracket, "'['");
@@ -154,11 +159,14 @@ internal sealed class Parser
         {
             Next();
             if (Current.Kind == TokenKind.RBracket) return (0, TextRange.FromBounds(start, Next().Range.End));
-            if (Current.Kind == TokenKind.Minus && _tokens[_position + 1] is { Kind: TokenKind.Number, Text: "1" }
-                && _tokens[_position + 2].Kind == TokenKind.RBracket)
+            if (Current.Kind == TokenKind.Minus && _tokens[_position + 1] is { Kind: TokenKind.Number } number
+                && _tokens[_position + 2].Kind == TokenKind.RBracket && IsDigits(number.Text))
             {
                 _position += 2;
-                return (-1, TextRange.FromBounds(start, Next().Range.End));
+                TextRange range = TextRange.FromBounds(start, Next().Range.End);
+                if (!int.TryParse(number.Text, NumberStyles.None, CultureInfo.InvariantCulture, out int k) || k < 1 || k > MaxLag)
+                    throw Error(number.Range, $"a step back is a whole number from 1 to {MaxLag}: 't-{number.Text}' is not");
+                return (-k, range);
             }
         }
         int end = start + 1;
@@ -167,7 +175,13 @@ internal sealed class Parser
             end = _tokens[i].Range.End;
             if (_tokens[i].Kind == TokenKind.RBracket) break;
         }
-        throw Error(TextRange.FromBounds(start, end), "a time index is [t] or [t-1]");
+        throw Error(TextRange.FromBounds(start, end), "a time index is [t], [t-1], or [t-k] with a whole number k for the input");
+    }
+
+    private static bool IsDigits(string text)
+    {
+        foreach (char c in text) if (c < '0' || c > '9') return false;
+        return text.Length > 0;
     }
 
     private ExprSyntax ParseExpression()
@@ -185,11 +199,11 @@ internal sealed class Parser
     private ExprSyntax ParseTerm()
     {
         ExprSyntax left = ParseUnary();
-        while (Current.Kind == TokenKind.Star)
+        while (Current.Kind is TokenKind.Star or TokenKind.Slash)
         {
-            Next();
+            char op = Next().Kind == TokenKind.Star ? '*' : '/';
             ExprSyntax right = ParseUnary();
-            left = new BinarySyntax('*', left, right, left.Range.Union(right.Range));
+            left = new BinarySyntax(op, left, right, left.Range.Union(right.Range));
         }
         return left;
     }
@@ -217,7 +231,7 @@ internal sealed class Parser
         return result;
     }
 
-    private static bool IsFunctionName(string name) => name is "sigmoid" or "σ" or "tanh" or "relu";
+    private static bool IsFunctionName(string name) => Operation.FunctionNamed(name) is not null;
 
     private ExprSyntax ParseOperand()
     {
@@ -229,24 +243,29 @@ internal sealed class Parser
                 if (!double.TryParse(token.Text, NumberStyles.AllowDecimalPoint | NumberStyles.AllowExponent, CultureInfo.InvariantCulture, out double value)
                     || double.IsInfinity(value) || double.IsNaN(value))
                     throw Error(token.Range, $"'{token.Text}' is not a number");
+                if (float.IsInfinity((float)value))
+                    throw Error(token.Range, $"'{token.Text}' is not finite in float32 (the largest float is about 3.4e38)");
                 return new NumberSyntax(value, token.Range);
             case TokenKind.Name:
                 Next();
                 if (Current.Kind == TokenKind.LParen)
                 {
-                    Function? function = token.Text switch
-                    {
-                        "sigmoid" or "σ" => Function.Sigmoid,
-                        "tanh" => Function.Tanh,
-                        "relu" => Function.Relu,
-                        _ => null,
-                    };
+                    Operation? function = Operation.FunctionNamed(token.Text);
                     if (function is null)
-                        throw new SyntaxException(EquationProblem.Create(Diagnostics.UnknownFunction, _equation, token.Range, token.Text));
+                        throw new SyntaxException(EquationProblem.Create(Diagnostics.UnknownFunction, _equation, token.Range, token.Text, Operation.FunctionList));
                     Next();
-                    ExprSyntax argument = ParseExpression();
-                    Token close = Expect(TokenKind.RParen, "')'");
-                    return new CallSyntax(function.Value, argument, token.Range.Union(close.Range));
+                    var arguments = new List<ExprSyntax> { ParseExpression() };
+                    while (Current.Kind == TokenKind.Comma)
+                    {
+                        Next();
+                        arguments.Add(ParseExpression());
+                    }
+                    Token close = Expect(TokenKind.RParen, "',' or ')'");
+                    TextRange range = token.Range.Union(close.Range);
+                    if (arguments.Count != function.Arity)
+                        throw new SyntaxException(EquationProblem.Create(Diagnostics.WrongArgumentCount, _equation, range,
+                            function.Spellings[0], function.Arity == 1 ? "one argument" : $"{function.Arity} arguments", arguments.Count.ToString(CultureInfo.InvariantCulture)));
+                    return new CallSyntax(function, arguments.ToEquatableArray(), token.Range, range);
                 }
                 if (IsFunctionName(token.Text))
                     throw Error(token.Range, $"expected '(' after the function '{token.Text}'");

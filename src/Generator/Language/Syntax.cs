@@ -1,9 +1,7 @@
+using CellGen.Generator.Compiler;
 using CellGen.Generator.Model;
 
 namespace CellGen.Generator.Language;
-
-/// <summary>The elementwise functions of the language.</summary>
-internal enum Function { Sigmoid, Tanh, Relu }
 
 /// <summary>An expression as written, with the range of characters it spans in its equation.</summary>
 internal abstract record ExprSyntax(TextRange Range);
@@ -13,12 +11,13 @@ internal sealed record NumberSyntax(double Value, TextRange Range) : ExprSyntax(
 /// <summary>A name written without a time index: an intermediate or a parameter vector.</summary>
 internal sealed record NameSyntax(string Name, TextRange Range) : ExprSyntax(Range);
 
-/// <summary><c>name[t]</c> (Offset 0) or <c>name[t-1]</c> (Offset -1).</summary>
+/// <summary><c>name[t]</c> (Offset 0) or <c>name[t-k]</c> (Offset -k).</summary>
 internal sealed record TimedNameSyntax(string Name, int Offset, TextRange NameRange, TextRange Range) : ExprSyntax(Range);
 
-internal sealed record CallSyntax(Function Function, ExprSyntax Argument, TextRange Range) : ExprSyntax(Range);
+/// <summary>A function of the table called on its arguments; <c>NameRange</c> is the function's name as written.</summary>
+internal sealed record CallSyntax(Operation Function, EquatableArray<ExprSyntax> Arguments, TextRange NameRange, TextRange Range) : ExprSyntax(Range);
 
-/// <summary>'+', '-' or '*' (elementwise).</summary>
+/// <summary>'+', '-', '*' or '/' (elementwise).</summary>
 internal sealed record BinarySyntax(char Operator, ExprSyntax Left, ExprSyntax Right, TextRange Range) : ExprSyntax(Range);
 
 internal sealed record NegateSyntax(ExprSyntax Operand, TextRange Range) : ExprSyntax(Range);

@@ -165,7 +165,7 @@ namespace CellGen.Cells
                 // d(h[t]) = d(h[t]) from the output + d(h[t]) from step t+1
                 V d_h = V.Load(_d_output, row * H + j) + V.Load(_d_h_later, row * H + j);
                 // d(W[:, :H] @ h[t-1] + (W[:, H:H + X] @ x[t] + b)) = (h[t] > 0 ? d(h[t]) : 0)
-                V d_v4 = V.ReluMask(h, d_h);
+                V d_v4 = V.Positive(h, d_h);
                 // Gradients leaving this sweep
                 // d(W[:, :H] @ h[t-1]) = d(W[:, :H] @ h[t-1] + (W[:, H:H + X] @ x[t] + b))
                 V.Store(d_v4, _d_product0, row * H + j);

@@ -1,0 +1,156 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using CellGen.Generator.Model;
+
+namespace CellGen.Generator.Compiler;
+
+/// <summary>How an operation is written, in equations and in the comments of generated code.</summary>
+internal enum Notation
+{
+    Function, // name(a, b)
+    Prefix,   // -a
+    Infix,    // a * b
+}
+
+/// <summary>
+/// One operation of the equation language, described once: how it is spelled, how many arguments it takes, how it folds
+/// when its arguments are numbers, its derivative, how generated code computes it and what a step of it costs. Every
+/// stage of the compiler reads this table; none has a switch over the functions. Operations without spellings are
+/// internal: derivatives use them, equations cannot.
+/// </summary>
+internal sealed class Operation
+{
+    private Operation(string name, Notation notation, string[] spellings, int arity, Func<double[], double> fold,
+        string lanes, int work, DExpr[]? derivatives, string? written = null)
+    {
+        Name = name;
+        Written = written ?? notation switch
+        {
+            Notation.Prefix => name + "{0}",
+            Notation.Infix => "{0} " + name + " {1}",
+            _ => name + (arity == 1 ? "({0})" : "({0}, {1})"),
+        };
+        Notation = notation;
+        Spellings = new EquatableArray<string>(spellings);
+        Arity = arity;
+        Fold = fold;
+        Lanes = lanes;
+        Work = work;
+        Derivatives = derivatives is null ? default : new EquatableArray<DExpr>(derivatives);
+    }
+
+    /// <summary>The name comments write: "exp", "*", "/".</summary>
+    public string Name { get; }
+
+    public Notation Notation { get; }
+
+    /// <summary>How comments write it, with {0} and {1} the arguments: "exp({0})", "{0} / {1}".</summary>
+    public string Written { get; }
+
+    /// <summary>The names an equation may call it by (functions only).</summary>
+    public EquatableArray<string> Spellings { get; }
+
+    public int Arity { get; }
+
+    /// <summary>The value for numbers, in double precision.</summary>
+    public Func<double[], double> Fold { get; }
+
+    /// <summary>C# over a lane type V: {0}, {1} are the arguments, {2} the element type.</summary>
+    public string Lanes { get; }
+
+    /// <summary>A rough cost per element in simple operations (an exponential and a division count 8).</summary>
+    public int Work { get; }
+
+    /// <summary>
+    /// For each argument, the gradient it receives, in terms of <see cref="DGrad"/> (the gradient of the result),
+    /// <see cref="DArg"/> (an argument's value) and <see cref="DOut"/> (the result's value). Empty for internal
+    /// operations, which nothing differentiates.
+    /// </summary>
+    public EquatableArray<DExpr> Derivatives { get; }
+
+    public bool IsInternal => Spellings.Count == 0 && Notation == Notation.Function;
+
+    public string Emit(IReadOnlyList<string> arguments, string elementType) =>
+        string.Format(System.Globalization.CultureInfo.InvariantCulture, Lanes, Argument(arguments, 0), Argument(arguments, 1), elementType);
+
+    public string Describe(IReadOnlyList<string> arguments) =>
+        string.Format(System.Globalization.CultureInfo.InvariantCulture, Written, Argument(arguments, 0), Argument(arguments, 1));
+
+    private string Argument(IReadOnlyList<string> arguments, int k) =>
+        k < Arity ? arguments[k] : "";
+
+    public override string ToString() => Name;
+
+    // The derivatives are written with these: G the incoming gradient, Y the result, A(k) an argument.
+    private static readonly DExpr G = new DGrad(), Y = new DOut();
+    private static DExpr A(int k) => new DArg(k);
+    private static DExpr N(double value) => new DConstant(value);
+    private static DExpr Mul(DExpr a, DExpr b) => new DMul(a, b);
+    private static DExpr Div(DExpr a, DExpr b) => new DDiv(a, b);
+    private static DExpr Sub(DExpr a, DExpr b) => new DSub(a, b);
+    private static DExpr Neg(DExpr a) => new DNeg(a);
+    private static DExpr Call(Operation op, params DExpr[] args) => new DCall(op, new EquatableArray<DExpr>(args));
+
+    private static Operation Function(string name, string[] spellings, int arity, Func<double[], double> fold, string lanes, int work, params DExpr[] derivatives) =>
+        new(name, Notation.Function, spellings, arity, fold, lanes, work, derivatives);
+
+    /// <summary><c>condition &gt; 0 ? value : 0</c>: relu's mask, abs's sign, the choice of min and max.</summary>
+    public static readonly Operation Positive = new("positive", Notation.Function, Array.Empty<string>(), 2,
+        a => a[0] > 0 ? a[1] : 0, "V.Positive({0}, {1})", 1, null, "({0} > 0 ? {1} : 0)");
+
+    public static readonly Operation Negate = new("-", Notation.Prefix, Array.Empty<string>(), 1,
+        a => -a[0], "-{0}", 1, new[] { Neg(G) });
+
+    public static readonly Operation Multiply = new("*", Notation.Infix, Array.Empty<string>(), 2,
+        a => a[0] * a[1], "{0} * {1}", 1, new[] { Mul(G, A(1)), Mul(G, A(0)) });
+
+    public static readonly Operation Divide = new("/", Notation.Infix, Array.Empty<string>(), 2,
+        a => a[0] / a[1], "{0} / {1}", 4, new[] { Div(G, A(1)), Neg(Div(Mul(G, Y), A(1))) });
+
+    public static readonly Operation Sigmoid = Function("sigmoid", new[] { "sigmoid", "σ" }, 1,
+        a => 1 / (1 + Math.Exp(-a[0])), "V.Sigmoid({0})", 8, Mul(G, Mul(Y, Sub(N(1), Y))));
+
+    public static readonly Operation Tanh = Function("tanh", new[] { "tanh" }, 1,
+        a => Math.Tanh(a[0]), "V.Tanh({0})", 8, Mul(G, Sub(N(1), Mul(Y, Y))));
+
+    public static readonly Operation Relu = Function("relu", new[] { "relu" }, 1,
+        a => Math.Max(a[0], 0), "V.Relu({0})", 1, Call(Positive, Y, G));
+
+    public static readonly Operation Exp = Function("exp", new[] { "exp" }, 1,
+        a => Math.Exp(a[0]), "V.Exp({0})", 8, Mul(G, Y));
+
+    public static readonly Operation Log = Function("log", new[] { "log" }, 1,
+        a => Math.Log(a[0]), "V.Log({0})", 8, Div(G, A(0)));
+
+    public static readonly Operation Softplus = Function("softplus", new[] { "softplus" }, 1,
+        a => a[0] > 20 ? a[0] : Math.Log(1 + Math.Exp(a[0])), "global::CellGen.LaneOperators.Softplus<V, {2}>({0})", 12,
+        Mul(G, Call(Sigmoid, A(0))));
+
+    public static readonly Operation Abs = Function("abs", new[] { "abs" }, 1,
+        a => Math.Abs(a[0]), "V.Abs({0})", 1, Sub(Call(Positive, A(0), G), Call(Positive, Neg(A(0)), G)));
+
+    public static readonly Operation Sqrt = Function("sqrt", new[] { "sqrt" }, 1,
+        a => Math.Sqrt(a[0]), "V.Sqrt({0})", 4, Div(Mul(G, N(0.5)), Y));
+
+    // Ties go to the first argument, as the language says.
+    public static readonly Operation Min = Function("min", new[] { "min" }, 2,
+        a => a[0] <= a[1] ? a[0] : a[1], "V.Min({0}, {1})", 1,
+        Sub(G, Call(Positive, Sub(A(0), A(1)), G)), Call(Positive, Sub(A(0), A(1)), G));
+
+    public static readonly Operation Max = Function("max", new[] { "max" }, 2,
+        a => a[0] >= a[1] ? a[0] : a[1], "V.Max({0}, {1})", 1,
+        Sub(G, Call(Positive, Sub(A(1), A(0)), G)), Call(Positive, Sub(A(1), A(0)), G));
+
+    /// <summary>Every operation, internal ones included.</summary>
+    public static readonly IReadOnlyList<Operation> All = new[] { Positive, Negate, Multiply, Divide, Sigmoid, Tanh, Relu, Exp, Log, Softplus, Abs, Sqrt, Min, Max };
+
+    /// <summary>The functions an equation may call, in the order error messages list them.</summary>
+    public static readonly IReadOnlyList<Operation> Functions = All.Where(o => o.Spellings.Count > 0).ToArray();
+
+    public static Operation? FunctionNamed(string spelling) => Functions.FirstOrDefault(o => o.Spellings.Contains(spelling));
+
+    /// <summary>"sigmoid (or σ), tanh, relu, ...": for messages.</summary>
+    public static string FunctionList => string.Join(", ", Functions.Select(f =>
+        f.Spellings.Count > 1 ? $"{f.Spellings[0]} (or {string.Join(", ", f.Spellings.Skip(1))})" : f.Spellings[0]));
+}

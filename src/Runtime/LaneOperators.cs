@@ -1,0 +1,27 @@
+namespace CellGen;
+
+/// <summary>
+/// The functions of the equation language that are not one lane primitive, each written once over
+/// <see cref="ISimd{TSelf, T}"/>, so that every vector width, the scalar path and the double variant compute the same
+/// formula. Generated kernels call them; the compiler's table of operations names them.
+/// </summary>
+public static class LaneOperators
+{
+    /// <summary>
+    /// softplus(x) = log(1 + exp(x)), as max(x, 0) + log1p(exp(-|x|)): nothing overflows, large x gives x (PyTorch
+    /// returns x above 20, where the two agree in float), and very negative x keeps its tiny value.
+    /// </summary>
+    public static V Softplus<V, T>(V x) where V : struct, ISimd<V, T> =>
+        V.Max(x, V.Number(0)) + Log1P<V, T>(V.Exp(-V.Abs(x)));
+
+    /// <summary>
+    /// log(1 + e) for e ≥ 0, accurate where 1 + e rounds: log(u) · e / (u - 1) with u = 1 + e (Goldberg), and e itself
+    /// where u rounds to 1.
+    /// </summary>
+    private static V Log1P<V, T>(V e) where V : struct, ISimd<V, T>
+    {
+        V u = V.Number(1) + e;
+        V d = u - V.Number(1);
+        return V.Positive(d, V.Log(u) * e / d) + e - V.Positive(d, e);
+    }
+}
