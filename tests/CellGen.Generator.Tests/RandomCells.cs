@@ -5,9 +5,11 @@ using System.Linq;
 namespace CellGen.Generator.Tests;
 
 /// <summary>
-/// Random well-formed cells over the whole language: states and intermediates in random order, + - * ⊙ and unary -,
-/// sigmoid σ tanh relu, @ and · with concatenations of any parts (expressions of the hidden size, or of the input size
-/// such as tanh(x[t])), numbers, parameter vectors of both sizes, shared matrices, s[t] read after its equation.
+/// Random well-formed cells over the whole language: states and intermediates in random order, + - * ⊙ / and unary -,
+/// every function (each kept inside its domain: log and sqrt of positive values, exp of bounded ones, division by
+/// values away from zero), @ and · with concatenations of any parts (expressions of the hidden size, or of the input
+/// size such as tanh(x[t]) and x[t-2]), numbers, parameter vectors of both sizes, shared matrices, s[t] read after
+/// its equation, and highways (the input combined elementwise with H, so that the cell needs X = H).
 /// </summary>
 public sealed class RandomCells
 {
@@ -30,20 +32,41 @@ public sealed class RandomCells
 
     private string Times() => Chance(0.2) ? " ⊙ " : " * ";
 
+    /// <summary>x[t], or the input of an earlier step.</summary>
+    private string Input() => Chance(0.3) ? $"x[t-{_random.Next(1, 4)}]" : "x[t]";
+
+    /// <summary>A function of version 2 applied to an expression, kept inside its domain.</summary>
+    private string Function2(string e, string other) => _random.Next(12) switch
+    {
+        0 => $"exp({Number()} * tanh({e}))",
+        1 => $"log(1 + sigmoid({e}))",
+        2 => $"softplus({e})",
+        3 => $"abs({e})",
+        4 => $"sqrt({Operand(e)} * {Operand(e)} + 1)",
+        5 => $"min({e}, {other})",
+        6 => $"max({e}, {Number()})",
+        7 => $"{Operand(e)} / (1 + abs({other}))",
+        8 => $"log(2 + tanh({e})) / {Number()}",
+        10 => $"sqrt(1 + sigmoid({e}))",
+        11 => $"min({Number()}, {e})",
+        _ => $"{Operand(e)} / (2 + sigmoid({other}))",
+    };
+
     private string At() => Chance(0.2) ? " · " : " @ ";
 
     /// <summary>An expression of the input size X: reads x[t], nothing of the hidden size.</summary>
     private string InputExpression(int depth)
     {
-        if (depth <= 0) return "x[t]";
-        return _random.Next(6) switch
+        if (depth <= 0) return Input();
+        return _random.Next(7) switch
         {
             0 => $"{Function()}({InputExpression(depth - 1)})",
             1 => $"{Number()}{Times()}{InputExpression(depth - 1)}",
-            2 => $"{Fresh("q")}{Times()}x[t]",
+            2 => $"{Fresh("q")}{Times()}{Input()}",
             3 => $"-{InputExpression(depth - 1)}",
             4 => $"({InputExpression(depth - 1)} - {Number()})",
-            _ => "x[t]",
+            5 => Function2(InputExpression(depth - 1), InputExpression(0)),
+            _ => Input(),
         };
     }
 
@@ -77,8 +100,12 @@ public sealed class RandomCells
             () => $"{HiddenExpression(depth - 1, false)} + {Product(depth, true)}",
         })();
         if (depth <= 0) return Chance(0.8) ? Pick(_hidden) : Fresh("p");
-        return _random.Next(9) switch
+        return _random.Next(13) switch
         {
+            9 or 10 or 12 => Function2(HiddenExpression(depth - 1, false), HiddenExpression(depth - 1, false)),
+            // Highways (X = H): the other side is a state or an intermediate, whose size H is known.
+            11 when Chance(0.5) => $"{Pick(_hidden)}{Times()}{Input()}",
+            11 => $"(1 - sigmoid({Pick(_hidden)})){Times()}tanh({Input()})",
             0 => $"{HiddenExpression(depth - 1, false)} + {HiddenExpression(depth - 1, false)}",
             1 => $"{HiddenExpression(depth - 1, false)} - {Operand(HiddenExpression(depth - 1, false))}",
             2 => $"{Operand(HiddenExpression(depth - 1, false))}{Times()}{Operand(HiddenExpression(depth - 1, false))}",
