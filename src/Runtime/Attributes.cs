@@ -27,3 +27,27 @@ public sealed class EquationAttribute : Attribute
     /// <summary>The equation text.</summary>
     public string Equation { get; }
 }
+
+/// <summary>
+/// Gives a state, an intermediate or a parameter vector of a cell a size other than the hidden size H:
+/// <c>[Size("r", "P")]</c> makes r of size P, a new size of the cell. The generated constructor takes each declared size
+/// after the input and hidden sizes, as an <c>int</c> parameter named as written here, in the order of the attributes.
+/// </summary>
+[AttributeUsage(AttributeTargets.Class, AllowMultiple = true, Inherited = false)]
+public sealed class SizeAttribute : Attribute
+{
+    /// <summary>Declares the size of one name.</summary>
+    /// <param name="name">A state, an intermediate or a parameter vector of the equations.</param>
+    /// <param name="size">The name of the size, a C# identifier: the constructor's parameter.</param>
+    public SizeAttribute(string name, string size)
+    {
+        Name = name;
+        Size = size;
+    }
+
+    /// <summary>The name whose size is declared.</summary>
+    public string Name { get; }
+
+    /// <summary>The name of its size.</summary>
+    public string Size { get; }
+}

@@ -13,6 +13,9 @@ public abstract class RecurrentCell<T> : IHasParameters where T : unmanaged, INu
 {
     private readonly List<Parameter<T>> _parameters = new();
     private readonly List<(T[] Values, T[] Gradients)> _storage = new();
+    private int[]? _stateSizes;
+    private int _outputState = -1;
+    private IReadOnlyDictionary<string, int> _sizes = new Dictionary<string, int>();
 
     /// <summary>Creates a cell for inputs of <paramref name="inputSize"/> values and states of <paramref name="hiddenSize"/>.</summary>
     protected RecurrentCell(int inputSize, int hiddenSize)
@@ -26,13 +29,38 @@ public abstract class RecurrentCell<T> : IHasParameters where T : unmanaged, INu
     /// <summary>X: the size of the input at each step.</summary>
     public int InputSize { get; }
 
-    /// <summary>H: the size of every state.</summary>
+    /// <summary>H: the size of every state, intermediate and parameter vector whose size the cell does not declare.</summary>
     public int HiddenSize { get; }
+
+    /// <summary>The sizes the cell declares with <c>[Size("name", "P")]</c>, by name (P), as given to its constructor.</summary>
+    public IReadOnlyDictionary<string, int> Sizes => _sizes;
+
+    /// <summary>The size of each state, in <see cref="StateNames"/> order: <see cref="HiddenSize"/> unless declared.</summary>
+    public IReadOnlyList<int> StateSizes => _stateSizes ??= Enumerable.Repeat(HiddenSize, StateNames.Count).ToArray();
+
+    /// <summary>The size of the output at each step: the size of the state <see cref="OutputName"/>.</summary>
+    public int OutputSize => StateSizes[_outputState >= 0 ? _outputState : _outputState = StateIndex(OutputName)];
+
+    /// <summary>The values of one set of states of <paramref name="batchSize"/> sequences: [S, B, size] laid one state after another.</summary>
+    public int StateValues(int batchSize)
+    {
+        int sum = 0;
+        foreach (int size in StateSizes) sum += size;
+        return sum * batchSize;
+    }
+
+    /// <summary>Where state <paramref name="state"/> starts in a state buffer of <paramref name="batchSize"/> sequences.</summary>
+    public int StateOffset(int state, int batchSize)
+    {
+        int offset = 0;
+        for (int s = 0; s < state; s++) offset += StateSizes[s];
+        return offset * batchSize;
+    }
 
     /// <summary>The equations the cell was generated from.</summary>
     public abstract IReadOnlyList<string> Equations { get; }
 
-    /// <summary>The states, in the order of their equations; state buffers [S, B, H] use this order.</summary>
+    /// <summary>The states, in the order of their equations; state buffers use this order, each state [B, its size].</summary>
     public abstract IReadOnlyList<string> StateNames { get; }
 
     /// <summary>The state whose value at each step is the output.</summary>
@@ -85,6 +113,15 @@ public abstract class RecurrentCell<T> : IHasParameters where T : unmanaged, INu
         var pair = (new T[length], new T[length]);
         _storage.Add(pair);
         return pair;
+    }
+
+    /// <summary>Records the sizes declared with [Size] and the size of each state (generated constructors call this).</summary>
+    protected void DeclareSizes(string[] names, int[] values, int[] stateSizes)
+    {
+        var sizes = new Dictionary<string, int>();
+        for (int i = 0; i < names.Length; i++) sizes[names[i]] = values[i];
+        _sizes = sizes;
+        _stateSizes = stateSizes;
     }
 
     /// <summary>Registers a parameter view.</summary>

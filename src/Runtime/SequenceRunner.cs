@@ -1,4 +1,5 @@
 using System;
+using System.Linq;
 using System.Numerics;
 
 namespace CellGen;
@@ -6,8 +7,8 @@ namespace CellGen;
 /// <summary>
 /// Runs a cell over a batch of B sequences of up to <see cref="MaxSteps"/> steps, forward (for inference, or recording
 /// a tape for training) and backward through time. All buffers are allocated once, here; calls allocate nothing.
-/// Layouts are time-major and row-major: inputs [T, B, X], outputs [T, B, H], states [S, B, H] in the order of
-/// <see cref="RecurrentCell{T}.StateNames"/>.
+/// Layouts are time-major and row-major: inputs [T, B, X], outputs [T, B, O] (O the output state's size, H unless
+/// declared), states one after another in the order of <see cref="RecurrentCell{T}.StateNames"/>, each [B, its size].
 /// </summary>
 public abstract class SequenceRunner<T> where T : unmanaged, INumberBase<T>
 {
@@ -17,6 +18,9 @@ public abstract class SequenceRunner<T> where T : unmanaged, INumberBase<T>
     private readonly int[] _lengths;
     private readonly T[] _maskedOutputGradient;
     private readonly T[][] _savedCarry;
+    private readonly int[] _stateSizes;
+    private readonly int[] _stateOffsets; // where each state starts in a state buffer [S, B, size]
+    private readonly int _stateValues, _outputState, _outputSize;
     private bool _masked;
     private bool _recordedMasked;
     private int _carryParity;
@@ -32,17 +36,23 @@ public abstract class SequenceRunner<T> where T : unmanaged, INumberBase<T>
         MaxSteps = maxSteps;
         BatchSize = batchSize;
         int states = cell.StateNames.Count;
+        _stateSizes = cell.StateSizes.ToArray();
+        _stateOffsets = new int[states];
+        for (int s = 0; s < states; s++) _stateOffsets[s] = cell.StateOffset(s, batchSize);
+        _stateValues = cell.StateValues(batchSize);
+        _outputState = cell.StateIndex(cell.OutputName);
+        _outputSize = cell.OutputSize;
         Inputs = new T[maxSteps * batchSize * cell.InputSize];
         InputGradients = new T[maxSteps * batchSize * cell.InputSize];
         _history = new T[states][];
         _carry = new T[2 * states][];
-        for (int s = 0; s < states; s++) _history[s] = new T[(maxSteps + 1) * batchSize * cell.HiddenSize];
-        for (int s = 0; s < 2 * states; s++) _carry[s] = new T[batchSize * cell.HiddenSize];
-        _zeros = new T[batchSize * cell.HiddenSize];
+        for (int s = 0; s < states; s++) _history[s] = new T[(maxSteps + 1) * batchSize * _stateSizes[s]];
+        for (int s = 0; s < 2 * states; s++) _carry[s] = new T[batchSize * _stateSizes[s / 2]];
+        _zeros = new T[batchSize * _outputSize];
         _lengths = new int[batchSize];
-        _maskedOutputGradient = new T[batchSize * cell.HiddenSize];
+        _maskedOutputGradient = new T[batchSize * _outputSize];
         _savedCarry = new T[states][];
-        for (int s = 0; s < states; s++) _savedCarry[s] = new T[batchSize * cell.HiddenSize];
+        for (int s = 0; s < states; s++) _savedCarry[s] = new T[batchSize * _stateSizes[s]];
     }
 
     /// <summary>The cell whose parameters this runner uses and whose gradients it accumulates.</summary>
@@ -62,9 +72,9 @@ public abstract class SequenceRunner<T> where T : unmanaged, INumberBase<T>
 
     /// <summary>Inference: runs the sequences and writes outputs and final states.</summary>
     /// <param name="inputs">[T, B, X], time-major.</param>
-    /// <param name="initialStates">[S, B, H], or empty for zeros.</param>
-    /// <param name="outputs">[T, B, H]: the output state at each step.</param>
-    /// <param name="finalStates">[S, B, H], or empty when not wanted.</param>
+    /// <param name="initialStates">Every state [B, its size], one after another in StateNames order, or empty for zeros.</param>
+    /// <param name="outputs">[T, B, O]: the output state at each step.</param>
+    /// <param name="finalStates">Every state, laid out as <paramref name="initialStates"/>, or empty when not wanted.</param>
     public void Forward(ReadOnlySpan<T> inputs, ReadOnlySpan<T> initialStates, Span<T> outputs, Span<T> finalStates) =>
         Run(inputs, initialStates, outputs, finalStates, default, record: false);
 
@@ -88,33 +98,31 @@ public abstract class SequenceRunner<T> where T : unmanaged, INumberBase<T>
     /// Backpropagation through time over the last ForwardTraining call: accumulates every parameter's
     /// gradient in the cell and writes the gradients of the inputs and of the initial states.
     /// </summary>
-    /// <param name="outputGradients">dL/d(outputs) [T, B, H], or empty for zeros.</param>
-    /// <param name="finalStateGradients">dL/d(final states) [S, B, H], or empty for zeros.</param>
+    /// <param name="outputGradients">dL/d(outputs) [T, B, O], or empty for zeros.</param>
+    /// <param name="finalStateGradients">dL/d(final states), laid out as the states, or empty for zeros.</param>
     /// <param name="inputGradients">dL/d(inputs) [T, B, X], or empty when not wanted.</param>
-    /// <param name="initialStateGradients">dL/d(initial states) [S, B, H], or empty when not wanted.</param>
+    /// <param name="initialStateGradients">dL/d(initial states), laid out as the states, or empty when not wanted.</param>
     public void Backward(ReadOnlySpan<T> outputGradients, ReadOnlySpan<T> finalStateGradients, Span<T> inputGradients, Span<T> initialStateGradients)
     {
         if (_recordedSteps < 0)
             throw new InvalidOperationException("Backward needs a tape: call ForwardTraining first (Forward records nothing).");
         int steps = _recordedSteps;
-        int stateValues = Cell.StateNames.Count * BatchSize * Cell.HiddenSize;
-        CheckOptional(outputGradients.Length, steps * BatchSize * Cell.HiddenSize, nameof(outputGradients), Shape.Outputs, steps);
-        CheckOptional(finalStateGradients.Length, stateValues, nameof(finalStateGradients), Shape.States, steps);
+        CheckOptional(outputGradients.Length, steps * BatchSize * _outputSize, nameof(outputGradients), Shape.Outputs, steps);
+        CheckOptional(finalStateGradients.Length, _stateValues, nameof(finalStateGradients), Shape.States, steps);
         CheckOptional(inputGradients.Length, steps * BatchSize * Cell.InputSize, nameof(inputGradients), Shape.Inputs, steps);
-        CheckOptional(initialStateGradients.Length, stateValues, nameof(initialStateGradients), Shape.States, steps);
+        CheckOptional(initialStateGradients.Length, _stateValues, nameof(initialStateGradients), Shape.States, steps);
 
-        int perState = BatchSize * Cell.HiddenSize;
         _masked = _recordedMasked;
         _carryParity = 0;
-        for (int s = 0; s < Cell.StateNames.Count; s++)
+        for (int s = 0; s < _stateSizes.Length; s++)
         {
             if (finalStateGradients.IsEmpty) CarryIn(s).Clear();
-            else finalStateGradients.Slice(s * perState, perState).CopyTo(CarryIn(s));
+            else finalStateGradients.Slice(_stateOffsets[s], BatchSize * _stateSizes[s]).CopyTo(CarryIn(s));
         }
         RunBackward(steps, outputGradients);
         if (!inputGradients.IsEmpty) InputGradients.AsSpan(0, inputGradients.Length).CopyTo(inputGradients);
         if (!initialStateGradients.IsEmpty)
-            for (int s = 0; s < Cell.StateNames.Count; s++) CarryIn(s).CopyTo(initialStateGradients.Slice(s * perState, perState));
+            for (int s = 0; s < _stateSizes.Length; s++) CarryIn(s).CopyTo(initialStateGradients.Slice(_stateOffsets[s], BatchSize * _stateSizes[s]));
     }
 
     private void Run(ReadOnlySpan<T> inputs, ReadOnlySpan<T> initialStates, Span<T> outputs, Span<T> finalStates, ReadOnlySpan<int> lengths, bool record)
@@ -125,12 +133,12 @@ public abstract class SequenceRunner<T> where T : unmanaged, INumberBase<T>
                 $"inputs has {inputs.Length} values; expected [T, B={BatchSize}, X={Cell.InputSize}] with 1 <= T <= {MaxSteps}, a multiple of {perStep}.",
                 nameof(inputs));
         int steps = inputs.Length / perStep;
-        int perState = BatchSize * Cell.HiddenSize;
-        CheckOptional(initialStates.Length, Cell.StateNames.Count * perState, nameof(initialStates), Shape.States, steps);
-        if (outputs.Length != steps * perState)
+        int perOutput = BatchSize * _outputSize;
+        CheckOptional(initialStates.Length, _stateValues, nameof(initialStates), Shape.States, steps);
+        if (outputs.Length != steps * perOutput)
             throw new ArgumentException(
-                $"outputs has {outputs.Length} values; expected [T={steps}, B={BatchSize}, H={Cell.HiddenSize}] = {steps * perState}.", nameof(outputs));
-        CheckOptional(finalStates.Length, Cell.StateNames.Count * perState, nameof(finalStates), Shape.States, steps);
+                $"outputs has {outputs.Length} values; expected {Describe(Shape.Outputs, steps)} = {steps * perOutput}.", nameof(outputs));
+        CheckOptional(finalStates.Length, _stateValues, nameof(finalStates), Shape.States, steps);
         if (!lengths.IsEmpty && lengths.Length != BatchSize)
             throw new ArgumentException($"lengths has {lengths.Length} values; expected one per sequence, B={BatchSize}.", nameof(lengths));
         for (int b = 0; b < lengths.Length; b++)
@@ -142,21 +150,20 @@ public abstract class SequenceRunner<T> where T : unmanaged, INumberBase<T>
         for (int b = 0; b < lengths.Length; b++) _masked |= lengths[b] < steps;
         if (_masked) lengths.CopyTo(_lengths);
         inputs.CopyTo(Inputs);
-        for (int s = 0; s < Cell.StateNames.Count; s++)
+        for (int s = 0; s < _stateSizes.Length; s++)
         {
             Span<T> initial = PreviousState(s, 0);
             if (initialStates.IsEmpty) initial.Clear();
-            else initialStates.Slice(s * perState, perState).CopyTo(initial);
+            else initialStates.Slice(_stateOffsets[s], initial.Length).CopyTo(initial);
         }
         RunForward(steps, record);
-        int output = Cell.StateIndex(Cell.OutputName);
-        _history[output].AsSpan(perState, steps * perState).CopyTo(outputs);
+        _history[_outputState].AsSpan(perOutput, steps * perOutput).CopyTo(outputs);
         if (_masked)
             for (int t = 0; t < steps; t++)
                 for (int b = 0; b < BatchSize; b++)
-                    if (t >= _lengths[b]) outputs.Slice((t * BatchSize + b) * Cell.HiddenSize, Cell.HiddenSize).Clear();
+                    if (t >= _lengths[b]) outputs.Slice((t * BatchSize + b) * _outputSize, _outputSize).Clear();
         if (!finalStates.IsEmpty)
-            for (int s = 0; s < Cell.StateNames.Count; s++) PreviousState(s, steps).CopyTo(finalStates.Slice(s * perState, perState));
+            for (int s = 0; s < _stateSizes.Length; s++) PreviousState(s, steps).CopyTo(finalStates.Slice(_stateOffsets[s], BatchSize * _stateSizes[s]));
         if (record)
         {
             _recordedSteps = steps;
@@ -168,11 +175,13 @@ public abstract class SequenceRunner<T> where T : unmanaged, INumberBase<T>
     protected void EndForwardStep(int t)
     {
         if (!_masked) return;
-        int h = Cell.HiddenSize;
         for (int b = 0; b < BatchSize; b++)
             if (t >= _lengths[b])
                 for (int s = 0; s < _history.Length; s++)
+                {
+                    int h = _stateSizes[s];
                     PreviousState(s, t).Slice(b * h, h).CopyTo(NextState(s, t).Slice(b * h, h));
+                }
     }
 
     /// <summary>
@@ -182,11 +191,11 @@ public abstract class SequenceRunner<T> where T : unmanaged, INumberBase<T>
     protected void BeginBackwardStep(int t)
     {
         if (!_masked) return;
-        int h = Cell.HiddenSize;
         for (int b = 0; b < BatchSize; b++)
             if (t >= _lengths[b])
                 for (int s = 0; s < _history.Length; s++)
                 {
+                    int h = _stateSizes[s];
                     Span<T> carry = CarryIn(s).Slice(b * h, h);
                     carry.CopyTo(_savedCarry[s].AsSpan(b * h, h));
                     carry.Clear();
@@ -198,11 +207,13 @@ public abstract class SequenceRunner<T> where T : unmanaged, INumberBase<T>
     {
         if (_masked)
         {
-            int h = Cell.HiddenSize;
             for (int b = 0; b < BatchSize; b++)
                 if (t >= _lengths[b])
                     for (int s = 0; s < _history.Length; s++)
+                    {
+                        int h = _stateSizes[s];
                         _savedCarry[s].AsSpan(b * h, h).CopyTo(CarryOut(s).Slice(b * h, h));
+                    }
         }
         SwapCarries();
     }
@@ -219,21 +230,23 @@ public abstract class SequenceRunner<T> where T : unmanaged, INumberBase<T>
     private string Describe(Shape shape, int steps) => shape switch
     {
         Shape.Inputs => $"[T={steps}, B={BatchSize}, X={Cell.InputSize}]",
-        Shape.Outputs => $"[T={steps}, B={BatchSize}, H={Cell.HiddenSize}]",
-        _ => $"[S={Cell.StateNames.Count} ({string.Join(", ", Cell.StateNames)}), B={BatchSize}, H={Cell.HiddenSize}]",
+        Shape.Outputs => $"[T={steps}, B={BatchSize}, {(_outputSize == Cell.HiddenSize ? "H" : Cell.OutputName + " size")}={_outputSize}]",
+        _ => _stateSizes.All(size => size == Cell.HiddenSize)
+            ? $"[S={Cell.StateNames.Count} ({string.Join(", ", Cell.StateNames)}), B={BatchSize}, H={Cell.HiddenSize}]"
+            : $"the states ({string.Join(", ", Cell.StateNames.Select((name, s) => $"{name} [B={BatchSize}, {_stateSizes[s]}]"))}) one after another",
     };
 
     /// <summary>The value of state <paramref name="state"/> before step <paramref name="t"/> (s[t-1] of that step), [B, H].</summary>
-    protected Span<T> PreviousState(int state, int t) => _history[state].AsSpan(t * BatchSize * Cell.HiddenSize, BatchSize * Cell.HiddenSize);
+    protected Span<T> PreviousState(int state, int t) => _history[state].AsSpan(t * BatchSize * _stateSizes[state], BatchSize * _stateSizes[state]);
 
     /// <summary>The value of state <paramref name="state"/> after step <paramref name="t"/> (s[t] of that step), [B, H].</summary>
     protected Span<T> NextState(int state, int t) => PreviousState(state, t + 1);
 
     /// <summary>The values of a state before each of the first <paramref name="steps"/> steps, [T, B, H].</summary>
-    protected Span<T> PreviousStates(int state, int steps) => _history[state].AsSpan(0, steps * BatchSize * Cell.HiddenSize);
+    protected Span<T> PreviousStates(int state, int steps) => _history[state].AsSpan(0, steps * BatchSize * _stateSizes[state]);
 
     /// <summary>The values of a state after each of the first <paramref name="steps"/> steps, [T, B, H].</summary>
-    protected Span<T> NextStates(int state, int steps) => _history[state].AsSpan(BatchSize * Cell.HiddenSize, steps * BatchSize * Cell.HiddenSize);
+    protected Span<T> NextStates(int state, int steps) => _history[state].AsSpan(BatchSize * _stateSizes[state], steps * BatchSize * _stateSizes[state]);
 
     /// <summary>dL/d(state after this step), coming from later steps, [B, H].</summary>
     protected Span<T> CarryIn(int state) => _carry[2 * state + _carryParity];
@@ -247,13 +260,13 @@ public abstract class SequenceRunner<T> where T : unmanaged, INumberBase<T>
     /// <summary>dL/d(output at step t), [B, H]; zeros when no output gradients were given.</summary>
     protected ReadOnlySpan<T> OutputGradient(ReadOnlySpan<T> outputGradients, int t)
     {
-        int perStep = BatchSize * Cell.HiddenSize;
+        int perStep = BatchSize * _outputSize;
         if (outputGradients.IsEmpty) return _zeros;
         ReadOnlySpan<T> step = outputGradients.Slice(t * perStep, perStep);
         if (!_masked) return step;
         step.CopyTo(_maskedOutputGradient);
         for (int b = 0; b < BatchSize; b++)
-            if (t >= _lengths[b]) _maskedOutputGradient.AsSpan(b * Cell.HiddenSize, Cell.HiddenSize).Clear();
+            if (t >= _lengths[b]) _maskedOutputGradient.AsSpan(b * _outputSize, _outputSize).Clear();
         return _maskedOutputGradient;
     }
 

@@ -35,6 +35,38 @@ public sealed class DiagnosticTests
         return diagnostic;
     }
 
+    /// <summary>A projected cell (output r of size P) with extra [Size] attributes and equations.</summary>
+    private static string SizedSource(string sizes, params string[] equations) =>
+        "using CellGen;\nnamespace Test;\n\n[RecurrentCell(Output = \"r\")]\n" + string.Concat(equations.Select(e => $"[Equation(\"{e}\")]\n")) + sizes + "public partial class C;\n";
+
+    private static readonly string[] Projected = { "c[t] = tanh(W @ [r[t-1], x[t]] + b)", "r[t] = W_r @ c[t]" };
+
+    [Fact]
+    public void CG0023_SizeOfAnUnknownName() => Expect("CG0023", SizedSource("[Size([|\"q\"|], \"P\")]\n", Projected));
+
+    [Fact]
+    public void CG0023_SizeOfAMatrix() => Expect("CG0023", SizedSource("[Size(\"r\", \"P\")]\n[Size([|\"W_r\"|], \"Q\")]\n", Projected));
+
+    [Fact]
+    public void CG0023_SizeOfTheInput() => Expect("CG0023", SizedSource("[Size(\"r\", \"P\")]\n[Size([|\"x\"|], \"Q\")]\n", Projected));
+
+    [Fact]
+    public void CG0023_SizeNameNotAnIdentifier() => Expect("CG0023", SizedSource("[Size(\"r\", [|\"2P\"|])]\n", Projected));
+
+    [Fact]
+    public void CG0023_SizeNameTaken() => Expect("CG0023", SizedSource("[Size(\"r\", [|\"hiddenSize\"|])]\n", Projected));
+
+    [Fact]
+    public void CG0023_NameGivenTwoSizes() => Expect("CG0023", SizedSource("[Size(\"r\", \"P\")]\n[Size([|\"r\"|], \"Q\")]\n", Projected));
+
+    [Fact]
+    public void CG0016_DeclaredSizeCombinedWithH() =>
+        Expect("CG0016", SizedSource("[Size(\"r\", \"P\")]\n", "c[t] = tanh(W @ [r[t-1], x[t]] + b)", "r[t] = W_r @ c[t] + [|r[t-1] * c[t]|]"));
+
+    [Fact]
+    public void CG0016_MatrixRowsOfTwoSizes() =>
+        Expect("CG0016", SizedSource("[Size(\"r\", \"P\")]\n", "c[t] = tanh(W @ [r[t-1], x[t]] + U @ c[t-1])", "r[t] = [|U @ c[t]|]"));
+
     [Fact]
     public void CG0001_UnexpectedToken() => Expect("CG0001", CellSource("h[t] = tanh(W @ [h[t-1], x[t]] + [|)|]"));
 

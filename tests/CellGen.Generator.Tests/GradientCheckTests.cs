@@ -26,16 +26,21 @@ public sealed class GradientCheckTests
         return result.Load();
     }
 
-    /// <summary>The cell at X and H, or at X = H when it combines its input elementwise with H (its constructor says so).</summary>
+    /// <summary>
+    /// The cell at X and H (declared sizes get H / 2 + 1, so that they differ from H), or at X = H when it combines its
+    /// input elementwise with H (its constructor says so).
+    /// </summary>
     private static RecurrentCell<T> Create<T>(Type type, int x, int h) where T : unmanaged, System.Numerics.INumberBase<T>
     {
+        ConstructorInfo constructor = type.GetConstructors().Single();
+        object[] Arguments(int input) => constructor.GetParameters().Select((_, k) => (object)(k == 0 ? input : k == 1 ? h : h / 2 + 1)).ToArray();
         try
         {
-            return (RecurrentCell<T>)Activator.CreateInstance(type, x, h)!;
+            return (RecurrentCell<T>)constructor.Invoke(Arguments(x));
         }
         catch (TargetInvocationException e) when (e.InnerException is ArgumentException && x != h)
         {
-            return (RecurrentCell<T>)Activator.CreateInstance(type, h, h)!;
+            return (RecurrentCell<T>)constructor.Invoke(Arguments(h));
         }
     }
 

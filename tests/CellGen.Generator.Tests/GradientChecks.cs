@@ -21,14 +21,14 @@ public static class GradientChecks
     {
         var random = new Random(seed);
         foreach (Parameter<double> parameter in cell.Parameters) parameter.CopyFrom(RandomArray(random, parameter.Length, 0.5));
-        int x = cell.InputSize, h = cell.HiddenSize, s = cell.StateNames.Count;
+        int x = cell.InputSize, o = cell.OutputSize, states = cell.StateValues(batch);
         double[] inputs = RandomArray(random, steps * batch * x, 1);
-        double[] initial = RandomArray(random, s * batch * h, 0.5);
-        double[] outputGradients = RandomArray(random, steps * batch * h, 1);
-        double[] finalGradients = RandomArray(random, s * batch * h, 1);
+        double[] initial = RandomArray(random, states, 0.5);
+        double[] outputGradients = RandomArray(random, steps * batch * o, 1);
+        double[] finalGradients = RandomArray(random, states, 1);
         var runner = cell.CreateRunner(steps, batch);
-        var outputs = new double[steps * batch * h];
-        var final = new double[s * batch * h];
+        var outputs = new double[steps * batch * o];
+        var final = new double[states];
 
         double Loss()
         {
@@ -72,7 +72,7 @@ public static class GradientChecks
                 Probe(parameter.Name, i, gradient[i], () => values[i], v => { values[i] = v; parameter.CopyFrom(values); });
         }
         foreach (int i in Entries(inputs.Length)) Probe("x", i, inputGradients[i], () => inputs[i], v => inputs[i] = v);
-        foreach (int i in Entries(initial.Length)) Probe("initial " + cell.StateNames[i / (batch * h)], i, initialGradients[i], () => initial[i], v => initial[i] = v);
+        foreach (int i in Entries(initial.Length)) Probe("initial " + cell.StateNames[Enumerable.Range(0, cell.StateNames.Count).Last(k => cell.StateOffset(k, batch) <= i)], i, initialGradients[i], () => initial[i], v => initial[i] = v);
         return new Report(count, kinks, failures);
     }
 
@@ -89,9 +89,9 @@ public static class GradientChecks
             parameter.CopyFrom(values);
             single.Parameter(parameter.Name).CopyFrom(values.Select(v => (float)v).ToArray());
         }
-        int x = @double.InputSize, h = @double.HiddenSize, s = @double.StateNames.Count;
-        double[] inputs = RandomArray(random, steps * batch * x, 1), initial = RandomArray(random, s * batch * h, 0.5);
-        double[] outputGradients = RandomArray(random, steps * batch * h, 1), finalGradients = RandomArray(random, s * batch * h, 1);
+        int x = @double.InputSize, o = @double.OutputSize, states = @double.StateValues(batch);
+        double[] inputs = RandomArray(random, steps * batch * x, 1), initial = RandomArray(random, states, 0.5);
+        double[] outputGradients = RandomArray(random, steps * batch * o, 1), finalGradients = RandomArray(random, states, 1);
         float[] F(double[] a) => a.Select(v => (float)v).ToArray();
 
         var failures = new List<string>();
@@ -109,8 +109,8 @@ public static class GradientChecks
 
         var rd = @double.CreateRunner(steps, batch);
         var rf = single.CreateRunner(steps, batch);
-        var od = new double[steps * batch * h]; var of = new float[od.Length];
-        var fd = new double[s * batch * h]; var ff = new float[fd.Length];
+        var od = new double[steps * batch * o]; var of = new float[od.Length];
+        var fd = new double[states]; var ff = new float[fd.Length];
         rd.ForwardTraining(inputs, initial, od, fd);
         if (od.Concat(fd).Any(v => !(Math.Abs(v) <= 1e6))) return null;
         rf.ForwardTraining(F(inputs), F(initial), of, ff);

@@ -183,6 +183,51 @@ public sealed class CheckpointTests : IDisposable
         }
     }
 
+    [Fact]
+    public void PyTorchProjectedLstmWeightsMapToTheZooNames()
+    {
+        // nn.LSTM(proj_size=P): weight_hh is [4H, P] (it multiplies r[t-1]) and weight_hr [P, H] is W_r.
+        Fixture fixture = Fixture.Load(Path.Combine(AppContext.BaseDirectory, "Fixtures", "zoo", "Lstmp-x6-h9-b3-t7-p4.json"));
+        int h = fixture.HiddenSize, x = fixture.InputSize, p = fixture.Sizes["P"];
+        var ih = new float[4 * h * x];
+        var hh = new float[4 * h * p];
+        var bih = new float[4 * h];
+        var bhh = new float[4 * h];
+        string[] gates = { "i", "f", "g", "o" };
+        for (int k = 0; k < 4; k++)
+        {
+            double[] w = fixture.Params["W_" + gates[k]].Data, b = fixture.Params["b_" + gates[k]].Data;
+            for (int r = 0; r < h; r++)
+            {
+                for (int c = 0; c < p; c++) hh[(k * h + r) * p + c] = (float)w[r * (p + x) + c];
+                for (int c = 0; c < x; c++) ih[(k * h + r) * x + c] = (float)w[r * (p + x) + p + c];
+                bih[k * h + r] = (float)b[r] * 0.5f;
+                bhh[k * h + r] = (float)b[r] * 0.5f;
+            }
+        }
+        var named = new Dictionary<string, Parameter<float>>
+        {
+            ["weight_ih_l0"] = Flat("weight_ih_l0", ih, 4 * h, x),
+            ["weight_hh_l0"] = Flat("weight_hh_l0", hh, 4 * h, p),
+            ["bias_ih_l0"] = Flat("bias_ih_l0", bih, 4 * h),
+            ["bias_hh_l0"] = Flat("bias_hh_l0", bhh, 4 * h),
+            ["weight_hr_l0"] = Flat("weight_hr_l0", fixture.Params["W_r"].ToSingle(), p, h),
+        };
+        string path = Path.Combine(_folder, "torch-proj.safetensors");
+        Checkpoint.Save(path, named);
+        var cell = new Lstmp(x, h, P: p);
+        Checkpoint.ImportPyTorch(path, cell);
+        foreach ((string name, Tensor value) in fixture.Params)
+        {
+            float[] actual = cell.Parameter(name).ToArray();
+            Assert.Equal(value.Shape, cell.Parameter(name).Shape);
+            for (int i = 0; i < actual.Length; i++) Assert.Equal(value.Data[i], actual[i], 1e-6);
+        }
+        // A plain LSTM's file has no weight_hr and the wrong weight_hh: refused by name.
+        var wrong = Assert.Throws<InvalidDataException>(() => Checkpoint.ImportPyTorch(path, new Lstmp(x, h, P: p + 1)));
+        Assert.Contains("weight_hh_l0", wrong.Message);
+    }
+
     /// <summary>A row-major parameter view over a plain array.</summary>
     private static Parameter<float> Flat(string name, float[] data, params int[] shape)
     {

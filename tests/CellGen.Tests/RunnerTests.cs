@@ -84,20 +84,20 @@ public sealed class RunnerTests
         Assert.All(cell.Parameter("W_o").GradientToArray(), v => Assert.Equal(0f, v));
     }
 
-    public static IEnumerable<object[]> CellNames() => CellCatalog.All().Select(t => new object[] { t.Name });
+    public static IEnumerable<object[]> CellNames() => CellCatalog.All().Select(t => new object[] { t.FullName! });
 
     /// <summary>Inference keeps one step's room for what only the backward pass reads; it must compute what training does.</summary>
     [Theory]
     [MemberData(nameof(CellNames))]
     public void InferenceComputesWhatTrainingComputes(string name)
     {
-        const int input = 5, hidden = 7, batch = 3, steps = 6;
-        RecurrentCell<float> cell = CellCatalog.Create(name, input, hidden)!;
+        const int batch = 3, steps = 6;
+        RecurrentCell<float> cell = CellCatalog.CreateAny(name, 5, 7);
         Initializers.Initialize(cell, new Random(3));
         SequenceRunner<float> runner = cell.CreateRunner(steps, batch);
-        float[] x = Enumerable.Range(0, steps * batch * input).Select(i => MathF.Sin(0.37f * i)).ToArray();
-        int states = cell.StateNames.Count * batch * hidden;
-        float[] inferred = new float[steps * batch * hidden], trained = new float[inferred.Length];
+        float[] x = Enumerable.Range(0, steps * batch * cell.InputSize).Select(i => MathF.Sin(0.37f * i)).ToArray();
+        int states = cell.StateValues(batch);
+        float[] inferred = new float[steps * batch * cell.OutputSize], trained = new float[inferred.Length];
         float[] inferredFinal = new float[states], trainedFinal = new float[states];
         runner.Forward(x, default, inferred, inferredFinal);
         runner.ForwardTraining(x, default, trained, trainedFinal);
@@ -115,18 +115,20 @@ public sealed class RunnerTests
     [MemberData(nameof(CellNames))]
     public void LargeBatchesComputeWhatOneSequenceAtATimeComputes(string name)
     {
-        const int input = 24, hidden = 128, batch = 40, steps = 3;
+        const int batch = 40, steps = 3;
         // Every sweep of the batch is split (the real threshold would take a far larger batch for the cheapest cells);
         // no sweep of the sequences run one at a time is.
         long threshold = Elementwise.SplitWork;
-        try { CompareWithOneSequenceAtATime(name, input, hidden, batch, steps); }
+        try { CompareWithOneSequenceAtATime(name, 24, 128, batch, steps); }
         finally { Elementwise.SplitWork = threshold; }
     }
 
     private static void CompareWithOneSequenceAtATime(string name, int input, int hidden, int batch, int steps)
     {
         Elementwise.SplitWork = 0;
-        RecurrentCell<float> cell = CellCatalog.Create(name, input, hidden)!;
+        RecurrentCell<float> cell = CellCatalog.CreateAny(name, input, hidden);
+        input = cell.InputSize;
+        hidden = cell.OutputSize;
         Initializers.Initialize(cell, new Random(5));
         float[] x = Enumerable.Range(0, steps * batch * input).Select(i => MathF.Sin(0.31f * i)).ToArray();
         float[] dy = Enumerable.Range(0, steps * batch * hidden).Select(i => MathF.Cos(0.17f * i)).ToArray();

@@ -29,9 +29,11 @@ internal static class CellCompiler
             }
             if (HasErrors(diagnostics)) return new CompiledCell(null, diagnostics.ToEquatableArray());
 
-            (BoundCell? cell, var problems, var cellProblems) = Binder.Bind(syntax, declaration.Input, declaration.Output);
-            diagnostics.AddRange(problems.Select(p => Locate(declaration, p)));
-            diagnostics.AddRange(cellProblems.Select(p => new DiagnosticInfo(p.Id, declaration.AttributeLocation, p.Arguments)));
+            Binder.BindResult bound = Binder.Bind(syntax, declaration.Input, declaration.Output, declaration.Sizes);
+            BoundCell? cell = bound.Cell;
+            diagnostics.AddRange(bound.Problems.Select(p => Locate(declaration, p)));
+            diagnostics.AddRange(bound.CellProblems.Select(p => new DiagnosticInfo(p.Id, declaration.AttributeLocation, p.Arguments)));
+            diagnostics.AddRange(bound.DeclarationProblems);
             if (cell is null || HasErrors(diagnostics)) return new CompiledCell(null, diagnostics.ToEquatableArray());
 
             CellSchedule schedule = Scheduler.Schedule(Derivation.Derive(Optimiser.Optimise(Lowering.Lower(cell))));

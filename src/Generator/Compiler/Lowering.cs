@@ -22,7 +22,7 @@ internal static class Lowering
             {
                 case ConstantExpr c: return builder.Constant(c.Value);
                 case InputExpr i: return builder.Add(new Node(Op.Input, EquatableArray<int>.Empty, Size.Input, Lag: i.Lag));
-                case StateExpr { Previous: true } s: return builder.Add(new Node(Op.StatePrev, EquatableArray<int>.Empty, Size.Hidden, s.State));
+                case StateExpr { Previous: true } s: return builder.Add(new Node(Op.StatePrev, EquatableArray<int>.Empty, cell.SizeOfState(s.State), s.State));
                 case StateExpr s: return states[s.State];
                 case LocalExpr l: return locals[l.Name];
                 case VectorExpr v: return builder.Add(new Node(Op.Vector, EquatableArray<int>.Empty, vectorSizes[v.Name], v.Name));
@@ -53,7 +53,7 @@ internal static class Lowering
                 case MatVecExpr m:
                 {
                     var parts = m.Parts.Select(Visit).ToEquatableArray();
-                    return builder.Add(new Node(Op.MatVec, parts, Size.Hidden, m.Matrix));
+                    return builder.Add(new Node(Op.MatVec, parts, cell.Matrices.First(x => x.Name == m.Matrix).Rows, m.Matrix));
                 }
             }
             throw new System.InvalidOperationException("Unknown bound node " + expr.GetType().Name);

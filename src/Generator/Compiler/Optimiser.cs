@@ -7,7 +7,7 @@ using CellGen.Generator.Model;
 namespace CellGen.Generator.Compiler;
 
 /// <summary>The column block <c>Part</c> of matrix <c>Matrix</c>, stacked in a weight buffer, with a folded bias.</summary>
-internal sealed record BufferPart(string Matrix, int Part, string Bias);
+internal sealed record BufferPart(string Matrix, int Part, string Bias, Size Rows);
 
 /// <summary>
 /// The rows of several matrix parts that multiply the same operand, stored together so that one matrix product
@@ -85,8 +85,8 @@ internal static class Optimiser
     private static int SplitConcatenations(Node node, GraphBuilder builder)
     {
         if (node.Op != Op.MatVec) return builder.Add(node);
-        var parts = node.Args.Select((arg, k) => builder.Add(new Node(Op.MatPart, Ints(arg), Size.Hidden, node.Name, Part: k))).ToArray();
-        return parts.Length == 1 ? parts[0] : builder.Add(new Node(Op.Sum, new EquatableArray<int>(parts), Size.Hidden, Signs: new EquatableArray<int>(parts.Select(_ => 1))));
+        var parts = node.Args.Select((arg, k) => builder.Add(new Node(Op.MatPart, Ints(arg), node.Size, node.Name, Part: k))).ToArray();
+        return parts.Length == 1 ? parts[0] : builder.Add(new Node(Op.Sum, new EquatableArray<int>(parts), node.Size, Signs: new EquatableArray<int>(parts.Select(_ => 1))));
     }
 
     /// <summary>Folds constants, flattens single-use sums into their users, and turns negations inside sums into signs.</summary>
@@ -206,12 +206,12 @@ internal static class Optimiser
             int Fold(Node sum, GraphBuilder b)
             {
                 var terms = sum.Args.Select((a, k) => (Node: a, Sign: sum.Signs[k])).ToList();
-                var products = terms.Where(t => t.Sign == 1 && b.Nodes[t.Node].Op == Op.MatPart && b.Nodes[t.Node].Bias.Length == 0
+                var products = terms.Where(t => t.Sign == 1 && b.Nodes[t.Node].Op == Op.MatPart && b.Nodes[t.Node].Bias.Length == 0 && b.Nodes[t.Node].Size == sum.Size
                         && newToOld.TryGetValue(t.Node, out int o) && uses[o] == 1
                         && operands[(b.Nodes[t.Node].Name, b.Nodes[t.Node].Part)].Count == 1
                         && !folded.Contains((b.Nodes[t.Node].Name, b.Nodes[t.Node].Part)))
                     .OrderByDescending(t => hoisted[newToOld[t.Node]]).ToList();
-                var vectors = terms.Where(t => t.Sign == 1 && b.Nodes[t.Node].Op == Op.Vector && b.Nodes[t.Node].Size == Size.Hidden
+                var vectors = terms.Where(t => t.Sign == 1 && b.Nodes[t.Node].Op == Op.Vector && b.Nodes[t.Node].Size == sum.Size
                     && vectorUses[b.Nodes[t.Node].Name] == 1).ToList();
                 int count = Math.Min(products.Count, vectors.Count);
                 if (count == 0) return b.Add(sum);
@@ -276,7 +276,7 @@ internal static class Optimiser
         {
             Node node = nodes[update.Node];
             if (node.IsElementwise && !hoisted[update.Node]) { updates.Add(update); continue; }
-            nodes.Add(new Node(Op.Copy, Ints(update.Node), Size.Hidden));
+            nodes.Add(new Node(Op.Copy, Ints(update.Node), graph.Cell.SizeOfState(update.State)));
             updates.Add(update with { Node = nodes.Count - 1 });
         }
         return graph with { Nodes = nodes.ToEquatableArray(), Updates = updates.ToEquatableArray() };
@@ -355,7 +355,7 @@ internal static class Optimiser
             int slot = parts.FindIndex(p => p.Matrix == node.Name && p.Part == node.Part);
             if (slot < 0)
             {
-                parts.Add(new BufferPart(node.Name, node.Part, node.Bias));
+                parts.Add(new BufferPart(node.Name, node.Part, node.Bias, node.Size));
                 slot = parts.Count - 1;
             }
             if (!callIndex.TryGetValue((buffer, operand), out int call))

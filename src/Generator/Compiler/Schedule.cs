@@ -20,8 +20,8 @@ internal enum Storage
     Buffer,      // a buffer of the runner
 }
 
-/// <summary>A buffer of the runner: [rows, width] where rows is B (one step) or T*B (all steps).</summary>
-internal sealed record BufferPlan(int Index, string Name, int WidthH, int WidthX, bool AllSteps, string Purpose);
+/// <summary>A buffer of the runner: [rows, width] where rows is B (one step) or T*B (all steps) and width the sum of <c>Width</c>.</summary>
+internal sealed record BufferPlan(int Index, string Name, EquatableArray<Size> Width, bool AllSteps, string Purpose);
 
 /// <summary>How one node is computed, stored and differentiated.</summary>
 internal sealed record NodePlan(
@@ -104,8 +104,8 @@ internal static class Scheduler
         var sweeps = new List<SweepPlan>();
         foreach (Phase p in new[] { Phase.Hoisted, Phase.Step })
             foreach (var group in Enumerable.Range(0, count).Where(i => nodes[i].IsElementwise && phase[i] == p)
-                         .GroupBy(i => (Level: level[i], Size: nodes[i].Size == Size.Input ? Size.Input : Size.Hidden))
-                         .OrderBy(g => g.Key.Level).ThenBy(g => g.Key.Size))
+                         .GroupBy(i => (Level: level[i], Size: nodes[i].Size == Size.Scalar ? Size.Hidden : nodes[i].Size))
+                         .OrderBy(g => g.Key.Level).ThenBy(g => g.Key.Size.Kind).ThenBy(g => g.Key.Size.Name, System.StringComparer.Ordinal))
             {
                 foreach (int i in group) sweepOf[i] = sweeps.Count;
                 sweeps.Add(new SweepPlan(sweeps.Count, p, group.Key.Level, group.Key.Size, group.ToEquatableArray()));
@@ -127,11 +127,12 @@ internal static class Scheduler
             if (!updateStates.ContainsKey(update.Node)) updateStates[update.Node] = update.State;
 
         var buffers = new List<BufferPlan>();
-        int AddBuffer(string name, int widthH, int widthX, bool allSteps, string purpose)
+        int AddBuffer(string name, IEnumerable<Size> width, bool allSteps, string purpose)
         {
-            buffers.Add(new BufferPlan(buffers.Count, name, widthH, widthX, allSteps, purpose));
+            buffers.Add(new BufferPlan(buffers.Count, name, width.ToEquatableArray(), allSteps, purpose));
             return buffers.Count - 1;
         }
+        Size[] WidthOf(Node node) => new[] { node.Size == Size.Scalar ? Size.Hidden : node.Size };
 
         // Matrix products: outputs kept for all steps when before the loop or read by the backward pass.
         var calls = new List<CallPlan>();
@@ -141,9 +142,9 @@ internal static class Scheduler
             var parts = Enumerable.Range(0, count).Where(i => cell.CallOfNode[i] == call.Index).ToList();
             Phase p = call.Hoisted ? Phase.Hoisted : Phase.Step;
             bool allSteps = p == Phase.Hoisted || parts.Any(i => derivative.Needed[i] || operandOfStepCall[i]);
-            int output = AddBuffer($"product{call.Index}", weights.Parts.Count, 0, allSteps, "product");
+            int output = AddBuffer($"product{call.Index}", weights.Parts.Select(w => w.Rows), allSteps, "product");
             CallPlan? same = calls.FirstOrDefault(earlier => SameGradient(cell, derivative, cell.Calls[earlier.Call], call));
-            int gradient = same?.GradientBuffer ?? AddBuffer($"d_product{call.Index}", weights.Parts.Count, 0, true, "adjoint");
+            int gradient = same?.GradientBuffer ?? AddBuffer($"d_product{call.Index}", weights.Parts.Select(w => w.Rows), true, "adjoint");
             calls.Add(new CallPlan(call.Index, p, level[parts[0]], output, gradient, same?.Call ?? -1));
         }
 
@@ -163,8 +164,8 @@ internal static class Scheduler
                     // x[t-k] is the input moved down k steps into a buffer of its own before anything reads it; its
                     // gradient, moved back up, is added to the input's after the backward pass.
                     string lagged = Identifier(graph.Cell.Input) + "_lag" + node.Lag;
-                    int values = AddBuffer(lagged, 0, 1, true, "lagged");
-                    int gradient = AddBuffer("d_" + lagged, 0, 1, true, "adjoint");
+                    int values = AddBuffer(lagged, new[] { Size.Input }, true, "lagged");
+                    int gradient = AddBuffer("d_" + lagged, new[] { Size.Input }, true, "adjoint");
                     plans[i] = new NodePlan(phase[i], 0, Storage.Buffer, values, 0, "", false, false, gradient);
                     continue;
                 }
@@ -178,7 +179,7 @@ internal static class Scheduler
             string name = label.Length > 0 ? Identifier(label) : "value" + i;
             bool allSteps = phase[i] == Phase.Hoisted || needed || operandOfStepCall[i];
             if (external[i])
-                adjoint = AddBuffer("d_" + name, node.Size == Size.Input ? 0 : 1, node.Size == Size.Input ? 1 : 0, phase[i] == Phase.Hoisted, "adjoint");
+                adjoint = AddBuffer("d_" + name, WidthOf(node), phase[i] == Phase.Hoisted, "adjoint");
             if (updateStates.TryGetValue(i, out string? state))
             {
                 plans[i] = new NodePlan(phase[i], level[i], Storage.StateNext, -1, 0, state, true, false, adjoint);
@@ -186,7 +187,7 @@ internal static class Scheduler
             }
             if (external[i] || needed)
             {
-                int buffer = AddBuffer(name, node.Size == Size.Input ? 0 : 1, node.Size == Size.Input ? 1 : 0, allSteps, needed && !external[i] ? "tape" : "value");
+                int buffer = AddBuffer(name, WidthOf(node), allSteps, needed && !external[i] ? "tape" : "value");
                 plans[i] = new NodePlan(phase[i], level[i], Storage.Buffer, buffer, 0, "", external[i], needed && !external[i], adjoint);
                 continue;
             }
@@ -205,7 +206,8 @@ internal static class Scheduler
                 // In the loop, a level of one product and one sweep over hidden units runs block by block of units, the
                 // sweep reading each block of gates while it is in cache. Not before the loop: over T * B rows, each
                 // block would read all of the operand again.
-                if (p == Phase.Step && levelCalls.Count == 1 && levelSweeps.Count == 1 && levelSweeps[0].Size == Size.Hidden)
+                if (p == Phase.Step && levelCalls.Count == 1 && levelSweeps.Count == 1 && levelSweeps[0].Size.Kind != SizeKind.Input
+                    && cell.Buffers[cell.Calls[levelCalls[0].Call].Buffer].Parts.All(part => part.Rows == levelSweeps[0].Size))
                 {
                     list.Add(new Instruction(InstructionKind.GemmThenSweep, levelCalls[0].Call, levelSweeps[0].Index));
                     continue;

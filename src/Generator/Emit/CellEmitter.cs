@@ -102,7 +102,7 @@ internal sealed class VariantEmitter
         _p = precision;
         _className = className;
         _describe = new Describe(_graph);
-        _fieldNames = new Names("_cell", "B", "H", "X", "Record");
+        _fieldNames = new Names(new[] { "_cell", "B", "H", "X", "Record" }.Concat(spec.Schedule.Graph.Cell.SizeNames.Select(n => Describe.SizeName(Size.Declared(n)))).ToArray());
         _bufferFields = _schedule.Buffers.Select(b => Field("buffer:" + b.Index, "_" + b.Name)).ToArray();
         _preferred = Enumerable.Range(0, _graph.Nodes.Count).Select(PreferredName).ToArray();
         // Buffers with a slot per step that the time loop writes even without a tape (products, values a later stage
@@ -151,6 +151,12 @@ internal sealed class VariantEmitter
 
     private string DetachedField(string matrix, int part) => $"_matrix_{Ident(matrix)}_{part}";
 
+    private static string SizeField(string size) => "_size_" + size;
+
+    /// <summary>The constructor's parameter for a declared size: its name as written (a keyword gets '@').</summary>
+    private static string SizeParameter(string size) =>
+        Microsoft.CodeAnalysis.CSharp.SyntaxFacts.GetKeywordKind(size) != Microsoft.CodeAnalysis.CSharp.SyntaxKind.None ? "@" + size : size;
+
     private (int Buffer, int Slot)? BufferOfPart(string matrix, int part)
     {
         foreach (WeightBuffer buffer in _schedule.Optimised.Buffers)
@@ -167,9 +173,18 @@ internal sealed class VariantEmitter
         return null;
     }
 
-    private static string SizeOf(Size size) => size == Size.Input ? "X" : "H";
+    /// <summary>The name generated code gives a size: X, H, or size_P for a declared size P.</summary>
+    private static string SizeOf(Size size) => Describe.SizeName(size);
 
-    private static string Width(int h, int x) => Describe.Size(h, x);
+    private static string Width(IEnumerable<Size> sizes) => Describe.Width(sizes);
+
+    /// <summary>The sizes a cell declares with [Size], in the order of the attributes.</summary>
+    private IReadOnlyList<string> DeclaredSizes => _cell.SizeNames;
+
+    /// <summary>Where the part in <paramref name="slot"/> of a fused product's output starts: the rows of the parts before it.</summary>
+    private string PartOffset(WeightBuffer buffer, int slot) => Width(buffer.Parts.Take(slot).Select(p => p.Rows));
+
+    private string BufferRows(WeightBuffer buffer) => Width(buffer.Parts.Select(p => p.Rows));
 
     private string Mul(string a, string b) => $"{Paren(a)} * {Paren(b)}";
 
@@ -211,21 +226,34 @@ internal sealed class VariantEmitter
         var vectors = _cell.Vectors.Where(v => BufferOfBias(v.Name) is null).ToList();
         foreach (VectorInfo vector in vectors)
             _w.Line($"private readonly {T}[] {VectorField(vector.Name)}, {VectorField(vector.Name)}Gradient;");
-        var detached = _cell.Matrices.SelectMany(m => m.PartSizes.Select((s, k) => (m.Name, Part: k, Size: s))).Where(p => BufferOfPart(p.Name, p.Part) is null).ToList();
+        var detached = _cell.Matrices.SelectMany(m => m.PartSizes.Select((s, k) => (m.Name, Part: k, Size: s, m.Rows))).Where(p => BufferOfPart(p.Name, p.Part) is null).ToList();
         foreach (var part in detached)
             _w.Line($"private readonly {T}[] {DetachedField(part.Name, part.Part)}, {DetachedField(part.Name, part.Part)}Gradient; // used by no live equation");
+        foreach (string size in DeclaredSizes)
+            _w.Line($"private readonly int {SizeField(size)};");
         _w.Line();
 
         _w.Line("/// <summary>Creates the cell with every parameter zero: set them by name with <c>Parameter(name).CopyFrom(...)</c>.</summary>");
         _w.Line("/// <param name=\"inputSize\">X, the size of the input at each step.</param>");
-        _w.Line("/// <param name=\"hiddenSize\">H, the size of every state.</param>");
-        _w.Open($"public {_className}(int inputSize, int hiddenSize) : base(inputSize, hiddenSize)");
-        _w.Line("int X = inputSize, H = hiddenSize;");
+        _w.Line($"/// <param name=\"hiddenSize\">H, the size of every {(DeclaredSizes.Count > 0 ? "state, intermediate and parameter vector whose size is not declared" : "state")}.</param>");
+        foreach (string size in DeclaredSizes)
+            _w.Line($"/// <param name=\"{size}\">{size}, the size of {Xml(string.Join(", ", _spec.SizesOf(size)))}.</param>");
+        string parameters = string.Concat(DeclaredSizes.Select(n => ", int " + SizeParameter(n)));
+        _w.Open($"public {_className}(int inputSize, int hiddenSize{parameters}) : base(inputSize, hiddenSize)");
+        foreach (string size in DeclaredSizes)
+            _w.Line($"if ({SizeParameter(size)} <= 0) throw new global::System.ArgumentOutOfRangeException(nameof({SizeParameter(size)}), {SizeParameter(size)}, \"The size {size} must be positive.\");");
+        _w.Line("int X = inputSize, H = hiddenSize" + string.Concat(DeclaredSizes.Select(n => $", {SizeOf(Size.Declared(n))} = {SizeParameter(n)}")) + ";");
+        if (DeclaredSizes.Count > 0)
+        {
+            foreach (string size in DeclaredSizes) _w.Line($"{SizeField(size)} = {SizeOf(Size.Declared(size))};");
+            _w.Line($"DeclareSizes(new[] {{ {string.Join(", ", DeclaredSizes.Select(Quote))} }}, new[] {{ {string.Join(", ", DeclaredSizes.Select(n => SizeOf(Size.Declared(n))))} }}, "
+                + $"new[] {{ {string.Join(", ", _cell.States.Select(StateSize))} }});");
+        }
         if (_cell.InputIsHidden)
             _w.Line($"if (X != H) throw new global::System.ArgumentException($\"{_className} combines its input elementwise with values of the hidden size, so it needs inputSize == hiddenSize; got inputSize {{X}} and hiddenSize {{H}}.\", nameof(inputSize));");
         foreach (WeightBuffer buffer in buffers)
         {
-            string n = Width(buffer.Parts.Count, 0);
+            string n = BufferRows(buffer);
             string operand = _describe.Node(_schedule.Optimised.Calls.First(c => c.Buffer == buffer.Index).Operand);
             _w.Line($"// weights{buffer.Index} [{SizeOf(buffer.OperandSize)}, {n}]: " + string.Join(" | ", buffer.Parts.Select(p => p.Matrix + _describe.Columns(p.Matrix, p.Part))) + $", multiplying {operand}");
             _w.Line($"({WeightsField(buffer.Index)}, {WeightsField(buffer.Index)}Gradient) = AllocateStorage({Mul(SizeOf(buffer.OperandSize), n)});");
@@ -235,35 +263,33 @@ internal sealed class VariantEmitter
         foreach (VectorInfo vector in vectors)
             _w.Line($"({VectorField(vector.Name)}, {VectorField(vector.Name)}Gradient) = AllocateStorage({SizeOf(vector.Size)});");
         foreach (var part in detached)
-            _w.Line($"({DetachedField(part.Name, part.Part)}, {DetachedField(part.Name, part.Part)}Gradient) = AllocateStorage({Mul("H", SizeOf(part.Size))});");
+            _w.Line($"({DetachedField(part.Name, part.Part)}, {DetachedField(part.Name, part.Part)}Gradient) = AllocateStorage({Mul(SizeOf(part.Rows), SizeOf(part.Size))});");
 
         foreach (string name in order)
         {
             MatrixInfo? matrix = _cell.Matrices.FirstOrDefault(m => m.Name == name);
             if (matrix is not null)
             {
-                int h = 0, x = 0;
                 var blocks = new List<string>();
                 for (int k = 0; k < matrix.PartSizes.Count; k++)
                 {
-                    string column = Width(h, x), columns = SizeOf(matrix.PartSizes[k]);
+                    string column = Width(matrix.PartSizes.Take(k)), columns = SizeOf(matrix.PartSizes[k]);
                     string operand = $"{Quote(OperandOf(name, k))}, {(matrix.PartSizes[k] == Size.Input ? "true" : "false")}";
                     if (BufferOfPart(name, k) is { } at)
                     {
-                        string stride = Width(buffers[at.Buffer].Parts.Count, 0);
-                        blocks.Add($"new {Runtime}.ParameterBlock<{T}>({WeightsField(at.Buffer)}, {WeightsField(at.Buffer)}Gradient, {column}, {columns}, {stride}, {Mul(at.Slot.ToString(), "H")}, {operand})");
+                        string stride = BufferRows(buffers[at.Buffer]);
+                        blocks.Add($"new {Runtime}.ParameterBlock<{T}>({WeightsField(at.Buffer)}, {WeightsField(at.Buffer)}Gradient, {column}, {columns}, {stride}, {PartOffset(buffers[at.Buffer], at.Slot)}, {operand})");
                     }
                     else
-                        blocks.Add($"new {Runtime}.ParameterBlock<{T}>({DetachedField(name, k)}, {DetachedField(name, k)}Gradient, {column}, {columns}, H, 0, {operand})");
-                    if (matrix.PartSizes[k] == Size.Input) x++; else h++;
+                        blocks.Add($"new {Runtime}.ParameterBlock<{T}>({DetachedField(name, k)}, {DetachedField(name, k)}Gradient, {column}, {columns}, {SizeOf(matrix.Rows)}, 0, {operand})");
                 }
-                _w.Line($"AddParameter(\"{name}\", new[] {{ H, {Width(h, x)} }},");
+                _w.Line($"AddParameter(\"{name}\", new[] {{ {SizeOf(matrix.Rows)}, {Width(matrix.PartSizes)} }},");
                 for (int b = 0; b < blocks.Count; b++) _w.Line("    " + blocks[b] + (b == blocks.Count - 1 ? ");" : ","));
                 continue;
             }
             VectorInfo vector = _cell.Vectors.First(v => v.Name == name);
             string block = BufferOfBias(name) is { } bias
-                ? $"new {Runtime}.ParameterBlock<{T}>({BiasField(bias.Buffer)}, {BiasField(bias.Buffer)}Gradient, 0, 1, 0, {Mul(bias.Slot.ToString(), "H")})"
+                ? $"new {Runtime}.ParameterBlock<{T}>({BiasField(bias.Buffer)}, {BiasField(bias.Buffer)}Gradient, 0, 1, 0, {PartOffset(buffers[bias.Buffer], bias.Slot)})"
                 : $"new {Runtime}.ParameterBlock<{T}>({VectorField(name)}, {VectorField(name)}Gradient, 0, 1, 0, 0)";
             _w.Line($"AddParameter(\"{name}\", new[] {{ {SizeOf(vector.Size)} }}, {block});");
         }
@@ -315,7 +341,16 @@ internal sealed class VariantEmitter
 
     // ---------------------------------------------------------------- views of buffers
 
-    private string BufferWidth(BufferPlan b) => Width(b.WidthH, b.WidthX);
+    private string BufferWidth(BufferPlan b) => Width(b.Width);
+
+    private string StateSize(string state) => SizeOf(_cell.SizeOfState(state));
+
+    /// <summary>Where a node's columns start in its product's output, or "" at the start.</summary>
+    private string CallColumn(NodePlan plan)
+    {
+        string offset = PartOffset(_schedule.Optimised.Buffers[_schedule.Optimised.Calls[plan.Buffer].Buffer], plan.Column);
+        return offset == "0" ? "" : offset;
+    }
 
     /// <summary>A buffer's rows for one step (the loop's slot in the forward pass) or for all steps.</summary>
     private string BufferSpan(int index, Phase phase, bool forward = false)
@@ -337,13 +372,13 @@ internal sealed class VariantEmitter
         {
             case Storage.Vector: return new View(Field("vector:" + n.Name, "_" + Ident(n.Name)), $"_cell.{VectorField(n.Name)}", "", "", true);
             case Storage.Input: return new View(Field("input", "_" + Ident(_cell.Input)), InputSpan("Inputs", phase), "X", "", false);
-            case Storage.StatePrev: return new View(Field("prev:" + n.Name, $"_{Ident(n.Name)}_prev"), $"PreviousState({StateIndex(n.Name)}, t)", "H", "", false);
+            case Storage.StatePrev: return new View(Field("prev:" + n.Name, $"_{Ident(n.Name)}_prev"), $"PreviousState({StateIndex(n.Name)}, t)", StateSize(n.Name), "", false);
             case Storage.StateNext: return StateView(plan.State);
             case Storage.CallOutput:
             {
                 CallPlan call = _schedule.Calls[plan.Buffer];
                 BufferPlan b = _schedule.Buffers[call.OutputBuffer];
-                return new View(_bufferFields[call.OutputBuffer], BufferSpan(call.OutputBuffer, phase, forward), BufferWidth(b), plan.Column == 0 ? "" : Mul(plan.Column.ToString(), "H"), false);
+                return new View(_bufferFields[call.OutputBuffer], BufferSpan(call.OutputBuffer, phase, forward), BufferWidth(b), CallColumn(plan), false);
             }
             case Storage.Buffer:
                 return new View(_bufferFields[plan.Buffer], BufferSpan(plan.Buffer, phase, forward), BufferWidth(_schedule.Buffers[plan.Buffer]), "", false);
@@ -361,12 +396,12 @@ internal sealed class VariantEmitter
             .Select(i => (_graph.Nodes[i].Lag, _schedule.Nodes[i].Buffer, i)).ToList();
 
     private View StateView(string state) =>
-        new(Field("next:" + state, "_" + Ident(state)), $"NextState({StateIndex(state)}, t)", "H", "", false);
+        new(Field("next:" + state, "_" + Ident(state)), $"NextState({StateIndex(state)}, t)", StateSize(state), "", false);
 
     private View CarryInView(string state) =>
-        new(Field("carry:" + state, $"_d_{Ident(state)}_later"), $"CarryIn({StateIndex(state)})", "H", "", false);
+        new(Field("carry:" + state, $"_d_{Ident(state)}_later"), $"CarryIn({StateIndex(state)})", StateSize(state), "", false);
 
-    private View OutputGradientView() => new(Field("output-gradient", "_d_output"), "OutputGradient(outputGradients, t)", "H", "", false);
+    private View OutputGradientView() => new(Field("output-gradient", "_d_output"), "OutputGradient(outputGradients, t)", StateSize(_cell.Output), "", false);
 
     private View AdjointView(int node, Phase phase)
     {
@@ -376,12 +411,12 @@ internal sealed class VariantEmitter
         {
             case Storage.Vector: return new View(Field("vector-gradient:" + n.Name, "_d_" + Ident(n.Name)), $"_cell.{VectorField(n.Name)}Gradient", "", "", true);
             case Storage.Input: return new View(Field("input-gradient", "_d_" + Ident(_cell.Input)), InputSpan("InputGradients", phase), "X", "", false);
-            case Storage.StatePrev: return new View(Field("carry-out:" + n.Name, $"_d_{Ident(n.Name)}_prev"), $"CarryOut({StateIndex(n.Name)})", "H", "", false);
+            case Storage.StatePrev: return new View(Field("carry-out:" + n.Name, $"_d_{Ident(n.Name)}_prev"), $"CarryOut({StateIndex(n.Name)})", StateSize(n.Name), "", false);
             case Storage.CallOutput:
             {
                 CallPlan call = _schedule.Calls[plan.Buffer];
                 BufferPlan b = _schedule.Buffers[call.GradientBuffer];
-                return new View(_bufferFields[call.GradientBuffer], BufferSpan(call.GradientBuffer, phase), BufferWidth(b), plan.Column == 0 ? "" : Mul(plan.Column.ToString(), "H"), false);
+                return new View(_bufferFields[call.GradientBuffer], BufferSpan(call.GradientBuffer, phase), BufferWidth(b), CallColumn(plan), false);
             }
             default:
                 return new View(_bufferFields[plan.AdjointBuffer], BufferSpan(plan.AdjointBuffer, phase), BufferWidth(_schedule.Buffers[plan.AdjointBuffer]), "", false);
@@ -397,14 +432,14 @@ internal sealed class VariantEmitter
         _w.Line("/// <summary>Runs the cell over batches of sequences; every buffer is allocated here, once.</summary>");
         _w.Open($"private sealed class Runner : {Runtime}.SequenceRunner<{T}>");
         _w.Line($"private readonly {_className} _cell;");
-        _w.Line("private readonly int B, H, X;");
+        _w.Line($"private readonly int {string.Join(", ", new[] { "B", "H", "X" }.Concat(DeclaredSizes.Select(n => SizeOf(Size.Declared(n)))))};");
         foreach (BufferPlan b in _schedule.Buffers)
             _w.Line($"private readonly {T}[] {_bufferFields[b.Index]}; // [{(b.AllSteps ? "T * B" : "B")}, {BufferWidth(b)}] {BufferPurpose(b)}");
         foreach (WeightBuffer weights in ForwardWeights())
             _w.Line($"private readonly {Runtime}.PackedWeights<{T}> {PackedField(WeightsField(weights.Index))}; // weights{weights.Index} in the panels the forward kernels read");
         foreach (WeightBuffer weights in TransposedWeights())
         {
-            _w.Line($"private readonly {T}[] {TransposedField(weights.Index)}; // [{Width(weights.Parts.Count, 0)}, {SizeOf(weights.OperandSize)}] weights{weights.Index}ᵀ, for the data gradients");
+            _w.Line($"private readonly {T}[] {TransposedField(weights.Index)}; // [{BufferRows(weights)}, {SizeOf(weights.OperandSize)}] weights{weights.Index}ᵀ, for the data gradients");
             _w.Line($"private readonly {Runtime}.PackedWeights<{T}> {PackedField(TransposedField(weights.Index))}; // the same, in panels");
         }
         _w.Line();
@@ -413,14 +448,16 @@ internal sealed class VariantEmitter
         _w.Line("B = batchSize;");
         _w.Line("H = cell.HiddenSize;");
         _w.Line("X = cell.InputSize;");
+        foreach (string size in DeclaredSizes)
+            _w.Line($"{SizeOf(Size.Declared(size))} = cell.{SizeField(size)};");
         foreach (BufferPlan b in _schedule.Buffers)
             _w.Line($"{_bufferFields[b.Index]} = new {T}[{(b.AllSteps ? "maxSteps * B" : "B")} * {Paren(BufferWidth(b))}];");
         foreach (WeightBuffer weights in ForwardWeights())
-            _w.Line($"{PackedField(WeightsField(weights.Index))} = new {Runtime}.PackedWeights<{T}>({SizeOf(weights.OperandSize)}, {Width(weights.Parts.Count, 0)});");
+            _w.Line($"{PackedField(WeightsField(weights.Index))} = new {Runtime}.PackedWeights<{T}>({SizeOf(weights.OperandSize)}, {BufferRows(weights)});");
         foreach (WeightBuffer weights in TransposedWeights())
         {
-            _w.Line($"{TransposedField(weights.Index)} = new {T}[{Paren(SizeOf(weights.OperandSize))} * {Paren(Width(weights.Parts.Count, 0))}];");
-            _w.Line($"{PackedField(TransposedField(weights.Index))} = new {Runtime}.PackedWeights<{T}>({Width(weights.Parts.Count, 0)}, {SizeOf(weights.OperandSize)});");
+            _w.Line($"{TransposedField(weights.Index)} = new {T}[{Paren(SizeOf(weights.OperandSize))} * {Paren(BufferRows(weights))}];");
+            _w.Line($"{PackedField(TransposedField(weights.Index))} = new {Runtime}.PackedWeights<{T}>({BufferRows(weights)}, {SizeOf(weights.OperandSize)});");
         }
         _w.Close();
         _w.Line();
@@ -452,7 +489,7 @@ internal sealed class VariantEmitter
             _w.Comment("The data gradients multiply by transposed weights: transposed once here, they run on the forward kernels.");
         foreach (WeightBuffer weights in TransposedWeights())
         {
-            _w.Line($"{Runtime}.Gemm.Transpose<{T}>(_cell.{WeightsField(weights.Index)}, {TransposedField(weights.Index)}, {SizeOf(weights.OperandSize)}, {Width(weights.Parts.Count, 0)});");
+            _w.Line($"{Runtime}.Gemm.Transpose<{T}>(_cell.{WeightsField(weights.Index)}, {TransposedField(weights.Index)}, {SizeOf(weights.OperandSize)}, {BufferRows(weights)});");
             _w.Line($"{PackedField(TransposedField(weights.Index))}.Invalidate();");
         }
         _w.Open("for (int t = steps - 1; t >= 0; t--)");
@@ -519,9 +556,9 @@ internal sealed class VariantEmitter
         switch (plan.Storage)
         {
             case Storage.StatePrev:
-                return (allSteps ? $"PreviousStates({StateIndex(node.Name)}, steps)" : $"PreviousState({StateIndex(node.Name)}, t)", "H");
+                return (allSteps ? $"PreviousStates({StateIndex(node.Name)}, steps)" : $"PreviousState({StateIndex(node.Name)}, t)", StateSize(node.Name));
             case Storage.StateNext:
-                return (allSteps ? $"NextStates({StateIndex(plan.State)}, steps)" : $"NextState({StateIndex(plan.State)}, t)", "H");
+                return (allSteps ? $"NextStates({StateIndex(plan.State)}, steps)" : $"NextState({StateIndex(plan.State)}, t)", StateSize(plan.State));
             default:
             {
                 View view = ValueView(operand, allSteps ? Phase.Hoisted : phase, forward)!;
@@ -554,7 +591,7 @@ internal sealed class VariantEmitter
                 return;
             }
             default:
-                _w.Line($"{Runtime}.Gemm.Forward<{T}>({ProductArguments(_schedule.Calls[instruction.Index], phase, out int partCount)}, {Width(partCount, 0)});");
+                _w.Line($"{Runtime}.Gemm.Forward<{T}>({ProductArguments(_schedule.Calls[instruction.Index], phase, out _)}, {BufferRows(_schedule.Optimised.Buffers[_schedule.Optimised.Calls[instruction.Index].Buffer])});");
                 return;
         }
     }
@@ -566,7 +603,7 @@ internal sealed class VariantEmitter
         WeightBuffer weights = _schedule.Optimised.Buffers[gemm.Buffer];
         (string operand, string lda) = OperandValues(gemm.Operand, phase, allSteps: false, forward: true);
         parts = weights.Parts.Count;
-        string n = Width(parts, 0);
+        string n = BufferRows(weights);
         _w.Comment($"product{call.Call} = " + string.Join(" | ", weights.Parts.Select(p => p.Matrix + _describe.Columns(p.Matrix, p.Part) + " @ " + _describe.Node(gemm.Operand, false) + (p.Bias.Length > 0 ? " + " + p.Bias : ""))));
         string bias = weights.HasBias ? $"_cell.{BiasField(weights.Index)}" : "default";
         return $"{operand}, {lda}, _cell.{WeightsField(weights.Index)}, {PackedField(WeightsField(weights.Index))}, {bias}, {ValueView(NodeOfCall(call.Call), phase, forward: true)!.Span}, {n}, {Rows(phase)}, {SizeOf(weights.OperandSize)}";
@@ -589,7 +626,7 @@ internal sealed class VariantEmitter
                 View target = AdjointView(gemm.Operand, call.Phase);
                 string span = Offset(target.Span, target.Column);
                 bool accumulate = _schedule.FirstWriter[gemm.Operand] != Scheduler.Key(instruction);
-                string n = Width(weights.Parts.Count, 0);
+                string n = BufferRows(weights);
                 _w.Comment($"d({_describe.Short(gemm.Operand)}) {(accumulate ? "+=" : "=")} d(product{call.Call}) @ weights{weights.Index}ᵀ");
                 _w.Line($"{Runtime}.Gemm.BackwardDataTransposed<{T}>({BufferSpan(call.GradientBuffer, call.Phase)}, {n}, {TransposedField(weights.Index)}, {PackedField(TransposedField(weights.Index))}, {span}, {target.Stride}, {Rows(call.Phase)}, {SizeOf(weights.OperandSize)}, {n}, accumulate: {(accumulate ? "true" : "false")});");
                 return;
@@ -600,7 +637,7 @@ internal sealed class VariantEmitter
                 GemmCall gemm = _schedule.Optimised.Calls[call.Call];
                 WeightBuffer weights = _schedule.Optimised.Buffers[gemm.Buffer];
                 (string operand, string lda) = OperandValues(gemm.Operand, Phase.Hoisted, allSteps: true);
-                string n = Width(weights.Parts.Count, 0);
+                string n = BufferRows(weights);
                 string dz = BufferSpan(call.GradientBuffer, Phase.Hoisted);
                 _w.Comment($"d(weights{weights.Index}) += {_describe.Short(gemm.Operand)}ᵀ @ d(product{call.Call}), over all steps");
                 _w.Line($"{Runtime}.Gemm.BackwardWeights<{T}>({operand}, {lda}, {dz}, {n}, _cell.{WeightsField(weights.Index)}Gradient, steps * B, {SizeOf(weights.OperandSize)}, {n});");
@@ -629,6 +666,7 @@ internal sealed class VariantEmitter
         _w.Comment($"{(forward ? "" : "Backward of ")}{(what.Length > 0 ? what : "sweep " + sweep.Index)}{how}");
         string local = "k" + name;
         var init = new List<string> { "H = H", "X = X" };
+        init.AddRange(DeclaredSizes.Select(n => SizeOf(Size.Declared(n))).Select(n => $"{n} = {n}"));
         if (forward) init.Add("Record = record");
         init.AddRange(views.Values.Select(v => $"{v.Field} = {v.Span}"));
         _w.Line($"var {local} = new {name} {{ {string.Join(", ", init)} }};");
@@ -674,7 +712,7 @@ internal sealed class VariantEmitter
         string what = named.Count > 0 ? string.Join(", ", named) : _describe.Node(sweep.Nodes[sweep.Nodes.Count - 1]);
         _w.Line($"/// <summary>{(forward ? "Forward" : "Backward")} sweep {sweep.Index} ({phase}): {Xml(what)}.</summary>");
         _w.Open($"private ref struct {name} : {Runtime}.IElementwiseKernel<{T}>");
-        _w.Line("public int H, X;");
+        _w.Line($"public int {string.Join(", ", new[] { "H", "X" }.Concat(DeclaredSizes.Select(n => SizeOf(Size.Declared(n)))))};");
         if (forward) _w.Line("public bool Record;");
         _w.Line($"public static int Work => {SweepWork(sweep, forward)}; // per element, in simple operations: decides whether two cores share the sweep");
         foreach (View view in views.Values)
@@ -730,7 +768,7 @@ internal sealed class VariantEmitter
     {
         var views = ForwardViews(sweep);
         EmitKernelHeader(sweep, forward: true, views);
-        var names = new Names(new[] { "row", "j", "V", "H", "X", "Record" }.Concat(views.Keys).ToArray());
+        var names = new Names(new[] { "row", "j", "V", "H", "X", "Record" }.Concat(DeclaredSizes.Select(n => SizeOf(Size.Declared(n)))).Concat(views.Keys).ToArray());
         var members = new HashSet<int>(sweep.Nodes);
         var local = new Dictionary<int, string>();
 
@@ -757,7 +795,7 @@ internal sealed class VariantEmitter
             local[n] = name;
             _w.Line($"V {name} = {expression};");
             foreach (StateUpdate update in _graph.Updates.Where(u => u.Node == n))
-                _w.Line($"V.Store({name}, {StateView(update.State).Field}, row * H + j);");
+                _w.Line($"V.Store({name}, {StateView(update.State).Field}, row * {StateSize(update.State)} + j);");
             NodePlan plan = _schedule.Nodes[n];
             if (plan.Storage == Storage.Buffer)
             {
@@ -829,7 +867,7 @@ internal sealed class VariantEmitter
     {
         var views = BackwardViews(sweep);
         EmitKernelHeader(sweep, forward: false, views);
-        var names = new Names(new[] { "row", "j", "V", "H", "X" }.Concat(views.Keys).ToArray());
+        var names = new Names(new[] { "row", "j", "V", "H", "X" }.Concat(DeclaredSizes.Select(n => SizeOf(Size.Declared(n)))).Concat(views.Keys).ToArray());
         var members = new HashSet<int>(sweep.Nodes);
         var value = new Dictionary<int, string>();
         string key = Scheduler.Key(new Instruction(InstructionKind.BackwardSweep, sweep.Index));

@@ -13,4 +13,10 @@ internal sealed record CellSpec(string Namespace, string ClassName, EquatableArr
     public string FullName => string.Join(".", new[] { Namespace }.Concat(Containing.Select(c => c.Name)).Concat(new[] { ClassName }).Where(s => s.Length > 0));
 
     public string HintName => FullName + ".g.cs";
+
+    /// <summary>The names whose size is <paramref name="size"/>, for the constructor's documentation.</summary>
+    public System.Collections.Generic.IEnumerable<string> SizesOf(string size) =>
+        Schedule.Graph.Cell.States.Where(s => Schedule.Graph.Cell.SizeOfState(s).Name == size && Schedule.Graph.Cell.SizeOfState(s).Kind == Language.SizeKind.Declared)
+            .Concat(Schedule.Graph.Cell.Vectors.Where(v => v.Size.Kind == Language.SizeKind.Declared && v.Size.Name == size).Select(v => v.Name))
+            .Concat(Schedule.Graph.Cell.Equations.Where(e => !e.IsState && e.Size.Kind == Language.SizeKind.Declared && e.Size.Name == size).Select(e => e.Target));
 }

@@ -23,11 +23,21 @@ internal sealed class Describe
 
     public static string Number(double value) => value.ToString("R", CultureInfo.InvariantCulture);
 
-    public static string Size(int h, int x)
+    /// <summary>The name generated code gives a size: X, H, or size_P for a size P that the class declares.</summary>
+    public static string SizeName(Size size) => size.Kind switch
     {
-        string Term(int count, string name) => count == 1 ? name : count + " * " + name;
-        var terms = new[] { h > 0 ? Term(h, "H") : null, x > 0 ? Term(x, "X") : null }.Where(t => t is not null).ToArray();
-        return terms.Length == 0 ? "0" : string.Join(" + ", terms);
+        SizeKind.Input => "X",
+        SizeKind.Declared => "size_" + size.Name,
+        _ => "H",
+    };
+
+    /// <summary>The sum of sizes, grouped: "4 * H", "H + X", "2 * H + size_P"; "0" for none.</summary>
+    public static string Width(System.Collections.Generic.IEnumerable<Size> sizes)
+    {
+        var counts = sizes.Select(s => s == Language.Size.Scalar ? Language.Size.Hidden : s).GroupBy(s => s)
+            .OrderBy(g => g.Key.Kind == SizeKind.Hidden ? 0 : g.Key.Kind == SizeKind.Input ? 1 : 2).ThenBy(g => g.Key.Name, System.StringComparer.Ordinal)
+            .Select(g => g.Count() == 1 ? SizeName(g.Key) : g.Count() + " * " + SizeName(g.Key)).ToArray();
+        return counts.Length == 0 ? "0" : string.Join(" + ", counts);
     }
 
     /// <summary>The columns [start, end) of a matrix that part <paramref name="part"/> multiplies.</summary>
@@ -35,11 +45,8 @@ internal sealed class Describe
     {
         MatrixInfo info = _graph.Cell.Matrices.First(m => m.Name == matrix);
         if (info.PartSizes.Count == 1) return "";
-        int h = 0, x = 0;
-        for (int k = 0; k < part; k++) { if (info.PartSizes[k] == Language.Size.Input) x++; else h++; }
-        string start = Size(h, x);
-        if (info.PartSizes[part] == Language.Size.Input) x++; else h++;
-        return $"[:, {(start == "0" ? "" : start)}:{Size(h, x)}]";
+        string start = Width(info.PartSizes.Take(part));
+        return $"[:, {(start == "0" ? "" : start)}:{Width(info.PartSizes.Take(part + 1))}]";
     }
 
     public string Node(int index, bool top = true)

@@ -16,8 +16,11 @@ internal sealed class Binder
     private readonly IReadOnlyList<EquationSyntax> _equations;
     private readonly string _input;
     private readonly string _output;
+    private readonly IReadOnlyList<SizeDeclaration> _declarations;
+    private readonly Dictionary<string, Size> _declared = new();
     private readonly List<EquationProblem> _problems = new();
     private readonly List<CellProblem> _cellProblems = new();
+    private readonly List<DiagnosticInfo> _declarationProblems = new();
 
     private readonly Dictionary<string, int> _stateDefinitions = new();
     private readonly Dictionary<string, int> _localDefinitions = new();
@@ -26,33 +29,50 @@ internal sealed class Binder
     private bool _inputRead;
     private bool _inputIsHidden;
 
-    // Size inference for parameter vectors: each vector is a variable; unresolved ones are H.
-    private readonly Dictionary<string, Size> _vectorSizes = new();
-    private readonly Dictionary<string, string> _vectorLinks = new();
+    // Size inference: each parameter vector (by its name) and the rows of each matrix ('@' and its name) is a variable,
+    // unified with what it is combined with; unresolved ones are H.
+    private readonly Dictionary<string, Size> _variableSizes = new();
+    private readonly Dictionary<string, string> _links = new();
     private readonly List<string> _vectorOrder = new();
+    // The input combined with a product whose rows were not known yet: a highway if the rows turn out to be H.
+    private readonly List<(string Variable, int Equation, TextRange Range)> _pendingHighways = new();
 
     private readonly List<(string Matrix, int Equation, TextRange Range, List<SizeTerm> Parts)> _matrixUses = new();
 
-    /// <summary>A size during binding: known, a parameter vector's variable, or a number's (no size).</summary>
-    private readonly record struct SizeTerm(Size Known, string? Vector, TextRange Range)
+    /// <summary>A size during binding: known, a variable's (a vector's or a matrix's rows), or a number's (no size).</summary>
+    private readonly record struct SizeTerm(Size Known, string? Variable, TextRange Range)
     {
         public static SizeTerm Scalar(TextRange range) => new(Size.Scalar, null, range);
     }
 
-    private Binder(IReadOnlyList<EquationSyntax> equations, string input, string output)
+    private static string RowsOf(string matrix) => "@" + matrix;
+
+    private static bool IsRows(string variable) => variable.StartsWith("@", System.StringComparison.Ordinal);
+
+    private static string Describe(string variable) =>
+        IsRows(variable) ? $"the rows of '{variable.Substring(1)}'" : $"the parameter vector '{variable}'";
+
+    private Binder(IReadOnlyList<EquationSyntax> equations, string input, string output, IReadOnlyList<SizeDeclaration> sizes)
     {
         _equations = equations;
         _input = input;
         _output = output;
+        _declarations = sizes;
     }
 
-    public static (BoundCell? Cell, IReadOnlyList<EquationProblem> Problems, IReadOnlyList<CellProblem> CellProblems) Bind(
-        IReadOnlyList<EquationSyntax> equations, string input, string output)
+    public static BindResult Bind(IReadOnlyList<EquationSyntax> equations, string input, string output, IReadOnlyList<SizeDeclaration> sizes)
     {
-        var binder = new Binder(equations, input, output);
+        var binder = new Binder(equations, input, output, sizes);
         BoundCell? cell = binder.Run();
-        return (cell, binder._problems, binder._cellProblems);
+        return new BindResult(cell, binder._problems, binder._cellProblems, binder._declarationProblems);
     }
+
+    /// <summary>What binding gives: the cell (null on errors) and the problems, located in equations, at the cell, or at a [Size].</summary>
+    public sealed record BindResult(BoundCell? Cell, IReadOnlyList<EquationProblem> Problems, IReadOnlyList<CellProblem> CellProblems,
+        IReadOnlyList<DiagnosticInfo> DeclarationProblems);
+
+    /// <summary>The size of a state or an intermediate: declared, else H.</summary>
+    private Size SizeOfName(string name) => _declared.TryGetValue(name, out Size size) ? size : Size.Hidden;
 
     private void Report(Microsoft.CodeAnalysis.DiagnosticDescriptor descriptor, int equation, TextRange range, params string[] arguments) =>
         _problems.Add(EquationProblem.Create(descriptor, equation, range, arguments));
@@ -78,15 +98,26 @@ internal sealed class Binder
             (equation.TargetIsState ? _stateDefinitions : _localDefinitions)[name] = i;
         }
         foreach (EquationSyntax equation in _equations) CollectMatrices(equation.Value);
+        CheckDeclarations();
 
         var bound = new List<BoundEquation>();
         for (int i = 0; i < _equations.Count; i++)
         {
             EquationSyntax equation = _equations[i];
             (BoundExpr value, SizeTerm size) = BindExpr(equation.Value, i);
-            Unify(size, new SizeTerm(Size.Hidden, null, equation.Value.Range), i, highway: false,
-                $"'{equation.Target}' has the hidden size H but its value has the input size X: multiply the input by a weight matrix first");
-            bound.Add(new BoundEquation(equation.Index, equation.Text, equation.Target, equation.TargetIsState, value));
+            Size target = SizeOfName(equation.Target);
+            Unify(size, new SizeTerm(target, null, equation.Value.Range), i, highway: false,
+                $"'{equation.Target}' has {target.Describe()} but its value has {{0}}"
+                + (target == Size.Hidden ? ": multiply the input by a weight matrix first" : ": multiply it by a weight matrix, or declare the size of the name"));
+            bound.Add(new BoundEquation(equation.Index, equation.Text, equation.Target, equation.TargetIsState, value, target));
+        }
+        foreach ((string variable, int eq, TextRange range) in _pendingHighways)
+        {
+            Size rows = ResolveVariable(variable) ?? Size.Hidden;
+            if (rows == Size.Hidden) _inputIsHidden = true;
+            else if (rows != Size.Input)
+                Report(Diagnostics.SizeMismatch, _equations[eq].Index, range,
+                    $"this combines the input (size X) with {Describe(variable)}, of {rows.Describe()}: only H may meet the input elementwise");
         }
 
         if (!_stateDefinitions.ContainsKey(_output))
@@ -108,8 +139,45 @@ internal sealed class Binder
         if (failed) return null;
 
         var states = _stateDefinitions.OrderBy(s => s.Value).Select(s => s.Key).ToEquatableArray();
-        var vectors = _vectorOrder.Select(v => new VectorInfo(v, ResolveVector(v) ?? Size.Hidden)).ToEquatableArray();
-        return new BoundCell(_input, _output, states, matrices.ToEquatableArray(), vectors, bound.ToEquatableArray(), _inputIsHidden);
+        var vectors = _vectorOrder.Select(v => new VectorInfo(v, ResolveVariable(v) ?? Size.Hidden)).ToEquatableArray();
+        return new BoundCell(_input, _output, states, matrices.ToEquatableArray(), vectors, bound.ToEquatableArray(), _inputIsHidden,
+            states.Select(SizeOfName).ToEquatableArray(), _declarations.Select(d => d.Size).Distinct().ToEquatableArray());
+    }
+
+    /// <summary>
+    /// Each [Size] names a state, an intermediate or a parameter vector of the equations. Vectors start with their
+    /// declared size; the rest is checked as sizes are unified.
+    /// </summary>
+    private void CheckDeclarations()
+    {
+        var vectorNames = new HashSet<string>();
+        void Names(ExprSyntax expr)
+        {
+            switch (expr)
+            {
+                case NameSyntax n: vectorNames.Add(n.Name); break;
+                case MatVecSyntax m: Names(m.Operand); break;
+                case CallSyntax c: foreach (ExprSyntax a in c.Arguments) Names(a); break;
+                case BinarySyntax b: Names(b.Left); Names(b.Right); break;
+                case NegateSyntax n: Names(n.Operand); break;
+                case ConcatSyntax c: foreach (ExprSyntax p in c.Parts) Names(p); break;
+            }
+        }
+        foreach (EquationSyntax equation in _equations) Names(equation.Value);
+        foreach (SizeDeclaration declaration in _declarations)
+        {
+            string name = declaration.Name;
+            string? problem = name == _input ? $"'{name}' is the input, whose size is the constructor's inputSize: [Size] cannot change it"
+                : _matrixNames.Contains(name) ? $"'{name}' is a weight matrix: its shape follows from its products; [Size] names a state, an intermediate or a parameter vector"
+                : _stateDefinitions.ContainsKey(name) || _localDefinitions.ContainsKey(name) || vectorNames.Contains(name) ? null
+                : $"the equations have no name '{name}': [Size] names a state, an intermediate or a parameter vector";
+            if (problem is not null)
+            {
+                _declarationProblems.Add(new DiagnosticInfo(Diagnostics.SizeDeclaration.Id, declaration.NameLocation, new EquatableArray<string>(new[] { problem })));
+                continue;
+            }
+            _declared[name] = Size.Declared(declaration.Size);
+        }
     }
 
     private void CollectMatrices(ExprSyntax expr)
@@ -153,24 +221,24 @@ internal sealed class Binder
                     _read.Add(name);
                     Report(Diagnostics.TimeIndexMisuse, index, n.Range,
                         $"'{name}' is a state: read '{name}[t-1]' for its value before this step or '{name}[t]' for its new value");
-                    return (new StateExpr(name, true), new SizeTerm(Size.Hidden, null, n.Range));
+                    return (new StateExpr(name, true), new SizeTerm(SizeOfName(name), null, n.Range));
                 }
                 if (_localDefinitions.ContainsKey(name))
                 {
                     _read.Add(name);
                     if (!DefinedBefore(_localDefinitions, name, eq))
                         Report(Diagnostics.ReadBeforeDefinition, index, n.Range, name, "");
-                    return (new LocalExpr(name), new SizeTerm(Size.Hidden, null, n.Range));
+                    return (new LocalExpr(name), new SizeTerm(SizeOfName(name), null, n.Range));
                 }
                 if (_matrixNames.Contains(name))
                 {
                     Report(Diagnostics.MatrixAndVector, index, n.Range, name);
                     return (new VectorExpr(name), new SizeTerm(Size.Hidden, null, n.Range));
                 }
-                if (!_vectorSizes.ContainsKey(name) && !_vectorLinks.ContainsKey(name))
+                if (!_variableSizes.ContainsKey(name) && !_links.ContainsKey(name))
                 {
                     _vectorOrder.Add(name);
-                    _vectorSizes[name] = Size.Scalar; // unknown until unified
+                    _variableSizes[name] = _declared.TryGetValue(name, out Size declared) ? declared : Size.Scalar; // Scalar: unknown until unified
                 }
                 return (new VectorExpr(name), new SizeTerm(Size.Scalar, name, n.Range));
             }
@@ -192,7 +260,7 @@ internal sealed class Binder
                             $"'{name}' is a state: it is read as '{name}[t-1]', its value before this step; only the input '{_input}' may look back further");
                     if (n.Offset == 0 && !DefinedBefore(_stateDefinitions, name, eq))
                         Report(Diagnostics.ReadBeforeDefinition, index, n.Range, written, $", or read '{name}[t-1]' for the value before this step");
-                    return (new StateExpr(name, n.Offset != 0), new SizeTerm(Size.Hidden, null, n.Range));
+                    return (new StateExpr(name, n.Offset != 0), new SizeTerm(SizeOfName(name), null, n.Range));
                 }
                 if (_localDefinitions.ContainsKey(name))
                 {
@@ -221,7 +289,7 @@ internal sealed class Binder
                     (BoundExpr argument, SizeTerm argumentSize) = BindExpr(syntax, eq);
                     arguments.Add(argument);
                     size = size is null ? argumentSize : Unify(size.Value, argumentSize, eq, highway: true,
-                        $"'{c.Function.Spellings[0]}' combines a value of the input size X with one of the hidden size H: multiply the input by a weight matrix first");
+                        $"'{c.Function.Spellings[0]}' combines values of different sizes ({{0}} and {{1}}): multiply the input by a weight matrix first, or declare the sizes");
                 }
                 return (new CallExpr(c.Function, arguments.ToEquatableArray()), size!.Value with { Range = c.Range });
             }
@@ -237,7 +305,7 @@ internal sealed class Binder
                 (BoundExpr left, SizeTerm leftSize) = BindExpr(b.Left, eq);
                 (BoundExpr right, SizeTerm rightSize) = BindExpr(b.Right, eq);
                 SizeTerm size = Unify(leftSize, rightSize, eq, highway: true,
-                    "this combines a value of the input size X with one of the hidden size H: multiply the input by a weight matrix first");
+                    "this combines values of different sizes ({0} and {1}): multiply the input by a weight matrix first, or declare the sizes");
                 return (new BinaryExpr(b.Operator, left, right), size with { Range = b.Range });
             }
 
@@ -259,7 +327,12 @@ internal sealed class Binder
                     parts.Add(part);
                     sizes.Add(size with { Range = operand.Range });
                 }
-                if (role is null) _matrixUses.Add((matrix, eq, m.Range, sizes));
+                if (role is null)
+                {
+                    _matrixUses.Add((matrix, eq, m.Range, sizes));
+                    if (!_variableSizes.ContainsKey(RowsOf(matrix)) && !_links.ContainsKey(RowsOf(matrix))) _variableSizes[RowsOf(matrix)] = Size.Scalar;
+                    return (new MatVecExpr(matrix, parts.ToEquatableArray()), new SizeTerm(Size.Scalar, RowsOf(matrix), m.Range));
+                }
                 return (new MatVecExpr(matrix, parts.ToEquatableArray()), new SizeTerm(Size.Hidden, null, m.Range));
             }
 
@@ -274,60 +347,74 @@ internal sealed class Binder
         throw new System.InvalidOperationException("Unknown syntax node " + expr.GetType().Name);
     }
 
-    private string FindRoot(string vector)
+    private string FindRoot(string variable)
     {
-        while (_vectorLinks.TryGetValue(vector, out string? next)) vector = next;
-        return vector;
+        while (_links.TryGetValue(variable, out string? next)) variable = next;
+        return variable;
     }
 
-    private Size? ResolveVector(string vector)
+    private Size? ResolveVariable(string variable)
     {
-        Size size = _vectorSizes[FindRoot(vector)];
+        Size size = _variableSizes[FindRoot(variable)];
         return size == Size.Scalar ? null : size;
     }
 
-    private Size? Resolve(SizeTerm term) => term.Vector is null ? (term.Known == Size.Scalar ? null : term.Known) : ResolveVector(term.Vector);
+    private Size? Resolve(SizeTerm term) => term.Variable is null ? (term.Known == Size.Scalar ? null : term.Known) : ResolveVariable(term.Variable);
 
     /// <summary>
-    /// Unifies the sizes of two operands of an elementwise operation; a mismatch is CG0016. With <paramref name="highway"/>,
-    /// the input combined with a value of size H is not a mismatch: the result is H and the cell needs X = H.
+    /// Unifies the sizes of two operands of an elementwise operation; a mismatch is CG0016 (<paramref name="message"/>
+    /// with {0} the two sizes). With <paramref name="highway"/>, the input combined with a value of size H is not a
+    /// mismatch: the result is H and the cell needs X = H. A product whose rows are not known yet does not take the
+    /// input's size from such a combination: it is settled at the end (H unless something else says).
     /// </summary>
     private SizeTerm Unify(SizeTerm a, SizeTerm b, int eq, bool highway, string message)
     {
-        bool aScalar = a.Vector is null && a.Known == Size.Scalar;
-        bool bScalar = b.Vector is null && b.Known == Size.Scalar;
+        bool aScalar = a.Variable is null && a.Known == Size.Scalar;
+        bool bScalar = b.Variable is null && b.Known == Size.Scalar;
         if (aScalar) return b;
         if (bScalar) return a;
         Size? sa = Resolve(a), sb = Resolve(b);
+        if (highway && sa is null && a.Variable is { } va && IsRows(va) && sb == Size.Input && b.Variable is null)
+        {
+            _pendingHighways.Add((va, eq, a.Range.Union(b.Range)));
+            return a;
+        }
+        if (highway && sb is null && b.Variable is { } vb && IsRows(vb) && sa == Size.Input && a.Variable is null)
+        {
+            _pendingHighways.Add((vb, eq, a.Range.Union(b.Range)));
+            return b;
+        }
         if (sa is not null && sb is not null)
         {
-            if (sa != sb && highway && a.Vector is null && b.Vector is null)
+            bool inputMeetsHidden = (sa == Size.Input && sb == Size.Hidden) || (sa == Size.Hidden && sb == Size.Input);
+            if (sa != sb && highway && inputMeetsHidden && (a.Variable is null || IsRows(a.Variable)) && (b.Variable is null || IsRows(b.Variable)))
             {
                 _inputIsHidden = true;
                 return sa == Size.Hidden ? a : b;
             }
             if (sa != sb)
             {
-                string detail = a.Vector is not null || b.Vector is not null
-                    ? $"the parameter vector '{a.Vector ?? b.Vector}' is used with the input size X in one place and the hidden size H in another: use two vectors"
-                    : message;
+                string? variable = a.Variable is { } v1 && !IsRows(v1) ? v1 : b.Variable is { } v2 && !IsRows(v2) ? v2 : a.Variable ?? b.Variable;
+                string detail = variable is not null
+                    ? $"{Describe(variable)} is used with {sa.Value.Describe()} in one place and {sb.Value.Describe()} in another" + (IsRows(variable) ? "" : ": use two vectors, or declare its size")
+                    : string.Format(System.Globalization.CultureInfo.InvariantCulture, message, sa.Value.Describe(), sb.Value.Describe());
                 Report(Diagnostics.SizeMismatch, _equations[eq].Index, a.Range.Union(b.Range), detail);
-                return a.Vector is null ? a : b; // the side without a vector, so that enclosing operations do not report it again
+                return a.Variable is null ? a : b; // the side without a variable, so that enclosing operations do not report it again
             }
             return a;
         }
         if (sa is null && sb is null)
         {
-            string ra = FindRoot(a.Vector!), rb = FindRoot(b.Vector!);
-            if (ra != rb) _vectorLinks[rb] = ra;
+            string ra = FindRoot(a.Variable!), rb = FindRoot(b.Variable!);
+            if (ra != rb) _links[rb] = ra;
             return a;
         }
-        if (sa is null) _vectorSizes[FindRoot(a.Vector!)] = sb!.Value;
-        else _vectorSizes[FindRoot(b.Vector!)] = sa.Value;
+        if (sa is null) _variableSizes[FindRoot(a.Variable!)] = sb!.Value;
+        else _variableSizes[FindRoot(b.Variable!)] = sa.Value;
         return sa is null ? b : a;
     }
 
-    private static string Describe(Size size) => size == Size.Input ? "X" : "H";
+    private static string Describe(Size size) => size.Name;
 
     private List<MatrixInfo> CheckMatrices()
     {
@@ -340,7 +427,7 @@ internal sealed class Binder
             foreach (SizeTerm part in parts)
             {
                 Size? size = Resolve(part);
-                if (size is null && part.Vector is null)
+                if (size is null && part.Variable is null)
                 {
                     Report(Diagnostics.ConcatenationSizes, _equations[eq].Index, part.Range,
                         "a part of the operand of '@' that is only a number has no size: use a parameter vector or a state");
@@ -358,7 +445,7 @@ internal sealed class Binder
                 continue;
             }
             first[matrix] = (eq, sizes);
-            result.Add(new MatrixInfo(matrix, sizes.ToEquatableArray()));
+            result.Add(new MatrixInfo(matrix, sizes.ToEquatableArray(), ResolveVariable(RowsOf(matrix)) ?? Size.Hidden));
         }
         return result;
     }

@@ -3,8 +3,31 @@ using CellGen.Generator.Model;
 
 namespace CellGen.Generator.Language;
 
-/// <summary>The size of a value: a number (broadcast), the input size X, or the hidden size H.</summary>
-internal enum Size { Scalar, Input, Hidden }
+internal enum SizeKind { Scalar, Input, Hidden, Declared }
+
+/// <summary>
+/// The size of a value: a number's (broadcast), the input size X, the hidden size H, or a size the class declares with
+/// [Size("name", "P")], by its name.
+/// </summary>
+internal readonly record struct Size(SizeKind Kind, string Name)
+{
+    public static readonly Size Scalar = new(SizeKind.Scalar, "1");
+    public static readonly Size Input = new(SizeKind.Input, "X");
+    public static readonly Size Hidden = new(SizeKind.Hidden, "H");
+
+    public static Size Declared(string name) => new(SizeKind.Declared, name);
+
+    /// <summary>For messages: "the input size X", "the hidden size H", "the size P".</summary>
+    public string Describe() => Kind switch
+    {
+        SizeKind.Input => "the input size X",
+        SizeKind.Hidden => "the hidden size H",
+        SizeKind.Declared => $"the size {Name}",
+        _ => "no size (a number)",
+    };
+
+    public override string ToString() => Name;
+}
 
 /// <summary>An expression whose names have been resolved to their roles.</summary>
 internal abstract record BoundExpr;
@@ -32,9 +55,11 @@ internal sealed record NegateExpr(BoundExpr Operand) : BoundExpr;
 /// <summary><c>W @ [parts]</c>; a single operand is a concatenation of one part.</summary>
 internal sealed record MatVecExpr(string Matrix, EquatableArray<BoundExpr> Parts) : BoundExpr;
 
-internal sealed record BoundEquation(int Index, string Text, string Target, bool IsState, BoundExpr Value);
+/// <summary>One equation; <c>Size</c> is its target's: H unless declared.</summary>
+internal sealed record BoundEquation(int Index, string Text, string Target, bool IsState, BoundExpr Value, Size Size);
 
-internal sealed record MatrixInfo(string Name, EquatableArray<Size> PartSizes);
+/// <summary>A weight matrix: <c>Rows</c> (the size its products flow into) by the sum of <c>PartSizes</c>.</summary>
+internal sealed record MatrixInfo(string Name, EquatableArray<Size> PartSizes, Size Rows);
 
 internal sealed record VectorInfo(string Name, Size Size);
 
@@ -49,4 +74,17 @@ internal sealed record BoundCell(
     EquatableArray<MatrixInfo> Matrices,
     EquatableArray<VectorInfo> Vectors,
     EquatableArray<BoundEquation> Equations,
-    bool InputIsHidden = false);
+    bool InputIsHidden = false,
+    EquatableArray<Size> StateSizes = default,
+    EquatableArray<string> SizeNames = default)
+{
+    /// <summary>The size of a state: H unless declared.</summary>
+    public Size SizeOfState(string state)
+    {
+        for (int i = 0; i < States.Count; i++)
+            if (States[i] == state) return StateSizes.Count > i ? StateSizes[i] : Size.Hidden;
+        throw new System.ArgumentException("Unknown state " + state);
+    }
+
+    public Size OutputSize => SizeOfState(Output);
+}

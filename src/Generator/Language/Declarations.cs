@@ -28,6 +28,9 @@ internal sealed record EquationSource(string? Text, SourceSpan Whole, EquatableA
     }
 }
 
+/// <summary>A [Size("name", "P")] attribute: the name, its size, and where each argument is written.</summary>
+internal sealed record SizeDeclaration(string Name, string Size, SourceSpan NameLocation, SourceSpan SizeLocation);
+
 /// <summary>A [RecurrentCell] class as the generator sees it: names, equations with their locations, declaration problems.</summary>
 internal sealed record CellDeclaration(
     string Namespace,
@@ -37,13 +40,15 @@ internal sealed record CellDeclaration(
     string Output,
     EquatableArray<EquationSource> Equations,
     SourceSpan? AttributeLocation,
-    EquatableArray<DiagnosticInfo> Problems);
+    EquatableArray<DiagnosticInfo> Problems,
+    EquatableArray<SizeDeclaration> Sizes = default);
 
 /// <summary>Reads a [RecurrentCell] class from Roslyn's symbols and syntax into a <see cref="CellDeclaration"/>.</summary>
 internal static class Declarations
 {
     public const string RecurrentCellAttribute = "CellGen.RecurrentCellAttribute";
     private const string EquationAttribute = "CellGen.EquationAttribute";
+    private const string SizeAttribute = "CellGen.SizeAttribute";
 
     public static CellDeclaration Read(GeneratorAttributeSyntaxContext context, CancellationToken cancellation)
     {
@@ -115,6 +120,30 @@ internal static class Declarations
             }
             equations.Add(source);
         }
+        var sizes = new List<SizeDeclaration>();
+        foreach (AttributeData attribute in symbol.GetAttributes())
+        {
+            if (attribute.AttributeClass?.ToDisplayString() != SizeAttribute) continue;
+            var arguments = attribute.ApplicationSyntaxReference?.GetSyntax(cancellation) is AttributeSyntax a ? a.ArgumentList?.Arguments : null;
+            SourceSpan whole = attribute.ApplicationSyntaxReference?.GetSyntax(cancellation) is { } node ? At(node) : attributeLocation.Value;
+            SourceSpan Argument(int k) => arguments is { } list && list.Count > k ? At(list[k].Expression) : whole;
+            string? name = attribute.ConstructorArguments.Length == 2 ? attribute.ConstructorArguments[0].Value as string : null;
+            string? size = attribute.ConstructorArguments.Length == 2 ? attribute.ConstructorArguments[1].Value as string : null;
+            if (name is null || size is null)
+            {
+                Report(Diagnostics.SizeDeclaration, whole, "[Size] takes two constant strings: the name and its size, as in [Size(\"r\", \"P\")]");
+                continue;
+            }
+            if (!IsName(size) || SyntaxFacts.GetKeywordKind(size) != SyntaxKind.None)
+                Report(Diagnostics.SizeDeclaration, Argument(1), $"the size \"{size}\" is not a C# identifier: it names a parameter of the constructor");
+            else if (size is "inputSize" or "hiddenSize" or "X" or "H")
+                Report(Diagnostics.SizeDeclaration, Argument(1), $"the size \"{size}\" is taken: inputSize (X) and hiddenSize (H) are the cell's own sizes; give the new size another name");
+            else if (sizes.FirstOrDefault(d => d.Name == name) is { } earlier)
+                Report(Diagnostics.SizeDeclaration, Argument(0), $"'{name}' is given a size twice (\"{earlier.Size}\" and \"{size}\"): keep one [Size] for it");
+            else
+                sizes.Add(new SizeDeclaration(name, size, Argument(0), Argument(1)));
+        }
+
         if (equations.Count == 0 && problems.All(p => p.Id != Diagnostics.NotAConstantString.Id))
             Report(Diagnostics.NoEquations, AtToken(syntax.Identifier), symbol.Name);
 
@@ -126,7 +155,8 @@ internal static class Declarations
             output,
             equations.ToEquatableArray(),
             attributeLocation,
-            problems.ToEquatableArray());
+            problems.ToEquatableArray(),
+            sizes.ToEquatableArray());
     }
 
     private static bool IsName(string name) =>

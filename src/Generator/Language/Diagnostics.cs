@@ -117,6 +117,9 @@ internal static class Diagnostics
     public static readonly DiagnosticDescriptor WrongArgumentCount = Error("CG0022", "Wrong number of arguments",
         "'{0}' takes {1} but is given {2}");
 
+    public static readonly DiagnosticDescriptor SizeDeclaration = Error("CG0023", "Invalid [Size] declaration",
+        "{0}");
+
     public static readonly DiagnosticDescriptor InternalError = Error("CG0099", "Internal error in the CellGen compiler",
         "CellGen could not compile this cell because of an internal error ({0}); please report it with the equations");
 
@@ -125,7 +128,7 @@ internal static class Diagnostics
         SyntaxError, UnknownFunction, ReadBeforeDefinition, DefinedTwice, StateNotUpdated, MatrixAndVector,
         MatrixNotParameter, ConcatenationSizes, OutputMissing, NotPartial, Generic, ContainingTypeNotPartial,
         UnusedIntermediate, UnusedInput, InputMisuse, SizeMismatch, NoEquations, InvalidRoleName, NotACellClass,
-        NotAConstantString, TimeIndexMisuse, WrongArgumentCount, InternalError,
+        NotAConstantString, TimeIndexMisuse, WrongArgumentCount, SizeDeclaration, InternalError,
     };
 
     public static DiagnosticDescriptor ById(string id)

@@ -164,8 +164,9 @@ public static class Checkpoint
     /// <summary>
     /// Imports the weights of a PyTorch <c>nn.RNN</c>, <c>nn.LSTM</c> or <c>nn.GRU</c> saved as safetensors under
     /// PyTorch's names (weight_ih_l0, weight_hh_l0, bias_ih_l0, bias_hh_l0; <paramref name="layer"/> picks _lN and
-    /// <paramref name="reverse"/> the _reverse direction) into an Rnn or Irnn, Lstm or TorchGru cell:
-    /// W = [weight_hh | weight_ih] and b = bias_ih + bias_hh per gate; for TorchGru the n gate stays split.
+    /// <paramref name="reverse"/> the _reverse direction) into an Rnn or Irnn, Lstm, Lstmp or TorchGru cell:
+    /// W = [weight_hh | weight_ih] and b = bias_ih + bias_hh per gate; for TorchGru the n gate stays split; for Lstmp
+    /// (<c>nn.LSTM(proj_size=P)</c>) W_r = weight_hr.
     /// </summary>
     public static void ImportPyTorch(string path, RecurrentCell<float> cell, int layer = 0, bool reverse = false)
     {
@@ -173,24 +174,26 @@ public static class Checkpoint
         string[] gates = cell.GetType().Name switch
         {
             "Rnn" or "Irnn" => new[] { "" },
-            "Lstm" => new[] { "_i", "_f", "_g", "_o" },
+            "Lstm" or "Lstmp" => new[] { "_i", "_f", "_g", "_o" },
             "TorchGru" => new[] { "_r", "_z", "_n" },
             _ => throw new ArgumentException($"PyTorch weights map to Rnn, Irnn, Lstm and TorchGru; not to {cell.GetType().Name}.", nameof(cell)),
         };
         (var entries, byte[] data) = Read(path);
-        int h = cell.HiddenSize, x = cell.InputSize, g = gates.Length;
+        // The recurrent input is the output: of size H, or P for a projected LSTM.
+        int h = cell.HiddenSize, x = cell.InputSize, g = gates.Length, p = cell.OutputSize;
         float[] Tensor(string name, params int[] shape)
         {
             string key = name + suffix;
             if (!entries.TryGetValue(key, out Entry? entry))
                 throw new InvalidDataException($"{path}: missing '{key}'; the file has {string.Join(", ", entries.Keys)}.");
             if (!entry.Shape.SequenceEqual(shape))
-                throw new InvalidDataException($"{path}: '{key}' has shape [{string.Join(", ", entry.Shape)}]; a cell with X={x}, H={h} needs [{string.Join(", ", shape)}].");
+                throw new InvalidDataException($"{path}: '{key}' has shape [{string.Join(", ", entry.Shape)}]; a cell with X={x}, H={h}{(p != h ? $", P={p}" : "")} needs [{string.Join(", ", shape)}].");
             return Values(path, key, entry, data);
         }
-        float[] ih = Tensor("weight_ih", g * h, x), hh = Tensor("weight_hh", g * h, h), bih = Tensor("bias_ih", g * h), bhh = Tensor("bias_hh", g * h);
+        float[] ih = Tensor("weight_ih", g * h, x), hh = Tensor("weight_hh", g * h, p), bih = Tensor("bias_ih", g * h), bhh = Tensor("bias_hh", g * h);
 
         var staged = new List<(Parameter<float>, float[])>();
+        if (cell.GetType().Name == "Lstmp") staged.Add((cell.Parameter("W_r"), Tensor("weight_hr", p, h)));
         for (int k = 0; k < g; k++)
         {
             string gate = gates[k];
@@ -202,11 +205,11 @@ public static class Checkpoint
                 staged.Add((cell.Parameter("bh_n"), bhh.AsSpan(k * h, h).ToArray()));
                 continue;
             }
-            var w = new float[h * (h + x)];
+            var w = new float[h * (p + x)];
             for (int r = 0; r < h; r++)
             {
-                hh.AsSpan((k * h + r) * h, h).CopyTo(w.AsSpan(r * (h + x)));
-                ih.AsSpan((k * h + r) * x, x).CopyTo(w.AsSpan(r * (h + x) + h));
+                hh.AsSpan((k * h + r) * p, p).CopyTo(w.AsSpan(r * (p + x)));
+                ih.AsSpan((k * h + r) * x, x).CopyTo(w.AsSpan(r * (p + x) + p));
             }
             var b = new float[h];
             for (int r = 0; r < h; r++) b[r] = bih[k * h + r] + bhh[k * h + r];

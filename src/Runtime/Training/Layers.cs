@@ -29,7 +29,7 @@ public sealed class RecurrentLayer : IHasParameters
         MaxSteps = maxSteps;
         _forward = Forward.CreateRunner(maxSteps, batchSize);
         _backward = Reverse?.CreateRunner(maxSteps, batchSize);
-        int perStepOut = batchSize * hiddenSize, perStepIn = batchSize * inputSize;
+        int perStepOut = batchSize * Forward.OutputSize, perStepIn = batchSize * inputSize;
         _outputs = new float[maxSteps * perStepOut];
         _gradient = new float[maxSteps * perStepOut];
         _reversedInputs = new float[bidirectional ? maxSteps * perStepIn : 0];
@@ -57,8 +57,8 @@ public sealed class RecurrentLayer : IHasParameters
     /// <summary>The most steps.</summary>
     public int MaxSteps { get; }
 
-    /// <summary>H, or 2H when bidirectional.</summary>
-    public int OutputSize => Reverse is null ? HiddenSize : 2 * HiddenSize;
+    /// <summary>The cell's output size (H unless it declares another), twice that when bidirectional.</summary>
+    public int OutputSize => Reverse is null ? Forward.OutputSize : 2 * Forward.OutputSize;
 
     /// <inheritdoc/>
     public IEnumerable<ParameterBuffer> ParameterBuffers =>
@@ -75,7 +75,7 @@ public sealed class RecurrentLayer : IHasParameters
             throw new ArgumentException($"outputs has {outputs.Length} values; expected [T={steps}, B={BatchSize}, {OutputSize}].", nameof(outputs));
         if (lengths.IsEmpty) Array.Fill(_lengths, steps);
         else lengths.CopyTo(_lengths);
-        Span<float> forward = _outputs.AsSpan(0, steps * BatchSize * HiddenSize);
+        Span<float> forward = _outputs.AsSpan(0, steps * BatchSize * Forward.OutputSize);
         if (training) _forward.ForwardTraining(inputs, default, forward, default, _lengths);
         else _forward.Forward(inputs, default, forward, default, _lengths);
         if (_backward is null)
@@ -88,7 +88,7 @@ public sealed class RecurrentLayer : IHasParameters
         Span<float> reversed = _reversedOutputs.AsSpan(0, forward.Length);
         if (training) _backward.ForwardTraining(reversedInputs, default, reversed, default, _lengths);
         else _backward.Forward(reversedInputs, default, reversed, default, _lengths);
-        int h = HiddenSize;
+        int h = Forward.OutputSize;
         for (int t = 0; t < steps; t++)
             for (int b = 0; b < BatchSize; b++)
             {
@@ -102,7 +102,7 @@ public sealed class RecurrentLayer : IHasParameters
     /// <summary>Back-propagates dL/d(outputs) of the last training run; accumulates parameter gradients and writes dx (unless empty).</summary>
     public void Backward(ReadOnlySpan<float> outputGradients, Span<float> inputGradients)
     {
-        int steps = _steps, h = HiddenSize;
+        int steps = _steps, h = Forward.OutputSize;
         if (outputGradients.Length != steps * BatchSize * OutputSize)
             throw new ArgumentException($"outputGradients has {outputGradients.Length} values; expected [T={steps}, B={BatchSize}, {OutputSize}].", nameof(outputGradients));
         if (!inputGradients.IsEmpty && inputGradients.Length != steps * BatchSize * InputSize)

@@ -29,8 +29,8 @@ public sealed class TruncatedBptt
         K2 = k2;
         _runner = cell.CreateRunner(k2, batch);
         _perStepInputs = batch * cell.InputSize;
-        _perStepOutputs = batch * cell.HiddenSize;
-        _stateValues = cell.StateNames.Count * batch * cell.HiddenSize;
+        _perStepOutputs = batch * cell.OutputSize;
+        _stateValues = cell.StateValues(batch);
         _windowInputs = new float[k2 * _perStepInputs];
         _windowOutputs = new float[k2 * _perStepOutputs];
         _windowOutputGradients = new float[k2 * _perStepOutputs];
@@ -54,7 +54,7 @@ public sealed class TruncatedBptt
         _chunks = 0;
         if (initialStates.IsEmpty) Array.Clear(_stateAtChunk[0]);
         else if (initialStates.Length != _stateValues)
-            throw new ArgumentException($"initialStates has {initialStates.Length} values; expected [S, B, H] = {_stateValues}.", nameof(initialStates));
+            throw new ArgumentException($"initialStates has {initialStates.Length} values; expected every state [B, its size], one after another = {_stateValues}.", nameof(initialStates));
         else initialStates.CopyTo(_stateAtChunk[0]);
     }
 
@@ -65,7 +65,7 @@ public sealed class TruncatedBptt
     public void Forward(ReadOnlySpan<float> inputs, Span<float> outputs)
     {
         if (inputs.Length != K1 * _perStepInputs) throw new ArgumentException($"inputs has {inputs.Length} values; expected [K1={K1}, B={_batch}, X={_cell.InputSize}].", nameof(inputs));
-        if (outputs.Length != K1 * _perStepOutputs) throw new ArgumentException($"outputs has {outputs.Length} values; expected [K1={K1}, B={_batch}, H={_cell.HiddenSize}].", nameof(outputs));
+        if (outputs.Length != K1 * _perStepOutputs) throw new ArgumentException($"outputs has {outputs.Length} values; expected [K1={K1}, B={_batch}, {_cell.OutputSize}].", nameof(outputs));
         // Slide the window of inputs by K1 steps.
         int window = Window(_chunks + 1);
         int kept = (window - K1) * _perStepInputs;
@@ -85,7 +85,7 @@ public sealed class TruncatedBptt
     public void Backward(ReadOnlySpan<float> outputGradients)
     {
         if (outputGradients.Length != K1 * _perStepOutputs)
-            throw new ArgumentException($"outputGradients has {outputGradients.Length} values; expected [K1={K1}, B={_batch}, H={_cell.HiddenSize}].", nameof(outputGradients));
+            throw new ArgumentException($"outputGradients has {outputGradients.Length} values; expected [K1={K1}, B={_batch}, {_cell.OutputSize}].", nameof(outputGradients));
         if (_chunks == 0) throw new InvalidOperationException("Backward needs a Forward first.");
         int window = Window(_chunks);
         Span<float> gradients = _windowOutputGradients.AsSpan(0, window * _perStepOutputs);

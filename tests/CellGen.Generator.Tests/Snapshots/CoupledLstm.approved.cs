@@ -32,13 +32,13 @@ namespace CellGen.Cells
             (_weights1, _weights1Gradient) = AllocateStorage(X * (3 * H));
             (_bias1, _bias1Gradient) = AllocateStorage(3 * H);
             AddParameter("W_f", new[] { H, H + X },
-                new global::CellGen.ParameterBlock<float>(_weights0, _weights0Gradient, 0, H, 3 * H, 0 * H, "h[t-1]", false),
-                new global::CellGen.ParameterBlock<float>(_weights1, _weights1Gradient, H, X, 3 * H, 0 * H, "x[t]", true));
-            AddParameter("b_f", new[] { H }, new global::CellGen.ParameterBlock<float>(_bias1, _bias1Gradient, 0, 1, 0, 0 * H));
+                new global::CellGen.ParameterBlock<float>(_weights0, _weights0Gradient, 0, H, 3 * H, 0, "h[t-1]", false),
+                new global::CellGen.ParameterBlock<float>(_weights1, _weights1Gradient, H, X, 3 * H, 0, "x[t]", true));
+            AddParameter("b_f", new[] { H }, new global::CellGen.ParameterBlock<float>(_bias1, _bias1Gradient, 0, 1, 0, 0));
             AddParameter("W_g", new[] { H, H + X },
-                new global::CellGen.ParameterBlock<float>(_weights0, _weights0Gradient, 0, H, 3 * H, 1 * H, "h[t-1]", false),
-                new global::CellGen.ParameterBlock<float>(_weights1, _weights1Gradient, H, X, 3 * H, 1 * H, "x[t]", true));
-            AddParameter("b_g", new[] { H }, new global::CellGen.ParameterBlock<float>(_bias1, _bias1Gradient, 0, 1, 0, 1 * H));
+                new global::CellGen.ParameterBlock<float>(_weights0, _weights0Gradient, 0, H, 3 * H, H, "h[t-1]", false),
+                new global::CellGen.ParameterBlock<float>(_weights1, _weights1Gradient, H, X, 3 * H, H, "x[t]", true));
+            AddParameter("b_g", new[] { H }, new global::CellGen.ParameterBlock<float>(_bias1, _bias1Gradient, 0, 1, 0, H));
             AddParameter("W_o", new[] { H, H + X },
                 new global::CellGen.ParameterBlock<float>(_weights0, _weights0Gradient, 0, H, 3 * H, 2 * H, "h[t-1]", false),
                 new global::CellGen.ParameterBlock<float>(_weights1, _weights1Gradient, H, X, 3 * H, 2 * H, "x[t]", true));
@@ -169,8 +169,8 @@ namespace CellGen.Cells
                 V v4 = W_f_h_prev + W_f_x;
                 // f = sigmoid(W_f @ [h[t-1], x[t]] + b_f)
                 V f = V.Sigmoid(v4);
-                V W_g_h_prev = V.Load(_product0, row * (3 * H) + 1 * H + j); // W_g[:, :H] @ h[t-1]
-                V W_g_x = V.Load(_product1, row * (3 * H) + 1 * H + j); // W_g[:, H:H + X] @ x[t] + b_g
+                V W_g_h_prev = V.Load(_product0, row * (3 * H) + H + j); // W_g[:, :H] @ h[t-1]
+                V W_g_x = V.Load(_product1, row * (3 * H) + H + j); // W_g[:, H:H + X] @ x[t] + b_g
                 // W_g[:, :H] @ h[t-1] + (W_g[:, H:H + X] @ x[t] + b_g)
                 V v8 = W_g_h_prev + W_g_x;
                 // g = tanh(W_g @ [h[t-1], x[t]] + b_g)
@@ -267,7 +267,7 @@ namespace CellGen.Cells
                 V.Store(d_v12, _d_product0, row * (3 * H) + 2 * H + j);
                 // d(W_o[:, H:H + X] @ x[t] + b_o) is the same: product1 shares product0's gradient
                 // d(W_g[:, :H] @ h[t-1]) = d(W_g[:, :H] @ h[t-1] + (W_g[:, H:H + X] @ x[t] + b_g))
-                V.Store(d_v8, _d_product0, row * (3 * H) + 1 * H + j);
+                V.Store(d_v8, _d_product0, row * (3 * H) + H + j);
                 // d(W_g[:, H:H + X] @ x[t] + b_g) is the same: product1 shares product0's gradient
                 // d(W_f[:, :H] @ h[t-1]) = d(W_f[:, :H] @ h[t-1] + (W_f[:, H:H + X] @ x[t] + b_f))
                 V.Store(d_v4, _d_product0, row * (3 * H) + j);

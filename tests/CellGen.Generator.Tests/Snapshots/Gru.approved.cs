@@ -34,15 +34,15 @@ namespace CellGen.Cells
             // weights2 [H, H]: W_n[:, :H], multiplying r * h[t-1]
             (_weights2, _weights2Gradient) = AllocateStorage(H * H);
             AddParameter("W_z", new[] { H, H + X },
-                new global::CellGen.ParameterBlock<float>(_weights0, _weights0Gradient, 0, H, 2 * H, 0 * H, "h[t-1]", false),
-                new global::CellGen.ParameterBlock<float>(_weights1, _weights1Gradient, H, X, 3 * H, 0 * H, "x[t]", true));
-            AddParameter("b_z", new[] { H }, new global::CellGen.ParameterBlock<float>(_bias1, _bias1Gradient, 0, 1, 0, 0 * H));
+                new global::CellGen.ParameterBlock<float>(_weights0, _weights0Gradient, 0, H, 2 * H, 0, "h[t-1]", false),
+                new global::CellGen.ParameterBlock<float>(_weights1, _weights1Gradient, H, X, 3 * H, 0, "x[t]", true));
+            AddParameter("b_z", new[] { H }, new global::CellGen.ParameterBlock<float>(_bias1, _bias1Gradient, 0, 1, 0, 0));
             AddParameter("W_r", new[] { H, H + X },
-                new global::CellGen.ParameterBlock<float>(_weights0, _weights0Gradient, 0, H, 2 * H, 1 * H, "h[t-1]", false),
-                new global::CellGen.ParameterBlock<float>(_weights1, _weights1Gradient, H, X, 3 * H, 1 * H, "x[t]", true));
-            AddParameter("b_r", new[] { H }, new global::CellGen.ParameterBlock<float>(_bias1, _bias1Gradient, 0, 1, 0, 1 * H));
+                new global::CellGen.ParameterBlock<float>(_weights0, _weights0Gradient, 0, H, 2 * H, H, "h[t-1]", false),
+                new global::CellGen.ParameterBlock<float>(_weights1, _weights1Gradient, H, X, 3 * H, H, "x[t]", true));
+            AddParameter("b_r", new[] { H }, new global::CellGen.ParameterBlock<float>(_bias1, _bias1Gradient, 0, 1, 0, H));
             AddParameter("W_n", new[] { H, H + X },
-                new global::CellGen.ParameterBlock<float>(_weights2, _weights2Gradient, 0, H, H, 0 * H, "r * h[t-1]", false),
+                new global::CellGen.ParameterBlock<float>(_weights2, _weights2Gradient, 0, H, H, 0, "r * h[t-1]", false),
                 new global::CellGen.ParameterBlock<float>(_weights1, _weights1Gradient, H, X, 3 * H, 2 * H, "x[t]", true));
             AddParameter("b_n", new[] { H }, new global::CellGen.ParameterBlock<float>(_bias1, _bias1Gradient, 0, 1, 0, 2 * H));
         }
@@ -190,8 +190,8 @@ namespace CellGen.Cells
 
             public void Apply<V>(int row, int j) where V : struct, global::CellGen.ISimd<V, float>
             {
-                V W_r_h_prev = V.Load(_product0, row * (2 * H) + 1 * H + j); // W_r[:, :H] @ h[t-1]
-                V W_r_x = V.Load(_product1, row * (3 * H) + 1 * H + j); // W_r[:, H:H + X] @ x[t] + b_r
+                V W_r_h_prev = V.Load(_product0, row * (2 * H) + H + j); // W_r[:, :H] @ h[t-1]
+                V W_r_x = V.Load(_product1, row * (3 * H) + H + j); // W_r[:, H:H + X] @ x[t] + b_r
                 // W_r[:, :H] @ h[t-1] + (W_r[:, H:H + X] @ x[t] + b_r)
                 V v8 = W_r_h_prev + W_r_x;
                 // r = sigmoid(W_r @ [h[t-1], x[t]] + b_r)
@@ -235,9 +235,9 @@ namespace CellGen.Cells
                 // d(h[t-1]) += d(r * h[t-1]) * r
                 V.AddTo(d_v10 * r, _d_h_prev, row * H + j);
                 // d(W_r[:, :H] @ h[t-1]) = d(W_r[:, :H] @ h[t-1] + (W_r[:, H:H + X] @ x[t] + b_r))
-                V.Store(d_v8, _d_product0, row * (2 * H) + 1 * H + j);
+                V.Store(d_v8, _d_product0, row * (2 * H) + H + j);
                 // d(W_r[:, H:H + X] @ x[t] + b_r) = d(W_r[:, :H] @ h[t-1] + (W_r[:, H:H + X] @ x[t] + b_r))
-                V.Store(d_v8, _d_product1, row * (3 * H) + 1 * H + j);
+                V.Store(d_v8, _d_product1, row * (3 * H) + H + j);
             }
         }
 

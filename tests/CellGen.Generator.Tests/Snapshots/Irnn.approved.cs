@@ -28,9 +28,9 @@ namespace CellGen.Cells
             (_weights1, _weights1Gradient) = AllocateStorage(X * H);
             (_bias1, _bias1Gradient) = AllocateStorage(H);
             AddParameter("W", new[] { H, H + X },
-                new global::CellGen.ParameterBlock<float>(_weights0, _weights0Gradient, 0, H, H, 0 * H, "h[t-1]", false),
-                new global::CellGen.ParameterBlock<float>(_weights1, _weights1Gradient, H, X, H, 0 * H, "x[t]", true));
-            AddParameter("b", new[] { H }, new global::CellGen.ParameterBlock<float>(_bias1, _bias1Gradient, 0, 1, 0, 0 * H));
+                new global::CellGen.ParameterBlock<float>(_weights0, _weights0Gradient, 0, H, H, 0, "h[t-1]", false),
+                new global::CellGen.ParameterBlock<float>(_weights1, _weights1Gradient, H, X, H, 0, "x[t]", true));
+            AddParameter("b", new[] { H }, new global::CellGen.ParameterBlock<float>(_bias1, _bias1Gradient, 0, 1, 0, 0));
         }
 
         private static readonly string[] s_equations = new string[] { "h[t] = relu(W @ [h[t-1], x[t]] + b)" };

@@ -39,15 +39,15 @@ namespace CellGen.Cells
             (_vector_p_f, _vector_p_fGradient) = AllocateStorage(H);
             (_vector_p_o, _vector_p_oGradient) = AllocateStorage(H);
             AddParameter("W_i", new[] { H, H + X },
-                new global::CellGen.ParameterBlock<float>(_weights0, _weights0Gradient, 0, H, 4 * H, 0 * H, "h[t-1]", false),
-                new global::CellGen.ParameterBlock<float>(_weights1, _weights1Gradient, H, X, 4 * H, 0 * H, "x[t]", true));
+                new global::CellGen.ParameterBlock<float>(_weights0, _weights0Gradient, 0, H, 4 * H, 0, "h[t-1]", false),
+                new global::CellGen.ParameterBlock<float>(_weights1, _weights1Gradient, H, X, 4 * H, 0, "x[t]", true));
             AddParameter("p_i", new[] { H }, new global::CellGen.ParameterBlock<float>(_vector_p_i, _vector_p_iGradient, 0, 1, 0, 0));
-            AddParameter("b_i", new[] { H }, new global::CellGen.ParameterBlock<float>(_bias1, _bias1Gradient, 0, 1, 0, 0 * H));
+            AddParameter("b_i", new[] { H }, new global::CellGen.ParameterBlock<float>(_bias1, _bias1Gradient, 0, 1, 0, 0));
             AddParameter("W_f", new[] { H, H + X },
-                new global::CellGen.ParameterBlock<float>(_weights0, _weights0Gradient, 0, H, 4 * H, 1 * H, "h[t-1]", false),
-                new global::CellGen.ParameterBlock<float>(_weights1, _weights1Gradient, H, X, 4 * H, 1 * H, "x[t]", true));
+                new global::CellGen.ParameterBlock<float>(_weights0, _weights0Gradient, 0, H, 4 * H, H, "h[t-1]", false),
+                new global::CellGen.ParameterBlock<float>(_weights1, _weights1Gradient, H, X, 4 * H, H, "x[t]", true));
             AddParameter("p_f", new[] { H }, new global::CellGen.ParameterBlock<float>(_vector_p_f, _vector_p_fGradient, 0, 1, 0, 0));
-            AddParameter("b_f", new[] { H }, new global::CellGen.ParameterBlock<float>(_bias1, _bias1Gradient, 0, 1, 0, 1 * H));
+            AddParameter("b_f", new[] { H }, new global::CellGen.ParameterBlock<float>(_bias1, _bias1Gradient, 0, 1, 0, H));
             AddParameter("W_g", new[] { H, H + X },
                 new global::CellGen.ParameterBlock<float>(_weights0, _weights0Gradient, 0, H, 4 * H, 2 * H, "h[t-1]", false),
                 new global::CellGen.ParameterBlock<float>(_weights1, _weights1Gradient, H, X, 4 * H, 2 * H, "x[t]", true));
@@ -196,8 +196,8 @@ namespace CellGen.Cells
                 V p_f = V.Load(_p_f, j); // p_f
                 // p_f * c[t-1]
                 V v11 = p_f * c_prev;
-                V W_f_h_prev = V.Load(_product0, row * (4 * H) + 1 * H + j); // W_f[:, :H] @ h[t-1]
-                V W_f_x = V.Load(_product1, row * (4 * H) + 1 * H + j); // W_f[:, H:H + X] @ x[t] + b_f
+                V W_f_h_prev = V.Load(_product0, row * (4 * H) + H + j); // W_f[:, :H] @ h[t-1]
+                V W_f_x = V.Load(_product1, row * (4 * H) + H + j); // W_f[:, H:H + X] @ x[t] + b_f
                 // W_f[:, :H] @ h[t-1] + (W_f[:, H:H + X] @ x[t] + b_f) + p_f * c[t-1]
                 V v13 = W_f_h_prev + W_f_x + v11;
                 // f = sigmoid(W_f @ [h[t-1], x[t]] + p_f * c[t-1] + b_f)
@@ -327,7 +327,7 @@ namespace CellGen.Cells
                 V.Store(d_v17, _d_product0, row * (4 * H) + 2 * H + j);
                 // d(W_g[:, H:H + X] @ x[t] + b_g) is the same: product1 shares product0's gradient
                 // d(W_f[:, :H] @ h[t-1]) = d(W_f[:, :H] @ h[t-1] + (W_f[:, H:H + X] @ x[t] + b_f) + p_f * c[t-1])
-                V.Store(d_v13, _d_product0, row * (4 * H) + 1 * H + j);
+                V.Store(d_v13, _d_product0, row * (4 * H) + H + j);
                 // d(W_f[:, H:H + X] @ x[t] + b_f) is the same: product1 shares product0's gradient
                 // d(p_f) += d(p_f * c[t-1]) * c[t-1]
                 V.AddTo(d_v11 * c_prev, _d_p_f, j);

@@ -33,13 +33,13 @@ namespace CellGen.Cells
             (_weights1, _weights1Gradient) = AllocateStorage(X * (3 * H));
             (_bias1, _bias1Gradient) = AllocateStorage(3 * H);
             AddParameter("W_r", new[] { H, H + X },
-                new global::CellGen.ParameterBlock<float>(_weights0, _weights0Gradient, 0, H, 3 * H, 0 * H, "h[t-1]", false),
-                new global::CellGen.ParameterBlock<float>(_weights1, _weights1Gradient, H, X, 3 * H, 0 * H, "x[t]", true));
-            AddParameter("b_r", new[] { H }, new global::CellGen.ParameterBlock<float>(_bias1, _bias1Gradient, 0, 1, 0, 0 * H));
+                new global::CellGen.ParameterBlock<float>(_weights0, _weights0Gradient, 0, H, 3 * H, 0, "h[t-1]", false),
+                new global::CellGen.ParameterBlock<float>(_weights1, _weights1Gradient, H, X, 3 * H, 0, "x[t]", true));
+            AddParameter("b_r", new[] { H }, new global::CellGen.ParameterBlock<float>(_bias1, _bias1Gradient, 0, 1, 0, 0));
             AddParameter("W_z", new[] { H, H + X },
-                new global::CellGen.ParameterBlock<float>(_weights0, _weights0Gradient, 0, H, 3 * H, 1 * H, "h[t-1]", false),
-                new global::CellGen.ParameterBlock<float>(_weights1, _weights1Gradient, H, X, 3 * H, 1 * H, "x[t]", true));
-            AddParameter("b_z", new[] { H }, new global::CellGen.ParameterBlock<float>(_bias1, _bias1Gradient, 0, 1, 0, 1 * H));
+                new global::CellGen.ParameterBlock<float>(_weights0, _weights0Gradient, 0, H, 3 * H, H, "h[t-1]", false),
+                new global::CellGen.ParameterBlock<float>(_weights1, _weights1Gradient, H, X, 3 * H, H, "x[t]", true));
+            AddParameter("b_z", new[] { H }, new global::CellGen.ParameterBlock<float>(_bias1, _bias1Gradient, 0, 1, 0, H));
             AddParameter("Wx_n", new[] { H, X },
                 new global::CellGen.ParameterBlock<float>(_weights1, _weights1Gradient, 0, X, 3 * H, 2 * H, "x[t]", true));
             AddParameter("bx_n", new[] { H }, new global::CellGen.ParameterBlock<float>(_bias1, _bias1Gradient, 0, 1, 0, 2 * H));
@@ -172,8 +172,8 @@ namespace CellGen.Cells
                 V v4 = W_r_h_prev + W_r_x;
                 // r = sigmoid(W_r @ [h[t-1], x[t]] + b_r)
                 V r = V.Sigmoid(v4);
-                V W_z_h_prev = V.Load(_product0, row * (3 * H) + 1 * H + j); // W_z[:, :H] @ h[t-1]
-                V W_z_x = V.Load(_product1, row * (3 * H) + 1 * H + j); // W_z[:, H:H + X] @ x[t] + b_z
+                V W_z_h_prev = V.Load(_product0, row * (3 * H) + H + j); // W_z[:, :H] @ h[t-1]
+                V W_z_x = V.Load(_product1, row * (3 * H) + H + j); // W_z[:, H:H + X] @ x[t] + b_z
                 // W_z[:, :H] @ h[t-1] + (W_z[:, H:H + X] @ x[t] + b_z)
                 V v8 = W_z_h_prev + W_z_x;
                 // z = sigmoid(W_z @ [h[t-1], x[t]] + b_z)
@@ -264,9 +264,9 @@ namespace CellGen.Cells
                 // d(Wh_n @ h[t-1] + bh_n) = d(r * (Wh_n @ h[t-1] + bh_n)) * r
                 V.Store(d_v11 * r, _d_product0, row * (3 * H) + 2 * H + j);
                 // d(W_z[:, :H] @ h[t-1]) = d(W_z[:, :H] @ h[t-1] + (W_z[:, H:H + X] @ x[t] + b_z))
-                V.Store(d_v8, _d_product0, row * (3 * H) + 1 * H + j);
+                V.Store(d_v8, _d_product0, row * (3 * H) + H + j);
                 // d(W_z[:, H:H + X] @ x[t] + b_z) = d(W_z[:, :H] @ h[t-1] + (W_z[:, H:H + X] @ x[t] + b_z))
-                V.Store(d_v8, _d_product1, row * (3 * H) + 1 * H + j);
+                V.Store(d_v8, _d_product1, row * (3 * H) + H + j);
                 // d(W_r[:, :H] @ h[t-1]) = d(W_r[:, :H] @ h[t-1] + (W_r[:, H:H + X] @ x[t] + b_r))
                 V.Store(d_v4, _d_product0, row * (3 * H) + j);
                 // d(W_r[:, H:H + X] @ x[t] + b_r) = d(W_r[:, :H] @ h[t-1] + (W_r[:, H:H + X] @ x[t] + b_r))
