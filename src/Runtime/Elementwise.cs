@@ -1,3 +1,4 @@
+using System;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 
@@ -14,6 +15,9 @@ public interface IElementwiseKernel<T>
     /// elements, it decides whether the sweep is worth splitting between two cores.
     /// </summary>
     static virtual int Work => 1;
+
+    /// <summary>False for a kernel that sums over each row's features (the gradient of a mean): one core walks each row.</summary>
+    static virtual bool Splittable => true;
 }
 
 /// <summary>Runs an elementwise kernel over [rows, width] with the widest accelerated lanes, then narrower ones for the tail.</summary>
@@ -40,7 +44,7 @@ public static class Elementwise
         // Whole vectors of 16 on each side. The kernel stays on this thread's stack while the worker reads it: this
         // thread waits for the worker before it returns.
         int middle = width / 2 / 16 * 16;
-        if (middle > 0 && (long)rows * width * TKernel.Work >= SplitWork
+        if (middle > 0 && TKernel.Splittable && (long)rows * width * TKernel.Work >= SplitWork
             && Workers.TryShareSweep(&Columns<TKernel>, Unsafe.AsPointer(ref kernel), rows, middle, width)) return;
         Columns(ref kernel, rows, 0, width);
     }
@@ -68,6 +72,67 @@ public static class Elementwise
                 for (; j <= end - 4; j += 4) kernel.Apply<F32x4>(row, j);
             for (; j < end; j++) kernel.Apply<F32x1>(row, j);
         }
+    }
+
+    /// <summary>
+    /// The mean of each row's <paramref name="width"/> values (row r starts at r * <paramref name="stride"/>) into
+    /// <paramref name="destination"/>[r]: the forward pass of mean(v).
+    /// </summary>
+    public static void RowMeans<T>(ReadOnlySpan<T> source, int stride, int width, Span<T> destination, int rows)
+        where T : unmanaged, System.Numerics.INumberBase<T>
+    {
+        T n = T.CreateTruncating(width);
+        for (int row = 0; row < rows; row++)
+        {
+            ReadOnlySpan<T> values = source.Slice(row * stride, width);
+            destination[row] = (typeof(T) == typeof(float)
+                ? (T)(object)SumSingle(System.Runtime.InteropServices.MemoryMarshal.Cast<T, float>(values))
+                : Sum(values)) / n;
+        }
+    }
+
+    /// <summary>
+    /// The backward pass of mean(v): each of a row's <paramref name="width"/> values receives 1/width of the row's
+    /// gradient, stored or (with <paramref name="accumulate"/>) added.
+    /// </summary>
+    public static void RowMeansGradient<T>(ReadOnlySpan<T> gradient, Span<T> destination, int stride, int width, int rows, bool accumulate)
+        where T : unmanaged, System.Numerics.INumberBase<T>
+    {
+        T n = T.CreateTruncating(width);
+        for (int row = 0; row < rows; row++)
+        {
+            Span<T> values = destination.Slice(row * stride, width);
+            T share = gradient[row] / n;
+            if (accumulate) for (int j = 0; j < width; j++) values[j] += share;
+            else values.Fill(share);
+        }
+    }
+
+    private static T Sum<T>(ReadOnlySpan<T> values) where T : System.Numerics.INumberBase<T>
+    {
+        T sum = T.Zero;
+        foreach (T value in values) sum += value;
+        return sum;
+    }
+
+    private static float SumSingle(ReadOnlySpan<float> values)
+    {
+        int j = 0;
+        float sum = 0;
+        if (Vector256.IsHardwareAccelerated && values.Length >= 8)
+        {
+            Vector256<float> lanes = Vector256<float>.Zero;
+            for (; j <= values.Length - 8; j += 8) lanes += Vector256.Create(values.Slice(j, 8));
+            sum = Vector256.Sum(lanes);
+        }
+        else if (Vector128.IsHardwareAccelerated && values.Length >= 4)
+        {
+            Vector128<float> lanes = Vector128<float>.Zero;
+            for (; j <= values.Length - 4; j += 4) lanes += Vector128.Create(values.Slice(j, 4));
+            sum = Vector128.Sum(lanes);
+        }
+        for (; j < values.Length; j++) sum += values[j];
+        return sum;
     }
 
     /// <summary>Double kernels (the verification variant): scalar.</summary>

@@ -32,6 +32,9 @@ public readonly struct F32x4 : IFloatLanes<F32x4>
     public static void AddTo(F32x4 value, Span<float> destination, int index) => Store(Load(destination, index) + value, destination, index);
     /// <inheritdoc/>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void AddSumTo(F32x4 value, Span<float> destination, int index) => destination[index] += Vector128.Sum(value._v);
+    /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static F32x4 Constant(float value) => new(Vector128.Create(value));
     /// <inheritdoc/>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

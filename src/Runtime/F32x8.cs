@@ -32,6 +32,9 @@ public readonly struct F32x8 : IFloatLanes<F32x8>
     public static void AddTo(F32x8 value, Span<float> destination, int index) => Store(Load(destination, index) + value, destination, index);
     /// <inheritdoc/>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void AddSumTo(F32x8 value, Span<float> destination, int index) => destination[index] += Vector256.Sum(value._v);
+    /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static F32x8 Constant(float value) => new(Vector256.Create(value));
     /// <inheritdoc/>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

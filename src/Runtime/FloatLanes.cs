@@ -126,6 +126,9 @@ public readonly struct F32x16 : IFloatLanes<F32x16>
     public static void AddTo(F32x16 value, Span<float> destination, int index) => Store(Load(destination, index) + value, destination, index);
     /// <inheritdoc/>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void AddSumTo(F32x16 value, Span<float> destination, int index) => destination[index] += Vector512.Sum(value._v);
+    /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static F32x16 Constant(float value) => new(Vector512.Create(value));
     /// <inheritdoc/>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -22,6 +22,9 @@ public readonly struct F32x1 : IFloatLanes<F32x1>
     public static void AddTo(F32x1 value, Span<float> destination, int index) => destination[index] += value._v;
     /// <inheritdoc/>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void AddSumTo(F32x1 value, Span<float> destination, int index) => destination[index] += value._v;
+    /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static F32x1 Constant(float value) => new(value);
     /// <inheritdoc/>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -120,6 +123,9 @@ public readonly struct F64x1 : ISimd<F64x1, double>
     /// <inheritdoc/>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void AddTo(F64x1 value, Span<double> destination, int index) => destination[index] += value._v;
+    /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void AddSumTo(F64x1 value, Span<double> destination, int index) => destination[index] += value._v;
     /// <inheritdoc/>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static F64x1 Constant(double value) => new(value);

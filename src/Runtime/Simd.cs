@@ -23,6 +23,9 @@ public interface ISimd<TSelf, T> where TSelf : struct, ISimd<TSelf, T>
     /// <summary>Adds the lanes to the values at <paramref name="index"/>.</summary>
     static abstract void AddTo(TSelf value, Span<T> destination, int index);
 
+    /// <summary>Adds the sum of the lanes to the one value at <paramref name="index"/> (a gradient of one value per row).</summary>
+    static abstract void AddSumTo(TSelf value, Span<T> destination, int index);
+
     /// <summary>Every lane set to <paramref name="value"/>.</summary>
     static abstract TSelf Constant(T value);
 

@@ -83,7 +83,7 @@ public sealed class GradientCheckTests
             ["x[t-k]"] = t => t.Contains("x[t-"),
             ["highway"] = t => false, // counted below, from the constructors
         };
-        foreach (string function in new[] { "exp(", "log(", "softplus(", "abs(", "sqrt(", "min(", "max(" })
+        foreach (string function in new[] { "exp(", "log(", "softplus(", "abs(", "sqrt(", "min(", "max(", "mean(", "layernorm(" })
             constructs[function] = t => t.Contains(function);
         var counts = constructs.ToDictionary(c => c.Key, c => texts.Count(c.Value));
         counts["highway"] = Enumerable.Range(0, cells.Count).Count(i =>

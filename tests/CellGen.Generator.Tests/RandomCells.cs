@@ -36,7 +36,7 @@ public sealed class RandomCells
     private string Input() => Chance(0.3) ? $"x[t-{_random.Next(1, 4)}]" : "x[t]";
 
     /// <summary>A function of version 2 applied to an expression, kept inside its domain.</summary>
-    private string Function2(string e, string other) => _random.Next(12) switch
+    private string Function2(string e, string other) => _random.Next(15) switch
     {
         0 => $"exp({Number()} * tanh({e}))",
         1 => $"log(1 + sigmoid({e}))",
@@ -49,6 +49,9 @@ public sealed class RandomCells
         8 => $"log(2 + tanh({e})) / {Number()}",
         10 => $"sqrt(1 + sigmoid({e}))",
         11 => $"min({Number()}, {e})",
+        12 => $"{Operand(e)} - mean({e})",
+        13 => $"mean({e}) * {Operand(other)}",
+        14 => $"{Number()} * layernorm({e}) + {Operand(other)}",
         _ => $"{Operand(e)} / (2 + sigmoid({other}))",
     };
 

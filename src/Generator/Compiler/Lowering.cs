@@ -26,6 +26,22 @@ internal static class Lowering
                 case StateExpr s: return states[s.State];
                 case LocalExpr l: return locals[l.Name];
                 case VectorExpr v: return builder.Add(new Node(Op.Vector, EquatableArray<int>.Empty, vectorSizes[v.Name], v.Name));
+                case CallExpr { Function.Kind: OperationKind.Reduction } c:
+                    return Mean(Visit(c.Arguments[0]));
+                case CallExpr { Function.Kind: OperationKind.Expansion } c when c.Function == Operation.LayerNorm:
+                {
+                    // (v - mean(v)) / sqrt(mean((v - mean(v))²) + eps), as PyTorch's layer_norm without its affine part.
+                    int v = Visit(c.Arguments[0]);
+                    Size size = builder.Nodes[v].Size;
+                    int centred = builder.Add(new Node(Op.Sum, new EquatableArray<int>(new[] { v, Mean(v) }), size, Signs: new EquatableArray<int>(new[] { 1, -1 })));
+                    int variance = Mean(builder.Add(Node.Apply(Operation.Multiply, size, centred, centred)));
+                    int shifted = builder.Add(new Node(Op.Sum, new EquatableArray<int>(new[] { variance, builder.Constant(Operation.LayerNormEpsilon) }), Size.Row,
+                        Signs: new EquatableArray<int>(new[] { 1, 1 })));
+                    int deviation = builder.Add(Node.Apply(Operation.Sqrt, Size.Row, shifted));
+                    return builder.Add(Node.Apply(Operation.Divide, size, centred, deviation));
+                }
+                case CallExpr { Function.Kind: not OperationKind.Elementwise } c:
+                    throw new System.InvalidOperationException($"'{c.Function.Name}' has no lowering");
                 case CallExpr c:
                 {
                     int[] arguments = c.Arguments.Select(Visit).ToArray();
@@ -58,6 +74,10 @@ internal static class Lowering
             }
             throw new System.InvalidOperationException("Unknown bound node " + expr.GetType().Name);
         }
+
+        int Mean(int argument) => builder.Nodes[argument].Op == Op.Constant
+            ? argument
+            : builder.Add(new Node(Op.Mean, new EquatableArray<int>(new[] { argument }), Size.Row));
 
         var updates = new List<StateUpdate>();
         foreach (BoundEquation equation in cell.Equations)

@@ -5,6 +5,12 @@ using CellGen.Generator.Model;
 
 namespace CellGen.Generator.Compiler;
 
+/// <summary>
+/// What an operation is to the compiler: elementwise (an Apply node of the step graph, computed in a sweep), a reduction
+/// over a row's features (a Mean node, with instructions of its own), or an expansion into other operations.
+/// </summary>
+internal enum OperationKind { Elementwise, Reduction, Expansion }
+
 /// <summary>How an operation is written, in equations and in the comments of generated code.</summary>
 internal enum Notation
 {
@@ -22,9 +28,10 @@ internal enum Notation
 internal sealed class Operation
 {
     private Operation(string name, Notation notation, string[] spellings, int arity, Func<double[], double> fold,
-        string lanes, int work, DExpr[]? derivatives, string? written = null)
+        string lanes, int work, DExpr[]? derivatives, string? written = null, OperationKind kind = OperationKind.Elementwise)
     {
         Name = name;
+        Kind = kind;
         Written = written ?? notation switch
         {
             Notation.Prefix => name + "{0}",
@@ -44,6 +51,8 @@ internal sealed class Operation
     public string Name { get; }
 
     public Notation Notation { get; }
+
+    public OperationKind Kind { get; }
 
     /// <summary>How comments write it, with {0} and {1} the arguments: "exp({0})", "{0} / {1}".</summary>
     public string Written { get; }
@@ -142,8 +151,25 @@ internal sealed class Operation
         a => a[0] >= a[1] ? a[0] : a[1], "V.Max({0}, {1})", 1,
         Sub(G, Call(Positive, Sub(A(1), A(0)), G)), Call(Positive, Sub(A(1), A(0)), G));
 
+    /// <summary>
+    /// mean(v): one value per row, the mean of v's features, broadcast where it is used. A Mean node of the step graph:
+    /// a reduction instruction computes it and, backwards, gives each feature 1/n of its gradient.
+    /// </summary>
+    public static readonly Operation Mean = new("mean", Notation.Function, new[] { "mean" }, 1,
+        a => a[0], "", 2, null, kind: OperationKind.Reduction);
+
+    /// <summary>The epsilon of layernorm, as PyTorch's layer_norm.</summary>
+    public const double LayerNormEpsilon = 1e-5;
+
+    /// <summary>
+    /// layernorm(v) = (v - mean(v)) / sqrt(mean((v - mean(v))²) + 1e-5), without gain or bias: Lower writes it as those
+    /// operations, so its derivative is theirs.
+    /// </summary>
+    public static readonly Operation LayerNorm = new("layernorm", Notation.Function, new[] { "layernorm" }, 1,
+        a => 0, "", 0, null, kind: OperationKind.Expansion);
+
     /// <summary>Every operation, internal ones included.</summary>
-    public static readonly IReadOnlyList<Operation> All = new[] { Positive, Negate, Multiply, Divide, Sigmoid, Tanh, Relu, Exp, Log, Softplus, Abs, Sqrt, Min, Max };
+    public static readonly IReadOnlyList<Operation> All = new[] { Positive, Negate, Multiply, Divide, Sigmoid, Tanh, Relu, Exp, Log, Softplus, Abs, Sqrt, Min, Max, Mean, LayerNorm };
 
     /// <summary>The functions an equation may call, in the order error messages list them.</summary>
     public static readonly IReadOnlyList<Operation> Functions = All.Where(o => o.Spellings.Count > 0).ToArray();

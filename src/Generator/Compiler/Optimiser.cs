@@ -115,6 +115,7 @@ internal static class Optimiser
 
         switch (node.Op)
         {
+            case Op.Mean when IsConstant(0, out double mean): return builder.Constant(mean);
             case Op.Apply when node.Args.All(a => builder.Nodes[a].Op == Op.Constant):
                 return builder.Constant(node.Operation!.Fold(node.Args.Select(a => builder.Nodes[a].Value).ToArray()));
             case Op.Apply when node.Operation == Operation.Multiply:

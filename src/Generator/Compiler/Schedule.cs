@@ -44,12 +44,12 @@ internal sealed record SweepPlan(int Index, Phase Phase, int Level, Size Size, E
 internal sealed record CallPlan(int Call, Phase Phase, int Level, int OutputBuffer, int GradientBuffer, int SharesGradientWith = -1);
 
 /// <summary>
-/// One instruction of a pass: a sweep or a matrix product (forward, dOperand, dW), or a step's product fused with the
-/// sweep that follows it (Index the call, Sweep the sweep).
+/// One instruction of a pass: a sweep or a matrix product (forward, dOperand, dW), a step's product fused with the
+/// sweep that follows it (Index the call, Sweep the sweep), or a mean over each row and its gradient (Index the Mean node).
 /// </summary>
 internal sealed record Instruction(InstructionKind Kind, int Index, int Sweep = -1);
 
-internal enum InstructionKind { Sweep, Gemm, BackwardSweep, GemmData, GemmWeights, GemmThenSweep }
+internal enum InstructionKind { Sweep, Gemm, BackwardSweep, GemmData, GemmWeights, GemmThenSweep, Reduce, ReduceData }
 
 /// <summary>
 /// Schedule: phases (before the loop / per step), stages separated by matrix products, one fused elementwise sweep per
@@ -94,7 +94,7 @@ internal static class Scheduler
             phase[i] = cell.Hoisted[i] ? Phase.Hoisted : Phase.Step;
             int LevelOf(int a) => phase[a] == phase[i] ? level[a] : 0;
             level[i] = node.IsLeaf ? 0
-                : node.Op == Op.MatPart ? LevelOf(node.Args[0]) + 1
+                : node.Op is Op.MatPart or Op.Mean ? LevelOf(node.Args[0]) + 1
                 : node.Args.Select(LevelOf).DefaultIfEmpty(0).Max();
         }
         DelayToConsumers(nodes, phase, level);
@@ -174,6 +174,16 @@ internal static class Scheduler
                 case Op.MatPart:
                     plans[i] = new NodePlan(phase[i], level[i], Storage.CallOutput, cell.CallOfNode[i], cell.SlotOfNode[i], "", false, false, -1);
                     continue;
+                case Op.Mean:
+                {
+                    // Written by its reduction, read by later sweeps (broadcast over their features); its gradient is
+                    // summed over those features into a value per row.
+                    string mean = "mean_" + (graph.Labels.FirstOrDefault(l => l.Node == node.Args[0])?.Name is { } of ? Identifier(of) : "v" + node.Args[0]);
+                    int values = AddBuffer(mean, new[] { Size.Row }, phase[i] == Phase.Hoisted || needed, "value");
+                    int gradient = AddBuffer("d_" + mean, new[] { Size.Row }, phase[i] == Phase.Hoisted, "adjoint");
+                    plans[i] = new NodePlan(phase[i], level[i], Storage.Buffer, values, 0, "", true, false, gradient);
+                    continue;
+                }
             }
             string label = graph.Labels.FirstOrDefault(l => l.Node == i)?.Name ?? "";
             string name = label.Length > 0 ? Identifier(label) : "value" + i;
@@ -194,7 +204,9 @@ internal static class Scheduler
             plans[i] = new NodePlan(phase[i], level[i], Storage.Register, -1, 0, "", false, false, adjoint);
         }
 
-        // Forward order per phase: products of a level, then the sweep of that level.
+        IEnumerable<int> Means(Phase p, int l) => Enumerable.Range(0, count).Where(i => nodes[i].Op == Op.Mean && phase[i] == p && level[i] == l);
+
+        // Forward order per phase: means and products of a level, then the sweep of that level.
         EquatableArray<Instruction> Forward(Phase p)
         {
             var list = new List<Instruction>();
@@ -203,6 +215,8 @@ internal static class Scheduler
             {
                 var levelCalls = calls.Where(c => c.Phase == p && c.Level == l).ToList();
                 var levelSweeps = sweeps.Where(s => s.Phase == p && s.Level == l).ToList();
+                // Means first: each reads a row of the level before, and the level's sweeps read them.
+                list.AddRange(Means(p, l).Select(n => new Instruction(InstructionKind.Reduce, n)));
                 // In the loop, a level of one product and one sweep over hidden units runs block by block of units, the
                 // sweep reading each block of gates while it is in cache. Not before the loop: over T * B rows, each
                 // block would read all of the operand again.
@@ -223,8 +237,10 @@ internal static class Scheduler
             int max = Enumerable.Range(0, count).Where(i => phase[i] == p).Select(i => level[i]).DefaultIfEmpty(0).Max();
             for (int l = max; l >= 0; l--)
             {
-                list.AddRange(sweeps.Where(s => s.Phase == p && s.Level == l).Select(s => new Instruction(InstructionKind.BackwardSweep, s.Index)));
+                // The level's sweeps in the reverse of their forward order: one of them may read another's values.
+                list.AddRange(sweeps.Where(s => s.Phase == p && s.Level == l).Reverse().Select(s => new Instruction(InstructionKind.BackwardSweep, s.Index)));
                 list.AddRange(calls.Where(c => c.Phase == p && c.Level == l).Select(c => new Instruction(InstructionKind.GemmData, c.Call)));
+                list.AddRange(Means(p, l).Select(n => new Instruction(InstructionKind.ReduceData, n)));
             }
             return list.ToEquatableArray();
         }
@@ -250,6 +266,8 @@ internal static class Scheduler
             }
             else if (instruction.Kind == InstructionKind.GemmData)
                 Touch(cell.Calls[instruction.Index].Operand, instruction);
+            else if (instruction.Kind == InstructionKind.ReduceData)
+                Touch(nodes[instruction.Index].Args[0], instruction);
         }
         var statesReadBack = stateNames.Select(s => Enumerable.Range(0, count).Any(i => nodes[i].Op == Op.StatePrev && nodes[i].Name == s && first[i].Length > 0)).ToEquatableArray();
 
@@ -306,7 +324,7 @@ internal static class Scheduler
             if (node.IsElementwise) level[i] = System.Math.Max(level[i], latest[i] == int.MaxValue ? lastLevel[phase[i]] : latest[i]);
             foreach (int a in node.Args)
                 if (nodes[a].IsElementwise && phase[a] == phase[i])
-                    latest[a] = System.Math.Min(latest[a], node.Op == Op.MatPart ? level[i] - 1 : level[i]);
+                    latest[a] = System.Math.Min(latest[a], node.Op is Op.MatPart or Op.Mean ? level[i] - 1 : level[i]);
         }
     }
 

@@ -16,6 +16,7 @@ internal enum Op
     Sum,        // sum of Args[i] * Signs[i]
     Apply,      // an operation of the table (Operation) on Args, elementwise
     Copy,       // Args[0] unchanged: a state's new value that no elementwise operation of the loop computes
+    Mean,       // the mean of Args[0]'s features, one value per row (Size.Row): a reduction, between two sweeps
 }
 
 /// <summary>One SSA node of the step graph. Records compare by value, so identical nodes are shared (CSE).</summary>
@@ -64,6 +65,12 @@ internal sealed class GraphBuilder
 
     public int Constant(double value) => Add(new Node(Op.Constant, EquatableArray<int>.Empty, Size.Scalar, Value: value));
 
-    /// <summary>The size of an elementwise combination: a number takes the other's size; the input combined with H (a highway, X = H) is H.</summary>
-    public static Size Combine(Size a, Size b) => a == Size.Scalar ? b : b == Size.Scalar ? a : a == Size.Hidden || b == Size.Hidden ? Size.Hidden : a;
+    /// <summary>
+    /// The size of an elementwise combination: a number, or a value per row, takes the other's size; the input combined
+    /// with H (a highway, X = H) is H.
+    /// </summary>
+    public static Size Combine(Size a, Size b) =>
+        a == Size.Scalar ? b : b == Size.Scalar ? a
+        : a == Size.Row ? b : b == Size.Row ? a // a value per row broadcasts over the other's features
+        : a == Size.Hidden || b == Size.Hidden ? Size.Hidden : a;
 }

@@ -60,10 +60,13 @@ internal sealed record Precision(string Type, string ForEach, bool IsSingle)
     }
 }
 
-/// <summary>A span of a runner buffer as an elementwise kernel sees it.</summary>
-internal sealed record View(string Field, string Span, string Stride, string Column, bool Broadcast, bool ReadOnly = false)
+/// <summary>
+/// A span of a runner buffer as an elementwise kernel sees it. <c>Broadcast</c>: one value per feature (a parameter
+/// vector, the same for every row); <c>PerRow</c>: one value per row (a mean), the same for every feature.
+/// </summary>
+internal sealed record View(string Field, string Span, string Stride, string Column, bool Broadcast, bool ReadOnly = false, bool PerRow = false)
 {
-    public string Index => Broadcast ? "j"
+    public string Index => Broadcast ? "j" : PerRow ? "row"
         : $"row * {(Stride.Contains(" ") ? "(" + Stride + ")" : Stride)} + {(Column.Length > 0 ? Column + " + " : "")}j";
 }
 
@@ -135,6 +138,7 @@ internal sealed class VariantEmitter
             Op.StatePrev => node.Name + "_prev",
             Op.Vector => Ident(node.Name),
             Op.MatPart => Ident(node.Name) + "_" + Named(node.Args[0]),
+            Op.Mean => "mean_" + Named(node.Args[0]),
             Op.Apply when node.Operation == Operation.Negate => "minus_" + Named(node.Args[0]),
             Op.Apply when node.Operation!.Notation == Notation.Function => Ident(node.Operation.Name) + "_" + Named(node.Args[0]),
             _ => "v" + index,
@@ -345,6 +349,9 @@ internal sealed class VariantEmitter
 
     private string StateSize(string state) => SizeOf(_cell.SizeOfState(state));
 
+    /// <summary>A buffer of one value per row: a mean, or a value computed from means, or their gradients.</summary>
+    private bool IsPerRow(int buffer) => _schedule.Buffers[buffer].Width.All(size => size == Size.Row);
+
     /// <summary>Where a node's columns start in its product's output, or "" at the start.</summary>
     private string CallColumn(NodePlan plan)
     {
@@ -381,7 +388,8 @@ internal sealed class VariantEmitter
                 return new View(_bufferFields[call.OutputBuffer], BufferSpan(call.OutputBuffer, phase, forward), BufferWidth(b), CallColumn(plan), false);
             }
             case Storage.Buffer:
-                return new View(_bufferFields[plan.Buffer], BufferSpan(plan.Buffer, phase, forward), BufferWidth(_schedule.Buffers[plan.Buffer]), "", false);
+                return new View(_bufferFields[plan.Buffer], BufferSpan(plan.Buffer, phase, forward), BufferWidth(_schedule.Buffers[plan.Buffer]), "", false,
+                    PerRow: IsPerRow(plan.Buffer));
         }
         return null;
     }
@@ -419,7 +427,8 @@ internal sealed class VariantEmitter
                 return new View(_bufferFields[call.GradientBuffer], BufferSpan(call.GradientBuffer, phase), BufferWidth(b), CallColumn(plan), false);
             }
             default:
-                return new View(_bufferFields[plan.AdjointBuffer], BufferSpan(plan.AdjointBuffer, phase), BufferWidth(_schedule.Buffers[plan.AdjointBuffer]), "", false);
+                return new View(_bufferFields[plan.AdjointBuffer], BufferSpan(plan.AdjointBuffer, phase), BufferWidth(_schedule.Buffers[plan.AdjointBuffer]), "", false,
+                    PerRow: IsPerRow(plan.AdjointBuffer));
         }
     }
 
@@ -567,6 +576,9 @@ internal sealed class VariantEmitter
         }
     }
 
+    /// <summary>A buffer as a span: an array (a whole buffer) needs AsSpan.</summary>
+    private static string AsSpan(string span) => span.EndsWith(")", System.StringComparison.Ordinal) ? span : span + ".AsSpan()";
+
     /// <summary>A span starting at a column: arrays (whole buffers) need AsSpan, spans Slice.</summary>
     private static string Offset(string span, string column) =>
         column.Length == 0 ? span : span.EndsWith(")", System.StringComparison.Ordinal) ? $"{span}.Slice({column})" : $"{span}.AsSpan({column})";
@@ -575,6 +587,14 @@ internal sealed class VariantEmitter
     {
         switch (instruction.Kind)
         {
+            case InstructionKind.Reduce:
+            {
+                int mean = instruction.Index, argument = _graph.Nodes[mean].Args[0];
+                View source = ValueView(argument, phase, forward: true)!;
+                _w.Comment($"{_describe.Short(mean)}: one value per row");
+                _w.Line($"{Runtime}.Elementwise.RowMeans<{T}>({Offset(source.Span, source.Column)}, {(source.Broadcast ? "0" : source.Stride)}, {SizeOf(_graph.Nodes[argument].Size)}, {ValueView(mean, phase, forward: true)!.Span}, {Rows(phase)});");
+                return;
+            }
             case InstructionKind.Sweep:
                 EmitKernelCall(_schedule.Sweeps[instruction.Index], forward: true);
                 return;
@@ -616,8 +636,24 @@ internal sealed class VariantEmitter
         switch (instruction.Kind)
         {
             case InstructionKind.BackwardSweep:
+            {
+                string key = Scheduler.Key(instruction);
+                foreach (int target in PerRowTargets(_schedule.Sweeps[instruction.Index]).Where(t => _schedule.FirstWriter[t] == key))
+                    _w.Line($"{AsSpan(AdjointView(target, phase).Span)}.Clear(); // d({_describe.Short(target)}) is summed over the features below");
                 EmitKernelCall(_schedule.Sweeps[instruction.Index], forward: false);
                 return;
+            }
+            case InstructionKind.ReduceData:
+            {
+                int mean = instruction.Index, argument = _graph.Nodes[mean].Args[0];
+                View source = AdjointView(mean, phase), target = AdjointView(argument, phase);
+                // A parameter vector is the same row for every row (stride 0), and its gradient always accumulates.
+                bool accumulate = _graph.Nodes[argument].Op == Op.Vector || _schedule.FirstWriter[argument] != Scheduler.Key(instruction);
+                if (_schedule.FirstWriter[mean].Length == 0) _w.Line($"{AsSpan(source.Span)}.Clear(); // nothing reaches {_describe.Short(mean)}");
+                _w.Comment($"d({_describe.Short(argument)}) {(accumulate ? "+=" : "=")} d({_describe.Short(mean)}) / {SizeOf(_graph.Nodes[argument].Size)}, for every feature");
+                _w.Line($"{Runtime}.Elementwise.RowMeansGradient<{T}>({source.Span}, {Offset(target.Span, target.Column)}, {(target.Broadcast ? "0" : target.Stride)}, {SizeOf(_graph.Nodes[argument].Size)}, {Rows(phase)}, accumulate: {(accumulate ? "true" : "false")});");
+                return;
+            }
             case InstructionKind.GemmData:
             {
                 CallPlan call = _schedule.Calls[instruction.Index];
@@ -715,6 +751,8 @@ internal sealed class VariantEmitter
         _w.Line($"public int {string.Join(", ", new[] { "H", "X" }.Concat(DeclaredSizes.Select(n => SizeOf(Size.Declared(n)))))};");
         if (forward) _w.Line("public bool Record;");
         _w.Line($"public static int Work => {SweepWork(sweep, forward)}; // per element, in simple operations: decides whether two cores share the sweep");
+        if (!forward && SumsOverRows(sweep))
+            _w.Line("public static bool Splittable => false; // it sums over each row's features: one core walks the whole row");
         foreach (View view in views.Values)
             _w.Line($"public global::System.{(view.ReadOnly ? "ReadOnlySpan" : "Span")}<{T}> {view.Field};");
         _w.Line();
@@ -730,7 +768,7 @@ internal sealed class VariantEmitter
 
     private static string Xml(string text) => text.Replace("&", "&amp;").Replace("<", "&lt;").Replace(">", "&gt;");
 
-    private string Load(View view) => view.Broadcast ? $"V.Load({view.Field}, j)" : $"V.Load({view.Field}, {view.Index})";
+    private string Load(View view) => view.Broadcast ? $"V.Load({view.Field}, j)" : view.PerRow ? $"V.Broadcast({view.Field}, row)" : $"V.Load({view.Field}, {view.Index})";
 
     private string EquationComment(int node)
     {
@@ -814,6 +852,16 @@ internal sealed class VariantEmitter
         _w.Close();
         _w.Close();
     }
+
+    /// <summary>The nodes outside a backward sweep that receive from it a gradient of one value per row.</summary>
+    private IEnumerable<int> PerRowTargets(SweepPlan sweep)
+    {
+        var members = new HashSet<int>(sweep.Nodes);
+        return sweep.Nodes.SelectMany(ContributionsFrom).Select(c => c.Target).Where(t => !members.Contains(t)).Distinct()
+            .Where(t => _schedule.Nodes[t].Storage == Storage.Buffer && _schedule.Nodes[t].AdjointBuffer >= 0 && IsPerRow(_schedule.Nodes[t].AdjointBuffer));
+    }
+
+    private bool SumsOverRows(SweepPlan sweep) => sweep.Size != Size.Row && PerRowTargets(sweep).Any();
 
     private IEnumerable<Contribution> ContributionsFrom(int node) => _schedule.Derivative.Contributions.Where(c => c.From == node);
 
@@ -930,6 +978,13 @@ internal sealed class VariantEmitter
                 continue;
             }
             string sum = Terms(pending[target].Select(t => t.Code));
+            if (view.PerRow)
+            {
+                // A value per row receives the sum over the features: added lane by lane, cleared before its first writer.
+                _w.Comment($"d({_describe.Short(target)}) += the sum over the features of {Terms(pending[target].Select(t => t.Math))}");
+                _w.Line($"V.AddSumTo({sum}, {view.Field}, row);");
+                continue;
+            }
             bool store = _graph.Nodes[target].Op != Op.Vector && _schedule.FirstWriter[target] == key;
             _w.Comment($"d({_describe.Short(target)}) {(store ? "=" : "+=")} {Terms(pending[target].Select(t => t.Math))}");
             _w.Line($"V.{(store ? "Store" : "AddTo")}({sum}, {view.Field}, {view.Index});");

@@ -28,6 +28,7 @@ internal sealed class Describe
     {
         SizeKind.Input => "X",
         SizeKind.Declared => "size_" + size.Name,
+        SizeKind.Row => "1",
         _ => "H",
     };
 
@@ -89,6 +90,7 @@ internal sealed class Describe
                 return op.Describe(Enumerable.Range(0, node.Args.Count).Select(k => op.Notation == Notation.Function ? Arg(k) : Grouped(k)).ToArray());
             }
             case Op.Copy: return Arg(0);
+            case Op.Mean: return "mean(" + Arg(0) + ")";
         }
         throw new System.InvalidOperationException("Unknown node " + node.Op);
     }

@@ -1,5 +1,6 @@
 using System.Collections.Generic;
 using System.Linq;
+using CellGen.Generator.Compiler;
 using CellGen.Generator.Model;
 
 namespace CellGen.Generator.Language;
@@ -291,7 +292,9 @@ internal sealed class Binder
                     size = size is null ? argumentSize : Unify(size.Value, argumentSize, eq, highway: true,
                         $"'{c.Function.Spellings[0]}' combines values of different sizes ({{0}} and {{1}}): multiply the input by a weight matrix first, or declare the sizes");
                 }
-                return (new CallExpr(c.Function, arguments.ToEquatableArray()), size!.Value with { Range = c.Range });
+                // mean(v) is one value per sequence, broadcast like a number wherever it is used.
+                SizeTerm result = c.Function.Kind == OperationKind.Reduction ? SizeTerm.Scalar(c.Range) : size!.Value with { Range = c.Range };
+                return (new CallExpr(c.Function, arguments.ToEquatableArray()), result);
             }
 
             case NegateSyntax n:

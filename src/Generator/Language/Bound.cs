@@ -3,7 +3,8 @@ using CellGen.Generator.Model;
 
 namespace CellGen.Generator.Language;
 
-internal enum SizeKind { Scalar, Input, Hidden, Declared }
+/// <summary>Row: one value per row (per sequence), broadcast over the features where it is used: what mean(v) gives.</summary>
+internal enum SizeKind { Scalar, Row, Input, Hidden, Declared }
 
 /// <summary>
 /// The size of a value: a number's (broadcast), the input size X, the hidden size H, or a size the class declares with
@@ -12,6 +13,7 @@ internal enum SizeKind { Scalar, Input, Hidden, Declared }
 internal readonly record struct Size(SizeKind Kind, string Name)
 {
     public static readonly Size Scalar = new(SizeKind.Scalar, "1");
+    public static readonly Size Row = new(SizeKind.Row, "1");
     public static readonly Size Input = new(SizeKind.Input, "X");
     public static readonly Size Hidden = new(SizeKind.Hidden, "H");
 
@@ -23,6 +25,7 @@ internal readonly record struct Size(SizeKind Kind, string Name)
         SizeKind.Input => "the input size X",
         SizeKind.Hidden => "the hidden size H",
         SizeKind.Declared => $"the size {Name}",
+        SizeKind.Row => "one value per sequence",
         _ => "no size (a number)",
     };
 
