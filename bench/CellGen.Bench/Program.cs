@@ -23,6 +23,7 @@ public static class Program
         if (args.Length > 0 && args[0] == "gemm") return GemmRate(args.Skip(1).Select(int.Parse).ToArray());
         if (args.Length > 0 && args[0] == "activations") return ActivationRates();
         if (args.Length > 0 && args[0] == "report") return Compare.Report(args.Skip(1).ToArray());
+        if (args.Length > 0 && args[0] == "zoo") return Zoo.Run(args.Skip(1).ToArray());
         BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
         return 0;
     }

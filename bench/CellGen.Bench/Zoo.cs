@@ -1,0 +1,82 @@
+using System;
+using System.Collections.Generic;
+using System.Diagnostics;
+using System.Linq;
+using System.Reflection;
+
+namespace CellGen.Bench;
+
+/// <summary>
+/// zoo [ROUNDS]: every zoo cell (tests/CellGen.Tests/Zoo), our LayerNormLstm and our Lstm, forward (inference) and
+/// forward+backward, at B 1 / H 128 and B 32 / H 256 (X = H, T = 50, a declared size P = H / 2), in ROUNDS rounds
+/// (default 3) that run the cells one after another, so that a slow spell of the machine hits them all; medians of the
+/// rounds. Each cell's time per multiply-add of its products (per step: the sum over its matrices of rows x columns,
+/// times B) is given relative to the Lstm's.
+/// </summary>
+public static class Zoo
+{
+    private const int Steps = 50;
+
+    private static IEnumerable<(string Name, Func<int, int, RecurrentCell<float>> Create)> Cells()
+    {
+        yield return ("Lstm", (x, h) => new Cells.Lstm(x, h));
+        yield return ("LayerNormLstm", (x, h) => new Cells.LayerNormLstm(x, h));
+        foreach (Type type in typeof(Zoo).Assembly.GetTypes().Where(t => t.Namespace == "CellGen.Tests.Zoo" && typeof(RecurrentCell<float>).IsAssignableFrom(t)).OrderBy(t => t.Name))
+        {
+            ConstructorInfo constructor = type.GetConstructors().Single();
+            yield return (type.Name, (x, h) => (RecurrentCell<float>)constructor.Invoke(
+                constructor.GetParameters().Select((_, k) => (object)(k == 0 ? x : k == 1 ? h : h / 2)).ToArray()));
+        }
+    }
+
+    /// <summary>Multiply-adds of the products of one step of one sequence: every matrix once.</summary>
+    private static long MultiplyAdds(RecurrentCell<float> cell) =>
+        cell.Parameters.Where(p => p.Shape.Count == 2).Sum(p => (long)p.Shape[0] * p.Shape[1]);
+
+    public static int Run(string[] args)
+    {
+        int rounds = args.Length > 0 ? int.Parse(args[0]) : 3;
+        var configurations = new[] { (Name: "b1-h128", Batch: 1, Hidden: 128), (Name: "b32-h256", Batch: 32, Hidden: 256) };
+        Console.WriteLine($"{Environment.ProcessorCount} cores; Vector512 {System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated}, Vector256 {System.Runtime.Intrinsics.Vector256.IsHardwareAccelerated}; T = {Steps}, X = H; medians of {rounds} rounds");
+        foreach (var config in configurations)
+        {
+            var cases = Cells().Select(c =>
+            {
+                RecurrentCell<float> cell = c.Create(config.Hidden, config.Hidden);
+                Initializers.Initialize(cell, new Random(1));
+                var runner = cell.CreateRunner(Steps, config.Batch);
+                var random = new Random(2);
+                float[] x = Enumerable.Range(0, Steps * config.Batch * config.Hidden).Select(_ => random.NextSingle() - 0.5f).ToArray();
+                float[] y = new float[Steps * config.Batch * cell.OutputSize];
+                float[] dy = y.Select(_ => random.NextSingle() - 0.5f).ToArray();
+                Action forward = () => runner.Forward(x, default, y, default);
+                Action train = () => { runner.ForwardTraining(x, default, y, default); runner.Backward(dy, default, default, default); };
+                return (c.Name, Work: MultiplyAdds(cell) * config.Batch, Forward: forward, Train: train);
+            }).ToList();
+            var forwardTimes = cases.Select(_ => new List<double>()).ToArray();
+            var trainTimes = cases.Select(_ => new List<double>()).ToArray();
+            for (int round = 0; round < rounds; round++)
+                for (int i = 0; i < cases.Count; i++)
+                {
+                    forwardTimes[i].Add(Median(Compare.Times(cases[i].Forward)));
+                    trainTimes[i].Add(Median(Compare.Times(cases[i].Train)));
+                }
+            double lstmForward = Median(forwardTimes[0]) / cases[0].Work, lstmTrain = Median(trainTimes[0]) / cases[0].Work;
+            Console.WriteLine();
+            Console.WriteLine($"| {config.Name} | multiply-adds per step | fwd ms | train ms | fwd per multiply-add vs Lstm | train per multiply-add vs Lstm | fwd vs Lstm | train vs Lstm |");
+            Console.WriteLine("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+            for (int i = 0; i < cases.Count; i++)
+            {
+                double f = Median(forwardTimes[i]), t = Median(trainTimes[i]);
+                Console.WriteLine($"| {cases[i].Name} | {cases[i].Work:N0} | {f:F2} | {t:F2} | {f / cases[i].Work / lstmForward:F2}x | {t / cases[i].Work / lstmTrain:F2}x | {f / Median(forwardTimes[0]):F2}x | {t / Median(trainTimes[0]):F2}x |");
+            }
+        }
+        return 0;
+    }
+
+    private static double Median(List<double> values)
+    {
+        var sorted = values.OrderBy(v => v).ToList();
+        return sorted[sorted.Count / 2];
+    }
+}
