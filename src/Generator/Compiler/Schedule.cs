@@ -67,7 +67,8 @@ internal sealed record CellSchedule(
     EquatableArray<Instruction> StepBackward,
     EquatableArray<Instruction> AfterLoopBackward,
     EquatableArray<string> FirstWriter,     // per node: the instruction that first writes its adjoint ("" = none)
-    EquatableArray<bool> StatesReadBack)    // per state (cell order): some backward contribution reaches s[t-1]
+    EquatableArray<bool> StatesReadBack,    // per state (cell order): some backward contribution reaches s[t-1]
+    EquatableArray<string> Names)           // per node: what generated code calls its value (Naming)
 {
     public OptimisedCell Optimised => Derivative.Cell;
 
@@ -148,6 +149,7 @@ internal static class Scheduler
             calls.Add(new CallPlan(call.Index, p, level[parts[0]], output, gradient, same?.Call ?? -1));
         }
 
+        var names = Naming.Of(graph);
         var plans = new NodePlan[count];
         var stateNames = graph.Cell.States;
         for (int i = 0; i < count; i++)
@@ -178,15 +180,14 @@ internal static class Scheduler
                 {
                     // Written by its reduction, read by later sweeps (broadcast over their features); its gradient is
                     // summed over those features into a value per row.
-                    string mean = "mean_" + (graph.Labels.FirstOrDefault(l => l.Node == node.Args[0])?.Name is { } of ? Identifier(of) : "v" + node.Args[0]);
+                    string mean = names[i];
                     int values = AddBuffer(mean, new[] { Size.Row }, phase[i] == Phase.Hoisted || needed, "value");
                     int gradient = AddBuffer("d_" + mean, new[] { Size.Row }, phase[i] == Phase.Hoisted, "adjoint");
                     plans[i] = new NodePlan(phase[i], level[i], Storage.Buffer, values, 0, "", true, false, gradient);
                     continue;
                 }
             }
-            string label = graph.Labels.FirstOrDefault(l => l.Node == i)?.Name ?? "";
-            string name = label.Length > 0 ? Identifier(label) : "value" + i;
+            string name = names[i];
             bool allSteps = phase[i] == Phase.Hoisted || needed || operandOfStepCall[i];
             if (external[i])
                 adjoint = AddBuffer("d_" + name, WidthOf(node), phase[i] == Phase.Hoisted, "adjoint");
@@ -273,7 +274,7 @@ internal static class Scheduler
 
         return new CellSchedule(derivative, plans.ToEquatableArray(), buffers.ToEquatableArray(), sweeps.ToEquatableArray(),
             calls.ToEquatableArray(), Forward(Phase.Hoisted), Forward(Phase.Step), stepBackward, afterLoop,
-            first.ToEquatableArray(), statesReadBack);
+            first.ToEquatableArray(), statesReadBack, names);
     }
 
     /// <summary>
@@ -328,12 +329,5 @@ internal static class Scheduler
         }
     }
 
-    /// <summary>A C# identifier for a label: 'c[t]' becomes 'c', other characters become '_'.</summary>
-    public static string Identifier(string label)
-    {
-        var text = new System.Text.StringBuilder();
-        foreach (char c in label.Replace("[t]", ""))
-            text.Append(char.IsLetterOrDigit(c) || c == '_' ? c : '_');
-        return text.ToString();
-    }
+    public static string Identifier(string label) => Naming.Identifier(label);
 }

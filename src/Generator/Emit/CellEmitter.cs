@@ -9,6 +9,10 @@ namespace CellGen.Generator.Emit;
 /// <summary>Emit: C# source for a scheduled cell. The only step of the pipeline that knows C#.</summary>
 internal static class CellEmitter
 {
+    /// <summary>The attribute on what the generator writes (tools leave generated code out of coverage and analysis).</summary>
+    public static readonly string GeneratedCode =
+        $"[global::System.CodeDom.Compiler.GeneratedCode(\"CellGen\", \"{typeof(CellEmitter).Assembly.GetName().Version!.ToString(3)}\")]";
+
     public static string Emit(CellSpec spec)
     {
         var w = new CodeWriter();
@@ -28,6 +32,7 @@ internal static class CellEmitter
         {
             w.Line();
             w.Line("/// <summary>The same cell in double precision (scalar code), for verifying gradients by finite differences.</summary>");
+            w.Line(GeneratedCode);
             w.Open("public sealed class Float64 : global::CellGen.RecurrentCell<double>");
             new VariantEmitter(spec, w, Precision.Double, "Float64").EmitMembers();
             w.Close();
@@ -107,7 +112,7 @@ internal sealed class VariantEmitter
         _describe = new Describe(_graph);
         _fieldNames = new Names(new[] { "_cell", "B", "H", "X", "Record" }.Concat(spec.Schedule.Graph.Cell.SizeNames.Select(n => Describe.SizeName(Size.Declared(n)))).ToArray());
         _bufferFields = _schedule.Buffers.Select(b => Field("buffer:" + b.Index, "_" + b.Name)).ToArray();
-        _preferred = Enumerable.Range(0, _graph.Nodes.Count).Select(PreferredName).ToArray();
+        _preferred = _schedule.Names.ToArray();
         // Buffers with a slot per step that the time loop writes even without a tape (products, values a later stage
         // reads): only the backward pass needs every step's values, so inference reuses slot 0. Tape-only values are
         // not written then, and what the hoisted phase writes for all steps keeps its slots.
@@ -122,28 +127,6 @@ internal sealed class VariantEmitter
     private int StateIndex(string state) => _cell.States.ToList().IndexOf(state);
 
     private static string Ident(string text) => Scheduler.Identifier(text);
-
-    private string PreferredName(int index)
-    {
-        Node node = _graph.Nodes[index];
-        if (_describe.LabelOf(index) is { } label) return Ident(label);
-        string InputName(Node n) => Ident(_cell.Input) + (n.Lag > 0 ? "_lag" + n.Lag : "");
-        string Named(int arg) => _describe.LabelOf(arg) is { } l ? Ident(l)
-            : _graph.Nodes[arg].Op == Op.StatePrev ? _graph.Nodes[arg].Name + "_prev"
-            : _graph.Nodes[arg].Op == Op.Input ? InputName(_graph.Nodes[arg])
-            : _graph.Nodes[arg].Op == Op.Vector ? Ident(_graph.Nodes[arg].Name) : "v" + arg;
-        return node.Op switch
-        {
-            Op.Input => InputName(node),
-            Op.StatePrev => node.Name + "_prev",
-            Op.Vector => Ident(node.Name),
-            Op.MatPart => Ident(node.Name) + "_" + Named(node.Args[0]),
-            Op.Mean => "mean_" + Named(node.Args[0]),
-            Op.Apply when node.Operation == Operation.Negate => "minus_" + Named(node.Args[0]),
-            Op.Apply when node.Operation!.Notation == Notation.Function => Ident(node.Operation.Name) + "_" + Named(node.Args[0]),
-            _ => "v" + index,
-        };
-    }
 
     // ---------------------------------------------------------------- the cell: parameters
 
@@ -243,6 +226,7 @@ internal sealed class VariantEmitter
         foreach (string size in DeclaredSizes)
             _w.Line($"/// <param name=\"{size}\">{size}, the size of {Xml(string.Join(", ", _spec.SizesOf(size)))}.</param>");
         string parameters = string.Concat(DeclaredSizes.Select(n => ", int " + SizeParameter(n)));
+        _w.Line(CellEmitter.GeneratedCode);
         _w.Open($"public {_className}(int inputSize, int hiddenSize{parameters}) : base(inputSize, hiddenSize)");
         foreach (string size in DeclaredSizes)
             _w.Line($"if ({SizeParameter(size)} <= 0) throw new global::System.ArgumentOutOfRangeException(nameof({SizeParameter(size)}), {SizeParameter(size)}, \"The size {size} must be positive.\");");
@@ -439,6 +423,7 @@ internal sealed class VariantEmitter
     private void EmitRunner()
     {
         _w.Line("/// <summary>Runs the cell over batches of sequences; every buffer is allocated here, once.</summary>");
+        _w.Line(CellEmitter.GeneratedCode);
         _w.Open($"private sealed class Runner : {Runtime}.SequenceRunner<{T}>");
         _w.Line($"private readonly {_className} _cell;");
         _w.Line($"private readonly int {string.Join(", ", new[] { "B", "H", "X" }.Concat(DeclaredSizes.Select(n => SizeOf(Size.Declared(n)))))};");
@@ -747,6 +732,7 @@ internal sealed class VariantEmitter
         var named = sweep.Nodes.Select(n => _describe.LabelOf(n)).Where(l => l is not null).ToList();
         string what = named.Count > 0 ? string.Join(", ", named) : _describe.Node(sweep.Nodes[sweep.Nodes.Count - 1]);
         _w.Line($"/// <summary>{(forward ? "Forward" : "Backward")} sweep {sweep.Index} ({phase}): {Xml(what)}.</summary>");
+        _w.Line(CellEmitter.GeneratedCode);
         _w.Open($"private ref struct {name} : {Runtime}.IElementwiseKernel<{T}>");
         _w.Line($"public int {string.Join(", ", new[] { "H", "X" }.Concat(DeclaredSizes.Select(n => SizeOf(Size.Declared(n)))))};");
         if (forward) _w.Line("public bool Record;");

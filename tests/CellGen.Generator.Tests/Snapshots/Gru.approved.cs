@@ -23,6 +23,7 @@ namespace CellGen.Cells
         /// <summary>Creates the cell with every parameter zero: set them by name with <c>Parameter(name).CopyFrom(...)</c>.</summary>
         /// <param name="inputSize">X, the size of the input at each step.</param>
         /// <param name="hiddenSize">H, the size of every state.</param>
+        [global::System.CodeDom.Compiler.GeneratedCode("CellGen", "0.1.0")]
         public Gru(int inputSize, int hiddenSize) : base(inputSize, hiddenSize)
         {
             int X = inputSize, H = hiddenSize;
@@ -60,6 +61,7 @@ namespace CellGen.Cells
         public override global::CellGen.SequenceRunner<float> CreateRunner(int maxSteps, int batchSize) => new Runner(this, maxSteps, batchSize);
 
         /// <summary>Runs the cell over batches of sequences; every buffer is allocated here, once.</summary>
+        [global::System.CodeDom.Compiler.GeneratedCode("CellGen", "0.1.0")]
         private sealed class Runner : global::CellGen.SequenceRunner<float>
         {
             private readonly Gru _cell;
@@ -72,8 +74,8 @@ namespace CellGen.Cells
             private readonly float[] _d_product2; // [T * B, H] gradient
             private readonly float[] _z; // [T * B, H] tape: read by the backward pass
             private readonly float[] _r; // [T * B, H] tape: read by the backward pass
-            private readonly float[] _d_value10; // [B, H] gradient
-            private readonly float[] _value10; // [T * B, H] kept for a later stage
+            private readonly float[] _d_r_h_prev; // [B, H] gradient
+            private readonly float[] _r_h_prev; // [T * B, H] kept for a later stage
             private readonly float[] _n; // [T * B, H] tape: read by the backward pass
             private readonly global::CellGen.PackedWeights<float> _weights0Packed; // weights0 in the panels the forward kernels read
             private readonly global::CellGen.PackedWeights<float> _weights1Packed; // weights1 in the panels the forward kernels read
@@ -99,8 +101,8 @@ namespace CellGen.Cells
                 _d_product2 = new float[maxSteps * B * H];
                 _z = new float[maxSteps * B * H];
                 _r = new float[maxSteps * B * H];
-                _d_value10 = new float[B * H];
-                _value10 = new float[maxSteps * B * H];
+                _d_r_h_prev = new float[B * H];
+                _r_h_prev = new float[maxSteps * B * H];
                 _n = new float[maxSteps * B * H];
                 _weights0Packed = new global::CellGen.PackedWeights<float>(H, 2 * H);
                 _weights1Packed = new global::CellGen.PackedWeights<float>(X, 3 * H);
@@ -128,12 +130,12 @@ namespace CellGen.Cells
                     int slot = record ? t : 0; // without a tape, one step's room is enough for what only the backward pass reads
                     // product0 = W_z[:, :H] @ h[t-1] | W_r[:, :H] @ h[t-1]
                     // r (fused with the product: each block of hidden units as soon as its gates are computed)
-                    var kStepForward0 = new StepForward0 { H = H, X = X, Record = record, _product0 = _product0, _product1 = _product1.AsSpan(t * B * (3 * H), B * (3 * H)), _r = _r.AsSpan(t * B * H, B * H), _h_prev = PreviousState(0, t), _value10 = _value10.AsSpan(slot * B * H, B * H) };
+                    var kStepForward0 = new StepForward0 { H = H, X = X, Record = record, _product0 = _product0, _product1 = _product1.AsSpan(t * B * (3 * H), B * (3 * H)), _r = _r.AsSpan(t * B * H, B * H), _h_prev = PreviousState(0, t), _r_h_prev = _r_h_prev.AsSpan(slot * B * H, B * H) };
                     global::CellGen.Gemm.ForwardThenSweep(PreviousState(0, t), H, _cell._weights0, _weights0Packed, default, _product0, 2 * H, B, H, 2, H, ref kStepForward0);
                     // product2 = W_n[:, :H] @ r * h[t-1]
                     // z, n, h[t] (fused with the product: each block of hidden units as soon as its gates are computed)
                     var kStepForward1 = new StepForward1 { H = H, X = X, Record = record, _product0 = _product0, _product1 = _product1.AsSpan(t * B * (3 * H), B * (3 * H)), _z = _z.AsSpan(t * B * H, B * H), _product2 = _product2, _n = _n.AsSpan(t * B * H, B * H), _h_prev = PreviousState(0, t), _h = NextState(0, t) };
-                    global::CellGen.Gemm.ForwardThenSweep(_value10.AsSpan(slot * B * H, B * H), H, _cell._weights2, _weights2Packed, default, _product2, H, B, H, 1, H, ref kStepForward1);
+                    global::CellGen.Gemm.ForwardThenSweep(_r_h_prev.AsSpan(slot * B * H, B * H), H, _cell._weights2, _weights2Packed, default, _product2, H, B, H, 1, H, ref kStepForward1);
                     EndForwardStep(t); // sequences that have ended keep their states
                 }
             }
@@ -155,9 +157,9 @@ namespace CellGen.Cells
                     var kStepBackward1 = new StepBackward1 { H = H, X = X, _h_prev = PreviousState(0, t), _z = _z.AsSpan(t * B * H, B * H), _n = _n.AsSpan(t * B * H, B * H), _d_product0 = _d_product0.AsSpan(t * B * (2 * H), B * (2 * H)), _d_product1 = _d_product1.AsSpan(t * B * (3 * H), B * (3 * H)), _d_product2 = _d_product2.AsSpan(t * B * H, B * H), _d_h_prev = CarryOut(0), _d_output = OutputGradient(outputGradients, t), _d_h_later = CarryIn(0) };
                     global::CellGen.Elementwise.ForEach(ref kStepBackward1, B, H);
                     // d(r * h[t-1]) = d(product2) @ weights2ᵀ
-                    global::CellGen.Gemm.BackwardDataTransposed<float>(_d_product2.AsSpan(t * B * H, B * H), H, _weights2Transposed, _weights2TransposedPacked, _d_value10, H, B, H, H, accumulate: false);
+                    global::CellGen.Gemm.BackwardDataTransposed<float>(_d_product2.AsSpan(t * B * H, B * H), H, _weights2Transposed, _weights2TransposedPacked, _d_r_h_prev, H, B, H, H, accumulate: false);
                     // Backward of r
-                    var kStepBackward0 = new StepBackward0 { H = H, X = X, _h_prev = PreviousState(0, t), _r = _r.AsSpan(t * B * H, B * H), _d_product0 = _d_product0.AsSpan(t * B * (2 * H), B * (2 * H)), _d_product1 = _d_product1.AsSpan(t * B * (3 * H), B * (3 * H)), _d_value10 = _d_value10, _d_h_prev = CarryOut(0) };
+                    var kStepBackward0 = new StepBackward0 { H = H, X = X, _h_prev = PreviousState(0, t), _r = _r.AsSpan(t * B * H, B * H), _d_product0 = _d_product0.AsSpan(t * B * (2 * H), B * (2 * H)), _d_product1 = _d_product1.AsSpan(t * B * (3 * H), B * (3 * H)), _d_r_h_prev = _d_r_h_prev, _d_h_prev = CarryOut(0) };
                     global::CellGen.Elementwise.ForEach(ref kStepBackward0, B, H);
                     // d(h[t-1]) += d(product0) @ weights0ᵀ
                     global::CellGen.Gemm.BackwardDataTransposed<float>(_d_product0.AsSpan(t * B * (2 * H), B * (2 * H)), 2 * H, _weights0Transposed, _weights0TransposedPacked, CarryOut(0), H, B, H, 2 * H, accumulate: true);
@@ -167,7 +169,7 @@ namespace CellGen.Cells
                 // d(weights0) += h[t-1]ᵀ @ d(product0), over all steps
                 global::CellGen.Gemm.BackwardWeights<float>(PreviousStates(0, steps), H, _d_product0.AsSpan(0, steps * B * (2 * H)), 2 * H, _cell._weights0Gradient, steps * B, H, 2 * H);
                 // d(weights2) += r * h[t-1]ᵀ @ d(product2), over all steps
-                global::CellGen.Gemm.BackwardWeights<float>(_value10.AsSpan(0, steps * B * H), H, _d_product2.AsSpan(0, steps * B * H), H, _cell._weights2Gradient, steps * B, H, H);
+                global::CellGen.Gemm.BackwardWeights<float>(_r_h_prev.AsSpan(0, steps * B * H), H, _d_product2.AsSpan(0, steps * B * H), H, _cell._weights2Gradient, steps * B, H, H);
                 // d(x[t]) = d(product1) @ weights1ᵀ
                 global::CellGen.Gemm.BackwardDataTransposed<float>(_d_product1.AsSpan(0, steps * B * (3 * H)), 3 * H, _weights1Transposed, _weights1TransposedPacked, InputGradients.AsSpan(0, steps * B * X), X, steps * B, X, 3 * H, accumulate: false);
                 // d(weights1) += x[t]ᵀ @ d(product1), over all steps
@@ -177,6 +179,7 @@ namespace CellGen.Cells
         }
 
         /// <summary>Forward sweep 0 (one step, over B rows): r.</summary>
+        [global::System.CodeDom.Compiler.GeneratedCode("CellGen", "0.1.0")]
         private ref struct StepForward0 : global::CellGen.IElementwiseKernel<float>
         {
             public int H, X;
@@ -186,20 +189,20 @@ namespace CellGen.Cells
             public global::System.ReadOnlySpan<float> _product1;
             public global::System.Span<float> _r;
             public global::System.ReadOnlySpan<float> _h_prev;
-            public global::System.Span<float> _value10;
+            public global::System.Span<float> _r_h_prev;
 
             public void Apply<V>(int row, int j) where V : struct, global::CellGen.ISimd<V, float>
             {
                 V W_r_h_prev = V.Load(_product0, row * (2 * H) + H + j); // W_r[:, :H] @ h[t-1]
                 V W_r_x = V.Load(_product1, row * (3 * H) + H + j); // W_r[:, H:H + X] @ x[t] + b_r
                 // W_r[:, :H] @ h[t-1] + (W_r[:, H:H + X] @ x[t] + b_r)
-                V v8 = W_r_h_prev + W_r_x;
+                V W_r_sum = W_r_h_prev + W_r_x;
                 // r = sigmoid(W_r @ [h[t-1], x[t]] + b_r)
-                V r = V.Sigmoid(v8);
+                V r = V.Sigmoid(W_r_sum);
                 V h_prev = V.Load(_h_prev, row * H + j); // h[t-1]
                 // r * h[t-1]
-                V v10 = r * h_prev;
-                V.Store(v10, _value10, row * H + j);
+                V r_h_prev = r * h_prev;
+                V.Store(r_h_prev, _r_h_prev, row * H + j);
                 if (Record) // the tape: values the backward pass reads
                 {
                     V.Store(r, _r, row * H + j);
@@ -208,6 +211,7 @@ namespace CellGen.Cells
         }
 
         /// <summary>Backward sweep 0 (one step, over B rows): r.</summary>
+        [global::System.CodeDom.Compiler.GeneratedCode("CellGen", "0.1.0")]
         private ref struct StepBackward0 : global::CellGen.IElementwiseKernel<float>
         {
             public int H, X;
@@ -216,7 +220,7 @@ namespace CellGen.Cells
             public global::System.ReadOnlySpan<float> _r;
             public global::System.Span<float> _d_product0;
             public global::System.Span<float> _d_product1;
-            public global::System.ReadOnlySpan<float> _d_value10;
+            public global::System.ReadOnlySpan<float> _d_r_h_prev;
             public global::System.Span<float> _d_h_prev;
 
             public void Apply<V>(int row, int j) where V : struct, global::CellGen.ISimd<V, float>
@@ -225,23 +229,24 @@ namespace CellGen.Cells
                 V h_prev = V.Load(_h_prev, row * H + j); // h[t-1]
                 V r = V.Load(_r, row * H + j); // r
                 // d(r * h[t-1]) = d(r * h[t-1]) from later stages
-                V d_v10 = V.Load(_d_value10, row * H + j);
+                V d_r_h_prev = V.Load(_d_r_h_prev, row * H + j);
                 // r = sigmoid(W_r @ [h[t-1], x[t]] + b_r)
                 // d(r) = d(r * h[t-1]) * h[t-1]
-                V d_r = d_v10 * h_prev;
+                V d_r = d_r_h_prev * h_prev;
                 // d(W_r[:, :H] @ h[t-1] + (W_r[:, H:H + X] @ x[t] + b_r)) = d(r) * r * (1 - r)
-                V d_v8 = d_r * r * (V.Constant(1f) - r);
+                V d_W_r_sum = d_r * r * (V.Constant(1f) - r);
                 // Gradients leaving this sweep
                 // d(h[t-1]) += d(r * h[t-1]) * r
-                V.AddTo(d_v10 * r, _d_h_prev, row * H + j);
+                V.AddTo(d_r_h_prev * r, _d_h_prev, row * H + j);
                 // d(W_r[:, :H] @ h[t-1]) = d(W_r[:, :H] @ h[t-1] + (W_r[:, H:H + X] @ x[t] + b_r))
-                V.Store(d_v8, _d_product0, row * (2 * H) + H + j);
+                V.Store(d_W_r_sum, _d_product0, row * (2 * H) + H + j);
                 // d(W_r[:, H:H + X] @ x[t] + b_r) = d(W_r[:, :H] @ h[t-1] + (W_r[:, H:H + X] @ x[t] + b_r))
-                V.Store(d_v8, _d_product1, row * (3 * H) + H + j);
+                V.Store(d_W_r_sum, _d_product1, row * (3 * H) + H + j);
             }
         }
 
         /// <summary>Forward sweep 1 (one step, over B rows): z, n, h[t].</summary>
+        [global::System.CodeDom.Compiler.GeneratedCode("CellGen", "0.1.0")]
         private ref struct StepForward1 : global::CellGen.IElementwiseKernel<float>
         {
             public int H, X;
@@ -260,24 +265,24 @@ namespace CellGen.Cells
                 V W_z_h_prev = V.Load(_product0, row * (2 * H) + j); // W_z[:, :H] @ h[t-1]
                 V W_z_x = V.Load(_product1, row * (3 * H) + j); // W_z[:, H:H + X] @ x[t] + b_z
                 // W_z[:, :H] @ h[t-1] + (W_z[:, H:H + X] @ x[t] + b_z)
-                V v4 = W_z_h_prev + W_z_x;
+                V W_z_sum = W_z_h_prev + W_z_x;
                 // z = sigmoid(W_z @ [h[t-1], x[t]] + b_z)
-                V z = V.Sigmoid(v4);
-                V W_n_v10 = V.Load(_product2, row * H + j); // W_n[:, :H] @ r * h[t-1]
+                V z = V.Sigmoid(W_z_sum);
+                V W_n_r_h_prev = V.Load(_product2, row * H + j); // W_n[:, :H] @ r * h[t-1]
                 V W_n_x = V.Load(_product1, row * (3 * H) + 2 * H + j); // W_n[:, H:H + X] @ x[t] + b_n
                 // W_n[:, :H] @ r * h[t-1] + (W_n[:, H:H + X] @ x[t] + b_n)
-                V v13 = W_n_v10 + W_n_x;
+                V W_n_sum = W_n_r_h_prev + W_n_x;
                 // n = tanh(W_n @ [r * h[t-1], x[t]] + b_n)
-                V n = V.Tanh(v13);
+                V n = V.Tanh(W_n_sum);
                 // 1 - z
                 V v16 = V.Constant(1f) - z;
                 V h_prev = V.Load(_h_prev, row * H + j); // h[t-1]
                 // (1 - z) * h[t-1]
-                V v17 = v16 * h_prev;
+                V v16_h_prev = v16 * h_prev;
                 // z * n
-                V v18 = z * n;
+                V z_n = z * n;
                 // h[t] = (1 - z) * h[t-1] + z * n
-                V h = v17 + v18;
+                V h = v16_h_prev + z_n;
                 V.Store(h, _h, row * H + j);
                 if (Record) // the tape: values the backward pass reads
                 {
@@ -288,6 +293,7 @@ namespace CellGen.Cells
         }
 
         /// <summary>Backward sweep 1 (one step, over B rows): z, n, h[t].</summary>
+        [global::System.CodeDom.Compiler.GeneratedCode("CellGen", "0.1.0")]
         private ref struct StepBackward1 : global::CellGen.IElementwiseKernel<float>
         {
             public int H, X;
@@ -313,32 +319,32 @@ namespace CellGen.Cells
                 // d(h[t]) = d(h[t]) from the output + d(h[t]) from step t+1
                 V d_h = V.Load(_d_output, row * H + j) + V.Load(_d_h_later, row * H + j);
                 // d(z * n) = d(h[t])
-                V d_v18 = d_h;
+                V d_z_n = d_h;
                 // d((1 - z) * h[t-1]) = d(h[t])
-                V d_v17 = d_h;
+                V d_v16_h_prev = d_h;
                 // d(1 - z) = d((1 - z) * h[t-1]) * h[t-1]
-                V d_v16 = d_v17 * h_prev;
+                V d_v16 = d_v16_h_prev * h_prev;
                 // n = tanh(W_n @ [r * h[t-1], x[t]] + b_n)
                 // d(n) = d(z * n) * z
-                V d_n = d_v18 * z;
+                V d_n = d_z_n * z;
                 // d(W_n[:, :H] @ r * h[t-1] + (W_n[:, H:H + X] @ x[t] + b_n)) = d(n) * (1 - n * n)
-                V d_v13 = d_n * (V.Constant(1f) - n * n);
+                V d_W_n_sum = d_n * (V.Constant(1f) - n * n);
                 // z = sigmoid(W_z @ [h[t-1], x[t]] + b_z)
                 // d(z) = d(z * n) * n - d(1 - z)
-                V d_z = d_v18 * n - d_v16;
+                V d_z = d_z_n * n - d_v16;
                 // d(W_z[:, :H] @ h[t-1] + (W_z[:, H:H + X] @ x[t] + b_z)) = d(z) * z * (1 - z)
-                V d_v4 = d_z * z * (V.Constant(1f) - z);
+                V d_W_z_sum = d_z * z * (V.Constant(1f) - z);
                 // Gradients leaving this sweep
                 // d(h[t-1]) = d((1 - z) * h[t-1]) * (1 - z)
-                V.Store(d_v17 * v16, _d_h_prev, row * H + j);
+                V.Store(d_v16_h_prev * v16, _d_h_prev, row * H + j);
                 // d(W_n[:, :H] @ r * h[t-1]) = d(W_n[:, :H] @ r * h[t-1] + (W_n[:, H:H + X] @ x[t] + b_n))
-                V.Store(d_v13, _d_product2, row * H + j);
+                V.Store(d_W_n_sum, _d_product2, row * H + j);
                 // d(W_n[:, H:H + X] @ x[t] + b_n) = d(W_n[:, :H] @ r * h[t-1] + (W_n[:, H:H + X] @ x[t] + b_n))
-                V.Store(d_v13, _d_product1, row * (3 * H) + 2 * H + j);
+                V.Store(d_W_n_sum, _d_product1, row * (3 * H) + 2 * H + j);
                 // d(W_z[:, :H] @ h[t-1]) = d(W_z[:, :H] @ h[t-1] + (W_z[:, H:H + X] @ x[t] + b_z))
-                V.Store(d_v4, _d_product0, row * (2 * H) + j);
+                V.Store(d_W_z_sum, _d_product0, row * (2 * H) + j);
                 // d(W_z[:, H:H + X] @ x[t] + b_z) = d(W_z[:, :H] @ h[t-1] + (W_z[:, H:H + X] @ x[t] + b_z))
-                V.Store(d_v4, _d_product1, row * (3 * H) + j);
+                V.Store(d_W_z_sum, _d_product1, row * (3 * H) + j);
             }
         }
     }

@@ -33,6 +33,7 @@ namespace CellGen.Cells
         /// <summary>Creates the cell with every parameter zero: set them by name with <c>Parameter(name).CopyFrom(...)</c>.</summary>
         /// <param name="inputSize">X, the size of the input at each step.</param>
         /// <param name="hiddenSize">H, the size of every state.</param>
+        [global::System.CodeDom.Compiler.GeneratedCode("CellGen", "0.1.0")]
         public LayerNormLstm(int inputSize, int hiddenSize) : base(inputSize, hiddenSize)
         {
             int X = inputSize, H = hiddenSize;
@@ -87,6 +88,7 @@ namespace CellGen.Cells
         public override global::CellGen.SequenceRunner<float> CreateRunner(int maxSteps, int batchSize) => new Runner(this, maxSteps, batchSize);
 
         /// <summary>Runs the cell over batches of sequences; every buffer is allocated here, once.</summary>
+        [global::System.CodeDom.Compiler.GeneratedCode("CellGen", "0.1.0")]
         private sealed class Runner : global::CellGen.SequenceRunner<float>
         {
             private readonly LayerNormLstm _cell;
@@ -94,75 +96,75 @@ namespace CellGen.Cells
             private readonly float[] _product0; // [B, 4 * H] a fused matrix product
             private readonly float[] _d_product0; // [T * B, 4 * H] gradient of product0 and product1, which are equal
             private readonly float[] _product1; // [T * B, 4 * H] a fused matrix product
-            private readonly float[] _d_value5; // [B, H] gradient
-            private readonly float[] _value5; // [B, H] kept for a later stage
-            private readonly float[] _mean_v5; // [B, 1] kept for a later stage
-            private readonly float[] _d_mean_v5; // [B, 1] gradient
-            private readonly float[] _d_value7; // [B, H] gradient
-            private readonly float[] _value7; // [T * B, H] kept for a later stage
-            private readonly float[] _d_value8; // [B, H] gradient
-            private readonly float[] _value8; // [B, H] kept for a later stage
-            private readonly float[] _mean_v8; // [B, 1] kept for a later stage
-            private readonly float[] _d_mean_v8; // [B, 1] gradient
-            private readonly float[] _d_value12; // [B, 1] gradient
-            private readonly float[] _value12; // [T * B, 1] kept for a later stage
-            private readonly float[] _value13; // [T * B, H] tape: read by the backward pass
+            private readonly float[] _d_W_i_sum; // [B, H] gradient
+            private readonly float[] _W_i_sum; // [B, H] kept for a later stage
+            private readonly float[] _mean_W_i_sum; // [B, 1] kept for a later stage
+            private readonly float[] _d_mean_W_i_sum; // [B, 1] gradient
+            private readonly float[] _d_v7; // [B, H] gradient
+            private readonly float[] _v7; // [T * B, H] kept for a later stage
+            private readonly float[] _d_v7_v7; // [B, H] gradient
+            private readonly float[] _v7_v7; // [B, H] kept for a later stage
+            private readonly float[] _mean_v7_v7; // [B, 1] kept for a later stage
+            private readonly float[] _d_mean_v7_v7; // [B, 1] gradient
+            private readonly float[] _d_sqrt_v11; // [B, 1] gradient
+            private readonly float[] _sqrt_v11; // [T * B, 1] kept for a later stage
+            private readonly float[] _v7_over_sqrt_v11; // [T * B, H] tape: read by the backward pass
             private readonly float[] _i; // [T * B, H] tape: read by the backward pass
-            private readonly float[] _d_value21; // [B, H] gradient
-            private readonly float[] _value21; // [B, H] kept for a later stage
-            private readonly float[] _mean_v21; // [B, 1] kept for a later stage
-            private readonly float[] _d_mean_v21; // [B, 1] gradient
-            private readonly float[] _d_value23; // [B, H] gradient
-            private readonly float[] _value23; // [T * B, H] kept for a later stage
-            private readonly float[] _d_value24; // [B, H] gradient
-            private readonly float[] _value24; // [B, H] kept for a later stage
-            private readonly float[] _mean_v24; // [B, 1] kept for a later stage
-            private readonly float[] _d_mean_v24; // [B, 1] gradient
-            private readonly float[] _d_value27; // [B, 1] gradient
-            private readonly float[] _value27; // [T * B, 1] kept for a later stage
-            private readonly float[] _value28; // [T * B, H] tape: read by the backward pass
+            private readonly float[] _d_W_f_sum; // [B, H] gradient
+            private readonly float[] _W_f_sum; // [B, H] kept for a later stage
+            private readonly float[] _mean_W_f_sum; // [B, 1] kept for a later stage
+            private readonly float[] _d_mean_W_f_sum; // [B, 1] gradient
+            private readonly float[] _d_v23; // [B, H] gradient
+            private readonly float[] _v23; // [T * B, H] kept for a later stage
+            private readonly float[] _d_v23_v23; // [B, H] gradient
+            private readonly float[] _v23_v23; // [B, H] kept for a later stage
+            private readonly float[] _mean_v23_v23; // [B, 1] kept for a later stage
+            private readonly float[] _d_mean_v23_v23; // [B, 1] gradient
+            private readonly float[] _d_sqrt_v26; // [B, 1] gradient
+            private readonly float[] _sqrt_v26; // [T * B, 1] kept for a later stage
+            private readonly float[] _v23_over_sqrt_v26; // [T * B, H] tape: read by the backward pass
             private readonly float[] _f; // [T * B, H] tape: read by the backward pass
-            private readonly float[] _d_value36; // [B, H] gradient
-            private readonly float[] _value36; // [B, H] kept for a later stage
-            private readonly float[] _mean_v36; // [B, 1] kept for a later stage
-            private readonly float[] _d_mean_v36; // [B, 1] gradient
-            private readonly float[] _d_value38; // [B, H] gradient
-            private readonly float[] _value38; // [T * B, H] kept for a later stage
-            private readonly float[] _d_value39; // [B, H] gradient
-            private readonly float[] _value39; // [B, H] kept for a later stage
-            private readonly float[] _mean_v39; // [B, 1] kept for a later stage
-            private readonly float[] _d_mean_v39; // [B, 1] gradient
-            private readonly float[] _d_value42; // [B, 1] gradient
-            private readonly float[] _value42; // [T * B, 1] kept for a later stage
-            private readonly float[] _value43; // [T * B, H] tape: read by the backward pass
+            private readonly float[] _d_W_g_sum; // [B, H] gradient
+            private readonly float[] _W_g_sum; // [B, H] kept for a later stage
+            private readonly float[] _mean_W_g_sum; // [B, 1] kept for a later stage
+            private readonly float[] _d_mean_W_g_sum; // [B, 1] gradient
+            private readonly float[] _d_v38; // [B, H] gradient
+            private readonly float[] _v38; // [T * B, H] kept for a later stage
+            private readonly float[] _d_v38_v38; // [B, H] gradient
+            private readonly float[] _v38_v38; // [B, H] kept for a later stage
+            private readonly float[] _mean_v38_v38; // [B, 1] kept for a later stage
+            private readonly float[] _d_mean_v38_v38; // [B, 1] gradient
+            private readonly float[] _d_sqrt_v41; // [B, 1] gradient
+            private readonly float[] _sqrt_v41; // [T * B, 1] kept for a later stage
+            private readonly float[] _v38_over_sqrt_v41; // [T * B, H] tape: read by the backward pass
             private readonly float[] _g; // [T * B, H] tape: read by the backward pass
-            private readonly float[] _d_value51; // [B, H] gradient
-            private readonly float[] _value51; // [B, H] kept for a later stage
-            private readonly float[] _mean_v51; // [B, 1] kept for a later stage
-            private readonly float[] _d_mean_v51; // [B, 1] gradient
-            private readonly float[] _d_value53; // [B, H] gradient
-            private readonly float[] _value53; // [T * B, H] kept for a later stage
-            private readonly float[] _d_value54; // [B, H] gradient
-            private readonly float[] _value54; // [B, H] kept for a later stage
-            private readonly float[] _mean_v54; // [B, 1] kept for a later stage
-            private readonly float[] _d_mean_v54; // [B, 1] gradient
-            private readonly float[] _d_value57; // [B, 1] gradient
-            private readonly float[] _value57; // [T * B, 1] kept for a later stage
-            private readonly float[] _value58; // [T * B, H] tape: read by the backward pass
+            private readonly float[] _d_W_o_sum; // [B, H] gradient
+            private readonly float[] _W_o_sum; // [B, H] kept for a later stage
+            private readonly float[] _mean_W_o_sum; // [B, 1] kept for a later stage
+            private readonly float[] _d_mean_W_o_sum; // [B, 1] gradient
+            private readonly float[] _d_v53; // [B, H] gradient
+            private readonly float[] _v53; // [T * B, H] kept for a later stage
+            private readonly float[] _d_v53_v53; // [B, H] gradient
+            private readonly float[] _v53_v53; // [B, H] kept for a later stage
+            private readonly float[] _mean_v53_v53; // [B, 1] kept for a later stage
+            private readonly float[] _d_mean_v53_v53; // [B, 1] gradient
+            private readonly float[] _d_sqrt_v56; // [B, 1] gradient
+            private readonly float[] _sqrt_v56; // [T * B, 1] kept for a later stage
+            private readonly float[] _v53_over_sqrt_v56; // [T * B, H] tape: read by the backward pass
             private readonly float[] _o; // [T * B, H] tape: read by the backward pass
             private readonly float[] _d_c; // [B, H] gradient
             private readonly float[] _mean_c; // [B, 1] kept for a later stage
             private readonly float[] _d_mean_c; // [B, 1] gradient
-            private readonly float[] _d_value69; // [B, H] gradient
-            private readonly float[] _value69; // [T * B, H] kept for a later stage
-            private readonly float[] _d_value70; // [B, H] gradient
-            private readonly float[] _value70; // [B, H] kept for a later stage
-            private readonly float[] _mean_v70; // [B, 1] kept for a later stage
-            private readonly float[] _d_mean_v70; // [B, 1] gradient
-            private readonly float[] _d_value73; // [B, 1] gradient
-            private readonly float[] _value73; // [T * B, 1] kept for a later stage
-            private readonly float[] _value74; // [T * B, H] tape: read by the backward pass
-            private readonly float[] _value78; // [T * B, H] tape: read by the backward pass
+            private readonly float[] _d_v69; // [B, H] gradient
+            private readonly float[] _v69; // [T * B, H] kept for a later stage
+            private readonly float[] _d_v69_v69; // [B, H] gradient
+            private readonly float[] _v69_v69; // [B, H] kept for a later stage
+            private readonly float[] _mean_v69_v69; // [B, 1] kept for a later stage
+            private readonly float[] _d_mean_v69_v69; // [B, 1] gradient
+            private readonly float[] _d_sqrt_v72; // [B, 1] gradient
+            private readonly float[] _sqrt_v72; // [T * B, 1] kept for a later stage
+            private readonly float[] _v69_over_sqrt_v72; // [T * B, H] tape: read by the backward pass
+            private readonly float[] _tanh_v77; // [T * B, H] tape: read by the backward pass
             private readonly global::CellGen.PackedWeights<float> _weights0Packed; // weights0 in the panels the forward kernels read
             private readonly global::CellGen.PackedWeights<float> _weights1Packed; // weights1 in the panels the forward kernels read
             private readonly float[] _weights0Transposed; // [4 * H, H] weights0ᵀ, for the data gradients
@@ -179,75 +181,75 @@ namespace CellGen.Cells
                 _product0 = new float[B * (4 * H)];
                 _d_product0 = new float[maxSteps * B * (4 * H)];
                 _product1 = new float[maxSteps * B * (4 * H)];
-                _d_value5 = new float[B * H];
-                _value5 = new float[B * H];
-                _mean_v5 = new float[B * 1];
-                _d_mean_v5 = new float[B * 1];
-                _d_value7 = new float[B * H];
-                _value7 = new float[maxSteps * B * H];
-                _d_value8 = new float[B * H];
-                _value8 = new float[B * H];
-                _mean_v8 = new float[B * 1];
-                _d_mean_v8 = new float[B * 1];
-                _d_value12 = new float[B * 1];
-                _value12 = new float[maxSteps * B * 1];
-                _value13 = new float[maxSteps * B * H];
+                _d_W_i_sum = new float[B * H];
+                _W_i_sum = new float[B * H];
+                _mean_W_i_sum = new float[B * 1];
+                _d_mean_W_i_sum = new float[B * 1];
+                _d_v7 = new float[B * H];
+                _v7 = new float[maxSteps * B * H];
+                _d_v7_v7 = new float[B * H];
+                _v7_v7 = new float[B * H];
+                _mean_v7_v7 = new float[B * 1];
+                _d_mean_v7_v7 = new float[B * 1];
+                _d_sqrt_v11 = new float[B * 1];
+                _sqrt_v11 = new float[maxSteps * B * 1];
+                _v7_over_sqrt_v11 = new float[maxSteps * B * H];
                 _i = new float[maxSteps * B * H];
-                _d_value21 = new float[B * H];
-                _value21 = new float[B * H];
-                _mean_v21 = new float[B * 1];
-                _d_mean_v21 = new float[B * 1];
-                _d_value23 = new float[B * H];
-                _value23 = new float[maxSteps * B * H];
-                _d_value24 = new float[B * H];
-                _value24 = new float[B * H];
-                _mean_v24 = new float[B * 1];
-                _d_mean_v24 = new float[B * 1];
-                _d_value27 = new float[B * 1];
-                _value27 = new float[maxSteps * B * 1];
-                _value28 = new float[maxSteps * B * H];
+                _d_W_f_sum = new float[B * H];
+                _W_f_sum = new float[B * H];
+                _mean_W_f_sum = new float[B * 1];
+                _d_mean_W_f_sum = new float[B * 1];
+                _d_v23 = new float[B * H];
+                _v23 = new float[maxSteps * B * H];
+                _d_v23_v23 = new float[B * H];
+                _v23_v23 = new float[B * H];
+                _mean_v23_v23 = new float[B * 1];
+                _d_mean_v23_v23 = new float[B * 1];
+                _d_sqrt_v26 = new float[B * 1];
+                _sqrt_v26 = new float[maxSteps * B * 1];
+                _v23_over_sqrt_v26 = new float[maxSteps * B * H];
                 _f = new float[maxSteps * B * H];
-                _d_value36 = new float[B * H];
-                _value36 = new float[B * H];
-                _mean_v36 = new float[B * 1];
-                _d_mean_v36 = new float[B * 1];
-                _d_value38 = new float[B * H];
-                _value38 = new float[maxSteps * B * H];
-                _d_value39 = new float[B * H];
-                _value39 = new float[B * H];
-                _mean_v39 = new float[B * 1];
-                _d_mean_v39 = new float[B * 1];
-                _d_value42 = new float[B * 1];
-                _value42 = new float[maxSteps * B * 1];
-                _value43 = new float[maxSteps * B * H];
+                _d_W_g_sum = new float[B * H];
+                _W_g_sum = new float[B * H];
+                _mean_W_g_sum = new float[B * 1];
+                _d_mean_W_g_sum = new float[B * 1];
+                _d_v38 = new float[B * H];
+                _v38 = new float[maxSteps * B * H];
+                _d_v38_v38 = new float[B * H];
+                _v38_v38 = new float[B * H];
+                _mean_v38_v38 = new float[B * 1];
+                _d_mean_v38_v38 = new float[B * 1];
+                _d_sqrt_v41 = new float[B * 1];
+                _sqrt_v41 = new float[maxSteps * B * 1];
+                _v38_over_sqrt_v41 = new float[maxSteps * B * H];
                 _g = new float[maxSteps * B * H];
-                _d_value51 = new float[B * H];
-                _value51 = new float[B * H];
-                _mean_v51 = new float[B * 1];
-                _d_mean_v51 = new float[B * 1];
-                _d_value53 = new float[B * H];
-                _value53 = new float[maxSteps * B * H];
-                _d_value54 = new float[B * H];
-                _value54 = new float[B * H];
-                _mean_v54 = new float[B * 1];
-                _d_mean_v54 = new float[B * 1];
-                _d_value57 = new float[B * 1];
-                _value57 = new float[maxSteps * B * 1];
-                _value58 = new float[maxSteps * B * H];
+                _d_W_o_sum = new float[B * H];
+                _W_o_sum = new float[B * H];
+                _mean_W_o_sum = new float[B * 1];
+                _d_mean_W_o_sum = new float[B * 1];
+                _d_v53 = new float[B * H];
+                _v53 = new float[maxSteps * B * H];
+                _d_v53_v53 = new float[B * H];
+                _v53_v53 = new float[B * H];
+                _mean_v53_v53 = new float[B * 1];
+                _d_mean_v53_v53 = new float[B * 1];
+                _d_sqrt_v56 = new float[B * 1];
+                _sqrt_v56 = new float[maxSteps * B * 1];
+                _v53_over_sqrt_v56 = new float[maxSteps * B * H];
                 _o = new float[maxSteps * B * H];
                 _d_c = new float[B * H];
                 _mean_c = new float[B * 1];
                 _d_mean_c = new float[B * 1];
-                _d_value69 = new float[B * H];
-                _value69 = new float[maxSteps * B * H];
-                _d_value70 = new float[B * H];
-                _value70 = new float[B * H];
-                _mean_v70 = new float[B * 1];
-                _d_mean_v70 = new float[B * 1];
-                _d_value73 = new float[B * 1];
-                _value73 = new float[maxSteps * B * 1];
-                _value74 = new float[maxSteps * B * H];
-                _value78 = new float[maxSteps * B * H];
+                _d_v69 = new float[B * H];
+                _v69 = new float[maxSteps * B * H];
+                _d_v69_v69 = new float[B * H];
+                _v69_v69 = new float[B * H];
+                _mean_v69_v69 = new float[B * 1];
+                _d_mean_v69_v69 = new float[B * 1];
+                _d_sqrt_v72 = new float[B * 1];
+                _sqrt_v72 = new float[maxSteps * B * 1];
+                _v69_over_sqrt_v72 = new float[maxSteps * B * H];
+                _tanh_v77 = new float[maxSteps * B * H];
                 _weights0Packed = new global::CellGen.PackedWeights<float>(H, 4 * H);
                 _weights1Packed = new global::CellGen.PackedWeights<float>(X, 4 * H);
                 _weights0Transposed = new float[H * (4 * H)];
@@ -270,45 +272,45 @@ namespace CellGen.Cells
                     int slot = record ? t : 0; // without a tape, one step's room is enough for what only the backward pass reads
                     // product0 = W_i[:, :H] @ h[t-1] | W_f[:, :H] @ h[t-1] | W_g[:, :H] @ h[t-1] | W_o[:, :H] @ h[t-1]
                     // sweep 0 (fused with the product: each block of hidden units as soon as its gates are computed)
-                    var kStepForward0 = new StepForward0 { H = H, X = X, Record = record, _product0 = _product0, _product1 = _product1.AsSpan(t * B * (4 * H), B * (4 * H)), _value5 = _value5, _value21 = _value21, _value36 = _value36, _value51 = _value51 };
+                    var kStepForward0 = new StepForward0 { H = H, X = X, Record = record, _product0 = _product0, _product1 = _product1.AsSpan(t * B * (4 * H), B * (4 * H)), _W_i_sum = _W_i_sum, _W_f_sum = _W_f_sum, _W_g_sum = _W_g_sum, _W_o_sum = _W_o_sum };
                     global::CellGen.Gemm.ForwardThenSweep(PreviousState(1, t), H, _cell._weights0, _weights0Packed, default, _product0, 4 * H, B, H, 4, H, ref kStepForward0);
                     // mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t]): one value per row
-                    global::CellGen.Elementwise.RowMeans<float>(_value5, H, H, _mean_v5, B);
+                    global::CellGen.Elementwise.RowMeans<float>(_W_i_sum, H, H, _mean_W_i_sum, B);
                     // mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t]): one value per row
-                    global::CellGen.Elementwise.RowMeans<float>(_value21, H, H, _mean_v21, B);
+                    global::CellGen.Elementwise.RowMeans<float>(_W_f_sum, H, H, _mean_W_f_sum, B);
                     // mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t]): one value per row
-                    global::CellGen.Elementwise.RowMeans<float>(_value36, H, H, _mean_v36, B);
+                    global::CellGen.Elementwise.RowMeans<float>(_W_g_sum, H, H, _mean_W_g_sum, B);
                     // mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t]): one value per row
-                    global::CellGen.Elementwise.RowMeans<float>(_value51, H, H, _mean_v51, B);
+                    global::CellGen.Elementwise.RowMeans<float>(_W_o_sum, H, H, _mean_W_o_sum, B);
                     // sweep 1
-                    var kStepForward1 = new StepForward1 { H = H, X = X, Record = record, _value5 = _value5, _mean_v5 = _mean_v5, _value7 = _value7.AsSpan(slot * B * H, B * H), _value8 = _value8, _value21 = _value21, _mean_v21 = _mean_v21, _value23 = _value23.AsSpan(slot * B * H, B * H), _value24 = _value24, _value36 = _value36, _mean_v36 = _mean_v36, _value38 = _value38.AsSpan(slot * B * H, B * H), _value39 = _value39, _value51 = _value51, _mean_v51 = _mean_v51, _value53 = _value53.AsSpan(slot * B * H, B * H), _value54 = _value54 };
+                    var kStepForward1 = new StepForward1 { H = H, X = X, Record = record, _W_i_sum = _W_i_sum, _mean_W_i_sum = _mean_W_i_sum, _v7 = _v7.AsSpan(slot * B * H, B * H), _v7_v7 = _v7_v7, _W_f_sum = _W_f_sum, _mean_W_f_sum = _mean_W_f_sum, _v23 = _v23.AsSpan(slot * B * H, B * H), _v23_v23 = _v23_v23, _W_g_sum = _W_g_sum, _mean_W_g_sum = _mean_W_g_sum, _v38 = _v38.AsSpan(slot * B * H, B * H), _v38_v38 = _v38_v38, _W_o_sum = _W_o_sum, _mean_W_o_sum = _mean_W_o_sum, _v53 = _v53.AsSpan(slot * B * H, B * H), _v53_v53 = _v53_v53 };
                     global::CellGen.Elementwise.ForEach(ref kStepForward1, B, H);
                     // mean((W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t] - mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t])) * (W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t] - mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t]))): one value per row
-                    global::CellGen.Elementwise.RowMeans<float>(_value8, H, H, _mean_v8, B);
+                    global::CellGen.Elementwise.RowMeans<float>(_v7_v7, H, H, _mean_v7_v7, B);
                     // mean((W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t] - mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t])) * (W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t] - mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t]))): one value per row
-                    global::CellGen.Elementwise.RowMeans<float>(_value24, H, H, _mean_v24, B);
+                    global::CellGen.Elementwise.RowMeans<float>(_v23_v23, H, H, _mean_v23_v23, B);
                     // mean((W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t] - mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t])) * (W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t] - mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t]))): one value per row
-                    global::CellGen.Elementwise.RowMeans<float>(_value39, H, H, _mean_v39, B);
+                    global::CellGen.Elementwise.RowMeans<float>(_v38_v38, H, H, _mean_v38_v38, B);
                     // mean((W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t] - mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t])) * (W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t] - mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t]))): one value per row
-                    global::CellGen.Elementwise.RowMeans<float>(_value54, H, H, _mean_v54, B);
+                    global::CellGen.Elementwise.RowMeans<float>(_v53_v53, H, H, _mean_v53_v53, B);
                     // sweep 2
-                    var kStepForward2 = new StepForward2 { H = H, X = X, Record = record, _mean_v8 = _mean_v8, _value12 = _value12.AsSpan(slot * B * 1, B * 1), _mean_v24 = _mean_v24, _value27 = _value27.AsSpan(slot * B * 1, B * 1), _mean_v39 = _mean_v39, _value42 = _value42.AsSpan(slot * B * 1, B * 1) };
+                    var kStepForward2 = new StepForward2 { H = H, X = X, Record = record, _mean_v7_v7 = _mean_v7_v7, _sqrt_v11 = _sqrt_v11.AsSpan(slot * B * 1, B * 1), _mean_v23_v23 = _mean_v23_v23, _sqrt_v26 = _sqrt_v26.AsSpan(slot * B * 1, B * 1), _mean_v38_v38 = _mean_v38_v38, _sqrt_v41 = _sqrt_v41.AsSpan(slot * B * 1, B * 1) };
                     global::CellGen.Elementwise.ForEach(ref kStepForward2, B, 1);
                     // i, f, g, c[t]
-                    var kStepForward3 = new StepForward3 { H = H, X = X, Record = record, _value7 = _value7.AsSpan(slot * B * H, B * H), _value12 = _value12.AsSpan(slot * B * 1, B * 1), _value13 = _value13.AsSpan(t * B * H, B * H), _a_i = _cell._vector_a_i, _b_i = _cell._vector_b_i, _i = _i.AsSpan(t * B * H, B * H), _value23 = _value23.AsSpan(slot * B * H, B * H), _value27 = _value27.AsSpan(slot * B * 1, B * 1), _value28 = _value28.AsSpan(t * B * H, B * H), _a_f = _cell._vector_a_f, _b_f = _cell._vector_b_f, _f = _f.AsSpan(t * B * H, B * H), _value38 = _value38.AsSpan(slot * B * H, B * H), _value42 = _value42.AsSpan(slot * B * 1, B * 1), _value43 = _value43.AsSpan(t * B * H, B * H), _a_g = _cell._vector_a_g, _b_g = _cell._vector_b_g, _g = _g.AsSpan(t * B * H, B * H), _c_prev = PreviousState(0, t), _c = NextState(0, t) };
+                    var kStepForward3 = new StepForward3 { H = H, X = X, Record = record, _v7 = _v7.AsSpan(slot * B * H, B * H), _sqrt_v11 = _sqrt_v11.AsSpan(slot * B * 1, B * 1), _v7_over_sqrt_v11 = _v7_over_sqrt_v11.AsSpan(t * B * H, B * H), _a_i = _cell._vector_a_i, _b_i = _cell._vector_b_i, _i = _i.AsSpan(t * B * H, B * H), _v23 = _v23.AsSpan(slot * B * H, B * H), _sqrt_v26 = _sqrt_v26.AsSpan(slot * B * 1, B * 1), _v23_over_sqrt_v26 = _v23_over_sqrt_v26.AsSpan(t * B * H, B * H), _a_f = _cell._vector_a_f, _b_f = _cell._vector_b_f, _f = _f.AsSpan(t * B * H, B * H), _v38 = _v38.AsSpan(slot * B * H, B * H), _sqrt_v41 = _sqrt_v41.AsSpan(slot * B * 1, B * 1), _v38_over_sqrt_v41 = _v38_over_sqrt_v41.AsSpan(t * B * H, B * H), _a_g = _cell._vector_a_g, _b_g = _cell._vector_b_g, _g = _g.AsSpan(t * B * H, B * H), _c_prev = PreviousState(0, t), _c = NextState(0, t) };
                     global::CellGen.Elementwise.ForEach(ref kStepForward3, B, H);
                     // mean(c[t]): one value per row
                     global::CellGen.Elementwise.RowMeans<float>(NextState(0, t), H, H, _mean_c, B);
                     // sweep 4
-                    var kStepForward4 = new StepForward4 { H = H, X = X, Record = record, _c = NextState(0, t), _mean_c = _mean_c, _value69 = _value69.AsSpan(slot * B * H, B * H), _value70 = _value70 };
+                    var kStepForward4 = new StepForward4 { H = H, X = X, Record = record, _c = NextState(0, t), _mean_c = _mean_c, _v69 = _v69.AsSpan(slot * B * H, B * H), _v69_v69 = _v69_v69 };
                     global::CellGen.Elementwise.ForEach(ref kStepForward4, B, H);
                     // mean((c[t] - mean(c[t])) * (c[t] - mean(c[t]))): one value per row
-                    global::CellGen.Elementwise.RowMeans<float>(_value70, H, H, _mean_v70, B);
+                    global::CellGen.Elementwise.RowMeans<float>(_v69_v69, H, H, _mean_v69_v69, B);
                     // sweep 5
-                    var kStepForward5 = new StepForward5 { H = H, X = X, Record = record, _mean_v54 = _mean_v54, _value57 = _value57.AsSpan(slot * B * 1, B * 1), _mean_v70 = _mean_v70, _value73 = _value73.AsSpan(slot * B * 1, B * 1) };
+                    var kStepForward5 = new StepForward5 { H = H, X = X, Record = record, _mean_v53_v53 = _mean_v53_v53, _sqrt_v56 = _sqrt_v56.AsSpan(slot * B * 1, B * 1), _mean_v69_v69 = _mean_v69_v69, _sqrt_v72 = _sqrt_v72.AsSpan(slot * B * 1, B * 1) };
                     global::CellGen.Elementwise.ForEach(ref kStepForward5, B, 1);
                     // o, h[t]
-                    var kStepForward6 = new StepForward6 { H = H, X = X, Record = record, _value53 = _value53.AsSpan(slot * B * H, B * H), _value57 = _value57.AsSpan(slot * B * 1, B * 1), _value58 = _value58.AsSpan(t * B * H, B * H), _a_o = _cell._vector_a_o, _b_o = _cell._vector_b_o, _o = _o.AsSpan(t * B * H, B * H), _value69 = _value69.AsSpan(slot * B * H, B * H), _value73 = _value73.AsSpan(slot * B * 1, B * 1), _value74 = _value74.AsSpan(t * B * H, B * H), _a_c = _cell._vector_a_c, _b_c = _cell._vector_b_c, _value78 = _value78.AsSpan(t * B * H, B * H), _h = NextState(1, t) };
+                    var kStepForward6 = new StepForward6 { H = H, X = X, Record = record, _v53 = _v53.AsSpan(slot * B * H, B * H), _sqrt_v56 = _sqrt_v56.AsSpan(slot * B * 1, B * 1), _v53_over_sqrt_v56 = _v53_over_sqrt_v56.AsSpan(t * B * H, B * H), _a_o = _cell._vector_a_o, _b_o = _cell._vector_b_o, _o = _o.AsSpan(t * B * H, B * H), _v69 = _v69.AsSpan(slot * B * H, B * H), _sqrt_v72 = _sqrt_v72.AsSpan(slot * B * 1, B * 1), _v69_over_sqrt_v72 = _v69_over_sqrt_v72.AsSpan(t * B * H, B * H), _a_c = _cell._vector_a_c, _b_c = _cell._vector_b_c, _tanh_v77 = _tanh_v77.AsSpan(t * B * H, B * H), _h = NextState(1, t) };
                     global::CellGen.Elementwise.ForEach(ref kStepForward6, B, H);
                     EndForwardStep(t); // sequences that have ended keep their states
                 }
@@ -325,61 +327,61 @@ namespace CellGen.Cells
                 for (int t = steps - 1; t >= 0; t--)
                 {
                     BeginBackwardStep(t); // sequences that have ended add nothing from here on
-                    _d_value57.AsSpan().Clear(); // d(sqrt(1E-05 + mean((W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t] - mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t])) * (W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t] - mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t]))))) is summed over the features below
-                    _d_value73.AsSpan().Clear(); // d(sqrt(1E-05 + mean((c[t] - mean(c[t])) * (c[t] - mean(c[t]))))) is summed over the features below
+                    _d_sqrt_v56.AsSpan().Clear(); // d(sqrt(1E-05 + mean((W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t] - mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t])) * (W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t] - mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t]))))) is summed over the features below
+                    _d_sqrt_v72.AsSpan().Clear(); // d(sqrt(1E-05 + mean((c[t] - mean(c[t])) * (c[t] - mean(c[t]))))) is summed over the features below
                     // Backward of o, h[t]
-                    var kStepBackward6 = new StepBackward6 { H = H, X = X, _a_o = _cell._vector_a_o, _value57 = _value57.AsSpan(t * B * 1, B * 1), _value58 = _value58.AsSpan(t * B * H, B * H), _o = _o.AsSpan(t * B * H, B * H), _a_c = _cell._vector_a_c, _value73 = _value73.AsSpan(t * B * 1, B * 1), _value74 = _value74.AsSpan(t * B * H, B * H), _value78 = _value78.AsSpan(t * B * H, B * H), _d_value53 = _d_value53, _d_value57 = _d_value57, _d_a_o = _cell._vector_a_oGradient, _d_b_o = _cell._vector_b_oGradient, _d_value69 = _d_value69, _d_value73 = _d_value73, _d_a_c = _cell._vector_a_cGradient, _d_b_c = _cell._vector_b_cGradient, _d_output = OutputGradient(outputGradients, t), _d_h_later = CarryIn(1) };
+                    var kStepBackward6 = new StepBackward6 { H = H, X = X, _a_o = _cell._vector_a_o, _sqrt_v56 = _sqrt_v56.AsSpan(t * B * 1, B * 1), _v53_over_sqrt_v56 = _v53_over_sqrt_v56.AsSpan(t * B * H, B * H), _o = _o.AsSpan(t * B * H, B * H), _a_c = _cell._vector_a_c, _sqrt_v72 = _sqrt_v72.AsSpan(t * B * 1, B * 1), _v69_over_sqrt_v72 = _v69_over_sqrt_v72.AsSpan(t * B * H, B * H), _tanh_v77 = _tanh_v77.AsSpan(t * B * H, B * H), _d_v53 = _d_v53, _d_sqrt_v56 = _d_sqrt_v56, _d_a_o = _cell._vector_a_oGradient, _d_b_o = _cell._vector_b_oGradient, _d_v69 = _d_v69, _d_sqrt_v72 = _d_sqrt_v72, _d_a_c = _cell._vector_a_cGradient, _d_b_c = _cell._vector_b_cGradient, _d_output = OutputGradient(outputGradients, t), _d_h_later = CarryIn(1) };
                     global::CellGen.Elementwise.ForEach(ref kStepBackward6, B, H);
-                    _d_mean_v54.AsSpan().Clear(); // d(mean((W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t] - mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t])) * (W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t] - mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t])))) is summed over the features below
-                    _d_mean_v70.AsSpan().Clear(); // d(mean((c[t] - mean(c[t])) * (c[t] - mean(c[t])))) is summed over the features below
+                    _d_mean_v53_v53.AsSpan().Clear(); // d(mean((W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t] - mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t])) * (W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t] - mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t])))) is summed over the features below
+                    _d_mean_v69_v69.AsSpan().Clear(); // d(mean((c[t] - mean(c[t])) * (c[t] - mean(c[t])))) is summed over the features below
                     // Backward of sweep 5
-                    var kStepBackward5 = new StepBackward5 { H = H, X = X, _value57 = _value57.AsSpan(t * B * 1, B * 1), _value73 = _value73.AsSpan(t * B * 1, B * 1), _d_mean_v54 = _d_mean_v54, _d_value57 = _d_value57, _d_mean_v70 = _d_mean_v70, _d_value73 = _d_value73 };
+                    var kStepBackward5 = new StepBackward5 { H = H, X = X, _sqrt_v56 = _sqrt_v56.AsSpan(t * B * 1, B * 1), _sqrt_v72 = _sqrt_v72.AsSpan(t * B * 1, B * 1), _d_mean_v53_v53 = _d_mean_v53_v53, _d_sqrt_v56 = _d_sqrt_v56, _d_mean_v69_v69 = _d_mean_v69_v69, _d_sqrt_v72 = _d_sqrt_v72 };
                     global::CellGen.Elementwise.ForEach(ref kStepBackward5, B, 1);
                     // d((c[t] - mean(c[t])) * (c[t] - mean(c[t]))) = d(mean((c[t] - mean(c[t])) * (c[t] - mean(c[t])))) / H, for every feature
-                    global::CellGen.Elementwise.RowMeansGradient<float>(_d_mean_v70, _d_value70, H, H, B, accumulate: false);
+                    global::CellGen.Elementwise.RowMeansGradient<float>(_d_mean_v69_v69, _d_v69_v69, H, H, B, accumulate: false);
                     _d_mean_c.AsSpan().Clear(); // d(mean(c[t])) is summed over the features below
                     // Backward of sweep 4
-                    var kStepBackward4 = new StepBackward4 { H = H, X = X, _value69 = _value69.AsSpan(t * B * H, B * H), _d_value69 = _d_value69, _d_c = _d_c, _d_mean_c = _d_mean_c, _d_value70 = _d_value70 };
+                    var kStepBackward4 = new StepBackward4 { H = H, X = X, _v69 = _v69.AsSpan(t * B * H, B * H), _d_v69 = _d_v69, _d_c = _d_c, _d_mean_c = _d_mean_c, _d_v69_v69 = _d_v69_v69 };
                     global::CellGen.Elementwise.ForEach(ref kStepBackward4, B, H);
                     // d(c[t]) += d(mean(c[t])) / H, for every feature
                     global::CellGen.Elementwise.RowMeansGradient<float>(_d_mean_c, _d_c, H, H, B, accumulate: true);
-                    _d_value12.AsSpan().Clear(); // d(sqrt(1E-05 + mean((W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t] - mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t])) * (W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t] - mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t]))))) is summed over the features below
-                    _d_value27.AsSpan().Clear(); // d(sqrt(1E-05 + mean((W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t] - mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t])) * (W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t] - mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t]))))) is summed over the features below
-                    _d_value42.AsSpan().Clear(); // d(sqrt(1E-05 + mean((W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t] - mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t])) * (W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t] - mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t]))))) is summed over the features below
+                    _d_sqrt_v11.AsSpan().Clear(); // d(sqrt(1E-05 + mean((W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t] - mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t])) * (W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t] - mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t]))))) is summed over the features below
+                    _d_sqrt_v26.AsSpan().Clear(); // d(sqrt(1E-05 + mean((W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t] - mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t])) * (W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t] - mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t]))))) is summed over the features below
+                    _d_sqrt_v41.AsSpan().Clear(); // d(sqrt(1E-05 + mean((W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t] - mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t])) * (W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t] - mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t]))))) is summed over the features below
                     // Backward of i, f, g, c[t]
-                    var kStepBackward3 = new StepBackward3 { H = H, X = X, _a_i = _cell._vector_a_i, _value12 = _value12.AsSpan(t * B * 1, B * 1), _value13 = _value13.AsSpan(t * B * H, B * H), _i = _i.AsSpan(t * B * H, B * H), _a_f = _cell._vector_a_f, _value27 = _value27.AsSpan(t * B * 1, B * 1), _value28 = _value28.AsSpan(t * B * H, B * H), _f = _f.AsSpan(t * B * H, B * H), _a_g = _cell._vector_a_g, _value42 = _value42.AsSpan(t * B * 1, B * 1), _value43 = _value43.AsSpan(t * B * H, B * H), _g = _g.AsSpan(t * B * H, B * H), _c_prev = PreviousState(0, t), _d_value7 = _d_value7, _d_value12 = _d_value12, _d_a_i = _cell._vector_a_iGradient, _d_b_i = _cell._vector_b_iGradient, _d_value23 = _d_value23, _d_value27 = _d_value27, _d_a_f = _cell._vector_a_fGradient, _d_b_f = _cell._vector_b_fGradient, _d_value38 = _d_value38, _d_value42 = _d_value42, _d_a_g = _cell._vector_a_gGradient, _d_b_g = _cell._vector_b_gGradient, _d_c_prev = CarryOut(0), _d_c_later = CarryIn(0), _d_c = _d_c };
+                    var kStepBackward3 = new StepBackward3 { H = H, X = X, _a_i = _cell._vector_a_i, _sqrt_v11 = _sqrt_v11.AsSpan(t * B * 1, B * 1), _v7_over_sqrt_v11 = _v7_over_sqrt_v11.AsSpan(t * B * H, B * H), _i = _i.AsSpan(t * B * H, B * H), _a_f = _cell._vector_a_f, _sqrt_v26 = _sqrt_v26.AsSpan(t * B * 1, B * 1), _v23_over_sqrt_v26 = _v23_over_sqrt_v26.AsSpan(t * B * H, B * H), _f = _f.AsSpan(t * B * H, B * H), _a_g = _cell._vector_a_g, _sqrt_v41 = _sqrt_v41.AsSpan(t * B * 1, B * 1), _v38_over_sqrt_v41 = _v38_over_sqrt_v41.AsSpan(t * B * H, B * H), _g = _g.AsSpan(t * B * H, B * H), _c_prev = PreviousState(0, t), _d_v7 = _d_v7, _d_sqrt_v11 = _d_sqrt_v11, _d_a_i = _cell._vector_a_iGradient, _d_b_i = _cell._vector_b_iGradient, _d_v23 = _d_v23, _d_sqrt_v26 = _d_sqrt_v26, _d_a_f = _cell._vector_a_fGradient, _d_b_f = _cell._vector_b_fGradient, _d_v38 = _d_v38, _d_sqrt_v41 = _d_sqrt_v41, _d_a_g = _cell._vector_a_gGradient, _d_b_g = _cell._vector_b_gGradient, _d_c_prev = CarryOut(0), _d_c_later = CarryIn(0), _d_c = _d_c };
                     global::CellGen.Elementwise.ForEach(ref kStepBackward3, B, H);
-                    _d_mean_v8.AsSpan().Clear(); // d(mean((W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t] - mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t])) * (W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t] - mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t])))) is summed over the features below
-                    _d_mean_v24.AsSpan().Clear(); // d(mean((W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t] - mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t])) * (W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t] - mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t])))) is summed over the features below
-                    _d_mean_v39.AsSpan().Clear(); // d(mean((W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t] - mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t])) * (W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t] - mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t])))) is summed over the features below
+                    _d_mean_v7_v7.AsSpan().Clear(); // d(mean((W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t] - mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t])) * (W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t] - mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t])))) is summed over the features below
+                    _d_mean_v23_v23.AsSpan().Clear(); // d(mean((W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t] - mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t])) * (W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t] - mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t])))) is summed over the features below
+                    _d_mean_v38_v38.AsSpan().Clear(); // d(mean((W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t] - mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t])) * (W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t] - mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t])))) is summed over the features below
                     // Backward of sweep 2
-                    var kStepBackward2 = new StepBackward2 { H = H, X = X, _value12 = _value12.AsSpan(t * B * 1, B * 1), _value27 = _value27.AsSpan(t * B * 1, B * 1), _value42 = _value42.AsSpan(t * B * 1, B * 1), _d_mean_v8 = _d_mean_v8, _d_value12 = _d_value12, _d_mean_v24 = _d_mean_v24, _d_value27 = _d_value27, _d_mean_v39 = _d_mean_v39, _d_value42 = _d_value42 };
+                    var kStepBackward2 = new StepBackward2 { H = H, X = X, _sqrt_v11 = _sqrt_v11.AsSpan(t * B * 1, B * 1), _sqrt_v26 = _sqrt_v26.AsSpan(t * B * 1, B * 1), _sqrt_v41 = _sqrt_v41.AsSpan(t * B * 1, B * 1), _d_mean_v7_v7 = _d_mean_v7_v7, _d_sqrt_v11 = _d_sqrt_v11, _d_mean_v23_v23 = _d_mean_v23_v23, _d_sqrt_v26 = _d_sqrt_v26, _d_mean_v38_v38 = _d_mean_v38_v38, _d_sqrt_v41 = _d_sqrt_v41 };
                     global::CellGen.Elementwise.ForEach(ref kStepBackward2, B, 1);
                     // d((W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t] - mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t])) * (W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t] - mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t]))) = d(mean((W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t] - mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t])) * (W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t] - mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t])))) / H, for every feature
-                    global::CellGen.Elementwise.RowMeansGradient<float>(_d_mean_v8, _d_value8, H, H, B, accumulate: false);
+                    global::CellGen.Elementwise.RowMeansGradient<float>(_d_mean_v7_v7, _d_v7_v7, H, H, B, accumulate: false);
                     // d((W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t] - mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t])) * (W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t] - mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t]))) = d(mean((W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t] - mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t])) * (W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t] - mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t])))) / H, for every feature
-                    global::CellGen.Elementwise.RowMeansGradient<float>(_d_mean_v24, _d_value24, H, H, B, accumulate: false);
+                    global::CellGen.Elementwise.RowMeansGradient<float>(_d_mean_v23_v23, _d_v23_v23, H, H, B, accumulate: false);
                     // d((W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t] - mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t])) * (W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t] - mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t]))) = d(mean((W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t] - mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t])) * (W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t] - mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t])))) / H, for every feature
-                    global::CellGen.Elementwise.RowMeansGradient<float>(_d_mean_v39, _d_value39, H, H, B, accumulate: false);
+                    global::CellGen.Elementwise.RowMeansGradient<float>(_d_mean_v38_v38, _d_v38_v38, H, H, B, accumulate: false);
                     // d((W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t] - mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t])) * (W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t] - mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t]))) = d(mean((W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t] - mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t])) * (W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t] - mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t])))) / H, for every feature
-                    global::CellGen.Elementwise.RowMeansGradient<float>(_d_mean_v54, _d_value54, H, H, B, accumulate: false);
-                    _d_mean_v5.AsSpan().Clear(); // d(mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t])) is summed over the features below
-                    _d_mean_v21.AsSpan().Clear(); // d(mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t])) is summed over the features below
-                    _d_mean_v36.AsSpan().Clear(); // d(mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t])) is summed over the features below
-                    _d_mean_v51.AsSpan().Clear(); // d(mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t])) is summed over the features below
+                    global::CellGen.Elementwise.RowMeansGradient<float>(_d_mean_v53_v53, _d_v53_v53, H, H, B, accumulate: false);
+                    _d_mean_W_i_sum.AsSpan().Clear(); // d(mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t])) is summed over the features below
+                    _d_mean_W_f_sum.AsSpan().Clear(); // d(mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t])) is summed over the features below
+                    _d_mean_W_g_sum.AsSpan().Clear(); // d(mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t])) is summed over the features below
+                    _d_mean_W_o_sum.AsSpan().Clear(); // d(mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t])) is summed over the features below
                     // Backward of sweep 1
-                    var kStepBackward1 = new StepBackward1 { H = H, X = X, _value7 = _value7.AsSpan(t * B * H, B * H), _value23 = _value23.AsSpan(t * B * H, B * H), _value38 = _value38.AsSpan(t * B * H, B * H), _value53 = _value53.AsSpan(t * B * H, B * H), _d_value7 = _d_value7, _d_value5 = _d_value5, _d_mean_v5 = _d_mean_v5, _d_value8 = _d_value8, _d_value23 = _d_value23, _d_value21 = _d_value21, _d_mean_v21 = _d_mean_v21, _d_value24 = _d_value24, _d_value38 = _d_value38, _d_value36 = _d_value36, _d_mean_v36 = _d_mean_v36, _d_value39 = _d_value39, _d_value53 = _d_value53, _d_value51 = _d_value51, _d_mean_v51 = _d_mean_v51, _d_value54 = _d_value54 };
+                    var kStepBackward1 = new StepBackward1 { H = H, X = X, _v7 = _v7.AsSpan(t * B * H, B * H), _v23 = _v23.AsSpan(t * B * H, B * H), _v38 = _v38.AsSpan(t * B * H, B * H), _v53 = _v53.AsSpan(t * B * H, B * H), _d_v7 = _d_v7, _d_W_i_sum = _d_W_i_sum, _d_mean_W_i_sum = _d_mean_W_i_sum, _d_v7_v7 = _d_v7_v7, _d_v23 = _d_v23, _d_W_f_sum = _d_W_f_sum, _d_mean_W_f_sum = _d_mean_W_f_sum, _d_v23_v23 = _d_v23_v23, _d_v38 = _d_v38, _d_W_g_sum = _d_W_g_sum, _d_mean_W_g_sum = _d_mean_W_g_sum, _d_v38_v38 = _d_v38_v38, _d_v53 = _d_v53, _d_W_o_sum = _d_W_o_sum, _d_mean_W_o_sum = _d_mean_W_o_sum, _d_v53_v53 = _d_v53_v53 };
                     global::CellGen.Elementwise.ForEach(ref kStepBackward1, B, H);
                     // d(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t]) += d(mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t])) / H, for every feature
-                    global::CellGen.Elementwise.RowMeansGradient<float>(_d_mean_v5, _d_value5, H, H, B, accumulate: true);
+                    global::CellGen.Elementwise.RowMeansGradient<float>(_d_mean_W_i_sum, _d_W_i_sum, H, H, B, accumulate: true);
                     // d(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t]) += d(mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t])) / H, for every feature
-                    global::CellGen.Elementwise.RowMeansGradient<float>(_d_mean_v21, _d_value21, H, H, B, accumulate: true);
+                    global::CellGen.Elementwise.RowMeansGradient<float>(_d_mean_W_f_sum, _d_W_f_sum, H, H, B, accumulate: true);
                     // d(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t]) += d(mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t])) / H, for every feature
-                    global::CellGen.Elementwise.RowMeansGradient<float>(_d_mean_v36, _d_value36, H, H, B, accumulate: true);
+                    global::CellGen.Elementwise.RowMeansGradient<float>(_d_mean_W_g_sum, _d_W_g_sum, H, H, B, accumulate: true);
                     // d(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t]) += d(mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t])) / H, for every feature
-                    global::CellGen.Elementwise.RowMeansGradient<float>(_d_mean_v51, _d_value51, H, H, B, accumulate: true);
+                    global::CellGen.Elementwise.RowMeansGradient<float>(_d_mean_W_o_sum, _d_W_o_sum, H, H, B, accumulate: true);
                     // Backward of sweep 0
-                    var kStepBackward0 = new StepBackward0 { H = H, X = X, _d_value5 = _d_value5, _d_product0 = _d_product0.AsSpan(t * B * (4 * H), B * (4 * H)), _d_value21 = _d_value21, _d_value36 = _d_value36, _d_value51 = _d_value51 };
+                    var kStepBackward0 = new StepBackward0 { H = H, X = X, _d_W_i_sum = _d_W_i_sum, _d_product0 = _d_product0.AsSpan(t * B * (4 * H), B * (4 * H)), _d_W_f_sum = _d_W_f_sum, _d_W_g_sum = _d_W_g_sum, _d_W_o_sum = _d_W_o_sum };
                     global::CellGen.Elementwise.ForEach(ref kStepBackward0, B, H);
                     // d(h[t-1]) = d(product0) @ weights0ᵀ
                     global::CellGen.Gemm.BackwardDataTransposed<float>(_d_product0.AsSpan(t * B * (4 * H), B * (4 * H)), 4 * H, _weights0Transposed, _weights0TransposedPacked, CarryOut(1), H, B, H, 4 * H, accumulate: false);
@@ -396,6 +398,7 @@ namespace CellGen.Cells
         }
 
         /// <summary>Forward sweep 0 (one step, over B rows): W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t].</summary>
+        [global::System.CodeDom.Compiler.GeneratedCode("CellGen", "0.1.0")]
         private ref struct StepForward0 : global::CellGen.IElementwiseKernel<float>
         {
             public int H, X;
@@ -403,303 +406,309 @@ namespace CellGen.Cells
             public static int Work => 4; // per element, in simple operations: decides whether two cores share the sweep
             public global::System.ReadOnlySpan<float> _product0;
             public global::System.ReadOnlySpan<float> _product1;
-            public global::System.Span<float> _value5;
-            public global::System.Span<float> _value21;
-            public global::System.Span<float> _value36;
-            public global::System.Span<float> _value51;
+            public global::System.Span<float> _W_i_sum;
+            public global::System.Span<float> _W_f_sum;
+            public global::System.Span<float> _W_g_sum;
+            public global::System.Span<float> _W_o_sum;
 
             public void Apply<V>(int row, int j) where V : struct, global::CellGen.ISimd<V, float>
             {
                 V W_i_h_prev = V.Load(_product0, row * (4 * H) + j); // W_i[:, :H] @ h[t-1]
                 V W_i_x = V.Load(_product1, row * (4 * H) + j); // W_i[:, H:H + X] @ x[t]
                 // W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t]
-                V v5 = W_i_h_prev + W_i_x;
-                V.Store(v5, _value5, row * H + j);
+                V W_i_sum = W_i_h_prev + W_i_x;
+                V.Store(W_i_sum, _W_i_sum, row * H + j);
                 V W_f_h_prev = V.Load(_product0, row * (4 * H) + H + j); // W_f[:, :H] @ h[t-1]
                 V W_f_x = V.Load(_product1, row * (4 * H) + H + j); // W_f[:, H:H + X] @ x[t]
                 // W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t]
-                V v21 = W_f_h_prev + W_f_x;
-                V.Store(v21, _value21, row * H + j);
+                V W_f_sum = W_f_h_prev + W_f_x;
+                V.Store(W_f_sum, _W_f_sum, row * H + j);
                 V W_g_h_prev = V.Load(_product0, row * (4 * H) + 2 * H + j); // W_g[:, :H] @ h[t-1]
                 V W_g_x = V.Load(_product1, row * (4 * H) + 2 * H + j); // W_g[:, H:H + X] @ x[t]
                 // W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t]
-                V v36 = W_g_h_prev + W_g_x;
-                V.Store(v36, _value36, row * H + j);
+                V W_g_sum = W_g_h_prev + W_g_x;
+                V.Store(W_g_sum, _W_g_sum, row * H + j);
                 V W_o_h_prev = V.Load(_product0, row * (4 * H) + 3 * H + j); // W_o[:, :H] @ h[t-1]
                 V W_o_x = V.Load(_product1, row * (4 * H) + 3 * H + j); // W_o[:, H:H + X] @ x[t]
                 // W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t]
-                V v51 = W_o_h_prev + W_o_x;
-                V.Store(v51, _value51, row * H + j);
+                V W_o_sum = W_o_h_prev + W_o_x;
+                V.Store(W_o_sum, _W_o_sum, row * H + j);
             }
         }
 
         /// <summary>Backward sweep 0 (one step, over B rows): W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t].</summary>
+        [global::System.CodeDom.Compiler.GeneratedCode("CellGen", "0.1.0")]
         private ref struct StepBackward0 : global::CellGen.IElementwiseKernel<float>
         {
             public int H, X;
             public static int Work => 8; // per element, in simple operations: decides whether two cores share the sweep
-            public global::System.ReadOnlySpan<float> _d_value5;
+            public global::System.ReadOnlySpan<float> _d_W_i_sum;
             public global::System.Span<float> _d_product0;
-            public global::System.ReadOnlySpan<float> _d_value21;
-            public global::System.ReadOnlySpan<float> _d_value36;
-            public global::System.ReadOnlySpan<float> _d_value51;
+            public global::System.ReadOnlySpan<float> _d_W_f_sum;
+            public global::System.ReadOnlySpan<float> _d_W_g_sum;
+            public global::System.ReadOnlySpan<float> _d_W_o_sum;
 
             public void Apply<V>(int row, int j) where V : struct, global::CellGen.ISimd<V, float>
             {
                 // d(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t]) = d(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t]) from later stages
-                V d_v51 = V.Load(_d_value51, row * H + j);
+                V d_W_o_sum = V.Load(_d_W_o_sum, row * H + j);
                 // d(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t]) = d(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t]) from later stages
-                V d_v36 = V.Load(_d_value36, row * H + j);
+                V d_W_g_sum = V.Load(_d_W_g_sum, row * H + j);
                 // d(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t]) = d(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t]) from later stages
-                V d_v21 = V.Load(_d_value21, row * H + j);
+                V d_W_f_sum = V.Load(_d_W_f_sum, row * H + j);
                 // d(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t]) = d(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t]) from later stages
-                V d_v5 = V.Load(_d_value5, row * H + j);
+                V d_W_i_sum = V.Load(_d_W_i_sum, row * H + j);
                 // Gradients leaving this sweep
                 // d(W_o[:, :H] @ h[t-1]) = d(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t])
-                V.Store(d_v51, _d_product0, row * (4 * H) + 3 * H + j);
+                V.Store(d_W_o_sum, _d_product0, row * (4 * H) + 3 * H + j);
                 // d(W_o[:, H:H + X] @ x[t]) is the same: product1 shares product0's gradient
                 // d(W_g[:, :H] @ h[t-1]) = d(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t])
-                V.Store(d_v36, _d_product0, row * (4 * H) + 2 * H + j);
+                V.Store(d_W_g_sum, _d_product0, row * (4 * H) + 2 * H + j);
                 // d(W_g[:, H:H + X] @ x[t]) is the same: product1 shares product0's gradient
                 // d(W_f[:, :H] @ h[t-1]) = d(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t])
-                V.Store(d_v21, _d_product0, row * (4 * H) + H + j);
+                V.Store(d_W_f_sum, _d_product0, row * (4 * H) + H + j);
                 // d(W_f[:, H:H + X] @ x[t]) is the same: product1 shares product0's gradient
                 // d(W_i[:, :H] @ h[t-1]) = d(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t])
-                V.Store(d_v5, _d_product0, row * (4 * H) + j);
+                V.Store(d_W_i_sum, _d_product0, row * (4 * H) + j);
                 // d(W_i[:, H:H + X] @ x[t]) is the same: product1 shares product0's gradient
             }
         }
 
         /// <summary>Forward sweep 1 (one step, over B rows): (W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t] - mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t])) * (W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t] - mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t])).</summary>
+        [global::System.CodeDom.Compiler.GeneratedCode("CellGen", "0.1.0")]
         private ref struct StepForward1 : global::CellGen.IElementwiseKernel<float>
         {
             public int H, X;
             public bool Record;
             public static int Work => 8; // per element, in simple operations: decides whether two cores share the sweep
-            public global::System.ReadOnlySpan<float> _value5;
-            public global::System.ReadOnlySpan<float> _mean_v5;
-            public global::System.Span<float> _value7;
-            public global::System.Span<float> _value8;
-            public global::System.ReadOnlySpan<float> _value21;
-            public global::System.ReadOnlySpan<float> _mean_v21;
-            public global::System.Span<float> _value23;
-            public global::System.Span<float> _value24;
-            public global::System.ReadOnlySpan<float> _value36;
-            public global::System.ReadOnlySpan<float> _mean_v36;
-            public global::System.Span<float> _value38;
-            public global::System.Span<float> _value39;
-            public global::System.ReadOnlySpan<float> _value51;
-            public global::System.ReadOnlySpan<float> _mean_v51;
-            public global::System.Span<float> _value53;
-            public global::System.Span<float> _value54;
+            public global::System.ReadOnlySpan<float> _W_i_sum;
+            public global::System.ReadOnlySpan<float> _mean_W_i_sum;
+            public global::System.Span<float> _v7;
+            public global::System.Span<float> _v7_v7;
+            public global::System.ReadOnlySpan<float> _W_f_sum;
+            public global::System.ReadOnlySpan<float> _mean_W_f_sum;
+            public global::System.Span<float> _v23;
+            public global::System.Span<float> _v23_v23;
+            public global::System.ReadOnlySpan<float> _W_g_sum;
+            public global::System.ReadOnlySpan<float> _mean_W_g_sum;
+            public global::System.Span<float> _v38;
+            public global::System.Span<float> _v38_v38;
+            public global::System.ReadOnlySpan<float> _W_o_sum;
+            public global::System.ReadOnlySpan<float> _mean_W_o_sum;
+            public global::System.Span<float> _v53;
+            public global::System.Span<float> _v53_v53;
 
             public void Apply<V>(int row, int j) where V : struct, global::CellGen.ISimd<V, float>
             {
-                V v5 = V.Load(_value5, row * H + j); // W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t]
-                V mean_v5 = V.Broadcast(_mean_v5, row); // mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t])
+                V W_i_sum = V.Load(_W_i_sum, row * H + j); // W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t]
+                V mean_W_i_sum = V.Broadcast(_mean_W_i_sum, row); // mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t])
                 // W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t] - mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t])
-                V v7 = v5 - mean_v5;
-                V.Store(v7, _value7, row * H + j);
+                V v7 = W_i_sum - mean_W_i_sum;
+                V.Store(v7, _v7, row * H + j);
                 // (W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t] - mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t])) * (W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t] - mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t]))
-                V v8 = v7 * v7;
-                V.Store(v8, _value8, row * H + j);
-                V v21 = V.Load(_value21, row * H + j); // W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t]
-                V mean_v21 = V.Broadcast(_mean_v21, row); // mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t])
+                V v7_v7 = v7 * v7;
+                V.Store(v7_v7, _v7_v7, row * H + j);
+                V W_f_sum = V.Load(_W_f_sum, row * H + j); // W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t]
+                V mean_W_f_sum = V.Broadcast(_mean_W_f_sum, row); // mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t])
                 // W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t] - mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t])
-                V v23 = v21 - mean_v21;
-                V.Store(v23, _value23, row * H + j);
+                V v23 = W_f_sum - mean_W_f_sum;
+                V.Store(v23, _v23, row * H + j);
                 // (W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t] - mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t])) * (W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t] - mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t]))
-                V v24 = v23 * v23;
-                V.Store(v24, _value24, row * H + j);
-                V v36 = V.Load(_value36, row * H + j); // W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t]
-                V mean_v36 = V.Broadcast(_mean_v36, row); // mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t])
+                V v23_v23 = v23 * v23;
+                V.Store(v23_v23, _v23_v23, row * H + j);
+                V W_g_sum = V.Load(_W_g_sum, row * H + j); // W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t]
+                V mean_W_g_sum = V.Broadcast(_mean_W_g_sum, row); // mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t])
                 // W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t] - mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t])
-                V v38 = v36 - mean_v36;
-                V.Store(v38, _value38, row * H + j);
+                V v38 = W_g_sum - mean_W_g_sum;
+                V.Store(v38, _v38, row * H + j);
                 // (W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t] - mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t])) * (W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t] - mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t]))
-                V v39 = v38 * v38;
-                V.Store(v39, _value39, row * H + j);
-                V v51 = V.Load(_value51, row * H + j); // W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t]
-                V mean_v51 = V.Broadcast(_mean_v51, row); // mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t])
+                V v38_v38 = v38 * v38;
+                V.Store(v38_v38, _v38_v38, row * H + j);
+                V W_o_sum = V.Load(_W_o_sum, row * H + j); // W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t]
+                V mean_W_o_sum = V.Broadcast(_mean_W_o_sum, row); // mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t])
                 // W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t] - mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t])
-                V v53 = v51 - mean_v51;
-                V.Store(v53, _value53, row * H + j);
+                V v53 = W_o_sum - mean_W_o_sum;
+                V.Store(v53, _v53, row * H + j);
                 // (W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t] - mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t])) * (W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t] - mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t]))
-                V v54 = v53 * v53;
-                V.Store(v54, _value54, row * H + j);
+                V v53_v53 = v53 * v53;
+                V.Store(v53_v53, _v53_v53, row * H + j);
             }
         }
 
         /// <summary>Backward sweep 1 (one step, over B rows): (W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t] - mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t])) * (W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t] - mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t])).</summary>
+        [global::System.CodeDom.Compiler.GeneratedCode("CellGen", "0.1.0")]
         private ref struct StepBackward1 : global::CellGen.IElementwiseKernel<float>
         {
             public int H, X;
             public static int Work => 16; // per element, in simple operations: decides whether two cores share the sweep
             public static bool Splittable => false; // it sums over each row's features: one core walks the whole row
-            public global::System.ReadOnlySpan<float> _value7;
-            public global::System.ReadOnlySpan<float> _value23;
-            public global::System.ReadOnlySpan<float> _value38;
-            public global::System.ReadOnlySpan<float> _value53;
-            public global::System.ReadOnlySpan<float> _d_value7;
-            public global::System.Span<float> _d_value5;
-            public global::System.Span<float> _d_mean_v5;
-            public global::System.ReadOnlySpan<float> _d_value8;
-            public global::System.ReadOnlySpan<float> _d_value23;
-            public global::System.Span<float> _d_value21;
-            public global::System.Span<float> _d_mean_v21;
-            public global::System.ReadOnlySpan<float> _d_value24;
-            public global::System.ReadOnlySpan<float> _d_value38;
-            public global::System.Span<float> _d_value36;
-            public global::System.Span<float> _d_mean_v36;
-            public global::System.ReadOnlySpan<float> _d_value39;
-            public global::System.ReadOnlySpan<float> _d_value53;
-            public global::System.Span<float> _d_value51;
-            public global::System.Span<float> _d_mean_v51;
-            public global::System.ReadOnlySpan<float> _d_value54;
+            public global::System.ReadOnlySpan<float> _v7;
+            public global::System.ReadOnlySpan<float> _v23;
+            public global::System.ReadOnlySpan<float> _v38;
+            public global::System.ReadOnlySpan<float> _v53;
+            public global::System.ReadOnlySpan<float> _d_v7;
+            public global::System.Span<float> _d_W_i_sum;
+            public global::System.Span<float> _d_mean_W_i_sum;
+            public global::System.ReadOnlySpan<float> _d_v7_v7;
+            public global::System.ReadOnlySpan<float> _d_v23;
+            public global::System.Span<float> _d_W_f_sum;
+            public global::System.Span<float> _d_mean_W_f_sum;
+            public global::System.ReadOnlySpan<float> _d_v23_v23;
+            public global::System.ReadOnlySpan<float> _d_v38;
+            public global::System.Span<float> _d_W_g_sum;
+            public global::System.Span<float> _d_mean_W_g_sum;
+            public global::System.ReadOnlySpan<float> _d_v38_v38;
+            public global::System.ReadOnlySpan<float> _d_v53;
+            public global::System.Span<float> _d_W_o_sum;
+            public global::System.Span<float> _d_mean_W_o_sum;
+            public global::System.ReadOnlySpan<float> _d_v53_v53;
 
             public void Apply<V>(int row, int j) where V : struct, global::CellGen.ISimd<V, float>
             {
                 // Forward values this backward sweep reads
-                V v7 = V.Load(_value7, row * H + j); // W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t] - mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t])
-                V v23 = V.Load(_value23, row * H + j); // W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t] - mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t])
-                V v38 = V.Load(_value38, row * H + j); // W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t] - mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t])
-                V v53 = V.Load(_value53, row * H + j); // W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t] - mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t])
+                V v7 = V.Load(_v7, row * H + j); // W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t] - mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t])
+                V v23 = V.Load(_v23, row * H + j); // W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t] - mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t])
+                V v38 = V.Load(_v38, row * H + j); // W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t] - mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t])
+                V v53 = V.Load(_v53, row * H + j); // W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t] - mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t])
                 // d((W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t] - mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t])) * (W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t] - mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t]))) = d((W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t] - mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t])) * (W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t] - mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t]))) from later stages
-                V d_v54 = V.Load(_d_value54, row * H + j);
+                V d_v53_v53 = V.Load(_d_v53_v53, row * H + j);
                 // d(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t] - mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t])) = d(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t] - mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t])) from later stages + d((W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t] - mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t])) * (W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t] - mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t]))) * (W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t] - mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t])) + d((W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t] - mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t])) * (W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t] - mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t]))) * (W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t] - mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t]))
-                V d_v53 = V.Load(_d_value53, row * H + j) + d_v54 * v53 + d_v54 * v53;
+                V d_v53 = V.Load(_d_v53, row * H + j) + d_v53_v53 * v53 + d_v53_v53 * v53;
                 // d((W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t] - mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t])) * (W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t] - mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t]))) = d((W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t] - mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t])) * (W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t] - mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t]))) from later stages
-                V d_v39 = V.Load(_d_value39, row * H + j);
+                V d_v38_v38 = V.Load(_d_v38_v38, row * H + j);
                 // d(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t] - mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t])) = d(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t] - mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t])) from later stages + d((W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t] - mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t])) * (W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t] - mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t]))) * (W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t] - mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t])) + d((W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t] - mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t])) * (W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t] - mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t]))) * (W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t] - mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t]))
-                V d_v38 = V.Load(_d_value38, row * H + j) + d_v39 * v38 + d_v39 * v38;
+                V d_v38 = V.Load(_d_v38, row * H + j) + d_v38_v38 * v38 + d_v38_v38 * v38;
                 // d((W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t] - mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t])) * (W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t] - mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t]))) = d((W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t] - mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t])) * (W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t] - mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t]))) from later stages
-                V d_v24 = V.Load(_d_value24, row * H + j);
+                V d_v23_v23 = V.Load(_d_v23_v23, row * H + j);
                 // d(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t] - mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t])) = d(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t] - mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t])) from later stages + d((W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t] - mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t])) * (W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t] - mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t]))) * (W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t] - mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t])) + d((W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t] - mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t])) * (W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t] - mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t]))) * (W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t] - mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t]))
-                V d_v23 = V.Load(_d_value23, row * H + j) + d_v24 * v23 + d_v24 * v23;
+                V d_v23 = V.Load(_d_v23, row * H + j) + d_v23_v23 * v23 + d_v23_v23 * v23;
                 // d((W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t] - mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t])) * (W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t] - mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t]))) = d((W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t] - mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t])) * (W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t] - mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t]))) from later stages
-                V d_v8 = V.Load(_d_value8, row * H + j);
+                V d_v7_v7 = V.Load(_d_v7_v7, row * H + j);
                 // d(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t] - mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t])) = d(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t] - mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t])) from later stages + d((W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t] - mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t])) * (W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t] - mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t]))) * (W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t] - mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t])) + d((W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t] - mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t])) * (W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t] - mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t]))) * (W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t] - mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t]))
-                V d_v7 = V.Load(_d_value7, row * H + j) + d_v8 * v7 + d_v8 * v7;
+                V d_v7 = V.Load(_d_v7, row * H + j) + d_v7_v7 * v7 + d_v7_v7 * v7;
                 // Gradients leaving this sweep
                 // d(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t]) = d(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t] - mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t]))
-                V.Store(d_v53, _d_value51, row * H + j);
+                V.Store(d_v53, _d_W_o_sum, row * H + j);
                 // d(mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t])) += the sum over the features of -d(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t] - mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t]))
-                V.AddSumTo(-d_v53, _d_mean_v51, row);
+                V.AddSumTo(-d_v53, _d_mean_W_o_sum, row);
                 // d(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t]) = d(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t] - mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t]))
-                V.Store(d_v38, _d_value36, row * H + j);
+                V.Store(d_v38, _d_W_g_sum, row * H + j);
                 // d(mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t])) += the sum over the features of -d(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t] - mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t]))
-                V.AddSumTo(-d_v38, _d_mean_v36, row);
+                V.AddSumTo(-d_v38, _d_mean_W_g_sum, row);
                 // d(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t]) = d(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t] - mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t]))
-                V.Store(d_v23, _d_value21, row * H + j);
+                V.Store(d_v23, _d_W_f_sum, row * H + j);
                 // d(mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t])) += the sum over the features of -d(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t] - mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t]))
-                V.AddSumTo(-d_v23, _d_mean_v21, row);
+                V.AddSumTo(-d_v23, _d_mean_W_f_sum, row);
                 // d(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t]) = d(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t] - mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t]))
-                V.Store(d_v7, _d_value5, row * H + j);
+                V.Store(d_v7, _d_W_i_sum, row * H + j);
                 // d(mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t])) += the sum over the features of -d(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t] - mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t]))
-                V.AddSumTo(-d_v7, _d_mean_v5, row);
+                V.AddSumTo(-d_v7, _d_mean_W_i_sum, row);
             }
         }
 
         /// <summary>Forward sweep 2 (one step, over B rows): sqrt(1E-05 + mean((W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t] - mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t])) * (W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t] - mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t])))).</summary>
+        [global::System.CodeDom.Compiler.GeneratedCode("CellGen", "0.1.0")]
         private ref struct StepForward2 : global::CellGen.IElementwiseKernel<float>
         {
             public int H, X;
             public bool Record;
             public static int Work => 15; // per element, in simple operations: decides whether two cores share the sweep
-            public global::System.ReadOnlySpan<float> _mean_v8;
-            public global::System.Span<float> _value12;
-            public global::System.ReadOnlySpan<float> _mean_v24;
-            public global::System.Span<float> _value27;
-            public global::System.ReadOnlySpan<float> _mean_v39;
-            public global::System.Span<float> _value42;
+            public global::System.ReadOnlySpan<float> _mean_v7_v7;
+            public global::System.Span<float> _sqrt_v11;
+            public global::System.ReadOnlySpan<float> _mean_v23_v23;
+            public global::System.Span<float> _sqrt_v26;
+            public global::System.ReadOnlySpan<float> _mean_v38_v38;
+            public global::System.Span<float> _sqrt_v41;
 
             public void Apply<V>(int row, int j) where V : struct, global::CellGen.ISimd<V, float>
             {
-                V mean_v8 = V.Broadcast(_mean_v8, row); // mean((W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t] - mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t])) * (W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t] - mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t])))
+                V mean_v7_v7 = V.Broadcast(_mean_v7_v7, row); // mean((W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t] - mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t])) * (W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t] - mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t])))
                 // 1E-05 + mean((W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t] - mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t])) * (W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t] - mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t])))
-                V v11 = V.Constant(1E-05f) + mean_v8;
+                V v11 = V.Constant(1E-05f) + mean_v7_v7;
                 // sqrt(1E-05 + mean((W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t] - mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t])) * (W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t] - mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t]))))
                 V sqrt_v11 = V.Sqrt(v11);
-                V.Store(sqrt_v11, _value12, row);
-                V mean_v24 = V.Broadcast(_mean_v24, row); // mean((W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t] - mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t])) * (W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t] - mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t])))
+                V.Store(sqrt_v11, _sqrt_v11, row);
+                V mean_v23_v23 = V.Broadcast(_mean_v23_v23, row); // mean((W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t] - mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t])) * (W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t] - mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t])))
                 // 1E-05 + mean((W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t] - mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t])) * (W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t] - mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t])))
-                V v26 = V.Constant(1E-05f) + mean_v24;
+                V v26 = V.Constant(1E-05f) + mean_v23_v23;
                 // sqrt(1E-05 + mean((W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t] - mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t])) * (W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t] - mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t]))))
                 V sqrt_v26 = V.Sqrt(v26);
-                V.Store(sqrt_v26, _value27, row);
-                V mean_v39 = V.Broadcast(_mean_v39, row); // mean((W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t] - mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t])) * (W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t] - mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t])))
+                V.Store(sqrt_v26, _sqrt_v26, row);
+                V mean_v38_v38 = V.Broadcast(_mean_v38_v38, row); // mean((W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t] - mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t])) * (W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t] - mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t])))
                 // 1E-05 + mean((W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t] - mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t])) * (W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t] - mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t])))
-                V v41 = V.Constant(1E-05f) + mean_v39;
+                V v41 = V.Constant(1E-05f) + mean_v38_v38;
                 // sqrt(1E-05 + mean((W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t] - mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t])) * (W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t] - mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t]))))
                 V sqrt_v41 = V.Sqrt(v41);
-                V.Store(sqrt_v41, _value42, row);
+                V.Store(sqrt_v41, _sqrt_v41, row);
             }
         }
 
         /// <summary>Backward sweep 2 (one step, over B rows): sqrt(1E-05 + mean((W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t] - mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t])) * (W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t] - mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t])))).</summary>
+        [global::System.CodeDom.Compiler.GeneratedCode("CellGen", "0.1.0")]
         private ref struct StepBackward2 : global::CellGen.IElementwiseKernel<float>
         {
             public int H, X;
             public static int Work => 30; // per element, in simple operations: decides whether two cores share the sweep
-            public global::System.ReadOnlySpan<float> _value12;
-            public global::System.ReadOnlySpan<float> _value27;
-            public global::System.ReadOnlySpan<float> _value42;
-            public global::System.Span<float> _d_mean_v8;
-            public global::System.ReadOnlySpan<float> _d_value12;
-            public global::System.Span<float> _d_mean_v24;
-            public global::System.ReadOnlySpan<float> _d_value27;
-            public global::System.Span<float> _d_mean_v39;
-            public global::System.ReadOnlySpan<float> _d_value42;
+            public global::System.ReadOnlySpan<float> _sqrt_v11;
+            public global::System.ReadOnlySpan<float> _sqrt_v26;
+            public global::System.ReadOnlySpan<float> _sqrt_v41;
+            public global::System.Span<float> _d_mean_v7_v7;
+            public global::System.ReadOnlySpan<float> _d_sqrt_v11;
+            public global::System.Span<float> _d_mean_v23_v23;
+            public global::System.ReadOnlySpan<float> _d_sqrt_v26;
+            public global::System.Span<float> _d_mean_v38_v38;
+            public global::System.ReadOnlySpan<float> _d_sqrt_v41;
 
             public void Apply<V>(int row, int j) where V : struct, global::CellGen.ISimd<V, float>
             {
                 // Forward values this backward sweep reads
-                V sqrt_v11 = V.Broadcast(_value12, row); // sqrt(1E-05 + mean((W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t] - mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t])) * (W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t] - mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t]))))
-                V sqrt_v26 = V.Broadcast(_value27, row); // sqrt(1E-05 + mean((W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t] - mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t])) * (W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t] - mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t]))))
-                V sqrt_v41 = V.Broadcast(_value42, row); // sqrt(1E-05 + mean((W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t] - mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t])) * (W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t] - mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t]))))
+                V sqrt_v11 = V.Broadcast(_sqrt_v11, row); // sqrt(1E-05 + mean((W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t] - mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t])) * (W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t] - mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t]))))
+                V sqrt_v26 = V.Broadcast(_sqrt_v26, row); // sqrt(1E-05 + mean((W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t] - mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t])) * (W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t] - mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t]))))
+                V sqrt_v41 = V.Broadcast(_sqrt_v41, row); // sqrt(1E-05 + mean((W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t] - mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t])) * (W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t] - mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t]))))
                 // d(sqrt(1E-05 + mean((W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t] - mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t])) * (W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t] - mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t]))))) = d(sqrt(1E-05 + mean((W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t] - mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t])) * (W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t] - mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t]))))) from later stages
-                V d_sqrt_v41 = V.Broadcast(_d_value42, row);
+                V d_sqrt_v41 = V.Broadcast(_d_sqrt_v41, row);
                 // d(1E-05 + mean((W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t] - mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t])) * (W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t] - mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t])))) = d(sqrt(1E-05 + mean((W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t] - mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t])) * (W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t] - mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t]))))) * 0.5 / sqrt(1E-05 + mean((W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t] - mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t])) * (W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t] - mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t]))))
                 V d_v41 = d_sqrt_v41 * V.Constant(0.5f) / sqrt_v41;
                 // d(sqrt(1E-05 + mean((W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t] - mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t])) * (W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t] - mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t]))))) = d(sqrt(1E-05 + mean((W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t] - mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t])) * (W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t] - mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t]))))) from later stages
-                V d_sqrt_v26 = V.Broadcast(_d_value27, row);
+                V d_sqrt_v26 = V.Broadcast(_d_sqrt_v26, row);
                 // d(1E-05 + mean((W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t] - mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t])) * (W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t] - mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t])))) = d(sqrt(1E-05 + mean((W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t] - mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t])) * (W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t] - mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t]))))) * 0.5 / sqrt(1E-05 + mean((W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t] - mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t])) * (W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t] - mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t]))))
                 V d_v26 = d_sqrt_v26 * V.Constant(0.5f) / sqrt_v26;
                 // d(sqrt(1E-05 + mean((W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t] - mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t])) * (W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t] - mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t]))))) = d(sqrt(1E-05 + mean((W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t] - mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t])) * (W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t] - mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t]))))) from later stages
-                V d_sqrt_v11 = V.Broadcast(_d_value12, row);
+                V d_sqrt_v11 = V.Broadcast(_d_sqrt_v11, row);
                 // d(1E-05 + mean((W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t] - mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t])) * (W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t] - mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t])))) = d(sqrt(1E-05 + mean((W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t] - mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t])) * (W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t] - mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t]))))) * 0.5 / sqrt(1E-05 + mean((W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t] - mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t])) * (W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t] - mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t]))))
                 V d_v11 = d_sqrt_v11 * V.Constant(0.5f) / sqrt_v11;
                 // Gradients leaving this sweep
                 // d(mean((W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t] - mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t])) * (W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t] - mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t])))) += the sum over the features of d(1E-05 + mean((W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t] - mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t])) * (W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t] - mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t]))))
-                V.AddSumTo(d_v41, _d_mean_v39, row);
+                V.AddSumTo(d_v41, _d_mean_v38_v38, row);
                 // d(mean((W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t] - mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t])) * (W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t] - mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t])))) += the sum over the features of d(1E-05 + mean((W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t] - mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t])) * (W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t] - mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t]))))
-                V.AddSumTo(d_v26, _d_mean_v24, row);
+                V.AddSumTo(d_v26, _d_mean_v23_v23, row);
                 // d(mean((W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t] - mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t])) * (W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t] - mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t])))) += the sum over the features of d(1E-05 + mean((W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t] - mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t])) * (W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t] - mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t]))))
-                V.AddSumTo(d_v11, _d_mean_v8, row);
+                V.AddSumTo(d_v11, _d_mean_v7_v7, row);
             }
         }
 
         /// <summary>Forward sweep 3 (one step, over B rows): i, f, g, c[t].</summary>
+        [global::System.CodeDom.Compiler.GeneratedCode("CellGen", "0.1.0")]
         private ref struct StepForward3 : global::CellGen.IElementwiseKernel<float>
         {
             public int H, X;
             public bool Record;
             public static int Work => 45; // per element, in simple operations: decides whether two cores share the sweep
-            public global::System.ReadOnlySpan<float> _value7;
-            public global::System.ReadOnlySpan<float> _value12;
-            public global::System.Span<float> _value13;
+            public global::System.ReadOnlySpan<float> _v7;
+            public global::System.ReadOnlySpan<float> _sqrt_v11;
+            public global::System.Span<float> _v7_over_sqrt_v11;
             public global::System.ReadOnlySpan<float> _a_i;
             public global::System.ReadOnlySpan<float> _b_i;
             public global::System.Span<float> _i;
-            public global::System.ReadOnlySpan<float> _value23;
-            public global::System.ReadOnlySpan<float> _value27;
-            public global::System.Span<float> _value28;
+            public global::System.ReadOnlySpan<float> _v23;
+            public global::System.ReadOnlySpan<float> _sqrt_v26;
+            public global::System.Span<float> _v23_over_sqrt_v26;
             public global::System.ReadOnlySpan<float> _a_f;
             public global::System.ReadOnlySpan<float> _b_f;
             public global::System.Span<float> _f;
-            public global::System.ReadOnlySpan<float> _value38;
-            public global::System.ReadOnlySpan<float> _value42;
-            public global::System.Span<float> _value43;
+            public global::System.ReadOnlySpan<float> _v38;
+            public global::System.ReadOnlySpan<float> _sqrt_v41;
+            public global::System.Span<float> _v38_over_sqrt_v41;
             public global::System.ReadOnlySpan<float> _a_g;
             public global::System.ReadOnlySpan<float> _b_g;
             public global::System.Span<float> _g;
@@ -708,91 +717,92 @@ namespace CellGen.Cells
 
             public void Apply<V>(int row, int j) where V : struct, global::CellGen.ISimd<V, float>
             {
-                V v7 = V.Load(_value7, row * H + j); // W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t] - mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t])
-                V sqrt_v11 = V.Broadcast(_value12, row); // sqrt(1E-05 + mean((W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t] - mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t])) * (W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t] - mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t]))))
+                V v7 = V.Load(_v7, row * H + j); // W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t] - mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t])
+                V sqrt_v11 = V.Broadcast(_sqrt_v11, row); // sqrt(1E-05 + mean((W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t] - mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t])) * (W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t] - mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t]))))
                 // (W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t] - mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t])) / sqrt(1E-05 + mean((W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t] - mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t])) * (W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t] - mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t]))))
-                V v13 = v7 / sqrt_v11;
+                V v7_over_sqrt_v11 = v7 / sqrt_v11;
                 V a_i = V.Load(_a_i, j); // a_i
                 // a_i * (W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t] - mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t])) / sqrt(1E-05 + mean((W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t] - mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t])) * (W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t] - mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t]))))
-                V v14 = a_i * v13;
+                V a_i_v7_over_sqrt_v11 = a_i * v7_over_sqrt_v11;
                 V b_i = V.Load(_b_i, j); // b_i
                 // a_i * (W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t] - mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t])) / sqrt(1E-05 + mean((W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t] - mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t])) * (W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t] - mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t])))) + b_i
-                V v16 = v14 + b_i;
+                V v16 = a_i_v7_over_sqrt_v11 + b_i;
                 // i = sigmoid(a_i * layernorm(W_i @ [h[t-1], x[t]]) + b_i)
                 V i = V.Sigmoid(v16);
-                V v23 = V.Load(_value23, row * H + j); // W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t] - mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t])
-                V sqrt_v26 = V.Broadcast(_value27, row); // sqrt(1E-05 + mean((W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t] - mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t])) * (W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t] - mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t]))))
+                V v23 = V.Load(_v23, row * H + j); // W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t] - mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t])
+                V sqrt_v26 = V.Broadcast(_sqrt_v26, row); // sqrt(1E-05 + mean((W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t] - mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t])) * (W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t] - mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t]))))
                 // (W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t] - mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t])) / sqrt(1E-05 + mean((W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t] - mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t])) * (W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t] - mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t]))))
-                V v28 = v23 / sqrt_v26;
+                V v23_over_sqrt_v26 = v23 / sqrt_v26;
                 V a_f = V.Load(_a_f, j); // a_f
                 // a_f * (W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t] - mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t])) / sqrt(1E-05 + mean((W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t] - mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t])) * (W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t] - mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t]))))
-                V v29 = a_f * v28;
+                V a_f_v23_over_sqrt_v26 = a_f * v23_over_sqrt_v26;
                 V b_f = V.Load(_b_f, j); // b_f
                 // a_f * (W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t] - mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t])) / sqrt(1E-05 + mean((W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t] - mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t])) * (W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t] - mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t])))) + b_f
-                V v31 = v29 + b_f;
+                V v31 = a_f_v23_over_sqrt_v26 + b_f;
                 // f = sigmoid(a_f * layernorm(W_f @ [h[t-1], x[t]]) + b_f)
                 V f = V.Sigmoid(v31);
-                V v38 = V.Load(_value38, row * H + j); // W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t] - mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t])
-                V sqrt_v41 = V.Broadcast(_value42, row); // sqrt(1E-05 + mean((W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t] - mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t])) * (W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t] - mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t]))))
+                V v38 = V.Load(_v38, row * H + j); // W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t] - mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t])
+                V sqrt_v41 = V.Broadcast(_sqrt_v41, row); // sqrt(1E-05 + mean((W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t] - mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t])) * (W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t] - mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t]))))
                 // (W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t] - mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t])) / sqrt(1E-05 + mean((W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t] - mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t])) * (W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t] - mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t]))))
-                V v43 = v38 / sqrt_v41;
+                V v38_over_sqrt_v41 = v38 / sqrt_v41;
                 V a_g = V.Load(_a_g, j); // a_g
                 // a_g * (W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t] - mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t])) / sqrt(1E-05 + mean((W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t] - mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t])) * (W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t] - mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t]))))
-                V v44 = a_g * v43;
+                V a_g_v38_over_sqrt_v41 = a_g * v38_over_sqrt_v41;
                 V b_g = V.Load(_b_g, j); // b_g
                 // a_g * (W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t] - mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t])) / sqrt(1E-05 + mean((W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t] - mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t])) * (W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t] - mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t])))) + b_g
-                V v46 = v44 + b_g;
+                V v46 = a_g_v38_over_sqrt_v41 + b_g;
                 // g = tanh(a_g * layernorm(W_g @ [h[t-1], x[t]]) + b_g)
                 V g = V.Tanh(v46);
                 V c_prev = V.Load(_c_prev, row * H + j); // c[t-1]
                 // f * c[t-1]
-                V v64 = f * c_prev;
+                V f_c_prev = f * c_prev;
                 // i * g
-                V v65 = i * g;
+                V i_g = i * g;
                 // c[t] = f * c[t-1] + i * g
-                V c = v64 + v65;
+                V c = f_c_prev + i_g;
                 V.Store(c, _c, row * H + j);
                 if (Record) // the tape: values the backward pass reads
                 {
-                    V.Store(v13, _value13, row * H + j);
+                    V.Store(v7_over_sqrt_v11, _v7_over_sqrt_v11, row * H + j);
                     V.Store(i, _i, row * H + j);
-                    V.Store(v28, _value28, row * H + j);
+                    V.Store(v23_over_sqrt_v26, _v23_over_sqrt_v26, row * H + j);
                     V.Store(f, _f, row * H + j);
-                    V.Store(v43, _value43, row * H + j);
+                    V.Store(v38_over_sqrt_v41, _v38_over_sqrt_v41, row * H + j);
                     V.Store(g, _g, row * H + j);
                 }
             }
         }
 
         /// <summary>Backward sweep 3 (one step, over B rows): i, f, g, c[t].</summary>
+        [global::System.CodeDom.Compiler.GeneratedCode("CellGen", "0.1.0")]
         private ref struct StepBackward3 : global::CellGen.IElementwiseKernel<float>
         {
             public int H, X;
             public static int Work => 90; // per element, in simple operations: decides whether two cores share the sweep
             public static bool Splittable => false; // it sums over each row's features: one core walks the whole row
             public global::System.ReadOnlySpan<float> _a_i;
-            public global::System.ReadOnlySpan<float> _value12;
-            public global::System.ReadOnlySpan<float> _value13;
+            public global::System.ReadOnlySpan<float> _sqrt_v11;
+            public global::System.ReadOnlySpan<float> _v7_over_sqrt_v11;
             public global::System.ReadOnlySpan<float> _i;
             public global::System.ReadOnlySpan<float> _a_f;
-            public global::System.ReadOnlySpan<float> _value27;
-            public global::System.ReadOnlySpan<float> _value28;
+            public global::System.ReadOnlySpan<float> _sqrt_v26;
+            public global::System.ReadOnlySpan<float> _v23_over_sqrt_v26;
             public global::System.ReadOnlySpan<float> _f;
             public global::System.ReadOnlySpan<float> _a_g;
-            public global::System.ReadOnlySpan<float> _value42;
-            public global::System.ReadOnlySpan<float> _value43;
+            public global::System.ReadOnlySpan<float> _sqrt_v41;
+            public global::System.ReadOnlySpan<float> _v38_over_sqrt_v41;
             public global::System.ReadOnlySpan<float> _g;
             public global::System.ReadOnlySpan<float> _c_prev;
-            public global::System.Span<float> _d_value7;
-            public global::System.Span<float> _d_value12;
+            public global::System.Span<float> _d_v7;
+            public global::System.Span<float> _d_sqrt_v11;
             public global::System.Span<float> _d_a_i;
             public global::System.Span<float> _d_b_i;
-            public global::System.Span<float> _d_value23;
-            public global::System.Span<float> _d_value27;
+            public global::System.Span<float> _d_v23;
+            public global::System.Span<float> _d_sqrt_v26;
             public global::System.Span<float> _d_a_f;
             public global::System.Span<float> _d_b_f;
-            public global::System.Span<float> _d_value38;
-            public global::System.Span<float> _d_value42;
+            public global::System.Span<float> _d_v38;
+            public global::System.Span<float> _d_sqrt_v41;
             public global::System.Span<float> _d_a_g;
             public global::System.Span<float> _d_b_g;
             public global::System.Span<float> _d_c_prev;
@@ -803,83 +813,84 @@ namespace CellGen.Cells
             {
                 // Forward values this backward sweep reads
                 V a_i = V.Load(_a_i, j); // a_i
-                V sqrt_v11 = V.Broadcast(_value12, row); // sqrt(1E-05 + mean((W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t] - mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t])) * (W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t] - mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t]))))
-                V v13 = V.Load(_value13, row * H + j); // (W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t] - mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t])) / sqrt(1E-05 + mean((W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t] - mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t])) * (W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t] - mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t]))))
+                V sqrt_v11 = V.Broadcast(_sqrt_v11, row); // sqrt(1E-05 + mean((W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t] - mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t])) * (W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t] - mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t]))))
+                V v7_over_sqrt_v11 = V.Load(_v7_over_sqrt_v11, row * H + j); // (W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t] - mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t])) / sqrt(1E-05 + mean((W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t] - mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t])) * (W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t] - mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t]))))
                 V i = V.Load(_i, row * H + j); // i
                 V a_f = V.Load(_a_f, j); // a_f
-                V sqrt_v26 = V.Broadcast(_value27, row); // sqrt(1E-05 + mean((W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t] - mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t])) * (W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t] - mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t]))))
-                V v28 = V.Load(_value28, row * H + j); // (W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t] - mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t])) / sqrt(1E-05 + mean((W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t] - mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t])) * (W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t] - mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t]))))
+                V sqrt_v26 = V.Broadcast(_sqrt_v26, row); // sqrt(1E-05 + mean((W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t] - mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t])) * (W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t] - mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t]))))
+                V v23_over_sqrt_v26 = V.Load(_v23_over_sqrt_v26, row * H + j); // (W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t] - mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t])) / sqrt(1E-05 + mean((W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t] - mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t])) * (W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t] - mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t]))))
                 V f = V.Load(_f, row * H + j); // f
                 V a_g = V.Load(_a_g, j); // a_g
-                V sqrt_v41 = V.Broadcast(_value42, row); // sqrt(1E-05 + mean((W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t] - mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t])) * (W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t] - mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t]))))
-                V v43 = V.Load(_value43, row * H + j); // (W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t] - mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t])) / sqrt(1E-05 + mean((W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t] - mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t])) * (W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t] - mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t]))))
+                V sqrt_v41 = V.Broadcast(_sqrt_v41, row); // sqrt(1E-05 + mean((W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t] - mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t])) * (W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t] - mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t]))))
+                V v38_over_sqrt_v41 = V.Load(_v38_over_sqrt_v41, row * H + j); // (W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t] - mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t])) / sqrt(1E-05 + mean((W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t] - mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t])) * (W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t] - mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t]))))
                 V g = V.Load(_g, row * H + j); // g
                 V c_prev = V.Load(_c_prev, row * H + j); // c[t-1]
                 // c[t] = f * c[t-1] + i * g
                 // d(c[t]) = d(c[t]) from step t+1 + d(c[t]) from later stages
                 V d_c = V.Load(_d_c_later, row * H + j) + V.Load(_d_c, row * H + j);
                 // d(i * g) = d(c[t])
-                V d_v65 = d_c;
+                V d_i_g = d_c;
                 // d(f * c[t-1]) = d(c[t])
-                V d_v64 = d_c;
+                V d_f_c_prev = d_c;
                 // g = tanh(a_g * layernorm(W_g @ [h[t-1], x[t]]) + b_g)
                 // d(g) = d(i * g) * i
-                V d_g = d_v65 * i;
+                V d_g = d_i_g * i;
                 // d(a_g * (W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t] - mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t])) / sqrt(1E-05 + mean((W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t] - mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t])) * (W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t] - mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t])))) + b_g) = d(g) * (1 - g * g)
                 V d_v46 = d_g * (V.Constant(1f) - g * g);
                 // d(a_g * (W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t] - mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t])) / sqrt(1E-05 + mean((W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t] - mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t])) * (W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t] - mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t]))))) = d(a_g * (W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t] - mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t])) / sqrt(1E-05 + mean((W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t] - mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t])) * (W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t] - mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t])))) + b_g)
-                V d_v44 = d_v46;
+                V d_a_g_v38_over_sqrt_v41 = d_v46;
                 // d((W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t] - mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t])) / sqrt(1E-05 + mean((W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t] - mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t])) * (W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t] - mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t]))))) = d(a_g * (W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t] - mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t])) / sqrt(1E-05 + mean((W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t] - mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t])) * (W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t] - mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t]))))) * a_g
-                V d_v43 = d_v44 * a_g;
+                V d_v38_over_sqrt_v41 = d_a_g_v38_over_sqrt_v41 * a_g;
                 // f = sigmoid(a_f * layernorm(W_f @ [h[t-1], x[t]]) + b_f)
                 // d(f) = d(f * c[t-1]) * c[t-1]
-                V d_f = d_v64 * c_prev;
+                V d_f = d_f_c_prev * c_prev;
                 // d(a_f * (W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t] - mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t])) / sqrt(1E-05 + mean((W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t] - mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t])) * (W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t] - mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t])))) + b_f) = d(f) * f * (1 - f)
                 V d_v31 = d_f * f * (V.Constant(1f) - f);
                 // d(a_f * (W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t] - mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t])) / sqrt(1E-05 + mean((W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t] - mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t])) * (W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t] - mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t]))))) = d(a_f * (W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t] - mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t])) / sqrt(1E-05 + mean((W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t] - mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t])) * (W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t] - mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t])))) + b_f)
-                V d_v29 = d_v31;
+                V d_a_f_v23_over_sqrt_v26 = d_v31;
                 // d((W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t] - mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t])) / sqrt(1E-05 + mean((W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t] - mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t])) * (W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t] - mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t]))))) = d(a_f * (W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t] - mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t])) / sqrt(1E-05 + mean((W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t] - mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t])) * (W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t] - mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t]))))) * a_f
-                V d_v28 = d_v29 * a_f;
+                V d_v23_over_sqrt_v26 = d_a_f_v23_over_sqrt_v26 * a_f;
                 // i = sigmoid(a_i * layernorm(W_i @ [h[t-1], x[t]]) + b_i)
                 // d(i) = d(i * g) * g
-                V d_i = d_v65 * g;
+                V d_i = d_i_g * g;
                 // d(a_i * (W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t] - mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t])) / sqrt(1E-05 + mean((W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t] - mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t])) * (W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t] - mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t])))) + b_i) = d(i) * i * (1 - i)
                 V d_v16 = d_i * i * (V.Constant(1f) - i);
                 // d(a_i * (W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t] - mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t])) / sqrt(1E-05 + mean((W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t] - mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t])) * (W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t] - mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t]))))) = d(a_i * (W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t] - mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t])) / sqrt(1E-05 + mean((W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t] - mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t])) * (W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t] - mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t])))) + b_i)
-                V d_v14 = d_v16;
+                V d_a_i_v7_over_sqrt_v11 = d_v16;
                 // d((W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t] - mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t])) / sqrt(1E-05 + mean((W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t] - mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t])) * (W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t] - mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t]))))) = d(a_i * (W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t] - mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t])) / sqrt(1E-05 + mean((W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t] - mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t])) * (W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t] - mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t]))))) * a_i
-                V d_v13 = d_v14 * a_i;
+                V d_v7_over_sqrt_v11 = d_a_i_v7_over_sqrt_v11 * a_i;
                 // Gradients leaving this sweep
                 // d(c[t-1]) = d(f * c[t-1]) * f
-                V.Store(d_v64 * f, _d_c_prev, row * H + j);
+                V.Store(d_f_c_prev * f, _d_c_prev, row * H + j);
                 // d(b_g) += d(a_g * (W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t] - mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t])) / sqrt(1E-05 + mean((W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t] - mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t])) * (W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t] - mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t])))) + b_g)
                 V.AddTo(d_v46, _d_b_g, j);
                 // d(a_g) += d(a_g * (W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t] - mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t])) / sqrt(1E-05 + mean((W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t] - mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t])) * (W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t] - mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t]))))) * (W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t] - mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t])) / sqrt(1E-05 + mean((W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t] - mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t])) * (W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t] - mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t]))))
-                V.AddTo(d_v44 * v43, _d_a_g, j);
+                V.AddTo(d_a_g_v38_over_sqrt_v41 * v38_over_sqrt_v41, _d_a_g, j);
                 // d(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t] - mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t])) = d((W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t] - mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t])) / sqrt(1E-05 + mean((W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t] - mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t])) * (W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t] - mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t]))))) / sqrt(1E-05 + mean((W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t] - mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t])) * (W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t] - mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t]))))
-                V.Store(d_v43 / sqrt_v41, _d_value38, row * H + j);
+                V.Store(d_v38_over_sqrt_v41 / sqrt_v41, _d_v38, row * H + j);
                 // d(sqrt(1E-05 + mean((W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t] - mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t])) * (W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t] - mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t]))))) += the sum over the features of -d((W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t] - mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t])) / sqrt(1E-05 + mean((W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t] - mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t])) * (W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t] - mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t]))))) * (W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t] - mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t])) / sqrt(1E-05 + mean((W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t] - mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t])) * (W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t] - mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t])))) / sqrt(1E-05 + mean((W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t] - mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t])) * (W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t] - mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t]))))
-                V.AddSumTo(-d_v43 * v43 / sqrt_v41, _d_value42, row);
+                V.AddSumTo(-d_v38_over_sqrt_v41 * v38_over_sqrt_v41 / sqrt_v41, _d_sqrt_v41, row);
                 // d(b_f) += d(a_f * (W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t] - mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t])) / sqrt(1E-05 + mean((W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t] - mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t])) * (W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t] - mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t])))) + b_f)
                 V.AddTo(d_v31, _d_b_f, j);
                 // d(a_f) += d(a_f * (W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t] - mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t])) / sqrt(1E-05 + mean((W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t] - mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t])) * (W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t] - mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t]))))) * (W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t] - mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t])) / sqrt(1E-05 + mean((W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t] - mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t])) * (W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t] - mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t]))))
-                V.AddTo(d_v29 * v28, _d_a_f, j);
+                V.AddTo(d_a_f_v23_over_sqrt_v26 * v23_over_sqrt_v26, _d_a_f, j);
                 // d(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t] - mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t])) = d((W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t] - mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t])) / sqrt(1E-05 + mean((W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t] - mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t])) * (W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t] - mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t]))))) / sqrt(1E-05 + mean((W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t] - mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t])) * (W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t] - mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t]))))
-                V.Store(d_v28 / sqrt_v26, _d_value23, row * H + j);
+                V.Store(d_v23_over_sqrt_v26 / sqrt_v26, _d_v23, row * H + j);
                 // d(sqrt(1E-05 + mean((W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t] - mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t])) * (W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t] - mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t]))))) += the sum over the features of -d((W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t] - mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t])) / sqrt(1E-05 + mean((W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t] - mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t])) * (W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t] - mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t]))))) * (W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t] - mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t])) / sqrt(1E-05 + mean((W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t] - mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t])) * (W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t] - mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t])))) / sqrt(1E-05 + mean((W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t] - mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t])) * (W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t] - mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t]))))
-                V.AddSumTo(-d_v28 * v28 / sqrt_v26, _d_value27, row);
+                V.AddSumTo(-d_v23_over_sqrt_v26 * v23_over_sqrt_v26 / sqrt_v26, _d_sqrt_v26, row);
                 // d(b_i) += d(a_i * (W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t] - mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t])) / sqrt(1E-05 + mean((W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t] - mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t])) * (W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t] - mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t])))) + b_i)
                 V.AddTo(d_v16, _d_b_i, j);
                 // d(a_i) += d(a_i * (W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t] - mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t])) / sqrt(1E-05 + mean((W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t] - mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t])) * (W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t] - mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t]))))) * (W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t] - mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t])) / sqrt(1E-05 + mean((W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t] - mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t])) * (W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t] - mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t]))))
-                V.AddTo(d_v14 * v13, _d_a_i, j);
+                V.AddTo(d_a_i_v7_over_sqrt_v11 * v7_over_sqrt_v11, _d_a_i, j);
                 // d(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t] - mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t])) = d((W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t] - mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t])) / sqrt(1E-05 + mean((W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t] - mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t])) * (W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t] - mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t]))))) / sqrt(1E-05 + mean((W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t] - mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t])) * (W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t] - mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t]))))
-                V.Store(d_v13 / sqrt_v11, _d_value7, row * H + j);
+                V.Store(d_v7_over_sqrt_v11 / sqrt_v11, _d_v7, row * H + j);
                 // d(sqrt(1E-05 + mean((W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t] - mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t])) * (W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t] - mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t]))))) += the sum over the features of -d((W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t] - mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t])) / sqrt(1E-05 + mean((W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t] - mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t])) * (W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t] - mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t]))))) * (W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t] - mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t])) / sqrt(1E-05 + mean((W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t] - mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t])) * (W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t] - mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t])))) / sqrt(1E-05 + mean((W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t] - mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t])) * (W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t] - mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t]))))
-                V.AddSumTo(-d_v13 * v13 / sqrt_v11, _d_value12, row);
+                V.AddSumTo(-d_v7_over_sqrt_v11 * v7_over_sqrt_v11 / sqrt_v11, _d_sqrt_v11, row);
             }
         }
 
         /// <summary>Forward sweep 4 (one step, over B rows): (c[t] - mean(c[t])) * (c[t] - mean(c[t])).</summary>
+        [global::System.CodeDom.Compiler.GeneratedCode("CellGen", "0.1.0")]
         private ref struct StepForward4 : global::CellGen.IElementwiseKernel<float>
         {
             public int H, X;
@@ -887,8 +898,8 @@ namespace CellGen.Cells
             public static int Work => 2; // per element, in simple operations: decides whether two cores share the sweep
             public global::System.ReadOnlySpan<float> _c;
             public global::System.ReadOnlySpan<float> _mean_c;
-            public global::System.Span<float> _value69;
-            public global::System.Span<float> _value70;
+            public global::System.Span<float> _v69;
+            public global::System.Span<float> _v69_v69;
 
             public void Apply<V>(int row, int j) where V : struct, global::CellGen.ISimd<V, float>
             {
@@ -896,33 +907,34 @@ namespace CellGen.Cells
                 V mean_c = V.Broadcast(_mean_c, row); // mean(c[t])
                 // c[t] - mean(c[t])
                 V v69 = c - mean_c;
-                V.Store(v69, _value69, row * H + j);
+                V.Store(v69, _v69, row * H + j);
                 // (c[t] - mean(c[t])) * (c[t] - mean(c[t]))
-                V v70 = v69 * v69;
-                V.Store(v70, _value70, row * H + j);
+                V v69_v69 = v69 * v69;
+                V.Store(v69_v69, _v69_v69, row * H + j);
             }
         }
 
         /// <summary>Backward sweep 4 (one step, over B rows): (c[t] - mean(c[t])) * (c[t] - mean(c[t])).</summary>
+        [global::System.CodeDom.Compiler.GeneratedCode("CellGen", "0.1.0")]
         private ref struct StepBackward4 : global::CellGen.IElementwiseKernel<float>
         {
             public int H, X;
             public static int Work => 4; // per element, in simple operations: decides whether two cores share the sweep
             public static bool Splittable => false; // it sums over each row's features: one core walks the whole row
-            public global::System.ReadOnlySpan<float> _value69;
-            public global::System.ReadOnlySpan<float> _d_value69;
+            public global::System.ReadOnlySpan<float> _v69;
+            public global::System.ReadOnlySpan<float> _d_v69;
             public global::System.Span<float> _d_c;
             public global::System.Span<float> _d_mean_c;
-            public global::System.ReadOnlySpan<float> _d_value70;
+            public global::System.ReadOnlySpan<float> _d_v69_v69;
 
             public void Apply<V>(int row, int j) where V : struct, global::CellGen.ISimd<V, float>
             {
                 // Forward values this backward sweep reads
-                V v69 = V.Load(_value69, row * H + j); // c[t] - mean(c[t])
+                V v69 = V.Load(_v69, row * H + j); // c[t] - mean(c[t])
                 // d((c[t] - mean(c[t])) * (c[t] - mean(c[t]))) = d((c[t] - mean(c[t])) * (c[t] - mean(c[t]))) from later stages
-                V d_v70 = V.Load(_d_value70, row * H + j);
+                V d_v69_v69 = V.Load(_d_v69_v69, row * H + j);
                 // d(c[t] - mean(c[t])) = d(c[t] - mean(c[t])) from later stages + d((c[t] - mean(c[t])) * (c[t] - mean(c[t]))) * (c[t] - mean(c[t])) + d((c[t] - mean(c[t])) * (c[t] - mean(c[t]))) * (c[t] - mean(c[t]))
-                V d_v69 = V.Load(_d_value69, row * H + j) + d_v70 * v69 + d_v70 * v69;
+                V d_v69 = V.Load(_d_v69, row * H + j) + d_v69_v69 * v69 + d_v69_v69 * v69;
                 // Gradients leaving this sweep
                 // d(c[t]) = d(c[t] - mean(c[t]))
                 V.Store(d_v69, _d_c, row * H + j);
@@ -932,110 +944,113 @@ namespace CellGen.Cells
         }
 
         /// <summary>Forward sweep 5 (one step, over B rows): sqrt(1E-05 + mean((c[t] - mean(c[t])) * (c[t] - mean(c[t])))).</summary>
+        [global::System.CodeDom.Compiler.GeneratedCode("CellGen", "0.1.0")]
         private ref struct StepForward5 : global::CellGen.IElementwiseKernel<float>
         {
             public int H, X;
             public bool Record;
             public static int Work => 10; // per element, in simple operations: decides whether two cores share the sweep
-            public global::System.ReadOnlySpan<float> _mean_v54;
-            public global::System.Span<float> _value57;
-            public global::System.ReadOnlySpan<float> _mean_v70;
-            public global::System.Span<float> _value73;
+            public global::System.ReadOnlySpan<float> _mean_v53_v53;
+            public global::System.Span<float> _sqrt_v56;
+            public global::System.ReadOnlySpan<float> _mean_v69_v69;
+            public global::System.Span<float> _sqrt_v72;
 
             public void Apply<V>(int row, int j) where V : struct, global::CellGen.ISimd<V, float>
             {
-                V mean_v54 = V.Broadcast(_mean_v54, row); // mean((W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t] - mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t])) * (W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t] - mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t])))
+                V mean_v53_v53 = V.Broadcast(_mean_v53_v53, row); // mean((W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t] - mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t])) * (W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t] - mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t])))
                 // 1E-05 + mean((W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t] - mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t])) * (W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t] - mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t])))
-                V v56 = V.Constant(1E-05f) + mean_v54;
+                V v56 = V.Constant(1E-05f) + mean_v53_v53;
                 // sqrt(1E-05 + mean((W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t] - mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t])) * (W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t] - mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t]))))
                 V sqrt_v56 = V.Sqrt(v56);
-                V.Store(sqrt_v56, _value57, row);
-                V mean_v70 = V.Broadcast(_mean_v70, row); // mean((c[t] - mean(c[t])) * (c[t] - mean(c[t])))
+                V.Store(sqrt_v56, _sqrt_v56, row);
+                V mean_v69_v69 = V.Broadcast(_mean_v69_v69, row); // mean((c[t] - mean(c[t])) * (c[t] - mean(c[t])))
                 // 1E-05 + mean((c[t] - mean(c[t])) * (c[t] - mean(c[t])))
-                V v72 = V.Constant(1E-05f) + mean_v70;
+                V v72 = V.Constant(1E-05f) + mean_v69_v69;
                 // sqrt(1E-05 + mean((c[t] - mean(c[t])) * (c[t] - mean(c[t]))))
                 V sqrt_v72 = V.Sqrt(v72);
-                V.Store(sqrt_v72, _value73, row);
+                V.Store(sqrt_v72, _sqrt_v72, row);
             }
         }
 
         /// <summary>Backward sweep 5 (one step, over B rows): sqrt(1E-05 + mean((c[t] - mean(c[t])) * (c[t] - mean(c[t])))).</summary>
+        [global::System.CodeDom.Compiler.GeneratedCode("CellGen", "0.1.0")]
         private ref struct StepBackward5 : global::CellGen.IElementwiseKernel<float>
         {
             public int H, X;
             public static int Work => 20; // per element, in simple operations: decides whether two cores share the sweep
-            public global::System.ReadOnlySpan<float> _value57;
-            public global::System.ReadOnlySpan<float> _value73;
-            public global::System.Span<float> _d_mean_v54;
-            public global::System.ReadOnlySpan<float> _d_value57;
-            public global::System.Span<float> _d_mean_v70;
-            public global::System.ReadOnlySpan<float> _d_value73;
+            public global::System.ReadOnlySpan<float> _sqrt_v56;
+            public global::System.ReadOnlySpan<float> _sqrt_v72;
+            public global::System.Span<float> _d_mean_v53_v53;
+            public global::System.ReadOnlySpan<float> _d_sqrt_v56;
+            public global::System.Span<float> _d_mean_v69_v69;
+            public global::System.ReadOnlySpan<float> _d_sqrt_v72;
 
             public void Apply<V>(int row, int j) where V : struct, global::CellGen.ISimd<V, float>
             {
                 // Forward values this backward sweep reads
-                V sqrt_v56 = V.Broadcast(_value57, row); // sqrt(1E-05 + mean((W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t] - mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t])) * (W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t] - mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t]))))
-                V sqrt_v72 = V.Broadcast(_value73, row); // sqrt(1E-05 + mean((c[t] - mean(c[t])) * (c[t] - mean(c[t]))))
+                V sqrt_v56 = V.Broadcast(_sqrt_v56, row); // sqrt(1E-05 + mean((W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t] - mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t])) * (W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t] - mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t]))))
+                V sqrt_v72 = V.Broadcast(_sqrt_v72, row); // sqrt(1E-05 + mean((c[t] - mean(c[t])) * (c[t] - mean(c[t]))))
                 // d(sqrt(1E-05 + mean((c[t] - mean(c[t])) * (c[t] - mean(c[t]))))) = d(sqrt(1E-05 + mean((c[t] - mean(c[t])) * (c[t] - mean(c[t]))))) from later stages
-                V d_sqrt_v72 = V.Broadcast(_d_value73, row);
+                V d_sqrt_v72 = V.Broadcast(_d_sqrt_v72, row);
                 // d(1E-05 + mean((c[t] - mean(c[t])) * (c[t] - mean(c[t])))) = d(sqrt(1E-05 + mean((c[t] - mean(c[t])) * (c[t] - mean(c[t]))))) * 0.5 / sqrt(1E-05 + mean((c[t] - mean(c[t])) * (c[t] - mean(c[t]))))
                 V d_v72 = d_sqrt_v72 * V.Constant(0.5f) / sqrt_v72;
                 // d(sqrt(1E-05 + mean((W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t] - mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t])) * (W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t] - mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t]))))) = d(sqrt(1E-05 + mean((W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t] - mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t])) * (W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t] - mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t]))))) from later stages
-                V d_sqrt_v56 = V.Broadcast(_d_value57, row);
+                V d_sqrt_v56 = V.Broadcast(_d_sqrt_v56, row);
                 // d(1E-05 + mean((W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t] - mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t])) * (W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t] - mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t])))) = d(sqrt(1E-05 + mean((W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t] - mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t])) * (W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t] - mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t]))))) * 0.5 / sqrt(1E-05 + mean((W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t] - mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t])) * (W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t] - mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t]))))
                 V d_v56 = d_sqrt_v56 * V.Constant(0.5f) / sqrt_v56;
                 // Gradients leaving this sweep
                 // d(mean((c[t] - mean(c[t])) * (c[t] - mean(c[t])))) += the sum over the features of d(1E-05 + mean((c[t] - mean(c[t])) * (c[t] - mean(c[t]))))
-                V.AddSumTo(d_v72, _d_mean_v70, row);
+                V.AddSumTo(d_v72, _d_mean_v69_v69, row);
                 // d(mean((W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t] - mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t])) * (W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t] - mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t])))) += the sum over the features of d(1E-05 + mean((W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t] - mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t])) * (W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t] - mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t]))))
-                V.AddSumTo(d_v56, _d_mean_v54, row);
+                V.AddSumTo(d_v56, _d_mean_v53_v53, row);
             }
         }
 
         /// <summary>Forward sweep 6 (one step, over B rows): o, h[t].</summary>
+        [global::System.CodeDom.Compiler.GeneratedCode("CellGen", "0.1.0")]
         private ref struct StepForward6 : global::CellGen.IElementwiseKernel<float>
         {
             public int H, X;
             public bool Record;
             public static int Work => 29; // per element, in simple operations: decides whether two cores share the sweep
-            public global::System.ReadOnlySpan<float> _value53;
-            public global::System.ReadOnlySpan<float> _value57;
-            public global::System.Span<float> _value58;
+            public global::System.ReadOnlySpan<float> _v53;
+            public global::System.ReadOnlySpan<float> _sqrt_v56;
+            public global::System.Span<float> _v53_over_sqrt_v56;
             public global::System.ReadOnlySpan<float> _a_o;
             public global::System.ReadOnlySpan<float> _b_o;
             public global::System.Span<float> _o;
-            public global::System.ReadOnlySpan<float> _value69;
-            public global::System.ReadOnlySpan<float> _value73;
-            public global::System.Span<float> _value74;
+            public global::System.ReadOnlySpan<float> _v69;
+            public global::System.ReadOnlySpan<float> _sqrt_v72;
+            public global::System.Span<float> _v69_over_sqrt_v72;
             public global::System.ReadOnlySpan<float> _a_c;
             public global::System.ReadOnlySpan<float> _b_c;
-            public global::System.Span<float> _value78;
+            public global::System.Span<float> _tanh_v77;
             public global::System.Span<float> _h;
 
             public void Apply<V>(int row, int j) where V : struct, global::CellGen.ISimd<V, float>
             {
-                V v53 = V.Load(_value53, row * H + j); // W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t] - mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t])
-                V sqrt_v56 = V.Broadcast(_value57, row); // sqrt(1E-05 + mean((W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t] - mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t])) * (W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t] - mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t]))))
+                V v53 = V.Load(_v53, row * H + j); // W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t] - mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t])
+                V sqrt_v56 = V.Broadcast(_sqrt_v56, row); // sqrt(1E-05 + mean((W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t] - mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t])) * (W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t] - mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t]))))
                 // (W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t] - mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t])) / sqrt(1E-05 + mean((W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t] - mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t])) * (W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t] - mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t]))))
-                V v58 = v53 / sqrt_v56;
+                V v53_over_sqrt_v56 = v53 / sqrt_v56;
                 V a_o = V.Load(_a_o, j); // a_o
                 // a_o * (W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t] - mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t])) / sqrt(1E-05 + mean((W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t] - mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t])) * (W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t] - mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t]))))
-                V v59 = a_o * v58;
+                V a_o_v53_over_sqrt_v56 = a_o * v53_over_sqrt_v56;
                 V b_o = V.Load(_b_o, j); // b_o
                 // a_o * (W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t] - mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t])) / sqrt(1E-05 + mean((W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t] - mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t])) * (W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t] - mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t])))) + b_o
-                V v61 = v59 + b_o;
+                V v61 = a_o_v53_over_sqrt_v56 + b_o;
                 // o = sigmoid(a_o * layernorm(W_o @ [h[t-1], x[t]]) + b_o)
                 V o = V.Sigmoid(v61);
-                V v69 = V.Load(_value69, row * H + j); // c[t] - mean(c[t])
-                V sqrt_v72 = V.Broadcast(_value73, row); // sqrt(1E-05 + mean((c[t] - mean(c[t])) * (c[t] - mean(c[t]))))
+                V v69 = V.Load(_v69, row * H + j); // c[t] - mean(c[t])
+                V sqrt_v72 = V.Broadcast(_sqrt_v72, row); // sqrt(1E-05 + mean((c[t] - mean(c[t])) * (c[t] - mean(c[t]))))
                 // (c[t] - mean(c[t])) / sqrt(1E-05 + mean((c[t] - mean(c[t])) * (c[t] - mean(c[t]))))
-                V v74 = v69 / sqrt_v72;
+                V v69_over_sqrt_v72 = v69 / sqrt_v72;
                 V a_c = V.Load(_a_c, j); // a_c
                 // a_c * (c[t] - mean(c[t])) / sqrt(1E-05 + mean((c[t] - mean(c[t])) * (c[t] - mean(c[t]))))
-                V v75 = a_c * v74;
+                V a_c_v69_over_sqrt_v72 = a_c * v69_over_sqrt_v72;
                 V b_c = V.Load(_b_c, j); // b_c
                 // a_c * (c[t] - mean(c[t])) / sqrt(1E-05 + mean((c[t] - mean(c[t])) * (c[t] - mean(c[t])))) + b_c
-                V v77 = v75 + b_c;
+                V v77 = a_c_v69_over_sqrt_v72 + b_c;
                 // tanh(a_c * (c[t] - mean(c[t])) / sqrt(1E-05 + mean((c[t] - mean(c[t])) * (c[t] - mean(c[t])))) + b_c)
                 V tanh_v77 = V.Tanh(v77);
                 // h[t] = o * tanh(a_c * layernorm(c[t]) + b_c)
@@ -1043,34 +1058,35 @@ namespace CellGen.Cells
                 V.Store(h, _h, row * H + j);
                 if (Record) // the tape: values the backward pass reads
                 {
-                    V.Store(v58, _value58, row * H + j);
+                    V.Store(v53_over_sqrt_v56, _v53_over_sqrt_v56, row * H + j);
                     V.Store(o, _o, row * H + j);
-                    V.Store(v74, _value74, row * H + j);
-                    V.Store(tanh_v77, _value78, row * H + j);
+                    V.Store(v69_over_sqrt_v72, _v69_over_sqrt_v72, row * H + j);
+                    V.Store(tanh_v77, _tanh_v77, row * H + j);
                 }
             }
         }
 
         /// <summary>Backward sweep 6 (one step, over B rows): o, h[t].</summary>
+        [global::System.CodeDom.Compiler.GeneratedCode("CellGen", "0.1.0")]
         private ref struct StepBackward6 : global::CellGen.IElementwiseKernel<float>
         {
             public int H, X;
             public static int Work => 58; // per element, in simple operations: decides whether two cores share the sweep
             public static bool Splittable => false; // it sums over each row's features: one core walks the whole row
             public global::System.ReadOnlySpan<float> _a_o;
-            public global::System.ReadOnlySpan<float> _value57;
-            public global::System.ReadOnlySpan<float> _value58;
+            public global::System.ReadOnlySpan<float> _sqrt_v56;
+            public global::System.ReadOnlySpan<float> _v53_over_sqrt_v56;
             public global::System.ReadOnlySpan<float> _o;
             public global::System.ReadOnlySpan<float> _a_c;
-            public global::System.ReadOnlySpan<float> _value73;
-            public global::System.ReadOnlySpan<float> _value74;
-            public global::System.ReadOnlySpan<float> _value78;
-            public global::System.Span<float> _d_value53;
-            public global::System.Span<float> _d_value57;
+            public global::System.ReadOnlySpan<float> _sqrt_v72;
+            public global::System.ReadOnlySpan<float> _v69_over_sqrt_v72;
+            public global::System.ReadOnlySpan<float> _tanh_v77;
+            public global::System.Span<float> _d_v53;
+            public global::System.Span<float> _d_sqrt_v56;
             public global::System.Span<float> _d_a_o;
             public global::System.Span<float> _d_b_o;
-            public global::System.Span<float> _d_value69;
-            public global::System.Span<float> _d_value73;
+            public global::System.Span<float> _d_v69;
+            public global::System.Span<float> _d_sqrt_v72;
             public global::System.Span<float> _d_a_c;
             public global::System.Span<float> _d_b_c;
             public global::System.ReadOnlySpan<float> _d_output;
@@ -1080,13 +1096,13 @@ namespace CellGen.Cells
             {
                 // Forward values this backward sweep reads
                 V a_o = V.Load(_a_o, j); // a_o
-                V sqrt_v56 = V.Broadcast(_value57, row); // sqrt(1E-05 + mean((W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t] - mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t])) * (W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t] - mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t]))))
-                V v58 = V.Load(_value58, row * H + j); // (W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t] - mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t])) / sqrt(1E-05 + mean((W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t] - mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t])) * (W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t] - mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t]))))
+                V sqrt_v56 = V.Broadcast(_sqrt_v56, row); // sqrt(1E-05 + mean((W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t] - mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t])) * (W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t] - mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t]))))
+                V v53_over_sqrt_v56 = V.Load(_v53_over_sqrt_v56, row * H + j); // (W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t] - mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t])) / sqrt(1E-05 + mean((W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t] - mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t])) * (W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t] - mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t]))))
                 V o = V.Load(_o, row * H + j); // o
                 V a_c = V.Load(_a_c, j); // a_c
-                V sqrt_v72 = V.Broadcast(_value73, row); // sqrt(1E-05 + mean((c[t] - mean(c[t])) * (c[t] - mean(c[t]))))
-                V v74 = V.Load(_value74, row * H + j); // (c[t] - mean(c[t])) / sqrt(1E-05 + mean((c[t] - mean(c[t])) * (c[t] - mean(c[t]))))
-                V tanh_v77 = V.Load(_value78, row * H + j); // tanh(a_c * (c[t] - mean(c[t])) / sqrt(1E-05 + mean((c[t] - mean(c[t])) * (c[t] - mean(c[t])))) + b_c)
+                V sqrt_v72 = V.Broadcast(_sqrt_v72, row); // sqrt(1E-05 + mean((c[t] - mean(c[t])) * (c[t] - mean(c[t]))))
+                V v69_over_sqrt_v72 = V.Load(_v69_over_sqrt_v72, row * H + j); // (c[t] - mean(c[t])) / sqrt(1E-05 + mean((c[t] - mean(c[t])) * (c[t] - mean(c[t]))))
+                V tanh_v77 = V.Load(_tanh_v77, row * H + j); // tanh(a_c * (c[t] - mean(c[t])) / sqrt(1E-05 + mean((c[t] - mean(c[t])) * (c[t] - mean(c[t])))) + b_c)
                 // h[t] = o * tanh(a_c * layernorm(c[t]) + b_c)
                 // d(h[t]) = d(h[t]) from the output + d(h[t]) from step t+1
                 V d_h = V.Load(_d_output, row * H + j) + V.Load(_d_h_later, row * H + j);
@@ -1095,35 +1111,35 @@ namespace CellGen.Cells
                 // d(a_c * (c[t] - mean(c[t])) / sqrt(1E-05 + mean((c[t] - mean(c[t])) * (c[t] - mean(c[t])))) + b_c) = d(tanh(a_c * (c[t] - mean(c[t])) / sqrt(1E-05 + mean((c[t] - mean(c[t])) * (c[t] - mean(c[t])))) + b_c)) * (1 - tanh(a_c * (c[t] - mean(c[t])) / sqrt(1E-05 + mean((c[t] - mean(c[t])) * (c[t] - mean(c[t])))) + b_c) * tanh(a_c * (c[t] - mean(c[t])) / sqrt(1E-05 + mean((c[t] - mean(c[t])) * (c[t] - mean(c[t])))) + b_c))
                 V d_v77 = d_tanh_v77 * (V.Constant(1f) - tanh_v77 * tanh_v77);
                 // d(a_c * (c[t] - mean(c[t])) / sqrt(1E-05 + mean((c[t] - mean(c[t])) * (c[t] - mean(c[t]))))) = d(a_c * (c[t] - mean(c[t])) / sqrt(1E-05 + mean((c[t] - mean(c[t])) * (c[t] - mean(c[t])))) + b_c)
-                V d_v75 = d_v77;
+                V d_a_c_v69_over_sqrt_v72 = d_v77;
                 // d((c[t] - mean(c[t])) / sqrt(1E-05 + mean((c[t] - mean(c[t])) * (c[t] - mean(c[t]))))) = d(a_c * (c[t] - mean(c[t])) / sqrt(1E-05 + mean((c[t] - mean(c[t])) * (c[t] - mean(c[t]))))) * a_c
-                V d_v74 = d_v75 * a_c;
+                V d_v69_over_sqrt_v72 = d_a_c_v69_over_sqrt_v72 * a_c;
                 // o = sigmoid(a_o * layernorm(W_o @ [h[t-1], x[t]]) + b_o)
                 // d(o) = d(h[t]) * tanh(a_c * (c[t] - mean(c[t])) / sqrt(1E-05 + mean((c[t] - mean(c[t])) * (c[t] - mean(c[t])))) + b_c)
                 V d_o = d_h * tanh_v77;
                 // d(a_o * (W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t] - mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t])) / sqrt(1E-05 + mean((W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t] - mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t])) * (W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t] - mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t])))) + b_o) = d(o) * o * (1 - o)
                 V d_v61 = d_o * o * (V.Constant(1f) - o);
                 // d(a_o * (W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t] - mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t])) / sqrt(1E-05 + mean((W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t] - mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t])) * (W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t] - mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t]))))) = d(a_o * (W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t] - mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t])) / sqrt(1E-05 + mean((W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t] - mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t])) * (W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t] - mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t])))) + b_o)
-                V d_v59 = d_v61;
+                V d_a_o_v53_over_sqrt_v56 = d_v61;
                 // d((W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t] - mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t])) / sqrt(1E-05 + mean((W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t] - mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t])) * (W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t] - mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t]))))) = d(a_o * (W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t] - mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t])) / sqrt(1E-05 + mean((W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t] - mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t])) * (W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t] - mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t]))))) * a_o
-                V d_v58 = d_v59 * a_o;
+                V d_v53_over_sqrt_v56 = d_a_o_v53_over_sqrt_v56 * a_o;
                 // Gradients leaving this sweep
                 // d(b_c) += d(a_c * (c[t] - mean(c[t])) / sqrt(1E-05 + mean((c[t] - mean(c[t])) * (c[t] - mean(c[t])))) + b_c)
                 V.AddTo(d_v77, _d_b_c, j);
                 // d(a_c) += d(a_c * (c[t] - mean(c[t])) / sqrt(1E-05 + mean((c[t] - mean(c[t])) * (c[t] - mean(c[t]))))) * (c[t] - mean(c[t])) / sqrt(1E-05 + mean((c[t] - mean(c[t])) * (c[t] - mean(c[t]))))
-                V.AddTo(d_v75 * v74, _d_a_c, j);
+                V.AddTo(d_a_c_v69_over_sqrt_v72 * v69_over_sqrt_v72, _d_a_c, j);
                 // d(c[t] - mean(c[t])) = d((c[t] - mean(c[t])) / sqrt(1E-05 + mean((c[t] - mean(c[t])) * (c[t] - mean(c[t]))))) / sqrt(1E-05 + mean((c[t] - mean(c[t])) * (c[t] - mean(c[t]))))
-                V.Store(d_v74 / sqrt_v72, _d_value69, row * H + j);
+                V.Store(d_v69_over_sqrt_v72 / sqrt_v72, _d_v69, row * H + j);
                 // d(sqrt(1E-05 + mean((c[t] - mean(c[t])) * (c[t] - mean(c[t]))))) += the sum over the features of -d((c[t] - mean(c[t])) / sqrt(1E-05 + mean((c[t] - mean(c[t])) * (c[t] - mean(c[t]))))) * (c[t] - mean(c[t])) / sqrt(1E-05 + mean((c[t] - mean(c[t])) * (c[t] - mean(c[t])))) / sqrt(1E-05 + mean((c[t] - mean(c[t])) * (c[t] - mean(c[t]))))
-                V.AddSumTo(-d_v74 * v74 / sqrt_v72, _d_value73, row);
+                V.AddSumTo(-d_v69_over_sqrt_v72 * v69_over_sqrt_v72 / sqrt_v72, _d_sqrt_v72, row);
                 // d(b_o) += d(a_o * (W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t] - mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t])) / sqrt(1E-05 + mean((W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t] - mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t])) * (W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t] - mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t])))) + b_o)
                 V.AddTo(d_v61, _d_b_o, j);
                 // d(a_o) += d(a_o * (W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t] - mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t])) / sqrt(1E-05 + mean((W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t] - mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t])) * (W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t] - mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t]))))) * (W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t] - mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t])) / sqrt(1E-05 + mean((W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t] - mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t])) * (W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t] - mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t]))))
-                V.AddTo(d_v59 * v58, _d_a_o, j);
+                V.AddTo(d_a_o_v53_over_sqrt_v56 * v53_over_sqrt_v56, _d_a_o, j);
                 // d(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t] - mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t])) = d((W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t] - mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t])) / sqrt(1E-05 + mean((W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t] - mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t])) * (W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t] - mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t]))))) / sqrt(1E-05 + mean((W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t] - mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t])) * (W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t] - mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t]))))
-                V.Store(d_v58 / sqrt_v56, _d_value53, row * H + j);
+                V.Store(d_v53_over_sqrt_v56 / sqrt_v56, _d_v53, row * H + j);
                 // d(sqrt(1E-05 + mean((W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t] - mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t])) * (W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t] - mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t]))))) += the sum over the features of -d((W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t] - mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t])) / sqrt(1E-05 + mean((W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t] - mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t])) * (W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t] - mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t]))))) * (W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t] - mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t])) / sqrt(1E-05 + mean((W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t] - mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t])) * (W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t] - mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t])))) / sqrt(1E-05 + mean((W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t] - mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t])) * (W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t] - mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t]))))
-                V.AddSumTo(-d_v58 * v58 / sqrt_v56, _d_value57, row);
+                V.AddSumTo(-d_v53_over_sqrt_v56 * v53_over_sqrt_v56 / sqrt_v56, _d_sqrt_v56, row);
             }
         }
     }

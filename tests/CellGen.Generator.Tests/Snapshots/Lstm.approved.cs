@@ -24,6 +24,7 @@ namespace CellGen.Cells
         /// <summary>Creates the cell with every parameter zero: set them by name with <c>Parameter(name).CopyFrom(...)</c>.</summary>
         /// <param name="inputSize">X, the size of the input at each step.</param>
         /// <param name="hiddenSize">H, the size of every state.</param>
+        [global::System.CodeDom.Compiler.GeneratedCode("CellGen", "0.1.0")]
         public Lstm(int inputSize, int hiddenSize) : base(inputSize, hiddenSize)
         {
             int X = inputSize, H = hiddenSize;
@@ -63,6 +64,7 @@ namespace CellGen.Cells
         public override global::CellGen.SequenceRunner<float> CreateRunner(int maxSteps, int batchSize) => new Runner(this, maxSteps, batchSize);
 
         /// <summary>Runs the cell over batches of sequences; every buffer is allocated here, once.</summary>
+        [global::System.CodeDom.Compiler.GeneratedCode("CellGen", "0.1.0")]
         private sealed class Runner : global::CellGen.SequenceRunner<float>
         {
             private readonly Lstm _cell;
@@ -74,7 +76,7 @@ namespace CellGen.Cells
             private readonly float[] _f; // [T * B, H] tape: read by the backward pass
             private readonly float[] _g; // [T * B, H] tape: read by the backward pass
             private readonly float[] _o; // [T * B, H] tape: read by the backward pass
-            private readonly float[] _value22; // [T * B, H] tape: read by the backward pass
+            private readonly float[] _tanh_c; // [T * B, H] tape: read by the backward pass
             private readonly global::CellGen.PackedWeights<float> _weights0Packed; // weights0 in the panels the forward kernels read
             private readonly global::CellGen.PackedWeights<float> _weights1Packed; // weights1 in the panels the forward kernels read
             private readonly float[] _weights0Transposed; // [4 * H, H] weights0ᵀ, for the data gradients
@@ -95,7 +97,7 @@ namespace CellGen.Cells
                 _f = new float[maxSteps * B * H];
                 _g = new float[maxSteps * B * H];
                 _o = new float[maxSteps * B * H];
-                _value22 = new float[maxSteps * B * H];
+                _tanh_c = new float[maxSteps * B * H];
                 _weights0Packed = new global::CellGen.PackedWeights<float>(H, 4 * H);
                 _weights1Packed = new global::CellGen.PackedWeights<float>(X, 4 * H);
                 _weights0Transposed = new float[H * (4 * H)];
@@ -117,7 +119,7 @@ namespace CellGen.Cells
                 {
                     // product0 = W_i[:, :H] @ h[t-1] | W_f[:, :H] @ h[t-1] | W_g[:, :H] @ h[t-1] | W_o[:, :H] @ h[t-1]
                     // i, f, g, o, c[t], h[t] (fused with the product: each block of hidden units as soon as its gates are computed)
-                    var kStepForward0 = new StepForward0 { H = H, X = X, Record = record, _product0 = _product0, _product1 = _product1.AsSpan(t * B * (4 * H), B * (4 * H)), _i = _i.AsSpan(t * B * H, B * H), _f = _f.AsSpan(t * B * H, B * H), _g = _g.AsSpan(t * B * H, B * H), _o = _o.AsSpan(t * B * H, B * H), _c_prev = PreviousState(0, t), _c = NextState(0, t), _value22 = _value22.AsSpan(t * B * H, B * H), _h = NextState(1, t) };
+                    var kStepForward0 = new StepForward0 { H = H, X = X, Record = record, _product0 = _product0, _product1 = _product1.AsSpan(t * B * (4 * H), B * (4 * H)), _i = _i.AsSpan(t * B * H, B * H), _f = _f.AsSpan(t * B * H, B * H), _g = _g.AsSpan(t * B * H, B * H), _o = _o.AsSpan(t * B * H, B * H), _c_prev = PreviousState(0, t), _c = NextState(0, t), _tanh_c = _tanh_c.AsSpan(t * B * H, B * H), _h = NextState(1, t) };
                     global::CellGen.Gemm.ForwardThenSweep(PreviousState(1, t), H, _cell._weights0, _weights0Packed, default, _product0, 4 * H, B, H, 4, H, ref kStepForward0);
                     EndForwardStep(t); // sequences that have ended keep their states
                 }
@@ -135,7 +137,7 @@ namespace CellGen.Cells
                 {
                     BeginBackwardStep(t); // sequences that have ended add nothing from here on
                     // Backward of i, f, g, o, c[t], h[t]
-                    var kStepBackward0 = new StepBackward0 { H = H, X = X, _i = _i.AsSpan(t * B * H, B * H), _f = _f.AsSpan(t * B * H, B * H), _g = _g.AsSpan(t * B * H, B * H), _o = _o.AsSpan(t * B * H, B * H), _c_prev = PreviousState(0, t), _value22 = _value22.AsSpan(t * B * H, B * H), _d_product0 = _d_product0.AsSpan(t * B * (4 * H), B * (4 * H)), _d_c_prev = CarryOut(0), _d_c_later = CarryIn(0), _d_output = OutputGradient(outputGradients, t), _d_h_later = CarryIn(1) };
+                    var kStepBackward0 = new StepBackward0 { H = H, X = X, _i = _i.AsSpan(t * B * H, B * H), _f = _f.AsSpan(t * B * H, B * H), _g = _g.AsSpan(t * B * H, B * H), _o = _o.AsSpan(t * B * H, B * H), _c_prev = PreviousState(0, t), _tanh_c = _tanh_c.AsSpan(t * B * H, B * H), _d_product0 = _d_product0.AsSpan(t * B * (4 * H), B * (4 * H)), _d_c_prev = CarryOut(0), _d_c_later = CarryIn(0), _d_output = OutputGradient(outputGradients, t), _d_h_later = CarryIn(1) };
                     global::CellGen.Elementwise.ForEach(ref kStepBackward0, B, H);
                     // d(h[t-1]) = d(product0) @ weights0ᵀ
                     global::CellGen.Gemm.BackwardDataTransposed<float>(_d_product0.AsSpan(t * B * (4 * H), B * (4 * H)), 4 * H, _weights0Transposed, _weights0TransposedPacked, CarryOut(1), H, B, H, 4 * H, accumulate: false);
@@ -153,6 +155,7 @@ namespace CellGen.Cells
         }
 
         /// <summary>Forward sweep 0 (one step, over B rows): i, f, g, o, c[t], h[t].</summary>
+        [global::System.CodeDom.Compiler.GeneratedCode("CellGen", "0.1.0")]
         private ref struct StepForward0 : global::CellGen.IElementwiseKernel<float>
         {
             public int H, X;
@@ -166,7 +169,7 @@ namespace CellGen.Cells
             public global::System.Span<float> _o;
             public global::System.ReadOnlySpan<float> _c_prev;
             public global::System.Span<float> _c;
-            public global::System.Span<float> _value22;
+            public global::System.Span<float> _tanh_c;
             public global::System.Span<float> _h;
 
             public void Apply<V>(int row, int j) where V : struct, global::CellGen.ISimd<V, float>
@@ -174,34 +177,34 @@ namespace CellGen.Cells
                 V W_i_h_prev = V.Load(_product0, row * (4 * H) + j); // W_i[:, :H] @ h[t-1]
                 V W_i_x = V.Load(_product1, row * (4 * H) + j); // W_i[:, H:H + X] @ x[t] + b_i
                 // W_i[:, :H] @ h[t-1] + (W_i[:, H:H + X] @ x[t] + b_i)
-                V v4 = W_i_h_prev + W_i_x;
+                V W_i_sum = W_i_h_prev + W_i_x;
                 // i = sigmoid(W_i @ [h[t-1], x[t]] + b_i)
-                V i = V.Sigmoid(v4);
+                V i = V.Sigmoid(W_i_sum);
                 V W_f_h_prev = V.Load(_product0, row * (4 * H) + H + j); // W_f[:, :H] @ h[t-1]
                 V W_f_x = V.Load(_product1, row * (4 * H) + H + j); // W_f[:, H:H + X] @ x[t] + b_f
                 // W_f[:, :H] @ h[t-1] + (W_f[:, H:H + X] @ x[t] + b_f)
-                V v8 = W_f_h_prev + W_f_x;
+                V W_f_sum = W_f_h_prev + W_f_x;
                 // f = sigmoid(W_f @ [h[t-1], x[t]] + b_f)
-                V f = V.Sigmoid(v8);
+                V f = V.Sigmoid(W_f_sum);
                 V W_g_h_prev = V.Load(_product0, row * (4 * H) + 2 * H + j); // W_g[:, :H] @ h[t-1]
                 V W_g_x = V.Load(_product1, row * (4 * H) + 2 * H + j); // W_g[:, H:H + X] @ x[t] + b_g
                 // W_g[:, :H] @ h[t-1] + (W_g[:, H:H + X] @ x[t] + b_g)
-                V v12 = W_g_h_prev + W_g_x;
+                V W_g_sum = W_g_h_prev + W_g_x;
                 // g = tanh(W_g @ [h[t-1], x[t]] + b_g)
-                V g = V.Tanh(v12);
+                V g = V.Tanh(W_g_sum);
                 V W_o_h_prev = V.Load(_product0, row * (4 * H) + 3 * H + j); // W_o[:, :H] @ h[t-1]
                 V W_o_x = V.Load(_product1, row * (4 * H) + 3 * H + j); // W_o[:, H:H + X] @ x[t] + b_o
                 // W_o[:, :H] @ h[t-1] + (W_o[:, H:H + X] @ x[t] + b_o)
-                V v16 = W_o_h_prev + W_o_x;
+                V W_o_sum = W_o_h_prev + W_o_x;
                 // o = sigmoid(W_o @ [h[t-1], x[t]] + b_o)
-                V o = V.Sigmoid(v16);
+                V o = V.Sigmoid(W_o_sum);
                 V c_prev = V.Load(_c_prev, row * H + j); // c[t-1]
                 // f * c[t-1]
-                V v19 = f * c_prev;
+                V f_c_prev = f * c_prev;
                 // i * g
-                V v20 = i * g;
+                V i_g = i * g;
                 // c[t] = f * c[t-1] + i * g
-                V c = v19 + v20;
+                V c = f_c_prev + i_g;
                 V.Store(c, _c, row * H + j);
                 // tanh(c[t])
                 V tanh_c = V.Tanh(c);
@@ -214,12 +217,13 @@ namespace CellGen.Cells
                     V.Store(f, _f, row * H + j);
                     V.Store(g, _g, row * H + j);
                     V.Store(o, _o, row * H + j);
-                    V.Store(tanh_c, _value22, row * H + j);
+                    V.Store(tanh_c, _tanh_c, row * H + j);
                 }
             }
         }
 
         /// <summary>Backward sweep 0 (one step, over B rows): i, f, g, o, c[t], h[t].</summary>
+        [global::System.CodeDom.Compiler.GeneratedCode("CellGen", "0.1.0")]
         private ref struct StepBackward0 : global::CellGen.IElementwiseKernel<float>
         {
             public int H, X;
@@ -229,7 +233,7 @@ namespace CellGen.Cells
             public global::System.ReadOnlySpan<float> _g;
             public global::System.ReadOnlySpan<float> _o;
             public global::System.ReadOnlySpan<float> _c_prev;
-            public global::System.ReadOnlySpan<float> _value22;
+            public global::System.ReadOnlySpan<float> _tanh_c;
             public global::System.Span<float> _d_product0;
             public global::System.Span<float> _d_c_prev;
             public global::System.ReadOnlySpan<float> _d_c_later;
@@ -244,7 +248,7 @@ namespace CellGen.Cells
                 V g = V.Load(_g, row * H + j); // g
                 V o = V.Load(_o, row * H + j); // o
                 V c_prev = V.Load(_c_prev, row * H + j); // c[t-1]
-                V tanh_c = V.Load(_value22, row * H + j); // tanh(c[t])
+                V tanh_c = V.Load(_tanh_c, row * H + j); // tanh(c[t])
                 // h[t] = o * tanh(c[t])
                 // d(h[t]) = d(h[t]) from the output + d(h[t]) from step t+1
                 V d_h = V.Load(_d_output, row * H + j) + V.Load(_d_h_later, row * H + j);
@@ -254,43 +258,43 @@ namespace CellGen.Cells
                 // d(c[t]) = d(c[t]) from step t+1 + d(tanh(c[t])) * (1 - tanh(c[t]) * tanh(c[t]))
                 V d_c = V.Load(_d_c_later, row * H + j) + d_tanh_c * (V.Constant(1f) - tanh_c * tanh_c);
                 // d(i * g) = d(c[t])
-                V d_v20 = d_c;
+                V d_i_g = d_c;
                 // d(f * c[t-1]) = d(c[t])
-                V d_v19 = d_c;
+                V d_f_c_prev = d_c;
                 // o = sigmoid(W_o @ [h[t-1], x[t]] + b_o)
                 // d(o) = d(h[t]) * tanh(c[t])
                 V d_o = d_h * tanh_c;
                 // d(W_o[:, :H] @ h[t-1] + (W_o[:, H:H + X] @ x[t] + b_o)) = d(o) * o * (1 - o)
-                V d_v16 = d_o * o * (V.Constant(1f) - o);
+                V d_W_o_sum = d_o * o * (V.Constant(1f) - o);
                 // g = tanh(W_g @ [h[t-1], x[t]] + b_g)
                 // d(g) = d(i * g) * i
-                V d_g = d_v20 * i;
+                V d_g = d_i_g * i;
                 // d(W_g[:, :H] @ h[t-1] + (W_g[:, H:H + X] @ x[t] + b_g)) = d(g) * (1 - g * g)
-                V d_v12 = d_g * (V.Constant(1f) - g * g);
+                V d_W_g_sum = d_g * (V.Constant(1f) - g * g);
                 // f = sigmoid(W_f @ [h[t-1], x[t]] + b_f)
                 // d(f) = d(f * c[t-1]) * c[t-1]
-                V d_f = d_v19 * c_prev;
+                V d_f = d_f_c_prev * c_prev;
                 // d(W_f[:, :H] @ h[t-1] + (W_f[:, H:H + X] @ x[t] + b_f)) = d(f) * f * (1 - f)
-                V d_v8 = d_f * f * (V.Constant(1f) - f);
+                V d_W_f_sum = d_f * f * (V.Constant(1f) - f);
                 // i = sigmoid(W_i @ [h[t-1], x[t]] + b_i)
                 // d(i) = d(i * g) * g
-                V d_i = d_v20 * g;
+                V d_i = d_i_g * g;
                 // d(W_i[:, :H] @ h[t-1] + (W_i[:, H:H + X] @ x[t] + b_i)) = d(i) * i * (1 - i)
-                V d_v4 = d_i * i * (V.Constant(1f) - i);
+                V d_W_i_sum = d_i * i * (V.Constant(1f) - i);
                 // Gradients leaving this sweep
                 // d(c[t-1]) = d(f * c[t-1]) * f
-                V.Store(d_v19 * f, _d_c_prev, row * H + j);
+                V.Store(d_f_c_prev * f, _d_c_prev, row * H + j);
                 // d(W_o[:, :H] @ h[t-1]) = d(W_o[:, :H] @ h[t-1] + (W_o[:, H:H + X] @ x[t] + b_o))
-                V.Store(d_v16, _d_product0, row * (4 * H) + 3 * H + j);
+                V.Store(d_W_o_sum, _d_product0, row * (4 * H) + 3 * H + j);
                 // d(W_o[:, H:H + X] @ x[t] + b_o) is the same: product1 shares product0's gradient
                 // d(W_g[:, :H] @ h[t-1]) = d(W_g[:, :H] @ h[t-1] + (W_g[:, H:H + X] @ x[t] + b_g))
-                V.Store(d_v12, _d_product0, row * (4 * H) + 2 * H + j);
+                V.Store(d_W_g_sum, _d_product0, row * (4 * H) + 2 * H + j);
                 // d(W_g[:, H:H + X] @ x[t] + b_g) is the same: product1 shares product0's gradient
                 // d(W_f[:, :H] @ h[t-1]) = d(W_f[:, :H] @ h[t-1] + (W_f[:, H:H + X] @ x[t] + b_f))
-                V.Store(d_v8, _d_product0, row * (4 * H) + H + j);
+                V.Store(d_W_f_sum, _d_product0, row * (4 * H) + H + j);
                 // d(W_f[:, H:H + X] @ x[t] + b_f) is the same: product1 shares product0's gradient
                 // d(W_i[:, :H] @ h[t-1]) = d(W_i[:, :H] @ h[t-1] + (W_i[:, H:H + X] @ x[t] + b_i))
-                V.Store(d_v4, _d_product0, row * (4 * H) + j);
+                V.Store(d_W_i_sum, _d_product0, row * (4 * H) + j);
                 // d(W_i[:, H:H + X] @ x[t] + b_i) is the same: product1 shares product0's gradient
             }
         }

@@ -27,6 +27,7 @@ namespace CellGen.Cells
         /// <param name="inputSize">X, the size of the input at each step.</param>
         /// <param name="hiddenSize">H, the size of every state, intermediate and parameter vector whose size is not declared.</param>
         /// <param name="P">P, the size of r.</param>
+        [global::System.CodeDom.Compiler.GeneratedCode("CellGen", "0.1.0")]
         public Lstmp(int inputSize, int hiddenSize, int P) : base(inputSize, hiddenSize)
         {
             if (P <= 0) throw new global::System.ArgumentOutOfRangeException(nameof(P), P, "The size P must be positive.");
@@ -73,6 +74,7 @@ namespace CellGen.Cells
         public override global::CellGen.SequenceRunner<float> CreateRunner(int maxSteps, int batchSize) => new Runner(this, maxSteps, batchSize);
 
         /// <summary>Runs the cell over batches of sequences; every buffer is allocated here, once.</summary>
+        [global::System.CodeDom.Compiler.GeneratedCode("CellGen", "0.1.0")]
         private sealed class Runner : global::CellGen.SequenceRunner<float>
         {
             private readonly Lstmp _cell;
@@ -86,9 +88,9 @@ namespace CellGen.Cells
             private readonly float[] _f; // [T * B, H] tape: read by the backward pass
             private readonly float[] _g; // [T * B, H] tape: read by the backward pass
             private readonly float[] _o; // [T * B, H] tape: read by the backward pass
-            private readonly float[] _value22; // [T * B, H] tape: read by the backward pass
-            private readonly float[] _d_value23; // [B, H] gradient
-            private readonly float[] _value23; // [T * B, H] kept for a later stage
+            private readonly float[] _tanh_c; // [T * B, H] tape: read by the backward pass
+            private readonly float[] _d_o_tanh_c; // [B, H] gradient
+            private readonly float[] _o_tanh_c; // [T * B, H] kept for a later stage
             private readonly global::CellGen.PackedWeights<float> _weights0Packed; // weights0 in the panels the forward kernels read
             private readonly global::CellGen.PackedWeights<float> _weights1Packed; // weights1 in the panels the forward kernels read
             private readonly global::CellGen.PackedWeights<float> _weights2Packed; // weights2 in the panels the forward kernels read
@@ -115,9 +117,9 @@ namespace CellGen.Cells
                 _f = new float[maxSteps * B * H];
                 _g = new float[maxSteps * B * H];
                 _o = new float[maxSteps * B * H];
-                _value22 = new float[maxSteps * B * H];
-                _d_value23 = new float[B * H];
-                _value23 = new float[maxSteps * B * H];
+                _tanh_c = new float[maxSteps * B * H];
+                _d_o_tanh_c = new float[B * H];
+                _o_tanh_c = new float[maxSteps * B * H];
                 _weights0Packed = new global::CellGen.PackedWeights<float>(size_P, 4 * H);
                 _weights1Packed = new global::CellGen.PackedWeights<float>(X, 4 * H);
                 _weights2Packed = new global::CellGen.PackedWeights<float>(H, size_P);
@@ -144,12 +146,12 @@ namespace CellGen.Cells
                     int slot = record ? t : 0; // without a tape, one step's room is enough for what only the backward pass reads
                     // product0 = W_i[:, :size_P] @ r[t-1] | W_f[:, :size_P] @ r[t-1] | W_g[:, :size_P] @ r[t-1] | W_o[:, :size_P] @ r[t-1]
                     // i, f, g, o, c[t] (fused with the product: each block of hidden units as soon as its gates are computed)
-                    var kStepForward0 = new StepForward0 { H = H, X = X, size_P = size_P, Record = record, _product0 = _product0, _product1 = _product1.AsSpan(t * B * (4 * H), B * (4 * H)), _i = _i.AsSpan(t * B * H, B * H), _f = _f.AsSpan(t * B * H, B * H), _g = _g.AsSpan(t * B * H, B * H), _o = _o.AsSpan(t * B * H, B * H), _c_prev = PreviousState(0, t), _c = NextState(0, t), _value22 = _value22.AsSpan(t * B * H, B * H), _value23 = _value23.AsSpan(slot * B * H, B * H) };
+                    var kStepForward0 = new StepForward0 { H = H, X = X, size_P = size_P, Record = record, _product0 = _product0, _product1 = _product1.AsSpan(t * B * (4 * H), B * (4 * H)), _i = _i.AsSpan(t * B * H, B * H), _f = _f.AsSpan(t * B * H, B * H), _g = _g.AsSpan(t * B * H, B * H), _o = _o.AsSpan(t * B * H, B * H), _c_prev = PreviousState(0, t), _c = NextState(0, t), _tanh_c = _tanh_c.AsSpan(t * B * H, B * H), _o_tanh_c = _o_tanh_c.AsSpan(slot * B * H, B * H) };
                     global::CellGen.Gemm.ForwardThenSweep(PreviousState(1, t), size_P, _cell._weights0, _weights0Packed, default, _product0, 4 * H, B, size_P, 4, H, ref kStepForward0);
                     // product2 = W_r @ o * tanh(c[t])
                     // sweep 1 (fused with the product: each block of hidden units as soon as its gates are computed)
                     var kStepForward1 = new StepForward1 { H = H, X = X, size_P = size_P, Record = record, _product2 = _product2, _r = NextState(1, t) };
-                    global::CellGen.Gemm.ForwardThenSweep(_value23.AsSpan(slot * B * H, B * H), H, _cell._weights2, _weights2Packed, default, _product2, size_P, B, H, 1, size_P, ref kStepForward1);
+                    global::CellGen.Gemm.ForwardThenSweep(_o_tanh_c.AsSpan(slot * B * H, B * H), H, _cell._weights2, _weights2Packed, default, _product2, size_P, B, H, 1, size_P, ref kStepForward1);
                     EndForwardStep(t); // sequences that have ended keep their states
                 }
             }
@@ -171,9 +173,9 @@ namespace CellGen.Cells
                     var kStepBackward1 = new StepBackward1 { H = H, X = X, size_P = size_P, _d_output = OutputGradient(outputGradients, t), _d_r_later = CarryIn(1), _d_product2 = _d_product2.AsSpan(t * B * size_P, B * size_P) };
                     global::CellGen.Elementwise.ForEach(ref kStepBackward1, B, size_P);
                     // d(o * tanh(c[t])) = d(product2) @ weights2ᵀ
-                    global::CellGen.Gemm.BackwardDataTransposed<float>(_d_product2.AsSpan(t * B * size_P, B * size_P), size_P, _weights2Transposed, _weights2TransposedPacked, _d_value23, H, B, H, size_P, accumulate: false);
+                    global::CellGen.Gemm.BackwardDataTransposed<float>(_d_product2.AsSpan(t * B * size_P, B * size_P), size_P, _weights2Transposed, _weights2TransposedPacked, _d_o_tanh_c, H, B, H, size_P, accumulate: false);
                     // Backward of i, f, g, o, c[t]
-                    var kStepBackward0 = new StepBackward0 { H = H, X = X, size_P = size_P, _i = _i.AsSpan(t * B * H, B * H), _f = _f.AsSpan(t * B * H, B * H), _g = _g.AsSpan(t * B * H, B * H), _o = _o.AsSpan(t * B * H, B * H), _c_prev = PreviousState(0, t), _value22 = _value22.AsSpan(t * B * H, B * H), _d_product0 = _d_product0.AsSpan(t * B * (4 * H), B * (4 * H)), _d_c_prev = CarryOut(0), _d_c_later = CarryIn(0), _d_value23 = _d_value23 };
+                    var kStepBackward0 = new StepBackward0 { H = H, X = X, size_P = size_P, _i = _i.AsSpan(t * B * H, B * H), _f = _f.AsSpan(t * B * H, B * H), _g = _g.AsSpan(t * B * H, B * H), _o = _o.AsSpan(t * B * H, B * H), _c_prev = PreviousState(0, t), _tanh_c = _tanh_c.AsSpan(t * B * H, B * H), _d_product0 = _d_product0.AsSpan(t * B * (4 * H), B * (4 * H)), _d_c_prev = CarryOut(0), _d_c_later = CarryIn(0), _d_o_tanh_c = _d_o_tanh_c };
                     global::CellGen.Elementwise.ForEach(ref kStepBackward0, B, H);
                     // d(r[t-1]) = d(product0) @ weights0ᵀ
                     global::CellGen.Gemm.BackwardDataTransposed<float>(_d_product0.AsSpan(t * B * (4 * H), B * (4 * H)), 4 * H, _weights0Transposed, _weights0TransposedPacked, CarryOut(1), size_P, B, size_P, 4 * H, accumulate: false);
@@ -183,7 +185,7 @@ namespace CellGen.Cells
                 // d(weights0) += r[t-1]ᵀ @ d(product0), over all steps
                 global::CellGen.Gemm.BackwardWeights<float>(PreviousStates(1, steps), size_P, _d_product0.AsSpan(0, steps * B * (4 * H)), 4 * H, _cell._weights0Gradient, steps * B, size_P, 4 * H);
                 // d(weights2) += o * tanh(c[t])ᵀ @ d(product2), over all steps
-                global::CellGen.Gemm.BackwardWeights<float>(_value23.AsSpan(0, steps * B * H), H, _d_product2.AsSpan(0, steps * B * size_P), size_P, _cell._weights2Gradient, steps * B, H, size_P);
+                global::CellGen.Gemm.BackwardWeights<float>(_o_tanh_c.AsSpan(0, steps * B * H), H, _d_product2.AsSpan(0, steps * B * size_P), size_P, _cell._weights2Gradient, steps * B, H, size_P);
                 // d(x[t]) = d(product1) @ weights1ᵀ
                 global::CellGen.Gemm.BackwardDataTransposed<float>(_d_product0.AsSpan(0, steps * B * (4 * H)), 4 * H, _weights1Transposed, _weights1TransposedPacked, InputGradients.AsSpan(0, steps * B * X), X, steps * B, X, 4 * H, accumulate: false);
                 // d(weights1) += x[t]ᵀ @ d(product1), over all steps
@@ -193,6 +195,7 @@ namespace CellGen.Cells
         }
 
         /// <summary>Forward sweep 0 (one step, over B rows): i, f, g, o, c[t].</summary>
+        [global::System.CodeDom.Compiler.GeneratedCode("CellGen", "0.1.0")]
         private ref struct StepForward0 : global::CellGen.IElementwiseKernel<float>
         {
             public int H, X, size_P;
@@ -206,60 +209,61 @@ namespace CellGen.Cells
             public global::System.Span<float> _o;
             public global::System.ReadOnlySpan<float> _c_prev;
             public global::System.Span<float> _c;
-            public global::System.Span<float> _value22;
-            public global::System.Span<float> _value23;
+            public global::System.Span<float> _tanh_c;
+            public global::System.Span<float> _o_tanh_c;
 
             public void Apply<V>(int row, int j) where V : struct, global::CellGen.ISimd<V, float>
             {
                 V W_i_r_prev = V.Load(_product0, row * (4 * H) + j); // W_i[:, :size_P] @ r[t-1]
                 V W_i_x = V.Load(_product1, row * (4 * H) + j); // W_i[:, size_P:X + size_P] @ x[t] + b_i
                 // W_i[:, :size_P] @ r[t-1] + (W_i[:, size_P:X + size_P] @ x[t] + b_i)
-                V v4 = W_i_r_prev + W_i_x;
+                V W_i_sum = W_i_r_prev + W_i_x;
                 // i = sigmoid(W_i @ [r[t-1], x[t]] + b_i)
-                V i = V.Sigmoid(v4);
+                V i = V.Sigmoid(W_i_sum);
                 V W_f_r_prev = V.Load(_product0, row * (4 * H) + H + j); // W_f[:, :size_P] @ r[t-1]
                 V W_f_x = V.Load(_product1, row * (4 * H) + H + j); // W_f[:, size_P:X + size_P] @ x[t] + b_f
                 // W_f[:, :size_P] @ r[t-1] + (W_f[:, size_P:X + size_P] @ x[t] + b_f)
-                V v8 = W_f_r_prev + W_f_x;
+                V W_f_sum = W_f_r_prev + W_f_x;
                 // f = sigmoid(W_f @ [r[t-1], x[t]] + b_f)
-                V f = V.Sigmoid(v8);
+                V f = V.Sigmoid(W_f_sum);
                 V W_g_r_prev = V.Load(_product0, row * (4 * H) + 2 * H + j); // W_g[:, :size_P] @ r[t-1]
                 V W_g_x = V.Load(_product1, row * (4 * H) + 2 * H + j); // W_g[:, size_P:X + size_P] @ x[t] + b_g
                 // W_g[:, :size_P] @ r[t-1] + (W_g[:, size_P:X + size_P] @ x[t] + b_g)
-                V v12 = W_g_r_prev + W_g_x;
+                V W_g_sum = W_g_r_prev + W_g_x;
                 // g = tanh(W_g @ [r[t-1], x[t]] + b_g)
-                V g = V.Tanh(v12);
+                V g = V.Tanh(W_g_sum);
                 V W_o_r_prev = V.Load(_product0, row * (4 * H) + 3 * H + j); // W_o[:, :size_P] @ r[t-1]
                 V W_o_x = V.Load(_product1, row * (4 * H) + 3 * H + j); // W_o[:, size_P:X + size_P] @ x[t] + b_o
                 // W_o[:, :size_P] @ r[t-1] + (W_o[:, size_P:X + size_P] @ x[t] + b_o)
-                V v16 = W_o_r_prev + W_o_x;
+                V W_o_sum = W_o_r_prev + W_o_x;
                 // o = sigmoid(W_o @ [r[t-1], x[t]] + b_o)
-                V o = V.Sigmoid(v16);
+                V o = V.Sigmoid(W_o_sum);
                 V c_prev = V.Load(_c_prev, row * H + j); // c[t-1]
                 // f * c[t-1]
-                V v19 = f * c_prev;
+                V f_c_prev = f * c_prev;
                 // i * g
-                V v20 = i * g;
+                V i_g = i * g;
                 // c[t] = f * c[t-1] + i * g
-                V c = v19 + v20;
+                V c = f_c_prev + i_g;
                 V.Store(c, _c, row * H + j);
                 // tanh(c[t])
                 V tanh_c = V.Tanh(c);
                 // o * tanh(c[t])
-                V v23 = o * tanh_c;
-                V.Store(v23, _value23, row * H + j);
+                V o_tanh_c = o * tanh_c;
+                V.Store(o_tanh_c, _o_tanh_c, row * H + j);
                 if (Record) // the tape: values the backward pass reads
                 {
                     V.Store(i, _i, row * H + j);
                     V.Store(f, _f, row * H + j);
                     V.Store(g, _g, row * H + j);
                     V.Store(o, _o, row * H + j);
-                    V.Store(tanh_c, _value22, row * H + j);
+                    V.Store(tanh_c, _tanh_c, row * H + j);
                 }
             }
         }
 
         /// <summary>Backward sweep 0 (one step, over B rows): i, f, g, o, c[t].</summary>
+        [global::System.CodeDom.Compiler.GeneratedCode("CellGen", "0.1.0")]
         private ref struct StepBackward0 : global::CellGen.IElementwiseKernel<float>
         {
             public int H, X, size_P;
@@ -269,11 +273,11 @@ namespace CellGen.Cells
             public global::System.ReadOnlySpan<float> _g;
             public global::System.ReadOnlySpan<float> _o;
             public global::System.ReadOnlySpan<float> _c_prev;
-            public global::System.ReadOnlySpan<float> _value22;
+            public global::System.ReadOnlySpan<float> _tanh_c;
             public global::System.Span<float> _d_product0;
             public global::System.Span<float> _d_c_prev;
             public global::System.ReadOnlySpan<float> _d_c_later;
-            public global::System.ReadOnlySpan<float> _d_value23;
+            public global::System.ReadOnlySpan<float> _d_o_tanh_c;
 
             public void Apply<V>(int row, int j) where V : struct, global::CellGen.ISimd<V, float>
             {
@@ -283,57 +287,58 @@ namespace CellGen.Cells
                 V g = V.Load(_g, row * H + j); // g
                 V o = V.Load(_o, row * H + j); // o
                 V c_prev = V.Load(_c_prev, row * H + j); // c[t-1]
-                V tanh_c = V.Load(_value22, row * H + j); // tanh(c[t])
+                V tanh_c = V.Load(_tanh_c, row * H + j); // tanh(c[t])
                 // d(o * tanh(c[t])) = d(o * tanh(c[t])) from later stages
-                V d_v23 = V.Load(_d_value23, row * H + j);
+                V d_o_tanh_c = V.Load(_d_o_tanh_c, row * H + j);
                 // d(tanh(c[t])) = d(o * tanh(c[t])) * o
-                V d_tanh_c = d_v23 * o;
+                V d_tanh_c = d_o_tanh_c * o;
                 // c[t] = f * c[t-1] + i * g
                 // d(c[t]) = d(c[t]) from step t+1 + d(tanh(c[t])) * (1 - tanh(c[t]) * tanh(c[t]))
                 V d_c = V.Load(_d_c_later, row * H + j) + d_tanh_c * (V.Constant(1f) - tanh_c * tanh_c);
                 // d(i * g) = d(c[t])
-                V d_v20 = d_c;
+                V d_i_g = d_c;
                 // d(f * c[t-1]) = d(c[t])
-                V d_v19 = d_c;
+                V d_f_c_prev = d_c;
                 // o = sigmoid(W_o @ [r[t-1], x[t]] + b_o)
                 // d(o) = d(o * tanh(c[t])) * tanh(c[t])
-                V d_o = d_v23 * tanh_c;
+                V d_o = d_o_tanh_c * tanh_c;
                 // d(W_o[:, :size_P] @ r[t-1] + (W_o[:, size_P:X + size_P] @ x[t] + b_o)) = d(o) * o * (1 - o)
-                V d_v16 = d_o * o * (V.Constant(1f) - o);
+                V d_W_o_sum = d_o * o * (V.Constant(1f) - o);
                 // g = tanh(W_g @ [r[t-1], x[t]] + b_g)
                 // d(g) = d(i * g) * i
-                V d_g = d_v20 * i;
+                V d_g = d_i_g * i;
                 // d(W_g[:, :size_P] @ r[t-1] + (W_g[:, size_P:X + size_P] @ x[t] + b_g)) = d(g) * (1 - g * g)
-                V d_v12 = d_g * (V.Constant(1f) - g * g);
+                V d_W_g_sum = d_g * (V.Constant(1f) - g * g);
                 // f = sigmoid(W_f @ [r[t-1], x[t]] + b_f)
                 // d(f) = d(f * c[t-1]) * c[t-1]
-                V d_f = d_v19 * c_prev;
+                V d_f = d_f_c_prev * c_prev;
                 // d(W_f[:, :size_P] @ r[t-1] + (W_f[:, size_P:X + size_P] @ x[t] + b_f)) = d(f) * f * (1 - f)
-                V d_v8 = d_f * f * (V.Constant(1f) - f);
+                V d_W_f_sum = d_f * f * (V.Constant(1f) - f);
                 // i = sigmoid(W_i @ [r[t-1], x[t]] + b_i)
                 // d(i) = d(i * g) * g
-                V d_i = d_v20 * g;
+                V d_i = d_i_g * g;
                 // d(W_i[:, :size_P] @ r[t-1] + (W_i[:, size_P:X + size_P] @ x[t] + b_i)) = d(i) * i * (1 - i)
-                V d_v4 = d_i * i * (V.Constant(1f) - i);
+                V d_W_i_sum = d_i * i * (V.Constant(1f) - i);
                 // Gradients leaving this sweep
                 // d(c[t-1]) = d(f * c[t-1]) * f
-                V.Store(d_v19 * f, _d_c_prev, row * H + j);
+                V.Store(d_f_c_prev * f, _d_c_prev, row * H + j);
                 // d(W_o[:, :size_P] @ r[t-1]) = d(W_o[:, :size_P] @ r[t-1] + (W_o[:, size_P:X + size_P] @ x[t] + b_o))
-                V.Store(d_v16, _d_product0, row * (4 * H) + 3 * H + j);
+                V.Store(d_W_o_sum, _d_product0, row * (4 * H) + 3 * H + j);
                 // d(W_o[:, size_P:X + size_P] @ x[t] + b_o) is the same: product1 shares product0's gradient
                 // d(W_g[:, :size_P] @ r[t-1]) = d(W_g[:, :size_P] @ r[t-1] + (W_g[:, size_P:X + size_P] @ x[t] + b_g))
-                V.Store(d_v12, _d_product0, row * (4 * H) + 2 * H + j);
+                V.Store(d_W_g_sum, _d_product0, row * (4 * H) + 2 * H + j);
                 // d(W_g[:, size_P:X + size_P] @ x[t] + b_g) is the same: product1 shares product0's gradient
                 // d(W_f[:, :size_P] @ r[t-1]) = d(W_f[:, :size_P] @ r[t-1] + (W_f[:, size_P:X + size_P] @ x[t] + b_f))
-                V.Store(d_v8, _d_product0, row * (4 * H) + H + j);
+                V.Store(d_W_f_sum, _d_product0, row * (4 * H) + H + j);
                 // d(W_f[:, size_P:X + size_P] @ x[t] + b_f) is the same: product1 shares product0's gradient
                 // d(W_i[:, :size_P] @ r[t-1]) = d(W_i[:, :size_P] @ r[t-1] + (W_i[:, size_P:X + size_P] @ x[t] + b_i))
-                V.Store(d_v4, _d_product0, row * (4 * H) + j);
+                V.Store(d_W_i_sum, _d_product0, row * (4 * H) + j);
                 // d(W_i[:, size_P:X + size_P] @ x[t] + b_i) is the same: product1 shares product0's gradient
             }
         }
 
         /// <summary>Forward sweep 1 (one step, over B rows): r[t].</summary>
+        [global::System.CodeDom.Compiler.GeneratedCode("CellGen", "0.1.0")]
         private ref struct StepForward1 : global::CellGen.IElementwiseKernel<float>
         {
             public int H, X, size_P;
@@ -346,12 +351,13 @@ namespace CellGen.Cells
             {
                 V r = V.Load(_product2, row * size_P + j); // r[t]
                 // r[t]
-                V v25 = r;
-                V.Store(v25, _r, row * size_P + j);
+                V r_2 = r;
+                V.Store(r_2, _r, row * size_P + j);
             }
         }
 
         /// <summary>Backward sweep 1 (one step, over B rows): r[t].</summary>
+        [global::System.CodeDom.Compiler.GeneratedCode("CellGen", "0.1.0")]
         private ref struct StepBackward1 : global::CellGen.IElementwiseKernel<float>
         {
             public int H, X, size_P;
@@ -363,10 +369,10 @@ namespace CellGen.Cells
             public void Apply<V>(int row, int j) where V : struct, global::CellGen.ISimd<V, float>
             {
                 // d(r[t]) = d(r[t]) from the output + d(r[t]) from step t+1
-                V d_v25 = V.Load(_d_output, row * size_P + j) + V.Load(_d_r_later, row * size_P + j);
+                V d_r = V.Load(_d_output, row * size_P + j) + V.Load(_d_r_later, row * size_P + j);
                 // Gradients leaving this sweep
                 // d(r[t]) = d(r[t])
-                V.Store(d_v25, _d_product2, row * size_P + j);
+                V.Store(d_r, _d_product2, row * size_P + j);
             }
         }
     }

@@ -19,6 +19,7 @@ namespace CellGen.Cells
         /// <summary>Creates the cell with every parameter zero: set them by name with <c>Parameter(name).CopyFrom(...)</c>.</summary>
         /// <param name="inputSize">X, the size of the input at each step.</param>
         /// <param name="hiddenSize">H, the size of every state.</param>
+        [global::System.CodeDom.Compiler.GeneratedCode("CellGen", "0.1.0")]
         public Rnn(int inputSize, int hiddenSize) : base(inputSize, hiddenSize)
         {
             int X = inputSize, H = hiddenSize;
@@ -46,6 +47,7 @@ namespace CellGen.Cells
         public override global::CellGen.SequenceRunner<float> CreateRunner(int maxSteps, int batchSize) => new Runner(this, maxSteps, batchSize);
 
         /// <summary>Runs the cell over batches of sequences; every buffer is allocated here, once.</summary>
+        [global::System.CodeDom.Compiler.GeneratedCode("CellGen", "0.1.0")]
         private sealed class Runner : global::CellGen.SequenceRunner<float>
         {
             private readonly Rnn _cell;
@@ -126,6 +128,7 @@ namespace CellGen.Cells
         }
 
         /// <summary>Forward sweep 0 (one step, over B rows): h[t].</summary>
+        [global::System.CodeDom.Compiler.GeneratedCode("CellGen", "0.1.0")]
         private ref struct StepForward0 : global::CellGen.IElementwiseKernel<float>
         {
             public int H, X;
@@ -140,14 +143,15 @@ namespace CellGen.Cells
                 V W_h_prev = V.Load(_product0, row * H + j); // W[:, :H] @ h[t-1]
                 V W_x = V.Load(_product1, row * H + j); // W[:, H:H + X] @ x[t] + b
                 // W[:, :H] @ h[t-1] + (W[:, H:H + X] @ x[t] + b)
-                V v4 = W_h_prev + W_x;
+                V W_sum = W_h_prev + W_x;
                 // h[t] = tanh(W @ [h[t-1], x[t]] + b)
-                V h = V.Tanh(v4);
+                V h = V.Tanh(W_sum);
                 V.Store(h, _h, row * H + j);
             }
         }
 
         /// <summary>Backward sweep 0 (one step, over B rows): h[t].</summary>
+        [global::System.CodeDom.Compiler.GeneratedCode("CellGen", "0.1.0")]
         private ref struct StepBackward0 : global::CellGen.IElementwiseKernel<float>
         {
             public int H, X;
@@ -165,10 +169,10 @@ namespace CellGen.Cells
                 // d(h[t]) = d(h[t]) from the output + d(h[t]) from step t+1
                 V d_h = V.Load(_d_output, row * H + j) + V.Load(_d_h_later, row * H + j);
                 // d(W[:, :H] @ h[t-1] + (W[:, H:H + X] @ x[t] + b)) = d(h[t]) * (1 - h[t] * h[t])
-                V d_v4 = d_h * (V.Constant(1f) - h * h);
+                V d_W_sum = d_h * (V.Constant(1f) - h * h);
                 // Gradients leaving this sweep
                 // d(W[:, :H] @ h[t-1]) = d(W[:, :H] @ h[t-1] + (W[:, H:H + X] @ x[t] + b))
-                V.Store(d_v4, _d_product0, row * H + j);
+                V.Store(d_W_sum, _d_product0, row * H + j);
                 // d(W[:, H:H + X] @ x[t] + b) is the same: product1 shares product0's gradient
             }
         }

@@ -23,6 +23,7 @@ namespace CellGen.Cells
         /// <summary>Creates the cell with every parameter zero: set them by name with <c>Parameter(name).CopyFrom(...)</c>.</summary>
         /// <param name="inputSize">X, the size of the input at each step.</param>
         /// <param name="hiddenSize">H, the size of every state.</param>
+        [global::System.CodeDom.Compiler.GeneratedCode("CellGen", "0.1.0")]
         public TorchGru(int inputSize, int hiddenSize) : base(inputSize, hiddenSize)
         {
             int X = inputSize, H = hiddenSize;
@@ -61,6 +62,7 @@ namespace CellGen.Cells
         public override global::CellGen.SequenceRunner<float> CreateRunner(int maxSteps, int batchSize) => new Runner(this, maxSteps, batchSize);
 
         /// <summary>Runs the cell over batches of sequences; every buffer is allocated here, once.</summary>
+        [global::System.CodeDom.Compiler.GeneratedCode("CellGen", "0.1.0")]
         private sealed class Runner : global::CellGen.SequenceRunner<float>
         {
             private readonly TorchGru _cell;
@@ -151,6 +153,7 @@ namespace CellGen.Cells
         }
 
         /// <summary>Forward sweep 0 (one step, over B rows): r, z, n, h[t].</summary>
+        [global::System.CodeDom.Compiler.GeneratedCode("CellGen", "0.1.0")]
         private ref struct StepForward0 : global::CellGen.IElementwiseKernel<float>
         {
             public int H, X;
@@ -169,32 +172,32 @@ namespace CellGen.Cells
                 V W_r_h_prev = V.Load(_product0, row * (3 * H) + j); // W_r[:, :H] @ h[t-1]
                 V W_r_x = V.Load(_product1, row * (3 * H) + j); // W_r[:, H:H + X] @ x[t] + b_r
                 // W_r[:, :H] @ h[t-1] + (W_r[:, H:H + X] @ x[t] + b_r)
-                V v4 = W_r_h_prev + W_r_x;
+                V W_r_sum = W_r_h_prev + W_r_x;
                 // r = sigmoid(W_r @ [h[t-1], x[t]] + b_r)
-                V r = V.Sigmoid(v4);
+                V r = V.Sigmoid(W_r_sum);
                 V W_z_h_prev = V.Load(_product0, row * (3 * H) + H + j); // W_z[:, :H] @ h[t-1]
                 V W_z_x = V.Load(_product1, row * (3 * H) + H + j); // W_z[:, H:H + X] @ x[t] + b_z
                 // W_z[:, :H] @ h[t-1] + (W_z[:, H:H + X] @ x[t] + b_z)
-                V v8 = W_z_h_prev + W_z_x;
+                V W_z_sum = W_z_h_prev + W_z_x;
                 // z = sigmoid(W_z @ [h[t-1], x[t]] + b_z)
-                V z = V.Sigmoid(v8);
+                V z = V.Sigmoid(W_z_sum);
                 V Wh_n_h_prev = V.Load(_product0, row * (3 * H) + 2 * H + j); // Wh_n @ h[t-1] + bh_n
                 // r * (Wh_n @ h[t-1] + bh_n)
-                V v11 = r * Wh_n_h_prev;
+                V r_Wh_n_h_prev = r * Wh_n_h_prev;
                 V Wx_n_x = V.Load(_product1, row * (3 * H) + 2 * H + j); // Wx_n @ x[t] + bx_n
                 // (Wx_n @ x[t] + bx_n) + r * (Wh_n @ h[t-1] + bh_n)
-                V v13 = Wx_n_x + v11;
+                V Wx_n_sum = Wx_n_x + r_Wh_n_h_prev;
                 // n = tanh(Wx_n @ x[t] + bx_n + r * (Wh_n @ h[t-1] + bh_n))
-                V n = V.Tanh(v13);
+                V n = V.Tanh(Wx_n_sum);
                 // 1 - z
                 V v16 = V.Constant(1f) - z;
                 // (1 - z) * n
-                V v17 = v16 * n;
+                V v16_n = v16 * n;
                 V h_prev = V.Load(_h_prev, row * H + j); // h[t-1]
                 // z * h[t-1]
-                V v18 = z * h_prev;
+                V z_h_prev = z * h_prev;
                 // h[t] = (1 - z) * n + z * h[t-1]
-                V h = v17 + v18;
+                V h = v16_n + z_h_prev;
                 V.Store(h, _h, row * H + j);
                 if (Record) // the tape: values the backward pass reads
                 {
@@ -206,6 +209,7 @@ namespace CellGen.Cells
         }
 
         /// <summary>Backward sweep 0 (one step, over B rows): r, z, n, h[t].</summary>
+        [global::System.CodeDom.Compiler.GeneratedCode("CellGen", "0.1.0")]
         private ref struct StepBackward0 : global::CellGen.IElementwiseKernel<float>
         {
             public int H, X;
@@ -234,43 +238,43 @@ namespace CellGen.Cells
                 // d(h[t]) = d(h[t]) from the output + d(h[t]) from step t+1
                 V d_h = V.Load(_d_output, row * H + j) + V.Load(_d_h_later, row * H + j);
                 // d(z * h[t-1]) = d(h[t])
-                V d_v18 = d_h;
+                V d_z_h_prev = d_h;
                 // d((1 - z) * n) = d(h[t])
-                V d_v17 = d_h;
+                V d_v16_n = d_h;
                 // d(1 - z) = d((1 - z) * n) * n
-                V d_v16 = d_v17 * n;
+                V d_v16 = d_v16_n * n;
                 // n = tanh(Wx_n @ x[t] + bx_n + r * (Wh_n @ h[t-1] + bh_n))
                 // d(n) = d((1 - z) * n) * (1 - z)
-                V d_n = d_v17 * v16;
+                V d_n = d_v16_n * v16;
                 // d((Wx_n @ x[t] + bx_n) + r * (Wh_n @ h[t-1] + bh_n)) = d(n) * (1 - n * n)
-                V d_v13 = d_n * (V.Constant(1f) - n * n);
+                V d_Wx_n_sum = d_n * (V.Constant(1f) - n * n);
                 // d(r * (Wh_n @ h[t-1] + bh_n)) = d((Wx_n @ x[t] + bx_n) + r * (Wh_n @ h[t-1] + bh_n))
-                V d_v11 = d_v13;
+                V d_r_Wh_n_h_prev = d_Wx_n_sum;
                 // z = sigmoid(W_z @ [h[t-1], x[t]] + b_z)
                 // d(z) = d(z * h[t-1]) * h[t-1] - d(1 - z)
-                V d_z = d_v18 * h_prev - d_v16;
+                V d_z = d_z_h_prev * h_prev - d_v16;
                 // d(W_z[:, :H] @ h[t-1] + (W_z[:, H:H + X] @ x[t] + b_z)) = d(z) * z * (1 - z)
-                V d_v8 = d_z * z * (V.Constant(1f) - z);
+                V d_W_z_sum = d_z * z * (V.Constant(1f) - z);
                 // r = sigmoid(W_r @ [h[t-1], x[t]] + b_r)
                 // d(r) = d(r * (Wh_n @ h[t-1] + bh_n)) * (Wh_n @ h[t-1] + bh_n)
-                V d_r = d_v11 * Wh_n_h_prev;
+                V d_r = d_r_Wh_n_h_prev * Wh_n_h_prev;
                 // d(W_r[:, :H] @ h[t-1] + (W_r[:, H:H + X] @ x[t] + b_r)) = d(r) * r * (1 - r)
-                V d_v4 = d_r * r * (V.Constant(1f) - r);
+                V d_W_r_sum = d_r * r * (V.Constant(1f) - r);
                 // Gradients leaving this sweep
                 // d(h[t-1]) = d(z * h[t-1]) * z
-                V.Store(d_v18 * z, _d_h_prev, row * H + j);
+                V.Store(d_z_h_prev * z, _d_h_prev, row * H + j);
                 // d(Wx_n @ x[t] + bx_n) = d((Wx_n @ x[t] + bx_n) + r * (Wh_n @ h[t-1] + bh_n))
-                V.Store(d_v13, _d_product1, row * (3 * H) + 2 * H + j);
+                V.Store(d_Wx_n_sum, _d_product1, row * (3 * H) + 2 * H + j);
                 // d(Wh_n @ h[t-1] + bh_n) = d(r * (Wh_n @ h[t-1] + bh_n)) * r
-                V.Store(d_v11 * r, _d_product0, row * (3 * H) + 2 * H + j);
+                V.Store(d_r_Wh_n_h_prev * r, _d_product0, row * (3 * H) + 2 * H + j);
                 // d(W_z[:, :H] @ h[t-1]) = d(W_z[:, :H] @ h[t-1] + (W_z[:, H:H + X] @ x[t] + b_z))
-                V.Store(d_v8, _d_product0, row * (3 * H) + H + j);
+                V.Store(d_W_z_sum, _d_product0, row * (3 * H) + H + j);
                 // d(W_z[:, H:H + X] @ x[t] + b_z) = d(W_z[:, :H] @ h[t-1] + (W_z[:, H:H + X] @ x[t] + b_z))
-                V.Store(d_v8, _d_product1, row * (3 * H) + H + j);
+                V.Store(d_W_z_sum, _d_product1, row * (3 * H) + H + j);
                 // d(W_r[:, :H] @ h[t-1]) = d(W_r[:, :H] @ h[t-1] + (W_r[:, H:H + X] @ x[t] + b_r))
-                V.Store(d_v4, _d_product0, row * (3 * H) + j);
+                V.Store(d_W_r_sum, _d_product0, row * (3 * H) + j);
                 // d(W_r[:, H:H + X] @ x[t] + b_r) = d(W_r[:, :H] @ h[t-1] + (W_r[:, H:H + X] @ x[t] + b_r))
-                V.Store(d_v4, _d_product1, row * (3 * H) + j);
+                V.Store(d_W_r_sum, _d_product1, row * (3 * H) + j);
             }
         }
     }
