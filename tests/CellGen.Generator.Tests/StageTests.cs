@@ -1,0 +1,124 @@
+using System.Collections.Generic;
+using System.Linq;
+using CellGen.Generator.Compiler;
+using CellGen.Generator.Language;
+using CellGen.Generator.Model;
+using Xunit;
+
+namespace CellGen.Generator.Tests;
+
+/// <summary>
+/// Each stage of the compiler on its own model, compared by value (as the Regex generator's tests compare parse trees):
+/// what parsing, binding, lowering, optimising, deriving and scheduling a few small cells gives.
+/// </summary>
+public sealed class StageTests
+{
+    private static BoundCell Bind(params string[] equations) => Bind(System.Array.Empty<SizeDeclaration>(), equations);
+
+    private static BoundCell Bind(SizeDeclaration[] sizes, params string[] equations)
+    {
+        var syntax = equations.Select((e, i) => Parser.Parse(e, i)).ToList();
+        Assert.All(syntax, s => Assert.Null(s.Problem));
+        Binder.BindResult bound = Binder.Bind(syntax.Select(s => s.Syntax!).ToList(), "x", "h", sizes);
+        Assert.Empty(bound.Problems);
+        Assert.NotNull(bound.Cell);
+        return bound.Cell!;
+    }
+
+    private static OptimisedCell Optimise(params string[] equations) => Optimiser.Optimise(Lowering.Lower(Bind(equations)));
+
+    /// <summary>The graph without its labels (which name what the equations wrote, and so differ between spellings).</summary>
+    private static (EquatableArray<Node>, EquatableArray<StateUpdate>) Computation(OptimisedCell cell) => (cell.Graph.Nodes, cell.Graph.Updates);
+
+    [Fact]
+    public void ParsingFollowsThePrecedenceOfTheGrammar()
+    {
+        // The parser reads each function's arity from the table: exp takes one argument, and the problem spans the call.
+        var (_, problem) = Parser.Parse("h[t] = a / b * c - exp(d, e)", 0);
+        Assert.Equal(EquationProblem.Create(Diagnostics.WrongArgumentCount, 0, new TextRange(19, 9), "exp", "one argument", "2"), problem);
+        var (quotient, _) = Parser.Parse("h[t] = a / b * c", 0);
+        // a / b * c is (a / b) * c: the product's left operand is the quotient.
+        var product = Assert.IsType<BinarySyntax>(quotient!.Value);
+        Assert.Equal('*', product.Operator);
+        Assert.Equal('/', Assert.IsType<BinarySyntax>(product.Left).Operator);
+    }
+
+    [Theory]
+    [InlineData("h[t] = tanh(W @ [h[t-1], x[t]] + b) * (2 * 0.5)", "h[t] = tanh(W @ [h[t-1], x[t]] + b)")]      // a factor that folds to 1
+    [InlineData("h[t] = tanh(W @ h[t-1] - (-(U @ x[t])))", "h[t] = tanh(W @ h[t-1] + U @ x[t])")]               // a negation inside a sum is a sign
+    [InlineData("h[t] = tanh(W @ h[t-1] + U @ x[t] + exp(0) - 1)", "h[t] = tanh(W @ h[t-1] + U @ x[t])")]       // functions of numbers fold
+    [InlineData("h[t] = relu(W @ h[t-1] + U @ x[t] + 0 * mean(2))", "h[t] = relu(W @ h[t-1] + U @ x[t])")]      // so does a mean of a number
+    public void TheseEquationsOptimiseToTheSameStepGraphAsThose(string these, string those) =>
+        Assert.Equal(Computation(Optimise(those)), Computation(Optimise(these)));
+
+    [Fact]
+    public void TheSizesOfAProjectedCellFollowFromUse()
+    {
+        BoundCell cell = Bind(new[] { new SizeDeclaration("r", "P", default, default) },
+            "c[t] = tanh(W @ [h[t-1], x[t], r[t-1]] + b)", "r[t] = W_r @ c[t] + q", "h[t] = c[t] * sigmoid(U @ r[t])");
+        Assert.Equal(new[] { Size.Hidden, Size.Declared("P"), Size.Hidden }, cell.StateSizes.ToArray());
+        Assert.Equal(new MatrixInfo("W", new EquatableArray<Size>(new[] { Size.Hidden, Size.Input, Size.Declared("P") }), Size.Hidden), cell.Matrices.Single(m => m.Name == "W"));
+        Assert.Equal(new MatrixInfo("W_r", new EquatableArray<Size>(new[] { Size.Hidden }), Size.Declared("P")), cell.Matrices.Single(m => m.Name == "W_r"));
+        Assert.Equal(new VectorInfo("q", Size.Declared("P")), cell.Vectors.Single(v => v.Name == "q"));
+        Assert.Equal(new EquatableArray<string>(new[] { "P" }), cell.SizeNames);
+        Assert.False(cell.InputIsHidden);
+    }
+
+    [Fact]
+    public void AHighwayNeedsTheInputSizeToBeH()
+    {
+        Assert.True(Bind("h[t] = sigmoid(W @ x[t]) * h[t-1] + (1 - sigmoid(W @ x[t])) * x[t]").InputIsHidden);
+        Assert.False(Bind("h[t] = tanh(W @ [h[t-1], x[t]] + b)").InputIsHidden);
+    }
+
+    [Fact]
+    public void TheDerivativeOfAnRnnStepIsTheTableRuleOfTanhAndTheSumsPassThrough()
+    {
+        Derivative derivative = Derivation.Derive(Optimise("h[t] = tanh(W @ [h[t-1], x[t]] + b)"));
+        var nodes = derivative.Cell.Graph.Nodes;
+        int tanh = Enumerable.Range(0, nodes.Count).Single(i => nodes[i].Operation == Operation.Tanh);
+        int sum = nodes[tanh].Args[0];
+        var grad = new DGrad();
+        var expected = new List<Contribution>
+        {
+            new(tanh, sum, new DMul(grad, new DSub(new DConstant(1), new DMul(new DValue(tanh), new DValue(tanh))))),
+        };
+        expected.AddRange(nodes[sum].Args.Select(a => new Contribution(sum, a, grad)));
+        int copy = Enumerable.Range(0, nodes.Count).SingleOrDefault(i => nodes[i].Op == Op.Copy, -1);
+        Assert.Equal(-1, copy); // tanh computes the state itself: no copy
+        Assert.Equal(expected.OrderBy(c => c.From).ThenBy(c => c.Target), derivative.Contributions.OrderBy(c => c.From).ThenBy(c => c.Target));
+        Assert.True(derivative.Needed[tanh]); // the tape keeps y for 1 - y²
+        Assert.Equal(new[] { tanh }, Enumerable.Range(0, nodes.Count).Where(i => derivative.Needed[i]));
+    }
+
+    [Fact]
+    public void TheScheduleOfAnRnnHoistsTheInputsProductAndFusesTheStepsProductWithItsSweep()
+    {
+        CellSchedule schedule = Scheduler.Schedule(Derivation.Derive(Optimise("h[t] = tanh(W @ [h[t-1], x[t]] + b)")));
+        var calls = schedule.Optimised.Calls;
+        int step = calls.Single(c => !c.Hoisted).Index, input = calls.Single(c => c.Hoisted).Index;
+        Assert.Equal(new[] { new Instruction(InstructionKind.Gemm, input) }, schedule.HoistedForward.ToArray());
+        Assert.Equal(new[] { new Instruction(InstructionKind.GemmThenSweep, step, 0) }, schedule.StepForward.ToArray());
+        Assert.Equal(new[] { new Instruction(InstructionKind.BackwardSweep, 0), new Instruction(InstructionKind.GemmData, step) }, schedule.StepBackward.ToArray());
+        Assert.Equal(new[]
+        {
+            new Instruction(InstructionKind.GemmWeights, step), new Instruction(InstructionKind.GemmData, input), new Instruction(InstructionKind.GemmWeights, input),
+        }, schedule.AfterLoopBackward.ToArray());
+        Assert.Single(schedule.Sweeps);
+    }
+
+    [Fact]
+    public void AMeanIsReducedBetweenTwoSweepsAndItsGradientSpreadBack()
+    {
+        CellSchedule schedule = Scheduler.Schedule(Derivation.Derive(Optimise("h[t] = tanh(W @ [h[t-1], x[t]]) - mean(tanh(W @ [h[t-1], x[t]]))")));
+        var nodes = schedule.Graph.Nodes;
+        int mean = Enumerable.Range(0, nodes.Count).Single(i => nodes[i].Op == Op.Mean);
+        Assert.Equal(Size.Row, nodes[mean].Size);
+        Assert.Contains(new Instruction(InstructionKind.Reduce, mean), schedule.StepForward);
+        Assert.Contains(new Instruction(InstructionKind.ReduceData, mean), schedule.StepBackward);
+        // tanh's sweep, then the mean, then the sweep that subtracts it.
+        int reduce = schedule.StepForward.ToList().IndexOf(new Instruction(InstructionKind.Reduce, mean));
+        Assert.True(reduce > 0 && reduce < schedule.StepForward.Count - 1);
+        Assert.Equal(2, schedule.Sweeps.Count);
+    }
+}
