@@ -85,9 +85,14 @@ public static class Elementwise
         for (int row = 0; row < rows; row++)
         {
             ReadOnlySpan<T> values = source.Slice(row * stride, width);
-            destination[row] = (typeof(T) == typeof(float)
-                ? (T)(object)SumSingle(System.Runtime.InteropServices.MemoryMarshal.Cast<T, float>(values))
-                : Sum(values)) / n;
+            T sum;
+            if (typeof(T) == typeof(float))
+            {
+                float single = SumSingle(System.Runtime.InteropServices.MemoryMarshal.Cast<T, float>(values));
+                sum = Unsafe.As<float, T>(ref single);
+            }
+            else sum = Sum(values);
+            destination[row] = sum / n;
         }
     }
 

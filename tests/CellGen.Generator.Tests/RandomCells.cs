@@ -36,7 +36,7 @@ public sealed class RandomCells
     private string Input() => Chance(0.3) ? $"x[t-{_random.Next(1, 4)}]" : "x[t]";
 
     /// <summary>A function of version 2 applied to an expression, kept inside its domain.</summary>
-    private string Function2(string e, string other) => _random.Next(15) switch
+    private string Function2(string e, string other) => _random.Next(16) switch
     {
         0 => $"exp({Number()} * tanh({e}))",
         1 => $"log(1 + sigmoid({e}))",
@@ -52,6 +52,7 @@ public sealed class RandomCells
         12 => $"{Operand(e)} - mean({e})",
         13 => $"mean({e}) * {Operand(other)}",
         14 => $"{Number()} * layernorm({e}) + {Operand(other)}",
+        15 => $"layernorm({e}) * sigmoid({other})",
         _ => $"{Operand(e)} / (2 + sigmoid({other}))",
     };
 
@@ -144,6 +145,28 @@ public sealed class RandomCells
             equations.Add($"{target}{new string(' ', _random.Next(1, 3))}= {value}");
             _hidden.Add(target);
         }
+        LastSizes = "";
+        if (Chance(0.25))
+        {
+            // A state of a size of its own, P: it is made by a product of H values (and of itself) and reaches the H
+            // equations through a product, so that sizes meet only where matrices join them.
+            string read = Chance(0.5) ? "q[t-1]" : "q[t]";
+            int at = _random.Next(equations.Count + 1), user = _random.Next(equations.Count);
+            string own = $"q[t] = {Pick(new[] { "tanh", "sigmoid", "softplus" })}({Fresh("Wq")} @ [{Pick(_hidden.Take(states.Count).ToList())}, q[t-1]] + {Fresh("bq")})";
+            if (read == "q[t]") { at = 0; user = _random.Next(equations.Count); }
+            equations[user] += $" + {Fresh("Wr")} @ {read}";
+            equations.Insert(at, own);
+            LastSizes = "[Size(\"q\", \"P\")]";
+        }
         return equations;
     }
+
+    /// <summary>The [Size] attributes of the last cell (one line, or empty).</summary>
+    public string LastSizes { get; private set; } = "";
+
+    /// <summary>A cell's source: its equations (escaped for a C# string) and its [Size] attributes.</summary>
+    public static string Source(IEnumerable<string> equations, string sizes, string ns) =>
+        GeneratorHarness.Cell("C", equations.Select(e => e.Replace("\\", "\\\\").Replace("\"", "\\\"")), ns: ns)
+            .Replace("public partial class", sizes + (sizes.Length > 0 ? "\n" : "") + "public partial class");
+
 }

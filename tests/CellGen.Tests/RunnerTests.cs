@@ -208,8 +208,20 @@ public sealed class RunnerTests
         float[] largeX = new float[steps * largeBatch * 64], largeOutputs = new float[steps * largeBatch * 128], largeDy = new float[largeOutputs.Length], largeDx = new float[largeX.Length];
         Array.Fill(largeX, 0.1f);
         Array.Fill(largeDy, 0.2f);
+        // Cells of the language's version 2: means and layernorm, a declared size, x[t-1], a highway, the new functions.
+        var version2 = new RecurrentCell<float>[] { new LayerNormLstm(32, 48), new Lstmp(32, 48, P: 20), new Zoo.Qrnn2(32, 48), new Zoo.Sru(48, 48), new Zoo.SoftplusRnn(32, 48) }
+            .Select(c =>
+            {
+                Initializers.Initialize(c, new Random(6));
+                var r = c.CreateRunner(steps, batch);
+                float[] cx = new float[steps * batch * c.InputSize], cy = new float[steps * batch * c.OutputSize], cdy = new float[cy.Length], cdx = new float[cx.Length];
+                Array.Fill(cx, 0.1f);
+                Array.Fill(cdy, 0.2f);
+                return (Name: c.GetType().Name, Run: (Action)(() => { r.ForwardTraining(cx, default, cy, default); r.Backward(cdy, default, cdx, default); r.Forward(cx, default, cy, default); }));
+            }).ToArray();
         void Once()
         {
+            foreach (var cell2 in version2) cell2.Run();
             runner.Forward(x, initial, outputs, final);
             runner.ForwardTraining(x, initial, outputs, final);
             runner.Backward(dy, final, dx, dInitial);
@@ -229,7 +241,7 @@ public sealed class RunnerTests
         // here), so each call is measured alone, in short windows, and each must have a window with no allocation at
         // all; were a call allocating, every one of its windows would show it. One window per call, not per round of
         // six: on the scalar path a round takes about 200 ms, and every round held a tick of the timer.
-        var calls = new (string Name, Action Run)[]
+        (string Name, Action Run)[] calls = new (string Name, Action Run)[]
         {
             ("Forward", () => runner.Forward(x, initial, outputs, final)),
             ("ForwardTraining", () => runner.ForwardTraining(x, initial, outputs, final)),
@@ -237,7 +249,7 @@ public sealed class RunnerTests
             ("Forward, shared between the cores", () => largeRunner.Forward(largeX, default, largeOutputs, default)),
             ("ForwardTraining, shared between the cores", () => largeRunner.ForwardTraining(largeX, default, largeOutputs, default)),
             ("Backward, shared between the cores", () => largeRunner.Backward(largeDy, default, largeDx, default)),
-        };
+        }.Concat(version2.Select(c => (Name: c.Name + " (forward, training and backward)", c.Run))).ToArray();
         var clean = new bool[calls.Length];
         for (int round = 0; round < 20; round++)
             for (int c = 0; c < calls.Length; c++)
