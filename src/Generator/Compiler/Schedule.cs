@@ -21,7 +21,17 @@ internal enum Storage
 }
 
 /// <summary>A buffer of the runner: [rows, width] where rows is B (one step) or T*B (all steps) and width the sum of <c>Width</c>.</summary>
-internal sealed record BufferPlan(int Index, string Name, EquatableArray<Size> Width, bool AllSteps, string Purpose);
+internal sealed record BufferPlan(int Index, string Name, EquatableArray<Size> Width, bool AllSteps, BufferPurpose Purpose);
+
+/// <summary>What a runner buffer holds.</summary>
+internal enum BufferPurpose
+{
+    Product,   // the output of a fused matrix product
+    Gradient,  // a gradient (of a product, a value, a mean)
+    Tape,      // a value only the backward pass reads
+    Value,     // a value a later stage of the same pass reads
+    Lagged,    // the input of an earlier step, x[t-k]
+}
 
 /// <summary>How one node is computed, stored and differentiated.</summary>
 internal sealed record NodePlan(
@@ -66,7 +76,7 @@ internal sealed record CellSchedule(
     EquatableArray<Instruction> StepForward,
     EquatableArray<Instruction> StepBackward,
     EquatableArray<Instruction> AfterLoopBackward,
-    EquatableArray<string> FirstWriter,     // per node: the instruction that first writes its adjoint ("" = none)
+    EquatableArray<Instruction?> FirstWriter, // per node: the instruction that first writes its adjoint (null: none)
     EquatableArray<bool> StatesReadBack,    // per state (cell order): some backward contribution reaches s[t-1]
     EquatableArray<string> Names)           // per node: what generated code calls its value (Naming)
 {
@@ -77,7 +87,6 @@ internal sealed record CellSchedule(
 
 internal static class Scheduler
 {
-    public static string Key(Instruction instruction) => instruction.Kind + ":" + instruction.Index;
 
     public static CellSchedule Schedule(Derivative derivative)
     {
@@ -128,7 +137,7 @@ internal static class Scheduler
             if (!updateStates.ContainsKey(update.Node)) updateStates[update.Node] = update.State;
 
         var buffers = new List<BufferPlan>();
-        int AddBuffer(string name, IEnumerable<Size> width, bool allSteps, string purpose)
+        int AddBuffer(string name, IEnumerable<Size> width, bool allSteps, BufferPurpose purpose)
         {
             buffers.Add(new BufferPlan(buffers.Count, name, width.ToEquatableArray(), allSteps, purpose));
             return buffers.Count - 1;
@@ -143,9 +152,9 @@ internal static class Scheduler
             var parts = Enumerable.Range(0, count).Where(i => cell.CallOfNode[i] == call.Index).ToList();
             Phase p = call.Hoisted ? Phase.Hoisted : Phase.Step;
             bool allSteps = p == Phase.Hoisted || parts.Any(i => derivative.Needed[i] || operandOfStepCall[i]);
-            int output = AddBuffer($"product{call.Index}", weights.Parts.Select(w => w.Rows), allSteps, "product");
+            int output = AddBuffer($"product{call.Index}", weights.Parts.Select(w => w.Rows), allSteps, BufferPurpose.Product);
             CallPlan? same = calls.FirstOrDefault(earlier => SameGradient(cell, derivative, cell.Calls[earlier.Call], call));
-            int gradient = same?.GradientBuffer ?? AddBuffer($"d_product{call.Index}", weights.Parts.Select(w => w.Rows), true, "adjoint");
+            int gradient = same?.GradientBuffer ?? AddBuffer($"d_product{call.Index}", weights.Parts.Select(w => w.Rows), true, BufferPurpose.Gradient);
             calls.Add(new CallPlan(call.Index, p, level[parts[0]], output, gradient, same?.Call ?? -1));
         }
 
@@ -166,8 +175,8 @@ internal static class Scheduler
                     // x[t-k] is the input moved down k steps into a buffer of its own before anything reads it; its
                     // gradient, moved back up, is added to the input's after the backward pass.
                     string lagged = Identifier(graph.Cell.Input) + "_lag" + node.Lag;
-                    int values = AddBuffer(lagged, new[] { Size.Input }, true, "lagged");
-                    int gradient = AddBuffer("d_" + lagged, new[] { Size.Input }, true, "adjoint");
+                    int values = AddBuffer(lagged, new[] { Size.Input }, true, BufferPurpose.Lagged);
+                    int gradient = AddBuffer("d_" + lagged, new[] { Size.Input }, true, BufferPurpose.Gradient);
                     plans[i] = new NodePlan(phase[i], 0, Storage.Buffer, values, 0, "", false, false, gradient);
                     continue;
                 }
@@ -181,8 +190,8 @@ internal static class Scheduler
                     // Written by its reduction, read by later sweeps (broadcast over their features); its gradient is
                     // summed over those features into a value per row.
                     string mean = names[i];
-                    int values = AddBuffer(mean, new[] { Size.Row }, phase[i] == Phase.Hoisted || needed, "value");
-                    int gradient = AddBuffer("d_" + mean, new[] { Size.Row }, phase[i] == Phase.Hoisted, "adjoint");
+                    int values = AddBuffer(mean, new[] { Size.Row }, phase[i] == Phase.Hoisted || needed, BufferPurpose.Value);
+                    int gradient = AddBuffer("d_" + mean, new[] { Size.Row }, phase[i] == Phase.Hoisted, BufferPurpose.Gradient);
                     plans[i] = new NodePlan(phase[i], level[i], Storage.Buffer, values, 0, "", true, false, gradient);
                     continue;
                 }
@@ -190,7 +199,7 @@ internal static class Scheduler
             string name = names[i];
             bool allSteps = phase[i] == Phase.Hoisted || needed || operandOfStepCall[i];
             if (external[i])
-                adjoint = AddBuffer("d_" + name, WidthOf(node), phase[i] == Phase.Hoisted, "adjoint");
+                adjoint = AddBuffer("d_" + name, WidthOf(node), phase[i] == Phase.Hoisted, BufferPurpose.Gradient);
             if (updateStates.TryGetValue(i, out string? state))
             {
                 plans[i] = new NodePlan(phase[i], level[i], Storage.StateNext, -1, 0, state, true, false, adjoint);
@@ -198,7 +207,7 @@ internal static class Scheduler
             }
             if (external[i] || needed)
             {
-                int buffer = AddBuffer(name, WidthOf(node), allSteps, needed && !external[i] ? "tape" : "value");
+                int buffer = AddBuffer(name, WidthOf(node), allSteps, needed && !external[i] ? BufferPurpose.Tape : BufferPurpose.Value);
                 plans[i] = new NodePlan(phase[i], level[i], Storage.Buffer, buffer, 0, "", external[i], needed && !external[i], adjoint);
                 continue;
             }
@@ -252,11 +261,8 @@ internal static class Scheduler
             .ToEquatableArray();
 
         // The first writer of every adjoint, in backward order.
-        var first = Enumerable.Repeat("", count).ToArray();
-        void Touch(int target, Instruction by)
-        {
-            if (first[target].Length == 0) first[target] = Key(by);
-        }
+        var first = new Instruction?[count];
+        void Touch(int target, Instruction by) => first[target] ??= by;
         foreach (Instruction instruction in stepBackward.Concat(afterLoop))
         {
             if (instruction.Kind == InstructionKind.BackwardSweep)
@@ -270,7 +276,7 @@ internal static class Scheduler
             else if (instruction.Kind == InstructionKind.ReduceData)
                 Touch(nodes[instruction.Index].Args[0], instruction);
         }
-        var statesReadBack = stateNames.Select(s => Enumerable.Range(0, count).Any(i => nodes[i].Op == Op.StatePrev && nodes[i].Name == s && first[i].Length > 0)).ToEquatableArray();
+        var statesReadBack = stateNames.Select(s => Enumerable.Range(0, count).Any(i => nodes[i].Op == Op.StatePrev && nodes[i].Name == s && first[i] is not null)).ToEquatableArray();
 
         return new CellSchedule(derivative, plans.ToEquatableArray(), buffers.ToEquatableArray(), sweeps.ToEquatableArray(),
             calls.ToEquatableArray(), Forward(Phase.Hoisted), Forward(Phase.Step), stepBackward, afterLoop,

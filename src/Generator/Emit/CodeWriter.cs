@@ -1,8 +1,13 @@
+using System;
+using System.Collections.Generic;
 using System.Text;
 
 namespace CellGen.Generator.Emit;
 
-/// <summary>An indented text writer: generated code is text, written the way a person would write it.</summary>
+/// <summary>
+/// An indented text writer: generated code is text, written the way a person would write it. Blocks close by
+/// construction: <c>using (writer.Block("header")) { ... }</c> writes the braces and the indentation.
+/// </summary>
 internal sealed class CodeWriter
 {
     private readonly StringBuilder _text = new();
@@ -14,17 +19,25 @@ internal sealed class CodeWriter
         _text.Append('\n');
     }
 
-    public void Open(string line)
+    /// <summary>Writes <paramref name="header"/> and opens a block, closed when the returned scope is disposed.</summary>
+    public Scope Block(string header)
     {
-        Line(line);
+        Line(header);
         Line("{");
         _indent++;
+        return new Scope(this, 1);
     }
 
-    public void Close(string suffix = "")
+    /// <summary>One block in another for each header, all closed together.</summary>
+    public Scope Blocks(IEnumerable<string> headers)
     {
-        _indent--;
-        Line("}" + suffix);
+        int count = 0;
+        foreach (string header in headers)
+        {
+            Block(header);
+            count++;
+        }
+        return new Scope(this, count);
     }
 
     public void Comment(string text)
@@ -33,4 +46,31 @@ internal sealed class CodeWriter
     }
 
     public override string ToString() => _text.ToString();
+
+    private void Close()
+    {
+        _indent--;
+        Line("}");
+    }
+
+    /// <summary>Open blocks; disposing closes them, innermost first. The default scope closes nothing.</summary>
+    public readonly struct Scope : IDisposable
+    {
+        private readonly CodeWriter? _writer;
+        private readonly int _count;
+
+        public Scope(CodeWriter writer, int count)
+        {
+            _writer = writer;
+            _count = count;
+        }
+
+        /// <summary>This scope and a block opened inside it, closed together.</summary>
+        public Scope And(Scope inner) => new(_writer ?? inner._writer!, _count + inner._count);
+
+        public void Dispose()
+        {
+            for (int i = 0; i < _count; i++) _writer!.Close();
+        }
+    }
 }

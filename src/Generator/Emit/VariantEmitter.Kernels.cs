@@ -1,0 +1,320 @@
+using System.Collections.Generic;
+using System.Linq;
+using CellGen.Generator.Compiler;
+using CellGen.Generator.Language;
+
+namespace CellGen.Generator.Emit;
+
+/// <summary>The elementwise kernels: one struct per sweep and direction, with the equations and derivatives they compute.</summary>
+internal sealed partial class VariantEmitter
+{
+    /// <summary>Adds a view a kernel reads or writes; one it writes anywhere is a Span, else a ReadOnlySpan.</summary>
+    private static void AddView(Dictionary<string, View> views, View? view, bool write)
+    {
+        if (view is null) return;
+        if (views.TryGetValue(view.Field, out View? existing))
+        {
+            if (write) views[view.Field] = existing with { ReadOnly = false };
+            return;
+        }
+        views[view.Field] = view with { ReadOnly = !write };
+    }
+
+    private Dictionary<string, View> ForwardViews(SweepPlan sweep)
+    {
+        var views = new Dictionary<string, View>();
+        var members = new HashSet<int>(sweep.Nodes);
+        void Add(View? view, bool write) => AddView(views, view, write);
+        foreach (int n in sweep.Nodes)
+        {
+            foreach (int a in _graph.Nodes[n].Args)
+                if (!members.Contains(a)) Add(ValueView(a, sweep.Phase, forward: true), false);
+            foreach (StateUpdate update in _graph.Updates.Where(u => u.Node == n))
+                Add(StateView(update.State), true);
+            NodePlan plan = _schedule.Nodes[n];
+            if (plan.Storage == Storage.Buffer) Add(ValueView(n, sweep.Phase, forward: true), true);
+        }
+        return views;
+    }
+
+    /// <summary>Writes a kernel's struct up to its Apply method's opening; the scope closes both.</summary>
+    private CodeWriter.Scope EmitKernelHeader(SweepPlan sweep, bool forward, Dictionary<string, View> views)
+    {
+        string name = KernelName(sweep, forward);
+        string phase = sweep.Phase == Phase.Hoisted ? "before the loop, over all T * B rows" : "one step, over B rows";
+        var named = sweep.Nodes.Select(n => _describe.LabelOf(n)).Where(l => l is not null).ToList();
+        string what = named.Count > 0 ? string.Join(", ", named) : _describe.Node(sweep.Nodes[sweep.Nodes.Count - 1]);
+        _w.Line($"/// <summary>{(forward ? "Forward" : "Backward")} sweep {sweep.Index} ({phase}): {Xml(what)}.</summary>");
+        _w.Line(CellEmitter.GeneratedCode);
+        CodeWriter.Scope type = _w.Block($"private ref struct {name} : {Runtime}.IElementwiseKernel<{T}>");
+        _w.Line($"public int {string.Join(", ", new[] { "H", "X" }.Concat(DeclaredSizes.Select(n => SizeOf(Size.Declared(n)))))};");
+        if (forward) _w.Line("public bool Record;");
+        _w.Line($"public static int Work => {SweepWork(sweep, forward)}; // per element, in simple operations: decides whether two cores share the sweep");
+        if (!forward && SumsOverRows(sweep))
+            _w.Line("public static bool Splittable => false; // it sums over each row's features: one core walks the whole row");
+        foreach (View view in views.Values)
+            _w.Line($"public global::System.{(view.ReadOnly ? "ReadOnlySpan" : "Span")}<{T}> {view.Field};");
+        _w.Line();
+        return type.And(_w.Block($"public void Apply<V>(int row, int j) where V : struct, {Runtime}.ISimd<V, {T}>"));
+    }
+
+    /// <summary>A rough cost per element: an activation (an exponential and a division) counts 8, other operations 1, a backward sweep twice its forward one.</summary>
+    private int SweepWork(SweepPlan sweep, bool forward)
+    {
+        int work = sweep.Nodes.Sum(n => _graph.Nodes[n].Operation?.Work ?? 1);
+        return forward ? work : 2 * work;
+    }
+
+    private static string Xml(string text) => text.Replace("&", "&amp;").Replace("<", "&lt;").Replace(">", "&gt;");
+
+    private string Load(View view) => view.Broadcast ? $"V.Load({view.Field}, j)" : view.PerRow ? $"V.Broadcast({view.Field}, row)" : $"V.Load({view.Field}, {view.Index})";
+
+    private string EquationComment(int node)
+    {
+        Label? label = _graph.Labels.FirstOrDefault(l => l.Node == node);
+        if (label is not null)
+        {
+            BoundEquation equation = _cell.Equations.First(e => e.Index == label.Equation);
+            return System.Text.RegularExpressions.Regex.Replace(equation.Text.Trim(), @"\s+", " ");
+        }
+        return _describe.Node(node);
+    }
+
+    private string ForwardExpression(Node node, System.Func<int, string> arg)
+    {
+        switch (node.Op)
+        {
+            case Op.Sum:
+            {
+                var text = new System.Text.StringBuilder();
+                for (int k = 0; k < node.Args.Count; k++)
+                {
+                    string term = arg(node.Args[k]);
+                    if (k == 0) text.Append(node.Signs[k] < 0 ? "-" + term : term);
+                    else text.Append(node.Signs[k] < 0 ? " - " : " + ").Append(term);
+                }
+                return text.ToString();
+            }
+            case Op.Apply: return node.Operation!.Emit(node.Args.Select(arg).ToArray(), T);
+            case Op.Copy: return arg(node.Args[0]);
+        }
+        throw new System.InvalidOperationException("No forward expression for " + node.Op);
+    }
+
+    private void EmitForwardKernel(SweepPlan sweep)
+    {
+        var views = ForwardViews(sweep);
+        using CodeWriter.Scope kernel = EmitKernelHeader(sweep, forward: true, views);
+        var names = new Names(new[] { "row", "j", "V", "H", "X", "Record" }.Concat(DeclaredSizes.Select(n => SizeOf(Size.Declared(n)))).Concat(views.Keys).ToArray());
+        var members = new HashSet<int>(sweep.Nodes);
+        var local = new Dictionary<int, string>();
+
+        string Arg(int a)
+        {
+            Node node = _graph.Nodes[a];
+            if (node.Op == Op.Constant) return $"V.Constant({_p.Literal(node.Value)})";
+            if (local.TryGetValue(a, out string? name)) return name;
+            name = names.Take(_preferred[a]);
+            local[a] = name;
+            View view = ValueView(a, sweep.Phase)!;
+            _w.Line($"V {name} = {Load(view)}; // {_describe.Node(a, false)}");
+            return name;
+        }
+
+        var recordOnly = new List<string>();
+        foreach (int n in sweep.Nodes)
+        {
+            Node node = _graph.Nodes[n];
+            foreach (int a in node.Args) if (!members.Contains(a)) Arg(a);
+            _w.Comment(EquationComment(n));
+            string name = names.Take(_preferred[n]);
+            string expression = ForwardExpression(node, Arg);
+            local[n] = name;
+            _w.Line($"V {name} = {expression};");
+            foreach (StateUpdate update in _graph.Updates.Where(u => u.Node == n))
+                _w.Line($"V.Store({name}, {StateView(update.State).Field}, row * {StateSize(update.State)} + j);");
+            NodePlan plan = _schedule.Nodes[n];
+            if (plan.Storage == Storage.Buffer)
+            {
+                View view = ValueView(n, sweep.Phase)!;
+                string store = $"V.Store({name}, {view.Field}, {view.Index});";
+                if (plan.StoreAlways) _w.Line(store);
+                else recordOnly.Add(store);
+            }
+        }
+        if (recordOnly.Count > 0)
+        {
+            using (_w.Block("if (Record) // the tape: values the backward pass reads"))
+            {
+                foreach (string store in recordOnly) _w.Line(store);
+            }
+        }
+    }
+
+    /// <summary>The nodes outside a backward sweep that receive from it a gradient of one value per row.</summary>
+    private IEnumerable<int> PerRowTargets(SweepPlan sweep)
+    {
+        var members = new HashSet<int>(sweep.Nodes);
+        return sweep.Nodes.SelectMany(ContributionsFrom).Select(c => c.Target).Where(t => !members.Contains(t)).Distinct()
+            .Where(t => _schedule.Nodes[t].Storage == Storage.Buffer && _schedule.Nodes[t].AdjointBuffer >= 0 && IsPerRow(_schedule.Nodes[t].AdjointBuffer));
+    }
+
+    private bool SumsOverRows(SweepPlan sweep) => sweep.Size != Size.Row && PerRowTargets(sweep).Any();
+
+    private IEnumerable<Contribution> ContributionsFrom(int node) => _schedule.Derivative.Contributions.Where(c => c.From == node);
+
+    private Dictionary<string, View> BackwardViews(SweepPlan sweep)
+    {
+        var views = new Dictionary<string, View>();
+        var members = new HashSet<int>(sweep.Nodes);
+        void Add(View? view, bool write) => AddView(views, view, write);
+        foreach (int value in ValuesRead(sweep)) Add(ValueView(value, sweep.Phase), false);
+        foreach (int n in sweep.Nodes)
+        {
+            foreach (StateUpdate update in _graph.Updates.Where(u => u.Node == n))
+            {
+                if (update.State == _cell.Output) Add(OutputGradientView(), false);
+                Add(CarryInView(update.State), false);
+            }
+            if (_schedule.Nodes[n].AdjointBuffer >= 0) Add(AdjointView(n, sweep.Phase), false);
+            foreach (Contribution c in ContributionsFrom(n))
+                if (!members.Contains(c.Target)) Add(AdjointView(c.Target, sweep.Phase), true);
+        }
+        return views;
+    }
+
+    /// <summary>The forward values the backward sweep reads, with what recomputing them needs, in graph order.</summary>
+    private List<int> ValuesRead(SweepPlan sweep)
+    {
+        var read = new SortedSet<int>();
+        void Need(int node)
+        {
+            if (_graph.Nodes[node].Op == Op.Constant || !read.Add(node)) return;
+            if (_schedule.Derivative.Recomputed[node]) foreach (int a in _graph.Nodes[node].Args) Need(a);
+        }
+        void Walk(DExpr e)
+        {
+            switch (e)
+            {
+                case DValue v: Need(v.Node); break;
+                case DMul m: Walk(m.Left); Walk(m.Right); break;
+                case DDiv d: Walk(d.Left); Walk(d.Right); break;
+                case DCall c: foreach (DExpr argument in c.Arguments) Walk(argument); break;
+                case DSub s: Walk(s.Left); Walk(s.Right); break;
+                case DNeg n: Walk(n.Operand); break;
+            }
+        }
+        foreach (int n in sweep.Nodes)
+            foreach (Contribution c in ContributionsFrom(n)) Walk(c.Value);
+        return read.Where(n => !_schedule.Derivative.Recomputed[n]).Concat(read.Where(n => _schedule.Derivative.Recomputed[n])).ToList();
+    }
+
+    private void EmitBackwardKernel(SweepPlan sweep)
+    {
+        var views = BackwardViews(sweep);
+        using CodeWriter.Scope kernel = EmitKernelHeader(sweep, forward: false, views);
+        var names = new Names(new[] { "row", "j", "V", "H", "X" }.Concat(DeclaredSizes.Select(n => SizeOf(Size.Declared(n)))).Concat(views.Keys).ToArray());
+        var members = new HashSet<int>(sweep.Nodes);
+        var value = new Dictionary<int, string>();
+        var self = new Instruction(InstructionKind.BackwardSweep, sweep.Index);
+
+        string ValueOf(int node) => _graph.Nodes[node].Op == Op.Constant ? $"V.Constant({_p.Literal(_graph.Nodes[node].Value)})" : value[node];
+
+        var read = ValuesRead(sweep);
+        if (read.Count > 0) _w.Comment("Forward values this backward sweep reads");
+        foreach (int n in read)
+        {
+            string name = names.Take(_preferred[n]);
+            if (_schedule.Derivative.Recomputed[n])
+                _w.Line($"V {name} = {ForwardExpression(_graph.Nodes[n], ValueOf)}; // recomputed: {_describe.Node(n, false)}");
+            else
+                _w.Line($"V {name} = {Load(ValueView(n, sweep.Phase)!)}; // {_describe.Node(n, false)}");
+            value[n] = name;
+        }
+
+        // Terms of each adjoint, as code and as the derivative they come from (for the comment).
+        var pending = new Dictionary<int, List<(string Code, string Math)>>();
+        void Pend(int node, string code, string math)
+        {
+            if (!pending.TryGetValue(node, out var list)) pending[node] = list = new List<(string, string)>();
+            list.Add((code, math));
+        }
+        foreach (int n in sweep.Nodes)
+        {
+            foreach (StateUpdate update in _graph.Updates.Where(u => u.Node == n))
+            {
+                if (update.State == _cell.Output) Pend(n, Load(OutputGradientView()), $"d({update.State}[t]) from the output");
+                Pend(n, Load(CarryInView(update.State)), $"d({update.State}[t]) from step t+1");
+            }
+            if (_schedule.Nodes[n].AdjointBuffer >= 0) Pend(n, Load(AdjointView(n, sweep.Phase)), $"d({_describe.Short(n)}) from later stages");
+        }
+
+        var externalOrder = new List<int>();
+        foreach (int n in sweep.Nodes.Reverse())
+        {
+            if (!pending.TryGetValue(n, out var terms)) continue;
+            if (_describe.LabelOf(n) is not null) _w.Comment(EquationComment(n));
+            _w.Comment($"d({_describe.Short(n)}) = {Terms(terms.Select(t => t.Math))}");
+            string d = names.Take("d_" + _preferred[n]);
+            _w.Line($"V {d} = {Terms(terms.Select(t => t.Code))};");
+            foreach (Contribution c in ContributionsFrom(n))
+            {
+                if (!members.Contains(c.Target) && !pending.ContainsKey(c.Target)) externalOrder.Add(c.Target);
+                Pend(c.Target, Render(c.Value, d, ValueOf), _describe.Derivative(c.Value, n));
+            }
+        }
+        if (externalOrder.Count > 0) _w.Comment("Gradients leaving this sweep");
+        var written = new HashSet<string>();
+        foreach (int target in externalOrder)
+        {
+            View view = AdjointView(target, sweep.Phase);
+            // A product that shares an earlier product's gradient buffer lands on the place its twin has just written.
+            if (!written.Add(view.Field + "[" + view.Index + "]") && _schedule.Nodes[target].Storage == Storage.CallOutput
+                && _schedule.Calls[_schedule.Nodes[target].Buffer] is { SharesGradientWith: >= 0 } call)
+            {
+                _w.Comment($"d({_describe.Short(target)}) is the same: product{call.Call} shares product{call.SharesGradientWith}'s gradient");
+                continue;
+            }
+            string sum = Terms(pending[target].Select(t => t.Code));
+            if (view.PerRow)
+            {
+                // A value per row receives the sum over the features: added lane by lane, cleared before its first writer.
+                _w.Comment($"d({_describe.Short(target)}) += the sum over the features of {Terms(pending[target].Select(t => t.Math))}");
+                _w.Line($"V.AddSumTo({sum}, {view.Field}, row);");
+                continue;
+            }
+            bool store = _graph.Nodes[target].Op != Op.Vector && _schedule.FirstWriter[target] == self;
+            _w.Comment($"d({_describe.Short(target)}) {(store ? "=" : "+=")} {Terms(pending[target].Select(t => t.Math))}");
+            _w.Line($"V.{(store ? "Store" : "AddTo")}({sum}, {view.Field}, {view.Index});");
+        }
+    }
+
+    /// <summary>Joins terms with + and -, so that a + -b reads a - b.</summary>
+    private static string Terms(IEnumerable<string> terms)
+    {
+        var text = new System.Text.StringBuilder();
+        foreach (string term in terms)
+        {
+            if (text.Length == 0) text.Append(term);
+            else if (term.StartsWith("-", System.StringComparison.Ordinal)) text.Append(" - ").Append(term.Substring(1));
+            else text.Append(" + ").Append(term);
+        }
+        return text.ToString();
+    }
+
+    private string Render(DExpr expr, string grad, System.Func<int, string> value) => expr switch
+    {
+        DGrad => grad,
+        DValue v => value(v.Node),
+        DConstant c => $"V.Constant({_p.Literal(c.Value)})",
+        DMul m => Factor(m.Left, grad, value) + " * " + Factor(m.Right, grad, value),
+        DSub s => Render(s.Left, grad, value) + " - " + Factor(s.Right, grad, value),
+        DNeg n => "-" + Factor(n.Operand, grad, value),
+        DDiv d => Factor(d.Left, grad, value) + " / " + (d.Right is DMul or DDiv or DNeg ? "(" + Render(d.Right, grad, value) + ")" : Factor(d.Right, grad, value)),
+        DCall c => c.Operation.Emit(c.Arguments.Select(a => Render(a, grad, value)).ToArray(), T),
+        _ => throw new System.InvalidOperationException("Unknown derivative " + expr.GetType().Name),
+    };
+
+    private string Factor(DExpr expr, string grad, System.Func<int, string> value) =>
+        expr is DSub ? "(" + Render(expr, grad, value) + ")" : Render(expr, grad, value);
+}

@@ -1,0 +1,208 @@
+using System.Collections.Generic;
+using System.Linq;
+using CellGen.Generator.Compiler;
+using CellGen.Generator.Language;
+
+namespace CellGen.Generator.Emit;
+
+/// <summary>The cell class: parameter storage, the constructor, names and equations.</summary>
+internal sealed partial class VariantEmitter
+{
+    private string WeightsField(int buffer) => $"_weights{buffer}";
+
+    private string BiasField(int buffer) => $"_bias{buffer}";
+
+    private string VectorField(string name) => "_vector_" + Ident(name);
+
+    private string DetachedField(string matrix, int part) => $"_matrix_{Ident(matrix)}_{part}";
+
+    private static string SizeField(string size) => "_size_" + size;
+
+    /// <summary>The constructor's parameter for a declared size: its name as written (a keyword gets '@').</summary>
+    private static string SizeParameter(string size) =>
+        Microsoft.CodeAnalysis.CSharp.SyntaxFacts.GetKeywordKind(size) != Microsoft.CodeAnalysis.CSharp.SyntaxKind.None ? "@" + size : size;
+
+    private (int Buffer, int Slot)? BufferOfPart(string matrix, int part)
+    {
+        foreach (WeightBuffer buffer in _schedule.Optimised.Buffers)
+            for (int s = 0; s < buffer.Parts.Count; s++)
+                if (buffer.Parts[s].Matrix == matrix && buffer.Parts[s].Part == part) return (buffer.Index, s);
+        return null;
+    }
+
+    private (int Buffer, int Slot)? BufferOfBias(string vector)
+    {
+        foreach (WeightBuffer buffer in _schedule.Optimised.Buffers)
+            for (int s = 0; s < buffer.Parts.Count; s++)
+                if (buffer.Parts[s].Bias == vector) return (buffer.Index, s);
+        return null;
+    }
+
+    /// <summary>The name generated code gives a size: X, H, or size_P for a declared size P.</summary>
+    private static string SizeOf(Size size) => Describe.SizeName(size);
+
+    private static string Width(IEnumerable<Size> sizes) => Describe.Width(sizes);
+
+    /// <summary>The sizes a cell declares with [Size], in the order of the attributes.</summary>
+    private IReadOnlyList<string> DeclaredSizes => _cell.SizeNames;
+
+    /// <summary>Where the part in <paramref name="slot"/> of a fused product's output starts: the rows of the parts before it.</summary>
+    private string PartOffset(WeightBuffer buffer, int slot) => Width(buffer.Parts.Take(slot).Select(p => p.Rows));
+
+    private string BufferRows(WeightBuffer buffer) => Width(buffer.Parts.Select(p => p.Rows));
+
+    private string Mul(string a, string b) => $"{Paren(a)} * {Paren(b)}";
+
+    private static string Paren(string s) => s.Contains(" ") ? "(" + s + ")" : s;
+
+    /// <summary>Parameter names in the order the equations first use them.</summary>
+    private List<string> ParameterOrder()
+    {
+        var order = new List<string>();
+        void Visit(BoundExpr e)
+        {
+            switch (e)
+            {
+                case VectorExpr v: if (!order.Contains(v.Name)) order.Add(v.Name); break;
+                case MatVecExpr m:
+                    if (!order.Contains(m.Matrix)) order.Add(m.Matrix);
+                    foreach (BoundExpr p in m.Parts) Visit(p);
+                    break;
+                case CallExpr c: foreach (BoundExpr argument in c.Arguments) Visit(argument); break;
+                case BinaryExpr b: Visit(b.Left); Visit(b.Right); break;
+                case NegateExpr n: Visit(n.Operand); break;
+            }
+        }
+        foreach (BoundEquation equation in _cell.Equations) Visit(equation.Value);
+        return order;
+    }
+
+    public void EmitMembers()
+    {
+        var buffers = _schedule.Optimised.Buffers;
+        _w.Line("// Parameters, packed so that each fused product reads one buffer [K, N]: row k holds the weights that");
+        _w.Line("// multiply operand element k, for every output of the product. Parameter(name) shows them in their logical shapes.");
+        foreach (WeightBuffer buffer in buffers)
+        {
+            _w.Line($"private readonly {T}[] {WeightsField(buffer.Index)}, {WeightsField(buffer.Index)}Gradient;");
+            if (buffer.HasBias) _w.Line($"private readonly {T}[] {BiasField(buffer.Index)}, {BiasField(buffer.Index)}Gradient;");
+        }
+        var order = ParameterOrder();
+        var vectors = _cell.Vectors.Where(v => BufferOfBias(v.Name) is null).ToList();
+        foreach (VectorInfo vector in vectors)
+            _w.Line($"private readonly {T}[] {VectorField(vector.Name)}, {VectorField(vector.Name)}Gradient;");
+        var detached = _cell.Matrices.SelectMany(m => m.PartSizes.Select((s, k) => (m.Name, Part: k, Size: s, m.Rows))).Where(p => BufferOfPart(p.Name, p.Part) is null).ToList();
+        foreach (var part in detached)
+            _w.Line($"private readonly {T}[] {DetachedField(part.Name, part.Part)}, {DetachedField(part.Name, part.Part)}Gradient; // used by no live equation");
+        foreach (string size in DeclaredSizes)
+            _w.Line($"private readonly int {SizeField(size)};");
+        _w.Line();
+
+        _w.Line("/// <summary>Creates the cell with every parameter zero: set them by name with <c>Parameter(name).CopyFrom(...)</c>.</summary>");
+        _w.Line("/// <param name=\"inputSize\">X, the size of the input at each step.</param>");
+        _w.Line($"/// <param name=\"hiddenSize\">H, the size of every {(DeclaredSizes.Count > 0 ? "state, intermediate and parameter vector whose size is not declared" : "state")}.</param>");
+        foreach (string size in DeclaredSizes)
+            _w.Line($"/// <param name=\"{size}\">{size}, the size of {Xml(string.Join(", ", _spec.SizesOf(size)))}.</param>");
+        string parameters = string.Concat(DeclaredSizes.Select(n => ", int " + SizeParameter(n)));
+        _w.Line(CellEmitter.GeneratedCode);
+        using (_w.Block($"public {_className}(int inputSize, int hiddenSize{parameters}) : base(inputSize, hiddenSize)"))
+        {
+            foreach (string size in DeclaredSizes)
+                _w.Line($"if ({SizeParameter(size)} <= 0) throw new global::System.ArgumentOutOfRangeException(nameof({SizeParameter(size)}), {SizeParameter(size)}, \"The size {size} must be positive.\");");
+            _w.Line("int X = inputSize, H = hiddenSize" + string.Concat(DeclaredSizes.Select(n => $", {SizeOf(Size.Declared(n))} = {SizeParameter(n)}")) + ";");
+            if (DeclaredSizes.Count > 0)
+            {
+                foreach (string size in DeclaredSizes) _w.Line($"{SizeField(size)} = {SizeOf(Size.Declared(size))};");
+                _w.Line($"DeclareSizes(new[] {{ {string.Join(", ", DeclaredSizes.Select(Quote))} }}, new[] {{ {string.Join(", ", DeclaredSizes.Select(n => SizeOf(Size.Declared(n))))} }}, "
+                    + $"new[] {{ {string.Join(", ", _cell.States.Select(StateSize))} }});");
+            }
+            if (_cell.InputIsHidden)
+                _w.Line($"if (X != H) throw new global::System.ArgumentException($\"{_className} combines its input elementwise with values of the hidden size, so it needs inputSize == hiddenSize; got inputSize {{X}} and hiddenSize {{H}}.\", nameof(inputSize));");
+            foreach (WeightBuffer buffer in buffers)
+            {
+                string n = BufferRows(buffer);
+                string operand = _describe.Node(_schedule.Optimised.Calls.First(c => c.Buffer == buffer.Index).Operand);
+                _w.Line($"// weights{buffer.Index} [{SizeOf(buffer.OperandSize)}, {n}]: " + string.Join(" | ", buffer.Parts.Select(p => p.Matrix + _describe.Columns(p.Matrix, p.Part))) + $", multiplying {operand}");
+                _w.Line($"({WeightsField(buffer.Index)}, {WeightsField(buffer.Index)}Gradient) = AllocateStorage({Mul(SizeOf(buffer.OperandSize), n)});");
+                if (buffer.HasBias)
+                    _w.Line($"({BiasField(buffer.Index)}, {BiasField(buffer.Index)}Gradient) = AllocateStorage({n});");
+            }
+            foreach (VectorInfo vector in vectors)
+                _w.Line($"({VectorField(vector.Name)}, {VectorField(vector.Name)}Gradient) = AllocateStorage({SizeOf(vector.Size)});");
+            foreach (var part in detached)
+                _w.Line($"({DetachedField(part.Name, part.Part)}, {DetachedField(part.Name, part.Part)}Gradient) = AllocateStorage({Mul(SizeOf(part.Rows), SizeOf(part.Size))});");
+
+            foreach (string name in order)
+            {
+                MatrixInfo? matrix = _cell.Matrices.FirstOrDefault(m => m.Name == name);
+                if (matrix is not null)
+                {
+                    var blocks = new List<string>();
+                    for (int k = 0; k < matrix.PartSizes.Count; k++)
+                    {
+                        string column = Width(matrix.PartSizes.Take(k)), columns = SizeOf(matrix.PartSizes[k]);
+                        string operand = $"{Quote(OperandOf(name, k))}, {(matrix.PartSizes[k] == Size.Input ? "true" : "false")}";
+                        if (BufferOfPart(name, k) is { } at)
+                        {
+                            string stride = BufferRows(buffers[at.Buffer]);
+                            blocks.Add($"new {Runtime}.ParameterBlock<{T}>({WeightsField(at.Buffer)}, {WeightsField(at.Buffer)}Gradient, {column}, {columns}, {stride}, {PartOffset(buffers[at.Buffer], at.Slot)}, {operand})");
+                        }
+                        else
+                            blocks.Add($"new {Runtime}.ParameterBlock<{T}>({DetachedField(name, k)}, {DetachedField(name, k)}Gradient, {column}, {columns}, {SizeOf(matrix.Rows)}, 0, {operand})");
+                    }
+                    _w.Line($"AddParameter(\"{name}\", new[] {{ {SizeOf(matrix.Rows)}, {Width(matrix.PartSizes)} }},");
+                    for (int b = 0; b < blocks.Count; b++) _w.Line("    " + blocks[b] + (b == blocks.Count - 1 ? ");" : ","));
+                    continue;
+                }
+                VectorInfo vector = _cell.Vectors.First(v => v.Name == name);
+                string block = BufferOfBias(name) is { } bias
+                    ? $"new {Runtime}.ParameterBlock<{T}>({BiasField(bias.Buffer)}, {BiasField(bias.Buffer)}Gradient, 0, 1, 0, {PartOffset(buffers[bias.Buffer], bias.Slot)})"
+                    : $"new {Runtime}.ParameterBlock<{T}>({VectorField(name)}, {VectorField(name)}Gradient, 0, 1, 0, 0)";
+                _w.Line($"AddParameter(\"{name}\", new[] {{ {SizeOf(vector.Size)} }}, {block});");
+            }
+        }
+        _w.Line();
+
+        string Strings(IEnumerable<string> items) => "new string[] { " + string.Join(", ", items.Select(Quote)) + " }";
+        _w.Line($"private static readonly string[] s_equations = {Strings(_cell.Equations.Select(e => e.Text))};");
+        _w.Line($"private static readonly string[] s_states = {Strings(_cell.States)};");
+        _w.Line();
+        _w.Line("/// <inheritdoc/>");
+        _w.Line("public override global::System.Collections.Generic.IReadOnlyList<string> Equations => s_equations;");
+        _w.Line("/// <inheritdoc/>");
+        _w.Line("public override global::System.Collections.Generic.IReadOnlyList<string> StateNames => s_states;");
+        _w.Line("/// <inheritdoc/>");
+        _w.Line($"public override string OutputName => {Quote(_cell.Output)};");
+        _w.Line("/// <inheritdoc/>");
+        _w.Line($"public override {Runtime}.SequenceRunner<{T}> CreateRunner(int maxSteps, int batchSize) => new Runner(this, maxSteps, batchSize);");
+        _w.Line();
+        EmitRunner();
+        foreach (SweepPlan sweep in _schedule.Sweeps)
+        {
+            _w.Line();
+            EmitForwardKernel(sweep);
+            _w.Line();
+            EmitBackwardKernel(sweep);
+        }
+    }
+
+    /// <summary>What part <paramref name="part"/> of a matrix multiplies where it is first used, as written.</summary>
+    private string OperandOf(string matrix, int part)
+    {
+        foreach (Node node in _graph.Nodes)
+            if (node.Op == Op.MatPart && node.Name == matrix && node.Part == part) return _describe.Node(node.Args[0], false);
+        return "";
+    }
+
+    private static string Quote(string text)
+    {
+        var s = new System.Text.StringBuilder("\"");
+        foreach (char c in text)
+        {
+            if (c == '"' || c == '\\') s.Append('\\').Append(c);
+            else if (c < ' ' || c > '~') s.Append("\\u").Append(((int)c).ToString("x4"));
+            else s.Append(c);
+        }
+        return s.Append('"').ToString();
+    }
+}

@@ -1,0 +1,286 @@
+using System.Collections.Generic;
+using System.Linq;
+using CellGen.Generator.Compiler;
+using CellGen.Generator.Language;
+
+namespace CellGen.Generator.Emit;
+
+/// <summary>The runner: its buffers, and the instructions of the forward and backward passes.</summary>
+internal sealed partial class VariantEmitter
+{
+    private string Rows(Phase phase) => phase == Phase.Step ? "B" : "steps * B";
+
+    private void EmitRunner()
+    {
+        _w.Line("/// <summary>Runs the cell over batches of sequences; every buffer is allocated here, once.</summary>");
+        _w.Line(CellEmitter.GeneratedCode);
+        using (_w.Block($"private sealed class Runner : {Runtime}.SequenceRunner<{T}>"))
+        {
+            _w.Line($"private readonly {_className} _cell;");
+            _w.Line($"private readonly int {string.Join(", ", new[] { "B", "H", "X" }.Concat(DeclaredSizes.Select(n => SizeOf(Size.Declared(n)))))};");
+            foreach (BufferPlan b in _schedule.Buffers)
+                _w.Line($"private readonly {T}[] {_bufferFields[b.Index]}; // [{(b.AllSteps ? "T * B" : "B")}, {BufferWidth(b)}] {Purpose(b)}");
+            foreach (WeightBuffer weights in ForwardWeights())
+                _w.Line($"private readonly {Runtime}.PackedWeights<{T}> {PackedField(WeightsField(weights.Index))}; // weights{weights.Index} in the panels the forward kernels read");
+            foreach (WeightBuffer weights in TransposedWeights())
+            {
+                _w.Line($"private readonly {T}[] {TransposedField(weights.Index)}; // [{BufferRows(weights)}, {SizeOf(weights.OperandSize)}] weights{weights.Index}ᵀ, for the data gradients");
+                _w.Line($"private readonly {Runtime}.PackedWeights<{T}> {PackedField(TransposedField(weights.Index))}; // the same, in panels");
+            }
+            _w.Line();
+            using (_w.Block($"public Runner({_className} cell, int maxSteps, int batchSize) : base(cell, maxSteps, batchSize)"))
+            {
+                _w.Line("_cell = cell;");
+                _w.Line("B = batchSize;");
+                _w.Line("H = cell.HiddenSize;");
+                _w.Line("X = cell.InputSize;");
+                foreach (string size in DeclaredSizes)
+                    _w.Line($"{SizeOf(Size.Declared(size))} = cell.{SizeField(size)};");
+                foreach (BufferPlan b in _schedule.Buffers)
+                    _w.Line($"{_bufferFields[b.Index]} = new {T}[{(b.AllSteps ? "maxSteps * B" : "B")} * {Paren(BufferWidth(b))}];");
+                foreach (WeightBuffer weights in ForwardWeights())
+                    _w.Line($"{PackedField(WeightsField(weights.Index))} = new {Runtime}.PackedWeights<{T}>({SizeOf(weights.OperandSize)}, {BufferRows(weights)});");
+                foreach (WeightBuffer weights in TransposedWeights())
+                {
+                    _w.Line($"{TransposedField(weights.Index)} = new {T}[{Paren(SizeOf(weights.OperandSize))} * {Paren(BufferRows(weights))}];");
+                    _w.Line($"{PackedField(TransposedField(weights.Index))} = new {Runtime}.PackedWeights<{T}>({BufferRows(weights)}, {SizeOf(weights.OperandSize)});");
+                }
+            }
+            _w.Line();
+
+            _w.Line("/// <inheritdoc/>");
+            using (_w.Block("protected override void RunForward(int steps, bool record)"))
+            {
+                _w.Comment("The weights may have changed since the last pass: the first product to read their panels packs them again.");
+                foreach (WeightBuffer weights in ForwardWeights())
+                    _w.Line($"{PackedField(WeightsField(weights.Index))}.Invalidate();");
+                foreach (var lagged in LaggedInputs())
+                    _w.Line($"LaggedInputs({lagged.Lag}, steps, {_bufferFields[lagged.Buffer]}); // {_cell.Input}[t-{lagged.Lag}]: zero before the first step");
+                if (_schedule.HoistedForward.Count > 0)
+                {
+                    _w.Comment("Before the loop: everything that depends only on the input, for all steps at once.");
+                    foreach (Instruction instruction in _schedule.HoistedForward) EmitForwardInstruction(instruction, Phase.Hoisted);
+                }
+                using (_w.Block("for (int t = 0; t < steps; t++)"))
+                {
+                    if (_keptPerStep.Count > 0)
+                        _w.Line("int slot = record ? t : 0; // without a tape, one step's room is enough for what only the backward pass reads");
+                    foreach (Instruction instruction in _schedule.StepForward) EmitForwardInstruction(instruction, Phase.Step);
+                    _w.Line("EndForwardStep(t); // sequences that have ended keep their states");
+                }
+            }
+            _w.Line();
+
+            _w.Line("/// <inheritdoc/>");
+            using (_w.Block($"protected override void RunBackward(int steps, global::System.ReadOnlySpan<{T}> outputGradients)"))
+            {
+                if (TransposedWeights().Count > 0)
+                    _w.Comment("The data gradients multiply by transposed weights: transposed once here, they run on the forward kernels.");
+                foreach (WeightBuffer weights in TransposedWeights())
+                {
+                    _w.Line($"{Runtime}.Gemm.Transpose<{T}>(_cell.{WeightsField(weights.Index)}, {TransposedField(weights.Index)}, {SizeOf(weights.OperandSize)}, {BufferRows(weights)});");
+                    _w.Line($"{PackedField(TransposedField(weights.Index))}.Invalidate();");
+                }
+                using (_w.Block("for (int t = steps - 1; t >= 0; t--)"))
+                {
+                    _w.Line("BeginBackwardStep(t); // sequences that have ended add nothing from here on");
+                    foreach (Instruction instruction in _schedule.StepBackward) EmitBackwardInstruction(instruction, Phase.Step);
+                    for (int s = 0; s < _cell.States.Count; s++)
+                        if (!_schedule.StatesReadBack[s])
+                            _w.Line($"CarryOut({s}).Clear(); // nothing in a step reads {_cell.States[s]}[t-1]");
+                    _w.Line("EndBackwardStep(t);");
+                }
+                if (_schedule.AfterLoopBackward.Count > 0)
+                    _w.Comment("After the loop: weight gradients as products over all steps, then what depends only on the input.");
+                foreach (Instruction instruction in _schedule.AfterLoopBackward)
+                    EmitBackwardInstruction(instruction, Phase.Hoisted);
+                bool inputReached = Enumerable.Range(0, _graph.Nodes.Count).Any(i => _graph.Nodes[i].Op == Op.Input && _graph.Nodes[i].Lag == 0 && _schedule.FirstWriter[i] is not null);
+                var laggedReached = LaggedInputs().Where(l => _schedule.FirstWriter[l.Node] is not null).ToList();
+                if (!inputReached)
+                    _w.Line($"InputGradients.AsSpan(0, steps * B * X).Clear(); // {(laggedReached.Count > 0 ? "nothing reaches x[t] itself" : "the output does not depend on the input")}");
+                foreach (var lagged in laggedReached)
+                    _w.Line($"AddLaggedInputGradients({lagged.Lag}, steps, {_bufferFields[_schedule.Nodes[lagged.Node].AdjointBuffer]}); // d({_cell.Input}[t-{lagged.Lag}]) moved back to the step it was read at");
+            }
+        }
+    }
+
+    /// <summary>The weight buffers whose products pass a gradient back to their operand, in buffer order.</summary>
+    private List<WeightBuffer> TransposedWeights() =>
+        WeightsOf(_schedule.StepBackward.Concat(_schedule.AfterLoopBackward), InstructionKind.GemmData);
+
+    /// <summary>The weight buffers of the forward products, in buffer order.</summary>
+    private List<WeightBuffer> ForwardWeights() =>
+        WeightsOf(_schedule.HoistedForward.Concat(_schedule.StepForward), InstructionKind.Gemm, InstructionKind.GemmThenSweep);
+
+    private List<WeightBuffer> WeightsOf(IEnumerable<Instruction> instructions, params InstructionKind[] kinds) =>
+        instructions.Where(instruction => kinds.Contains(instruction.Kind))
+            .Select(instruction => _schedule.Optimised.Calls[_schedule.Calls[instruction.Index].Call].Buffer)
+            .Distinct().OrderBy(buffer => buffer)
+            .Select(buffer => _schedule.Optimised.Buffers[buffer]).ToList();
+
+    private string TransposedField(int weights) => WeightsField(weights) + "Transposed";
+
+    private static string PackedField(string weights) => weights + "Packed";
+
+    /// <summary>"product0 and product1" when more than one product's gradient lives in buffer <paramref name="buffer"/>, else "".</summary>
+    private string SharedGradient(int buffer)
+    {
+        var calls = _schedule.Calls.Where(c => c.GradientBuffer == buffer).Select(c => "product" + c.Call).ToList();
+        return calls.Count > 1 ? string.Join(" and ", calls) : "";
+    }
+
+    private string Purpose(BufferPlan b) => b.Purpose switch
+    {
+        BufferPurpose.Product => "a fused matrix product",
+        BufferPurpose.Gradient when SharedGradient(b.Index) is { Length: > 0 } calls => $"gradient of {calls}, which are equal",
+        BufferPurpose.Gradient => "gradient",
+        BufferPurpose.Tape => "tape: read by the backward pass",
+        BufferPurpose.Lagged => "the input of an earlier step",
+        BufferPurpose.Value => "kept for a later stage",
+        _ => throw new System.InvalidOperationException("Unknown purpose " + b.Purpose),
+    };
+
+    private (string Span, string Stride) OperandValues(int operand, Phase phase, bool allSteps, bool forward = false)
+    {
+        NodePlan plan = _schedule.Nodes[operand];
+        Node node = _graph.Nodes[operand];
+        switch (plan.Storage)
+        {
+            case Storage.StatePrev:
+                return (allSteps ? $"PreviousStates({StateIndex(node.Name)}, steps)" : $"PreviousState({StateIndex(node.Name)}, t)", StateSize(node.Name));
+            case Storage.StateNext:
+                return (allSteps ? $"NextStates({StateIndex(plan.State)}, steps)" : $"NextState({StateIndex(plan.State)}, t)", StateSize(plan.State));
+            default:
+            {
+                View view = ValueView(operand, allSteps ? Phase.Hoisted : phase, forward)!;
+                return (view.Span.From(view.Column), view.Stride);
+            }
+        }
+    }
+
+
+    private void EmitForwardInstruction(Instruction instruction, Phase phase)
+    {
+        switch (instruction.Kind)
+        {
+            case InstructionKind.Reduce:
+            {
+                int mean = instruction.Index, argument = _graph.Nodes[mean].Args[0];
+                View source = ValueView(argument, phase, forward: true)!;
+                _w.Comment($"{_describe.Short(mean)}: one value per row");
+                _w.Line($"{Runtime}.Elementwise.RowMeans<{T}>({source.Span.From(source.Column)}, {(source.Broadcast ? "0" : source.Stride)}, {SizeOf(_graph.Nodes[argument].Size)}, {ValueView(mean, phase, forward: true)!.Span}, {Rows(phase)});");
+                return;
+            }
+            case InstructionKind.Sweep:
+                EmitKernelCall(_schedule.Sweeps[instruction.Index], forward: true);
+                return;
+            case InstructionKind.GemmThenSweep when !_p.IsSingle: // the double variant, for verification, keeps them apart
+                EmitForwardInstruction(new Instruction(InstructionKind.Gemm, instruction.Index), phase);
+                EmitForwardInstruction(new Instruction(InstructionKind.Sweep, instruction.Sweep), phase);
+                return;
+            case InstructionKind.GemmThenSweep:
+            {
+                string product = ProductArguments(_schedule.Calls[instruction.Index], phase, out int parts);
+                SweepPlan sweep = _schedule.Sweeps[instruction.Sweep];
+                string kernel = EmitKernelLocal(sweep, forward: true, " (fused with the product: each block of hidden units as soon as its gates are computed)");
+                _w.Line($"{Runtime}.Gemm.ForwardThenSweep({product}, {parts}, {SizeOf(sweep.Size)}, ref {kernel});");
+                return;
+            }
+            default:
+                _w.Line($"{Runtime}.Gemm.Forward<{T}>({ProductArguments(_schedule.Calls[instruction.Index], phase, out _)}, {BufferRows(_schedule.Optimised.Buffers[_schedule.Optimised.Calls[instruction.Index].Buffer])});");
+                return;
+        }
+    }
+
+    /// <summary>Writes the product's comment and returns its arguments up to k: A, lda, W, packed W, bias, C, ldc, rows, k.</summary>
+    private string ProductArguments(CallPlan call, Phase phase, out int parts)
+    {
+        GemmCall gemm = _schedule.Optimised.Calls[call.Call];
+        WeightBuffer weights = _schedule.Optimised.Buffers[gemm.Buffer];
+        (string operand, string lda) = OperandValues(gemm.Operand, phase, allSteps: false, forward: true);
+        parts = weights.Parts.Count;
+        string n = BufferRows(weights);
+        _w.Comment($"product{call.Call} = " + string.Join(" | ", weights.Parts.Select(p => p.Matrix + _describe.Columns(p.Matrix, p.Part) + " @ " + _describe.Node(gemm.Operand, false) + (p.Bias.Length > 0 ? " + " + p.Bias : ""))));
+        string bias = weights.HasBias ? $"_cell.{BiasField(weights.Index)}" : "default";
+        return $"{operand}, {lda}, _cell.{WeightsField(weights.Index)}, {PackedField(WeightsField(weights.Index))}, {bias}, {ValueView(NodeOfCall(call.Call), phase, forward: true)!.Span}, {n}, {Rows(phase)}, {SizeOf(weights.OperandSize)}";
+    }
+
+    private int NodeOfCall(int call) => Enumerable.Range(0, _graph.Nodes.Count).First(i => _schedule.Optimised.CallOfNode[i] == call);
+
+    private void EmitBackwardInstruction(Instruction instruction, Phase phase)
+    {
+        switch (instruction.Kind)
+        {
+            case InstructionKind.BackwardSweep:
+            {
+                foreach (int target in PerRowTargets(_schedule.Sweeps[instruction.Index]).Where(t => _schedule.FirstWriter[t] == instruction))
+                    _w.Line($"{AdjointView(target, phase).Span.AsSpan()}.Clear(); // d({_describe.Short(target)}) is summed over the features below");
+                EmitKernelCall(_schedule.Sweeps[instruction.Index], forward: false);
+                return;
+            }
+            case InstructionKind.ReduceData:
+            {
+                int mean = instruction.Index, argument = _graph.Nodes[mean].Args[0];
+                View source = AdjointView(mean, phase), target = AdjointView(argument, phase);
+                // A parameter vector is the same row for every row (stride 0), and its gradient always accumulates.
+                bool accumulate = _graph.Nodes[argument].Op == Op.Vector || _schedule.FirstWriter[argument] != instruction;
+                if (_schedule.FirstWriter[mean] is null) _w.Line($"{source.Span.AsSpan()}.Clear(); // nothing reaches {_describe.Short(mean)}");
+                _w.Comment($"d({_describe.Short(argument)}) {(accumulate ? "+=" : "=")} d({_describe.Short(mean)}) / {SizeOf(_graph.Nodes[argument].Size)}, for every feature");
+                _w.Line($"{Runtime}.Elementwise.RowMeansGradient<{T}>({source.Span}, {target.Span.From(target.Column)}, {(target.Broadcast ? "0" : target.Stride)}, {SizeOf(_graph.Nodes[argument].Size)}, {Rows(phase)}, accumulate: {(accumulate ? "true" : "false")});");
+                return;
+            }
+            case InstructionKind.GemmData:
+            {
+                CallPlan call = _schedule.Calls[instruction.Index];
+                GemmCall gemm = _schedule.Optimised.Calls[call.Call];
+                WeightBuffer weights = _schedule.Optimised.Buffers[gemm.Buffer];
+                View target = AdjointView(gemm.Operand, call.Phase);
+                string span = target.Span.From(target.Column);
+                bool accumulate = _schedule.FirstWriter[gemm.Operand] != instruction;
+                string n = BufferRows(weights);
+                _w.Comment($"d({_describe.Short(gemm.Operand)}) {(accumulate ? "+=" : "=")} d(product{call.Call}) @ weights{weights.Index}ᵀ");
+                _w.Line($"{Runtime}.Gemm.BackwardDataTransposed<{T}>({BufferSpan(call.GradientBuffer, call.Phase)}, {n}, {TransposedField(weights.Index)}, {PackedField(TransposedField(weights.Index))}, {span}, {target.Stride}, {Rows(call.Phase)}, {SizeOf(weights.OperandSize)}, {n}, accumulate: {(accumulate ? "true" : "false")});");
+                return;
+            }
+            case InstructionKind.GemmWeights:
+            {
+                CallPlan call = _schedule.Calls[instruction.Index];
+                GemmCall gemm = _schedule.Optimised.Calls[call.Call];
+                WeightBuffer weights = _schedule.Optimised.Buffers[gemm.Buffer];
+                (string operand, string lda) = OperandValues(gemm.Operand, Phase.Hoisted, allSteps: true);
+                string n = BufferRows(weights);
+                string dz = BufferSpan(call.GradientBuffer, Phase.Hoisted).Text;
+                _w.Comment($"d(weights{weights.Index}) += {_describe.Short(gemm.Operand)}ᵀ @ d(product{call.Call}), over all steps");
+                _w.Line($"{Runtime}.Gemm.BackwardWeights<{T}>({operand}, {lda}, {dz}, {n}, _cell.{WeightsField(weights.Index)}Gradient, steps * B, {SizeOf(weights.OperandSize)}, {n});");
+                if (weights.HasBias)
+                    _w.Line($"{Runtime}.Gemm.BiasGradient<{T}>({dz}, {n}, _cell.{BiasField(weights.Index)}Gradient, steps * B, {n});");
+                return;
+            }
+        }
+    }
+
+    private string KernelName(SweepPlan sweep, bool forward) =>
+        $"{(sweep.Phase == Phase.Hoisted ? "Input" : "Step")}{(forward ? "Forward" : "Backward")}{sweep.Index}";
+
+    private void EmitKernelCall(SweepPlan sweep, bool forward)
+    {
+        string local = EmitKernelLocal(sweep, forward, "");
+        _w.Line($"{Runtime}.Elementwise.{_p.ForEach}(ref {local}, {Rows(sweep.Phase)}, {SizeOf(sweep.Size)});");
+    }
+
+    /// <summary>Writes the sweep's comment (with <paramref name="how"/> after it) and its kernel, a local; returns the local's name.</summary>
+    private string EmitKernelLocal(SweepPlan sweep, bool forward, string how)
+    {
+        var views = forward ? ForwardViews(sweep) : BackwardViews(sweep);
+        string name = KernelName(sweep, forward);
+        string what = string.Join(", ", sweep.Nodes.Where(n => _describe.LabelOf(n) is not null).Select(n => _describe.LabelOf(n)));
+        _w.Comment($"{(forward ? "" : "Backward of ")}{(what.Length > 0 ? what : "sweep " + sweep.Index)}{how}");
+        string local = "k" + name;
+        var init = new List<string> { "H = H", "X = X" };
+        init.AddRange(DeclaredSizes.Select(n => SizeOf(Size.Declared(n))).Select(n => $"{n} = {n}"));
+        if (forward) init.Add("Record = record");
+        init.AddRange(views.Values.Select(v => $"{v.Field} = {v.Span}"));
+        _w.Line($"var {local} = new {name} {{ {string.Join(", ", init)} }};");
+        return local;
+    }
+}
