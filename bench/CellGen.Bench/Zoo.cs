@@ -7,7 +7,7 @@ using System.Reflection;
 namespace CellGen.Bench;
 
 /// <summary>
-/// zoo [ROUNDS]: every zoo cell (tests/CellGen.Tests/Zoo), our LayerNormLstm and our Lstm, forward (inference) and
+/// zoo [ROUNDS [CELL...]]: every zoo cell (or those named) (tests/CellGen.Tests/Zoo), our LayerNormLstm and our Lstm, forward (inference) and
 /// forward+backward, at B 1 / H 128 and B 32 / H 256 (X = H, T = 50, a declared size P = H / 2), in ROUNDS rounds
 /// (default 3) that run the cells one after another, so that a slow spell of the machine hits them all; medians of the
 /// rounds. Each cell's time per multiply-add of its products (per step: the sum over its matrices of rows x columns,
@@ -36,11 +36,12 @@ public static class Zoo
     public static int Run(string[] args)
     {
         int rounds = args.Length > 0 ? int.Parse(args[0]) : 3;
+        var only = new HashSet<string>(args.Skip(1)); // cell names, or all; the Lstm is always timed, as the reference
         var configurations = new[] { (Name: "b1-h128", Batch: 1, Hidden: 128), (Name: "b32-h256", Batch: 32, Hidden: 256) };
         Console.WriteLine($"{Environment.ProcessorCount} cores; Vector512 {System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated}, Vector256 {System.Runtime.Intrinsics.Vector256.IsHardwareAccelerated}; T = {Steps}, X = H; medians of {rounds} rounds");
         foreach (var config in configurations)
         {
-            var cases = Cells().Select(c =>
+            var cases = Cells().Where(c => only.Count == 0 || c.Name == "Lstm" || only.Contains(c.Name)).Select(c =>
             {
                 RecurrentCell<float> cell = c.Create(config.Hidden, config.Hidden);
                 Initializers.Initialize(cell, new Random(1));

@@ -108,8 +108,20 @@ public static class Elementwise
         {
             Span<T> values = destination.Slice(row * stride, width);
             T share = gradient[row] / n;
-            if (accumulate) for (int j = 0; j < width; j++) values[j] += share;
-            else values.Fill(share);
+            if (!accumulate)
+            {
+                values.Fill(share);
+                continue;
+            }
+            int j = 0;
+            if (System.Numerics.Vector.IsHardwareAccelerated && System.Numerics.Vector<T>.IsSupported)
+            {
+                var lanes = new System.Numerics.Vector<T>(share);
+                Span<System.Numerics.Vector<T>> vectors = System.Runtime.InteropServices.MemoryMarshal.Cast<T, System.Numerics.Vector<T>>(values);
+                for (int v = 0; v < vectors.Length; v++) vectors[v] += lanes;
+                j = vectors.Length * System.Numerics.Vector<T>.Count;
+            }
+            for (; j < width; j++) values[j] += share;
         }
     }
 

@@ -22,9 +22,17 @@ public abstract class RecurrentCell<T> : IHasParameters where T : unmanaged, INu
     {
         if (inputSize <= 0) throw new ArgumentOutOfRangeException(nameof(inputSize), inputSize, "The input size must be positive.");
         if (hiddenSize <= 0) throw new ArgumentOutOfRangeException(nameof(hiddenSize), hiddenSize, "The hidden size must be positive.");
+        if (inputSize > MaxSize) throw new ArgumentOutOfRangeException(nameof(inputSize), inputSize, $"The input size can be at most {MaxSize}.");
+        if (hiddenSize > MaxSize) throw new ArgumentOutOfRangeException(nameof(hiddenSize), hiddenSize, $"The hidden size can be at most {MaxSize}.");
         InputSize = inputSize;
         HiddenSize = hiddenSize;
     }
+
+    /// <summary>
+    /// The largest input, hidden or declared size: 2^24, so that a buffer's width (a few sizes added, each times a few
+    /// gates) is an int; whether its storage fits an array is checked when it is allocated.
+    /// </summary>
+    public const int MaxSize = 1 << 24;
 
     /// <summary>X: the size of the input at each step.</summary>
     public int InputSize { get; }
@@ -107,10 +115,16 @@ public abstract class RecurrentCell<T> : IHasParameters where T : unmanaged, INu
     /// <summary>Creates a runner for batches of <paramref name="batchSize"/> sequences of at most <paramref name="maxSteps"/> steps.</summary>
     public abstract SequenceRunner<T> CreateRunner(int maxSteps, int batchSize);
 
-    /// <summary>Allocates a packed parameter buffer and its gradient.</summary>
-    protected (T[] Values, T[] Gradients) AllocateStorage(int length)
+    /// <summary>
+    /// Allocates a packed parameter buffer and its gradient; the length is computed in 64 bits by the caller, so that a
+    /// cell too large for an array is an exception naming its sizes, never a wrapped length.
+    /// </summary>
+    protected (T[] Values, T[] Gradients) AllocateStorage(long length)
     {
-        var pair = (new T[length], new T[length]);
+        if (length > Array.MaxLength)
+            throw new ArgumentOutOfRangeException(nameof(length), length,
+                $"{GetType().Name} with inputSize = {InputSize} and hiddenSize = {HiddenSize} needs {length} values in one parameter buffer, more than an array holds ({Array.MaxLength}): use smaller sizes.");
+        var pair = (new T[(int)length], new T[(int)length]);
         _storage.Add(pair);
         return pair;
     }

@@ -6,7 +6,10 @@ namespace CellGen;
 
 /// <summary>
 /// Runs a cell over a batch of B sequences of up to <see cref="MaxSteps"/> steps, forward (for inference, or recording
-/// a tape for training) and backward through time. All buffers are allocated once, here; calls allocate nothing.
+/// a tape for training) and backward through time. All buffers are allocated once, here; calls allocate nothing. A
+/// runner is for one thread at a time (a call from a second thread while one runs throws); a cell may be shared by
+/// several runners on several threads for inference, but Backward accumulates into the cell's gradients, so runners of
+/// one cell must not run Backward at the same time.
 /// Layouts are time-major and row-major: inputs [T, B, X], outputs [T, B, O] (O the output state's size, H unless
 /// declared), states one after another in the order of <see cref="RecurrentCell{T}.StateNames"/>, each [B, its size].
 /// </summary>
@@ -25,6 +28,7 @@ public abstract class SequenceRunner<T> where T : unmanaged, INumberBase<T>
     private bool _recordedMasked;
     private int _carryParity;
     private int _recordedSteps = -1;
+    private int _busy; // 1 while a call runs: a runner is for one thread at a time
 
     /// <summary>Allocates the buffers every cell needs: inputs, state histories, gradient carries.</summary>
     protected SequenceRunner(RecurrentCell<T> cell, int maxSteps, int batchSize)
@@ -36,6 +40,10 @@ public abstract class SequenceRunner<T> where T : unmanaged, INumberBase<T>
         MaxSteps = maxSteps;
         BatchSize = batchSize;
         int states = cell.StateNames.Count;
+        long widest = Math.Max(cell.InputSize, cell.StateSizes.Max());
+        if ((long)(maxSteps + 1) * batchSize * widest > Array.MaxLength)
+            throw new ArgumentOutOfRangeException(nameof(maxSteps), maxSteps,
+                $"maxSteps = {maxSteps}, batchSize = {batchSize} and a width of {widest} need {(long)(maxSteps + 1) * batchSize * widest} values in one buffer, more than an array holds ({Array.MaxLength}): run shorter chunks or smaller batches.");
         _stateSizes = cell.StateSizes.ToArray();
         _stateOffsets = new int[states];
         for (int s = 0; s < states; s++) _stateOffsets[s] = cell.StateOffset(s, batchSize);
@@ -104,6 +112,13 @@ public abstract class SequenceRunner<T> where T : unmanaged, INumberBase<T>
     /// <param name="initialStateGradients">dL/d(initial states), laid out as the states, or empty when not wanted.</param>
     public void Backward(ReadOnlySpan<T> outputGradients, ReadOnlySpan<T> finalStateGradients, Span<T> inputGradients, Span<T> initialStateGradients)
     {
+        Enter();
+        try { RunBackwardChecked(outputGradients, finalStateGradients, inputGradients, initialStateGradients); }
+        finally { Leave(); }
+    }
+
+    private void RunBackwardChecked(ReadOnlySpan<T> outputGradients, ReadOnlySpan<T> finalStateGradients, Span<T> inputGradients, Span<T> initialStateGradients)
+    {
         if (_recordedSteps < 0)
             throw new InvalidOperationException("Backward needs a tape: call ForwardTraining first (Forward records nothing).");
         int steps = _recordedSteps;
@@ -126,6 +141,37 @@ public abstract class SequenceRunner<T> where T : unmanaged, INumberBase<T>
     }
 
     private void Run(ReadOnlySpan<T> inputs, ReadOnlySpan<T> initialStates, Span<T> outputs, Span<T> finalStates, ReadOnlySpan<int> lengths, bool record)
+    {
+        Enter();
+        try { RunChecked(inputs, initialStates, outputs, finalStates, lengths, record); }
+        finally { Leave(); }
+    }
+
+    /// <summary>
+    /// A runner's buffers belong to one call at a time: a second thread entering while a call runs gets an exception
+    /// rather than outputs computed from each other's buffers (as .NET's collections detect concurrent changes).
+    /// </summary>
+    private void Enter()
+    {
+        if (System.Threading.Interlocked.CompareExchange(ref _busy, 1, 0) != 0)
+            throw new InvalidOperationException(
+                "This runner is already running a call on another thread. A runner is for one thread at a time: create one runner per thread (a cell may be shared by several runners).");
+    }
+
+    private void Leave() => System.Threading.Volatile.Write(ref _busy, 0);
+
+    /// <summary>
+    /// A buffer of <paramref name="length"/> values for a generated runner, the length computed in 64 bits so that a
+    /// size that does not fit is an exception naming it, not a wrapped number.
+    /// </summary>
+    protected static T[] Buffer(long length, string name)
+    {
+        if (length > Array.MaxLength)
+            throw new ArgumentOutOfRangeException(nameof(length), length, $"The runner's buffer '{name}' needs {length} values, more than an array holds ({Array.MaxLength}): use fewer steps, a smaller batch or smaller sizes.");
+        return new T[length];
+    }
+
+    private void RunChecked(ReadOnlySpan<T> inputs, ReadOnlySpan<T> initialStates, Span<T> outputs, Span<T> finalStates, ReadOnlySpan<int> lengths, bool record)
     {
         int perStep = BatchSize * Cell.InputSize;
         if (inputs.Length == 0 || inputs.Length % perStep != 0 || inputs.Length / perStep > MaxSteps)

@@ -138,9 +138,34 @@ public sealed class CheckpointTests : IDisposable
         string path = Path.Combine(_folder, "model.safetensors");
         Checkpoint.Save(path, Checkpoint.Named(RandomLstm(1)));
         byte[] old = File.ReadAllBytes(path);
-        Assert.Throws<IOException>(() => Checkpoint.Save(path, Checkpoint.Named(RandomLstm(2)), s => new FailingStream(s, old.Length / 2)));
+        var error = Assert.Throws<IOException>(() => Checkpoint.Save(path, Checkpoint.Named(RandomLstm(2)), s => new FailingStream(s, old.Length / 2)));
         Assert.Equal(old, File.ReadAllBytes(path));
         Assert.Single(Directory.GetFiles(_folder));
+        // The message names the file the caller asked for, not the temporary one beside it.
+        Assert.Contains(Path.GetFullPath(path), error.Message);
+        Assert.DoesNotContain(".tmp", error.Message);
+    }
+
+    [Fact]
+    public void LoadingTwoParametersUnderOneNameIsRefusedByName()
+    {
+        string path = Path.Combine(_folder, "model.safetensors");
+        Checkpoint.Save(path, Checkpoint.Named(RandomLstm(1)));
+        var twice = Checkpoint.Named(RandomLstm(2)).Concat(Checkpoint.Named(RandomLstm(3)).Take(1));
+        var error = Assert.Throws<ArgumentException>(() => Checkpoint.Load(path, twice));
+        Assert.Contains("Two parameters are called 'W_i'", error.Message);
+    }
+
+    [Fact]
+    public void NullArgumentsAreArgumentNullExceptions()
+    {
+        string path = Path.Combine(_folder, "model.safetensors");
+        Assert.Throws<ArgumentNullException>(() => Checkpoint.Save(path, null!));
+        Assert.Throws<ArgumentNullException>(() => Checkpoint.Load(path, null!));
+        Assert.Throws<ArgumentNullException>(() => Checkpoint.Named((RecurrentCell<float>)null!));
+        Assert.Throws<ArgumentNullException>(() => Checkpoint.Named((Dense)null!));
+        Assert.Throws<ArgumentNullException>(() => Checkpoint.ImportPyTorch(path, null!));
+        Assert.ThrowsAny<ArgumentException>(() => Checkpoint.Save(null!, Checkpoint.Named(RandomLstm(1))));
     }
 
     [Fact]

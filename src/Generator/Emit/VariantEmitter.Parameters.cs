@@ -108,7 +108,7 @@ internal sealed partial class VariantEmitter
         using (_w.Block($"public {_className}(int inputSize, int hiddenSize{parameters}) : base(inputSize, hiddenSize)"))
         {
             foreach (string size in DeclaredSizes)
-                _w.Line($"if ({SizeParameter(size)} <= 0) throw new global::System.ArgumentOutOfRangeException(nameof({SizeParameter(size)}), {SizeParameter(size)}, \"The size {size} must be positive.\");");
+                _w.Line($"if ({SizeParameter(size)} <= 0 || {SizeParameter(size)} > MaxSize) throw new global::System.ArgumentOutOfRangeException(nameof({SizeParameter(size)}), {SizeParameter(size)}, $\"The size {size} must be from 1 to {{MaxSize}}.\");");
             _w.Line("int X = inputSize, H = hiddenSize" + string.Concat(DeclaredSizes.Select(n => $", {SizeOf(Size.Declared(n))} = {SizeParameter(n)}")) + ";");
             if (DeclaredSizes.Count > 0)
             {
@@ -123,14 +123,14 @@ internal sealed partial class VariantEmitter
                 string n = BufferRows(buffer);
                 string operand = _describe.Node(_schedule.Optimised.Calls.First(c => c.Buffer == buffer.Index).Operand);
                 _w.Line($"// weights{buffer.Index} [{SizeOf(buffer.OperandSize)}, {n}]: " + string.Join(" | ", buffer.Parts.Select(p => p.Matrix + _describe.Columns(p.Matrix, p.Part))) + $", multiplying {operand}");
-                _w.Line($"({WeightsField(buffer.Index)}, {WeightsField(buffer.Index)}Gradient) = AllocateStorage({Mul(SizeOf(buffer.OperandSize), n)});");
+                _w.Line($"({WeightsField(buffer.Index)}, {WeightsField(buffer.Index)}Gradient) = AllocateStorage(1L * {Mul(SizeOf(buffer.OperandSize), n)});");
                 if (buffer.HasBias)
                     _w.Line($"({BiasField(buffer.Index)}, {BiasField(buffer.Index)}Gradient) = AllocateStorage({n});");
             }
             foreach (VectorInfo vector in vectors)
                 _w.Line($"({VectorField(vector.Name)}, {VectorField(vector.Name)}Gradient) = AllocateStorage({SizeOf(vector.Size)});");
             foreach (var part in detached)
-                _w.Line($"({DetachedField(part.Name, part.Part)}, {DetachedField(part.Name, part.Part)}Gradient) = AllocateStorage({Mul(SizeOf(part.Rows), SizeOf(part.Size))});");
+                _w.Line($"({DetachedField(part.Name, part.Part)}, {DetachedField(part.Name, part.Part)}Gradient) = AllocateStorage(1L * {Mul(SizeOf(part.Rows), SizeOf(part.Size))});");
 
             foreach (string name in order)
             {

@@ -37,12 +37,12 @@ internal sealed partial class VariantEmitter
                 foreach (string size in DeclaredSizes)
                     _w.Line($"{SizeOf(Size.Declared(size))} = cell.{SizeField(size)};");
                 foreach (BufferPlan b in _schedule.Buffers)
-                    _w.Line($"{_bufferFields[b.Index]} = new {T}[{(b.AllSteps ? "maxSteps * B" : "B")} * {Paren(BufferWidth(b))}];");
+                    _w.Line($"{_bufferFields[b.Index]} = Buffer(1L * {(b.AllSteps ? "maxSteps * B" : "B")} * {Paren(BufferWidth(b))}, \"{b.Name}\");");
                 foreach (WeightBuffer weights in ForwardWeights())
                     _w.Line($"{PackedField(WeightsField(weights.Index))} = new {Runtime}.PackedWeights<{T}>({SizeOf(weights.OperandSize)}, {BufferRows(weights)});");
                 foreach (WeightBuffer weights in TransposedWeights())
                 {
-                    _w.Line($"{TransposedField(weights.Index)} = new {T}[{Paren(SizeOf(weights.OperandSize))} * {Paren(BufferRows(weights))}];");
+                    _w.Line($"{TransposedField(weights.Index)} = new {T}[_cell.{WeightsField(weights.Index)}.Length]; // [{BufferRows(weights)}, {SizeOf(weights.OperandSize)}]");
                     _w.Line($"{PackedField(TransposedField(weights.Index))} = new {Runtime}.PackedWeights<{T}>({BufferRows(weights)}, {SizeOf(weights.OperandSize)});");
                 }
             }

@@ -19,12 +19,20 @@ public static class Checkpoint
     private const int HeaderLimit = 100 * 1024 * 1024;
 
     /// <summary>Every parameter of a cell or layer by name, optionally under a prefix ("encoder." + "W_i").</summary>
-    public static IEnumerable<KeyValuePair<string, Parameter<float>>> Named(RecurrentCell<float> cell, string prefix = "") =>
-        cell.Parameters.Select(p => new KeyValuePair<string, Parameter<float>>(prefix + p.Name, p));
+    public static IEnumerable<KeyValuePair<string, Parameter<float>>> Named(RecurrentCell<float> cell, string prefix = "")
+    {
+        ArgumentNullException.ThrowIfNull(cell);
+        ArgumentNullException.ThrowIfNull(prefix);
+        return cell.Parameters.Select(p => new KeyValuePair<string, Parameter<float>>(prefix + p.Name, p));
+    }
 
     /// <summary>The parameters of a dense layer by name ("W", "b"), optionally under a prefix.</summary>
-    public static IEnumerable<KeyValuePair<string, Parameter<float>>> Named(Dense layer, string prefix = "") =>
-        new[] { layer.Weights, layer.Bias }.Select(p => new KeyValuePair<string, Parameter<float>>(prefix + p.Name, p));
+    public static IEnumerable<KeyValuePair<string, Parameter<float>>> Named(Dense layer, string prefix = "")
+    {
+        ArgumentNullException.ThrowIfNull(layer);
+        ArgumentNullException.ThrowIfNull(prefix);
+        return new[] { layer.Weights, layer.Bias }.Select(p => new KeyValuePair<string, Parameter<float>>(prefix + p.Name, p));
+    }
 
     /// <summary>Saves the parameters as float32 tensors, atomically.</summary>
     public static void Save(string path, IEnumerable<KeyValuePair<string, Parameter<float>>> parameters) =>
@@ -34,7 +42,9 @@ public static class Checkpoint
     internal static void Save(string path, IEnumerable<KeyValuePair<string, Parameter<float>>> parameters, Func<Stream, Stream> wrap)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
+        ArgumentNullException.ThrowIfNull(parameters);
         var list = parameters.ToList();
+        if (list.Any(p => p.Key is null || p.Value is null)) throw new ArgumentException("A parameter or its name is null.", nameof(parameters));
         var duplicate = list.GroupBy(p => p.Key).FirstOrDefault(g => g.Count() > 1);
         if (duplicate is not null) throw new ArgumentException($"Two parameters are called '{duplicate.Key}'.", nameof(parameters));
 
@@ -72,6 +82,15 @@ public static class Checkpoint
                 file.Flush(flushToDisk: true);
             }
             File.Move(temporary, full, overwrite: true);
+        }
+        catch (IOException e)
+        {
+            // The temporary file is an implementation detail: the message names the file the caller asked for.
+            throw new IOException($"{full}: could not be saved ({e.Message.Replace(temporary, "a temporary file beside it")}); the file is unchanged.", e);
+        }
+        catch (UnauthorizedAccessException e)
+        {
+            throw new UnauthorizedAccessException($"{full}: could not be saved ({e.Message.Replace(temporary, "a temporary file beside it")}); the file is unchanged.", e);
         }
         finally
         {
@@ -144,7 +163,13 @@ public static class Checkpoint
     /// </summary>
     public static void Load(string path, IEnumerable<KeyValuePair<string, Parameter<float>>> parameters)
     {
-        var targets = parameters.ToDictionary(p => p.Key, p => p.Value);
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        ArgumentNullException.ThrowIfNull(parameters);
+        var list = parameters.ToList();
+        if (list.Any(p => p.Key is null || p.Value is null)) throw new ArgumentException("A parameter or its name is null.", nameof(parameters));
+        var duplicate = list.GroupBy(p => p.Key).FirstOrDefault(g => g.Count() > 1);
+        if (duplicate is not null) throw new ArgumentException($"Two parameters are called '{duplicate.Key}': each name must be loaded into one parameter.", nameof(parameters));
+        var targets = list.ToDictionary(p => p.Key, p => p.Value);
         (var entries, byte[] data) = Read(path);
         var missing = targets.Keys.Where(k => !entries.ContainsKey(k)).ToList();
         if (missing.Count > 0) throw new InvalidDataException($"{path}: missing {string.Join(", ", missing.Select(m => $"'{m}'"))}; the file has {string.Join(", ", entries.Keys)}.");
@@ -170,6 +195,8 @@ public static class Checkpoint
     /// </summary>
     public static void ImportPyTorch(string path, RecurrentCell<float> cell, int layer = 0, bool reverse = false)
     {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        ArgumentNullException.ThrowIfNull(cell);
         string suffix = $"_l{layer}" + (reverse ? "_reverse" : "");
         string[] gates = cell.GetType().Name switch
         {

@@ -16,6 +16,7 @@ public static class Losses
         if (logitsGradient.Length != logits.Length)
             throw new ArgumentException($"logitsGradient has {logitsGradient.Length} values; expected {logits.Length}.", nameof(logitsGradient));
         int rows = targets.Length;
+        if (rows == 0) throw new ArgumentException("There are no rows: the mean loss over zero rows is not a number.", nameof(targets));
         double loss = 0;
         for (int r = 0; r < rows; r++)
         {
@@ -40,6 +41,7 @@ public static class Losses
     {
         if (target.Length != prediction.Length || predictionGradient.Length != prediction.Length)
             throw new ArgumentException($"prediction, target and predictionGradient must have one length; they have {prediction.Length}, {target.Length}, {predictionGradient.Length}.");
+        if (prediction.Length == 0) throw new ArgumentException("There are no values: the mean squared error over zero values is not a number.", nameof(prediction));
         double loss = 0;
         for (int i = 0; i < prediction.Length; i++)
         {

@@ -21,8 +21,16 @@ public abstract class Optimizer
     protected Optimizer(IEnumerable<IHasParameters> owners)
     {
         ArgumentNullException.ThrowIfNull(owners);
-        Buffers = owners.SelectMany(o => o.ParameterBuffers).ToArray();
+        var list = owners.ToList();
+        int missing = list.IndexOf(null!);
+        if (missing >= 0) throw new ArgumentException($"Owner {missing} of the parameters is null.", nameof(owners));
+        Buffers = list.SelectMany(o => o.ParameterBuffers).ToArray();
         if (Buffers.Length == 0) throw new ArgumentException("There are no parameters to optimise.", nameof(owners));
+        // PyTorch refuses a parameter given twice: it would be updated twice per step.
+        var seen = new HashSet<float[]>(ReferenceEqualityComparer.Instance);
+        foreach (ParameterBuffer buffer in Buffers)
+            if (!seen.Add(buffer.Values))
+                throw new ArgumentException("The same parameters are given twice (one cell or layer is listed twice, or inside two owners): each must be optimised once.", nameof(owners));
         _gradients = Buffers.Select(b => b.Gradients).ToArray();
     }
 
@@ -34,8 +42,14 @@ public abstract class Optimizer
     /// <summary>How many steps have been taken.</summary>
     public int Steps { get; private set; }
 
-    /// <summary>The learning rate; may be changed between steps (schedules).</summary>
-    public float LearningRate { get; set; }
+    /// <summary>The learning rate, a finite number ≥ 0; may be changed between steps (schedules).</summary>
+    public float LearningRate
+    {
+        get => _learningRate;
+        set => _learningRate = Check(value, nameof(LearningRate));
+    }
+
+    private float _learningRate;
 
     /// <summary>Updates every parameter from its gradient.</summary>
     public void Step()

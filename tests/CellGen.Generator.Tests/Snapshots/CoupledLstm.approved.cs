@@ -28,9 +28,9 @@ namespace CellGen.Cells
         {
             int X = inputSize, H = hiddenSize;
             // weights0 [H, 3 * H]: W_f[:, :H] | W_g[:, :H] | W_o[:, :H], multiplying h[t-1]
-            (_weights0, _weights0Gradient) = AllocateStorage(H * (3 * H));
+            (_weights0, _weights0Gradient) = AllocateStorage(1L * H * (3 * H));
             // weights1 [X, 3 * H]: W_f[:, H:H + X] | W_g[:, H:H + X] | W_o[:, H:H + X], multiplying x[t]
-            (_weights1, _weights1Gradient) = AllocateStorage(X * (3 * H));
+            (_weights1, _weights1Gradient) = AllocateStorage(1L * X * (3 * H));
             (_bias1, _bias1Gradient) = AllocateStorage(3 * H);
             AddParameter("W_f", new[] { H, H + X },
                 new global::CellGen.ParameterBlock<float>(_weights0, _weights0Gradient, 0, H, 3 * H, 0, "h[t-1]", false),
@@ -84,18 +84,18 @@ namespace CellGen.Cells
                 B = batchSize;
                 H = cell.HiddenSize;
                 X = cell.InputSize;
-                _product0 = new float[B * (3 * H)];
-                _d_product0 = new float[maxSteps * B * (3 * H)];
-                _product1 = new float[maxSteps * B * (3 * H)];
-                _f = new float[maxSteps * B * H];
-                _g = new float[maxSteps * B * H];
-                _o = new float[maxSteps * B * H];
-                _tanh_c = new float[maxSteps * B * H];
+                _product0 = Buffer(1L * B * (3 * H), "product0");
+                _d_product0 = Buffer(1L * maxSteps * B * (3 * H), "d_product0");
+                _product1 = Buffer(1L * maxSteps * B * (3 * H), "product1");
+                _f = Buffer(1L * maxSteps * B * H, "f");
+                _g = Buffer(1L * maxSteps * B * H, "g");
+                _o = Buffer(1L * maxSteps * B * H, "o");
+                _tanh_c = Buffer(1L * maxSteps * B * H, "tanh_c");
                 _weights0Packed = new global::CellGen.PackedWeights<float>(H, 3 * H);
                 _weights1Packed = new global::CellGen.PackedWeights<float>(X, 3 * H);
-                _weights0Transposed = new float[H * (3 * H)];
+                _weights0Transposed = new float[_cell._weights0.Length]; // [3 * H, H]
                 _weights0TransposedPacked = new global::CellGen.PackedWeights<float>(3 * H, H);
-                _weights1Transposed = new float[X * (3 * H)];
+                _weights1Transposed = new float[_cell._weights1.Length]; // [3 * H, X]
                 _weights1TransposedPacked = new global::CellGen.PackedWeights<float>(3 * H, X);
             }
 

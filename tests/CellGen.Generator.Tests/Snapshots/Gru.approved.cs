@@ -28,12 +28,12 @@ namespace CellGen.Cells
         {
             int X = inputSize, H = hiddenSize;
             // weights0 [H, 2 * H]: W_z[:, :H] | W_r[:, :H], multiplying h[t-1]
-            (_weights0, _weights0Gradient) = AllocateStorage(H * (2 * H));
+            (_weights0, _weights0Gradient) = AllocateStorage(1L * H * (2 * H));
             // weights1 [X, 3 * H]: W_z[:, H:H + X] | W_r[:, H:H + X] | W_n[:, H:H + X], multiplying x[t]
-            (_weights1, _weights1Gradient) = AllocateStorage(X * (3 * H));
+            (_weights1, _weights1Gradient) = AllocateStorage(1L * X * (3 * H));
             (_bias1, _bias1Gradient) = AllocateStorage(3 * H);
             // weights2 [H, H]: W_n[:, :H], multiplying r * h[t-1]
-            (_weights2, _weights2Gradient) = AllocateStorage(H * H);
+            (_weights2, _weights2Gradient) = AllocateStorage(1L * H * H);
             AddParameter("W_z", new[] { H, H + X },
                 new global::CellGen.ParameterBlock<float>(_weights0, _weights0Gradient, 0, H, 2 * H, 0, "h[t-1]", false),
                 new global::CellGen.ParameterBlock<float>(_weights1, _weights1Gradient, H, X, 3 * H, 0, "x[t]", true));
@@ -93,25 +93,25 @@ namespace CellGen.Cells
                 B = batchSize;
                 H = cell.HiddenSize;
                 X = cell.InputSize;
-                _product0 = new float[B * (2 * H)];
-                _d_product0 = new float[maxSteps * B * (2 * H)];
-                _product1 = new float[maxSteps * B * (3 * H)];
-                _d_product1 = new float[maxSteps * B * (3 * H)];
-                _product2 = new float[B * H];
-                _d_product2 = new float[maxSteps * B * H];
-                _z = new float[maxSteps * B * H];
-                _r = new float[maxSteps * B * H];
-                _d_r_h_prev = new float[B * H];
-                _r_h_prev = new float[maxSteps * B * H];
-                _n = new float[maxSteps * B * H];
+                _product0 = Buffer(1L * B * (2 * H), "product0");
+                _d_product0 = Buffer(1L * maxSteps * B * (2 * H), "d_product0");
+                _product1 = Buffer(1L * maxSteps * B * (3 * H), "product1");
+                _d_product1 = Buffer(1L * maxSteps * B * (3 * H), "d_product1");
+                _product2 = Buffer(1L * B * H, "product2");
+                _d_product2 = Buffer(1L * maxSteps * B * H, "d_product2");
+                _z = Buffer(1L * maxSteps * B * H, "z");
+                _r = Buffer(1L * maxSteps * B * H, "r");
+                _d_r_h_prev = Buffer(1L * B * H, "d_r_h_prev");
+                _r_h_prev = Buffer(1L * maxSteps * B * H, "r_h_prev");
+                _n = Buffer(1L * maxSteps * B * H, "n");
                 _weights0Packed = new global::CellGen.PackedWeights<float>(H, 2 * H);
                 _weights1Packed = new global::CellGen.PackedWeights<float>(X, 3 * H);
                 _weights2Packed = new global::CellGen.PackedWeights<float>(H, H);
-                _weights0Transposed = new float[H * (2 * H)];
+                _weights0Transposed = new float[_cell._weights0.Length]; // [2 * H, H]
                 _weights0TransposedPacked = new global::CellGen.PackedWeights<float>(2 * H, H);
-                _weights1Transposed = new float[X * (3 * H)];
+                _weights1Transposed = new float[_cell._weights1.Length]; // [3 * H, X]
                 _weights1TransposedPacked = new global::CellGen.PackedWeights<float>(3 * H, X);
-                _weights2Transposed = new float[H * H];
+                _weights2Transposed = new float[_cell._weights2.Length]; // [H, H]
                 _weights2TransposedPacked = new global::CellGen.PackedWeights<float>(H, H);
             }
 

@@ -29,9 +29,9 @@ namespace CellGen.Cells
         {
             int X = inputSize, H = hiddenSize;
             // weights0 [H, 4 * H]: W_i[:, :H] | W_f[:, :H] | W_g[:, :H] | W_o[:, :H], multiplying h[t-1]
-            (_weights0, _weights0Gradient) = AllocateStorage(H * (4 * H));
+            (_weights0, _weights0Gradient) = AllocateStorage(1L * H * (4 * H));
             // weights1 [X, 4 * H]: W_i[:, H:H + X] | W_f[:, H:H + X] | W_g[:, H:H + X] | W_o[:, H:H + X], multiplying x[t]
-            (_weights1, _weights1Gradient) = AllocateStorage(X * (4 * H));
+            (_weights1, _weights1Gradient) = AllocateStorage(1L * X * (4 * H));
             (_bias1, _bias1Gradient) = AllocateStorage(4 * H);
             AddParameter("W_i", new[] { H, H + X },
                 new global::CellGen.ParameterBlock<float>(_weights0, _weights0Gradient, 0, H, 4 * H, 0, "h[t-1]", false),
@@ -90,19 +90,19 @@ namespace CellGen.Cells
                 B = batchSize;
                 H = cell.HiddenSize;
                 X = cell.InputSize;
-                _product0 = new float[B * (4 * H)];
-                _d_product0 = new float[maxSteps * B * (4 * H)];
-                _product1 = new float[maxSteps * B * (4 * H)];
-                _i = new float[maxSteps * B * H];
-                _f = new float[maxSteps * B * H];
-                _g = new float[maxSteps * B * H];
-                _o = new float[maxSteps * B * H];
-                _tanh_c = new float[maxSteps * B * H];
+                _product0 = Buffer(1L * B * (4 * H), "product0");
+                _d_product0 = Buffer(1L * maxSteps * B * (4 * H), "d_product0");
+                _product1 = Buffer(1L * maxSteps * B * (4 * H), "product1");
+                _i = Buffer(1L * maxSteps * B * H, "i");
+                _f = Buffer(1L * maxSteps * B * H, "f");
+                _g = Buffer(1L * maxSteps * B * H, "g");
+                _o = Buffer(1L * maxSteps * B * H, "o");
+                _tanh_c = Buffer(1L * maxSteps * B * H, "tanh_c");
                 _weights0Packed = new global::CellGen.PackedWeights<float>(H, 4 * H);
                 _weights1Packed = new global::CellGen.PackedWeights<float>(X, 4 * H);
-                _weights0Transposed = new float[H * (4 * H)];
+                _weights0Transposed = new float[_cell._weights0.Length]; // [4 * H, H]
                 _weights0TransposedPacked = new global::CellGen.PackedWeights<float>(4 * H, H);
-                _weights1Transposed = new float[X * (4 * H)];
+                _weights1Transposed = new float[_cell._weights1.Length]; // [4 * H, X]
                 _weights1TransposedPacked = new global::CellGen.PackedWeights<float>(4 * H, X);
             }
 

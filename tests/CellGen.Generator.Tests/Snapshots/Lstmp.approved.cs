@@ -30,17 +30,17 @@ namespace CellGen.Cells
         [global::System.CodeDom.Compiler.GeneratedCode("CellGen", "0.1.0")]
         public Lstmp(int inputSize, int hiddenSize, int P) : base(inputSize, hiddenSize)
         {
-            if (P <= 0) throw new global::System.ArgumentOutOfRangeException(nameof(P), P, "The size P must be positive.");
+            if (P <= 0 || P > MaxSize) throw new global::System.ArgumentOutOfRangeException(nameof(P), P, $"The size P must be from 1 to {MaxSize}.");
             int X = inputSize, H = hiddenSize, size_P = P;
             _size_P = size_P;
             DeclareSizes(new[] { "P" }, new[] { size_P }, new[] { H, size_P });
             // weights0 [size_P, 4 * H]: W_i[:, :size_P] | W_f[:, :size_P] | W_g[:, :size_P] | W_o[:, :size_P], multiplying r[t-1]
-            (_weights0, _weights0Gradient) = AllocateStorage(size_P * (4 * H));
+            (_weights0, _weights0Gradient) = AllocateStorage(1L * size_P * (4 * H));
             // weights1 [X, 4 * H]: W_i[:, size_P:X + size_P] | W_f[:, size_P:X + size_P] | W_g[:, size_P:X + size_P] | W_o[:, size_P:X + size_P], multiplying x[t]
-            (_weights1, _weights1Gradient) = AllocateStorage(X * (4 * H));
+            (_weights1, _weights1Gradient) = AllocateStorage(1L * X * (4 * H));
             (_bias1, _bias1Gradient) = AllocateStorage(4 * H);
             // weights2 [H, size_P]: W_r, multiplying o * tanh(c[t])
-            (_weights2, _weights2Gradient) = AllocateStorage(H * size_P);
+            (_weights2, _weights2Gradient) = AllocateStorage(1L * H * size_P);
             AddParameter("W_i", new[] { H, X + size_P },
                 new global::CellGen.ParameterBlock<float>(_weights0, _weights0Gradient, 0, size_P, 4 * H, 0, "r[t-1]", false),
                 new global::CellGen.ParameterBlock<float>(_weights1, _weights1Gradient, size_P, X, 4 * H, 0, "x[t]", true));
@@ -108,26 +108,26 @@ namespace CellGen.Cells
                 H = cell.HiddenSize;
                 X = cell.InputSize;
                 size_P = cell._size_P;
-                _product0 = new float[B * (4 * H)];
-                _d_product0 = new float[maxSteps * B * (4 * H)];
-                _product1 = new float[maxSteps * B * (4 * H)];
-                _product2 = new float[B * size_P];
-                _d_product2 = new float[maxSteps * B * size_P];
-                _i = new float[maxSteps * B * H];
-                _f = new float[maxSteps * B * H];
-                _g = new float[maxSteps * B * H];
-                _o = new float[maxSteps * B * H];
-                _tanh_c = new float[maxSteps * B * H];
-                _d_o_tanh_c = new float[B * H];
-                _o_tanh_c = new float[maxSteps * B * H];
+                _product0 = Buffer(1L * B * (4 * H), "product0");
+                _d_product0 = Buffer(1L * maxSteps * B * (4 * H), "d_product0");
+                _product1 = Buffer(1L * maxSteps * B * (4 * H), "product1");
+                _product2 = Buffer(1L * B * size_P, "product2");
+                _d_product2 = Buffer(1L * maxSteps * B * size_P, "d_product2");
+                _i = Buffer(1L * maxSteps * B * H, "i");
+                _f = Buffer(1L * maxSteps * B * H, "f");
+                _g = Buffer(1L * maxSteps * B * H, "g");
+                _o = Buffer(1L * maxSteps * B * H, "o");
+                _tanh_c = Buffer(1L * maxSteps * B * H, "tanh_c");
+                _d_o_tanh_c = Buffer(1L * B * H, "d_o_tanh_c");
+                _o_tanh_c = Buffer(1L * maxSteps * B * H, "o_tanh_c");
                 _weights0Packed = new global::CellGen.PackedWeights<float>(size_P, 4 * H);
                 _weights1Packed = new global::CellGen.PackedWeights<float>(X, 4 * H);
                 _weights2Packed = new global::CellGen.PackedWeights<float>(H, size_P);
-                _weights0Transposed = new float[size_P * (4 * H)];
+                _weights0Transposed = new float[_cell._weights0.Length]; // [4 * H, size_P]
                 _weights0TransposedPacked = new global::CellGen.PackedWeights<float>(4 * H, size_P);
-                _weights1Transposed = new float[X * (4 * H)];
+                _weights1Transposed = new float[_cell._weights1.Length]; // [4 * H, X]
                 _weights1TransposedPacked = new global::CellGen.PackedWeights<float>(4 * H, X);
-                _weights2Transposed = new float[H * size_P];
+                _weights2Transposed = new float[_cell._weights2.Length]; // [size_P, H]
                 _weights2TransposedPacked = new global::CellGen.PackedWeights<float>(size_P, H);
             }
 

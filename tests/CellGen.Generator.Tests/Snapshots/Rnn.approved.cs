@@ -24,9 +24,9 @@ namespace CellGen.Cells
         {
             int X = inputSize, H = hiddenSize;
             // weights0 [H, H]: W[:, :H], multiplying h[t-1]
-            (_weights0, _weights0Gradient) = AllocateStorage(H * H);
+            (_weights0, _weights0Gradient) = AllocateStorage(1L * H * H);
             // weights1 [X, H]: W[:, H:H + X], multiplying x[t]
-            (_weights1, _weights1Gradient) = AllocateStorage(X * H);
+            (_weights1, _weights1Gradient) = AllocateStorage(1L * X * H);
             (_bias1, _bias1Gradient) = AllocateStorage(H);
             AddParameter("W", new[] { H, H + X },
                 new global::CellGen.ParameterBlock<float>(_weights0, _weights0Gradient, 0, H, H, 0, "h[t-1]", false),
@@ -68,14 +68,14 @@ namespace CellGen.Cells
                 B = batchSize;
                 H = cell.HiddenSize;
                 X = cell.InputSize;
-                _product0 = new float[B * H];
-                _d_product0 = new float[maxSteps * B * H];
-                _product1 = new float[maxSteps * B * H];
+                _product0 = Buffer(1L * B * H, "product0");
+                _d_product0 = Buffer(1L * maxSteps * B * H, "d_product0");
+                _product1 = Buffer(1L * maxSteps * B * H, "product1");
                 _weights0Packed = new global::CellGen.PackedWeights<float>(H, H);
                 _weights1Packed = new global::CellGen.PackedWeights<float>(X, H);
-                _weights0Transposed = new float[H * H];
+                _weights0Transposed = new float[_cell._weights0.Length]; // [H, H]
                 _weights0TransposedPacked = new global::CellGen.PackedWeights<float>(H, H);
-                _weights1Transposed = new float[X * H];
+                _weights1Transposed = new float[_cell._weights1.Length]; // [H, X]
                 _weights1TransposedPacked = new global::CellGen.PackedWeights<float>(H, X);
             }
 

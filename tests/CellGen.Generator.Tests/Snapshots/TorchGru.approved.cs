@@ -28,10 +28,10 @@ namespace CellGen.Cells
         {
             int X = inputSize, H = hiddenSize;
             // weights0 [H, 3 * H]: W_r[:, :H] | W_z[:, :H] | Wh_n, multiplying h[t-1]
-            (_weights0, _weights0Gradient) = AllocateStorage(H * (3 * H));
+            (_weights0, _weights0Gradient) = AllocateStorage(1L * H * (3 * H));
             (_bias0, _bias0Gradient) = AllocateStorage(3 * H);
             // weights1 [X, 3 * H]: W_r[:, H:H + X] | W_z[:, H:H + X] | Wx_n, multiplying x[t]
-            (_weights1, _weights1Gradient) = AllocateStorage(X * (3 * H));
+            (_weights1, _weights1Gradient) = AllocateStorage(1L * X * (3 * H));
             (_bias1, _bias1Gradient) = AllocateStorage(3 * H);
             AddParameter("W_r", new[] { H, H + X },
                 new global::CellGen.ParameterBlock<float>(_weights0, _weights0Gradient, 0, H, 3 * H, 0, "h[t-1]", false),
@@ -87,18 +87,18 @@ namespace CellGen.Cells
                 B = batchSize;
                 H = cell.HiddenSize;
                 X = cell.InputSize;
-                _product0 = new float[maxSteps * B * (3 * H)];
-                _d_product0 = new float[maxSteps * B * (3 * H)];
-                _product1 = new float[maxSteps * B * (3 * H)];
-                _d_product1 = new float[maxSteps * B * (3 * H)];
-                _r = new float[maxSteps * B * H];
-                _z = new float[maxSteps * B * H];
-                _n = new float[maxSteps * B * H];
+                _product0 = Buffer(1L * maxSteps * B * (3 * H), "product0");
+                _d_product0 = Buffer(1L * maxSteps * B * (3 * H), "d_product0");
+                _product1 = Buffer(1L * maxSteps * B * (3 * H), "product1");
+                _d_product1 = Buffer(1L * maxSteps * B * (3 * H), "d_product1");
+                _r = Buffer(1L * maxSteps * B * H, "r");
+                _z = Buffer(1L * maxSteps * B * H, "z");
+                _n = Buffer(1L * maxSteps * B * H, "n");
                 _weights0Packed = new global::CellGen.PackedWeights<float>(H, 3 * H);
                 _weights1Packed = new global::CellGen.PackedWeights<float>(X, 3 * H);
-                _weights0Transposed = new float[H * (3 * H)];
+                _weights0Transposed = new float[_cell._weights0.Length]; // [3 * H, H]
                 _weights0TransposedPacked = new global::CellGen.PackedWeights<float>(3 * H, H);
-                _weights1Transposed = new float[X * (3 * H)];
+                _weights1Transposed = new float[_cell._weights1.Length]; // [3 * H, X]
                 _weights1TransposedPacked = new global::CellGen.PackedWeights<float>(3 * H, X);
             }
 
