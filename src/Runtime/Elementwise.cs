@@ -125,6 +125,73 @@ public static class Elementwise
         }
     }
 
+    /// <summary>
+    /// The mean of (v - mean)² over each row's <paramref name="width"/> values, given each row's mean: layernorm's
+    /// variance, in one pass.
+    /// </summary>
+    public static void RowVariances<T>(ReadOnlySpan<T> source, int stride, ReadOnlySpan<T> means, int width, Span<T> destination, int rows)
+        where T : unmanaged, System.Numerics.INumberBase<T>
+    {
+        T n = T.CreateTruncating(width);
+        for (int row = 0; row < rows; row++)
+        {
+            ReadOnlySpan<T> values = source.Slice(row * stride, width);
+            T mean = means[row], sum = T.Zero;
+            int j = 0;
+            if (System.Numerics.Vector.IsHardwareAccelerated && System.Numerics.Vector<T>.IsSupported)
+            {
+                var m = new System.Numerics.Vector<T>(mean);
+                var lanes = System.Numerics.Vector<T>.Zero;
+                ReadOnlySpan<System.Numerics.Vector<T>> vectors = System.Runtime.InteropServices.MemoryMarshal.Cast<T, System.Numerics.Vector<T>>(values);
+                for (int v = 0; v < vectors.Length; v++)
+                {
+                    System.Numerics.Vector<T> d = vectors[v] - m;
+                    lanes += d * d;
+                }
+                sum = System.Numerics.Vector.Sum(lanes);
+                j = vectors.Length * System.Numerics.Vector<T>.Count;
+            }
+            for (; j < width; j++)
+            {
+                T d = values[j] - mean;
+                sum += d * d;
+            }
+            destination[row] = sum / n;
+        }
+    }
+
+    /// <summary>
+    /// The backward pass of <see cref="RowVariances{T}"/>: each value receives 2 (v - mean) / width times its row's
+    /// gradient (nothing reaches the mean: the deviations from it sum to zero).
+    /// </summary>
+    public static void RowVariancesGradient<T>(ReadOnlySpan<T> gradient, ReadOnlySpan<T> source, int stride, ReadOnlySpan<T> means, int width,
+        Span<T> destination, int destinationStride, int rows, bool accumulate)
+        where T : unmanaged, System.Numerics.INumberBase<T>
+    {
+        T n = T.CreateTruncating(width);
+        for (int row = 0; row < rows; row++)
+        {
+            ReadOnlySpan<T> values = source.Slice(row * stride, width);
+            Span<T> targets = destination.Slice(row * destinationStride, width);
+            T scale = (gradient[row] + gradient[row]) / n, mean = means[row];
+            int j = 0;
+            if (System.Numerics.Vector.IsHardwareAccelerated && System.Numerics.Vector<T>.IsSupported)
+            {
+                var s = new System.Numerics.Vector<T>(scale);
+                var m = new System.Numerics.Vector<T>(mean);
+                ReadOnlySpan<System.Numerics.Vector<T>> v = System.Runtime.InteropServices.MemoryMarshal.Cast<T, System.Numerics.Vector<T>>(values);
+                Span<System.Numerics.Vector<T>> d = System.Runtime.InteropServices.MemoryMarshal.Cast<T, System.Numerics.Vector<T>>(targets);
+                for (int k = 0; k < v.Length; k++) d[k] = accumulate ? d[k] + s * (v[k] - m) : s * (v[k] - m);
+                j = v.Length * System.Numerics.Vector<T>.Count;
+            }
+            for (; j < width; j++)
+            {
+                T share = scale * (values[j] - mean);
+                targets[j] = accumulate ? targets[j] + share : share;
+            }
+        }
+    }
+
     private static T Sum<T>(ReadOnlySpan<T> values) where T : System.Numerics.INumberBase<T>
     {
         T sum = T.Zero;

@@ -76,6 +76,10 @@ internal static class Derivation
                 case Op.Copy:
                     Add(node.Args[0], grad);
                     break;
+                case Op.Variance:
+                    // Its gradient, 2 (v - mean) / n to each feature, is given by an instruction that reads both.
+                    needed[node.Args[0]] = needed[node.Args[1]] = true;
+                    break;
                 case Op.Apply:
                 {
                     Operation op = node.Operation!;

@@ -30,11 +30,15 @@ internal static class Lowering
                     return Mean(Visit(c.Arguments[0]));
                 case CallExpr { Function.Kind: OperationKind.Expansion } c when c.Function == Operation.LayerNorm:
                 {
-                    // (v - mean(v)) / sqrt(mean((v - mean(v))²) + eps), as PyTorch's layer_norm without its affine part.
+                    // (v - mean(v)) / sqrt(mean((v - mean(v))²) + eps), as PyTorch's layer_norm without its affine part. The
+                    // variance is one reduction over v and its mean (one pass, nothing stored between), whose gradient is
+                    // 2 (v - mean(v)) / n to each feature (exact: the deviations sum to zero, so nothing flows to the mean).
                     int v = Visit(c.Arguments[0]);
                     Size size = builder.Nodes[v].Size;
-                    int centred = builder.Add(new Node(Op.Sum, new EquatableArray<int>(new[] { v, Mean(v) }), size, Signs: new EquatableArray<int>(new[] { 1, -1 })));
-                    int variance = Mean(builder.Add(Node.Apply(Operation.Multiply, size, centred, centred)));
+                    if (builder.Nodes[v].Op == Op.Constant) return builder.Constant(0);
+                    int mean = Mean(v);
+                    int centred = builder.Add(new Node(Op.Sum, new EquatableArray<int>(new[] { v, mean }), size, Signs: new EquatableArray<int>(new[] { 1, -1 })));
+                    int variance = builder.Add(new Node(Op.Variance, new EquatableArray<int>(new[] { v, mean }), Size.Row));
                     int shifted = builder.Add(new Node(Op.Sum, new EquatableArray<int>(new[] { variance, builder.Constant(Operation.LayerNormEpsilon) }), Size.Row,
                         Signs: new EquatableArray<int>(new[] { 1, 1 })));
                     int deviation = builder.Add(Node.Apply(Operation.Sqrt, Size.Row, shifted));

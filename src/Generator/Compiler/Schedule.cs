@@ -104,7 +104,8 @@ internal static class Scheduler
             phase[i] = cell.Hoisted[i] ? Phase.Hoisted : Phase.Step;
             int LevelOf(int a) => phase[a] == phase[i] ? level[a] : 0;
             level[i] = node.IsLeaf ? 0
-                : node.Op is Op.MatPart or Op.Mean ? LevelOf(node.Args[0]) + 1
+                : node.Op == Op.MatPart ? LevelOf(node.Args[0]) + 1
+                : node.IsReduction ? node.Args.Select(LevelOf).Max() + 1
                 : node.Args.Select(LevelOf).DefaultIfEmpty(0).Max();
         }
         DelayToConsumers(nodes, phase, level);
@@ -185,7 +186,7 @@ internal static class Scheduler
                 case Op.MatPart:
                     plans[i] = new NodePlan(phase[i], level[i], Storage.CallOutput, cell.CallOfNode[i], cell.SlotOfNode[i], "", false, false, -1);
                     continue;
-                case Op.Mean:
+                case Op.Mean or Op.Variance:
                 {
                     // Written by its reduction, read by later sweeps (broadcast over their features); its gradient is
                     // summed over those features into a value per row.
@@ -214,7 +215,7 @@ internal static class Scheduler
             plans[i] = new NodePlan(phase[i], level[i], Storage.Register, -1, 0, "", false, false, adjoint);
         }
 
-        IEnumerable<int> Means(Phase p, int l) => Enumerable.Range(0, count).Where(i => nodes[i].Op == Op.Mean && phase[i] == p && level[i] == l);
+        IEnumerable<int> Means(Phase p, int l) => Enumerable.Range(0, count).Where(i => nodes[i].IsReduction && phase[i] == p && level[i] == l);
 
         // Forward order per phase: means and products of a level, then the sweep of that level.
         EquatableArray<Instruction> Forward(Phase p)
@@ -331,7 +332,7 @@ internal static class Scheduler
             if (node.IsElementwise) level[i] = System.Math.Max(level[i], latest[i] == int.MaxValue ? lastLevel[phase[i]] : latest[i]);
             foreach (int a in node.Args)
                 if (nodes[a].IsElementwise && phase[a] == phase[i])
-                    latest[a] = System.Math.Min(latest[a], node.Op is Op.MatPart or Op.Mean ? level[i] - 1 : level[i]);
+                    latest[a] = System.Math.Min(latest[a], node.Op == Op.MatPart || node.IsReduction ? level[i] - 1 : level[i]);
         }
     }
 

@@ -17,6 +17,7 @@ internal enum Op
     Apply,      // an operation of the table (Operation) on Args, elementwise
     Copy,       // Args[0] unchanged: a state's new value that no elementwise operation of the loop computes
     Mean,       // the mean of Args[0]'s features, one value per row (Size.Row): a reduction, between two sweeps
+    Variance,   // the mean of (Args[0] - Args[1])² over the features, Args[1] being mean(Args[0]): layernorm's, in one pass
 }
 
 /// <summary>One SSA node of the step graph. Records compare by value, so identical nodes are shared (CSE).</summary>
@@ -29,6 +30,9 @@ internal sealed record Node(Op Op, EquatableArray<int> Args, Size Size, string N
 
     /// <summary>x[t-k] for k ≥ 1: the input of an earlier step, kept in a buffer of its own.</summary>
     public bool IsLaggedInput => Op == Op.Input && Lag > 0;
+
+    /// <summary>A reduction over each row's features: computed by an instruction of its own between two sweeps.</summary>
+    public bool IsReduction => Op is Op.Mean or Op.Variance;
 
     public static Node Apply(Operation operation, Size size, params int[] args) =>
         new(Op.Apply, new EquatableArray<int>(args), size, Operation: operation);

@@ -91,6 +91,7 @@ internal sealed class Describe
             }
             case Op.Copy: return Arg(0);
             case Op.Mean: return "mean(" + Arg(0) + ")";
+            case Op.Variance: return "variance(" + Arg(0) + ")";
         }
         throw new System.InvalidOperationException("Unknown node " + node.Op);
     }

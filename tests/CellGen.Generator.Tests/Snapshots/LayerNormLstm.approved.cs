@@ -97,74 +97,54 @@ namespace CellGen.Cells
             private readonly float[] _d_product0; // [T * B, 4 * H] gradient of product0 and product1, which are equal
             private readonly float[] _product1; // [T * B, 4 * H] a fused matrix product
             private readonly float[] _d_W_i_sum; // [B, H] gradient
-            private readonly float[] _W_i_sum; // [B, H] kept for a later stage
-            private readonly float[] _mean_W_i_sum; // [B, 1] kept for a later stage
+            private readonly float[] _W_i_sum; // [T * B, H] kept for a later stage
+            private readonly float[] _mean_W_i_sum; // [T * B, 1] kept for a later stage
             private readonly float[] _d_mean_W_i_sum; // [B, 1] gradient
-            private readonly float[] _d_v7; // [B, H] gradient
-            private readonly float[] _v7; // [T * B, H] kept for a later stage
-            private readonly float[] _d_v7_v7; // [B, H] gradient
-            private readonly float[] _v7_v7; // [B, H] kept for a later stage
-            private readonly float[] _mean_v7_v7; // [B, 1] kept for a later stage
-            private readonly float[] _d_mean_v7_v7; // [B, 1] gradient
-            private readonly float[] _d_sqrt_v11; // [B, 1] gradient
-            private readonly float[] _sqrt_v11; // [T * B, 1] kept for a later stage
-            private readonly float[] _v7_over_sqrt_v11; // [T * B, H] tape: read by the backward pass
+            private readonly float[] _variance_W_i_sum; // [B, 1] kept for a later stage
+            private readonly float[] _d_variance_W_i_sum; // [B, 1] gradient
+            private readonly float[] _d_sqrt_v10; // [B, 1] gradient
+            private readonly float[] _sqrt_v10; // [T * B, 1] kept for a later stage
+            private readonly float[] _v7_over_sqrt_v10; // [T * B, H] tape: read by the backward pass
             private readonly float[] _i; // [T * B, H] tape: read by the backward pass
             private readonly float[] _d_W_f_sum; // [B, H] gradient
-            private readonly float[] _W_f_sum; // [B, H] kept for a later stage
-            private readonly float[] _mean_W_f_sum; // [B, 1] kept for a later stage
+            private readonly float[] _W_f_sum; // [T * B, H] kept for a later stage
+            private readonly float[] _mean_W_f_sum; // [T * B, 1] kept for a later stage
             private readonly float[] _d_mean_W_f_sum; // [B, 1] gradient
-            private readonly float[] _d_v23; // [B, H] gradient
-            private readonly float[] _v23; // [T * B, H] kept for a later stage
-            private readonly float[] _d_v23_v23; // [B, H] gradient
-            private readonly float[] _v23_v23; // [B, H] kept for a later stage
-            private readonly float[] _mean_v23_v23; // [B, 1] kept for a later stage
-            private readonly float[] _d_mean_v23_v23; // [B, 1] gradient
-            private readonly float[] _d_sqrt_v26; // [B, 1] gradient
-            private readonly float[] _sqrt_v26; // [T * B, 1] kept for a later stage
-            private readonly float[] _v23_over_sqrt_v26; // [T * B, H] tape: read by the backward pass
+            private readonly float[] _variance_W_f_sum; // [B, 1] kept for a later stage
+            private readonly float[] _d_variance_W_f_sum; // [B, 1] gradient
+            private readonly float[] _d_sqrt_v24; // [B, 1] gradient
+            private readonly float[] _sqrt_v24; // [T * B, 1] kept for a later stage
+            private readonly float[] _v22_over_sqrt_v24; // [T * B, H] tape: read by the backward pass
             private readonly float[] _f; // [T * B, H] tape: read by the backward pass
             private readonly float[] _d_W_g_sum; // [B, H] gradient
-            private readonly float[] _W_g_sum; // [B, H] kept for a later stage
-            private readonly float[] _mean_W_g_sum; // [B, 1] kept for a later stage
+            private readonly float[] _W_g_sum; // [T * B, H] kept for a later stage
+            private readonly float[] _mean_W_g_sum; // [T * B, 1] kept for a later stage
             private readonly float[] _d_mean_W_g_sum; // [B, 1] gradient
-            private readonly float[] _d_v38; // [B, H] gradient
-            private readonly float[] _v38; // [T * B, H] kept for a later stage
-            private readonly float[] _d_v38_v38; // [B, H] gradient
-            private readonly float[] _v38_v38; // [B, H] kept for a later stage
-            private readonly float[] _mean_v38_v38; // [B, 1] kept for a later stage
-            private readonly float[] _d_mean_v38_v38; // [B, 1] gradient
-            private readonly float[] _d_sqrt_v41; // [B, 1] gradient
-            private readonly float[] _sqrt_v41; // [T * B, 1] kept for a later stage
-            private readonly float[] _v38_over_sqrt_v41; // [T * B, H] tape: read by the backward pass
+            private readonly float[] _variance_W_g_sum; // [B, 1] kept for a later stage
+            private readonly float[] _d_variance_W_g_sum; // [B, 1] gradient
+            private readonly float[] _d_sqrt_v38; // [B, 1] gradient
+            private readonly float[] _sqrt_v38; // [T * B, 1] kept for a later stage
+            private readonly float[] _v36_over_sqrt_v38; // [T * B, H] tape: read by the backward pass
             private readonly float[] _g; // [T * B, H] tape: read by the backward pass
             private readonly float[] _d_W_o_sum; // [B, H] gradient
-            private readonly float[] _W_o_sum; // [B, H] kept for a later stage
-            private readonly float[] _mean_W_o_sum; // [B, 1] kept for a later stage
+            private readonly float[] _W_o_sum; // [T * B, H] kept for a later stage
+            private readonly float[] _mean_W_o_sum; // [T * B, 1] kept for a later stage
             private readonly float[] _d_mean_W_o_sum; // [B, 1] gradient
-            private readonly float[] _d_v53; // [B, H] gradient
-            private readonly float[] _v53; // [T * B, H] kept for a later stage
-            private readonly float[] _d_v53_v53; // [B, H] gradient
-            private readonly float[] _v53_v53; // [B, H] kept for a later stage
-            private readonly float[] _mean_v53_v53; // [B, 1] kept for a later stage
-            private readonly float[] _d_mean_v53_v53; // [B, 1] gradient
-            private readonly float[] _d_sqrt_v56; // [B, 1] gradient
-            private readonly float[] _sqrt_v56; // [T * B, 1] kept for a later stage
-            private readonly float[] _v53_over_sqrt_v56; // [T * B, H] tape: read by the backward pass
+            private readonly float[] _variance_W_o_sum; // [B, 1] kept for a later stage
+            private readonly float[] _d_variance_W_o_sum; // [B, 1] gradient
+            private readonly float[] _d_sqrt_v52; // [B, 1] gradient
+            private readonly float[] _sqrt_v52; // [T * B, 1] kept for a later stage
+            private readonly float[] _v50_over_sqrt_v52; // [T * B, H] tape: read by the backward pass
             private readonly float[] _o; // [T * B, H] tape: read by the backward pass
             private readonly float[] _d_c; // [B, H] gradient
-            private readonly float[] _mean_c; // [B, 1] kept for a later stage
+            private readonly float[] _mean_c; // [T * B, 1] kept for a later stage
             private readonly float[] _d_mean_c; // [B, 1] gradient
-            private readonly float[] _d_v69; // [B, H] gradient
-            private readonly float[] _v69; // [T * B, H] kept for a later stage
-            private readonly float[] _d_v69_v69; // [B, H] gradient
-            private readonly float[] _v69_v69; // [B, H] kept for a later stage
-            private readonly float[] _mean_v69_v69; // [B, 1] kept for a later stage
-            private readonly float[] _d_mean_v69_v69; // [B, 1] gradient
-            private readonly float[] _d_sqrt_v72; // [B, 1] gradient
-            private readonly float[] _sqrt_v72; // [T * B, 1] kept for a later stage
-            private readonly float[] _v69_over_sqrt_v72; // [T * B, H] tape: read by the backward pass
-            private readonly float[] _tanh_v77; // [T * B, H] tape: read by the backward pass
+            private readonly float[] _variance_c; // [B, 1] kept for a later stage
+            private readonly float[] _d_variance_c; // [B, 1] gradient
+            private readonly float[] _d_sqrt_v67; // [B, 1] gradient
+            private readonly float[] _sqrt_v67; // [T * B, 1] kept for a later stage
+            private readonly float[] _v65_over_sqrt_v67; // [T * B, H] tape: read by the backward pass
+            private readonly float[] _tanh_v72; // [T * B, H] tape: read by the backward pass
             private readonly global::CellGen.PackedWeights<float> _weights0Packed; // weights0 in the panels the forward kernels read
             private readonly global::CellGen.PackedWeights<float> _weights1Packed; // weights1 in the panels the forward kernels read
             private readonly float[] _weights0Transposed; // [4 * H, H] weights0ᵀ, for the data gradients
@@ -182,74 +162,54 @@ namespace CellGen.Cells
                 _d_product0 = Buffer(1L * maxSteps * B * (4 * H), "d_product0");
                 _product1 = Buffer(1L * maxSteps * B * (4 * H), "product1");
                 _d_W_i_sum = Buffer(1L * B * H, "d_W_i_sum");
-                _W_i_sum = Buffer(1L * B * H, "W_i_sum");
-                _mean_W_i_sum = Buffer(1L * B * 1, "mean_W_i_sum");
+                _W_i_sum = Buffer(1L * maxSteps * B * H, "W_i_sum");
+                _mean_W_i_sum = Buffer(1L * maxSteps * B * 1, "mean_W_i_sum");
                 _d_mean_W_i_sum = Buffer(1L * B * 1, "d_mean_W_i_sum");
-                _d_v7 = Buffer(1L * B * H, "d_v7");
-                _v7 = Buffer(1L * maxSteps * B * H, "v7");
-                _d_v7_v7 = Buffer(1L * B * H, "d_v7_v7");
-                _v7_v7 = Buffer(1L * B * H, "v7_v7");
-                _mean_v7_v7 = Buffer(1L * B * 1, "mean_v7_v7");
-                _d_mean_v7_v7 = Buffer(1L * B * 1, "d_mean_v7_v7");
-                _d_sqrt_v11 = Buffer(1L * B * 1, "d_sqrt_v11");
-                _sqrt_v11 = Buffer(1L * maxSteps * B * 1, "sqrt_v11");
-                _v7_over_sqrt_v11 = Buffer(1L * maxSteps * B * H, "v7_over_sqrt_v11");
+                _variance_W_i_sum = Buffer(1L * B * 1, "variance_W_i_sum");
+                _d_variance_W_i_sum = Buffer(1L * B * 1, "d_variance_W_i_sum");
+                _d_sqrt_v10 = Buffer(1L * B * 1, "d_sqrt_v10");
+                _sqrt_v10 = Buffer(1L * maxSteps * B * 1, "sqrt_v10");
+                _v7_over_sqrt_v10 = Buffer(1L * maxSteps * B * H, "v7_over_sqrt_v10");
                 _i = Buffer(1L * maxSteps * B * H, "i");
                 _d_W_f_sum = Buffer(1L * B * H, "d_W_f_sum");
-                _W_f_sum = Buffer(1L * B * H, "W_f_sum");
-                _mean_W_f_sum = Buffer(1L * B * 1, "mean_W_f_sum");
+                _W_f_sum = Buffer(1L * maxSteps * B * H, "W_f_sum");
+                _mean_W_f_sum = Buffer(1L * maxSteps * B * 1, "mean_W_f_sum");
                 _d_mean_W_f_sum = Buffer(1L * B * 1, "d_mean_W_f_sum");
-                _d_v23 = Buffer(1L * B * H, "d_v23");
-                _v23 = Buffer(1L * maxSteps * B * H, "v23");
-                _d_v23_v23 = Buffer(1L * B * H, "d_v23_v23");
-                _v23_v23 = Buffer(1L * B * H, "v23_v23");
-                _mean_v23_v23 = Buffer(1L * B * 1, "mean_v23_v23");
-                _d_mean_v23_v23 = Buffer(1L * B * 1, "d_mean_v23_v23");
-                _d_sqrt_v26 = Buffer(1L * B * 1, "d_sqrt_v26");
-                _sqrt_v26 = Buffer(1L * maxSteps * B * 1, "sqrt_v26");
-                _v23_over_sqrt_v26 = Buffer(1L * maxSteps * B * H, "v23_over_sqrt_v26");
+                _variance_W_f_sum = Buffer(1L * B * 1, "variance_W_f_sum");
+                _d_variance_W_f_sum = Buffer(1L * B * 1, "d_variance_W_f_sum");
+                _d_sqrt_v24 = Buffer(1L * B * 1, "d_sqrt_v24");
+                _sqrt_v24 = Buffer(1L * maxSteps * B * 1, "sqrt_v24");
+                _v22_over_sqrt_v24 = Buffer(1L * maxSteps * B * H, "v22_over_sqrt_v24");
                 _f = Buffer(1L * maxSteps * B * H, "f");
                 _d_W_g_sum = Buffer(1L * B * H, "d_W_g_sum");
-                _W_g_sum = Buffer(1L * B * H, "W_g_sum");
-                _mean_W_g_sum = Buffer(1L * B * 1, "mean_W_g_sum");
+                _W_g_sum = Buffer(1L * maxSteps * B * H, "W_g_sum");
+                _mean_W_g_sum = Buffer(1L * maxSteps * B * 1, "mean_W_g_sum");
                 _d_mean_W_g_sum = Buffer(1L * B * 1, "d_mean_W_g_sum");
-                _d_v38 = Buffer(1L * B * H, "d_v38");
-                _v38 = Buffer(1L * maxSteps * B * H, "v38");
-                _d_v38_v38 = Buffer(1L * B * H, "d_v38_v38");
-                _v38_v38 = Buffer(1L * B * H, "v38_v38");
-                _mean_v38_v38 = Buffer(1L * B * 1, "mean_v38_v38");
-                _d_mean_v38_v38 = Buffer(1L * B * 1, "d_mean_v38_v38");
-                _d_sqrt_v41 = Buffer(1L * B * 1, "d_sqrt_v41");
-                _sqrt_v41 = Buffer(1L * maxSteps * B * 1, "sqrt_v41");
-                _v38_over_sqrt_v41 = Buffer(1L * maxSteps * B * H, "v38_over_sqrt_v41");
+                _variance_W_g_sum = Buffer(1L * B * 1, "variance_W_g_sum");
+                _d_variance_W_g_sum = Buffer(1L * B * 1, "d_variance_W_g_sum");
+                _d_sqrt_v38 = Buffer(1L * B * 1, "d_sqrt_v38");
+                _sqrt_v38 = Buffer(1L * maxSteps * B * 1, "sqrt_v38");
+                _v36_over_sqrt_v38 = Buffer(1L * maxSteps * B * H, "v36_over_sqrt_v38");
                 _g = Buffer(1L * maxSteps * B * H, "g");
                 _d_W_o_sum = Buffer(1L * B * H, "d_W_o_sum");
-                _W_o_sum = Buffer(1L * B * H, "W_o_sum");
-                _mean_W_o_sum = Buffer(1L * B * 1, "mean_W_o_sum");
+                _W_o_sum = Buffer(1L * maxSteps * B * H, "W_o_sum");
+                _mean_W_o_sum = Buffer(1L * maxSteps * B * 1, "mean_W_o_sum");
                 _d_mean_W_o_sum = Buffer(1L * B * 1, "d_mean_W_o_sum");
-                _d_v53 = Buffer(1L * B * H, "d_v53");
-                _v53 = Buffer(1L * maxSteps * B * H, "v53");
-                _d_v53_v53 = Buffer(1L * B * H, "d_v53_v53");
-                _v53_v53 = Buffer(1L * B * H, "v53_v53");
-                _mean_v53_v53 = Buffer(1L * B * 1, "mean_v53_v53");
-                _d_mean_v53_v53 = Buffer(1L * B * 1, "d_mean_v53_v53");
-                _d_sqrt_v56 = Buffer(1L * B * 1, "d_sqrt_v56");
-                _sqrt_v56 = Buffer(1L * maxSteps * B * 1, "sqrt_v56");
-                _v53_over_sqrt_v56 = Buffer(1L * maxSteps * B * H, "v53_over_sqrt_v56");
+                _variance_W_o_sum = Buffer(1L * B * 1, "variance_W_o_sum");
+                _d_variance_W_o_sum = Buffer(1L * B * 1, "d_variance_W_o_sum");
+                _d_sqrt_v52 = Buffer(1L * B * 1, "d_sqrt_v52");
+                _sqrt_v52 = Buffer(1L * maxSteps * B * 1, "sqrt_v52");
+                _v50_over_sqrt_v52 = Buffer(1L * maxSteps * B * H, "v50_over_sqrt_v52");
                 _o = Buffer(1L * maxSteps * B * H, "o");
                 _d_c = Buffer(1L * B * H, "d_c");
-                _mean_c = Buffer(1L * B * 1, "mean_c");
+                _mean_c = Buffer(1L * maxSteps * B * 1, "mean_c");
                 _d_mean_c = Buffer(1L * B * 1, "d_mean_c");
-                _d_v69 = Buffer(1L * B * H, "d_v69");
-                _v69 = Buffer(1L * maxSteps * B * H, "v69");
-                _d_v69_v69 = Buffer(1L * B * H, "d_v69_v69");
-                _v69_v69 = Buffer(1L * B * H, "v69_v69");
-                _mean_v69_v69 = Buffer(1L * B * 1, "mean_v69_v69");
-                _d_mean_v69_v69 = Buffer(1L * B * 1, "d_mean_v69_v69");
-                _d_sqrt_v72 = Buffer(1L * B * 1, "d_sqrt_v72");
-                _sqrt_v72 = Buffer(1L * maxSteps * B * 1, "sqrt_v72");
-                _v69_over_sqrt_v72 = Buffer(1L * maxSteps * B * H, "v69_over_sqrt_v72");
-                _tanh_v77 = Buffer(1L * maxSteps * B * H, "tanh_v77");
+                _variance_c = Buffer(1L * B * 1, "variance_c");
+                _d_variance_c = Buffer(1L * B * 1, "d_variance_c");
+                _d_sqrt_v67 = Buffer(1L * B * 1, "d_sqrt_v67");
+                _sqrt_v67 = Buffer(1L * maxSteps * B * 1, "sqrt_v67");
+                _v65_over_sqrt_v67 = Buffer(1L * maxSteps * B * H, "v65_over_sqrt_v67");
+                _tanh_v72 = Buffer(1L * maxSteps * B * H, "tanh_v72");
                 _weights0Packed = new global::CellGen.PackedWeights<float>(H, 4 * H);
                 _weights1Packed = new global::CellGen.PackedWeights<float>(X, 4 * H);
                 _weights0Transposed = new float[_cell._weights0.Length]; // [4 * H, H]
@@ -272,46 +232,40 @@ namespace CellGen.Cells
                     int slot = record ? t : 0; // without a tape, one step's room is enough for what only the backward pass reads
                     // product0 = W_i[:, :H] @ h[t-1] | W_f[:, :H] @ h[t-1] | W_g[:, :H] @ h[t-1] | W_o[:, :H] @ h[t-1]
                     // sweep 0 (fused with the product: each block of hidden units as soon as its gates are computed)
-                    var kStepForward0 = new StepForward0 { H = H, X = X, Record = record, _product0 = _product0, _product1 = _product1.AsSpan(t * B * (4 * H), B * (4 * H)), _W_i_sum = _W_i_sum, _W_f_sum = _W_f_sum, _W_g_sum = _W_g_sum, _W_o_sum = _W_o_sum };
+                    var kStepForward0 = new StepForward0 { H = H, X = X, Record = record, _product0 = _product0, _product1 = _product1.AsSpan(t * B * (4 * H), B * (4 * H)), _W_i_sum = _W_i_sum.AsSpan(slot * B * H, B * H), _W_f_sum = _W_f_sum.AsSpan(slot * B * H, B * H), _W_g_sum = _W_g_sum.AsSpan(slot * B * H, B * H), _W_o_sum = _W_o_sum.AsSpan(slot * B * H, B * H) };
                     global::CellGen.Gemm.ForwardThenSweep(PreviousState(1, t), H, _cell._weights0, _weights0Packed, default, _product0, 4 * H, B, H, 4, H, ref kStepForward0);
                     // mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t]): one value per row
-                    global::CellGen.Elementwise.RowMeans<float>(_W_i_sum, H, H, _mean_W_i_sum, B);
+                    global::CellGen.Elementwise.RowMeans<float>(_W_i_sum.AsSpan(slot * B * H, B * H), H, H, _mean_W_i_sum.AsSpan(slot * B * 1, B * 1), B);
                     // mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t]): one value per row
-                    global::CellGen.Elementwise.RowMeans<float>(_W_f_sum, H, H, _mean_W_f_sum, B);
+                    global::CellGen.Elementwise.RowMeans<float>(_W_f_sum.AsSpan(slot * B * H, B * H), H, H, _mean_W_f_sum.AsSpan(slot * B * 1, B * 1), B);
                     // mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t]): one value per row
-                    global::CellGen.Elementwise.RowMeans<float>(_W_g_sum, H, H, _mean_W_g_sum, B);
+                    global::CellGen.Elementwise.RowMeans<float>(_W_g_sum.AsSpan(slot * B * H, B * H), H, H, _mean_W_g_sum.AsSpan(slot * B * 1, B * 1), B);
                     // mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t]): one value per row
-                    global::CellGen.Elementwise.RowMeans<float>(_W_o_sum, H, H, _mean_W_o_sum, B);
+                    global::CellGen.Elementwise.RowMeans<float>(_W_o_sum.AsSpan(slot * B * H, B * H), H, H, _mean_W_o_sum.AsSpan(slot * B * 1, B * 1), B);
+                    // variance(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t]): one value per row
+                    global::CellGen.Elementwise.RowVariances<float>(_W_i_sum.AsSpan(slot * B * H, B * H), H, _mean_W_i_sum.AsSpan(slot * B * 1, B * 1), H, _variance_W_i_sum, B);
+                    // variance(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t]): one value per row
+                    global::CellGen.Elementwise.RowVariances<float>(_W_f_sum.AsSpan(slot * B * H, B * H), H, _mean_W_f_sum.AsSpan(slot * B * 1, B * 1), H, _variance_W_f_sum, B);
+                    // variance(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t]): one value per row
+                    global::CellGen.Elementwise.RowVariances<float>(_W_g_sum.AsSpan(slot * B * H, B * H), H, _mean_W_g_sum.AsSpan(slot * B * 1, B * 1), H, _variance_W_g_sum, B);
+                    // variance(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t]): one value per row
+                    global::CellGen.Elementwise.RowVariances<float>(_W_o_sum.AsSpan(slot * B * H, B * H), H, _mean_W_o_sum.AsSpan(slot * B * 1, B * 1), H, _variance_W_o_sum, B);
                     // sweep 1
-                    var kStepForward1 = new StepForward1 { H = H, X = X, Record = record, _W_i_sum = _W_i_sum, _mean_W_i_sum = _mean_W_i_sum, _v7 = _v7.AsSpan(slot * B * H, B * H), _v7_v7 = _v7_v7, _W_f_sum = _W_f_sum, _mean_W_f_sum = _mean_W_f_sum, _v23 = _v23.AsSpan(slot * B * H, B * H), _v23_v23 = _v23_v23, _W_g_sum = _W_g_sum, _mean_W_g_sum = _mean_W_g_sum, _v38 = _v38.AsSpan(slot * B * H, B * H), _v38_v38 = _v38_v38, _W_o_sum = _W_o_sum, _mean_W_o_sum = _mean_W_o_sum, _v53 = _v53.AsSpan(slot * B * H, B * H), _v53_v53 = _v53_v53 };
-                    global::CellGen.Elementwise.ForEach(ref kStepForward1, B, H);
-                    // mean((W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t] - mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t])) * (W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t] - mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t]))): one value per row
-                    global::CellGen.Elementwise.RowMeans<float>(_v7_v7, H, H, _mean_v7_v7, B);
-                    // mean((W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t] - mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t])) * (W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t] - mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t]))): one value per row
-                    global::CellGen.Elementwise.RowMeans<float>(_v23_v23, H, H, _mean_v23_v23, B);
-                    // mean((W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t] - mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t])) * (W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t] - mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t]))): one value per row
-                    global::CellGen.Elementwise.RowMeans<float>(_v38_v38, H, H, _mean_v38_v38, B);
-                    // mean((W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t] - mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t])) * (W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t] - mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t]))): one value per row
-                    global::CellGen.Elementwise.RowMeans<float>(_v53_v53, H, H, _mean_v53_v53, B);
-                    // sweep 2
-                    var kStepForward2 = new StepForward2 { H = H, X = X, Record = record, _mean_v7_v7 = _mean_v7_v7, _sqrt_v11 = _sqrt_v11.AsSpan(slot * B * 1, B * 1), _mean_v23_v23 = _mean_v23_v23, _sqrt_v26 = _sqrt_v26.AsSpan(slot * B * 1, B * 1), _mean_v38_v38 = _mean_v38_v38, _sqrt_v41 = _sqrt_v41.AsSpan(slot * B * 1, B * 1) };
-                    global::CellGen.Elementwise.ForEach(ref kStepForward2, B, 1);
+                    var kStepForward1 = new StepForward1 { H = H, X = X, Record = record, _variance_W_i_sum = _variance_W_i_sum, _sqrt_v10 = _sqrt_v10.AsSpan(slot * B * 1, B * 1), _variance_W_f_sum = _variance_W_f_sum, _sqrt_v24 = _sqrt_v24.AsSpan(slot * B * 1, B * 1), _variance_W_g_sum = _variance_W_g_sum, _sqrt_v38 = _sqrt_v38.AsSpan(slot * B * 1, B * 1) };
+                    global::CellGen.Elementwise.ForEach(ref kStepForward1, B, 1);
                     // i, f, g, c[t]
-                    var kStepForward3 = new StepForward3 { H = H, X = X, Record = record, _v7 = _v7.AsSpan(slot * B * H, B * H), _sqrt_v11 = _sqrt_v11.AsSpan(slot * B * 1, B * 1), _v7_over_sqrt_v11 = _v7_over_sqrt_v11.AsSpan(t * B * H, B * H), _a_i = _cell._vector_a_i, _b_i = _cell._vector_b_i, _i = _i.AsSpan(t * B * H, B * H), _v23 = _v23.AsSpan(slot * B * H, B * H), _sqrt_v26 = _sqrt_v26.AsSpan(slot * B * 1, B * 1), _v23_over_sqrt_v26 = _v23_over_sqrt_v26.AsSpan(t * B * H, B * H), _a_f = _cell._vector_a_f, _b_f = _cell._vector_b_f, _f = _f.AsSpan(t * B * H, B * H), _v38 = _v38.AsSpan(slot * B * H, B * H), _sqrt_v41 = _sqrt_v41.AsSpan(slot * B * 1, B * 1), _v38_over_sqrt_v41 = _v38_over_sqrt_v41.AsSpan(t * B * H, B * H), _a_g = _cell._vector_a_g, _b_g = _cell._vector_b_g, _g = _g.AsSpan(t * B * H, B * H), _c_prev = PreviousState(0, t), _c = NextState(0, t) };
-                    global::CellGen.Elementwise.ForEach(ref kStepForward3, B, H);
+                    var kStepForward2 = new StepForward2 { H = H, X = X, Record = record, _W_i_sum = _W_i_sum.AsSpan(slot * B * H, B * H), _mean_W_i_sum = _mean_W_i_sum.AsSpan(slot * B * 1, B * 1), _sqrt_v10 = _sqrt_v10.AsSpan(slot * B * 1, B * 1), _v7_over_sqrt_v10 = _v7_over_sqrt_v10.AsSpan(t * B * H, B * H), _a_i = _cell._vector_a_i, _b_i = _cell._vector_b_i, _i = _i.AsSpan(t * B * H, B * H), _W_f_sum = _W_f_sum.AsSpan(slot * B * H, B * H), _mean_W_f_sum = _mean_W_f_sum.AsSpan(slot * B * 1, B * 1), _sqrt_v24 = _sqrt_v24.AsSpan(slot * B * 1, B * 1), _v22_over_sqrt_v24 = _v22_over_sqrt_v24.AsSpan(t * B * H, B * H), _a_f = _cell._vector_a_f, _b_f = _cell._vector_b_f, _f = _f.AsSpan(t * B * H, B * H), _W_g_sum = _W_g_sum.AsSpan(slot * B * H, B * H), _mean_W_g_sum = _mean_W_g_sum.AsSpan(slot * B * 1, B * 1), _sqrt_v38 = _sqrt_v38.AsSpan(slot * B * 1, B * 1), _v36_over_sqrt_v38 = _v36_over_sqrt_v38.AsSpan(t * B * H, B * H), _a_g = _cell._vector_a_g, _b_g = _cell._vector_b_g, _g = _g.AsSpan(t * B * H, B * H), _c_prev = PreviousState(0, t), _c = NextState(0, t) };
+                    global::CellGen.Elementwise.ForEach(ref kStepForward2, B, H);
                     // mean(c[t]): one value per row
-                    global::CellGen.Elementwise.RowMeans<float>(NextState(0, t), H, H, _mean_c, B);
-                    // sweep 4
-                    var kStepForward4 = new StepForward4 { H = H, X = X, Record = record, _c = NextState(0, t), _mean_c = _mean_c, _v69 = _v69.AsSpan(slot * B * H, B * H), _v69_v69 = _v69_v69 };
-                    global::CellGen.Elementwise.ForEach(ref kStepForward4, B, H);
-                    // mean((c[t] - mean(c[t])) * (c[t] - mean(c[t]))): one value per row
-                    global::CellGen.Elementwise.RowMeans<float>(_v69_v69, H, H, _mean_v69_v69, B);
-                    // sweep 5
-                    var kStepForward5 = new StepForward5 { H = H, X = X, Record = record, _mean_v53_v53 = _mean_v53_v53, _sqrt_v56 = _sqrt_v56.AsSpan(slot * B * 1, B * 1), _mean_v69_v69 = _mean_v69_v69, _sqrt_v72 = _sqrt_v72.AsSpan(slot * B * 1, B * 1) };
-                    global::CellGen.Elementwise.ForEach(ref kStepForward5, B, 1);
+                    global::CellGen.Elementwise.RowMeans<float>(NextState(0, t), H, H, _mean_c.AsSpan(slot * B * 1, B * 1), B);
+                    // variance(c[t]): one value per row
+                    global::CellGen.Elementwise.RowVariances<float>(NextState(0, t), H, _mean_c.AsSpan(slot * B * 1, B * 1), H, _variance_c, B);
+                    // sweep 3
+                    var kStepForward3 = new StepForward3 { H = H, X = X, Record = record, _variance_W_o_sum = _variance_W_o_sum, _sqrt_v52 = _sqrt_v52.AsSpan(slot * B * 1, B * 1), _variance_c = _variance_c, _sqrt_v67 = _sqrt_v67.AsSpan(slot * B * 1, B * 1) };
+                    global::CellGen.Elementwise.ForEach(ref kStepForward3, B, 1);
                     // o, h[t]
-                    var kStepForward6 = new StepForward6 { H = H, X = X, Record = record, _v53 = _v53.AsSpan(slot * B * H, B * H), _sqrt_v56 = _sqrt_v56.AsSpan(slot * B * 1, B * 1), _v53_over_sqrt_v56 = _v53_over_sqrt_v56.AsSpan(t * B * H, B * H), _a_o = _cell._vector_a_o, _b_o = _cell._vector_b_o, _o = _o.AsSpan(t * B * H, B * H), _v69 = _v69.AsSpan(slot * B * H, B * H), _sqrt_v72 = _sqrt_v72.AsSpan(slot * B * 1, B * 1), _v69_over_sqrt_v72 = _v69_over_sqrt_v72.AsSpan(t * B * H, B * H), _a_c = _cell._vector_a_c, _b_c = _cell._vector_b_c, _tanh_v77 = _tanh_v77.AsSpan(t * B * H, B * H), _h = NextState(1, t) };
-                    global::CellGen.Elementwise.ForEach(ref kStepForward6, B, H);
+                    var kStepForward4 = new StepForward4 { H = H, X = X, Record = record, _W_o_sum = _W_o_sum.AsSpan(slot * B * H, B * H), _mean_W_o_sum = _mean_W_o_sum.AsSpan(slot * B * 1, B * 1), _sqrt_v52 = _sqrt_v52.AsSpan(slot * B * 1, B * 1), _v50_over_sqrt_v52 = _v50_over_sqrt_v52.AsSpan(t * B * H, B * H), _a_o = _cell._vector_a_o, _b_o = _cell._vector_b_o, _o = _o.AsSpan(t * B * H, B * H), _c = NextState(0, t), _mean_c = _mean_c.AsSpan(slot * B * 1, B * 1), _sqrt_v67 = _sqrt_v67.AsSpan(slot * B * 1, B * 1), _v65_over_sqrt_v67 = _v65_over_sqrt_v67.AsSpan(t * B * H, B * H), _a_c = _cell._vector_a_c, _b_c = _cell._vector_b_c, _tanh_v72 = _tanh_v72.AsSpan(t * B * H, B * H), _h = NextState(1, t) };
+                    global::CellGen.Elementwise.ForEach(ref kStepForward4, B, H);
                     EndForwardStep(t); // sequences that have ended keep their states
                 }
             }
@@ -327,51 +281,45 @@ namespace CellGen.Cells
                 for (int t = steps - 1; t >= 0; t--)
                 {
                     BeginBackwardStep(t); // sequences that have ended add nothing from here on
-                    _d_sqrt_v56.AsSpan().Clear(); // d(sqrt(1E-05 + mean((W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t] - mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t])) * (W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t] - mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t]))))) is summed over the features below
-                    _d_sqrt_v72.AsSpan().Clear(); // d(sqrt(1E-05 + mean((c[t] - mean(c[t])) * (c[t] - mean(c[t]))))) is summed over the features below
-                    // Backward of o, h[t]
-                    var kStepBackward6 = new StepBackward6 { H = H, X = X, _a_o = _cell._vector_a_o, _sqrt_v56 = _sqrt_v56.AsSpan(t * B * 1, B * 1), _v53_over_sqrt_v56 = _v53_over_sqrt_v56.AsSpan(t * B * H, B * H), _o = _o.AsSpan(t * B * H, B * H), _a_c = _cell._vector_a_c, _sqrt_v72 = _sqrt_v72.AsSpan(t * B * 1, B * 1), _v69_over_sqrt_v72 = _v69_over_sqrt_v72.AsSpan(t * B * H, B * H), _tanh_v77 = _tanh_v77.AsSpan(t * B * H, B * H), _d_v53 = _d_v53, _d_sqrt_v56 = _d_sqrt_v56, _d_a_o = _cell._vector_a_oGradient, _d_b_o = _cell._vector_b_oGradient, _d_v69 = _d_v69, _d_sqrt_v72 = _d_sqrt_v72, _d_a_c = _cell._vector_a_cGradient, _d_b_c = _cell._vector_b_cGradient, _d_output = OutputGradient(outputGradients, t), _d_h_later = CarryIn(1) };
-                    global::CellGen.Elementwise.ForEach(ref kStepBackward6, B, H);
-                    _d_mean_v53_v53.AsSpan().Clear(); // d(mean((W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t] - mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t])) * (W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t] - mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t])))) is summed over the features below
-                    _d_mean_v69_v69.AsSpan().Clear(); // d(mean((c[t] - mean(c[t])) * (c[t] - mean(c[t])))) is summed over the features below
-                    // Backward of sweep 5
-                    var kStepBackward5 = new StepBackward5 { H = H, X = X, _sqrt_v56 = _sqrt_v56.AsSpan(t * B * 1, B * 1), _sqrt_v72 = _sqrt_v72.AsSpan(t * B * 1, B * 1), _d_mean_v53_v53 = _d_mean_v53_v53, _d_sqrt_v56 = _d_sqrt_v56, _d_mean_v69_v69 = _d_mean_v69_v69, _d_sqrt_v72 = _d_sqrt_v72 };
-                    global::CellGen.Elementwise.ForEach(ref kStepBackward5, B, 1);
-                    // d((c[t] - mean(c[t])) * (c[t] - mean(c[t]))) = d(mean((c[t] - mean(c[t])) * (c[t] - mean(c[t])))) / H, for every feature
-                    global::CellGen.Elementwise.RowMeansGradient<float>(_d_mean_v69_v69, _d_v69_v69, H, H, B, accumulate: false);
+                    _d_mean_W_o_sum.AsSpan().Clear(); // d(mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t])) is summed over the features below
+                    _d_sqrt_v52.AsSpan().Clear(); // d(sqrt(1E-05 + variance(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t]))) is summed over the features below
                     _d_mean_c.AsSpan().Clear(); // d(mean(c[t])) is summed over the features below
-                    // Backward of sweep 4
-                    var kStepBackward4 = new StepBackward4 { H = H, X = X, _v69 = _v69.AsSpan(t * B * H, B * H), _d_v69 = _d_v69, _d_c = _d_c, _d_mean_c = _d_mean_c, _d_v69_v69 = _d_v69_v69 };
+                    _d_sqrt_v67.AsSpan().Clear(); // d(sqrt(1E-05 + variance(c[t]))) is summed over the features below
+                    // Backward of o, h[t]
+                    var kStepBackward4 = new StepBackward4 { H = H, X = X, _a_o = _cell._vector_a_o, _sqrt_v52 = _sqrt_v52.AsSpan(t * B * 1, B * 1), _v50_over_sqrt_v52 = _v50_over_sqrt_v52.AsSpan(t * B * H, B * H), _o = _o.AsSpan(t * B * H, B * H), _a_c = _cell._vector_a_c, _sqrt_v67 = _sqrt_v67.AsSpan(t * B * 1, B * 1), _v65_over_sqrt_v67 = _v65_over_sqrt_v67.AsSpan(t * B * H, B * H), _tanh_v72 = _tanh_v72.AsSpan(t * B * H, B * H), _d_W_o_sum = _d_W_o_sum, _d_mean_W_o_sum = _d_mean_W_o_sum, _d_sqrt_v52 = _d_sqrt_v52, _d_a_o = _cell._vector_a_oGradient, _d_b_o = _cell._vector_b_oGradient, _d_c = _d_c, _d_mean_c = _d_mean_c, _d_sqrt_v67 = _d_sqrt_v67, _d_a_c = _cell._vector_a_cGradient, _d_b_c = _cell._vector_b_cGradient, _d_output = OutputGradient(outputGradients, t), _d_h_later = CarryIn(1) };
                     global::CellGen.Elementwise.ForEach(ref kStepBackward4, B, H);
+                    _d_variance_W_o_sum.AsSpan().Clear(); // d(variance(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t])) is summed over the features below
+                    _d_variance_c.AsSpan().Clear(); // d(variance(c[t])) is summed over the features below
+                    // Backward of sweep 3
+                    var kStepBackward3 = new StepBackward3 { H = H, X = X, _sqrt_v52 = _sqrt_v52.AsSpan(t * B * 1, B * 1), _sqrt_v67 = _sqrt_v67.AsSpan(t * B * 1, B * 1), _d_variance_W_o_sum = _d_variance_W_o_sum, _d_sqrt_v52 = _d_sqrt_v52, _d_variance_c = _d_variance_c, _d_sqrt_v67 = _d_sqrt_v67 };
+                    global::CellGen.Elementwise.ForEach(ref kStepBackward3, B, 1);
+                    // d(c[t]) += d(variance(c[t])) * 2 (c[t] - mean(c[t])) / H, for every feature
+                    global::CellGen.Elementwise.RowVariancesGradient<float>(_d_variance_c, NextState(0, t), H, _mean_c.AsSpan(t * B * 1, B * 1), H, _d_c, H, B, accumulate: true);
                     // d(c[t]) += d(mean(c[t])) / H, for every feature
                     global::CellGen.Elementwise.RowMeansGradient<float>(_d_mean_c, _d_c, H, H, B, accumulate: true);
-                    _d_sqrt_v11.AsSpan().Clear(); // d(sqrt(1E-05 + mean((W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t] - mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t])) * (W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t] - mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t]))))) is summed over the features below
-                    _d_sqrt_v26.AsSpan().Clear(); // d(sqrt(1E-05 + mean((W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t] - mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t])) * (W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t] - mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t]))))) is summed over the features below
-                    _d_sqrt_v41.AsSpan().Clear(); // d(sqrt(1E-05 + mean((W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t] - mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t])) * (W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t] - mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t]))))) is summed over the features below
-                    // Backward of i, f, g, c[t]
-                    var kStepBackward3 = new StepBackward3 { H = H, X = X, _a_i = _cell._vector_a_i, _sqrt_v11 = _sqrt_v11.AsSpan(t * B * 1, B * 1), _v7_over_sqrt_v11 = _v7_over_sqrt_v11.AsSpan(t * B * H, B * H), _i = _i.AsSpan(t * B * H, B * H), _a_f = _cell._vector_a_f, _sqrt_v26 = _sqrt_v26.AsSpan(t * B * 1, B * 1), _v23_over_sqrt_v26 = _v23_over_sqrt_v26.AsSpan(t * B * H, B * H), _f = _f.AsSpan(t * B * H, B * H), _a_g = _cell._vector_a_g, _sqrt_v41 = _sqrt_v41.AsSpan(t * B * 1, B * 1), _v38_over_sqrt_v41 = _v38_over_sqrt_v41.AsSpan(t * B * H, B * H), _g = _g.AsSpan(t * B * H, B * H), _c_prev = PreviousState(0, t), _d_v7 = _d_v7, _d_sqrt_v11 = _d_sqrt_v11, _d_a_i = _cell._vector_a_iGradient, _d_b_i = _cell._vector_b_iGradient, _d_v23 = _d_v23, _d_sqrt_v26 = _d_sqrt_v26, _d_a_f = _cell._vector_a_fGradient, _d_b_f = _cell._vector_b_fGradient, _d_v38 = _d_v38, _d_sqrt_v41 = _d_sqrt_v41, _d_a_g = _cell._vector_a_gGradient, _d_b_g = _cell._vector_b_gGradient, _d_c_prev = CarryOut(0), _d_c_later = CarryIn(0), _d_c = _d_c };
-                    global::CellGen.Elementwise.ForEach(ref kStepBackward3, B, H);
-                    _d_mean_v7_v7.AsSpan().Clear(); // d(mean((W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t] - mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t])) * (W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t] - mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t])))) is summed over the features below
-                    _d_mean_v23_v23.AsSpan().Clear(); // d(mean((W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t] - mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t])) * (W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t] - mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t])))) is summed over the features below
-                    _d_mean_v38_v38.AsSpan().Clear(); // d(mean((W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t] - mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t])) * (W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t] - mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t])))) is summed over the features below
-                    // Backward of sweep 2
-                    var kStepBackward2 = new StepBackward2 { H = H, X = X, _sqrt_v11 = _sqrt_v11.AsSpan(t * B * 1, B * 1), _sqrt_v26 = _sqrt_v26.AsSpan(t * B * 1, B * 1), _sqrt_v41 = _sqrt_v41.AsSpan(t * B * 1, B * 1), _d_mean_v7_v7 = _d_mean_v7_v7, _d_sqrt_v11 = _d_sqrt_v11, _d_mean_v23_v23 = _d_mean_v23_v23, _d_sqrt_v26 = _d_sqrt_v26, _d_mean_v38_v38 = _d_mean_v38_v38, _d_sqrt_v41 = _d_sqrt_v41 };
-                    global::CellGen.Elementwise.ForEach(ref kStepBackward2, B, 1);
-                    // d((W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t] - mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t])) * (W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t] - mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t]))) = d(mean((W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t] - mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t])) * (W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t] - mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t])))) / H, for every feature
-                    global::CellGen.Elementwise.RowMeansGradient<float>(_d_mean_v7_v7, _d_v7_v7, H, H, B, accumulate: false);
-                    // d((W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t] - mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t])) * (W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t] - mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t]))) = d(mean((W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t] - mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t])) * (W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t] - mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t])))) / H, for every feature
-                    global::CellGen.Elementwise.RowMeansGradient<float>(_d_mean_v23_v23, _d_v23_v23, H, H, B, accumulate: false);
-                    // d((W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t] - mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t])) * (W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t] - mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t]))) = d(mean((W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t] - mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t])) * (W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t] - mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t])))) / H, for every feature
-                    global::CellGen.Elementwise.RowMeansGradient<float>(_d_mean_v38_v38, _d_v38_v38, H, H, B, accumulate: false);
-                    // d((W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t] - mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t])) * (W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t] - mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t]))) = d(mean((W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t] - mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t])) * (W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t] - mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t])))) / H, for every feature
-                    global::CellGen.Elementwise.RowMeansGradient<float>(_d_mean_v53_v53, _d_v53_v53, H, H, B, accumulate: false);
                     _d_mean_W_i_sum.AsSpan().Clear(); // d(mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t])) is summed over the features below
+                    _d_sqrt_v10.AsSpan().Clear(); // d(sqrt(1E-05 + variance(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t]))) is summed over the features below
                     _d_mean_W_f_sum.AsSpan().Clear(); // d(mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t])) is summed over the features below
+                    _d_sqrt_v24.AsSpan().Clear(); // d(sqrt(1E-05 + variance(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t]))) is summed over the features below
                     _d_mean_W_g_sum.AsSpan().Clear(); // d(mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t])) is summed over the features below
-                    _d_mean_W_o_sum.AsSpan().Clear(); // d(mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t])) is summed over the features below
+                    _d_sqrt_v38.AsSpan().Clear(); // d(sqrt(1E-05 + variance(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t]))) is summed over the features below
+                    // Backward of i, f, g, c[t]
+                    var kStepBackward2 = new StepBackward2 { H = H, X = X, _a_i = _cell._vector_a_i, _sqrt_v10 = _sqrt_v10.AsSpan(t * B * 1, B * 1), _v7_over_sqrt_v10 = _v7_over_sqrt_v10.AsSpan(t * B * H, B * H), _i = _i.AsSpan(t * B * H, B * H), _a_f = _cell._vector_a_f, _sqrt_v24 = _sqrt_v24.AsSpan(t * B * 1, B * 1), _v22_over_sqrt_v24 = _v22_over_sqrt_v24.AsSpan(t * B * H, B * H), _f = _f.AsSpan(t * B * H, B * H), _a_g = _cell._vector_a_g, _sqrt_v38 = _sqrt_v38.AsSpan(t * B * 1, B * 1), _v36_over_sqrt_v38 = _v36_over_sqrt_v38.AsSpan(t * B * H, B * H), _g = _g.AsSpan(t * B * H, B * H), _c_prev = PreviousState(0, t), _d_W_i_sum = _d_W_i_sum, _d_mean_W_i_sum = _d_mean_W_i_sum, _d_sqrt_v10 = _d_sqrt_v10, _d_a_i = _cell._vector_a_iGradient, _d_b_i = _cell._vector_b_iGradient, _d_W_f_sum = _d_W_f_sum, _d_mean_W_f_sum = _d_mean_W_f_sum, _d_sqrt_v24 = _d_sqrt_v24, _d_a_f = _cell._vector_a_fGradient, _d_b_f = _cell._vector_b_fGradient, _d_W_g_sum = _d_W_g_sum, _d_mean_W_g_sum = _d_mean_W_g_sum, _d_sqrt_v38 = _d_sqrt_v38, _d_a_g = _cell._vector_a_gGradient, _d_b_g = _cell._vector_b_gGradient, _d_c_prev = CarryOut(0), _d_c_later = CarryIn(0), _d_c = _d_c };
+                    global::CellGen.Elementwise.ForEach(ref kStepBackward2, B, H);
+                    _d_variance_W_i_sum.AsSpan().Clear(); // d(variance(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t])) is summed over the features below
+                    _d_variance_W_f_sum.AsSpan().Clear(); // d(variance(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t])) is summed over the features below
+                    _d_variance_W_g_sum.AsSpan().Clear(); // d(variance(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t])) is summed over the features below
                     // Backward of sweep 1
-                    var kStepBackward1 = new StepBackward1 { H = H, X = X, _v7 = _v7.AsSpan(t * B * H, B * H), _v23 = _v23.AsSpan(t * B * H, B * H), _v38 = _v38.AsSpan(t * B * H, B * H), _v53 = _v53.AsSpan(t * B * H, B * H), _d_v7 = _d_v7, _d_W_i_sum = _d_W_i_sum, _d_mean_W_i_sum = _d_mean_W_i_sum, _d_v7_v7 = _d_v7_v7, _d_v23 = _d_v23, _d_W_f_sum = _d_W_f_sum, _d_mean_W_f_sum = _d_mean_W_f_sum, _d_v23_v23 = _d_v23_v23, _d_v38 = _d_v38, _d_W_g_sum = _d_W_g_sum, _d_mean_W_g_sum = _d_mean_W_g_sum, _d_v38_v38 = _d_v38_v38, _d_v53 = _d_v53, _d_W_o_sum = _d_W_o_sum, _d_mean_W_o_sum = _d_mean_W_o_sum, _d_v53_v53 = _d_v53_v53 };
-                    global::CellGen.Elementwise.ForEach(ref kStepBackward1, B, H);
+                    var kStepBackward1 = new StepBackward1 { H = H, X = X, _sqrt_v10 = _sqrt_v10.AsSpan(t * B * 1, B * 1), _sqrt_v24 = _sqrt_v24.AsSpan(t * B * 1, B * 1), _sqrt_v38 = _sqrt_v38.AsSpan(t * B * 1, B * 1), _d_variance_W_i_sum = _d_variance_W_i_sum, _d_sqrt_v10 = _d_sqrt_v10, _d_variance_W_f_sum = _d_variance_W_f_sum, _d_sqrt_v24 = _d_sqrt_v24, _d_variance_W_g_sum = _d_variance_W_g_sum, _d_sqrt_v38 = _d_sqrt_v38 };
+                    global::CellGen.Elementwise.ForEach(ref kStepBackward1, B, 1);
+                    // d(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t]) += d(variance(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t])) * 2 (W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t] - mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t])) / H, for every feature
+                    global::CellGen.Elementwise.RowVariancesGradient<float>(_d_variance_W_i_sum, _W_i_sum.AsSpan(t * B * H, B * H), H, _mean_W_i_sum.AsSpan(t * B * 1, B * 1), H, _d_W_i_sum, H, B, accumulate: true);
+                    // d(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t]) += d(variance(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t])) * 2 (W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t] - mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t])) / H, for every feature
+                    global::CellGen.Elementwise.RowVariancesGradient<float>(_d_variance_W_f_sum, _W_f_sum.AsSpan(t * B * H, B * H), H, _mean_W_f_sum.AsSpan(t * B * 1, B * 1), H, _d_W_f_sum, H, B, accumulate: true);
+                    // d(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t]) += d(variance(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t])) * 2 (W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t] - mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t])) / H, for every feature
+                    global::CellGen.Elementwise.RowVariancesGradient<float>(_d_variance_W_g_sum, _W_g_sum.AsSpan(t * B * H, B * H), H, _mean_W_g_sum.AsSpan(t * B * 1, B * 1), H, _d_W_g_sum, H, B, accumulate: true);
+                    // d(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t]) += d(variance(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t])) * 2 (W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t] - mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t])) / H, for every feature
+                    global::CellGen.Elementwise.RowVariancesGradient<float>(_d_variance_W_o_sum, _W_o_sum.AsSpan(t * B * H, B * H), H, _mean_W_o_sum.AsSpan(t * B * 1, B * 1), H, _d_W_o_sum, H, B, accumulate: true);
                     // d(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t]) += d(mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t])) / H, for every feature
                     global::CellGen.Elementwise.RowMeansGradient<float>(_d_mean_W_i_sum, _d_W_i_sum, H, H, B, accumulate: true);
                     // d(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t]) += d(mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t])) / H, for every feature
@@ -474,241 +422,112 @@ namespace CellGen.Cells
             }
         }
 
-        /// <summary>Forward sweep 1 (one step, over B rows): (W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t] - mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t])) * (W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t] - mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t])).</summary>
+        /// <summary>Forward sweep 1 (one step, over B rows): sqrt(1E-05 + variance(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t])).</summary>
         [global::System.CodeDom.Compiler.GeneratedCode("CellGen", "0.1.0")]
         private ref struct StepForward1 : global::CellGen.IElementwiseKernel<float>
         {
             public int H, X;
             public bool Record;
-            public static int Work => 8; // per element, in simple operations: decides whether two cores share the sweep
-            public global::System.ReadOnlySpan<float> _W_i_sum;
-            public global::System.ReadOnlySpan<float> _mean_W_i_sum;
-            public global::System.Span<float> _v7;
-            public global::System.Span<float> _v7_v7;
-            public global::System.ReadOnlySpan<float> _W_f_sum;
-            public global::System.ReadOnlySpan<float> _mean_W_f_sum;
-            public global::System.Span<float> _v23;
-            public global::System.Span<float> _v23_v23;
-            public global::System.ReadOnlySpan<float> _W_g_sum;
-            public global::System.ReadOnlySpan<float> _mean_W_g_sum;
-            public global::System.Span<float> _v38;
-            public global::System.Span<float> _v38_v38;
-            public global::System.ReadOnlySpan<float> _W_o_sum;
-            public global::System.ReadOnlySpan<float> _mean_W_o_sum;
-            public global::System.Span<float> _v53;
-            public global::System.Span<float> _v53_v53;
+            public static int Work => 15; // per element, in simple operations: decides whether two cores share the sweep
+            public global::System.ReadOnlySpan<float> _variance_W_i_sum;
+            public global::System.Span<float> _sqrt_v10;
+            public global::System.ReadOnlySpan<float> _variance_W_f_sum;
+            public global::System.Span<float> _sqrt_v24;
+            public global::System.ReadOnlySpan<float> _variance_W_g_sum;
+            public global::System.Span<float> _sqrt_v38;
 
             public void Apply<V>(int row, int j) where V : struct, global::CellGen.ISimd<V, float>
             {
-                V W_i_sum = V.Load(_W_i_sum, row * H + j); // W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t]
-                V mean_W_i_sum = V.Broadcast(_mean_W_i_sum, row); // mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t])
-                // W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t] - mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t])
-                V v7 = W_i_sum - mean_W_i_sum;
-                V.Store(v7, _v7, row * H + j);
-                // (W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t] - mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t])) * (W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t] - mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t]))
-                V v7_v7 = v7 * v7;
-                V.Store(v7_v7, _v7_v7, row * H + j);
-                V W_f_sum = V.Load(_W_f_sum, row * H + j); // W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t]
-                V mean_W_f_sum = V.Broadcast(_mean_W_f_sum, row); // mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t])
-                // W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t] - mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t])
-                V v23 = W_f_sum - mean_W_f_sum;
-                V.Store(v23, _v23, row * H + j);
-                // (W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t] - mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t])) * (W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t] - mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t]))
-                V v23_v23 = v23 * v23;
-                V.Store(v23_v23, _v23_v23, row * H + j);
-                V W_g_sum = V.Load(_W_g_sum, row * H + j); // W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t]
-                V mean_W_g_sum = V.Broadcast(_mean_W_g_sum, row); // mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t])
-                // W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t] - mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t])
-                V v38 = W_g_sum - mean_W_g_sum;
-                V.Store(v38, _v38, row * H + j);
-                // (W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t] - mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t])) * (W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t] - mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t]))
-                V v38_v38 = v38 * v38;
-                V.Store(v38_v38, _v38_v38, row * H + j);
-                V W_o_sum = V.Load(_W_o_sum, row * H + j); // W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t]
-                V mean_W_o_sum = V.Broadcast(_mean_W_o_sum, row); // mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t])
-                // W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t] - mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t])
-                V v53 = W_o_sum - mean_W_o_sum;
-                V.Store(v53, _v53, row * H + j);
-                // (W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t] - mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t])) * (W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t] - mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t]))
-                V v53_v53 = v53 * v53;
-                V.Store(v53_v53, _v53_v53, row * H + j);
+                V variance_W_i_sum = V.Broadcast(_variance_W_i_sum, row); // variance(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t])
+                // 1E-05 + variance(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t])
+                V v10 = V.Constant(1E-05f) + variance_W_i_sum;
+                // sqrt(1E-05 + variance(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t]))
+                V sqrt_v10 = V.Sqrt(v10);
+                V.Store(sqrt_v10, _sqrt_v10, row);
+                V variance_W_f_sum = V.Broadcast(_variance_W_f_sum, row); // variance(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t])
+                // 1E-05 + variance(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t])
+                V v24 = V.Constant(1E-05f) + variance_W_f_sum;
+                // sqrt(1E-05 + variance(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t]))
+                V sqrt_v24 = V.Sqrt(v24);
+                V.Store(sqrt_v24, _sqrt_v24, row);
+                V variance_W_g_sum = V.Broadcast(_variance_W_g_sum, row); // variance(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t])
+                // 1E-05 + variance(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t])
+                V v38 = V.Constant(1E-05f) + variance_W_g_sum;
+                // sqrt(1E-05 + variance(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t]))
+                V sqrt_v38 = V.Sqrt(v38);
+                V.Store(sqrt_v38, _sqrt_v38, row);
             }
         }
 
-        /// <summary>Backward sweep 1 (one step, over B rows): (W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t] - mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t])) * (W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t] - mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t])).</summary>
+        /// <summary>Backward sweep 1 (one step, over B rows): sqrt(1E-05 + variance(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t])).</summary>
         [global::System.CodeDom.Compiler.GeneratedCode("CellGen", "0.1.0")]
         private ref struct StepBackward1 : global::CellGen.IElementwiseKernel<float>
         {
             public int H, X;
-            public static int Work => 16; // per element, in simple operations: decides whether two cores share the sweep
-            public static bool Splittable => false; // it sums over each row's features: one core walks the whole row
-            public global::System.ReadOnlySpan<float> _v7;
-            public global::System.ReadOnlySpan<float> _v23;
-            public global::System.ReadOnlySpan<float> _v38;
-            public global::System.ReadOnlySpan<float> _v53;
-            public global::System.ReadOnlySpan<float> _d_v7;
-            public global::System.Span<float> _d_W_i_sum;
-            public global::System.Span<float> _d_mean_W_i_sum;
-            public global::System.ReadOnlySpan<float> _d_v7_v7;
-            public global::System.ReadOnlySpan<float> _d_v23;
-            public global::System.Span<float> _d_W_f_sum;
-            public global::System.Span<float> _d_mean_W_f_sum;
-            public global::System.ReadOnlySpan<float> _d_v23_v23;
-            public global::System.ReadOnlySpan<float> _d_v38;
-            public global::System.Span<float> _d_W_g_sum;
-            public global::System.Span<float> _d_mean_W_g_sum;
-            public global::System.ReadOnlySpan<float> _d_v38_v38;
-            public global::System.ReadOnlySpan<float> _d_v53;
-            public global::System.Span<float> _d_W_o_sum;
-            public global::System.Span<float> _d_mean_W_o_sum;
-            public global::System.ReadOnlySpan<float> _d_v53_v53;
+            public static int Work => 30; // per element, in simple operations: decides whether two cores share the sweep
+            public global::System.ReadOnlySpan<float> _sqrt_v10;
+            public global::System.ReadOnlySpan<float> _sqrt_v24;
+            public global::System.ReadOnlySpan<float> _sqrt_v38;
+            public global::System.Span<float> _d_variance_W_i_sum;
+            public global::System.ReadOnlySpan<float> _d_sqrt_v10;
+            public global::System.Span<float> _d_variance_W_f_sum;
+            public global::System.ReadOnlySpan<float> _d_sqrt_v24;
+            public global::System.Span<float> _d_variance_W_g_sum;
+            public global::System.ReadOnlySpan<float> _d_sqrt_v38;
 
             public void Apply<V>(int row, int j) where V : struct, global::CellGen.ISimd<V, float>
             {
                 // Forward values this backward sweep reads
-                V v7 = V.Load(_v7, row * H + j); // W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t] - mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t])
-                V v23 = V.Load(_v23, row * H + j); // W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t] - mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t])
-                V v38 = V.Load(_v38, row * H + j); // W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t] - mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t])
-                V v53 = V.Load(_v53, row * H + j); // W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t] - mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t])
-                // d((W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t] - mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t])) * (W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t] - mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t]))) = d((W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t] - mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t])) * (W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t] - mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t]))) from later stages
-                V d_v53_v53 = V.Load(_d_v53_v53, row * H + j);
-                // d(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t] - mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t])) = d(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t] - mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t])) from later stages + d((W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t] - mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t])) * (W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t] - mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t]))) * (W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t] - mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t])) + d((W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t] - mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t])) * (W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t] - mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t]))) * (W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t] - mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t]))
-                V d_v53 = V.Load(_d_v53, row * H + j) + d_v53_v53 * v53 + d_v53_v53 * v53;
-                // d((W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t] - mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t])) * (W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t] - mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t]))) = d((W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t] - mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t])) * (W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t] - mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t]))) from later stages
-                V d_v38_v38 = V.Load(_d_v38_v38, row * H + j);
-                // d(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t] - mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t])) = d(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t] - mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t])) from later stages + d((W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t] - mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t])) * (W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t] - mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t]))) * (W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t] - mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t])) + d((W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t] - mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t])) * (W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t] - mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t]))) * (W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t] - mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t]))
-                V d_v38 = V.Load(_d_v38, row * H + j) + d_v38_v38 * v38 + d_v38_v38 * v38;
-                // d((W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t] - mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t])) * (W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t] - mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t]))) = d((W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t] - mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t])) * (W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t] - mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t]))) from later stages
-                V d_v23_v23 = V.Load(_d_v23_v23, row * H + j);
-                // d(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t] - mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t])) = d(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t] - mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t])) from later stages + d((W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t] - mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t])) * (W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t] - mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t]))) * (W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t] - mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t])) + d((W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t] - mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t])) * (W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t] - mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t]))) * (W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t] - mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t]))
-                V d_v23 = V.Load(_d_v23, row * H + j) + d_v23_v23 * v23 + d_v23_v23 * v23;
-                // d((W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t] - mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t])) * (W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t] - mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t]))) = d((W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t] - mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t])) * (W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t] - mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t]))) from later stages
-                V d_v7_v7 = V.Load(_d_v7_v7, row * H + j);
-                // d(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t] - mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t])) = d(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t] - mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t])) from later stages + d((W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t] - mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t])) * (W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t] - mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t]))) * (W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t] - mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t])) + d((W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t] - mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t])) * (W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t] - mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t]))) * (W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t] - mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t]))
-                V d_v7 = V.Load(_d_v7, row * H + j) + d_v7_v7 * v7 + d_v7_v7 * v7;
+                V sqrt_v10 = V.Broadcast(_sqrt_v10, row); // sqrt(1E-05 + variance(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t]))
+                V sqrt_v24 = V.Broadcast(_sqrt_v24, row); // sqrt(1E-05 + variance(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t]))
+                V sqrt_v38 = V.Broadcast(_sqrt_v38, row); // sqrt(1E-05 + variance(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t]))
+                // d(sqrt(1E-05 + variance(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t]))) = d(sqrt(1E-05 + variance(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t]))) from later stages
+                V d_sqrt_v38 = V.Broadcast(_d_sqrt_v38, row);
+                // d(1E-05 + variance(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t])) = d(sqrt(1E-05 + variance(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t]))) * 0.5 / sqrt(1E-05 + variance(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t]))
+                V d_v38 = d_sqrt_v38 * V.Constant(0.5f) / sqrt_v38;
+                // d(sqrt(1E-05 + variance(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t]))) = d(sqrt(1E-05 + variance(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t]))) from later stages
+                V d_sqrt_v24 = V.Broadcast(_d_sqrt_v24, row);
+                // d(1E-05 + variance(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t])) = d(sqrt(1E-05 + variance(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t]))) * 0.5 / sqrt(1E-05 + variance(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t]))
+                V d_v24 = d_sqrt_v24 * V.Constant(0.5f) / sqrt_v24;
+                // d(sqrt(1E-05 + variance(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t]))) = d(sqrt(1E-05 + variance(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t]))) from later stages
+                V d_sqrt_v10 = V.Broadcast(_d_sqrt_v10, row);
+                // d(1E-05 + variance(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t])) = d(sqrt(1E-05 + variance(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t]))) * 0.5 / sqrt(1E-05 + variance(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t]))
+                V d_v10 = d_sqrt_v10 * V.Constant(0.5f) / sqrt_v10;
                 // Gradients leaving this sweep
-                // d(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t]) = d(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t] - mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t]))
-                V.Store(d_v53, _d_W_o_sum, row * H + j);
-                // d(mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t])) += the sum over the features of -d(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t] - mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t]))
-                V.AddSumTo(-d_v53, _d_mean_W_o_sum, row);
-                // d(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t]) = d(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t] - mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t]))
-                V.Store(d_v38, _d_W_g_sum, row * H + j);
-                // d(mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t])) += the sum over the features of -d(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t] - mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t]))
-                V.AddSumTo(-d_v38, _d_mean_W_g_sum, row);
-                // d(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t]) = d(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t] - mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t]))
-                V.Store(d_v23, _d_W_f_sum, row * H + j);
-                // d(mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t])) += the sum over the features of -d(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t] - mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t]))
-                V.AddSumTo(-d_v23, _d_mean_W_f_sum, row);
-                // d(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t]) = d(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t] - mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t]))
-                V.Store(d_v7, _d_W_i_sum, row * H + j);
-                // d(mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t])) += the sum over the features of -d(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t] - mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t]))
-                V.AddSumTo(-d_v7, _d_mean_W_i_sum, row);
+                // d(variance(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t])) += the sum over the features of d(1E-05 + variance(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t]))
+                V.AddSumTo(d_v38, _d_variance_W_g_sum, row);
+                // d(variance(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t])) += the sum over the features of d(1E-05 + variance(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t]))
+                V.AddSumTo(d_v24, _d_variance_W_f_sum, row);
+                // d(variance(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t])) += the sum over the features of d(1E-05 + variance(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t]))
+                V.AddSumTo(d_v10, _d_variance_W_i_sum, row);
             }
         }
 
-        /// <summary>Forward sweep 2 (one step, over B rows): sqrt(1E-05 + mean((W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t] - mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t])) * (W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t] - mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t])))).</summary>
+        /// <summary>Forward sweep 2 (one step, over B rows): i, f, g, c[t].</summary>
         [global::System.CodeDom.Compiler.GeneratedCode("CellGen", "0.1.0")]
         private ref struct StepForward2 : global::CellGen.IElementwiseKernel<float>
         {
             public int H, X;
             public bool Record;
-            public static int Work => 15; // per element, in simple operations: decides whether two cores share the sweep
-            public global::System.ReadOnlySpan<float> _mean_v7_v7;
-            public global::System.Span<float> _sqrt_v11;
-            public global::System.ReadOnlySpan<float> _mean_v23_v23;
-            public global::System.Span<float> _sqrt_v26;
-            public global::System.ReadOnlySpan<float> _mean_v38_v38;
-            public global::System.Span<float> _sqrt_v41;
-
-            public void Apply<V>(int row, int j) where V : struct, global::CellGen.ISimd<V, float>
-            {
-                V mean_v7_v7 = V.Broadcast(_mean_v7_v7, row); // mean((W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t] - mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t])) * (W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t] - mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t])))
-                // 1E-05 + mean((W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t] - mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t])) * (W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t] - mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t])))
-                V v11 = V.Constant(1E-05f) + mean_v7_v7;
-                // sqrt(1E-05 + mean((W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t] - mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t])) * (W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t] - mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t]))))
-                V sqrt_v11 = V.Sqrt(v11);
-                V.Store(sqrt_v11, _sqrt_v11, row);
-                V mean_v23_v23 = V.Broadcast(_mean_v23_v23, row); // mean((W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t] - mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t])) * (W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t] - mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t])))
-                // 1E-05 + mean((W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t] - mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t])) * (W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t] - mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t])))
-                V v26 = V.Constant(1E-05f) + mean_v23_v23;
-                // sqrt(1E-05 + mean((W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t] - mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t])) * (W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t] - mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t]))))
-                V sqrt_v26 = V.Sqrt(v26);
-                V.Store(sqrt_v26, _sqrt_v26, row);
-                V mean_v38_v38 = V.Broadcast(_mean_v38_v38, row); // mean((W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t] - mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t])) * (W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t] - mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t])))
-                // 1E-05 + mean((W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t] - mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t])) * (W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t] - mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t])))
-                V v41 = V.Constant(1E-05f) + mean_v38_v38;
-                // sqrt(1E-05 + mean((W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t] - mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t])) * (W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t] - mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t]))))
-                V sqrt_v41 = V.Sqrt(v41);
-                V.Store(sqrt_v41, _sqrt_v41, row);
-            }
-        }
-
-        /// <summary>Backward sweep 2 (one step, over B rows): sqrt(1E-05 + mean((W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t] - mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t])) * (W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t] - mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t])))).</summary>
-        [global::System.CodeDom.Compiler.GeneratedCode("CellGen", "0.1.0")]
-        private ref struct StepBackward2 : global::CellGen.IElementwiseKernel<float>
-        {
-            public int H, X;
-            public static int Work => 30; // per element, in simple operations: decides whether two cores share the sweep
-            public global::System.ReadOnlySpan<float> _sqrt_v11;
-            public global::System.ReadOnlySpan<float> _sqrt_v26;
-            public global::System.ReadOnlySpan<float> _sqrt_v41;
-            public global::System.Span<float> _d_mean_v7_v7;
-            public global::System.ReadOnlySpan<float> _d_sqrt_v11;
-            public global::System.Span<float> _d_mean_v23_v23;
-            public global::System.ReadOnlySpan<float> _d_sqrt_v26;
-            public global::System.Span<float> _d_mean_v38_v38;
-            public global::System.ReadOnlySpan<float> _d_sqrt_v41;
-
-            public void Apply<V>(int row, int j) where V : struct, global::CellGen.ISimd<V, float>
-            {
-                // Forward values this backward sweep reads
-                V sqrt_v11 = V.Broadcast(_sqrt_v11, row); // sqrt(1E-05 + mean((W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t] - mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t])) * (W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t] - mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t]))))
-                V sqrt_v26 = V.Broadcast(_sqrt_v26, row); // sqrt(1E-05 + mean((W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t] - mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t])) * (W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t] - mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t]))))
-                V sqrt_v41 = V.Broadcast(_sqrt_v41, row); // sqrt(1E-05 + mean((W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t] - mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t])) * (W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t] - mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t]))))
-                // d(sqrt(1E-05 + mean((W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t] - mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t])) * (W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t] - mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t]))))) = d(sqrt(1E-05 + mean((W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t] - mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t])) * (W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t] - mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t]))))) from later stages
-                V d_sqrt_v41 = V.Broadcast(_d_sqrt_v41, row);
-                // d(1E-05 + mean((W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t] - mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t])) * (W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t] - mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t])))) = d(sqrt(1E-05 + mean((W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t] - mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t])) * (W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t] - mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t]))))) * 0.5 / sqrt(1E-05 + mean((W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t] - mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t])) * (W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t] - mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t]))))
-                V d_v41 = d_sqrt_v41 * V.Constant(0.5f) / sqrt_v41;
-                // d(sqrt(1E-05 + mean((W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t] - mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t])) * (W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t] - mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t]))))) = d(sqrt(1E-05 + mean((W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t] - mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t])) * (W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t] - mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t]))))) from later stages
-                V d_sqrt_v26 = V.Broadcast(_d_sqrt_v26, row);
-                // d(1E-05 + mean((W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t] - mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t])) * (W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t] - mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t])))) = d(sqrt(1E-05 + mean((W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t] - mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t])) * (W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t] - mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t]))))) * 0.5 / sqrt(1E-05 + mean((W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t] - mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t])) * (W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t] - mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t]))))
-                V d_v26 = d_sqrt_v26 * V.Constant(0.5f) / sqrt_v26;
-                // d(sqrt(1E-05 + mean((W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t] - mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t])) * (W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t] - mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t]))))) = d(sqrt(1E-05 + mean((W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t] - mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t])) * (W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t] - mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t]))))) from later stages
-                V d_sqrt_v11 = V.Broadcast(_d_sqrt_v11, row);
-                // d(1E-05 + mean((W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t] - mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t])) * (W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t] - mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t])))) = d(sqrt(1E-05 + mean((W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t] - mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t])) * (W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t] - mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t]))))) * 0.5 / sqrt(1E-05 + mean((W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t] - mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t])) * (W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t] - mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t]))))
-                V d_v11 = d_sqrt_v11 * V.Constant(0.5f) / sqrt_v11;
-                // Gradients leaving this sweep
-                // d(mean((W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t] - mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t])) * (W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t] - mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t])))) += the sum over the features of d(1E-05 + mean((W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t] - mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t])) * (W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t] - mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t]))))
-                V.AddSumTo(d_v41, _d_mean_v38_v38, row);
-                // d(mean((W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t] - mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t])) * (W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t] - mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t])))) += the sum over the features of d(1E-05 + mean((W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t] - mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t])) * (W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t] - mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t]))))
-                V.AddSumTo(d_v26, _d_mean_v23_v23, row);
-                // d(mean((W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t] - mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t])) * (W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t] - mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t])))) += the sum over the features of d(1E-05 + mean((W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t] - mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t])) * (W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t] - mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t]))))
-                V.AddSumTo(d_v11, _d_mean_v7_v7, row);
-            }
-        }
-
-        /// <summary>Forward sweep 3 (one step, over B rows): i, f, g, c[t].</summary>
-        [global::System.CodeDom.Compiler.GeneratedCode("CellGen", "0.1.0")]
-        private ref struct StepForward3 : global::CellGen.IElementwiseKernel<float>
-        {
-            public int H, X;
-            public bool Record;
-            public static int Work => 45; // per element, in simple operations: decides whether two cores share the sweep
-            public global::System.ReadOnlySpan<float> _v7;
-            public global::System.ReadOnlySpan<float> _sqrt_v11;
-            public global::System.Span<float> _v7_over_sqrt_v11;
+            public static int Work => 48; // per element, in simple operations: decides whether two cores share the sweep
+            public global::System.ReadOnlySpan<float> _W_i_sum;
+            public global::System.ReadOnlySpan<float> _mean_W_i_sum;
+            public global::System.ReadOnlySpan<float> _sqrt_v10;
+            public global::System.Span<float> _v7_over_sqrt_v10;
             public global::System.ReadOnlySpan<float> _a_i;
             public global::System.ReadOnlySpan<float> _b_i;
             public global::System.Span<float> _i;
-            public global::System.ReadOnlySpan<float> _v23;
-            public global::System.ReadOnlySpan<float> _sqrt_v26;
-            public global::System.Span<float> _v23_over_sqrt_v26;
+            public global::System.ReadOnlySpan<float> _W_f_sum;
+            public global::System.ReadOnlySpan<float> _mean_W_f_sum;
+            public global::System.ReadOnlySpan<float> _sqrt_v24;
+            public global::System.Span<float> _v22_over_sqrt_v24;
             public global::System.ReadOnlySpan<float> _a_f;
             public global::System.ReadOnlySpan<float> _b_f;
             public global::System.Span<float> _f;
-            public global::System.ReadOnlySpan<float> _v38;
-            public global::System.ReadOnlySpan<float> _sqrt_v41;
-            public global::System.Span<float> _v38_over_sqrt_v41;
+            public global::System.ReadOnlySpan<float> _W_g_sum;
+            public global::System.ReadOnlySpan<float> _mean_W_g_sum;
+            public global::System.ReadOnlySpan<float> _sqrt_v38;
+            public global::System.Span<float> _v36_over_sqrt_v38;
             public global::System.ReadOnlySpan<float> _a_g;
             public global::System.ReadOnlySpan<float> _b_g;
             public global::System.Span<float> _g;
@@ -717,42 +536,51 @@ namespace CellGen.Cells
 
             public void Apply<V>(int row, int j) where V : struct, global::CellGen.ISimd<V, float>
             {
-                V v7 = V.Load(_v7, row * H + j); // W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t] - mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t])
-                V sqrt_v11 = V.Broadcast(_sqrt_v11, row); // sqrt(1E-05 + mean((W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t] - mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t])) * (W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t] - mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t]))))
-                // (W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t] - mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t])) / sqrt(1E-05 + mean((W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t] - mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t])) * (W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t] - mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t]))))
-                V v7_over_sqrt_v11 = v7 / sqrt_v11;
+                V W_i_sum = V.Load(_W_i_sum, row * H + j); // W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t]
+                V mean_W_i_sum = V.Broadcast(_mean_W_i_sum, row); // mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t])
+                // W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t] - mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t])
+                V v7 = W_i_sum - mean_W_i_sum;
+                V sqrt_v10 = V.Broadcast(_sqrt_v10, row); // sqrt(1E-05 + variance(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t]))
+                // (W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t] - mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t])) / sqrt(1E-05 + variance(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t]))
+                V v7_over_sqrt_v10 = v7 / sqrt_v10;
                 V a_i = V.Load(_a_i, j); // a_i
-                // a_i * (W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t] - mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t])) / sqrt(1E-05 + mean((W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t] - mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t])) * (W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t] - mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t]))))
-                V a_i_v7_over_sqrt_v11 = a_i * v7_over_sqrt_v11;
+                // a_i * (W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t] - mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t])) / sqrt(1E-05 + variance(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t]))
+                V a_i_v7_over_sqrt_v10 = a_i * v7_over_sqrt_v10;
                 V b_i = V.Load(_b_i, j); // b_i
-                // a_i * (W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t] - mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t])) / sqrt(1E-05 + mean((W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t] - mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t])) * (W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t] - mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t])))) + b_i
-                V v16 = a_i_v7_over_sqrt_v11 + b_i;
+                // a_i * (W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t] - mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t])) / sqrt(1E-05 + variance(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t])) + b_i
+                V v15 = a_i_v7_over_sqrt_v10 + b_i;
                 // i = sigmoid(a_i * layernorm(W_i @ [h[t-1], x[t]]) + b_i)
-                V i = V.Sigmoid(v16);
-                V v23 = V.Load(_v23, row * H + j); // W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t] - mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t])
-                V sqrt_v26 = V.Broadcast(_sqrt_v26, row); // sqrt(1E-05 + mean((W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t] - mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t])) * (W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t] - mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t]))))
-                // (W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t] - mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t])) / sqrt(1E-05 + mean((W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t] - mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t])) * (W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t] - mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t]))))
-                V v23_over_sqrt_v26 = v23 / sqrt_v26;
+                V i = V.Sigmoid(v15);
+                V W_f_sum = V.Load(_W_f_sum, row * H + j); // W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t]
+                V mean_W_f_sum = V.Broadcast(_mean_W_f_sum, row); // mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t])
+                // W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t] - mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t])
+                V v22 = W_f_sum - mean_W_f_sum;
+                V sqrt_v24 = V.Broadcast(_sqrt_v24, row); // sqrt(1E-05 + variance(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t]))
+                // (W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t] - mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t])) / sqrt(1E-05 + variance(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t]))
+                V v22_over_sqrt_v24 = v22 / sqrt_v24;
                 V a_f = V.Load(_a_f, j); // a_f
-                // a_f * (W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t] - mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t])) / sqrt(1E-05 + mean((W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t] - mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t])) * (W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t] - mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t]))))
-                V a_f_v23_over_sqrt_v26 = a_f * v23_over_sqrt_v26;
+                // a_f * (W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t] - mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t])) / sqrt(1E-05 + variance(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t]))
+                V a_f_v22_over_sqrt_v24 = a_f * v22_over_sqrt_v24;
                 V b_f = V.Load(_b_f, j); // b_f
-                // a_f * (W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t] - mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t])) / sqrt(1E-05 + mean((W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t] - mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t])) * (W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t] - mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t])))) + b_f
-                V v31 = a_f_v23_over_sqrt_v26 + b_f;
+                // a_f * (W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t] - mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t])) / sqrt(1E-05 + variance(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t])) + b_f
+                V v29 = a_f_v22_over_sqrt_v24 + b_f;
                 // f = sigmoid(a_f * layernorm(W_f @ [h[t-1], x[t]]) + b_f)
-                V f = V.Sigmoid(v31);
-                V v38 = V.Load(_v38, row * H + j); // W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t] - mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t])
-                V sqrt_v41 = V.Broadcast(_sqrt_v41, row); // sqrt(1E-05 + mean((W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t] - mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t])) * (W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t] - mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t]))))
-                // (W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t] - mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t])) / sqrt(1E-05 + mean((W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t] - mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t])) * (W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t] - mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t]))))
-                V v38_over_sqrt_v41 = v38 / sqrt_v41;
+                V f = V.Sigmoid(v29);
+                V W_g_sum = V.Load(_W_g_sum, row * H + j); // W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t]
+                V mean_W_g_sum = V.Broadcast(_mean_W_g_sum, row); // mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t])
+                // W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t] - mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t])
+                V v36 = W_g_sum - mean_W_g_sum;
+                V sqrt_v38 = V.Broadcast(_sqrt_v38, row); // sqrt(1E-05 + variance(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t]))
+                // (W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t] - mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t])) / sqrt(1E-05 + variance(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t]))
+                V v36_over_sqrt_v38 = v36 / sqrt_v38;
                 V a_g = V.Load(_a_g, j); // a_g
-                // a_g * (W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t] - mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t])) / sqrt(1E-05 + mean((W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t] - mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t])) * (W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t] - mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t]))))
-                V a_g_v38_over_sqrt_v41 = a_g * v38_over_sqrt_v41;
+                // a_g * (W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t] - mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t])) / sqrt(1E-05 + variance(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t]))
+                V a_g_v36_over_sqrt_v38 = a_g * v36_over_sqrt_v38;
                 V b_g = V.Load(_b_g, j); // b_g
-                // a_g * (W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t] - mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t])) / sqrt(1E-05 + mean((W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t] - mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t])) * (W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t] - mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t])))) + b_g
-                V v46 = a_g_v38_over_sqrt_v41 + b_g;
+                // a_g * (W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t] - mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t])) / sqrt(1E-05 + variance(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t])) + b_g
+                V v43 = a_g_v36_over_sqrt_v38 + b_g;
                 // g = tanh(a_g * layernorm(W_g @ [h[t-1], x[t]]) + b_g)
-                V g = V.Tanh(v46);
+                V g = V.Tanh(v43);
                 V c_prev = V.Load(_c_prev, row * H + j); // c[t-1]
                 // f * c[t-1]
                 V f_c_prev = f * c_prev;
@@ -763,46 +591,49 @@ namespace CellGen.Cells
                 V.Store(c, _c, row * H + j);
                 if (Record) // the tape: values the backward pass reads
                 {
-                    V.Store(v7_over_sqrt_v11, _v7_over_sqrt_v11, row * H + j);
+                    V.Store(v7_over_sqrt_v10, _v7_over_sqrt_v10, row * H + j);
                     V.Store(i, _i, row * H + j);
-                    V.Store(v23_over_sqrt_v26, _v23_over_sqrt_v26, row * H + j);
+                    V.Store(v22_over_sqrt_v24, _v22_over_sqrt_v24, row * H + j);
                     V.Store(f, _f, row * H + j);
-                    V.Store(v38_over_sqrt_v41, _v38_over_sqrt_v41, row * H + j);
+                    V.Store(v36_over_sqrt_v38, _v36_over_sqrt_v38, row * H + j);
                     V.Store(g, _g, row * H + j);
                 }
             }
         }
 
-        /// <summary>Backward sweep 3 (one step, over B rows): i, f, g, c[t].</summary>
+        /// <summary>Backward sweep 2 (one step, over B rows): i, f, g, c[t].</summary>
         [global::System.CodeDom.Compiler.GeneratedCode("CellGen", "0.1.0")]
-        private ref struct StepBackward3 : global::CellGen.IElementwiseKernel<float>
+        private ref struct StepBackward2 : global::CellGen.IElementwiseKernel<float>
         {
             public int H, X;
-            public static int Work => 90; // per element, in simple operations: decides whether two cores share the sweep
+            public static int Work => 96; // per element, in simple operations: decides whether two cores share the sweep
             public static bool Splittable => false; // it sums over each row's features: one core walks the whole row
             public global::System.ReadOnlySpan<float> _a_i;
-            public global::System.ReadOnlySpan<float> _sqrt_v11;
-            public global::System.ReadOnlySpan<float> _v7_over_sqrt_v11;
+            public global::System.ReadOnlySpan<float> _sqrt_v10;
+            public global::System.ReadOnlySpan<float> _v7_over_sqrt_v10;
             public global::System.ReadOnlySpan<float> _i;
             public global::System.ReadOnlySpan<float> _a_f;
-            public global::System.ReadOnlySpan<float> _sqrt_v26;
-            public global::System.ReadOnlySpan<float> _v23_over_sqrt_v26;
+            public global::System.ReadOnlySpan<float> _sqrt_v24;
+            public global::System.ReadOnlySpan<float> _v22_over_sqrt_v24;
             public global::System.ReadOnlySpan<float> _f;
             public global::System.ReadOnlySpan<float> _a_g;
-            public global::System.ReadOnlySpan<float> _sqrt_v41;
-            public global::System.ReadOnlySpan<float> _v38_over_sqrt_v41;
+            public global::System.ReadOnlySpan<float> _sqrt_v38;
+            public global::System.ReadOnlySpan<float> _v36_over_sqrt_v38;
             public global::System.ReadOnlySpan<float> _g;
             public global::System.ReadOnlySpan<float> _c_prev;
-            public global::System.Span<float> _d_v7;
-            public global::System.Span<float> _d_sqrt_v11;
+            public global::System.Span<float> _d_W_i_sum;
+            public global::System.Span<float> _d_mean_W_i_sum;
+            public global::System.Span<float> _d_sqrt_v10;
             public global::System.Span<float> _d_a_i;
             public global::System.Span<float> _d_b_i;
-            public global::System.Span<float> _d_v23;
-            public global::System.Span<float> _d_sqrt_v26;
+            public global::System.Span<float> _d_W_f_sum;
+            public global::System.Span<float> _d_mean_W_f_sum;
+            public global::System.Span<float> _d_sqrt_v24;
             public global::System.Span<float> _d_a_f;
             public global::System.Span<float> _d_b_f;
-            public global::System.Span<float> _d_v38;
-            public global::System.Span<float> _d_sqrt_v41;
+            public global::System.Span<float> _d_W_g_sum;
+            public global::System.Span<float> _d_mean_W_g_sum;
+            public global::System.Span<float> _d_sqrt_v38;
             public global::System.Span<float> _d_a_g;
             public global::System.Span<float> _d_b_g;
             public global::System.Span<float> _d_c_prev;
@@ -813,16 +644,16 @@ namespace CellGen.Cells
             {
                 // Forward values this backward sweep reads
                 V a_i = V.Load(_a_i, j); // a_i
-                V sqrt_v11 = V.Broadcast(_sqrt_v11, row); // sqrt(1E-05 + mean((W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t] - mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t])) * (W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t] - mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t]))))
-                V v7_over_sqrt_v11 = V.Load(_v7_over_sqrt_v11, row * H + j); // (W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t] - mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t])) / sqrt(1E-05 + mean((W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t] - mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t])) * (W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t] - mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t]))))
+                V sqrt_v10 = V.Broadcast(_sqrt_v10, row); // sqrt(1E-05 + variance(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t]))
+                V v7_over_sqrt_v10 = V.Load(_v7_over_sqrt_v10, row * H + j); // (W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t] - mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t])) / sqrt(1E-05 + variance(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t]))
                 V i = V.Load(_i, row * H + j); // i
                 V a_f = V.Load(_a_f, j); // a_f
-                V sqrt_v26 = V.Broadcast(_sqrt_v26, row); // sqrt(1E-05 + mean((W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t] - mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t])) * (W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t] - mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t]))))
-                V v23_over_sqrt_v26 = V.Load(_v23_over_sqrt_v26, row * H + j); // (W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t] - mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t])) / sqrt(1E-05 + mean((W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t] - mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t])) * (W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t] - mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t]))))
+                V sqrt_v24 = V.Broadcast(_sqrt_v24, row); // sqrt(1E-05 + variance(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t]))
+                V v22_over_sqrt_v24 = V.Load(_v22_over_sqrt_v24, row * H + j); // (W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t] - mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t])) / sqrt(1E-05 + variance(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t]))
                 V f = V.Load(_f, row * H + j); // f
                 V a_g = V.Load(_a_g, j); // a_g
-                V sqrt_v41 = V.Broadcast(_sqrt_v41, row); // sqrt(1E-05 + mean((W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t] - mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t])) * (W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t] - mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t]))))
-                V v38_over_sqrt_v41 = V.Load(_v38_over_sqrt_v41, row * H + j); // (W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t] - mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t])) / sqrt(1E-05 + mean((W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t] - mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t])) * (W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t] - mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t]))))
+                V sqrt_v38 = V.Broadcast(_sqrt_v38, row); // sqrt(1E-05 + variance(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t]))
+                V v36_over_sqrt_v38 = V.Load(_v36_over_sqrt_v38, row * H + j); // (W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t] - mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t])) / sqrt(1E-05 + variance(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t]))
                 V g = V.Load(_g, row * H + j); // g
                 V c_prev = V.Load(_c_prev, row * H + j); // c[t-1]
                 // c[t] = f * c[t-1] + i * g
@@ -835,258 +666,226 @@ namespace CellGen.Cells
                 // g = tanh(a_g * layernorm(W_g @ [h[t-1], x[t]]) + b_g)
                 // d(g) = d(i * g) * i
                 V d_g = d_i_g * i;
-                // d(a_g * (W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t] - mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t])) / sqrt(1E-05 + mean((W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t] - mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t])) * (W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t] - mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t])))) + b_g) = d(g) * (1 - g * g)
-                V d_v46 = d_g * (V.Constant(1f) - g * g);
-                // d(a_g * (W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t] - mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t])) / sqrt(1E-05 + mean((W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t] - mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t])) * (W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t] - mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t]))))) = d(a_g * (W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t] - mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t])) / sqrt(1E-05 + mean((W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t] - mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t])) * (W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t] - mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t])))) + b_g)
-                V d_a_g_v38_over_sqrt_v41 = d_v46;
-                // d((W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t] - mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t])) / sqrt(1E-05 + mean((W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t] - mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t])) * (W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t] - mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t]))))) = d(a_g * (W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t] - mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t])) / sqrt(1E-05 + mean((W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t] - mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t])) * (W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t] - mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t]))))) * a_g
-                V d_v38_over_sqrt_v41 = d_a_g_v38_over_sqrt_v41 * a_g;
+                // d(a_g * (W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t] - mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t])) / sqrt(1E-05 + variance(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t])) + b_g) = d(g) * (1 - g * g)
+                V d_v43 = d_g * (V.Constant(1f) - g * g);
+                // d(a_g * (W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t] - mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t])) / sqrt(1E-05 + variance(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t]))) = d(a_g * (W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t] - mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t])) / sqrt(1E-05 + variance(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t])) + b_g)
+                V d_a_g_v36_over_sqrt_v38 = d_v43;
+                // d((W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t] - mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t])) / sqrt(1E-05 + variance(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t]))) = d(a_g * (W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t] - mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t])) / sqrt(1E-05 + variance(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t]))) * a_g
+                V d_v36_over_sqrt_v38 = d_a_g_v36_over_sqrt_v38 * a_g;
+                // d(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t] - mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t])) = d((W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t] - mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t])) / sqrt(1E-05 + variance(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t]))) / sqrt(1E-05 + variance(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t]))
+                V d_v36 = d_v36_over_sqrt_v38 / sqrt_v38;
                 // f = sigmoid(a_f * layernorm(W_f @ [h[t-1], x[t]]) + b_f)
                 // d(f) = d(f * c[t-1]) * c[t-1]
                 V d_f = d_f_c_prev * c_prev;
-                // d(a_f * (W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t] - mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t])) / sqrt(1E-05 + mean((W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t] - mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t])) * (W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t] - mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t])))) + b_f) = d(f) * f * (1 - f)
-                V d_v31 = d_f * f * (V.Constant(1f) - f);
-                // d(a_f * (W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t] - mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t])) / sqrt(1E-05 + mean((W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t] - mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t])) * (W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t] - mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t]))))) = d(a_f * (W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t] - mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t])) / sqrt(1E-05 + mean((W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t] - mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t])) * (W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t] - mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t])))) + b_f)
-                V d_a_f_v23_over_sqrt_v26 = d_v31;
-                // d((W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t] - mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t])) / sqrt(1E-05 + mean((W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t] - mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t])) * (W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t] - mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t]))))) = d(a_f * (W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t] - mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t])) / sqrt(1E-05 + mean((W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t] - mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t])) * (W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t] - mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t]))))) * a_f
-                V d_v23_over_sqrt_v26 = d_a_f_v23_over_sqrt_v26 * a_f;
+                // d(a_f * (W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t] - mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t])) / sqrt(1E-05 + variance(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t])) + b_f) = d(f) * f * (1 - f)
+                V d_v29 = d_f * f * (V.Constant(1f) - f);
+                // d(a_f * (W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t] - mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t])) / sqrt(1E-05 + variance(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t]))) = d(a_f * (W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t] - mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t])) / sqrt(1E-05 + variance(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t])) + b_f)
+                V d_a_f_v22_over_sqrt_v24 = d_v29;
+                // d((W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t] - mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t])) / sqrt(1E-05 + variance(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t]))) = d(a_f * (W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t] - mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t])) / sqrt(1E-05 + variance(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t]))) * a_f
+                V d_v22_over_sqrt_v24 = d_a_f_v22_over_sqrt_v24 * a_f;
+                // d(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t] - mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t])) = d((W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t] - mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t])) / sqrt(1E-05 + variance(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t]))) / sqrt(1E-05 + variance(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t]))
+                V d_v22 = d_v22_over_sqrt_v24 / sqrt_v24;
                 // i = sigmoid(a_i * layernorm(W_i @ [h[t-1], x[t]]) + b_i)
                 // d(i) = d(i * g) * g
                 V d_i = d_i_g * g;
-                // d(a_i * (W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t] - mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t])) / sqrt(1E-05 + mean((W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t] - mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t])) * (W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t] - mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t])))) + b_i) = d(i) * i * (1 - i)
-                V d_v16 = d_i * i * (V.Constant(1f) - i);
-                // d(a_i * (W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t] - mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t])) / sqrt(1E-05 + mean((W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t] - mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t])) * (W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t] - mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t]))))) = d(a_i * (W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t] - mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t])) / sqrt(1E-05 + mean((W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t] - mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t])) * (W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t] - mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t])))) + b_i)
-                V d_a_i_v7_over_sqrt_v11 = d_v16;
-                // d((W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t] - mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t])) / sqrt(1E-05 + mean((W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t] - mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t])) * (W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t] - mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t]))))) = d(a_i * (W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t] - mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t])) / sqrt(1E-05 + mean((W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t] - mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t])) * (W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t] - mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t]))))) * a_i
-                V d_v7_over_sqrt_v11 = d_a_i_v7_over_sqrt_v11 * a_i;
+                // d(a_i * (W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t] - mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t])) / sqrt(1E-05 + variance(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t])) + b_i) = d(i) * i * (1 - i)
+                V d_v15 = d_i * i * (V.Constant(1f) - i);
+                // d(a_i * (W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t] - mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t])) / sqrt(1E-05 + variance(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t]))) = d(a_i * (W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t] - mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t])) / sqrt(1E-05 + variance(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t])) + b_i)
+                V d_a_i_v7_over_sqrt_v10 = d_v15;
+                // d((W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t] - mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t])) / sqrt(1E-05 + variance(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t]))) = d(a_i * (W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t] - mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t])) / sqrt(1E-05 + variance(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t]))) * a_i
+                V d_v7_over_sqrt_v10 = d_a_i_v7_over_sqrt_v10 * a_i;
+                // d(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t] - mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t])) = d((W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t] - mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t])) / sqrt(1E-05 + variance(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t]))) / sqrt(1E-05 + variance(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t]))
+                V d_v7 = d_v7_over_sqrt_v10 / sqrt_v10;
                 // Gradients leaving this sweep
                 // d(c[t-1]) = d(f * c[t-1]) * f
                 V.Store(d_f_c_prev * f, _d_c_prev, row * H + j);
-                // d(b_g) += d(a_g * (W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t] - mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t])) / sqrt(1E-05 + mean((W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t] - mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t])) * (W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t] - mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t])))) + b_g)
-                V.AddTo(d_v46, _d_b_g, j);
-                // d(a_g) += d(a_g * (W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t] - mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t])) / sqrt(1E-05 + mean((W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t] - mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t])) * (W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t] - mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t]))))) * (W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t] - mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t])) / sqrt(1E-05 + mean((W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t] - mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t])) * (W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t] - mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t]))))
-                V.AddTo(d_a_g_v38_over_sqrt_v41 * v38_over_sqrt_v41, _d_a_g, j);
-                // d(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t] - mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t])) = d((W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t] - mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t])) / sqrt(1E-05 + mean((W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t] - mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t])) * (W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t] - mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t]))))) / sqrt(1E-05 + mean((W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t] - mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t])) * (W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t] - mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t]))))
-                V.Store(d_v38_over_sqrt_v41 / sqrt_v41, _d_v38, row * H + j);
-                // d(sqrt(1E-05 + mean((W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t] - mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t])) * (W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t] - mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t]))))) += the sum over the features of -d((W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t] - mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t])) / sqrt(1E-05 + mean((W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t] - mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t])) * (W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t] - mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t]))))) * (W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t] - mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t])) / sqrt(1E-05 + mean((W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t] - mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t])) * (W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t] - mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t])))) / sqrt(1E-05 + mean((W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t] - mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t])) * (W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t] - mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t]))))
-                V.AddSumTo(-d_v38_over_sqrt_v41 * v38_over_sqrt_v41 / sqrt_v41, _d_sqrt_v41, row);
-                // d(b_f) += d(a_f * (W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t] - mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t])) / sqrt(1E-05 + mean((W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t] - mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t])) * (W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t] - mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t])))) + b_f)
-                V.AddTo(d_v31, _d_b_f, j);
-                // d(a_f) += d(a_f * (W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t] - mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t])) / sqrt(1E-05 + mean((W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t] - mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t])) * (W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t] - mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t]))))) * (W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t] - mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t])) / sqrt(1E-05 + mean((W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t] - mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t])) * (W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t] - mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t]))))
-                V.AddTo(d_a_f_v23_over_sqrt_v26 * v23_over_sqrt_v26, _d_a_f, j);
-                // d(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t] - mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t])) = d((W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t] - mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t])) / sqrt(1E-05 + mean((W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t] - mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t])) * (W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t] - mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t]))))) / sqrt(1E-05 + mean((W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t] - mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t])) * (W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t] - mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t]))))
-                V.Store(d_v23_over_sqrt_v26 / sqrt_v26, _d_v23, row * H + j);
-                // d(sqrt(1E-05 + mean((W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t] - mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t])) * (W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t] - mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t]))))) += the sum over the features of -d((W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t] - mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t])) / sqrt(1E-05 + mean((W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t] - mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t])) * (W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t] - mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t]))))) * (W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t] - mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t])) / sqrt(1E-05 + mean((W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t] - mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t])) * (W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t] - mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t])))) / sqrt(1E-05 + mean((W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t] - mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t])) * (W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t] - mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t]))))
-                V.AddSumTo(-d_v23_over_sqrt_v26 * v23_over_sqrt_v26 / sqrt_v26, _d_sqrt_v26, row);
-                // d(b_i) += d(a_i * (W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t] - mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t])) / sqrt(1E-05 + mean((W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t] - mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t])) * (W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t] - mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t])))) + b_i)
-                V.AddTo(d_v16, _d_b_i, j);
-                // d(a_i) += d(a_i * (W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t] - mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t])) / sqrt(1E-05 + mean((W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t] - mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t])) * (W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t] - mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t]))))) * (W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t] - mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t])) / sqrt(1E-05 + mean((W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t] - mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t])) * (W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t] - mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t]))))
-                V.AddTo(d_a_i_v7_over_sqrt_v11 * v7_over_sqrt_v11, _d_a_i, j);
-                // d(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t] - mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t])) = d((W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t] - mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t])) / sqrt(1E-05 + mean((W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t] - mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t])) * (W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t] - mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t]))))) / sqrt(1E-05 + mean((W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t] - mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t])) * (W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t] - mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t]))))
-                V.Store(d_v7_over_sqrt_v11 / sqrt_v11, _d_v7, row * H + j);
-                // d(sqrt(1E-05 + mean((W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t] - mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t])) * (W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t] - mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t]))))) += the sum over the features of -d((W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t] - mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t])) / sqrt(1E-05 + mean((W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t] - mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t])) * (W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t] - mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t]))))) * (W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t] - mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t])) / sqrt(1E-05 + mean((W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t] - mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t])) * (W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t] - mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t])))) / sqrt(1E-05 + mean((W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t] - mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t])) * (W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t] - mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t]))))
-                V.AddSumTo(-d_v7_over_sqrt_v11 * v7_over_sqrt_v11 / sqrt_v11, _d_sqrt_v11, row);
+                // d(b_g) += d(a_g * (W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t] - mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t])) / sqrt(1E-05 + variance(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t])) + b_g)
+                V.AddTo(d_v43, _d_b_g, j);
+                // d(a_g) += d(a_g * (W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t] - mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t])) / sqrt(1E-05 + variance(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t]))) * (W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t] - mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t])) / sqrt(1E-05 + variance(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t]))
+                V.AddTo(d_a_g_v36_over_sqrt_v38 * v36_over_sqrt_v38, _d_a_g, j);
+                // d(sqrt(1E-05 + variance(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t]))) += the sum over the features of -d((W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t] - mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t])) / sqrt(1E-05 + variance(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t]))) * (W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t] - mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t])) / sqrt(1E-05 + variance(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t])) / sqrt(1E-05 + variance(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t]))
+                V.AddSumTo(-d_v36_over_sqrt_v38 * v36_over_sqrt_v38 / sqrt_v38, _d_sqrt_v38, row);
+                // d(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t]) = d(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t] - mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t]))
+                V.Store(d_v36, _d_W_g_sum, row * H + j);
+                // d(mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t])) += the sum over the features of -d(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t] - mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t]))
+                V.AddSumTo(-d_v36, _d_mean_W_g_sum, row);
+                // d(b_f) += d(a_f * (W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t] - mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t])) / sqrt(1E-05 + variance(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t])) + b_f)
+                V.AddTo(d_v29, _d_b_f, j);
+                // d(a_f) += d(a_f * (W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t] - mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t])) / sqrt(1E-05 + variance(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t]))) * (W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t] - mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t])) / sqrt(1E-05 + variance(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t]))
+                V.AddTo(d_a_f_v22_over_sqrt_v24 * v22_over_sqrt_v24, _d_a_f, j);
+                // d(sqrt(1E-05 + variance(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t]))) += the sum over the features of -d((W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t] - mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t])) / sqrt(1E-05 + variance(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t]))) * (W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t] - mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t])) / sqrt(1E-05 + variance(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t])) / sqrt(1E-05 + variance(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t]))
+                V.AddSumTo(-d_v22_over_sqrt_v24 * v22_over_sqrt_v24 / sqrt_v24, _d_sqrt_v24, row);
+                // d(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t]) = d(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t] - mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t]))
+                V.Store(d_v22, _d_W_f_sum, row * H + j);
+                // d(mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t])) += the sum over the features of -d(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t] - mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t]))
+                V.AddSumTo(-d_v22, _d_mean_W_f_sum, row);
+                // d(b_i) += d(a_i * (W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t] - mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t])) / sqrt(1E-05 + variance(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t])) + b_i)
+                V.AddTo(d_v15, _d_b_i, j);
+                // d(a_i) += d(a_i * (W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t] - mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t])) / sqrt(1E-05 + variance(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t]))) * (W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t] - mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t])) / sqrt(1E-05 + variance(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t]))
+                V.AddTo(d_a_i_v7_over_sqrt_v10 * v7_over_sqrt_v10, _d_a_i, j);
+                // d(sqrt(1E-05 + variance(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t]))) += the sum over the features of -d((W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t] - mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t])) / sqrt(1E-05 + variance(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t]))) * (W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t] - mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t])) / sqrt(1E-05 + variance(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t])) / sqrt(1E-05 + variance(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t]))
+                V.AddSumTo(-d_v7_over_sqrt_v10 * v7_over_sqrt_v10 / sqrt_v10, _d_sqrt_v10, row);
+                // d(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t]) = d(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t] - mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t]))
+                V.Store(d_v7, _d_W_i_sum, row * H + j);
+                // d(mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t])) += the sum over the features of -d(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t] - mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t]))
+                V.AddSumTo(-d_v7, _d_mean_W_i_sum, row);
             }
         }
 
-        /// <summary>Forward sweep 4 (one step, over B rows): (c[t] - mean(c[t])) * (c[t] - mean(c[t])).</summary>
+        /// <summary>Forward sweep 3 (one step, over B rows): sqrt(1E-05 + variance(c[t])).</summary>
+        [global::System.CodeDom.Compiler.GeneratedCode("CellGen", "0.1.0")]
+        private ref struct StepForward3 : global::CellGen.IElementwiseKernel<float>
+        {
+            public int H, X;
+            public bool Record;
+            public static int Work => 10; // per element, in simple operations: decides whether two cores share the sweep
+            public global::System.ReadOnlySpan<float> _variance_W_o_sum;
+            public global::System.Span<float> _sqrt_v52;
+            public global::System.ReadOnlySpan<float> _variance_c;
+            public global::System.Span<float> _sqrt_v67;
+
+            public void Apply<V>(int row, int j) where V : struct, global::CellGen.ISimd<V, float>
+            {
+                V variance_W_o_sum = V.Broadcast(_variance_W_o_sum, row); // variance(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t])
+                // 1E-05 + variance(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t])
+                V v52 = V.Constant(1E-05f) + variance_W_o_sum;
+                // sqrt(1E-05 + variance(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t]))
+                V sqrt_v52 = V.Sqrt(v52);
+                V.Store(sqrt_v52, _sqrt_v52, row);
+                V variance_c = V.Broadcast(_variance_c, row); // variance(c[t])
+                // 1E-05 + variance(c[t])
+                V v67 = V.Constant(1E-05f) + variance_c;
+                // sqrt(1E-05 + variance(c[t]))
+                V sqrt_v67 = V.Sqrt(v67);
+                V.Store(sqrt_v67, _sqrt_v67, row);
+            }
+        }
+
+        /// <summary>Backward sweep 3 (one step, over B rows): sqrt(1E-05 + variance(c[t])).</summary>
+        [global::System.CodeDom.Compiler.GeneratedCode("CellGen", "0.1.0")]
+        private ref struct StepBackward3 : global::CellGen.IElementwiseKernel<float>
+        {
+            public int H, X;
+            public static int Work => 20; // per element, in simple operations: decides whether two cores share the sweep
+            public global::System.ReadOnlySpan<float> _sqrt_v52;
+            public global::System.ReadOnlySpan<float> _sqrt_v67;
+            public global::System.Span<float> _d_variance_W_o_sum;
+            public global::System.ReadOnlySpan<float> _d_sqrt_v52;
+            public global::System.Span<float> _d_variance_c;
+            public global::System.ReadOnlySpan<float> _d_sqrt_v67;
+
+            public void Apply<V>(int row, int j) where V : struct, global::CellGen.ISimd<V, float>
+            {
+                // Forward values this backward sweep reads
+                V sqrt_v52 = V.Broadcast(_sqrt_v52, row); // sqrt(1E-05 + variance(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t]))
+                V sqrt_v67 = V.Broadcast(_sqrt_v67, row); // sqrt(1E-05 + variance(c[t]))
+                // d(sqrt(1E-05 + variance(c[t]))) = d(sqrt(1E-05 + variance(c[t]))) from later stages
+                V d_sqrt_v67 = V.Broadcast(_d_sqrt_v67, row);
+                // d(1E-05 + variance(c[t])) = d(sqrt(1E-05 + variance(c[t]))) * 0.5 / sqrt(1E-05 + variance(c[t]))
+                V d_v67 = d_sqrt_v67 * V.Constant(0.5f) / sqrt_v67;
+                // d(sqrt(1E-05 + variance(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t]))) = d(sqrt(1E-05 + variance(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t]))) from later stages
+                V d_sqrt_v52 = V.Broadcast(_d_sqrt_v52, row);
+                // d(1E-05 + variance(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t])) = d(sqrt(1E-05 + variance(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t]))) * 0.5 / sqrt(1E-05 + variance(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t]))
+                V d_v52 = d_sqrt_v52 * V.Constant(0.5f) / sqrt_v52;
+                // Gradients leaving this sweep
+                // d(variance(c[t])) += the sum over the features of d(1E-05 + variance(c[t]))
+                V.AddSumTo(d_v67, _d_variance_c, row);
+                // d(variance(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t])) += the sum over the features of d(1E-05 + variance(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t]))
+                V.AddSumTo(d_v52, _d_variance_W_o_sum, row);
+            }
+        }
+
+        /// <summary>Forward sweep 4 (one step, over B rows): o, h[t].</summary>
         [global::System.CodeDom.Compiler.GeneratedCode("CellGen", "0.1.0")]
         private ref struct StepForward4 : global::CellGen.IElementwiseKernel<float>
         {
             public int H, X;
             public bool Record;
-            public static int Work => 2; // per element, in simple operations: decides whether two cores share the sweep
-            public global::System.ReadOnlySpan<float> _c;
-            public global::System.ReadOnlySpan<float> _mean_c;
-            public global::System.Span<float> _v69;
-            public global::System.Span<float> _v69_v69;
-
-            public void Apply<V>(int row, int j) where V : struct, global::CellGen.ISimd<V, float>
-            {
-                V c = V.Load(_c, row * H + j); // c[t]
-                V mean_c = V.Broadcast(_mean_c, row); // mean(c[t])
-                // c[t] - mean(c[t])
-                V v69 = c - mean_c;
-                V.Store(v69, _v69, row * H + j);
-                // (c[t] - mean(c[t])) * (c[t] - mean(c[t]))
-                V v69_v69 = v69 * v69;
-                V.Store(v69_v69, _v69_v69, row * H + j);
-            }
-        }
-
-        /// <summary>Backward sweep 4 (one step, over B rows): (c[t] - mean(c[t])) * (c[t] - mean(c[t])).</summary>
-        [global::System.CodeDom.Compiler.GeneratedCode("CellGen", "0.1.0")]
-        private ref struct StepBackward4 : global::CellGen.IElementwiseKernel<float>
-        {
-            public int H, X;
-            public static int Work => 4; // per element, in simple operations: decides whether two cores share the sweep
-            public static bool Splittable => false; // it sums over each row's features: one core walks the whole row
-            public global::System.ReadOnlySpan<float> _v69;
-            public global::System.ReadOnlySpan<float> _d_v69;
-            public global::System.Span<float> _d_c;
-            public global::System.Span<float> _d_mean_c;
-            public global::System.ReadOnlySpan<float> _d_v69_v69;
-
-            public void Apply<V>(int row, int j) where V : struct, global::CellGen.ISimd<V, float>
-            {
-                // Forward values this backward sweep reads
-                V v69 = V.Load(_v69, row * H + j); // c[t] - mean(c[t])
-                // d((c[t] - mean(c[t])) * (c[t] - mean(c[t]))) = d((c[t] - mean(c[t])) * (c[t] - mean(c[t]))) from later stages
-                V d_v69_v69 = V.Load(_d_v69_v69, row * H + j);
-                // d(c[t] - mean(c[t])) = d(c[t] - mean(c[t])) from later stages + d((c[t] - mean(c[t])) * (c[t] - mean(c[t]))) * (c[t] - mean(c[t])) + d((c[t] - mean(c[t])) * (c[t] - mean(c[t]))) * (c[t] - mean(c[t]))
-                V d_v69 = V.Load(_d_v69, row * H + j) + d_v69_v69 * v69 + d_v69_v69 * v69;
-                // Gradients leaving this sweep
-                // d(c[t]) = d(c[t] - mean(c[t]))
-                V.Store(d_v69, _d_c, row * H + j);
-                // d(mean(c[t])) += the sum over the features of -d(c[t] - mean(c[t]))
-                V.AddSumTo(-d_v69, _d_mean_c, row);
-            }
-        }
-
-        /// <summary>Forward sweep 5 (one step, over B rows): sqrt(1E-05 + mean((c[t] - mean(c[t])) * (c[t] - mean(c[t])))).</summary>
-        [global::System.CodeDom.Compiler.GeneratedCode("CellGen", "0.1.0")]
-        private ref struct StepForward5 : global::CellGen.IElementwiseKernel<float>
-        {
-            public int H, X;
-            public bool Record;
-            public static int Work => 10; // per element, in simple operations: decides whether two cores share the sweep
-            public global::System.ReadOnlySpan<float> _mean_v53_v53;
-            public global::System.Span<float> _sqrt_v56;
-            public global::System.ReadOnlySpan<float> _mean_v69_v69;
-            public global::System.Span<float> _sqrt_v72;
-
-            public void Apply<V>(int row, int j) where V : struct, global::CellGen.ISimd<V, float>
-            {
-                V mean_v53_v53 = V.Broadcast(_mean_v53_v53, row); // mean((W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t] - mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t])) * (W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t] - mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t])))
-                // 1E-05 + mean((W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t] - mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t])) * (W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t] - mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t])))
-                V v56 = V.Constant(1E-05f) + mean_v53_v53;
-                // sqrt(1E-05 + mean((W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t] - mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t])) * (W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t] - mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t]))))
-                V sqrt_v56 = V.Sqrt(v56);
-                V.Store(sqrt_v56, _sqrt_v56, row);
-                V mean_v69_v69 = V.Broadcast(_mean_v69_v69, row); // mean((c[t] - mean(c[t])) * (c[t] - mean(c[t])))
-                // 1E-05 + mean((c[t] - mean(c[t])) * (c[t] - mean(c[t])))
-                V v72 = V.Constant(1E-05f) + mean_v69_v69;
-                // sqrt(1E-05 + mean((c[t] - mean(c[t])) * (c[t] - mean(c[t]))))
-                V sqrt_v72 = V.Sqrt(v72);
-                V.Store(sqrt_v72, _sqrt_v72, row);
-            }
-        }
-
-        /// <summary>Backward sweep 5 (one step, over B rows): sqrt(1E-05 + mean((c[t] - mean(c[t])) * (c[t] - mean(c[t])))).</summary>
-        [global::System.CodeDom.Compiler.GeneratedCode("CellGen", "0.1.0")]
-        private ref struct StepBackward5 : global::CellGen.IElementwiseKernel<float>
-        {
-            public int H, X;
-            public static int Work => 20; // per element, in simple operations: decides whether two cores share the sweep
-            public global::System.ReadOnlySpan<float> _sqrt_v56;
-            public global::System.ReadOnlySpan<float> _sqrt_v72;
-            public global::System.Span<float> _d_mean_v53_v53;
-            public global::System.ReadOnlySpan<float> _d_sqrt_v56;
-            public global::System.Span<float> _d_mean_v69_v69;
-            public global::System.ReadOnlySpan<float> _d_sqrt_v72;
-
-            public void Apply<V>(int row, int j) where V : struct, global::CellGen.ISimd<V, float>
-            {
-                // Forward values this backward sweep reads
-                V sqrt_v56 = V.Broadcast(_sqrt_v56, row); // sqrt(1E-05 + mean((W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t] - mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t])) * (W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t] - mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t]))))
-                V sqrt_v72 = V.Broadcast(_sqrt_v72, row); // sqrt(1E-05 + mean((c[t] - mean(c[t])) * (c[t] - mean(c[t]))))
-                // d(sqrt(1E-05 + mean((c[t] - mean(c[t])) * (c[t] - mean(c[t]))))) = d(sqrt(1E-05 + mean((c[t] - mean(c[t])) * (c[t] - mean(c[t]))))) from later stages
-                V d_sqrt_v72 = V.Broadcast(_d_sqrt_v72, row);
-                // d(1E-05 + mean((c[t] - mean(c[t])) * (c[t] - mean(c[t])))) = d(sqrt(1E-05 + mean((c[t] - mean(c[t])) * (c[t] - mean(c[t]))))) * 0.5 / sqrt(1E-05 + mean((c[t] - mean(c[t])) * (c[t] - mean(c[t]))))
-                V d_v72 = d_sqrt_v72 * V.Constant(0.5f) / sqrt_v72;
-                // d(sqrt(1E-05 + mean((W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t] - mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t])) * (W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t] - mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t]))))) = d(sqrt(1E-05 + mean((W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t] - mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t])) * (W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t] - mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t]))))) from later stages
-                V d_sqrt_v56 = V.Broadcast(_d_sqrt_v56, row);
-                // d(1E-05 + mean((W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t] - mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t])) * (W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t] - mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t])))) = d(sqrt(1E-05 + mean((W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t] - mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t])) * (W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t] - mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t]))))) * 0.5 / sqrt(1E-05 + mean((W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t] - mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t])) * (W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t] - mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t]))))
-                V d_v56 = d_sqrt_v56 * V.Constant(0.5f) / sqrt_v56;
-                // Gradients leaving this sweep
-                // d(mean((c[t] - mean(c[t])) * (c[t] - mean(c[t])))) += the sum over the features of d(1E-05 + mean((c[t] - mean(c[t])) * (c[t] - mean(c[t]))))
-                V.AddSumTo(d_v72, _d_mean_v69_v69, row);
-                // d(mean((W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t] - mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t])) * (W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t] - mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t])))) += the sum over the features of d(1E-05 + mean((W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t] - mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t])) * (W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t] - mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t]))))
-                V.AddSumTo(d_v56, _d_mean_v53_v53, row);
-            }
-        }
-
-        /// <summary>Forward sweep 6 (one step, over B rows): o, h[t].</summary>
-        [global::System.CodeDom.Compiler.GeneratedCode("CellGen", "0.1.0")]
-        private ref struct StepForward6 : global::CellGen.IElementwiseKernel<float>
-        {
-            public int H, X;
-            public bool Record;
-            public static int Work => 29; // per element, in simple operations: decides whether two cores share the sweep
-            public global::System.ReadOnlySpan<float> _v53;
-            public global::System.ReadOnlySpan<float> _sqrt_v56;
-            public global::System.Span<float> _v53_over_sqrt_v56;
+            public static int Work => 31; // per element, in simple operations: decides whether two cores share the sweep
+            public global::System.ReadOnlySpan<float> _W_o_sum;
+            public global::System.ReadOnlySpan<float> _mean_W_o_sum;
+            public global::System.ReadOnlySpan<float> _sqrt_v52;
+            public global::System.Span<float> _v50_over_sqrt_v52;
             public global::System.ReadOnlySpan<float> _a_o;
             public global::System.ReadOnlySpan<float> _b_o;
             public global::System.Span<float> _o;
-            public global::System.ReadOnlySpan<float> _v69;
-            public global::System.ReadOnlySpan<float> _sqrt_v72;
-            public global::System.Span<float> _v69_over_sqrt_v72;
+            public global::System.ReadOnlySpan<float> _c;
+            public global::System.ReadOnlySpan<float> _mean_c;
+            public global::System.ReadOnlySpan<float> _sqrt_v67;
+            public global::System.Span<float> _v65_over_sqrt_v67;
             public global::System.ReadOnlySpan<float> _a_c;
             public global::System.ReadOnlySpan<float> _b_c;
-            public global::System.Span<float> _tanh_v77;
+            public global::System.Span<float> _tanh_v72;
             public global::System.Span<float> _h;
 
             public void Apply<V>(int row, int j) where V : struct, global::CellGen.ISimd<V, float>
             {
-                V v53 = V.Load(_v53, row * H + j); // W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t] - mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t])
-                V sqrt_v56 = V.Broadcast(_sqrt_v56, row); // sqrt(1E-05 + mean((W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t] - mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t])) * (W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t] - mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t]))))
-                // (W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t] - mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t])) / sqrt(1E-05 + mean((W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t] - mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t])) * (W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t] - mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t]))))
-                V v53_over_sqrt_v56 = v53 / sqrt_v56;
+                V W_o_sum = V.Load(_W_o_sum, row * H + j); // W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t]
+                V mean_W_o_sum = V.Broadcast(_mean_W_o_sum, row); // mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t])
+                // W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t] - mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t])
+                V v50 = W_o_sum - mean_W_o_sum;
+                V sqrt_v52 = V.Broadcast(_sqrt_v52, row); // sqrt(1E-05 + variance(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t]))
+                // (W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t] - mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t])) / sqrt(1E-05 + variance(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t]))
+                V v50_over_sqrt_v52 = v50 / sqrt_v52;
                 V a_o = V.Load(_a_o, j); // a_o
-                // a_o * (W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t] - mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t])) / sqrt(1E-05 + mean((W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t] - mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t])) * (W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t] - mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t]))))
-                V a_o_v53_over_sqrt_v56 = a_o * v53_over_sqrt_v56;
+                // a_o * (W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t] - mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t])) / sqrt(1E-05 + variance(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t]))
+                V a_o_v50_over_sqrt_v52 = a_o * v50_over_sqrt_v52;
                 V b_o = V.Load(_b_o, j); // b_o
-                // a_o * (W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t] - mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t])) / sqrt(1E-05 + mean((W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t] - mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t])) * (W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t] - mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t])))) + b_o
-                V v61 = a_o_v53_over_sqrt_v56 + b_o;
+                // a_o * (W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t] - mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t])) / sqrt(1E-05 + variance(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t])) + b_o
+                V v57 = a_o_v50_over_sqrt_v52 + b_o;
                 // o = sigmoid(a_o * layernorm(W_o @ [h[t-1], x[t]]) + b_o)
-                V o = V.Sigmoid(v61);
-                V v69 = V.Load(_v69, row * H + j); // c[t] - mean(c[t])
-                V sqrt_v72 = V.Broadcast(_sqrt_v72, row); // sqrt(1E-05 + mean((c[t] - mean(c[t])) * (c[t] - mean(c[t]))))
-                // (c[t] - mean(c[t])) / sqrt(1E-05 + mean((c[t] - mean(c[t])) * (c[t] - mean(c[t]))))
-                V v69_over_sqrt_v72 = v69 / sqrt_v72;
+                V o = V.Sigmoid(v57);
+                V c = V.Load(_c, row * H + j); // c[t]
+                V mean_c = V.Broadcast(_mean_c, row); // mean(c[t])
+                // c[t] - mean(c[t])
+                V v65 = c - mean_c;
+                V sqrt_v67 = V.Broadcast(_sqrt_v67, row); // sqrt(1E-05 + variance(c[t]))
+                // (c[t] - mean(c[t])) / sqrt(1E-05 + variance(c[t]))
+                V v65_over_sqrt_v67 = v65 / sqrt_v67;
                 V a_c = V.Load(_a_c, j); // a_c
-                // a_c * (c[t] - mean(c[t])) / sqrt(1E-05 + mean((c[t] - mean(c[t])) * (c[t] - mean(c[t]))))
-                V a_c_v69_over_sqrt_v72 = a_c * v69_over_sqrt_v72;
+                // a_c * (c[t] - mean(c[t])) / sqrt(1E-05 + variance(c[t]))
+                V a_c_v65_over_sqrt_v67 = a_c * v65_over_sqrt_v67;
                 V b_c = V.Load(_b_c, j); // b_c
-                // a_c * (c[t] - mean(c[t])) / sqrt(1E-05 + mean((c[t] - mean(c[t])) * (c[t] - mean(c[t])))) + b_c
-                V v77 = a_c_v69_over_sqrt_v72 + b_c;
-                // tanh(a_c * (c[t] - mean(c[t])) / sqrt(1E-05 + mean((c[t] - mean(c[t])) * (c[t] - mean(c[t])))) + b_c)
-                V tanh_v77 = V.Tanh(v77);
+                // a_c * (c[t] - mean(c[t])) / sqrt(1E-05 + variance(c[t])) + b_c
+                V v72 = a_c_v65_over_sqrt_v67 + b_c;
+                // tanh(a_c * (c[t] - mean(c[t])) / sqrt(1E-05 + variance(c[t])) + b_c)
+                V tanh_v72 = V.Tanh(v72);
                 // h[t] = o * tanh(a_c * layernorm(c[t]) + b_c)
-                V h = o * tanh_v77;
+                V h = o * tanh_v72;
                 V.Store(h, _h, row * H + j);
                 if (Record) // the tape: values the backward pass reads
                 {
-                    V.Store(v53_over_sqrt_v56, _v53_over_sqrt_v56, row * H + j);
+                    V.Store(v50_over_sqrt_v52, _v50_over_sqrt_v52, row * H + j);
                     V.Store(o, _o, row * H + j);
-                    V.Store(v69_over_sqrt_v72, _v69_over_sqrt_v72, row * H + j);
-                    V.Store(tanh_v77, _tanh_v77, row * H + j);
+                    V.Store(v65_over_sqrt_v67, _v65_over_sqrt_v67, row * H + j);
+                    V.Store(tanh_v72, _tanh_v72, row * H + j);
                 }
             }
         }
 
-        /// <summary>Backward sweep 6 (one step, over B rows): o, h[t].</summary>
+        /// <summary>Backward sweep 4 (one step, over B rows): o, h[t].</summary>
         [global::System.CodeDom.Compiler.GeneratedCode("CellGen", "0.1.0")]
-        private ref struct StepBackward6 : global::CellGen.IElementwiseKernel<float>
+        private ref struct StepBackward4 : global::CellGen.IElementwiseKernel<float>
         {
             public int H, X;
-            public static int Work => 58; // per element, in simple operations: decides whether two cores share the sweep
+            public static int Work => 62; // per element, in simple operations: decides whether two cores share the sweep
             public static bool Splittable => false; // it sums over each row's features: one core walks the whole row
             public global::System.ReadOnlySpan<float> _a_o;
-            public global::System.ReadOnlySpan<float> _sqrt_v56;
-            public global::System.ReadOnlySpan<float> _v53_over_sqrt_v56;
+            public global::System.ReadOnlySpan<float> _sqrt_v52;
+            public global::System.ReadOnlySpan<float> _v50_over_sqrt_v52;
             public global::System.ReadOnlySpan<float> _o;
             public global::System.ReadOnlySpan<float> _a_c;
-            public global::System.ReadOnlySpan<float> _sqrt_v72;
-            public global::System.ReadOnlySpan<float> _v69_over_sqrt_v72;
-            public global::System.ReadOnlySpan<float> _tanh_v77;
-            public global::System.Span<float> _d_v53;
-            public global::System.Span<float> _d_sqrt_v56;
+            public global::System.ReadOnlySpan<float> _sqrt_v67;
+            public global::System.ReadOnlySpan<float> _v65_over_sqrt_v67;
+            public global::System.ReadOnlySpan<float> _tanh_v72;
+            public global::System.Span<float> _d_W_o_sum;
+            public global::System.Span<float> _d_mean_W_o_sum;
+            public global::System.Span<float> _d_sqrt_v52;
             public global::System.Span<float> _d_a_o;
             public global::System.Span<float> _d_b_o;
-            public global::System.Span<float> _d_v69;
-            public global::System.Span<float> _d_sqrt_v72;
+            public global::System.Span<float> _d_c;
+            public global::System.Span<float> _d_mean_c;
+            public global::System.Span<float> _d_sqrt_v67;
             public global::System.Span<float> _d_a_c;
             public global::System.Span<float> _d_b_c;
             public global::System.ReadOnlySpan<float> _d_output;
@@ -1096,50 +895,58 @@ namespace CellGen.Cells
             {
                 // Forward values this backward sweep reads
                 V a_o = V.Load(_a_o, j); // a_o
-                V sqrt_v56 = V.Broadcast(_sqrt_v56, row); // sqrt(1E-05 + mean((W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t] - mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t])) * (W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t] - mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t]))))
-                V v53_over_sqrt_v56 = V.Load(_v53_over_sqrt_v56, row * H + j); // (W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t] - mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t])) / sqrt(1E-05 + mean((W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t] - mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t])) * (W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t] - mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t]))))
+                V sqrt_v52 = V.Broadcast(_sqrt_v52, row); // sqrt(1E-05 + variance(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t]))
+                V v50_over_sqrt_v52 = V.Load(_v50_over_sqrt_v52, row * H + j); // (W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t] - mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t])) / sqrt(1E-05 + variance(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t]))
                 V o = V.Load(_o, row * H + j); // o
                 V a_c = V.Load(_a_c, j); // a_c
-                V sqrt_v72 = V.Broadcast(_sqrt_v72, row); // sqrt(1E-05 + mean((c[t] - mean(c[t])) * (c[t] - mean(c[t]))))
-                V v69_over_sqrt_v72 = V.Load(_v69_over_sqrt_v72, row * H + j); // (c[t] - mean(c[t])) / sqrt(1E-05 + mean((c[t] - mean(c[t])) * (c[t] - mean(c[t]))))
-                V tanh_v77 = V.Load(_tanh_v77, row * H + j); // tanh(a_c * (c[t] - mean(c[t])) / sqrt(1E-05 + mean((c[t] - mean(c[t])) * (c[t] - mean(c[t])))) + b_c)
+                V sqrt_v67 = V.Broadcast(_sqrt_v67, row); // sqrt(1E-05 + variance(c[t]))
+                V v65_over_sqrt_v67 = V.Load(_v65_over_sqrt_v67, row * H + j); // (c[t] - mean(c[t])) / sqrt(1E-05 + variance(c[t]))
+                V tanh_v72 = V.Load(_tanh_v72, row * H + j); // tanh(a_c * (c[t] - mean(c[t])) / sqrt(1E-05 + variance(c[t])) + b_c)
                 // h[t] = o * tanh(a_c * layernorm(c[t]) + b_c)
                 // d(h[t]) = d(h[t]) from the output + d(h[t]) from step t+1
                 V d_h = V.Load(_d_output, row * H + j) + V.Load(_d_h_later, row * H + j);
-                // d(tanh(a_c * (c[t] - mean(c[t])) / sqrt(1E-05 + mean((c[t] - mean(c[t])) * (c[t] - mean(c[t])))) + b_c)) = d(h[t]) * o
-                V d_tanh_v77 = d_h * o;
-                // d(a_c * (c[t] - mean(c[t])) / sqrt(1E-05 + mean((c[t] - mean(c[t])) * (c[t] - mean(c[t])))) + b_c) = d(tanh(a_c * (c[t] - mean(c[t])) / sqrt(1E-05 + mean((c[t] - mean(c[t])) * (c[t] - mean(c[t])))) + b_c)) * (1 - tanh(a_c * (c[t] - mean(c[t])) / sqrt(1E-05 + mean((c[t] - mean(c[t])) * (c[t] - mean(c[t])))) + b_c) * tanh(a_c * (c[t] - mean(c[t])) / sqrt(1E-05 + mean((c[t] - mean(c[t])) * (c[t] - mean(c[t])))) + b_c))
-                V d_v77 = d_tanh_v77 * (V.Constant(1f) - tanh_v77 * tanh_v77);
-                // d(a_c * (c[t] - mean(c[t])) / sqrt(1E-05 + mean((c[t] - mean(c[t])) * (c[t] - mean(c[t]))))) = d(a_c * (c[t] - mean(c[t])) / sqrt(1E-05 + mean((c[t] - mean(c[t])) * (c[t] - mean(c[t])))) + b_c)
-                V d_a_c_v69_over_sqrt_v72 = d_v77;
-                // d((c[t] - mean(c[t])) / sqrt(1E-05 + mean((c[t] - mean(c[t])) * (c[t] - mean(c[t]))))) = d(a_c * (c[t] - mean(c[t])) / sqrt(1E-05 + mean((c[t] - mean(c[t])) * (c[t] - mean(c[t]))))) * a_c
-                V d_v69_over_sqrt_v72 = d_a_c_v69_over_sqrt_v72 * a_c;
+                // d(tanh(a_c * (c[t] - mean(c[t])) / sqrt(1E-05 + variance(c[t])) + b_c)) = d(h[t]) * o
+                V d_tanh_v72 = d_h * o;
+                // d(a_c * (c[t] - mean(c[t])) / sqrt(1E-05 + variance(c[t])) + b_c) = d(tanh(a_c * (c[t] - mean(c[t])) / sqrt(1E-05 + variance(c[t])) + b_c)) * (1 - tanh(a_c * (c[t] - mean(c[t])) / sqrt(1E-05 + variance(c[t])) + b_c) * tanh(a_c * (c[t] - mean(c[t])) / sqrt(1E-05 + variance(c[t])) + b_c))
+                V d_v72 = d_tanh_v72 * (V.Constant(1f) - tanh_v72 * tanh_v72);
+                // d(a_c * (c[t] - mean(c[t])) / sqrt(1E-05 + variance(c[t]))) = d(a_c * (c[t] - mean(c[t])) / sqrt(1E-05 + variance(c[t])) + b_c)
+                V d_a_c_v65_over_sqrt_v67 = d_v72;
+                // d((c[t] - mean(c[t])) / sqrt(1E-05 + variance(c[t]))) = d(a_c * (c[t] - mean(c[t])) / sqrt(1E-05 + variance(c[t]))) * a_c
+                V d_v65_over_sqrt_v67 = d_a_c_v65_over_sqrt_v67 * a_c;
+                // d(c[t] - mean(c[t])) = d((c[t] - mean(c[t])) / sqrt(1E-05 + variance(c[t]))) / sqrt(1E-05 + variance(c[t]))
+                V d_v65 = d_v65_over_sqrt_v67 / sqrt_v67;
                 // o = sigmoid(a_o * layernorm(W_o @ [h[t-1], x[t]]) + b_o)
-                // d(o) = d(h[t]) * tanh(a_c * (c[t] - mean(c[t])) / sqrt(1E-05 + mean((c[t] - mean(c[t])) * (c[t] - mean(c[t])))) + b_c)
-                V d_o = d_h * tanh_v77;
-                // d(a_o * (W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t] - mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t])) / sqrt(1E-05 + mean((W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t] - mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t])) * (W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t] - mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t])))) + b_o) = d(o) * o * (1 - o)
-                V d_v61 = d_o * o * (V.Constant(1f) - o);
-                // d(a_o * (W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t] - mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t])) / sqrt(1E-05 + mean((W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t] - mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t])) * (W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t] - mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t]))))) = d(a_o * (W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t] - mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t])) / sqrt(1E-05 + mean((W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t] - mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t])) * (W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t] - mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t])))) + b_o)
-                V d_a_o_v53_over_sqrt_v56 = d_v61;
-                // d((W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t] - mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t])) / sqrt(1E-05 + mean((W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t] - mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t])) * (W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t] - mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t]))))) = d(a_o * (W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t] - mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t])) / sqrt(1E-05 + mean((W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t] - mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t])) * (W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t] - mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t]))))) * a_o
-                V d_v53_over_sqrt_v56 = d_a_o_v53_over_sqrt_v56 * a_o;
+                // d(o) = d(h[t]) * tanh(a_c * (c[t] - mean(c[t])) / sqrt(1E-05 + variance(c[t])) + b_c)
+                V d_o = d_h * tanh_v72;
+                // d(a_o * (W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t] - mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t])) / sqrt(1E-05 + variance(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t])) + b_o) = d(o) * o * (1 - o)
+                V d_v57 = d_o * o * (V.Constant(1f) - o);
+                // d(a_o * (W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t] - mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t])) / sqrt(1E-05 + variance(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t]))) = d(a_o * (W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t] - mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t])) / sqrt(1E-05 + variance(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t])) + b_o)
+                V d_a_o_v50_over_sqrt_v52 = d_v57;
+                // d((W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t] - mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t])) / sqrt(1E-05 + variance(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t]))) = d(a_o * (W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t] - mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t])) / sqrt(1E-05 + variance(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t]))) * a_o
+                V d_v50_over_sqrt_v52 = d_a_o_v50_over_sqrt_v52 * a_o;
+                // d(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t] - mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t])) = d((W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t] - mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t])) / sqrt(1E-05 + variance(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t]))) / sqrt(1E-05 + variance(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t]))
+                V d_v50 = d_v50_over_sqrt_v52 / sqrt_v52;
                 // Gradients leaving this sweep
-                // d(b_c) += d(a_c * (c[t] - mean(c[t])) / sqrt(1E-05 + mean((c[t] - mean(c[t])) * (c[t] - mean(c[t])))) + b_c)
-                V.AddTo(d_v77, _d_b_c, j);
-                // d(a_c) += d(a_c * (c[t] - mean(c[t])) / sqrt(1E-05 + mean((c[t] - mean(c[t])) * (c[t] - mean(c[t]))))) * (c[t] - mean(c[t])) / sqrt(1E-05 + mean((c[t] - mean(c[t])) * (c[t] - mean(c[t]))))
-                V.AddTo(d_a_c_v69_over_sqrt_v72 * v69_over_sqrt_v72, _d_a_c, j);
-                // d(c[t] - mean(c[t])) = d((c[t] - mean(c[t])) / sqrt(1E-05 + mean((c[t] - mean(c[t])) * (c[t] - mean(c[t]))))) / sqrt(1E-05 + mean((c[t] - mean(c[t])) * (c[t] - mean(c[t]))))
-                V.Store(d_v69_over_sqrt_v72 / sqrt_v72, _d_v69, row * H + j);
-                // d(sqrt(1E-05 + mean((c[t] - mean(c[t])) * (c[t] - mean(c[t]))))) += the sum over the features of -d((c[t] - mean(c[t])) / sqrt(1E-05 + mean((c[t] - mean(c[t])) * (c[t] - mean(c[t]))))) * (c[t] - mean(c[t])) / sqrt(1E-05 + mean((c[t] - mean(c[t])) * (c[t] - mean(c[t])))) / sqrt(1E-05 + mean((c[t] - mean(c[t])) * (c[t] - mean(c[t]))))
-                V.AddSumTo(-d_v69_over_sqrt_v72 * v69_over_sqrt_v72 / sqrt_v72, _d_sqrt_v72, row);
-                // d(b_o) += d(a_o * (W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t] - mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t])) / sqrt(1E-05 + mean((W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t] - mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t])) * (W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t] - mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t])))) + b_o)
-                V.AddTo(d_v61, _d_b_o, j);
-                // d(a_o) += d(a_o * (W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t] - mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t])) / sqrt(1E-05 + mean((W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t] - mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t])) * (W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t] - mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t]))))) * (W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t] - mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t])) / sqrt(1E-05 + mean((W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t] - mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t])) * (W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t] - mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t]))))
-                V.AddTo(d_a_o_v53_over_sqrt_v56 * v53_over_sqrt_v56, _d_a_o, j);
-                // d(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t] - mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t])) = d((W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t] - mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t])) / sqrt(1E-05 + mean((W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t] - mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t])) * (W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t] - mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t]))))) / sqrt(1E-05 + mean((W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t] - mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t])) * (W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t] - mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t]))))
-                V.Store(d_v53_over_sqrt_v56 / sqrt_v56, _d_v53, row * H + j);
-                // d(sqrt(1E-05 + mean((W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t] - mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t])) * (W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t] - mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t]))))) += the sum over the features of -d((W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t] - mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t])) / sqrt(1E-05 + mean((W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t] - mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t])) * (W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t] - mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t]))))) * (W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t] - mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t])) / sqrt(1E-05 + mean((W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t] - mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t])) * (W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t] - mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t])))) / sqrt(1E-05 + mean((W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t] - mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t])) * (W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t] - mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t]))))
-                V.AddSumTo(-d_v53_over_sqrt_v56 * v53_over_sqrt_v56 / sqrt_v56, _d_sqrt_v56, row);
+                // d(b_c) += d(a_c * (c[t] - mean(c[t])) / sqrt(1E-05 + variance(c[t])) + b_c)
+                V.AddTo(d_v72, _d_b_c, j);
+                // d(a_c) += d(a_c * (c[t] - mean(c[t])) / sqrt(1E-05 + variance(c[t]))) * (c[t] - mean(c[t])) / sqrt(1E-05 + variance(c[t]))
+                V.AddTo(d_a_c_v65_over_sqrt_v67 * v65_over_sqrt_v67, _d_a_c, j);
+                // d(sqrt(1E-05 + variance(c[t]))) += the sum over the features of -d((c[t] - mean(c[t])) / sqrt(1E-05 + variance(c[t]))) * (c[t] - mean(c[t])) / sqrt(1E-05 + variance(c[t])) / sqrt(1E-05 + variance(c[t]))
+                V.AddSumTo(-d_v65_over_sqrt_v67 * v65_over_sqrt_v67 / sqrt_v67, _d_sqrt_v67, row);
+                // d(c[t]) = d(c[t] - mean(c[t]))
+                V.Store(d_v65, _d_c, row * H + j);
+                // d(mean(c[t])) += the sum over the features of -d(c[t] - mean(c[t]))
+                V.AddSumTo(-d_v65, _d_mean_c, row);
+                // d(b_o) += d(a_o * (W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t] - mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t])) / sqrt(1E-05 + variance(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t])) + b_o)
+                V.AddTo(d_v57, _d_b_o, j);
+                // d(a_o) += d(a_o * (W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t] - mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t])) / sqrt(1E-05 + variance(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t]))) * (W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t] - mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t])) / sqrt(1E-05 + variance(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t]))
+                V.AddTo(d_a_o_v50_over_sqrt_v52 * v50_over_sqrt_v52, _d_a_o, j);
+                // d(sqrt(1E-05 + variance(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t]))) += the sum over the features of -d((W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t] - mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t])) / sqrt(1E-05 + variance(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t]))) * (W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t] - mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t])) / sqrt(1E-05 + variance(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t])) / sqrt(1E-05 + variance(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t]))
+                V.AddSumTo(-d_v50_over_sqrt_v52 * v50_over_sqrt_v52 / sqrt_v52, _d_sqrt_v52, row);
+                // d(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t]) = d(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t] - mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t]))
+                V.Store(d_v50, _d_W_o_sum, row * H + j);
+                // d(mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t])) += the sum over the features of -d(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t] - mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t]))
+                V.AddSumTo(-d_v50, _d_mean_W_o_sum, row);
             }
         }
     }
