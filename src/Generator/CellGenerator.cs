@@ -39,7 +39,16 @@ public sealed class CellGenerator : IIncrementalGenerator
 
         context.RegisterSourceOutput(sources, (output, spec) =>
         {
-            if (spec is not null) output.AddSource(spec.HintName, CellEmitter.Emit(spec));
+            if (spec is null) return;
+            // A generator must never throw: an exception here would drop the generated code of every cell of the project.
+            try
+            {
+                output.AddSource(spec.HintName, CellEmitter.Emit(spec));
+            }
+            catch (System.Exception e) when (e is not System.OperationCanceledException)
+            {
+                output.ReportDiagnostic(Diagnostic.Create(Diagnostics.InternalError, Location.None, $"{spec.FullName}: {e.GetType().Name}: {e.Message}"));
+            }
         });
         context.RegisterSourceOutput(diagnostics, (output, list) =>
         {

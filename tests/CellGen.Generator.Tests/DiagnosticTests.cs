@@ -67,6 +67,34 @@ public sealed class DiagnosticTests
     public void CG0016_MatrixRowsOfTwoSizes() =>
         Expect("CG0016", SizedSource("[Size(\"r\", \"P\")]\n", "c[t] = tanh(W @ [r[t-1], x[t]] + U @ c[t-1])", "r[t] = [|U @ c[t]|]"));
 
+    private static string Shaped(string declaration) => $"using CellGen;\nnamespace Test;\n\n[RecurrentCell]\n[Equation(\"{Rnn}\")]\n{declaration}\n";
+
+    [Fact]
+    public void CG0019_PrimaryConstructor() => Expect("CG0019", Shaped("public partial class C[|(string label)|];"));
+
+    [Fact]
+    public void CG0019_FileLocalClass() => Expect("CG0019", Shaped("file partial class [|C|];"));
+
+    [Fact]
+    public void CG0019_ConstructorOfTheGeneratedOnesParameters() => Expect("CG0019", Shaped("public partial class C { public [|C|](int a, int b) : base(a, b) { } }"));
+
+    [Fact]
+    public void CG0019_ClassNamedAfterAnOverriddenMember() => Expect("CG0019", Shaped("public partial class [|Equations|];"));
+
+    [Fact]
+    public void CG0019_BaseOfAnotherElementType() => Expect("CG0019", Shaped("public partial class [|C|] : RecurrentCell<double>;"));
+
+    [Fact]
+    public void CG0001_NestedTooDeeply() =>
+        Expect("CG0001", CellSource("h[t] = tanh(W @ [h[t-1], x[t]] + " + new string('(', 99) + "[|(|]b" + new string(')', 100) + ")")); // tanh's call is level 1
+
+    [Fact]
+    public void CG0001_TooManyOperators()
+    {
+        string equation = "h[t] = tanh(W @ [h[t-1], x[t]] + " + string.Join(" + ", Enumerable.Range(0, 2001).Select(i => "b" + i)) + ")";
+        Expect("CG0001", CellSource("[|" + equation + "|]"));
+    }
+
     [Fact]
     public void CG0001_UnexpectedToken() => Expect("CG0001", CellSource("h[t] = tanh(W @ [h[t-1], x[t]] + [|)|]"));
 

@@ -18,6 +18,11 @@ internal static class CellCompiler
         var diagnostics = new List<DiagnosticInfo>(declaration.Problems);
         try
         {
+            if (emitFloat64 && (declaration.ClassName == "Float64" || declaration.Members.Contains("Float64")))
+                diagnostics.Add(new DiagnosticInfo(Diagnostics.NotACellClass.Id, declaration.AttributeLocation, new EquatableArray<string>(new[]
+                {
+                    $"'{declaration.ClassName}' {(declaration.ClassName == "Float64" ? "is called" : "has a member called")} Float64, the name of the double-precision variant that CellGenEmitFloat64 adds: rename it, or turn the option off",
+                })));
             if (HasErrors(diagnostics)) return new CompiledCell(null, diagnostics.ToEquatableArray());
 
             var syntax = new List<EquationSyntax>();
@@ -37,7 +42,7 @@ internal static class CellCompiler
             if (cell is null || HasErrors(diagnostics)) return new CompiledCell(null, diagnostics.ToEquatableArray());
 
             CellSchedule schedule = Scheduler.Schedule(Derivation.Derive(Optimiser.Optimise(Lowering.Lower(cell))));
-            var spec = new CellSpec(declaration.Namespace, declaration.ClassName, declaration.Containing, schedule, emitFloat64);
+            var spec = new CellSpec(declaration.Namespace, declaration.ClassName, declaration.Containing, schedule, emitFloat64, declaration.Members);
             return new CompiledCell(spec, diagnostics.ToEquatableArray());
         }
         catch (System.Exception e) when (e is not System.OperationCanceledException)

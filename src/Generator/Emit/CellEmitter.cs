@@ -23,13 +23,15 @@ internal static class CellEmitter
         w.Line("using System; // AsSpan");
         w.Line();
         var outer = (spec.Namespace.Length > 0 ? new[] { "namespace " + spec.Namespace } : System.Array.Empty<string>())
-            .Concat(spec.Containing.Select(type => $"partial {type.Keyword} {type.Name}"));
+            .Concat(spec.Containing.Select(type => $"partial {type.Keyword} {Names.Escape(type.Name)}"));
         using (w.Blocks(outer))
         {
             w.Comment("The equations, one step of the cell:\n" + string.Join("\n", spec.Schedule.Graph.Cell.Equations.Select(e => "    " + e.Text)));
-            using (w.Block($"partial class {spec.ClassName} : global::CellGen.RecurrentCell<float>"))
+            using (w.Block($"partial class {Names.Escape(spec.ClassName)} : global::CellGen.RecurrentCell<float>"))
             {
-                new VariantEmitter(spec, w, Precision.Single, spec.ClassName).EmitMembers();
+                // Generated members avoid the user's, the class's name and the nested Float64 class's.
+                var taken = spec.Members.Concat(new[] { spec.ClassName, "Float64" });
+                new VariantEmitter(spec, w, Precision.Single, Names.Escape(spec.ClassName), taken).EmitMembers();
                 if (spec.EmitFloat64)
                 {
                     w.Line();
@@ -37,7 +39,7 @@ internal static class CellEmitter
                     w.Line(GeneratedCode);
                     using (w.Block("public sealed class Float64 : global::CellGen.RecurrentCell<double>"))
                     {
-                        new VariantEmitter(spec, w, Precision.Double, "Float64").EmitMembers();
+                        new VariantEmitter(spec, w, Precision.Double, "Float64", new[] { "Float64" }).EmitMembers();
                     }
                 }
             }
@@ -108,6 +110,8 @@ internal sealed partial class VariantEmitter
     private readonly HashSet<int> _keptPerStep;
     private readonly string[] _preferred;
     private readonly Names _fieldNames;
+    private readonly Names _memberNames;
+    private readonly Dictionary<string, string> _members = new();
     private readonly Dictionary<string, string> _fields = new();
 
     /// <summary>One field name per thing a kernel or the runner reads, unique across all of them.</summary>
@@ -119,8 +123,10 @@ internal sealed partial class VariantEmitter
 
     private const string Runtime = "global::CellGen";
 
-    public VariantEmitter(CellSpec spec, CodeWriter writer, Precision precision, string className)
+    /// <param name="taken">Names the class already has (the user's members, the class's own name), which generated members avoid.</param>
+    public VariantEmitter(CellSpec spec, CodeWriter writer, Precision precision, string className, IEnumerable<string> taken)
     {
+        _memberNames = new Names(taken.ToArray());
         _spec = spec;
         _schedule = spec.Schedule;
         _graph = _schedule.Graph;

@@ -8,11 +8,13 @@ namespace CellGen.Generator.Emit;
 internal sealed record ContainingType(string Keyword, string Name);
 
 /// <summary>Everything Emit needs: where the class is, and the scheduled cell. No locations, so edits elsewhere cache.</summary>
-internal sealed record CellSpec(string Namespace, string ClassName, EquatableArray<ContainingType> Containing, CellSchedule Schedule, bool EmitFloat64)
+internal sealed record CellSpec(string Namespace, string ClassName, EquatableArray<ContainingType> Containing, CellSchedule Schedule, bool EmitFloat64,
+    EquatableArray<string> Members = default)
 {
     public string FullName => string.Join(".", new[] { Namespace }.Concat(Containing.Select(c => c.Name)).Concat(new[] { ClassName }).Where(s => s.Length > 0));
 
-    public string HintName => FullName + ".g.cs";
+    /// <summary>The file name of the generated source: the full name without the '@' of verbatim identifiers (not allowed in hint names).</summary>
+    public string HintName => FullName.Replace("@", "") + ".g.cs";
 
     /// <summary>The names whose size is <paramref name="size"/>, for the constructor's documentation.</summary>
     public System.Collections.Generic.IEnumerable<string> SizesOf(string size) =>

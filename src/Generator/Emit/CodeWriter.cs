@@ -40,9 +40,11 @@ internal sealed class CodeWriter
         return new Scope(this, count);
     }
 
+    /// <summary>Comment lines; every line break C# knows ends a line (\r, \u2028 and the others), so no text escapes the comment.</summary>
     public void Comment(string text)
     {
-        foreach (string line in text.Split('\n')) Line(line.Length == 0 ? "//" : "// " + line);
+        foreach (string line in text.Replace("\r\n", "\n").Split('\n', '\r', '\u2028', '\u2029', '\u0085'))
+            Line(line.Length == 0 ? "//" : "// " + line);
     }
 
     public override string ToString() => _text.ToString();

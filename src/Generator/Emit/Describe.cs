@@ -50,7 +50,10 @@ internal sealed class Describe
         return $"[:, {(start == "0" ? "" : start)}:{Width(info.PartSizes.Take(part + 1))}]";
     }
 
-    public string Node(int index, bool top = true)
+    /// <summary>A node in the equation language (at most <see cref="Longest"/> characters and a cut mark).</summary>
+    public string Node(int index, bool top = true) => Cut(NodeText(index, top));
+
+    private string NodeText(int index, bool top)
     {
         if (!top && _labels[index] is { } label) return label;
         Node node = _graph.Nodes[index];
@@ -96,7 +99,12 @@ internal sealed class Describe
         throw new System.InvalidOperationException("Unknown node " + node.Op);
     }
 
+    /// <summary>The longest description a comment repeats: past it, the text is cut, so that comments grow linearly with the equations.</summary>
+    private const int Longest = 160;
+
     public string Short(int index) => _labels[index] ?? Node(index);
+
+    private static string Cut(string text) => text.Length <= Longest ? text : text.Substring(0, Longest) + " …";
 
     public string Derivative(DExpr expr, int from) => expr switch
     {

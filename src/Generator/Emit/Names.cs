@@ -13,6 +13,10 @@ internal sealed class Names
         foreach (string name in reserved) _used.Add(name);
     }
 
+    /// <summary>An identifier as C# source writes it: a keyword gets '@' (a class named @class).</summary>
+    public static string Escape(string identifier) =>
+        SyntaxFacts.GetKeywordKind(identifier) != SyntaxKind.None || SyntaxFacts.GetContextualKeywordKind(identifier) is SyntaxKind.FieldKeyword ? "@" + identifier : identifier;
+
     public string Take(string preferred)
     {
         string name = preferred;

@@ -8,15 +8,27 @@ namespace CellGen.Generator.Emit;
 /// <summary>The cell class: parameter storage, the constructor, names and equations.</summary>
 internal sealed partial class VariantEmitter
 {
-    private string WeightsField(int buffer) => $"_weights{buffer}";
+    /// <summary>
+    /// The name of a member the generator adds to the cell class: as preferred unless the user's part of the class (or
+    /// the class itself) has a member of that name, then with a suffix, so that generated members never clash.
+    /// </summary>
+    private string Member(string preferred)
+    {
+        if (!_members.TryGetValue(preferred, out string? name)) _members[preferred] = name = _memberNames.Take(preferred);
+        return name;
+    }
 
-    private string BiasField(int buffer) => $"_bias{buffer}";
+    private string WeightsField(int buffer) => Member($"_weights{buffer}");
 
-    private string VectorField(string name) => "_vector_" + Ident(name);
+    private string BiasField(int buffer) => Member($"_bias{buffer}");
 
-    private string DetachedField(string matrix, int part) => $"_matrix_{Ident(matrix)}_{part}";
+    private string VectorField(string name) => Member("_vector_" + Ident(name));
 
-    private static string SizeField(string size) => "_size_" + size;
+    private string DetachedField(string matrix, int part) => Member($"_matrix_{Ident(matrix)}_{part}");
+
+    private string Gradient(string field) => Member(field + "Gradient");
+
+    private string SizeField(string size) => Member("_size_" + size);
 
     /// <summary>The constructor's parameter for a declared size: its name as written (a keyword gets '@').</summary>
     private static string SizeParameter(string size) =>
@@ -84,16 +96,16 @@ internal sealed partial class VariantEmitter
         _w.Line("// multiply operand element k, for every output of the product. Parameter(name) shows them in their logical shapes.");
         foreach (WeightBuffer buffer in buffers)
         {
-            _w.Line($"private readonly {T}[] {WeightsField(buffer.Index)}, {WeightsField(buffer.Index)}Gradient;");
-            if (buffer.HasBias) _w.Line($"private readonly {T}[] {BiasField(buffer.Index)}, {BiasField(buffer.Index)}Gradient;");
+            _w.Line($"private readonly {T}[] {WeightsField(buffer.Index)}, {Gradient(WeightsField(buffer.Index))};");
+            if (buffer.HasBias) _w.Line($"private readonly {T}[] {BiasField(buffer.Index)}, {Gradient(BiasField(buffer.Index))};");
         }
         var order = ParameterOrder();
         var vectors = _cell.Vectors.Where(v => BufferOfBias(v.Name) is null).ToList();
         foreach (VectorInfo vector in vectors)
-            _w.Line($"private readonly {T}[] {VectorField(vector.Name)}, {VectorField(vector.Name)}Gradient;");
+            _w.Line($"private readonly {T}[] {VectorField(vector.Name)}, {Gradient(VectorField(vector.Name))};");
         var detached = _cell.Matrices.SelectMany(m => m.PartSizes.Select((s, k) => (m.Name, Part: k, Size: s, m.Rows))).Where(p => BufferOfPart(p.Name, p.Part) is null).ToList();
         foreach (var part in detached)
-            _w.Line($"private readonly {T}[] {DetachedField(part.Name, part.Part)}, {DetachedField(part.Name, part.Part)}Gradient; // used by no live equation");
+            _w.Line($"private readonly {T}[] {DetachedField(part.Name, part.Part)}, {Gradient(DetachedField(part.Name, part.Part))}; // used by no live equation");
         foreach (string size in DeclaredSizes)
             _w.Line($"private readonly int {SizeField(size)};");
         _w.Line();
@@ -123,14 +135,14 @@ internal sealed partial class VariantEmitter
                 string n = BufferRows(buffer);
                 string operand = _describe.Node(_schedule.Optimised.Calls.First(c => c.Buffer == buffer.Index).Operand);
                 _w.Line($"// weights{buffer.Index} [{SizeOf(buffer.OperandSize)}, {n}]: " + string.Join(" | ", buffer.Parts.Select(p => p.Matrix + _describe.Columns(p.Matrix, p.Part))) + $", multiplying {operand}");
-                _w.Line($"({WeightsField(buffer.Index)}, {WeightsField(buffer.Index)}Gradient) = AllocateStorage(1L * {Mul(SizeOf(buffer.OperandSize), n)});");
+                _w.Line($"({WeightsField(buffer.Index)}, {Gradient(WeightsField(buffer.Index))}) = AllocateStorage(1L * {Mul(SizeOf(buffer.OperandSize), n)});");
                 if (buffer.HasBias)
-                    _w.Line($"({BiasField(buffer.Index)}, {BiasField(buffer.Index)}Gradient) = AllocateStorage({n});");
+                    _w.Line($"({BiasField(buffer.Index)}, {Gradient(BiasField(buffer.Index))}) = AllocateStorage({n});");
             }
             foreach (VectorInfo vector in vectors)
-                _w.Line($"({VectorField(vector.Name)}, {VectorField(vector.Name)}Gradient) = AllocateStorage({SizeOf(vector.Size)});");
+                _w.Line($"({VectorField(vector.Name)}, {Gradient(VectorField(vector.Name))}) = AllocateStorage({SizeOf(vector.Size)});");
             foreach (var part in detached)
-                _w.Line($"({DetachedField(part.Name, part.Part)}, {DetachedField(part.Name, part.Part)}Gradient) = AllocateStorage(1L * {Mul(SizeOf(part.Rows), SizeOf(part.Size))});");
+                _w.Line($"({DetachedField(part.Name, part.Part)}, {Gradient(DetachedField(part.Name, part.Part))}) = AllocateStorage(1L * {Mul(SizeOf(part.Rows), SizeOf(part.Size))});");
 
             foreach (string name in order)
             {
@@ -145,10 +157,10 @@ internal sealed partial class VariantEmitter
                         if (BufferOfPart(name, k) is { } at)
                         {
                             string stride = BufferRows(buffers[at.Buffer]);
-                            blocks.Add($"new {Runtime}.ParameterBlock<{T}>({WeightsField(at.Buffer)}, {WeightsField(at.Buffer)}Gradient, {column}, {columns}, {stride}, {PartOffset(buffers[at.Buffer], at.Slot)}, {operand})");
+                            blocks.Add($"new {Runtime}.ParameterBlock<{T}>({WeightsField(at.Buffer)}, {Gradient(WeightsField(at.Buffer))}, {column}, {columns}, {stride}, {PartOffset(buffers[at.Buffer], at.Slot)}, {operand})");
                         }
                         else
-                            blocks.Add($"new {Runtime}.ParameterBlock<{T}>({DetachedField(name, k)}, {DetachedField(name, k)}Gradient, {column}, {columns}, {SizeOf(matrix.Rows)}, 0, {operand})");
+                            blocks.Add($"new {Runtime}.ParameterBlock<{T}>({DetachedField(name, k)}, {Gradient(DetachedField(name, k))}, {column}, {columns}, {SizeOf(matrix.Rows)}, 0, {operand})");
                     }
                     _w.Line($"AddParameter(\"{name}\", new[] {{ {SizeOf(matrix.Rows)}, {Width(matrix.PartSizes)} }},");
                     for (int b = 0; b < blocks.Count; b++) _w.Line("    " + blocks[b] + (b == blocks.Count - 1 ? ");" : ","));
@@ -156,25 +168,25 @@ internal sealed partial class VariantEmitter
                 }
                 VectorInfo vector = _cell.Vectors.First(v => v.Name == name);
                 string block = BufferOfBias(name) is { } bias
-                    ? $"new {Runtime}.ParameterBlock<{T}>({BiasField(bias.Buffer)}, {BiasField(bias.Buffer)}Gradient, 0, 1, 0, {PartOffset(buffers[bias.Buffer], bias.Slot)})"
-                    : $"new {Runtime}.ParameterBlock<{T}>({VectorField(name)}, {VectorField(name)}Gradient, 0, 1, 0, 0)";
+                    ? $"new {Runtime}.ParameterBlock<{T}>({BiasField(bias.Buffer)}, {Gradient(BiasField(bias.Buffer))}, 0, 1, 0, {PartOffset(buffers[bias.Buffer], bias.Slot)})"
+                    : $"new {Runtime}.ParameterBlock<{T}>({VectorField(name)}, {Gradient(VectorField(name))}, 0, 1, 0, 0)";
                 _w.Line($"AddParameter(\"{name}\", new[] {{ {SizeOf(vector.Size)} }}, {block});");
             }
         }
         _w.Line();
 
         string Strings(IEnumerable<string> items) => "new string[] { " + string.Join(", ", items.Select(Quote)) + " }";
-        _w.Line($"private static readonly string[] s_equations = {Strings(_cell.Equations.Select(e => e.Text))};");
-        _w.Line($"private static readonly string[] s_states = {Strings(_cell.States)};");
+        _w.Line($"private static readonly string[] {Member("s_equations")} = {Strings(_cell.Equations.Select(e => e.Text))};");
+        _w.Line($"private static readonly string[] {Member("s_states")} = {Strings(_cell.States)};");
         _w.Line();
         _w.Line("/// <inheritdoc/>");
-        _w.Line("public override global::System.Collections.Generic.IReadOnlyList<string> Equations => s_equations;");
+        _w.Line($"public override global::System.Collections.Generic.IReadOnlyList<string> Equations => {Member("s_equations")};");
         _w.Line("/// <inheritdoc/>");
-        _w.Line("public override global::System.Collections.Generic.IReadOnlyList<string> StateNames => s_states;");
+        _w.Line($"public override global::System.Collections.Generic.IReadOnlyList<string> StateNames => {Member("s_states")};");
         _w.Line("/// <inheritdoc/>");
         _w.Line($"public override string OutputName => {Quote(_cell.Output)};");
         _w.Line("/// <inheritdoc/>");
-        _w.Line($"public override {Runtime}.SequenceRunner<{T}> CreateRunner(int maxSteps, int batchSize) => new Runner(this, maxSteps, batchSize);");
+        _w.Line($"public override {Runtime}.SequenceRunner<{T}> CreateRunner(int maxSteps, int batchSize) => new {Member("Runner")}(this, maxSteps, batchSize);");
         _w.Line();
         EmitRunner();
         foreach (SweepPlan sweep in _schedule.Sweeps)

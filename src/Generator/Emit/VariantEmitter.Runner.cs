@@ -14,7 +14,7 @@ internal sealed partial class VariantEmitter
     {
         _w.Line("/// <summary>Runs the cell over batches of sequences; every buffer is allocated here, once.</summary>");
         _w.Line(CellEmitter.GeneratedCode);
-        using (_w.Block($"private sealed class Runner : {Runtime}.SequenceRunner<{T}>"))
+        using (_w.Block($"private sealed class {Member("Runner")} : {Runtime}.SequenceRunner<{T}>"))
         {
             _w.Line($"private readonly {_className} _cell;");
             _w.Line($"private readonly int {string.Join(", ", new[] { "B", "H", "X" }.Concat(DeclaredSizes.Select(n => SizeOf(Size.Declared(n)))))};");
@@ -28,7 +28,7 @@ internal sealed partial class VariantEmitter
                 _w.Line($"private readonly {Runtime}.PackedWeights<{T}> {PackedField(TransposedField(weights.Index))}; // the same, in panels");
             }
             _w.Line();
-            using (_w.Block($"public Runner({_className} cell, int maxSteps, int batchSize) : base(cell, maxSteps, batchSize)"))
+            using (_w.Block($"public {Member("Runner")}({_className} cell, int maxSteps, int batchSize) : base(cell, maxSteps, batchSize)"))
             {
                 _w.Line("_cell = cell;");
                 _w.Line("B = batchSize;");
@@ -118,9 +118,9 @@ internal sealed partial class VariantEmitter
             .Distinct().OrderBy(buffer => buffer)
             .Select(buffer => _schedule.Optimised.Buffers[buffer]).ToList();
 
-    private string TransposedField(int weights) => WeightsField(weights) + "Transposed";
+    private string TransposedField(int weights) => Field("transposed:" + weights, WeightsField(weights) + "Transposed");
 
-    private static string PackedField(string weights) => weights + "Packed";
+    private string PackedField(string weights) => Field("packed:" + weights, weights + "Packed");
 
     /// <summary>"product0 and product1" when more than one product's gradient lives in buffer <paramref name="buffer"/>, else "".</summary>
     private string SharedGradient(int buffer)
@@ -264,16 +264,16 @@ internal sealed partial class VariantEmitter
                 string n = BufferRows(weights);
                 string dz = BufferSpan(call.GradientBuffer, Phase.Hoisted).Text;
                 _w.Comment($"d(weights{weights.Index}) += {_describe.Short(gemm.Operand)}ᵀ @ d(product{call.Call}), over all steps");
-                _w.Line($"{Runtime}.Gemm.BackwardWeights<{T}>({operand}, {lda}, {dz}, {n}, _cell.{WeightsField(weights.Index)}Gradient, steps * B, {SizeOf(weights.OperandSize)}, {n});");
+                _w.Line($"{Runtime}.Gemm.BackwardWeights<{T}>({operand}, {lda}, {dz}, {n}, _cell.{Gradient(WeightsField(weights.Index))}, steps * B, {SizeOf(weights.OperandSize)}, {n});");
                 if (weights.HasBias)
-                    _w.Line($"{Runtime}.Gemm.BiasGradient<{T}>({dz}, {n}, _cell.{BiasField(weights.Index)}Gradient, steps * B, {n});");
+                    _w.Line($"{Runtime}.Gemm.BiasGradient<{T}>({dz}, {n}, _cell.{Gradient(BiasField(weights.Index))}, steps * B, {n});");
                 return;
             }
         }
     }
 
     private string KernelName(SweepPlan sweep, bool forward) =>
-        $"{(sweep.Phase == Phase.Hoisted ? "Input" : "Step")}{(forward ? "Forward" : "Backward")}{sweep.Index}";
+        Member($"{(sweep.Phase == Phase.Hoisted ? "Input" : "Step")}{(forward ? "Forward" : "Backward")}{sweep.Index}");
 
     private void EmitKernelCall(SweepPlan sweep, bool forward)
     {

@@ -80,7 +80,7 @@ internal sealed partial class VariantEmitter
         NodePlan plan = _schedule.Nodes[node];
         switch (plan.Storage)
         {
-            case Storage.Vector: return new View(Field("vector-gradient:" + n.Name, "_d_" + Ident(n.Name)), SpanText.Array($"_cell.{VectorField(n.Name)}Gradient"), "", "", true);
+            case Storage.Vector: return new View(Field("vector-gradient:" + n.Name, "_d_" + Ident(n.Name)), SpanText.Array($"_cell.{Gradient(VectorField(n.Name))}"), "", "", true);
             case Storage.Input: return new View(Field("input-gradient", "_d_" + Ident(_cell.Input)), InputSpan("InputGradients", phase), "X", "", false);
             case Storage.StatePrev: return new View(Field("carry-out:" + n.Name, $"_d_{Ident(n.Name)}_prev"), SpanText.Of($"CarryOut({StateIndex(n.Name)})"), StateSize(n.Name), "", false);
             case Storage.CallOutput:

@@ -41,7 +41,8 @@ internal sealed record CellDeclaration(
     EquatableArray<EquationSource> Equations,
     SourceSpan? AttributeLocation,
     EquatableArray<DiagnosticInfo> Problems,
-    EquatableArray<SizeDeclaration> Sizes = default);
+    EquatableArray<SizeDeclaration> Sizes = default,
+    EquatableArray<string> Members = default);
 
 /// <summary>Reads a [RecurrentCell] class from Roslyn's symbols and syntax into a <see cref="CellDeclaration"/>.</summary>
 internal static class Declarations
@@ -69,10 +70,21 @@ internal static class Declarations
             Report(Diagnostics.NotPartial, AtToken(syntax.Identifier), symbol.Name);
         if (symbol.IsStatic)
             Report(Diagnostics.NotACellClass, AtToken(syntax.Identifier), $"'{symbol.Name}' is static; a recurrent cell is an instance class: remove 'static'");
+        if (symbol.Name is "Equations" or "StateNames" or "OutputName" or "CreateRunner")
+            Report(Diagnostics.NotACellClass, AtToken(syntax.Identifier), $"'{symbol.Name}' is the name of a member every cell overrides, and a class cannot have a member of its own name: rename the class");
+        if (syntax.Modifiers.Any(SyntaxKind.FileKeyword) || symbol.IsFileLocal)
+            Report(Diagnostics.NotACellClass, AtToken(syntax.Identifier), $"'{symbol.Name}' is file-local; the generated part of a cell is in a file of its own, so the cell cannot be a 'file' class: remove 'file'");
+        if (symbol.GetAttributes().Count(a => a.AttributeClass?.ToDisplayString() == RecurrentCellAttribute) > 1)
+            Report(Diagnostics.NotACellClass, AtToken(syntax.Identifier), $"'{symbol.Name}' has [RecurrentCell] on more than one of its parts: keep one");
+        foreach (TypeDeclarationSyntax part in symbol.DeclaringSyntaxReferences.Select(r => r.GetSyntax(cancellation)).OfType<TypeDeclarationSyntax>())
+            if (part.ParameterList is not null)
+                Report(Diagnostics.NotACellClass, ToSpan(part.ParameterList.GetLocation()),
+                    $"'{symbol.Name}' has a primary constructor; a generated cell's constructor takes (inputSize, hiddenSize, declared sizes): remove the primary constructor");
         if (symbol.TypeParameters.Length > 0)
             Report(Diagnostics.Generic, AtToken(syntax.Identifier), symbol.Name);
         if (symbol.BaseType is { SpecialType: not SpecialType.System_Object } baseType
-            && !(baseType.Name == "RecurrentCell" && baseType.ContainingNamespace?.ToDisplayString() == "CellGen"))
+            && !(baseType.Name == "RecurrentCell" && baseType.ContainingNamespace?.ToDisplayString() == "CellGen"
+                 && baseType.TypeArguments.Length == 1 && baseType.TypeArguments[0].SpecialType == SpecialType.System_Single))
             Report(Diagnostics.NotACellClass, AtToken(syntax.Identifier),
                 $"'{symbol.Name}' derives from '{baseType.ToDisplayString()}', but a generated cell derives from CellGen.RecurrentCell<float>: remove the base class");
 
@@ -144,6 +156,13 @@ internal static class Declarations
                 sizes.Add(new SizeDeclaration(name, size, Argument(0), Argument(1)));
         }
 
+        // A constructor of the user's with the generated one's parameters would be defined twice.
+        int sizeCount = sizes.Select(s => s.Size).Distinct().Count();
+        foreach (IMethodSymbol constructor in symbol.InstanceConstructors.Where(c => !c.IsImplicitlyDeclared))
+            if (constructor.Parameters.Length == 2 + sizeCount && constructor.Parameters.All(p => p.Type.SpecialType == SpecialType.System_Int32))
+                Report(Diagnostics.NotACellClass, constructor.Locations.FirstOrDefault() is { } at ? ToSpan(at) : AtToken(syntax.Identifier),
+                    $"'{symbol.Name}' declares a constructor with {2 + sizeCount} int parameters, the generated constructor's (inputSize, hiddenSize{string.Concat(sizes.Select(s => s.Size).Distinct().Select(n => ", " + n))}): give yours other parameters or remove it");
+
         if (equations.Count == 0 && problems.All(p => p.Id != Diagnostics.NotAConstantString.Id))
             Report(Diagnostics.NoEquations, AtToken(syntax.Identifier), symbol.Name);
 
@@ -156,7 +175,8 @@ internal static class Declarations
             equations.ToEquatableArray(),
             attributeLocation,
             problems.ToEquatableArray(),
-            sizes.ToEquatableArray());
+            sizes.ToEquatableArray(),
+            symbol.GetMembers().Select(m => m.Name).Where(n => !n.StartsWith(".", System.StringComparison.Ordinal)).Distinct().OrderBy(n => n, System.StringComparer.Ordinal).ToEquatableArray());
     }
 
     private static bool IsName(string name) =>

@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Generic;
 using System.Globalization;
+using System.Linq;
 using CellGen.Generator.Compiler;
 using CellGen.Generator.Model;
 
@@ -26,6 +27,13 @@ internal sealed class Parser
     private readonly int _equation;
     private readonly List<Token> _tokens;
     private int _position;
+    private int _depth;
+
+    /// <summary>
+    /// The deepest nesting of parentheses, calls, brackets and signs an equation may have, and the most operators: the
+    /// compiler walks equations recursively, and no cell of the literature comes near either.
+    /// </summary>
+    public const int MaxDepth = 100, MaxOperators = 2000;
 
     private Parser(string text, int equation)
     {
@@ -130,6 +138,9 @@ internal sealed class Parser
     private EquationSyntax ParseEquation()
     {
         if (Current.Kind == TokenKind.End) throw Error(new TextRange(0, _text.Length), "the equation is empty; write 'name = expression'");
+        int operators = _tokens.Count(t => t.Kind is TokenKind.Plus or TokenKind.Minus or TokenKind.Star or TokenKind.Slash or TokenKind.At or TokenKind.Comma);
+        if (operators > MaxOperators)
+            throw Error(new TextRange(0, _text.Length), $"the equation has {operators} operators, more than the {MaxOperators} an equation may have: split it into intermediates");
         Token name = Expect(TokenKind.Name, "the name the equation defines");
         if (IsFunctionName(name.Text)) throw Error(name.Range, $"'{name.Text}' is a function and cannot be defined");
         bool isState = false;
@@ -184,6 +195,13 @@ internal sealed class Parser
         return text.Length > 0;
     }
 
+    /// <summary>Enters one level of nesting; past <see cref="MaxDepth"/> the equation is refused at that token.</summary>
+    private void Enter(Token at)
+    {
+        if (++_depth > MaxDepth)
+            throw Error(at.Range, $"the equation nests more than {MaxDepth} levels deep here: split it into intermediates");
+    }
+
     private ExprSyntax ParseExpression()
     {
         ExprSyntax left = ParseTerm();
@@ -213,7 +231,9 @@ internal sealed class Parser
         if (Current.Kind == TokenKind.Minus)
         {
             Token minus = Next();
+            Enter(minus);
             ExprSyntax operand = ParseUnary();
+            _depth--;
             return new NegateSyntax(operand, minus.Range.Union(operand.Range));
         }
         if (Current.Kind == TokenKind.Name && _tokens[_position + 1].Kind == TokenKind.At)
@@ -236,6 +256,14 @@ internal sealed class Parser
     private ExprSyntax ParseOperand()
     {
         Token token = Current;
+        Enter(token);
+        ExprSyntax result = ParseOperandAt(token);
+        _depth--;
+        return result;
+    }
+
+    private ExprSyntax ParseOperandAt(Token token)
+    {
         switch (token.Kind)
         {
             case TokenKind.Number:

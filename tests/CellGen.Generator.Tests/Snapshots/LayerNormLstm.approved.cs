@@ -541,13 +541,13 @@ namespace CellGen.Cells
                 // W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t] - mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t])
                 V v7 = W_i_sum - mean_W_i_sum;
                 V sqrt_v10 = V.Broadcast(_sqrt_v10, row); // sqrt(1E-05 + variance(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t]))
-                // (W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t] - mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t])) / sqrt(1E-05 + variance(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t]))
+                // (W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t] - mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t])) / sqrt(1E-05 + variance(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X …
                 V v7_over_sqrt_v10 = v7 / sqrt_v10;
                 V a_i = V.Load(_a_i, j); // a_i
-                // a_i * (W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t] - mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t])) / sqrt(1E-05 + variance(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t]))
+                // a_i * (W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t] - mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t])) / sqrt(1E-05 + variance(W_i[:, :H] @ h[t-1] + W_i[:, H …
                 V a_i_v7_over_sqrt_v10 = a_i * v7_over_sqrt_v10;
                 V b_i = V.Load(_b_i, j); // b_i
-                // a_i * (W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t] - mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t])) / sqrt(1E-05 + variance(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t])) + b_i
+                // a_i * (W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t] - mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t])) / sqrt(1E-05 + variance(W_i[:, :H] @ h[t-1] + W_i[:, H …
                 V v15 = a_i_v7_over_sqrt_v10 + b_i;
                 // i = sigmoid(a_i * layernorm(W_i @ [h[t-1], x[t]]) + b_i)
                 V i = V.Sigmoid(v15);
@@ -556,13 +556,13 @@ namespace CellGen.Cells
                 // W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t] - mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t])
                 V v22 = W_f_sum - mean_W_f_sum;
                 V sqrt_v24 = V.Broadcast(_sqrt_v24, row); // sqrt(1E-05 + variance(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t]))
-                // (W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t] - mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t])) / sqrt(1E-05 + variance(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t]))
+                // (W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t] - mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t])) / sqrt(1E-05 + variance(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X …
                 V v22_over_sqrt_v24 = v22 / sqrt_v24;
                 V a_f = V.Load(_a_f, j); // a_f
-                // a_f * (W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t] - mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t])) / sqrt(1E-05 + variance(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t]))
+                // a_f * (W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t] - mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t])) / sqrt(1E-05 + variance(W_f[:, :H] @ h[t-1] + W_f[:, H …
                 V a_f_v22_over_sqrt_v24 = a_f * v22_over_sqrt_v24;
                 V b_f = V.Load(_b_f, j); // b_f
-                // a_f * (W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t] - mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t])) / sqrt(1E-05 + variance(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t])) + b_f
+                // a_f * (W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t] - mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t])) / sqrt(1E-05 + variance(W_f[:, :H] @ h[t-1] + W_f[:, H …
                 V v29 = a_f_v22_over_sqrt_v24 + b_f;
                 // f = sigmoid(a_f * layernorm(W_f @ [h[t-1], x[t]]) + b_f)
                 V f = V.Sigmoid(v29);
@@ -571,13 +571,13 @@ namespace CellGen.Cells
                 // W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t] - mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t])
                 V v36 = W_g_sum - mean_W_g_sum;
                 V sqrt_v38 = V.Broadcast(_sqrt_v38, row); // sqrt(1E-05 + variance(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t]))
-                // (W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t] - mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t])) / sqrt(1E-05 + variance(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t]))
+                // (W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t] - mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t])) / sqrt(1E-05 + variance(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X …
                 V v36_over_sqrt_v38 = v36 / sqrt_v38;
                 V a_g = V.Load(_a_g, j); // a_g
-                // a_g * (W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t] - mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t])) / sqrt(1E-05 + variance(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t]))
+                // a_g * (W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t] - mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t])) / sqrt(1E-05 + variance(W_g[:, :H] @ h[t-1] + W_g[:, H …
                 V a_g_v36_over_sqrt_v38 = a_g * v36_over_sqrt_v38;
                 V b_g = V.Load(_b_g, j); // b_g
-                // a_g * (W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t] - mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t])) / sqrt(1E-05 + variance(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t])) + b_g
+                // a_g * (W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t] - mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t])) / sqrt(1E-05 + variance(W_g[:, :H] @ h[t-1] + W_g[:, H …
                 V v43 = a_g_v36_over_sqrt_v38 + b_g;
                 // g = tanh(a_g * layernorm(W_g @ [h[t-1], x[t]]) + b_g)
                 V g = V.Tanh(v43);
@@ -645,15 +645,15 @@ namespace CellGen.Cells
                 // Forward values this backward sweep reads
                 V a_i = V.Load(_a_i, j); // a_i
                 V sqrt_v10 = V.Broadcast(_sqrt_v10, row); // sqrt(1E-05 + variance(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t]))
-                V v7_over_sqrt_v10 = V.Load(_v7_over_sqrt_v10, row * H + j); // (W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t] - mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t])) / sqrt(1E-05 + variance(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t]))
+                V v7_over_sqrt_v10 = V.Load(_v7_over_sqrt_v10, row * H + j); // (W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t] - mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t])) / sqrt(1E-05 + variance(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X …
                 V i = V.Load(_i, row * H + j); // i
                 V a_f = V.Load(_a_f, j); // a_f
                 V sqrt_v24 = V.Broadcast(_sqrt_v24, row); // sqrt(1E-05 + variance(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t]))
-                V v22_over_sqrt_v24 = V.Load(_v22_over_sqrt_v24, row * H + j); // (W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t] - mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t])) / sqrt(1E-05 + variance(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t]))
+                V v22_over_sqrt_v24 = V.Load(_v22_over_sqrt_v24, row * H + j); // (W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t] - mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t])) / sqrt(1E-05 + variance(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X …
                 V f = V.Load(_f, row * H + j); // f
                 V a_g = V.Load(_a_g, j); // a_g
                 V sqrt_v38 = V.Broadcast(_sqrt_v38, row); // sqrt(1E-05 + variance(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t]))
-                V v36_over_sqrt_v38 = V.Load(_v36_over_sqrt_v38, row * H + j); // (W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t] - mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t])) / sqrt(1E-05 + variance(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t]))
+                V v36_over_sqrt_v38 = V.Load(_v36_over_sqrt_v38, row * H + j); // (W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t] - mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t])) / sqrt(1E-05 + variance(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X …
                 V g = V.Load(_g, row * H + j); // g
                 V c_prev = V.Load(_c_prev, row * H + j); // c[t-1]
                 // c[t] = f * c[t-1] + i * g
@@ -666,64 +666,64 @@ namespace CellGen.Cells
                 // g = tanh(a_g * layernorm(W_g @ [h[t-1], x[t]]) + b_g)
                 // d(g) = d(i * g) * i
                 V d_g = d_i_g * i;
-                // d(a_g * (W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t] - mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t])) / sqrt(1E-05 + variance(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t])) + b_g) = d(g) * (1 - g * g)
+                // d(a_g * (W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t] - mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t])) / sqrt(1E-05 + variance(W_g[:, :H] @ h[t-1] + W_g[:, H …) = d(g) * (1 - g * g)
                 V d_v43 = d_g * (V.Constant(1f) - g * g);
-                // d(a_g * (W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t] - mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t])) / sqrt(1E-05 + variance(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t]))) = d(a_g * (W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t] - mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t])) / sqrt(1E-05 + variance(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t])) + b_g)
+                // d(a_g * (W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t] - mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t])) / sqrt(1E-05 + variance(W_g[:, :H] @ h[t-1] + W_g[:, H …) = d(a_g * (W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t] - mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t])) / sqrt(1E-05 + variance(W_g[:, :H] @ h[t-1] + W_g[:, H …)
                 V d_a_g_v36_over_sqrt_v38 = d_v43;
-                // d((W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t] - mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t])) / sqrt(1E-05 + variance(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t]))) = d(a_g * (W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t] - mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t])) / sqrt(1E-05 + variance(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t]))) * a_g
+                // d((W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t] - mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t])) / sqrt(1E-05 + variance(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X …) = d(a_g * (W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t] - mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t])) / sqrt(1E-05 + variance(W_g[:, :H] @ h[t-1] + W_g[:, H …) * a_g
                 V d_v36_over_sqrt_v38 = d_a_g_v36_over_sqrt_v38 * a_g;
-                // d(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t] - mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t])) = d((W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t] - mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t])) / sqrt(1E-05 + variance(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t]))) / sqrt(1E-05 + variance(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t]))
+                // d(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t] - mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t])) = d((W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t] - mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t])) / sqrt(1E-05 + variance(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X …) / sqrt(1E-05 + variance(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t]))
                 V d_v36 = d_v36_over_sqrt_v38 / sqrt_v38;
                 // f = sigmoid(a_f * layernorm(W_f @ [h[t-1], x[t]]) + b_f)
                 // d(f) = d(f * c[t-1]) * c[t-1]
                 V d_f = d_f_c_prev * c_prev;
-                // d(a_f * (W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t] - mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t])) / sqrt(1E-05 + variance(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t])) + b_f) = d(f) * f * (1 - f)
+                // d(a_f * (W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t] - mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t])) / sqrt(1E-05 + variance(W_f[:, :H] @ h[t-1] + W_f[:, H …) = d(f) * f * (1 - f)
                 V d_v29 = d_f * f * (V.Constant(1f) - f);
-                // d(a_f * (W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t] - mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t])) / sqrt(1E-05 + variance(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t]))) = d(a_f * (W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t] - mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t])) / sqrt(1E-05 + variance(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t])) + b_f)
+                // d(a_f * (W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t] - mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t])) / sqrt(1E-05 + variance(W_f[:, :H] @ h[t-1] + W_f[:, H …) = d(a_f * (W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t] - mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t])) / sqrt(1E-05 + variance(W_f[:, :H] @ h[t-1] + W_f[:, H …)
                 V d_a_f_v22_over_sqrt_v24 = d_v29;
-                // d((W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t] - mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t])) / sqrt(1E-05 + variance(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t]))) = d(a_f * (W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t] - mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t])) / sqrt(1E-05 + variance(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t]))) * a_f
+                // d((W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t] - mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t])) / sqrt(1E-05 + variance(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X …) = d(a_f * (W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t] - mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t])) / sqrt(1E-05 + variance(W_f[:, :H] @ h[t-1] + W_f[:, H …) * a_f
                 V d_v22_over_sqrt_v24 = d_a_f_v22_over_sqrt_v24 * a_f;
-                // d(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t] - mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t])) = d((W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t] - mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t])) / sqrt(1E-05 + variance(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t]))) / sqrt(1E-05 + variance(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t]))
+                // d(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t] - mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t])) = d((W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t] - mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t])) / sqrt(1E-05 + variance(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X …) / sqrt(1E-05 + variance(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t]))
                 V d_v22 = d_v22_over_sqrt_v24 / sqrt_v24;
                 // i = sigmoid(a_i * layernorm(W_i @ [h[t-1], x[t]]) + b_i)
                 // d(i) = d(i * g) * g
                 V d_i = d_i_g * g;
-                // d(a_i * (W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t] - mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t])) / sqrt(1E-05 + variance(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t])) + b_i) = d(i) * i * (1 - i)
+                // d(a_i * (W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t] - mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t])) / sqrt(1E-05 + variance(W_i[:, :H] @ h[t-1] + W_i[:, H …) = d(i) * i * (1 - i)
                 V d_v15 = d_i * i * (V.Constant(1f) - i);
-                // d(a_i * (W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t] - mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t])) / sqrt(1E-05 + variance(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t]))) = d(a_i * (W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t] - mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t])) / sqrt(1E-05 + variance(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t])) + b_i)
+                // d(a_i * (W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t] - mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t])) / sqrt(1E-05 + variance(W_i[:, :H] @ h[t-1] + W_i[:, H …) = d(a_i * (W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t] - mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t])) / sqrt(1E-05 + variance(W_i[:, :H] @ h[t-1] + W_i[:, H …)
                 V d_a_i_v7_over_sqrt_v10 = d_v15;
-                // d((W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t] - mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t])) / sqrt(1E-05 + variance(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t]))) = d(a_i * (W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t] - mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t])) / sqrt(1E-05 + variance(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t]))) * a_i
+                // d((W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t] - mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t])) / sqrt(1E-05 + variance(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X …) = d(a_i * (W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t] - mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t])) / sqrt(1E-05 + variance(W_i[:, :H] @ h[t-1] + W_i[:, H …) * a_i
                 V d_v7_over_sqrt_v10 = d_a_i_v7_over_sqrt_v10 * a_i;
-                // d(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t] - mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t])) = d((W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t] - mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t])) / sqrt(1E-05 + variance(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t]))) / sqrt(1E-05 + variance(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t]))
+                // d(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t] - mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t])) = d((W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t] - mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t])) / sqrt(1E-05 + variance(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X …) / sqrt(1E-05 + variance(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t]))
                 V d_v7 = d_v7_over_sqrt_v10 / sqrt_v10;
                 // Gradients leaving this sweep
                 // d(c[t-1]) = d(f * c[t-1]) * f
                 V.Store(d_f_c_prev * f, _d_c_prev, row * H + j);
-                // d(b_g) += d(a_g * (W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t] - mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t])) / sqrt(1E-05 + variance(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t])) + b_g)
+                // d(b_g) += d(a_g * (W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t] - mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t])) / sqrt(1E-05 + variance(W_g[:, :H] @ h[t-1] + W_g[:, H …)
                 V.AddTo(d_v43, _d_b_g, j);
-                // d(a_g) += d(a_g * (W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t] - mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t])) / sqrt(1E-05 + variance(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t]))) * (W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t] - mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t])) / sqrt(1E-05 + variance(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t]))
+                // d(a_g) += d(a_g * (W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t] - mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t])) / sqrt(1E-05 + variance(W_g[:, :H] @ h[t-1] + W_g[:, H …) * (W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t] - mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t])) / sqrt(1E-05 + variance(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X …
                 V.AddTo(d_a_g_v36_over_sqrt_v38 * v36_over_sqrt_v38, _d_a_g, j);
-                // d(sqrt(1E-05 + variance(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t]))) += the sum over the features of -d((W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t] - mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t])) / sqrt(1E-05 + variance(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t]))) * (W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t] - mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t])) / sqrt(1E-05 + variance(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t])) / sqrt(1E-05 + variance(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t]))
+                // d(sqrt(1E-05 + variance(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t]))) += the sum over the features of -d((W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t] - mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t])) / sqrt(1E-05 + variance(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X …) * (W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t] - mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t])) / sqrt(1E-05 + variance(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X … / sqrt(1E-05 + variance(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t]))
                 V.AddSumTo(-d_v36_over_sqrt_v38 * v36_over_sqrt_v38 / sqrt_v38, _d_sqrt_v38, row);
                 // d(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t]) = d(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t] - mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t]))
                 V.Store(d_v36, _d_W_g_sum, row * H + j);
                 // d(mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t])) += the sum over the features of -d(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t] - mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t]))
                 V.AddSumTo(-d_v36, _d_mean_W_g_sum, row);
-                // d(b_f) += d(a_f * (W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t] - mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t])) / sqrt(1E-05 + variance(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t])) + b_f)
+                // d(b_f) += d(a_f * (W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t] - mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t])) / sqrt(1E-05 + variance(W_f[:, :H] @ h[t-1] + W_f[:, H …)
                 V.AddTo(d_v29, _d_b_f, j);
-                // d(a_f) += d(a_f * (W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t] - mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t])) / sqrt(1E-05 + variance(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t]))) * (W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t] - mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t])) / sqrt(1E-05 + variance(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t]))
+                // d(a_f) += d(a_f * (W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t] - mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t])) / sqrt(1E-05 + variance(W_f[:, :H] @ h[t-1] + W_f[:, H …) * (W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t] - mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t])) / sqrt(1E-05 + variance(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X …
                 V.AddTo(d_a_f_v22_over_sqrt_v24 * v22_over_sqrt_v24, _d_a_f, j);
-                // d(sqrt(1E-05 + variance(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t]))) += the sum over the features of -d((W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t] - mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t])) / sqrt(1E-05 + variance(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t]))) * (W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t] - mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t])) / sqrt(1E-05 + variance(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t])) / sqrt(1E-05 + variance(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t]))
+                // d(sqrt(1E-05 + variance(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t]))) += the sum over the features of -d((W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t] - mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t])) / sqrt(1E-05 + variance(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X …) * (W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t] - mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t])) / sqrt(1E-05 + variance(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X … / sqrt(1E-05 + variance(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t]))
                 V.AddSumTo(-d_v22_over_sqrt_v24 * v22_over_sqrt_v24 / sqrt_v24, _d_sqrt_v24, row);
                 // d(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t]) = d(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t] - mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t]))
                 V.Store(d_v22, _d_W_f_sum, row * H + j);
                 // d(mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t])) += the sum over the features of -d(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t] - mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t]))
                 V.AddSumTo(-d_v22, _d_mean_W_f_sum, row);
-                // d(b_i) += d(a_i * (W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t] - mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t])) / sqrt(1E-05 + variance(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t])) + b_i)
+                // d(b_i) += d(a_i * (W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t] - mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t])) / sqrt(1E-05 + variance(W_i[:, :H] @ h[t-1] + W_i[:, H …)
                 V.AddTo(d_v15, _d_b_i, j);
-                // d(a_i) += d(a_i * (W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t] - mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t])) / sqrt(1E-05 + variance(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t]))) * (W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t] - mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t])) / sqrt(1E-05 + variance(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t]))
+                // d(a_i) += d(a_i * (W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t] - mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t])) / sqrt(1E-05 + variance(W_i[:, :H] @ h[t-1] + W_i[:, H …) * (W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t] - mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t])) / sqrt(1E-05 + variance(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X …
                 V.AddTo(d_a_i_v7_over_sqrt_v10 * v7_over_sqrt_v10, _d_a_i, j);
-                // d(sqrt(1E-05 + variance(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t]))) += the sum over the features of -d((W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t] - mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t])) / sqrt(1E-05 + variance(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t]))) * (W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t] - mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t])) / sqrt(1E-05 + variance(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t])) / sqrt(1E-05 + variance(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t]))
+                // d(sqrt(1E-05 + variance(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t]))) += the sum over the features of -d((W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t] - mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t])) / sqrt(1E-05 + variance(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X …) * (W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t] - mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t])) / sqrt(1E-05 + variance(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X … / sqrt(1E-05 + variance(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t]))
                 V.AddSumTo(-d_v7_over_sqrt_v10 * v7_over_sqrt_v10 / sqrt_v10, _d_sqrt_v10, row);
                 // d(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t]) = d(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t] - mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t]))
                 V.Store(d_v7, _d_W_i_sum, row * H + j);
@@ -825,13 +825,13 @@ namespace CellGen.Cells
                 // W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t] - mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t])
                 V v50 = W_o_sum - mean_W_o_sum;
                 V sqrt_v52 = V.Broadcast(_sqrt_v52, row); // sqrt(1E-05 + variance(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t]))
-                // (W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t] - mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t])) / sqrt(1E-05 + variance(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t]))
+                // (W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t] - mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t])) / sqrt(1E-05 + variance(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X …
                 V v50_over_sqrt_v52 = v50 / sqrt_v52;
                 V a_o = V.Load(_a_o, j); // a_o
-                // a_o * (W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t] - mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t])) / sqrt(1E-05 + variance(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t]))
+                // a_o * (W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t] - mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t])) / sqrt(1E-05 + variance(W_o[:, :H] @ h[t-1] + W_o[:, H …
                 V a_o_v50_over_sqrt_v52 = a_o * v50_over_sqrt_v52;
                 V b_o = V.Load(_b_o, j); // b_o
-                // a_o * (W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t] - mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t])) / sqrt(1E-05 + variance(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t])) + b_o
+                // a_o * (W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t] - mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t])) / sqrt(1E-05 + variance(W_o[:, :H] @ h[t-1] + W_o[:, H …
                 V v57 = a_o_v50_over_sqrt_v52 + b_o;
                 // o = sigmoid(a_o * layernorm(W_o @ [h[t-1], x[t]]) + b_o)
                 V o = V.Sigmoid(v57);
@@ -896,7 +896,7 @@ namespace CellGen.Cells
                 // Forward values this backward sweep reads
                 V a_o = V.Load(_a_o, j); // a_o
                 V sqrt_v52 = V.Broadcast(_sqrt_v52, row); // sqrt(1E-05 + variance(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t]))
-                V v50_over_sqrt_v52 = V.Load(_v50_over_sqrt_v52, row * H + j); // (W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t] - mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t])) / sqrt(1E-05 + variance(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t]))
+                V v50_over_sqrt_v52 = V.Load(_v50_over_sqrt_v52, row * H + j); // (W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t] - mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t])) / sqrt(1E-05 + variance(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X …
                 V o = V.Load(_o, row * H + j); // o
                 V a_c = V.Load(_a_c, j); // a_c
                 V sqrt_v67 = V.Broadcast(_sqrt_v67, row); // sqrt(1E-05 + variance(c[t]))
@@ -918,13 +918,13 @@ namespace CellGen.Cells
                 // o = sigmoid(a_o * layernorm(W_o @ [h[t-1], x[t]]) + b_o)
                 // d(o) = d(h[t]) * tanh(a_c * (c[t] - mean(c[t])) / sqrt(1E-05 + variance(c[t])) + b_c)
                 V d_o = d_h * tanh_v72;
-                // d(a_o * (W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t] - mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t])) / sqrt(1E-05 + variance(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t])) + b_o) = d(o) * o * (1 - o)
+                // d(a_o * (W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t] - mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t])) / sqrt(1E-05 + variance(W_o[:, :H] @ h[t-1] + W_o[:, H …) = d(o) * o * (1 - o)
                 V d_v57 = d_o * o * (V.Constant(1f) - o);
-                // d(a_o * (W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t] - mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t])) / sqrt(1E-05 + variance(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t]))) = d(a_o * (W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t] - mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t])) / sqrt(1E-05 + variance(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t])) + b_o)
+                // d(a_o * (W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t] - mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t])) / sqrt(1E-05 + variance(W_o[:, :H] @ h[t-1] + W_o[:, H …) = d(a_o * (W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t] - mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t])) / sqrt(1E-05 + variance(W_o[:, :H] @ h[t-1] + W_o[:, H …)
                 V d_a_o_v50_over_sqrt_v52 = d_v57;
-                // d((W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t] - mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t])) / sqrt(1E-05 + variance(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t]))) = d(a_o * (W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t] - mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t])) / sqrt(1E-05 + variance(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t]))) * a_o
+                // d((W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t] - mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t])) / sqrt(1E-05 + variance(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X …) = d(a_o * (W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t] - mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t])) / sqrt(1E-05 + variance(W_o[:, :H] @ h[t-1] + W_o[:, H …) * a_o
                 V d_v50_over_sqrt_v52 = d_a_o_v50_over_sqrt_v52 * a_o;
-                // d(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t] - mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t])) = d((W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t] - mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t])) / sqrt(1E-05 + variance(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t]))) / sqrt(1E-05 + variance(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t]))
+                // d(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t] - mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t])) = d((W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t] - mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t])) / sqrt(1E-05 + variance(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X …) / sqrt(1E-05 + variance(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t]))
                 V d_v50 = d_v50_over_sqrt_v52 / sqrt_v52;
                 // Gradients leaving this sweep
                 // d(b_c) += d(a_c * (c[t] - mean(c[t])) / sqrt(1E-05 + variance(c[t])) + b_c)
@@ -937,11 +937,11 @@ namespace CellGen.Cells
                 V.Store(d_v65, _d_c, row * H + j);
                 // d(mean(c[t])) += the sum over the features of -d(c[t] - mean(c[t]))
                 V.AddSumTo(-d_v65, _d_mean_c, row);
-                // d(b_o) += d(a_o * (W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t] - mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t])) / sqrt(1E-05 + variance(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t])) + b_o)
+                // d(b_o) += d(a_o * (W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t] - mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t])) / sqrt(1E-05 + variance(W_o[:, :H] @ h[t-1] + W_o[:, H …)
                 V.AddTo(d_v57, _d_b_o, j);
-                // d(a_o) += d(a_o * (W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t] - mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t])) / sqrt(1E-05 + variance(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t]))) * (W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t] - mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t])) / sqrt(1E-05 + variance(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t]))
+                // d(a_o) += d(a_o * (W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t] - mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t])) / sqrt(1E-05 + variance(W_o[:, :H] @ h[t-1] + W_o[:, H …) * (W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t] - mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t])) / sqrt(1E-05 + variance(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X …
                 V.AddTo(d_a_o_v50_over_sqrt_v52 * v50_over_sqrt_v52, _d_a_o, j);
-                // d(sqrt(1E-05 + variance(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t]))) += the sum over the features of -d((W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t] - mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t])) / sqrt(1E-05 + variance(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t]))) * (W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t] - mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t])) / sqrt(1E-05 + variance(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t])) / sqrt(1E-05 + variance(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t]))
+                // d(sqrt(1E-05 + variance(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t]))) += the sum over the features of -d((W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t] - mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t])) / sqrt(1E-05 + variance(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X …) * (W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t] - mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t])) / sqrt(1E-05 + variance(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X … / sqrt(1E-05 + variance(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t]))
                 V.AddSumTo(-d_v50_over_sqrt_v52 * v50_over_sqrt_v52 / sqrt_v52, _d_sqrt_v52, row);
                 // d(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t]) = d(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t] - mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t]))
                 V.Store(d_v50, _d_W_o_sum, row * H + j);

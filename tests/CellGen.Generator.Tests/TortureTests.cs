@@ -1,0 +1,91 @@
+using System.Collections.Generic;
+using System.Linq;
+using Microsoft.CodeAnalysis;
+using Xunit;
+
+namespace CellGen.Generator.Tests;
+
+/// <summary>
+/// Declarations a user can write, crossed: class shapes, names, namespaces and equation shapes. Each gives code that
+/// compiles or at least one CG error; never a crash of the generator (CS8785), an internal error (CG0099), an error in
+/// generated code, or a stack overflow; and a good cell beside it is always generated.
+/// </summary>
+public sealed class TortureTests
+{
+    private const string Rnn = "h[t] = tanh(W @ [h[t-1], x[t]] + b)";
+
+    private static string Cell(string equation = Rnn) => $"[RecurrentCell]\n[Equation(\"{equation}\")]\n";
+
+    /// <summary>(name, source): each a whole file.</summary>
+    public static IEnumerable<object[]> Declarations()
+    {
+        var cases = new List<(string, string)>();
+        string[] shapes =
+        {
+            "public partial class C;", "public sealed partial class C;", "public abstract partial class C;", "internal partial class C;",
+            "public static partial class C;", "file partial class C;", "public partial record C;", "public partial record struct C;",
+            "public partial struct C;", "public partial class C(string label) { public string Label => label; }",
+            "public partial class C { public C(int a, int b) : base(a, b) { } }",
+            "public partial class C { public C(string size) : this(int.Parse(size), 2) { } }",
+            "public partial class C<T>;", "public partial class C : System.IDisposable { public void Dispose() { } }",
+            "public partial class C : System.Exception;", "public partial class C : RecurrentCell<double>;", "public partial class C : RecurrentCell<float>;",
+            "public partial interface C;", "public partial class C { private int Runner; private int _weights0; private int s_equations; private int StepForward0; private class InputForward0 { } }",
+            "public partial class C { public const string Text = \"" + Rnn + "\"; }",
+        };
+        foreach (string shape in shapes) cases.Add(($"shape: {shape}", "using CellGen;\nnamespace N;\n" + Cell() + shape));
+        string[] outers = { "partial class O", "partial struct O", "partial record O", "partial record struct O", "class O", "partial class O<T>", "static partial class O", "partial interface O" };
+        foreach (string outer in outers)
+            cases.Add(($"nested in {outer}", "using CellGen;\nnamespace N;\n" + outer + "\n{\n" + Cell() + "public partial class C;\n}"));
+        cases.Add(("nested twice", "using CellGen;\nnamespace N;\npartial class A { partial struct B {\n" + Cell() + "public partial class C; } }"));
+        foreach (string name in new[] { "@class", "@event", "Runner", "Float64", "Equations", "StateNames", "CreateRunner", "Parameters", "B", "H", "X", "Zelle", "Ünit", "_", "Cell1" })
+        {
+            cases.Add(($"class {name}", "using CellGen;\nnamespace N;\n" + Cell() + $"public partial class {name};"));
+            cases.Add(($"class {name}, Float64", "//float64\nusing CellGen;\nnamespace N;\n" + Cell() + $"public partial class {name};"));
+        }
+        foreach (string ns in new[] { "", "namespace A.B;", "namespace A.B { ", "namespace MyApp.@event;", "namespace @class.@struct;", "namespace Ünicode;" })
+            cases.Add(($"namespace '{ns}'", "using CellGen;\n" + ns + "\n" + Cell() + "public partial class C;" + (ns.EndsWith("{ ") ? "\n}" : "")));
+        cases.Add(("[RecurrentCell] on two parts", "using CellGen;\nnamespace N;\n" + Cell() + "public partial class C;\n[RecurrentCell]\npublic partial class C;"));
+        cases.Add(("[Equation] without [RecurrentCell]", "using CellGen;\nnamespace N;\n[Equation(\"" + Rnn + "\")]\npublic partial class C;"));
+        string[] equations =
+        {
+            "", "   ", "h[t] = tanh(W @ [h[t-1],\\rx[t]] + b)", "h[t] = tanh(W @ [h[t-1],\\u2028x[t]] + b)", "h[t] = tanh(W @ [h[t-1],\\u2029x[t]] + b)\\u0085",
+            "h[t] = tanh(W @ [h[t-1], x[t]] + b) * 1e39", "h[t] = tanh(W @ [h[t-1], x[t]] + b) * (1e38 * 1e38)", "h[t] = tanh(W @ [h[t-1], x[t]] + b) + log(0)",
+            "h[t] = tanh(W @ [h[t-1], x[t]] + b) * (1 / 0)", "weights0Packed = tanh(W @ [h[t-1], x[t]])\")]\n[Equation(\"h[t] = weights0Packed * 2",
+            "h[t] = tanh(W @ [h[t-1], x[t]] + " + string.Join(" + ", Enumerable.Range(0, 6000).Select(i => "b" + i)) + ")",
+            "h[t] = " + new string('-', 5000) + "tanh(W @ [h[t-1], x[t]])",
+            "h[t] = tanh(W @ [h[t-1], x[t]] + " + new string('(', 10000) + "b" + new string(')', 10000) + ")",
+            "h[t] = " + string.Concat(Enumerable.Repeat("tanh(", 1000)) + "W @ [h[t-1], x[t]]" + new string(')', 1000),
+            "h[t] = tanh(W @ [h[t-1], x[t]] + " + string.Join(" + ", Enumerable.Range(0, 150).Select(i => $"p{i} * h[t-1]")) + ")",
+            "h[t] = tanh(W @ [h[t-1], x[t]] + b) + " + new string('x', 100_000),
+        };
+        foreach (string equation in equations)
+            cases.Add(($"equation of {equation.Length} characters: {(equation.Length > 60 ? equation.Substring(0, 60) : equation)}", "using CellGen;\nnamespace N;\n" + Cell(equation) + "public partial class C;"));
+        return cases.Select(c => new object[] { c.Item1, c.Item2 });
+    }
+
+    private const string Good = "using CellGen;\nnamespace Good;\n[RecurrentCell]\n[Equation(\"" + Rnn + "\")]\npublic partial class GoodCell;\n";
+
+    [Theory]
+    [MemberData(nameof(Declarations))]
+    public void CompilesOrIsDiagnosedAndNeverTakesAnotherCellDown(string name, string source)
+    {
+        var result = GeneratorHarness.Run(GeneratorHarness.Compilation(("Cell.cs", source), ("Good.cs", Good)), emitFloat64: source.StartsWith("//float64"));
+        Assert.Null(result.GeneratorException);
+        Assert.DoesNotContain(result.GeneratorDiagnostics, d => d.Id is "CS8785" or "CG0099");
+        var generated = result.RunResult.GeneratedTrees.Select(t => t.FilePath).ToHashSet();
+        var errors = result.CompileErrors;
+        Assert.True(!errors.Any(e => e.Location.SourceTree is { } tree && generated.Contains(tree.FilePath)),
+            $"{name}: an error in generated code: {string.Join("\n", errors.Where(e => e.Location.SourceTree is { } t && generated.Contains(t.FilePath)).Take(3))}");
+        bool cellGenError = result.CellGenDiagnostics.Any(d => d.Severity == DiagnosticSeverity.Error);
+        bool userError = errors.Any(e => e.Location.SourceTree?.FilePath == "Cell.cs");
+        Assert.True(cellGenError || !userError || IsTheUsersOwnMistake(errors), $"{name}: errors without a CG error: {string.Join("\n", errors.Take(3))}");
+        Assert.Contains(generated, path => path.EndsWith("Good.GoodCell.g.cs"));
+        Assert.DoesNotContain(errors, e => e.Location.SourceTree?.FilePath == "Good.cs");
+    }
+
+    /// <summary>Errors C# itself reports about what the user wrote, that CellGen need not repeat (a duplicate attribute, a class deriving from Exception).</summary>
+    private static bool IsTheUsersOwnMistake(IEnumerable<Diagnostic> errors) => errors.All(e => e.Id is "CS0579" or "CS0263");
+
+    [Fact]
+    public void ThereAreAtLeastAHundredDeclarations() => Assert.True(Declarations().Count() >= 80, $"{Declarations().Count()} declarations");
+}
