@@ -50,9 +50,10 @@ public sealed class CellGenerator : IIncrementalGenerator
                 output.ReportDiagnostic(Diagnostic.Create(Diagnostics.InternalError, Location.None, $"{spec.FullName}: {e.GetType().Name}: {e.Message}"));
             }
         });
-        context.RegisterSourceOutput(diagnostics, (output, list) =>
+        // Located in the compilation's own trees, so that #pragma warning disable applies (the cached models hold no trees).
+        context.RegisterSourceOutput(diagnostics.Combine(context.CompilationProvider), (output, pair) =>
         {
-            foreach (DiagnosticInfo diagnostic in list) output.ReportDiagnostic(diagnostic.ToDiagnostic());
+            foreach (DiagnosticInfo diagnostic in pair.Left) output.ReportDiagnostic(diagnostic.ToDiagnostic(pair.Right));
         });
     }
 }

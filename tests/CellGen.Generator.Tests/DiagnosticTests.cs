@@ -95,6 +95,28 @@ public sealed class DiagnosticTests
         Expect("CG0001", CellSource("[|" + equation + "|]"));
     }
 
+    /// <summary>
+    /// Diagnostics are located in the compilation's own syntax tree (not an external file of the same path), which is
+    /// what lets #pragma warning disable and editor suppressions apply to them (the build's filter is the compiler's
+    /// own and is not reachable from here: the package test builds a real project).
+    /// </summary>
+    [Fact]
+    public void DiagnosticsAreInTheSourceTreeSoThatPragmasApply()
+    {
+        string source = "using CellGen;\nnamespace Test;\n\n#pragma warning disable CG0013\n[RecurrentCell]\n[Equation(\"g = tanh(W @ x[t])\")]\n[Equation(\"" + Rnn + "\")]\npublic partial class C;\n";
+        var result = GeneratorHarness.Run(source);
+        Diagnostic unused = Assert.Single(result.CellGenDiagnostics, d => d.Id == "CG0013");
+        Assert.True(unused.Location.IsInSource);
+        Assert.Same(result.Output.SyntaxTrees.First(t => t.FilePath == "Cell.cs"), unused.Location.SourceTree);
+    }
+
+    [Fact]
+    public void EveryMessageSaysMoreThanItsArgument()
+    {
+        foreach (DiagnosticDescriptor descriptor in CellGen.Generator.Language.Diagnostics.All)
+            Assert.NotEqual("{0}", descriptor.MessageFormat.ToString());
+    }
+
     [Fact]
     public void CG0001_UnexpectedToken() => Expect("CG0001", CellSource("h[t] = tanh(W @ [h[t-1], x[t]] + [|)|]"));
 

@@ -78,12 +78,29 @@ public sealed class PackageTests(PackageFixture package) : IClassFixture<Package
         };
         File.WriteAllLines(Path.Combine(app, "Broken.cs"), cell);
         int line = 4, column = cell[3].IndexOf("c[t-1]", StringComparison.Ordinal) + 1;
+        // A warning under #pragma warning disable is suppressed; the same warning elsewhere is not.
+        File.WriteAllLines(Path.Combine(app, "Warnings.cs"), new[]
+        {
+            "using CellGen;",
+            "#pragma warning disable CG0013",
+            "[RecurrentCell]",
+            "[Equation(\"unusedQuiet = tanh(W @ x[t])\")]",
+            "[Equation(\"h[t] = tanh(U @ [h[t-1], x[t]] + b)\")]",
+            "public partial class Quiet;",
+            "#pragma warning restore CG0013",
+            "[RecurrentCell]",
+            "[Equation(\"unusedLoud = tanh(W @ x[t])\")]",
+            "[Equation(\"h[t] = tanh(U @ [h[t-1], x[t]] + b)\")]",
+            "public partial class Loud;",
+        });
 
         Dotnet.Result build = Dotnet.Run(app, package.NuGetPackages, "build", "-c", "Release", "--disable-build-servers");
         Assert.NotEqual(0, build.ExitCode);
         Assert.True(Regex.IsMatch(build.Output, $@"Broken\.cs\({line},{column}\): error CG0005: 'c\[t-1\]'"),
             $"expected CG0005 at Broken.cs({line},{column}): {build}");
         Assert.Contains("docs/diagnostics.md#cg0005", build.Output); // the help link
+        Assert.Contains("'unusedLoud' is defined but never read", build.Output);
+        Assert.DoesNotContain("'unusedQuiet' is defined but never read", build.Output);
     }
 
     /// <summary>`dotnet new console`, then `dotnet add package CellGen` from the local feed.</summary>

@@ -17,6 +17,19 @@ internal readonly record struct TextRange(int Start, int Length)
 /// <summary>Where a diagnostic points, as plain data (no Roslyn types, so models stay value-equal).</summary>
 internal readonly record struct SourceSpan(string FilePath, int Start, int Length, int StartLine, int StartColumn, int EndLine, int EndColumn)
 {
+    /// <summary>
+    /// A location in the compilation's own syntax tree of the file where there is one, so that #pragma warning disable
+    /// and the editor's suppressions apply to it (an external-file location escapes both).
+    /// </summary>
+    public Location ToLocation(Compilation? compilation)
+    {
+        string path = FilePath;
+        SyntaxTree? tree = compilation?.SyntaxTrees.FirstOrDefault(t => t.FilePath == path);
+        return tree is not null && Start + Length <= tree.Length
+            ? Location.Create(tree, new Microsoft.CodeAnalysis.Text.TextSpan(Start, Length))
+            : ToLocation();
+    }
+
     public Location ToLocation() => Location.Create(
         FilePath,
         new Microsoft.CodeAnalysis.Text.TextSpan(Start, Length),
@@ -28,8 +41,8 @@ internal readonly record struct SourceSpan(string FilePath, int Start, int Lengt
 /// <summary>A diagnostic as value-equal data: descriptor id, where, and the message arguments.</summary>
 internal sealed record DiagnosticInfo(string Id, SourceSpan? Location, EquatableArray<string> Arguments)
 {
-    public Diagnostic ToDiagnostic() => Diagnostic.Create(
-        Diagnostics.ById(Id), Location?.ToLocation() ?? Microsoft.CodeAnalysis.Location.None, Arguments.Cast<object>().ToArray());
+    public Diagnostic ToDiagnostic(Compilation? compilation = null) => Diagnostic.Create(
+        Diagnostics.ById(Id), Location?.ToLocation(compilation) ?? Microsoft.CodeAnalysis.Location.None, Arguments.Cast<object>().ToArray());
 }
 
 /// <summary>A problem found in one equation, located by a range inside that equation's text.</summary>
@@ -73,7 +86,7 @@ internal static class Diagnostics
         "'{0}' is {1} and cannot be the matrix of '@': the left of '@' must be a weight parameter name");
 
     public static readonly DiagnosticDescriptor ConcatenationSizes = Error("CG0008", "Concatenation parts do not have one size per position",
-        "{0}");
+        "Concatenation: {0}");
 
     public static readonly DiagnosticDescriptor OutputMissing = Error("CG0009", "Output state missing",
         "No equation defines the output state '{0}[t]': add '{0}[t] = ...' or set Output to the name of a state");
@@ -94,31 +107,31 @@ internal static class Diagnostics
         "The input '{0}[t]' is never read: the cell ignores its input sequence");
 
     public static readonly DiagnosticDescriptor InputMisuse = Error("CG0015", "Input used other than as x[t]",
-        "{0}");
+        "Input: {0}");
 
     public static readonly DiagnosticDescriptor SizeMismatch = Error("CG0016", "Sizes do not match",
-        "{0}");
+        "Sizes do not match: {0}");
 
     public static readonly DiagnosticDescriptor NoEquations = Error("CG0017", "Cell has no equations",
         "The cell class '{0}' has no [Equation] attributes: add one per equation, e.g. [Equation(\"h[t] = tanh(W @ [h[t-1], x[t]] + b)\")]");
 
     public static readonly DiagnosticDescriptor InvalidRoleName = Error("CG0018", "Invalid Input or Output name",
-        "{0}");
+        "[RecurrentCell]: {0}");
 
     public static readonly DiagnosticDescriptor NotACellClass = Error("CG0019", "Class cannot be a generated cell",
-        "{0}");
+        "Not a cell class: {0}");
 
     public static readonly DiagnosticDescriptor NotAConstantString = Error("CG0020", "Equation is not a constant string",
         "The equation must be a non-null constant string");
 
     public static readonly DiagnosticDescriptor TimeIndexMisuse = Error("CG0021", "Time index does not fit the name",
-        "{0}");
+        "Time index: {0}");
 
     public static readonly DiagnosticDescriptor WrongArgumentCount = Error("CG0022", "Wrong number of arguments",
         "'{0}' takes {1} but is given {2}");
 
     public static readonly DiagnosticDescriptor SizeDeclaration = Error("CG0023", "Invalid [Size] declaration",
-        "{0}");
+        "[Size]: {0}");
 
     public static readonly DiagnosticDescriptor InternalError = Error("CG0099", "Internal error in the CellGen compiler",
         "CellGen could not compile this cell because of an internal error ({0}); please report it with the equations");
