@@ -30,6 +30,11 @@ public sealed class CellGenerator : IIncrementalGenerator
             .ForAttributeWithMetadataName(Declarations.RecurrentCellAttribute, (node, _) => node is TypeDeclarationSyntax, Declarations.Read)
             .WithTrackingName(DeclarationStep);
 
+        var withoutCell = context.SyntaxProvider
+            .ForAttributeWithMetadataName(Declarations.EquationAttribute, (node, _) => node is TypeDeclarationSyntax, Declarations.WithoutCell)
+            .Where(diagnostic => diagnostic is not null);
+        context.RegisterSourceOutput(withoutCell.Combine(context.CompilationProvider), (output, pair) => output.ReportDiagnostic(pair.Left!.ToDiagnostic(pair.Right)));
+
         var compiled = declarations.Combine(emitFloat64)
             .Select((pair, _) => CellCompiler.Compile(pair.Left, pair.Right))
             .WithTrackingName(CompileStep);

@@ -118,6 +118,30 @@ public sealed class DiagnosticTests
     }
 
     [Fact]
+    public void CG0024_EquationsWithoutRecurrentCell() =>
+        Expect("CG0024", $"using CellGen;\nnamespace Test;\n\n[Equation(\"{Rnn}\")]\npublic partial class [|C|];\n", DiagnosticSeverity.Warning);
+
+    [Fact]
+    public void CG0007_AnExpressionLeftOfAt() =>
+        Assert.Contains("'(u + 1)' is an expression", Expect("CG0007", CellSource("h[t] = tanh([|(u + 1)|] @ h[t-1] + U @ x[t])")).GetMessage());
+
+    [Fact]
+    public void CG0009_TheOutputWrittenWithoutTimeIndexSaysHowToWriteIt()
+    {
+        var result = GeneratorHarness.Run(CellSource("h = relu(W @ x[t])"));
+        Diagnostic missing = Assert.Single(result.CellGenDiagnostics, d => d.Id == "CG0009");
+        Assert.Contains("write 'h[t] = ...'", missing.GetMessage());
+    }
+
+    [Fact]
+    public void CG0005_AnUnknownNameReadAtThisStepMayBeTheInput() =>
+        Assert.Contains("set Input = \"u\"", Expect("CG0005", CellSource("h[t] = tanh(W @ [h[t-1], [|u[t]|]])")).GetMessage());
+
+    [Fact]
+    public void AStructIsOneCG0019() =>
+        Assert.Single(GeneratorHarness.Run(Shaped("public partial struct C;")).CellGenDiagnostics, d => d.Id == "CG0019");
+
+    [Fact]
     public void CG0001_UnexpectedToken() => Expect("CG0001", CellSource("h[t] = tanh(W @ [h[t-1], x[t]] + [|)|]"));
 
     [Fact]

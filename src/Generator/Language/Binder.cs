@@ -122,7 +122,13 @@ internal sealed class Binder
         }
 
         if (!_stateDefinitions.ContainsKey(_output))
-            _cellProblems.Add(new CellProblem(Diagnostics.OutputMissing.Id, new EquatableArray<string>(new[] { _output })));
+            _cellProblems.Add(new CellProblem(Diagnostics.OutputMissing.Id, new EquatableArray<string>(new[]
+            {
+                _output,
+                _localDefinitions.ContainsKey(_output)
+                    ? $"'{_output} = ...' defines an intermediate; write '{_output}[t] = ...' to make it the state"
+                    : $"add '{_output}[t] = ...' or set Output to the name of a state",
+            })));
 
         var matrices = CheckMatrices();
 
@@ -267,7 +273,8 @@ internal sealed class Binder
                 {
                     _read.Add(name);
                     if (n.Offset != 0)
-                        Report(Diagnostics.StateNotUpdated, index, n.Range, written, name);
+                        Report(Diagnostics.StateNotUpdated, index, n.Range, written,
+                            $"'{name} = ...' defines an intermediate of this step; write '{name}[t] = ...' to make it a state");
                     else
                         Report(Diagnostics.TimeIndexMisuse, index, n.Range, $"'{name}' is an intermediate of this step, not a state: read it as '{name}'");
                     return (new LocalExpr(name), new SizeTerm(Size.Hidden, null, n.Range));
@@ -277,7 +284,9 @@ internal sealed class Binder
                     Report(Diagnostics.MatrixAndVector, index, n.Range, name);
                     return (new VectorExpr(name), new SizeTerm(Size.Hidden, null, n.Range));
                 }
-                Report(Diagnostics.StateNotUpdated, index, n.Range, written, name);
+                Report(Diagnostics.StateNotUpdated, index, n.Range, written, n.Offset == 0
+                    ? $"add an equation '{name}[t] = ...', or, if '{name}' is the input, set Input = \"{name}\" (the input is '{_input}[t]' now)"
+                    : $"add an equation '{name}[t] = ...'");
                 return (new StateExpr(name, true), new SizeTerm(Size.Hidden, null, n.Range));
             }
 

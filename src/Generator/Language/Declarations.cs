@@ -48,7 +48,15 @@ internal sealed record CellDeclaration(
 internal static class Declarations
 {
     public const string RecurrentCellAttribute = "CellGen.RecurrentCellAttribute";
-    private const string EquationAttribute = "CellGen.EquationAttribute";
+    public const string EquationAttribute = "CellGen.EquationAttribute";
+
+    /// <summary>A type with [Equation] attributes and no [RecurrentCell]: a warning at its name (or nothing, for a cell).</summary>
+    public static DiagnosticInfo? WithoutCell(GeneratorAttributeSyntaxContext context, CancellationToken cancellation)
+    {
+        if (context.TargetSymbol.GetAttributes().Any(a => a.AttributeClass?.ToDisplayString() == RecurrentCellAttribute)) return null;
+        var syntax = (TypeDeclarationSyntax)context.TargetNode;
+        return new DiagnosticInfo(Diagnostics.EquationsWithoutCell.Id, ToSpan(syntax.Identifier.GetLocation()), new EquatableArray<string>(new[] { context.TargetSymbol.Name }));
+    }
     private const string SizeAttribute = "CellGen.SizeAttribute";
 
     public static CellDeclaration Read(GeneratorAttributeSyntaxContext context, CancellationToken cancellation)
@@ -82,7 +90,7 @@ internal static class Declarations
                     $"'{symbol.Name}' has a primary constructor; a generated cell's constructor takes (inputSize, hiddenSize, declared sizes): remove the primary constructor");
         if (symbol.TypeParameters.Length > 0)
             Report(Diagnostics.Generic, AtToken(syntax.Identifier), symbol.Name);
-        if (symbol.BaseType is { SpecialType: not SpecialType.System_Object } baseType
+        if (symbol.TypeKind == TypeKind.Class && symbol.BaseType is { SpecialType: not SpecialType.System_Object } baseType
             && !(baseType.Name == "RecurrentCell" && baseType.ContainingNamespace?.ToDisplayString() == "CellGen"
                  && baseType.TypeArguments.Length == 1 && baseType.TypeArguments[0].SpecialType == SpecialType.System_Single))
             Report(Diagnostics.NotACellClass, AtToken(syntax.Identifier),

@@ -77,7 +77,7 @@ internal static class Diagnostics
         "'{0}' is already defined by equation {1}: give one of them another name");
 
     public static readonly DiagnosticDescriptor StateNotUpdated = Error("CG0005", "State read but never updated",
-        "'{0}' reads a state that no equation updates: add an equation '{1}[t] = ...'");
+        "'{0}' reads a state that no equation updates: {1}");
 
     public static readonly DiagnosticDescriptor MatrixAndVector = Error("CG0006", "Name used as a matrix and as a vector",
         "'{0}' is used as a weight matrix ('{0} @ ...') elsewhere and as a vector here: use two different names");
@@ -89,7 +89,7 @@ internal static class Diagnostics
         "Concatenation: {0}");
 
     public static readonly DiagnosticDescriptor OutputMissing = Error("CG0009", "Output state missing",
-        "No equation defines the output state '{0}[t]': add '{0}[t] = ...' or set Output to the name of a state");
+        "No equation defines the output state '{0}[t]': {1}");
 
     public static readonly DiagnosticDescriptor NotPartial = Error("CG0010", "Cell class is not partial",
         "The cell class '{0}' must be declared partial so the generated forward and backward passes can be added to it");
@@ -133,6 +133,9 @@ internal static class Diagnostics
     public static readonly DiagnosticDescriptor SizeDeclaration = Error("CG0023", "Invalid [Size] declaration",
         "[Size]: {0}");
 
+    public static readonly DiagnosticDescriptor EquationsWithoutCell = Warning("CG0024", "[Equation] without [RecurrentCell]",
+        "'{0}' has [Equation] attributes but no [RecurrentCell]: nothing is generated for it; add [RecurrentCell] to make it a cell");
+
     public static readonly DiagnosticDescriptor InternalError = Error("CG0099", "Internal error in the CellGen compiler",
         "CellGen could not compile this cell because of an internal error ({0}); please report it with the equations");
 
@@ -141,7 +144,7 @@ internal static class Diagnostics
         SyntaxError, UnknownFunction, ReadBeforeDefinition, DefinedTwice, StateNotUpdated, MatrixAndVector,
         MatrixNotParameter, ConcatenationSizes, OutputMissing, NotPartial, Generic, ContainingTypeNotPartial,
         UnusedIntermediate, UnusedInput, InputMisuse, SizeMismatch, NoEquations, InvalidRoleName, NotACellClass,
-        NotAConstantString, TimeIndexMisuse, WrongArgumentCount, SizeDeclaration, InternalError,
+        NotAConstantString, TimeIndexMisuse, WrongArgumentCount, SizeDeclaration, EquationsWithoutCell, InternalError,
     };
 
     public static DiagnosticDescriptor ById(string id)

@@ -247,7 +247,8 @@ internal sealed class Parser
         }
         ExprSyntax result = ParseOperand();
         if (Current.Kind == TokenKind.At)
-            throw Error(Current.Range, "the left of '@' must be the name of a weight matrix");
+            throw new SyntaxException(EquationProblem.Create(Diagnostics.MatrixNotParameter, _equation, result.Range,
+                _text.Substring(result.Range.Start, result.Range.Length), "an expression"));
         return result;
     }
 
