@@ -12,7 +12,7 @@ namespace CellGen.Tests;
 public sealed class MisuseTests
 {
     [Fact]
-    public void ARunnerUsedFromTwoThreadsThrowsRatherThanComputeWrongOutputs()
+    public async Task ARunnerUsedFromTwoThreadsThrowsRatherThanComputeWrongOutputs()
     {
         var cell = new Lstm(32, 256);
         Initializers.Initialize(cell, new Random(1));
@@ -40,7 +40,7 @@ public sealed class MisuseTests
                 }
             }
         });
-        Task.WaitAll(Run(), Run());
+        await Task.WhenAll(Run(), Run());
         Assert.Equal(0, wrong);
         Assert.True(refused > 0, "60 overlapping calls from two threads were never refused");
         // The runner is usable again afterwards.
