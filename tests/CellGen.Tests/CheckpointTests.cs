@@ -168,14 +168,15 @@ public sealed class CheckpointTests : IDisposable
         Assert.ThrowsAny<ArgumentException>(() => Checkpoint.Save(null!, Checkpoint.Named(RandomLstm(1))));
     }
 
-    [Fact]
-    public void PyTorchLstmWeightsMapToTheFixtureNames()
+    /// <summary>
+    /// A fixture's LSTM weights under PyTorch's names: weight_hh/weight_ih stacked i, f, g, o (weight_hh multiplies the
+    /// recurrent input, of size <paramref name="p"/>: H, or P with a projection), each bias split in two parts.
+    /// </summary>
+    private static Dictionary<string, Parameter<float>> PyTorchNamed(Fixture fixture, int p, float split)
     {
-        // A PyTorch-named file made from a fixture's cell: weight_hh/weight_ih stacked i, f, g, o; biases split in two.
-        Fixture fixture = Fixture.Load(Path.Combine(Fixture.Folders[0], "Lstm-x3-h4-b2-t5.json"));
         int h = fixture.HiddenSize, x = fixture.InputSize;
         var ih = new float[4 * h * x];
-        var hh = new float[4 * h * h];
+        var hh = new float[4 * h * p];
         var bih = new float[4 * h];
         var bhh = new float[4 * h];
         string[] gates = { "i", "f", "g", "o" };
@@ -184,22 +185,28 @@ public sealed class CheckpointTests : IDisposable
             double[] w = fixture.Params["W_" + gates[k]].Data, b = fixture.Params["b_" + gates[k]].Data;
             for (int r = 0; r < h; r++)
             {
-                for (int c = 0; c < h; c++) hh[(k * h + r) * h + c] = (float)w[r * (h + x) + c];
-                for (int c = 0; c < x; c++) ih[(k * h + r) * x + c] = (float)w[r * (h + x) + h + c];
-                bih[k * h + r] = (float)b[r] * 0.25f;
-                bhh[k * h + r] = (float)b[r] * 0.75f;
+                for (int c = 0; c < p; c++) hh[(k * h + r) * p + c] = (float)w[r * (p + x) + c];
+                for (int c = 0; c < x; c++) ih[(k * h + r) * x + c] = (float)w[r * (p + x) + p + c];
+                bih[k * h + r] = (float)b[r] * split;
+                bhh[k * h + r] = (float)b[r] * (1 - split);
             }
         }
-        var named = new Dictionary<string, Parameter<float>>
+        return new Dictionary<string, Parameter<float>>
         {
             ["weight_ih_l0"] = Flat("weight_ih_l0", ih, 4 * h, x),
-            ["weight_hh_l0"] = Flat("weight_hh_l0", hh, 4 * h, h),
+            ["weight_hh_l0"] = Flat("weight_hh_l0", hh, 4 * h, p),
             ["bias_ih_l0"] = Flat("bias_ih_l0", bih, 4 * h),
             ["bias_hh_l0"] = Flat("bias_hh_l0", bhh, 4 * h),
         };
+    }
+
+    [Fact]
+    public void PyTorchLstmWeightsMapToTheFixtureNames()
+    {
+        Fixture fixture = Fixture.Load(Path.Combine(Fixture.Folders[0], "Lstm-x3-h4-b2-t5.json"));
         string path = Path.Combine(_folder, "torch.safetensors");
-        Checkpoint.Save(path, named);
-        var cell = new Lstm(x, h);
+        Checkpoint.Save(path, PyTorchNamed(fixture, fixture.HiddenSize, 0.25f));
+        var cell = new Lstm(fixture.InputSize, fixture.HiddenSize);
         Checkpoint.ImportPyTorch(path, cell);
         foreach ((string name, Tensor value) in fixture.Params)
         {
@@ -214,30 +221,8 @@ public sealed class CheckpointTests : IDisposable
         // nn.LSTM(proj_size=P): weight_hh is [4H, P] (it multiplies r[t-1]) and weight_hr [P, H] is W_r.
         Fixture fixture = Fixture.Load(Path.Combine(AppContext.BaseDirectory, "Fixtures", "zoo", "Lstmp-x6-h9-b3-t7-p4.json"));
         int h = fixture.HiddenSize, x = fixture.InputSize, p = fixture.Sizes["P"];
-        var ih = new float[4 * h * x];
-        var hh = new float[4 * h * p];
-        var bih = new float[4 * h];
-        var bhh = new float[4 * h];
-        string[] gates = { "i", "f", "g", "o" };
-        for (int k = 0; k < 4; k++)
-        {
-            double[] w = fixture.Params["W_" + gates[k]].Data, b = fixture.Params["b_" + gates[k]].Data;
-            for (int r = 0; r < h; r++)
-            {
-                for (int c = 0; c < p; c++) hh[(k * h + r) * p + c] = (float)w[r * (p + x) + c];
-                for (int c = 0; c < x; c++) ih[(k * h + r) * x + c] = (float)w[r * (p + x) + p + c];
-                bih[k * h + r] = (float)b[r] * 0.5f;
-                bhh[k * h + r] = (float)b[r] * 0.5f;
-            }
-        }
-        var named = new Dictionary<string, Parameter<float>>
-        {
-            ["weight_ih_l0"] = Flat("weight_ih_l0", ih, 4 * h, x),
-            ["weight_hh_l0"] = Flat("weight_hh_l0", hh, 4 * h, p),
-            ["bias_ih_l0"] = Flat("bias_ih_l0", bih, 4 * h),
-            ["bias_hh_l0"] = Flat("bias_hh_l0", bhh, 4 * h),
-            ["weight_hr_l0"] = Flat("weight_hr_l0", fixture.Params["W_r"].ToSingle(), p, h),
-        };
+        var named = PyTorchNamed(fixture, p, 0.5f);
+        named["weight_hr_l0"] = Flat("weight_hr_l0", fixture.Params["W_r"].ToSingle(), p, h);
         string path = Path.Combine(_folder, "torch-proj.safetensors");
         Checkpoint.Save(path, named);
         var cell = new Lstmp(x, h, P: p);
