@@ -9,9 +9,9 @@ namespace CellGen.Bench;
 /// <summary>
 /// zoo [ROUNDS [CELL...]]: every zoo cell (or those named) (tests/CellGen.Tests/Zoo), our LayerNormLstm and our Lstm, forward (inference) and
 /// forward+backward, at B 1 / H 128 and B 32 / H 256 (X = H, T = 50, a declared size P = H / 2), in ROUNDS rounds
-/// (default 3) that run the cells one after another, so that a slow spell of the machine hits them all; medians of the
-/// rounds. Each cell's time per multiply-add of its products (per step: the sum over its matrices of rows x columns,
-/// times B) is given relative to the Lstm's.
+/// (default 3). In each round every cell is timed between two timings of the Lstm, and its time per multiply-add of its
+/// products (per step: the sum over its matrices of rows x columns, times B) is divided by the Lstm's around it; the
+/// table gives the medians of those ratios over the rounds, and of the times.
 /// </summary>
 public static class Zoo
 {
@@ -54,22 +54,39 @@ public static class Zoo
                 Action train = () => { runner.ForwardTraining(x, default, y, default); runner.Backward(dy, default, default, default); };
                 return (c.Name, Work: MultiplyAdds(cell) * config.Batch, Forward: forward, Train: train);
             }).ToList();
+            // Each cell is timed between two timings of the Lstm, so that each ratio compares times taken moments apart
+            // (the machine drifts, and flips between a fast and a slow mode): the table gives each cell's median time and
+            // the median of its ratios, one ratio per round.
             var forwardTimes = cases.Select(_ => new List<double>()).ToArray();
             var trainTimes = cases.Select(_ => new List<double>()).ToArray();
+            var forwardRatios = cases.Select(_ => new List<double>()).ToArray();
+            var trainRatios = cases.Select(_ => new List<double>()).ToArray();
             for (int round = 0; round < rounds; round++)
+            {
+                (double Forward, double Train) Lstm() => (Median(Compare.Times(cases[0].Forward)), Median(Compare.Times(cases[0].Train)));
+                var before = Lstm();
                 for (int i = 0; i < cases.Count; i++)
                 {
-                    forwardTimes[i].Add(Median(Compare.Times(cases[i].Forward)));
-                    trainTimes[i].Add(Median(Compare.Times(cases[i].Train)));
+                    double f = i == 0 ? before.Forward : Median(Compare.Times(cases[i].Forward));
+                    double t = i == 0 ? before.Train : Median(Compare.Times(cases[i].Train));
+                    var after = i == 0 ? before : Lstm();
+                    forwardTimes[i].Add(f);
+                    trainTimes[i].Add(t);
+                    // Per multiply-add, against the mean of the Lstm's times just before and just after.
+                    forwardRatios[i].Add(f / cases[i].Work / ((before.Forward + after.Forward) / 2 / cases[0].Work));
+                    trainRatios[i].Add(t / cases[i].Work / ((before.Train + after.Train) / 2 / cases[0].Work));
+                    before = after;
                 }
-            double lstmForward = Median(forwardTimes[0]) / cases[0].Work, lstmTrain = Median(trainTimes[0]) / cases[0].Work;
+            }
             Console.WriteLine();
             Console.WriteLine($"| {config.Name} | multiply-adds per step | fwd ms | train ms | fwd per multiply-add vs Lstm | train per multiply-add vs Lstm | fwd vs Lstm | train vs Lstm |");
             Console.WriteLine("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
             for (int i = 0; i < cases.Count; i++)
             {
                 double f = Median(forwardTimes[i]), t = Median(trainTimes[i]);
-                Console.WriteLine($"| {cases[i].Name} | {cases[i].Work:N0} | {f:F2} | {t:F2} | {f / cases[i].Work / lstmForward:F2}x | {t / cases[i].Work / lstmTrain:F2}x | {f / Median(forwardTimes[0]):F2}x | {t / Median(trainTimes[0]):F2}x |");
+                double fr = Median(forwardRatios[i]), tr = Median(trainRatios[i]);
+                double perWork = (double)cases[i].Work / cases[0].Work;
+                Console.WriteLine($"| {cases[i].Name} | {cases[i].Work:N0} | {f:F2} | {t:F2} | {fr:F2}x | {tr:F2}x | {fr * perWork:F2}x | {tr * perWork:F2}x |");
             }
         }
         return 0;

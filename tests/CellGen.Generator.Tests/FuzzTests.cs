@@ -62,6 +62,16 @@ public sealed class FuzzTests
         }
     }
 
+    private static readonly string[] ClassShapes =
+    {
+        "public partial class C;", "public sealed partial class C;", "public abstract partial class C;", "public static partial class C;",
+        "file partial class C;", "public partial record C;", "public partial struct C;", "public partial class C(int a);",
+        "public partial class C<T>;", "public class C;", "public partial class C { public C(int a, int b) : base(a, b) { } }",
+        "public partial class C : System.Exception;", "public partial class C { private int Runner; }", "public partial class @class;",
+        "public partial class Runner;", "public partial class Equations;", "partial class O { public partial class C; }",
+        "class O { public partial class C; }", "public partial interface C;", "public partial record struct C;",
+    };
+
     private static string Escape(string text) => text.Replace("\\", "\\\\").Replace("\"", "\\\"");
 
     [Fact]
@@ -78,6 +88,8 @@ public sealed class FuzzTests
                 var equations = Case(i, random, valid);
                 string source = GeneratorHarness.Cell("C", equations.Select(Escape), ns: "Fuzz" + i);
                 if (valid.LastSizes.Length > 0 && i % 4 != 3) source = source.Replace("public partial class", valid.LastSizes + "\npublic partial class");
+                // One cell in five has its class declaration mutated too: another shape, modifiers, a primary constructor.
+                if (i % 5 == 4) source = source.Replace("public partial class C;", ClassShapes[random.Next(ClassShapes.Length)]);
                 files.Add(($"Cell{i}.cs", source));
             }
             var result = GeneratorHarness.Run(GeneratorHarness.Compilation(files.ToArray()));
@@ -91,7 +103,7 @@ public sealed class FuzzTests
             {
                 string file = $"Cell{i}.cs";
                 if (cgByFile.Contains(file)) { diagnosed++; continue; }
-                string generated = result.RunResult.GeneratedTrees.FirstOrDefault(t => t.FilePath.EndsWith($"Fuzz{i}.C.g.cs"))?.FilePath ?? "";
+                string generated = result.RunResult.GeneratedTrees.FirstOrDefault(t => System.IO.Path.GetFileName(t.FilePath).StartsWith($"Fuzz{i}.", StringComparison.Ordinal))?.FilePath ?? "";
                 Assert.True(generated.Length > 0, $"{file}: neither generated code nor a CG error:\n{files[i - start].Source}");
                 Assert.False(errorsByFile.TryGetValue(generated, out Diagnostic? error), $"{file}: generated code does not compile: {error}\n{files[i - start].Source}");
                 Assert.False(errorsByFile.ContainsKey(file), $"{file}: {errorsByFile.GetValueOrDefault(file)}");
