@@ -52,6 +52,17 @@ public sealed class StageTests
         Assert.Equal(Computation(Optimise(those)), Computation(Optimise(these)));
 
     [Fact]
+    public void TheTableHoldsEveryOperationOnceWithItsRule()
+    {
+        Assert.Equal(16, Operation.All.Count);
+        Assert.Equal(Operation.All.Count, Operation.All.Distinct().Count());
+        Assert.Equal(new[] { "sigmoid", "tanh", "relu", "exp", "log", "softplus", "abs", "sqrt", "min", "max", "mean", "layernorm" },
+            Operation.Functions.Select(f => f.Name));
+        foreach (Operation op in Operation.All.Where(o => o.Kind == OperationKind.Elementwise && !o.IsInternal))
+            Assert.Equal(op.Arity, op.Derivatives.Count); // every elementwise operation of the language has its derivative
+    }
+
+    [Fact]
     public void TheSizesOfAProjectedCellFollowFromUse()
     {
         BoundCell cell = Bind(new[] { new SizeDeclaration("r", "P", default, default) },

@@ -168,8 +168,13 @@ internal sealed class Operation
     public static readonly Operation LayerNorm = new("layernorm", Notation.Function, new[] { "layernorm" }, 1,
         a => 0, "", 0, null, kind: OperationKind.Expansion);
 
-    /// <summary>Every operation, internal ones included.</summary>
-    public static readonly IReadOnlyList<Operation> All = new[] { Positive, Negate, Multiply, Divide, Sigmoid, Tanh, Relu, Exp, Log, Softplus, Abs, Sqrt, Min, Max, Mean, LayerNorm };
+    /// <summary>
+    /// Every operation, internal ones included: the static fields above, in their order (initialised before this one), so
+    /// that an operation is added by its entry alone.
+    /// </summary>
+    public static readonly IReadOnlyList<Operation> All = typeof(Operation)
+        .GetFields(System.Reflection.BindingFlags.Public | System.Reflection.BindingFlags.Static)
+        .Where(f => f.FieldType == typeof(Operation)).OrderBy(f => f.MetadataToken).Select(f => (Operation)f.GetValue(null)!).ToArray();
 
     /// <summary>The functions an equation may call, in the order error messages list them.</summary>
     public static readonly IReadOnlyList<Operation> Functions = All.Where(o => o.Spellings.Count > 0).ToArray();
