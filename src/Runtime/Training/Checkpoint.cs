@@ -38,15 +38,22 @@ public static class Checkpoint
     public static void Save(string path, IEnumerable<KeyValuePair<string, Parameter<float>>> parameters) =>
         Save(path, parameters, stream => stream);
 
-    /// <summary>Saves through a stream wrapper (tests use it to fail in the middle of a write).</summary>
-    internal static void Save(string path, IEnumerable<KeyValuePair<string, Parameter<float>>> parameters, Func<Stream, Stream> wrap)
+    /// <summary>The arguments of Save and Load: a path, and parameters each with a name of its own.</summary>
+    private static List<KeyValuePair<string, Parameter<float>>> Checked(string path, IEnumerable<KeyValuePair<string, Parameter<float>>> parameters)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
         ArgumentNullException.ThrowIfNull(parameters);
         var list = parameters.ToList();
         if (list.Any(p => p.Key is null || p.Value is null)) throw new ArgumentException("A parameter or its name is null.", nameof(parameters));
         var duplicate = list.GroupBy(p => p.Key).FirstOrDefault(g => g.Count() > 1);
-        if (duplicate is not null) throw new ArgumentException($"Two parameters are called '{duplicate.Key}'.", nameof(parameters));
+        if (duplicate is not null) throw new ArgumentException($"Two parameters are called '{duplicate.Key}': each name is one tensor of the file.", nameof(parameters));
+        return list;
+    }
+
+    /// <summary>Saves through a stream wrapper (tests use it to fail in the middle of a write).</summary>
+    internal static void Save(string path, IEnumerable<KeyValuePair<string, Parameter<float>>> parameters, Func<Stream, Stream> wrap)
+    {
+        var list = Checked(path, parameters);
 
         var header = new Dictionary<string, object>();
         long offset = 0;
@@ -163,13 +170,7 @@ public static class Checkpoint
     /// </summary>
     public static void Load(string path, IEnumerable<KeyValuePair<string, Parameter<float>>> parameters)
     {
-        ArgumentException.ThrowIfNullOrEmpty(path);
-        ArgumentNullException.ThrowIfNull(parameters);
-        var list = parameters.ToList();
-        if (list.Any(p => p.Key is null || p.Value is null)) throw new ArgumentException("A parameter or its name is null.", nameof(parameters));
-        var duplicate = list.GroupBy(p => p.Key).FirstOrDefault(g => g.Count() > 1);
-        if (duplicate is not null) throw new ArgumentException($"Two parameters are called '{duplicate.Key}': each name must be loaded into one parameter.", nameof(parameters));
-        var targets = list.ToDictionary(p => p.Key, p => p.Value);
+        var targets = Checked(path, parameters).ToDictionary(p => p.Key, p => p.Value);
         (var entries, byte[] data) = Read(path);
         var missing = targets.Keys.Where(k => !entries.ContainsKey(k)).ToList();
         if (missing.Count > 0) throw new InvalidDataException($"{path}: missing {string.Join(", ", missing.Select(m => $"'{m}'"))}; the file has {string.Join(", ", entries.Keys)}.");
