@@ -41,9 +41,9 @@ public abstract class SequenceRunner<T> where T : unmanaged, INumberBase<T>
         BatchSize = batchSize;
         int states = cell.StateNames.Count;
         long widest = Math.Max(cell.InputSize, cell.StateSizes.Max());
-        if ((long)(maxSteps + 1) * batchSize * widest > Array.MaxLength)
+        if (((long)maxSteps + 1) * batchSize * widest > Array.MaxLength)
             throw new ArgumentOutOfRangeException(nameof(maxSteps), maxSteps,
-                $"maxSteps = {maxSteps}, batchSize = {batchSize} and a width of {widest} need {(long)(maxSteps + 1) * batchSize * widest} values in one buffer, more than an array holds ({Array.MaxLength}): run shorter chunks or smaller batches.");
+                $"maxSteps = {maxSteps}, batchSize = {batchSize} and a width of {widest} need {((long)maxSteps + 1) * batchSize * widest} values in one buffer, more than an array holds ({Array.MaxLength}): run shorter chunks or smaller batches.");
         _stateSizes = cell.StateSizes.ToArray();
         _stateOffsets = new int[states];
         for (int s = 0; s < states; s++) _stateOffsets[s] = cell.StateOffset(s, batchSize);

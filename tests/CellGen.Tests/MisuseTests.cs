@@ -84,6 +84,7 @@ public sealed class MisuseTests
         Assert.Throws<ArgumentOutOfRangeException>(() => new Rnn(1, RecurrentCell<float>.MaxSize + 1));
         var runner = Assert.Throws<ArgumentOutOfRangeException>(() => new Rnn(1000, 8).CreateRunner(maxSteps: 3_000_000, batchSize: 1));
         Assert.Equal("maxSteps", runner.ParamName);
+        Assert.Throws<ArgumentOutOfRangeException>(() => new Rnn(2, 2).CreateRunner(maxSteps: int.MaxValue, batchSize: 1));
         Assert.Throws<ArgumentOutOfRangeException>(() => new Lstmp(4, 8, P: 0));
     }
 
