@@ -272,6 +272,14 @@ public sealed class DiagnosticTests
         Expect("CG0002", "using CellGen;\nnamespace Test;\n[RecurrentCell]\n[Equation(\"\"\"h[t] = [|softmax|](W @ [h[t-1], x[t]])\"\"\")]\npublic partial class C;\n");
 
     [Fact]
+    public void SpansMapInMultiLineRawStrings() =>
+        Expect("CG0002", "using CellGen;\nnamespace Test;\n[RecurrentCell]\n[Equation(\"\"\"\n        h[t] = [|softmax|](W @ [h[t-1],\n            x[t]])\n        \"\"\")]\npublic partial class C;\n");
+
+    [Fact]
+    public void SpansMapInMultiLineRawStringsWithWindowsLineBreaks() =>
+        Expect("CG0002", "using CellGen;\r\nnamespace Test;\r\n[RecurrentCell]\r\n[Equation(\"\"\"\r\n    h[t] = tanh(W @ [h[t-1],\r\n      x[t]]) + [|softmax|](b)\r\n    \"\"\")]\r\npublic partial class C;\r\n");
+
+    [Fact]
     public void ConstantArgumentsPointAtTheArgument() =>
         Expect("CG0002", "using CellGen;\nnamespace Test;\n[RecurrentCell]\n[Equation([|C.Text|])]\npublic partial class C { public const string Text = \"h[t] = softmax(W @ [h[t-1], x[t]])\"; }\n");
 }

@@ -295,6 +295,37 @@ internal static class Declarations
                 decoded.Append(raw[i]);
             }
         }
+        else if (token.IsKind(SyntaxKind.MultiLineRawStringLiteralToken))
+        {
+            // The content is the lines between the opening and the closing quotes, each less the closing line's
+            // indentation; the line breaks between content lines are part of it.
+            int quotes = 0;
+            while (quotes < raw.Length && raw[quotes] == '"') quotes++;
+            int first = raw.IndexOf('\n', quotes) + 1;
+            int closing = raw.Length - quotes;
+            int lastBreak = raw.LastIndexOf('\n', closing - 1);
+            if (first <= 0 || lastBreak < first) return false;
+            int indentation = closing - (lastBreak + 1);
+            int contentEnd = lastBreak > 0 && raw[lastBreak - 1] == '\r' ? lastBreak - 1 : lastBreak;
+            for (int line = first; line < contentEnd;)
+            {
+                int end = raw.IndexOf('\n', line);
+                if (end < 0 || end > contentEnd) end = contentEnd;
+                int lineEnd = end > line && raw[end - 1] == '\r' && end != contentEnd ? end - 1 : end;
+                for (i = System.Math.Min(line + indentation, lineEnd); i < lineEnd; i++)
+                {
+                    starts.Add(origin + i);
+                    decoded.Append(raw[i]);
+                }
+                if (end >= contentEnd) break;
+                for (i = lineEnd; i <= end; i++) // the line break itself: \r\n or \n
+                {
+                    starts.Add(origin + i);
+                    decoded.Append(raw[i]);
+                }
+                line = end + 1;
+            }
+        }
         else return false;
 
         if (decoded.ToString() != text) return false;
