@@ -89,6 +89,16 @@ public sealed class MisuseTests
     }
 
     [Fact]
+    public void ALayerRefusesLengthsForAnotherBatchSize()
+    {
+        var layer = new RecurrentLayer((x, h) => new Lstm(x, h), inputSize: 3, hiddenSize: 4, maxSteps: 5, batchSize: 4);
+        float[] inputs = new float[5 * 4 * 3], outputs = new float[5 * 4 * 4];
+        layer.Run(inputs, outputs, new[] { 5, 2, 3, 1 }, training: false);
+        var error = Assert.Throws<ArgumentException>(() => layer.Run(inputs, outputs, new[] { 5, 2 }, training: false));
+        Assert.Contains("B=4", error.Message);
+    }
+
+    [Fact]
     public void LossesOverNothingAreRefused()
     {
         Assert.Throws<ArgumentException>(() => Losses.MeanSquaredError(ReadOnlySpan<float>.Empty, ReadOnlySpan<float>.Empty, Span<float>.Empty));

@@ -73,6 +73,8 @@ public sealed class RecurrentLayer : IHasParameters
         int steps = _steps = inputs.Length / perStepIn;
         if (outputs.Length != steps * BatchSize * OutputSize)
             throw new ArgumentException($"outputs has {outputs.Length} values; expected [T={steps}, B={BatchSize}, {OutputSize}].", nameof(outputs));
+        if (!lengths.IsEmpty && lengths.Length != BatchSize)
+            throw new ArgumentException($"lengths has {lengths.Length} values; expected one per sequence, B={BatchSize}.", nameof(lengths));
         if (lengths.IsEmpty) Array.Fill(_lengths, steps);
         else lengths.CopyTo(_lengths);
         Span<float> forward = _outputs.AsSpan(0, steps * BatchSize * Forward.OutputSize);
