@@ -84,15 +84,7 @@ public static class Elementwise
         T n = T.CreateTruncating(width);
         for (int row = 0; row < rows; row++)
         {
-            ReadOnlySpan<T> values = source.Slice(row * stride, width);
-            T sum;
-            if (typeof(T) == typeof(float))
-            {
-                float single = SumSingle(System.Runtime.InteropServices.MemoryMarshal.Cast<T, float>(values));
-                sum = Unsafe.As<float, T>(ref single);
-            }
-            else sum = Sum(values);
-            destination[row] = sum / n;
+            destination[row] = Sum(source.Slice(row * stride, width)) / n;
         }
     }
 
@@ -192,28 +184,18 @@ public static class Elementwise
         }
     }
 
-    private static T Sum<T>(ReadOnlySpan<T> values) where T : System.Numerics.INumberBase<T>
+    /// <summary>The sum of the values, in vectors where the machine has them (as the other row operations).</summary>
+    private static T Sum<T>(ReadOnlySpan<T> values) where T : unmanaged, System.Numerics.INumberBase<T>
     {
         T sum = T.Zero;
-        foreach (T value in values) sum += value;
-        return sum;
-    }
-
-    private static float SumSingle(ReadOnlySpan<float> values)
-    {
         int j = 0;
-        float sum = 0;
-        if (Vector256.IsHardwareAccelerated && values.Length >= 8)
+        if (System.Numerics.Vector.IsHardwareAccelerated && System.Numerics.Vector<T>.IsSupported)
         {
-            Vector256<float> lanes = Vector256<float>.Zero;
-            for (; j <= values.Length - 8; j += 8) lanes += Vector256.Create(values.Slice(j, 8));
-            sum = Vector256.Sum(lanes);
-        }
-        else if (Vector128.IsHardwareAccelerated && values.Length >= 4)
-        {
-            Vector128<float> lanes = Vector128<float>.Zero;
-            for (; j <= values.Length - 4; j += 4) lanes += Vector128.Create(values.Slice(j, 4));
-            sum = Vector128.Sum(lanes);
+            ReadOnlySpan<System.Numerics.Vector<T>> vectors = System.Runtime.InteropServices.MemoryMarshal.Cast<T, System.Numerics.Vector<T>>(values);
+            var lanes = System.Numerics.Vector<T>.Zero;
+            foreach (System.Numerics.Vector<T> vector in vectors) lanes += vector;
+            sum = System.Numerics.Vector.Sum(lanes);
+            j = vectors.Length * System.Numerics.Vector<T>.Count;
         }
         for (; j < values.Length; j++) sum += values[j];
         return sum;

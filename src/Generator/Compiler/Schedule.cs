@@ -175,9 +175,8 @@ internal static class Scheduler
                 {
                     // x[t-k] is the input moved down k steps into a buffer of its own before anything reads it; its
                     // gradient, moved back up, is added to the input's after the backward pass.
-                    string lagged = Identifier(graph.Cell.Input) + "_lag" + node.Lag;
-                    int values = AddBuffer(lagged, new[] { Size.Input }, true, BufferPurpose.Lagged);
-                    int gradient = AddBuffer("d_" + lagged, new[] { Size.Input }, true, BufferPurpose.Gradient);
+                    int values = AddBuffer(names[i], new[] { Size.Input }, true, BufferPurpose.Lagged);
+                    int gradient = AddBuffer("d_" + names[i], new[] { Size.Input }, true, BufferPurpose.Gradient);
                     plans[i] = new NodePlan(phase[i], 0, Storage.Buffer, values, 0, "", false, false, gradient);
                     continue;
                 }
@@ -215,7 +214,7 @@ internal static class Scheduler
             plans[i] = new NodePlan(phase[i], level[i], Storage.Register, -1, 0, "", false, false, adjoint);
         }
 
-        IEnumerable<int> Means(Phase p, int l) => Enumerable.Range(0, count).Where(i => nodes[i].IsReduction && phase[i] == p && level[i] == l);
+        IEnumerable<int> Reductions(Phase p, int l) => Enumerable.Range(0, count).Where(i => nodes[i].IsReduction && phase[i] == p && level[i] == l);
 
         // Forward order per phase: means and products of a level, then the sweep of that level.
         EquatableArray<Instruction> Forward(Phase p)
@@ -226,8 +225,8 @@ internal static class Scheduler
             {
                 var levelCalls = calls.Where(c => c.Phase == p && c.Level == l).ToList();
                 var levelSweeps = sweeps.Where(s => s.Phase == p && s.Level == l).ToList();
-                // Means first: each reads a row of the level before, and the level's sweeps read them.
-                list.AddRange(Means(p, l).Select(n => new Instruction(InstructionKind.Reduce, n)));
+                // Reductions first: each reads rows of the level before, and the level's sweeps read them.
+                list.AddRange(Reductions(p, l).Select(n => new Instruction(InstructionKind.Reduce, n)));
                 // In the loop, a level of one product and one sweep over hidden units runs block by block of units, the
                 // sweep reading each block of gates while it is in cache. Not before the loop: over T * B rows, each
                 // block would read all of the operand again.
@@ -251,7 +250,7 @@ internal static class Scheduler
                 // The level's sweeps in the reverse of their forward order: one of them may read another's values.
                 list.AddRange(sweeps.Where(s => s.Phase == p && s.Level == l).Reverse().Select(s => new Instruction(InstructionKind.BackwardSweep, s.Index)));
                 list.AddRange(calls.Where(c => c.Phase == p && c.Level == l).Select(c => new Instruction(InstructionKind.GemmData, c.Call)));
-                list.AddRange(Means(p, l).Select(n => new Instruction(InstructionKind.ReduceData, n)));
+                list.AddRange(Reductions(p, l).Select(n => new Instruction(InstructionKind.ReduceData, n)));
             }
             return list.ToEquatableArray();
         }
@@ -335,6 +334,4 @@ internal static class Scheduler
                     latest[a] = System.Math.Min(latest[a], node.Op == Op.MatPart || node.IsReduction ? level[i] - 1 : level[i]);
         }
     }
-
-    public static string Identifier(string label) => Naming.Identifier(label);
 }

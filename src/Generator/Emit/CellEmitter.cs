@@ -91,6 +91,9 @@ internal sealed record SpanText(string Text, bool IsArray)
 /// </summary>
 internal sealed record View(string Field, SpanText Span, string Stride, string Column, bool Broadcast, bool ReadOnly = false, bool PerRow = false)
 {
+    /// <summary>The arguments a row operation takes for this view: where its first row starts, and the stride between rows (0 for a vector, the same row for all).</summary>
+    public string RowArguments => $"{Span.From(Column)}, {(Broadcast ? "0" : Stride)}";
+
     public string Index => Broadcast ? "j" : PerRow ? "row"
         : $"row * {(Stride.Contains(" ") ? "(" + Stride + ")" : Stride)} + {(Column.Length > 0 ? Column + " + " : "")}j";
 }
@@ -151,5 +154,5 @@ internal sealed partial class VariantEmitter
 
     private int StateIndex(string state) => _cell.States.ToList().IndexOf(state);
 
-    private static string Ident(string text) => Scheduler.Identifier(text);
+    private static string Ident(string text) => Naming.Identifier(text);
 }

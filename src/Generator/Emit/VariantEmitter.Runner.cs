@@ -158,7 +158,6 @@ internal sealed partial class VariantEmitter
         }
     }
 
-
     private void EmitForwardInstruction(Instruction instruction, Phase phase)
     {
         switch (instruction.Kind)
@@ -167,7 +166,7 @@ internal sealed partial class VariantEmitter
             {
                 int mean = instruction.Index, argument = _graph.Nodes[mean].Args[0];
                 View source = ValueView(argument, phase, forward: true)!;
-                string values = $"{source.Span.From(source.Column)}, {(source.Broadcast ? "0" : source.Stride)}";
+                string values = source.RowArguments;
                 _w.Comment($"{_describe.Short(mean)}: one value per row");
                 if (_graph.Nodes[mean].Op == Op.Variance)
                     _w.Line($"{Runtime}.Elementwise.RowVariances<{T}>({values}, {ValueView(_graph.Nodes[mean].Args[1], phase, forward: true)!.Span}, {SizeOf(_graph.Nodes[argument].Size)}, {ValueView(mean, phase, forward: true)!.Span}, {Rows(phase)});");
@@ -229,13 +228,13 @@ internal sealed partial class VariantEmitter
                 // A parameter vector is the same row for every row (stride 0), and its gradient always accumulates.
                 bool accumulate = _graph.Nodes[argument].Op == Op.Vector || _schedule.FirstWriter[argument] != instruction;
                 if (_schedule.FirstWriter[mean] is null) _w.Line($"{source.Span.AsSpan()}.Clear(); // nothing reaches {_describe.Short(mean)}");
-                string targets = $"{target.Span.From(target.Column)}, {(target.Broadcast ? "0" : target.Stride)}";
+                string targets = target.RowArguments;
                 string width = SizeOf(_graph.Nodes[argument].Size);
                 if (_graph.Nodes[mean].Op == Op.Variance)
                 {
                     View values = ValueView(argument, phase)!, means = ValueView(_graph.Nodes[mean].Args[1], phase)!;
                     _w.Comment($"d({_describe.Short(argument)}) {(accumulate ? "+=" : "=")} d({_describe.Short(mean)}) * 2 ({_describe.Short(argument)} - {_describe.Short(_graph.Nodes[mean].Args[1])}) / {width}, for every feature");
-                    _w.Line($"{Runtime}.Elementwise.RowVariancesGradient<{T}>({source.Span}, {values.Span.From(values.Column)}, {(values.Broadcast ? "0" : values.Stride)}, {means.Span}, {width}, {targets}, {Rows(phase)}, accumulate: {(accumulate ? "true" : "false")});");
+                    _w.Line($"{Runtime}.Elementwise.RowVariancesGradient<{T}>({source.Span}, {values.RowArguments}, {means.Span}, {width}, {targets}, {Rows(phase)}, accumulate: {(accumulate ? "true" : "false")});");
                     return;
                 }
                 _w.Comment($"d({_describe.Short(argument)}) {(accumulate ? "+=" : "=")} d({_describe.Short(mean)}) / {width}, for every feature");
