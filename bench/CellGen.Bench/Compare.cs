@@ -96,10 +96,10 @@ public static class Compare
             var outputs = new float[inputs];
             float[] dy = Enumerable.Range(0, inputs).Select(_ => (float)(random.NextDouble() - 0.5)).ToArray();
             var dx = new float[inputs];
-            double forward = Median(() => runner.Forward(x, default, outputs, default));
+            double forward = Median(() => runner.Forward(x, runner.MaxBatchSize, default, outputs, default));
             double train = Median(() =>
             {
-                runner.ForwardTraining(x, default, outputs, default);
+                runner.ForwardTraining(x, runner.MaxBatchSize, default, outputs, default);
                 runner.Backward(dy, default, dx, default);
             });
             results[key] = new Dictionary<string, double> { ["forward_ms"] = Math.Round(forward, 3), ["train_ms"] = Math.Round(train, 3) };
@@ -128,16 +128,16 @@ public static class Compare
             var times = new[] { new List<double>(), new List<double>() };
             try
             {
-                for (int i = 0; i < 20; i++) runner.Forward(x, default, outputs, default); // tiered compilation settles
+                for (int i = 0; i < 20; i++) runner.Forward(x, runner.MaxBatchSize, default, outputs, default); // tiered compilation settles
                 for (int round = 0; round < 20; round++)
                     for (int mode = 0; mode < 2; mode++)
                     {
                         Gemm.FuseSweeps = mode == 0;
-                        runner.Forward(x, default, outputs, default);
+                        runner.Forward(x, runner.MaxBatchSize, default, outputs, default);
                         for (int i = 0; i < 3; i++)
                         {
                             var clock = Stopwatch.StartNew();
-                            runner.Forward(x, default, outputs, default);
+                            runner.Forward(x, runner.MaxBatchSize, default, outputs, default);
                             times[mode].Add(clock.Elapsed.TotalMilliseconds);
                         }
                     }

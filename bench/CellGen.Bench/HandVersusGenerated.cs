@@ -57,7 +57,7 @@ public class HandVersusGenerated
     public void HandForward() => _hand.Forward(_inputs, _outputs, record: false);
 
     [Benchmark]
-    public void GeneratedForward() => _generated.Forward(_inputs, default, _outputs, default);
+    public void GeneratedForward() => _generated.Forward(_inputs, Batch, default, _outputs, default);
 
     [Benchmark]
     public void HandForwardBackward()
@@ -69,7 +69,7 @@ public class HandVersusGenerated
     [Benchmark]
     public void GeneratedForwardBackward()
     {
-        _generated.ForwardTraining(_inputs, default, _outputs, default);
+        _generated.ForwardTraining(_inputs, Batch, default, _outputs, default);
         _generated.Backward(_dy, default, _dx, default);
     }
 }

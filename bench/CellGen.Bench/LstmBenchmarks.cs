@@ -31,12 +31,12 @@ public class LstmBenchmarks
     }
 
     [Benchmark]
-    public void Forward() => _runner.Forward(_inputs, default, _outputs, default);
+    public void Forward() => _runner.Forward(_inputs, Batch, default, _outputs, default);
 
     [Benchmark]
     public void ForwardBackward()
     {
-        _runner.ForwardTraining(_inputs, default, _outputs, default);
+        _runner.ForwardTraining(_inputs, Batch, default, _outputs, default);
         _runner.Backward(_outputGradients, default, _inputGradients, default);
     }
 }

@@ -50,8 +50,8 @@ public static class Zoo
                 float[] x = Enumerable.Range(0, Steps * config.Batch * config.Hidden).Select(_ => random.NextSingle() - 0.5f).ToArray();
                 float[] y = new float[Steps * config.Batch * cell.OutputSize];
                 float[] dy = y.Select(_ => random.NextSingle() - 0.5f).ToArray();
-                Action forward = () => runner.Forward(x, default, y, default);
-                Action train = () => { runner.ForwardTraining(x, default, y, default); runner.Backward(dy, default, default, default); };
+                Action forward = () => runner.Forward(x, config.Batch, default, y, default);
+                Action train = () => { runner.ForwardTraining(x, config.Batch, default, y, default); runner.Backward(dy, default, default, default); };
                 return (c.Name, Work: MultiplyAdds(cell) * config.Batch, Forward: forward, Train: train);
             }).ToList();
             // Each cell is timed between two timings of the Lstm, so that each ratio compares times taken moments apart

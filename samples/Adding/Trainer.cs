@@ -53,7 +53,7 @@ public sealed class Trainer(Options options)
             double sum = 0;
             for (int i = 0; i < testBatches; i++)
             {
-                runner.Forward(testInputs[i], default, outputs, final);
+                runner.Forward(testInputs[i], b, default, outputs, final);
                 head.Forward(final.AsSpan(output * b * h, b * h), prediction, b);
                 for (int k = 0; k < b; k++) sum += Math.Pow(prediction[k] - testTargets[i][k], 2);
             }
@@ -70,7 +70,7 @@ public sealed class Trainer(Options options)
         {
             problem.Batch(inputs, targets, b);
             clock.Start();
-            runner.ForwardTraining(inputs, default, outputs, final);
+            runner.ForwardTraining(inputs, b, default, outputs, final);
             ReadOnlySpan<float> hidden = final.AsSpan(output * b * h, b * h);
             head.Forward(hidden, prediction, b);
             float stepLoss = Losses.MeanSquaredError(prediction, targets, dPrediction);

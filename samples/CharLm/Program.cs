@@ -77,7 +77,7 @@ void Fill(int start, int b)
 float Forward(bool training)
 {
     embedding.Forward(tokens, embedded);
-    stack.Run(embedded, hiddenStates, default, training);
+    stack.Run(embedded, batch, hiddenStates, training);
     head.Forward(hiddenStates, logits, rows);
     return Losses.SoftmaxCrossEntropy(logits, targets, vocabulary, dLogits);
 }
@@ -134,7 +134,7 @@ for (int n = 0; n < sampleLength; n++)
     ReadOnlySpan<float> below = input;
     for (int l = 0; l < runners.Length; l++)
     {
-        runners[l].Forward(below, states[l], output, next[l]);
+        runners[l].Forward(below, 1, states[l], output, next[l]);
         (states[l], next[l]) = (next[l], states[l]);
         below = output;
     }

@@ -26,12 +26,12 @@ float[] outputGradients = Enumerable.Range(0, outputs.Length).Select(_ => (float
 // L = sum over t of <outputGradients[t], h[t]>: dL/dh[t] is outputGradients[t].
 double Loss()
 {
-    runner.Forward(inputs, default, outputs, default);
+    runner.Forward(inputs, batch, default, outputs, default);
     return outputs.Select((h, i) => (double)h * outputGradients[i]).Sum();
 }
 
 var clock = Stopwatch.StartNew();
-runner.ForwardTraining(inputs, default, outputs, default);
+runner.ForwardTraining(inputs, batch, default, outputs, default);
 cell.ZeroGradients();
 runner.Backward(outputGradients, default, default, default);
 Console.WriteLine($"Forward and backward over {batch} sequences of {steps} steps: {clock.Elapsed.TotalMilliseconds:F2} ms (first call, includes JIT)");

@@ -112,8 +112,9 @@ public abstract class RecurrentCell<T> : IHasParameters where T : unmanaged, INu
         foreach ((T[] _, T[] gradients) in _storage) Array.Clear(gradients);
     }
 
-    /// <summary>Creates a runner for batches of <paramref name="batchSize"/> sequences of at most <paramref name="maxSteps"/> steps.</summary>
-    public abstract SequenceRunner<T> CreateRunner(int maxSteps, int batchSize);
+    /// <summary>Creates a runner for batches of up to <paramref name="maxBatchSize"/> sequences of up to <paramref name="maxSteps"/> steps
+    /// (each call says its own batch size); its buffers are allocated here, once.</summary>
+    public abstract SequenceRunner<T> CreateRunner(int maxSteps, int maxBatchSize);
 
     /// <summary>
     /// Allocates a packed parameter buffer and its gradient; the length is computed in 64 bits by the caller, so that a

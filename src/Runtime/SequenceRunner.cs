@@ -5,8 +5,10 @@ using System.Numerics;
 namespace CellGen;
 
 /// <summary>
-/// Runs a cell over a batch of B sequences of up to <see cref="MaxSteps"/> steps, forward (for inference, or recording
-/// a tape for training) and backward through time. All buffers are allocated once, here; calls allocate nothing. A
+/// Runs a cell over a batch of up to <see cref="MaxBatchSize"/> sequences of up to <see cref="MaxSteps"/> steps, forward
+/// (for inference, or recording a tape for training) and backward through time. Each forward call says its batch size B
+/// (or gives one length per sequence) and its number of steps T follows from the inputs, so a smaller last batch is
+/// run as what it is. All buffers are allocated once, here; calls allocate nothing. A
 /// runner is for one thread at a time (a call from a second thread while one runs throws); a cell may be shared by
 /// several runners on several threads for inference, but Backward accumulates into the cell's gradients, so runners of
 /// one cell must not run Backward at the same time.
@@ -22,8 +24,9 @@ public abstract class SequenceRunner<T> where T : unmanaged, INumberBase<T>
     private readonly T[] _maskedOutputGradient;
     private readonly T[][] _savedCarry;
     private readonly int[] _stateSizes;
-    private readonly int[] _stateOffsets; // where each state starts in a state buffer [S, B, size]
-    private readonly int _stateValues, _outputState, _outputSize;
+    private readonly int[] _stateOffsets; // where each state starts in a state buffer [S, B, size], for one sequence
+    private readonly int _stateValues, _outputState, _outputSize; // _stateValues: for one sequence
+    private int _batch; // B of the call running or recorded
     private bool _masked;
     private bool _recordedMasked;
     private int _carryParity;
@@ -31,36 +34,36 @@ public abstract class SequenceRunner<T> where T : unmanaged, INumberBase<T>
     private int _busy; // 1 while a call runs: a runner is for one thread at a time
 
     /// <summary>Allocates the buffers every cell needs: inputs, state histories, gradient carries.</summary>
-    protected SequenceRunner(RecurrentCell<T> cell, int maxSteps, int batchSize)
+    protected SequenceRunner(RecurrentCell<T> cell, int maxSteps, int maxBatchSize)
     {
         ArgumentNullException.ThrowIfNull(cell);
         if (maxSteps <= 0) throw new ArgumentOutOfRangeException(nameof(maxSteps), maxSteps, "A runner needs at least one step.");
-        if (batchSize <= 0) throw new ArgumentOutOfRangeException(nameof(batchSize), batchSize, "A runner needs at least one sequence.");
+        if (maxBatchSize <= 0) throw new ArgumentOutOfRangeException(nameof(maxBatchSize), maxBatchSize, "A runner needs at least one sequence.");
         Cell = cell;
         MaxSteps = maxSteps;
-        BatchSize = batchSize;
+        MaxBatchSize = maxBatchSize;
         int states = cell.StateNames.Count;
         long widest = Math.Max(cell.InputSize, cell.StateSizes.Max());
-        if (((long)maxSteps + 1) * batchSize * widest > Array.MaxLength)
+        if (((long)maxSteps + 1) * maxBatchSize * widest > Array.MaxLength)
             throw new ArgumentOutOfRangeException(nameof(maxSteps), maxSteps,
-                $"maxSteps = {maxSteps}, batchSize = {batchSize} and a width of {widest} need {((long)maxSteps + 1) * batchSize * widest} values in one buffer, more than an array holds ({Array.MaxLength}): run shorter chunks or smaller batches.");
+                $"maxSteps = {maxSteps}, maxBatchSize = {maxBatchSize} and a width of {widest} need {((long)maxSteps + 1) * maxBatchSize * widest} values in one buffer, more than an array holds ({Array.MaxLength}): run shorter chunks or smaller batches.");
         _stateSizes = cell.StateSizes.ToArray();
         _stateOffsets = new int[states];
-        for (int s = 0; s < states; s++) _stateOffsets[s] = cell.StateOffset(s, batchSize);
-        _stateValues = cell.StateValues(batchSize);
+        for (int s = 0; s < states; s++) _stateOffsets[s] = cell.StateOffset(s, 1);
+        _stateValues = cell.StateValues(1);
         _outputState = cell.StateIndex(cell.OutputName);
         _outputSize = cell.OutputSize;
-        Inputs = new T[maxSteps * batchSize * cell.InputSize];
-        InputGradients = new T[maxSteps * batchSize * cell.InputSize];
+        Inputs = new T[maxSteps * maxBatchSize * cell.InputSize];
+        InputGradients = new T[maxSteps * maxBatchSize * cell.InputSize];
         _history = new T[states][];
         _carry = new T[2 * states][];
-        for (int s = 0; s < states; s++) _history[s] = new T[(maxSteps + 1) * batchSize * _stateSizes[s]];
-        for (int s = 0; s < 2 * states; s++) _carry[s] = new T[batchSize * _stateSizes[s / 2]];
-        _zeros = new T[batchSize * _outputSize];
-        _lengths = new int[batchSize];
-        _maskedOutputGradient = new T[batchSize * _outputSize];
+        for (int s = 0; s < states; s++) _history[s] = new T[(maxSteps + 1) * maxBatchSize * _stateSizes[s]];
+        for (int s = 0; s < 2 * states; s++) _carry[s] = new T[maxBatchSize * _stateSizes[s / 2]];
+        _zeros = new T[maxBatchSize * _outputSize];
+        _lengths = new int[maxBatchSize];
+        _maskedOutputGradient = new T[maxBatchSize * _outputSize];
         _savedCarry = new T[states][];
-        for (int s = 0; s < states; s++) _savedCarry[s] = new T[batchSize * _stateSizes[s]];
+        for (int s = 0; s < states; s++) _savedCarry[s] = new T[maxBatchSize * _stateSizes[s]];
     }
 
     /// <summary>The cell whose parameters this runner uses and whose gradients it accumulates.</summary>
@@ -69,8 +72,8 @@ public abstract class SequenceRunner<T> where T : unmanaged, INumberBase<T>
     /// <summary>The most steps a call can run.</summary>
     public int MaxSteps { get; }
 
-    /// <summary>B: the number of sequences in a batch.</summary>
-    public int BatchSize { get; }
+    /// <summary>The most sequences a call can run (a call says its own batch size B, up to this).</summary>
+    public int MaxBatchSize { get; }
 
     /// <summary>The inputs of the last forward call, [T, B, X].</summary>
     protected T[] Inputs { get; }
@@ -78,32 +81,39 @@ public abstract class SequenceRunner<T> where T : unmanaged, INumberBase<T>
     /// <summary>dL/dx of the last backward call, [T, B, X].</summary>
     protected T[] InputGradients { get; }
 
-    /// <summary>Inference: runs the sequences and writes outputs and final states.</summary>
-    /// <param name="inputs">[T, B, X], time-major.</param>
+    /// <summary>Inference: runs <paramref name="batchSize"/> sequences of T steps each and writes outputs and final states.</summary>
+    /// <param name="inputs">[T, B, X], time-major; T is its length over B·X.</param>
+    /// <param name="batchSize">B, from 1 to <see cref="MaxBatchSize"/>.</param>
     /// <param name="initialStates">Every state [B, its size], one after another in StateNames order, or empty for zeros.</param>
     /// <param name="outputs">[T, B, O]: the output state at each step.</param>
     /// <param name="finalStates">Every state, laid out as <paramref name="initialStates"/>, or empty when not wanted.</param>
-    public void Forward(ReadOnlySpan<T> inputs, ReadOnlySpan<T> initialStates, Span<T> outputs, Span<T> finalStates) =>
-        Run(inputs, initialStates, outputs, finalStates, default, record: false);
+    public void Forward(ReadOnlySpan<T> inputs, int batchSize, ReadOnlySpan<T> initialStates, Span<T> outputs, Span<T> finalStates) =>
+        Run(inputs, batchSize, initialStates, outputs, finalStates, default, record: false);
 
     /// <summary>
-    /// Inference over sequences of different lengths, padded to T: sequence b stops after <paramref name="lengths"/>[b]
-    /// steps; its final states are its own last states and its outputs past its end are zero. No packing is needed.
+    /// Inference over sequences of different lengths, padded to T: one sequence per entry of <paramref name="lengths"/>
+    /// (B is its length); sequence b stops after lengths[b] steps, its final states are its own last states and its
+    /// outputs past its end are zero. No packing is needed.
     /// </summary>
-    public void Forward(ReadOnlySpan<T> inputs, ReadOnlySpan<T> initialStates, Span<T> outputs, Span<T> finalStates, ReadOnlySpan<int> lengths) =>
-        Run(inputs, initialStates, outputs, finalStates, lengths, record: false);
+    public void Forward(ReadOnlySpan<T> inputs, ReadOnlySpan<int> lengths, ReadOnlySpan<T> initialStates, Span<T> outputs, Span<T> finalStates) =>
+        Run(inputs, LengthsBatch(lengths), initialStates, outputs, finalStates, lengths, record: false);
 
-    /// <summary>As the variable-length <see cref="Forward(ReadOnlySpan{T}, ReadOnlySpan{T}, Span{T}, Span{T}, ReadOnlySpan{int})"/>,
+    /// <summary>As <see cref="Forward(ReadOnlySpan{T}, int, ReadOnlySpan{T}, Span{T}, Span{T})"/>, and records what <see cref="Backward"/> needs.</summary>
+    public void ForwardTraining(ReadOnlySpan<T> inputs, int batchSize, ReadOnlySpan<T> initialStates, Span<T> outputs, Span<T> finalStates) =>
+        Run(inputs, batchSize, initialStates, outputs, finalStates, default, record: true);
+
+    /// <summary>As the variable-length <see cref="Forward(ReadOnlySpan{T}, ReadOnlySpan{int}, ReadOnlySpan{T}, Span{T}, Span{T})"/>,
     /// recording the tape; in <see cref="Backward"/> nothing past a sequence's end contributes to any gradient.</summary>
-    public void ForwardTraining(ReadOnlySpan<T> inputs, ReadOnlySpan<T> initialStates, Span<T> outputs, Span<T> finalStates, ReadOnlySpan<int> lengths) =>
-        Run(inputs, initialStates, outputs, finalStates, lengths, record: true);
+    public void ForwardTraining(ReadOnlySpan<T> inputs, ReadOnlySpan<int> lengths, ReadOnlySpan<T> initialStates, Span<T> outputs, Span<T> finalStates) =>
+        Run(inputs, LengthsBatch(lengths), initialStates, outputs, finalStates, lengths, record: true);
 
-    /// <summary>As <see cref="Forward(ReadOnlySpan{T}, ReadOnlySpan{T}, Span{T}, Span{T})"/>, and records what <see cref="Backward"/> needs.</summary>
-    public void ForwardTraining(ReadOnlySpan<T> inputs, ReadOnlySpan<T> initialStates, Span<T> outputs, Span<T> finalStates) =>
-        Run(inputs, initialStates, outputs, finalStates, default, record: true);
+    private static int LengthsBatch(ReadOnlySpan<int> lengths) =>
+        lengths.IsEmpty
+            ? throw new ArgumentException("lengths is empty; give one length per sequence, or call the overload that takes batchSize.", nameof(lengths))
+            : lengths.Length;
 
     /// <summary>
-    /// Backpropagation through time over the last ForwardTraining call: accumulates every parameter's
+    /// Backpropagation through time over the last ForwardTraining call, with its T and B: accumulates every parameter's
     /// gradient in the cell and writes the gradients of the inputs and of the initial states.
     /// </summary>
     /// <param name="outputGradients">dL/d(outputs) [T, B, O], or empty for zeros.</param>
@@ -121,29 +131,29 @@ public abstract class SequenceRunner<T> where T : unmanaged, INumberBase<T>
     {
         if (_recordedSteps < 0)
             throw new InvalidOperationException("Backward needs a tape: call ForwardTraining first (Forward records nothing).");
-        int steps = _recordedSteps;
-        CheckOptional(outputGradients.Length, steps * BatchSize * _outputSize, nameof(outputGradients), Shape.Outputs, steps);
-        CheckOptional(finalStateGradients.Length, _stateValues, nameof(finalStateGradients), Shape.States, steps);
-        CheckOptional(inputGradients.Length, steps * BatchSize * Cell.InputSize, nameof(inputGradients), Shape.Inputs, steps);
-        CheckOptional(initialStateGradients.Length, _stateValues, nameof(initialStateGradients), Shape.States, steps);
+        int steps = _recordedSteps, batch = _batch;
+        CheckOptional(outputGradients.Length, steps * batch * _outputSize, nameof(outputGradients), Shape.Outputs, steps);
+        CheckOptional(finalStateGradients.Length, _stateValues * batch, nameof(finalStateGradients), Shape.States, steps);
+        CheckOptional(inputGradients.Length, steps * batch * Cell.InputSize, nameof(inputGradients), Shape.Inputs, steps);
+        CheckOptional(initialStateGradients.Length, _stateValues * batch, nameof(initialStateGradients), Shape.States, steps);
 
         _masked = _recordedMasked;
         _carryParity = 0;
         for (int s = 0; s < _stateSizes.Length; s++)
         {
             if (finalStateGradients.IsEmpty) CarryIn(s).Clear();
-            else finalStateGradients.Slice(_stateOffsets[s], BatchSize * _stateSizes[s]).CopyTo(CarryIn(s));
+            else finalStateGradients.Slice(_stateOffsets[s] * batch, batch * _stateSizes[s]).CopyTo(CarryIn(s));
         }
-        RunBackward(steps, outputGradients);
+        RunBackward(steps, batch, outputGradients);
         if (!inputGradients.IsEmpty) InputGradients.AsSpan(0, inputGradients.Length).CopyTo(inputGradients);
         if (!initialStateGradients.IsEmpty)
-            for (int s = 0; s < _stateSizes.Length; s++) CarryIn(s).CopyTo(initialStateGradients.Slice(_stateOffsets[s], BatchSize * _stateSizes[s]));
+            for (int s = 0; s < _stateSizes.Length; s++) CarryIn(s).CopyTo(initialStateGradients.Slice(_stateOffsets[s] * batch, batch * _stateSizes[s]));
     }
 
-    private void Run(ReadOnlySpan<T> inputs, ReadOnlySpan<T> initialStates, Span<T> outputs, Span<T> finalStates, ReadOnlySpan<int> lengths, bool record)
+    private void Run(ReadOnlySpan<T> inputs, int batchSize, ReadOnlySpan<T> initialStates, Span<T> outputs, Span<T> finalStates, ReadOnlySpan<int> lengths, bool record)
     {
         Enter();
-        try { RunChecked(inputs, initialStates, outputs, finalStates, lengths, record); }
+        try { RunChecked(inputs, batchSize, initialStates, outputs, finalStates, lengths, record); }
         finally { Leave(); }
     }
 
@@ -171,27 +181,29 @@ public abstract class SequenceRunner<T> where T : unmanaged, INumberBase<T>
         return new T[length];
     }
 
-    private void RunChecked(ReadOnlySpan<T> inputs, ReadOnlySpan<T> initialStates, Span<T> outputs, Span<T> finalStates, ReadOnlySpan<int> lengths, bool record)
+    private void RunChecked(ReadOnlySpan<T> inputs, int batchSize, ReadOnlySpan<T> initialStates, Span<T> outputs, Span<T> finalStates, ReadOnlySpan<int> lengths, bool record)
     {
-        int perStep = BatchSize * Cell.InputSize;
+        if (batchSize < 1 || batchSize > MaxBatchSize)
+            throw new ArgumentOutOfRangeException(lengths.IsEmpty ? nameof(batchSize) : nameof(lengths), batchSize,
+                $"{(lengths.IsEmpty ? "batchSize is" : "lengths gives")} {batchSize} sequences; this runner runs 1 to {MaxBatchSize} (its maxBatchSize).");
+        _recordedSteps = -1;
+        _batch = batchSize;
+        int perStep = batchSize * Cell.InputSize;
         if (inputs.Length == 0 || inputs.Length % perStep != 0 || inputs.Length / perStep > MaxSteps)
             throw new ArgumentException(
-                $"inputs has {inputs.Length} values; expected [T, B={BatchSize}, X={Cell.InputSize}] with 1 <= T <= {MaxSteps}, a multiple of {perStep}.",
+                $"inputs has {inputs.Length} values; expected [T, B={batchSize}, X={Cell.InputSize}] with 1 <= T <= {MaxSteps}, a multiple of {perStep}.",
                 nameof(inputs));
         int steps = inputs.Length / perStep;
-        int perOutput = BatchSize * _outputSize;
-        CheckOptional(initialStates.Length, _stateValues, nameof(initialStates), Shape.States, steps);
+        int perOutput = batchSize * _outputSize;
+        CheckOptional(initialStates.Length, _stateValues * batchSize, nameof(initialStates), Shape.States, steps);
         if (outputs.Length != steps * perOutput)
             throw new ArgumentException(
                 $"outputs has {outputs.Length} values; expected {Describe(Shape.Outputs, steps)} = {steps * perOutput}.", nameof(outputs));
-        CheckOptional(finalStates.Length, _stateValues, nameof(finalStates), Shape.States, steps);
-        if (!lengths.IsEmpty && lengths.Length != BatchSize)
-            throw new ArgumentException($"lengths has {lengths.Length} values; expected one per sequence, B={BatchSize}.", nameof(lengths));
+        CheckOptional(finalStates.Length, _stateValues * batchSize, nameof(finalStates), Shape.States, steps);
         for (int b = 0; b < lengths.Length; b++)
             if (lengths[b] < 0 || lengths[b] > steps)
                 throw new ArgumentOutOfRangeException(nameof(lengths), lengths[b], $"lengths[{b}] = {lengths[b]} is outside [0, T={steps}].");
 
-        _recordedSteps = -1;
         _masked = false;
         for (int b = 0; b < lengths.Length; b++) _masked |= lengths[b] < steps;
         if (_masked) lengths.CopyTo(_lengths);
@@ -200,16 +212,16 @@ public abstract class SequenceRunner<T> where T : unmanaged, INumberBase<T>
         {
             Span<T> initial = PreviousState(s, 0);
             if (initialStates.IsEmpty) initial.Clear();
-            else initialStates.Slice(_stateOffsets[s], initial.Length).CopyTo(initial);
+            else initialStates.Slice(_stateOffsets[s] * batchSize, initial.Length).CopyTo(initial);
         }
-        RunForward(steps, record);
+        RunForward(steps, batchSize, record);
         _history[_outputState].AsSpan(perOutput, steps * perOutput).CopyTo(outputs);
         if (_masked)
             for (int t = 0; t < steps; t++)
-                for (int b = 0; b < BatchSize; b++)
-                    if (t >= _lengths[b]) outputs.Slice((t * BatchSize + b) * _outputSize, _outputSize).Clear();
+                for (int b = 0; b < batchSize; b++)
+                    if (t >= _lengths[b]) outputs.Slice((t * batchSize + b) * _outputSize, _outputSize).Clear();
         if (!finalStates.IsEmpty)
-            for (int s = 0; s < _stateSizes.Length; s++) PreviousState(s, steps).CopyTo(finalStates.Slice(_stateOffsets[s], BatchSize * _stateSizes[s]));
+            for (int s = 0; s < _stateSizes.Length; s++) PreviousState(s, steps).CopyTo(finalStates.Slice(_stateOffsets[s] * batchSize, batchSize * _stateSizes[s]));
         if (record)
         {
             _recordedSteps = steps;
@@ -221,7 +233,7 @@ public abstract class SequenceRunner<T> where T : unmanaged, INumberBase<T>
     protected void EndForwardStep(int t)
     {
         if (!_masked) return;
-        for (int b = 0; b < BatchSize; b++)
+        for (int b = 0; b < _batch; b++)
             if (t >= _lengths[b])
                 for (int s = 0; s < _history.Length; s++)
                 {
@@ -237,7 +249,7 @@ public abstract class SequenceRunner<T> where T : unmanaged, INumberBase<T>
     protected void BeginBackwardStep(int t)
     {
         if (!_masked) return;
-        for (int b = 0; b < BatchSize; b++)
+        for (int b = 0; b < _batch; b++)
             if (t >= _lengths[b])
                 for (int s = 0; s < _history.Length; s++)
                 {
@@ -253,7 +265,7 @@ public abstract class SequenceRunner<T> where T : unmanaged, INumberBase<T>
     {
         if (_masked)
         {
-            for (int b = 0; b < BatchSize; b++)
+            for (int b = 0; b < _batch; b++)
                 if (t >= _lengths[b])
                     for (int s = 0; s < _history.Length; s++)
                     {
@@ -275,30 +287,30 @@ public abstract class SequenceRunner<T> where T : unmanaged, INumberBase<T>
 
     private string Describe(Shape shape, int steps) => shape switch
     {
-        Shape.Inputs => $"[T={steps}, B={BatchSize}, X={Cell.InputSize}]",
-        Shape.Outputs => $"[T={steps}, B={BatchSize}, {(_outputSize == Cell.HiddenSize ? "H" : Cell.OutputName + " size")}={_outputSize}]",
+        Shape.Inputs => $"[T={steps}, B={_batch}, X={Cell.InputSize}]",
+        Shape.Outputs => $"[T={steps}, B={_batch}, {(_outputSize == Cell.HiddenSize ? "H" : Cell.OutputName + " size")}={_outputSize}]",
         _ => _stateSizes.All(size => size == Cell.HiddenSize)
-            ? $"[S={Cell.StateNames.Count} ({string.Join(", ", Cell.StateNames)}), B={BatchSize}, H={Cell.HiddenSize}]"
-            : $"the states ({string.Join(", ", Cell.StateNames.Select((name, s) => $"{name} [B={BatchSize}, {_stateSizes[s]}]"))}) one after another",
+            ? $"[S={Cell.StateNames.Count} ({string.Join(", ", Cell.StateNames)}), B={_batch}, H={Cell.HiddenSize}]"
+            : $"the states ({string.Join(", ", Cell.StateNames.Select((name, s) => $"{name} [B={_batch}, {_stateSizes[s]}]"))}) one after another",
     };
 
     /// <summary>The value of state <paramref name="state"/> before step <paramref name="t"/> (s[t-1] of that step), [B, H].</summary>
-    protected Span<T> PreviousState(int state, int t) => _history[state].AsSpan(t * BatchSize * _stateSizes[state], BatchSize * _stateSizes[state]);
+    protected Span<T> PreviousState(int state, int t) => _history[state].AsSpan(t * _batch * _stateSizes[state], _batch * _stateSizes[state]);
 
     /// <summary>The value of state <paramref name="state"/> after step <paramref name="t"/> (s[t] of that step), [B, H].</summary>
     protected Span<T> NextState(int state, int t) => PreviousState(state, t + 1);
 
     /// <summary>The values of a state before each of the first <paramref name="steps"/> steps, [T, B, H].</summary>
-    protected Span<T> PreviousStates(int state, int steps) => _history[state].AsSpan(0, steps * BatchSize * _stateSizes[state]);
+    protected Span<T> PreviousStates(int state, int steps) => _history[state].AsSpan(0, steps * _batch * _stateSizes[state]);
 
     /// <summary>The values of a state after each of the first <paramref name="steps"/> steps, [T, B, H].</summary>
-    protected Span<T> NextStates(int state, int steps) => _history[state].AsSpan(BatchSize * _stateSizes[state], steps * BatchSize * _stateSizes[state]);
+    protected Span<T> NextStates(int state, int steps) => _history[state].AsSpan(_batch * _stateSizes[state], steps * _batch * _stateSizes[state]);
 
     /// <summary>dL/d(state after this step), coming from later steps, [B, H].</summary>
-    protected Span<T> CarryIn(int state) => _carry[2 * state + _carryParity];
+    protected Span<T> CarryIn(int state) => _carry[2 * state + _carryParity].AsSpan(0, _batch * _stateSizes[state]);
 
     /// <summary>dL/d(state before this step), for the step before, [B, H].</summary>
-    protected Span<T> CarryOut(int state) => _carry[2 * state + 1 - _carryParity];
+    protected Span<T> CarryOut(int state) => _carry[2 * state + 1 - _carryParity].AsSpan(0, _batch * _stateSizes[state]);
 
     /// <summary>Ends a backward step: what was carried out is carried into the step before.</summary>
     private void SwapCarries() => _carryParity = 1 - _carryParity;
@@ -306,21 +318,22 @@ public abstract class SequenceRunner<T> where T : unmanaged, INumberBase<T>
     /// <summary>dL/d(output at step t), [B, H]; zeros when no output gradients were given.</summary>
     protected ReadOnlySpan<T> OutputGradient(ReadOnlySpan<T> outputGradients, int t)
     {
-        int perStep = BatchSize * _outputSize;
-        if (outputGradients.IsEmpty) return _zeros;
+        int perStep = _batch * _outputSize;
+        if (outputGradients.IsEmpty) return _zeros.AsSpan(0, perStep);
         ReadOnlySpan<T> step = outputGradients.Slice(t * perStep, perStep);
         if (!_masked) return step;
-        step.CopyTo(_maskedOutputGradient);
-        for (int b = 0; b < BatchSize; b++)
-            if (t >= _lengths[b]) _maskedOutputGradient.AsSpan(b * _outputSize, _outputSize).Clear();
-        return _maskedOutputGradient;
+        Span<T> masked = _maskedOutputGradient.AsSpan(0, perStep);
+        step.CopyTo(masked);
+        for (int b = 0; b < _batch; b++)
+            if (t >= _lengths[b]) masked.Slice(b * _outputSize, _outputSize).Clear();
+        return masked;
     }
 
     /// <summary>x[t-<paramref name="lag"/>] for the first <paramref name="steps"/> steps: the inputs moved down by
     /// <paramref name="lag"/> steps, zeros before the first step of the sequence.</summary>
     protected void LaggedInputs(int lag, int steps, Span<T> destination)
     {
-        int perStep = BatchSize * Cell.InputSize, all = steps * perStep;
+        int perStep = _batch * Cell.InputSize, all = steps * perStep;
         int shift = Math.Min(lag, steps) * perStep;
         destination.Slice(0, shift).Clear();
         Inputs.AsSpan(0, all - shift).CopyTo(destination.Slice(shift, all - shift));
@@ -329,16 +342,16 @@ public abstract class SequenceRunner<T> where T : unmanaged, INumberBase<T>
     /// <summary>Adds the gradient of x[t-<paramref name="lag"/>] to the gradient of the inputs it was read from.</summary>
     protected void AddLaggedInputGradients(int lag, int steps, ReadOnlySpan<T> gradients)
     {
-        int perStep = BatchSize * Cell.InputSize, all = steps * perStep;
+        int perStep = _batch * Cell.InputSize, all = steps * perStep;
         int shift = Math.Min(lag, steps) * perStep;
         Span<T> target = InputGradients.AsSpan(0, all - shift);
         ReadOnlySpan<T> source = gradients.Slice(shift, all - shift);
         for (int i = 0; i < target.Length; i++) target[i] += source[i];
     }
 
-    /// <summary>Runs <paramref name="steps"/> steps from the states in slot 0 of the history.</summary>
-    protected abstract void RunForward(int steps, bool record);
+    /// <summary>Runs <paramref name="steps"/> steps of <paramref name="batchSize"/> sequences from the states in slot 0 of the history.</summary>
+    protected abstract void RunForward(int steps, int batchSize, bool record);
 
-    /// <summary>Runs the backward pass over the recorded steps, starting from the carried final-state gradients.</summary>
-    protected abstract void RunBackward(int steps, ReadOnlySpan<T> outputGradients);
+    /// <summary>Runs the backward pass over the recorded steps and batch, starting from the carried final-state gradients.</summary>
+    protected abstract void RunBackward(int steps, int batchSize, ReadOnlySpan<T> outputGradients);
 }

@@ -26,20 +26,26 @@ public static class GradientChecks
         double[] initial = RandomArray(random, states, 0.5);
         double[] outputGradients = RandomArray(random, steps * batch * o, 1);
         double[] finalGradients = RandomArray(random, states, 1);
-        var runner = cell.CreateRunner(steps, batch);
+        // A runner with room for a step and a sequence more, every buffer filled by a full call first: each check also
+        // runs a batch smaller than its runner's, where a kernel reading past the call's rows would read stale values.
+        var runner = cell.CreateRunner(steps + 1, batch + 1);
+        var other = new Random(seed + 1);
+        runner.ForwardTraining(RandomArray(other, (steps + 1) * (batch + 1) * x, 1), batch + 1, RandomArray(other, cell.StateValues(batch + 1), 1),
+            new double[(steps + 1) * (batch + 1) * o], default);
+        runner.Backward(RandomArray(other, (steps + 1) * (batch + 1) * o, 1), RandomArray(other, cell.StateValues(batch + 1), 1), default, default);
         var outputs = new double[steps * batch * o];
         var final = new double[states];
 
         double Loss()
         {
-            runner.Forward(inputs, initial, outputs, final);
+            runner.Forward(inputs, batch, initial, outputs, final);
             double loss = 0;
             for (int i = 0; i < outputs.Length; i++) loss += outputs[i] * outputGradients[i];
             for (int i = 0; i < final.Length; i++) loss += final[i] * finalGradients[i];
             return loss;
         }
 
-        runner.ForwardTraining(inputs, initial, outputs, final);
+        runner.ForwardTraining(inputs, batch, initial, outputs, final);
         cell.ZeroGradients();
         var inputGradients = new double[inputs.Length];
         var initialGradients = new double[initial.Length];
@@ -111,9 +117,9 @@ public static class GradientChecks
         var rf = single.CreateRunner(steps, batch);
         var od = new double[steps * batch * o]; var of = new float[od.Length];
         var fd = new double[states]; var ff = new float[fd.Length];
-        rd.ForwardTraining(inputs, initial, od, fd);
+        rd.ForwardTraining(inputs, batch, initial, od, fd);
         if (od.Concat(fd).Any(v => !(Math.Abs(v) <= 1e6))) return null;
-        rf.ForwardTraining(F(inputs), F(initial), of, ff);
+        rf.ForwardTraining(F(inputs), batch, F(initial), of, ff);
         Compare("outputs", od, of);
         Compare("final states", fd, ff);
         var dxd = new double[inputs.Length]; var dxf = new float[inputs.Length];

@@ -49,7 +49,7 @@ public sealed class BpttTests
         var dInitial = new float[initial.Length];
         var runner = batched.CreateRunner(steps, batch);
         batched.ZeroGradients();
-        runner.ForwardTraining(inputs, initial, outputs, final, lengths);
+        runner.ForwardTraining(inputs, lengths, initial, outputs, final);
         runner.Backward(outputGradients, finalGradients, dx, dInitial);
 
         var summed = batched.Parameters.ToDictionary(p => p.Name, p => new float[p.Length]);
@@ -66,7 +66,7 @@ public sealed class BpttTests
             var dInit1 = new float[init1.Length];
             var r1 = alone.CreateRunner(steps, 1);
             alone.ZeroGradients();
-            r1.ForwardTraining(x1, init1, out1, final1);
+            r1.ForwardTraining(x1, 1, init1, out1, final1);
             r1.Backward(Row(outputGradients, h, t, batch), Row(finalGradients, h, s, batch), dx1, dInit1);
             Close(out1, Row(outputs, h, t, batch), $"sequence {b} outputs");
             Assert.All(Enumerable.Range(t, steps - t).SelectMany(k => outputs.Skip((k * batch + b) * h).Take(h)), v => Assert.Equal(0f, v));
@@ -91,7 +91,7 @@ public sealed class BpttTests
         float[] inputs = Wave(steps * batch * x, 0.5f), outputGradients = Wave(steps * batch * h, 0.3f);
         var outputs = new float[steps * batch * h];
         var runner = full.CreateRunner(steps, batch);
-        runner.ForwardTraining(inputs, default, outputs, default);
+        runner.ForwardTraining(inputs, batch, default, outputs, default);
         runner.Backward(outputGradients, default, default, default);
 
         var tbptt = new TruncatedBptt(truncated, batch, steps, steps);
@@ -112,7 +112,7 @@ public sealed class BpttTests
 
         // States carry: the outputs of every chunk equal those of one forward pass over the whole stream.
         var all = new float[chunks * k1 * batch * h];
-        reference.CreateRunner(chunks * k1, batch).Forward(inputs, default, all, default);
+        reference.CreateRunner(chunks * k1, batch).Forward(inputs, batch, default, all, default);
         var tbptt = new TruncatedBptt(truncated, batch, k1, k2);
         tbptt.Reset();
         var chunk = new float[k1 * batch * h];
@@ -130,12 +130,12 @@ public sealed class BpttTests
         var prefix = new float[start * batch * h];
         var state = new float[2 * batch * h];
         var runner = reference.CreateRunner(chunks * k1, batch);
-        runner.Forward(inputs.AsSpan(0, start * batch * x), default, prefix, state);
+        runner.Forward(inputs.AsSpan(0, start * batch * x), batch, default, prefix, state);
         var windowOutputs = new float[k2 * batch * h];
         var windowGradients = new float[k2 * batch * h];
         outputGradients.CopyTo(windowGradients, (k2 - k1) * batch * h);
         reference.ZeroGradients();
-        runner.ForwardTraining(inputs.AsSpan(start * batch * x, k2 * batch * x), state, windowOutputs, default);
+        runner.ForwardTraining(inputs.AsSpan(start * batch * x, k2 * batch * x), batch, state, windowOutputs, default);
         runner.Backward(windowGradients, default, default, default);
         foreach (Parameter<float> p in reference.Parameters) Close(p.GradientToArray(), truncated.Parameter(p.Name).GradientToArray(), "d" + p.Name);
     }

@@ -49,7 +49,7 @@ public sealed class FixtureTests
         var runner = cell.CreateRunner(fixture.Steps, b);
         var outputs = new float[fixture.Outputs.Data.Length];
         var final = new float[stateValues];
-        runner.ForwardTraining(fixture.X.ToSingle(), States(fixture.InitialState), outputs, final);
+        runner.ForwardTraining(fixture.X.ToSingle(), b, States(fixture.InitialState), outputs, final);
 
         var inputGrad = new float[fixture.X.Data.Length];
         var initialGrad = new float[stateValues];

@@ -60,8 +60,8 @@ public sealed class LayerTests
         var layer = new RecurrentLayer((i, o) => new Lstm(i, o), x, h, steps, batch, bidirectional: true);
         Initializers.Initialize(layer.Forward, new Random(1));
         Initializers.Initialize(layer.Reverse!, new Random(2));
-        int[] lengths = variableLengths ? new[] { 5, 3 } : Array.Empty<int>();
-        CheckGradients(layer, (input, output, training) => layer.Run(input, output, lengths, training), (g, dx) => layer.Backward(g, dx),
+        int[] lengths = variableLengths ? new[] { 5, 3 } : new[] { 5, 5 };
+        CheckGradients(layer, (input, output, training) => layer.Run(input, lengths, output, training), (g, dx) => layer.Backward(g, dx),
             Wave(steps * batch * x, 0.7f), steps * batch * 2 * h, 3);
     }
 
@@ -75,11 +75,11 @@ public sealed class LayerTests
         int[] lengths = { 4, 2 };
         float[] inputs = Wave(steps * batch * x, 0.9f);
         var outputs = new float[steps * batch * 2 * h];
-        layer.Run(inputs, outputs, lengths, training: false);
+        layer.Run(inputs, lengths, outputs, training: false);
         // The reverse direction of sequence 1 (length 2) alone, over its steps reversed.
         float[] reversed = { inputs[(1 * batch + 1) * x], inputs[(1 * batch + 1) * x + 1], inputs[(0 * batch + 1) * x], inputs[(0 * batch + 1) * x + 1] };
         var alone = new float[2 * h];
-        layer.Reverse!.CreateRunner(2, 1).Forward(reversed, default, alone, default);
+        layer.Reverse!.CreateRunner(2, 1).Forward(reversed, 1, default, alone, default);
         for (int k = 0; k < h; k++)
         {
             Assert.Equal(alone[h + k], outputs[(0 * batch + 1) * 2 * h + h + k], 5); // t = 0 sees the reverse pass's last output
@@ -99,7 +99,7 @@ public sealed class LayerTests
             Initializers.Initialize(layer.Reverse!, new Random(layer.InputSize + 1));
         }
         Assert.Equal(2 * h, stack.OutputSize);
-        CheckGradients(stack, (input, output, training) => stack.Run(input, output, default, training), (g, dx) => stack.Backward(g, dx),
+        CheckGradients(stack, (input, output, training) => stack.Run(input, batch, output, training), (g, dx) => stack.Backward(g, dx),
             Wave(steps * batch * x, 0.5f), steps * batch * 2 * h, 4);
     }
 
@@ -117,10 +117,10 @@ public sealed class LayerTests
         float[] inputs = Wave(steps * batch * x, 0.3f);
         var a = new float[steps * batch * h];
         var b = new float[a.Length];
-        withDropout.Run(inputs, a, default, training: false);
-        without.Run(inputs, b, default, training: false);
+        withDropout.Run(inputs, batch, a, training: false);
+        without.Run(inputs, batch, b, training: false);
         Assert.Equal(b, a);
-        withDropout.Run(inputs, a, default, training: true);
+        withDropout.Run(inputs, batch, a, training: true);
         Assert.NotEqual(b, a);
     }
 

@@ -19,7 +19,7 @@ public sealed class MisuseTests
         var runner = cell.CreateRunner(20, 16);
         float[] x = Enumerable.Range(0, 20 * 16 * 32).Select(i => MathF.Sin(0.1f * i)).ToArray();
         float[] expected = new float[20 * 16 * 256];
-        runner.Forward(x, default, expected, default);
+        runner.Forward(x, 16, default, expected, default);
 
         int wrong = 0, refused = 0;
         using var start = new Barrier(2);
@@ -31,7 +31,7 @@ public sealed class MisuseTests
             {
                 try
                 {
-                    runner.Forward(x, default, outputs, default);
+                    runner.Forward(x, 16, default, outputs, default);
                     if (!outputs.AsSpan().SequenceEqual(expected)) Interlocked.Increment(ref wrong);
                 }
                 catch (InvalidOperationException e) when (e.Message.Contains("one thread at a time"))
@@ -45,7 +45,7 @@ public sealed class MisuseTests
         Assert.True(refused > 0, "60 overlapping calls from two threads were never refused");
         // The runner is usable again afterwards.
         var after = new float[expected.Length];
-        runner.Forward(x, default, after, default);
+        runner.Forward(x, 16, default, after, default);
         Assert.Equal(expected, after);
     }
 
@@ -82,20 +82,92 @@ public sealed class MisuseTests
         var rnn = Assert.Throws<ArgumentOutOfRangeException>(() => new Rnn(1, 46_341));
         Assert.Contains("hiddenSize = 46341", rnn.Message);
         Assert.Throws<ArgumentOutOfRangeException>(() => new Rnn(1, RecurrentCell<float>.MaxSize + 1));
-        var runner = Assert.Throws<ArgumentOutOfRangeException>(() => new Rnn(1000, 8).CreateRunner(maxSteps: 3_000_000, batchSize: 1));
+        var runner = Assert.Throws<ArgumentOutOfRangeException>(() => new Rnn(1000, 8).CreateRunner(maxSteps: 3_000_000, maxBatchSize: 1));
         Assert.Equal("maxSteps", runner.ParamName);
-        Assert.Throws<ArgumentOutOfRangeException>(() => new Rnn(2, 2).CreateRunner(maxSteps: int.MaxValue, batchSize: 1));
+        Assert.Throws<ArgumentOutOfRangeException>(() => new Rnn(2, 2).CreateRunner(maxSteps: int.MaxValue, maxBatchSize: 1));
         Assert.Throws<ArgumentOutOfRangeException>(() => new Lstmp(4, 8, P: 0));
     }
 
     [Fact]
-    public void ALayerRefusesLengthsForAnotherBatchSize()
+    public void ASmallerLastBatchRunsAsWhatItIs()
     {
-        var layer = new RecurrentLayer((x, h) => new Lstm(x, h), inputSize: 3, hiddenSize: 4, maxSteps: 5, batchSize: 4);
-        float[] inputs = new float[5 * 4 * 3], outputs = new float[5 * 4 * 4];
-        layer.Run(inputs, outputs, new[] { 5, 2, 3, 1 }, training: false);
-        var error = Assert.Throws<ArgumentException>(() => layer.Run(inputs, outputs, new[] { 5, 2 }, training: false));
-        Assert.Contains("B=4", error.Message);
+        // Issue 14, item 8: 16 sequences of 20 steps given to a runner for 32 were read as 10 steps of 32.
+        var cell = new Lstm(8, 12);
+        Initializers.Initialize(cell, new Random(3));
+        var big = cell.CreateRunner(maxSteps: 20, maxBatchSize: 32);
+        var exact = cell.CreateRunner(maxSteps: 20, maxBatchSize: 16);
+        float[] x = Enumerable.Range(0, 20 * 16 * 8).Select(i => MathF.Sin(0.1f * i)).ToArray();
+        float[] initial = Enumerable.Range(0, 2 * 16 * 12).Select(i => MathF.Cos(0.2f * i)).ToArray();
+        float[] dy = Enumerable.Range(0, 20 * 16 * 12).Select(i => MathF.Sin(0.3f * i)).ToArray();
+        float[] dFinal = Enumerable.Range(0, 2 * 16 * 12).Select(i => MathF.Cos(0.4f * i)).ToArray();
+
+        // A full batch first, so that the smaller one follows a call that filled every row.
+        float[] full = Enumerable.Range(0, 20 * 32 * 8).Select(i => MathF.Cos(0.05f * i)).ToArray();
+        big.ForwardTraining(full, 32, default, new float[20 * 32 * 12], default);
+        big.Backward(new float[20 * 32 * 12], default, default, default);
+
+        var results = new[] { big, exact }.Select(runner =>
+        {
+            cell.ZeroGradients();
+            float[] y = new float[20 * 16 * 12], final = new float[2 * 16 * 12], dx = new float[x.Length], dInitial = new float[initial.Length];
+            runner.ForwardTraining(x, 16, initial, y, final);
+            runner.Backward(dy, dFinal, dx, dInitial);
+            return (y, final, dx, dInitial, Gradients: cell.Parameters.SelectMany(p => p.GradientToArray()).ToArray());
+        }).ToArray();
+        Assert.Equal(results[1].y, results[0].y);
+        Assert.Equal(results[1].final, results[0].final);
+        Assert.Equal(results[1].dx, results[0].dx);
+        Assert.Equal(results[1].dInitial, results[0].dInitial);
+        Assert.Equal(results[1].Gradients, results[0].Gradients);
+
+        // Variable lengths: B is the number of lengths.
+        float[] masked = new float[20 * 16 * 12], maskedExact = new float[masked.Length];
+        int[] lengths = Enumerable.Range(0, 16).Select(b => 1 + b).ToArray();
+        big.Forward(x, lengths, default, masked, default);
+        exact.Forward(x, lengths, default, maskedExact, default);
+        Assert.Equal(maskedExact, masked);
+    }
+
+    [Fact]
+    public void ABatchThatDoesNotFitItsShapesIsRefusedWithBoth()
+    {
+        var runner = new Lstm(8, 12).CreateRunner(maxSteps: 20, maxBatchSize: 32);
+        float[] x = new float[20 * 16 * 8], y = new float[20 * 16 * 12];
+        var tooMany = Assert.Throws<ArgumentOutOfRangeException>(() => runner.Forward(new float[20 * 33 * 8], 33, default, new float[20 * 33 * 12], default));
+        Assert.Equal("batchSize", tooMany.ParamName);
+        Assert.Contains("1 to 32", tooMany.Message);
+        Assert.Throws<ArgumentOutOfRangeException>(() => runner.Forward(x, 0, default, y, default));
+        var steps = Assert.Throws<ArgumentException>(() => runner.Forward(x, 6, default, y, default)); // 2560 values are not [T, 6, 8]
+        Assert.Contains("B=6", steps.Message);
+        var outputs = Assert.Throws<ArgumentException>(() => runner.Forward(x, 16, default, new float[20 * 32 * 12], default));
+        Assert.Contains("[T=20, B=16, H=12]", outputs.Message);
+        var states = Assert.Throws<ArgumentException>(() => runner.Forward(x, 16, new float[2 * 32 * 12], y, default));
+        Assert.Contains("B=16", states.Message);
+        var noLengths = Assert.Throws<ArgumentException>(() => runner.Forward(x, ReadOnlySpan<int>.Empty, default, y, default));
+        Assert.Equal("lengths", noLengths.ParamName);
+        var manyLengths = Assert.Throws<ArgumentOutOfRangeException>(() => runner.Forward(x, new int[40], default, y, default));
+        Assert.Equal("lengths", manyLengths.ParamName);
+        runner.ForwardTraining(x, 16, default, y, default);
+        var backward = Assert.Throws<ArgumentException>(() => runner.Backward(new float[20 * 32 * 12], default, default, default));
+        Assert.Contains("B=16", backward.Message);
+    }
+
+    [Fact]
+    public void ALayerRunsASmallerBatchAsWhatItIs()
+    {
+        var layer = new RecurrentLayer((x, h) => new Lstm(x, h), inputSize: 3, hiddenSize: 4, maxSteps: 5, maxBatchSize: 4, bidirectional: true);
+        Initializers.Initialize(layer.Forward, new Random(1));
+        Initializers.Initialize(layer.Reverse!, new Random(2));
+        float[] inputs = Enumerable.Range(0, 5 * 4 * 3).Select(i => MathF.Sin(0.3f * i)).ToArray(), outputs = new float[5 * 4 * 8];
+        layer.Run(inputs, new[] { 5, 2, 3, 1 }, outputs, training: false);
+        // The first two sequences alone, as a batch of 2: the same rows as in the batch of 4.
+        float[] two = Enumerable.Range(0, 5).SelectMany(t => inputs.Skip(t * 4 * 3).Take(2 * 3)).ToArray(), twoOutputs = new float[5 * 2 * 8];
+        layer.Run(two, new[] { 5, 2 }, twoOutputs, training: false);
+        for (int t = 0; t < 5; t++)
+            Assert.Equal(outputs.Skip(t * 4 * 8).Take(2 * 8), twoOutputs.Skip(t * 2 * 8).Take(2 * 8));
+        var error = Assert.Throws<ArgumentException>(() => layer.Run(inputs, new[] { 5, 2 }, new float[5 * 2 * 8], training: false));
+        Assert.Contains("B=2", error.Message);
+        Assert.Contains("T <= 5", error.Message);
     }
 
     [Fact]

@@ -46,18 +46,18 @@ public sealed class RunnerTests
     {
         var runner = new Lstm(3, 4).CreateRunner(5, 2);
         var outputs = new float[5 * 2 * 4];
-        var e = Assert.Throws<ArgumentException>(() => runner.Forward(new float[7], default, outputs, default));
+        var e = Assert.Throws<ArgumentException>(() => runner.Forward(new float[7], 2, default, outputs, default));
         Assert.Equal("inputs", e.ParamName);
         Assert.Contains("X=3", e.Message);
-        e = Assert.Throws<ArgumentException>(() => runner.Forward(new float[6 * 2 * 3], default, new float[6 * 2 * 4], default));
+        e = Assert.Throws<ArgumentException>(() => runner.Forward(new float[6 * 2 * 3], 2, default, new float[6 * 2 * 4], default));
         Assert.Contains("T <= 5", e.Message);
-        e = Assert.Throws<ArgumentException>(() => runner.Forward(new float[5 * 2 * 3], new float[3], outputs, default));
+        e = Assert.Throws<ArgumentException>(() => runner.Forward(new float[5 * 2 * 3], 2, new float[3], outputs, default));
         Assert.Equal("initialStates", e.ParamName);
         Assert.Contains("c, h", e.Message);
-        e = Assert.Throws<ArgumentException>(() => runner.Forward(new float[5 * 2 * 3], default, new float[3], default));
+        e = Assert.Throws<ArgumentException>(() => runner.Forward(new float[5 * 2 * 3], 2, default, new float[3], default));
         Assert.Equal("outputs", e.ParamName);
         Assert.Throws<InvalidOperationException>(() => runner.Backward(default, default, default, default));
-        runner.ForwardTraining(new float[5 * 2 * 3], default, outputs, default);
+        runner.ForwardTraining(new float[5 * 2 * 3], 2, default, outputs, default);
         e = Assert.Throws<ArgumentException>(() => runner.Backward(new float[1], default, default, default));
         Assert.Equal("outputGradients", e.ParamName);
         Assert.Throws<ArgumentOutOfRangeException>(() => new Lstm(0, 4));
@@ -73,7 +73,7 @@ public sealed class RunnerTests
         float[] dy = Enumerable.Range(0, 4 * 2 * 5).Select(i => MathF.Cos(i)).ToArray();
         var outputs = new float[dy.Length];
         cell.ZeroGradients();
-        runner.ForwardTraining(x, default, outputs, default);
+        runner.ForwardTraining(x, 2, default, outputs, default);
         runner.Backward(dy, default, default, default);
         float[] once = cell.Parameter("W_o").GradientToArray();
         Assert.Contains(once, v => v != 0);
@@ -99,8 +99,8 @@ public sealed class RunnerTests
         int states = cell.StateValues(batch);
         float[] inferred = new float[steps * batch * cell.OutputSize], trained = new float[inferred.Length];
         float[] inferredFinal = new float[states], trainedFinal = new float[states];
-        runner.Forward(x, default, inferred, inferredFinal);
-        runner.ForwardTraining(x, default, trained, trainedFinal);
+        runner.Forward(x, batch, default, inferred, inferredFinal);
+        runner.ForwardTraining(x, batch, default, trained, trainedFinal);
         Assert.Equal(trained, inferred);
         Assert.Equal(trainedFinal, inferredFinal);
     }
@@ -136,7 +136,7 @@ public sealed class RunnerTests
         var dx = new float[x.Length];
         cell.ZeroGradients();
         SequenceRunner<float> runner = cell.CreateRunner(steps, batch);
-        runner.ForwardTraining(x, default, outputs, default);
+        runner.ForwardTraining(x, batch, default, outputs, default);
         runner.Backward(dy, default, dx, default);
         float[][] batchGradients = cell.Parameters.Select(p => p.GradientToArray()).ToArray();
 
@@ -149,7 +149,7 @@ public sealed class RunnerTests
         {
             float[] xb = Enumerable.Range(0, steps).SelectMany(t => x.Skip((t * batch + b) * input).Take(input)).ToArray();
             float[] dyb = Enumerable.Range(0, steps).SelectMany(t => dy.Skip((t * batch + b) * hidden).Take(hidden)).ToArray();
-            single.ForwardTraining(xb, default, one, default);
+            single.ForwardTraining(xb, 1, default, one, default);
             single.Backward(dyb, default, dxOne, default);
             for (int t = 0; t < steps; t++)
             {
@@ -174,10 +174,10 @@ public sealed class RunnerTests
         int steps = 4;
         float[] x = Enumerable.Range(0, steps * 2 * 3).Select(i => MathF.Sin(0.7f * i)).ToArray();
         var both = new float[steps * 2 * 6];
-        cell.CreateRunner(steps, 2).Forward(x, default, both, default);
+        cell.CreateRunner(steps, 2).Forward(x, 2, default, both, default);
         float[] second = Enumerable.Range(0, steps).SelectMany(t => x.Skip((t * 2 + 1) * 3).Take(3)).ToArray();
         var alone = new float[steps * 6];
-        cell.CreateRunner(steps, 1).Forward(second, default, alone, default);
+        cell.CreateRunner(steps, 1).Forward(second, 1, default, alone, default);
         for (int t = 0; t < steps; t++)
             for (int j = 0; j < 6; j++) Assert.Equal(both[(t * 2 + 1) * 6 + j], alone[t * 6 + j], 1e-6f);
     }
@@ -217,16 +217,16 @@ public sealed class RunnerTests
                 float[] cx = new float[steps * batch * c.InputSize], cy = new float[steps * batch * c.OutputSize], cdy = new float[cy.Length], cdx = new float[cx.Length];
                 Array.Fill(cx, 0.1f);
                 Array.Fill(cdy, 0.2f);
-                return (Name: c.GetType().Name, Run: (Action)(() => { r.ForwardTraining(cx, default, cy, default); r.Backward(cdy, default, cdx, default); r.Forward(cx, default, cy, default); }));
+                return (Name: c.GetType().Name, Run: (Action)(() => { r.ForwardTraining(cx, batch, default, cy, default); r.Backward(cdy, default, cdx, default); r.Forward(cx, batch, default, cy, default); }));
             }).ToArray();
         void Once()
         {
             foreach (var cell2 in version2) cell2.Run();
-            runner.Forward(x, initial, outputs, final);
-            runner.ForwardTraining(x, initial, outputs, final);
+            runner.Forward(x, batch, initial, outputs, final);
+            runner.ForwardTraining(x, batch, initial, outputs, final);
             runner.Backward(dy, final, dx, dInitial);
-            largeRunner.Forward(largeX, default, largeOutputs, default);
-            largeRunner.ForwardTraining(largeX, default, largeOutputs, default);
+            largeRunner.Forward(largeX, largeBatch, default, largeOutputs, default);
+            largeRunner.ForwardTraining(largeX, largeBatch, default, largeOutputs, default);
             largeRunner.Backward(largeDy, default, largeDx, default);
         }
         // Steady state: past tiered compilation, whose background JIT allocates on its own thread.
@@ -243,11 +243,11 @@ public sealed class RunnerTests
         // six: on the scalar path a round takes about 200 ms, and every round held a tick of the timer.
         (string Name, Action Run)[] calls = new (string Name, Action Run)[]
         {
-            ("Forward", () => runner.Forward(x, initial, outputs, final)),
-            ("ForwardTraining", () => runner.ForwardTraining(x, initial, outputs, final)),
+            ("Forward", () => runner.Forward(x, batch, initial, outputs, final)),
+            ("ForwardTraining", () => runner.ForwardTraining(x, batch, initial, outputs, final)),
             ("Backward", () => runner.Backward(dy, final, dx, dInitial)),
-            ("Forward, shared between the cores", () => largeRunner.Forward(largeX, default, largeOutputs, default)),
-            ("ForwardTraining, shared between the cores", () => largeRunner.ForwardTraining(largeX, default, largeOutputs, default)),
+            ("Forward, shared between the cores", () => largeRunner.Forward(largeX, largeBatch, default, largeOutputs, default)),
+            ("ForwardTraining, shared between the cores", () => largeRunner.ForwardTraining(largeX, largeBatch, default, largeOutputs, default)),
             ("Backward, shared between the cores", () => largeRunner.Backward(largeDy, default, largeDx, default)),
         }.Concat(version2.Select(c => (Name: c.Name + " (forward, training and backward)", c.Run))).ToArray();
         var clean = new bool[calls.Length];
@@ -287,7 +287,7 @@ public sealed class TrainingStepAllocationTests
         Array.Fill(inputs, 0.3f);
         void Step()
         {
-            runner.ForwardTraining(inputs, default, outputs, final, lengths);
+            runner.ForwardTraining(inputs, lengths, default, outputs, final);
             head.Forward(final, prediction, batch);
             Losses.MeanSquaredError(prediction, target, dPrediction);
             head.Backward(final, dPrediction, dFinal, batch);

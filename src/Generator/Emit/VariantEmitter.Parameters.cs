@@ -186,7 +186,7 @@ internal sealed partial class VariantEmitter
         _w.Line("/// <inheritdoc/>");
         _w.Line($"public override string OutputName => {Quote(_cell.Output)};");
         _w.Line("/// <inheritdoc/>");
-        _w.Line($"public override {Runtime}.SequenceRunner<{T}> CreateRunner(int maxSteps, int batchSize) => new {Member("Runner")}(this, maxSteps, batchSize);");
+        _w.Line($"public override {Runtime}.SequenceRunner<{T}> CreateRunner(int maxSteps, int maxBatchSize) => new {Member("Runner")}(this, maxSteps, maxBatchSize);");
         _w.Line();
         EmitRunner();
         foreach (SweepPlan sweep in _schedule.Sweeps)

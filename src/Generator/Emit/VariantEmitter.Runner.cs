@@ -17,7 +17,7 @@ internal sealed partial class VariantEmitter
         using (_w.Block($"private sealed class {Member("Runner")} : {Runtime}.SequenceRunner<{T}>"))
         {
             _w.Line($"private readonly {_className} _cell;");
-            _w.Line($"private readonly int {string.Join(", ", new[] { "B", "H", "X" }.Concat(DeclaredSizes.Select(n => SizeOf(Size.Declared(n)))))};");
+            _w.Line($"private readonly int {string.Join(", ", new[] { "H", "X" }.Concat(DeclaredSizes.Select(n => SizeOf(Size.Declared(n)))))};");
             foreach (BufferPlan b in _schedule.Buffers)
                 _w.Line($"private readonly {T}[] {_bufferFields[b.Index]}; // [{(b.AllSteps ? "T * B" : "B")}, {BufferWidth(b)}] {Purpose(b)}");
             foreach (WeightBuffer weights in ForwardWeights())
@@ -28,16 +28,15 @@ internal sealed partial class VariantEmitter
                 _w.Line($"private readonly {Runtime}.PackedWeights<{T}> {PackedField(TransposedField(weights.Index))}; // the same, in panels");
             }
             _w.Line();
-            using (_w.Block($"public {Member("Runner")}({_className} cell, int maxSteps, int batchSize) : base(cell, maxSteps, batchSize)"))
+            using (_w.Block($"public {Member("Runner")}({_className} cell, int maxSteps, int maxBatchSize) : base(cell, maxSteps, maxBatchSize)"))
             {
                 _w.Line("_cell = cell;");
-                _w.Line("B = batchSize;");
                 _w.Line("H = cell.HiddenSize;");
                 _w.Line("X = cell.InputSize;");
                 foreach (string size in DeclaredSizes)
                     _w.Line($"{SizeOf(Size.Declared(size))} = cell.{SizeField(size)};");
                 foreach (BufferPlan b in _schedule.Buffers)
-                    _w.Line($"{_bufferFields[b.Index]} = Buffer(1L * {(b.AllSteps ? "maxSteps * B" : "B")} * {Paren(BufferWidth(b))}, \"{b.Name}\");");
+                    _w.Line($"{_bufferFields[b.Index]} = Buffer(1L * {(b.AllSteps ? "maxSteps * maxBatchSize" : "maxBatchSize")} * {Paren(BufferWidth(b))}, \"{b.Name}\");");
                 foreach (WeightBuffer weights in ForwardWeights())
                     _w.Line($"{PackedField(WeightsField(weights.Index))} = new {Runtime}.PackedWeights<{T}>({SizeOf(weights.OperandSize)}, {BufferRows(weights)});");
                 foreach (WeightBuffer weights in TransposedWeights())
@@ -49,8 +48,9 @@ internal sealed partial class VariantEmitter
             _w.Line();
 
             _w.Line("/// <inheritdoc/>");
-            using (_w.Block("protected override void RunForward(int steps, bool record)"))
+            using (_w.Block("protected override void RunForward(int steps, int batchSize, bool record)"))
             {
+                _w.Line("int B = batchSize; // this call's; the buffers hold maxBatchSize");
                 _w.Comment("The weights may have changed since the last pass: the first product to read their panels packs them again.");
                 foreach (WeightBuffer weights in ForwardWeights())
                     _w.Line($"{PackedField(WeightsField(weights.Index))}.Invalidate();");
@@ -72,8 +72,9 @@ internal sealed partial class VariantEmitter
             _w.Line();
 
             _w.Line("/// <inheritdoc/>");
-            using (_w.Block($"protected override void RunBackward(int steps, global::System.ReadOnlySpan<{T}> outputGradients)"))
+            using (_w.Block($"protected override void RunBackward(int steps, int batchSize, global::System.ReadOnlySpan<{T}> outputGradients)"))
             {
+                _w.Line("int B = batchSize;");
                 if (TransposedWeights().Count > 0)
                     _w.Comment("The data gradients multiply by transposed weights: transposed once here, they run on the forward kernels.");
                 foreach (WeightBuffer weights in TransposedWeights())

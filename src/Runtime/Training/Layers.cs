@@ -15,28 +15,28 @@ public sealed class RecurrentLayer : IHasParameters
     private readonly SequenceRunner<float>? _backward;
     private readonly float[] _outputs, _reversedInputs, _reversedOutputs, _gradient, _reversedGradient, _inputGradient;
     private readonly int[] _lengths;
-    private int _steps;
+    private int _steps, _batch; // T and B of the last run
 
     /// <summary>Creates the layer; <paramref name="create"/> makes a cell from (input size, hidden size).</summary>
-    public RecurrentLayer(Func<int, int, RecurrentCell<float>> create, int inputSize, int hiddenSize, int maxSteps, int batchSize, bool bidirectional = false)
+    public RecurrentLayer(Func<int, int, RecurrentCell<float>> create, int inputSize, int hiddenSize, int maxSteps, int maxBatchSize, bool bidirectional = false)
     {
         ArgumentNullException.ThrowIfNull(create);
         Forward = create(inputSize, hiddenSize);
         Reverse = bidirectional ? create(inputSize, hiddenSize) : null;
         InputSize = inputSize;
         HiddenSize = hiddenSize;
-        BatchSize = batchSize;
+        MaxBatchSize = maxBatchSize;
         MaxSteps = maxSteps;
-        _forward = Forward.CreateRunner(maxSteps, batchSize);
-        _backward = Reverse?.CreateRunner(maxSteps, batchSize);
-        int perStepOut = batchSize * Forward.OutputSize, perStepIn = batchSize * inputSize;
+        _forward = Forward.CreateRunner(maxSteps, maxBatchSize);
+        _backward = Reverse?.CreateRunner(maxSteps, maxBatchSize);
+        int perStepOut = maxBatchSize * Forward.OutputSize, perStepIn = maxBatchSize * inputSize;
         _outputs = new float[maxSteps * perStepOut];
         _gradient = new float[maxSteps * perStepOut];
         _reversedInputs = new float[bidirectional ? maxSteps * perStepIn : 0];
         _reversedOutputs = new float[bidirectional ? maxSteps * perStepOut : 0];
         _reversedGradient = new float[bidirectional ? maxSteps * perStepOut : 0];
         _inputGradient = new float[bidirectional ? maxSteps * perStepIn : 0];
-        _lengths = new int[batchSize];
+        _lengths = new int[maxBatchSize];
     }
 
     /// <summary>The cell run forward in time.</summary>
@@ -51,8 +51,8 @@ public sealed class RecurrentLayer : IHasParameters
     /// <summary>H of each direction.</summary>
     public int HiddenSize { get; }
 
-    /// <summary>B.</summary>
-    public int BatchSize { get; }
+    /// <summary>The most sequences a run can take (each run says its own B, up to this).</summary>
+    public int MaxBatchSize { get; }
 
     /// <summary>The most steps.</summary>
     public int MaxSteps { get; }
@@ -64,22 +64,39 @@ public sealed class RecurrentLayer : IHasParameters
     public IEnumerable<ParameterBuffer> ParameterBuffers =>
         Reverse is null ? Forward.ParameterBuffers : Forward.ParameterBuffers.Concat(Reverse.ParameterBuffers);
 
-    /// <summary>Runs the layer: inputs [T, B, X] to outputs [T, B, OutputSize]; <paramref name="lengths"/> empty for all T.</summary>
-    public void Run(ReadOnlySpan<float> inputs, Span<float> outputs, ReadOnlySpan<int> lengths, bool training)
+    /// <summary>Runs the layer over <paramref name="batchSize"/> sequences of T steps: inputs [T, B, X] to outputs [T, B, OutputSize].</summary>
+    public void Run(ReadOnlySpan<float> inputs, int batchSize, Span<float> outputs, bool training) =>
+        Run(inputs, batchSize, default, outputs, training);
+
+    /// <summary>Runs the layer over sequences of different lengths padded to T, one per entry of <paramref name="lengths"/>
+    /// (B is its length): inputs [T, B, X] to outputs [T, B, OutputSize], zero past each sequence's end.</summary>
+    public void Run(ReadOnlySpan<float> inputs, ReadOnlySpan<int> lengths, Span<float> outputs, bool training) =>
+        Run(inputs, lengths.IsEmpty
+            ? throw new ArgumentException("lengths is empty; give one length per sequence, or call the overload that takes batchSize.", nameof(lengths))
+            : lengths.Length, lengths, outputs, training);
+
+    private void Run(ReadOnlySpan<float> inputs, int batchSize, ReadOnlySpan<int> lengths, Span<float> outputs, bool training)
     {
-        int perStepIn = BatchSize * InputSize;
+        if (batchSize < 1 || batchSize > MaxBatchSize)
+            throw new ArgumentOutOfRangeException(lengths.IsEmpty ? nameof(batchSize) : nameof(lengths), batchSize,
+                $"{(lengths.IsEmpty ? "batchSize is" : "lengths gives")} {batchSize} sequences; this layer runs 1 to {MaxBatchSize} (its maxBatchSize).");
+        int perStepIn = batchSize * InputSize;
         if (inputs.Length == 0 || inputs.Length % perStepIn != 0 || inputs.Length / perStepIn > MaxSteps)
-            throw new ArgumentException($"inputs has {inputs.Length} values; expected [T <= {MaxSteps}, B={BatchSize}, X={InputSize}].", nameof(inputs));
-        int steps = _steps = inputs.Length / perStepIn;
-        if (outputs.Length != steps * BatchSize * OutputSize)
-            throw new ArgumentException($"outputs has {outputs.Length} values; expected [T={steps}, B={BatchSize}, {OutputSize}].", nameof(outputs));
-        if (!lengths.IsEmpty && lengths.Length != BatchSize)
-            throw new ArgumentException($"lengths has {lengths.Length} values; expected one per sequence, B={BatchSize}.", nameof(lengths));
-        if (lengths.IsEmpty) Array.Fill(_lengths, steps);
-        else lengths.CopyTo(_lengths);
-        Span<float> forward = _outputs.AsSpan(0, steps * BatchSize * Forward.OutputSize);
-        if (training) _forward.ForwardTraining(inputs, default, forward, default, _lengths);
-        else _forward.Forward(inputs, default, forward, default, _lengths);
+            throw new ArgumentException($"inputs has {inputs.Length} values; expected [T, B={batchSize}, X={InputSize}] with 1 <= T <= {MaxSteps}, a multiple of {perStepIn}.", nameof(inputs));
+        int steps = inputs.Length / perStepIn;
+        if (outputs.Length != steps * batchSize * OutputSize)
+            throw new ArgumentException($"outputs has {outputs.Length} values; expected [T={steps}, B={batchSize}, {OutputSize}] = {steps * batchSize * OutputSize}.", nameof(outputs));
+        for (int b = 0; b < lengths.Length; b++)
+            if (lengths[b] < 0 || lengths[b] > steps)
+                throw new ArgumentOutOfRangeException(nameof(lengths), lengths[b], $"lengths[{b}] = {lengths[b]} is outside [0, T={steps}].");
+        _steps = steps;
+        _batch = batchSize;
+        Span<int> all = _lengths.AsSpan(0, batchSize);
+        if (lengths.IsEmpty) all.Fill(steps);
+        else lengths.CopyTo(all);
+        Span<float> forward = _outputs.AsSpan(0, steps * batchSize * Forward.OutputSize);
+        if (training) _forward.ForwardTraining(inputs, all, default, forward, default);
+        else _forward.Forward(inputs, all, default, forward, default);
         if (_backward is null)
         {
             forward.CopyTo(outputs);
@@ -88,15 +105,15 @@ public sealed class RecurrentLayer : IHasParameters
         Span<float> reversedInputs = _reversedInputs.AsSpan(0, inputs.Length);
         ReverseInTime(inputs, reversedInputs, InputSize, steps);
         Span<float> reversed = _reversedOutputs.AsSpan(0, forward.Length);
-        if (training) _backward.ForwardTraining(reversedInputs, default, reversed, default, _lengths);
-        else _backward.Forward(reversedInputs, default, reversed, default, _lengths);
+        if (training) _backward.ForwardTraining(reversedInputs, all, default, reversed, default);
+        else _backward.Forward(reversedInputs, all, default, reversed, default);
         int h = Forward.OutputSize;
         for (int t = 0; t < steps; t++)
-            for (int b = 0; b < BatchSize; b++)
+            for (int b = 0; b < batchSize; b++)
             {
-                forward.Slice((t * BatchSize + b) * h, h).CopyTo(outputs.Slice((t * BatchSize + b) * 2 * h, h));
-                Span<float> target = outputs.Slice((t * BatchSize + b) * 2 * h + h, h);
-                if (t < _lengths[b]) reversed.Slice(((_lengths[b] - 1 - t) * BatchSize + b) * h, h).CopyTo(target);
+                forward.Slice((t * batchSize + b) * h, h).CopyTo(outputs.Slice((t * batchSize + b) * 2 * h, h));
+                Span<float> target = outputs.Slice((t * batchSize + b) * 2 * h + h, h);
+                if (t < _lengths[b]) reversed.Slice(((_lengths[b] - 1 - t) * batchSize + b) * h, h).CopyTo(target);
                 else target.Clear();
             }
     }
@@ -104,37 +121,38 @@ public sealed class RecurrentLayer : IHasParameters
     /// <summary>Back-propagates dL/d(outputs) of the last training run; accumulates parameter gradients and writes dx (unless empty).</summary>
     public void Backward(ReadOnlySpan<float> outputGradients, Span<float> inputGradients)
     {
-        int steps = _steps, h = Forward.OutputSize;
-        if (outputGradients.Length != steps * BatchSize * OutputSize)
-            throw new ArgumentException($"outputGradients has {outputGradients.Length} values; expected [T={steps}, B={BatchSize}, {OutputSize}].", nameof(outputGradients));
-        if (!inputGradients.IsEmpty && inputGradients.Length != steps * BatchSize * InputSize)
-            throw new ArgumentException($"inputGradients has {inputGradients.Length} values; expected [T={steps}, B={BatchSize}, X={InputSize}].", nameof(inputGradients));
+        if (_steps == 0) throw new InvalidOperationException("Backward needs a training run first: call Run with training: true.");
+        int steps = _steps, batch = _batch, h = Forward.OutputSize;
+        if (outputGradients.Length != steps * batch * OutputSize)
+            throw new ArgumentException($"outputGradients has {outputGradients.Length} values; expected [T={steps}, B={batch}, {OutputSize}].", nameof(outputGradients));
+        if (!inputGradients.IsEmpty && inputGradients.Length != steps * batch * InputSize)
+            throw new ArgumentException($"inputGradients has {inputGradients.Length} values; expected [T={steps}, B={batch}, X={InputSize}].", nameof(inputGradients));
         if (_backward is null)
         {
             _forward.Backward(outputGradients, default, inputGradients, default);
             return;
         }
-        Span<float> forward = _gradient.AsSpan(0, steps * BatchSize * h);
+        Span<float> forward = _gradient.AsSpan(0, steps * batch * h);
         Span<float> reversed = _reversedGradient.AsSpan(0, forward.Length);
         reversed.Clear();
         for (int t = 0; t < steps; t++)
-            for (int b = 0; b < BatchSize; b++)
+            for (int b = 0; b < batch; b++)
             {
-                outputGradients.Slice((t * BatchSize + b) * 2 * h, h).CopyTo(forward.Slice((t * BatchSize + b) * h, h));
+                outputGradients.Slice((t * batch + b) * 2 * h, h).CopyTo(forward.Slice((t * batch + b) * h, h));
                 if (t < _lengths[b])
-                    outputGradients.Slice((t * BatchSize + b) * 2 * h + h, h).CopyTo(reversed.Slice(((_lengths[b] - 1 - t) * BatchSize + b) * h, h));
+                    outputGradients.Slice((t * batch + b) * 2 * h + h, h).CopyTo(reversed.Slice(((_lengths[b] - 1 - t) * batch + b) * h, h));
             }
-        Span<float> reverseInputGradient = _inputGradient.AsSpan(0, steps * BatchSize * InputSize);
+        Span<float> reverseInputGradient = _inputGradient.AsSpan(0, steps * batch * InputSize);
         _forward.Backward(forward, default, inputGradients, default);
         _backward.Backward(reversed, default, inputGradients.IsEmpty ? default : reverseInputGradient, default);
         if (inputGradients.IsEmpty) return;
         int x = InputSize;
         for (int t = 0; t < steps; t++)
-            for (int b = 0; b < BatchSize; b++)
+            for (int b = 0; b < batch; b++)
             {
                 if (t >= _lengths[b]) continue;
-                Span<float> target = inputGradients.Slice((t * BatchSize + b) * x, x);
-                ReadOnlySpan<float> source = reverseInputGradient.Slice(((_lengths[b] - 1 - t) * BatchSize + b) * x, x);
+                Span<float> target = inputGradients.Slice((t * batch + b) * x, x);
+                ReadOnlySpan<float> source = reverseInputGradient.Slice(((_lengths[b] - 1 - t) * batch + b) * x, x);
                 for (int i = 0; i < x; i++) target[i] += source[i];
             }
     }
@@ -143,9 +161,9 @@ public sealed class RecurrentLayer : IHasParameters
     private void ReverseInTime(ReadOnlySpan<float> source, Span<float> target, int width, int steps)
     {
         target.Clear();
-        for (int b = 0; b < BatchSize; b++)
+        for (int b = 0; b < _batch; b++)
             for (int t = 0; t < _lengths[b]; t++)
-                source.Slice(((_lengths[b] - 1 - t) * BatchSize + b) * width, width).CopyTo(target.Slice((t * BatchSize + b) * width, width));
+                source.Slice(((_lengths[b] - 1 - t) * _batch + b) * width, width).CopyTo(target.Slice((t * _batch + b) * width, width));
     }
 }
 
@@ -156,18 +174,18 @@ public sealed class RecurrentStack : IHasParameters
     private readonly Random _random;
 
     /// <summary>Stacks <paramref name="layers"/> layers of <paramref name="hiddenSize"/>; dropout probability <paramref name="dropout"/> between layers.</summary>
-    public RecurrentStack(Func<int, int, RecurrentCell<float>> create, int inputSize, int hiddenSize, int layers, int maxSteps, int batchSize,
+    public RecurrentStack(Func<int, int, RecurrentCell<float>> create, int inputSize, int hiddenSize, int layers, int maxSteps, int maxBatchSize,
         bool bidirectional = false, float dropout = 0, int seed = 0)
     {
         if (layers <= 0) throw new ArgumentOutOfRangeException(nameof(layers), layers, "A stack needs at least one layer.");
         if (!(dropout >= 0 && dropout < 1)) throw new ArgumentOutOfRangeException(nameof(dropout), dropout, "Dropout is a probability in [0, 1).");
         var list = new List<RecurrentLayer>();
         for (int l = 0; l < layers; l++)
-            list.Add(new RecurrentLayer(create, l == 0 ? inputSize : list[l - 1].OutputSize, hiddenSize, maxSteps, batchSize, bidirectional));
+            list.Add(new RecurrentLayer(create, l == 0 ? inputSize : list[l - 1].OutputSize, hiddenSize, maxSteps, maxBatchSize, bidirectional));
         Layers = list;
         Dropout = dropout;
         _random = new Random(seed);
-        int between = layers - 1, size = maxSteps * batchSize * list[0].OutputSize;
+        int between = layers - 1, size = maxSteps * maxBatchSize * list[0].OutputSize;
         _activations = Enumerable.Range(0, between).Select(_ => new float[size]).ToArray();
         _gradients = Enumerable.Range(0, between).Select(_ => new float[size]).ToArray();
         _masks = Enumerable.Range(0, between).Select(_ => new float[size]).ToArray();
@@ -185,16 +203,26 @@ public sealed class RecurrentStack : IHasParameters
     /// <inheritdoc/>
     public IEnumerable<ParameterBuffer> ParameterBuffers => Layers.SelectMany(l => l.ParameterBuffers);
 
-    /// <summary>Runs all layers: inputs [T, B, X] to outputs [T, B, OutputSize].</summary>
-    public void Run(ReadOnlySpan<float> inputs, Span<float> outputs, ReadOnlySpan<int> lengths, bool training)
+    /// <summary>Runs all layers over <paramref name="batchSize"/> sequences of T steps: inputs [T, B, X] to outputs [T, B, OutputSize].</summary>
+    public void Run(ReadOnlySpan<float> inputs, int batchSize, Span<float> outputs, bool training) =>
+        Run(inputs, batchSize, default, outputs, training);
+
+    /// <summary>Runs all layers over sequences of different lengths padded to T, one per entry of <paramref name="lengths"/>.</summary>
+    public void Run(ReadOnlySpan<float> inputs, ReadOnlySpan<int> lengths, Span<float> outputs, bool training) =>
+        Run(inputs, lengths.Length, lengths, outputs, training);
+
+    private void Run(ReadOnlySpan<float> inputs, int batchSize, ReadOnlySpan<int> lengths, Span<float> outputs, bool training)
     {
-        int steps = inputs.Length / (Layers[0].BatchSize * Layers[0].InputSize);
+        // The first layer checks the shapes (and refuses empty lengths) before anything runs.
+        int perStep = Math.Max(1, batchSize) * Layers[0].InputSize;
+        int steps = inputs.Length / perStep;
         ReadOnlySpan<float> current = inputs;
         for (int l = 0; l < Layers.Count; l++)
         {
             bool last = l == Layers.Count - 1;
-            Span<float> target = last ? outputs : _activations[l].AsSpan(0, steps * Layers[l].BatchSize * Layers[l].OutputSize);
-            Layers[l].Run(current, target, lengths, training);
+            Span<float> target = last ? outputs : _activations[l].AsSpan(0, Math.Min(_activations[l].Length, steps * batchSize * Layers[l].OutputSize));
+            if (lengths.IsEmpty) Layers[l].Run(current, batchSize, target, training);
+            else Layers[l].Run(current, lengths, target, training);
             if (!last && training && Dropout > 0)
             {
                 Span<float> mask = _masks[l].AsSpan(0, target.Length);

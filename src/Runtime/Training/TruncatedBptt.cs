@@ -17,20 +17,21 @@ public sealed class TruncatedBptt
     private readonly float[][] _stateAtChunk; // ring: the state at the start of each chunk in the window
     private int _chunks;
 
-    /// <summary>Creates the trainer for batches of <paramref name="batch"/> streams.</summary>
-    public TruncatedBptt(RecurrentCell<float> cell, int batch, int k1, int k2)
+    /// <summary>Creates the trainer for <paramref name="batchSize"/> streams run side by side.</summary>
+    public TruncatedBptt(RecurrentCell<float> cell, int batchSize, int k1, int k2)
     {
         ArgumentNullException.ThrowIfNull(cell);
         if (k1 <= 0) throw new ArgumentOutOfRangeException(nameof(k1), k1, "k1 must be positive.");
         if (k2 < k1 || k2 % k1 != 0) throw new ArgumentOutOfRangeException(nameof(k2), k2, $"k2 must be a multiple of k1 = {k1}.");
         _cell = cell;
-        _batch = batch;
+        if (batchSize <= 0) throw new ArgumentOutOfRangeException(nameof(batchSize), batchSize, "TruncatedBptt needs at least one stream.");
+        _batch = batchSize;
         K1 = k1;
         K2 = k2;
-        _runner = cell.CreateRunner(k2, batch);
-        _perStepInputs = batch * cell.InputSize;
-        _perStepOutputs = batch * cell.OutputSize;
-        _stateValues = cell.StateValues(batch);
+        _runner = cell.CreateRunner(k2, batchSize);
+        _perStepInputs = batchSize * cell.InputSize;
+        _perStepOutputs = batchSize * cell.OutputSize;
+        _stateValues = cell.StateValues(batchSize);
         _windowInputs = new float[k2 * _perStepInputs];
         _windowOutputs = new float[k2 * _perStepOutputs];
         _windowOutputGradients = new float[k2 * _perStepOutputs];
@@ -75,7 +76,7 @@ public sealed class TruncatedBptt
         ReadOnlySpan<float> start = _stateAtChunk[first % _stateAtChunk.Length];
         Span<float> windowInputs = _windowInputs.AsSpan(_windowInputs.Length - window * _perStepInputs);
         Span<float> windowOutputs = _windowOutputs.AsSpan(0, window * _perStepOutputs);
-        _runner.ForwardTraining(windowInputs, start, windowOutputs, _final);
+        _runner.ForwardTraining(windowInputs, _batch, start, windowOutputs, _final);
         windowOutputs.Slice((window - K1) * _perStepOutputs).CopyTo(outputs);
         _chunks++;
         _final.CopyTo(_stateAtChunk[_chunks % _stateAtChunk.Length]);

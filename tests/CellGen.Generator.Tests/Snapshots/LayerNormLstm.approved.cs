@@ -85,14 +85,14 @@ namespace CellGen.Cells
         /// <inheritdoc/>
         public override string OutputName => "h";
         /// <inheritdoc/>
-        public override global::CellGen.SequenceRunner<float> CreateRunner(int maxSteps, int batchSize) => new Runner(this, maxSteps, batchSize);
+        public override global::CellGen.SequenceRunner<float> CreateRunner(int maxSteps, int maxBatchSize) => new Runner(this, maxSteps, maxBatchSize);
 
         /// <summary>Runs the cell over batches of sequences; every buffer is allocated here, once.</summary>
         [global::System.CodeDom.Compiler.GeneratedCode("CellGen", "0.1.0")]
         private sealed class Runner : global::CellGen.SequenceRunner<float>
         {
             private readonly LayerNormLstm _cell;
-            private readonly int B, H, X;
+            private readonly int H, X;
             private readonly float[] _product0; // [B, 4 * H] a fused matrix product
             private readonly float[] _d_product0; // [T * B, 4 * H] gradient of product0 and product1, which are equal
             private readonly float[] _product1; // [T * B, 4 * H] a fused matrix product
@@ -152,64 +152,63 @@ namespace CellGen.Cells
             private readonly float[] _weights1Transposed; // [4 * H, X] weights1ᵀ, for the data gradients
             private readonly global::CellGen.PackedWeights<float> _weights1TransposedPacked; // the same, in panels
 
-            public Runner(LayerNormLstm cell, int maxSteps, int batchSize) : base(cell, maxSteps, batchSize)
+            public Runner(LayerNormLstm cell, int maxSteps, int maxBatchSize) : base(cell, maxSteps, maxBatchSize)
             {
                 _cell = cell;
-                B = batchSize;
                 H = cell.HiddenSize;
                 X = cell.InputSize;
-                _product0 = Buffer(1L * B * (4 * H), "product0");
-                _d_product0 = Buffer(1L * maxSteps * B * (4 * H), "d_product0");
-                _product1 = Buffer(1L * maxSteps * B * (4 * H), "product1");
-                _d_W_i_sum = Buffer(1L * B * H, "d_W_i_sum");
-                _W_i_sum = Buffer(1L * maxSteps * B * H, "W_i_sum");
-                _mean_W_i_sum = Buffer(1L * maxSteps * B * 1, "mean_W_i_sum");
-                _d_mean_W_i_sum = Buffer(1L * B * 1, "d_mean_W_i_sum");
-                _variance_W_i_sum = Buffer(1L * B * 1, "variance_W_i_sum");
-                _d_variance_W_i_sum = Buffer(1L * B * 1, "d_variance_W_i_sum");
-                _d_sqrt_v10 = Buffer(1L * B * 1, "d_sqrt_v10");
-                _sqrt_v10 = Buffer(1L * maxSteps * B * 1, "sqrt_v10");
-                _v7_over_sqrt_v10 = Buffer(1L * maxSteps * B * H, "v7_over_sqrt_v10");
-                _i = Buffer(1L * maxSteps * B * H, "i");
-                _d_W_f_sum = Buffer(1L * B * H, "d_W_f_sum");
-                _W_f_sum = Buffer(1L * maxSteps * B * H, "W_f_sum");
-                _mean_W_f_sum = Buffer(1L * maxSteps * B * 1, "mean_W_f_sum");
-                _d_mean_W_f_sum = Buffer(1L * B * 1, "d_mean_W_f_sum");
-                _variance_W_f_sum = Buffer(1L * B * 1, "variance_W_f_sum");
-                _d_variance_W_f_sum = Buffer(1L * B * 1, "d_variance_W_f_sum");
-                _d_sqrt_v24 = Buffer(1L * B * 1, "d_sqrt_v24");
-                _sqrt_v24 = Buffer(1L * maxSteps * B * 1, "sqrt_v24");
-                _v22_over_sqrt_v24 = Buffer(1L * maxSteps * B * H, "v22_over_sqrt_v24");
-                _f = Buffer(1L * maxSteps * B * H, "f");
-                _d_W_g_sum = Buffer(1L * B * H, "d_W_g_sum");
-                _W_g_sum = Buffer(1L * maxSteps * B * H, "W_g_sum");
-                _mean_W_g_sum = Buffer(1L * maxSteps * B * 1, "mean_W_g_sum");
-                _d_mean_W_g_sum = Buffer(1L * B * 1, "d_mean_W_g_sum");
-                _variance_W_g_sum = Buffer(1L * B * 1, "variance_W_g_sum");
-                _d_variance_W_g_sum = Buffer(1L * B * 1, "d_variance_W_g_sum");
-                _d_sqrt_v38 = Buffer(1L * B * 1, "d_sqrt_v38");
-                _sqrt_v38 = Buffer(1L * maxSteps * B * 1, "sqrt_v38");
-                _v36_over_sqrt_v38 = Buffer(1L * maxSteps * B * H, "v36_over_sqrt_v38");
-                _g = Buffer(1L * maxSteps * B * H, "g");
-                _d_W_o_sum = Buffer(1L * B * H, "d_W_o_sum");
-                _W_o_sum = Buffer(1L * maxSteps * B * H, "W_o_sum");
-                _mean_W_o_sum = Buffer(1L * maxSteps * B * 1, "mean_W_o_sum");
-                _d_mean_W_o_sum = Buffer(1L * B * 1, "d_mean_W_o_sum");
-                _variance_W_o_sum = Buffer(1L * B * 1, "variance_W_o_sum");
-                _d_variance_W_o_sum = Buffer(1L * B * 1, "d_variance_W_o_sum");
-                _d_sqrt_v52 = Buffer(1L * B * 1, "d_sqrt_v52");
-                _sqrt_v52 = Buffer(1L * maxSteps * B * 1, "sqrt_v52");
-                _v50_over_sqrt_v52 = Buffer(1L * maxSteps * B * H, "v50_over_sqrt_v52");
-                _o = Buffer(1L * maxSteps * B * H, "o");
-                _d_c = Buffer(1L * B * H, "d_c");
-                _mean_c = Buffer(1L * maxSteps * B * 1, "mean_c");
-                _d_mean_c = Buffer(1L * B * 1, "d_mean_c");
-                _variance_c = Buffer(1L * B * 1, "variance_c");
-                _d_variance_c = Buffer(1L * B * 1, "d_variance_c");
-                _d_sqrt_v67 = Buffer(1L * B * 1, "d_sqrt_v67");
-                _sqrt_v67 = Buffer(1L * maxSteps * B * 1, "sqrt_v67");
-                _v65_over_sqrt_v67 = Buffer(1L * maxSteps * B * H, "v65_over_sqrt_v67");
-                _tanh_v72 = Buffer(1L * maxSteps * B * H, "tanh_v72");
+                _product0 = Buffer(1L * maxBatchSize * (4 * H), "product0");
+                _d_product0 = Buffer(1L * maxSteps * maxBatchSize * (4 * H), "d_product0");
+                _product1 = Buffer(1L * maxSteps * maxBatchSize * (4 * H), "product1");
+                _d_W_i_sum = Buffer(1L * maxBatchSize * H, "d_W_i_sum");
+                _W_i_sum = Buffer(1L * maxSteps * maxBatchSize * H, "W_i_sum");
+                _mean_W_i_sum = Buffer(1L * maxSteps * maxBatchSize * 1, "mean_W_i_sum");
+                _d_mean_W_i_sum = Buffer(1L * maxBatchSize * 1, "d_mean_W_i_sum");
+                _variance_W_i_sum = Buffer(1L * maxBatchSize * 1, "variance_W_i_sum");
+                _d_variance_W_i_sum = Buffer(1L * maxBatchSize * 1, "d_variance_W_i_sum");
+                _d_sqrt_v10 = Buffer(1L * maxBatchSize * 1, "d_sqrt_v10");
+                _sqrt_v10 = Buffer(1L * maxSteps * maxBatchSize * 1, "sqrt_v10");
+                _v7_over_sqrt_v10 = Buffer(1L * maxSteps * maxBatchSize * H, "v7_over_sqrt_v10");
+                _i = Buffer(1L * maxSteps * maxBatchSize * H, "i");
+                _d_W_f_sum = Buffer(1L * maxBatchSize * H, "d_W_f_sum");
+                _W_f_sum = Buffer(1L * maxSteps * maxBatchSize * H, "W_f_sum");
+                _mean_W_f_sum = Buffer(1L * maxSteps * maxBatchSize * 1, "mean_W_f_sum");
+                _d_mean_W_f_sum = Buffer(1L * maxBatchSize * 1, "d_mean_W_f_sum");
+                _variance_W_f_sum = Buffer(1L * maxBatchSize * 1, "variance_W_f_sum");
+                _d_variance_W_f_sum = Buffer(1L * maxBatchSize * 1, "d_variance_W_f_sum");
+                _d_sqrt_v24 = Buffer(1L * maxBatchSize * 1, "d_sqrt_v24");
+                _sqrt_v24 = Buffer(1L * maxSteps * maxBatchSize * 1, "sqrt_v24");
+                _v22_over_sqrt_v24 = Buffer(1L * maxSteps * maxBatchSize * H, "v22_over_sqrt_v24");
+                _f = Buffer(1L * maxSteps * maxBatchSize * H, "f");
+                _d_W_g_sum = Buffer(1L * maxBatchSize * H, "d_W_g_sum");
+                _W_g_sum = Buffer(1L * maxSteps * maxBatchSize * H, "W_g_sum");
+                _mean_W_g_sum = Buffer(1L * maxSteps * maxBatchSize * 1, "mean_W_g_sum");
+                _d_mean_W_g_sum = Buffer(1L * maxBatchSize * 1, "d_mean_W_g_sum");
+                _variance_W_g_sum = Buffer(1L * maxBatchSize * 1, "variance_W_g_sum");
+                _d_variance_W_g_sum = Buffer(1L * maxBatchSize * 1, "d_variance_W_g_sum");
+                _d_sqrt_v38 = Buffer(1L * maxBatchSize * 1, "d_sqrt_v38");
+                _sqrt_v38 = Buffer(1L * maxSteps * maxBatchSize * 1, "sqrt_v38");
+                _v36_over_sqrt_v38 = Buffer(1L * maxSteps * maxBatchSize * H, "v36_over_sqrt_v38");
+                _g = Buffer(1L * maxSteps * maxBatchSize * H, "g");
+                _d_W_o_sum = Buffer(1L * maxBatchSize * H, "d_W_o_sum");
+                _W_o_sum = Buffer(1L * maxSteps * maxBatchSize * H, "W_o_sum");
+                _mean_W_o_sum = Buffer(1L * maxSteps * maxBatchSize * 1, "mean_W_o_sum");
+                _d_mean_W_o_sum = Buffer(1L * maxBatchSize * 1, "d_mean_W_o_sum");
+                _variance_W_o_sum = Buffer(1L * maxBatchSize * 1, "variance_W_o_sum");
+                _d_variance_W_o_sum = Buffer(1L * maxBatchSize * 1, "d_variance_W_o_sum");
+                _d_sqrt_v52 = Buffer(1L * maxBatchSize * 1, "d_sqrt_v52");
+                _sqrt_v52 = Buffer(1L * maxSteps * maxBatchSize * 1, "sqrt_v52");
+                _v50_over_sqrt_v52 = Buffer(1L * maxSteps * maxBatchSize * H, "v50_over_sqrt_v52");
+                _o = Buffer(1L * maxSteps * maxBatchSize * H, "o");
+                _d_c = Buffer(1L * maxBatchSize * H, "d_c");
+                _mean_c = Buffer(1L * maxSteps * maxBatchSize * 1, "mean_c");
+                _d_mean_c = Buffer(1L * maxBatchSize * 1, "d_mean_c");
+                _variance_c = Buffer(1L * maxBatchSize * 1, "variance_c");
+                _d_variance_c = Buffer(1L * maxBatchSize * 1, "d_variance_c");
+                _d_sqrt_v67 = Buffer(1L * maxBatchSize * 1, "d_sqrt_v67");
+                _sqrt_v67 = Buffer(1L * maxSteps * maxBatchSize * 1, "sqrt_v67");
+                _v65_over_sqrt_v67 = Buffer(1L * maxSteps * maxBatchSize * H, "v65_over_sqrt_v67");
+                _tanh_v72 = Buffer(1L * maxSteps * maxBatchSize * H, "tanh_v72");
                 _weights0Packed = new global::CellGen.PackedWeights<float>(H, 4 * H);
                 _weights1Packed = new global::CellGen.PackedWeights<float>(X, 4 * H);
                 _weights0Transposed = new float[_cell._weights0.Length]; // [4 * H, H]
@@ -219,8 +218,9 @@ namespace CellGen.Cells
             }
 
             /// <inheritdoc/>
-            protected override void RunForward(int steps, bool record)
+            protected override void RunForward(int steps, int batchSize, bool record)
             {
+                int B = batchSize; // this call's; the buffers hold maxBatchSize
                 // The weights may have changed since the last pass: the first product to read their panels packs them again.
                 _weights0Packed.Invalidate();
                 _weights1Packed.Invalidate();
@@ -271,8 +271,9 @@ namespace CellGen.Cells
             }
 
             /// <inheritdoc/>
-            protected override void RunBackward(int steps, global::System.ReadOnlySpan<float> outputGradients)
+            protected override void RunBackward(int steps, int batchSize, global::System.ReadOnlySpan<float> outputGradients)
             {
+                int B = batchSize;
                 // The data gradients multiply by transposed weights: transposed once here, they run on the forward kernels.
                 global::CellGen.Gemm.Transpose<float>(_cell._weights0, _weights0Transposed, H, 4 * H);
                 _weights0TransposedPacked.Invalidate();

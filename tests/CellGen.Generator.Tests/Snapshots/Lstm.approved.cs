@@ -61,14 +61,14 @@ namespace CellGen.Cells
         /// <inheritdoc/>
         public override string OutputName => "h";
         /// <inheritdoc/>
-        public override global::CellGen.SequenceRunner<float> CreateRunner(int maxSteps, int batchSize) => new Runner(this, maxSteps, batchSize);
+        public override global::CellGen.SequenceRunner<float> CreateRunner(int maxSteps, int maxBatchSize) => new Runner(this, maxSteps, maxBatchSize);
 
         /// <summary>Runs the cell over batches of sequences; every buffer is allocated here, once.</summary>
         [global::System.CodeDom.Compiler.GeneratedCode("CellGen", "0.1.0")]
         private sealed class Runner : global::CellGen.SequenceRunner<float>
         {
             private readonly Lstm _cell;
-            private readonly int B, H, X;
+            private readonly int H, X;
             private readonly float[] _product0; // [B, 4 * H] a fused matrix product
             private readonly float[] _d_product0; // [T * B, 4 * H] gradient of product0 and product1, which are equal
             private readonly float[] _product1; // [T * B, 4 * H] a fused matrix product
@@ -84,20 +84,19 @@ namespace CellGen.Cells
             private readonly float[] _weights1Transposed; // [4 * H, X] weights1ᵀ, for the data gradients
             private readonly global::CellGen.PackedWeights<float> _weights1TransposedPacked; // the same, in panels
 
-            public Runner(Lstm cell, int maxSteps, int batchSize) : base(cell, maxSteps, batchSize)
+            public Runner(Lstm cell, int maxSteps, int maxBatchSize) : base(cell, maxSteps, maxBatchSize)
             {
                 _cell = cell;
-                B = batchSize;
                 H = cell.HiddenSize;
                 X = cell.InputSize;
-                _product0 = Buffer(1L * B * (4 * H), "product0");
-                _d_product0 = Buffer(1L * maxSteps * B * (4 * H), "d_product0");
-                _product1 = Buffer(1L * maxSteps * B * (4 * H), "product1");
-                _i = Buffer(1L * maxSteps * B * H, "i");
-                _f = Buffer(1L * maxSteps * B * H, "f");
-                _g = Buffer(1L * maxSteps * B * H, "g");
-                _o = Buffer(1L * maxSteps * B * H, "o");
-                _tanh_c = Buffer(1L * maxSteps * B * H, "tanh_c");
+                _product0 = Buffer(1L * maxBatchSize * (4 * H), "product0");
+                _d_product0 = Buffer(1L * maxSteps * maxBatchSize * (4 * H), "d_product0");
+                _product1 = Buffer(1L * maxSteps * maxBatchSize * (4 * H), "product1");
+                _i = Buffer(1L * maxSteps * maxBatchSize * H, "i");
+                _f = Buffer(1L * maxSteps * maxBatchSize * H, "f");
+                _g = Buffer(1L * maxSteps * maxBatchSize * H, "g");
+                _o = Buffer(1L * maxSteps * maxBatchSize * H, "o");
+                _tanh_c = Buffer(1L * maxSteps * maxBatchSize * H, "tanh_c");
                 _weights0Packed = new global::CellGen.PackedWeights<float>(H, 4 * H);
                 _weights1Packed = new global::CellGen.PackedWeights<float>(X, 4 * H);
                 _weights0Transposed = new float[_cell._weights0.Length]; // [4 * H, H]
@@ -107,8 +106,9 @@ namespace CellGen.Cells
             }
 
             /// <inheritdoc/>
-            protected override void RunForward(int steps, bool record)
+            protected override void RunForward(int steps, int batchSize, bool record)
             {
+                int B = batchSize; // this call's; the buffers hold maxBatchSize
                 // The weights may have changed since the last pass: the first product to read their panels packs them again.
                 _weights0Packed.Invalidate();
                 _weights1Packed.Invalidate();
@@ -126,8 +126,9 @@ namespace CellGen.Cells
             }
 
             /// <inheritdoc/>
-            protected override void RunBackward(int steps, global::System.ReadOnlySpan<float> outputGradients)
+            protected override void RunBackward(int steps, int batchSize, global::System.ReadOnlySpan<float> outputGradients)
             {
+                int B = batchSize;
                 // The data gradients multiply by transposed weights: transposed once here, they run on the forward kernels.
                 global::CellGen.Gemm.Transpose<float>(_cell._weights0, _weights0Transposed, H, 4 * H);
                 _weights0TransposedPacked.Invalidate();

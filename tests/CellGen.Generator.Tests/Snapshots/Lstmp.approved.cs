@@ -71,14 +71,14 @@ namespace CellGen.Cells
         /// <inheritdoc/>
         public override string OutputName => "r";
         /// <inheritdoc/>
-        public override global::CellGen.SequenceRunner<float> CreateRunner(int maxSteps, int batchSize) => new Runner(this, maxSteps, batchSize);
+        public override global::CellGen.SequenceRunner<float> CreateRunner(int maxSteps, int maxBatchSize) => new Runner(this, maxSteps, maxBatchSize);
 
         /// <summary>Runs the cell over batches of sequences; every buffer is allocated here, once.</summary>
         [global::System.CodeDom.Compiler.GeneratedCode("CellGen", "0.1.0")]
         private sealed class Runner : global::CellGen.SequenceRunner<float>
         {
             private readonly Lstmp _cell;
-            private readonly int B, H, X, size_P;
+            private readonly int H, X, size_P;
             private readonly float[] _product0; // [B, 4 * H] a fused matrix product
             private readonly float[] _d_product0; // [T * B, 4 * H] gradient of product0 and product1, which are equal
             private readonly float[] _product1; // [T * B, 4 * H] a fused matrix product
@@ -101,25 +101,24 @@ namespace CellGen.Cells
             private readonly float[] _weights2Transposed; // [size_P, H] weights2ᵀ, for the data gradients
             private readonly global::CellGen.PackedWeights<float> _weights2TransposedPacked; // the same, in panels
 
-            public Runner(Lstmp cell, int maxSteps, int batchSize) : base(cell, maxSteps, batchSize)
+            public Runner(Lstmp cell, int maxSteps, int maxBatchSize) : base(cell, maxSteps, maxBatchSize)
             {
                 _cell = cell;
-                B = batchSize;
                 H = cell.HiddenSize;
                 X = cell.InputSize;
                 size_P = cell._size_P;
-                _product0 = Buffer(1L * B * (4 * H), "product0");
-                _d_product0 = Buffer(1L * maxSteps * B * (4 * H), "d_product0");
-                _product1 = Buffer(1L * maxSteps * B * (4 * H), "product1");
-                _product2 = Buffer(1L * B * size_P, "product2");
-                _d_product2 = Buffer(1L * maxSteps * B * size_P, "d_product2");
-                _i = Buffer(1L * maxSteps * B * H, "i");
-                _f = Buffer(1L * maxSteps * B * H, "f");
-                _g = Buffer(1L * maxSteps * B * H, "g");
-                _o = Buffer(1L * maxSteps * B * H, "o");
-                _tanh_c = Buffer(1L * maxSteps * B * H, "tanh_c");
-                _d_o_tanh_c = Buffer(1L * B * H, "d_o_tanh_c");
-                _o_tanh_c = Buffer(1L * maxSteps * B * H, "o_tanh_c");
+                _product0 = Buffer(1L * maxBatchSize * (4 * H), "product0");
+                _d_product0 = Buffer(1L * maxSteps * maxBatchSize * (4 * H), "d_product0");
+                _product1 = Buffer(1L * maxSteps * maxBatchSize * (4 * H), "product1");
+                _product2 = Buffer(1L * maxBatchSize * size_P, "product2");
+                _d_product2 = Buffer(1L * maxSteps * maxBatchSize * size_P, "d_product2");
+                _i = Buffer(1L * maxSteps * maxBatchSize * H, "i");
+                _f = Buffer(1L * maxSteps * maxBatchSize * H, "f");
+                _g = Buffer(1L * maxSteps * maxBatchSize * H, "g");
+                _o = Buffer(1L * maxSteps * maxBatchSize * H, "o");
+                _tanh_c = Buffer(1L * maxSteps * maxBatchSize * H, "tanh_c");
+                _d_o_tanh_c = Buffer(1L * maxBatchSize * H, "d_o_tanh_c");
+                _o_tanh_c = Buffer(1L * maxSteps * maxBatchSize * H, "o_tanh_c");
                 _weights0Packed = new global::CellGen.PackedWeights<float>(size_P, 4 * H);
                 _weights1Packed = new global::CellGen.PackedWeights<float>(X, 4 * H);
                 _weights2Packed = new global::CellGen.PackedWeights<float>(H, size_P);
@@ -132,8 +131,9 @@ namespace CellGen.Cells
             }
 
             /// <inheritdoc/>
-            protected override void RunForward(int steps, bool record)
+            protected override void RunForward(int steps, int batchSize, bool record)
             {
+                int B = batchSize; // this call's; the buffers hold maxBatchSize
                 // The weights may have changed since the last pass: the first product to read their panels packs them again.
                 _weights0Packed.Invalidate();
                 _weights1Packed.Invalidate();
@@ -157,8 +157,9 @@ namespace CellGen.Cells
             }
 
             /// <inheritdoc/>
-            protected override void RunBackward(int steps, global::System.ReadOnlySpan<float> outputGradients)
+            protected override void RunBackward(int steps, int batchSize, global::System.ReadOnlySpan<float> outputGradients)
             {
+                int B = batchSize;
                 // The data gradients multiply by transposed weights: transposed once here, they run on the forward kernels.
                 global::CellGen.Gemm.Transpose<float>(_cell._weights0, _weights0Transposed, size_P, 4 * H);
                 _weights0TransposedPacked.Invalidate();

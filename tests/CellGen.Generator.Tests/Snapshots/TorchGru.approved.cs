@@ -59,14 +59,14 @@ namespace CellGen.Cells
         /// <inheritdoc/>
         public override string OutputName => "h";
         /// <inheritdoc/>
-        public override global::CellGen.SequenceRunner<float> CreateRunner(int maxSteps, int batchSize) => new Runner(this, maxSteps, batchSize);
+        public override global::CellGen.SequenceRunner<float> CreateRunner(int maxSteps, int maxBatchSize) => new Runner(this, maxSteps, maxBatchSize);
 
         /// <summary>Runs the cell over batches of sequences; every buffer is allocated here, once.</summary>
         [global::System.CodeDom.Compiler.GeneratedCode("CellGen", "0.1.0")]
         private sealed class Runner : global::CellGen.SequenceRunner<float>
         {
             private readonly TorchGru _cell;
-            private readonly int B, H, X;
+            private readonly int H, X;
             private readonly float[] _product0; // [T * B, 3 * H] a fused matrix product
             private readonly float[] _d_product0; // [T * B, 3 * H] gradient
             private readonly float[] _product1; // [T * B, 3 * H] a fused matrix product
@@ -81,19 +81,18 @@ namespace CellGen.Cells
             private readonly float[] _weights1Transposed; // [3 * H, X] weights1ᵀ, for the data gradients
             private readonly global::CellGen.PackedWeights<float> _weights1TransposedPacked; // the same, in panels
 
-            public Runner(TorchGru cell, int maxSteps, int batchSize) : base(cell, maxSteps, batchSize)
+            public Runner(TorchGru cell, int maxSteps, int maxBatchSize) : base(cell, maxSteps, maxBatchSize)
             {
                 _cell = cell;
-                B = batchSize;
                 H = cell.HiddenSize;
                 X = cell.InputSize;
-                _product0 = Buffer(1L * maxSteps * B * (3 * H), "product0");
-                _d_product0 = Buffer(1L * maxSteps * B * (3 * H), "d_product0");
-                _product1 = Buffer(1L * maxSteps * B * (3 * H), "product1");
-                _d_product1 = Buffer(1L * maxSteps * B * (3 * H), "d_product1");
-                _r = Buffer(1L * maxSteps * B * H, "r");
-                _z = Buffer(1L * maxSteps * B * H, "z");
-                _n = Buffer(1L * maxSteps * B * H, "n");
+                _product0 = Buffer(1L * maxSteps * maxBatchSize * (3 * H), "product0");
+                _d_product0 = Buffer(1L * maxSteps * maxBatchSize * (3 * H), "d_product0");
+                _product1 = Buffer(1L * maxSteps * maxBatchSize * (3 * H), "product1");
+                _d_product1 = Buffer(1L * maxSteps * maxBatchSize * (3 * H), "d_product1");
+                _r = Buffer(1L * maxSteps * maxBatchSize * H, "r");
+                _z = Buffer(1L * maxSteps * maxBatchSize * H, "z");
+                _n = Buffer(1L * maxSteps * maxBatchSize * H, "n");
                 _weights0Packed = new global::CellGen.PackedWeights<float>(H, 3 * H);
                 _weights1Packed = new global::CellGen.PackedWeights<float>(X, 3 * H);
                 _weights0Transposed = new float[_cell._weights0.Length]; // [3 * H, H]
@@ -103,8 +102,9 @@ namespace CellGen.Cells
             }
 
             /// <inheritdoc/>
-            protected override void RunForward(int steps, bool record)
+            protected override void RunForward(int steps, int batchSize, bool record)
             {
+                int B = batchSize; // this call's; the buffers hold maxBatchSize
                 // The weights may have changed since the last pass: the first product to read their panels packs them again.
                 _weights0Packed.Invalidate();
                 _weights1Packed.Invalidate();
@@ -123,8 +123,9 @@ namespace CellGen.Cells
             }
 
             /// <inheritdoc/>
-            protected override void RunBackward(int steps, global::System.ReadOnlySpan<float> outputGradients)
+            protected override void RunBackward(int steps, int batchSize, global::System.ReadOnlySpan<float> outputGradients)
             {
+                int B = batchSize;
                 // The data gradients multiply by transposed weights: transposed once here, they run on the forward kernels.
                 global::CellGen.Gemm.Transpose<float>(_cell._weights0, _weights0Transposed, H, 3 * H);
                 _weights0TransposedPacked.Invalidate();
