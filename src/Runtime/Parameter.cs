@@ -13,7 +13,17 @@ namespace CellGen;
 /// true when that is of the input size X, so initialisers can tell input weights from recurrent ones.
 /// </summary>
 public readonly record struct ParameterBlock<T>(T[] Values, T[] Gradients, int Column, int Columns, int Stride, int Offset,
-    string Multiplies = "", bool MultipliesInput = false, int RowStride = 1);
+    string Multiplies = "", bool MultipliesInput = false, int RowStride = 1)
+{
+    /// <summary>The packed buffer holding the block's values.</summary>
+    public T[] Values { get; } = Values ?? throw new ArgumentNullException(nameof(Values));
+
+    /// <summary>The buffer of their gradients, packed the same way.</summary>
+    public T[] Gradients { get; } = Gradients ?? throw new ArgumentNullException(nameof(Gradients));
+
+    /// <summary>What the block's columns multiply in the equations, e.g. "h[t-1]".</summary>
+    public string Multiplies { get; } = Multiplies ?? throw new ArgumentNullException(nameof(Multiplies));
+}
 
 /// <summary>
 /// A parameter of a cell by the name it has in the equations, in its logical row-major shape ([H, K] for a matrix,
@@ -26,6 +36,9 @@ public sealed class Parameter<T> where T : unmanaged, INumberBase<T>
     /// <summary>Creates a view of a parameter over its packed blocks.</summary>
     public Parameter(string name, int[] shape, ParameterBlock<T>[] blocks)
     {
+        ArgumentNullException.ThrowIfNull(name);
+        ArgumentNullException.ThrowIfNull(shape);
+        ArgumentNullException.ThrowIfNull(blocks);
         Name = name;
         Shape = shape;
         _blocks = blocks;

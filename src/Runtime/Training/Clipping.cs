@@ -52,6 +52,7 @@ public static class Clipping
     public static ClipResult ClipByNorm(float[][] gradients, double maxNorm, NormType normType = NormType.Two,
         NonFiniteNorm nonFinite = NonFiniteNorm.Clip)
     {
+        ArgumentNullException.ThrowIfNull(gradients);
         if (!(maxNorm >= 0)) throw new ArgumentOutOfRangeException(nameof(maxNorm), maxNorm, "maxNorm must be >= 0.");
         double total = 0;
         foreach (float[] g in gradients)
@@ -87,6 +88,7 @@ public static class Clipping
     /// <summary>As the other overloads, over an array of gradient arrays: allocates nothing.</summary>
     public static void ClipByValue(float[][] gradients, float clipValue)
     {
+        ArgumentNullException.ThrowIfNull(gradients);
         if (!(clipValue >= 0)) throw new ArgumentOutOfRangeException(nameof(clipValue), clipValue, "clipValue must be >= 0.");
         foreach (float[] g in gradients)
             for (int i = 0; i < g.Length; i++) g[i] = Math.Clamp(g[i], -clipValue, clipValue);

@@ -22,6 +22,7 @@ public static class Initializers
     /// <summary>Glorot/Xavier uniform: U(-a, a) with a = gain √(6 / (fanIn + fanOut)).</summary>
     public static void XavierUniform(Span<float> values, int fanIn, int fanOut, Random random, float gain = 1)
     {
+        ArgumentNullException.ThrowIfNull(random);
         double a = gain * Math.Sqrt(6.0 / (fanIn + fanOut));
         for (int i = 0; i < values.Length; i++) values[i] = (float)((random.NextDouble() * 2 - 1) * a);
     }
@@ -29,6 +30,7 @@ public static class Initializers
     /// <summary>A random orthogonal [rows, columns] matrix (rows of an orthonormal basis, or columns when wider), row-major.</summary>
     public static void Orthogonal(Span<float> values, int rows, int columns, Random random, float gain = 1)
     {
+        ArgumentNullException.ThrowIfNull(random);
         if (values.Length != rows * columns) throw new ArgumentException($"values has {values.Length}; expected [{rows}, {columns}].", nameof(values));
         bool transpose = rows < columns;
         int n = transpose ? columns : rows, m = transpose ? rows : columns; // n vectors of length... Gram-Schmidt on m vectors of length n
@@ -61,6 +63,8 @@ public static class Initializers
     /// </summary>
     public static void Initialize(RecurrentCell<float> cell, Random random, RecurrentInit recurrent = RecurrentInit.Orthogonal)
     {
+        ArgumentNullException.ThrowIfNull(cell);
+        ArgumentNullException.ThrowIfNull(random);
         foreach (Parameter<float> parameter in cell.Parameters)
         {
             float[] values = new float[parameter.Length];
@@ -86,6 +90,7 @@ public static class Initializers
     /// <summary>Sets every value of a vector parameter, e.g. the forget-gate bias to 1 (Jozefowicz et al. 2015).</summary>
     public static void Fill(Parameter<float> parameter, float value)
     {
+        ArgumentNullException.ThrowIfNull(parameter);
         var values = new float[parameter.Length];
         Array.Fill(values, value);
         parameter.CopyFrom(values);
@@ -94,6 +99,8 @@ public static class Initializers
     /// <summary>Glorot-uniform weights and zero bias for a dense layer.</summary>
     public static void Initialize(Dense layer, Random random)
     {
+        ArgumentNullException.ThrowIfNull(layer);
+        ArgumentNullException.ThrowIfNull(random);
         var values = new float[layer.Weights.Length];
         XavierUniform(values, layer.Inputs, layer.Outputs, random);
         layer.Weights.CopyFrom(values);

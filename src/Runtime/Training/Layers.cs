@@ -268,6 +268,7 @@ public sealed class Embedding : IHasParameters
     /// <summary>Creates a table of <paramref name="vocabulary"/> rows of <paramref name="dimension"/> values, N(0, 1) as PyTorch.</summary>
     public Embedding(int vocabulary, int dimension, Random random)
     {
+        ArgumentNullException.ThrowIfNull(random);
         if (vocabulary <= 0 || dimension <= 0) throw new ArgumentOutOfRangeException(nameof(vocabulary), "An embedding needs a vocabulary and a dimension.");
         Vocabulary = vocabulary;
         Dimension = dimension;
