@@ -1,10 +1,12 @@
 using System;
+using System.ComponentModel;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 
 namespace CellGen;
 
 /// <summary>An elementwise kernel of a generated cell: one body, instantiated per lane width.</summary>
+[EditorBrowsable(EditorBrowsableState.Never)] // called by generated code, not written by users
 public interface IElementwiseKernel<T>
 {
     /// <summary>Computes the lanes [column, column + V.Count) of one row.</summary>
@@ -21,6 +23,7 @@ public interface IElementwiseKernel<T>
 }
 
 /// <summary>Runs an elementwise kernel over [rows, width] with the widest accelerated lanes, then narrower ones for the tail.</summary>
+[EditorBrowsable(EditorBrowsableState.Never)] // called by generated code, not written by users
 public static class Elementwise
 {
     /// <summary>

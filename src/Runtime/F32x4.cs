@@ -1,4 +1,5 @@
 using System;
+using System.ComponentModel;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
@@ -6,6 +7,7 @@ using System.Runtime.Intrinsics;
 namespace CellGen;
 
 /// <summary>4 float lanes (SSE, NEON).</summary>
+[EditorBrowsable(EditorBrowsableState.Never)] // called by generated code, not written by users
 public readonly struct F32x4 : IFloatLanes<F32x4>
 {
     private readonly Vector128<float> _v;

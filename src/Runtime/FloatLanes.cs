@@ -1,4 +1,5 @@
 using System;
+using System.ComponentModel;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
@@ -6,6 +7,7 @@ using System.Runtime.Intrinsics;
 namespace CellGen;
 
 /// <summary>The extra lanewise primitives that the float activations are built from.</summary>
+[EditorBrowsable(EditorBrowsableState.Never)] // called by generated code, not written by users
 public interface IFloatLanes<TSelf> : ISimd<TSelf, float> where TSelf : struct, IFloatLanes<TSelf>
 {
     /// <summary>a * b + c.</summary>
@@ -52,6 +54,7 @@ internal static class FusedMultiplyAdd
 /// compute the same polynomial. Exp: range reduction by ln 2 and a degree-6 polynomial (relative error about 2e-7);
 /// inputs are clamped so that nothing overflows, and NaN propagates.
 /// </summary>
+[EditorBrowsable(EditorBrowsableState.Never)] // called by generated code, not written by users
 public static class FloatActivations
 {
     private const float Log2E = 1.44269504088896341f;
@@ -100,6 +103,7 @@ public static class FloatActivations
 }
 
 /// <summary>16 float lanes (AVX-512).</summary>
+[EditorBrowsable(EditorBrowsableState.Never)] // called by generated code, not written by users
 public readonly struct F32x16 : IFloatLanes<F32x16>
 {
     private readonly Vector512<float> _v;

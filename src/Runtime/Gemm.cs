@@ -1,4 +1,5 @@
 using System;
+using System.ComponentModel;
 using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
@@ -9,6 +10,7 @@ namespace CellGen;
 /// The matrix products of a cell. A weight buffer is stored [K, N] row-major: row k holds the weights that multiply
 /// operand element k, for all N outputs (every gate of a fused product side by side).
 /// </summary>
+[EditorBrowsable(EditorBrowsableState.Never)] // called by generated code, not written by users
 public static class Gemm
 {
     private const int RowBlock = 4;

@@ -1,3 +1,4 @@
+using System.ComponentModel;
 namespace CellGen;
 
 /// <summary>
@@ -5,6 +6,7 @@ namespace CellGen;
 /// <see cref="ISimd{TSelf, T}"/>, so that every vector width, the scalar path and the double variant compute the same
 /// formula. Generated kernels call them; the compiler's table of operations names them.
 /// </summary>
+[EditorBrowsable(EditorBrowsableState.Never)] // called by generated code, not written by users
 public static class LaneOperators
 {
     /// <summary>

@@ -1,4 +1,5 @@
 using System;
+using System.ComponentModel;
 using System.Numerics;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
@@ -13,6 +14,7 @@ namespace CellGen;
 /// changed: a generated cell does at the start of each pass.
 /// Products of fewer than four rows read W itself, so at batch 1 nothing is packed. Only float products use panels.
 /// </summary>
+[EditorBrowsable(EditorBrowsableState.Never)] // called by generated code, not written by users
 public sealed class PackedWeights<T> where T : unmanaged, INumberBase<T>
 {
     private readonly float[] _panels;

@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Generic;
+using System.ComponentModel;
 using System.Linq;
 using System.Numerics;
 
@@ -18,6 +19,7 @@ public abstract class RecurrentCell<T> : IHasParameters where T : unmanaged, INu
     private IReadOnlyDictionary<string, int> _sizes = new Dictionary<string, int>();
 
     /// <summary>Creates a cell for inputs of <paramref name="inputSize"/> values and states of <paramref name="hiddenSize"/>.</summary>
+    [EditorBrowsable(EditorBrowsableState.Never)]
     protected RecurrentCell(int inputSize, int hiddenSize)
     {
         if (inputSize <= 0) throw new ArgumentOutOfRangeException(nameof(inputSize), inputSize, "The input size must be positive.");
@@ -120,6 +122,7 @@ public abstract class RecurrentCell<T> : IHasParameters where T : unmanaged, INu
     /// Allocates a packed parameter buffer and its gradient; the length is computed in 64 bits by the caller, so that a
     /// cell too large for an array is an exception naming its sizes, never a wrapped length.
     /// </summary>
+    [EditorBrowsable(EditorBrowsableState.Never)]
     protected (T[] Values, T[] Gradients) AllocateStorage(long length)
     {
         if (length > Array.MaxLength)
@@ -131,6 +134,7 @@ public abstract class RecurrentCell<T> : IHasParameters where T : unmanaged, INu
     }
 
     /// <summary>Records the sizes declared with [Size] and the size of each state (generated constructors call this).</summary>
+    [EditorBrowsable(EditorBrowsableState.Never)]
     protected void DeclareSizes(string[] names, int[] values, int[] stateSizes)
     {
         var sizes = new Dictionary<string, int>();
@@ -140,6 +144,7 @@ public abstract class RecurrentCell<T> : IHasParameters where T : unmanaged, INu
     }
 
     /// <summary>Registers a parameter view.</summary>
+    [EditorBrowsable(EditorBrowsableState.Never)]
     protected void AddParameter(string name, int[] shape, params ParameterBlock<T>[] blocks) =>
         _parameters.Add(new Parameter<T>(name, shape, blocks));
 }

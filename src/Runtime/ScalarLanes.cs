@@ -1,9 +1,11 @@
 using System;
+using System.ComponentModel;
 using System.Runtime.CompilerServices;
 
 namespace CellGen;
 
 /// <summary>One float lane: the scalar path, for tails and for machines without SIMD.</summary>
+[EditorBrowsable(EditorBrowsableState.Never)] // called by generated code, not written by users
 public readonly struct F32x1 : IFloatLanes<F32x1>
 {
     private readonly float _v;
@@ -107,6 +109,7 @@ public readonly struct F32x1 : IFloatLanes<F32x1>
 }
 
 /// <summary>One double lane: the double-precision variant of a cell, used to verify gradients by finite differences.</summary>
+[EditorBrowsable(EditorBrowsableState.Never)] // called by generated code, not written by users
 public readonly struct F64x1 : ISimd<F64x1, double>
 {
     private readonly double _v;

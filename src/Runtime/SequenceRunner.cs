@@ -1,4 +1,5 @@
 using System;
+using System.ComponentModel;
 using System.Linq;
 using System.Numerics;
 
@@ -34,6 +35,7 @@ public abstract class SequenceRunner<T> where T : unmanaged, INumberBase<T>
     private int _busy; // 1 while a call runs: a runner is for one thread at a time
 
     /// <summary>Allocates the buffers every cell needs: inputs, state histories, gradient carries.</summary>
+    [EditorBrowsable(EditorBrowsableState.Never)]
     protected SequenceRunner(RecurrentCell<T> cell, int maxSteps, int maxBatchSize)
     {
         ArgumentNullException.ThrowIfNull(cell);
@@ -76,9 +78,11 @@ public abstract class SequenceRunner<T> where T : unmanaged, INumberBase<T>
     public int MaxBatchSize { get; }
 
     /// <summary>The inputs of the last forward call, [T, B, X].</summary>
+    [EditorBrowsable(EditorBrowsableState.Never)]
     protected T[] Inputs { get; }
 
     /// <summary>dL/dx of the last backward call, [T, B, X].</summary>
+    [EditorBrowsable(EditorBrowsableState.Never)]
     protected T[] InputGradients { get; }
 
     /// <summary>Inference: runs <paramref name="batchSize"/> sequences of T steps each and writes outputs and final states.</summary>
@@ -174,6 +178,7 @@ public abstract class SequenceRunner<T> where T : unmanaged, INumberBase<T>
     /// A buffer of <paramref name="length"/> values for a generated runner, the length computed in 64 bits so that a
     /// size that does not fit is an exception naming it, not a wrapped number.
     /// </summary>
+    [EditorBrowsable(EditorBrowsableState.Never)]
     protected static T[] Buffer(long length, string name)
     {
         if (length > Array.MaxLength)
@@ -230,6 +235,7 @@ public abstract class SequenceRunner<T> where T : unmanaged, INumberBase<T>
     }
 
     /// <summary>Rows of sequences that have ended keep their states: called by the generated loop after each step.</summary>
+    [EditorBrowsable(EditorBrowsableState.Never)]
     protected void EndForwardStep(int t)
     {
         if (!_masked) return;
@@ -246,6 +252,7 @@ public abstract class SequenceRunner<T> where T : unmanaged, INumberBase<T>
     /// Before a backward step: for sequences that have ended, the gradient coming from later steps is set aside and
     /// the step sees none, so the step adds nothing to any gradient from their rows.
     /// </summary>
+    [EditorBrowsable(EditorBrowsableState.Never)]
     protected void BeginBackwardStep(int t)
     {
         if (!_masked) return;
@@ -261,6 +268,7 @@ public abstract class SequenceRunner<T> where T : unmanaged, INumberBase<T>
     }
 
     /// <summary>Ends a backward step: the set-aside gradients of ended sequences pass through unchanged; then carries swap.</summary>
+    [EditorBrowsable(EditorBrowsableState.Never)]
     protected void EndBackwardStep(int t)
     {
         if (_masked)
@@ -295,27 +303,34 @@ public abstract class SequenceRunner<T> where T : unmanaged, INumberBase<T>
     };
 
     /// <summary>The value of state <paramref name="state"/> before step <paramref name="t"/> (s[t-1] of that step), [B, H].</summary>
+    [EditorBrowsable(EditorBrowsableState.Never)]
     protected Span<T> PreviousState(int state, int t) => _history[state].AsSpan(t * _batch * _stateSizes[state], _batch * _stateSizes[state]);
 
     /// <summary>The value of state <paramref name="state"/> after step <paramref name="t"/> (s[t] of that step), [B, H].</summary>
+    [EditorBrowsable(EditorBrowsableState.Never)]
     protected Span<T> NextState(int state, int t) => PreviousState(state, t + 1);
 
     /// <summary>The values of a state before each of the first <paramref name="steps"/> steps, [T, B, H].</summary>
+    [EditorBrowsable(EditorBrowsableState.Never)]
     protected Span<T> PreviousStates(int state, int steps) => _history[state].AsSpan(0, steps * _batch * _stateSizes[state]);
 
     /// <summary>The values of a state after each of the first <paramref name="steps"/> steps, [T, B, H].</summary>
+    [EditorBrowsable(EditorBrowsableState.Never)]
     protected Span<T> NextStates(int state, int steps) => _history[state].AsSpan(_batch * _stateSizes[state], steps * _batch * _stateSizes[state]);
 
     /// <summary>dL/d(state after this step), coming from later steps, [B, H].</summary>
+    [EditorBrowsable(EditorBrowsableState.Never)]
     protected Span<T> CarryIn(int state) => _carry[2 * state + _carryParity].AsSpan(0, _batch * _stateSizes[state]);
 
     /// <summary>dL/d(state before this step), for the step before, [B, H].</summary>
+    [EditorBrowsable(EditorBrowsableState.Never)]
     protected Span<T> CarryOut(int state) => _carry[2 * state + 1 - _carryParity].AsSpan(0, _batch * _stateSizes[state]);
 
     /// <summary>Ends a backward step: what was carried out is carried into the step before.</summary>
     private void SwapCarries() => _carryParity = 1 - _carryParity;
 
     /// <summary>dL/d(output at step t), [B, H]; zeros when no output gradients were given.</summary>
+    [EditorBrowsable(EditorBrowsableState.Never)]
     protected ReadOnlySpan<T> OutputGradient(ReadOnlySpan<T> outputGradients, int t)
     {
         int perStep = _batch * _outputSize;
@@ -331,6 +346,7 @@ public abstract class SequenceRunner<T> where T : unmanaged, INumberBase<T>
 
     /// <summary>x[t-<paramref name="lag"/>] for the first <paramref name="steps"/> steps: the inputs moved down by
     /// <paramref name="lag"/> steps, zeros before the first step of the sequence.</summary>
+    [EditorBrowsable(EditorBrowsableState.Never)]
     protected void LaggedInputs(int lag, int steps, Span<T> destination)
     {
         int perStep = _batch * Cell.InputSize, all = steps * perStep;
@@ -340,6 +356,7 @@ public abstract class SequenceRunner<T> where T : unmanaged, INumberBase<T>
     }
 
     /// <summary>Adds the gradient of x[t-<paramref name="lag"/>] to the gradient of the inputs it was read from.</summary>
+    [EditorBrowsable(EditorBrowsableState.Never)]
     protected void AddLaggedInputGradients(int lag, int steps, ReadOnlySpan<T> gradients)
     {
         int perStep = _batch * Cell.InputSize, all = steps * perStep;
@@ -350,8 +367,10 @@ public abstract class SequenceRunner<T> where T : unmanaged, INumberBase<T>
     }
 
     /// <summary>Runs <paramref name="steps"/> steps of <paramref name="batchSize"/> sequences from the states in slot 0 of the history.</summary>
+    [EditorBrowsable(EditorBrowsableState.Never)]
     protected abstract void RunForward(int steps, int batchSize, bool record);
 
     /// <summary>Runs the backward pass over the recorded steps and batch, starting from the carried final-state gradients.</summary>
+    [EditorBrowsable(EditorBrowsableState.Never)]
     protected abstract void RunBackward(int steps, int batchSize, ReadOnlySpan<T> outputGradients);
 }

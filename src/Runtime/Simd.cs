@@ -1,4 +1,5 @@
 using System;
+using System.ComponentModel;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
@@ -9,6 +10,7 @@ namespace CellGen;
 /// A pack of lanes of <typeparamref name="T"/> that generated elementwise kernels compute with: one body, written once,
 /// runs as Vector512, Vector256, Vector128 or scalar code.
 /// </summary>
+[EditorBrowsable(EditorBrowsableState.Never)] // called by generated code, not written by users
 public interface ISimd<TSelf, T> where TSelf : struct, ISimd<TSelf, T>
 {
     /// <summary>The number of lanes.</summary>
