@@ -1,6 +1,6 @@
-// A character-level language model: embedding, two stacked LSTM layers with dropout, a dense softmax head.
-// Trains on --text (the project's own docs when none is given), reports bits per character on held-out text,
-// and samples text with a temperature.
+// A character-level language model: embedding, two stacked LSTM layers with dropout, a dense softmax head, trained
+// with truncated backpropagation through time. Trains on --text (the project's own docs when none is given), reports
+// bits per character on held-out text, and samples text with a temperature.
 using System;
 using System.Collections.Generic;
 using System.Diagnostics;
@@ -33,7 +33,11 @@ for (int i = 0; i < args.Length; i++)
 }
 
 string text = textPath is not null ? File.ReadAllText(textPath) : ProjectDocs();
-if (text.Length < 4 * (length + 1)) { Console.Error.WriteLine($"The text has {text.Length} characters; at least {4 * (length + 1)} are needed."); return 2; }
+if (text.Length * 9 / 10 < batch * (length + 1) || text.Length / 10 < length + 1)
+{
+    Console.Error.WriteLine($"The text has {text.Length} characters; {batch} streams of {length + 1} and as many held out need at least {(batch + 1) * (length + 1) * 10 / 9 + 1}.");
+    return 2;
+}
 char[] alphabet = text.Distinct().OrderBy(c => c).ToArray();
 var index = alphabet.Select((c, i) => (c, i)).ToDictionary(p => p.c, p => p.i);
 int[] encoded = text.Select(c => index[c]).ToArray();
@@ -41,110 +45,71 @@ int split = encoded.Length * 9 / 10;
 int vocabulary = alphabet.Length, embeddingSize = 32;
 Console.WriteLine($"{text.Length} characters, {vocabulary} distinct; training on {split}, holding out {encoded.Length - split}.");
 
-var random = new Random(seed);
-var embedding = new Embedding(vocabulary, embeddingSize, random);
-var stack = new RecurrentStack((x, h) => new Lstm(x, h), embeddingSize, hidden, layers: 2, length, batch, dropout: 0.2f, seed: seed);
-foreach (RecurrentLayer layer in stack.Layers)
-{
-    Initializers.Initialize(layer.Forward, random);
-    Initializers.Fill(layer.Forward.Parameter("b_f"), 1f);
-}
-var head = new Dense(hidden, vocabulary);
-Initializers.Initialize(head, random);
-var owners = new IHasParameters[] { embedding, stack, head };
-var optimizer = new Adam(owners, learningRate: 3e-3f);
+// The model: as torch.nn.Sequential(Embedding, LSTM(num_layers=2, dropout=0.2), Dropout, Linear).
+Initializers.ManualSeed(seed);
+var lstm = new Recurrent((x, h) => new Lstm(x, h), embeddingSize, hidden, layers: 2, dropout: 0.2f) { Stateful = true };
+var model = new Sequential(new Embedding(vocabulary, embeddingSize), lstm, new Dropout(0.2f), new Dense(hidden, vocabulary));
+var loss = new CrossEntropyLoss();
+var optimizer = new Adam([model], learningRate: 3e-3f);
 
-int rows = length * batch;
-var tokens = new int[rows];
-var targets = new int[rows];
-var embedded = new float[rows * embeddingSize];
-var hiddenStates = new float[rows * hidden];
-var logits = new float[rows * vocabulary];
-var dLogits = new float[rows * vocabulary];
-var dHidden = new float[rows * hidden];
-var dEmbedded = new float[rows * embeddingSize];
-
-// Windows of text, time-major: row (t, b) holds character start_b + t; the target is the next character.
-void Fill(int start, int b)
+// Truncated backpropagation through time: the training text as `batch` streams read side by side, `length`
+// characters at a time; the states carry from one chunk to the next (Stateful) and the gradient stops at its start.
+int streamLength = split / batch, position = 0;
+var tokens = new int[length * batch];
+var targets = new int[length * batch];
+void Chunk(int[] source, int start, int stride, int streams)
 {
     for (int t = 0; t < length; t++)
-    {
-        tokens[t * batch + b] = encoded[start + t];
-        targets[t * batch + b] = encoded[start + t + 1];
-    }
+        for (int b = 0; b < streams; b++)
+        {
+            tokens[t * streams + b] = source[start + b * stride + t];
+            targets[t * streams + b] = source[start + b * stride + t + 1];
+        }
 }
 
-float Forward(bool training)
-{
-    embedding.Forward(tokens, embedded);
-    stack.Run(embedded, batch, hiddenStates, training);
-    head.Forward(hiddenStates, logits, rows);
-    return Losses.SoftmaxCrossEntropy(logits, targets, vocabulary, dLogits);
-}
-
+// Held-out text read as one stream from zero states, in chunks; training resumes from zero states after it.
 double BitsPerCharacter()
 {
+    lstm.ResetStates();
     double nats = 0;
-    int windows = 0;
-    for (int start = split; start + batch * length + 1 <= encoded.Length || windows == 0; start += batch * length)
+    int chunks = 0;
+    for (int start = split; start + length + 1 <= encoded.Length && chunks < 64; start += length, chunks++)
     {
-        if (start + batch * length + 1 > encoded.Length) start = encoded.Length - batch * length - 1;
-        if (start < 0) start = 0;
-        for (int b = 0; b < batch; b++) Fill(Math.Min(start + b * length, encoded.Length - length - 1), b);
-        nats += Forward(training: false);
-        windows++;
-        if (windows >= 8) break;
+        Chunk(encoded, start, 0, 1);
+        nats += loss.Compute(model.Forward(tokens.AsSpan(0, length), 1, training: false), targets.AsSpan(0, length));
     }
-    return nats / windows / Math.Log(2);
+    lstm.ResetStates();
+    return nats / chunks / Math.Log(2);
 }
 
-Console.WriteLine($"Model: embedding {embeddingSize}, 2 x Lstm({hidden}) with dropout 0.2, dense {hidden} -> {vocabulary}; batch {batch} x {length} characters, Adam.");
+Console.WriteLine($"Model: embedding {embeddingSize}, 2 x Lstm({hidden}) with dropout 0.2, dense {hidden} -> {vocabulary}; {batch} streams x {length} characters, Adam.");
 Console.WriteLine($"Before training: {BitsPerCharacter():F3} bits per character on held-out text (uniform: {Math.Log2(vocabulary):F3}).");
 var clock = Stopwatch.StartNew();
 double smoothed = double.NaN;
 for (int step = 1; step <= steps; step++)
 {
-    for (int b = 0; b < batch; b++) Fill(random.Next(0, split - length - 1), b);
-    float loss = Forward(training: true);
-    Array.Clear(dHidden);
-    head.Backward(hiddenStates, dLogits, dHidden, rows);
-    stack.Backward(dHidden, dEmbedded);
-    embedding.Backward(tokens, dEmbedded);
+    if (position + length + 1 > streamLength) { position = 0; lstm.ResetStates(); }
+    Chunk(encoded, position, streamLength, batch);
+    position += length;
+    float value = loss.Compute(model.Forward(tokens, batch, training: true), targets);
+    optimizer.ZeroGradients();
+    model.Backward();
     ClipResult clip = optimizer.ClipGradientsByNorm(1.0, NormType.Two, NonFiniteNorm.Report);
     if (clip.IsFinite) optimizer.Step();
-    optimizer.ZeroGradients();
-    smoothed = double.IsNaN(smoothed) ? loss : 0.95 * smoothed + 0.05 * loss;
+    smoothed = double.IsNaN(smoothed) ? value : 0.95 * smoothed + 0.05 * value;
     if (step % 100 == 0 || step == steps)
         Console.WriteLine($"step {step,5}/{steps}  train {smoothed / Math.Log(2):F3} bits/char  held-out {BitsPerCharacter():F3} bits/char  {clock.Elapsed.TotalMilliseconds / step:F1} ms/step");
 }
 
-// Sampling, one character at a time: each layer's cell runs one step from the states it had.
-var runners = stack.Layers.Select(l => l.Forward.CreateRunner(1, 1)).ToArray();
-var states = stack.Layers.Select(l => new float[l.Forward.StateNames.Count * hidden]).ToArray();
-var next = stack.Layers.Select(l => new float[l.Forward.StateNames.Count * hidden]).ToArray();
-var input = new float[embeddingSize];
-var output = new float[hidden];
-var scores = new float[vocabulary];
+// Sampling, one character at a time: the stateful model carries its states from each step to the next.
+var random = new Random(seed);
 var sample = new StringBuilder();
 int current = index.TryGetValue('T', out int t0) ? t0 : encoded[0];
 sample.Append(alphabet[current]);
+lstm.ResetStates();
 for (int n = 0; n < sampleLength; n++)
 {
-    embedding.Forward(new[] { current }, input);
-    ReadOnlySpan<float> below = input;
-    for (int l = 0; l < runners.Length; l++)
-    {
-        runners[l].Forward(below, 1, states[l], output, next[l]);
-        (states[l], next[l]) = (next[l], states[l]);
-        below = output;
-    }
-    head.Forward(output, scores, 1);
-    double max = scores.Max(), total = 0;
-    var weights = scores.Select(s => Math.Exp((s - max) / temperature)).ToArray();
-    total = weights.Sum();
-    double pick = random.NextDouble() * total;
-    current = 0;
-    for (double sum = weights[0]; sum < pick && current < vocabulary - 1; sum += weights[++current]) { }
+    current = Sampling.Sample(model.Forward([current], 1, training: false).Values, temperature, random);
     sample.Append(alphabet[current]);
 }
 Console.WriteLine($"\nSample at temperature {temperature}:\n{sample}\n");

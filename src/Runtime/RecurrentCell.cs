@@ -54,8 +54,9 @@ public abstract class RecurrentCell<T> : IHasParameters where T : unmanaged, INu
     /// <summary>The values of one set of states of <paramref name="batchSize"/> sequences: [S, B, size] laid one state after another.</summary>
     public int StateValues(int batchSize)
     {
+        IReadOnlyList<int> sizes = StateSizes; // indexed, not enumerated: a foreach over the interface would allocate
         int sum = 0;
-        foreach (int size in StateSizes) sum += size;
+        for (int s = 0; s < sizes.Count; s++) sum += sizes[s];
         return sum * batchSize;
     }
 
@@ -96,6 +97,22 @@ public abstract class RecurrentCell<T> : IHasParameters where T : unmanaged, INu
         for (int i = 0; i < StateNames.Count; i++)
             if (StateNames[i] == name) return i;
         throw new ArgumentException($"{GetType().Name} has no state '{name}'. Its states are: {string.Join(", ", StateNames)}.", nameof(name));
+    }
+
+    /// <summary>
+    /// Draws every parameter from U(-1/√H, 1/√H), as PyTorch's recurrent modules (nn.RNN, nn.LSTM, nn.GRU) initialise
+    /// theirs; generated constructors call this, so a new cell is never all zeros. The draws come from
+    /// <paramref name="random"/>, or from the generator that <see cref="Initializers.ManualSeed"/> seeds.
+    /// </summary>
+    public void ResetParameters(Random? random = null)
+    {
+        double bound = 1 / Math.Sqrt(HiddenSize);
+        foreach (Parameter<T> parameter in _parameters)
+        {
+            var values = new T[parameter.Length];
+            Initializers.Uniform(values, bound, random);
+            parameter.CopyFrom(values);
+        }
     }
 
     /// <summary>The packed storage of all parameters and their gradients (for optimisers: elementwise updates).</summary>

@@ -80,7 +80,7 @@ public sealed class CheckpointTests : IDisposable
         new object[] { "wrong-dtype", "F64" },
         new object[] { "wrong-shape", "shape" },
         new object[] { "missing-name", "missing 'b_o'" },
-        new object[] { "unknown-name", "unknown tensors 'extra.b'" },
+        new object[] { "unknown-name", "unknown tensors 'extra.bias'" },
         new object[] { "overlap", "overlap" },
     };
 

@@ -153,24 +153,6 @@ public sealed class MisuseTests
     }
 
     [Fact]
-    public void ALayerRunsASmallerBatchAsWhatItIs()
-    {
-        var layer = new RecurrentLayer((x, h) => new Lstm(x, h), inputSize: 3, hiddenSize: 4, maxSteps: 5, maxBatchSize: 4, bidirectional: true);
-        Initializers.Initialize(layer.Forward, new Random(1));
-        Initializers.Initialize(layer.Reverse!, new Random(2));
-        float[] inputs = Enumerable.Range(0, 5 * 4 * 3).Select(i => MathF.Sin(0.3f * i)).ToArray(), outputs = new float[5 * 4 * 8];
-        layer.Run(inputs, new[] { 5, 2, 3, 1 }, outputs, training: false);
-        // The first two sequences alone, as a batch of 2: the same rows as in the batch of 4.
-        float[] two = Enumerable.Range(0, 5).SelectMany(t => inputs.Skip(t * 4 * 3).Take(2 * 3)).ToArray(), twoOutputs = new float[5 * 2 * 8];
-        layer.Run(two, new[] { 5, 2 }, twoOutputs, training: false);
-        for (int t = 0; t < 5; t++)
-            Assert.Equal(outputs.Skip(t * 4 * 8).Take(2 * 8), twoOutputs.Skip(t * 2 * 8).Take(2 * 8));
-        var error = Assert.Throws<ArgumentException>(() => layer.Run(inputs, new[] { 5, 2 }, new float[5 * 2 * 8], training: false));
-        Assert.Contains("B=2", error.Message);
-        Assert.Contains("T <= 5", error.Message);
-    }
-
-    [Fact]
     public void LossesOverNothingAreRefused()
     {
         Assert.Throws<ArgumentException>(() => Losses.MeanSquaredError(ReadOnlySpan<float>.Empty, ReadOnlySpan<float>.Empty, Span<float>.Empty));

@@ -110,7 +110,7 @@ internal sealed partial class VariantEmitter
             _w.Line($"private readonly int {SizeField(size)};");
         _w.Line();
 
-        _w.Line("/// <summary>Creates the cell with every parameter zero: set them by name with <c>Parameter(name).CopyFrom(...)</c>.</summary>");
+        _w.Line("/// <summary>Creates the cell with every parameter drawn from U(-1/√H, 1/√H), as PyTorch starts its recurrent modules (see <c>ResetParameters</c>); set them by name with <c>Parameter(name).CopyFrom(...)</c>.</summary>");
         _w.Line("/// <param name=\"inputSize\">X, the size of the input at each step.</param>");
         _w.Line($"/// <param name=\"hiddenSize\">H, the size of every {(DeclaredSizes.Count > 0 ? "state, intermediate and parameter vector whose size is not declared" : "state")}.</param>");
         foreach (string size in DeclaredSizes)
@@ -172,6 +172,7 @@ internal sealed partial class VariantEmitter
                     : $"new {Runtime}.ParameterBlock<{T}>({VectorField(name)}, {Gradient(VectorField(name))}, 0, 1, 0, 0)";
                 _w.Line($"AddParameter(\"{name}\", new[] {{ {SizeOf(vector.Size)} }}, {block});");
             }
+            _w.Line("ResetParameters(); // never all zeros: U(-1/√H, 1/√H), from the generator Initializers.ManualSeed seeds");
         }
         _w.Line();
 

@@ -26,12 +26,15 @@ public static class Checkpoint
         return cell.Parameters.Select(p => new KeyValuePair<string, Parameter<float>>(prefix + p.Name, p));
     }
 
-    /// <summary>The parameters of a dense layer by name ("W", "b"), optionally under a prefix.</summary>
-    public static IEnumerable<KeyValuePair<string, Parameter<float>>> Named(Dense layer, string prefix = "")
+    /// <summary>
+    /// Every parameter of a module or a whole model by name, optionally under a prefix: a Dense's "weight" and "bias",
+    /// a Sequential's "0.weight", a Recurrent's "l0.W_i" and "l0_reverse.W_i".
+    /// </summary>
+    public static IEnumerable<KeyValuePair<string, Parameter<float>>> Named(Module module, string prefix = "")
     {
-        ArgumentNullException.ThrowIfNull(layer);
+        ArgumentNullException.ThrowIfNull(module);
         ArgumentNullException.ThrowIfNull(prefix);
-        return new[] { layer.Weights, layer.Bias }.Select(p => new KeyValuePair<string, Parameter<float>>(prefix + p.Name, p));
+        return module.NamedParameters(prefix);
     }
 
     /// <summary>Saves the parameters as float32 tensors, atomically.</summary>

@@ -3,16 +3,24 @@ using System.Collections.Generic;
 
 namespace CellGen;
 
-/// <summary>A dense (linear) layer y = W x + b over rows, W of shape [outputs, inputs] by the name "W", b "b".</summary>
-public sealed class Dense : IHasParameters
+/// <summary>
+/// A dense (linear) layer y = W x + b over rows, as nn.Linear: W [outputs, inputs] by the name "weight", b "bias". As a
+/// module it maps each row of its input (every step of sequences, or each vector) and keeps the input's shape.
+/// </summary>
+public sealed class Dense : Module
 {
     private readonly float[] _weights, _weightsGradient, _bias, _biasGradient;
 
-    /// <summary>Creates the layer with zero parameters (see <see cref="Initializers"/>).</summary>
-    public Dense(int inputs, int outputs)
+    /// <summary>
+    /// Creates the layer as nn.Linear starts: W and b drawn from U(-1/√inputs, 1/√inputs), from <paramref name="random"/>
+    /// or the generator <see cref="Initializers.ManualSeed"/> seeds.
+    /// </summary>
+    public Dense(int inputs, int outputs, Random? random = null)
     {
         if (inputs <= 0) throw new ArgumentOutOfRangeException(nameof(inputs), inputs, "A dense layer needs at least one input.");
         if (outputs <= 0) throw new ArgumentOutOfRangeException(nameof(outputs), outputs, "A dense layer needs at least one output.");
+        if ((long)inputs * outputs > Array.MaxLength)
+            throw new ArgumentOutOfRangeException(nameof(inputs), inputs, $"inputs = {inputs} and outputs = {outputs} need more values than an array holds.");
         Inputs = inputs;
         Outputs = outputs;
         // Packed [inputs, outputs], as the matrix products of the cells.
@@ -20,9 +28,13 @@ public sealed class Dense : IHasParameters
         _weightsGradient = new float[inputs * outputs];
         _bias = new float[outputs];
         _biasGradient = new float[outputs];
-        Weights = new Parameter<float>("W", new[] { outputs, inputs },
+        Weights = new Parameter<float>("weight", new[] { outputs, inputs },
             new[] { new ParameterBlock<float>(_weights, _weightsGradient, 0, inputs, outputs, 0, "input", true) });
-        Bias = new Parameter<float>("b", new[] { outputs }, new[] { new ParameterBlock<float>(_bias, _biasGradient, 0, 1, 0, 0) });
+        Bias = new Parameter<float>("bias", new[] { outputs }, new[] { new ParameterBlock<float>(_bias, _biasGradient, 0, 1, 0, 0) });
+        // PyTorch: kaiming_uniform_(a=√5) for the weight, which is U(±1/√fan_in), and the same bound for the bias.
+        double bound = 1 / Math.Sqrt(inputs);
+        Initializers.Uniform<float>(_weights, bound, random);
+        Initializers.Uniform<float>(_bias, bound, random);
     }
 
     /// <summary>The size of an input row.</summary>
@@ -38,7 +50,26 @@ public sealed class Dense : IHasParameters
     public Parameter<float> Bias { get; }
 
     /// <inheritdoc/>
-    public IEnumerable<ParameterBuffer> ParameterBuffers => new[] { new ParameterBuffer(_weights, _weightsGradient), new ParameterBuffer(_bias, _biasGradient) };
+    public override int? InputWidth => Inputs;
+
+    /// <inheritdoc/>
+    public override IEnumerable<ParameterBuffer> ParameterBuffers => new[] { new ParameterBuffer(_weights, _weightsGradient), new ParameterBuffer(_bias, _biasGradient) };
+
+    /// <inheritdoc/>
+    protected override IEnumerable<KeyValuePair<string, Parameter<float>>> NamedParametersCore(string prefix) =>
+        new[] { KeyValuePair.Create(prefix + Weights.Name, Weights), KeyValuePair.Create(prefix + Bias.Name, Bias) };
+
+    /// <inheritdoc/>
+    protected override void ForwardCore(Activations input, bool training)
+    {
+        CheckWidth(input, Inputs);
+        Output.ReshapeLike(input, Outputs);
+        Forward(input.Values, Output.Values, input.Rows);
+    }
+
+    /// <inheritdoc/>
+    protected override void BackwardCore(Activations input) =>
+        Backward(input.Values, Output.Gradients, input.RequiresGradient ? input.Gradients : default, input.Rows);
 
     /// <summary>y [rows, outputs] = x [rows, inputs] Wᵀ + b.</summary>
     public void Forward(ReadOnlySpan<float> x, Span<float> y, int rows)

@@ -1,5 +1,6 @@
 using System;
 using System.Linq;
+using System.Numerics;
 
 namespace CellGen;
 
@@ -19,6 +20,48 @@ public enum RecurrentInit
 /// <summary>Parameter initialisers; each writes through the logical view of a parameter.</summary>
 public static class Initializers
 {
+    private static readonly object s_lock = new();
+    private static Random s_shared = new(0);
+
+    /// <summary>
+    /// Seeds the generator that modules and cells draw their initial parameters from when they are given no
+    /// <see cref="Random"/> (as <c>torch.manual_seed</c>): the same seed and the same order of construction give the
+    /// same parameters. The generator starts seeded with 0.
+    /// </summary>
+    public static void ManualSeed(int seed)
+    {
+        lock (s_lock) s_shared = new Random(seed);
+    }
+
+    /// <summary>Fills <paramref name="values"/> from U(-bound, bound), drawn from <paramref name="random"/> or the shared generator.</summary>
+    internal static void Uniform<T>(Span<T> values, double bound, Random? random) where T : INumberBase<T>
+    {
+        if (random is not null)
+        {
+            for (int i = 0; i < values.Length; i++) values[i] = T.CreateChecked((random.NextDouble() * 2 - 1) * bound);
+            return;
+        }
+        lock (s_lock)
+            for (int i = 0; i < values.Length; i++) values[i] = T.CreateChecked((s_shared.NextDouble() * 2 - 1) * bound);
+    }
+
+    /// <summary>Draws from N(0, 1), from <paramref name="random"/> or the shared generator.</summary>
+    internal static void Normal(Span<float> values, Random? random)
+    {
+        if (random is not null)
+        {
+            for (int i = 0; i < values.Length; i++) values[i] = (float)Gaussian(random);
+            return;
+        }
+        lock (s_lock)
+            for (int i = 0; i < values.Length; i++) values[i] = (float)Gaussian(s_shared);
+    }
+
+    /// <summary>The shared generator's next seed, for a module that needs a generator of its own (dropout).</summary>
+    internal static int NextSeed()
+    {
+        lock (s_lock) return s_shared.Next();
+    }
     /// <summary>Glorot/Xavier uniform: U(-a, a) with a = gain √(6 / (fanIn + fanOut)).</summary>
     public static void XavierUniform(Span<float> values, int fanIn, int fanOut, Random random, float gain = 1)
     {

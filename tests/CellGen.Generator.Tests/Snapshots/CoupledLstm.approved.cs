@@ -20,7 +20,7 @@ namespace CellGen.Cells
         private readonly float[] _weights1, _weights1Gradient;
         private readonly float[] _bias1, _bias1Gradient;
 
-        /// <summary>Creates the cell with every parameter zero: set them by name with <c>Parameter(name).CopyFrom(...)</c>.</summary>
+        /// <summary>Creates the cell with every parameter drawn from U(-1/√H, 1/√H), as PyTorch starts its recurrent modules (see <c>ResetParameters</c>); set them by name with <c>Parameter(name).CopyFrom(...)</c>.</summary>
         /// <param name="inputSize">X, the size of the input at each step.</param>
         /// <param name="hiddenSize">H, the size of every state.</param>
         [global::System.CodeDom.Compiler.GeneratedCode("CellGen", "0.1.0")]
@@ -44,6 +44,7 @@ namespace CellGen.Cells
                 new global::CellGen.ParameterBlock<float>(_weights0, _weights0Gradient, 0, H, 3 * H, 2 * H, "h[t-1]", false),
                 new global::CellGen.ParameterBlock<float>(_weights1, _weights1Gradient, H, X, 3 * H, 2 * H, "x[t]", true));
             AddParameter("b_o", new[] { H }, new global::CellGen.ParameterBlock<float>(_bias1, _bias1Gradient, 0, 1, 0, 2 * H));
+            ResetParameters(); // never all zeros: U(-1/√H, 1/√H), from the generator Initializers.ManualSeed seeds
         }
 
         private static readonly string[] s_equations = new string[] { "f    = sigmoid(W_f @ [h[t-1], x[t]] + b_f)", "g    = tanh(W_g @ [h[t-1], x[t]] + b_g)", "o    = sigmoid(W_o @ [h[t-1], x[t]] + b_o)", "c[t] = f * c[t-1] + (1 - f) * g", "h[t] = o * tanh(c[t])" };

@@ -30,7 +30,7 @@ namespace CellGen.Cells
         private readonly float[] _vector_a_c, _vector_a_cGradient;
         private readonly float[] _vector_b_c, _vector_b_cGradient;
 
-        /// <summary>Creates the cell with every parameter zero: set them by name with <c>Parameter(name).CopyFrom(...)</c>.</summary>
+        /// <summary>Creates the cell with every parameter drawn from U(-1/√H, 1/√H), as PyTorch starts its recurrent modules (see <c>ResetParameters</c>); set them by name with <c>Parameter(name).CopyFrom(...)</c>.</summary>
         /// <param name="inputSize">X, the size of the input at each step.</param>
         /// <param name="hiddenSize">H, the size of every state.</param>
         [global::System.CodeDom.Compiler.GeneratedCode("CellGen", "0.1.0")]
@@ -73,6 +73,7 @@ namespace CellGen.Cells
             AddParameter("b_o", new[] { H }, new global::CellGen.ParameterBlock<float>(_vector_b_o, _vector_b_oGradient, 0, 1, 0, 0));
             AddParameter("a_c", new[] { H }, new global::CellGen.ParameterBlock<float>(_vector_a_c, _vector_a_cGradient, 0, 1, 0, 0));
             AddParameter("b_c", new[] { H }, new global::CellGen.ParameterBlock<float>(_vector_b_c, _vector_b_cGradient, 0, 1, 0, 0));
+            ResetParameters(); // never all zeros: U(-1/√H, 1/√H), from the generator Initializers.ManualSeed seeds
         }
 
         private static readonly string[] s_equations = new string[] { "i    = sigmoid(a_i * layernorm(W_i @ [h[t-1], x[t]]) + b_i)", "f    = sigmoid(a_f * layernorm(W_f @ [h[t-1], x[t]]) + b_f)", "g    = tanh(a_g * layernorm(W_g @ [h[t-1], x[t]]) + b_g)", "o    = sigmoid(a_o * layernorm(W_o @ [h[t-1], x[t]]) + b_o)", "c[t] = f * c[t-1] + i * g", "h[t] = o * tanh(a_c * layernorm(c[t]) + b_c)" };

@@ -23,7 +23,7 @@ namespace CellGen.Cells
         private readonly float[] _weights2, _weights2Gradient;
         private readonly int _size_P;
 
-        /// <summary>Creates the cell with every parameter zero: set them by name with <c>Parameter(name).CopyFrom(...)</c>.</summary>
+        /// <summary>Creates the cell with every parameter drawn from U(-1/√H, 1/√H), as PyTorch starts its recurrent modules (see <c>ResetParameters</c>); set them by name with <c>Parameter(name).CopyFrom(...)</c>.</summary>
         /// <param name="inputSize">X, the size of the input at each step.</param>
         /// <param name="hiddenSize">H, the size of every state, intermediate and parameter vector whose size is not declared.</param>
         /// <param name="P">P, the size of r.</param>
@@ -59,6 +59,7 @@ namespace CellGen.Cells
             AddParameter("b_o", new[] { H }, new global::CellGen.ParameterBlock<float>(_bias1, _bias1Gradient, 0, 1, 0, 3 * H));
             AddParameter("W_r", new[] { size_P, H },
                 new global::CellGen.ParameterBlock<float>(_weights2, _weights2Gradient, 0, H, size_P, 0, "o * tanh(c[t])", false));
+            ResetParameters(); // never all zeros: U(-1/√H, 1/√H), from the generator Initializers.ManualSeed seeds
         }
 
         private static readonly string[] s_equations = new string[] { "i    = sigmoid(W_i @ [r[t-1], x[t]] + b_i)", "f    = sigmoid(W_f @ [r[t-1], x[t]] + b_f)", "g    = tanh(W_g @ [r[t-1], x[t]] + b_g)", "o    = sigmoid(W_o @ [r[t-1], x[t]] + b_o)", "c[t] = f * c[t-1] + i * g", "r[t] = W_r @ (o * tanh(c[t]))" };

@@ -24,7 +24,7 @@ namespace CellGen.Cells
         private readonly float[] _vector_p_f, _vector_p_fGradient;
         private readonly float[] _vector_p_o, _vector_p_oGradient;
 
-        /// <summary>Creates the cell with every parameter zero: set them by name with <c>Parameter(name).CopyFrom(...)</c>.</summary>
+        /// <summary>Creates the cell with every parameter drawn from U(-1/√H, 1/√H), as PyTorch starts its recurrent modules (see <c>ResetParameters</c>); set them by name with <c>Parameter(name).CopyFrom(...)</c>.</summary>
         /// <param name="inputSize">X, the size of the input at each step.</param>
         /// <param name="hiddenSize">H, the size of every state.</param>
         [global::System.CodeDom.Compiler.GeneratedCode("CellGen", "0.1.0")]
@@ -58,6 +58,7 @@ namespace CellGen.Cells
                 new global::CellGen.ParameterBlock<float>(_weights1, _weights1Gradient, H, X, 4 * H, 3 * H, "x[t]", true));
             AddParameter("p_o", new[] { H }, new global::CellGen.ParameterBlock<float>(_vector_p_o, _vector_p_oGradient, 0, 1, 0, 0));
             AddParameter("b_o", new[] { H }, new global::CellGen.ParameterBlock<float>(_bias1, _bias1Gradient, 0, 1, 0, 3 * H));
+            ResetParameters(); // never all zeros: U(-1/√H, 1/√H), from the generator Initializers.ManualSeed seeds
         }
 
         private static readonly string[] s_equations = new string[] { "i    = sigmoid(W_i @ [h[t-1], x[t]] + p_i * c[t-1] + b_i)", "f    = sigmoid(W_f @ [h[t-1], x[t]] + p_f * c[t-1] + b_f)", "g    = tanh(W_g @ [h[t-1], x[t]] + b_g)", "c[t] = f * c[t-1] + i * g", "o    = sigmoid(W_o @ [h[t-1], x[t]] + p_o * c[t] + b_o)", "h[t] = o * tanh(c[t])" };

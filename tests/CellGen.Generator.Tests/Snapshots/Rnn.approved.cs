@@ -16,7 +16,7 @@ namespace CellGen.Cells
         private readonly float[] _weights1, _weights1Gradient;
         private readonly float[] _bias1, _bias1Gradient;
 
-        /// <summary>Creates the cell with every parameter zero: set them by name with <c>Parameter(name).CopyFrom(...)</c>.</summary>
+        /// <summary>Creates the cell with every parameter drawn from U(-1/√H, 1/√H), as PyTorch starts its recurrent modules (see <c>ResetParameters</c>); set them by name with <c>Parameter(name).CopyFrom(...)</c>.</summary>
         /// <param name="inputSize">X, the size of the input at each step.</param>
         /// <param name="hiddenSize">H, the size of every state.</param>
         [global::System.CodeDom.Compiler.GeneratedCode("CellGen", "0.1.0")]
@@ -32,6 +32,7 @@ namespace CellGen.Cells
                 new global::CellGen.ParameterBlock<float>(_weights0, _weights0Gradient, 0, H, H, 0, "h[t-1]", false),
                 new global::CellGen.ParameterBlock<float>(_weights1, _weights1Gradient, H, X, H, 0, "x[t]", true));
             AddParameter("b", new[] { H }, new global::CellGen.ParameterBlock<float>(_bias1, _bias1Gradient, 0, 1, 0, 0));
+            ResetParameters(); // never all zeros: U(-1/√H, 1/√H), from the generator Initializers.ManualSeed seeds
         }
 
         private static readonly string[] s_equations = new string[] { "h[t] = tanh(W @ [h[t-1], x[t]] + b)" };

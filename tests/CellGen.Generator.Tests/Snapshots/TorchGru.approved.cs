@@ -20,7 +20,7 @@ namespace CellGen.Cells
         private readonly float[] _weights1, _weights1Gradient;
         private readonly float[] _bias1, _bias1Gradient;
 
-        /// <summary>Creates the cell with every parameter zero: set them by name with <c>Parameter(name).CopyFrom(...)</c>.</summary>
+        /// <summary>Creates the cell with every parameter drawn from U(-1/√H, 1/√H), as PyTorch starts its recurrent modules (see <c>ResetParameters</c>); set them by name with <c>Parameter(name).CopyFrom(...)</c>.</summary>
         /// <param name="inputSize">X, the size of the input at each step.</param>
         /// <param name="hiddenSize">H, the size of every state.</param>
         [global::System.CodeDom.Compiler.GeneratedCode("CellGen", "0.1.0")]
@@ -47,6 +47,7 @@ namespace CellGen.Cells
             AddParameter("Wh_n", new[] { H, H },
                 new global::CellGen.ParameterBlock<float>(_weights0, _weights0Gradient, 0, H, 3 * H, 2 * H, "h[t-1]", false));
             AddParameter("bh_n", new[] { H }, new global::CellGen.ParameterBlock<float>(_bias0, _bias0Gradient, 0, 1, 0, 2 * H));
+            ResetParameters(); // never all zeros: U(-1/√H, 1/√H), from the generator Initializers.ManualSeed seeds
         }
 
         private static readonly string[] s_equations = new string[] { "r    = sigmoid(W_r @ [h[t-1], x[t]] + b_r)", "z    = sigmoid(W_z @ [h[t-1], x[t]] + b_z)", "n    = tanh(Wx_n @ x[t] + bx_n + r * (Wh_n @ h[t-1] + bh_n))", "h[t] = (1 - z) * n + z * h[t-1]" };

@@ -1,0 +1,80 @@
+using System;
+
+namespace CellGen;
+
+/// <summary>
+/// The generator of dropout masks: SplitMix64, small and fast, its whole state one number, so that a checkpoint can
+/// save it and a resumed run draws the same masks.
+/// </summary>
+internal struct MaskGenerator
+{
+    public ulong State;
+
+    public MaskGenerator(int seed) => State = (ulong)seed * 0x9E3779B97F4A7C15UL + 0x632BE59BD9B4E019UL;
+
+    /// <summary>Uniform in [0, 1).</summary>
+    public float NextSingle()
+    {
+        ulong z = State += 0x9E3779B97F4A7C15UL;
+        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
+        z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
+        z ^= z >> 31;
+        return (z >> 40) * (1f / (1 << 24));
+    }
+
+    /// <summary>Inverted dropout in place: each value kept with probability 1 - p and scaled by 1 / (1 - p); the mask is kept for the gradient.</summary>
+    public void Apply(Span<float> values, Span<float> mask, float probability)
+    {
+        float keep = 1 - probability, scale = 1 / keep;
+        for (int i = 0; i < values.Length; i++)
+        {
+            mask[i] = NextSingle() < keep ? scale : 0;
+            values[i] *= mask[i];
+        }
+    }
+}
+
+/// <summary>Inverted dropout (as nn.Dropout): while training, each value is zeroed with probability p and the rest scaled by 1 / (1 - p).</summary>
+public sealed class Dropout : Module
+{
+    private float[] _mask = Array.Empty<float>();
+    private MaskGenerator _generator;
+
+    /// <summary>Creates the module; its masks are drawn from a generator seeded by <paramref name="seed"/>, or from the shared one.</summary>
+    public Dropout(float probability, int? seed = null)
+    {
+        if (!(probability >= 0 && probability < 1)) throw new ArgumentOutOfRangeException(nameof(probability), probability, "Dropout is a probability in [0, 1).");
+        Probability = probability;
+        _generator = new MaskGenerator(seed ?? Initializers.NextSeed());
+    }
+
+    /// <summary>p.</summary>
+    public float Probability { get; }
+
+    /// <summary>The state of the mask generator, saved by checkpoints so that a resumed run draws the same masks.</summary>
+    internal ulong GeneratorState { get => _generator.State; set => _generator.State = value; }
+
+    private bool _dropped;
+
+    /// <inheritdoc/>
+    protected override void ForwardCore(Activations input, bool training)
+    {
+        Output.ReshapeLike(input, input.Width, input.Directions);
+        input.Values.CopyTo(Output.Values);
+        _dropped = training && Probability > 0;
+        if (!_dropped) return;
+        if (_mask.Length < Output.Values.Length) _mask = new float[Output.Values.Length];
+        _generator.Apply(Output.Values, _mask.AsSpan(0, Output.Values.Length), Probability);
+    }
+
+    /// <inheritdoc/>
+    protected override void BackwardCore(Activations input)
+    {
+        if (!input.RequiresGradient) return;
+        Span<float> target = input.Gradients;
+        Output.Gradients.CopyTo(target);
+        if (!_dropped) return;
+        ReadOnlySpan<float> mask = _mask.AsSpan(0, target.Length);
+        for (int i = 0; i < target.Length; i++) target[i] *= mask[i];
+    }
+}

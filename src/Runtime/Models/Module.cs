@@ -1,0 +1,76 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+
+namespace CellGen;
+
+/// <summary>
+/// A part of a model: Forward maps the Activations of its input to its <see cref="Output"/>, and Backward, after a
+/// training Forward and once the gradients of the output are written, accumulates the gradients of its parameters and
+/// writes those of its input (when the input requires them). A <see cref="Sequential"/> runs the Backward of its
+/// modules in reverse order on its own; calling them by hand stays possible for custom wiring.
+/// </summary>
+public abstract class Module : IHasParameters
+{
+    private Activations? _input;
+    private bool _trained;
+
+    /// <summary>The output of the last Forward, with the gradients a loss or the next module writes.</summary>
+    public virtual Activations Output { get; } = new();
+
+    /// <summary>Runs the module on <paramref name="input"/>; <paramref name="training"/> records what Backward needs and turns dropout on.</summary>
+    public Activations Forward(Activations input, bool training)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        _trained = false;
+        ForwardCore(input, training);
+        _input = input;
+        _trained = training;
+        return Output;
+    }
+
+    /// <summary>Records a forward run that did not go through <see cref="Forward"/> (a model fed token ids), for Backward.</summary>
+    private protected void Record(Activations input, bool training)
+    {
+        _input = input;
+        _trained = training;
+    }
+
+    /// <summary>Back-propagates the gradients of <see cref="Output"/> through the last training Forward.</summary>
+    public void Backward()
+    {
+        if (_input is null || !_trained)
+            throw new InvalidOperationException($"{GetType().Name}.Backward needs a Forward with training: true first.");
+        BackwardCore(_input);
+    }
+
+    /// <summary>Computes <see cref="Output"/> from <paramref name="input"/>.</summary>
+    protected abstract void ForwardCore(Activations input, bool training);
+
+    /// <summary>Reads the gradients of <see cref="Output"/>; accumulates parameter gradients; writes <paramref name="input"/>'s gradients if it requires them.</summary>
+    protected abstract void BackwardCore(Activations input);
+
+    /// <summary>The packed parameter buffers with their gradients, for optimisers.</summary>
+    public virtual IEnumerable<ParameterBuffer> ParameterBuffers => Enumerable.Empty<ParameterBuffer>();
+
+    /// <summary>Every parameter under the name a checkpoint stores it by, each prefixed with <paramref name="prefix"/>.</summary>
+    public IEnumerable<KeyValuePair<string, Parameter<float>>> NamedParameters(string prefix = "")
+    {
+        ArgumentNullException.ThrowIfNull(prefix);
+        return NamedParametersCore(prefix);
+    }
+
+    /// <summary>The parameters by name under <paramref name="prefix"/> (not null).</summary>
+    protected virtual IEnumerable<KeyValuePair<string, Parameter<float>>> NamedParametersCore(string prefix) =>
+        Enumerable.Empty<KeyValuePair<string, Parameter<float>>>();
+
+    /// <summary>The values of each row a module that keeps the row count needs (the width of its input), or null for any.</summary>
+    public virtual int? InputWidth => null;
+
+    /// <summary>Refuses an input of the wrong width with both widths named.</summary>
+    protected void CheckWidth(Activations input, int width)
+    {
+        if (input.Width != width)
+            throw new ArgumentException($"{GetType().Name} reads rows of {width} values; its input is {input}.", nameof(input));
+    }
+}

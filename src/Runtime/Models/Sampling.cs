@@ -1,0 +1,39 @@
+using System;
+
+namespace CellGen;
+
+/// <summary>Choosing the next token from a row of logits, for decoding and generation.</summary>
+public static class Sampling
+{
+    /// <summary>The class of the largest logit (the first of equal ones).</summary>
+    public static int Greedy(ReadOnlySpan<float> logits)
+    {
+        if (logits.IsEmpty) throw new ArgumentException("There are no logits to choose from.", nameof(logits));
+        int best = 0;
+        for (int c = 1; c < logits.Length; c++)
+            if (logits[c] > logits[best]) best = c;
+        return best;
+    }
+
+    /// <summary>
+    /// A class drawn from softmax(logits / <paramref name="temperature"/>): below 1 sharper, above 1 flatter; 0 is
+    /// <see cref="Greedy"/>.
+    /// </summary>
+    public static int Sample(ReadOnlySpan<float> logits, float temperature, Random random)
+    {
+        ArgumentNullException.ThrowIfNull(random);
+        if (!(temperature >= 0) || float.IsInfinity(temperature))
+            throw new ArgumentOutOfRangeException(nameof(temperature), temperature, "The temperature is a finite number >= 0.");
+        int best = Greedy(logits);
+        if (temperature == 0) return best;
+        double sum = 0;
+        for (int c = 0; c < logits.Length; c++) sum += Math.Exp((logits[c] - logits[best]) / temperature);
+        double u = random.NextDouble() * sum;
+        for (int c = 0; c < logits.Length; c++)
+        {
+            u -= Math.Exp((logits[c] - logits[best]) / temperature);
+            if (u < 0) return c;
+        }
+        return best;
+    }
+}

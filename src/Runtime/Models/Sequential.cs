@@ -1,0 +1,95 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+
+namespace CellGen;
+
+/// <summary>
+/// Modules run one after another, as PyTorch's nn.Sequential: Forward runs them in order, Backward in reverse order,
+/// each reading the gradients the next one wrote. Its parameters are named "0.", "1.", ... after each module's place.
+/// </summary>
+public sealed class Sequential : Module
+{
+    private readonly Module[] _modules;
+    private readonly Activations _input = new() { RequiresGradient = false };
+
+    /// <summary>Composes <paramref name="modules"/>, input first.</summary>
+    public Sequential(params Module[] modules)
+    {
+        ArgumentNullException.ThrowIfNull(modules);
+        if (modules.Length == 0) throw new ArgumentException("A Sequential needs at least one module.", nameof(modules));
+        for (int i = 0; i < modules.Length; i++)
+            if (modules[i] is null) throw new ArgumentException($"Module {i} is null.", nameof(modules));
+        if (modules.Distinct().Count() != modules.Length)
+            throw new ArgumentException("The same module is given twice: each module has one output buffer, so it can appear once.", nameof(modules));
+        _modules = modules;
+    }
+
+    /// <summary>The modules, input first.</summary>
+    public IReadOnlyList<Module> Modules => _modules;
+
+    /// <summary>The last module's output.</summary>
+    public override Activations Output => _modules[^1].Output;
+
+    /// <inheritdoc/>
+    public override int? InputWidth => _modules[0].InputWidth;
+
+    /// <summary>Runs <paramref name="batchSize"/> sequences [T, B, X] of floats (T from the length), X the first module's input width.</summary>
+    public Activations Forward(ReadOnlySpan<float> inputs, int batchSize, bool training) => Forward(inputs, batchSize, default, training);
+
+    /// <summary>Runs sequences [T, B, X] of different lengths, padded to T: one per entry of <paramref name="lengths"/>.</summary>
+    public Activations Forward(ReadOnlySpan<float> inputs, ReadOnlySpan<int> lengths, bool training) => Forward(inputs, lengths.Length, lengths, training);
+
+    /// <summary>Runs <paramref name="batchSize"/> sequences of token ids [T, B]; the first module must be an <see cref="Embedding"/>.</summary>
+    public Activations Forward(ReadOnlySpan<int> tokens, int batchSize, bool training) => Forward(tokens, batchSize, default, training);
+
+    /// <summary>Runs sequences of token ids [T, B] of different lengths, one per entry of <paramref name="lengths"/>.</summary>
+    public Activations Forward(ReadOnlySpan<int> tokens, ReadOnlySpan<int> lengths, bool training) => Forward(tokens, lengths.Length, lengths, training);
+
+    private Activations Forward(ReadOnlySpan<float> inputs, int batchSize, ReadOnlySpan<int> lengths, bool training)
+    {
+        int width = InputWidth ?? throw new InvalidOperationException($"The first module, {_modules[0].GetType().Name}, does not say its input width: give it Activations.");
+        _input.SetSequences(inputs, batchSize, width, lengths, nameof(inputs));
+        return Forward(_input, training);
+    }
+
+    private Activations Forward(ReadOnlySpan<int> tokens, int batchSize, ReadOnlySpan<int> lengths, bool training)
+    {
+        if (_modules[0] is not Embedding embedding)
+            throw new InvalidOperationException($"Token ids go to an Embedding; the first module is a {_modules[0].GetType().Name}: give it floats.");
+        embedding.Forward(tokens, batchSize, lengths);
+        Activations output = RunFrom(1, embedding.Output, training, embedding);
+        Record(embedding.Output, training);
+        return output;
+    }
+
+    /// <inheritdoc/>
+    protected override void ForwardCore(Activations input, bool training) => RunFrom(0, input, training, first: null);
+
+    private Activations RunFrom(int start, Activations input, bool training, Embedding? first)
+    {
+        _first = first;
+        Activations current = input;
+        for (int i = start; i < _modules.Length; i++) current = _modules[i].Forward(current, training);
+        return current;
+    }
+
+    private Embedding? _first; // the embedding fed token ids by the last Forward, if any
+
+    /// <inheritdoc/>
+    protected override void BackwardCore(Activations input)
+    {
+        for (int i = _modules.Length - 1; i >= 0; i--)
+        {
+            if (i == 0 && _first is not null) _first.BackwardTokens();
+            else _modules[i].Backward();
+        }
+    }
+
+    /// <inheritdoc/>
+    public override IEnumerable<ParameterBuffer> ParameterBuffers => _modules.SelectMany(m => m.ParameterBuffers);
+
+    /// <inheritdoc/>
+    protected override IEnumerable<KeyValuePair<string, Parameter<float>>> NamedParametersCore(string prefix) =>
+        _modules.SelectMany((m, i) => m.NamedParameters($"{prefix}{i}."));
+}
