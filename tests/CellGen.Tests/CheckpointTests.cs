@@ -29,6 +29,75 @@ public sealed class CheckpointTests : IDisposable
 
     private static Dictionary<string, float[]> Snapshot(RecurrentCell<float> cell) => cell.Parameters.ToDictionary(p => p.Name, p => p.ToArray());
 
+    /// <summary>A tagger over tokens with dropout in two places, so that a resume must restore the masks' generators too.</summary>
+    private static Sequential Tagger(int seed) => new(
+        new Embedding(11, 6, new Random(seed)),
+        new Recurrent((x, h) => new Lstm(x, h), 6, 8, layers: 2, bidirectional: true, dropout: 0.3f, random: new Random(seed + 1)),
+        new Dropout(0.2f, seed),
+        new Dense(16, 5, new Random(seed + 2)));
+
+    [Theory]
+    [InlineData("adam")]
+    [InlineData("sgd")]
+    public void TrainingResumedFromACheckpointIsBitIdenticalToTrainingWithoutTheBreak(string rule)
+    {
+        Optimizer Make(Module model) => rule == "adam"
+            ? Adam.W(new IHasParameters[] { model }, 3e-2f)
+            : new Sgd(new IHasParameters[] { model }, 0.1f, momentum: 0.9f, nesterov: true);
+        var loss = new CrossEntropyLoss();
+        void Train(Sequential model, Optimizer optimizer, int from, int count)
+        {
+            for (int step = from; step < from + count; step++)
+            {
+                int[] tokens = Enumerable.Range(0, 5 * 3).Select(i => (i * 7 + step) % 11).ToArray();
+                int[] targets = tokens.Select(t => t % 5).ToArray();
+                loss.Compute(model.Forward(tokens, new[] { 5, 3, 4 }, training: true), targets);
+                optimizer.ZeroGradients();
+                model.Backward();
+                optimizer.ClipGradientsByNorm(1);
+                optimizer.Step();
+            }
+        }
+        string path = Path.Combine(_folder, "resume.safetensors");
+        var unbroken = Tagger(1);
+        var unbrokenOptimizer = Make(unbroken);
+        Train(unbroken, unbrokenOptimizer, 0, 3);
+        Checkpoint.Save(path, unbroken, unbrokenOptimizer, new Dictionary<string, string> { ["vocabulary"] = "abcdefghijk" });
+        Train(unbroken, unbrokenOptimizer, 3, 3);
+
+        var resumed = Tagger(99); // other initial weights and generators: everything must come from the file
+        var resumedOptimizer = Make(resumed);
+        IReadOnlyDictionary<string, string> metadata = Checkpoint.Load(path, resumed, resumedOptimizer);
+        Assert.Equal("abcdefghijk", metadata["vocabulary"]);
+        Assert.Single(metadata);
+        Assert.Equal(3, resumedOptimizer.Steps);
+        Train(resumed, resumedOptimizer, 3, 3);
+
+        var expected = unbroken.NamedParameters().ToList();
+        var actual = resumed.NamedParameters().ToDictionary(p => p.Key, p => p.Value);
+        Assert.Equal(expected.Select(p => p.Key), actual.Keys);
+        foreach ((string name, Parameter<float> parameter) in expected)
+            Assert.True(parameter.ToArray().SequenceEqual(actual[name].ToArray()), $"{name} differs after the resume");
+    }
+
+    [Fact]
+    public void AModelCheckpointLoadsWithoutItsOptimiserAndRefusesAnotherModel()
+    {
+        string path = Path.Combine(_folder, "model.safetensors");
+        var model = Tagger(1);
+        Checkpoint.Save(path, model, Adam.W(new IHasParameters[] { model }), new Dictionary<string, string> { ["note"] = "x" });
+        var inference = Tagger(2);
+        Checkpoint.Load(path, inference); // the optimiser's tensors are skipped
+        Assert.Equal(model.NamedParameters().First().Value.ToArray(), inference.NamedParameters().First().Value.ToArray());
+        Assert.Equal("x", Checkpoint.ReadMetadata(path)["note"]);
+        var other = new Sequential(new Embedding(11, 6), new Recurrent((x, h) => new Lstm(x, h), 6, 8), new Dense(8, 5));
+        float[] before = other.NamedParameters().First().Value.ToArray();
+        var error = Assert.Throws<InvalidDataException>(() => Checkpoint.Load(path, other));
+        Assert.Contains("missing", error.Message);
+        Assert.Equal(before, other.NamedParameters().First().Value.ToArray());
+        Assert.Throws<ArgumentException>(() => Checkpoint.Save(path, model, null, new Dictionary<string, string> { ["cellgen.optimizer.steps"] = "1" }));
+    }
+
     [Fact]
     public void RoundTripIsBitExact()
     {
@@ -138,7 +207,7 @@ public sealed class CheckpointTests : IDisposable
         string path = Path.Combine(_folder, "model.safetensors");
         Checkpoint.Save(path, Checkpoint.Named(RandomLstm(1)));
         byte[] old = File.ReadAllBytes(path);
-        var error = Assert.Throws<IOException>(() => Checkpoint.Save(path, Checkpoint.Named(RandomLstm(2)), s => new FailingStream(s, old.Length / 2)));
+        var error = Assert.Throws<IOException>(() => Checkpoint.Save(path, Checkpoint.Named(RandomLstm(2)), null, s => new FailingStream(s, old.Length / 2)));
         Assert.Equal(old, File.ReadAllBytes(path));
         Assert.Single(Directory.GetFiles(_folder));
         // The message names the file the caller asked for, not the temporary one beside it.

@@ -1,4 +1,5 @@
 using System;
+using System.Collections.Generic;
 
 namespace CellGen;
 
@@ -51,8 +52,8 @@ public sealed class Dropout : Module
     /// <summary>p.</summary>
     public float Probability { get; }
 
-    /// <summary>The state of the mask generator, saved by checkpoints so that a resumed run draws the same masks.</summary>
-    internal ulong GeneratorState { get => _generator.State; set => _generator.State = value; }
+    internal override IEnumerable<(string Name, Func<ulong> Get, Action<ulong> Set)> Generators(string prefix) =>
+        new (string, Func<ulong>, Action<ulong>)[] { (prefix + "dropout", () => _generator.State, value => _generator.State = value) };
 
     private bool _dropped;
 

@@ -64,6 +64,10 @@ public abstract class Module : IHasParameters
     protected virtual IEnumerable<KeyValuePair<string, Parameter<float>>> NamedParametersCore(string prefix) =>
         Enumerable.Empty<KeyValuePair<string, Parameter<float>>>();
 
+    /// <summary>The generators of dropout masks inside the module, by name, for checkpoints: a resumed run draws the same masks.</summary>
+    internal virtual IEnumerable<(string Name, Func<ulong> Get, Action<ulong> Set)> Generators(string prefix) =>
+        Enumerable.Empty<(string, Func<ulong>, Action<ulong>)>();
+
     /// <summary>The values of each row a module that keeps the row count needs (the width of its input), or null for any.</summary>
     public virtual int? InputWidth => null;
 

@@ -113,6 +113,10 @@ public sealed class Recurrent : Module
         _directions.SelectMany((d, i) => d.Cell.Parameters.Select(p =>
             KeyValuePair.Create($"{prefix}l{i / Directions}{(i % Directions == 1 ? "_reverse" : "")}.{p.Name}", p)));
 
+    internal override IEnumerable<(string Name, Func<ulong> Get, Action<ulong> Set)> Generators(string prefix) =>
+        Layers == 1 ? Enumerable.Empty<(string, Func<ulong>, Action<ulong>)>()
+            : new (string, Func<ulong>, Action<ulong>)[] { (prefix + "dropout", () => _generator.State, value => _generator.State = value) };
+
     /// <summary>Forgets the states carried by <see cref="Stateful"/> and any initial states given: the next Forward starts from zeros.</summary>
     public void ResetStates()
     {

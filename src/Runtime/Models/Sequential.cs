@@ -86,6 +86,9 @@ public sealed class Sequential : Module
         }
     }
 
+    internal override IEnumerable<(string Name, Func<ulong> Get, Action<ulong> Set)> Generators(string prefix) =>
+        _modules.SelectMany((m, i) => m.Generators($"{prefix}{i}."));
+
     /// <inheritdoc/>
     public override IEnumerable<ParameterBuffer> ParameterBuffers => _modules.SelectMany(m => m.ParameterBuffers);
 

@@ -1,6 +1,7 @@
 using System;
 using System.Buffers.Binary;
 using System.Collections.Generic;
+using System.Globalization;
 using System.IO;
 using System.Linq;
 using System.Text;
@@ -39,7 +40,82 @@ public static class Checkpoint
 
     /// <summary>Saves the parameters as float32 tensors, atomically.</summary>
     public static void Save(string path, IEnumerable<KeyValuePair<string, Parameter<float>>> parameters) =>
-        Save(path, parameters, stream => stream);
+        Save(path, parameters, null, stream => stream);
+
+    /// <summary>The metadata keys CellGen writes itself: the optimiser's steps and learning rate, the dropout generators.</summary>
+    private const string Reserved = "cellgen.";
+
+    /// <summary>
+    /// Saves a whole model: every parameter under its module's name (<see cref="Module.NamedParameters"/>), the
+    /// optimiser's state when given (its moments or momentum under "optimizer.N.", its steps and learning rate), the
+    /// state of every dropout generator, and <paramref name="metadata"/> (string pairs in the header's __metadata__,
+    /// e.g. a vocabulary); atomically. Loading it into the same model and optimiser continues training exactly where it
+    /// stopped.
+    /// </summary>
+    public static void Save(string path, Module model, Optimizer? optimizer = null, IReadOnlyDictionary<string, string>? metadata = null)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        var pairs = new Dictionary<string, string>();
+        if (metadata is not null)
+            foreach ((string key, string value) in metadata)
+            {
+                if (key is null || value is null) throw new ArgumentException("A metadata key or value is null.", nameof(metadata));
+                if (key.StartsWith(Reserved, StringComparison.Ordinal) || key is "format" or "writer")
+                    throw new ArgumentException($"The metadata key '{key}' is CellGen's own (format, writer and cellgen.*): choose another.", nameof(metadata));
+                pairs[key] = value;
+            }
+        foreach ((string name, Func<ulong> get, Action<ulong> _) in model.Generators(""))
+            pairs[Reserved + "generator." + name] = get().ToString(CultureInfo.InvariantCulture);
+        var tensors = model.NamedParameters().ToList();
+        if (optimizer is not null)
+        {
+            pairs[Reserved + "optimizer.steps"] = optimizer.Steps.ToString(CultureInfo.InvariantCulture);
+            pairs[Reserved + "optimizer.learning_rate"] = optimizer.LearningRate.ToString("R", CultureInfo.InvariantCulture);
+            tensors.AddRange(optimizer.StateTensors());
+        }
+        Save(path, tensors, pairs, stream => stream);
+    }
+
+    /// <summary>
+    /// Loads what <see cref="Save(string, Module, Optimizer?, IReadOnlyDictionary{string, string}?)"/> wrote into the same
+    /// model (and optimiser, when given; without one, the optimiser's state in the file is skipped) and returns the
+    /// caller's metadata. Every parameter must be in the file with its shape; nothing changes when anything is wrong.
+    /// </summary>
+    public static IReadOnlyDictionary<string, string> Load(string path, Module model, Optimizer? optimizer = null)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        ArgumentNullException.ThrowIfNull(model);
+        var targets = model.NamedParameters().ToList();
+        if (optimizer is not null) targets.AddRange(optimizer.StateTensors());
+        (var entries, byte[] data, var metadata) = Read(path);
+        var skipped = optimizer is null ? entries.Keys.Where(k => k.StartsWith(Optimizer.StatePrefix, StringComparison.Ordinal)).ToHashSet() : new HashSet<string>();
+        var staged = Stage(path, Checked(path, targets), entries, data, skipped);
+        var generators = model.Generators("").ToList();
+        var seeds = new List<(Action<ulong> Set, ulong Value)>();
+        foreach ((string name, Func<ulong> _, Action<ulong> set) in generators)
+        {
+            if (!metadata.TryGetValue(Reserved + "generator." + name, out string? text) || !ulong.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out ulong value))
+                throw new InvalidDataException($"{path}: no state for the dropout generator '{name}' (was it saved from another model?).");
+            seeds.Add((set, value));
+        }
+        int steps = 0;
+        float learningRate = 0;
+        if (optimizer is not null
+            && (!metadata.TryGetValue(Reserved + "optimizer.steps", out string? stepsText) || !int.TryParse(stepsText, NumberStyles.None, CultureInfo.InvariantCulture, out steps)
+                || !metadata.TryGetValue(Reserved + "optimizer.learning_rate", out string? rateText) || !float.TryParse(rateText, NumberStyles.Float, CultureInfo.InvariantCulture, out learningRate)))
+            throw new InvalidDataException($"{path}: no optimiser steps or learning rate in the metadata (saved without an optimiser?).");
+        foreach ((Parameter<float> target, float[] values) in staged) target.CopyFrom(values);
+        foreach ((Action<ulong> set, ulong value) in seeds) set(value);
+        if (optimizer is not null) optimizer.Restore(steps, learningRate);
+        return metadata.Where(p => !p.Key.StartsWith(Reserved, StringComparison.Ordinal) && p.Key is not ("format" or "writer")).ToDictionary(p => p.Key, p => p.Value);
+    }
+
+    /// <summary>The caller's metadata of a checkpoint, without loading it.</summary>
+    public static IReadOnlyDictionary<string, string> ReadMetadata(string path)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        return Read(path).Metadata.Where(p => !p.Key.StartsWith(Reserved, StringComparison.Ordinal) && p.Key is not ("format" or "writer")).ToDictionary(p => p.Key, p => p.Value);
+    }
 
     /// <summary>The arguments of Save and Load: a path, and parameters each with a name of its own.</summary>
     private static List<KeyValuePair<string, Parameter<float>>> Checked(string path, IEnumerable<KeyValuePair<string, Parameter<float>>> parameters)
@@ -54,7 +130,7 @@ public static class Checkpoint
     }
 
     /// <summary>Saves through a stream wrapper (tests use it to fail in the middle of a write).</summary>
-    internal static void Save(string path, IEnumerable<KeyValuePair<string, Parameter<float>>> parameters, Func<Stream, Stream> wrap)
+    internal static void Save(string path, IEnumerable<KeyValuePair<string, Parameter<float>>> parameters, Dictionary<string, string>? metadata, Func<Stream, Stream> wrap)
     {
         var list = Checked(path, parameters);
 
@@ -65,7 +141,8 @@ public static class Checkpoint
             header[name] = new Dictionary<string, object> { ["dtype"] = "F32", ["shape"] = parameter.Shape, ["data_offsets"] = new[] { offset, offset + 4L * parameter.Length } };
             offset += 4L * parameter.Length;
         }
-        header["__metadata__"] = new Dictionary<string, string> { ["format"] = "pt", ["writer"] = "CellGen" };
+        var pairs = new Dictionary<string, string>(metadata ?? new Dictionary<string, string>()) { ["format"] = "pt", ["writer"] = "CellGen" };
+        header["__metadata__"] = pairs;
         byte[] json = JsonSerializer.SerializeToUtf8Bytes(header);
         int padded = (json.Length + 7) / 8 * 8;
 
@@ -112,8 +189,9 @@ public static class Checkpoint
     private sealed record Entry(string DType, int[] Shape, long Begin, long End);
 
     /// <summary>Reads and checks a safetensors file: every entry well formed, in range, not overlapping.</summary>
-    private static (Dictionary<string, Entry> Entries, byte[] Data) Read(string path)
+    private static (Dictionary<string, Entry> Entries, byte[] Data, Dictionary<string, string> Metadata) Read(string path)
     {
+        var metadata = new Dictionary<string, string>();
         byte[] file;
         try { file = File.ReadAllBytes(path); }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException) { throw new InvalidDataException($"{path}: cannot be read: {e.Message}", e); }
@@ -128,7 +206,13 @@ public static class Checkpoint
             if (header.RootElement.ValueKind != JsonValueKind.Object) throw new InvalidDataException($"{path}: the header is not a JSON object.");
             foreach (JsonProperty property in header.RootElement.EnumerateObject())
             {
-                if (property.Name == "__metadata__") continue;
+                if (property.Name == "__metadata__")
+                {
+                    if (property.Value.ValueKind != JsonValueKind.Object) throw new InvalidDataException($"{path}: __metadata__ is not an object of strings.");
+                    foreach (JsonProperty pair in property.Value.EnumerateObject())
+                        metadata[pair.Name] = pair.Value.ValueKind == JsonValueKind.String ? pair.Value.GetString()! : throw new InvalidDataException($"{path}: metadata '{pair.Name}' is not a string.");
+                    continue;
+                }
                 JsonElement e = property.Value;
                 if (e.ValueKind != JsonValueKind.Object || !e.TryGetProperty("dtype", out JsonElement dtype) || !e.TryGetProperty("shape", out JsonElement shape)
                     || !e.TryGetProperty("data_offsets", out JsonElement offsets) || offsets.GetArrayLength() != 2)
@@ -156,7 +240,7 @@ public static class Checkpoint
         for (int i = 1; i < ordered.Count; i++)
             if (ordered[i].Value.Begin < ordered[i - 1].Value.End)
                 throw new InvalidDataException($"{path}: tensors '{ordered[i - 1].Key}' and '{ordered[i].Key}' overlap.");
-        return (entries, file.AsSpan(8 + (int)headerLength).ToArray());
+        return (entries, file.AsSpan(8 + (int)headerLength).ToArray(), metadata);
     }
 
     private static float[] Values(string path, string name, Entry entry, byte[] data)
@@ -173,11 +257,19 @@ public static class Checkpoint
     /// </summary>
     public static void Load(string path, IEnumerable<KeyValuePair<string, Parameter<float>>> parameters)
     {
-        var targets = Checked(path, parameters).ToDictionary(p => p.Key, p => p.Value);
-        (var entries, byte[] data) = Read(path);
+        var list = Checked(path, parameters);
+        (var entries, byte[] data, _) = Read(path);
+        foreach ((Parameter<float> target, float[] values) in Stage(path, list, entries, data, new HashSet<string>())) target.CopyFrom(values);
+    }
+
+    /// <summary>The values of every target, checked against the file (names both ways, shapes, dtype) before any is set.</summary>
+    private static List<(Parameter<float> Target, float[] Values)> Stage(string path, List<KeyValuePair<string, Parameter<float>>> list,
+        Dictionary<string, Entry> entries, byte[] data, HashSet<string> skipped)
+    {
+        var targets = list.ToDictionary(p => p.Key, p => p.Value);
         var missing = targets.Keys.Where(k => !entries.ContainsKey(k)).ToList();
         if (missing.Count > 0) throw new InvalidDataException($"{path}: missing {string.Join(", ", missing.Select(m => $"'{m}'"))}; the file has {string.Join(", ", entries.Keys)}.");
-        var unknown = entries.Keys.Where(k => !targets.ContainsKey(k)).ToList();
+        var unknown = entries.Keys.Where(k => !targets.ContainsKey(k) && !skipped.Contains(k)).ToList();
         if (unknown.Count > 0) throw new InvalidDataException($"{path}: unknown tensors {string.Join(", ", unknown.Select(m => $"'{m}'"))}; expected {string.Join(", ", targets.Keys)}.");
         var staged = new List<(Parameter<float> Target, float[] Values)>();
         foreach ((string name, Parameter<float> target) in targets)
@@ -187,7 +279,7 @@ public static class Checkpoint
                 throw new InvalidDataException($"{path}: tensor '{name}' has shape [{string.Join(", ", entry.Shape)}]; the parameter has [{string.Join(", ", target.Shape)}].");
             staged.Add((target, Values(path, name, entry, data)));
         }
-        foreach ((Parameter<float> target, float[] values) in staged) target.CopyFrom(values);
+        return staged;
     }
 
     /// <summary>
@@ -209,7 +301,7 @@ public static class Checkpoint
             "TorchGru" => new[] { "_r", "_z", "_n" },
             _ => throw new ArgumentException($"PyTorch weights map to Rnn, Irnn, Lstm and TorchGru; not to {cell.GetType().Name}.", nameof(cell)),
         };
-        (var entries, byte[] data) = Read(path);
+        (var entries, byte[] data, _) = Read(path);
         // The recurrent input is the output: of size H, or P for a projected LSTM.
         int h = cell.HiddenSize, x = cell.InputSize, g = gates.Length, p = cell.OutputSize;
         float[] Tensor(string name, params int[] shape)

@@ -78,6 +78,24 @@ public abstract class Optimizer
         foreach (ParameterBuffer buffer in Buffers) Array.Clear(buffer.Gradients);
     }
 
+    /// <summary>The prefix of the optimiser's tensors in a checkpoint.</summary>
+    internal const string StatePrefix = "optimizer.";
+
+    /// <summary>The optimiser's state as tensors, for checkpoints: "optimizer.N.name" per parameter buffer N.</summary>
+    internal IEnumerable<KeyValuePair<string, Parameter<float>>> StateTensors() =>
+        StateBuffers().SelectMany(state => state.Buffers.Select((values, b) => KeyValuePair.Create($"{StatePrefix}{b}.{state.Name}",
+            new Parameter<float>(state.Name, new[] { values.Length }, new[] { new ParameterBlock<float>(values, values, 0, 1, 0, 0) }))));
+
+    /// <summary>The state buffers of the update rule, by the name PyTorch's state_dict gives them.</summary>
+    private protected abstract IEnumerable<(string Name, float[][] Buffers)> StateBuffers();
+
+    /// <summary>Sets the steps taken and the learning rate, as a checkpoint recorded them.</summary>
+    internal void Restore(int steps, float learningRate)
+    {
+        LearningRate = learningRate;
+        Steps = steps;
+    }
+
     /// <summary>One buffer's update at step <see cref="Steps"/>.</summary>
     protected abstract void Update(int buffer, Span<float> values, ReadOnlySpan<float> gradients);
 
@@ -113,6 +131,9 @@ public sealed class Sgd : Optimizer
         _nesterov = nesterov;
         if (momentum != 0) _velocity = StateLike();
     }
+
+    private protected override IEnumerable<(string Name, float[][] Buffers)> StateBuffers() =>
+        _velocity is null ? Enumerable.Empty<(string, float[][])>() : new[] { ("momentum_buffer", _velocity) };
 
     /// <inheritdoc/>
     protected override void Update(int buffer, Span<float> values, ReadOnlySpan<float> gradients)
@@ -159,6 +180,8 @@ public sealed class Adam : Optimizer
         _m = StateLike();
         _v = StateLike();
     }
+
+    private protected override IEnumerable<(string Name, float[][] Buffers)> StateBuffers() => new[] { ("exp_avg", _m), ("exp_avg_sq", _v) };
 
     /// <summary>AdamW: Adam with decoupled weight decay (PyTorch's default decay 0.01).</summary>
     public static Adam W(IEnumerable<IHasParameters> owners, float learningRate = 1e-3f, float beta1 = 0.9f, float beta2 = 0.999f,
