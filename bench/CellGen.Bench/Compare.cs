@@ -1,11 +1,12 @@
-using System;
 using System.Collections.Generic;
 using System.Diagnostics;
 using System.Globalization;
 using System.IO;
 using System.Linq;
 using System.Text.Json;
+using System;
 using CellGen.Cells;
+using CellGen.CompilerServices;
 
 namespace CellGen.Bench;
 

@@ -1,7 +1,8 @@
-using System;
 using System.Collections.Generic;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using System;
+using CellGen.CompilerServices;
 
 namespace CellGen.Bench;
 

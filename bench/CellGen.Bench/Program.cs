@@ -1,9 +1,10 @@
-using System;
-using System.Diagnostics;
 using System.Collections.Generic;
+using System.Diagnostics;
 using System.Linq;
 using System.Runtime.CompilerServices;
+using System;
 using BenchmarkDotNet.Running;
+using CellGen.CompilerServices;
 
 namespace CellGen.Bench;
 

@@ -1,8 +1,9 @@
-using System;
 using System.Collections.Generic;
 using System.ComponentModel;
 using System.Linq;
 using System.Numerics;
+using System;
+using CellGen.CompilerServices;
 
 namespace CellGen;
 

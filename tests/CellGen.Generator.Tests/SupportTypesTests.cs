@@ -1,9 +1,10 @@
-using System;
 using System.ComponentModel;
 using System.IO;
 using System.Linq;
 using System.Reflection;
 using System.Text.RegularExpressions;
+using System;
+using CellGen.CompilerServices;
 using Xunit;
 
 namespace CellGen.Generator.Tests;
@@ -15,24 +16,26 @@ namespace CellGen.Generator.Tests;
 public sealed class SupportTypesTests
 {
     /// <summary>What generated code names and users use too.</summary>
-    private static readonly string[] UserFacing = { "RecurrentCell", "SequenceRunner", "ParameterBlock", "Parameter" };
+    private static readonly string[] UserFacing = { "RecurrentCell", "SequenceRunner", "Parameter" };
 
     private static bool Hidden(MemberInfo member) =>
         member.GetCustomAttribute<EditorBrowsableAttribute>()?.State == EditorBrowsableState.Never;
 
     [Fact]
-    public void EveryRuntimeTypeThatOnlyGeneratedCodeNamesIsHidden()
+    public void EveryRuntimeTypeThatOnlyGeneratedCodeNamesIsInCompilerServicesAndHidden()
     {
         string folder = Path.Combine(GeneratorHarness.RepositoryRoot, "tests", "CellGen.Generator.Tests", "Snapshots");
         var named = Directory.GetFiles(folder, "*.cs")
-            .SelectMany(file => Regex.Matches(File.ReadAllText(file), @"global::CellGen\.([A-Za-z0-9]+)").Select(m => m.Groups[1].Value))
-            .Distinct().Except(UserFacing).ToList();
-        Assert.NotEmpty(named);
+            .SelectMany(file => Regex.Matches(File.ReadAllText(file), @"global::CellGen\.((?:CompilerServices\.)?[A-Za-z0-9]+)").Select(m => m.Groups[1].Value))
+            .Distinct().ToList();
+        var outside = named.Where(n => !n.StartsWith("CompilerServices.") && !UserFacing.Contains(n)).ToList();
+        Assert.True(outside.Count == 0, $"generated code names support types outside CellGen.CompilerServices: {string.Join(", ", outside)}");
+        Assert.Contains(named, n => n.StartsWith("CompilerServices."));
         Assembly runtime = typeof(SequenceRunner<>).Assembly;
-        var types = runtime.GetExportedTypes().ToLookup(t => t.Name.Split('`')[0]);
-        var lanes = runtime.GetExportedTypes().Where(t => t.GetInterfaces().Any(i => i.IsGenericType && i.GetGenericTypeDefinition() == typeof(ISimd<,>)));
-        var visible = named.SelectMany(name => types[name]).Concat(lanes).Where(t => !Hidden(t)).Select(t => t.Name).ToList();
+        var visible = runtime.GetExportedTypes().Where(t => t.Namespace == "CellGen.CompilerServices" && !Hidden(t)).Select(t => t.Name).ToList();
         Assert.True(visible.Count == 0, $"visible support types: {string.Join(", ", visible)}");
+        var lanes = runtime.GetExportedTypes().Where(t => t.GetInterfaces().Any(i => i.IsGenericType && i.GetGenericTypeDefinition() == typeof(ISimd<,>)));
+        Assert.All(lanes, t => Assert.Equal("CellGen.CompilerServices", t.Namespace));
     }
 
     [Fact]

@@ -1,10 +1,11 @@
-using System;
 using System.Buffers.Binary;
 using System.Collections.Generic;
 using System.IO;
 using System.Linq;
 using System.Text;
+using System;
 using CellGen.Cells;
+using CellGen.CompilerServices;
 using Xunit;
 
 namespace CellGen.Tests;

@@ -1,7 +1,8 @@
-using System;
 using System.Collections.Generic;
 using System.Linq;
+using System;
 using CellGen.Cells;
+using CellGen.CompilerServices;
 using Xunit;
 
 namespace CellGen.Tests;

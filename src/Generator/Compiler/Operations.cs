@@ -133,7 +133,7 @@ internal sealed class Operation
         a => Math.Log(a[0]), "V.Log({0})", 8, Div(G, A(0)));
 
     public static readonly Operation Softplus = Function("softplus", new[] { "softplus" }, 1,
-        a => a[0] > 20 ? a[0] : Math.Log(1 + Math.Exp(a[0])), "global::CellGen.LaneOperators.Softplus<V, {2}>({0})", 12,
+        a => a[0] > 20 ? a[0] : Math.Log(1 + Math.Exp(a[0])), "global::CellGen.CompilerServices.LaneOperators.Softplus<V, {2}>({0})", 12,
         Mul(G, Call(Sigmoid, A(0))));
 
     public static readonly Operation Abs = Function("abs", new[] { "abs" }, 1,

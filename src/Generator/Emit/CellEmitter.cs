@@ -126,6 +126,9 @@ internal sealed partial class VariantEmitter
 
     private const string Runtime = "global::CellGen";
 
+    /// <summary>The namespace of the kernels and building blocks only generated code calls (hidden from IntelliSense).</summary>
+    private const string Support = "global::CellGen.CompilerServices";
+
     /// <param name="taken">Names the class already has (the user's members, the class's own name), which generated members avoid.</param>
     public VariantEmitter(CellSpec spec, CodeWriter writer, Precision precision, string className, IEnumerable<string> taken)
     {

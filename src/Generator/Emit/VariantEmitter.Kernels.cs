@@ -46,7 +46,7 @@ internal sealed partial class VariantEmitter
         string what = named.Count > 0 ? string.Join(", ", named) : _describe.Node(sweep.Nodes[sweep.Nodes.Count - 1]);
         _w.Line($"/// <summary>{(forward ? "Forward" : "Backward")} sweep {sweep.Index} ({phase}): {Xml(what)}.</summary>");
         _w.Line(CellEmitter.GeneratedCode);
-        CodeWriter.Scope type = _w.Block($"private ref struct {name} : {Runtime}.IElementwiseKernel<{T}>");
+        CodeWriter.Scope type = _w.Block($"private ref struct {name} : {Support}.IElementwiseKernel<{T}>");
         _w.Line($"public int {string.Join(", ", new[] { "H", "X" }.Concat(DeclaredSizes.Select(n => SizeOf(Size.Declared(n)))))};");
         if (forward) _w.Line("public bool Record;");
         _w.Line($"public static int Work => {SweepWork(sweep, forward)}; // per element, in simple operations: decides whether two cores share the sweep");
@@ -55,7 +55,7 @@ internal sealed partial class VariantEmitter
         foreach (View view in views.Values)
             _w.Line($"public global::System.{(view.ReadOnly ? "ReadOnlySpan" : "Span")}<{T}> {view.Field};");
         _w.Line();
-        return type.And(_w.Block($"public void Apply<V>(int row, int j) where V : struct, {Runtime}.ISimd<V, {T}>"));
+        return type.And(_w.Block($"public void Apply<V>(int row, int j) where V : struct, {Support}.ISimd<V, {T}>"));
     }
 
     /// <summary>A rough cost per element: an activation (an exponential and a division) counts 8, other operations 1, a backward sweep twice its forward one.</summary>

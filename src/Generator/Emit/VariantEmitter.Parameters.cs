@@ -157,10 +157,10 @@ internal sealed partial class VariantEmitter
                         if (BufferOfPart(name, k) is { } at)
                         {
                             string stride = BufferRows(buffers[at.Buffer]);
-                            blocks.Add($"new {Runtime}.ParameterBlock<{T}>({WeightsField(at.Buffer)}, {Gradient(WeightsField(at.Buffer))}, {column}, {columns}, {stride}, {PartOffset(buffers[at.Buffer], at.Slot)}, {operand})");
+                            blocks.Add($"new {Support}.ParameterBlock<{T}>({WeightsField(at.Buffer)}, {Gradient(WeightsField(at.Buffer))}, {column}, {columns}, {stride}, {PartOffset(buffers[at.Buffer], at.Slot)}, {operand})");
                         }
                         else
-                            blocks.Add($"new {Runtime}.ParameterBlock<{T}>({DetachedField(name, k)}, {Gradient(DetachedField(name, k))}, {column}, {columns}, {SizeOf(matrix.Rows)}, 0, {operand})");
+                            blocks.Add($"new {Support}.ParameterBlock<{T}>({DetachedField(name, k)}, {Gradient(DetachedField(name, k))}, {column}, {columns}, {SizeOf(matrix.Rows)}, 0, {operand})");
                     }
                     _w.Line($"AddParameter(\"{name}\", new[] {{ {SizeOf(matrix.Rows)}, {Width(matrix.PartSizes)} }},");
                     for (int b = 0; b < blocks.Count; b++) _w.Line("    " + blocks[b] + (b == blocks.Count - 1 ? ");" : ","));
@@ -168,8 +168,8 @@ internal sealed partial class VariantEmitter
                 }
                 VectorInfo vector = _cell.Vectors.First(v => v.Name == name);
                 string block = BufferOfBias(name) is { } bias
-                    ? $"new {Runtime}.ParameterBlock<{T}>({BiasField(bias.Buffer)}, {Gradient(BiasField(bias.Buffer))}, 0, 1, 0, {PartOffset(buffers[bias.Buffer], bias.Slot)})"
-                    : $"new {Runtime}.ParameterBlock<{T}>({VectorField(name)}, {Gradient(VectorField(name))}, 0, 1, 0, 0)";
+                    ? $"new {Support}.ParameterBlock<{T}>({BiasField(bias.Buffer)}, {Gradient(BiasField(bias.Buffer))}, 0, 1, 0, {PartOffset(buffers[bias.Buffer], bias.Slot)})"
+                    : $"new {Support}.ParameterBlock<{T}>({VectorField(name)}, {Gradient(VectorField(name))}, 0, 1, 0, 0)";
                 _w.Line($"AddParameter(\"{name}\", new[] {{ {SizeOf(vector.Size)} }}, {block});");
             }
             _w.Line("ResetParameters(); // never all zeros: U(-1/√H, 1/√H), from the generator Initializers.ManualSeed seeds");

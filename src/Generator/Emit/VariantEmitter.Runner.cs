@@ -21,11 +21,11 @@ internal sealed partial class VariantEmitter
             foreach (BufferPlan b in _schedule.Buffers)
                 _w.Line($"private readonly {T}[] {_bufferFields[b.Index]}; // [{(b.AllSteps ? "T * B" : "B")}, {BufferWidth(b)}] {Purpose(b)}");
             foreach (WeightBuffer weights in ForwardWeights())
-                _w.Line($"private readonly {Runtime}.PackedWeights<{T}> {PackedField(WeightsField(weights.Index))}; // weights{weights.Index} in the panels the forward kernels read");
+                _w.Line($"private readonly {Support}.PackedWeights<{T}> {PackedField(WeightsField(weights.Index))}; // weights{weights.Index} in the panels the forward kernels read");
             foreach (WeightBuffer weights in TransposedWeights())
             {
                 _w.Line($"private readonly {T}[] {TransposedField(weights.Index)}; // [{BufferRows(weights)}, {SizeOf(weights.OperandSize)}] weights{weights.Index}ᵀ, for the data gradients");
-                _w.Line($"private readonly {Runtime}.PackedWeights<{T}> {PackedField(TransposedField(weights.Index))}; // the same, in panels");
+                _w.Line($"private readonly {Support}.PackedWeights<{T}> {PackedField(TransposedField(weights.Index))}; // the same, in panels");
             }
             _w.Line();
             using (_w.Block($"public {Member("Runner")}({_className} cell, int maxSteps, int maxBatchSize) : base(cell, maxSteps, maxBatchSize)"))
@@ -38,11 +38,11 @@ internal sealed partial class VariantEmitter
                 foreach (BufferPlan b in _schedule.Buffers)
                     _w.Line($"{_bufferFields[b.Index]} = Buffer(1L * {(b.AllSteps ? "maxSteps * maxBatchSize" : "maxBatchSize")} * {Paren(BufferWidth(b))}, \"{b.Name}\");");
                 foreach (WeightBuffer weights in ForwardWeights())
-                    _w.Line($"{PackedField(WeightsField(weights.Index))} = new {Runtime}.PackedWeights<{T}>({SizeOf(weights.OperandSize)}, {BufferRows(weights)});");
+                    _w.Line($"{PackedField(WeightsField(weights.Index))} = new {Support}.PackedWeights<{T}>({SizeOf(weights.OperandSize)}, {BufferRows(weights)});");
                 foreach (WeightBuffer weights in TransposedWeights())
                 {
                     _w.Line($"{TransposedField(weights.Index)} = new {T}[_cell.{WeightsField(weights.Index)}.Length]; // [{BufferRows(weights)}, {SizeOf(weights.OperandSize)}]");
-                    _w.Line($"{PackedField(TransposedField(weights.Index))} = new {Runtime}.PackedWeights<{T}>({BufferRows(weights)}, {SizeOf(weights.OperandSize)});");
+                    _w.Line($"{PackedField(TransposedField(weights.Index))} = new {Support}.PackedWeights<{T}>({BufferRows(weights)}, {SizeOf(weights.OperandSize)});");
                 }
             }
             _w.Line();
@@ -79,7 +79,7 @@ internal sealed partial class VariantEmitter
                     _w.Comment("The data gradients multiply by transposed weights: transposed once here, they run on the forward kernels.");
                 foreach (WeightBuffer weights in TransposedWeights())
                 {
-                    _w.Line($"{Runtime}.Gemm.Transpose<{T}>(_cell.{WeightsField(weights.Index)}, {TransposedField(weights.Index)}, {SizeOf(weights.OperandSize)}, {BufferRows(weights)});");
+                    _w.Line($"{Support}.Gemm.Transpose<{T}>(_cell.{WeightsField(weights.Index)}, {TransposedField(weights.Index)}, {SizeOf(weights.OperandSize)}, {BufferRows(weights)});");
                     _w.Line($"{PackedField(TransposedField(weights.Index))}.Invalidate();");
                 }
                 using (_w.Block("for (int t = steps - 1; t >= 0; t--)"))
@@ -170,9 +170,9 @@ internal sealed partial class VariantEmitter
                 string values = source.RowArguments;
                 _w.Comment($"{_describe.Short(mean)}: one value per row");
                 if (_graph.Nodes[mean].Op == Op.Variance)
-                    _w.Line($"{Runtime}.Elementwise.RowVariances<{T}>({values}, {ValueView(_graph.Nodes[mean].Args[1], phase, forward: true)!.Span}, {SizeOf(_graph.Nodes[argument].Size)}, {ValueView(mean, phase, forward: true)!.Span}, {Rows(phase)});");
+                    _w.Line($"{Support}.Elementwise.RowVariances<{T}>({values}, {ValueView(_graph.Nodes[mean].Args[1], phase, forward: true)!.Span}, {SizeOf(_graph.Nodes[argument].Size)}, {ValueView(mean, phase, forward: true)!.Span}, {Rows(phase)});");
                 else
-                    _w.Line($"{Runtime}.Elementwise.RowMeans<{T}>({values}, {SizeOf(_graph.Nodes[argument].Size)}, {ValueView(mean, phase, forward: true)!.Span}, {Rows(phase)});");
+                    _w.Line($"{Support}.Elementwise.RowMeans<{T}>({values}, {SizeOf(_graph.Nodes[argument].Size)}, {ValueView(mean, phase, forward: true)!.Span}, {Rows(phase)});");
                 return;
             }
             case InstructionKind.Sweep:
@@ -187,11 +187,11 @@ internal sealed partial class VariantEmitter
                 string product = ProductArguments(_schedule.Calls[instruction.Index], phase, out int parts);
                 SweepPlan sweep = _schedule.Sweeps[instruction.Sweep];
                 string kernel = EmitKernelLocal(sweep, forward: true, " (fused with the product: each block of hidden units as soon as its gates are computed)");
-                _w.Line($"{Runtime}.Gemm.ForwardThenSweep({product}, {parts}, {SizeOf(sweep.Size)}, ref {kernel});");
+                _w.Line($"{Support}.Gemm.ForwardThenSweep({product}, {parts}, {SizeOf(sweep.Size)}, ref {kernel});");
                 return;
             }
             default:
-                _w.Line($"{Runtime}.Gemm.Forward<{T}>({ProductArguments(_schedule.Calls[instruction.Index], phase, out _)}, {BufferRows(_schedule.Optimised.Buffers[_schedule.Optimised.Calls[instruction.Index].Buffer])});");
+                _w.Line($"{Support}.Gemm.Forward<{T}>({ProductArguments(_schedule.Calls[instruction.Index], phase, out _)}, {BufferRows(_schedule.Optimised.Buffers[_schedule.Optimised.Calls[instruction.Index].Buffer])});");
                 return;
         }
     }
@@ -235,11 +235,11 @@ internal sealed partial class VariantEmitter
                 {
                     View values = ValueView(argument, phase)!, means = ValueView(_graph.Nodes[mean].Args[1], phase)!;
                     _w.Comment($"d({_describe.Short(argument)}) {(accumulate ? "+=" : "=")} d({_describe.Short(mean)}) * 2 ({_describe.Short(argument)} - {_describe.Short(_graph.Nodes[mean].Args[1])}) / {width}, for every feature");
-                    _w.Line($"{Runtime}.Elementwise.RowVariancesGradient<{T}>({source.Span}, {values.RowArguments}, {means.Span}, {width}, {targets}, {Rows(phase)}, accumulate: {(accumulate ? "true" : "false")});");
+                    _w.Line($"{Support}.Elementwise.RowVariancesGradient<{T}>({source.Span}, {values.RowArguments}, {means.Span}, {width}, {targets}, {Rows(phase)}, accumulate: {(accumulate ? "true" : "false")});");
                     return;
                 }
                 _w.Comment($"d({_describe.Short(argument)}) {(accumulate ? "+=" : "=")} d({_describe.Short(mean)}) / {width}, for every feature");
-                _w.Line($"{Runtime}.Elementwise.RowMeansGradient<{T}>({source.Span}, {targets}, {width}, {Rows(phase)}, accumulate: {(accumulate ? "true" : "false")});");
+                _w.Line($"{Support}.Elementwise.RowMeansGradient<{T}>({source.Span}, {targets}, {width}, {Rows(phase)}, accumulate: {(accumulate ? "true" : "false")});");
                 return;
             }
             case InstructionKind.GemmData:
@@ -252,7 +252,7 @@ internal sealed partial class VariantEmitter
                 bool accumulate = _schedule.FirstWriter[gemm.Operand] != instruction;
                 string n = BufferRows(weights);
                 _w.Comment($"d({_describe.Short(gemm.Operand)}) {(accumulate ? "+=" : "=")} d(product{call.Call}) @ weights{weights.Index}ᵀ");
-                _w.Line($"{Runtime}.Gemm.BackwardDataTransposed<{T}>({BufferSpan(call.GradientBuffer, call.Phase)}, {n}, {TransposedField(weights.Index)}, {PackedField(TransposedField(weights.Index))}, {span}, {target.Stride}, {Rows(call.Phase)}, {SizeOf(weights.OperandSize)}, {n}, accumulate: {(accumulate ? "true" : "false")});");
+                _w.Line($"{Support}.Gemm.BackwardDataTransposed<{T}>({BufferSpan(call.GradientBuffer, call.Phase)}, {n}, {TransposedField(weights.Index)}, {PackedField(TransposedField(weights.Index))}, {span}, {target.Stride}, {Rows(call.Phase)}, {SizeOf(weights.OperandSize)}, {n}, accumulate: {(accumulate ? "true" : "false")});");
                 return;
             }
             case InstructionKind.GemmWeights:
@@ -264,9 +264,9 @@ internal sealed partial class VariantEmitter
                 string n = BufferRows(weights);
                 string dz = BufferSpan(call.GradientBuffer, Phase.Hoisted).Text;
                 _w.Comment($"d(weights{weights.Index}) += {_describe.Short(gemm.Operand)}ᵀ @ d(product{call.Call}), over all steps");
-                _w.Line($"{Runtime}.Gemm.BackwardWeights<{T}>({operand}, {lda}, {dz}, {n}, _cell.{Gradient(WeightsField(weights.Index))}, steps * B, {SizeOf(weights.OperandSize)}, {n});");
+                _w.Line($"{Support}.Gemm.BackwardWeights<{T}>({operand}, {lda}, {dz}, {n}, _cell.{Gradient(WeightsField(weights.Index))}, steps * B, {SizeOf(weights.OperandSize)}, {n});");
                 if (weights.HasBias)
-                    _w.Line($"{Runtime}.Gemm.BiasGradient<{T}>({dz}, {n}, _cell.{Gradient(BiasField(weights.Index))}, steps * B, {n});");
+                    _w.Line($"{Support}.Gemm.BiasGradient<{T}>({dz}, {n}, _cell.{Gradient(BiasField(weights.Index))}, steps * B, {n});");
                 return;
             }
         }
@@ -278,7 +278,7 @@ internal sealed partial class VariantEmitter
     private void EmitKernelCall(SweepPlan sweep, bool forward)
     {
         string local = EmitKernelLocal(sweep, forward, "");
-        _w.Line($"{Runtime}.Elementwise.{_p.ForEach}(ref {local}, {Rows(sweep.Phase)}, {SizeOf(sweep.Size)});");
+        _w.Line($"{Support}.Elementwise.{_p.ForEach}(ref {local}, {Rows(sweep.Phase)}, {SizeOf(sweep.Size)});");
     }
 
     /// <summary>Writes the sweep's comment (with <paramref name="how"/> after it) and its kernel, a local; returns the local's name.</summary>

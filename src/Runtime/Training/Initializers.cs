@@ -1,6 +1,7 @@
-using System;
 using System.Linq;
 using System.Numerics;
+using System;
+using CellGen.CompilerServices;
 
 namespace CellGen;
 

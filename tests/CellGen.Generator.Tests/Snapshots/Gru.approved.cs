@@ -35,17 +35,17 @@ namespace CellGen.Cells
             // weights2 [H, H]: W_n[:, :H], multiplying r * h[t-1]
             (_weights2, _weights2Gradient) = AllocateStorage(1L * H * H);
             AddParameter("W_z", new[] { H, H + X },
-                new global::CellGen.ParameterBlock<float>(_weights0, _weights0Gradient, 0, H, 2 * H, 0, "h[t-1]", false),
-                new global::CellGen.ParameterBlock<float>(_weights1, _weights1Gradient, H, X, 3 * H, 0, "x[t]", true));
-            AddParameter("b_z", new[] { H }, new global::CellGen.ParameterBlock<float>(_bias1, _bias1Gradient, 0, 1, 0, 0));
+                new global::CellGen.CompilerServices.ParameterBlock<float>(_weights0, _weights0Gradient, 0, H, 2 * H, 0, "h[t-1]", false),
+                new global::CellGen.CompilerServices.ParameterBlock<float>(_weights1, _weights1Gradient, H, X, 3 * H, 0, "x[t]", true));
+            AddParameter("b_z", new[] { H }, new global::CellGen.CompilerServices.ParameterBlock<float>(_bias1, _bias1Gradient, 0, 1, 0, 0));
             AddParameter("W_r", new[] { H, H + X },
-                new global::CellGen.ParameterBlock<float>(_weights0, _weights0Gradient, 0, H, 2 * H, H, "h[t-1]", false),
-                new global::CellGen.ParameterBlock<float>(_weights1, _weights1Gradient, H, X, 3 * H, H, "x[t]", true));
-            AddParameter("b_r", new[] { H }, new global::CellGen.ParameterBlock<float>(_bias1, _bias1Gradient, 0, 1, 0, H));
+                new global::CellGen.CompilerServices.ParameterBlock<float>(_weights0, _weights0Gradient, 0, H, 2 * H, H, "h[t-1]", false),
+                new global::CellGen.CompilerServices.ParameterBlock<float>(_weights1, _weights1Gradient, H, X, 3 * H, H, "x[t]", true));
+            AddParameter("b_r", new[] { H }, new global::CellGen.CompilerServices.ParameterBlock<float>(_bias1, _bias1Gradient, 0, 1, 0, H));
             AddParameter("W_n", new[] { H, H + X },
-                new global::CellGen.ParameterBlock<float>(_weights2, _weights2Gradient, 0, H, H, 0, "r * h[t-1]", false),
-                new global::CellGen.ParameterBlock<float>(_weights1, _weights1Gradient, H, X, 3 * H, 2 * H, "x[t]", true));
-            AddParameter("b_n", new[] { H }, new global::CellGen.ParameterBlock<float>(_bias1, _bias1Gradient, 0, 1, 0, 2 * H));
+                new global::CellGen.CompilerServices.ParameterBlock<float>(_weights2, _weights2Gradient, 0, H, H, 0, "r * h[t-1]", false),
+                new global::CellGen.CompilerServices.ParameterBlock<float>(_weights1, _weights1Gradient, H, X, 3 * H, 2 * H, "x[t]", true));
+            AddParameter("b_n", new[] { H }, new global::CellGen.CompilerServices.ParameterBlock<float>(_bias1, _bias1Gradient, 0, 1, 0, 2 * H));
             ResetParameters(); // never all zeros: U(-1/√H, 1/√H), from the generator Initializers.ManualSeed seeds
         }
 
@@ -78,15 +78,15 @@ namespace CellGen.Cells
             private readonly float[] _d_r_h_prev; // [B, H] gradient
             private readonly float[] _r_h_prev; // [T * B, H] kept for a later stage
             private readonly float[] _n; // [T * B, H] tape: read by the backward pass
-            private readonly global::CellGen.PackedWeights<float> _weights0Packed; // weights0 in the panels the forward kernels read
-            private readonly global::CellGen.PackedWeights<float> _weights1Packed; // weights1 in the panels the forward kernels read
-            private readonly global::CellGen.PackedWeights<float> _weights2Packed; // weights2 in the panels the forward kernels read
+            private readonly global::CellGen.CompilerServices.PackedWeights<float> _weights0Packed; // weights0 in the panels the forward kernels read
+            private readonly global::CellGen.CompilerServices.PackedWeights<float> _weights1Packed; // weights1 in the panels the forward kernels read
+            private readonly global::CellGen.CompilerServices.PackedWeights<float> _weights2Packed; // weights2 in the panels the forward kernels read
             private readonly float[] _weights0Transposed; // [2 * H, H] weights0ᵀ, for the data gradients
-            private readonly global::CellGen.PackedWeights<float> _weights0TransposedPacked; // the same, in panels
+            private readonly global::CellGen.CompilerServices.PackedWeights<float> _weights0TransposedPacked; // the same, in panels
             private readonly float[] _weights1Transposed; // [3 * H, X] weights1ᵀ, for the data gradients
-            private readonly global::CellGen.PackedWeights<float> _weights1TransposedPacked; // the same, in panels
+            private readonly global::CellGen.CompilerServices.PackedWeights<float> _weights1TransposedPacked; // the same, in panels
             private readonly float[] _weights2Transposed; // [H, H] weights2ᵀ, for the data gradients
-            private readonly global::CellGen.PackedWeights<float> _weights2TransposedPacked; // the same, in panels
+            private readonly global::CellGen.CompilerServices.PackedWeights<float> _weights2TransposedPacked; // the same, in panels
 
             public Runner(Gru cell, int maxSteps, int maxBatchSize) : base(cell, maxSteps, maxBatchSize)
             {
@@ -104,15 +104,15 @@ namespace CellGen.Cells
                 _d_r_h_prev = Buffer(1L * maxBatchSize * H, "d_r_h_prev");
                 _r_h_prev = Buffer(1L * maxSteps * maxBatchSize * H, "r_h_prev");
                 _n = Buffer(1L * maxSteps * maxBatchSize * H, "n");
-                _weights0Packed = new global::CellGen.PackedWeights<float>(H, 2 * H);
-                _weights1Packed = new global::CellGen.PackedWeights<float>(X, 3 * H);
-                _weights2Packed = new global::CellGen.PackedWeights<float>(H, H);
+                _weights0Packed = new global::CellGen.CompilerServices.PackedWeights<float>(H, 2 * H);
+                _weights1Packed = new global::CellGen.CompilerServices.PackedWeights<float>(X, 3 * H);
+                _weights2Packed = new global::CellGen.CompilerServices.PackedWeights<float>(H, H);
                 _weights0Transposed = new float[_cell._weights0.Length]; // [2 * H, H]
-                _weights0TransposedPacked = new global::CellGen.PackedWeights<float>(2 * H, H);
+                _weights0TransposedPacked = new global::CellGen.CompilerServices.PackedWeights<float>(2 * H, H);
                 _weights1Transposed = new float[_cell._weights1.Length]; // [3 * H, X]
-                _weights1TransposedPacked = new global::CellGen.PackedWeights<float>(3 * H, X);
+                _weights1TransposedPacked = new global::CellGen.CompilerServices.PackedWeights<float>(3 * H, X);
                 _weights2Transposed = new float[_cell._weights2.Length]; // [H, H]
-                _weights2TransposedPacked = new global::CellGen.PackedWeights<float>(H, H);
+                _weights2TransposedPacked = new global::CellGen.CompilerServices.PackedWeights<float>(H, H);
             }
 
             /// <inheritdoc/>
@@ -125,18 +125,18 @@ namespace CellGen.Cells
                 _weights2Packed.Invalidate();
                 // Before the loop: everything that depends only on the input, for all steps at once.
                 // product1 = W_z[:, H:H + X] @ x[t] + b_z | W_r[:, H:H + X] @ x[t] + b_r | W_n[:, H:H + X] @ x[t] + b_n
-                global::CellGen.Gemm.Forward<float>(Inputs.AsSpan(0, steps * B * X), X, _cell._weights1, _weights1Packed, _cell._bias1, _product1.AsSpan(0, steps * B * (3 * H)), 3 * H, steps * B, X, 3 * H);
+                global::CellGen.CompilerServices.Gemm.Forward<float>(Inputs.AsSpan(0, steps * B * X), X, _cell._weights1, _weights1Packed, _cell._bias1, _product1.AsSpan(0, steps * B * (3 * H)), 3 * H, steps * B, X, 3 * H);
                 for (int t = 0; t < steps; t++)
                 {
                     int slot = record ? t : 0; // without a tape, one step's room is enough for what only the backward pass reads
                     // product0 = W_z[:, :H] @ h[t-1] | W_r[:, :H] @ h[t-1]
                     // r (fused with the product: each block of hidden units as soon as its gates are computed)
                     var kStepForward0 = new StepForward0 { H = H, X = X, Record = record, _product0 = _product0, _product1 = _product1.AsSpan(t * B * (3 * H), B * (3 * H)), _r = _r.AsSpan(t * B * H, B * H), _h_prev = PreviousState(0, t), _r_h_prev = _r_h_prev.AsSpan(slot * B * H, B * H) };
-                    global::CellGen.Gemm.ForwardThenSweep(PreviousState(0, t), H, _cell._weights0, _weights0Packed, default, _product0, 2 * H, B, H, 2, H, ref kStepForward0);
+                    global::CellGen.CompilerServices.Gemm.ForwardThenSweep(PreviousState(0, t), H, _cell._weights0, _weights0Packed, default, _product0, 2 * H, B, H, 2, H, ref kStepForward0);
                     // product2 = W_n[:, :H] @ r * h[t-1]
                     // z, n, h[t] (fused with the product: each block of hidden units as soon as its gates are computed)
                     var kStepForward1 = new StepForward1 { H = H, X = X, Record = record, _product0 = _product0, _product1 = _product1.AsSpan(t * B * (3 * H), B * (3 * H)), _z = _z.AsSpan(t * B * H, B * H), _product2 = _product2, _n = _n.AsSpan(t * B * H, B * H), _h_prev = PreviousState(0, t), _h = NextState(0, t) };
-                    global::CellGen.Gemm.ForwardThenSweep(_r_h_prev.AsSpan(slot * B * H, B * H), H, _cell._weights2, _weights2Packed, default, _product2, H, B, H, 1, H, ref kStepForward1);
+                    global::CellGen.CompilerServices.Gemm.ForwardThenSweep(_r_h_prev.AsSpan(slot * B * H, B * H), H, _cell._weights2, _weights2Packed, default, _product2, H, B, H, 1, H, ref kStepForward1);
                     EndForwardStep(t); // sequences that have ended keep their states
                 }
             }
@@ -146,43 +146,43 @@ namespace CellGen.Cells
             {
                 int B = batchSize;
                 // The data gradients multiply by transposed weights: transposed once here, they run on the forward kernels.
-                global::CellGen.Gemm.Transpose<float>(_cell._weights0, _weights0Transposed, H, 2 * H);
+                global::CellGen.CompilerServices.Gemm.Transpose<float>(_cell._weights0, _weights0Transposed, H, 2 * H);
                 _weights0TransposedPacked.Invalidate();
-                global::CellGen.Gemm.Transpose<float>(_cell._weights1, _weights1Transposed, X, 3 * H);
+                global::CellGen.CompilerServices.Gemm.Transpose<float>(_cell._weights1, _weights1Transposed, X, 3 * H);
                 _weights1TransposedPacked.Invalidate();
-                global::CellGen.Gemm.Transpose<float>(_cell._weights2, _weights2Transposed, H, H);
+                global::CellGen.CompilerServices.Gemm.Transpose<float>(_cell._weights2, _weights2Transposed, H, H);
                 _weights2TransposedPacked.Invalidate();
                 for (int t = steps - 1; t >= 0; t--)
                 {
                     BeginBackwardStep(t); // sequences that have ended add nothing from here on
                     // Backward of z, n, h[t]
                     var kStepBackward1 = new StepBackward1 { H = H, X = X, _h_prev = PreviousState(0, t), _z = _z.AsSpan(t * B * H, B * H), _n = _n.AsSpan(t * B * H, B * H), _d_product0 = _d_product0.AsSpan(t * B * (2 * H), B * (2 * H)), _d_product1 = _d_product1.AsSpan(t * B * (3 * H), B * (3 * H)), _d_product2 = _d_product2.AsSpan(t * B * H, B * H), _d_h_prev = CarryOut(0), _d_output = OutputGradient(outputGradients, t), _d_h_later = CarryIn(0) };
-                    global::CellGen.Elementwise.ForEach(ref kStepBackward1, B, H);
+                    global::CellGen.CompilerServices.Elementwise.ForEach(ref kStepBackward1, B, H);
                     // d(r * h[t-1]) = d(product2) @ weights2ᵀ
-                    global::CellGen.Gemm.BackwardDataTransposed<float>(_d_product2.AsSpan(t * B * H, B * H), H, _weights2Transposed, _weights2TransposedPacked, _d_r_h_prev, H, B, H, H, accumulate: false);
+                    global::CellGen.CompilerServices.Gemm.BackwardDataTransposed<float>(_d_product2.AsSpan(t * B * H, B * H), H, _weights2Transposed, _weights2TransposedPacked, _d_r_h_prev, H, B, H, H, accumulate: false);
                     // Backward of r
                     var kStepBackward0 = new StepBackward0 { H = H, X = X, _h_prev = PreviousState(0, t), _r = _r.AsSpan(t * B * H, B * H), _d_product0 = _d_product0.AsSpan(t * B * (2 * H), B * (2 * H)), _d_product1 = _d_product1.AsSpan(t * B * (3 * H), B * (3 * H)), _d_r_h_prev = _d_r_h_prev, _d_h_prev = CarryOut(0) };
-                    global::CellGen.Elementwise.ForEach(ref kStepBackward0, B, H);
+                    global::CellGen.CompilerServices.Elementwise.ForEach(ref kStepBackward0, B, H);
                     // d(h[t-1]) += d(product0) @ weights0ᵀ
-                    global::CellGen.Gemm.BackwardDataTransposed<float>(_d_product0.AsSpan(t * B * (2 * H), B * (2 * H)), 2 * H, _weights0Transposed, _weights0TransposedPacked, CarryOut(0), H, B, H, 2 * H, accumulate: true);
+                    global::CellGen.CompilerServices.Gemm.BackwardDataTransposed<float>(_d_product0.AsSpan(t * B * (2 * H), B * (2 * H)), 2 * H, _weights0Transposed, _weights0TransposedPacked, CarryOut(0), H, B, H, 2 * H, accumulate: true);
                     EndBackwardStep(t);
                 }
                 // After the loop: weight gradients as products over all steps, then what depends only on the input.
                 // d(weights0) += h[t-1]ᵀ @ d(product0), over all steps
-                global::CellGen.Gemm.BackwardWeights<float>(PreviousStates(0, steps), H, _d_product0.AsSpan(0, steps * B * (2 * H)), 2 * H, _cell._weights0Gradient, steps * B, H, 2 * H);
+                global::CellGen.CompilerServices.Gemm.BackwardWeights<float>(PreviousStates(0, steps), H, _d_product0.AsSpan(0, steps * B * (2 * H)), 2 * H, _cell._weights0Gradient, steps * B, H, 2 * H);
                 // d(weights2) += r * h[t-1]ᵀ @ d(product2), over all steps
-                global::CellGen.Gemm.BackwardWeights<float>(_r_h_prev.AsSpan(0, steps * B * H), H, _d_product2.AsSpan(0, steps * B * H), H, _cell._weights2Gradient, steps * B, H, H);
+                global::CellGen.CompilerServices.Gemm.BackwardWeights<float>(_r_h_prev.AsSpan(0, steps * B * H), H, _d_product2.AsSpan(0, steps * B * H), H, _cell._weights2Gradient, steps * B, H, H);
                 // d(x[t]) = d(product1) @ weights1ᵀ
-                global::CellGen.Gemm.BackwardDataTransposed<float>(_d_product1.AsSpan(0, steps * B * (3 * H)), 3 * H, _weights1Transposed, _weights1TransposedPacked, InputGradients.AsSpan(0, steps * B * X), X, steps * B, X, 3 * H, accumulate: false);
+                global::CellGen.CompilerServices.Gemm.BackwardDataTransposed<float>(_d_product1.AsSpan(0, steps * B * (3 * H)), 3 * H, _weights1Transposed, _weights1TransposedPacked, InputGradients.AsSpan(0, steps * B * X), X, steps * B, X, 3 * H, accumulate: false);
                 // d(weights1) += x[t]ᵀ @ d(product1), over all steps
-                global::CellGen.Gemm.BackwardWeights<float>(Inputs.AsSpan(0, steps * B * X), X, _d_product1.AsSpan(0, steps * B * (3 * H)), 3 * H, _cell._weights1Gradient, steps * B, X, 3 * H);
-                global::CellGen.Gemm.BiasGradient<float>(_d_product1.AsSpan(0, steps * B * (3 * H)), 3 * H, _cell._bias1Gradient, steps * B, 3 * H);
+                global::CellGen.CompilerServices.Gemm.BackwardWeights<float>(Inputs.AsSpan(0, steps * B * X), X, _d_product1.AsSpan(0, steps * B * (3 * H)), 3 * H, _cell._weights1Gradient, steps * B, X, 3 * H);
+                global::CellGen.CompilerServices.Gemm.BiasGradient<float>(_d_product1.AsSpan(0, steps * B * (3 * H)), 3 * H, _cell._bias1Gradient, steps * B, 3 * H);
             }
         }
 
         /// <summary>Forward sweep 0 (one step, over B rows): r.</summary>
         [global::System.CodeDom.Compiler.GeneratedCode("CellGen", "0.1.0")]
-        private ref struct StepForward0 : global::CellGen.IElementwiseKernel<float>
+        private ref struct StepForward0 : global::CellGen.CompilerServices.IElementwiseKernel<float>
         {
             public int H, X;
             public bool Record;
@@ -193,7 +193,7 @@ namespace CellGen.Cells
             public global::System.ReadOnlySpan<float> _h_prev;
             public global::System.Span<float> _r_h_prev;
 
-            public void Apply<V>(int row, int j) where V : struct, global::CellGen.ISimd<V, float>
+            public void Apply<V>(int row, int j) where V : struct, global::CellGen.CompilerServices.ISimd<V, float>
             {
                 V W_r_h_prev = V.Load(_product0, row * (2 * H) + H + j); // W_r[:, :H] @ h[t-1]
                 V W_r_x = V.Load(_product1, row * (3 * H) + H + j); // W_r[:, H:H + X] @ x[t] + b_r
@@ -214,7 +214,7 @@ namespace CellGen.Cells
 
         /// <summary>Backward sweep 0 (one step, over B rows): r.</summary>
         [global::System.CodeDom.Compiler.GeneratedCode("CellGen", "0.1.0")]
-        private ref struct StepBackward0 : global::CellGen.IElementwiseKernel<float>
+        private ref struct StepBackward0 : global::CellGen.CompilerServices.IElementwiseKernel<float>
         {
             public int H, X;
             public static int Work => 20; // per element, in simple operations: decides whether two cores share the sweep
@@ -225,7 +225,7 @@ namespace CellGen.Cells
             public global::System.ReadOnlySpan<float> _d_r_h_prev;
             public global::System.Span<float> _d_h_prev;
 
-            public void Apply<V>(int row, int j) where V : struct, global::CellGen.ISimd<V, float>
+            public void Apply<V>(int row, int j) where V : struct, global::CellGen.CompilerServices.ISimd<V, float>
             {
                 // Forward values this backward sweep reads
                 V h_prev = V.Load(_h_prev, row * H + j); // h[t-1]
@@ -249,7 +249,7 @@ namespace CellGen.Cells
 
         /// <summary>Forward sweep 1 (one step, over B rows): z, n, h[t].</summary>
         [global::System.CodeDom.Compiler.GeneratedCode("CellGen", "0.1.0")]
-        private ref struct StepForward1 : global::CellGen.IElementwiseKernel<float>
+        private ref struct StepForward1 : global::CellGen.CompilerServices.IElementwiseKernel<float>
         {
             public int H, X;
             public bool Record;
@@ -262,7 +262,7 @@ namespace CellGen.Cells
             public global::System.ReadOnlySpan<float> _h_prev;
             public global::System.Span<float> _h;
 
-            public void Apply<V>(int row, int j) where V : struct, global::CellGen.ISimd<V, float>
+            public void Apply<V>(int row, int j) where V : struct, global::CellGen.CompilerServices.ISimd<V, float>
             {
                 V W_z_h_prev = V.Load(_product0, row * (2 * H) + j); // W_z[:, :H] @ h[t-1]
                 V W_z_x = V.Load(_product1, row * (3 * H) + j); // W_z[:, H:H + X] @ x[t] + b_z
@@ -296,7 +296,7 @@ namespace CellGen.Cells
 
         /// <summary>Backward sweep 1 (one step, over B rows): z, n, h[t].</summary>
         [global::System.CodeDom.Compiler.GeneratedCode("CellGen", "0.1.0")]
-        private ref struct StepBackward1 : global::CellGen.IElementwiseKernel<float>
+        private ref struct StepBackward1 : global::CellGen.CompilerServices.IElementwiseKernel<float>
         {
             public int H, X;
             public static int Work => 44; // per element, in simple operations: decides whether two cores share the sweep
@@ -310,7 +310,7 @@ namespace CellGen.Cells
             public global::System.ReadOnlySpan<float> _d_output;
             public global::System.ReadOnlySpan<float> _d_h_later;
 
-            public void Apply<V>(int row, int j) where V : struct, global::CellGen.ISimd<V, float>
+            public void Apply<V>(int row, int j) where V : struct, global::CellGen.CompilerServices.ISimd<V, float>
             {
                 // Forward values this backward sweep reads
                 V h_prev = V.Load(_h_prev, row * H + j); // h[t-1]

@@ -51,28 +51,28 @@ namespace CellGen.Cells
             (_vector_b_o, _vector_b_oGradient) = AllocateStorage(H);
             (_vector_a_c, _vector_a_cGradient) = AllocateStorage(H);
             (_vector_b_c, _vector_b_cGradient) = AllocateStorage(H);
-            AddParameter("a_i", new[] { H }, new global::CellGen.ParameterBlock<float>(_vector_a_i, _vector_a_iGradient, 0, 1, 0, 0));
+            AddParameter("a_i", new[] { H }, new global::CellGen.CompilerServices.ParameterBlock<float>(_vector_a_i, _vector_a_iGradient, 0, 1, 0, 0));
             AddParameter("W_i", new[] { H, H + X },
-                new global::CellGen.ParameterBlock<float>(_weights0, _weights0Gradient, 0, H, 4 * H, 0, "h[t-1]", false),
-                new global::CellGen.ParameterBlock<float>(_weights1, _weights1Gradient, H, X, 4 * H, 0, "x[t]", true));
-            AddParameter("b_i", new[] { H }, new global::CellGen.ParameterBlock<float>(_vector_b_i, _vector_b_iGradient, 0, 1, 0, 0));
-            AddParameter("a_f", new[] { H }, new global::CellGen.ParameterBlock<float>(_vector_a_f, _vector_a_fGradient, 0, 1, 0, 0));
+                new global::CellGen.CompilerServices.ParameterBlock<float>(_weights0, _weights0Gradient, 0, H, 4 * H, 0, "h[t-1]", false),
+                new global::CellGen.CompilerServices.ParameterBlock<float>(_weights1, _weights1Gradient, H, X, 4 * H, 0, "x[t]", true));
+            AddParameter("b_i", new[] { H }, new global::CellGen.CompilerServices.ParameterBlock<float>(_vector_b_i, _vector_b_iGradient, 0, 1, 0, 0));
+            AddParameter("a_f", new[] { H }, new global::CellGen.CompilerServices.ParameterBlock<float>(_vector_a_f, _vector_a_fGradient, 0, 1, 0, 0));
             AddParameter("W_f", new[] { H, H + X },
-                new global::CellGen.ParameterBlock<float>(_weights0, _weights0Gradient, 0, H, 4 * H, H, "h[t-1]", false),
-                new global::CellGen.ParameterBlock<float>(_weights1, _weights1Gradient, H, X, 4 * H, H, "x[t]", true));
-            AddParameter("b_f", new[] { H }, new global::CellGen.ParameterBlock<float>(_vector_b_f, _vector_b_fGradient, 0, 1, 0, 0));
-            AddParameter("a_g", new[] { H }, new global::CellGen.ParameterBlock<float>(_vector_a_g, _vector_a_gGradient, 0, 1, 0, 0));
+                new global::CellGen.CompilerServices.ParameterBlock<float>(_weights0, _weights0Gradient, 0, H, 4 * H, H, "h[t-1]", false),
+                new global::CellGen.CompilerServices.ParameterBlock<float>(_weights1, _weights1Gradient, H, X, 4 * H, H, "x[t]", true));
+            AddParameter("b_f", new[] { H }, new global::CellGen.CompilerServices.ParameterBlock<float>(_vector_b_f, _vector_b_fGradient, 0, 1, 0, 0));
+            AddParameter("a_g", new[] { H }, new global::CellGen.CompilerServices.ParameterBlock<float>(_vector_a_g, _vector_a_gGradient, 0, 1, 0, 0));
             AddParameter("W_g", new[] { H, H + X },
-                new global::CellGen.ParameterBlock<float>(_weights0, _weights0Gradient, 0, H, 4 * H, 2 * H, "h[t-1]", false),
-                new global::CellGen.ParameterBlock<float>(_weights1, _weights1Gradient, H, X, 4 * H, 2 * H, "x[t]", true));
-            AddParameter("b_g", new[] { H }, new global::CellGen.ParameterBlock<float>(_vector_b_g, _vector_b_gGradient, 0, 1, 0, 0));
-            AddParameter("a_o", new[] { H }, new global::CellGen.ParameterBlock<float>(_vector_a_o, _vector_a_oGradient, 0, 1, 0, 0));
+                new global::CellGen.CompilerServices.ParameterBlock<float>(_weights0, _weights0Gradient, 0, H, 4 * H, 2 * H, "h[t-1]", false),
+                new global::CellGen.CompilerServices.ParameterBlock<float>(_weights1, _weights1Gradient, H, X, 4 * H, 2 * H, "x[t]", true));
+            AddParameter("b_g", new[] { H }, new global::CellGen.CompilerServices.ParameterBlock<float>(_vector_b_g, _vector_b_gGradient, 0, 1, 0, 0));
+            AddParameter("a_o", new[] { H }, new global::CellGen.CompilerServices.ParameterBlock<float>(_vector_a_o, _vector_a_oGradient, 0, 1, 0, 0));
             AddParameter("W_o", new[] { H, H + X },
-                new global::CellGen.ParameterBlock<float>(_weights0, _weights0Gradient, 0, H, 4 * H, 3 * H, "h[t-1]", false),
-                new global::CellGen.ParameterBlock<float>(_weights1, _weights1Gradient, H, X, 4 * H, 3 * H, "x[t]", true));
-            AddParameter("b_o", new[] { H }, new global::CellGen.ParameterBlock<float>(_vector_b_o, _vector_b_oGradient, 0, 1, 0, 0));
-            AddParameter("a_c", new[] { H }, new global::CellGen.ParameterBlock<float>(_vector_a_c, _vector_a_cGradient, 0, 1, 0, 0));
-            AddParameter("b_c", new[] { H }, new global::CellGen.ParameterBlock<float>(_vector_b_c, _vector_b_cGradient, 0, 1, 0, 0));
+                new global::CellGen.CompilerServices.ParameterBlock<float>(_weights0, _weights0Gradient, 0, H, 4 * H, 3 * H, "h[t-1]", false),
+                new global::CellGen.CompilerServices.ParameterBlock<float>(_weights1, _weights1Gradient, H, X, 4 * H, 3 * H, "x[t]", true));
+            AddParameter("b_o", new[] { H }, new global::CellGen.CompilerServices.ParameterBlock<float>(_vector_b_o, _vector_b_oGradient, 0, 1, 0, 0));
+            AddParameter("a_c", new[] { H }, new global::CellGen.CompilerServices.ParameterBlock<float>(_vector_a_c, _vector_a_cGradient, 0, 1, 0, 0));
+            AddParameter("b_c", new[] { H }, new global::CellGen.CompilerServices.ParameterBlock<float>(_vector_b_c, _vector_b_cGradient, 0, 1, 0, 0));
             ResetParameters(); // never all zeros: U(-1/√H, 1/√H), from the generator Initializers.ManualSeed seeds
         }
 
@@ -146,12 +146,12 @@ namespace CellGen.Cells
             private readonly float[] _sqrt_v67; // [T * B, 1] kept for a later stage
             private readonly float[] _v65_over_sqrt_v67; // [T * B, H] tape: read by the backward pass
             private readonly float[] _tanh_v72; // [T * B, H] tape: read by the backward pass
-            private readonly global::CellGen.PackedWeights<float> _weights0Packed; // weights0 in the panels the forward kernels read
-            private readonly global::CellGen.PackedWeights<float> _weights1Packed; // weights1 in the panels the forward kernels read
+            private readonly global::CellGen.CompilerServices.PackedWeights<float> _weights0Packed; // weights0 in the panels the forward kernels read
+            private readonly global::CellGen.CompilerServices.PackedWeights<float> _weights1Packed; // weights1 in the panels the forward kernels read
             private readonly float[] _weights0Transposed; // [4 * H, H] weights0ᵀ, for the data gradients
-            private readonly global::CellGen.PackedWeights<float> _weights0TransposedPacked; // the same, in panels
+            private readonly global::CellGen.CompilerServices.PackedWeights<float> _weights0TransposedPacked; // the same, in panels
             private readonly float[] _weights1Transposed; // [4 * H, X] weights1ᵀ, for the data gradients
-            private readonly global::CellGen.PackedWeights<float> _weights1TransposedPacked; // the same, in panels
+            private readonly global::CellGen.CompilerServices.PackedWeights<float> _weights1TransposedPacked; // the same, in panels
 
             public Runner(LayerNormLstm cell, int maxSteps, int maxBatchSize) : base(cell, maxSteps, maxBatchSize)
             {
@@ -210,12 +210,12 @@ namespace CellGen.Cells
                 _sqrt_v67 = Buffer(1L * maxSteps * maxBatchSize * 1, "sqrt_v67");
                 _v65_over_sqrt_v67 = Buffer(1L * maxSteps * maxBatchSize * H, "v65_over_sqrt_v67");
                 _tanh_v72 = Buffer(1L * maxSteps * maxBatchSize * H, "tanh_v72");
-                _weights0Packed = new global::CellGen.PackedWeights<float>(H, 4 * H);
-                _weights1Packed = new global::CellGen.PackedWeights<float>(X, 4 * H);
+                _weights0Packed = new global::CellGen.CompilerServices.PackedWeights<float>(H, 4 * H);
+                _weights1Packed = new global::CellGen.CompilerServices.PackedWeights<float>(X, 4 * H);
                 _weights0Transposed = new float[_cell._weights0.Length]; // [4 * H, H]
-                _weights0TransposedPacked = new global::CellGen.PackedWeights<float>(4 * H, H);
+                _weights0TransposedPacked = new global::CellGen.CompilerServices.PackedWeights<float>(4 * H, H);
                 _weights1Transposed = new float[_cell._weights1.Length]; // [4 * H, X]
-                _weights1TransposedPacked = new global::CellGen.PackedWeights<float>(4 * H, X);
+                _weights1TransposedPacked = new global::CellGen.CompilerServices.PackedWeights<float>(4 * H, X);
             }
 
             /// <inheritdoc/>
@@ -227,46 +227,46 @@ namespace CellGen.Cells
                 _weights1Packed.Invalidate();
                 // Before the loop: everything that depends only on the input, for all steps at once.
                 // product1 = W_i[:, H:H + X] @ x[t] | W_f[:, H:H + X] @ x[t] | W_g[:, H:H + X] @ x[t] | W_o[:, H:H + X] @ x[t]
-                global::CellGen.Gemm.Forward<float>(Inputs.AsSpan(0, steps * B * X), X, _cell._weights1, _weights1Packed, default, _product1.AsSpan(0, steps * B * (4 * H)), 4 * H, steps * B, X, 4 * H);
+                global::CellGen.CompilerServices.Gemm.Forward<float>(Inputs.AsSpan(0, steps * B * X), X, _cell._weights1, _weights1Packed, default, _product1.AsSpan(0, steps * B * (4 * H)), 4 * H, steps * B, X, 4 * H);
                 for (int t = 0; t < steps; t++)
                 {
                     int slot = record ? t : 0; // without a tape, one step's room is enough for what only the backward pass reads
                     // product0 = W_i[:, :H] @ h[t-1] | W_f[:, :H] @ h[t-1] | W_g[:, :H] @ h[t-1] | W_o[:, :H] @ h[t-1]
                     // sweep 0 (fused with the product: each block of hidden units as soon as its gates are computed)
                     var kStepForward0 = new StepForward0 { H = H, X = X, Record = record, _product0 = _product0, _product1 = _product1.AsSpan(t * B * (4 * H), B * (4 * H)), _W_i_sum = _W_i_sum.AsSpan(slot * B * H, B * H), _W_f_sum = _W_f_sum.AsSpan(slot * B * H, B * H), _W_g_sum = _W_g_sum.AsSpan(slot * B * H, B * H), _W_o_sum = _W_o_sum.AsSpan(slot * B * H, B * H) };
-                    global::CellGen.Gemm.ForwardThenSweep(PreviousState(1, t), H, _cell._weights0, _weights0Packed, default, _product0, 4 * H, B, H, 4, H, ref kStepForward0);
+                    global::CellGen.CompilerServices.Gemm.ForwardThenSweep(PreviousState(1, t), H, _cell._weights0, _weights0Packed, default, _product0, 4 * H, B, H, 4, H, ref kStepForward0);
                     // mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t]): one value per row
-                    global::CellGen.Elementwise.RowMeans<float>(_W_i_sum.AsSpan(slot * B * H, B * H), H, H, _mean_W_i_sum.AsSpan(slot * B * 1, B * 1), B);
+                    global::CellGen.CompilerServices.Elementwise.RowMeans<float>(_W_i_sum.AsSpan(slot * B * H, B * H), H, H, _mean_W_i_sum.AsSpan(slot * B * 1, B * 1), B);
                     // mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t]): one value per row
-                    global::CellGen.Elementwise.RowMeans<float>(_W_f_sum.AsSpan(slot * B * H, B * H), H, H, _mean_W_f_sum.AsSpan(slot * B * 1, B * 1), B);
+                    global::CellGen.CompilerServices.Elementwise.RowMeans<float>(_W_f_sum.AsSpan(slot * B * H, B * H), H, H, _mean_W_f_sum.AsSpan(slot * B * 1, B * 1), B);
                     // mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t]): one value per row
-                    global::CellGen.Elementwise.RowMeans<float>(_W_g_sum.AsSpan(slot * B * H, B * H), H, H, _mean_W_g_sum.AsSpan(slot * B * 1, B * 1), B);
+                    global::CellGen.CompilerServices.Elementwise.RowMeans<float>(_W_g_sum.AsSpan(slot * B * H, B * H), H, H, _mean_W_g_sum.AsSpan(slot * B * 1, B * 1), B);
                     // mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t]): one value per row
-                    global::CellGen.Elementwise.RowMeans<float>(_W_o_sum.AsSpan(slot * B * H, B * H), H, H, _mean_W_o_sum.AsSpan(slot * B * 1, B * 1), B);
+                    global::CellGen.CompilerServices.Elementwise.RowMeans<float>(_W_o_sum.AsSpan(slot * B * H, B * H), H, H, _mean_W_o_sum.AsSpan(slot * B * 1, B * 1), B);
                     // variance(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t]): one value per row
-                    global::CellGen.Elementwise.RowVariances<float>(_W_i_sum.AsSpan(slot * B * H, B * H), H, _mean_W_i_sum.AsSpan(slot * B * 1, B * 1), H, _variance_W_i_sum, B);
+                    global::CellGen.CompilerServices.Elementwise.RowVariances<float>(_W_i_sum.AsSpan(slot * B * H, B * H), H, _mean_W_i_sum.AsSpan(slot * B * 1, B * 1), H, _variance_W_i_sum, B);
                     // variance(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t]): one value per row
-                    global::CellGen.Elementwise.RowVariances<float>(_W_f_sum.AsSpan(slot * B * H, B * H), H, _mean_W_f_sum.AsSpan(slot * B * 1, B * 1), H, _variance_W_f_sum, B);
+                    global::CellGen.CompilerServices.Elementwise.RowVariances<float>(_W_f_sum.AsSpan(slot * B * H, B * H), H, _mean_W_f_sum.AsSpan(slot * B * 1, B * 1), H, _variance_W_f_sum, B);
                     // variance(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t]): one value per row
-                    global::CellGen.Elementwise.RowVariances<float>(_W_g_sum.AsSpan(slot * B * H, B * H), H, _mean_W_g_sum.AsSpan(slot * B * 1, B * 1), H, _variance_W_g_sum, B);
+                    global::CellGen.CompilerServices.Elementwise.RowVariances<float>(_W_g_sum.AsSpan(slot * B * H, B * H), H, _mean_W_g_sum.AsSpan(slot * B * 1, B * 1), H, _variance_W_g_sum, B);
                     // variance(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t]): one value per row
-                    global::CellGen.Elementwise.RowVariances<float>(_W_o_sum.AsSpan(slot * B * H, B * H), H, _mean_W_o_sum.AsSpan(slot * B * 1, B * 1), H, _variance_W_o_sum, B);
+                    global::CellGen.CompilerServices.Elementwise.RowVariances<float>(_W_o_sum.AsSpan(slot * B * H, B * H), H, _mean_W_o_sum.AsSpan(slot * B * 1, B * 1), H, _variance_W_o_sum, B);
                     // sweep 1
                     var kStepForward1 = new StepForward1 { H = H, X = X, Record = record, _variance_W_i_sum = _variance_W_i_sum, _sqrt_v10 = _sqrt_v10.AsSpan(slot * B * 1, B * 1), _variance_W_f_sum = _variance_W_f_sum, _sqrt_v24 = _sqrt_v24.AsSpan(slot * B * 1, B * 1), _variance_W_g_sum = _variance_W_g_sum, _sqrt_v38 = _sqrt_v38.AsSpan(slot * B * 1, B * 1) };
-                    global::CellGen.Elementwise.ForEach(ref kStepForward1, B, 1);
+                    global::CellGen.CompilerServices.Elementwise.ForEach(ref kStepForward1, B, 1);
                     // i, f, g, c[t]
                     var kStepForward2 = new StepForward2 { H = H, X = X, Record = record, _W_i_sum = _W_i_sum.AsSpan(slot * B * H, B * H), _mean_W_i_sum = _mean_W_i_sum.AsSpan(slot * B * 1, B * 1), _sqrt_v10 = _sqrt_v10.AsSpan(slot * B * 1, B * 1), _v7_over_sqrt_v10 = _v7_over_sqrt_v10.AsSpan(t * B * H, B * H), _a_i = _cell._vector_a_i, _b_i = _cell._vector_b_i, _i = _i.AsSpan(t * B * H, B * H), _W_f_sum = _W_f_sum.AsSpan(slot * B * H, B * H), _mean_W_f_sum = _mean_W_f_sum.AsSpan(slot * B * 1, B * 1), _sqrt_v24 = _sqrt_v24.AsSpan(slot * B * 1, B * 1), _v22_over_sqrt_v24 = _v22_over_sqrt_v24.AsSpan(t * B * H, B * H), _a_f = _cell._vector_a_f, _b_f = _cell._vector_b_f, _f = _f.AsSpan(t * B * H, B * H), _W_g_sum = _W_g_sum.AsSpan(slot * B * H, B * H), _mean_W_g_sum = _mean_W_g_sum.AsSpan(slot * B * 1, B * 1), _sqrt_v38 = _sqrt_v38.AsSpan(slot * B * 1, B * 1), _v36_over_sqrt_v38 = _v36_over_sqrt_v38.AsSpan(t * B * H, B * H), _a_g = _cell._vector_a_g, _b_g = _cell._vector_b_g, _g = _g.AsSpan(t * B * H, B * H), _c_prev = PreviousState(0, t), _c = NextState(0, t) };
-                    global::CellGen.Elementwise.ForEach(ref kStepForward2, B, H);
+                    global::CellGen.CompilerServices.Elementwise.ForEach(ref kStepForward2, B, H);
                     // mean(c[t]): one value per row
-                    global::CellGen.Elementwise.RowMeans<float>(NextState(0, t), H, H, _mean_c.AsSpan(slot * B * 1, B * 1), B);
+                    global::CellGen.CompilerServices.Elementwise.RowMeans<float>(NextState(0, t), H, H, _mean_c.AsSpan(slot * B * 1, B * 1), B);
                     // variance(c[t]): one value per row
-                    global::CellGen.Elementwise.RowVariances<float>(NextState(0, t), H, _mean_c.AsSpan(slot * B * 1, B * 1), H, _variance_c, B);
+                    global::CellGen.CompilerServices.Elementwise.RowVariances<float>(NextState(0, t), H, _mean_c.AsSpan(slot * B * 1, B * 1), H, _variance_c, B);
                     // sweep 3
                     var kStepForward3 = new StepForward3 { H = H, X = X, Record = record, _variance_W_o_sum = _variance_W_o_sum, _sqrt_v52 = _sqrt_v52.AsSpan(slot * B * 1, B * 1), _variance_c = _variance_c, _sqrt_v67 = _sqrt_v67.AsSpan(slot * B * 1, B * 1) };
-                    global::CellGen.Elementwise.ForEach(ref kStepForward3, B, 1);
+                    global::CellGen.CompilerServices.Elementwise.ForEach(ref kStepForward3, B, 1);
                     // o, h[t]
                     var kStepForward4 = new StepForward4 { H = H, X = X, Record = record, _W_o_sum = _W_o_sum.AsSpan(slot * B * H, B * H), _mean_W_o_sum = _mean_W_o_sum.AsSpan(slot * B * 1, B * 1), _sqrt_v52 = _sqrt_v52.AsSpan(slot * B * 1, B * 1), _v50_over_sqrt_v52 = _v50_over_sqrt_v52.AsSpan(t * B * H, B * H), _a_o = _cell._vector_a_o, _b_o = _cell._vector_b_o, _o = _o.AsSpan(t * B * H, B * H), _c = NextState(0, t), _mean_c = _mean_c.AsSpan(slot * B * 1, B * 1), _sqrt_v67 = _sqrt_v67.AsSpan(slot * B * 1, B * 1), _v65_over_sqrt_v67 = _v65_over_sqrt_v67.AsSpan(t * B * H, B * H), _a_c = _cell._vector_a_c, _b_c = _cell._vector_b_c, _tanh_v72 = _tanh_v72.AsSpan(t * B * H, B * H), _h = NextState(1, t) };
-                    global::CellGen.Elementwise.ForEach(ref kStepForward4, B, H);
+                    global::CellGen.CompilerServices.Elementwise.ForEach(ref kStepForward4, B, H);
                     EndForwardStep(t); // sequences that have ended keep their states
                 }
             }
@@ -276,9 +276,9 @@ namespace CellGen.Cells
             {
                 int B = batchSize;
                 // The data gradients multiply by transposed weights: transposed once here, they run on the forward kernels.
-                global::CellGen.Gemm.Transpose<float>(_cell._weights0, _weights0Transposed, H, 4 * H);
+                global::CellGen.CompilerServices.Gemm.Transpose<float>(_cell._weights0, _weights0Transposed, H, 4 * H);
                 _weights0TransposedPacked.Invalidate();
-                global::CellGen.Gemm.Transpose<float>(_cell._weights1, _weights1Transposed, X, 4 * H);
+                global::CellGen.CompilerServices.Gemm.Transpose<float>(_cell._weights1, _weights1Transposed, X, 4 * H);
                 _weights1TransposedPacked.Invalidate();
                 for (int t = steps - 1; t >= 0; t--)
                 {
@@ -289,16 +289,16 @@ namespace CellGen.Cells
                     _d_sqrt_v67.AsSpan().Clear(); // d(sqrt(1E-05 + variance(c[t]))) is summed over the features below
                     // Backward of o, h[t]
                     var kStepBackward4 = new StepBackward4 { H = H, X = X, _a_o = _cell._vector_a_o, _sqrt_v52 = _sqrt_v52.AsSpan(t * B * 1, B * 1), _v50_over_sqrt_v52 = _v50_over_sqrt_v52.AsSpan(t * B * H, B * H), _o = _o.AsSpan(t * B * H, B * H), _a_c = _cell._vector_a_c, _sqrt_v67 = _sqrt_v67.AsSpan(t * B * 1, B * 1), _v65_over_sqrt_v67 = _v65_over_sqrt_v67.AsSpan(t * B * H, B * H), _tanh_v72 = _tanh_v72.AsSpan(t * B * H, B * H), _d_W_o_sum = _d_W_o_sum, _d_mean_W_o_sum = _d_mean_W_o_sum, _d_sqrt_v52 = _d_sqrt_v52, _d_a_o = _cell._vector_a_oGradient, _d_b_o = _cell._vector_b_oGradient, _d_c = _d_c, _d_mean_c = _d_mean_c, _d_sqrt_v67 = _d_sqrt_v67, _d_a_c = _cell._vector_a_cGradient, _d_b_c = _cell._vector_b_cGradient, _d_output = OutputGradient(outputGradients, t), _d_h_later = CarryIn(1) };
-                    global::CellGen.Elementwise.ForEach(ref kStepBackward4, B, H);
+                    global::CellGen.CompilerServices.Elementwise.ForEach(ref kStepBackward4, B, H);
                     _d_variance_W_o_sum.AsSpan().Clear(); // d(variance(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t])) is summed over the features below
                     _d_variance_c.AsSpan().Clear(); // d(variance(c[t])) is summed over the features below
                     // Backward of sweep 3
                     var kStepBackward3 = new StepBackward3 { H = H, X = X, _sqrt_v52 = _sqrt_v52.AsSpan(t * B * 1, B * 1), _sqrt_v67 = _sqrt_v67.AsSpan(t * B * 1, B * 1), _d_variance_W_o_sum = _d_variance_W_o_sum, _d_sqrt_v52 = _d_sqrt_v52, _d_variance_c = _d_variance_c, _d_sqrt_v67 = _d_sqrt_v67 };
-                    global::CellGen.Elementwise.ForEach(ref kStepBackward3, B, 1);
+                    global::CellGen.CompilerServices.Elementwise.ForEach(ref kStepBackward3, B, 1);
                     // d(c[t]) += d(variance(c[t])) * 2 (c[t] - mean(c[t])) / H, for every feature
-                    global::CellGen.Elementwise.RowVariancesGradient<float>(_d_variance_c, NextState(0, t), H, _mean_c.AsSpan(t * B * 1, B * 1), H, _d_c, H, B, accumulate: true);
+                    global::CellGen.CompilerServices.Elementwise.RowVariancesGradient<float>(_d_variance_c, NextState(0, t), H, _mean_c.AsSpan(t * B * 1, B * 1), H, _d_c, H, B, accumulate: true);
                     // d(c[t]) += d(mean(c[t])) / H, for every feature
-                    global::CellGen.Elementwise.RowMeansGradient<float>(_d_mean_c, _d_c, H, H, B, accumulate: true);
+                    global::CellGen.CompilerServices.Elementwise.RowMeansGradient<float>(_d_mean_c, _d_c, H, H, B, accumulate: true);
                     _d_mean_W_i_sum.AsSpan().Clear(); // d(mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t])) is summed over the features below
                     _d_sqrt_v10.AsSpan().Clear(); // d(sqrt(1E-05 + variance(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t]))) is summed over the features below
                     _d_mean_W_f_sum.AsSpan().Clear(); // d(mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t])) is summed over the features below
@@ -307,49 +307,49 @@ namespace CellGen.Cells
                     _d_sqrt_v38.AsSpan().Clear(); // d(sqrt(1E-05 + variance(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t]))) is summed over the features below
                     // Backward of i, f, g, c[t]
                     var kStepBackward2 = new StepBackward2 { H = H, X = X, _a_i = _cell._vector_a_i, _sqrt_v10 = _sqrt_v10.AsSpan(t * B * 1, B * 1), _v7_over_sqrt_v10 = _v7_over_sqrt_v10.AsSpan(t * B * H, B * H), _i = _i.AsSpan(t * B * H, B * H), _a_f = _cell._vector_a_f, _sqrt_v24 = _sqrt_v24.AsSpan(t * B * 1, B * 1), _v22_over_sqrt_v24 = _v22_over_sqrt_v24.AsSpan(t * B * H, B * H), _f = _f.AsSpan(t * B * H, B * H), _a_g = _cell._vector_a_g, _sqrt_v38 = _sqrt_v38.AsSpan(t * B * 1, B * 1), _v36_over_sqrt_v38 = _v36_over_sqrt_v38.AsSpan(t * B * H, B * H), _g = _g.AsSpan(t * B * H, B * H), _c_prev = PreviousState(0, t), _d_W_i_sum = _d_W_i_sum, _d_mean_W_i_sum = _d_mean_W_i_sum, _d_sqrt_v10 = _d_sqrt_v10, _d_a_i = _cell._vector_a_iGradient, _d_b_i = _cell._vector_b_iGradient, _d_W_f_sum = _d_W_f_sum, _d_mean_W_f_sum = _d_mean_W_f_sum, _d_sqrt_v24 = _d_sqrt_v24, _d_a_f = _cell._vector_a_fGradient, _d_b_f = _cell._vector_b_fGradient, _d_W_g_sum = _d_W_g_sum, _d_mean_W_g_sum = _d_mean_W_g_sum, _d_sqrt_v38 = _d_sqrt_v38, _d_a_g = _cell._vector_a_gGradient, _d_b_g = _cell._vector_b_gGradient, _d_c_prev = CarryOut(0), _d_c_later = CarryIn(0), _d_c = _d_c };
-                    global::CellGen.Elementwise.ForEach(ref kStepBackward2, B, H);
+                    global::CellGen.CompilerServices.Elementwise.ForEach(ref kStepBackward2, B, H);
                     _d_variance_W_i_sum.AsSpan().Clear(); // d(variance(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t])) is summed over the features below
                     _d_variance_W_f_sum.AsSpan().Clear(); // d(variance(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t])) is summed over the features below
                     _d_variance_W_g_sum.AsSpan().Clear(); // d(variance(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t])) is summed over the features below
                     // Backward of sweep 1
                     var kStepBackward1 = new StepBackward1 { H = H, X = X, _sqrt_v10 = _sqrt_v10.AsSpan(t * B * 1, B * 1), _sqrt_v24 = _sqrt_v24.AsSpan(t * B * 1, B * 1), _sqrt_v38 = _sqrt_v38.AsSpan(t * B * 1, B * 1), _d_variance_W_i_sum = _d_variance_W_i_sum, _d_sqrt_v10 = _d_sqrt_v10, _d_variance_W_f_sum = _d_variance_W_f_sum, _d_sqrt_v24 = _d_sqrt_v24, _d_variance_W_g_sum = _d_variance_W_g_sum, _d_sqrt_v38 = _d_sqrt_v38 };
-                    global::CellGen.Elementwise.ForEach(ref kStepBackward1, B, 1);
+                    global::CellGen.CompilerServices.Elementwise.ForEach(ref kStepBackward1, B, 1);
                     // d(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t]) += d(variance(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t])) * 2 (W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t] - mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t])) / H, for every feature
-                    global::CellGen.Elementwise.RowVariancesGradient<float>(_d_variance_W_i_sum, _W_i_sum.AsSpan(t * B * H, B * H), H, _mean_W_i_sum.AsSpan(t * B * 1, B * 1), H, _d_W_i_sum, H, B, accumulate: true);
+                    global::CellGen.CompilerServices.Elementwise.RowVariancesGradient<float>(_d_variance_W_i_sum, _W_i_sum.AsSpan(t * B * H, B * H), H, _mean_W_i_sum.AsSpan(t * B * 1, B * 1), H, _d_W_i_sum, H, B, accumulate: true);
                     // d(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t]) += d(variance(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t])) * 2 (W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t] - mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t])) / H, for every feature
-                    global::CellGen.Elementwise.RowVariancesGradient<float>(_d_variance_W_f_sum, _W_f_sum.AsSpan(t * B * H, B * H), H, _mean_W_f_sum.AsSpan(t * B * 1, B * 1), H, _d_W_f_sum, H, B, accumulate: true);
+                    global::CellGen.CompilerServices.Elementwise.RowVariancesGradient<float>(_d_variance_W_f_sum, _W_f_sum.AsSpan(t * B * H, B * H), H, _mean_W_f_sum.AsSpan(t * B * 1, B * 1), H, _d_W_f_sum, H, B, accumulate: true);
                     // d(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t]) += d(variance(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t])) * 2 (W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t] - mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t])) / H, for every feature
-                    global::CellGen.Elementwise.RowVariancesGradient<float>(_d_variance_W_g_sum, _W_g_sum.AsSpan(t * B * H, B * H), H, _mean_W_g_sum.AsSpan(t * B * 1, B * 1), H, _d_W_g_sum, H, B, accumulate: true);
+                    global::CellGen.CompilerServices.Elementwise.RowVariancesGradient<float>(_d_variance_W_g_sum, _W_g_sum.AsSpan(t * B * H, B * H), H, _mean_W_g_sum.AsSpan(t * B * 1, B * 1), H, _d_W_g_sum, H, B, accumulate: true);
                     // d(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t]) += d(variance(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t])) * 2 (W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t] - mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t])) / H, for every feature
-                    global::CellGen.Elementwise.RowVariancesGradient<float>(_d_variance_W_o_sum, _W_o_sum.AsSpan(t * B * H, B * H), H, _mean_W_o_sum.AsSpan(t * B * 1, B * 1), H, _d_W_o_sum, H, B, accumulate: true);
+                    global::CellGen.CompilerServices.Elementwise.RowVariancesGradient<float>(_d_variance_W_o_sum, _W_o_sum.AsSpan(t * B * H, B * H), H, _mean_W_o_sum.AsSpan(t * B * 1, B * 1), H, _d_W_o_sum, H, B, accumulate: true);
                     // d(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t]) += d(mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t])) / H, for every feature
-                    global::CellGen.Elementwise.RowMeansGradient<float>(_d_mean_W_i_sum, _d_W_i_sum, H, H, B, accumulate: true);
+                    global::CellGen.CompilerServices.Elementwise.RowMeansGradient<float>(_d_mean_W_i_sum, _d_W_i_sum, H, H, B, accumulate: true);
                     // d(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t]) += d(mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t])) / H, for every feature
-                    global::CellGen.Elementwise.RowMeansGradient<float>(_d_mean_W_f_sum, _d_W_f_sum, H, H, B, accumulate: true);
+                    global::CellGen.CompilerServices.Elementwise.RowMeansGradient<float>(_d_mean_W_f_sum, _d_W_f_sum, H, H, B, accumulate: true);
                     // d(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t]) += d(mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t])) / H, for every feature
-                    global::CellGen.Elementwise.RowMeansGradient<float>(_d_mean_W_g_sum, _d_W_g_sum, H, H, B, accumulate: true);
+                    global::CellGen.CompilerServices.Elementwise.RowMeansGradient<float>(_d_mean_W_g_sum, _d_W_g_sum, H, H, B, accumulate: true);
                     // d(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t]) += d(mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t])) / H, for every feature
-                    global::CellGen.Elementwise.RowMeansGradient<float>(_d_mean_W_o_sum, _d_W_o_sum, H, H, B, accumulate: true);
+                    global::CellGen.CompilerServices.Elementwise.RowMeansGradient<float>(_d_mean_W_o_sum, _d_W_o_sum, H, H, B, accumulate: true);
                     // Backward of sweep 0
                     var kStepBackward0 = new StepBackward0 { H = H, X = X, _d_W_i_sum = _d_W_i_sum, _d_product0 = _d_product0.AsSpan(t * B * (4 * H), B * (4 * H)), _d_W_f_sum = _d_W_f_sum, _d_W_g_sum = _d_W_g_sum, _d_W_o_sum = _d_W_o_sum };
-                    global::CellGen.Elementwise.ForEach(ref kStepBackward0, B, H);
+                    global::CellGen.CompilerServices.Elementwise.ForEach(ref kStepBackward0, B, H);
                     // d(h[t-1]) = d(product0) @ weights0ᵀ
-                    global::CellGen.Gemm.BackwardDataTransposed<float>(_d_product0.AsSpan(t * B * (4 * H), B * (4 * H)), 4 * H, _weights0Transposed, _weights0TransposedPacked, CarryOut(1), H, B, H, 4 * H, accumulate: false);
+                    global::CellGen.CompilerServices.Gemm.BackwardDataTransposed<float>(_d_product0.AsSpan(t * B * (4 * H), B * (4 * H)), 4 * H, _weights0Transposed, _weights0TransposedPacked, CarryOut(1), H, B, H, 4 * H, accumulate: false);
                     EndBackwardStep(t);
                 }
                 // After the loop: weight gradients as products over all steps, then what depends only on the input.
                 // d(weights0) += h[t-1]ᵀ @ d(product0), over all steps
-                global::CellGen.Gemm.BackwardWeights<float>(PreviousStates(1, steps), H, _d_product0.AsSpan(0, steps * B * (4 * H)), 4 * H, _cell._weights0Gradient, steps * B, H, 4 * H);
+                global::CellGen.CompilerServices.Gemm.BackwardWeights<float>(PreviousStates(1, steps), H, _d_product0.AsSpan(0, steps * B * (4 * H)), 4 * H, _cell._weights0Gradient, steps * B, H, 4 * H);
                 // d(x[t]) = d(product1) @ weights1ᵀ
-                global::CellGen.Gemm.BackwardDataTransposed<float>(_d_product0.AsSpan(0, steps * B * (4 * H)), 4 * H, _weights1Transposed, _weights1TransposedPacked, InputGradients.AsSpan(0, steps * B * X), X, steps * B, X, 4 * H, accumulate: false);
+                global::CellGen.CompilerServices.Gemm.BackwardDataTransposed<float>(_d_product0.AsSpan(0, steps * B * (4 * H)), 4 * H, _weights1Transposed, _weights1TransposedPacked, InputGradients.AsSpan(0, steps * B * X), X, steps * B, X, 4 * H, accumulate: false);
                 // d(weights1) += x[t]ᵀ @ d(product1), over all steps
-                global::CellGen.Gemm.BackwardWeights<float>(Inputs.AsSpan(0, steps * B * X), X, _d_product0.AsSpan(0, steps * B * (4 * H)), 4 * H, _cell._weights1Gradient, steps * B, X, 4 * H);
+                global::CellGen.CompilerServices.Gemm.BackwardWeights<float>(Inputs.AsSpan(0, steps * B * X), X, _d_product0.AsSpan(0, steps * B * (4 * H)), 4 * H, _cell._weights1Gradient, steps * B, X, 4 * H);
             }
         }
 
         /// <summary>Forward sweep 0 (one step, over B rows): W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t].</summary>
         [global::System.CodeDom.Compiler.GeneratedCode("CellGen", "0.1.0")]
-        private ref struct StepForward0 : global::CellGen.IElementwiseKernel<float>
+        private ref struct StepForward0 : global::CellGen.CompilerServices.IElementwiseKernel<float>
         {
             public int H, X;
             public bool Record;
@@ -361,7 +361,7 @@ namespace CellGen.Cells
             public global::System.Span<float> _W_g_sum;
             public global::System.Span<float> _W_o_sum;
 
-            public void Apply<V>(int row, int j) where V : struct, global::CellGen.ISimd<V, float>
+            public void Apply<V>(int row, int j) where V : struct, global::CellGen.CompilerServices.ISimd<V, float>
             {
                 V W_i_h_prev = V.Load(_product0, row * (4 * H) + j); // W_i[:, :H] @ h[t-1]
                 V W_i_x = V.Load(_product1, row * (4 * H) + j); // W_i[:, H:H + X] @ x[t]
@@ -388,7 +388,7 @@ namespace CellGen.Cells
 
         /// <summary>Backward sweep 0 (one step, over B rows): W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t].</summary>
         [global::System.CodeDom.Compiler.GeneratedCode("CellGen", "0.1.0")]
-        private ref struct StepBackward0 : global::CellGen.IElementwiseKernel<float>
+        private ref struct StepBackward0 : global::CellGen.CompilerServices.IElementwiseKernel<float>
         {
             public int H, X;
             public static int Work => 8; // per element, in simple operations: decides whether two cores share the sweep
@@ -398,7 +398,7 @@ namespace CellGen.Cells
             public global::System.ReadOnlySpan<float> _d_W_g_sum;
             public global::System.ReadOnlySpan<float> _d_W_o_sum;
 
-            public void Apply<V>(int row, int j) where V : struct, global::CellGen.ISimd<V, float>
+            public void Apply<V>(int row, int j) where V : struct, global::CellGen.CompilerServices.ISimd<V, float>
             {
                 // d(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t]) = d(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t]) from later stages
                 V d_W_o_sum = V.Load(_d_W_o_sum, row * H + j);
@@ -426,7 +426,7 @@ namespace CellGen.Cells
 
         /// <summary>Forward sweep 1 (one step, over B rows): sqrt(1E-05 + variance(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t])).</summary>
         [global::System.CodeDom.Compiler.GeneratedCode("CellGen", "0.1.0")]
-        private ref struct StepForward1 : global::CellGen.IElementwiseKernel<float>
+        private ref struct StepForward1 : global::CellGen.CompilerServices.IElementwiseKernel<float>
         {
             public int H, X;
             public bool Record;
@@ -438,7 +438,7 @@ namespace CellGen.Cells
             public global::System.ReadOnlySpan<float> _variance_W_g_sum;
             public global::System.Span<float> _sqrt_v38;
 
-            public void Apply<V>(int row, int j) where V : struct, global::CellGen.ISimd<V, float>
+            public void Apply<V>(int row, int j) where V : struct, global::CellGen.CompilerServices.ISimd<V, float>
             {
                 V variance_W_i_sum = V.Broadcast(_variance_W_i_sum, row); // variance(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t])
                 // 1E-05 + variance(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t])
@@ -463,7 +463,7 @@ namespace CellGen.Cells
 
         /// <summary>Backward sweep 1 (one step, over B rows): sqrt(1E-05 + variance(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t])).</summary>
         [global::System.CodeDom.Compiler.GeneratedCode("CellGen", "0.1.0")]
-        private ref struct StepBackward1 : global::CellGen.IElementwiseKernel<float>
+        private ref struct StepBackward1 : global::CellGen.CompilerServices.IElementwiseKernel<float>
         {
             public int H, X;
             public static int Work => 30; // per element, in simple operations: decides whether two cores share the sweep
@@ -477,7 +477,7 @@ namespace CellGen.Cells
             public global::System.Span<float> _d_variance_W_g_sum;
             public global::System.ReadOnlySpan<float> _d_sqrt_v38;
 
-            public void Apply<V>(int row, int j) where V : struct, global::CellGen.ISimd<V, float>
+            public void Apply<V>(int row, int j) where V : struct, global::CellGen.CompilerServices.ISimd<V, float>
             {
                 // Forward values this backward sweep reads
                 V sqrt_v10 = V.Broadcast(_sqrt_v10, row); // sqrt(1E-05 + variance(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t]))
@@ -507,7 +507,7 @@ namespace CellGen.Cells
 
         /// <summary>Forward sweep 2 (one step, over B rows): i, f, g, c[t].</summary>
         [global::System.CodeDom.Compiler.GeneratedCode("CellGen", "0.1.0")]
-        private ref struct StepForward2 : global::CellGen.IElementwiseKernel<float>
+        private ref struct StepForward2 : global::CellGen.CompilerServices.IElementwiseKernel<float>
         {
             public int H, X;
             public bool Record;
@@ -536,7 +536,7 @@ namespace CellGen.Cells
             public global::System.ReadOnlySpan<float> _c_prev;
             public global::System.Span<float> _c;
 
-            public void Apply<V>(int row, int j) where V : struct, global::CellGen.ISimd<V, float>
+            public void Apply<V>(int row, int j) where V : struct, global::CellGen.CompilerServices.ISimd<V, float>
             {
                 V W_i_sum = V.Load(_W_i_sum, row * H + j); // W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t]
                 V mean_W_i_sum = V.Broadcast(_mean_W_i_sum, row); // mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t])
@@ -605,7 +605,7 @@ namespace CellGen.Cells
 
         /// <summary>Backward sweep 2 (one step, over B rows): i, f, g, c[t].</summary>
         [global::System.CodeDom.Compiler.GeneratedCode("CellGen", "0.1.0")]
-        private ref struct StepBackward2 : global::CellGen.IElementwiseKernel<float>
+        private ref struct StepBackward2 : global::CellGen.CompilerServices.IElementwiseKernel<float>
         {
             public int H, X;
             public static int Work => 96; // per element, in simple operations: decides whether two cores share the sweep
@@ -642,7 +642,7 @@ namespace CellGen.Cells
             public global::System.ReadOnlySpan<float> _d_c_later;
             public global::System.ReadOnlySpan<float> _d_c;
 
-            public void Apply<V>(int row, int j) where V : struct, global::CellGen.ISimd<V, float>
+            public void Apply<V>(int row, int j) where V : struct, global::CellGen.CompilerServices.ISimd<V, float>
             {
                 // Forward values this backward sweep reads
                 V a_i = V.Load(_a_i, j); // a_i
@@ -736,7 +736,7 @@ namespace CellGen.Cells
 
         /// <summary>Forward sweep 3 (one step, over B rows): sqrt(1E-05 + variance(c[t])).</summary>
         [global::System.CodeDom.Compiler.GeneratedCode("CellGen", "0.1.0")]
-        private ref struct StepForward3 : global::CellGen.IElementwiseKernel<float>
+        private ref struct StepForward3 : global::CellGen.CompilerServices.IElementwiseKernel<float>
         {
             public int H, X;
             public bool Record;
@@ -746,7 +746,7 @@ namespace CellGen.Cells
             public global::System.ReadOnlySpan<float> _variance_c;
             public global::System.Span<float> _sqrt_v67;
 
-            public void Apply<V>(int row, int j) where V : struct, global::CellGen.ISimd<V, float>
+            public void Apply<V>(int row, int j) where V : struct, global::CellGen.CompilerServices.ISimd<V, float>
             {
                 V variance_W_o_sum = V.Broadcast(_variance_W_o_sum, row); // variance(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t])
                 // 1E-05 + variance(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t])
@@ -765,7 +765,7 @@ namespace CellGen.Cells
 
         /// <summary>Backward sweep 3 (one step, over B rows): sqrt(1E-05 + variance(c[t])).</summary>
         [global::System.CodeDom.Compiler.GeneratedCode("CellGen", "0.1.0")]
-        private ref struct StepBackward3 : global::CellGen.IElementwiseKernel<float>
+        private ref struct StepBackward3 : global::CellGen.CompilerServices.IElementwiseKernel<float>
         {
             public int H, X;
             public static int Work => 20; // per element, in simple operations: decides whether two cores share the sweep
@@ -776,7 +776,7 @@ namespace CellGen.Cells
             public global::System.Span<float> _d_variance_c;
             public global::System.ReadOnlySpan<float> _d_sqrt_v67;
 
-            public void Apply<V>(int row, int j) where V : struct, global::CellGen.ISimd<V, float>
+            public void Apply<V>(int row, int j) where V : struct, global::CellGen.CompilerServices.ISimd<V, float>
             {
                 // Forward values this backward sweep reads
                 V sqrt_v52 = V.Broadcast(_sqrt_v52, row); // sqrt(1E-05 + variance(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t]))
@@ -799,7 +799,7 @@ namespace CellGen.Cells
 
         /// <summary>Forward sweep 4 (one step, over B rows): o, h[t].</summary>
         [global::System.CodeDom.Compiler.GeneratedCode("CellGen", "0.1.0")]
-        private ref struct StepForward4 : global::CellGen.IElementwiseKernel<float>
+        private ref struct StepForward4 : global::CellGen.CompilerServices.IElementwiseKernel<float>
         {
             public int H, X;
             public bool Record;
@@ -820,7 +820,7 @@ namespace CellGen.Cells
             public global::System.Span<float> _tanh_v72;
             public global::System.Span<float> _h;
 
-            public void Apply<V>(int row, int j) where V : struct, global::CellGen.ISimd<V, float>
+            public void Apply<V>(int row, int j) where V : struct, global::CellGen.CompilerServices.ISimd<V, float>
             {
                 V W_o_sum = V.Load(_W_o_sum, row * H + j); // W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t]
                 V mean_W_o_sum = V.Broadcast(_mean_W_o_sum, row); // mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t])
@@ -867,7 +867,7 @@ namespace CellGen.Cells
 
         /// <summary>Backward sweep 4 (one step, over B rows): o, h[t].</summary>
         [global::System.CodeDom.Compiler.GeneratedCode("CellGen", "0.1.0")]
-        private ref struct StepBackward4 : global::CellGen.IElementwiseKernel<float>
+        private ref struct StepBackward4 : global::CellGen.CompilerServices.IElementwiseKernel<float>
         {
             public int H, X;
             public static int Work => 62; // per element, in simple operations: decides whether two cores share the sweep
@@ -893,7 +893,7 @@ namespace CellGen.Cells
             public global::System.ReadOnlySpan<float> _d_output;
             public global::System.ReadOnlySpan<float> _d_h_later;
 
-            public void Apply<V>(int row, int j) where V : struct, global::CellGen.ISimd<V, float>
+            public void Apply<V>(int row, int j) where V : struct, global::CellGen.CompilerServices.ISimd<V, float>
             {
                 // Forward values this backward sweep reads
                 V a_o = V.Load(_a_o, j); // a_o

@@ -42,23 +42,23 @@ namespace CellGen.Cells
             // weights2 [H, size_P]: W_r, multiplying o * tanh(c[t])
             (_weights2, _weights2Gradient) = AllocateStorage(1L * H * size_P);
             AddParameter("W_i", new[] { H, X + size_P },
-                new global::CellGen.ParameterBlock<float>(_weights0, _weights0Gradient, 0, size_P, 4 * H, 0, "r[t-1]", false),
-                new global::CellGen.ParameterBlock<float>(_weights1, _weights1Gradient, size_P, X, 4 * H, 0, "x[t]", true));
-            AddParameter("b_i", new[] { H }, new global::CellGen.ParameterBlock<float>(_bias1, _bias1Gradient, 0, 1, 0, 0));
+                new global::CellGen.CompilerServices.ParameterBlock<float>(_weights0, _weights0Gradient, 0, size_P, 4 * H, 0, "r[t-1]", false),
+                new global::CellGen.CompilerServices.ParameterBlock<float>(_weights1, _weights1Gradient, size_P, X, 4 * H, 0, "x[t]", true));
+            AddParameter("b_i", new[] { H }, new global::CellGen.CompilerServices.ParameterBlock<float>(_bias1, _bias1Gradient, 0, 1, 0, 0));
             AddParameter("W_f", new[] { H, X + size_P },
-                new global::CellGen.ParameterBlock<float>(_weights0, _weights0Gradient, 0, size_P, 4 * H, H, "r[t-1]", false),
-                new global::CellGen.ParameterBlock<float>(_weights1, _weights1Gradient, size_P, X, 4 * H, H, "x[t]", true));
-            AddParameter("b_f", new[] { H }, new global::CellGen.ParameterBlock<float>(_bias1, _bias1Gradient, 0, 1, 0, H));
+                new global::CellGen.CompilerServices.ParameterBlock<float>(_weights0, _weights0Gradient, 0, size_P, 4 * H, H, "r[t-1]", false),
+                new global::CellGen.CompilerServices.ParameterBlock<float>(_weights1, _weights1Gradient, size_P, X, 4 * H, H, "x[t]", true));
+            AddParameter("b_f", new[] { H }, new global::CellGen.CompilerServices.ParameterBlock<float>(_bias1, _bias1Gradient, 0, 1, 0, H));
             AddParameter("W_g", new[] { H, X + size_P },
-                new global::CellGen.ParameterBlock<float>(_weights0, _weights0Gradient, 0, size_P, 4 * H, 2 * H, "r[t-1]", false),
-                new global::CellGen.ParameterBlock<float>(_weights1, _weights1Gradient, size_P, X, 4 * H, 2 * H, "x[t]", true));
-            AddParameter("b_g", new[] { H }, new global::CellGen.ParameterBlock<float>(_bias1, _bias1Gradient, 0, 1, 0, 2 * H));
+                new global::CellGen.CompilerServices.ParameterBlock<float>(_weights0, _weights0Gradient, 0, size_P, 4 * H, 2 * H, "r[t-1]", false),
+                new global::CellGen.CompilerServices.ParameterBlock<float>(_weights1, _weights1Gradient, size_P, X, 4 * H, 2 * H, "x[t]", true));
+            AddParameter("b_g", new[] { H }, new global::CellGen.CompilerServices.ParameterBlock<float>(_bias1, _bias1Gradient, 0, 1, 0, 2 * H));
             AddParameter("W_o", new[] { H, X + size_P },
-                new global::CellGen.ParameterBlock<float>(_weights0, _weights0Gradient, 0, size_P, 4 * H, 3 * H, "r[t-1]", false),
-                new global::CellGen.ParameterBlock<float>(_weights1, _weights1Gradient, size_P, X, 4 * H, 3 * H, "x[t]", true));
-            AddParameter("b_o", new[] { H }, new global::CellGen.ParameterBlock<float>(_bias1, _bias1Gradient, 0, 1, 0, 3 * H));
+                new global::CellGen.CompilerServices.ParameterBlock<float>(_weights0, _weights0Gradient, 0, size_P, 4 * H, 3 * H, "r[t-1]", false),
+                new global::CellGen.CompilerServices.ParameterBlock<float>(_weights1, _weights1Gradient, size_P, X, 4 * H, 3 * H, "x[t]", true));
+            AddParameter("b_o", new[] { H }, new global::CellGen.CompilerServices.ParameterBlock<float>(_bias1, _bias1Gradient, 0, 1, 0, 3 * H));
             AddParameter("W_r", new[] { size_P, H },
-                new global::CellGen.ParameterBlock<float>(_weights2, _weights2Gradient, 0, H, size_P, 0, "o * tanh(c[t])", false));
+                new global::CellGen.CompilerServices.ParameterBlock<float>(_weights2, _weights2Gradient, 0, H, size_P, 0, "o * tanh(c[t])", false));
             ResetParameters(); // never all zeros: U(-1/√H, 1/√H), from the generator Initializers.ManualSeed seeds
         }
 
@@ -92,15 +92,15 @@ namespace CellGen.Cells
             private readonly float[] _tanh_c; // [T * B, H] tape: read by the backward pass
             private readonly float[] _d_o_tanh_c; // [B, H] gradient
             private readonly float[] _o_tanh_c; // [T * B, H] kept for a later stage
-            private readonly global::CellGen.PackedWeights<float> _weights0Packed; // weights0 in the panels the forward kernels read
-            private readonly global::CellGen.PackedWeights<float> _weights1Packed; // weights1 in the panels the forward kernels read
-            private readonly global::CellGen.PackedWeights<float> _weights2Packed; // weights2 in the panels the forward kernels read
+            private readonly global::CellGen.CompilerServices.PackedWeights<float> _weights0Packed; // weights0 in the panels the forward kernels read
+            private readonly global::CellGen.CompilerServices.PackedWeights<float> _weights1Packed; // weights1 in the panels the forward kernels read
+            private readonly global::CellGen.CompilerServices.PackedWeights<float> _weights2Packed; // weights2 in the panels the forward kernels read
             private readonly float[] _weights0Transposed; // [4 * H, size_P] weights0ᵀ, for the data gradients
-            private readonly global::CellGen.PackedWeights<float> _weights0TransposedPacked; // the same, in panels
+            private readonly global::CellGen.CompilerServices.PackedWeights<float> _weights0TransposedPacked; // the same, in panels
             private readonly float[] _weights1Transposed; // [4 * H, X] weights1ᵀ, for the data gradients
-            private readonly global::CellGen.PackedWeights<float> _weights1TransposedPacked; // the same, in panels
+            private readonly global::CellGen.CompilerServices.PackedWeights<float> _weights1TransposedPacked; // the same, in panels
             private readonly float[] _weights2Transposed; // [size_P, H] weights2ᵀ, for the data gradients
-            private readonly global::CellGen.PackedWeights<float> _weights2TransposedPacked; // the same, in panels
+            private readonly global::CellGen.CompilerServices.PackedWeights<float> _weights2TransposedPacked; // the same, in panels
 
             public Runner(Lstmp cell, int maxSteps, int maxBatchSize) : base(cell, maxSteps, maxBatchSize)
             {
@@ -120,15 +120,15 @@ namespace CellGen.Cells
                 _tanh_c = Buffer(1L * maxSteps * maxBatchSize * H, "tanh_c");
                 _d_o_tanh_c = Buffer(1L * maxBatchSize * H, "d_o_tanh_c");
                 _o_tanh_c = Buffer(1L * maxSteps * maxBatchSize * H, "o_tanh_c");
-                _weights0Packed = new global::CellGen.PackedWeights<float>(size_P, 4 * H);
-                _weights1Packed = new global::CellGen.PackedWeights<float>(X, 4 * H);
-                _weights2Packed = new global::CellGen.PackedWeights<float>(H, size_P);
+                _weights0Packed = new global::CellGen.CompilerServices.PackedWeights<float>(size_P, 4 * H);
+                _weights1Packed = new global::CellGen.CompilerServices.PackedWeights<float>(X, 4 * H);
+                _weights2Packed = new global::CellGen.CompilerServices.PackedWeights<float>(H, size_P);
                 _weights0Transposed = new float[_cell._weights0.Length]; // [4 * H, size_P]
-                _weights0TransposedPacked = new global::CellGen.PackedWeights<float>(4 * H, size_P);
+                _weights0TransposedPacked = new global::CellGen.CompilerServices.PackedWeights<float>(4 * H, size_P);
                 _weights1Transposed = new float[_cell._weights1.Length]; // [4 * H, X]
-                _weights1TransposedPacked = new global::CellGen.PackedWeights<float>(4 * H, X);
+                _weights1TransposedPacked = new global::CellGen.CompilerServices.PackedWeights<float>(4 * H, X);
                 _weights2Transposed = new float[_cell._weights2.Length]; // [size_P, H]
-                _weights2TransposedPacked = new global::CellGen.PackedWeights<float>(size_P, H);
+                _weights2TransposedPacked = new global::CellGen.CompilerServices.PackedWeights<float>(size_P, H);
             }
 
             /// <inheritdoc/>
@@ -141,18 +141,18 @@ namespace CellGen.Cells
                 _weights2Packed.Invalidate();
                 // Before the loop: everything that depends only on the input, for all steps at once.
                 // product1 = W_i[:, size_P:X + size_P] @ x[t] + b_i | W_f[:, size_P:X + size_P] @ x[t] + b_f | W_g[:, size_P:X + size_P] @ x[t] + b_g | W_o[:, size_P:X + size_P] @ x[t] + b_o
-                global::CellGen.Gemm.Forward<float>(Inputs.AsSpan(0, steps * B * X), X, _cell._weights1, _weights1Packed, _cell._bias1, _product1.AsSpan(0, steps * B * (4 * H)), 4 * H, steps * B, X, 4 * H);
+                global::CellGen.CompilerServices.Gemm.Forward<float>(Inputs.AsSpan(0, steps * B * X), X, _cell._weights1, _weights1Packed, _cell._bias1, _product1.AsSpan(0, steps * B * (4 * H)), 4 * H, steps * B, X, 4 * H);
                 for (int t = 0; t < steps; t++)
                 {
                     int slot = record ? t : 0; // without a tape, one step's room is enough for what only the backward pass reads
                     // product0 = W_i[:, :size_P] @ r[t-1] | W_f[:, :size_P] @ r[t-1] | W_g[:, :size_P] @ r[t-1] | W_o[:, :size_P] @ r[t-1]
                     // i, f, g, o, c[t] (fused with the product: each block of hidden units as soon as its gates are computed)
                     var kStepForward0 = new StepForward0 { H = H, X = X, size_P = size_P, Record = record, _product0 = _product0, _product1 = _product1.AsSpan(t * B * (4 * H), B * (4 * H)), _i = _i.AsSpan(t * B * H, B * H), _f = _f.AsSpan(t * B * H, B * H), _g = _g.AsSpan(t * B * H, B * H), _o = _o.AsSpan(t * B * H, B * H), _c_prev = PreviousState(0, t), _c = NextState(0, t), _tanh_c = _tanh_c.AsSpan(t * B * H, B * H), _o_tanh_c = _o_tanh_c.AsSpan(slot * B * H, B * H) };
-                    global::CellGen.Gemm.ForwardThenSweep(PreviousState(1, t), size_P, _cell._weights0, _weights0Packed, default, _product0, 4 * H, B, size_P, 4, H, ref kStepForward0);
+                    global::CellGen.CompilerServices.Gemm.ForwardThenSweep(PreviousState(1, t), size_P, _cell._weights0, _weights0Packed, default, _product0, 4 * H, B, size_P, 4, H, ref kStepForward0);
                     // product2 = W_r @ o * tanh(c[t])
                     // sweep 1 (fused with the product: each block of hidden units as soon as its gates are computed)
                     var kStepForward1 = new StepForward1 { H = H, X = X, size_P = size_P, Record = record, _product2 = _product2, _r = NextState(1, t) };
-                    global::CellGen.Gemm.ForwardThenSweep(_o_tanh_c.AsSpan(slot * B * H, B * H), H, _cell._weights2, _weights2Packed, default, _product2, size_P, B, H, 1, size_P, ref kStepForward1);
+                    global::CellGen.CompilerServices.Gemm.ForwardThenSweep(_o_tanh_c.AsSpan(slot * B * H, B * H), H, _cell._weights2, _weights2Packed, default, _product2, size_P, B, H, 1, size_P, ref kStepForward1);
                     EndForwardStep(t); // sequences that have ended keep their states
                 }
             }
@@ -162,43 +162,43 @@ namespace CellGen.Cells
             {
                 int B = batchSize;
                 // The data gradients multiply by transposed weights: transposed once here, they run on the forward kernels.
-                global::CellGen.Gemm.Transpose<float>(_cell._weights0, _weights0Transposed, size_P, 4 * H);
+                global::CellGen.CompilerServices.Gemm.Transpose<float>(_cell._weights0, _weights0Transposed, size_P, 4 * H);
                 _weights0TransposedPacked.Invalidate();
-                global::CellGen.Gemm.Transpose<float>(_cell._weights1, _weights1Transposed, X, 4 * H);
+                global::CellGen.CompilerServices.Gemm.Transpose<float>(_cell._weights1, _weights1Transposed, X, 4 * H);
                 _weights1TransposedPacked.Invalidate();
-                global::CellGen.Gemm.Transpose<float>(_cell._weights2, _weights2Transposed, H, size_P);
+                global::CellGen.CompilerServices.Gemm.Transpose<float>(_cell._weights2, _weights2Transposed, H, size_P);
                 _weights2TransposedPacked.Invalidate();
                 for (int t = steps - 1; t >= 0; t--)
                 {
                     BeginBackwardStep(t); // sequences that have ended add nothing from here on
                     // Backward of sweep 1
                     var kStepBackward1 = new StepBackward1 { H = H, X = X, size_P = size_P, _d_output = OutputGradient(outputGradients, t), _d_r_later = CarryIn(1), _d_product2 = _d_product2.AsSpan(t * B * size_P, B * size_P) };
-                    global::CellGen.Elementwise.ForEach(ref kStepBackward1, B, size_P);
+                    global::CellGen.CompilerServices.Elementwise.ForEach(ref kStepBackward1, B, size_P);
                     // d(o * tanh(c[t])) = d(product2) @ weights2ᵀ
-                    global::CellGen.Gemm.BackwardDataTransposed<float>(_d_product2.AsSpan(t * B * size_P, B * size_P), size_P, _weights2Transposed, _weights2TransposedPacked, _d_o_tanh_c, H, B, H, size_P, accumulate: false);
+                    global::CellGen.CompilerServices.Gemm.BackwardDataTransposed<float>(_d_product2.AsSpan(t * B * size_P, B * size_P), size_P, _weights2Transposed, _weights2TransposedPacked, _d_o_tanh_c, H, B, H, size_P, accumulate: false);
                     // Backward of i, f, g, o, c[t]
                     var kStepBackward0 = new StepBackward0 { H = H, X = X, size_P = size_P, _i = _i.AsSpan(t * B * H, B * H), _f = _f.AsSpan(t * B * H, B * H), _g = _g.AsSpan(t * B * H, B * H), _o = _o.AsSpan(t * B * H, B * H), _c_prev = PreviousState(0, t), _tanh_c = _tanh_c.AsSpan(t * B * H, B * H), _d_product0 = _d_product0.AsSpan(t * B * (4 * H), B * (4 * H)), _d_c_prev = CarryOut(0), _d_c_later = CarryIn(0), _d_o_tanh_c = _d_o_tanh_c };
-                    global::CellGen.Elementwise.ForEach(ref kStepBackward0, B, H);
+                    global::CellGen.CompilerServices.Elementwise.ForEach(ref kStepBackward0, B, H);
                     // d(r[t-1]) = d(product0) @ weights0ᵀ
-                    global::CellGen.Gemm.BackwardDataTransposed<float>(_d_product0.AsSpan(t * B * (4 * H), B * (4 * H)), 4 * H, _weights0Transposed, _weights0TransposedPacked, CarryOut(1), size_P, B, size_P, 4 * H, accumulate: false);
+                    global::CellGen.CompilerServices.Gemm.BackwardDataTransposed<float>(_d_product0.AsSpan(t * B * (4 * H), B * (4 * H)), 4 * H, _weights0Transposed, _weights0TransposedPacked, CarryOut(1), size_P, B, size_P, 4 * H, accumulate: false);
                     EndBackwardStep(t);
                 }
                 // After the loop: weight gradients as products over all steps, then what depends only on the input.
                 // d(weights0) += r[t-1]ᵀ @ d(product0), over all steps
-                global::CellGen.Gemm.BackwardWeights<float>(PreviousStates(1, steps), size_P, _d_product0.AsSpan(0, steps * B * (4 * H)), 4 * H, _cell._weights0Gradient, steps * B, size_P, 4 * H);
+                global::CellGen.CompilerServices.Gemm.BackwardWeights<float>(PreviousStates(1, steps), size_P, _d_product0.AsSpan(0, steps * B * (4 * H)), 4 * H, _cell._weights0Gradient, steps * B, size_P, 4 * H);
                 // d(weights2) += o * tanh(c[t])ᵀ @ d(product2), over all steps
-                global::CellGen.Gemm.BackwardWeights<float>(_o_tanh_c.AsSpan(0, steps * B * H), H, _d_product2.AsSpan(0, steps * B * size_P), size_P, _cell._weights2Gradient, steps * B, H, size_P);
+                global::CellGen.CompilerServices.Gemm.BackwardWeights<float>(_o_tanh_c.AsSpan(0, steps * B * H), H, _d_product2.AsSpan(0, steps * B * size_P), size_P, _cell._weights2Gradient, steps * B, H, size_P);
                 // d(x[t]) = d(product1) @ weights1ᵀ
-                global::CellGen.Gemm.BackwardDataTransposed<float>(_d_product0.AsSpan(0, steps * B * (4 * H)), 4 * H, _weights1Transposed, _weights1TransposedPacked, InputGradients.AsSpan(0, steps * B * X), X, steps * B, X, 4 * H, accumulate: false);
+                global::CellGen.CompilerServices.Gemm.BackwardDataTransposed<float>(_d_product0.AsSpan(0, steps * B * (4 * H)), 4 * H, _weights1Transposed, _weights1TransposedPacked, InputGradients.AsSpan(0, steps * B * X), X, steps * B, X, 4 * H, accumulate: false);
                 // d(weights1) += x[t]ᵀ @ d(product1), over all steps
-                global::CellGen.Gemm.BackwardWeights<float>(Inputs.AsSpan(0, steps * B * X), X, _d_product0.AsSpan(0, steps * B * (4 * H)), 4 * H, _cell._weights1Gradient, steps * B, X, 4 * H);
-                global::CellGen.Gemm.BiasGradient<float>(_d_product0.AsSpan(0, steps * B * (4 * H)), 4 * H, _cell._bias1Gradient, steps * B, 4 * H);
+                global::CellGen.CompilerServices.Gemm.BackwardWeights<float>(Inputs.AsSpan(0, steps * B * X), X, _d_product0.AsSpan(0, steps * B * (4 * H)), 4 * H, _cell._weights1Gradient, steps * B, X, 4 * H);
+                global::CellGen.CompilerServices.Gemm.BiasGradient<float>(_d_product0.AsSpan(0, steps * B * (4 * H)), 4 * H, _cell._bias1Gradient, steps * B, 4 * H);
             }
         }
 
         /// <summary>Forward sweep 0 (one step, over B rows): i, f, g, o, c[t].</summary>
         [global::System.CodeDom.Compiler.GeneratedCode("CellGen", "0.1.0")]
-        private ref struct StepForward0 : global::CellGen.IElementwiseKernel<float>
+        private ref struct StepForward0 : global::CellGen.CompilerServices.IElementwiseKernel<float>
         {
             public int H, X, size_P;
             public bool Record;
@@ -214,7 +214,7 @@ namespace CellGen.Cells
             public global::System.Span<float> _tanh_c;
             public global::System.Span<float> _o_tanh_c;
 
-            public void Apply<V>(int row, int j) where V : struct, global::CellGen.ISimd<V, float>
+            public void Apply<V>(int row, int j) where V : struct, global::CellGen.CompilerServices.ISimd<V, float>
             {
                 V W_i_r_prev = V.Load(_product0, row * (4 * H) + j); // W_i[:, :size_P] @ r[t-1]
                 V W_i_x = V.Load(_product1, row * (4 * H) + j); // W_i[:, size_P:X + size_P] @ x[t] + b_i
@@ -266,7 +266,7 @@ namespace CellGen.Cells
 
         /// <summary>Backward sweep 0 (one step, over B rows): i, f, g, o, c[t].</summary>
         [global::System.CodeDom.Compiler.GeneratedCode("CellGen", "0.1.0")]
-        private ref struct StepBackward0 : global::CellGen.IElementwiseKernel<float>
+        private ref struct StepBackward0 : global::CellGen.CompilerServices.IElementwiseKernel<float>
         {
             public int H, X, size_P;
             public static int Work => 96; // per element, in simple operations: decides whether two cores share the sweep
@@ -281,7 +281,7 @@ namespace CellGen.Cells
             public global::System.ReadOnlySpan<float> _d_c_later;
             public global::System.ReadOnlySpan<float> _d_o_tanh_c;
 
-            public void Apply<V>(int row, int j) where V : struct, global::CellGen.ISimd<V, float>
+            public void Apply<V>(int row, int j) where V : struct, global::CellGen.CompilerServices.ISimd<V, float>
             {
                 // Forward values this backward sweep reads
                 V i = V.Load(_i, row * H + j); // i
@@ -341,7 +341,7 @@ namespace CellGen.Cells
 
         /// <summary>Forward sweep 1 (one step, over B rows): r[t].</summary>
         [global::System.CodeDom.Compiler.GeneratedCode("CellGen", "0.1.0")]
-        private ref struct StepForward1 : global::CellGen.IElementwiseKernel<float>
+        private ref struct StepForward1 : global::CellGen.CompilerServices.IElementwiseKernel<float>
         {
             public int H, X, size_P;
             public bool Record;
@@ -349,7 +349,7 @@ namespace CellGen.Cells
             public global::System.ReadOnlySpan<float> _product2;
             public global::System.Span<float> _r;
 
-            public void Apply<V>(int row, int j) where V : struct, global::CellGen.ISimd<V, float>
+            public void Apply<V>(int row, int j) where V : struct, global::CellGen.CompilerServices.ISimd<V, float>
             {
                 V r = V.Load(_product2, row * size_P + j); // r[t]
                 // r[t]
@@ -360,7 +360,7 @@ namespace CellGen.Cells
 
         /// <summary>Backward sweep 1 (one step, over B rows): r[t].</summary>
         [global::System.CodeDom.Compiler.GeneratedCode("CellGen", "0.1.0")]
-        private ref struct StepBackward1 : global::CellGen.IElementwiseKernel<float>
+        private ref struct StepBackward1 : global::CellGen.CompilerServices.IElementwiseKernel<float>
         {
             public int H, X, size_P;
             public static int Work => 2; // per element, in simple operations: decides whether two cores share the sweep
@@ -368,7 +368,7 @@ namespace CellGen.Cells
             public global::System.ReadOnlySpan<float> _d_r_later;
             public global::System.Span<float> _d_product2;
 
-            public void Apply<V>(int row, int j) where V : struct, global::CellGen.ISimd<V, float>
+            public void Apply<V>(int row, int j) where V : struct, global::CellGen.CompilerServices.ISimd<V, float>
             {
                 // d(r[t]) = d(r[t]) from the output + d(r[t]) from step t+1
                 V d_r = V.Load(_d_output, row * size_P + j) + V.Load(_d_r_later, row * size_P + j);

@@ -40,24 +40,24 @@ namespace CellGen.Cells
             (_vector_p_f, _vector_p_fGradient) = AllocateStorage(H);
             (_vector_p_o, _vector_p_oGradient) = AllocateStorage(H);
             AddParameter("W_i", new[] { H, H + X },
-                new global::CellGen.ParameterBlock<float>(_weights0, _weights0Gradient, 0, H, 4 * H, 0, "h[t-1]", false),
-                new global::CellGen.ParameterBlock<float>(_weights1, _weights1Gradient, H, X, 4 * H, 0, "x[t]", true));
-            AddParameter("p_i", new[] { H }, new global::CellGen.ParameterBlock<float>(_vector_p_i, _vector_p_iGradient, 0, 1, 0, 0));
-            AddParameter("b_i", new[] { H }, new global::CellGen.ParameterBlock<float>(_bias1, _bias1Gradient, 0, 1, 0, 0));
+                new global::CellGen.CompilerServices.ParameterBlock<float>(_weights0, _weights0Gradient, 0, H, 4 * H, 0, "h[t-1]", false),
+                new global::CellGen.CompilerServices.ParameterBlock<float>(_weights1, _weights1Gradient, H, X, 4 * H, 0, "x[t]", true));
+            AddParameter("p_i", new[] { H }, new global::CellGen.CompilerServices.ParameterBlock<float>(_vector_p_i, _vector_p_iGradient, 0, 1, 0, 0));
+            AddParameter("b_i", new[] { H }, new global::CellGen.CompilerServices.ParameterBlock<float>(_bias1, _bias1Gradient, 0, 1, 0, 0));
             AddParameter("W_f", new[] { H, H + X },
-                new global::CellGen.ParameterBlock<float>(_weights0, _weights0Gradient, 0, H, 4 * H, H, "h[t-1]", false),
-                new global::CellGen.ParameterBlock<float>(_weights1, _weights1Gradient, H, X, 4 * H, H, "x[t]", true));
-            AddParameter("p_f", new[] { H }, new global::CellGen.ParameterBlock<float>(_vector_p_f, _vector_p_fGradient, 0, 1, 0, 0));
-            AddParameter("b_f", new[] { H }, new global::CellGen.ParameterBlock<float>(_bias1, _bias1Gradient, 0, 1, 0, H));
+                new global::CellGen.CompilerServices.ParameterBlock<float>(_weights0, _weights0Gradient, 0, H, 4 * H, H, "h[t-1]", false),
+                new global::CellGen.CompilerServices.ParameterBlock<float>(_weights1, _weights1Gradient, H, X, 4 * H, H, "x[t]", true));
+            AddParameter("p_f", new[] { H }, new global::CellGen.CompilerServices.ParameterBlock<float>(_vector_p_f, _vector_p_fGradient, 0, 1, 0, 0));
+            AddParameter("b_f", new[] { H }, new global::CellGen.CompilerServices.ParameterBlock<float>(_bias1, _bias1Gradient, 0, 1, 0, H));
             AddParameter("W_g", new[] { H, H + X },
-                new global::CellGen.ParameterBlock<float>(_weights0, _weights0Gradient, 0, H, 4 * H, 2 * H, "h[t-1]", false),
-                new global::CellGen.ParameterBlock<float>(_weights1, _weights1Gradient, H, X, 4 * H, 2 * H, "x[t]", true));
-            AddParameter("b_g", new[] { H }, new global::CellGen.ParameterBlock<float>(_bias1, _bias1Gradient, 0, 1, 0, 2 * H));
+                new global::CellGen.CompilerServices.ParameterBlock<float>(_weights0, _weights0Gradient, 0, H, 4 * H, 2 * H, "h[t-1]", false),
+                new global::CellGen.CompilerServices.ParameterBlock<float>(_weights1, _weights1Gradient, H, X, 4 * H, 2 * H, "x[t]", true));
+            AddParameter("b_g", new[] { H }, new global::CellGen.CompilerServices.ParameterBlock<float>(_bias1, _bias1Gradient, 0, 1, 0, 2 * H));
             AddParameter("W_o", new[] { H, H + X },
-                new global::CellGen.ParameterBlock<float>(_weights0, _weights0Gradient, 0, H, 4 * H, 3 * H, "h[t-1]", false),
-                new global::CellGen.ParameterBlock<float>(_weights1, _weights1Gradient, H, X, 4 * H, 3 * H, "x[t]", true));
-            AddParameter("p_o", new[] { H }, new global::CellGen.ParameterBlock<float>(_vector_p_o, _vector_p_oGradient, 0, 1, 0, 0));
-            AddParameter("b_o", new[] { H }, new global::CellGen.ParameterBlock<float>(_bias1, _bias1Gradient, 0, 1, 0, 3 * H));
+                new global::CellGen.CompilerServices.ParameterBlock<float>(_weights0, _weights0Gradient, 0, H, 4 * H, 3 * H, "h[t-1]", false),
+                new global::CellGen.CompilerServices.ParameterBlock<float>(_weights1, _weights1Gradient, H, X, 4 * H, 3 * H, "x[t]", true));
+            AddParameter("p_o", new[] { H }, new global::CellGen.CompilerServices.ParameterBlock<float>(_vector_p_o, _vector_p_oGradient, 0, 1, 0, 0));
+            AddParameter("b_o", new[] { H }, new global::CellGen.CompilerServices.ParameterBlock<float>(_bias1, _bias1Gradient, 0, 1, 0, 3 * H));
             ResetParameters(); // never all zeros: U(-1/√H, 1/√H), from the generator Initializers.ManualSeed seeds
         }
 
@@ -87,12 +87,12 @@ namespace CellGen.Cells
             private readonly float[] _g; // [T * B, H] tape: read by the backward pass
             private readonly float[] _o; // [T * B, H] tape: read by the backward pass
             private readonly float[] _tanh_c; // [T * B, H] tape: read by the backward pass
-            private readonly global::CellGen.PackedWeights<float> _weights0Packed; // weights0 in the panels the forward kernels read
-            private readonly global::CellGen.PackedWeights<float> _weights1Packed; // weights1 in the panels the forward kernels read
+            private readonly global::CellGen.CompilerServices.PackedWeights<float> _weights0Packed; // weights0 in the panels the forward kernels read
+            private readonly global::CellGen.CompilerServices.PackedWeights<float> _weights1Packed; // weights1 in the panels the forward kernels read
             private readonly float[] _weights0Transposed; // [4 * H, H] weights0ᵀ, for the data gradients
-            private readonly global::CellGen.PackedWeights<float> _weights0TransposedPacked; // the same, in panels
+            private readonly global::CellGen.CompilerServices.PackedWeights<float> _weights0TransposedPacked; // the same, in panels
             private readonly float[] _weights1Transposed; // [4 * H, X] weights1ᵀ, for the data gradients
-            private readonly global::CellGen.PackedWeights<float> _weights1TransposedPacked; // the same, in panels
+            private readonly global::CellGen.CompilerServices.PackedWeights<float> _weights1TransposedPacked; // the same, in panels
 
             public Runner(PeepholeLstm cell, int maxSteps, int maxBatchSize) : base(cell, maxSteps, maxBatchSize)
             {
@@ -107,12 +107,12 @@ namespace CellGen.Cells
                 _g = Buffer(1L * maxSteps * maxBatchSize * H, "g");
                 _o = Buffer(1L * maxSteps * maxBatchSize * H, "o");
                 _tanh_c = Buffer(1L * maxSteps * maxBatchSize * H, "tanh_c");
-                _weights0Packed = new global::CellGen.PackedWeights<float>(H, 4 * H);
-                _weights1Packed = new global::CellGen.PackedWeights<float>(X, 4 * H);
+                _weights0Packed = new global::CellGen.CompilerServices.PackedWeights<float>(H, 4 * H);
+                _weights1Packed = new global::CellGen.CompilerServices.PackedWeights<float>(X, 4 * H);
                 _weights0Transposed = new float[_cell._weights0.Length]; // [4 * H, H]
-                _weights0TransposedPacked = new global::CellGen.PackedWeights<float>(4 * H, H);
+                _weights0TransposedPacked = new global::CellGen.CompilerServices.PackedWeights<float>(4 * H, H);
                 _weights1Transposed = new float[_cell._weights1.Length]; // [4 * H, X]
-                _weights1TransposedPacked = new global::CellGen.PackedWeights<float>(4 * H, X);
+                _weights1TransposedPacked = new global::CellGen.CompilerServices.PackedWeights<float>(4 * H, X);
             }
 
             /// <inheritdoc/>
@@ -124,13 +124,13 @@ namespace CellGen.Cells
                 _weights1Packed.Invalidate();
                 // Before the loop: everything that depends only on the input, for all steps at once.
                 // product1 = W_i[:, H:H + X] @ x[t] + b_i | W_f[:, H:H + X] @ x[t] + b_f | W_g[:, H:H + X] @ x[t] + b_g | W_o[:, H:H + X] @ x[t] + b_o
-                global::CellGen.Gemm.Forward<float>(Inputs.AsSpan(0, steps * B * X), X, _cell._weights1, _weights1Packed, _cell._bias1, _product1.AsSpan(0, steps * B * (4 * H)), 4 * H, steps * B, X, 4 * H);
+                global::CellGen.CompilerServices.Gemm.Forward<float>(Inputs.AsSpan(0, steps * B * X), X, _cell._weights1, _weights1Packed, _cell._bias1, _product1.AsSpan(0, steps * B * (4 * H)), 4 * H, steps * B, X, 4 * H);
                 for (int t = 0; t < steps; t++)
                 {
                     // product0 = W_i[:, :H] @ h[t-1] | W_f[:, :H] @ h[t-1] | W_g[:, :H] @ h[t-1] | W_o[:, :H] @ h[t-1]
                     // i, f, g, c[t], o, h[t] (fused with the product: each block of hidden units as soon as its gates are computed)
                     var kStepForward0 = new StepForward0 { H = H, X = X, Record = record, _p_i = _cell._vector_p_i, _c_prev = PreviousState(0, t), _product0 = _product0, _product1 = _product1.AsSpan(t * B * (4 * H), B * (4 * H)), _i = _i.AsSpan(t * B * H, B * H), _p_f = _cell._vector_p_f, _f = _f.AsSpan(t * B * H, B * H), _g = _g.AsSpan(t * B * H, B * H), _c = NextState(0, t), _p_o = _cell._vector_p_o, _o = _o.AsSpan(t * B * H, B * H), _tanh_c = _tanh_c.AsSpan(t * B * H, B * H), _h = NextState(1, t) };
-                    global::CellGen.Gemm.ForwardThenSweep(PreviousState(1, t), H, _cell._weights0, _weights0Packed, default, _product0, 4 * H, B, H, 4, H, ref kStepForward0);
+                    global::CellGen.CompilerServices.Gemm.ForwardThenSweep(PreviousState(1, t), H, _cell._weights0, _weights0Packed, default, _product0, 4 * H, B, H, 4, H, ref kStepForward0);
                     EndForwardStep(t); // sequences that have ended keep their states
                 }
             }
@@ -140,34 +140,34 @@ namespace CellGen.Cells
             {
                 int B = batchSize;
                 // The data gradients multiply by transposed weights: transposed once here, they run on the forward kernels.
-                global::CellGen.Gemm.Transpose<float>(_cell._weights0, _weights0Transposed, H, 4 * H);
+                global::CellGen.CompilerServices.Gemm.Transpose<float>(_cell._weights0, _weights0Transposed, H, 4 * H);
                 _weights0TransposedPacked.Invalidate();
-                global::CellGen.Gemm.Transpose<float>(_cell._weights1, _weights1Transposed, X, 4 * H);
+                global::CellGen.CompilerServices.Gemm.Transpose<float>(_cell._weights1, _weights1Transposed, X, 4 * H);
                 _weights1TransposedPacked.Invalidate();
                 for (int t = steps - 1; t >= 0; t--)
                 {
                     BeginBackwardStep(t); // sequences that have ended add nothing from here on
                     // Backward of i, f, g, c[t], o, h[t]
                     var kStepBackward0 = new StepBackward0 { H = H, X = X, _p_i = _cell._vector_p_i, _c_prev = PreviousState(0, t), _i = _i.AsSpan(t * B * H, B * H), _p_f = _cell._vector_p_f, _f = _f.AsSpan(t * B * H, B * H), _g = _g.AsSpan(t * B * H, B * H), _c = NextState(0, t), _p_o = _cell._vector_p_o, _o = _o.AsSpan(t * B * H, B * H), _tanh_c = _tanh_c.AsSpan(t * B * H, B * H), _d_p_i = _cell._vector_p_iGradient, _d_c_prev = CarryOut(0), _d_product0 = _d_product0.AsSpan(t * B * (4 * H), B * (4 * H)), _d_p_f = _cell._vector_p_fGradient, _d_c_later = CarryIn(0), _d_p_o = _cell._vector_p_oGradient, _d_output = OutputGradient(outputGradients, t), _d_h_later = CarryIn(1) };
-                    global::CellGen.Elementwise.ForEach(ref kStepBackward0, B, H);
+                    global::CellGen.CompilerServices.Elementwise.ForEach(ref kStepBackward0, B, H);
                     // d(h[t-1]) = d(product0) @ weights0ᵀ
-                    global::CellGen.Gemm.BackwardDataTransposed<float>(_d_product0.AsSpan(t * B * (4 * H), B * (4 * H)), 4 * H, _weights0Transposed, _weights0TransposedPacked, CarryOut(1), H, B, H, 4 * H, accumulate: false);
+                    global::CellGen.CompilerServices.Gemm.BackwardDataTransposed<float>(_d_product0.AsSpan(t * B * (4 * H), B * (4 * H)), 4 * H, _weights0Transposed, _weights0TransposedPacked, CarryOut(1), H, B, H, 4 * H, accumulate: false);
                     EndBackwardStep(t);
                 }
                 // After the loop: weight gradients as products over all steps, then what depends only on the input.
                 // d(weights0) += h[t-1]ᵀ @ d(product0), over all steps
-                global::CellGen.Gemm.BackwardWeights<float>(PreviousStates(1, steps), H, _d_product0.AsSpan(0, steps * B * (4 * H)), 4 * H, _cell._weights0Gradient, steps * B, H, 4 * H);
+                global::CellGen.CompilerServices.Gemm.BackwardWeights<float>(PreviousStates(1, steps), H, _d_product0.AsSpan(0, steps * B * (4 * H)), 4 * H, _cell._weights0Gradient, steps * B, H, 4 * H);
                 // d(x[t]) = d(product1) @ weights1ᵀ
-                global::CellGen.Gemm.BackwardDataTransposed<float>(_d_product0.AsSpan(0, steps * B * (4 * H)), 4 * H, _weights1Transposed, _weights1TransposedPacked, InputGradients.AsSpan(0, steps * B * X), X, steps * B, X, 4 * H, accumulate: false);
+                global::CellGen.CompilerServices.Gemm.BackwardDataTransposed<float>(_d_product0.AsSpan(0, steps * B * (4 * H)), 4 * H, _weights1Transposed, _weights1TransposedPacked, InputGradients.AsSpan(0, steps * B * X), X, steps * B, X, 4 * H, accumulate: false);
                 // d(weights1) += x[t]ᵀ @ d(product1), over all steps
-                global::CellGen.Gemm.BackwardWeights<float>(Inputs.AsSpan(0, steps * B * X), X, _d_product0.AsSpan(0, steps * B * (4 * H)), 4 * H, _cell._weights1Gradient, steps * B, X, 4 * H);
-                global::CellGen.Gemm.BiasGradient<float>(_d_product0.AsSpan(0, steps * B * (4 * H)), 4 * H, _cell._bias1Gradient, steps * B, 4 * H);
+                global::CellGen.CompilerServices.Gemm.BackwardWeights<float>(Inputs.AsSpan(0, steps * B * X), X, _d_product0.AsSpan(0, steps * B * (4 * H)), 4 * H, _cell._weights1Gradient, steps * B, X, 4 * H);
+                global::CellGen.CompilerServices.Gemm.BiasGradient<float>(_d_product0.AsSpan(0, steps * B * (4 * H)), 4 * H, _cell._bias1Gradient, steps * B, 4 * H);
             }
         }
 
         /// <summary>Forward sweep 0 (one step, over B rows): i, f, g, c[t], o, h[t].</summary>
         [global::System.CodeDom.Compiler.GeneratedCode("CellGen", "0.1.0")]
-        private ref struct StepForward0 : global::CellGen.IElementwiseKernel<float>
+        private ref struct StepForward0 : global::CellGen.CompilerServices.IElementwiseKernel<float>
         {
             public int H, X;
             public bool Record;
@@ -186,7 +186,7 @@ namespace CellGen.Cells
             public global::System.Span<float> _tanh_c;
             public global::System.Span<float> _h;
 
-            public void Apply<V>(int row, int j) where V : struct, global::CellGen.ISimd<V, float>
+            public void Apply<V>(int row, int j) where V : struct, global::CellGen.CompilerServices.ISimd<V, float>
             {
                 V p_i = V.Load(_p_i, j); // p_i
                 V c_prev = V.Load(_c_prev, row * H + j); // c[t-1]
@@ -247,7 +247,7 @@ namespace CellGen.Cells
 
         /// <summary>Backward sweep 0 (one step, over B rows): i, f, g, c[t], o, h[t].</summary>
         [global::System.CodeDom.Compiler.GeneratedCode("CellGen", "0.1.0")]
-        private ref struct StepBackward0 : global::CellGen.IElementwiseKernel<float>
+        private ref struct StepBackward0 : global::CellGen.CompilerServices.IElementwiseKernel<float>
         {
             public int H, X;
             public static int Work => 102; // per element, in simple operations: decides whether two cores share the sweep
@@ -270,7 +270,7 @@ namespace CellGen.Cells
             public global::System.ReadOnlySpan<float> _d_output;
             public global::System.ReadOnlySpan<float> _d_h_later;
 
-            public void Apply<V>(int row, int j) where V : struct, global::CellGen.ISimd<V, float>
+            public void Apply<V>(int row, int j) where V : struct, global::CellGen.CompilerServices.ISimd<V, float>
             {
                 // Forward values this backward sweep reads
                 V p_i = V.Load(_p_i, j); // p_i

@@ -29,9 +29,9 @@ namespace CellGen.Cells
             (_weights1, _weights1Gradient) = AllocateStorage(1L * X * H);
             (_bias1, _bias1Gradient) = AllocateStorage(H);
             AddParameter("W", new[] { H, H + X },
-                new global::CellGen.ParameterBlock<float>(_weights0, _weights0Gradient, 0, H, H, 0, "h[t-1]", false),
-                new global::CellGen.ParameterBlock<float>(_weights1, _weights1Gradient, H, X, H, 0, "x[t]", true));
-            AddParameter("b", new[] { H }, new global::CellGen.ParameterBlock<float>(_bias1, _bias1Gradient, 0, 1, 0, 0));
+                new global::CellGen.CompilerServices.ParameterBlock<float>(_weights0, _weights0Gradient, 0, H, H, 0, "h[t-1]", false),
+                new global::CellGen.CompilerServices.ParameterBlock<float>(_weights1, _weights1Gradient, H, X, H, 0, "x[t]", true));
+            AddParameter("b", new[] { H }, new global::CellGen.CompilerServices.ParameterBlock<float>(_bias1, _bias1Gradient, 0, 1, 0, 0));
             ResetParameters(); // never all zeros: U(-1/√H, 1/√H), from the generator Initializers.ManualSeed seeds
         }
 
@@ -56,12 +56,12 @@ namespace CellGen.Cells
             private readonly float[] _product0; // [B, H] a fused matrix product
             private readonly float[] _d_product0; // [T * B, H] gradient of product0 and product1, which are equal
             private readonly float[] _product1; // [T * B, H] a fused matrix product
-            private readonly global::CellGen.PackedWeights<float> _weights0Packed; // weights0 in the panels the forward kernels read
-            private readonly global::CellGen.PackedWeights<float> _weights1Packed; // weights1 in the panels the forward kernels read
+            private readonly global::CellGen.CompilerServices.PackedWeights<float> _weights0Packed; // weights0 in the panels the forward kernels read
+            private readonly global::CellGen.CompilerServices.PackedWeights<float> _weights1Packed; // weights1 in the panels the forward kernels read
             private readonly float[] _weights0Transposed; // [H, H] weights0ᵀ, for the data gradients
-            private readonly global::CellGen.PackedWeights<float> _weights0TransposedPacked; // the same, in panels
+            private readonly global::CellGen.CompilerServices.PackedWeights<float> _weights0TransposedPacked; // the same, in panels
             private readonly float[] _weights1Transposed; // [H, X] weights1ᵀ, for the data gradients
-            private readonly global::CellGen.PackedWeights<float> _weights1TransposedPacked; // the same, in panels
+            private readonly global::CellGen.CompilerServices.PackedWeights<float> _weights1TransposedPacked; // the same, in panels
 
             public Runner(Rnn cell, int maxSteps, int maxBatchSize) : base(cell, maxSteps, maxBatchSize)
             {
@@ -71,12 +71,12 @@ namespace CellGen.Cells
                 _product0 = Buffer(1L * maxBatchSize * H, "product0");
                 _d_product0 = Buffer(1L * maxSteps * maxBatchSize * H, "d_product0");
                 _product1 = Buffer(1L * maxSteps * maxBatchSize * H, "product1");
-                _weights0Packed = new global::CellGen.PackedWeights<float>(H, H);
-                _weights1Packed = new global::CellGen.PackedWeights<float>(X, H);
+                _weights0Packed = new global::CellGen.CompilerServices.PackedWeights<float>(H, H);
+                _weights1Packed = new global::CellGen.CompilerServices.PackedWeights<float>(X, H);
                 _weights0Transposed = new float[_cell._weights0.Length]; // [H, H]
-                _weights0TransposedPacked = new global::CellGen.PackedWeights<float>(H, H);
+                _weights0TransposedPacked = new global::CellGen.CompilerServices.PackedWeights<float>(H, H);
                 _weights1Transposed = new float[_cell._weights1.Length]; // [H, X]
-                _weights1TransposedPacked = new global::CellGen.PackedWeights<float>(H, X);
+                _weights1TransposedPacked = new global::CellGen.CompilerServices.PackedWeights<float>(H, X);
             }
 
             /// <inheritdoc/>
@@ -88,13 +88,13 @@ namespace CellGen.Cells
                 _weights1Packed.Invalidate();
                 // Before the loop: everything that depends only on the input, for all steps at once.
                 // product1 = W[:, H:H + X] @ x[t] + b
-                global::CellGen.Gemm.Forward<float>(Inputs.AsSpan(0, steps * B * X), X, _cell._weights1, _weights1Packed, _cell._bias1, _product1.AsSpan(0, steps * B * H), H, steps * B, X, H);
+                global::CellGen.CompilerServices.Gemm.Forward<float>(Inputs.AsSpan(0, steps * B * X), X, _cell._weights1, _weights1Packed, _cell._bias1, _product1.AsSpan(0, steps * B * H), H, steps * B, X, H);
                 for (int t = 0; t < steps; t++)
                 {
                     // product0 = W[:, :H] @ h[t-1]
                     // h[t] (fused with the product: each block of hidden units as soon as its gates are computed)
                     var kStepForward0 = new StepForward0 { H = H, X = X, Record = record, _product0 = _product0, _product1 = _product1.AsSpan(t * B * H, B * H), _h = NextState(0, t) };
-                    global::CellGen.Gemm.ForwardThenSweep(PreviousState(0, t), H, _cell._weights0, _weights0Packed, default, _product0, H, B, H, 1, H, ref kStepForward0);
+                    global::CellGen.CompilerServices.Gemm.ForwardThenSweep(PreviousState(0, t), H, _cell._weights0, _weights0Packed, default, _product0, H, B, H, 1, H, ref kStepForward0);
                     EndForwardStep(t); // sequences that have ended keep their states
                 }
             }
@@ -104,34 +104,34 @@ namespace CellGen.Cells
             {
                 int B = batchSize;
                 // The data gradients multiply by transposed weights: transposed once here, they run on the forward kernels.
-                global::CellGen.Gemm.Transpose<float>(_cell._weights0, _weights0Transposed, H, H);
+                global::CellGen.CompilerServices.Gemm.Transpose<float>(_cell._weights0, _weights0Transposed, H, H);
                 _weights0TransposedPacked.Invalidate();
-                global::CellGen.Gemm.Transpose<float>(_cell._weights1, _weights1Transposed, X, H);
+                global::CellGen.CompilerServices.Gemm.Transpose<float>(_cell._weights1, _weights1Transposed, X, H);
                 _weights1TransposedPacked.Invalidate();
                 for (int t = steps - 1; t >= 0; t--)
                 {
                     BeginBackwardStep(t); // sequences that have ended add nothing from here on
                     // Backward of h[t]
                     var kStepBackward0 = new StepBackward0 { H = H, X = X, _h = NextState(0, t), _d_product0 = _d_product0.AsSpan(t * B * H, B * H), _d_output = OutputGradient(outputGradients, t), _d_h_later = CarryIn(0) };
-                    global::CellGen.Elementwise.ForEach(ref kStepBackward0, B, H);
+                    global::CellGen.CompilerServices.Elementwise.ForEach(ref kStepBackward0, B, H);
                     // d(h[t-1]) = d(product0) @ weights0ᵀ
-                    global::CellGen.Gemm.BackwardDataTransposed<float>(_d_product0.AsSpan(t * B * H, B * H), H, _weights0Transposed, _weights0TransposedPacked, CarryOut(0), H, B, H, H, accumulate: false);
+                    global::CellGen.CompilerServices.Gemm.BackwardDataTransposed<float>(_d_product0.AsSpan(t * B * H, B * H), H, _weights0Transposed, _weights0TransposedPacked, CarryOut(0), H, B, H, H, accumulate: false);
                     EndBackwardStep(t);
                 }
                 // After the loop: weight gradients as products over all steps, then what depends only on the input.
                 // d(weights0) += h[t-1]ᵀ @ d(product0), over all steps
-                global::CellGen.Gemm.BackwardWeights<float>(PreviousStates(0, steps), H, _d_product0.AsSpan(0, steps * B * H), H, _cell._weights0Gradient, steps * B, H, H);
+                global::CellGen.CompilerServices.Gemm.BackwardWeights<float>(PreviousStates(0, steps), H, _d_product0.AsSpan(0, steps * B * H), H, _cell._weights0Gradient, steps * B, H, H);
                 // d(x[t]) = d(product1) @ weights1ᵀ
-                global::CellGen.Gemm.BackwardDataTransposed<float>(_d_product0.AsSpan(0, steps * B * H), H, _weights1Transposed, _weights1TransposedPacked, InputGradients.AsSpan(0, steps * B * X), X, steps * B, X, H, accumulate: false);
+                global::CellGen.CompilerServices.Gemm.BackwardDataTransposed<float>(_d_product0.AsSpan(0, steps * B * H), H, _weights1Transposed, _weights1TransposedPacked, InputGradients.AsSpan(0, steps * B * X), X, steps * B, X, H, accumulate: false);
                 // d(weights1) += x[t]ᵀ @ d(product1), over all steps
-                global::CellGen.Gemm.BackwardWeights<float>(Inputs.AsSpan(0, steps * B * X), X, _d_product0.AsSpan(0, steps * B * H), H, _cell._weights1Gradient, steps * B, X, H);
-                global::CellGen.Gemm.BiasGradient<float>(_d_product0.AsSpan(0, steps * B * H), H, _cell._bias1Gradient, steps * B, H);
+                global::CellGen.CompilerServices.Gemm.BackwardWeights<float>(Inputs.AsSpan(0, steps * B * X), X, _d_product0.AsSpan(0, steps * B * H), H, _cell._weights1Gradient, steps * B, X, H);
+                global::CellGen.CompilerServices.Gemm.BiasGradient<float>(_d_product0.AsSpan(0, steps * B * H), H, _cell._bias1Gradient, steps * B, H);
             }
         }
 
         /// <summary>Forward sweep 0 (one step, over B rows): h[t].</summary>
         [global::System.CodeDom.Compiler.GeneratedCode("CellGen", "0.1.0")]
-        private ref struct StepForward0 : global::CellGen.IElementwiseKernel<float>
+        private ref struct StepForward0 : global::CellGen.CompilerServices.IElementwiseKernel<float>
         {
             public int H, X;
             public bool Record;
@@ -140,7 +140,7 @@ namespace CellGen.Cells
             public global::System.ReadOnlySpan<float> _product1;
             public global::System.Span<float> _h;
 
-            public void Apply<V>(int row, int j) where V : struct, global::CellGen.ISimd<V, float>
+            public void Apply<V>(int row, int j) where V : struct, global::CellGen.CompilerServices.ISimd<V, float>
             {
                 V W_h_prev = V.Load(_product0, row * H + j); // W[:, :H] @ h[t-1]
                 V W_x = V.Load(_product1, row * H + j); // W[:, H:H + X] @ x[t] + b
@@ -154,7 +154,7 @@ namespace CellGen.Cells
 
         /// <summary>Backward sweep 0 (one step, over B rows): h[t].</summary>
         [global::System.CodeDom.Compiler.GeneratedCode("CellGen", "0.1.0")]
-        private ref struct StepBackward0 : global::CellGen.IElementwiseKernel<float>
+        private ref struct StepBackward0 : global::CellGen.CompilerServices.IElementwiseKernel<float>
         {
             public int H, X;
             public static int Work => 18; // per element, in simple operations: decides whether two cores share the sweep
@@ -163,7 +163,7 @@ namespace CellGen.Cells
             public global::System.ReadOnlySpan<float> _d_output;
             public global::System.ReadOnlySpan<float> _d_h_later;
 
-            public void Apply<V>(int row, int j) where V : struct, global::CellGen.ISimd<V, float>
+            public void Apply<V>(int row, int j) where V : struct, global::CellGen.CompilerServices.ISimd<V, float>
             {
                 // Forward values this backward sweep reads
                 V h = V.Load(_h, row * H + j); // h[t]

@@ -1,7 +1,8 @@
-using System;
 using System.Runtime.Intrinsics;
-using Xunit;
+using System;
+using CellGen.CompilerServices;
 using Xunit.Abstractions;
+using Xunit;
 
 namespace CellGen.Tests.Kernels;
 

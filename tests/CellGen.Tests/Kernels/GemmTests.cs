@@ -1,5 +1,6 @@
-using System;
 using System.Linq;
+using System;
+using CellGen.CompilerServices;
 using Xunit;
 
 namespace CellGen.Tests.Kernels;

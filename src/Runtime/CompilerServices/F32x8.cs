@@ -4,7 +4,7 @@ using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 
-namespace CellGen;
+namespace CellGen.CompilerServices;
 
 /// <summary>8 float lanes (AVX2).</summary>
 [EditorBrowsable(EditorBrowsableState.Never)] // called by generated code, not written by users

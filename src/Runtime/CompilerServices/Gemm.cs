@@ -4,7 +4,7 @@ using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 
-namespace CellGen;
+namespace CellGen.CompilerServices;
 
 /// <summary>
 /// The matrix products of a cell. A weight buffer is stored [K, N] row-major: row k holds the weights that multiply

@@ -4,7 +4,7 @@ using System.Numerics;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 
-namespace CellGen;
+namespace CellGen.CompilerServices;
 
 /// <summary>
 /// A weight matrix W[k, n] copied into the layout the forward kernels read: panels of columns two vectors wide, each

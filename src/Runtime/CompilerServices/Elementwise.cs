@@ -3,7 +3,7 @@ using System.ComponentModel;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 
-namespace CellGen;
+namespace CellGen.CompilerServices;
 
 /// <summary>An elementwise kernel of a generated cell: one body, instantiated per lane width.</summary>
 [EditorBrowsable(EditorBrowsableState.Never)] // called by generated code, not written by users

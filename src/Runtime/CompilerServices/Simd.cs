@@ -4,7 +4,7 @@ using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 
-namespace CellGen;
+namespace CellGen.CompilerServices;
 
 /// <summary>
 /// A pack of lanes of <typeparamref name="T"/> that generated elementwise kernels compute with: one body, written once,

@@ -2,7 +2,7 @@ using System;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 
-namespace CellGen;
+namespace CellGen.CompilerServices;
 
 /// <summary>
 /// Register-blocked float kernels for <see cref="Gemm"/>, written once over <see cref="IFloatLanes{TSelf}"/> and run

@@ -1,5 +1,5 @@
 using System.ComponentModel;
-namespace CellGen;
+namespace CellGen.CompilerServices;
 
 /// <summary>
 /// The functions of the equation language that are not one lane primitive, each written once over

@@ -2,7 +2,7 @@ using System;
 using System.Runtime.CompilerServices;
 using System.Threading;
 
-namespace CellGen;
+namespace CellGen.CompilerServices;
 
 /// <summary>
 /// A second core for the large matrix products: one long-lived worker thread, handed half of a product through

@@ -4,7 +4,7 @@ using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 
-namespace CellGen;
+namespace CellGen.CompilerServices;
 
 /// <summary>4 float lanes (SSE, NEON).</summary>
 [EditorBrowsable(EditorBrowsableState.Never)] // called by generated code, not written by users

@@ -4,7 +4,7 @@ using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 
-namespace CellGen;
+namespace CellGen.CompilerServices;
 
 /// <summary>The extra lanewise primitives that the float activations are built from.</summary>
 [EditorBrowsable(EditorBrowsableState.Never)] // called by generated code, not written by users

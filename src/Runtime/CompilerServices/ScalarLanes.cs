@@ -2,7 +2,7 @@ using System;
 using System.ComponentModel;
 using System.Runtime.CompilerServices;
 
-namespace CellGen;
+namespace CellGen.CompilerServices;
 
 /// <summary>One float lane: the scalar path, for tails and for machines without SIMD.</summary>
 [EditorBrowsable(EditorBrowsableState.Never)] // called by generated code, not written by users
