@@ -15,6 +15,16 @@ public static class Sampling
         return best;
     }
 
+    /// <summary>The class of the largest logit of each row of <paramref name="logits"/> ([rows, C]), into <paramref name="classes"/> (one per row).</summary>
+    public static void Greedy(Activations logits, Span<int> classes)
+    {
+        ArgumentNullException.ThrowIfNull(logits);
+        if (classes.Length != logits.Rows)
+            throw new ArgumentException($"classes has {classes.Length} values; the logits {logits} have {logits.Rows} rows.", nameof(classes));
+        ReadOnlySpan<float> values = logits.Values;
+        for (int r = 0; r < classes.Length; r++) classes[r] = Greedy(values.Slice(r * logits.Width, logits.Width));
+    }
+
     /// <summary>
     /// A class drawn from softmax(logits / <paramref name="temperature"/>): below 1 sharper, above 1 flatter; 0 is
     /// <see cref="Greedy"/>.

@@ -1,0 +1,41 @@
+using System;
+using System.IO;
+using System.Linq;
+using Xunit;
+
+namespace CellGen.Tests;
+
+/// <summary>
+/// The samples' models and training loops (between the "model and training: begin/end" markers, blank lines and
+/// comments not counted) stay within 1.5 times the lines of the same model in PyTorch (samples/*/pytorch.py).
+/// </summary>
+public sealed class SampleTests
+{
+    private static string Root()
+    {
+        for (string? dir = AppContext.BaseDirectory; dir is not null; dir = Path.GetDirectoryName(dir))
+            if (File.Exists(Path.Combine(dir, "CellGen.sln"))) return dir;
+        throw new DirectoryNotFoundException("CellGen.sln not found above the test assembly.");
+    }
+
+    /// <summary>The counted lines of a sample file, between its markers.</summary>
+    public static int ModelLines(string path)
+    {
+        string[] lines = File.ReadAllLines(path);
+        int begin = Array.FindIndex(lines, l => l.Contains("model and training: begin"));
+        int end = Array.FindIndex(lines, l => l.Contains("model and training: end"));
+        Assert.True(begin >= 0 && end > begin, $"{path} has no 'model and training: begin/end' markers");
+        return lines[(begin + 1)..end].Count(l => l.Trim().Length > 0 && !l.TrimStart().StartsWith("//") && !l.TrimStart().StartsWith('#'));
+    }
+
+    [Theory]
+    [InlineData("Sentiment")]
+    [InlineData("Translate")]
+    [InlineData("CharLm")]
+    public void TheModelAndItsTrainingTakeAtMostOneAndAHalfTimesPyTorchsLines(string sample)
+    {
+        string folder = Path.Combine(Root(), "samples", sample);
+        int ours = ModelLines(Path.Combine(folder, "Program.cs")), pytorch = ModelLines(Path.Combine(folder, "pytorch.py"));
+        Assert.True(ours <= 1.5 * pytorch, $"{sample}: {ours} lines of C# against {pytorch} of PyTorch ({(double)ours / pytorch:F2} times)");
+    }
+}
