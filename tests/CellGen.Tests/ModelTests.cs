@@ -290,6 +290,23 @@ public sealed class ModelTests
     }
 
     [Fact]
+    public void TheNamedInitialisersLeaveNoVectorAtZero()
+    {
+        // IndRNN's recurrent weights are a vector u multiplying h[t-1]: left at zero, the cell would start with no memory.
+        var recurrent = new Recurrent((x, h) => new Zoo.IndRnn(x, h), 4, 32, layers: 2, bidirectional: true);
+        Initializers.Initialize(recurrent, new Random(3));
+        double bound = 1 / Math.Sqrt(32);
+        for (int layer = 0; layer < 2; layer++)
+            foreach (bool reverse in new[] { false, true })
+            {
+                float[] u = recurrent.Cell(layer, reverse).Parameter("u").ToArray();
+                Assert.All(u, v => Assert.InRange(v, -bound, bound));
+                Assert.True(u.Count(v => v != 0) == u.Length, "a recurrent weight is zero");
+            }
+        Assert.NotEqual(recurrent.Cell(0).Parameter("u").ToArray(), recurrent.Cell(1).Parameter("u").ToArray());
+    }
+
+    [Fact]
     public void TheLossesCountWhatPyTorchCounts()
     {
         float[] logits = { 1, 2, 0.5f, -1, 0, 3, 2, 2, 2 };

@@ -103,12 +103,16 @@ public static class Initializers
 
     /// <summary>
     /// Initialises a cell as training usually starts: every matrix Glorot-uniform over its whole row, then each block
-    /// of H columns (the recurrent blocks) by <paramref name="recurrent"/>; vectors (biases, peepholes) zero.
+    /// of H columns (the recurrent blocks) by <paramref name="recurrent"/>; every vector (biases, peepholes, the
+    /// elementwise recurrent weights of an IndRNN) from U(-1/√H, 1/√H) as PyTorch's recurrent modules, never zero, so
+    /// that a vector that multiplies a state does not start dead. <see cref="Fill"/> then sets biases that should
+    /// start elsewhere (a forget gate's at 1).
     /// </summary>
     public static void Initialize(RecurrentCell<float> cell, Random random, RecurrentInit recurrent = RecurrentInit.Orthogonal)
     {
         ArgumentNullException.ThrowIfNull(cell);
         ArgumentNullException.ThrowIfNull(random);
+        double bound = 1 / Math.Sqrt(cell.HiddenSize);
         foreach (Parameter<float> parameter in cell.Parameters)
         {
             float[] values = new float[parameter.Length];
@@ -127,8 +131,18 @@ public static class Initializers
                             for (int c = 0; c < rows; c++) values[r * columns + block.Column + c] = square[r * rows + c];
                     }
             }
+            else Uniform<float>(values, bound, random);
             parameter.CopyFrom(values);
         }
+    }
+
+    /// <summary>Initialises every cell of a recurrent module (each layer and direction) as <see cref="Initialize(RecurrentCell{float}, Random, RecurrentInit)"/> does.</summary>
+    public static void Initialize(Recurrent recurrent, Random random, RecurrentInit recurrentInit = RecurrentInit.Orthogonal)
+    {
+        ArgumentNullException.ThrowIfNull(recurrent);
+        ArgumentNullException.ThrowIfNull(random);
+        for (int layer = 0; layer < recurrent.Layers; layer++)
+            for (int d = 0; d < recurrent.Directions; d++) Initialize(recurrent.Cell(layer, reverse: d == 1), random, recurrentInit);
     }
 
     /// <summary>Sets every value of a vector parameter, e.g. the forget-gate bias to 1 (Jozefowicz et al. 2015).</summary>
