@@ -163,7 +163,10 @@ public sealed class Recurrent : Module
         int state = direction.Cell.StateIndex(name);
         if (direction.Batch == 0) throw new InvalidOperationException("There are no states yet: run Forward first.");
         int batch = direction.Batch;
-        return buffer(direction).AsSpan(direction.Cell.StateOffset(state, batch), batch * direction.Cell.StateSizes[state]);
+        float[] values = buffer(direction);
+        if (values.Length < direction.Cell.StateValues(batch))
+            throw new InvalidOperationException("There are no such gradients yet: final-state gradients exist after a Forward with training: true, initial-state gradients after Backward.");
+        return values.AsSpan(direction.Cell.StateOffset(state, batch), batch * direction.Cell.StateSizes[state]);
     }
 
     private Direction DirectionOf(int layer, bool reverse)

@@ -27,7 +27,7 @@ public static class Sampling
 
     /// <summary>
     /// A class drawn from softmax(logits / <paramref name="temperature"/>): below 1 sharper, above 1 flatter; 0 is
-    /// <see cref="Greedy"/>.
+    /// <see cref="Greedy(ReadOnlySpan{float})"/>.
     /// </summary>
     public static int Sample(ReadOnlySpan<float> logits, float temperature, Random random)
     {
