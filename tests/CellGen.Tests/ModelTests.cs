@@ -290,7 +290,7 @@ public sealed class ModelTests
     }
 
     [Fact]
-    public void TheNamedInitialisersLeaveNoVectorAtZero()
+    public void TheNamedInitialisersStartBiasesAtZeroAndNoMultiplyingVectorAtZero()
     {
         // IndRNN's recurrent weights are a vector u multiplying h[t-1]: left at zero, the cell would start with no memory.
         var recurrent = new Recurrent((x, h) => new Zoo.IndRnn(x, h), 4, 32, layers: 2, bidirectional: true);
@@ -304,6 +304,14 @@ public sealed class ModelTests
                 Assert.True(u.Count(v => v != 0) == u.Length, "a recurrent weight is zero");
             }
         Assert.NotEqual(recurrent.Cell(0).Parameter("u").ToArray(), recurrent.Cell(1).Parameter("u").ToArray());
+        Assert.All(recurrent.Cell(0).Parameter("b").ToArray(), v => Assert.Equal(0f, v)); // a bias, only added, starts at zero
+        // The same for peepholes, which multiply the cell state.
+        var peephole = new PeepholeLstm(3, 8);
+        Initializers.Initialize(peephole, new Random(4));
+        string[] peepholes = peephole.Parameters.Where(p => p.Shape.Count == 1 && p.Blocks.Any(b => b.Multiplies.Length > 0)).Select(p => p.Name).ToArray();
+        Assert.NotEmpty(peepholes);
+        Assert.All(peepholes, name => Assert.DoesNotContain(0f, peephole.Parameter(name).ToArray()));
+        Assert.All(new[] { "b_i", "b_f", "b_o" }, name => Assert.All(peephole.Parameter(name).ToArray(), v => Assert.Equal(0f, v)));
     }
 
     [Fact]

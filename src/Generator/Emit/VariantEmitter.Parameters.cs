@@ -169,7 +169,7 @@ internal sealed partial class VariantEmitter
                 VectorInfo vector = _cell.Vectors.First(v => v.Name == name);
                 string block = BufferOfBias(name) is { } bias
                     ? $"new {Support}.ParameterBlock<{T}>({BiasField(bias.Buffer)}, {Gradient(BiasField(bias.Buffer))}, 0, 1, 0, {PartOffset(buffers[bias.Buffer], bias.Slot)})"
-                    : $"new {Support}.ParameterBlock<{T}>({VectorField(name)}, {Gradient(VectorField(name))}, 0, 1, 0, 0)";
+                    : $"new {Support}.ParameterBlock<{T}>({VectorField(name)}, {Gradient(VectorField(name))}, 0, 1, 0, 0{MultipliedBy(name)})";
                 _w.Line($"AddParameter(\"{name}\", new[] {{ {SizeOf(vector.Size)} }}, {block});");
             }
             _w.Line("ResetParameters(); // never all zeros: U(-1/√H, 1/√H), from the generator Initializers.ManualSeed seeds");
@@ -217,5 +217,20 @@ internal sealed partial class VariantEmitter
             else s.Append(c);
         }
         return s.Append('"').ToString();
+    }
+
+    /// <summary>
+    /// ", \"h[t-1]\"" when the vector <paramref name="name"/> multiplies something elementwise (a peephole, an IndRNN's
+    /// recurrent weight, a gain), naming what it multiplies, so that initialisers do not start it at zero as they start
+    /// a bias; "" when it is only added.
+    /// </summary>
+    private string MultipliedBy(string name)
+    {
+        int vector = Enumerable.Range(0, _graph.Nodes.Count).Where(i => _graph.Nodes[i].Op == Op.Vector && _graph.Nodes[i].Name == name).DefaultIfEmpty(-1).First();
+        if (vector < 0) return "";
+        foreach (Node node in _graph.Nodes)
+            if (node.Op == Op.Apply && node.Operation == Operation.Multiply && node.Args.Contains(vector))
+                return ", " + Quote(_describe.Node(node.Args[0] == vector ? node.Args[1] : node.Args[0]));
+        return "";
     }
 }

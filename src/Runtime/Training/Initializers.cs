@@ -103,10 +103,10 @@ public static class Initializers
 
     /// <summary>
     /// Initialises a cell as training usually starts: every matrix Glorot-uniform over its whole row, then each block
-    /// of H columns (the recurrent blocks) by <paramref name="recurrent"/>; every vector (biases, peepholes, the
-    /// elementwise recurrent weights of an IndRNN) from U(-1/√H, 1/√H) as PyTorch's recurrent modules, never zero, so
-    /// that a vector that multiplies a state does not start dead. <see cref="Fill"/> then sets biases that should
-    /// start elsewhere (a forget gate's at 1).
+    /// of H columns (the recurrent blocks) by <paramref name="recurrent"/>; biases zero; a vector that multiplies
+    /// something elementwise (a peephole, an IndRNN's recurrent weight u, a gain: its block says what it multiplies)
+    /// from U(-1/√H, 1/√H), as PyTorch's recurrent modules start, so that it does not start dead. <see cref="Fill"/>
+    /// then sets what should start elsewhere (a forget gate's bias at 1).
     /// </summary>
     public static void Initialize(RecurrentCell<float> cell, Random random, RecurrentInit recurrent = RecurrentInit.Orthogonal)
     {
@@ -131,7 +131,7 @@ public static class Initializers
                             for (int c = 0; c < rows; c++) values[r * columns + block.Column + c] = square[r * rows + c];
                     }
             }
-            else Uniform<float>(values, bound, random);
+            else if (parameter.Blocks.Any(b => b.Multiplies.Length > 0)) Uniform<float>(values, bound, random);
             parameter.CopyFrom(values);
         }
     }

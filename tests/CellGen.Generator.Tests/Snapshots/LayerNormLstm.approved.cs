@@ -51,27 +51,27 @@ namespace CellGen.Cells
             (_vector_b_o, _vector_b_oGradient) = AllocateStorage(H);
             (_vector_a_c, _vector_a_cGradient) = AllocateStorage(H);
             (_vector_b_c, _vector_b_cGradient) = AllocateStorage(H);
-            AddParameter("a_i", new[] { H }, new global::CellGen.CompilerServices.ParameterBlock<float>(_vector_a_i, _vector_a_iGradient, 0, 1, 0, 0));
+            AddParameter("a_i", new[] { H }, new global::CellGen.CompilerServices.ParameterBlock<float>(_vector_a_i, _vector_a_iGradient, 0, 1, 0, 0, "(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t] - mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t])) / sqrt(1E-05 + variance(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X \u2026"));
             AddParameter("W_i", new[] { H, H + X },
                 new global::CellGen.CompilerServices.ParameterBlock<float>(_weights0, _weights0Gradient, 0, H, 4 * H, 0, "h[t-1]", false),
                 new global::CellGen.CompilerServices.ParameterBlock<float>(_weights1, _weights1Gradient, H, X, 4 * H, 0, "x[t]", true));
             AddParameter("b_i", new[] { H }, new global::CellGen.CompilerServices.ParameterBlock<float>(_vector_b_i, _vector_b_iGradient, 0, 1, 0, 0));
-            AddParameter("a_f", new[] { H }, new global::CellGen.CompilerServices.ParameterBlock<float>(_vector_a_f, _vector_a_fGradient, 0, 1, 0, 0));
+            AddParameter("a_f", new[] { H }, new global::CellGen.CompilerServices.ParameterBlock<float>(_vector_a_f, _vector_a_fGradient, 0, 1, 0, 0, "(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t] - mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t])) / sqrt(1E-05 + variance(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X \u2026"));
             AddParameter("W_f", new[] { H, H + X },
                 new global::CellGen.CompilerServices.ParameterBlock<float>(_weights0, _weights0Gradient, 0, H, 4 * H, H, "h[t-1]", false),
                 new global::CellGen.CompilerServices.ParameterBlock<float>(_weights1, _weights1Gradient, H, X, 4 * H, H, "x[t]", true));
             AddParameter("b_f", new[] { H }, new global::CellGen.CompilerServices.ParameterBlock<float>(_vector_b_f, _vector_b_fGradient, 0, 1, 0, 0));
-            AddParameter("a_g", new[] { H }, new global::CellGen.CompilerServices.ParameterBlock<float>(_vector_a_g, _vector_a_gGradient, 0, 1, 0, 0));
+            AddParameter("a_g", new[] { H }, new global::CellGen.CompilerServices.ParameterBlock<float>(_vector_a_g, _vector_a_gGradient, 0, 1, 0, 0, "(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t] - mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t])) / sqrt(1E-05 + variance(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X \u2026"));
             AddParameter("W_g", new[] { H, H + X },
                 new global::CellGen.CompilerServices.ParameterBlock<float>(_weights0, _weights0Gradient, 0, H, 4 * H, 2 * H, "h[t-1]", false),
                 new global::CellGen.CompilerServices.ParameterBlock<float>(_weights1, _weights1Gradient, H, X, 4 * H, 2 * H, "x[t]", true));
             AddParameter("b_g", new[] { H }, new global::CellGen.CompilerServices.ParameterBlock<float>(_vector_b_g, _vector_b_gGradient, 0, 1, 0, 0));
-            AddParameter("a_o", new[] { H }, new global::CellGen.CompilerServices.ParameterBlock<float>(_vector_a_o, _vector_a_oGradient, 0, 1, 0, 0));
+            AddParameter("a_o", new[] { H }, new global::CellGen.CompilerServices.ParameterBlock<float>(_vector_a_o, _vector_a_oGradient, 0, 1, 0, 0, "(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t] - mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t])) / sqrt(1E-05 + variance(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X \u2026"));
             AddParameter("W_o", new[] { H, H + X },
                 new global::CellGen.CompilerServices.ParameterBlock<float>(_weights0, _weights0Gradient, 0, H, 4 * H, 3 * H, "h[t-1]", false),
                 new global::CellGen.CompilerServices.ParameterBlock<float>(_weights1, _weights1Gradient, H, X, 4 * H, 3 * H, "x[t]", true));
             AddParameter("b_o", new[] { H }, new global::CellGen.CompilerServices.ParameterBlock<float>(_vector_b_o, _vector_b_oGradient, 0, 1, 0, 0));
-            AddParameter("a_c", new[] { H }, new global::CellGen.CompilerServices.ParameterBlock<float>(_vector_a_c, _vector_a_cGradient, 0, 1, 0, 0));
+            AddParameter("a_c", new[] { H }, new global::CellGen.CompilerServices.ParameterBlock<float>(_vector_a_c, _vector_a_cGradient, 0, 1, 0, 0, "(c[t] - mean(c[t])) / sqrt(1E-05 + variance(c[t]))"));
             AddParameter("b_c", new[] { H }, new global::CellGen.CompilerServices.ParameterBlock<float>(_vector_b_c, _vector_b_cGradient, 0, 1, 0, 0));
             ResetParameters(); // never all zeros: U(-1/√H, 1/√H), from the generator Initializers.ManualSeed seeds
         }

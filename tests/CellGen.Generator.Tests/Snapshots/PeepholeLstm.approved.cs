@@ -42,12 +42,12 @@ namespace CellGen.Cells
             AddParameter("W_i", new[] { H, H + X },
                 new global::CellGen.CompilerServices.ParameterBlock<float>(_weights0, _weights0Gradient, 0, H, 4 * H, 0, "h[t-1]", false),
                 new global::CellGen.CompilerServices.ParameterBlock<float>(_weights1, _weights1Gradient, H, X, 4 * H, 0, "x[t]", true));
-            AddParameter("p_i", new[] { H }, new global::CellGen.CompilerServices.ParameterBlock<float>(_vector_p_i, _vector_p_iGradient, 0, 1, 0, 0));
+            AddParameter("p_i", new[] { H }, new global::CellGen.CompilerServices.ParameterBlock<float>(_vector_p_i, _vector_p_iGradient, 0, 1, 0, 0, "c[t-1]"));
             AddParameter("b_i", new[] { H }, new global::CellGen.CompilerServices.ParameterBlock<float>(_bias1, _bias1Gradient, 0, 1, 0, 0));
             AddParameter("W_f", new[] { H, H + X },
                 new global::CellGen.CompilerServices.ParameterBlock<float>(_weights0, _weights0Gradient, 0, H, 4 * H, H, "h[t-1]", false),
                 new global::CellGen.CompilerServices.ParameterBlock<float>(_weights1, _weights1Gradient, H, X, 4 * H, H, "x[t]", true));
-            AddParameter("p_f", new[] { H }, new global::CellGen.CompilerServices.ParameterBlock<float>(_vector_p_f, _vector_p_fGradient, 0, 1, 0, 0));
+            AddParameter("p_f", new[] { H }, new global::CellGen.CompilerServices.ParameterBlock<float>(_vector_p_f, _vector_p_fGradient, 0, 1, 0, 0, "c[t-1]"));
             AddParameter("b_f", new[] { H }, new global::CellGen.CompilerServices.ParameterBlock<float>(_bias1, _bias1Gradient, 0, 1, 0, H));
             AddParameter("W_g", new[] { H, H + X },
                 new global::CellGen.CompilerServices.ParameterBlock<float>(_weights0, _weights0Gradient, 0, H, 4 * H, 2 * H, "h[t-1]", false),
@@ -56,7 +56,7 @@ namespace CellGen.Cells
             AddParameter("W_o", new[] { H, H + X },
                 new global::CellGen.CompilerServices.ParameterBlock<float>(_weights0, _weights0Gradient, 0, H, 4 * H, 3 * H, "h[t-1]", false),
                 new global::CellGen.CompilerServices.ParameterBlock<float>(_weights1, _weights1Gradient, H, X, 4 * H, 3 * H, "x[t]", true));
-            AddParameter("p_o", new[] { H }, new global::CellGen.CompilerServices.ParameterBlock<float>(_vector_p_o, _vector_p_oGradient, 0, 1, 0, 0));
+            AddParameter("p_o", new[] { H }, new global::CellGen.CompilerServices.ParameterBlock<float>(_vector_p_o, _vector_p_oGradient, 0, 1, 0, 0, "f * c[t-1] + i * g"));
             AddParameter("b_o", new[] { H }, new global::CellGen.CompilerServices.ParameterBlock<float>(_bias1, _bias1Gradient, 0, 1, 0, 3 * H));
             ResetParameters(); // never all zeros: U(-1/√H, 1/√H), from the generator Initializers.ManualSeed seeds
         }
