@@ -283,62 +283,41 @@ public static class Checkpoint
     }
 
     /// <summary>
-    /// Imports the weights of a PyTorch <c>nn.RNN</c>, <c>nn.LSTM</c> or <c>nn.GRU</c> saved as safetensors under
-    /// PyTorch's names (weight_ih_l0, weight_hh_l0, bias_ih_l0, bias_hh_l0; <paramref name="layer"/> picks _lN and
-    /// <paramref name="reverse"/> the _reverse direction) into an Rnn or Irnn, Lstm, Lstmp or TorchGru cell:
-    /// W = [weight_hh | weight_ih] and b = bias_ih + bias_hh per gate; for TorchGru the n gate stays split; for Lstmp
-    /// (<c>nn.LSTM(proj_size=P)</c>) W_r = weight_hr.
+    /// Imports the weights of one layer and direction of a PyTorch <c>nn.RNN</c>, <c>nn.LSTM</c> or <c>nn.GRU</c>, from
+    /// a <c>torch.save</c> file or safetensors, under PyTorch's names (weight_ih_l0, weight_hh_l0, bias_ih_l0,
+    /// bias_hh_l0; <paramref name="layer"/> picks _lN and <paramref name="reverse"/> the _reverse direction), into an
+    /// Rnn or Irnn, Lstm, Lstmp or TorchGru cell: W = [weight_hh | weight_ih] and b = bias_ih + bias_hh per gate; for
+    /// TorchGru the n gate stays split; for Lstmp (<c>nn.LSTM(proj_size=P)</c>) W_r = weight_hr. Whole models:
+    /// <see cref="PyTorch.Import(string, ValueTuple{string, Module}[])"/>.
     /// </summary>
     public static void ImportPyTorch(string path, RecurrentCell<float> cell, int layer = 0, bool reverse = false)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
         ArgumentNullException.ThrowIfNull(cell);
         string suffix = $"_l{layer}" + (reverse ? "_reverse" : "");
-        string[] gates = cell.GetType().Name switch
-        {
-            "Rnn" or "Irnn" => new[] { "" },
-            "Lstm" or "Lstmp" => new[] { "_i", "_f", "_g", "_o" },
-            "TorchGru" => new[] { "_r", "_z", "_n" },
-            _ => throw new ArgumentException($"PyTorch weights map to Rnn, Irnn, Lstm and TorchGru; not to {cell.GetType().Name}.", nameof(cell)),
-        };
-        (var entries, byte[] data, _) = Read(path);
-        // The recurrent input is the output: of size H, or P for a projected LSTM.
-        int h = cell.HiddenSize, x = cell.InputSize, g = gates.Length, p = cell.OutputSize;
-        float[] Tensor(string name, params int[] shape)
+        PyTorch.CheckCell(cell);
+        var tensors = PyTorch.ReadStateDict(path);
+        var staged = PyTorch.CellWeights(cell, (name, shape) =>
         {
             string key = name + suffix;
-            if (!entries.TryGetValue(key, out Entry? entry))
-                throw new InvalidDataException($"{path}: missing '{key}'; the file has {string.Join(", ", entries.Keys)}.");
-            if (!entry.Shape.SequenceEqual(shape))
-                throw new InvalidDataException($"{path}: '{key}' has shape [{string.Join(", ", entry.Shape)}]; a cell with X={x}, H={h}{(p != h ? $", P={p}" : "")} needs [{string.Join(", ", shape)}].");
-            return Values(path, key, entry, data);
-        }
-        float[] ih = Tensor("weight_ih", g * h, x), hh = Tensor("weight_hh", g * h, p), bih = Tensor("bias_ih", g * h), bhh = Tensor("bias_hh", g * h);
-
-        var staged = new List<(Parameter<float>, float[])>();
-        if (cell.GetType().Name == "Lstmp") staged.Add((cell.Parameter("W_r"), Tensor("weight_hr", p, h)));
-        for (int k = 0; k < g; k++)
-        {
-            string gate = gates[k];
-            if (gate == "_n")
-            {
-                staged.Add((cell.Parameter("Wx_n"), ih.AsSpan(k * h * x, h * x).ToArray()));
-                staged.Add((cell.Parameter("Wh_n"), hh.AsSpan(k * h * h, h * h).ToArray()));
-                staged.Add((cell.Parameter("bx_n"), bih.AsSpan(k * h, h).ToArray()));
-                staged.Add((cell.Parameter("bh_n"), bhh.AsSpan(k * h, h).ToArray()));
-                continue;
-            }
-            var w = new float[h * (p + x)];
-            for (int r = 0; r < h; r++)
-            {
-                hh.AsSpan((k * h + r) * p, p).CopyTo(w.AsSpan(r * (p + x)));
-                ih.AsSpan((k * h + r) * x, x).CopyTo(w.AsSpan(r * (p + x) + p));
-            }
-            var b = new float[h];
-            for (int r = 0; r < h; r++) b[r] = bih[k * h + r] + bhh[k * h + r];
-            staged.Add((cell.Parameter("W" + gate), w));
-            staged.Add((cell.Parameter("b" + gate), b));
-        }
+            if (!tensors.TryGetValue(key, out PyTorchTensor? tensor))
+                throw new InvalidDataException($"{path}: missing '{key}'; the file has {string.Join(", ", tensors.Keys)}.");
+            PyTorch.CheckShape(path, key, tensor, shape, cell);
+            return tensor.Values;
+        })!;
         foreach ((Parameter<float> target, float[] values) in staged) target.CopyFrom(values);
+    }
+
+    /// <summary>Every tensor of a safetensors file as float32 (F32, F64, F16 and BF16), for imports.</summary>
+    internal static Dictionary<string, PyTorchTensor> ReadTensors(string path)
+    {
+        (var entries, byte[] data, _) = Read(path);
+        var tensors = new Dictionary<string, PyTorchTensor>();
+        foreach ((string name, Entry entry) in entries)
+        {
+            string dtype = entry.DType switch { "F32" => "float32", "F64" => "float64", "F16" => "float16", "BF16" => "bfloat16", _ => throw new InvalidDataException($"{path}: tensor '{name}' is {entry.DType}; F32, F64, F16 or BF16 is expected.") };
+            tensors[name] = new PyTorchTensor(entry.Shape, PyTorch.ToSingles(data.AsSpan((int)entry.Begin, (int)(entry.End - entry.Begin)), dtype));
+        }
+        return tensors;
     }
 }

@@ -1,0 +1,159 @@
+using System;
+using System.Collections.Generic;
+using System.IO;
+using System.IO.Compression;
+using System.Linq;
+using System.Text.Json;
+using CellGen.Cells;
+using Xunit;
+
+namespace CellGen.Tests;
+
+/// <summary>
+/// torch.save files in: the fixtures of Fixtures/pytorch-pt (made by make.py there with PyTorch 1.13) imported into
+/// models that then compute PyTorch's outputs; every dtype and strided views; hostile and broken files refused.
+/// </summary>
+public sealed class PyTorchTests : IDisposable
+{
+    private static readonly string Folder = Path.Combine(AppContext.BaseDirectory, "Fixtures", "pytorch-pt");
+    private readonly string _scratch = Path.Combine(Path.GetTempPath(), "cellgen-pt-" + Guid.NewGuid().ToString("N"));
+
+    public PyTorchTests() => Directory.CreateDirectory(_scratch);
+
+    public void Dispose() => Directory.Delete(_scratch, recursive: true);
+
+    private static JsonElement Json(string name) => JsonDocument.Parse(File.ReadAllText(Path.Combine(Folder, name + ".json"))).RootElement;
+
+    private static Func<int, int, RecurrentCell<float>> CellOf(string name) => name switch
+    {
+        "lstm" => (x, h) => new Lstm(x, h),
+        "gru" => (x, h) => new TorchGru(x, h),
+        "rnn" => (x, h) => new Rnn(x, h),
+        _ => (x, h) => new Lstmp(x, h, P: 3),
+    };
+
+    [Theory]
+    [InlineData("lstm")]
+    [InlineData("gru")]
+    [InlineData("rnn")]
+    [InlineData("lstmp")]
+    public void AnImportedTwoLayerBidirectionalModelComputesPyTorchsOutputs(string name)
+    {
+        // embedding -> 2-layer bidirectional nn.LSTM/GRU/RNN over variable lengths -> linear at every step.
+        var embedding = new Embedding(9, 4);
+        var rnn = new Recurrent(CellOf(name), 4, 5, layers: 2, bidirectional: true);
+        var head = new Dense(rnn.OutputSize, 3);
+        PyTorchImport report = PyTorch.Import(Path.Combine(Folder, name + ".pt"), ("embedding.", embedding), ("rnn.", rnn), ("head.", head));
+        Assert.Empty(report.Missing);
+        Assert.Empty(report.Unused);
+
+        JsonElement fixture = Json(name);
+        int[] tokens = fixture.GetProperty("inputs").GetProperty("tokens").EnumerateArray().Select(e => e.GetInt32()).ToArray();
+        int[] lengths = fixture.GetProperty("inputs").GetProperty("lengths").EnumerateArray().Select(e => e.GetInt32()).ToArray();
+        double[] expected = fixture.GetProperty("outputs").EnumerateArray().Select(e => e.GetDouble()).ToArray();
+        ReadOnlySpan<float> actual = new Sequential(embedding, rnn, head).Forward(tokens, lengths, training: false).Values;
+        Assert.Equal(expected.Length, actual.Length);
+        for (int i = 0; i < expected.Length; i++)
+            Assert.True(Math.Abs(actual[i] - expected[i]) <= 1e-5, $"{name} output {i}: {actual[i]} against PyTorch's {expected[i]}");
+    }
+
+    [Theory]
+    [InlineData("float64")]
+    [InlineData("float16")]
+    [InlineData("bfloat16")]
+    [InlineData("strided")]
+    public void EveryDtypeAndStridedViewsReadAsFloat32(string kind)
+    {
+        var dense = new Dense(3, 2);
+        PyTorch.Import(Path.Combine(Folder, $"linear-{kind}.pt"), ("", dense));
+        JsonElement expected = Json($"linear-{kind}");
+        foreach ((string name, Parameter<float> parameter) in new[] { ("weight", dense.Weights), ("bias", dense.Bias) })
+        {
+            double[] values = expected.GetProperty(name).EnumerateArray().Select(e => e.GetDouble()).ToArray();
+            Assert.Equal(values.Select(v => (float)v), parameter.ToArray());
+        }
+    }
+
+    [Fact]
+    public void APickleThatNamesAnythingButTensorsIsRefusedAndNeverRun()
+    {
+        string marker = "/tmp/cellgen-pwned";
+        if (File.Exists(marker)) File.Delete(marker);
+        var dense = new Dense(3, 2);
+        float[] before = dense.Weights.ToArray();
+        var error = Assert.Throws<InvalidDataException>(() => PyTorch.Import(Path.Combine(Folder, "evil.pt"), ("", dense)));
+        Assert.Contains("system", error.Message);
+        Assert.Contains("refused", error.Message);
+        Assert.False(File.Exists(marker));
+        Assert.Equal(before, dense.Weights.ToArray());
+    }
+
+    [Fact]
+    public void BrokenFilesFailWithTheFileAndTheProblemAndChangeNothing()
+    {
+        var dense = new Dense(3, 2);
+        float[] before = dense.Weights.ToArray();
+        string Write(string name, byte[] bytes)
+        {
+            string path = Path.Combine(_scratch, name);
+            File.WriteAllBytes(path, bytes);
+            return path;
+        }
+        byte[] good = File.ReadAllBytes(Path.Combine(Folder, "linear-float64.pt"));
+        byte[] ListPickle()
+        {
+            using var memory = new MemoryStream();
+            using (var zip = new ZipArchive(memory, ZipArchiveMode.Create, leaveOpen: true))
+            using (Stream entry = zip.CreateEntry("archive/data.pkl").Open())
+                entry.Write(new byte[] { 0x80, 2, (byte)']', (byte)'q', 0, (byte)'K', 1, (byte)'a', (byte)'.' }); // [1]
+            return memory.ToArray();
+        }
+        var cases = new Dictionary<string, (byte[] Bytes, string Message)>
+        {
+            ["truncated.pt"] = (good[..(good.Length / 2)], "zip"),
+            ["text.pt"] = ("PK not really a zip"u8.ToArray(), "zip"),
+            ["list.pt"] = (ListPickle(), "not a state dict"),
+            ["empty.pt"] = (Array.Empty<byte>(), "safetensors"),
+        };
+        foreach ((string name, (byte[] bytes, string message)) in cases)
+        {
+            string path = Write(name, bytes);
+            var error = Assert.Throws<InvalidDataException>(() => PyTorch.Import(path, ("", dense)));
+            Assert.Contains(path, error.Message);
+            Assert.Contains(message, error.Message);
+            Assert.Equal(before, dense.Weights.ToArray());
+        }
+    }
+
+    [Fact]
+    public void StrictImportsListWhatIsMissingAndLeftOverLenientOnesReportIt()
+    {
+        string path = Path.Combine(Folder, "lstm.pt");
+        var embedding = new Embedding(9, 4);
+        var head = new Dense(10, 3);
+        float[] before = embedding.Table.ToArray();
+        var strict = Assert.Throws<InvalidDataException>(() => PyTorch.Import(path, ("embedding.", embedding), ("head.", head), ("extra.", new Dense(2, 2))));
+        Assert.Contains("missing 'extra.weight'", strict.Message);
+        Assert.Contains("'rnn.weight_ih_l0'", strict.Message);
+        Assert.Equal(before, embedding.Table.ToArray());
+
+        PyTorchImport report = PyTorch.Import(path, strict: false, ("embedding.", embedding), ("head.", head));
+        Assert.Equal(new[] { "embedding.weight", "head.weight", "head.bias" }, report.Used);
+        Assert.Contains("rnn.weight_hh_l1_reverse", report.Unused);
+        Assert.Empty(report.Missing);
+        Assert.NotEqual(before, embedding.Table.ToArray());
+
+        var shape = Assert.Throws<InvalidDataException>(() => PyTorch.Import(path, strict: false, ("embedding.", new Embedding(8, 4))));
+        Assert.Contains("[9, 4]", shape.Message);
+        Assert.Throws<ArgumentException>(() => PyTorch.Import(path, ("", new Recurrent((x, h) => new Gru(x, h), 4, 5))));
+    }
+
+    [Fact]
+    public void ReadingAStateDictGivesEveryTensorByName()
+    {
+        var tensors = PyTorch.ReadStateDict(Path.Combine(Folder, "gru.pt"));
+        Assert.Equal(new[] { 9, 4 }, tensors["embedding.weight"].Shape);
+        Assert.Equal(new[] { 15, 10 }, tensors["rnn.weight_ih_l1_reverse"].Shape);
+        Assert.Equal(9 * 4, tensors["embedding.weight"].Values.Length);
+    }
+}
