@@ -155,6 +155,84 @@ public static class PyTorch
         }
     }
 
+    /// <summary>
+    /// Writes modules' weights under PyTorch's names, each under its prefix, as a <c>torch.save</c> file that
+    /// <c>torch.load</c> reads and <c>load_state_dict(strict=True)</c> accepts into the equivalent PyTorch modules
+    /// (nn.Embedding, nn.Linear, nn.RNN/LSTM/GRU, nn.Sequential); atomically. A gate's bias goes to bias_ih, with
+    /// bias_hh zero (their sum is what the cell has).
+    /// </summary>
+    public static void Save(string path, params (string Prefix, Module Module)[] modules)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        ArgumentNullException.ThrowIfNull(modules);
+        foreach ((string prefix, Module module) in modules)
+        {
+            if (prefix is null || module is null) throw new ArgumentException("A prefix or a module is null.", nameof(modules));
+            CheckModule(module);
+        }
+        var tensors = new List<(string Name, int[] Shape, float[] Values)>();
+        foreach ((string prefix, Module module) in modules) Collect(module, prefix);
+        var duplicate = tensors.GroupBy(t => t.Name).FirstOrDefault(g => g.Count() > 1);
+        if (duplicate is not null) throw new ArgumentException($"Two tensors are called '{duplicate.Key}': give the modules different prefixes.", nameof(modules));
+        PyTorchFile.Write(path, tensors);
+
+        void Collect(Module module, string prefix)
+        {
+            switch (module)
+            {
+                case Sequential sequential:
+                    for (int i = 0; i < sequential.Modules.Count; i++) Collect(sequential.Modules[i], $"{prefix}{i}.");
+                    break;
+                case Embedding embedding:
+                    tensors.Add((prefix + "weight", new[] { embedding.Vocabulary, embedding.Dimension }, embedding.Table.ToArray()));
+                    break;
+                case Dense dense:
+                    tensors.Add((prefix + "weight", new[] { dense.Outputs, dense.Inputs }, dense.Weights.ToArray()));
+                    tensors.Add((prefix + "bias", new[] { dense.Outputs }, dense.Bias.ToArray()));
+                    break;
+                case Recurrent recurrent:
+                    for (int l = 0; l < recurrent.Layers; l++)
+                        for (int d = 0; d < recurrent.Directions; d++)
+                            foreach ((string name, int[] shape, float[] values) in TorchWeights(recurrent.Cell(l, d == 1)))
+                                tensors.Add(($"{prefix}{name}_l{l}{(d == 1 ? "_reverse" : "")}", shape, values));
+                    break;
+            }
+        }
+    }
+
+    /// <summary>The inverse of <see cref="CellWeights"/>: a cell's parameters as PyTorch's weight_ih, weight_hh, bias_ih, bias_hh (and weight_hr).</summary>
+    private static List<(string Name, int[] Shape, float[] Values)> TorchWeights(RecurrentCell<float> cell)
+    {
+        string[] gates = GatesOf(cell)!;
+        int h = cell.HiddenSize, x = cell.InputSize, g = gates.Length, p = cell.OutputSize;
+        float[] ih = new float[g * h * x], hh = new float[g * h * p], bih = new float[g * h], bhh = new float[g * h];
+        for (int k = 0; k < g; k++)
+        {
+            string gate = gates[k];
+            if (gate == "_n")
+            {
+                cell.Parameter("Wx_n").ToArray().CopyTo(ih, k * h * x);
+                cell.Parameter("Wh_n").ToArray().CopyTo(hh, k * h * h);
+                cell.Parameter("bx_n").ToArray().CopyTo(bih, k * h);
+                cell.Parameter("bh_n").ToArray().CopyTo(bhh, k * h);
+                continue;
+            }
+            float[] w = cell.Parameter("W" + gate).ToArray();
+            for (int r = 0; r < h; r++)
+            {
+                w.AsSpan(r * (p + x), p).CopyTo(hh.AsSpan((k * h + r) * p));
+                w.AsSpan(r * (p + x) + p, x).CopyTo(ih.AsSpan((k * h + r) * x));
+            }
+            cell.Parameter("b" + gate).ToArray().CopyTo(bih, k * h);
+        }
+        var weights = new List<(string, int[], float[])>
+        {
+            ("weight_ih", new[] { g * h, x }, ih), ("weight_hh", new[] { g * h, p }, hh), ("bias_ih", new[] { g * h }, bih), ("bias_hh", new[] { g * h }, bhh),
+        };
+        if (cell.GetType().Name == "Lstmp") weights.Add(("weight_hr", new[] { p, h }, cell.Parameter("W_r").ToArray()));
+        return weights;
+    }
+
     /// <summary>Refuses a module with no PyTorch counterpart before anything is read.</summary>
     private static void CheckModule(Module module)
     {
