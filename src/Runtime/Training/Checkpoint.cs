@@ -146,43 +146,23 @@ public static class Checkpoint
         byte[] json = JsonSerializer.SerializeToUtf8Bytes(header);
         int padded = (json.Length + 7) / 8 * 8;
 
-        string full = Path.GetFullPath(path);
-        string temporary = Path.Combine(Path.GetDirectoryName(full)!, "." + Path.GetFileName(full) + "." + Guid.NewGuid().ToString("N") + ".tmp");
-        try
+        Files.WriteAtomically(path, file =>
         {
-            using (var file = new FileStream(temporary, FileMode.CreateNew, FileAccess.Write, FileShare.None))
+            Stream stream = wrap(file);
+            Span<byte> length = stackalloc byte[8];
+            BinaryPrimitives.WriteUInt64LittleEndian(length, (ulong)padded);
+            stream.Write(length);
+            stream.Write(json);
+            for (int i = json.Length; i < padded; i++) stream.WriteByte((byte)' ');
+            foreach ((string _, Parameter<float> parameter) in list)
             {
-                Stream stream = wrap(file);
-                Span<byte> length = stackalloc byte[8];
-                BinaryPrimitives.WriteUInt64LittleEndian(length, (ulong)padded);
-                stream.Write(length);
-                stream.Write(json);
-                for (int i = json.Length; i < padded; i++) stream.WriteByte((byte)' ');
-                foreach ((string _, Parameter<float> parameter) in list)
-                {
-                    float[] values = parameter.ToArray();
-                    var bytes = new byte[values.Length * 4];
-                    for (int i = 0; i < values.Length; i++) BinaryPrimitives.WriteSingleLittleEndian(bytes.AsSpan(i * 4), values[i]);
-                    stream.Write(bytes);
-                }
-                stream.Flush();
-                file.Flush(flushToDisk: true);
+                float[] values = parameter.ToArray();
+                var bytes = new byte[values.Length * 4];
+                for (int i = 0; i < values.Length; i++) BinaryPrimitives.WriteSingleLittleEndian(bytes.AsSpan(i * 4), values[i]);
+                stream.Write(bytes);
             }
-            File.Move(temporary, full, overwrite: true);
-        }
-        catch (IOException e)
-        {
-            // The temporary file is an implementation detail: the message names the file the caller asked for.
-            throw new IOException($"{full}: could not be saved ({e.Message.Replace(temporary, "a temporary file beside it")}); the file is unchanged.", e);
-        }
-        catch (UnauthorizedAccessException e)
-        {
-            throw new UnauthorizedAccessException($"{full}: could not be saved ({e.Message.Replace(temporary, "a temporary file beside it")}); the file is unchanged.", e);
-        }
-        finally
-        {
-            if (File.Exists(temporary)) File.Delete(temporary);
-        }
+            stream.Flush();
+        });
     }
 
     /// <summary>A tensor as read from a file.</summary>

@@ -14,38 +14,19 @@ namespace CellGen;
 /// </summary>
 internal static class PyTorchFile
 {
-    public static void Write(string path, IReadOnlyList<(string Name, int[] Shape, float[] Values)> tensors)
-    {
-        string full = Path.GetFullPath(path);
-        string temporary = Path.Combine(Path.GetDirectoryName(full)!, "." + Path.GetFileName(full) + "." + Guid.NewGuid().ToString("N") + ".tmp");
-        try
+    public static void Write(string path, IReadOnlyList<(string Name, int[] Shape, float[] Values)> tensors) =>
+        Files.WriteAtomically(path, file =>
         {
-            using (var file = new FileStream(temporary, FileMode.CreateNew, FileAccess.Write, FileShare.None))
+            using var zip = new ZipArchive(file, ZipArchiveMode.Create, leaveOpen: true);
+            Entry(zip, "archive/data.pkl", Pickle(tensors));
+            for (int i = 0; i < tensors.Count; i++)
             {
-                using (var zip = new ZipArchive(file, ZipArchiveMode.Create, leaveOpen: true))
-                {
-                    Entry(zip, "archive/data.pkl", Pickle(tensors));
-                    for (int i = 0; i < tensors.Count; i++)
-                    {
-                        var bytes = new byte[tensors[i].Values.Length * 4];
-                        for (int k = 0; k < tensors[i].Values.Length; k++) BinaryPrimitives.WriteSingleLittleEndian(bytes.AsSpan(4 * k), tensors[i].Values[k]);
-                        Entry(zip, $"archive/data/{i}", bytes);
-                    }
-                    Entry(zip, "archive/version", "3\n"u8.ToArray());
-                }
-                file.Flush(flushToDisk: true);
+                var bytes = new byte[tensors[i].Values.Length * 4];
+                for (int k = 0; k < tensors[i].Values.Length; k++) BinaryPrimitives.WriteSingleLittleEndian(bytes.AsSpan(4 * k), tensors[i].Values[k]);
+                Entry(zip, $"archive/data/{i}", bytes);
             }
-            File.Move(temporary, full, overwrite: true);
-        }
-        catch (IOException e)
-        {
-            throw new IOException($"{full}: could not be saved ({e.Message.Replace(temporary, "a temporary file beside it")}); the file is unchanged.", e);
-        }
-        finally
-        {
-            if (File.Exists(temporary)) File.Delete(temporary);
-        }
-    }
+            Entry(zip, "archive/version", "3\n"u8.ToArray());
+        });
 
     private static void Entry(ZipArchive zip, string name, byte[] bytes)
     {

@@ -1,0 +1,40 @@
+using System;
+using System.IO;
+
+namespace CellGen;
+
+/// <summary>Writing a file so that a failure leaves the old one as it was.</summary>
+internal static class Files
+{
+    /// <summary>Writes <paramref name="bytes"/> to a temporary file beside <paramref name="path"/>, then moves it over.</summary>
+    public static void WriteAtomically(string path, byte[] bytes) => WriteAtomically(path, stream => stream.Write(bytes));
+
+    /// <summary>As the other overload, the contents written by <paramref name="write"/>.</summary>
+    public static void WriteAtomically(string path, Action<Stream> write)
+    {
+        string full = Path.GetFullPath(path);
+        string temporary = Path.Combine(Path.GetDirectoryName(full)!, "." + Path.GetFileName(full) + "." + Guid.NewGuid().ToString("N") + ".tmp");
+        try
+        {
+            using (var file = new FileStream(temporary, FileMode.CreateNew, FileAccess.Write, FileShare.None))
+            {
+                write(file);
+                file.Flush(flushToDisk: true);
+            }
+            File.Move(temporary, full, overwrite: true);
+        }
+        catch (IOException e)
+        {
+            // The temporary file is an implementation detail: the message names the file the caller asked for.
+            throw new IOException($"{full}: could not be saved ({e.Message.Replace(temporary, "a temporary file beside it")}); the file is unchanged.", e);
+        }
+        catch (UnauthorizedAccessException e)
+        {
+            throw new UnauthorizedAccessException($"{full}: could not be saved ({e.Message.Replace(temporary, "a temporary file beside it")}); the file is unchanged.", e);
+        }
+        finally
+        {
+            if (File.Exists(temporary)) File.Delete(temporary);
+        }
+    }
+}
