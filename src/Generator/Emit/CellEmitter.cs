@@ -27,6 +27,7 @@ internal static class CellEmitter
         using (w.Blocks(outer))
         {
             w.Comment("The equations, one step of the cell:\n" + string.Join("\n", spec.Schedule.Graph.Cell.Equations.Select(e => "    " + e.Text)));
+            StepGraphEmitter.Emit(w, spec.Schedule.Graph);
             using (w.Block($"partial class {Names.Escape(spec.ClassName)} : global::CellGen.RecurrentCell<float>"))
             {
                 // Generated members avoid the user's, the class's name and the nested Float64 class's.

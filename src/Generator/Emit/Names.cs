@@ -13,6 +13,19 @@ internal sealed class Names
         foreach (string name in reserved) _used.Add(name);
     }
 
+    /// <summary>A C# string literal of <paramref name="text"/>: quotes and backslashes escaped, anything outside printable ASCII as \uXXXX.</summary>
+    public static string Quote(string text)
+    {
+        var s = new System.Text.StringBuilder("\"");
+        foreach (char c in text)
+        {
+            if (c == '"' || c == '\\') s.Append('\\').Append(c);
+            else if (c < ' ' || c > '~') s.Append("\\u").Append(((int)c).ToString("x4"));
+            else s.Append(c);
+        }
+        return s.Append('"').ToString();
+    }
+
     /// <summary>An identifier as C# source writes it: a keyword gets '@' (a class named @class).</summary>
     public static string Escape(string identifier) =>
         SyntaxFacts.GetKeywordKind(identifier) != SyntaxKind.None || SyntaxFacts.GetContextualKeywordKind(identifier) is SyntaxKind.FieldKeyword ? "@" + identifier : identifier;

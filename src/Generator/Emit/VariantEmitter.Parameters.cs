@@ -207,17 +207,7 @@ internal sealed partial class VariantEmitter
         return "";
     }
 
-    private static string Quote(string text)
-    {
-        var s = new System.Text.StringBuilder("\"");
-        foreach (char c in text)
-        {
-            if (c == '"' || c == '\\') s.Append('\\').Append(c);
-            else if (c < ' ' || c > '~') s.Append("\\u").Append(((int)c).ToString("x4"));
-            else s.Append(c);
-        }
-        return s.Append('"').ToString();
-    }
+    private static string Quote(string text) => Names.Quote(text);
 
     /// <summary>
     /// ", \"h[t-1]\"" when the vector <paramref name="name"/> multiplies something elementwise (a peephole, an IndRNN's

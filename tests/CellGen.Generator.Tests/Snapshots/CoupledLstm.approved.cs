@@ -12,6 +12,33 @@ namespace CellGen.Cells
     //     o    = sigmoid(W_o @ [h[t-1], x[t]] + b_o)
     //     c[t] = f * c[t-1] + (1 - f) * g
     //     h[t] = o * tanh(c[t])
+    [global::CellGen.CompilerServices.StepGraph(new string[] // the step as data, for exporters: one instruction per node
+    {
+        "state h", // 0
+        "input 0", // 1
+        "matpart W_f 0 0", // 2
+        "matpart W_f 1 1 b_f", // 3
+        "sum 2:+ 3:+", // 4
+        "apply sigmoid 4", // 5
+        "matpart W_g 0 0", // 6
+        "matpart W_g 1 1 b_g", // 7
+        "sum 6:+ 7:+", // 8
+        "apply tanh 8", // 9
+        "matpart W_o 0 0", // 10
+        "matpart W_o 1 1 b_o", // 11
+        "sum 10:+ 11:+", // 12
+        "apply sigmoid 12", // 13
+        "state c", // 14
+        "apply * 5 14", // 15
+        "const 1", // 16
+        "sum 16:+ 5:-", // 17
+        "apply * 17 9", // 18
+        "sum 15:+ 18:+", // 19
+        "apply tanh 19", // 20
+        "apply * 13 20", // 21
+        "update c 19",
+        "update h 21",
+    })]
     partial class CoupledLstm : global::CellGen.RecurrentCell<float>
     {
         // Parameters, packed so that each fused product reads one buffer [K, N]: row k holds the weights that

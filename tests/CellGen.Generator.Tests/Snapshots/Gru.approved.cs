@@ -11,6 +11,30 @@ namespace CellGen.Cells
     //     r    = sigmoid(W_r @ [h[t-1], x[t]] + b_r)
     //     n    = tanh(W_n @ [r * h[t-1], x[t]] + b_n)
     //     h[t] = (1 - z) * h[t-1] + z * n
+    [global::CellGen.CompilerServices.StepGraph(new string[] // the step as data, for exporters: one instruction per node
+    {
+        "state h", // 0
+        "input 0", // 1
+        "matpart W_z 0 0", // 2
+        "matpart W_z 1 1 b_z", // 3
+        "sum 2:+ 3:+", // 4
+        "apply sigmoid 4", // 5
+        "matpart W_r 0 0", // 6
+        "matpart W_r 1 1 b_r", // 7
+        "sum 6:+ 7:+", // 8
+        "apply sigmoid 8", // 9
+        "apply * 9 0", // 10
+        "matpart W_n 0 10", // 11
+        "matpart W_n 1 1 b_n", // 12
+        "sum 11:+ 12:+", // 13
+        "apply tanh 13", // 14
+        "const 1", // 15
+        "sum 15:+ 5:-", // 16
+        "apply * 16 0", // 17
+        "apply * 5 14", // 18
+        "sum 17:+ 18:+", // 19
+        "update h 19",
+    })]
     partial class Gru : global::CellGen.RecurrentCell<float>
     {
         // Parameters, packed so that each fused product reads one buffer [K, N]: row k holds the weights that

@@ -13,6 +13,86 @@ namespace CellGen.Cells
     //     o    = sigmoid(a_o * layernorm(W_o @ [h[t-1], x[t]]) + b_o)
     //     c[t] = f * c[t-1] + i * g
     //     h[t] = o * tanh(a_c * layernorm(c[t]) + b_c)
+    [global::CellGen.CompilerServices.StepGraph(new string[] // the step as data, for exporters: one instruction per node
+    {
+        "vector a_i", // 0
+        "state h", // 1
+        "input 0", // 2
+        "matpart W_i 0 1", // 3
+        "matpart W_i 1 2", // 4
+        "sum 3:+ 4:+", // 5
+        "mean 5", // 6
+        "sum 5:+ 6:-", // 7
+        "variance 5 6", // 8
+        "const 1E-05", // 9
+        "sum 9:+ 8:+", // 10
+        "apply sqrt 10", // 11
+        "apply / 7 11", // 12
+        "apply * 0 12", // 13
+        "vector b_i", // 14
+        "sum 13:+ 14:+", // 15
+        "apply sigmoid 15", // 16
+        "vector a_f", // 17
+        "matpart W_f 0 1", // 18
+        "matpart W_f 1 2", // 19
+        "sum 18:+ 19:+", // 20
+        "mean 20", // 21
+        "sum 20:+ 21:-", // 22
+        "variance 20 21", // 23
+        "sum 9:+ 23:+", // 24
+        "apply sqrt 24", // 25
+        "apply / 22 25", // 26
+        "apply * 17 26", // 27
+        "vector b_f", // 28
+        "sum 27:+ 28:+", // 29
+        "apply sigmoid 29", // 30
+        "vector a_g", // 31
+        "matpart W_g 0 1", // 32
+        "matpart W_g 1 2", // 33
+        "sum 32:+ 33:+", // 34
+        "mean 34", // 35
+        "sum 34:+ 35:-", // 36
+        "variance 34 35", // 37
+        "sum 9:+ 37:+", // 38
+        "apply sqrt 38", // 39
+        "apply / 36 39", // 40
+        "apply * 31 40", // 41
+        "vector b_g", // 42
+        "sum 41:+ 42:+", // 43
+        "apply tanh 43", // 44
+        "vector a_o", // 45
+        "matpart W_o 0 1", // 46
+        "matpart W_o 1 2", // 47
+        "sum 46:+ 47:+", // 48
+        "mean 48", // 49
+        "sum 48:+ 49:-", // 50
+        "variance 48 49", // 51
+        "sum 9:+ 51:+", // 52
+        "apply sqrt 52", // 53
+        "apply / 50 53", // 54
+        "apply * 45 54", // 55
+        "vector b_o", // 56
+        "sum 55:+ 56:+", // 57
+        "apply sigmoid 57", // 58
+        "state c", // 59
+        "apply * 30 59", // 60
+        "apply * 16 44", // 61
+        "sum 60:+ 61:+", // 62
+        "vector a_c", // 63
+        "mean 62", // 64
+        "sum 62:+ 64:-", // 65
+        "variance 62 64", // 66
+        "sum 9:+ 66:+", // 67
+        "apply sqrt 67", // 68
+        "apply / 65 68", // 69
+        "apply * 63 69", // 70
+        "vector b_c", // 71
+        "sum 70:+ 71:+", // 72
+        "apply tanh 72", // 73
+        "apply * 58 73", // 74
+        "update c 62",
+        "update h 74",
+    })]
     partial class LayerNormLstm : global::CellGen.RecurrentCell<float>
     {
         // Parameters, packed so that each fused product reads one buffer [K, N]: row k holds the weights that

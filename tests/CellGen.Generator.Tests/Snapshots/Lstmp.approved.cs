@@ -13,6 +13,37 @@ namespace CellGen.Cells
     //     o    = sigmoid(W_o @ [r[t-1], x[t]] + b_o)
     //     c[t] = f * c[t-1] + i * g
     //     r[t] = W_r @ (o * tanh(c[t]))
+    [global::CellGen.CompilerServices.StepGraph(new string[] // the step as data, for exporters: one instruction per node
+    {
+        "state r", // 0
+        "input 0", // 1
+        "matpart W_i 0 0", // 2
+        "matpart W_i 1 1 b_i", // 3
+        "sum 2:+ 3:+", // 4
+        "apply sigmoid 4", // 5
+        "matpart W_f 0 0", // 6
+        "matpart W_f 1 1 b_f", // 7
+        "sum 6:+ 7:+", // 8
+        "apply sigmoid 8", // 9
+        "matpart W_g 0 0", // 10
+        "matpart W_g 1 1 b_g", // 11
+        "sum 10:+ 11:+", // 12
+        "apply tanh 12", // 13
+        "matpart W_o 0 0", // 14
+        "matpart W_o 1 1 b_o", // 15
+        "sum 14:+ 15:+", // 16
+        "apply sigmoid 16", // 17
+        "state c", // 18
+        "apply * 9 18", // 19
+        "apply * 5 13", // 20
+        "sum 19:+ 20:+", // 21
+        "apply tanh 21", // 22
+        "apply * 17 22", // 23
+        "matpart W_r 0 23", // 24
+        "copy 24", // 25
+        "update c 21",
+        "update r 25",
+    })]
     partial class Lstmp : global::CellGen.RecurrentCell<float>
     {
         // Parameters, packed so that each fused product reads one buffer [K, N]: row k holds the weights that

@@ -13,6 +13,41 @@ namespace CellGen.Cells
     //     c[t] = f * c[t-1] + i * g
     //     o    = sigmoid(W_o @ [h[t-1], x[t]] + p_o * c[t] + b_o)
     //     h[t] = o * tanh(c[t])
+    [global::CellGen.CompilerServices.StepGraph(new string[] // the step as data, for exporters: one instruction per node
+    {
+        "state h", // 0
+        "input 0", // 1
+        "matpart W_i 0 0", // 2
+        "vector p_i", // 3
+        "state c", // 4
+        "apply * 3 4", // 5
+        "matpart W_i 1 1 b_i", // 6
+        "sum 2:+ 6:+ 5:+", // 7
+        "apply sigmoid 7", // 8
+        "matpart W_f 0 0", // 9
+        "vector p_f", // 10
+        "apply * 10 4", // 11
+        "matpart W_f 1 1 b_f", // 12
+        "sum 9:+ 12:+ 11:+", // 13
+        "apply sigmoid 13", // 14
+        "matpart W_g 0 0", // 15
+        "matpart W_g 1 1 b_g", // 16
+        "sum 15:+ 16:+", // 17
+        "apply tanh 17", // 18
+        "apply * 14 4", // 19
+        "apply * 8 18", // 20
+        "sum 19:+ 20:+", // 21
+        "matpart W_o 0 0", // 22
+        "vector p_o", // 23
+        "apply * 23 21", // 24
+        "matpart W_o 1 1 b_o", // 25
+        "sum 22:+ 25:+ 24:+", // 26
+        "apply sigmoid 26", // 27
+        "apply tanh 21", // 28
+        "apply * 27 28", // 29
+        "update c 21",
+        "update h 29",
+    })]
     partial class PeepholeLstm : global::CellGen.RecurrentCell<float>
     {
         // Parameters, packed so that each fused product reads one buffer [K, N]: row k holds the weights that

@@ -8,6 +8,16 @@ namespace CellGen.Cells
 {
     // The equations, one step of the cell:
     //     h[t] = tanh(W @ [h[t-1], x[t]] + b)
+    [global::CellGen.CompilerServices.StepGraph(new string[] // the step as data, for exporters: one instruction per node
+    {
+        "state h", // 0
+        "input 0", // 1
+        "matpart W 0 0", // 2
+        "matpart W 1 1 b", // 3
+        "sum 2:+ 3:+", // 4
+        "apply tanh 4", // 5
+        "update h 5",
+    })]
     partial class Rnn : global::CellGen.RecurrentCell<float>
     {
         // Parameters, packed so that each fused product reads one buffer [K, N]: row k holds the weights that

@@ -11,6 +11,30 @@ namespace CellGen.Cells
     //     z    = sigmoid(W_z @ [h[t-1], x[t]] + b_z)
     //     n    = tanh(Wx_n @ x[t] + bx_n + r * (Wh_n @ h[t-1] + bh_n))
     //     h[t] = (1 - z) * n + z * h[t-1]
+    [global::CellGen.CompilerServices.StepGraph(new string[] // the step as data, for exporters: one instruction per node
+    {
+        "state h", // 0
+        "input 0", // 1
+        "matpart W_r 0 0", // 2
+        "matpart W_r 1 1 b_r", // 3
+        "sum 2:+ 3:+", // 4
+        "apply sigmoid 4", // 5
+        "matpart W_z 0 0", // 6
+        "matpart W_z 1 1 b_z", // 7
+        "sum 6:+ 7:+", // 8
+        "apply sigmoid 8", // 9
+        "matpart Wh_n 0 0 bh_n", // 10
+        "apply * 5 10", // 11
+        "matpart Wx_n 0 1 bx_n", // 12
+        "sum 12:+ 11:+", // 13
+        "apply tanh 13", // 14
+        "const 1", // 15
+        "sum 15:+ 9:-", // 16
+        "apply * 16 14", // 17
+        "apply * 9 0", // 18
+        "sum 17:+ 18:+", // 19
+        "update h 19",
+    })]
     partial class TorchGru : global::CellGen.RecurrentCell<float>
     {
         // Parameters, packed so that each fused product reads one buffer [K, N]: row k holds the weights that
