@@ -70,6 +70,9 @@ public sealed class PyTorchTests : IDisposable
         var head = new Dense(10, 3);
         PyTorch.Import(tagger, ("embedding.", embedding), ("rnn.", rnn), ("head.", head));
         PyTorch.Save(Path.Combine(_scratch, "tagger-out.pt"), ("embedding.", embedding), ("rnn.", rnn), ("head.", head));
+        Assert.Contains("Onnx.Export(\"tagger.onnx\", new Sequential(embedding, rnn, head));", readme);
+        Onnx.Export(Path.Combine(_scratch, "tagger.onnx"), new Sequential(embedding, rnn, head));
+        Assert.True(new FileInfo(Path.Combine(_scratch, "tagger.onnx")).Length > 0);
         Assert.Equal(PyTorch.ReadStateDict(tagger).Keys.Order(), PyTorch.ReadStateDict(Path.Combine(_scratch, "tagger-out.pt")).Keys.Order());
     }
 
