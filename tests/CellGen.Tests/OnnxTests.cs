@@ -31,6 +31,11 @@ public sealed class OnnxTests : IDisposable
         return results.Single(r => r.Name == "output").AsEnumerable<float>().ToArray();
     }
 
+    /// <summary>Runs a model exported from floats: inputs [T, B, X] and lengths [B].</summary>
+    private static float[] RunSequences(string path, float[] inputs, int[] lengths, int x) => Run(path,
+        NamedOnnxValue.CreateFromTensor("inputs", new DenseTensor<float>(inputs, new[] { inputs.Length / (lengths.Length * x), lengths.Length, x })),
+        NamedOnnxValue.CreateFromTensor("lengths", new DenseTensor<int>(lengths, new[] { lengths.Length })));
+
     private static void Close(ReadOnlySpan<float> expected, float[] actual, string what)
     {
         Assert.Equal(expected.Length, actual.Length);
@@ -60,10 +65,7 @@ public sealed class OnnxTests : IDisposable
         ReadOnlySpan<float> expected = model.Forward(inputs, lengths, training: false).Values;
         string path = Path.Combine(_folder, cell + ".onnx");
         Onnx.Export(path, model);
-        float[] actual = Run(path,
-            NamedOnnxValue.CreateFromTensor("inputs", new DenseTensor<float>(inputs, new[] { steps, batch, x })),
-            NamedOnnxValue.CreateFromTensor("lengths", new DenseTensor<int>(lengths, new[] { batch })));
-        Close(expected, actual, cell);
+        Close(expected, RunSequences(path, inputs, lengths, x), cell);
     }
 
     [Fact]
@@ -128,16 +130,11 @@ public sealed class OnnxTests : IDisposable
         ReadOnlySpan<float> expected = model.Forward(inputs, lengths, training: false).Values;
         string path = Path.Combine(_folder, cell + ".onnx");
         Onnx.Export(path, model);
-        float[] actual = Run(path,
-            NamedOnnxValue.CreateFromTensor("inputs", new DenseTensor<float>(inputs, new[] { steps, batch, x })),
-            NamedOnnxValue.CreateFromTensor("lengths", new DenseTensor<int>(lengths, new[] { batch })));
-        Close(expected, actual, cell);
+        Close(expected, RunSequences(path, inputs, lengths, x), cell);
         // The sequences' outputs too, before pooling.
         var sequences = new Sequential(recurrent);
         ReadOnlySpan<float> all = sequences.Forward(inputs, lengths, training: false).Values;
         Onnx.Export(path, sequences);
-        Close(all, Run(path,
-            NamedOnnxValue.CreateFromTensor("inputs", new DenseTensor<float>(inputs, new[] { steps, batch, x })),
-            NamedOnnxValue.CreateFromTensor("lengths", new DenseTensor<int>(lengths, new[] { batch }))), cell + " sequences");
+        Close(all, RunSequences(path, inputs, lengths, x), cell + " sequences");
     }
 }
