@@ -83,12 +83,14 @@ public static class Compare
     public static int Run(string[] args)
     {
         string? json = null;
+        bool ort = true;
         var only = new HashSet<string>();
         for (int i = 0; i < args.Length; i++)
         {
             if (args[i] == "--json" && i + 1 < args.Length) json = args[++i];
             else if (args[i] == "--only" && i + 1 < args.Length) only.UnionWith(args[++i].Split(','));
-            else { Console.Error.WriteLine("Usage: compare [--json PATH] [--only lstm/b1-h128,...]"); return 2; }
+            else if (args[i] == "--no-ort") ort = false;
+            else { Console.Error.WriteLine("Usage: compare [--json PATH] [--only lstm/b1-h128,...] [--no-ort]"); return 2; }
         }
         var results = new Dictionary<string, Dictionary<string, double>>();
         foreach ((string key, SequenceRunner<float> runner, float[] x, Random random) in Cases(only))
@@ -104,7 +106,29 @@ public static class Compare
                 runner.Backward(dy, default, dx, default);
             });
             results[key] = new Dictionary<string, double> { ["forward_ms"] = Math.Round(forward, 3), ["train_ms"] = Math.Round(train, 3) };
-            Console.WriteLine($"{key,-20} forward {forward,10:F2} ms   train {train,10:F2} ms");
+            string peer = "";
+            if (ort)
+            {
+                // ONNX Runtime on the same cell and inputs: the model our export writes, 2 intra-op threads, its own
+                // outputs checked against ours once; then the two timed in alternation, three rounds, medians.
+                using var onnx = new OrtPeer(runner.Cell, x, runner.MaxBatchSize);
+                runner.Forward(x, runner.MaxBatchSize, default, outputs, default);
+                double difference = onnx.LargestDifference(outputs);
+                var ortTimes = new List<double>();
+                var ourTimes = new List<double>();
+                for (int round = 0; round < 3; round++)
+                {
+                    ourTimes.Add(Median(() => runner.Forward(x, runner.MaxBatchSize, default, outputs, default)));
+                    ortTimes.Add(Median(onnx.Run));
+                }
+                forward = ourTimes.Order().ElementAt(1);
+                double ortForward = ortTimes.Order().ElementAt(1);
+                results[key]["forward_ms"] = Math.Round(forward, 3);
+                results[key]["ort_forward_ms"] = Math.Round(ortForward, 3);
+                results[key]["ort_largest_difference"] = difference;
+                peer = $"   ONNX Runtime forward {ortForward,9:F2} ms ({ortForward / forward:F2}x ours; outputs within {difference:G2})";
+            }
+            Console.WriteLine($"{key,-20} forward {forward,10:F2} ms   train {train,10:F2} ms{peer}");
         }
         if (json is not null)
         {
@@ -175,13 +199,21 @@ public static class Compare
         }
         Console.WriteLine(ours.Count == 1 ? "One round." : $"Medians of {ours.Count} alternating rounds; in brackets, the lowest and highest speed-up of a single round.");
         Console.WriteLine();
-        Console.WriteLine("| cell/config | ours fwd ms | torch fwd ms | fwd speed-up | ours train ms | torch train ms | train speed-up |");
-        Console.WriteLine("| --- | ---: | ---: | ---: | ---: | ---: | ---: |");
+        bool withOrt = ours.All(r => r.Values.All(v => v.ContainsKey("ort_forward_ms")));
+        Console.WriteLine("| cell/config | ours fwd ms | torch fwd ms | fwd speed-up | ours train ms | torch train ms | train speed-up |" + (withOrt ? " ORT fwd ms | vs ORT |" : ""));
+        Console.WriteLine("| --- | ---: | ---: | ---: | ---: | ---: | ---: |" + (withOrt ? " ---: | ---: |" : ""));
         foreach (string key in ours[0].Keys)
         {
             if (!torch.All(r => r.ContainsKey(key)) || !ours.All(r => r.ContainsKey(key))) continue;
+            string ortColumns = "";
+            if (withOrt)
+            {
+                // ORT's time over ours, each round's from the same process, alternated.
+                double[] rounds = ours.Select(r => r[key]["ort_forward_ms"] / r[key]["forward_ms"]).ToArray();
+                ortColumns = string.Create(CultureInfo.InvariantCulture, $" {MedianOf(ours.Select(r => r[key]["ort_forward_ms"])):F2} | {MedianOf(rounds):F2}x{(rounds.Length > 1 ? $" ({rounds.Min():F2}-{rounds.Max():F2})" : "")} |");
+            }
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"| {key} | {MedianOf(ours.Select(r => r[key]["forward_ms"])):F2} | {MedianOf(torch.Select(r => r[key]["forward_ms"])):F2} | {SpeedUp(key, "forward_ms")} | {MedianOf(ours.Select(r => r[key]["train_ms"])):F2} | {MedianOf(torch.Select(r => r[key]["train_ms"])):F2} | {SpeedUp(key, "train_ms")} |"));
+                $"| {key} | {MedianOf(ours.Select(r => r[key]["forward_ms"])):F2} | {MedianOf(torch.Select(r => r[key]["forward_ms"])):F2} | {SpeedUp(key, "forward_ms")} | {MedianOf(ours.Select(r => r[key]["train_ms"])):F2} | {MedianOf(torch.Select(r => r[key]["train_ms"])):F2} | {SpeedUp(key, "train_ms")} |{ortColumns}"));
         }
         if (torch.All(r => r.ContainsKey("gemm")) && ours.All(r => r.ContainsKey("lstm/b64-h512")))
         {
