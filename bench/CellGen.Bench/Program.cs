@@ -25,6 +25,7 @@ public static class Program
         if (args.Length > 0 && args[0] == "activations") return ActivationRates();
         if (args.Length > 0 && args[0] == "report") return Compare.Report(args.Skip(1).ToArray());
         if (args.Length > 0 && args[0] == "zoo") return Zoo.Run(args.Skip(1).ToArray());
+        if (args.Length > 0 && args[0] == "distributed") return Distributed.Run();
         BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
         return 0;
     }

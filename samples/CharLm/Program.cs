@@ -10,6 +10,7 @@ using System.Linq;
 using System.Text;
 using CellGen;
 using CellGen.Cells;
+using CellGen.Distributed;
 using CellGen.Samples;
 
 var options = new Options(args, "dotnet run -c Release --project samples/CharLm -- [--text FILE] [--steps 1000] [--hidden 128] [--length 64] [--batch 32] "
@@ -29,8 +30,10 @@ string alphabet = resume is not null ? Checkpoint.ReadMetadata(resume)["alphabet
 int[] encoded = text.Select(c => alphabet.IndexOf(c)).ToArray();
 if (encoded.Contains(-1)) { Console.Error.WriteLine("The text has characters the checkpoint's alphabet lacks."); return 2; }
 int split = encoded.Length * 9 / 10, vocabulary = alphabet.Length;
-Console.WriteLine($"{text.Length} characters, {vocabulary} distinct; training on {split}, holding out {encoded.Length - split}.");
-var training = new Training("CharLm");
+// Under mpirun each process trains on its share of the streams and the gradients are averaged (docs/distributed.md).
+using DataParallel group = DataParallel.Start();
+if (group.IsRoot) Console.WriteLine($"{text.Length} characters, {vocabulary} distinct; training on {split}, holding out {encoded.Length - split}; {group.Size} process(es).");
+var training = new Training("CharLm", quiet: !group.IsRoot);
 
 // model and training: begin
 Initializers.ManualSeed(seed);
@@ -41,20 +44,24 @@ var optimizer = new Adam([model], learningRate: 3e-3f);
 // The training text as `batch` streams read side by side, `length` characters at a time.
 int streamLength = split / batch, position = 0;
 if (resume is not null) position = int.Parse(Checkpoint.Load(resume, model, optimizer)["position"], CultureInfo.InvariantCulture);
+group.Broadcast(model);
+(int first, int streams) = group.Shard(batch);
 int[] Chunk(int start, int stride, int streams, int shift) =>
     Enumerable.Range(0, length * streams).Select(i => encoded[start + i % streams * stride + i / streams + shift]).ToArray();
 training.Run(steps, step =>
 {
     if (position + length + 1 > streamLength) { position = 0; lstm.ResetStates(); }
-    float value = loss.Compute(model.Forward(Chunk(position, streamLength, batch, 0), batch, training: true), Chunk(position, streamLength, batch, 1));
+    int start = position + first * streamLength;
+    float value = loss.Compute(model.Forward(Chunk(start, streamLength, streams, 0), streams, training: true), Chunk(start, streamLength, streams, 1));
     position += length;
     optimizer.ZeroGradients();
     model.Backward();
+    group.AverageGradients(model);
     optimizer.ClipGradientsByNorm(1.0);
     optimizer.Step();
     return value / Math.Log(2);
 });
-if (options.Text("save") is { } save)
+if (options.Text("save") is { } save && group.IsRoot)
     Checkpoint.Save(save, model, optimizer, new Dictionary<string, string> { ["alphabet"] = alphabet, ["position"] = position.ToString(CultureInfo.InvariantCulture) });
 // Held-out text read as one stream, in chunks, from zero states.
 double BitsPerCharacter()
@@ -69,6 +76,7 @@ double BitsPerCharacter()
 // model and training: end
 
 double bits = BitsPerCharacter();
+if (!group.IsRoot) return 0;
 Console.WriteLine($"Held-out: {bits:F3} bits per character (uniform: {Math.Log2(vocabulary):F3}) after {optimizer.Steps} steps, {training.Elapsed.TotalSeconds:F0} s.");
 training.Figures["bits_per_character"] = Math.Round(bits, 4);
 training.Figures["steps"] = optimizer.Steps;

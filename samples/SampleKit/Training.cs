@@ -19,7 +19,14 @@ public sealed class Training
     private readonly List<(int Step, double Loss)> _curve = new();
     private readonly Stopwatch _clock = Stopwatch.StartNew();
 
-    public Training(string title) => Title = title;
+    public Training(string title, bool quiet = false)
+    {
+        Title = title;
+        Quiet = quiet;
+    }
+
+    /// <summary>Prints nothing (the processes other than rank 0 of a data-parallel run).</summary>
+    public bool Quiet { get; }
 
     public string Title { get; }
 
@@ -31,6 +38,12 @@ public sealed class Training
     /// <summary>Runs <paramref name="steps"/> steps of <paramref name="step"/> (which returns the step's loss) under a progress bar.</summary>
     public void Run(int steps, Func<int, double> step, int every = 10)
     {
+        if (Quiet)
+        {
+            double quiet = double.NaN;
+            for (int s = 1; s <= steps; s++) quiet = Record(s, step(s), quiet, every);
+            return;
+        }
         if (!AnsiConsole.Profile.Capabilities.Interactive || Console.IsOutputRedirected)
         {
             double smoothed = double.NaN;
