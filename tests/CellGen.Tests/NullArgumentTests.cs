@@ -91,6 +91,7 @@ public sealed class NullArgumentTests : IDisposable
             [typeof(TruncatedBptt)] = new TruncatedBptt(lstm, 2, 1, 1),
             [typeof(Adam)] = new Adam(new IHasParameters[] { lstm }),
             [typeof(Activations)] = new Activations(),
+            [typeof(CellGen.Distributed.DataParallel)] = CellGen.Distributed.DataParallel.Start(), // not under mpirun: a group of one, no MPI
         };
         object? target = member.IsStatic || member is ConstructorInfo ? null : Valid(type, instances)
             ?? throw new InvalidOperationException($"no instance of {type} to call {name} on: add one");
