@@ -47,16 +47,20 @@ public sealed class DataParallelTests : IDisposable
         return Parameters(model);
     }
 
+    /// <summary>The parameters after <paramref name="steps"/> steps on <paramref name="ranks"/> ranks under mpirun, and in this process alone.</summary>
+    private (float[][] UnderMpirun, float[][] Alone) TrainBothWays(int ranks, int steps)
+    {
+        string path = Path.Combine(_folder, $"ranks{ranks}.safetensors");
+        (int code, string output) = Mpirun(ranks, "train", path, steps.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        Assert.True(code == 0, output);
+        using DataParallel alone = DataParallel.Start(); // not under mpirun: a group of one
+        return (Saved(path), Parameters(MpiWorker.Program.Train(alone, steps, crashRank: -1)));
+    }
+
     [MpiFact]
     public void TwoRanksOfSixteenTrainAsOneRankOfThirtyTwo()
     {
-        const int steps = 8;
-        string path = Path.Combine(_folder, "two.safetensors");
-        (int code, string output) = Mpirun(2, "train", path, steps.ToString(System.Globalization.CultureInfo.InvariantCulture));
-        Assert.True(code == 0, output);
-        using DataParallel alone = DataParallel.Start(); // not under mpirun: a group of one
-        float[][] expected = Parameters(MpiWorker.Program.Train(alone, steps, crashRank: -1));
-        float[][] actual = Saved(path);
+        (float[][] actual, float[][] expected) = TrainBothWays(ranks: 2, steps: 8);
         for (int p = 0; p < expected.Length; p++)
             for (int i = 0; i < expected[p].Length; i++)
                 Assert.True(Math.Abs(expected[p][i] - actual[p][i]) <= 1e-6 * Math.Max(1, Math.Abs(expected[p][i])),
@@ -66,13 +70,7 @@ public sealed class DataParallelTests : IDisposable
     [MpiFact]
     public void OneRankUnderMpirunIsThePlainTrainerBitForBit()
     {
-        const int steps = 5;
-        string path = Path.Combine(_folder, "one.safetensors");
-        (int code, string output) = Mpirun(1, "train", path, steps.ToString(System.Globalization.CultureInfo.InvariantCulture));
-        Assert.True(code == 0, output);
-        using DataParallel alone = DataParallel.Start();
-        float[][] expected = Parameters(MpiWorker.Program.Train(alone, steps, crashRank: -1));
-        float[][] actual = Saved(path);
+        (float[][] actual, float[][] expected) = TrainBothWays(ranks: 1, steps: 5);
         for (int p = 0; p < expected.Length; p++) Assert.Equal(expected[p], actual[p]);
     }
 
