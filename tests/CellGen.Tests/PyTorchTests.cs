@@ -168,6 +168,24 @@ public sealed class PyTorchTests : IDisposable
     }
 
     [Fact]
+    public void AStateDictNestedInACheckpointIsReadUnderDottedNamesIntegersIncluded()
+    {
+        // torch.save({"model": state_dict, "optimizer": optimizer.state_dict(), "epoch": 3}), an int64 tensor among them.
+        string path = Path.Combine(Folder, "nested.pt");
+        var tensors = PyTorch.ReadStateDict(path);
+        JsonElement expected = Json("nested");
+        foreach (string name in new[] { "weight", "bias", "steps" })
+            Assert.Equal(expected.GetProperty(name).EnumerateArray().Select(e => (float)e.GetDouble()), tensors["model." + name].Values);
+        Assert.Equal(7f, tensors["model.steps"].Values.Single());
+        Assert.Contains("optimizer.state.0.exp_avg", tensors.Keys); // the optimiser's moments, as tensors too
+        Assert.DoesNotContain(tensors.Keys, k => k.StartsWith("epoch", StringComparison.Ordinal));
+        var dense = new Dense(3, 2);
+        PyTorchImport report = PyTorch.Import(path, strict: false, ("model.", dense));
+        Assert.Equal(new[] { "model.weight", "model.bias" }, report.Used);
+        Assert.Contains("model.steps", report.Unused);
+    }
+
+    [Fact]
     public void ReadingAStateDictGivesEveryTensorByName()
     {
         var tensors = PyTorch.ReadStateDict(Path.Combine(Folder, "gru.pt"));

@@ -38,7 +38,8 @@ public sealed record PyTorchImport(IReadOnlyList<string> Used, IReadOnlyList<str
 
 /// <summary>
 /// PyTorch's files in: what <c>torch.save(model.state_dict(), path)</c> writes (a zip of a pickle and the raw
-/// storages; float32, float64, float16 and bfloat16, contiguous or strided), and safetensors files, read into modules
+/// storages; float32, float64, float16 and bfloat16, and the integer types, contiguous or strided; a state dict nested
+/// in a checkpoint's dict gets dotted names), and safetensors files, read into modules
 /// under PyTorch's names. The pickle is read by Razorvine.Pickle after every global it names has been checked against
 /// the few a state dict needs: anything else is refused before any of it is read, never executed or constructed.
 /// </summary>
@@ -53,6 +54,12 @@ public static class PyTorch
         ["torch.DoubleStorage"] = "float64",
         ["torch.HalfStorage"] = "float16",
         ["torch.BFloat16Storage"] = "bfloat16",
+        ["torch.LongStorage"] = "int64",
+        ["torch.IntStorage"] = "int32",
+        ["torch.ShortStorage"] = "int16",
+        ["torch.CharStorage"] = "int8",
+        ["torch.ByteStorage"] = "uint8",
+        ["torch.BoolStorage"] = "bool",
     };
 
     static PyTorch()
@@ -334,13 +341,21 @@ public static class PyTorch
             }
             if (loaded is not IDictionary dictionary) throw new InvalidDataException($"{path}: holds a {Describe(loaded)}, not a state dict (a dict of names to tensors).");
             var tensors = new Dictionary<string, PyTorchTensor>();
-            foreach (DictionaryEntry entry in dictionary)
-            {
-                if (entry.Key is not string name || entry.Value is not TensorView view)
-                    throw new InvalidDataException($"{path}: the entry '{entry.Key}' is a {Describe(entry.Value)}, not a tensor: this is not a state dict.");
-                tensors[name] = view.Materialise(name, path);
-            }
+            Collect(dictionary, "");
+            if (tensors.Count == 0) throw new InvalidDataException($"{path}: a dict with no tensors in it: not a state dict.");
             return tensors;
+
+            // A checkpoint often nests the state dict ({"model": ..., "optimizer": ..., "epoch": 3}): nested dicts
+            // give dotted names ("model.rnn.weight_ih_l0"); numbers, strings and lists beside the tensors are skipped.
+            void Collect(IDictionary level, string prefix)
+            {
+                foreach (DictionaryEntry entry in level)
+                {
+                    string name = prefix + entry.Key;
+                    if (entry.Value is TensorView view) tensors[name] = view.Materialise(name, path);
+                    else if (entry.Value is IDictionary inner) Collect(inner, name + ".");
+                }
+            }
         }
         catch (InvalidDataException e) when (!e.Message.StartsWith(path, StringComparison.Ordinal))
         {
@@ -528,16 +543,25 @@ public static class PyTorch
                 throw new PickleException("a persistent id that is not a storage");
             ZipArchiveEntry entry = zip.GetEntry(root + "data/" + key) ?? throw new InvalidDataException($"{path}: the storage '{key}' is missing from the archive.");
             byte[] bytes = Bytes(entry);
-            int size = type.DType switch { "float64" => 8, "float32" => 4, _ => 2 };
+            int size = Width(type.DType);
             if (bytes.Length % size != 0) throw new InvalidDataException($"{path}: the storage '{key}' has {bytes.Length} bytes, not a whole number of {type.DType} values.");
             return new Storage(ToSingles(bytes, type.DType));
         }
     }
 
     /// <summary>Little-endian values of <paramref name="dtype"/> to float32.</summary>
+    private static int Width(string dtype) => dtype switch
+    {
+        "float64" or "int64" => 8,
+        "float32" or "int32" => 4,
+        "float16" or "bfloat16" or "int16" => 2,
+        "int8" or "uint8" or "bool" => 1,
+        _ => throw new ArgumentException($"Unknown dtype {dtype}.", nameof(dtype)),
+    };
+
     internal static float[] ToSingles(ReadOnlySpan<byte> bytes, string dtype)
     {
-        int size = dtype switch { "float64" => 8, "float32" => 4, "float16" or "bfloat16" => 2, _ => throw new ArgumentException($"Unknown dtype {dtype}.", nameof(dtype)) };
+        int size = Width(dtype);
         var values = new float[bytes.Length / size];
         for (int k = 0; k < values.Length; k++)
         {
@@ -547,7 +571,12 @@ public static class PyTorch
                 "float64" => (float)BinaryPrimitives.ReadDoubleLittleEndian(v),
                 "float32" => BinaryPrimitives.ReadSingleLittleEndian(v),
                 "float16" => (float)BinaryPrimitives.ReadHalfLittleEndian(v),
-                _ => BitConverter.Int32BitsToSingle(BinaryPrimitives.ReadUInt16LittleEndian(v) << 16),
+                "bfloat16" => BitConverter.Int32BitsToSingle(BinaryPrimitives.ReadUInt16LittleEndian(v) << 16),
+                "int64" => BinaryPrimitives.ReadInt64LittleEndian(v),
+                "int32" => BinaryPrimitives.ReadInt32LittleEndian(v),
+                "int16" => BinaryPrimitives.ReadInt16LittleEndian(v),
+                "int8" => (sbyte)v[0],
+                _ => v[0], // uint8, bool
             };
         }
         return values;

@@ -61,3 +61,15 @@ class Evil:
 with zipfile.ZipFile("evil.pt", "w") as z:
     z.writestr("evil/data.pkl", pickle.dumps({"weight": Evil()}, protocol=2))
     z.writestr("evil/version", "3\n")
+
+# A training checkpoint as many scripts save one: the state dict nested under "model" beside the optimiser's state
+# and plain numbers, with an integer tensor (a counter, as batch norm's num_batches_tracked).
+model = nn.Linear(3, 2)
+optimizer = torch.optim.Adam(model.parameters())
+model(torch.ones(1, 3)).sum().backward()
+optimizer.step()
+state = model.state_dict()
+state["steps"] = torch.tensor(7, dtype=torch.int64)
+torch.save({"model": state, "optimizer": optimizer.state_dict(), "epoch": 3}, "nested.pt")
+with open("nested.json", "w") as f:
+    json.dump({k: v.double().flatten().tolist() for k, v in state.items()}, f)
