@@ -212,14 +212,15 @@ public abstract class SequenceRunner<T> where T : unmanaged, INumberBase<T>
         _masked = false;
         for (int b = 0; b < lengths.Length; b++) _masked |= lengths[b] < steps;
         if (_masked) lengths.CopyTo(_lengths);
-        inputs.CopyTo(Inputs);
+        // Inference reads the caller's inputs where they are; training keeps a copy for the backward pass.
+        if (record) inputs.CopyTo(Inputs);
         for (int s = 0; s < _stateSizes.Length; s++)
         {
             Span<T> initial = PreviousState(s, 0);
             if (initialStates.IsEmpty) initial.Clear();
             else initialStates.Slice(_stateOffsets[s] * batchSize, initial.Length).CopyTo(initial);
         }
-        RunForward(steps, batchSize, record);
+        RunForward(steps, batchSize, record, record ? Inputs.AsSpan(0, inputs.Length) : inputs);
         _history[_outputState].AsSpan(perOutput, steps * perOutput).CopyTo(outputs);
         if (_masked)
             for (int t = 0; t < steps; t++)
@@ -347,12 +348,12 @@ public abstract class SequenceRunner<T> where T : unmanaged, INumberBase<T>
     /// <summary>x[t-<paramref name="lag"/>] for the first <paramref name="steps"/> steps: the inputs moved down by
     /// <paramref name="lag"/> steps, zeros before the first step of the sequence.</summary>
     [EditorBrowsable(EditorBrowsableState.Never)]
-    protected void LaggedInputs(int lag, int steps, Span<T> destination)
+    protected void LaggedInputs(ReadOnlySpan<T> inputs, int lag, int steps, Span<T> destination)
     {
         int perStep = _batch * Cell.InputSize, all = steps * perStep;
         int shift = Math.Min(lag, steps) * perStep;
         destination.Slice(0, shift).Clear();
-        Inputs.AsSpan(0, all - shift).CopyTo(destination.Slice(shift, all - shift));
+        inputs.Slice(0, all - shift).CopyTo(destination.Slice(shift, all - shift));
     }
 
     /// <summary>Adds the gradient of x[t-<paramref name="lag"/>] to the gradient of the inputs it was read from.</summary>
@@ -366,9 +367,9 @@ public abstract class SequenceRunner<T> where T : unmanaged, INumberBase<T>
         for (int i = 0; i < target.Length; i++) target[i] += source[i];
     }
 
-    /// <summary>Runs <paramref name="steps"/> steps of <paramref name="batchSize"/> sequences from the states in slot 0 of the history.</summary>
+    /// <summary>Runs <paramref name="steps"/> steps of <paramref name="batchSize"/> sequences of <paramref name="inputs"/> [T, B, X] from the states in slot 0 of the history.</summary>
     [EditorBrowsable(EditorBrowsableState.Never)]
-    protected abstract void RunForward(int steps, int batchSize, bool record);
+    protected abstract void RunForward(int steps, int batchSize, bool record, ReadOnlySpan<T> inputs);
 
     /// <summary>Runs the backward pass over the recorded steps and batch, starting from the carried final-state gradients.</summary>
     [EditorBrowsable(EditorBrowsableState.Never)]

@@ -48,14 +48,14 @@ internal sealed partial class VariantEmitter
             _w.Line();
 
             _w.Line("/// <inheritdoc/>");
-            using (_w.Block("protected override void RunForward(int steps, int batchSize, bool record)"))
+            using (_w.Block($"protected override void RunForward(int steps, int batchSize, bool record, global::System.ReadOnlySpan<{T}> inputs)"))
             {
                 _w.Line("int B = batchSize; // this call's; the buffers hold maxBatchSize");
                 _w.Comment("The weights may have changed since the last pass: the first product to read their panels packs them again.");
                 foreach (WeightBuffer weights in ForwardWeights())
                     _w.Line($"{PackedField(WeightsField(weights.Index))}.Invalidate();");
                 foreach (var lagged in LaggedInputs())
-                    _w.Line($"LaggedInputs({lagged.Lag}, steps, {_bufferFields[lagged.Buffer]}); // {_cell.Input}[t-{lagged.Lag}]: zero before the first step");
+                    _w.Line($"LaggedInputs(inputs, {lagged.Lag}, steps, {_bufferFields[lagged.Buffer]}); // {_cell.Input}[t-{lagged.Lag}]: zero before the first step");
                 if (_schedule.HoistedForward.Count > 0)
                 {
                     _w.Comment("Before the loop: everything that depends only on the input, for all steps at once.");

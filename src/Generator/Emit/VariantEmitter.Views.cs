@@ -41,7 +41,8 @@ internal sealed partial class VariantEmitter
         switch (plan.Storage)
         {
             case Storage.Vector: return new View(Field("vector:" + n.Name, "_" + Ident(n.Name)), SpanText.Array($"_cell.{VectorField(n.Name)}"), "", "", true);
-            case Storage.Input: return new View(Field("input", "_" + Ident(_cell.Input)), InputSpan("Inputs", phase), "X", "", false);
+            // The forward pass reads the caller's inputs (its parameter); the backward pass the copy a training run kept.
+            case Storage.Input: return new View(Field("input", "_" + Ident(_cell.Input)), InputSpan(forward ? "inputs" : "Inputs", phase), "X", "", false);
             case Storage.StatePrev: return new View(Field("prev:" + n.Name, $"_{Ident(n.Name)}_prev"), SpanText.Of($"PreviousState({StateIndex(n.Name)}, t)"), StateSize(n.Name), "", false);
             case Storage.StateNext: return StateView(plan.State);
             case Storage.CallOutput:
@@ -58,8 +59,12 @@ internal sealed partial class VariantEmitter
     }
 
     /// <summary>The inputs (or their gradients) of all steps before the loop, of step t inside it (a highway reads x[t] there).</summary>
-    private static SpanText InputSpan(string field, Phase phase) =>
-        SpanText.Of(phase == Phase.Step ? $"{field}.AsSpan(t * B * X, B * X)" : $"{field}.AsSpan(0, steps * B * X)");
+    private static SpanText InputSpan(string field, Phase phase)
+    {
+        // "inputs" is a span already (Slice); the runner's buffers are arrays (AsSpan).
+        string method = field == "inputs" ? "Slice" : "AsSpan";
+        return SpanText.Of(phase == Phase.Step ? $"{field}.{method}(t * B * X, B * X)" : $"{field}.{method}(0, steps * B * X)");
+    }
 
     /// <summary>The lagged inputs x[t-k], each with its buffer's index, in graph order.</summary>
     private List<(int Lag, int Buffer, int Node)> LaggedInputs() =>

@@ -163,7 +163,7 @@ namespace CellGen.Cells
             }
 
             /// <inheritdoc/>
-            protected override void RunForward(int steps, int batchSize, bool record)
+            protected override void RunForward(int steps, int batchSize, bool record, global::System.ReadOnlySpan<float> inputs)
             {
                 int B = batchSize; // this call's; the buffers hold maxBatchSize
                 // The weights may have changed since the last pass: the first product to read their panels packs them again.
@@ -172,7 +172,7 @@ namespace CellGen.Cells
                 _weights2Packed.Invalidate();
                 // Before the loop: everything that depends only on the input, for all steps at once.
                 // product1 = W_i[:, size_P:X + size_P] @ x[t] + b_i | W_f[:, size_P:X + size_P] @ x[t] + b_f | W_g[:, size_P:X + size_P] @ x[t] + b_g | W_o[:, size_P:X + size_P] @ x[t] + b_o
-                global::CellGen.CompilerServices.Gemm.Forward<float>(Inputs.AsSpan(0, steps * B * X), X, _cell._weights1, _weights1Packed, _cell._bias1, _product1.AsSpan(0, steps * B * (4 * H)), 4 * H, steps * B, X, 4 * H);
+                global::CellGen.CompilerServices.Gemm.Forward<float>(inputs.Slice(0, steps * B * X), X, _cell._weights1, _weights1Packed, _cell._bias1, _product1.AsSpan(0, steps * B * (4 * H)), 4 * H, steps * B, X, 4 * H);
                 for (int t = 0; t < steps; t++)
                 {
                     int slot = record ? t : 0; // without a tape, one step's room is enough for what only the backward pass reads

@@ -151,7 +151,7 @@ namespace CellGen.Cells
             }
 
             /// <inheritdoc/>
-            protected override void RunForward(int steps, int batchSize, bool record)
+            protected override void RunForward(int steps, int batchSize, bool record, global::System.ReadOnlySpan<float> inputs)
             {
                 int B = batchSize; // this call's; the buffers hold maxBatchSize
                 // The weights may have changed since the last pass: the first product to read their panels packs them again.
@@ -159,7 +159,7 @@ namespace CellGen.Cells
                 _weights1Packed.Invalidate();
                 // Before the loop: everything that depends only on the input, for all steps at once.
                 // product1 = W_i[:, H:H + X] @ x[t] + b_i | W_f[:, H:H + X] @ x[t] + b_f | W_g[:, H:H + X] @ x[t] + b_g | W_o[:, H:H + X] @ x[t] + b_o
-                global::CellGen.CompilerServices.Gemm.Forward<float>(Inputs.AsSpan(0, steps * B * X), X, _cell._weights1, _weights1Packed, _cell._bias1, _product1.AsSpan(0, steps * B * (4 * H)), 4 * H, steps * B, X, 4 * H);
+                global::CellGen.CompilerServices.Gemm.Forward<float>(inputs.Slice(0, steps * B * X), X, _cell._weights1, _weights1Packed, _cell._bias1, _product1.AsSpan(0, steps * B * (4 * H)), 4 * H, steps * B, X, 4 * H);
                 for (int t = 0; t < steps; t++)
                 {
                     // product0 = W_i[:, :H] @ h[t-1] | W_f[:, :H] @ h[t-1] | W_g[:, :H] @ h[t-1] | W_o[:, :H] @ h[t-1]

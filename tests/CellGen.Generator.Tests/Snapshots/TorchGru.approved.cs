@@ -127,7 +127,7 @@ namespace CellGen.Cells
             }
 
             /// <inheritdoc/>
-            protected override void RunForward(int steps, int batchSize, bool record)
+            protected override void RunForward(int steps, int batchSize, bool record, global::System.ReadOnlySpan<float> inputs)
             {
                 int B = batchSize; // this call's; the buffers hold maxBatchSize
                 // The weights may have changed since the last pass: the first product to read their panels packs them again.
@@ -135,7 +135,7 @@ namespace CellGen.Cells
                 _weights1Packed.Invalidate();
                 // Before the loop: everything that depends only on the input, for all steps at once.
                 // product1 = W_r[:, H:H + X] @ x[t] + b_r | W_z[:, H:H + X] @ x[t] + b_z | Wx_n @ x[t] + bx_n
-                global::CellGen.CompilerServices.Gemm.Forward<float>(Inputs.AsSpan(0, steps * B * X), X, _cell._weights1, _weights1Packed, _cell._bias1, _product1.AsSpan(0, steps * B * (3 * H)), 3 * H, steps * B, X, 3 * H);
+                global::CellGen.CompilerServices.Gemm.Forward<float>(inputs.Slice(0, steps * B * X), X, _cell._weights1, _weights1Packed, _cell._bias1, _product1.AsSpan(0, steps * B * (3 * H)), 3 * H, steps * B, X, 3 * H);
                 for (int t = 0; t < steps; t++)
                 {
                     int slot = record ? t : 0; // without a tape, one step's room is enough for what only the backward pass reads
