@@ -81,6 +81,7 @@ public sealed class PyTorchTests : IDisposable
     [InlineData("float16")]
     [InlineData("bfloat16")]
     [InlineData("strided")]
+    [InlineData("protocol4")]
     public void EveryDtypeAndStridedViewsReadAsFloat32(string kind)
     {
         var dense = new Dense(3, 2);

@@ -48,6 +48,10 @@ for dtype in ["float64", "float16", "bfloat16"]:
     torch.save(converted.state_dict(), f"linear-{dtype}.pt")
     with open(f"linear-{dtype}.json", "w") as f:
         json.dump({k: v.double().flatten().tolist() for k, v in converted.state_dict().items()}, f)
+# Saved with pickle protocol 4 (STACK_GLOBAL and memoised strings instead of GLOBAL), as some scripts do.
+torch.save(linear.state_dict(), "linear-protocol4.pt", pickle_protocol=4)
+with open("linear-protocol4.json", "w") as f:
+    json.dump({k: v.double().flatten().tolist() for k, v in linear.state_dict().items()}, f)
 strided = {"weight": torch.arange(6, dtype=torch.float32).reshape(3, 2).t(), "bias": torch.tensor([0.5, -0.5])[::1]}
 assert not strided["weight"].is_contiguous()
 torch.save(strided, "linear-strided.pt")
