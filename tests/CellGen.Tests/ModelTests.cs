@@ -336,6 +336,24 @@ public sealed class ModelTests
     }
 
     [Fact]
+    public void ASecondBackwardForOneForwardIsRefusedRatherThanDoubleTheGradients()
+    {
+        var model = new Sequential(new Embedding(5, 3, new Random(1)), new Recurrent((x, h) => new Rnn(x, h), 3, 4, random: new Random(2)), new LastStep(), new Dense(4, 2, new Random(3)));
+        var loss = new CrossEntropyLoss();
+        int[] tokens = { 1, 2, 3, 4 }, labels = { 0, 1 };
+        loss.Compute(model.Forward(tokens, 2, training: true), labels);
+        model.Backward();
+        var error = Assert.Throws<InvalidOperationException>(() => model.Backward());
+        Assert.Contains("already run", error.Message);
+        model.Forward(tokens, 2, training: false);
+        Assert.Throws<InvalidOperationException>(() => model.Backward());
+        loss.Compute(model.Forward(tokens, 2, training: true), labels);
+        model.Backward(); // a new Forward, a new Backward
+        var floats = Assert.Throws<InvalidOperationException>(() => model.Forward(new float[12], 2, training: false));
+        Assert.Contains("token ids", floats.Message);
+    }
+
+    [Fact]
     public void SamplingFollowsTheTemperature()
     {
         float[] logits = { 0, 2, 1 };

@@ -23,6 +23,7 @@ public abstract class Module : IHasParameters
     {
         ArgumentNullException.ThrowIfNull(input);
         _trained = false;
+        _backedUp = false;
         ForwardCore(input, training);
         _input = input;
         _trained = training;
@@ -34,15 +35,26 @@ public abstract class Module : IHasParameters
     {
         _input = input;
         _trained = training;
+        _backedUp = false;
     }
 
-    /// <summary>Back-propagates the gradients of <see cref="Output"/> through the last training Forward.</summary>
+    /// <summary>
+    /// Back-propagates the gradients of <see cref="Output"/> through the last training Forward, once: a second
+    /// Backward for the same Forward would add every parameter's gradient again, so it is refused (as PyTorch
+    /// refuses a second backward through a graph).
+    /// </summary>
     public void Backward()
     {
         if (_input is null || !_trained)
-            throw new InvalidOperationException($"{GetType().Name}.Backward needs a Forward with training: true first.");
+            throw new InvalidOperationException(_input is null || !_backedUp
+                ? $"{GetType().Name}.Backward needs a Forward with training: true first."
+                : $"{GetType().Name}.Backward has already run for the last Forward; run Forward again (a second Backward would add the gradients twice).");
+        _trained = false;
+        _backedUp = true;
         BackwardCore(_input);
     }
+
+    private bool _backedUp; // the last training Forward's Backward has run
 
     /// <summary>Computes <see cref="Output"/> from <paramref name="input"/>.</summary>
     protected abstract void ForwardCore(Activations input, bool training);

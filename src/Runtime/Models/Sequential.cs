@@ -48,6 +48,7 @@ public sealed class Sequential : Module
 
     private Activations Forward(ReadOnlySpan<float> inputs, int batchSize, ReadOnlySpan<int> lengths, bool training)
     {
+        if (_modules[0] is Embedding) throw new InvalidOperationException("The first module is an Embedding, which reads token ids: call Forward with int tokens [T, B].");
         int width = InputWidth ?? throw new InvalidOperationException($"The first module, {_modules[0].GetType().Name}, does not say its input width: give it Activations.");
         _input.SetSequences(inputs, batchSize, width, lengths, nameof(inputs));
         return Forward(_input, training);
