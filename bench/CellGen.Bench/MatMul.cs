@@ -1,6 +1,4 @@
 using System;
-using System.Collections.Generic;
-using System.Diagnostics;
 using System.IO;
 using System.Linq;
 using Microsoft.ML.OnnxRuntime;
@@ -10,7 +8,7 @@ namespace CellGen.Bench;
 /// <summary>
 /// matmul: a Dense layer (rows x k times k x n, plus bias) against the same layer exported to ONNX and run by ONNX
 /// Runtime (MatMul and Add on MLAS's SGEMM, 2 threads), at the shapes of the products of b32-h256 and b64-h512:
-/// the hoisted input product over all steps and one step's product. Two alternating rounds, medians of 51 runs.
+/// the hoisted input product over all steps and one step's product. Two alternating rounds, medians (Compare.Median).
 /// </summary>
 public static class MatMul
 {
@@ -31,26 +29,12 @@ public static class MatMul
             double flop = 2.0 * rows * k * n;
             for (int round = 0; round < 2; round++)
             {
-                double ours = Median(() => dense.Forward(x, y, rows));
-                double ort = Median(() => { using var result = session.Run(run, names, new[] { input, lengths }, outputs); });
+                double ours = Compare.Median(() => dense.Forward(x, y, rows));
+                double ort = Compare.Median(() => { using var result = session.Run(run, names, new[] { input, lengths }, outputs); });
                 Console.WriteLine($"[{rows}, {k}] x [{k}, {n}]  Dense {ours * 1000,8:F0} us {flop / ours / 1e6,5:F0} GFLOP/s   ORT MatMul+Add {ort * 1000,8:F0} us {flop / ort / 1e6,5:F0} GFLOP/s   ORT/ours {ort / ours:F2}");
             }
             File.Delete(path);
         }
         return 0;
-    }
-
-    private static double Median(Action action)
-    {
-        for (int i = 0; i < 20; i++) action();
-        var times = new List<double>();
-        for (int i = 0; i < 51; i++)
-        {
-            var clock = Stopwatch.StartNew();
-            action();
-            times.Add(clock.Elapsed.TotalMilliseconds);
-        }
-        times.Sort();
-        return times[25];
     }
 }
