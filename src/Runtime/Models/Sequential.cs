@@ -90,6 +90,22 @@ public sealed class Sequential : Module
     internal override IEnumerable<(string Name, Func<ulong> Get, Action<ulong> Set)> Generators(string prefix) =>
         _modules.SelectMany((m, i) => m.Generators($"{prefix}{i}."));
 
+    /// <summary>
+    /// The modules of <paramref name="module"/> that are not Sequentials, in order, each under the name prefix
+    /// nn.Sequential would give it ("0.", "1.", nested "1.0."); any other module is itself.
+    /// </summary>
+    internal static IEnumerable<(string Prefix, Module Module)> Leaves(Module module, string prefix)
+    {
+        if (module is not Sequential sequential)
+        {
+            yield return (prefix, module);
+            yield break;
+        }
+        for (int i = 0; i < sequential._modules.Length; i++)
+            foreach ((string Prefix, Module Module) leaf in Leaves(sequential._modules[i], $"{prefix}{i}."))
+                yield return leaf;
+    }
+
     /// <inheritdoc/>
     public override IEnumerable<ParameterBuffer> ParameterBuffers => _modules.SelectMany(m => m.ParameterBuffers);
 

@@ -27,13 +27,12 @@ public static class Onnx
     /// starts with an <see cref="Embedding"/>, otherwise "inputs" [T, B, X] float; and "lengths" [B] int32, each
     /// sequence's length. Its output "output": [T, B, W], or [B, W] after a <see cref="LastStep"/>.
     /// </summary>
-    /// <exception cref="NotSupportedException">A module or cell the export does not cover (Lstmp and cells of your own: not yet).</exception>
+    /// <exception cref="NotSupportedException">A module without ONNX operators, or a cell CellGen did not generate (no step graph to write).</exception>
     public static void Export(string path, Module model)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
         ArgumentNullException.ThrowIfNull(model);
-        var modules = new List<Module>();
-        Flatten(model, modules);
+        var modules = Sequential.Leaves(model, "").Select(leaf => leaf.Module).ToList();
         foreach (Module module in modules) Check(module);
         var builder = new Builder();
         GraphProto graph = builder.Build(modules);
@@ -46,12 +45,6 @@ public static class Onnx
         };
         onnx.OpsetImport.Add(new OperatorSetIdProto { Domain = "", Version = Opset });
         Files.WriteAtomically(path, onnx.ToByteArray());
-    }
-
-    private static void Flatten(Module module, List<Module> into)
-    {
-        if (module is Sequential sequential) foreach (Module child in sequential.Modules) Flatten(child, into);
-        else into.Add(module);
     }
 
     private static void Check(Module module)
@@ -233,16 +226,11 @@ public static class Onnx
             body.Input.Add(new ValueInfoProto { Name = t, Type = new TypeProto { TensorType = new TypeProto.Types.Tensor { ElemType = (int)TensorProto.Types.DataType.Int64 } } });
 
             // The step's nodes go into the body; initialisers stay in the outer graph, which the body may read.
-            string Add(string op, string[] inputs, string stem, params (string Name, object Value)[] attributes)
-            {
-                string output = Name(stem);
-                var node = new NodeProto { OpType = op, Name = Name(op.ToLowerInvariant()) };
-                node.Input.Add(inputs);
-                node.Output.Add(output);
-                foreach ((string name, object value) in attributes) node.Attribute.Add(value is long[] ints ? new AttributeProto { Name = name, Type = AttributeProto.Types.AttributeType.Ints, Ints = { ints } } : Attribute(name, (long)value));
-                body.Node.Add(node);
-                return output;
-            }
+            string Add(string op, string[] inputs, string stem, params (string Name, object Value)[] attributes) => NodeIn(body, op, inputs, stem, attributes);
+            // One initialiser per parameter vector, however many instructions read it (a bias folded into products and read elsewhere).
+            var vectors = new Dictionary<string, string>();
+            string Vector(string name) => vectors.TryGetValue(name, out string? initializer) ? initializer
+                : vectors[name] = Initializer("vector_" + name, cell.Parameter(name).ToArray(), cell.Parameter(name).Length);
             string mask = Add("Unsqueeze", new[] { Add("Less", new[] { t, Lengths64 }, "running"), Initializer64("axes", new long[] { 1 }) }, "mask");
             var value = new string[instructions.Length];
             var updates = new Dictionary<string, string>();
@@ -255,7 +243,7 @@ public static class Onnx
                     case "const": value[i] = ScalarFloat(float.Parse(ins[1], System.Globalization.CultureInfo.InvariantCulture)); break;
                     case "input": int lag = int.Parse(ins[1], System.Globalization.CultureInfo.InvariantCulture); value[i] = lag == 0 ? xt : earlier[lag - 1]; break;
                     case "state": value[i] = previous[cell.StateIndex(ins[1])]; break;
-                    case "vector": value[i] = Initializer("vector_" + ins[1], cell.Parameter(ins[1]).ToArray(), cell.Parameter(ins[1]).Length); break;
+                    case "vector": value[i] = Vector(ins[1]); break;
                     case "matpart":
                     {
                         Parameter<float> matrix = cell.Parameter(ins[1]);
@@ -265,7 +253,7 @@ public static class Onnx
                         for (int r = 0; r < rows; r++)
                             for (int c = 0; c < block.Columns; c++) part[c * rows + r] = all[r * width + block.Column + c];
                         value[i] = Add("MatMul", new[] { Arg(3), Initializer($"{ins[1]}_part{ins[2]}", part, block.Columns, rows) }, "product");
-                        if (ins.Length > 4) value[i] = Add("Add", new[] { value[i], Initializer("vector_" + ins[4], cell.Parameter(ins[4]).ToArray(), cell.Parameter(ins[4]).Length) }, "biased");
+                        if (ins.Length > 4) value[i] = Add("Add", new[] { value[i], Vector(ins[4]) }, "biased");
                         break;
                     }
                     case "sum":
@@ -424,7 +412,11 @@ public static class Onnx
             }
         }
 
-        private string Node(string op, string[] inputs, string stem, params (string Name, object Value)[] attributes)
+        private string Node(string op, string[] inputs, string stem, params (string Name, object Value)[] attributes) =>
+            NodeIn(_graph, op, inputs, stem, attributes);
+
+        /// <summary>A node of <paramref name="graph"/> with one output, named from <paramref name="stem"/>; attributes are int64s or arrays of them.</summary>
+        private string NodeIn(GraphProto graph, string op, string[] inputs, string stem, (string Name, object Value)[] attributes)
         {
             string output = Name(stem);
             var node = new NodeProto { OpType = op, Name = Name(op.ToLowerInvariant()) };
@@ -432,7 +424,7 @@ public static class Onnx
             node.Output.Add(output);
             foreach ((string name, object value) in attributes)
                 node.Attribute.Add(value is long[] ints ? new AttributeProto { Name = name, Type = AttributeProto.Types.AttributeType.Ints, Ints = { ints } } : Attribute(name, (long)value));
-            _graph.Node.Add(node);
+            graph.Node.Add(node);
             return output;
         }
 
@@ -443,23 +435,13 @@ public static class Onnx
         {
             var tensor = new TensorProto { Name = Name(stem), DataType = (int)TensorProto.Types.DataType.Float };
             tensor.Dims.Add(shape.Select(d => (long)d));
-            var bytes = new byte[values.Length * 4];
-            Buffer.BlockCopy(values, 0, bytes, 0, bytes.Length);
-            if (!BitConverter.IsLittleEndian) throw new PlatformNotSupportedException("ONNX's raw data is little-endian.");
-            tensor.RawData = ByteString.CopyFrom(bytes);
+            tensor.RawData = ByteString.CopyFrom(Files.LittleEndian(values)); // ONNX's raw data is little-endian
             _graph.Initializer.Add(tensor);
             return tensor.Name;
         }
 
         /// <summary>A Reshape's target shape as an int64 initialiser (0 keeps a dimension, -1 takes the rest).</summary>
-        private string Shape(params long[] dims)
-        {
-            var tensor = new TensorProto { Name = Name("shape"), DataType = (int)TensorProto.Types.DataType.Int64 };
-            tensor.Dims.Add(dims.Length);
-            tensor.Int64Data.Add(dims);
-            _graph.Initializer.Add(tensor);
-            return tensor.Name;
-        }
+        private string Shape(params long[] dims) => Initializer64("shape", dims);
 
         private static ValueInfoProto Value(string name, TensorProto.Types.DataType type, params string[] dims)
         {

@@ -60,7 +60,7 @@ public static class Checkpoint
             foreach ((string key, string value) in metadata)
             {
                 if (key is null || value is null) throw new ArgumentException("A metadata key or value is null.", nameof(metadata));
-                if (key.StartsWith(Reserved, StringComparison.Ordinal) || key is "format" or "writer")
+                if (IsReserved(key))
                     throw new ArgumentException($"The metadata key '{key}' is CellGen's own (format, writer and cellgen.*): choose another.", nameof(metadata));
                 pairs[key] = value;
             }
@@ -107,15 +107,21 @@ public static class Checkpoint
         foreach ((Parameter<float> target, float[] values) in staged) target.CopyFrom(values);
         foreach ((Action<ulong> set, ulong value) in seeds) set(value);
         if (optimizer is not null) optimizer.Restore(steps, learningRate);
-        return metadata.Where(p => !p.Key.StartsWith(Reserved, StringComparison.Ordinal) && p.Key is not ("format" or "writer")).ToDictionary(p => p.Key, p => p.Value);
+        return UserMetadata(metadata);
     }
 
     /// <summary>The caller's metadata of a checkpoint, without loading it.</summary>
     public static IReadOnlyDictionary<string, string> ReadMetadata(string path)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
-        return Read(path).Metadata.Where(p => !p.Key.StartsWith(Reserved, StringComparison.Ordinal) && p.Key is not ("format" or "writer")).ToDictionary(p => p.Key, p => p.Value);
+        return UserMetadata(Read(path).Metadata);
     }
+
+    /// <summary>Keys CellGen writes itself: "format", "writer" and "cellgen.*".</summary>
+    private static bool IsReserved(string key) => key.StartsWith(Reserved, StringComparison.Ordinal) || key is "format" or "writer";
+
+    private static Dictionary<string, string> UserMetadata(Dictionary<string, string> metadata) =>
+        metadata.Where(p => !IsReserved(p.Key)).ToDictionary(p => p.Key, p => p.Value);
 
     /// <summary>The arguments of Save and Load: a path, and parameters each with a name of its own.</summary>
     private static List<KeyValuePair<string, Parameter<float>>> Checked(string path, IEnumerable<KeyValuePair<string, Parameter<float>>> parameters)
@@ -156,10 +162,7 @@ public static class Checkpoint
             for (int i = json.Length; i < padded; i++) stream.WriteByte((byte)' ');
             foreach ((string _, Parameter<float> parameter) in list)
             {
-                float[] values = parameter.ToArray();
-                var bytes = new byte[values.Length * 4];
-                for (int i = 0; i < values.Length; i++) BinaryPrimitives.WriteSingleLittleEndian(bytes.AsSpan(i * 4), values[i]);
-                stream.Write(bytes);
+                stream.Write(Files.LittleEndian(parameter.ToArray()));
             }
             stream.Flush();
         });
@@ -226,9 +229,7 @@ public static class Checkpoint
     private static float[] Values(string path, string name, Entry entry, byte[] data)
     {
         if (entry.DType != "F32") throw new InvalidDataException($"{path}: tensor '{name}' is {entry.DType}; float32 (F32) is expected.");
-        var values = new float[(entry.End - entry.Begin) / 4];
-        for (int i = 0; i < values.Length; i++) values[i] = BinaryPrimitives.ReadSingleLittleEndian(data.AsSpan((int)entry.Begin + 4 * i));
-        return values;
+        return PyTorch.ToSingles(data.AsSpan((int)entry.Begin, (int)(entry.End - entry.Begin)), "float32");
     }
 
     /// <summary>

@@ -1,4 +1,5 @@
 using System;
+using System.Buffers.Binary;
 using System.IO;
 
 namespace CellGen;
@@ -6,6 +7,14 @@ namespace CellGen;
 /// <summary>Writing a file so that a failure leaves the old one as it was.</summary>
 internal static class Files
 {
+    /// <summary>Float32 values as the little-endian bytes every format here stores (safetensors, torch.save, ONNX).</summary>
+    public static byte[] LittleEndian(ReadOnlySpan<float> values)
+    {
+        var bytes = new byte[values.Length * 4];
+        for (int i = 0; i < values.Length; i++) BinaryPrimitives.WriteSingleLittleEndian(bytes.AsSpan(4 * i), values[i]);
+        return bytes;
+    }
+
     /// <summary>Writes <paramref name="bytes"/> to a temporary file beside <paramref name="path"/>, then moves it over.</summary>
     public static void WriteAtomically(string path, byte[] bytes) => WriteAtomically(path, stream => stream.Write(bytes));
 

@@ -106,16 +106,12 @@ public static class PyTorch
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
         ArgumentNullException.ThrowIfNull(modules);
-        foreach ((string prefix, Module module) in modules)
-        {
-            if (prefix is null || module is null) throw new ArgumentException("A prefix or a module is null.", nameof(modules));
-            CheckModule(module);
-        }
+        var leaves = Leaves(modules);
         var tensors = ReadStateDict(path);
         var used = new List<string>();
         var missing = new List<string>();
         var staged = new List<(Parameter<float> Target, float[] Values)>();
-        foreach ((string prefix, Module module) in modules) Stage(module, prefix);
+        foreach ((string prefix, Module module) in leaves) Stage(module, prefix);
         var unused = tensors.Keys.Except(used).OrderBy(k => k, StringComparer.Ordinal).ToList();
         if (strict && (missing.Count > 0 || unused.Count > 0))
             throw new InvalidDataException($"{path}: {(missing.Count > 0 ? $"missing {string.Join(", ", missing.Select(m => $"'{m}'"))}" : "")}"
@@ -139,9 +135,6 @@ public static class PyTorch
         {
             switch (module)
             {
-                case Sequential sequential:
-                    for (int i = 0; i < sequential.Modules.Count; i++) Stage(sequential.Modules[i], $"{prefix}{i}.");
-                    break;
                 case Embedding embedding:
                     if (Get(prefix + "weight", new[] { embedding.Vocabulary, embedding.Dimension }, null) is { } table) staged.Add((embedding.Table, table));
                     break;
@@ -172,13 +165,9 @@ public static class PyTorch
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
         ArgumentNullException.ThrowIfNull(modules);
-        foreach ((string prefix, Module module) in modules)
-        {
-            if (prefix is null || module is null) throw new ArgumentException("A prefix or a module is null.", nameof(modules));
-            CheckModule(module);
-        }
+        var leaves = Leaves(modules);
         var tensors = new List<(string Name, int[] Shape, float[] Values)>();
-        foreach ((string prefix, Module module) in modules) Collect(module, prefix);
+        foreach ((string prefix, Module module) in leaves) Collect(module, prefix);
         var duplicate = tensors.GroupBy(t => t.Name).FirstOrDefault(g => g.Count() > 1);
         if (duplicate is not null) throw new ArgumentException($"Two tensors are called '{duplicate.Key}': give the modules different prefixes.", nameof(modules));
         PyTorchFile.Write(path, tensors);
@@ -187,9 +176,6 @@ public static class PyTorch
         {
             switch (module)
             {
-                case Sequential sequential:
-                    for (int i = 0; i < sequential.Modules.Count; i++) Collect(sequential.Modules[i], $"{prefix}{i}.");
-                    break;
                 case Embedding embedding:
                     tensors.Add((prefix + "weight", new[] { embedding.Vocabulary, embedding.Dimension }, embedding.Table.ToArray()));
                     break;
@@ -240,22 +226,28 @@ public static class PyTorch
         return weights;
     }
 
-    /// <summary>Refuses a module with no PyTorch counterpart before anything is read.</summary>
-    private static void CheckModule(Module module)
+    /// <summary>
+    /// The modules under their prefixes, a Sequential's as its own under "0.", "1."... (nn.Sequential's names), each
+    /// checked before anything is read: a module with no PyTorch counterpart is refused.
+    /// </summary>
+    private static List<(string Prefix, Module Module)> Leaves((string Prefix, Module Module)[] modules)
     {
-        switch (module)
+        var leaves = new List<(string, Module)>();
+        foreach ((string prefix, Module module) in modules)
         {
-            case Sequential sequential:
-                foreach (Module child in sequential.Modules) CheckModule(child);
-                break;
-            case Recurrent recurrent:
-                CheckCell(recurrent.Cell());
-                break;
-            case Embedding or Dense or Dropout or LastStep:
-                break;
-            default:
-                throw new ArgumentException($"A {module.GetType().Name} has no PyTorch counterpart to import from.", nameof(module));
+            if (prefix is null || module is null) throw new ArgumentException("A prefix or a module is null.", nameof(modules));
+            foreach ((string Prefix, Module Module) leaf in Sequential.Leaves(module, prefix))
+            {
+                switch (leaf.Module)
+                {
+                    case Recurrent recurrent: CheckCell(recurrent.Cell()); break;
+                    case Embedding or Dense or Dropout or LastStep: break;
+                    default: throw new ArgumentException($"A {leaf.Module.GetType().Name} has no PyTorch counterpart to import from.", nameof(modules));
+                }
+                leaves.Add(leaf);
+            }
         }
+        return leaves;
     }
 
     /// <summary>Refuses a cell whose weights PyTorch has no module for.</summary>

@@ -19,12 +19,7 @@ internal static class PyTorchFile
         {
             using var zip = new ZipArchive(file, ZipArchiveMode.Create, leaveOpen: true);
             Entry(zip, "archive/data.pkl", Pickle(tensors));
-            for (int i = 0; i < tensors.Count; i++)
-            {
-                var bytes = new byte[tensors[i].Values.Length * 4];
-                for (int k = 0; k < tensors[i].Values.Length; k++) BinaryPrimitives.WriteSingleLittleEndian(bytes.AsSpan(4 * k), tensors[i].Values[k]);
-                Entry(zip, $"archive/data/{i}", bytes);
-            }
+            for (int i = 0; i < tensors.Count; i++) Entry(zip, $"archive/data/{i}", Files.LittleEndian(tensors[i].Values));
             Entry(zip, "archive/version", "3\n"u8.ToArray());
         });
 
