@@ -125,6 +125,9 @@ internal static class GemmSingle
         int lanes = V.Count;
         V b0 = hasBias ? V.LoadUnsafe(ref bias, j) : V.Constant(0), b1 = hasBias ? V.LoadUnsafe(ref bias, j + lanes) : V.Constant(0);
         int r = 0;
+        // Six rows while more than eight are left or exactly six, so that what is left is a multiple of four where it can be.
+        for (; rows - r >= 6 && (rows - r != 8); r += 6)
+            ForwardSixRows<V>(ref Unsafe.Add(ref a, r * lda), lda, ref wj, stride, b0, b1, ref Unsafe.Add(ref c, r * ldc + j), ldc, k, accumulate);
         for (; r + 4 <= rows; r += 4)
         {
             ref float cr = ref Unsafe.Add(ref c, r * ldc + j);
@@ -169,6 +172,58 @@ internal static class GemmSingle
             V.StoreUnsafe(c0, ref cr, 0);
             V.StoreUnsafe(c1, ref cr, lanes);
         }
+    }
+
+    /// <summary>
+    /// Six rows by two vectors: twelve accumulators, two loads of W and six broadcasts per twelve FMAs, which fits the
+    /// 16 registers of AVX2 (12 + 2 + 1 for the broadcast) as the Haswell/Zen kernels of BLIS and OpenBLAS do, and
+    /// keeps twelve FMA chains in flight where the 4 by 2 block's eight only just cover two pipes' latency.
+    /// W and A are read through references that move on each step: no multiplication in the loop.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void ForwardSixRows<V>(ref float a, int lda, ref float wj, int stride, V b0, V b1, ref float c, int ldc, int k, bool accumulate)
+        where V : struct, IFloatLanes<V>
+    {
+        int lanes = V.Count;
+        V c00 = b0, c01 = b1, c10 = b0, c11 = b1, c20 = b0, c21 = b1, c30 = b0, c31 = b1, c40 = b0, c41 = b1, c50 = b0, c51 = b1;
+        if (accumulate)
+        {
+            c00 = V.LoadUnsafe(ref c, 0); c01 = V.LoadUnsafe(ref c, lanes);
+            c10 = V.LoadUnsafe(ref c, ldc); c11 = V.LoadUnsafe(ref c, ldc + lanes);
+            c20 = V.LoadUnsafe(ref c, 2 * ldc); c21 = V.LoadUnsafe(ref c, 2 * ldc + lanes);
+            c30 = V.LoadUnsafe(ref c, 3 * ldc); c31 = V.LoadUnsafe(ref c, 3 * ldc + lanes);
+            c40 = V.LoadUnsafe(ref c, 4 * ldc); c41 = V.LoadUnsafe(ref c, 4 * ldc + lanes);
+            c50 = V.LoadUnsafe(ref c, 5 * ldc); c51 = V.LoadUnsafe(ref c, 5 * ldc + lanes);
+        }
+        ref float a0 = ref a;
+        ref float a3 = ref Unsafe.Add(ref a, 3 * lda);
+        nint l1 = lda, l2 = 2 * (nint)lda;
+        ref float wp = ref wj;
+        for (int p = 0; p < k; p++)
+        {
+            V w0 = V.LoadUnsafe(ref wp, 0), w1 = V.LoadUnsafe(ref wp, lanes);
+            V x = V.Constant(a0);
+            c00 = V.MultiplyAdd(x, w0, c00); c01 = V.MultiplyAdd(x, w1, c01);
+            x = V.Constant(Unsafe.Add(ref a0, l1));
+            c10 = V.MultiplyAdd(x, w0, c10); c11 = V.MultiplyAdd(x, w1, c11);
+            x = V.Constant(Unsafe.Add(ref a0, l2));
+            c20 = V.MultiplyAdd(x, w0, c20); c21 = V.MultiplyAdd(x, w1, c21);
+            x = V.Constant(a3);
+            c30 = V.MultiplyAdd(x, w0, c30); c31 = V.MultiplyAdd(x, w1, c31);
+            x = V.Constant(Unsafe.Add(ref a3, l1));
+            c40 = V.MultiplyAdd(x, w0, c40); c41 = V.MultiplyAdd(x, w1, c41);
+            x = V.Constant(Unsafe.Add(ref a3, l2));
+            c50 = V.MultiplyAdd(x, w0, c50); c51 = V.MultiplyAdd(x, w1, c51);
+            a0 = ref Unsafe.Add(ref a0, 1);
+            a3 = ref Unsafe.Add(ref a3, 1);
+            wp = ref Unsafe.Add(ref wp, stride);
+        }
+        V.StoreUnsafe(c00, ref c, 0); V.StoreUnsafe(c01, ref c, lanes);
+        V.StoreUnsafe(c10, ref c, ldc); V.StoreUnsafe(c11, ref c, ldc + lanes);
+        V.StoreUnsafe(c20, ref c, 2 * ldc); V.StoreUnsafe(c21, ref c, 2 * ldc + lanes);
+        V.StoreUnsafe(c30, ref c, 3 * ldc); V.StoreUnsafe(c31, ref c, 3 * ldc + lanes);
+        V.StoreUnsafe(c40, ref c, 4 * ldc); V.StoreUnsafe(c41, ref c, 4 * ldc + lanes);
+        V.StoreUnsafe(c50, ref c, 5 * ldc); V.StoreUnsafe(c51, ref c, 5 * ldc + lanes);
     }
 
     /// <summary>
@@ -273,30 +328,31 @@ internal static class GemmSingle
     }
 
     /// <summary>
-    /// Copies the first <paramref name="quads"/> columns (a multiple of 4) of <paramref name="count"/> rows of A,
-    /// <paramref name="lda"/> floats apart, so that each group of four columns lies contiguous, row after row:
-    /// packed[p * count + 4 * r + i] = A[r, p + i] for p a multiple of 4.
+    /// Copies the first <paramref name="grouped"/> columns of <paramref name="count"/> rows of A, <paramref name="lda"/>
+    /// floats apart, in groups of six up to <paramref name="sixes"/> and of four after it, so that each group's columns
+    /// lie contiguous, row after row: packed[p * count + g * r + i] = A[r, p + i] for a group of g columns from p.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void PackQuads(ref float a, int lda, int count, int quads, float[] packed)
+    private static void PackGroups(ref float a, int lda, int count, int sixes, int grouped, float[] packed)
     {
         ref float target = ref packed[0];
-        // Sixteen columns (one cache line of a row) at a time, so that the rows are read and the four groups written in runs.
-        for (int p = 0; p < quads; p += 16)
+        // Group by group, row after row: the writes run on, and the rows' lines read for one group are still in L1 for the next.
+        for (int p = 0; p < grouped; p += p < sixes ? 6 : 4)
         {
-            int last = Math.Min(p + 16, quads);
+            int g = p < sixes ? 6 : 4;
+            ref float group = ref Unsafe.Add(ref target, p * count);
             for (int r = 0; r < count; r++)
             {
-                ref float row = ref Unsafe.Add(ref a, r * lda);
-                for (int q = p; q < last; q += 4)
-                    Vector128.StoreUnsafe(Vector128.LoadUnsafe(ref row, (nuint)q), ref target, (nuint)(q * count + 4 * r));
+                ref float row = ref Unsafe.Add(ref a, r * lda + p);
+                ref float to = ref Unsafe.Add(ref group, g * r);
+                for (int i = 0; i < g; i++) Unsafe.Add(ref to, i) = Unsafe.Add(ref row, i);
             }
         }
     }
 
     [ThreadStatic] private static float[]? t_packedRows;
 
-    /// <summary>This thread's buffer for rows of A packed by <see cref="PackQuads"/>, grown to at least <paramref name="length"/>.</summary>
+    /// <summary>This thread's buffer for rows of A packed by <see cref="PackGroups"/>, grown to at least <paramref name="length"/>.</summary>
     private static float[] PackedRows(int length) => Grown(ref t_packedRows, length);
 
     /// <summary>dA (+)= dC Wᵀ for rows [start, end): dot products of dC rows with W rows, four rows by two W rows at a time.</summary>
@@ -404,18 +460,20 @@ internal static class GemmSingle
         // As in Forward: rows of dC lie n floats apart and rows of A lda floats apart, often multiples of 4 KiB, which
         // map to few cache sets; with enough reuse both are copied into contiguous buffers first.
         bool pack = k >= 8 && V.Count > 1;
-        int quads = pack ? k / 4 * 4 : 0;
+        // Columns of A in groups of six (one row of dW each, as the forward kernel's six rows), then one of four, then
+        // one at a time.
+        int sixes = pack ? k / 6 * 6 : 0, grouped = pack ? sixes + (k - sixes) / 4 * 4 : 0;
         // A chunk of packed A (at most 512 KiB) stays in L2, and a chunk of a dC panel (at most 256 rows of two
         // vectors: 32 KiB with Vector512) mostly in L1. Single core, [6400, 512] x [512, 2048]: 41 GFLOP/s with A read
         // in place in chunks of 256 rows, 56 with A packed in chunks of 128, 70 in chunks of 256.
         int chunk = RowChunk(k);
         float[]? panel = pack ? Panel(Math.Min(rows, chunk) * width) : null;
-        float[]? packedA = pack ? PackedRows(Math.Min(rows, chunk) * quads) : null;
+        float[]? packedA = pack ? PackedRows(Math.Min(rows, chunk) * grouped) : null;
         for (int first = 0; first < rows; first += chunk)
         {
             int count = Math.Min(chunk, rows - first);
             ref float ac = ref Unsafe.Add(ref a, first * lda);
-            if (packedA is not null && panelsEnd > j) PackQuads(ref ac, lda, count, quads, packedA);
+            if (packedA is not null && panelsEnd > j) PackGroups(ref ac, lda, count, sixes, grouped, packedA);
             for (int jj = j; jj < panelsEnd; jj += width)
             {
                 ref float g = ref Unsafe.Add(ref dc, first * lddc + jj);
@@ -425,30 +483,10 @@ internal static class GemmSingle
                     g = ref Pack<V>(ref g, lddc, count, panel);
                     stride = width;
                 }
-                for (int p = 0; p < quads; p += 4)
-                {
-                    ref float d = ref Unsafe.Add(ref dw, p * n + jj);
-                    ref float x = ref packedA![p * count];
-                    V c00 = V.LoadUnsafe(ref d, 0), c01 = V.LoadUnsafe(ref d, lanes);
-                    V c10 = V.LoadUnsafe(ref d, n), c11 = V.LoadUnsafe(ref d, n + lanes);
-                    V c20 = V.LoadUnsafe(ref d, 2 * n), c21 = V.LoadUnsafe(ref d, 2 * n + lanes);
-                    V c30 = V.LoadUnsafe(ref d, 3 * n), c31 = V.LoadUnsafe(ref d, 3 * n + lanes);
-                    for (int r = 0; r < count; r++)
-                    {
-                        V g0 = V.LoadUnsafe(ref g, r * stride), g1 = V.LoadUnsafe(ref g, r * stride + lanes);
-                        ref float xr = ref Unsafe.Add(ref x, 4 * r);
-                        V x0 = V.Constant(xr), x1 = V.Constant(Unsafe.Add(ref xr, 1)), x2 = V.Constant(Unsafe.Add(ref xr, 2)), x3 = V.Constant(Unsafe.Add(ref xr, 3));
-                        c00 = V.MultiplyAdd(x0, g0, c00); c01 = V.MultiplyAdd(x0, g1, c01);
-                        c10 = V.MultiplyAdd(x1, g0, c10); c11 = V.MultiplyAdd(x1, g1, c11);
-                        c20 = V.MultiplyAdd(x2, g0, c20); c21 = V.MultiplyAdd(x2, g1, c21);
-                        c30 = V.MultiplyAdd(x3, g0, c30); c31 = V.MultiplyAdd(x3, g1, c31);
-                    }
-                    V.StoreUnsafe(c00, ref d, 0); V.StoreUnsafe(c01, ref d, lanes);
-                    V.StoreUnsafe(c10, ref d, n); V.StoreUnsafe(c11, ref d, n + lanes);
-                    V.StoreUnsafe(c20, ref d, 2 * n); V.StoreUnsafe(c21, ref d, 2 * n + lanes);
-                    V.StoreUnsafe(c30, ref d, 3 * n); V.StoreUnsafe(c31, ref d, 3 * n + lanes);
-                }
-                for (int p = quads; p < k; p++)
+                int p = 0;
+                for (; p < sixes; p += 6) WeightSixRows<V>(ref Unsafe.Add(ref dw, p * n + jj), n, ref packedA![p * count], ref g, stride, count);
+                for (; p < grouped; p += 4) WeightFourRows<V>(ref Unsafe.Add(ref dw, p * n + jj), n, ref packedA![p * count], ref g, stride, count);
+                for (; p < k; p++)
                 {
                     V c0 = V.LoadUnsafe(ref dw, p * n + jj), c1 = V.LoadUnsafe(ref dw, p * n + jj + lanes);
                     for (int r = 0; r < count; r++)
@@ -471,5 +509,76 @@ internal static class GemmSingle
                 V.StoreUnsafe(c0, ref dw, p * n + j);
             }
         return j;
+    }
+
+    /// <summary>
+    /// Six rows of dW by two vectors += the sum over <paramref name="count"/> rows of six packed columns of A times a
+    /// packed panel of dC: twelve accumulators, as <see cref="ForwardSixRows{V}"/>.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void WeightSixRows<V>(ref float d, int n, ref float x, ref float g, int stride, int count)
+        where V : struct, IFloatLanes<V>
+    {
+        int lanes = V.Count;
+        V c00 = V.LoadUnsafe(ref d, 0), c01 = V.LoadUnsafe(ref d, lanes);
+        V c10 = V.LoadUnsafe(ref d, n), c11 = V.LoadUnsafe(ref d, n + lanes);
+        V c20 = V.LoadUnsafe(ref d, 2 * n), c21 = V.LoadUnsafe(ref d, 2 * n + lanes);
+        V c30 = V.LoadUnsafe(ref d, 3 * n), c31 = V.LoadUnsafe(ref d, 3 * n + lanes);
+        V c40 = V.LoadUnsafe(ref d, 4 * n), c41 = V.LoadUnsafe(ref d, 4 * n + lanes);
+        V c50 = V.LoadUnsafe(ref d, 5 * n), c51 = V.LoadUnsafe(ref d, 5 * n + lanes);
+        for (int r = 0; r < count; r++)
+        {
+            V g0 = V.LoadUnsafe(ref g, 0), g1 = V.LoadUnsafe(ref g, lanes);
+            V s = V.Constant(x);
+            c00 = V.MultiplyAdd(s, g0, c00); c01 = V.MultiplyAdd(s, g1, c01);
+            s = V.Constant(Unsafe.Add(ref x, 1));
+            c10 = V.MultiplyAdd(s, g0, c10); c11 = V.MultiplyAdd(s, g1, c11);
+            s = V.Constant(Unsafe.Add(ref x, 2));
+            c20 = V.MultiplyAdd(s, g0, c20); c21 = V.MultiplyAdd(s, g1, c21);
+            s = V.Constant(Unsafe.Add(ref x, 3));
+            c30 = V.MultiplyAdd(s, g0, c30); c31 = V.MultiplyAdd(s, g1, c31);
+            s = V.Constant(Unsafe.Add(ref x, 4));
+            c40 = V.MultiplyAdd(s, g0, c40); c41 = V.MultiplyAdd(s, g1, c41);
+            s = V.Constant(Unsafe.Add(ref x, 5));
+            c50 = V.MultiplyAdd(s, g0, c50); c51 = V.MultiplyAdd(s, g1, c51);
+            x = ref Unsafe.Add(ref x, 6);
+            g = ref Unsafe.Add(ref g, stride);
+        }
+        V.StoreUnsafe(c00, ref d, 0); V.StoreUnsafe(c01, ref d, lanes);
+        V.StoreUnsafe(c10, ref d, n); V.StoreUnsafe(c11, ref d, n + lanes);
+        V.StoreUnsafe(c20, ref d, 2 * n); V.StoreUnsafe(c21, ref d, 2 * n + lanes);
+        V.StoreUnsafe(c30, ref d, 3 * n); V.StoreUnsafe(c31, ref d, 3 * n + lanes);
+        V.StoreUnsafe(c40, ref d, 4 * n); V.StoreUnsafe(c41, ref d, 4 * n + lanes);
+        V.StoreUnsafe(c50, ref d, 5 * n); V.StoreUnsafe(c51, ref d, 5 * n + lanes);
+    }
+
+    /// <summary><see cref="WeightSixRows{V}"/> for a group of four columns (the rest of k after the sixes).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void WeightFourRows<V>(ref float d, int n, ref float x, ref float g, int stride, int count)
+        where V : struct, IFloatLanes<V>
+    {
+        int lanes = V.Count;
+        V c00 = V.LoadUnsafe(ref d, 0), c01 = V.LoadUnsafe(ref d, lanes);
+        V c10 = V.LoadUnsafe(ref d, n), c11 = V.LoadUnsafe(ref d, n + lanes);
+        V c20 = V.LoadUnsafe(ref d, 2 * n), c21 = V.LoadUnsafe(ref d, 2 * n + lanes);
+        V c30 = V.LoadUnsafe(ref d, 3 * n), c31 = V.LoadUnsafe(ref d, 3 * n + lanes);
+        for (int r = 0; r < count; r++)
+        {
+            V g0 = V.LoadUnsafe(ref g, 0), g1 = V.LoadUnsafe(ref g, lanes);
+            V s = V.Constant(x);
+            c00 = V.MultiplyAdd(s, g0, c00); c01 = V.MultiplyAdd(s, g1, c01);
+            s = V.Constant(Unsafe.Add(ref x, 1));
+            c10 = V.MultiplyAdd(s, g0, c10); c11 = V.MultiplyAdd(s, g1, c11);
+            s = V.Constant(Unsafe.Add(ref x, 2));
+            c20 = V.MultiplyAdd(s, g0, c20); c21 = V.MultiplyAdd(s, g1, c21);
+            s = V.Constant(Unsafe.Add(ref x, 3));
+            c30 = V.MultiplyAdd(s, g0, c30); c31 = V.MultiplyAdd(s, g1, c31);
+            x = ref Unsafe.Add(ref x, 4);
+            g = ref Unsafe.Add(ref g, stride);
+        }
+        V.StoreUnsafe(c00, ref d, 0); V.StoreUnsafe(c01, ref d, lanes);
+        V.StoreUnsafe(c10, ref d, n); V.StoreUnsafe(c11, ref d, n + lanes);
+        V.StoreUnsafe(c20, ref d, 2 * n); V.StoreUnsafe(c21, ref d, 2 * n + lanes);
+        V.StoreUnsafe(c30, ref d, 3 * n); V.StoreUnsafe(c31, ref d, 3 * n + lanes);
     }
 }

@@ -32,6 +32,11 @@ public sealed class GemmTests
     [InlineData(70, 600, 40)] // ... and, transposed, wide
     [InlineData(9, 0, 40)]    // no operand: C is the bias, dA is zero
     [InlineData(9, 6, 0)]     // no outputs: dA is zero
+    [InlineData(6, 10, 64)]   // six rows, one block of six; k: a group of six columns of A, one of four
+    [InlineData(8, 11, 64)]   // eight rows: two blocks of four; k: six, four, one
+    [InlineData(13, 17, 96)]  // six, four, then single rows; k: two groups of six, four, one
+    [InlineData(14, 9, 32)]   // six, four, four; k: six, then three single columns
+    [InlineData(31, 512, 64)] // five blocks of six and a single row, deep
     public void ProductsMatchPlainLoops(int rows, int k, int n)
     {
         var random = new Random(rows * 1000 + k * 10 + n);
