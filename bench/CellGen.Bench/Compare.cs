@@ -139,6 +139,42 @@ public static class Compare
     }
 
     /// <summary>
+    /// profile CELL/CONFIG [forward|train] [SECONDS]: runs one case for a while (default forward, 10 s) and nothing
+    /// else, for a profiler to sample (docs/performance.md, "Profiling").
+    /// </summary>
+    public static int Profile(string[] args)
+    {
+        if (args.Length < 1 || args.Length > 3 || (args.Length > 1 && args[1] is not ("forward" or "train")))
+        {
+            Console.Error.WriteLine("Usage: profile CELL/CONFIG [forward|train] [SECONDS]");
+            return 2;
+        }
+        bool train = args.Length > 1 && args[1] == "train";
+        double seconds = args.Length > 2 ? double.Parse(args[2], CultureInfo.InvariantCulture) : 10;
+        foreach ((string key, SequenceRunner<float> runner, float[] x, Random random) in Cases([args[0]]))
+        {
+            var outputs = new float[x.Length];
+            float[] dy = Enumerable.Range(0, x.Length).Select(_ => (float)(random.NextDouble() - 0.5)).ToArray();
+            var dx = new float[x.Length];
+            var clock = Stopwatch.StartNew();
+            int runs = 0;
+            for (; clock.Elapsed.TotalSeconds < seconds; runs++)
+            {
+                if (train)
+                {
+                    runner.ForwardTraining(x, runner.MaxBatchSize, default, outputs, default);
+                    runner.Backward(dy, default, dx, default);
+                }
+                else runner.Forward(x, runner.MaxBatchSize, default, outputs, default);
+            }
+            Console.WriteLine($"{key} {(train ? "train" : "forward")}: {runs} runs, {clock.Elapsed.TotalMilliseconds / runs:F3} ms each");
+            return 0;
+        }
+        Console.Error.WriteLine($"No case {args[0]}: cells {string.Join(", ", Cells.Select(c => c.Name))}, configurations {string.Join(", ", Configurations.Select(c => c.Name))}");
+        return 2;
+    }
+
+    /// <summary>
     /// fuse [lstm/b32-h256,...]: forward with each step's product and sweep fused (Gemm.ForwardThenSweep) against the
     /// same product, then sweep, in one process: 20 alternating rounds of 3 runs, medians and fastest runs. Default:
     /// every cell and configuration.

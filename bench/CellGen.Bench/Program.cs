@@ -20,6 +20,7 @@ public static class Program
         if (args.Length > 0 && args[0] == "compare") return Compare.Run(args.Skip(1).ToArray());
         if (args.Length > 0 && args[0] == "handcheck") return HandCheck();
         if (args.Length > 0 && args[0] == "hand") return HandTimes();
+        if (args.Length > 0 && args[0] == "profile") return Compare.Profile(args.Skip(1).ToArray());
         if (args.Length > 0 && args[0] == "fuse") return Compare.FusedAgainstApart(args.Skip(1).ToArray());
         if (args.Length > 0 && args[0] == "gemm") return GemmRate(args.Skip(1).Select(int.Parse).ToArray());
         if (args.Length > 0 && args[0] == "activations") return ActivationRates();

@@ -55,6 +55,8 @@ internal sealed partial class VariantEmitter
         foreach (View view in views.Values)
             _w.Line($"public global::System.{(view.ReadOnly ? "ReadOnlySpan" : "Span")}<{T}> {view.Field};");
         _w.Line();
+        // Tier 0 would run the sweep with every lane operation a call, until tiering caught up: seconds on one core.
+        _w.Line("[global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // optimised from the first call");
         return type.And(_w.Block($"public void Apply<V>(int row, int j) where V : struct, {Support}.ISimd<V, {T}>"));
     }
 

@@ -217,6 +217,7 @@ namespace CellGen.Cells
             public global::System.ReadOnlySpan<float> _h_prev;
             public global::System.Span<float> _r_h_prev;
 
+            [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // optimised from the first call
             public void Apply<V>(int row, int j) where V : struct, global::CellGen.CompilerServices.ISimd<V, float>
             {
                 V W_r_h_prev = V.Load(_product0, row * (2 * H) + H + j); // W_r[:, :H] @ h[t-1]
@@ -249,6 +250,7 @@ namespace CellGen.Cells
             public global::System.ReadOnlySpan<float> _d_r_h_prev;
             public global::System.Span<float> _d_h_prev;
 
+            [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // optimised from the first call
             public void Apply<V>(int row, int j) where V : struct, global::CellGen.CompilerServices.ISimd<V, float>
             {
                 // Forward values this backward sweep reads
@@ -286,6 +288,7 @@ namespace CellGen.Cells
             public global::System.ReadOnlySpan<float> _h_prev;
             public global::System.Span<float> _h;
 
+            [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // optimised from the first call
             public void Apply<V>(int row, int j) where V : struct, global::CellGen.CompilerServices.ISimd<V, float>
             {
                 V W_z_h_prev = V.Load(_product0, row * (2 * H) + j); // W_z[:, :H] @ h[t-1]
@@ -334,6 +337,7 @@ namespace CellGen.Cells
             public global::System.ReadOnlySpan<float> _d_output;
             public global::System.ReadOnlySpan<float> _d_h_later;
 
+            [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // optimised from the first call
             public void Apply<V>(int row, int j) where V : struct, global::CellGen.CompilerServices.ISimd<V, float>
             {
                 // Forward values this backward sweep reads

@@ -441,6 +441,7 @@ namespace CellGen.Cells
             public global::System.Span<float> _W_g_sum;
             public global::System.Span<float> _W_o_sum;
 
+            [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // optimised from the first call
             public void Apply<V>(int row, int j) where V : struct, global::CellGen.CompilerServices.ISimd<V, float>
             {
                 V W_i_h_prev = V.Load(_product0, row * (4 * H) + j); // W_i[:, :H] @ h[t-1]
@@ -478,6 +479,7 @@ namespace CellGen.Cells
             public global::System.ReadOnlySpan<float> _d_W_g_sum;
             public global::System.ReadOnlySpan<float> _d_W_o_sum;
 
+            [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // optimised from the first call
             public void Apply<V>(int row, int j) where V : struct, global::CellGen.CompilerServices.ISimd<V, float>
             {
                 // d(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t]) = d(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t]) from later stages
@@ -518,6 +520,7 @@ namespace CellGen.Cells
             public global::System.ReadOnlySpan<float> _variance_W_g_sum;
             public global::System.Span<float> _sqrt_v38;
 
+            [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // optimised from the first call
             public void Apply<V>(int row, int j) where V : struct, global::CellGen.CompilerServices.ISimd<V, float>
             {
                 V variance_W_i_sum = V.Broadcast(_variance_W_i_sum, row); // variance(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t])
@@ -557,6 +560,7 @@ namespace CellGen.Cells
             public global::System.Span<float> _d_variance_W_g_sum;
             public global::System.ReadOnlySpan<float> _d_sqrt_v38;
 
+            [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // optimised from the first call
             public void Apply<V>(int row, int j) where V : struct, global::CellGen.CompilerServices.ISimd<V, float>
             {
                 // Forward values this backward sweep reads
@@ -616,6 +620,7 @@ namespace CellGen.Cells
             public global::System.ReadOnlySpan<float> _c_prev;
             public global::System.Span<float> _c;
 
+            [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // optimised from the first call
             public void Apply<V>(int row, int j) where V : struct, global::CellGen.CompilerServices.ISimd<V, float>
             {
                 V W_i_sum = V.Load(_W_i_sum, row * H + j); // W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t]
@@ -722,6 +727,7 @@ namespace CellGen.Cells
             public global::System.ReadOnlySpan<float> _d_c_later;
             public global::System.ReadOnlySpan<float> _d_c;
 
+            [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // optimised from the first call
             public void Apply<V>(int row, int j) where V : struct, global::CellGen.CompilerServices.ISimd<V, float>
             {
                 // Forward values this backward sweep reads
@@ -826,6 +832,7 @@ namespace CellGen.Cells
             public global::System.ReadOnlySpan<float> _variance_c;
             public global::System.Span<float> _sqrt_v67;
 
+            [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // optimised from the first call
             public void Apply<V>(int row, int j) where V : struct, global::CellGen.CompilerServices.ISimd<V, float>
             {
                 V variance_W_o_sum = V.Broadcast(_variance_W_o_sum, row); // variance(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t])
@@ -856,6 +863,7 @@ namespace CellGen.Cells
             public global::System.Span<float> _d_variance_c;
             public global::System.ReadOnlySpan<float> _d_sqrt_v67;
 
+            [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // optimised from the first call
             public void Apply<V>(int row, int j) where V : struct, global::CellGen.CompilerServices.ISimd<V, float>
             {
                 // Forward values this backward sweep reads
@@ -900,6 +908,7 @@ namespace CellGen.Cells
             public global::System.Span<float> _tanh_v72;
             public global::System.Span<float> _h;
 
+            [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // optimised from the first call
             public void Apply<V>(int row, int j) where V : struct, global::CellGen.CompilerServices.ISimd<V, float>
             {
                 V W_o_sum = V.Load(_W_o_sum, row * H + j); // W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t]
@@ -973,6 +982,7 @@ namespace CellGen.Cells
             public global::System.ReadOnlySpan<float> _d_output;
             public global::System.ReadOnlySpan<float> _d_h_later;
 
+            [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // optimised from the first call
             public void Apply<V>(int row, int j) where V : struct, global::CellGen.CompilerServices.ISimd<V, float>
             {
                 // Forward values this backward sweep reads

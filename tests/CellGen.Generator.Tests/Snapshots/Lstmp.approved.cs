@@ -245,6 +245,7 @@ namespace CellGen.Cells
             public global::System.Span<float> _tanh_c;
             public global::System.Span<float> _o_tanh_c;
 
+            [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // optimised from the first call
             public void Apply<V>(int row, int j) where V : struct, global::CellGen.CompilerServices.ISimd<V, float>
             {
                 V W_i_r_prev = V.Load(_product0, row * (4 * H) + j); // W_i[:, :size_P] @ r[t-1]
@@ -312,6 +313,7 @@ namespace CellGen.Cells
             public global::System.ReadOnlySpan<float> _d_c_later;
             public global::System.ReadOnlySpan<float> _d_o_tanh_c;
 
+            [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // optimised from the first call
             public void Apply<V>(int row, int j) where V : struct, global::CellGen.CompilerServices.ISimd<V, float>
             {
                 // Forward values this backward sweep reads
@@ -380,6 +382,7 @@ namespace CellGen.Cells
             public global::System.ReadOnlySpan<float> _product2;
             public global::System.Span<float> _r;
 
+            [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // optimised from the first call
             public void Apply<V>(int row, int j) where V : struct, global::CellGen.CompilerServices.ISimd<V, float>
             {
                 V r = V.Load(_product2, row * size_P + j); // r[t]
@@ -399,6 +402,7 @@ namespace CellGen.Cells
             public global::System.ReadOnlySpan<float> _d_r_later;
             public global::System.Span<float> _d_product2;
 
+            [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // optimised from the first call
             public void Apply<V>(int row, int j) where V : struct, global::CellGen.CompilerServices.ISimd<V, float>
             {
                 // d(r[t]) = d(r[t]) from the output + d(r[t]) from step t+1

@@ -221,6 +221,7 @@ namespace CellGen.Cells
             public global::System.Span<float> _tanh_c;
             public global::System.Span<float> _h;
 
+            [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // optimised from the first call
             public void Apply<V>(int row, int j) where V : struct, global::CellGen.CompilerServices.ISimd<V, float>
             {
                 V p_i = V.Load(_p_i, j); // p_i
@@ -305,6 +306,7 @@ namespace CellGen.Cells
             public global::System.ReadOnlySpan<float> _d_output;
             public global::System.ReadOnlySpan<float> _d_h_later;
 
+            [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // optimised from the first call
             public void Apply<V>(int row, int j) where V : struct, global::CellGen.CompilerServices.ISimd<V, float>
             {
                 // Forward values this backward sweep reads

@@ -150,6 +150,7 @@ namespace CellGen.Cells
             public global::System.ReadOnlySpan<float> _product1;
             public global::System.Span<float> _h;
 
+            [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // optimised from the first call
             public void Apply<V>(int row, int j) where V : struct, global::CellGen.CompilerServices.ISimd<V, float>
             {
                 V W_h_prev = V.Load(_product0, row * H + j); // W[:, :H] @ h[t-1]
@@ -173,6 +174,7 @@ namespace CellGen.Cells
             public global::System.ReadOnlySpan<float> _d_output;
             public global::System.ReadOnlySpan<float> _d_h_later;
 
+            [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // optimised from the first call
             public void Apply<V>(int row, int j) where V : struct, global::CellGen.CompilerServices.ISimd<V, float>
             {
                 // Forward values this backward sweep reads

@@ -193,6 +193,7 @@ namespace CellGen.Cells
             public global::System.ReadOnlySpan<float> _h_prev;
             public global::System.Span<float> _h;
 
+            [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // optimised from the first call
             public void Apply<V>(int row, int j) where V : struct, global::CellGen.CompilerServices.ISimd<V, float>
             {
                 V W_r_h_prev = V.Load(_product0, row * (3 * H) + j); // W_r[:, :H] @ h[t-1]
@@ -251,6 +252,7 @@ namespace CellGen.Cells
             public global::System.ReadOnlySpan<float> _d_output;
             public global::System.ReadOnlySpan<float> _d_h_later;
 
+            [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // optimised from the first call
             public void Apply<V>(int row, int j) where V : struct, global::CellGen.CompilerServices.ISimd<V, float>
             {
                 // Forward values this backward sweep reads
