@@ -25,6 +25,17 @@ public static class Compare
         new("b64-h512", 64, 512, 100),
     };
 
+    /// <summary>
+    /// DeepBench's inference shapes for CPUs (X = H): the LSTM at H 256 over 150 steps and the GRU at H 512 over 100,
+    /// each at batch 1 to 4, and the vanilla RNN at H 64 over 96 steps at batch 1 (`compare --deepbench`).
+    /// </summary>
+    public static readonly (string Cell, Configuration Config)[] DeepBench =
+    [
+        .. Enumerable.Range(1, 4).Select(b => ("lstm", new Configuration($"b{b}-h256-t150", b, 256, 150))),
+        .. Enumerable.Range(1, 4).Select(b => ("gru", new Configuration($"b{b}-h512-t100", b, 512, 100))),
+        ("rnn", new Configuration("b1-h64-t96", 1, 64, 96)),
+    ];
+
     public static readonly (string Name, Func<int, int, RecurrentCell<float>> Create)[] Cells =
     {
         ("rnn", (x, h) => new Rnn(x, h)),
@@ -64,36 +75,39 @@ public static class Compare
     /// Each cell on each configuration (those in <paramref name="only"/>, or all): a runner, random inputs, and the
     /// random source that made them and the cell's weights, for what the caller draws next.
     /// </summary>
-    private static IEnumerable<(string Key, SequenceRunner<float> Runner, float[] X, Random Random)> Cases(HashSet<string> only)
+    private static IEnumerable<(string Key, SequenceRunner<float> Runner, float[] X, Random Random)> Cases(HashSet<string> only, bool deepBench = false)
     {
-        foreach (Configuration config in Configurations)
-            foreach ((string name, Func<int, int, RecurrentCell<float>> create) in Cells)
-            {
-                string key = $"{name}/{config.Name}";
-                if (only.Count > 0 && !only.Contains(key)) continue;
-                var random = new Random(1);
-                RecurrentCell<float> cell = create(config.Hidden, config.Hidden);
-                Initializers.Initialize(cell, random);
-                int inputs = config.Steps * config.Batch * config.Hidden;
-                float[] x = Enumerable.Range(0, inputs).Select(_ => (float)(random.NextDouble() * 2 - 1)).ToArray();
-                yield return (key, cell.CreateRunner(config.Steps, config.Batch), x, random);
-            }
+        IEnumerable<(string Cell, Configuration Config)> cases = deepBench ? DeepBench
+            : Configurations.SelectMany(config => Cells.Select(cell => (cell.Name, config)));
+        foreach ((string name, Configuration config) in cases)
+        {
+            Func<int, int, RecurrentCell<float>> create = Cells.Single(c => c.Name == name).Create;
+            string key = $"{name}/{config.Name}";
+            if (only.Count > 0 && !only.Contains(key)) continue;
+            var random = new Random(1);
+            RecurrentCell<float> cell = create(config.Hidden, config.Hidden);
+            Initializers.Initialize(cell, random);
+            int inputs = config.Steps * config.Batch * config.Hidden;
+            float[] x = Enumerable.Range(0, inputs).Select(_ => (float)(random.NextDouble() * 2 - 1)).ToArray();
+            yield return (key, cell.CreateRunner(config.Steps, config.Batch), x, random);
+        }
     }
 
     public static int Run(string[] args)
     {
         string? json = null;
-        bool ort = true;
+        bool ort = true, deepBench = false;
         var only = new HashSet<string>();
         for (int i = 0; i < args.Length; i++)
         {
             if (args[i] == "--json" && i + 1 < args.Length) json = args[++i];
             else if (args[i] == "--only" && i + 1 < args.Length) only.UnionWith(args[++i].Split(','));
             else if (args[i] == "--no-ort") ort = false;
-            else { Console.Error.WriteLine("Usage: compare [--json PATH] [--only lstm/b1-h128,...] [--no-ort]"); return 2; }
+            else if (args[i] == "--deepbench") deepBench = true;
+            else { Console.Error.WriteLine("Usage: compare [--json PATH] [--only lstm/b1-h128,...] [--no-ort] [--deepbench]"); return 2; }
         }
         var results = new Dictionary<string, Dictionary<string, double>>();
-        foreach ((string key, SequenceRunner<float> runner, float[] x, Random random) in Cases(only))
+        foreach ((string key, SequenceRunner<float> runner, float[] x, Random random) in Cases(only, deepBench))
         {
             int inputs = x.Length;
             var outputs = new float[inputs];
@@ -151,7 +165,7 @@ public static class Compare
         }
         bool train = args.Length > 1 && args[1] == "train";
         double seconds = args.Length > 2 ? double.Parse(args[2], CultureInfo.InvariantCulture) : 10;
-        foreach ((string key, SequenceRunner<float> runner, float[] x, Random random) in Cases([args[0]]))
+        foreach ((string key, SequenceRunner<float> runner, float[] x, Random random) in Cases([args[0]]).Concat(Cases([args[0]], deepBench: true)))
         {
             var outputs = new float[x.Length];
             float[] dy = Enumerable.Range(0, x.Length).Select(_ => (float)(random.NextDouble() - 0.5)).ToArray();
@@ -170,7 +184,7 @@ public static class Compare
             Console.WriteLine($"{key} {(train ? "train" : "forward")}: {runs} runs, {clock.Elapsed.TotalMilliseconds / runs:F3} ms each");
             return 0;
         }
-        Console.Error.WriteLine($"No case {args[0]}: cells {string.Join(", ", Cells.Select(c => c.Name))}, configurations {string.Join(", ", Configurations.Select(c => c.Name))}");
+        Console.Error.WriteLine($"No case {args[0]}: cells {string.Join(", ", Cells.Select(c => c.Name))}, configurations {string.Join(", ", Configurations.Select(c => c.Name))}, or one of --deepbench's ({string.Join(", ", DeepBench.Select(d => $"{d.Cell}/{d.Config.Name}"))})");
         return 2;
     }
 
@@ -182,7 +196,7 @@ public static class Compare
     public static int FusedAgainstApart(string[] args)
     {
         var only = new HashSet<string>(args.SelectMany(a => a.Split(',')));
-        foreach ((string key, SequenceRunner<float> runner, float[] x, Random random) in Cases(only))
+        foreach ((string key, SequenceRunner<float> runner, float[] x, Random random) in Cases(only).Concat(only.Count > 0 ? Cases(only, deepBench: true) : []))
         {
             int inputs = x.Length;
             var outputs = new float[inputs];

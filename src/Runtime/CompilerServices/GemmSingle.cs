@@ -88,7 +88,12 @@ internal static class GemmSingle
         where V : struct, IFloatLanes<V>
     {
         int lanes = V.Count;
-        if (rows < PanelRows) return ForwardFewRows<V>(ref a, lda, ref w, ref bias, hasBias, ref c, ldc, rows, k, n, j, end, accumulate);
+        if (rows < PanelRows)
+        {
+            if (panelLanes == lanes && j % (2 * lanes) == 0)
+                j = ForwardFewRowsPacked<V>(ref a, lda, ref panels, ref bias, hasBias, ref c, ldc, rows, k, j, end, accumulate);
+            return ForwardFewRows<V>(ref a, lda, ref w, ref bias, hasBias, ref c, ldc, rows, k, n, j, end, accumulate);
+        }
         // Rows of W lie n floats apart, often a multiple of 4 KiB: a panel read in place maps to few cache sets and
         // thrashes L1. So panels are read from the packed weights when the caller has them, or, with enough rows to
         // reuse it, each panel is first copied into a contiguous buffer.
@@ -224,6 +229,95 @@ internal static class GemmSingle
         V.StoreUnsafe(c30, ref c, 3 * ldc); V.StoreUnsafe(c31, ref c, 3 * ldc + lanes);
         V.StoreUnsafe(c40, ref c, 4 * ldc); V.StoreUnsafe(c41, ref c, 4 * ldc + lanes);
         V.StoreUnsafe(c50, ref c, 5 * ldc); V.StoreUnsafe(c51, ref c, 5 * ldc + lanes);
+    }
+
+    /// <summary>
+    /// One to three rows from packed panels, four panels (eight vectors of columns) at a time: eight FMA chains, and W
+    /// read as four contiguous streams. Read in place, each row of W lies in another 4 KiB page (n floats apart), where
+    /// the hardware prefetchers do not follow. Rows go two together, then one alone. Returns the first column of the
+    /// panels it left (fewer than four).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static int ForwardFewRowsPacked<V>(ref float a, int lda, ref float panels, ref float bias, bool hasBias, ref float c, int ldc, int rows, int k, int j, int end, bool accumulate)
+        where V : struct, IFloatLanes<V>
+    {
+        int lanes = V.Count, width = 2 * lanes;
+        nint panelFloats = (nint)k * width;
+        for (; j + 4 * width <= end; j += 4 * width)
+        {
+            ref float p0 = ref Unsafe.Add(ref panels, j / width * panelFloats);
+            ref float p1 = ref Unsafe.Add(ref p0, panelFloats);
+            ref float p2 = ref Unsafe.Add(ref p1, panelFloats);
+            ref float p3 = ref Unsafe.Add(ref p2, panelFloats);
+            int r = 0;
+            // Two rows together read each vector of W once for both: at batch 2 and 3 the W stream, not the FMAs, bounds the step.
+            for (; r + 2 <= rows; r += 2)
+            {
+                ForwardTwoRowsPacked<V>(ref Unsafe.Add(ref a, r * lda), lda, ref p0, ref p1, ref bias, hasBias, ref Unsafe.Add(ref c, r * ldc + j), ldc, k, j, accumulate);
+                ForwardTwoRowsPacked<V>(ref Unsafe.Add(ref a, r * lda), lda, ref p2, ref p3, ref bias, hasBias, ref Unsafe.Add(ref c, r * ldc + j + 2 * width), ldc, k, j + 2 * width, accumulate);
+            }
+            for (; r < rows; r++)
+            {
+                ref float cr = ref Unsafe.Add(ref c, r * ldc + j);
+                V c0, c1, c2, c3, c4, c5, c6, c7;
+                if (hasBias || accumulate)
+                {
+                    ref float b = ref accumulate ? ref cr : ref Unsafe.Add(ref bias, j);
+                    c0 = V.LoadUnsafe(ref b, 0); c1 = V.LoadUnsafe(ref b, lanes); c2 = V.LoadUnsafe(ref b, 2 * lanes); c3 = V.LoadUnsafe(ref b, 3 * lanes);
+                    c4 = V.LoadUnsafe(ref b, 4 * lanes); c5 = V.LoadUnsafe(ref b, 5 * lanes); c6 = V.LoadUnsafe(ref b, 6 * lanes); c7 = V.LoadUnsafe(ref b, 7 * lanes);
+                }
+                else c0 = c1 = c2 = c3 = c4 = c5 = c6 = c7 = V.Constant(0);
+                ref float ar = ref Unsafe.Add(ref a, r * lda);
+                nint o = 0;
+                for (int p = 0; p < k; p++, o += width)
+                {
+                    V x = V.Constant(Unsafe.Add(ref ar, p));
+                    c0 = V.MultiplyAdd(x, V.LoadUnsafe(ref p0, o), c0); c1 = V.MultiplyAdd(x, V.LoadUnsafe(ref p0, o + lanes), c1);
+                    c2 = V.MultiplyAdd(x, V.LoadUnsafe(ref p1, o), c2); c3 = V.MultiplyAdd(x, V.LoadUnsafe(ref p1, o + lanes), c3);
+                    c4 = V.MultiplyAdd(x, V.LoadUnsafe(ref p2, o), c4); c5 = V.MultiplyAdd(x, V.LoadUnsafe(ref p2, o + lanes), c5);
+                    c6 = V.MultiplyAdd(x, V.LoadUnsafe(ref p3, o), c6); c7 = V.MultiplyAdd(x, V.LoadUnsafe(ref p3, o + lanes), c7);
+                }
+                V.StoreUnsafe(c0, ref cr, 0); V.StoreUnsafe(c1, ref cr, lanes); V.StoreUnsafe(c2, ref cr, 2 * lanes); V.StoreUnsafe(c3, ref cr, 3 * lanes);
+                V.StoreUnsafe(c4, ref cr, 4 * lanes); V.StoreUnsafe(c5, ref cr, 5 * lanes); V.StoreUnsafe(c6, ref cr, 6 * lanes); V.StoreUnsafe(c7, ref cr, 7 * lanes);
+            }
+        }
+        return j;
+    }
+
+    /// <summary>Two rows by two panels (four vectors of columns): eight FMA chains, each vector of W loaded once for both rows.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void ForwardTwoRowsPacked<V>(ref float a, int lda, ref float p0, ref float p1, ref float bias, bool hasBias, ref float c, int ldc, int k, int j, bool accumulate)
+        where V : struct, IFloatLanes<V>
+    {
+        int lanes = V.Count, width = 2 * lanes;
+        V c00, c01, c02, c03, c10, c11, c12, c13;
+        if (accumulate)
+        {
+            c00 = V.LoadUnsafe(ref c, 0); c01 = V.LoadUnsafe(ref c, lanes); c02 = V.LoadUnsafe(ref c, 2 * lanes); c03 = V.LoadUnsafe(ref c, 3 * lanes);
+            c10 = V.LoadUnsafe(ref c, ldc); c11 = V.LoadUnsafe(ref c, ldc + lanes); c12 = V.LoadUnsafe(ref c, ldc + 2 * lanes); c13 = V.LoadUnsafe(ref c, ldc + 3 * lanes);
+        }
+        else if (hasBias)
+        {
+            c00 = c10 = V.LoadUnsafe(ref bias, j); c01 = c11 = V.LoadUnsafe(ref bias, j + lanes);
+            c02 = c12 = V.LoadUnsafe(ref bias, j + 2 * lanes); c03 = c13 = V.LoadUnsafe(ref bias, j + 3 * lanes);
+        }
+        else c00 = c01 = c02 = c03 = c10 = c11 = c12 = c13 = V.Constant(0);
+        ref float a1 = ref Unsafe.Add(ref a, lda);
+        nint o = 0;
+        for (int p = 0; p < k; p++, o += width)
+        {
+            V x0 = V.Constant(Unsafe.Add(ref a, p)), x1 = V.Constant(Unsafe.Add(ref a1, p));
+            V w = V.LoadUnsafe(ref p0, o);
+            c00 = V.MultiplyAdd(x0, w, c00); c10 = V.MultiplyAdd(x1, w, c10);
+            w = V.LoadUnsafe(ref p0, o + lanes);
+            c01 = V.MultiplyAdd(x0, w, c01); c11 = V.MultiplyAdd(x1, w, c11);
+            w = V.LoadUnsafe(ref p1, o);
+            c02 = V.MultiplyAdd(x0, w, c02); c12 = V.MultiplyAdd(x1, w, c12);
+            w = V.LoadUnsafe(ref p1, o + lanes);
+            c03 = V.MultiplyAdd(x0, w, c03); c13 = V.MultiplyAdd(x1, w, c13);
+        }
+        V.StoreUnsafe(c00, ref c, 0); V.StoreUnsafe(c01, ref c, lanes); V.StoreUnsafe(c02, ref c, 2 * lanes); V.StoreUnsafe(c03, ref c, 3 * lanes);
+        V.StoreUnsafe(c10, ref c, ldc); V.StoreUnsafe(c11, ref c, ldc + lanes); V.StoreUnsafe(c12, ref c, ldc + 2 * lanes); V.StoreUnsafe(c13, ref c, ldc + 3 * lanes);
     }
 
     /// <summary>

@@ -12,7 +12,7 @@ namespace CellGen.CompilerServices;
 /// a product packs W once (the first that spans several chunks of rows, or the second of one chunk), and the products
 /// after it (those of the time loop) read the panels as they are. Call <see cref="Invalidate"/> whenever W may have
 /// changed: a generated cell does at the start of each pass.
-/// Products of fewer than four rows read W itself, so at batch 1 nothing is packed. Only float products use panels.
+/// Only float products use panels.
 /// </summary>
 [EditorBrowsable(EditorBrowsableState.Never)] // called by generated code, not written by users
 public sealed class PackedWeights<T> where T : unmanaged, INumberBase<T>
@@ -55,7 +55,7 @@ public sealed class PackedWeights<T> where T : unmanaged, INumberBase<T>
     /// </summary>
     internal int PanelsFor(ReadOnlySpan<T> w, int rows)
     {
-        if (Lanes == 0 || rows < GemmSingle.PanelRows) return 0;
+        if (Lanes == 0 || rows == 0) return 0;
         if (!_current)
         {
             // A product of one chunk of rows reads each panel once: it copies the panels itself, one at a time, into

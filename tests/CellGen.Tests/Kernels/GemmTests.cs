@@ -37,6 +37,8 @@ public sealed class GemmTests
     [InlineData(13, 17, 96)]  // six, four, then single rows; k: two groups of six, four, one
     [InlineData(14, 9, 32)]   // six, four, four; k: six, then three single columns
     [InlineData(31, 512, 64)] // five blocks of six and a single row, deep
+    [InlineData(3, 40, 300)]  // three rows from packed panels: two together, then one, on every lane width
+    [InlineData(2, 260, 520)] // two rows, deep and wide enough to be split between two cores
     public void ProductsMatchPlainLoops(int rows, int k, int n)
     {
         var random = new Random(rows * 1000 + k * 10 + n);
