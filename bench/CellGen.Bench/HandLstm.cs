@@ -63,7 +63,7 @@ public sealed class HandLstm : HandCell
                 H = H, Record = record, Zh = _zh, Zx = Step(_zx, t, g), CPrev = Step(_c, t, H),
                 Gates = Step(_gates, t, g), C = Step(_c, t + 1, H), Hidden = Step(outputs, t, H), TanhC = Step(_tanhC, t, H),
             };
-            Gemm.ForwardThenSweep(t == 0 ? _h0 : Step(outputs, t - 1, H), H, Wh, _wh.Packed, default, _zh, g, B, H, 4, H, ref step);
+            Gemm.ForwardThenSweep(t == 0 ? _h0 : Step(outputs, t - 1, H), H, Wh, _wh.Packed, default, _zh, g, B, H, 4, H, ref step, step.Zx); // Zx read ahead, as the generated cells do
         }
     }
 

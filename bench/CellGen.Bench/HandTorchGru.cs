@@ -64,7 +64,7 @@ public sealed class HandTorchGru : HandCell
             Span<float> zh = record ? Step(_zh, t, g) : Step(_zh, 0, g);
             // The gates and the new state of each block of hidden units run as soon as the product has its gates.
             var step = new StepKernel { H = H, Record = record, Zh = zh, Zx = Step(_zx, t, g), HPrev = hPrev, Gates = Step(_gates, t, g), Hidden = Step(outputs, t, H) };
-            Gemm.ForwardThenSweep(hPrev, H, Wh, _wh.Packed, Bh, zh, g, B, H, 3, H, ref step);
+            Gemm.ForwardThenSweep(hPrev, H, Wh, _wh.Packed, Bh, zh, g, B, H, 3, H, ref step, step.Zx); // Zx read ahead, as the generated cells do
         }
     }
 

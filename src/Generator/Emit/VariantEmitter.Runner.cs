@@ -187,13 +187,35 @@ internal sealed partial class VariantEmitter
                 string product = ProductArguments(_schedule.Calls[instruction.Index], phase, out int parts);
                 SweepPlan sweep = _schedule.Sweeps[instruction.Sweep];
                 string kernel = EmitKernelLocal(sweep, forward: true, " (fused with the product: each block of hidden units as soon as its gates are computed)");
-                _w.Line($"{Support}.Gemm.ForwardThenSweep({product}, {parts}, {SizeOf(sweep.Size)}, ref {kernel});");
+                string? ahead = ReadAhead(sweep, _schedule.Calls[instruction.Index].Call);
+                if (ahead is not null) _w.Comment($"{ahead} is read ahead: each block of it arrives in cache while that block's product runs");
+                _w.Line($"{Support}.Gemm.ForwardThenSweep({product}, {parts}, {SizeOf(sweep.Size)}, ref {kernel}{(ahead is null ? "" : $", {kernel}.{ahead}")});");
                 return;
             }
             default:
                 _w.Line($"{Support}.Gemm.Forward<{T}>({ProductArguments(_schedule.Calls[instruction.Index], phase, out _)}, {BufferRows(_schedule.Optimised.Buffers[_schedule.Optimised.Calls[instruction.Index].Buffer])});");
                 return;
         }
+    }
+
+    /// <summary>
+    /// The field of a fused step sweep that holds a product computed before the loop, laid out as the step's product
+    /// (the same row width), for the runtime to read ahead block by block; null when the sweep reads none. Read by the
+    /// sweep alone, its rows (each in another 4 KiB page) came from L3 one miss at a time.
+    /// </summary>
+    private string? ReadAhead(SweepPlan sweep, int call)
+    {
+        string n = BufferRows(_schedule.Optimised.Buffers[_schedule.Optimised.Calls[call].Buffer]);
+        var members = new HashSet<int>(sweep.Nodes);
+        foreach (int node in sweep.Nodes)
+            foreach (int a in _graph.Nodes[node].Args)
+            {
+                int other = _schedule.Optimised.CallOfNode[a];
+                if (members.Contains(a) || other < 0 || other == call || _schedule.Calls.First(c => c.Call == other).Phase != Phase.Hoisted) continue;
+                View? view = ValueView(a, sweep.Phase, forward: true);
+                if (view is { Broadcast: false, PerRow: false } && view.Stride == n) return view.Field;
+            }
+        return null;
     }
 
     /// <summary>Writes the product's comment and returns its arguments up to k: A, lda, W, packed W, bias, C, ldc, rows, k.</summary>

@@ -70,7 +70,7 @@ public static class Gemm
         }
     }
 
-    /// <summary>Whether <see cref="ForwardThenSweep{TKernel}"/> fuses; off, it runs the product, then the sweep (the bench's <c>fuse</c> command compares the two).</summary>
+    /// <summary>Whether ForwardThenSweep fuses; off, it runs the product, then the sweep (the bench's <c>fuse</c> command compares the two).</summary>
     internal static bool FuseSweeps = true;
 
     /// <summary>
@@ -83,13 +83,24 @@ public static class Gemm
     /// <see cref="Forward{T}(ReadOnlySpan{T}, int, ReadOnlySpan{T}, PackedWeights{T}?, ReadOnlySpan{T}, Span{T}, int, int, int, int)"/>
     /// then <see cref="Elementwise.ForEach{TKernel}"/> compute.
     /// </summary>
-    public static unsafe void ForwardThenSweep<TKernel>(ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> w, PackedWeights<float>? packed, ReadOnlySpan<float> bias, Span<float> c, int ldc, int rows, int k, int parts, int partWidth, ref TKernel kernel)
+    public static void ForwardThenSweep<TKernel>(ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> w, PackedWeights<float>? packed, ReadOnlySpan<float> bias, Span<float> c, int ldc, int rows, int k, int parts, int partWidth, ref TKernel kernel)
+        where TKernel : IElementwiseKernel<float>, allows ref struct =>
+        ForwardThenSweep(a, lda, w, packed, bias, c, ldc, rows, k, parts, partWidth, ref kernel, default);
+
+    /// <summary>
+    /// <see cref="ForwardThenSweep{TKernel}(ReadOnlySpan{float}, int, ReadOnlySpan{float}, PackedWeights{float}?, ReadOnlySpan{float}, Span{float}, int, int, int, int, int, ref TKernel)"/>,
+    /// where the sweep also reads <paramref name="sweepReads"/>, laid out as C (a product of the input computed before
+    /// the loop): each block of it is brought into cache while that block's product runs. Read in the sweep without
+    /// that, its rows, each in another 4 KiB page, came from L3 one miss at a time.
+    /// </summary>
+    public static unsafe void ForwardThenSweep<TKernel>(ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> w, PackedWeights<float>? packed, ReadOnlySpan<float> bias, Span<float> c, int ldc, int rows, int k, int parts, int partWidth, ref TKernel kernel, ReadOnlySpan<float> sweepReads)
         where TKernel : IElementwiseKernel<float>, allows ref struct
     {
         ArgumentOutOfRangeException.ThrowIfNegative(parts);
         ArgumentOutOfRangeException.ThrowIfNegative(partWidth);
         int n = parts * partWidth;
         CheckForward(a, lda, w, packed, bias, c, ldc, rows, k, n);
+        if (!sweepReads.IsEmpty) Check(sweepReads, ldc, rows, n, nameof(sweepReads));
         if (rows == 0 || partWidth == 0) return;
         if (parts == 0)
         {
@@ -107,7 +118,8 @@ public static class Gemm
         }
         // The kernel stays on this thread's stack while the worker reads it: this thread waits for the worker before it returns.
         Workers.ForwardThenSweep(ref Single(a), lda, ref Single(w), ref Panels(packed), packed?.PanelsFor(w, rows) ?? 0, ref Single(bias), !bias.IsEmpty,
-            ref Single(c), ldc, rows, k, parts, partWidth, &Elementwise.Columns<TKernel>, Unsafe.AsPointer(ref kernel), (long)rows * partWidth * TKernel.Work);
+            ref Single(c), ldc, rows, k, parts, partWidth, &Elementwise.Columns<TKernel>, Unsafe.AsPointer(ref kernel), (long)rows * partWidth * TKernel.Work,
+            ref sweepReads.IsEmpty ? ref Unsafe.NullRef<float>() : ref Single(sweepReads));
     }
 
     /// <summary>dA[rows, k] (+)= dC[rows, n] @ W[k, n]ᵀ: the gradient of a product's operand.</summary>

@@ -46,16 +46,34 @@ internal static class GemmSingle
     /// gates while they are still in L1 or L2. The sweep must compute each column on its own, as generated ones do.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static unsafe void ForwardThenSweep(ref float a, int lda, ref float w, ref float panels, int panelLanes, ref float bias, bool hasBias, ref float c, int ldc, int rows, int k, int parts, int partWidth, int start, int end, delegate*<void*, int, int, int, void> sweep, void* kernel)
+    public static unsafe void ForwardThenSweep(ref float a, int lda, ref float w, ref float panels, int panelLanes, ref float bias, bool hasBias, ref float c, int ldc, int rows, int k, int parts, int partWidth, int start, int end, delegate*<void*, int, int, int, void> sweep, void* kernel, ref float ahead)
     {
         int block = SweepBlock(), n = parts * partWidth;
         for (int u = start; u < end; u += block)
         {
             int uEnd = Math.Min(u + block, end);
+            if (!Unsafe.IsNullRef(ref ahead)) ReadAhead(ref ahead, ldc, rows, parts, partWidth, u, uEnd);
             for (int p = 0; p < parts; p++)
                 Forward(ref a, lda, ref w, ref panels, panelLanes, ref bias, hasBias, ref c, ldc, rows, k, n, p * partWidth + u, p * partWidth + uEnd, accumulate: false);
             sweep(kernel, rows, u, uEnd);
         }
+    }
+
+    /// <summary>
+    /// Asks for the lines of columns p * partWidth + [u, uEnd) of every row and part of <paramref name="ahead"/>, so
+    /// that they arrive while the block's product runs. Only x86 has the instruction in .NET; elsewhere, nothing.
+    /// </summary>
+    private static unsafe void ReadAhead(ref float ahead, int ldc, int rows, int parts, int partWidth, int u, int uEnd)
+    {
+        if (!System.Runtime.Intrinsics.X86.Sse.IsSupported) return;
+        for (int r = 0; r < rows; r++)
+            for (int p = 0; p < parts; p++)
+            {
+                float* line = (float*)Unsafe.AsPointer(ref Unsafe.Add(ref ahead, r * ldc + p * partWidth + u));
+                System.Runtime.Intrinsics.X86.Sse.Prefetch0(line);
+                // A block that does not start on a line, or is wider than one (32 floats), spans a second.
+                if (uEnd - u > 16 || ((nint)line & 63) != 0) System.Runtime.Intrinsics.X86.Sse.Prefetch0(line + (uEnd - u) - 1);
+            }
     }
 
     /// <summary>Columns of each part per block of <see cref="ForwardThenSweep"/>: one panel of the widest lanes (32 floats with Vector512).</summary>

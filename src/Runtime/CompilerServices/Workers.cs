@@ -28,7 +28,7 @@ internal static unsafe class Workers
     private struct Job
     {
         public Kind Kind;
-        public float* A, W, Panels, Bias, C;
+        public float* A, W, Panels, Bias, C, Ahead;
         public int Lda, Ldc, Rows, K, N, Start, End, PanelLanes, Parts;
         public bool HasBias, Accumulate;
         public delegate*<void*, int, int, int, void> Sweep;
@@ -77,7 +77,7 @@ internal static unsafe class Workers
                 job.Sweep(job.Kernel, job.Rows, job.Start, job.End);
                 break;
             case Kind.ForwardThenSweep:
-                GemmSingle.ForwardThenSweep(ref *job.A, job.Lda, ref *job.W, ref *job.Panels, job.PanelLanes, ref *job.Bias, job.HasBias, ref *job.C, job.Ldc, job.Rows, job.K, job.Parts, job.N / job.Parts, job.Start, job.End, job.Sweep, job.Kernel);
+                GemmSingle.ForwardThenSweep(ref *job.A, job.Lda, ref *job.W, ref *job.Panels, job.PanelLanes, ref *job.Bias, job.HasBias, ref *job.C, job.Ldc, job.Rows, job.K, job.Parts, job.N / job.Parts, job.Start, job.End, job.Sweep, job.Kernel, ref *job.Ahead);
                 break;
             default:
                 GemmSingle.BackwardWeights(ref *job.A, job.Lda, ref *job.W, job.Ldc, ref *job.C, job.Rows, job.K, job.N, job.Start, job.End);
@@ -171,19 +171,19 @@ internal static unsafe class Workers
     /// the columns of each part split between two cores when the product and the sweep together are worth a hand-off:
     /// one hand-off per step for both, and the sweep always shares the cores.
     /// </summary>
-    public static void ForwardThenSweep(ref float a, int lda, ref float w, ref float panels, int panelLanes, ref float bias, bool hasBias, ref float c, int ldc, int rows, int k, int parts, int partWidth, delegate*<void*, int, int, int, void> sweep, void* kernel, long sweepWork)
+    public static void ForwardThenSweep(ref float a, int lda, ref float w, ref float panels, int panelLanes, ref float bias, bool hasBias, ref float c, int ldc, int rows, int k, int parts, int partWidth, delegate*<void*, int, int, int, void> sweep, void* kernel, long sweepWork, ref float ahead)
     {
         int middle = partWidth / 2 / 32 * 32, n = parts * partWidth;
         if (!Available || middle == 0 || ((long)rows * k * n < Threshold && sweepWork < Elementwise.SplitWork))
         {
-            GemmSingle.ForwardThenSweep(ref a, lda, ref w, ref panels, panelLanes, ref bias, hasBias, ref c, ldc, rows, k, parts, partWidth, 0, partWidth, sweep, kernel);
+            GemmSingle.ForwardThenSweep(ref a, lda, ref w, ref panels, panelLanes, ref bias, hasBias, ref c, ldc, rows, k, parts, partWidth, 0, partWidth, sweep, kernel, ref ahead);
             return;
         }
-        fixed (float* pa = &a, pw = &w, pp = &panels, pb = &bias, pc = &c)
+        fixed (float* pa = &a, pw = &w, pp = &panels, pb = &bias, pc = &c, pahead = &ahead)
             Split(new Job
             {
                 Kind = Kind.ForwardThenSweep, A = pa, Lda = lda, W = pw, Panels = pp, PanelLanes = panelLanes, Bias = pb, HasBias = hasBias,
-                C = pc, Ldc = ldc, Rows = rows, K = k, N = n, Parts = parts, End = partWidth, Sweep = sweep, Kernel = kernel,
+                C = pc, Ldc = ldc, Rows = rows, K = k, N = n, Parts = parts, End = partWidth, Sweep = sweep, Kernel = kernel, Ahead = pahead,
             }, middle);
     }
 }

@@ -104,7 +104,8 @@ namespace CellGen.Cells
                     // product0 = W[:, :H] @ h[t-1]
                     // h[t] (fused with the product: each block of hidden units as soon as its gates are computed)
                     var kStepForward0 = new StepForward0 { H = H, X = X, Record = record, _product0 = _product0, _product1 = _product1.AsSpan(t * B * H, B * H), _h = NextState(0, t) };
-                    global::CellGen.CompilerServices.Gemm.ForwardThenSweep(PreviousState(0, t), H, _cell._weights0, _weights0Packed, default, _product0, H, B, H, 1, H, ref kStepForward0);
+                    // _product1 is read ahead: each block of it arrives in cache while that block's product runs
+                    global::CellGen.CompilerServices.Gemm.ForwardThenSweep(PreviousState(0, t), H, _cell._weights0, _weights0Packed, default, _product0, H, B, H, 1, H, ref kStepForward0, kStepForward0._product1);
                     EndForwardStep(t); // sequences that have ended keep their states
                 }
             }

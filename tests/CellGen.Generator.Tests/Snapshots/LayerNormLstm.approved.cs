@@ -314,7 +314,8 @@ namespace CellGen.Cells
                     // product0 = W_i[:, :H] @ h[t-1] | W_f[:, :H] @ h[t-1] | W_g[:, :H] @ h[t-1] | W_o[:, :H] @ h[t-1]
                     // sweep 0 (fused with the product: each block of hidden units as soon as its gates are computed)
                     var kStepForward0 = new StepForward0 { H = H, X = X, Record = record, _product0 = _product0, _product1 = _product1.AsSpan(t * B * (4 * H), B * (4 * H)), _W_i_sum = _W_i_sum.AsSpan(slot * B * H, B * H), _W_f_sum = _W_f_sum.AsSpan(slot * B * H, B * H), _W_g_sum = _W_g_sum.AsSpan(slot * B * H, B * H), _W_o_sum = _W_o_sum.AsSpan(slot * B * H, B * H) };
-                    global::CellGen.CompilerServices.Gemm.ForwardThenSweep(PreviousState(1, t), H, _cell._weights0, _weights0Packed, default, _product0, 4 * H, B, H, 4, H, ref kStepForward0);
+                    // _product1 is read ahead: each block of it arrives in cache while that block's product runs
+                    global::CellGen.CompilerServices.Gemm.ForwardThenSweep(PreviousState(1, t), H, _cell._weights0, _weights0Packed, default, _product0, 4 * H, B, H, 4, H, ref kStepForward0, kStepForward0._product1);
                     // mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t]): one value per row
                     global::CellGen.CompilerServices.Elementwise.RowMeans<float>(_W_i_sum.AsSpan(slot * B * H, B * H), H, H, _mean_W_i_sum.AsSpan(slot * B * 1, B * 1), B);
                     // mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t]): one value per row

@@ -179,7 +179,8 @@ namespace CellGen.Cells
                     // product0 = W_i[:, :size_P] @ r[t-1] | W_f[:, :size_P] @ r[t-1] | W_g[:, :size_P] @ r[t-1] | W_o[:, :size_P] @ r[t-1]
                     // i, f, g, o, c[t] (fused with the product: each block of hidden units as soon as its gates are computed)
                     var kStepForward0 = new StepForward0 { H = H, X = X, size_P = size_P, Record = record, _product0 = _product0, _product1 = _product1.AsSpan(t * B * (4 * H), B * (4 * H)), _i = _i.AsSpan(t * B * H, B * H), _f = _f.AsSpan(t * B * H, B * H), _g = _g.AsSpan(t * B * H, B * H), _o = _o.AsSpan(t * B * H, B * H), _c_prev = PreviousState(0, t), _c = NextState(0, t), _tanh_c = _tanh_c.AsSpan(t * B * H, B * H), _o_tanh_c = _o_tanh_c.AsSpan(slot * B * H, B * H) };
-                    global::CellGen.CompilerServices.Gemm.ForwardThenSweep(PreviousState(1, t), size_P, _cell._weights0, _weights0Packed, default, _product0, 4 * H, B, size_P, 4, H, ref kStepForward0);
+                    // _product1 is read ahead: each block of it arrives in cache while that block's product runs
+                    global::CellGen.CompilerServices.Gemm.ForwardThenSweep(PreviousState(1, t), size_P, _cell._weights0, _weights0Packed, default, _product0, 4 * H, B, size_P, 4, H, ref kStepForward0, kStepForward0._product1);
                     // product2 = W_r @ o * tanh(c[t])
                     // sweep 1 (fused with the product: each block of hidden units as soon as its gates are computed)
                     var kStepForward1 = new StepForward1 { H = H, X = X, size_P = size_P, Record = record, _product2 = _product2, _r = NextState(1, t) };

@@ -165,7 +165,8 @@ namespace CellGen.Cells
                     // product0 = W_i[:, :H] @ h[t-1] | W_f[:, :H] @ h[t-1] | W_g[:, :H] @ h[t-1] | W_o[:, :H] @ h[t-1]
                     // i, f, g, c[t], o, h[t] (fused with the product: each block of hidden units as soon as its gates are computed)
                     var kStepForward0 = new StepForward0 { H = H, X = X, Record = record, _p_i = _cell._vector_p_i, _c_prev = PreviousState(0, t), _product0 = _product0, _product1 = _product1.AsSpan(t * B * (4 * H), B * (4 * H)), _i = _i.AsSpan(t * B * H, B * H), _p_f = _cell._vector_p_f, _f = _f.AsSpan(t * B * H, B * H), _g = _g.AsSpan(t * B * H, B * H), _c = NextState(0, t), _p_o = _cell._vector_p_o, _o = _o.AsSpan(t * B * H, B * H), _tanh_c = _tanh_c.AsSpan(t * B * H, B * H), _h = NextState(1, t) };
-                    global::CellGen.CompilerServices.Gemm.ForwardThenSweep(PreviousState(1, t), H, _cell._weights0, _weights0Packed, default, _product0, 4 * H, B, H, 4, H, ref kStepForward0);
+                    // _product1 is read ahead: each block of it arrives in cache while that block's product runs
+                    global::CellGen.CompilerServices.Gemm.ForwardThenSweep(PreviousState(1, t), H, _cell._weights0, _weights0Packed, default, _product0, 4 * H, B, H, 4, H, ref kStepForward0, kStepForward0._product1);
                     EndForwardStep(t); // sequences that have ended keep their states
                 }
             }

@@ -142,7 +142,8 @@ namespace CellGen.Cells
                     // product0 = W_r[:, :H] @ h[t-1] | W_z[:, :H] @ h[t-1] | Wh_n @ h[t-1] + bh_n
                     // r, z, n, h[t] (fused with the product: each block of hidden units as soon as its gates are computed)
                     var kStepForward0 = new StepForward0 { H = H, X = X, Record = record, _product0 = _product0.AsSpan(slot * B * (3 * H), B * (3 * H)), _product1 = _product1.AsSpan(t * B * (3 * H), B * (3 * H)), _r = _r.AsSpan(t * B * H, B * H), _z = _z.AsSpan(t * B * H, B * H), _n = _n.AsSpan(t * B * H, B * H), _h_prev = PreviousState(0, t), _h = NextState(0, t) };
-                    global::CellGen.CompilerServices.Gemm.ForwardThenSweep(PreviousState(0, t), H, _cell._weights0, _weights0Packed, _cell._bias0, _product0.AsSpan(slot * B * (3 * H), B * (3 * H)), 3 * H, B, H, 3, H, ref kStepForward0);
+                    // _product1 is read ahead: each block of it arrives in cache while that block's product runs
+                    global::CellGen.CompilerServices.Gemm.ForwardThenSweep(PreviousState(0, t), H, _cell._weights0, _weights0Packed, _cell._bias0, _product0.AsSpan(slot * B * (3 * H), B * (3 * H)), 3 * H, B, H, 3, H, ref kStepForward0, kStepForward0._product1);
                     EndForwardStep(t); // sequences that have ended keep their states
                 }
             }
