@@ -154,7 +154,8 @@ public sealed class GemmTests
         int n = parts * partWidth;
         float[] a = RandomArray(random, rows * k), w = RandomArray(random, k * n), bias = RandomArray(random, n);
         var packed = new PackedWeights<float>(k, n);
-        (float[] C, float[] Output, float[] Sums) Run(bool fuse, bool split)
+        float[] ahead = RandomArray(random, rows * n); // read ahead only: it must change nothing
+        (float[] C, float[] Output, float[] Sums) Run(bool fuse, bool split, bool readAhead = false)
         {
             var c = new float[rows * n];
             var output = new float[rows * partWidth];
@@ -164,7 +165,7 @@ public sealed class GemmTests
             Gemm.FuseSweeps = fuse;
             Elementwise.SplitWork = split ? 0 : long.MaxValue;
             packed.Invalidate();
-            try { Gemm.ForwardThenSweep(a, k, w, packed, bias, c, n, rows, k, parts, partWidth, ref kernel); }
+            try { Gemm.ForwardThenSweep(a, k, w, packed, bias, c, n, rows, k, parts, partWidth, ref kernel, readAhead ? ahead : default); }
             finally { Gemm.FuseSweeps = true; Elementwise.SplitWork = threshold; }
             return (c, output, sums);
         }
@@ -177,9 +178,9 @@ public sealed class GemmTests
                 AssertClose(sum, apart.C[r * n + j], $"C[{r}, {j}]");
             }
         // The same kernels in the same order of k: fused or not, on one core or two, the same bits.
-        foreach (bool split in new[] { false, true })
+        foreach ((bool split, bool readAhead) in new[] { (false, false), (true, false), (false, true), (true, true) })
         {
-            var fused = Run(fuse: true, split);
+            var fused = Run(fuse: true, split, readAhead);
             Assert.Equal(apart.C, fused.C);
             Assert.Equal(apart.Output, fused.Output);
             Assert.Equal(apart.Sums, fused.Sums);
@@ -199,6 +200,13 @@ public sealed class GemmTests
         e = Assert.Throws<ArgumentException>(() => Step(3 * 12, 4 * 8, 12, 4));
         Assert.Contains("c holds 32 values, too few for [4, 12]", e.Message);
         Assert.Throws<ArgumentOutOfRangeException>(() => Step(0, 0, 0, -1));
+        e = Assert.Throws<ArgumentException>(() =>
+        {
+            var kernel = new GateSum();
+            Gemm.ForwardThenSweep(new float[12], 3, new float[36], null, default, new float[48], 12, 4, 3, 4, 3, ref kernel, new float[40]);
+        });
+        Assert.Equal("sweepReads", e.ParamName);
+        Assert.Contains("sweepReads holds 40 values, too few for [4, 12]", e.Message);
     }
 
     [Fact]
