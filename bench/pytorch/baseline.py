@@ -10,17 +10,22 @@ torch.set_num_threads(2)
 CONFIGS = [("b1-h128", 1, 128, 100), ("b32-h256", 32, 256, 50), ("b64-h512", 64, 512, 100)]
 
 
-def median_ms(run):
+def times_ms(run, most=200):
+    """Run times in ms, sorted, after a warm-up of at least 10 runs and half a second: at least 5 runs and a second (at most `most`)."""
     warm, n = time.perf_counter(), 0
     while n < 10 or time.perf_counter() - warm < 0.5:
         run()
         n += 1
     times, start = [], time.perf_counter()
-    while len(times) < 5 or (time.perf_counter() - start < 1 and len(times) < 200):
+    while len(times) < 5 or (time.perf_counter() - start < 1 and len(times) < most):
         t = time.perf_counter()
         run()
         times.append((time.perf_counter() - t) * 1000)
-    return statistics.median(times)
+    return sorted(times)
+
+
+def median_ms(run):
+    return statistics.median(times_ms(run))
 
 
 class Peephole(torch.nn.Module):

@@ -2,23 +2,11 @@
 """torch.mm (OpenBLAS, 2 threads) at the shapes of `CellGen.Bench gemm ROWS K N`: the forward product A @ W, the data
 gradient dC @ Wᵀ and the weight gradient Aᵀ @ dC, each the median and best of repeated runs after a warm-up, as our
 side times them. Usage: /usr/bin/python3 bench/pytorch/gemm.py ROWS K N [--json FILE]"""
-import argparse, json, time
+import argparse, json
 import torch
+from baseline import times_ms  # the same warm-up and repetitions as the cells' timings
 
 torch.set_num_threads(2)
-
-
-def times(run):
-    warm, n = time.perf_counter(), 0
-    while n < 10 or time.perf_counter() - warm < 0.5:
-        run()
-        n += 1
-    out, start = [], time.perf_counter()
-    while len(out) < 5 or (time.perf_counter() - start < 1 and len(out) < 1000):
-        t = time.perf_counter()
-        run()
-        out.append(time.perf_counter() - t)
-    return sorted(out)
 
 
 def main():
@@ -34,7 +22,7 @@ def main():
     for name, run in (("forward", lambda: torch.mm(a, w, out=c)),
                       ("backward data", lambda: torch.mm(dc, w.t(), out=da)),
                       ("backward weights", lambda: torch.mm(a.t(), dc, out=dw))):
-        t = times(run)
+        t = [ms / 1000 for ms in times_ms(run, most=1000)]
         median, best = t[len(t) // 2], t[0]
         results[name] = {"median_gflops": round(flop / median / 1e9, 1), "best_gflops": round(flop / best / 1e9, 1)}
         print(f"  [{rows}, {k}] x [{k}, {n}] torch.mm {name:17} {median * 1e6:10.1f} us  {flop / median / 1e9:7.1f} GFLOP/s   best {flop / best / 1e9:7.1f} GFLOP/s", flush=True)
