@@ -61,19 +61,29 @@ internal static class GemmSingle
 
     /// <summary>
     /// Asks for the lines of columns p * partWidth + [u, uEnd) of every row and part of <paramref name="ahead"/>, so
-    /// that they arrive while the block's product runs. Only x86 has the instruction in .NET; elsewhere, nothing.
+    /// that they arrive while the block's product runs.
     /// </summary>
-    private static unsafe void ReadAhead(ref float ahead, int ldc, int rows, int parts, int partWidth, int u, int uEnd)
+    private static void ReadAhead(ref float ahead, int ldc, int rows, int parts, int partWidth, int u, int uEnd)
     {
-        if (!System.Runtime.Intrinsics.X86.Sse.IsSupported) return;
+        for (int p = 0; p < parts; p++) ReadAhead(ref Unsafe.Add(ref ahead, p * partWidth + u), ldc, rows, uEnd - u);
+    }
+
+    /// <summary>
+    /// Asks for the cache lines of <paramref name="width"/> floats from <paramref name="first"/> in each of
+    /// <paramref name="rows"/> rows <paramref name="stride"/> floats apart. Only x86 has the instruction in .NET;
+    /// elsewhere, nothing.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe void ReadAhead(ref float first, int stride, int rows, int width)
+    {
+        if (!System.Runtime.Intrinsics.X86.Sse.IsSupported || width <= 0) return;
         for (int r = 0; r < rows; r++)
-            for (int p = 0; p < parts; p++)
-            {
-                float* line = (float*)Unsafe.AsPointer(ref Unsafe.Add(ref ahead, r * ldc + p * partWidth + u));
-                System.Runtime.Intrinsics.X86.Sse.Prefetch0(line);
-                // A block that does not start on a line, or is wider than one (32 floats), spans a second.
-                if (uEnd - u > 16 || ((nint)line & 63) != 0) System.Runtime.Intrinsics.X86.Sse.Prefetch0(line + (uEnd - u) - 1);
-            }
+        {
+            float* start = (float*)Unsafe.AsPointer(ref Unsafe.Add(ref first, r * stride));
+            // From the line of the first float to the line of the last: one to three lines for 8 to 32 floats.
+            for (nint line = (nint)start & ~63; line <= ((nint)(start + width - 1) & ~63); line += 64)
+                System.Runtime.Intrinsics.X86.Sse.Prefetch0((void*)line);
+        }
     }
 
     /// <summary>Columns of each part per block of <see cref="ForwardThenSweep"/>: one panel of the widest lanes (32 floats with Vector512).</summary>
