@@ -100,8 +100,13 @@ internal static class GemmSingle
         ForwardPanels<F32x1>(ref a, lda, ref w, ref panels, panelLanes, ref bias, hasBias, ref c, ldc, rows, k, n, j, end, accumulate);
     }
 
-    /// <summary>Rows of A from which the forward kernels read W in panels (fewer take the kernel that reads W's rows).</summary>
-    internal const int PanelRows = 4;
+    /// <summary>
+    /// Rows of A from which the forward kernels run in blocks of six or four rows over one panel, and a step's product
+    /// is fused with its sweep; fewer take the few-row kernels (two rows together over two panels, or one over four).
+    /// 8 rather than 4: at batch 4 the fused blocks' calls cost more than they save (DeepBench's lstm b4-h256-t150
+    /// forward 7.40 -> 6.66 ms, gru b4-h512-t100 12.3 -> 11.2, medians of three alternating runs, AVX2).
+    /// </summary>
+    internal const int PanelRows = 8;
 
     /// <summary>Floats of a packed panel of W (16 KiB): half of L1, so the rows of A passing by do not push it out.</summary>
     private const int PanelFloats = 1 << 12;
@@ -116,12 +121,10 @@ internal static class GemmSingle
         where V : struct, IFloatLanes<V>
     {
         int lanes = V.Count;
-        if (rows < PanelRows)
-        {
-            if (panelLanes == lanes && j % (2 * lanes) == 0)
-                j = ForwardFewRowsPacked<V>(ref a, lda, ref panels, ref bias, hasBias, ref c, ldc, rows, k, j, end, accumulate);
-            return ForwardFewRows<V>(ref a, lda, ref w, ref bias, hasBias, ref c, ldc, rows, k, n, j, end, accumulate);
-        }
+        if (rows < PanelRows && panelLanes == lanes && j % (2 * lanes) == 0)
+            j = ForwardFewRowsPacked<V>(ref a, lda, ref panels, ref bias, hasBias, ref c, ldc, rows, k, j, end, accumulate);
+        // Unpacked, four rows and more read W in place in blocks of four (each row of W once), fewer row by row.
+        if (rows < 4) return ForwardFewRows<V>(ref a, lda, ref w, ref bias, hasBias, ref c, ldc, rows, k, n, j, end, accumulate);
         // Rows of W lie n floats apart, often a multiple of 4 KiB: a panel read in place maps to few cache sets and
         // thrashes L1. So panels are read from the packed weights when the caller has them, or, with enough rows to
         // reuse it, each panel is first copied into a contiguous buffer.
@@ -260,7 +263,7 @@ internal static class GemmSingle
     }
 
     /// <summary>
-    /// One to three rows from packed panels, four panels (eight vectors of columns) at a time: eight FMA chains, and W
+    /// Fewer than <see cref="PanelRows"/> rows from packed panels, four panels (eight vectors of columns) at a time: eight FMA chains, and W
     /// read as four contiguous streams. Read in place, each row of W lies in another 4 KiB page (n floats apart), where
     /// the hardware prefetchers do not follow. Rows go two together, then one alone. Returns the first column of the
     /// panels it left (fewer than four).
@@ -349,7 +352,7 @@ internal static class GemmSingle
     }
 
     /// <summary>
-    /// One to three rows (batch 1 in the time loop): eight vectors of columns at a time, so that eight independent FMA
+    /// One to three rows read in place (batch 1 when W is not packed): eight vectors of columns at a time, so that eight independent FMA
     /// chains hide the latency and each row of W is read as one contiguous run; then four at a time. The two blocks are
     /// alike because register blocking names every accumulator; four-wide alone was slower (lstm/b1-h128 forward 0.45
     /// to 0.49 ms against 0.36 to 0.38).

@@ -15,7 +15,7 @@ internal static unsafe class Workers
     public const long Threshold = 1 << 20;
 
     /// <summary>
-    /// The same for a product of fewer than four rows (batch 1), which reads all of W for a few multiply-adds per
+    /// The same for a product of fewer than <see cref="GemmSingle.PanelRows"/> rows (batch 1), which reads all of W for a few multiply-adds per
     /// value: each core then reads its half of W from its own L2. Lstm b1-h128 forward 0.49 -> 0.36 to 0.43 ms and
     /// TorchGru 0.33 to 0.37 -> 0.29 to 0.35 ms (steps of 65 and 49 thousand multiply-adds); Rnn's steps of 16 thousand
     /// lost (0.12 -> 0.35 ms with a threshold of 8 thousand), so they stay on one core.

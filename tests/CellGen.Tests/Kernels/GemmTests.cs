@@ -39,6 +39,7 @@ public sealed class GemmTests
     [InlineData(31, 512, 64)] // five blocks of six and a single row, deep
     [InlineData(3, 40, 300)]  // three rows from packed panels: two together, then one, on every lane width
     [InlineData(2, 260, 520)] // two rows, deep and wide enough to be split between two cores
+    [InlineData(7, 33, 300)]  // seven rows from packed panels: three pairs and one; read in place, a block of four and three rows
     public void ProductsMatchPlainLoops(int rows, int k, int n)
     {
         var random = new Random(rows * 1000 + k * 10 + n);
