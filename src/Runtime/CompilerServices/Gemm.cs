@@ -107,11 +107,11 @@ public static class Gemm
             Elementwise.ForEach(ref kernel, rows, partWidth);
             return;
         }
-        if (!FuseSweeps || rows < GemmSingle.PanelRows || (long)rows * k > GemmSingle.ForwardChunkFloats)
+        if (!FuseSweeps || (rows < GemmSingle.PanelRows && !Workers.SharesFewRows(rows, k, n)) || (long)rows * k > GemmSingle.ForwardChunkFloats)
         {
             // Each block reads all of A again: fused, A must stay in L2 (it does for a step's batch, not for thousands
-            // of rows). Below PanelRows rows the gates fit in L1 anyway, and fusing only adds calls (Lstm B 1, H 128
-            // forward: 1.15x to 1.18x slower fused).
+            // of rows). Below PanelRows rows the gates fit in L1 anyway, and fusing on one core only adds calls (Lstm
+            // B 1, H 128 forward: 1.15x to 1.18x slower fused); fused on two, each core runs its half of the sweep.
             Workers.Forward(ref Single(a), lda, ref Single(w), ref Panels(packed), packed?.PanelsFor(w, rows) ?? 0, ref Single(bias), !bias.IsEmpty, ref Single(c), ldc, rows, k, n, accumulate: false);
             Elementwise.ForEach(ref kernel, rows, partWidth);
             return;

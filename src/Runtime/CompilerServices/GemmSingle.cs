@@ -48,7 +48,8 @@ internal static class GemmSingle
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static unsafe void ForwardThenSweep(ref float a, int lda, ref float w, ref float panels, int panelLanes, ref float bias, bool hasBias, ref float c, int ldc, int rows, int k, int parts, int partWidth, int start, int end, delegate*<void*, int, int, int, void> sweep, void* kernel, ref float ahead)
     {
-        int block = SweepBlock(), n = parts * partWidth;
+        // Few rows take blocks of four panels, the width of their kernel (ForwardFewRowsPacked).
+        int block = rows < PanelRows ? 4 * SweepBlock() : SweepBlock(), n = parts * partWidth;
         for (int u = start; u < end; u += block)
         {
             int uEnd = Math.Min(u + block, end);
@@ -310,6 +311,19 @@ internal static class GemmSingle
                 }
                 V.StoreUnsafe(c0, ref cr, 0); V.StoreUnsafe(c1, ref cr, lanes); V.StoreUnsafe(c2, ref cr, 2 * lanes); V.StoreUnsafe(c3, ref cr, 3 * lanes);
                 V.StoreUnsafe(c4, ref cr, 4 * lanes); V.StoreUnsafe(c5, ref cr, 5 * lanes); V.StoreUnsafe(c6, ref cr, 6 * lanes); V.StoreUnsafe(c7, ref cr, 7 * lanes);
+            }
+        }
+        // Two panels left (a block of a fused step narrower than four): pairs of rows as above, a row alone through
+        // the pair kernel's first row, which a second pass over the same row makes whole.
+        for (; j + 2 * width <= end; j += 2 * width)
+        {
+            ref float p0 = ref Unsafe.Add(ref panels, j / width * panelFloats);
+            ref float p1 = ref Unsafe.Add(ref p0, panelFloats);
+            for (int r = 0; r < rows; r += 2)
+            {
+                // A last row alone is paired with itself: the same row computed twice into the same place.
+                int second = r + 1 < rows ? lda : 0, secondC = r + 1 < rows ? ldc : 0;
+                ForwardTwoRowsPacked<V>(ref Unsafe.Add(ref a, r * lda), second, ref p0, ref p1, ref bias, hasBias, ref Unsafe.Add(ref c, r * ldc + j), secondC, k, j, accumulate);
             }
         }
         return j;

@@ -44,6 +44,9 @@ internal static unsafe class Workers
 
     public static bool Available => Environment.ProcessorCount > 1;
 
+    /// <summary>Whether a product of fewer than <see cref="GemmSingle.PanelRows"/> rows is split between the two cores.</summary>
+    public static bool SharesFewRows(int rows, int k, int n) => Available && (long)rows * k * n >= FewRowsThreshold;
+
     private static void EnsureStarted()
     {
         if (s_thread is not null) return;
@@ -174,7 +177,8 @@ internal static unsafe class Workers
     public static void ForwardThenSweep(ref float a, int lda, ref float w, ref float panels, int panelLanes, ref float bias, bool hasBias, ref float c, int ldc, int rows, int k, int parts, int partWidth, delegate*<void*, int, int, int, void> sweep, void* kernel, long sweepWork, ref float ahead)
     {
         int middle = partWidth / 2 / 32 * 32, n = parts * partWidth;
-        if (!Available || middle == 0 || ((long)rows * k * n < Threshold && sweepWork < Elementwise.SplitWork))
+        bool worth = rows < GemmSingle.PanelRows ? SharesFewRows(rows, k, n) : (long)rows * k * n >= Threshold || sweepWork >= Elementwise.SplitWork;
+        if (!Available || middle == 0 || !worth)
         {
             GemmSingle.ForwardThenSweep(ref a, lda, ref w, ref panels, panelLanes, ref bias, hasBias, ref c, ldc, rows, k, parts, partWidth, 0, partWidth, sweep, kernel, ref ahead);
             return;

@@ -147,7 +147,9 @@ public sealed class GemmTests
     [InlineData(64, 256, 1, 256)]
     [InlineData(5, 0, 2, 40)]      // no operand: the gates are the bias
     [InlineData(6, 20, 0, 16)]     // no product: only the sweep
-    [InlineData(2, 30, 4, 64)]     // few rows: product, then sweep
+    [InlineData(2, 30, 4, 64)]     // few rows, too small to share: product, then sweep
+    [InlineData(1, 128, 4, 128)]   // few rows shared by two cores: fused, each core its half of the sweep
+    [InlineData(3, 100, 3, 200)]   // ... with blocks of four panels, two, and vector tails
     [InlineData(600, 300, 2, 64)]  // too many rows to fuse: product, then sweep
     public void AFusedStepComputesWhatTheProductThenTheSweepCompute(int rows, int k, int parts, int partWidth)
     {
