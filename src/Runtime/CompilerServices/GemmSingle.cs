@@ -282,7 +282,14 @@ internal static class GemmSingle
             ref float p2 = ref Unsafe.Add(ref p1, panelFloats);
             ref float p3 = ref Unsafe.Add(ref p2, panelFloats);
             int r = 0;
-            // Two rows together read each vector of W once for both: at batch 2 and 3 the W stream, not the FMAs, bounds the step.
+            // Rows together read each vector of W once for all of them: at batch 2 to 7 the W stream, not the FMAs,
+            // bounds the step. An odd count starts with three.
+            if (rows % 2 == 1 && rows >= 3)
+            {
+                ForwardThreeRowsPacked<V>(ref a, lda, ref p0, ref p1, ref bias, hasBias, ref Unsafe.Add(ref c, j), ldc, k, j, accumulate);
+                ForwardThreeRowsPacked<V>(ref a, lda, ref p2, ref p3, ref bias, hasBias, ref Unsafe.Add(ref c, j + 2 * width), ldc, k, j + 2 * width, accumulate);
+                r = 3;
+            }
             for (; r + 2 <= rows; r += 2)
             {
                 ForwardTwoRowsPacked<V>(ref Unsafe.Add(ref a, r * lda), lda, ref p0, ref p1, ref bias, hasBias, ref Unsafe.Add(ref c, r * ldc + j), ldc, k, j, accumulate);
@@ -327,6 +334,48 @@ internal static class GemmSingle
             }
         }
         return j;
+    }
+
+    /// <summary>
+    /// Three rows by two panels: twelve FMA chains, each vector of W loaded once for three rows (twelve accumulators,
+    /// three broadcasts and one vector of W: AVX2's sixteen registers).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void ForwardThreeRowsPacked<V>(ref float a, int lda, ref float p0, ref float p1, ref float bias, bool hasBias, ref float c, int ldc, int k, int j, bool accumulate)
+        where V : struct, IFloatLanes<V>
+    {
+        int lanes = V.Count, width = 2 * lanes;
+        V c00, c01, c02, c03, c10, c11, c12, c13, c20, c21, c22, c23;
+        if (accumulate)
+        {
+            c00 = V.LoadUnsafe(ref c, 0); c01 = V.LoadUnsafe(ref c, lanes); c02 = V.LoadUnsafe(ref c, 2 * lanes); c03 = V.LoadUnsafe(ref c, 3 * lanes);
+            c10 = V.LoadUnsafe(ref c, ldc); c11 = V.LoadUnsafe(ref c, ldc + lanes); c12 = V.LoadUnsafe(ref c, ldc + 2 * lanes); c13 = V.LoadUnsafe(ref c, ldc + 3 * lanes);
+            c20 = V.LoadUnsafe(ref c, 2 * ldc); c21 = V.LoadUnsafe(ref c, 2 * ldc + lanes); c22 = V.LoadUnsafe(ref c, 2 * ldc + 2 * lanes); c23 = V.LoadUnsafe(ref c, 2 * ldc + 3 * lanes);
+        }
+        else if (hasBias)
+        {
+            c00 = c10 = c20 = V.LoadUnsafe(ref bias, j); c01 = c11 = c21 = V.LoadUnsafe(ref bias, j + lanes);
+            c02 = c12 = c22 = V.LoadUnsafe(ref bias, j + 2 * lanes); c03 = c13 = c23 = V.LoadUnsafe(ref bias, j + 3 * lanes);
+        }
+        else c00 = c01 = c02 = c03 = c10 = c11 = c12 = c13 = c20 = c21 = c22 = c23 = V.Constant(0);
+        ref float a1 = ref Unsafe.Add(ref a, lda);
+        ref float a2 = ref Unsafe.Add(ref a1, lda);
+        nint o = 0;
+        for (int p = 0; p < k; p++, o += width)
+        {
+            V x0 = V.Constant(Unsafe.Add(ref a, p)), x1 = V.Constant(Unsafe.Add(ref a1, p)), x2 = V.Constant(Unsafe.Add(ref a2, p));
+            V w = V.LoadUnsafe(ref p0, o);
+            c00 = V.MultiplyAdd(x0, w, c00); c10 = V.MultiplyAdd(x1, w, c10); c20 = V.MultiplyAdd(x2, w, c20);
+            w = V.LoadUnsafe(ref p0, o + lanes);
+            c01 = V.MultiplyAdd(x0, w, c01); c11 = V.MultiplyAdd(x1, w, c11); c21 = V.MultiplyAdd(x2, w, c21);
+            w = V.LoadUnsafe(ref p1, o);
+            c02 = V.MultiplyAdd(x0, w, c02); c12 = V.MultiplyAdd(x1, w, c12); c22 = V.MultiplyAdd(x2, w, c22);
+            w = V.LoadUnsafe(ref p1, o + lanes);
+            c03 = V.MultiplyAdd(x0, w, c03); c13 = V.MultiplyAdd(x1, w, c13); c23 = V.MultiplyAdd(x2, w, c23);
+        }
+        V.StoreUnsafe(c00, ref c, 0); V.StoreUnsafe(c01, ref c, lanes); V.StoreUnsafe(c02, ref c, 2 * lanes); V.StoreUnsafe(c03, ref c, 3 * lanes);
+        V.StoreUnsafe(c10, ref c, ldc); V.StoreUnsafe(c11, ref c, ldc + lanes); V.StoreUnsafe(c12, ref c, ldc + 2 * lanes); V.StoreUnsafe(c13, ref c, ldc + 3 * lanes);
+        V.StoreUnsafe(c20, ref c, 2 * ldc); V.StoreUnsafe(c21, ref c, 2 * ldc + lanes); V.StoreUnsafe(c22, ref c, 2 * ldc + 2 * lanes); V.StoreUnsafe(c23, ref c, 2 * ldc + 3 * lanes);
     }
 
     /// <summary>Two rows by two panels (four vectors of columns): eight FMA chains, each vector of W loaded once for both rows.</summary>

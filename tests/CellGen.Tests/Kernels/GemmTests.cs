@@ -37,9 +37,10 @@ public sealed class GemmTests
     [InlineData(13, 17, 96)]  // six, four, then single rows; k: two groups of six, four, one
     [InlineData(14, 9, 32)]   // six, four, four; k: six, then three single columns
     [InlineData(31, 512, 64)] // five blocks of six and a single row, deep
-    [InlineData(3, 40, 300)]  // three rows from packed panels: two together, then one, on every lane width
+    [InlineData(3, 40, 300)]  // three rows from packed panels, together, on every lane width
     [InlineData(2, 260, 520)] // two rows, deep and wide enough to be split between two cores
-    [InlineData(7, 33, 300)]  // seven rows from packed panels: three pairs and one; read in place, a block of four and three rows
+    [InlineData(7, 33, 300)]  // seven rows from packed panels: three, then two pairs; read in place, a block of four and three rows
+    [InlineData(5, 64, 300)]  // five rows from packed panels: three, then a pair
     public void ProductsMatchPlainLoops(int rows, int k, int n)
     {
         var random = new Random(rows * 1000 + k * 10 + n);
