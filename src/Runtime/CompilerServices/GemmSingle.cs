@@ -102,8 +102,9 @@ internal static class GemmSingle
     }
 
     /// <summary>
-    /// Rows of A from which the forward kernels run in blocks of six or four rows over one panel, and a step's product
-    /// is fused with its sweep; fewer take the few-row kernels (two or three rows together over two panels, or one over four).
+    /// Rows of A from which the forward kernels run in blocks of six or four rows over one panel, and a fused step in
+    /// blocks of one panel; fewer take the few-row kernels (two or three rows together over two panels, or one over
+    /// four), fused with the sweep in blocks of four panels only when the two cores share the step.
     /// 8 rather than 4: at batch 4 the fused blocks' calls cost more than they save (DeepBench's lstm b4-h256-t150
     /// forward 7.40 -> 6.66 ms, gru b4-h512-t100 12.3 -> 11.2, medians of three alternating runs, AVX2).
     /// </summary>
