@@ -64,6 +64,7 @@ internal static class GemmSingle
     /// Asks for the lines of columns p * partWidth + [u, uEnd) of every row and part of <paramref name="ahead"/>, so
     /// that they arrive while the block's product runs.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void ReadAhead(ref float ahead, int ldc, int rows, int parts, int partWidth, int u, int uEnd)
     {
         for (int p = 0; p < parts; p++) ReadAhead(ref Unsafe.Add(ref ahead, p * partWidth + u), ldc, rows, uEnd - u);
