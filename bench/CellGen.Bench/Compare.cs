@@ -93,6 +93,10 @@ public static class Compare
         }
     }
 
+    /// <summary>The cases named in <paramref name="only"/>, from the configurations and from DeepBench's shapes.</summary>
+    private static IEnumerable<(string Key, SequenceRunner<float> Runner, float[] X, Random Random)> Named(HashSet<string> only) =>
+        Cases(only).Concat(Cases(only, deepBench: true));
+
     public static int Run(string[] args)
     {
         string? json = null;
@@ -165,7 +169,7 @@ public static class Compare
         }
         bool train = args.Length > 1 && args[1] == "train";
         double seconds = args.Length > 2 ? double.Parse(args[2], CultureInfo.InvariantCulture) : 10;
-        foreach ((string key, SequenceRunner<float> runner, float[] x, Random random) in Cases([args[0]]).Concat(Cases([args[0]], deepBench: true)))
+        foreach ((string key, SequenceRunner<float> runner, float[] x, Random random) in Named([args[0]]))
         {
             var outputs = new float[x.Length];
             float[] dy = Enumerable.Range(0, x.Length).Select(_ => (float)(random.NextDouble() - 0.5)).ToArray();
@@ -196,7 +200,7 @@ public static class Compare
     public static int FusedAgainstApart(string[] args)
     {
         var only = new HashSet<string>(args.SelectMany(a => a.Split(',')));
-        foreach ((string key, SequenceRunner<float> runner, float[] x, Random random) in Cases(only).Concat(only.Count > 0 ? Cases(only, deepBench: true) : []))
+        foreach ((string key, SequenceRunner<float> runner, float[] x, Random random) in only.Count > 0 ? Named(only) : Cases(only))
         {
             int inputs = x.Length;
             var outputs = new float[inputs];

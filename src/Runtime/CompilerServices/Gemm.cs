@@ -107,7 +107,7 @@ public static class Gemm
             Elementwise.ForEach(ref kernel, rows, partWidth);
             return;
         }
-        if (!FuseSweeps || (rows < GemmSingle.PanelRows && !Workers.SharesFewRows(rows, k, n)) || (long)rows * k > GemmSingle.ForwardChunkFloats)
+        if (!FuseSweeps || (rows < GemmSingle.PanelRows && !Workers.Shares(rows, k, n)) || (long)rows * k > GemmSingle.ForwardChunkFloats)
         {
             // Each block reads all of A again: fused, A must stay in L2 (it does for a step's batch, not for thousands
             // of rows). Below PanelRows rows the gates fit in L1 anyway, and fusing on one core only adds calls (Lstm

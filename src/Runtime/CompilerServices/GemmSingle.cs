@@ -53,21 +53,13 @@ internal static class GemmSingle
         for (int u = start; u < end; u += block)
         {
             int uEnd = Math.Min(u + block, end);
-            if (!Unsafe.IsNullRef(ref ahead)) ReadAhead(ref ahead, ldc, rows, parts, partWidth, u, uEnd);
+            // The block's lines of every part of what the sweep also reads, asked for while the block's product runs.
+            if (!Unsafe.IsNullRef(ref ahead))
+                for (int p = 0; p < parts; p++) ReadAhead(ref Unsafe.Add(ref ahead, p * partWidth + u), ldc, rows, uEnd - u);
             for (int p = 0; p < parts; p++)
                 Forward(ref a, lda, ref w, ref panels, panelLanes, ref bias, hasBias, ref c, ldc, rows, k, n, p * partWidth + u, p * partWidth + uEnd, accumulate: false);
             sweep(kernel, rows, u, uEnd);
         }
-    }
-
-    /// <summary>
-    /// Asks for the lines of columns p * partWidth + [u, uEnd) of every row and part of <paramref name="ahead"/>, so
-    /// that they arrive while the block's product runs.
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void ReadAhead(ref float ahead, int ldc, int rows, int parts, int partWidth, int u, int uEnd)
-    {
-        for (int p = 0; p < parts; p++) ReadAhead(ref Unsafe.Add(ref ahead, p * partWidth + u), ldc, rows, uEnd - u);
     }
 
     /// <summary>
@@ -322,15 +314,14 @@ internal static class GemmSingle
                 V.StoreUnsafe(c4, ref cr, 4 * lanes); V.StoreUnsafe(c5, ref cr, 5 * lanes); V.StoreUnsafe(c6, ref cr, 6 * lanes); V.StoreUnsafe(c7, ref cr, 7 * lanes);
             }
         }
-        // Two panels left (a block of a fused step narrower than four): pairs of rows as above, a row alone through
-        // the pair kernel's first row, which a second pass over the same row makes whole.
+        // Two panels left (a block of a fused step narrower than four): pairs of rows as above; a last row alone is
+        // paired with itself (no stride to a second row), both halves computing the same values into the same place.
         for (; j + 2 * width <= end; j += 2 * width)
         {
             ref float p0 = ref Unsafe.Add(ref panels, j / width * panelFloats);
             ref float p1 = ref Unsafe.Add(ref p0, panelFloats);
             for (int r = 0; r < rows; r += 2)
             {
-                // A last row alone is paired with itself: the same row computed twice into the same place.
                 int second = r + 1 < rows ? lda : 0, secondC = r + 1 < rows ? ldc : 0;
                 ForwardTwoRowsPacked<V>(ref Unsafe.Add(ref a, r * lda), second, ref p0, ref p1, ref bias, hasBias, ref Unsafe.Add(ref c, r * ldc + j), secondC, k, j, accumulate);
             }
@@ -527,9 +518,9 @@ internal static class GemmSingle
     {
         ref float target = ref packed[0];
         // Group by group, row after row: the writes run on, and the rows' lines read for one group are still in L1 for the next.
-        for (int p = 0; p < grouped; p += p < sixes ? 6 : 4)
+        for (int p = 0, g; p < grouped; p += g)
         {
-            int g = p < sixes ? 6 : 4;
+            g = p < sixes ? 6 : 4;
             ref float group = ref Unsafe.Add(ref target, p * count);
             for (int r = 0; r < count; r++)
             {

@@ -44,8 +44,9 @@ internal static unsafe class Workers
 
     public static bool Available => Environment.ProcessorCount > 1;
 
-    /// <summary>Whether a product of fewer than <see cref="GemmSingle.PanelRows"/> rows is split between the two cores.</summary>
-    public static bool SharesFewRows(int rows, int k, int n) => Available && (long)rows * k * n >= FewRowsThreshold;
+    /// <summary>Whether a product of rows x k x n multiply-adds is worth splitting between the two cores.</summary>
+    public static bool Shares(int rows, int k, int n) =>
+        Available && (long)rows * k * n >= (rows < GemmSingle.PanelRows ? FewRowsThreshold : Threshold);
 
     private static void EnsureStarted()
     {
@@ -122,7 +123,7 @@ internal static unsafe class Workers
     public static void Forward(ref float a, int lda, ref float w, ref float panels, int panelLanes, ref float bias, bool hasBias, ref float c, int ldc, int rows, int k, int n, bool accumulate)
     {
         int middle = n / 2 / 32 * 32;
-        if (!Available || (long)rows * k * n < (rows < GemmSingle.PanelRows ? FewRowsThreshold : Threshold) || middle == 0)
+        if (!Shares(rows, k, n) || middle == 0)
         {
             GemmSingle.Forward(ref a, lda, ref w, ref panels, panelLanes, ref bias, hasBias, ref c, ldc, rows, k, n, 0, n, accumulate);
             return;
@@ -177,7 +178,8 @@ internal static unsafe class Workers
     public static void ForwardThenSweep(ref float a, int lda, ref float w, ref float panels, int panelLanes, ref float bias, bool hasBias, ref float c, int ldc, int rows, int k, int parts, int partWidth, delegate*<void*, int, int, int, void> sweep, void* kernel, long sweepWork, ref float ahead)
     {
         int middle = partWidth / 2 / 32 * 32, n = parts * partWidth;
-        bool worth = rows < GemmSingle.PanelRows ? SharesFewRows(rows, k, n) : (long)rows * k * n >= Threshold || sweepWork >= Elementwise.SplitWork;
+        // A few rows' step is shared for its product alone; a larger one for its product or its sweep.
+        bool worth = Shares(rows, k, n) || (rows >= GemmSingle.PanelRows && sweepWork >= Elementwise.SplitWork);
         if (!Available || middle == 0 || !worth)
         {
             GemmSingle.ForwardThenSweep(ref a, lda, ref w, ref panels, panelLanes, ref bias, hasBias, ref c, ldc, rows, k, parts, partWidth, 0, partWidth, sweep, kernel, ref ahead);
