@@ -1,5 +1,6 @@
 using System;
 using System.ComponentModel;
+using System.Diagnostics.CodeAnalysis;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
@@ -89,7 +90,7 @@ public interface ISimd<TSelf, T> where TSelf : struct, ISimd<TSelf, T>
 /// <summary>Thrown through one place so that loads and stores stay small enough to inline.</summary>
 internal static class SimdThrow
 {
-    [MethodImpl(MethodImplOptions.NoInlining)]
+    [DoesNotReturn]
     public static void OutOfRange(int index, int count, int length) =>
         throw new ArgumentOutOfRangeException(nameof(index), $"Lanes [{index}, {index + count}) are outside a buffer of length {length}.");
 }

@@ -110,6 +110,29 @@ public sealed class ActivationTests
     [Fact] public void F32x4Lanes() => CheckLanes<F32x4>();
     [Fact] public void F32x1Lane() => CheckLanes<F32x1>();
 
+    /// <summary>
+    /// Loads and stores that reach past a buffer are refused on every width: the check's throw is known never to
+    /// return, so that the kernels keep their vectors in registers around it, and it must still throw.
+    /// </summary>
+    private static void CheckBounds<V>() where V : struct, ISimd<V, float>
+    {
+        var buffer = new float[V.Count + 3];
+        V.Store(V.Load(buffer, 3), buffer, 3); // the last whole vector is allowed
+        Exception load = Assert.ThrowsAny<SystemException>(() => V.Load(buffer, 4));
+        Exception store = Assert.ThrowsAny<SystemException>(() => V.Store(V.Constant(1f), buffer, 4));
+        Exception negative = Assert.ThrowsAny<SystemException>(() => V.Load(buffer, -1));
+        // One lane is a span's own indexer; wider ones name the lanes and the buffer.
+        Type expected = V.Count == 1 ? typeof(IndexOutOfRangeException) : typeof(ArgumentOutOfRangeException);
+        Assert.All(new[] { load, store, negative }, e => Assert.IsType(expected, e));
+        if (V.Count > 1) Assert.Contains($"Lanes [4, {4 + V.Count}) are outside a buffer of length {buffer.Length}", load.Message);
+        Assert.All(buffer, v => Assert.Equal(0f, v)); // the refused store wrote nothing
+    }
+
+    [Fact] public void F32x16Bounds() => CheckBounds<F32x16>();
+    [Fact] public void F32x8Bounds() => CheckBounds<F32x8>();
+    [Fact] public void F32x4Bounds() => CheckBounds<F32x4>();
+    [Fact] public void F32x1Bounds() => CheckBounds<F32x1>();
+
     [Fact]
     public void NaNPropagates()
     {
