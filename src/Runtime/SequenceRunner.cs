@@ -33,6 +33,10 @@ public abstract class SequenceRunner<T> where T : unmanaged, INumberBase<T>
     private int _carryParity;
     private int _recordedSteps = -1;
     private int _busy; // 1 while a call runs: a runner is for one thread at a time
+    // While an inference pass writes its outputs in place: the caller's outputs, pinned, and how many steps they hold.
+    // The output state's history after step t is then the caller's row t, so nothing is copied out afterwards.
+    private unsafe T* _outputs;
+    private int _outputSteps;
 
     /// <summary>Allocates the buffers every cell needs: inputs, state histories, gradient carries.</summary>
     [EditorBrowsable(EditorBrowsableState.Never)]
@@ -220,19 +224,51 @@ public abstract class SequenceRunner<T> where T : unmanaged, INumberBase<T>
             if (initialStates.IsEmpty) initial.Clear();
             else initialStates.Slice(_stateOffsets[s] * batchSize, initial.Length).CopyTo(initial);
         }
-        RunForward(steps, batchSize, record, record ? Inputs.AsSpan(0, inputs.Length) : inputs);
-        _history[_outputState].AsSpan(perOutput, steps * perOutput).CopyTo(outputs);
-        if (_masked)
-            for (int t = 0; t < steps; t++)
-                for (int b = 0; b < batchSize; b++)
-                    if (t >= _lengths[b]) outputs.Slice((t * batchSize + b) * _outputSize, _outputSize).Clear();
-        if (!finalStates.IsEmpty)
-            for (int s = 0; s < _stateSizes.Length; s++) PreviousState(s, steps).CopyTo(finalStates.Slice(_stateOffsets[s] * batchSize, batchSize * _stateSizes[s]));
+        // Inference writes the output state straight into the caller's outputs, unless they overlap the inputs, which
+        // the pass reads as it goes; training keeps the history, which the backward pass reads.
+        if (record || outputs.Overlaps(inputs))
+        {
+            RunForward(steps, batchSize, record, record ? Inputs.AsSpan(0, inputs.Length) : inputs);
+            _history[_outputState].AsSpan(perOutput, steps * perOutput).CopyTo(outputs);
+            Finish(outputs, finalStates, steps, batchSize);
+        }
+        else
+            RunInPlace(inputs, outputs, finalStates, steps, batchSize);
         if (record)
         {
             _recordedSteps = steps;
             _recordedMasked = _masked;
         }
+    }
+
+    private unsafe void RunInPlace(ReadOnlySpan<T> inputs, Span<T> outputs, Span<T> finalStates, int steps, int batchSize)
+    {
+        fixed (T* pinned = outputs)
+        {
+            _outputs = pinned;
+            _outputSteps = steps;
+            try
+            {
+                RunForward(steps, batchSize, record: false, inputs);
+                Finish(outputs, finalStates, steps, batchSize);
+            }
+            finally
+            {
+                _outputs = null;
+            }
+        }
+    }
+
+    // The final states are read before ended sequences' outputs are cleared: in place, the last step's output state is
+    // the caller's last row of outputs.
+    private void Finish(Span<T> outputs, Span<T> finalStates, int steps, int batchSize)
+    {
+        if (!finalStates.IsEmpty)
+            for (int s = 0; s < _stateSizes.Length; s++) PreviousState(s, steps).CopyTo(finalStates.Slice(_stateOffsets[s] * batchSize, batchSize * _stateSizes[s]));
+        if (_masked)
+            for (int t = 0; t < steps; t++)
+                for (int b = 0; b < batchSize; b++)
+                    if (t >= _lengths[b]) outputs.Slice((t * batchSize + b) * _outputSize, _outputSize).Clear();
     }
 
     /// <summary>Rows of sequences that have ended keep their states: called by the generated loop after each step.</summary>
@@ -305,7 +341,13 @@ public abstract class SequenceRunner<T> where T : unmanaged, INumberBase<T>
 
     /// <summary>The value of state <paramref name="state"/> before step <paramref name="t"/> (s[t-1] of that step), [B, H].</summary>
     [EditorBrowsable(EditorBrowsableState.Never)]
-    protected Span<T> PreviousState(int state, int t) => _history[state].AsSpan(t * _batch * _stateSizes[state], _batch * _stateSizes[state]);
+    protected unsafe Span<T> PreviousState(int state, int t)
+    {
+        int size = _batch * _stateSizes[state];
+        if (_outputs == null || state != _outputState || t == 0) return _history[state].AsSpan(t * size, size);
+        if ((uint)t > (uint)_outputSteps) throw new ArgumentOutOfRangeException(nameof(t), t, $"This pass has {_outputSteps} steps.");
+        return new Span<T>(_outputs + (long)(t - 1) * size, size);
+    }
 
     /// <summary>The value of state <paramref name="state"/> after step <paramref name="t"/> (s[t] of that step), [B, H].</summary>
     [EditorBrowsable(EditorBrowsableState.Never)]
@@ -313,11 +355,25 @@ public abstract class SequenceRunner<T> where T : unmanaged, INumberBase<T>
 
     /// <summary>The values of a state before each of the first <paramref name="steps"/> steps, [T, B, H].</summary>
     [EditorBrowsable(EditorBrowsableState.Never)]
-    protected Span<T> PreviousStates(int state, int steps) => _history[state].AsSpan(0, steps * _batch * _stateSizes[state]);
+    protected unsafe Span<T> PreviousStates(int state, int steps)
+    {
+        // In place, the output state's history is not one buffer; only the backward pass reads all steps at once.
+        if (_outputs != null && state == _outputState)
+            throw new InvalidOperationException("An inference pass keeps no history of its output state to read over all steps.");
+        return _history[state].AsSpan(0, steps * _batch * _stateSizes[state]);
+    }
 
     /// <summary>The values of a state after each of the first <paramref name="steps"/> steps, [T, B, H].</summary>
     [EditorBrowsable(EditorBrowsableState.Never)]
-    protected Span<T> NextStates(int state, int steps) => _history[state].AsSpan(_batch * _stateSizes[state], steps * _batch * _stateSizes[state]);
+    protected unsafe Span<T> NextStates(int state, int steps)
+    {
+        if (_outputs != null && state == _outputState)
+        {
+            if ((uint)steps > (uint)_outputSteps) throw new ArgumentOutOfRangeException(nameof(steps), steps, $"This pass has {_outputSteps} steps.");
+            return new Span<T>(_outputs, steps * _batch * _stateSizes[state]);
+        }
+        return _history[state].AsSpan(_batch * _stateSizes[state], steps * _batch * _stateSizes[state]);
+    }
 
     /// <summary>dL/d(state after this step), coming from later steps, [B, H].</summary>
     [EditorBrowsable(EditorBrowsableState.Never)]

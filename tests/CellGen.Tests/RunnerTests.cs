@@ -108,6 +108,42 @@ public sealed class RunnerTests
     }
 
     /// <summary>
+    /// Inference writes the output state straight into the caller's outputs and reads it back as the next step's
+    /// state: with sequences that end early (whose outputs are cleared after their final states are read), given
+    /// initial states, a smaller batch after a larger one, and outputs that are the inputs' own buffer (then the pass
+    /// keeps its history and copies, as training does), it computes what training computes.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(CellNames))]
+    public void InferenceInPlaceComputesWhatTrainingComputes(string name)
+    {
+        const int steps = 6;
+        RecurrentCell<float> cell = CellCatalog.CreateAny(name, 7, 7);
+        Initializers.Initialize(cell, new Random(4));
+        SequenceRunner<float> runner = cell.CreateRunner(steps, 3);
+        foreach (int[] lengths in new[] { new[] { 6, 2, 0 }, new[] { 3, 6 }, new[] { 6 } })
+        {
+            int batch = lengths.Length;
+            float[] x = Enumerable.Range(0, steps * batch * cell.InputSize).Select(i => MathF.Sin(0.37f * i + batch)).ToArray();
+            float[] initial = Enumerable.Range(0, cell.StateValues(batch)).Select(i => 0.5f * MathF.Cos(0.23f * i)).ToArray();
+            int states = cell.StateValues(batch);
+            float[] inferred = new float[steps * batch * cell.OutputSize], trained = new float[inferred.Length];
+            float[] inferredFinal = new float[states], trainedFinal = new float[states];
+            runner.ForwardTraining(x, lengths, initial, trained, trainedFinal);
+            runner.Forward(x, lengths, initial, inferred, inferredFinal);
+            Assert.Equal(trained, inferred);
+            Assert.Equal(trainedFinal, inferredFinal);
+            Assert.Contains(trained, v => v != 0);
+            if (cell.InputSize != cell.OutputSize) continue;
+            float[] shared = (float[])x.Clone(); // outputs over the inputs
+            Array.Clear(inferredFinal);
+            runner.Forward(shared, lengths, initial, shared, inferredFinal);
+            Assert.Equal(trained, shared);
+            Assert.Equal(trainedFinal, inferredFinal);
+        }
+    }
+
+    /// <summary>
     /// A batch large enough for its sweeps to be split by columns between two cores (and its products to be shared)
     /// computes what the same sequences compute one at a time, which run on one core: outputs, input gradients and
     /// parameter gradients (the batch's are the sums of the sequences'), vector parameters included.
