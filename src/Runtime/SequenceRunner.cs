@@ -93,7 +93,10 @@ public abstract class SequenceRunner<T> where T : unmanaged, INumberBase<T>
     /// <param name="inputs">[T, B, X], time-major; T is its length over B·X.</param>
     /// <param name="batchSize">B, from 1 to <see cref="MaxBatchSize"/>.</param>
     /// <param name="initialStates">Every state [B, its size], one after another in StateNames order, or empty for zeros.</param>
-    /// <param name="outputs">[T, B, O]: the output state at each step.</param>
+    /// <param name="outputs">
+    /// [T, B, O]: the output state at each step. The pass writes each step's output here as it goes and reads it back
+    /// as the next step's state; it may be the inputs' own buffer (then it is written after the pass).
+    /// </param>
     /// <param name="finalStates">Every state, laid out as <paramref name="initialStates"/>, or empty when not wanted.</param>
     public void Forward(ReadOnlySpan<T> inputs, int batchSize, ReadOnlySpan<T> initialStates, Span<T> outputs, Span<T> finalStates) =>
         Run(inputs, batchSize, initialStates, outputs, finalStates, default, record: false);
