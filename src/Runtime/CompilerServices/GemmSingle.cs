@@ -95,9 +95,8 @@ internal static class GemmSingle
     }
 
     /// <summary>
-    /// Rows of A from which the forward kernels run in blocks of six or four rows over one panel, and a fused step in
-    /// blocks of one panel; fewer take the few-row kernels (two or three rows together over two panels, or one over
-    /// four), fused with the sweep in blocks of four panels only when the two cores share the step.
+    /// Rows of A from which a fused step runs in blocks of one panel; fewer are fused with the sweep in blocks of four
+    /// panels only when the two cores share the step. (Which kernels the rows take: ForwardPanels.)
     /// 8 rather than 4: at batch 4 the fused blocks' calls cost more than they save (DeepBench's lstm b4-h256-t150
     /// forward 7.40 -> 6.66 ms, gru b4-h512-t100 12.3 -> 11.2, medians of three alternating runs, AVX2).
     /// </summary>
@@ -107,7 +106,7 @@ internal static class GemmSingle
     private const int PanelFloats = 1 << 12;
 
     /// <summary>
-    /// Panels of W two vectors wide stay in L1 while blocks of four rows of A stream past; eight accumulators in
+    /// Panels of W two vectors wide stay in L1 while blocks of six or four rows of A stream past, their accumulators in
     /// registers. A deep panel goes in slices of k, each adding to C, so that the slice fits in L1. Returns the first
     /// column it left for narrower lanes.
     /// </summary>
@@ -116,7 +115,11 @@ internal static class GemmSingle
         where V : struct, IFloatLanes<V>
     {
         int lanes = V.Count;
-        if (rows < PanelRows && panelLanes == lanes && j % (2 * lanes) == 0)
+        // From packed panels, 1 to 3 rows, and 5 or 7, take the few-row kernels; 4 and 6 one block per panel, which
+        // reads W once for all of them (`gemm 4 256 1024` forward packed, AVX2, best of a run: 159 GFLOP/s in pairs,
+        // 178 in blocks; 6 rows 194 and 220). 5 and 7 in blocks would leave one row alone (four and one, six and one):
+        // 192 against 157 and 196 against 162 GFLOP/s for the few-row kernels.
+        if ((rows < 4 || rows < PanelRows && rows % 2 == 1) && panelLanes == lanes && j % (2 * lanes) == 0)
             j = ForwardFewRowsPacked<V>(ref a, lda, ref panels, ref bias, hasBias, ref c, ldc, rows, k, j, end, accumulate);
         // Unpacked, four rows and more read W in place in blocks of four (each row of W once), fewer row by row.
         if (rows < 4) return ForwardFewRows<V>(ref a, lda, ref w, ref bias, hasBias, ref c, ldc, rows, k, n, j, end, accumulate);
@@ -161,48 +164,92 @@ internal static class GemmSingle
             ForwardSixRows<V>(ref Unsafe.Add(ref a, r * lda), lda, ref wj, stride, b0, b1, ref Unsafe.Add(ref c, r * ldc + j), ldc, k, accumulate);
         for (; r + 4 <= rows; r += 4)
         {
-            ref float cr = ref Unsafe.Add(ref c, r * ldc + j);
-            V c00 = b0, c01 = b1, c10 = b0, c11 = b1, c20 = b0, c21 = b1, c30 = b0, c31 = b1;
-            if (accumulate)
-            {
-                c00 = V.LoadUnsafe(ref cr, 0); c01 = V.LoadUnsafe(ref cr, lanes);
-                c10 = V.LoadUnsafe(ref cr, ldc); c11 = V.LoadUnsafe(ref cr, ldc + lanes);
-                c20 = V.LoadUnsafe(ref cr, 2 * ldc); c21 = V.LoadUnsafe(ref cr, 2 * ldc + lanes);
-                c30 = V.LoadUnsafe(ref cr, 3 * ldc); c31 = V.LoadUnsafe(ref cr, 3 * ldc + lanes);
-            }
-            ref float a0 = ref Unsafe.Add(ref a, r * lda);
-            ref float a1 = ref Unsafe.Add(ref a0, lda);
-            ref float a2 = ref Unsafe.Add(ref a1, lda);
-            ref float a3 = ref Unsafe.Add(ref a2, lda);
-            for (int p = 0; p < k; p++)
-            {
-                V w0 = V.LoadUnsafe(ref wj, p * stride), w1 = V.LoadUnsafe(ref wj, p * stride + lanes);
-                V x0 = V.Constant(Unsafe.Add(ref a0, p)), x1 = V.Constant(Unsafe.Add(ref a1, p));
-                V x2 = V.Constant(Unsafe.Add(ref a2, p)), x3 = V.Constant(Unsafe.Add(ref a3, p));
-                c00 = V.MultiplyAdd(x0, w0, c00); c01 = V.MultiplyAdd(x0, w1, c01);
-                c10 = V.MultiplyAdd(x1, w0, c10); c11 = V.MultiplyAdd(x1, w1, c11);
-                c20 = V.MultiplyAdd(x2, w0, c20); c21 = V.MultiplyAdd(x2, w1, c21);
-                c30 = V.MultiplyAdd(x3, w0, c30); c31 = V.MultiplyAdd(x3, w1, c31);
-            }
-            V.StoreUnsafe(c00, ref cr, 0); V.StoreUnsafe(c01, ref cr, lanes);
-            V.StoreUnsafe(c10, ref cr, ldc); V.StoreUnsafe(c11, ref cr, ldc + lanes);
-            V.StoreUnsafe(c20, ref cr, 2 * ldc); V.StoreUnsafe(c21, ref cr, 2 * ldc + lanes);
-            V.StoreUnsafe(c30, ref cr, 3 * ldc); V.StoreUnsafe(c31, ref cr, 3 * ldc + lanes);
-        }
-        for (; r < rows; r++)
-        {
-            ref float cr = ref Unsafe.Add(ref c, r * ldc + j);
-            V c0 = accumulate ? V.LoadUnsafe(ref cr, 0) : b0, c1 = accumulate ? V.LoadUnsafe(ref cr, lanes) : b1;
             ref float ar = ref Unsafe.Add(ref a, r * lda);
-            for (int p = 0; p < k; p++)
-            {
-                V x = V.Constant(Unsafe.Add(ref ar, p));
-                c0 = V.MultiplyAdd(x, V.LoadUnsafe(ref wj, p * stride), c0);
-                c1 = V.MultiplyAdd(x, V.LoadUnsafe(ref wj, p * stride + lanes), c1);
-            }
-            V.StoreUnsafe(c0, ref cr, 0);
-            V.StoreUnsafe(c1, ref cr, lanes);
+            ForwardFourRows<V>(ref ar, lda, lda, lda, ref wj, stride, b0, b1, ref Unsafe.Add(ref c, r * ldc + j), ldc, ldc, ldc, k, accumulate);
         }
+        // Three rows left (or two) take the four-row block with the missing row repeating the last (it computes the
+        // same values into the same place): eight FMA chains in flight, where one row at a time keeps two and waits on
+        // the FMA latency at every step of k (`gemm 9 256 1024` forward packed: 105 -> 186 GFLOP/s, best of a run).
+        if (rows - r >= 2)
+        {
+            int l2 = rows - r == 3 ? lda : 0, c2 = rows - r == 3 ? ldc : 0;
+            ForwardFourRows<V>(ref Unsafe.Add(ref a, r * lda), lda, l2, 0, ref wj, stride, b0, b1, ref Unsafe.Add(ref c, r * ldc + j), ldc, c2, 0, k, accumulate);
+        }
+        else if (rows - r == 1)
+            ForwardOneRow<V>(ref Unsafe.Add(ref a, r * lda), ref wj, stride, b0, b1, ref Unsafe.Add(ref c, r * ldc + j), k, accumulate);
+    }
+
+    /// <summary>
+    /// Four rows by two vectors: eight accumulators. Row i + 1 of A is <paramref name="step1"/>,
+    /// <paramref name="step2"/>, <paramref name="step3"/> floats after row i, and of C the <c>cStep</c>s; a step of 0
+    /// repeats a row.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void ForwardFourRows<V>(ref float a0, int step1, int step2, int step3, ref float wj, int stride, V b0, V b1, ref float c0, int cStep1, int cStep2, int cStep3, int k, bool accumulate)
+        where V : struct, IFloatLanes<V>
+    {
+        int lanes = V.Count;
+        ref float a1 = ref Unsafe.Add(ref a0, step1);
+        ref float a2 = ref Unsafe.Add(ref a1, step2);
+        ref float a3 = ref Unsafe.Add(ref a2, step3);
+        ref float c1 = ref Unsafe.Add(ref c0, cStep1);
+        ref float c2 = ref Unsafe.Add(ref c1, cStep2);
+        ref float c3 = ref Unsafe.Add(ref c2, cStep3);
+        V c00 = b0, c01 = b1, c10 = b0, c11 = b1, c20 = b0, c21 = b1, c30 = b0, c31 = b1;
+        if (accumulate)
+        {
+            c00 = V.LoadUnsafe(ref c0, 0); c01 = V.LoadUnsafe(ref c0, lanes);
+            c10 = V.LoadUnsafe(ref c1, 0); c11 = V.LoadUnsafe(ref c1, lanes);
+            c20 = V.LoadUnsafe(ref c2, 0); c21 = V.LoadUnsafe(ref c2, lanes);
+            c30 = V.LoadUnsafe(ref c3, 0); c31 = V.LoadUnsafe(ref c3, lanes);
+        }
+        for (int p = 0; p < k; p++)
+        {
+            V w0 = V.LoadUnsafe(ref wj, p * stride), w1 = V.LoadUnsafe(ref wj, p * stride + lanes);
+            V x0 = V.Constant(Unsafe.Add(ref a0, p)), x1 = V.Constant(Unsafe.Add(ref a1, p));
+            V x2 = V.Constant(Unsafe.Add(ref a2, p)), x3 = V.Constant(Unsafe.Add(ref a3, p));
+            c00 = V.MultiplyAdd(x0, w0, c00); c01 = V.MultiplyAdd(x0, w1, c01);
+            c10 = V.MultiplyAdd(x1, w0, c10); c11 = V.MultiplyAdd(x1, w1, c11);
+            c20 = V.MultiplyAdd(x2, w0, c20); c21 = V.MultiplyAdd(x2, w1, c21);
+            c30 = V.MultiplyAdd(x3, w0, c30); c31 = V.MultiplyAdd(x3, w1, c31);
+        }
+        // Repeated rows store last the values of the row they repeat, which are the same.
+        V.StoreUnsafe(c30, ref c3, 0); V.StoreUnsafe(c31, ref c3, lanes);
+        V.StoreUnsafe(c20, ref c2, 0); V.StoreUnsafe(c21, ref c2, lanes);
+        V.StoreUnsafe(c10, ref c1, 0); V.StoreUnsafe(c11, ref c1, lanes);
+        V.StoreUnsafe(c00, ref c0, 0); V.StoreUnsafe(c01, ref c0, lanes);
+    }
+
+    /// <summary>
+    /// One row by two vectors, with k split four ways: eight FMA chains instead of two, which would wait on the FMA
+    /// latency (four cycles) at every step of k.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void ForwardOneRow<V>(ref float a, ref float wj, int stride, V b0, V b1, ref float c, int k, bool accumulate)
+        where V : struct, IFloatLanes<V>
+    {
+        int lanes = V.Count;
+        V c0 = accumulate ? V.LoadUnsafe(ref c, 0) : b0, c1 = accumulate ? V.LoadUnsafe(ref c, lanes) : b1;
+        V zero = V.Constant(0), d0 = zero, d1 = zero, e0 = zero, e1 = zero, f0 = zero, f1 = zero;
+        int p = 0;
+        for (; p + 4 <= k; p += 4)
+        {
+            nint o = (nint)p * stride;
+            V x0 = V.Constant(Unsafe.Add(ref a, p)), x1 = V.Constant(Unsafe.Add(ref a, p + 1));
+            V x2 = V.Constant(Unsafe.Add(ref a, p + 2)), x3 = V.Constant(Unsafe.Add(ref a, p + 3));
+            c0 = V.MultiplyAdd(x0, V.LoadUnsafe(ref wj, o), c0); c1 = V.MultiplyAdd(x0, V.LoadUnsafe(ref wj, o + lanes), c1);
+            d0 = V.MultiplyAdd(x1, V.LoadUnsafe(ref wj, o + stride), d0); d1 = V.MultiplyAdd(x1, V.LoadUnsafe(ref wj, o + stride + lanes), d1);
+            e0 = V.MultiplyAdd(x2, V.LoadUnsafe(ref wj, o + 2 * stride), e0); e1 = V.MultiplyAdd(x2, V.LoadUnsafe(ref wj, o + 2 * stride + lanes), e1);
+            f0 = V.MultiplyAdd(x3, V.LoadUnsafe(ref wj, o + 3 * stride), f0); f1 = V.MultiplyAdd(x3, V.LoadUnsafe(ref wj, o + 3 * stride + lanes), f1);
+        }
+        for (; p < k; p++)
+        {
+            V x = V.Constant(Unsafe.Add(ref a, p));
+            c0 = V.MultiplyAdd(x, V.LoadUnsafe(ref wj, p * stride), c0);
+            c1 = V.MultiplyAdd(x, V.LoadUnsafe(ref wj, p * stride + lanes), c1);
+        }
+        V.StoreUnsafe(c0 + d0 + (e0 + f0), ref c, 0);
+        V.StoreUnsafe(c1 + d1 + (e1 + f1), ref c, lanes);
     }
 
     /// <summary>
@@ -258,7 +305,7 @@ internal static class GemmSingle
     }
 
     /// <summary>
-    /// Fewer than <see cref="PanelRows"/> rows from packed panels, four panels (eight vectors of columns) at a time: eight FMA chains, and W
+    /// 1 to 3, 5 or 7 rows from packed panels, four panels (eight vectors of columns) at a time: eight FMA chains, and W
     /// read as four contiguous streams. Read in place, each row of W lies in another 4 KiB page (n floats apart), where
     /// the hardware prefetchers do not follow. Rows go two together, then one alone. Returns the first column of the
     /// panels it left (fewer than four).

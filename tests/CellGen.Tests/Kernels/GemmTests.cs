@@ -41,6 +41,9 @@ public sealed class GemmTests
     [InlineData(2, 260, 520)] // two rows, deep and wide enough to be split between two cores
     [InlineData(7, 33, 300)]  // seven rows from packed panels: three, then two pairs; read in place, a block of four and three rows
     [InlineData(5, 64, 300)]  // five rows from packed panels: three, then a pair
+    [InlineData(4, 33, 300)]  // four rows from packed panels: one block of four per panel
+    [InlineData(15, 301, 64)] // six, six, then three rows as a block of four repeating the last; k odd
+    [InlineData(25, 70, 48)]  // four blocks of six, then one row with k split four ways and two left over
     public void ProductsMatchPlainLoops(int rows, int k, int n)
     {
         var random = new Random(rows * 1000 + k * 10 + n);
