@@ -227,13 +227,14 @@ public abstract class SequenceRunner<T> where T : unmanaged, INumberBase<T>
             if (initialStates.IsEmpty) initial.Clear();
             else initialStates.Slice(_stateOffsets[s] * batchSize, initial.Length).CopyTo(initial);
         }
-        // Inference writes the output state straight into the caller's outputs, unless they overlap the inputs, which
-        // the pass reads as it goes; training keeps the history, which the backward pass reads.
-        if (record || outputs.Overlaps(inputs))
+        // Inference writes the output state straight into the caller's outputs, unless they overlap the inputs (which
+        // the pass reads as it goes) or the final states; training keeps the history, which the backward pass reads.
+        if (record || outputs.Overlaps(inputs) || outputs.Overlaps(finalStates))
         {
             RunForward(steps, batchSize, record, record ? Inputs.AsSpan(0, inputs.Length) : inputs);
             _history[_outputState].AsSpan(perOutput, steps * perOutput).CopyTo(outputs);
-            Finish(outputs, finalStates, steps, batchSize);
+            ClearEnded(outputs, steps, batchSize);
+            CopyFinalStates(finalStates, steps, batchSize);
         }
         else
             RunInPlace(inputs, outputs, finalStates, steps, batchSize);
@@ -253,7 +254,10 @@ public abstract class SequenceRunner<T> where T : unmanaged, INumberBase<T>
             try
             {
                 RunForward(steps, batchSize, record: false, inputs);
-                Finish(outputs, finalStates, steps, batchSize);
+                // The final states first: the last step's output state is the caller's last row of outputs, which
+                // clearing ended sequences' outputs would zero.
+                CopyFinalStates(finalStates, steps, batchSize);
+                ClearEnded(outputs, steps, batchSize);
             }
             finally
             {
@@ -262,12 +266,15 @@ public abstract class SequenceRunner<T> where T : unmanaged, INumberBase<T>
         }
     }
 
-    // The final states are read before ended sequences' outputs are cleared: in place, the last step's output state is
-    // the caller's last row of outputs.
-    private void Finish(Span<T> outputs, Span<T> finalStates, int steps, int batchSize)
+    private void CopyFinalStates(Span<T> finalStates, int steps, int batchSize)
     {
         if (!finalStates.IsEmpty)
             for (int s = 0; s < _stateSizes.Length; s++) PreviousState(s, steps).CopyTo(finalStates.Slice(_stateOffsets[s] * batchSize, batchSize * _stateSizes[s]));
+    }
+
+    /// <summary>Outputs past the end of a sequence are zero.</summary>
+    private void ClearEnded(Span<T> outputs, int steps, int batchSize)
+    {
         if (_masked)
             for (int t = 0; t < steps; t++)
                 for (int b = 0; b < batchSize; b++)
