@@ -307,8 +307,8 @@ internal static class GemmSingle
     /// <summary>
     /// 1 to 3, 5 or 7 rows from packed panels, four panels (eight vectors of columns) at a time: eight FMA chains, and W
     /// read as four contiguous streams. Read in place, each row of W lies in another 4 KiB page (n floats apart), where
-    /// the hardware prefetchers do not follow. Rows go two together, then one alone. Returns the first column of the
-    /// panels it left (fewer than four).
+    /// the hardware prefetchers do not follow. Three rows go together, then pairs (so 5 is three and two, 7 three and
+    /// two pairs), and a single row alone. Returns the first column of the panels it left (fewer than four).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static int ForwardFewRowsPacked<V>(ref float a, int lda, ref float panels, ref float bias, bool hasBias, ref float c, int ldc, int rows, int k, int j, int end, bool accumulate)

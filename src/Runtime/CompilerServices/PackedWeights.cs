@@ -69,14 +69,8 @@ public sealed class PackedWeights<T> where T : unmanaged, INumberBase<T>
                 _askedOnce = true;
                 return 0;
             }
-            ReadOnlySpan<float> source = MemoryMarshal.Cast<T, float>(w);
-            int width = 2 * Lanes;
-            if (N >= width && K > 0)
-            {
-                if (source.Length < (long)(K - 1) * N + N / width * width)
-                    throw new ArgumentException($"w has {source.Length} values, too few for [{K}, {N}]", nameof(w));
-                Pack(ref MemoryMarshal.GetReference(source), ref _panels[0], K, N, width);
-            }
+            // Gemm has checked w against [K, N] before it asks.
+            Pack(ref MemoryMarshal.GetReference(MemoryMarshal.Cast<T, float>(w)), ref MemoryMarshal.GetArrayDataReference(_panels), K, N, 2 * Lanes);
             _current = true;
         }
         return Lanes;
