@@ -70,7 +70,20 @@ public readonly struct F32x4 : IFloatLanes<F32x4>
     public static F32x4 Sqrt(F32x4 x) => new(Vector128.Sqrt(x._v));
     /// <inheritdoc/>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static F32x4 MultiplyAdd(F32x4 a, F32x4 b, F32x4 c) => new(FusedMultiplyAdd.IsHardware ? Vector128.FusedMultiplyAdd(a._v, b._v, c._v) : a._v * b._v + c._v);
+    public static F32x4 MultiplyAdd(F32x4 a, F32x4 b, F32x4 c)
+    {
+        if (FusedMultiplyAdd.IsHardware) return new(Vector128.FusedMultiplyAdd(a._v, b._v, c._v));
+        return new(a._v * b._v + c._v);
+    }
+    /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void MultiplyAddTo(ref F32x4 accumulator, F32x4 a, F32x4 b)
+    {
+        // Statements, not a conditional expression: the JIT keeps a conditional's value in a temporary, and the FMA then
+        // no longer sees that its result goes back into its addend.
+        if (FusedMultiplyAdd.IsHardware) Unsafe.AsRef(in accumulator._v) = Vector128.FusedMultiplyAdd(a._v, b._v, accumulator._v);
+        else Unsafe.AsRef(in accumulator._v) = a._v * b._v + accumulator._v;
+    }
     /// <inheritdoc/>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static F32x4 Min(F32x4 a, F32x4 b) => new(Vector128.MinNative(a._v, b._v));

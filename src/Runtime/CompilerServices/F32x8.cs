@@ -70,7 +70,20 @@ public readonly struct F32x8 : IFloatLanes<F32x8>
     public static F32x8 Sqrt(F32x8 x) => new(Vector256.Sqrt(x._v));
     /// <inheritdoc/>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static F32x8 MultiplyAdd(F32x8 a, F32x8 b, F32x8 c) => new(FusedMultiplyAdd.IsHardware ? Vector256.FusedMultiplyAdd(a._v, b._v, c._v) : a._v * b._v + c._v);
+    public static F32x8 MultiplyAdd(F32x8 a, F32x8 b, F32x8 c)
+    {
+        if (FusedMultiplyAdd.IsHardware) return new(Vector256.FusedMultiplyAdd(a._v, b._v, c._v));
+        return new(a._v * b._v + c._v);
+    }
+    /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void MultiplyAddTo(ref F32x8 accumulator, F32x8 a, F32x8 b)
+    {
+        // Statements, not a conditional expression: the JIT keeps a conditional's value in a temporary, and the FMA then
+        // no longer sees that its result goes back into its addend.
+        if (FusedMultiplyAdd.IsHardware) Unsafe.AsRef(in accumulator._v) = Vector256.FusedMultiplyAdd(a._v, b._v, accumulator._v);
+        else Unsafe.AsRef(in accumulator._v) = a._v * b._v + accumulator._v;
+    }
     /// <inheritdoc/>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static F32x8 Min(F32x8 a, F32x8 b) => new(Vector256.MinNative(a._v, b._v));

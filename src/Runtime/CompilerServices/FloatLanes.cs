@@ -13,6 +13,14 @@ public interface IFloatLanes<TSelf> : ISimd<TSelf, float> where TSelf : struct, 
     /// <summary>a * b + c.</summary>
     static abstract TSelf MultiplyAdd(TSelf a, TSelf b, TSelf c);
 
+    /// <summary>
+    /// accumulator = a * b + accumulator, written into the accumulator's own lanes. The products' kernels use it:
+    /// <c>c = MultiplyAdd(a, b, c)</c> builds a new struct, and the JIT then computes the sum into a dying operand's
+    /// register and copies it back (one more instruction per FMA, for each row's last FMA on a broadcast); stored in
+    /// place, the FMA takes the accumulator as its destination.
+    /// </summary>
+    static abstract void MultiplyAddTo(ref TSelf accumulator, TSelf a, TSelf b);
+
     /// <summary>Rounds to the nearest integer.</summary>
     static abstract TSelf Round(TSelf x);
 
@@ -167,6 +175,10 @@ public readonly struct F32x16 : IFloatLanes<F32x16>
     /// <inheritdoc/>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static F32x16 MultiplyAdd(F32x16 a, F32x16 b, F32x16 c) => new(Vector512.FusedMultiplyAdd(a._v, b._v, c._v));
+    /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void MultiplyAddTo(ref F32x16 accumulator, F32x16 a, F32x16 b) =>
+        Unsafe.AsRef(in accumulator._v) = Vector512.FusedMultiplyAdd(a._v, b._v, accumulator._v);
     /// <inheritdoc/>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static F32x16 Min(F32x16 a, F32x16 b) => new(Vector512.MinNative(a._v, b._v));

@@ -208,10 +208,10 @@ internal static class GemmSingle
             V w0 = V.LoadUnsafe(ref wj, p * stride), w1 = V.LoadUnsafe(ref wj, p * stride + lanes);
             V x0 = V.Constant(Unsafe.Add(ref a0, p)), x1 = V.Constant(Unsafe.Add(ref a1, p));
             V x2 = V.Constant(Unsafe.Add(ref a2, p)), x3 = V.Constant(Unsafe.Add(ref a3, p));
-            c00 = V.MultiplyAdd(x0, w0, c00); c01 = V.MultiplyAdd(x0, w1, c01);
-            c10 = V.MultiplyAdd(x1, w0, c10); c11 = V.MultiplyAdd(x1, w1, c11);
-            c20 = V.MultiplyAdd(x2, w0, c20); c21 = V.MultiplyAdd(x2, w1, c21);
-            c30 = V.MultiplyAdd(x3, w0, c30); c31 = V.MultiplyAdd(x3, w1, c31);
+            V.MultiplyAddTo(ref c00, x0, w0); V.MultiplyAddTo(ref c01, x0, w1);
+            V.MultiplyAddTo(ref c10, x1, w0); V.MultiplyAddTo(ref c11, x1, w1);
+            V.MultiplyAddTo(ref c20, x2, w0); V.MultiplyAddTo(ref c21, x2, w1);
+            V.MultiplyAddTo(ref c30, x3, w0); V.MultiplyAddTo(ref c31, x3, w1);
         }
         // Repeated rows store last the values of the row they repeat, which are the same.
         V.StoreUnsafe(c30, ref c3, 0); V.StoreUnsafe(c31, ref c3, lanes);
@@ -237,16 +237,16 @@ internal static class GemmSingle
             nint o = (nint)p * stride;
             V x0 = V.Constant(Unsafe.Add(ref a, p)), x1 = V.Constant(Unsafe.Add(ref a, p + 1));
             V x2 = V.Constant(Unsafe.Add(ref a, p + 2)), x3 = V.Constant(Unsafe.Add(ref a, p + 3));
-            c0 = V.MultiplyAdd(x0, V.LoadUnsafe(ref wj, o), c0); c1 = V.MultiplyAdd(x0, V.LoadUnsafe(ref wj, o + lanes), c1);
-            d0 = V.MultiplyAdd(x1, V.LoadUnsafe(ref wj, o + stride), d0); d1 = V.MultiplyAdd(x1, V.LoadUnsafe(ref wj, o + stride + lanes), d1);
-            e0 = V.MultiplyAdd(x2, V.LoadUnsafe(ref wj, o + 2 * stride), e0); e1 = V.MultiplyAdd(x2, V.LoadUnsafe(ref wj, o + 2 * stride + lanes), e1);
-            f0 = V.MultiplyAdd(x3, V.LoadUnsafe(ref wj, o + 3 * stride), f0); f1 = V.MultiplyAdd(x3, V.LoadUnsafe(ref wj, o + 3 * stride + lanes), f1);
+            V.MultiplyAddTo(ref c0, x0, V.LoadUnsafe(ref wj, o)); V.MultiplyAddTo(ref c1, x0, V.LoadUnsafe(ref wj, o + lanes));
+            V.MultiplyAddTo(ref d0, x1, V.LoadUnsafe(ref wj, o + stride)); V.MultiplyAddTo(ref d1, x1, V.LoadUnsafe(ref wj, o + stride + lanes));
+            V.MultiplyAddTo(ref e0, x2, V.LoadUnsafe(ref wj, o + 2 * stride)); V.MultiplyAddTo(ref e1, x2, V.LoadUnsafe(ref wj, o + 2 * stride + lanes));
+            V.MultiplyAddTo(ref f0, x3, V.LoadUnsafe(ref wj, o + 3 * stride)); V.MultiplyAddTo(ref f1, x3, V.LoadUnsafe(ref wj, o + 3 * stride + lanes));
         }
         for (; p < k; p++)
         {
             V x = V.Constant(Unsafe.Add(ref a, p));
-            c0 = V.MultiplyAdd(x, V.LoadUnsafe(ref wj, p * stride), c0);
-            c1 = V.MultiplyAdd(x, V.LoadUnsafe(ref wj, p * stride + lanes), c1);
+            V.MultiplyAddTo(ref c0, x, V.LoadUnsafe(ref wj, p * stride));
+            V.MultiplyAddTo(ref c1, x, V.LoadUnsafe(ref wj, p * stride + lanes));
         }
         V.StoreUnsafe(c0 + d0 + (e0 + f0), ref c, 0);
         V.StoreUnsafe(c1 + d1 + (e1 + f1), ref c, lanes);
@@ -281,17 +281,17 @@ internal static class GemmSingle
         {
             V w0 = V.LoadUnsafe(ref wp, 0), w1 = V.LoadUnsafe(ref wp, lanes);
             V x = V.Constant(a0);
-            c00 = V.MultiplyAdd(x, w0, c00); c01 = V.MultiplyAdd(x, w1, c01);
+            V.MultiplyAddTo(ref c00, x, w0); V.MultiplyAddTo(ref c01, x, w1);
             x = V.Constant(Unsafe.Add(ref a0, l1));
-            c10 = V.MultiplyAdd(x, w0, c10); c11 = V.MultiplyAdd(x, w1, c11);
+            V.MultiplyAddTo(ref c10, x, w0); V.MultiplyAddTo(ref c11, x, w1);
             x = V.Constant(Unsafe.Add(ref a0, l2));
-            c20 = V.MultiplyAdd(x, w0, c20); c21 = V.MultiplyAdd(x, w1, c21);
+            V.MultiplyAddTo(ref c20, x, w0); V.MultiplyAddTo(ref c21, x, w1);
             x = V.Constant(a3);
-            c30 = V.MultiplyAdd(x, w0, c30); c31 = V.MultiplyAdd(x, w1, c31);
+            V.MultiplyAddTo(ref c30, x, w0); V.MultiplyAddTo(ref c31, x, w1);
             x = V.Constant(Unsafe.Add(ref a3, l1));
-            c40 = V.MultiplyAdd(x, w0, c40); c41 = V.MultiplyAdd(x, w1, c41);
+            V.MultiplyAddTo(ref c40, x, w0); V.MultiplyAddTo(ref c41, x, w1);
             x = V.Constant(Unsafe.Add(ref a3, l2));
-            c50 = V.MultiplyAdd(x, w0, c50); c51 = V.MultiplyAdd(x, w1, c51);
+            V.MultiplyAddTo(ref c50, x, w0); V.MultiplyAddTo(ref c51, x, w1);
             a0 = ref Unsafe.Add(ref a0, 1);
             a3 = ref Unsafe.Add(ref a3, 1);
             wp = ref Unsafe.Add(ref wp, stride);
@@ -352,10 +352,10 @@ internal static class GemmSingle
                 for (int p = 0; p < k; p++, o += width)
                 {
                     V x = V.Constant(Unsafe.Add(ref ar, p));
-                    c0 = V.MultiplyAdd(x, V.LoadUnsafe(ref p0, o), c0); c1 = V.MultiplyAdd(x, V.LoadUnsafe(ref p0, o + lanes), c1);
-                    c2 = V.MultiplyAdd(x, V.LoadUnsafe(ref p1, o), c2); c3 = V.MultiplyAdd(x, V.LoadUnsafe(ref p1, o + lanes), c3);
-                    c4 = V.MultiplyAdd(x, V.LoadUnsafe(ref p2, o), c4); c5 = V.MultiplyAdd(x, V.LoadUnsafe(ref p2, o + lanes), c5);
-                    c6 = V.MultiplyAdd(x, V.LoadUnsafe(ref p3, o), c6); c7 = V.MultiplyAdd(x, V.LoadUnsafe(ref p3, o + lanes), c7);
+                    V.MultiplyAddTo(ref c0, x, V.LoadUnsafe(ref p0, o)); V.MultiplyAddTo(ref c1, x, V.LoadUnsafe(ref p0, o + lanes));
+                    V.MultiplyAddTo(ref c2, x, V.LoadUnsafe(ref p1, o)); V.MultiplyAddTo(ref c3, x, V.LoadUnsafe(ref p1, o + lanes));
+                    V.MultiplyAddTo(ref c4, x, V.LoadUnsafe(ref p2, o)); V.MultiplyAddTo(ref c5, x, V.LoadUnsafe(ref p2, o + lanes));
+                    V.MultiplyAddTo(ref c6, x, V.LoadUnsafe(ref p3, o)); V.MultiplyAddTo(ref c7, x, V.LoadUnsafe(ref p3, o + lanes));
                 }
                 V.StoreUnsafe(c0, ref cr, 0); V.StoreUnsafe(c1, ref cr, lanes); V.StoreUnsafe(c2, ref cr, 2 * lanes); V.StoreUnsafe(c3, ref cr, 3 * lanes);
                 V.StoreUnsafe(c4, ref cr, 4 * lanes); V.StoreUnsafe(c5, ref cr, 5 * lanes); V.StoreUnsafe(c6, ref cr, 6 * lanes); V.StoreUnsafe(c7, ref cr, 7 * lanes);
@@ -408,13 +408,13 @@ internal static class GemmSingle
         {
             V x0 = V.Constant(Unsafe.Add(ref a, p)), x1 = V.Constant(Unsafe.Add(ref a1, p)), x2 = V.Constant(Unsafe.Add(ref a2, p));
             V w = V.LoadUnsafe(ref p0, o);
-            c00 = V.MultiplyAdd(x0, w, c00); c10 = V.MultiplyAdd(x1, w, c10); c20 = V.MultiplyAdd(x2, w, c20);
+            V.MultiplyAddTo(ref c00, x0, w); V.MultiplyAddTo(ref c10, x1, w); V.MultiplyAddTo(ref c20, x2, w);
             w = V.LoadUnsafe(ref p0, o + lanes);
-            c01 = V.MultiplyAdd(x0, w, c01); c11 = V.MultiplyAdd(x1, w, c11); c21 = V.MultiplyAdd(x2, w, c21);
+            V.MultiplyAddTo(ref c01, x0, w); V.MultiplyAddTo(ref c11, x1, w); V.MultiplyAddTo(ref c21, x2, w);
             w = V.LoadUnsafe(ref p1, o);
-            c02 = V.MultiplyAdd(x0, w, c02); c12 = V.MultiplyAdd(x1, w, c12); c22 = V.MultiplyAdd(x2, w, c22);
+            V.MultiplyAddTo(ref c02, x0, w); V.MultiplyAddTo(ref c12, x1, w); V.MultiplyAddTo(ref c22, x2, w);
             w = V.LoadUnsafe(ref p1, o + lanes);
-            c03 = V.MultiplyAdd(x0, w, c03); c13 = V.MultiplyAdd(x1, w, c13); c23 = V.MultiplyAdd(x2, w, c23);
+            V.MultiplyAddTo(ref c03, x0, w); V.MultiplyAddTo(ref c13, x1, w); V.MultiplyAddTo(ref c23, x2, w);
         }
         V.StoreUnsafe(c00, ref c, 0); V.StoreUnsafe(c01, ref c, lanes); V.StoreUnsafe(c02, ref c, 2 * lanes); V.StoreUnsafe(c03, ref c, 3 * lanes);
         V.StoreUnsafe(c10, ref c, ldc); V.StoreUnsafe(c11, ref c, ldc + lanes); V.StoreUnsafe(c12, ref c, ldc + 2 * lanes); V.StoreUnsafe(c13, ref c, ldc + 3 * lanes);
@@ -445,13 +445,13 @@ internal static class GemmSingle
         {
             V x0 = V.Constant(Unsafe.Add(ref a, p)), x1 = V.Constant(Unsafe.Add(ref a1, p));
             V w = V.LoadUnsafe(ref p0, o);
-            c00 = V.MultiplyAdd(x0, w, c00); c10 = V.MultiplyAdd(x1, w, c10);
+            V.MultiplyAddTo(ref c00, x0, w); V.MultiplyAddTo(ref c10, x1, w);
             w = V.LoadUnsafe(ref p0, o + lanes);
-            c01 = V.MultiplyAdd(x0, w, c01); c11 = V.MultiplyAdd(x1, w, c11);
+            V.MultiplyAddTo(ref c01, x0, w); V.MultiplyAddTo(ref c11, x1, w);
             w = V.LoadUnsafe(ref p1, o);
-            c02 = V.MultiplyAdd(x0, w, c02); c12 = V.MultiplyAdd(x1, w, c12);
+            V.MultiplyAddTo(ref c02, x0, w); V.MultiplyAddTo(ref c12, x1, w);
             w = V.LoadUnsafe(ref p1, o + lanes);
-            c03 = V.MultiplyAdd(x0, w, c03); c13 = V.MultiplyAdd(x1, w, c13);
+            V.MultiplyAddTo(ref c03, x0, w); V.MultiplyAddTo(ref c13, x1, w);
         }
         V.StoreUnsafe(c00, ref c, 0); V.StoreUnsafe(c01, ref c, lanes); V.StoreUnsafe(c02, ref c, 2 * lanes); V.StoreUnsafe(c03, ref c, 3 * lanes);
         V.StoreUnsafe(c10, ref c, ldc); V.StoreUnsafe(c11, ref c, ldc + lanes); V.StoreUnsafe(c12, ref c, ldc + 2 * lanes); V.StoreUnsafe(c13, ref c, ldc + 3 * lanes);
@@ -484,10 +484,10 @@ internal static class GemmSingle
                 {
                     V x = V.Constant(Unsafe.Add(ref ar, p));
                     ref float wp = ref Unsafe.Add(ref w, p * n + j);
-                    c0 = V.MultiplyAdd(x, V.LoadUnsafe(ref wp, 0), c0); c1 = V.MultiplyAdd(x, V.LoadUnsafe(ref wp, lanes), c1);
-                    c2 = V.MultiplyAdd(x, V.LoadUnsafe(ref wp, 2 * lanes), c2); c3 = V.MultiplyAdd(x, V.LoadUnsafe(ref wp, 3 * lanes), c3);
-                    c4 = V.MultiplyAdd(x, V.LoadUnsafe(ref wp, 4 * lanes), c4); c5 = V.MultiplyAdd(x, V.LoadUnsafe(ref wp, 5 * lanes), c5);
-                    c6 = V.MultiplyAdd(x, V.LoadUnsafe(ref wp, 6 * lanes), c6); c7 = V.MultiplyAdd(x, V.LoadUnsafe(ref wp, 7 * lanes), c7);
+                    V.MultiplyAddTo(ref c0, x, V.LoadUnsafe(ref wp, 0)); V.MultiplyAddTo(ref c1, x, V.LoadUnsafe(ref wp, lanes));
+                    V.MultiplyAddTo(ref c2, x, V.LoadUnsafe(ref wp, 2 * lanes)); V.MultiplyAddTo(ref c3, x, V.LoadUnsafe(ref wp, 3 * lanes));
+                    V.MultiplyAddTo(ref c4, x, V.LoadUnsafe(ref wp, 4 * lanes)); V.MultiplyAddTo(ref c5, x, V.LoadUnsafe(ref wp, 5 * lanes));
+                    V.MultiplyAddTo(ref c6, x, V.LoadUnsafe(ref wp, 6 * lanes)); V.MultiplyAddTo(ref c7, x, V.LoadUnsafe(ref wp, 7 * lanes));
                 }
                 ref float cr = ref Unsafe.Add(ref c, r * ldc + j);
                 V.StoreUnsafe(c0, ref cr, 0); V.StoreUnsafe(c1, ref cr, lanes); V.StoreUnsafe(c2, ref cr, 2 * lanes); V.StoreUnsafe(c3, ref cr, 3 * lanes);
@@ -507,8 +507,8 @@ internal static class GemmSingle
                 {
                     V x = V.Constant(Unsafe.Add(ref ar, p));
                     ref float wp = ref Unsafe.Add(ref w, p * n + j);
-                    c0 = V.MultiplyAdd(x, V.LoadUnsafe(ref wp, 0), c0); c1 = V.MultiplyAdd(x, V.LoadUnsafe(ref wp, lanes), c1);
-                    c2 = V.MultiplyAdd(x, V.LoadUnsafe(ref wp, 2 * lanes), c2); c3 = V.MultiplyAdd(x, V.LoadUnsafe(ref wp, 3 * lanes), c3);
+                    V.MultiplyAddTo(ref c0, x, V.LoadUnsafe(ref wp, 0)); V.MultiplyAddTo(ref c1, x, V.LoadUnsafe(ref wp, lanes));
+                    V.MultiplyAddTo(ref c2, x, V.LoadUnsafe(ref wp, 2 * lanes)); V.MultiplyAddTo(ref c3, x, V.LoadUnsafe(ref wp, 3 * lanes));
                 }
                 V.StoreUnsafe(c0, ref cr, 0); V.StoreUnsafe(c1, ref cr, lanes); V.StoreUnsafe(c2, ref cr, 2 * lanes); V.StoreUnsafe(c3, ref cr, 3 * lanes);
             }
@@ -526,7 +526,7 @@ internal static class GemmSingle
             {
                 V c0 = accumulate ? V.LoadUnsafe(ref c, r * ldc + j) : hasBias ? V.LoadUnsafe(ref bias, j) : V.Constant(0);
                 ref float ar = ref Unsafe.Add(ref a, r * lda);
-                for (int p = 0; p < k; p++) c0 = V.MultiplyAdd(V.Constant(Unsafe.Add(ref ar, p)), V.LoadUnsafe(ref w, p * n + j), c0);
+                for (int p = 0; p < k; p++) V.MultiplyAddTo(ref c0, V.Constant(Unsafe.Add(ref ar, p)), V.LoadUnsafe(ref w, p * n + j));
                 V.StoreUnsafe(c0, ref c, r * ldc + j);
             }
         return j;
@@ -613,10 +613,10 @@ internal static class GemmSingle
                 {
                     V y0 = V.LoadUnsafe(ref y, j), y1 = V.LoadUnsafe(ref y, n + j);
                     V x0 = V.LoadUnsafe(ref x, j), x1 = V.LoadUnsafe(ref x, lddc + j), x2 = V.LoadUnsafe(ref x, 2 * lddc + j), x3 = V.LoadUnsafe(ref x, 3 * lddc + j);
-                    a00 = V.MultiplyAdd(x0, y0, a00); a01 = V.MultiplyAdd(x0, y1, a01);
-                    a10 = V.MultiplyAdd(x1, y0, a10); a11 = V.MultiplyAdd(x1, y1, a11);
-                    a20 = V.MultiplyAdd(x2, y0, a20); a21 = V.MultiplyAdd(x2, y1, a21);
-                    a30 = V.MultiplyAdd(x3, y0, a30); a31 = V.MultiplyAdd(x3, y1, a31);
+                    V.MultiplyAddTo(ref a00, x0, y0); V.MultiplyAddTo(ref a01, x0, y1);
+                    V.MultiplyAddTo(ref a10, x1, y0); V.MultiplyAddTo(ref a11, x1, y1);
+                    V.MultiplyAddTo(ref a20, x2, y0); V.MultiplyAddTo(ref a21, x2, y1);
+                    V.MultiplyAddTo(ref a30, x3, y0); V.MultiplyAddTo(ref a31, x3, y1);
                 }
                 float s00 = V.Sum(a00), s01 = V.Sum(a01), s10 = V.Sum(a10), s11 = V.Sum(a11);
                 float s20 = V.Sum(a20), s21 = V.Sum(a21), s30 = V.Sum(a30), s31 = V.Sum(a31);
@@ -655,12 +655,12 @@ internal static class GemmSingle
         int lanes = V.Count, j = 0;
         for (; j + 4 * lanes <= n; j += 4 * lanes)
         {
-            acc0 = V.MultiplyAdd(V.LoadUnsafe(ref x, j), V.LoadUnsafe(ref y, j), acc0);
-            acc1 = V.MultiplyAdd(V.LoadUnsafe(ref x, j + lanes), V.LoadUnsafe(ref y, j + lanes), acc1);
-            acc2 = V.MultiplyAdd(V.LoadUnsafe(ref x, j + 2 * lanes), V.LoadUnsafe(ref y, j + 2 * lanes), acc2);
-            acc3 = V.MultiplyAdd(V.LoadUnsafe(ref x, j + 3 * lanes), V.LoadUnsafe(ref y, j + 3 * lanes), acc3);
+            V.MultiplyAddTo(ref acc0, V.LoadUnsafe(ref x, j), V.LoadUnsafe(ref y, j));
+            V.MultiplyAddTo(ref acc1, V.LoadUnsafe(ref x, j + lanes), V.LoadUnsafe(ref y, j + lanes));
+            V.MultiplyAddTo(ref acc2, V.LoadUnsafe(ref x, j + 2 * lanes), V.LoadUnsafe(ref y, j + 2 * lanes));
+            V.MultiplyAddTo(ref acc3, V.LoadUnsafe(ref x, j + 3 * lanes), V.LoadUnsafe(ref y, j + 3 * lanes));
         }
-        for (; j + lanes <= n; j += lanes) acc0 = V.MultiplyAdd(V.LoadUnsafe(ref x, j), V.LoadUnsafe(ref y, j), acc0);
+        for (; j + lanes <= n; j += lanes) V.MultiplyAddTo(ref acc0, V.LoadUnsafe(ref x, j), V.LoadUnsafe(ref y, j));
         float sum = V.Sum((acc0 + acc1) + (acc2 + acc3));
         for (; j < n; j++) sum += Unsafe.Add(ref x, j) * Unsafe.Add(ref y, j);
         return sum;
@@ -723,8 +723,8 @@ internal static class GemmSingle
                     for (int r = 0; r < count; r++)
                     {
                         V x = V.Constant(Unsafe.Add(ref ac, r * lda + p));
-                        c0 = V.MultiplyAdd(x, V.LoadUnsafe(ref g, r * stride), c0);
-                        c1 = V.MultiplyAdd(x, V.LoadUnsafe(ref g, r * stride + lanes), c1);
+                        V.MultiplyAddTo(ref c0, x, V.LoadUnsafe(ref g, r * stride));
+                        V.MultiplyAddTo(ref c1, x, V.LoadUnsafe(ref g, r * stride + lanes));
                     }
                     V.StoreUnsafe(c0, ref dw, p * n + jj);
                     V.StoreUnsafe(c1, ref dw, p * n + jj + lanes);
@@ -736,7 +736,7 @@ internal static class GemmSingle
             for (int p = 0; p < k; p++)
             {
                 V c0 = V.LoadUnsafe(ref dw, p * n + j);
-                for (int r = 0; r < rows; r++) c0 = V.MultiplyAdd(V.Constant(Unsafe.Add(ref a, r * lda + p)), V.LoadUnsafe(ref dc, r * lddc + j), c0);
+                for (int r = 0; r < rows; r++) V.MultiplyAddTo(ref c0, V.Constant(Unsafe.Add(ref a, r * lda + p)), V.LoadUnsafe(ref dc, r * lddc + j));
                 V.StoreUnsafe(c0, ref dw, p * n + j);
             }
         return j;
@@ -761,17 +761,17 @@ internal static class GemmSingle
         {
             V g0 = V.LoadUnsafe(ref g, 0), g1 = V.LoadUnsafe(ref g, lanes);
             V s = V.Constant(x);
-            c00 = V.MultiplyAdd(s, g0, c00); c01 = V.MultiplyAdd(s, g1, c01);
+            V.MultiplyAddTo(ref c00, s, g0); V.MultiplyAddTo(ref c01, s, g1);
             s = V.Constant(Unsafe.Add(ref x, 1));
-            c10 = V.MultiplyAdd(s, g0, c10); c11 = V.MultiplyAdd(s, g1, c11);
+            V.MultiplyAddTo(ref c10, s, g0); V.MultiplyAddTo(ref c11, s, g1);
             s = V.Constant(Unsafe.Add(ref x, 2));
-            c20 = V.MultiplyAdd(s, g0, c20); c21 = V.MultiplyAdd(s, g1, c21);
+            V.MultiplyAddTo(ref c20, s, g0); V.MultiplyAddTo(ref c21, s, g1);
             s = V.Constant(Unsafe.Add(ref x, 3));
-            c30 = V.MultiplyAdd(s, g0, c30); c31 = V.MultiplyAdd(s, g1, c31);
+            V.MultiplyAddTo(ref c30, s, g0); V.MultiplyAddTo(ref c31, s, g1);
             s = V.Constant(Unsafe.Add(ref x, 4));
-            c40 = V.MultiplyAdd(s, g0, c40); c41 = V.MultiplyAdd(s, g1, c41);
+            V.MultiplyAddTo(ref c40, s, g0); V.MultiplyAddTo(ref c41, s, g1);
             s = V.Constant(Unsafe.Add(ref x, 5));
-            c50 = V.MultiplyAdd(s, g0, c50); c51 = V.MultiplyAdd(s, g1, c51);
+            V.MultiplyAddTo(ref c50, s, g0); V.MultiplyAddTo(ref c51, s, g1);
             x = ref Unsafe.Add(ref x, 6);
             g = ref Unsafe.Add(ref g, stride);
         }
@@ -797,13 +797,13 @@ internal static class GemmSingle
         {
             V g0 = V.LoadUnsafe(ref g, 0), g1 = V.LoadUnsafe(ref g, lanes);
             V s = V.Constant(x);
-            c00 = V.MultiplyAdd(s, g0, c00); c01 = V.MultiplyAdd(s, g1, c01);
+            V.MultiplyAddTo(ref c00, s, g0); V.MultiplyAddTo(ref c01, s, g1);
             s = V.Constant(Unsafe.Add(ref x, 1));
-            c10 = V.MultiplyAdd(s, g0, c10); c11 = V.MultiplyAdd(s, g1, c11);
+            V.MultiplyAddTo(ref c10, s, g0); V.MultiplyAddTo(ref c11, s, g1);
             s = V.Constant(Unsafe.Add(ref x, 2));
-            c20 = V.MultiplyAdd(s, g0, c20); c21 = V.MultiplyAdd(s, g1, c21);
+            V.MultiplyAddTo(ref c20, s, g0); V.MultiplyAddTo(ref c21, s, g1);
             s = V.Constant(Unsafe.Add(ref x, 3));
-            c30 = V.MultiplyAdd(s, g0, c30); c31 = V.MultiplyAdd(s, g1, c31);
+            V.MultiplyAddTo(ref c30, s, g0); V.MultiplyAddTo(ref c31, s, g1);
             x = ref Unsafe.Add(ref x, 4);
             g = ref Unsafe.Add(ref g, stride);
         }

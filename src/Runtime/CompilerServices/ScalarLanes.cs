@@ -60,7 +60,20 @@ public readonly struct F32x1 : IFloatLanes<F32x1>
     public static F32x1 Sqrt(F32x1 x) => new(MathF.Sqrt(x._v));
     /// <inheritdoc/>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static F32x1 MultiplyAdd(F32x1 a, F32x1 b, F32x1 c) => new(FusedMultiplyAdd.IsHardware ? MathF.FusedMultiplyAdd(a._v, b._v, c._v) : a._v * b._v + c._v);
+    public static F32x1 MultiplyAdd(F32x1 a, F32x1 b, F32x1 c)
+    {
+        if (FusedMultiplyAdd.IsHardware) return new(MathF.FusedMultiplyAdd(a._v, b._v, c._v));
+        return new(a._v * b._v + c._v);
+    }
+    /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void MultiplyAddTo(ref F32x1 accumulator, F32x1 a, F32x1 b)
+    {
+        // Statements, not a conditional expression: the JIT keeps a conditional's value in a temporary, and the FMA then
+        // no longer sees that its result goes back into its addend.
+        if (FusedMultiplyAdd.IsHardware) Unsafe.AsRef(in accumulator._v) = MathF.FusedMultiplyAdd(a._v, b._v, accumulator._v);
+        else Unsafe.AsRef(in accumulator._v) = a._v * b._v + accumulator._v;
+    }
     /// <inheritdoc/>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static F32x1 Min(F32x1 a, F32x1 b) => new(a._v < b._v ? a._v : b._v);

@@ -133,6 +133,40 @@ public sealed class ActivationTests
     [Fact] public void F32x4Bounds() => CheckBounds<F32x4>();
     [Fact] public void F32x1Bounds() => CheckBounds<F32x1>();
 
+    /// <summary>
+    /// The products' in-place multiply-add computes what MultiplyAdd returns, lane by lane and to the bit, with the
+    /// machine's FMA or (without one) a multiply then an add; within a rounding or two of the exact a * b + c.
+    /// </summary>
+    private static void CheckMultiplyAddTo<V>() where V : struct, IFloatLanes<V>
+    {
+        var random = new Random(7);
+        float[] a = new float[V.Count], b = new float[V.Count], c = new float[V.Count], inPlace = new float[V.Count], returned = new float[V.Count];
+        for (int trial = 0; trial < 50; trial++)
+        {
+            for (int i = 0; i < V.Count; i++)
+            {
+                a[i] = (float)(random.NextDouble() * 4 - 2);
+                b[i] = (float)(random.NextDouble() * 4 - 2);
+                c[i] = (float)(random.NextDouble() * 4 - 2);
+            }
+            V accumulator = V.Load(c, 0);
+            V.MultiplyAddTo(ref accumulator, V.Load(a, 0), V.Load(b, 0));
+            V.Store(accumulator, inPlace, 0);
+            V.Store(V.MultiplyAdd(V.Load(a, 0), V.Load(b, 0), V.Load(c, 0)), returned, 0);
+            for (int i = 0; i < V.Count; i++)
+            {
+                Assert.Equal(BitConverter.SingleToInt32Bits(returned[i]), BitConverter.SingleToInt32Bits(inPlace[i]));
+                double exact = (double)a[i] * b[i] + c[i];
+                Assert.True(Math.Abs(inPlace[i] - exact) <= 2.5e-7 * (Math.Abs((double)a[i] * b[i]) + Math.Abs(c[i])), $"lane {i}: {inPlace[i]} against {exact}");
+            }
+        }
+    }
+
+    [Fact] public void F32x16MultiplyAddTo() => CheckMultiplyAddTo<F32x16>();
+    [Fact] public void F32x8MultiplyAddTo() => CheckMultiplyAddTo<F32x8>();
+    [Fact] public void F32x4MultiplyAddTo() => CheckMultiplyAddTo<F32x4>();
+    [Fact] public void F32x1MultiplyAddTo() => CheckMultiplyAddTo<F32x1>();
+
     [Fact]
     public void NaNPropagates()
     {
