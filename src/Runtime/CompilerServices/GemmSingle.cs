@@ -12,7 +12,9 @@ namespace CellGen.CompilerServices;
 internal static class GemmSingle
 {
     // Every loop here is compiled fully optimised at once (AggressiveOptimization): dynamic PGO recompiled the kernels
-    // into code 2x to 10x slower, depending on which shapes it happened to see first.
+    // into code 2x to 10x slower, depending on which shapes it happened to see first. Each width's kernel is its own
+    // method (NoInlining), so that the JIT's inlining budget is spent on its lane operations: BackwardWeights, tiered
+    // up with WeightPanels<F32x8> inlined into it, ran out of budget and called F32x8.MultiplyAdd for each FMA.
 
     /// <summary>Floats of A per chunk of rows in a forward product or a weight gradient (512 KiB): a chunk stays in L2 while every panel of W (or dC) passes over it.</summary>
     internal const int ForwardChunkFloats = 1 << 17;
@@ -110,7 +112,7 @@ internal static class GemmSingle
     /// registers. A deep panel goes in slices of k, each adding to C, so that the slice fits in L1. Returns the first
     /// column it left for narrower lanes.
     /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    [MethodImpl(MethodImplOptions.AggressiveOptimization | MethodImplOptions.NoInlining)]
     private static int ForwardPanels<V>(ref float a, int lda, ref float w, ref float panels, int panelLanes, ref float bias, bool hasBias, ref float c, int ldc, int rows, int k, int n, int j, int end, bool accumulate)
         where V : struct, IFloatLanes<V>
     {
@@ -310,7 +312,7 @@ internal static class GemmSingle
     /// the hardware prefetchers do not follow. Three rows go together, then pairs (so 5 is three and two, 7 three and
     /// two pairs), and a single row alone. Returns the first column of the panels it left (fewer than four).
     /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    [MethodImpl(MethodImplOptions.AggressiveOptimization | MethodImplOptions.NoInlining)]
     private static int ForwardFewRowsPacked<V>(ref float a, int lda, ref float panels, ref float bias, bool hasBias, ref float c, int ldc, int rows, int k, int j, int end, bool accumulate)
         where V : struct, IFloatLanes<V>
     {
@@ -463,7 +465,7 @@ internal static class GemmSingle
     /// alike because register blocking names every accumulator; four-wide alone was slower (lstm/b1-h128 forward 0.45
     /// to 0.49 ms against 0.36 to 0.38).
     /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    [MethodImpl(MethodImplOptions.AggressiveOptimization | MethodImplOptions.NoInlining)]
     private static int ForwardFewRows<V>(ref float a, int lda, ref float w, ref float bias, bool hasBias, ref float c, int ldc, int rows, int k, int n, int j, int end, bool accumulate)
         where V : struct, IFloatLanes<V>
     {
@@ -587,6 +589,7 @@ internal static class GemmSingle
     private static float[] PackedRows(int length) => Grown(ref t_packedRows, length);
 
     /// <summary>dA (+)= dC Wᵀ for rows [start, end): dot products of dC rows with W rows, four rows by two W rows at a time.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void BackwardData(ref float dc, int lddc, ref float w, ref float da, int ldda, int start, int end, int k, int n, bool accumulate)
     {
         if (Vector512.IsHardwareAccelerated) BackwardData<F32x16>(ref dc, lddc, ref w, ref da, ldda, start, end, k, n, accumulate);
@@ -595,7 +598,7 @@ internal static class GemmSingle
         else BackwardData<F32x1>(ref dc, lddc, ref w, ref da, ldda, start, end, k, n, accumulate);
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    [MethodImpl(MethodImplOptions.AggressiveOptimization | MethodImplOptions.NoInlining)]
     private static void BackwardData<V>(ref float dc, int lddc, ref float w, ref float da, int ldda, int start, int end, int k, int n, bool accumulate)
         where V : struct, IFloatLanes<V>
     {
@@ -667,6 +670,7 @@ internal static class GemmSingle
     }
 
     /// <summary>dW += Aᵀ dC for columns [start, end).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void BackwardWeights(ref float a, int lda, ref float dc, int lddc, ref float dw, int rows, int k, int n, int start, int end)
     {
         int j = start;
@@ -682,7 +686,7 @@ internal static class GemmSingle
     /// in L2 while every panel of dC passes over it, and each packed chunk of a dC panel stays in L1 while every row
     /// of dW passes over it.
     /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    [MethodImpl(MethodImplOptions.AggressiveOptimization | MethodImplOptions.NoInlining)]
     private static int WeightPanels<V>(ref float a, int lda, ref float dc, int lddc, ref float dw, int rows, int k, int n, int j, int end)
         where V : struct, IFloatLanes<V>
     {
