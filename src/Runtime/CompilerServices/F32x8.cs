@@ -79,8 +79,6 @@ public readonly struct F32x8 : IFloatLanes<F32x8>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void MultiplyAddTo(ref F32x8 accumulator, F32x8 a, F32x8 b)
     {
-        // Statements, not a conditional expression: the JIT keeps a conditional's value in a temporary, and the FMA then
-        // no longer sees that its result goes back into its addend.
         if (FusedMultiplyAdd.IsHardware) Unsafe.AsRef(in accumulator._v) = Vector256.FusedMultiplyAdd(a._v, b._v, accumulator._v);
         else Unsafe.AsRef(in accumulator._v) = a._v * b._v + accumulator._v;
     }

@@ -17,7 +17,9 @@ public interface IFloatLanes<TSelf> : ISimd<TSelf, float> where TSelf : struct, 
     /// accumulator = a * b + accumulator, written into the accumulator's own lanes. The products' kernels use it:
     /// <c>c = MultiplyAdd(a, b, c)</c> builds a new struct, and the JIT then computes the sum into a dying operand's
     /// register and copies it back (one more instruction per FMA, for each row's last FMA on a broadcast); stored in
-    /// place, the FMA takes the accumulator as its destination.
+    /// place, the FMA takes the accumulator as its destination. The implementations choose between the FMA and a
+    /// multiply then an add with statements, not a conditional expression, for the same reason: the JIT keeps a
+    /// conditional's value in a temporary.
     /// </summary>
     static abstract void MultiplyAddTo(ref TSelf accumulator, TSelf a, TSelf b);
 

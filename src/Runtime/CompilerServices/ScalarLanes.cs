@@ -69,8 +69,6 @@ public readonly struct F32x1 : IFloatLanes<F32x1>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void MultiplyAddTo(ref F32x1 accumulator, F32x1 a, F32x1 b)
     {
-        // Statements, not a conditional expression: the JIT keeps a conditional's value in a temporary, and the FMA then
-        // no longer sees that its result goes back into its addend.
         if (FusedMultiplyAdd.IsHardware) Unsafe.AsRef(in accumulator._v) = MathF.FusedMultiplyAdd(a._v, b._v, accumulator._v);
         else Unsafe.AsRef(in accumulator._v) = a._v * b._v + accumulator._v;
     }
