@@ -44,7 +44,7 @@ public sealed class PackageTests(PackageFixture package) : IClassFixture<Package
         // The runtime and the generator are inside, not dependencies; the dependencies are the unpickler that reads
         // torch.save files and Protocol Buffers for ONNX (ONNX Runtime, used by the tests and the bench, never is one).
         var dependencies = metadata.Descendants().Where(e => e.Name.LocalName == "dependency").Select(e => e.Attribute("id")?.Value).Distinct().Order().ToArray();
-        Assert.Equal(new[] { "Google.Protobuf", "Razorvine.Pickle" }, dependencies);
+        Assert.Equal(new[] { "Google.Protobuf" }, dependencies);
     }
 
     [Fact]

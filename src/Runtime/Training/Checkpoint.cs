@@ -87,7 +87,7 @@ public static class Checkpoint
         ArgumentNullException.ThrowIfNull(model);
         var targets = model.NamedParameters().ToList();
         if (optimizer is not null) targets.AddRange(optimizer.StateTensors());
-        (var entries, byte[] data, var metadata) = Read(path);
+        (var entries, ReadOnlyMemory<byte> data, var metadata) = Read(path);
         var skipped = optimizer is null ? entries.Keys.Where(k => k.StartsWith(Optimizer.StatePrefix, StringComparison.Ordinal)).ToHashSet() : new HashSet<string>();
         var staged = Stage(path, Checked(path, targets), entries, data, skipped);
         var generators = model.Generators("").ToList();
@@ -172,12 +172,16 @@ public static class Checkpoint
     private sealed record Entry(string DType, int[] Shape, long Begin, long End);
 
     /// <summary>Reads and checks a safetensors file: every entry well formed, in range, not overlapping.</summary>
-    private static (Dictionary<string, Entry> Entries, byte[] Data, Dictionary<string, string> Metadata) Read(string path)
+    private static (Dictionary<string, Entry> Entries, ReadOnlyMemory<byte> Data, Dictionary<string, string> Metadata) Read(string path)
+    {
+        using FileStream stream = Files.OpenRead(path);
+        return Read(path, stream);
+    }
+
+    private static (Dictionary<string, Entry> Entries, ReadOnlyMemory<byte> Data, Dictionary<string, string> Metadata) Read(string path, FileStream stream)
     {
         var metadata = new Dictionary<string, string>();
-        byte[] file;
-        try { file = File.ReadAllBytes(path); }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { throw new InvalidDataException($"{path}: cannot be read: {e.Message}", e); }
+        byte[] file = Files.ReadAll(path, stream);
         if (file.Length < 8) throw new InvalidDataException($"{path}: {file.Length} bytes, too short for a safetensors header (truncated?).");
         ulong headerLength = BinaryPrimitives.ReadUInt64LittleEndian(file);
         if (headerLength > HeaderLimit || 8 + (long)headerLength > file.Length)
@@ -213,7 +217,13 @@ public static class Checkpoint
         {
             if (entry.Shape.Any(d => d < 0)) throw new InvalidDataException($"{path}: tensor '{name}' has a negative dimension.");
             long size = entry.DType switch { "F32" => 4, "F64" => 8, "F16" or "BF16" => 2, _ => 0 };
-            long expected = size * entry.Shape.Aggregate(1L, (a, d) => a * d);
+            long count = 1;
+            foreach (int d in entry.Shape)
+            {
+                if (d != 0 && count > Array.MaxLength / d) throw new InvalidDataException($"{path}: tensor '{name}' of shape [{string.Join(", ", entry.Shape)}] has more values than an array holds.");
+                count *= d;
+            }
+            long expected = size * count;
             if (entry.Begin < 0 || entry.End > dataLength || entry.Begin > entry.End)
                 throw new InvalidDataException($"{path}: tensor '{name}' spans bytes [{entry.Begin}, {entry.End}) of a data section of {dataLength} (truncated?).");
             if (size > 0 && entry.End - entry.Begin != expected)
@@ -223,13 +233,13 @@ public static class Checkpoint
         for (int i = 1; i < ordered.Count; i++)
             if (ordered[i].Value.Begin < ordered[i - 1].Value.End)
                 throw new InvalidDataException($"{path}: tensors '{ordered[i - 1].Key}' and '{ordered[i].Key}' overlap.");
-        return (entries, file.AsSpan(8 + (int)headerLength).ToArray(), metadata);
+        return (entries, file.AsMemory(8 + (int)headerLength), metadata); // no copy: the data is read where it lies
     }
 
-    private static float[] Values(string path, string name, Entry entry, byte[] data)
+    private static float[] Values(string path, string name, Entry entry, ReadOnlyMemory<byte> data)
     {
         if (entry.DType != "F32") throw new InvalidDataException($"{path}: tensor '{name}' is {entry.DType}; float32 (F32) is expected.");
-        return PyTorch.ToSingles(data.AsSpan((int)entry.Begin, (int)(entry.End - entry.Begin)), "float32");
+        return PyTorch.ToSingles(data.Span.Slice((int)entry.Begin, (int)(entry.End - entry.Begin)), "float32");
     }
 
     /// <summary>
@@ -239,13 +249,13 @@ public static class Checkpoint
     public static void Load(string path, IEnumerable<KeyValuePair<string, Parameter<float>>> parameters)
     {
         var list = Checked(path, parameters);
-        (var entries, byte[] data, _) = Read(path);
+        (var entries, ReadOnlyMemory<byte> data, _) = Read(path);
         foreach ((Parameter<float> target, float[] values) in Stage(path, list, entries, data, new HashSet<string>())) target.CopyFrom(values);
     }
 
     /// <summary>The values of every target, checked against the file (names both ways, shapes, dtype) before any is set.</summary>
     private static List<(Parameter<float> Target, float[] Values)> Stage(string path, List<KeyValuePair<string, Parameter<float>>> list,
-        Dictionary<string, Entry> entries, byte[] data, HashSet<string> skipped)
+        Dictionary<string, Entry> entries, ReadOnlyMemory<byte> data, HashSet<string> skipped)
     {
         var targets = list.ToDictionary(p => p.Key, p => p.Value);
         var missing = targets.Keys.Where(k => !entries.ContainsKey(k)).ToList();
@@ -290,14 +300,14 @@ public static class Checkpoint
     }
 
     /// <summary>Every tensor of a safetensors file as float32 (F32, F64, F16 and BF16), for imports.</summary>
-    internal static Dictionary<string, PyTorchTensor> ReadTensors(string path)
+    internal static Dictionary<string, PyTorchTensor> ReadTensors(string path, FileStream file)
     {
-        (var entries, byte[] data, _) = Read(path);
+        (var entries, ReadOnlyMemory<byte> data, _) = Read(path, file);
         var tensors = new Dictionary<string, PyTorchTensor>();
         foreach ((string name, Entry entry) in entries)
         {
             string dtype = entry.DType switch { "F32" => "float32", "F64" => "float64", "F16" => "float16", "BF16" => "bfloat16", _ => throw new InvalidDataException($"{path}: tensor '{name}' is {entry.DType}; F32, F64, F16 or BF16 is expected.") };
-            tensors[name] = new PyTorchTensor(entry.Shape, PyTorch.ToSingles(data.AsSpan((int)entry.Begin, (int)(entry.End - entry.Begin)), dtype));
+            tensors[name] = new PyTorchTensor(entry.Shape, PyTorch.ToSingles(data.Span.Slice((int)entry.Begin, (int)(entry.End - entry.Begin)), dtype));
         }
         return tensors;
     }

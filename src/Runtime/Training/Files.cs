@@ -4,9 +4,40 @@ using System.IO;
 
 namespace CellGen;
 
-/// <summary>Writing a file so that a failure leaves the old one as it was.</summary>
+/// <summary>Reading files from outside with bounded memory; writing a file so that a failure leaves the old one as it was.</summary>
 internal static class Files
 {
+    /// <summary>
+    /// Opens a file to read, refusing what is not a regular file: a pipe cannot seek, and a device such as /dev/zero
+    /// reads as its length (0), never as endless bytes. Every error is an <see cref="InvalidDataException"/> naming the file.
+    /// </summary>
+    public static FileStream OpenRead(string path)
+    {
+        FileStream file;
+        try { file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read); }
+        catch (FileNotFoundException) { throw; }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or NotSupportedException or ArgumentException)
+        {
+            throw new InvalidDataException($"{path}: cannot be read: {e.Message}", e);
+        }
+        if (!file.CanSeek)
+        {
+            file.Dispose();
+            throw new InvalidDataException($"{path}: not a regular file (a pipe or a device cannot be read as a model file).");
+        }
+        return file;
+    }
+
+    /// <summary>The whole of a regular file (as long as it says it is, and no longer than an array holds).</summary>
+    public static byte[] ReadAll(string path, FileStream file)
+    {
+        if (file.Length > Array.MaxLength) throw new InvalidDataException($"{path}: {file.Length} bytes, more than one array holds.");
+        var bytes = new byte[file.Length];
+        try { file.ReadExactly(bytes); }
+        catch (Exception e) when (e is IOException) { throw new InvalidDataException($"{path}: cannot be read: {e.Message}", e); }
+        return bytes;
+    }
+
     /// <summary>Float32 values as the little-endian bytes every format here stores (safetensors, torch.save, ONNX).</summary>
     public static byte[] LittleEndian(ReadOnlySpan<float> values)
     {
