@@ -8,11 +8,16 @@ namespace CellGen;
 internal static class Files
 {
     /// <summary>
-    /// Opens a file to read, refusing what is not a regular file: a pipe cannot seek, and a device such as /dev/zero
-    /// reads as its length (0), never as endless bytes. Every error is an <see cref="InvalidDataException"/> naming the file.
+    /// Opens a file to read, refusing what is not a regular file before it is opened: a pipe would block the open, and a
+    /// device such as /dev/zero reads endless bytes; both say they hold 0 bytes, as an empty file does, and none of
+    /// them is a model. Every error is an <see cref="InvalidDataException"/> naming the file (a missing file stays a
+    /// <see cref="FileNotFoundException"/>).
     /// </summary>
     public static FileStream OpenRead(string path)
     {
+        var info = new FileInfo(path);
+        if (info.Exists && info.Length == 0)
+            throw new InvalidDataException($"{path}: 0 bytes, too short for a torch.save zip or a safetensors file (empty, or not a regular file: a pipe or a device).");
         FileStream file;
         try { file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read); }
         catch (FileNotFoundException) { throw; }

@@ -316,7 +316,7 @@ internal sealed class StateDictPickle
     private static object LittleEndianInteger(ReadOnlySpan<byte> bytes)
     {
         var value = new BigInteger(bytes, isUnsigned: false, isBigEndian: false);
-        return value >= long.MinValue && value <= long.MaxValue ? (long)value : value;
+        return value >= long.MinValue && value <= long.MaxValue ? (object)(long)value : value;
     }
 
     private string Utf8(ReadOnlySpan<byte> bytes)
