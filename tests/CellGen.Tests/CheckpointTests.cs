@@ -182,7 +182,7 @@ public sealed class CheckpointTests : IDisposable
         foreach ((string name, float[] values) in before) Assert.Equal(values, target.Parameter(name).ToArray());
     }
 
-    private sealed class FailingStream(Stream inner, long failAfter) : Stream
+    private sealed class FailingStream(Stream inner, long failAfter, Func<Exception>? failure = null) : Stream
     {
         private long _written;
         public override bool CanRead => false;
@@ -196,7 +196,7 @@ public sealed class CheckpointTests : IDisposable
         public override void SetLength(long value) => throw new NotSupportedException();
         public override void Write(byte[] buffer, int offset, int count)
         {
-            if (_written + count > failAfter) throw new IOException("disk full (simulated)");
+            if (_written + count > failAfter) throw failure?.Invoke() ?? new IOException("disk full (simulated)");
             _written += count;
             inner.Write(buffer, offset, count);
         }
@@ -214,6 +214,58 @@ public sealed class CheckpointTests : IDisposable
         // The message names the file the caller asked for, not the temporary one beside it.
         Assert.Contains(Path.GetFullPath(path), error.Message);
         Assert.DoesNotContain(".tmp", error.Message);
+    }
+
+    [Fact]
+    public void AWriteOverAFileSizeLimitIsAnIOExceptionNamingTheFileAndLeavesNothingBehind()
+    {
+        // .NET's error for EFBIG (ulimit -f with SIGXFSZ ignored, as under Python) is an ArgumentOutOfRangeException.
+        string path = Path.Combine(_folder, "model.safetensors");
+        Checkpoint.Save(path, Checkpoint.Named(RandomLstm(1)));
+        byte[] old = File.ReadAllBytes(path);
+        var error = Assert.Throws<IOException>(() => Checkpoint.Save(path, Checkpoint.Named(RandomLstm(2)), null,
+            s => new FailingStream(s, old.Length / 2, () => new ArgumentOutOfRangeException("value", "Specified file length was too large for the file system."))));
+        Assert.Contains(Path.GetFullPath(path), error.Message);
+        Assert.Contains("too large", error.Message);
+        Assert.Equal(old, File.ReadAllBytes(path));
+        Assert.Single(Directory.GetFiles(_folder));
+    }
+
+    [Theory]
+    [InlineData("cellgen.optimizer.learning_rate", "NaN", "learning rate")]
+    [InlineData("cellgen.optimizer.learning_rate", "-1", "learning rate")]
+    [InlineData("cellgen.optimizer.learning_rate", "Infinity", "learning rate")]
+    [InlineData("cellgen.optimizer.learning_rate", "1e39", "learning rate")]
+    [InlineData("cellgen.optimizer.steps", "-3", "steps")]
+    [InlineData("cellgen.generator.1.dropout", "x", "dropout generator")]
+    public void ACheckpointWithAMetadataValueOutOfRangeChangesNothing(string key, string value, string message)
+    {
+        string path = Path.Combine(_folder, "model.safetensors");
+        var model = new Sequential(new Embedding(9, 4), new Dropout(0.1f), new Recurrent((x, h) => new Lstm(x, h), 4, 5), new Dense(5, 3));
+        var optimizer = Adam.W(new IHasParameters[] { model }, learningRate: 0.25f);
+        Checkpoint.Save(path, model, optimizer);
+        EditMetadata(path, key, value);
+        var target = new Sequential(new Embedding(9, 4), new Dropout(0.1f), new Recurrent((x, h) => new Lstm(x, h), 4, 5), new Dense(5, 3));
+        var targetOptimizer = Adam.W(new IHasParameters[] { target }, learningRate: 0.5f);
+        var before = target.NamedParameters().Select(p => p.Value.ToArray()).ToList();
+        var error = Assert.Throws<InvalidDataException>(() => Checkpoint.Load(path, target, targetOptimizer));
+        Assert.StartsWith(path + ":", error.Message);
+        Assert.Contains(message, error.Message);
+        Assert.Equal(before, target.NamedParameters().Select(p => p.Value.ToArray()).ToList());
+        Assert.Equal(0.5f, targetOptimizer.LearningRate);
+        Assert.Equal(0, targetOptimizer.Steps);
+    }
+
+    /// <summary>Rewrites one metadata value of a safetensors file's header (the data stays where it is, after the new header).</summary>
+    private static void EditMetadata(string path, string key, string value)
+    {
+        byte[] file = File.ReadAllBytes(path);
+        int length = (int)BitConverter.ToUInt64(file, 0);
+        var header = System.Text.Json.Nodes.JsonNode.Parse(file.AsSpan(8, length))!.AsObject();
+        Assert.True(header["__metadata__"]!.AsObject().ContainsKey(key), $"no {key} in {header["__metadata__"]}");
+        header["__metadata__"]![key] = value;
+        byte[] json = System.Text.Encoding.UTF8.GetBytes(header.ToJsonString());
+        File.WriteAllBytes(path, BitConverter.GetBytes((ulong)json.Length).Concat(json).Concat(file.Skip(8 + length)).ToArray());
     }
 
     [Fact]

@@ -73,13 +73,19 @@ internal static class Files
             // The temporary file is an implementation detail: the message names the file the caller asked for.
             throw new IOException($"{full}: could not be saved ({e.Message.Replace(temporary, "a temporary file beside it")}); the file is unchanged.", e);
         }
+        catch (ArgumentOutOfRangeException e)
+        {
+            // What .NET throws for EFBIG (a file-size limit, ulimit -f): the arguments were checked before, so it is the file system's.
+            throw new IOException($"{full}: could not be saved: the file system refused its length ({e.Message}; a file-size limit?); the file is unchanged.", e);
+        }
         catch (UnauthorizedAccessException e)
         {
             throw new UnauthorizedAccessException($"{full}: could not be saved ({e.Message.Replace(temporary, "a temporary file beside it")}); the file is unchanged.", e);
         }
         finally
         {
-            if (File.Exists(temporary)) File.Delete(temporary);
+            try { File.Delete(temporary); }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException) { } // the original error says more; a leftover .tmp is harmless
         }
     }
 }

@@ -103,10 +103,13 @@ public abstract class Optimizer
     /// <summary>A state buffer per parameter buffer (momentum, moments), allocated once.</summary>
     protected float[][] StateLike() => Buffers.Select(b => new float[b.Values.Length]).ToArray();
 
+    /// <summary>A learning rate or option an optimiser takes: finite and not negative.</summary>
+    internal static bool IsValidRate(float value) => float.IsFinite(value) && value >= 0;
+
     /// <summary>Checks an option and names it when it is out of range.</summary>
     protected static float Check(float value, string name, bool allowZero = true)
     {
-        if (!float.IsFinite(value) || value < 0 || (!allowZero && value == 0))
+        if (!IsValidRate(value) || (!allowZero && value == 0))
             throw new ArgumentOutOfRangeException(name, value, $"{name} must be a finite number {(allowZero ? ">= 0" : "> 0")}.");
         return value;
     }
