@@ -3,6 +3,7 @@ using CellGen.Generator.Compiler;
 using CellGen.Generator.Emit;
 using CellGen.Generator.Language;
 using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.CSharp;
 using Microsoft.CodeAnalysis.CSharp.Syntax;
 
 namespace CellGen.Generator;
@@ -35,8 +36,11 @@ public sealed class CellGenerator : IIncrementalGenerator
             .Where(diagnostic => diagnostic is not null);
         context.RegisterSourceOutput(withoutCell.Combine(context.CompilationProvider), (output, pair) => output.ReportDiagnostic(pair.Left!.ToDiagnostic(pair.Right)));
 
-        var compiled = declarations.Combine(emitFloat64)
-            .Select((pair, _) => CellCompiler.Compile(pair.Left, pair.Right))
+        // The language version the project compiles (LanguageVersion's value: 1200 for C# 12), so that an old one is a CG error at the cell rather than errors inside generated code.
+        var languageVersion = context.ParseOptionsProvider.Select((options, _) => options is CSharpParseOptions csharp ? (int)csharp.LanguageVersion : int.MaxValue);
+
+        var compiled = declarations.Combine(emitFloat64).Combine(languageVersion)
+            .Select((pair, _) => CellCompiler.Compile(pair.Left.Left, pair.Left.Right, pair.Right))
             .WithTrackingName(CompileStep);
 
         var sources = compiled.Select((cell, _) => cell.Spec).WithTrackingName(SourceStep);

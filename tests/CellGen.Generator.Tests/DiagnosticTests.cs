@@ -1,5 +1,6 @@
 using System.Linq;
 using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.CSharp;
 using Microsoft.CodeAnalysis.Text;
 using Xunit;
 
@@ -31,7 +32,7 @@ public sealed class DiagnosticTests
         Assert.Equal(text.Lines.GetLinePositionSpan(new TextSpan(start, end - start)), diagnostic.Location.GetLineSpan().Span);
         Assert.False(string.IsNullOrWhiteSpace(diagnostic.GetMessage()));
         Assert.EndsWith("#" + id.ToLowerInvariant(), diagnostic.Descriptor.HelpLinkUri);
-        if (severity == DiagnosticSeverity.Error) Assert.DoesNotContain(result.RunResult.GeneratedTrees, t => t.FilePath.EndsWith("Test.C.g.cs"));
+        if (severity == DiagnosticSeverity.Error) Assert.DoesNotContain(result.RunResult.GeneratedTrees, t => GeneratorHarness.IsSourceOf(t.FilePath, "Test.C"));
         return diagnostic;
     }
 
@@ -224,7 +225,7 @@ public sealed class DiagnosticTests
         Expect("CG0013", CellSource("[|u|] = sigmoid(V @ x[t])", Rnn), DiagnosticSeverity.Warning);
         // A warning does not stop the cell from being generated.
         var result = GeneratorHarness.Run(CellSource("u = sigmoid(V @ x[t])", Rnn));
-        Assert.Contains(result.RunResult.GeneratedTrees, t => t.FilePath.EndsWith("Test.C.g.cs"));
+        Assert.Contains(result.RunResult.GeneratedTrees, t => GeneratorHarness.IsSourceOf(t.FilePath, "Test.C"));
         Assert.Empty(result.CompileErrors);
     }
 
@@ -282,4 +283,32 @@ public sealed class DiagnosticTests
     [Fact]
     public void ConstantArgumentsPointAtTheArgument() =>
         Expect("CG0002", "using CellGen;\nnamespace Test;\n[RecurrentCell]\n[Equation([|C.Text|])]\npublic partial class C { public const string Text = \"h[t] = softmax(W @ [h[t-1], x[t]])\"; }\n");
+
+    [Theory]
+    [InlineData(LanguageVersion.CSharp12, true)]
+    [InlineData(LanguageVersion.CSharp11, true)]
+    [InlineData(LanguageVersion.CSharp13, false)]
+    [InlineData(LanguageVersion.Default, false)]
+    public void AProjectOnAnOlderCSharpGetsCG0025AtTheCellAndNoErrorInGeneratedCode(LanguageVersion version, bool tooOld)
+    {
+        var options = new CSharpParseOptions(version);
+        var compilation = GeneratorHarness.Compilation().AddSyntaxTrees(CSharpSyntaxTree.ParseText(
+            "using CellGen;\nnamespace Test;\n[RecurrentCell]\n[Equation(\"h[t] = tanh(W @ [h[t-1], x[t]] + b)\")]\npublic partial class C;\n", options, "Cell.cs"));
+        var driver = CSharpGeneratorDriver.Create(new[] { new CellGenerator().AsSourceGenerator() }, parseOptions: options)
+            .RunGeneratorsAndUpdateCompilation(compilation, out Compilation output, out var diagnostics);
+        Assert.Null(driver.GetRunResult().Results.Single().Exception);
+        var errors = output.GetDiagnostics().Where(d => d.Severity == DiagnosticSeverity.Error).ToList();
+        if (tooOld)
+        {
+            Diagnostic cg0025 = Assert.Single(diagnostics, d => d.Id == "CG0025");
+            Assert.Contains($"compiles C# {(int)version / 100}:", cg0025.GetMessage());
+            Assert.Equal("Cell.cs", cg0025.Location.SourceTree?.FilePath);
+            Assert.Empty(driver.GetRunResult().GeneratedTrees);
+        }
+        else
+        {
+            Assert.DoesNotContain(diagnostics, d => d.Id.StartsWith("CG", System.StringComparison.Ordinal));
+            Assert.Empty(errors);
+        }
+    }
 }

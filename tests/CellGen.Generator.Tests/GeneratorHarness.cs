@@ -59,7 +59,8 @@ public static class GeneratorHarness
 
         public Exception? GeneratorException => RunResult.Results.Select(r => r.Exception).FirstOrDefault(e => e is not null);
 
-        public string Source(string hintName) => RunResult.Results.SelectMany(r => r.GeneratedSources).Single(s => s.HintName == hintName).SourceText.ToString();
+        /// <summary>The generated source of a cell by its full name ("Test.C").</summary>
+        public string Source(string fullName) => RunResult.Results.SelectMany(r => r.GeneratedSources).Single(s => IsSourceOf(s.HintName, fullName)).SourceText.ToString();
 
         /// <summary>Emits the compilation and loads it in a collectible context.</summary>
         public Assembly Load()
@@ -95,6 +96,13 @@ public static class GeneratorHarness
 
         public override bool TryGetValue(string key, out string value) => _values.TryGetValue(key, out value!);
     }
+
+    /// <summary>
+    /// Whether a generated file (its hint name or path) is the cell <paramref name="fullName"/>'s: the name, then the
+    /// case of its letters in hex where any is upper case (CellSpec.HintName), then ".g.cs".
+    /// </summary>
+    public static bool IsSourceOf(string hintNameOrPath, string fullName) =>
+        System.Text.RegularExpressions.Regex.IsMatch(hintNameOrPath, "(^|[/\\\\])" + System.Text.RegularExpressions.Regex.Escape(fullName) + "(\\.[0-9a-f]+)?\\.g\\.cs$");
 
     /// <summary>The repository root (the folder of CellGen.sln).</summary>
     public static string RepositoryRoot

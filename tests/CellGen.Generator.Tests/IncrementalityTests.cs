@@ -71,6 +71,6 @@ public sealed class IncrementalityTests
         Assert.Single(sources, o => o.Reason == IncrementalStepRunReason.Modified);
         Assert.Single(sources, o => o.Reason is IncrementalStepRunReason.Cached or IncrementalStepRunReason.Unchanged);
         Assert.Contains("Test.Second", sources.Single(o => o.Reason == IncrementalStepRunReason.Modified).Value!.ToString());
-        Assert.Contains(result.GeneratedSources, s => s.HintName == "Test.Second.g.cs" && s.SourceText.ToString().Contains("0.5f"));
+        Assert.Contains(result.GeneratedSources, s => GeneratorHarness.IsSourceOf(s.HintName, "Test.Second") && s.SourceText.ToString().Contains("0.5f"));
     }
 }

@@ -14,7 +14,7 @@ public sealed class ScheduleTests
         var result = GeneratorHarness.Run(GeneratorHarness.Cell("C", equations), emitFloat64);
         Assert.Empty(result.CellGenDiagnostics);
         Assert.Empty(result.CompileErrors);
-        return result.Source("Test.C.g.cs");
+        return result.Source("Test.C");
     }
 
     private static int ForwardSweeps(string source) => Regex.Matches(source, @"private ref struct StepForward\d").Count;

@@ -22,6 +22,6 @@ public sealed class SnapshotTests
         Assert.Null(result.GeneratorException);
         Assert.Empty(result.CellGenDiagnostics);
         Assert.Empty(result.Output.GetDiagnostics().Where(d => d.Severity >= DiagnosticSeverity.Warning));
-        Approvals.Verify(cell, result.Source($"CellGen.Cells.{cell}.g.cs"));
+        Approvals.Verify(cell, result.Source($"CellGen.Cells.{cell}"));
     }
 }

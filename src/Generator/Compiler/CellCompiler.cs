@@ -13,11 +13,19 @@ internal sealed record CompiledCell(CellSpec? Spec, EquatableArray<DiagnosticInf
 /// <summary>The pipeline for one cell: Parse, Bind, Lower, Optimise, Derive, Schedule. Pure: declaration in, spec out.</summary>
 internal static class CellCompiler
 {
-    public static CompiledCell Compile(CellDeclaration declaration, bool emitFloat64)
+    /// <summary>The oldest C# the generated code compiles under (ref struct kernels implement an interface: C# 13).</summary>
+    public const int MinimumLanguageVersion = 1300;
+
+    public static CompiledCell Compile(CellDeclaration declaration, bool emitFloat64, int languageVersion = int.MaxValue)
     {
         var diagnostics = new List<DiagnosticInfo>(declaration.Problems);
         try
         {
+            if (languageVersion < MinimumLanguageVersion)
+                diagnostics.Add(new DiagnosticInfo(Diagnostics.LanguageVersionTooOld.Id, declaration.AttributeLocation, new EquatableArray<string>(new[]
+                {
+                    declaration.ClassName, languageVersion % 100 == 0 ? (languageVersion / 100).ToString(System.Globalization.CultureInfo.InvariantCulture) : languageVersion.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                })));
             if (emitFloat64 && (declaration.ClassName == "Float64" || declaration.Members.Contains("Float64")))
                 diagnostics.Add(new DiagnosticInfo(Diagnostics.NotACellClass.Id, declaration.AttributeLocation, new EquatableArray<string>(new[]
                 {

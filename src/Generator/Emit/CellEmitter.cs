@@ -22,7 +22,7 @@ internal static class CellEmitter
         w.Line("#pragma warning disable CS1591 // the generated members are documented on RecurrentCell<T>");
         w.Line("using System; // AsSpan");
         w.Line();
-        var outer = (spec.Namespace.Length > 0 ? new[] { "namespace " + spec.Namespace } : System.Array.Empty<string>())
+        var outer = (spec.Namespace.Length > 0 ? new[] { "namespace " + Names.EscapeDotted(spec.Namespace) } : System.Array.Empty<string>())
             .Concat(spec.Containing.Select(type => $"partial {type.Keyword} {Names.Escape(type.Name)}"));
         using (w.Blocks(outer))
         {

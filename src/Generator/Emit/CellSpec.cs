@@ -13,8 +13,30 @@ internal sealed record CellSpec(string Namespace, string ClassName, EquatableArr
 {
     public string FullName => string.Join(".", new[] { Namespace }.Concat(Containing.Select(c => c.Name)).Concat(new[] { ClassName }).Where(s => s.Length > 0));
 
-    /// <summary>The file name of the generated source: the full name without the '@' of verbatim identifiers (not allowed in hint names).</summary>
-    public string HintName => FullName.Replace("@", "") + ".g.cs";
+    /// <summary>
+    /// The file name of the generated source, unique for every cell of a compilation even where file names ignore case
+    /// (Roslyn compares hint names so): the namespace, then '+' before each nested type (a namespace N.C and a class
+    /// N.C differ), then the letters' case as hex bits when any letter is upper case (N.Cell and N.cell differ).
+    /// </summary>
+    public string HintName
+    {
+        get
+        {
+            string types = string.Join("+", Containing.Select(c => c.Name).Concat(new[] { ClassName }));
+            // '@' of verbatim identifiers is not allowed in hint names (and @event is event).
+            string name = (Namespace.Length > 0 ? Namespace + "." + types : types).Replace("@", "");
+            var letters = name.Where(c => char.ToUpperInvariant(c) != char.ToLowerInvariant(c)).ToList();
+            if (letters.All(c => !char.IsUpper(c))) return name + ".g.cs";
+            var bits = new System.Text.StringBuilder();
+            for (int k = 0; k < letters.Count; k += 4)
+            {
+                int nibble = 0;
+                for (int b = 0; b < 4; b++) nibble = nibble * 2 + (k + b < letters.Count && char.IsUpper(letters[k + b]) ? 1 : 0);
+                bits.Append("0123456789abcdef"[nibble]);
+            }
+            return name + "." + bits + ".g.cs";
+        }
+    }
 
     /// <summary>The names whose size is <paramref name="size"/>, for the constructor's documentation.</summary>
     public System.Collections.Generic.IEnumerable<string> SizesOf(string size) =>

@@ -1,4 +1,5 @@
 using System.Collections.Generic;
+using System.Linq;
 using Microsoft.CodeAnalysis.CSharp;
 
 namespace CellGen.Generator.Emit;
@@ -26,9 +27,15 @@ internal sealed class Names
         return s.Append('"').ToString();
     }
 
-    /// <summary>An identifier as C# source writes it: a keyword gets '@' (a class named @class).</summary>
+    /// <summary>
+    /// An identifier as C# source writes it: a keyword or a contextual keyword gets '@' (a class named @class or
+    /// @record), since a contextual keyword may read as one where the generated code names it.
+    /// </summary>
     public static string Escape(string identifier) =>
-        SyntaxFacts.GetKeywordKind(identifier) != SyntaxKind.None || SyntaxFacts.GetContextualKeywordKind(identifier) is SyntaxKind.FieldKeyword ? "@" + identifier : identifier;
+        SyntaxFacts.GetKeywordKind(identifier) != SyntaxKind.None || SyntaxFacts.GetContextualKeywordKind(identifier) != SyntaxKind.None ? "@" + identifier : identifier;
+
+    /// <summary>A dotted namespace with each part escaped.</summary>
+    public static string EscapeDotted(string dotted) => string.Join(".", dotted.Split('.').Select(Escape));
 
     public string Take(string preferred)
     {

@@ -315,7 +315,7 @@ internal sealed partial class VariantEmitter
         init.AddRange(DeclaredSizes.Select(n => SizeOf(Size.Declared(n))).Select(n => $"{n} = {n}"));
         if (forward) init.Add("Record = record");
         init.AddRange(views.Values.Select(v => $"{v.Field} = {v.Span}"));
-        _w.Line($"var {local} = new {name} {{ {string.Join(", ", init)} }};");
+        _w.Line($"{name} {local} = new {name} {{ {string.Join(", ", init)} }};"); // no 'var': a type of the user's called var would capture it
         return local;
     }
 }

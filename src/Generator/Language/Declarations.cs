@@ -59,7 +59,22 @@ internal static class Declarations
     }
     private const string SizeAttribute = "CellGen.SizeAttribute";
 
+    /// <summary>
+    /// Reads a declaration; whatever it holds, nothing here may throw (an exception in a generator drops the generated
+    /// code of every cell of the project): an unforeseen one becomes CG0099 at the class, for this cell alone.
+    /// </summary>
     public static CellDeclaration Read(GeneratorAttributeSyntaxContext context, CancellationToken cancellation)
+    {
+        try { return ReadCore(context, cancellation); }
+        catch (System.Exception e) when (e is not System.OperationCanceledException)
+        {
+            SourceSpan at = ToSpan(((TypeDeclarationSyntax)context.TargetNode).Identifier.GetLocation());
+            return new CellDeclaration("", context.TargetSymbol.Name, EquatableArray<ContainingType>.Empty, "x", "h", EquatableArray<EquationSource>.Empty, at,
+                new[] { new DiagnosticInfo(Diagnostics.InternalError.Id, at, new EquatableArray<string>(new[] { e.GetType().Name + ": " + e.Message })) }.ToEquatableArray());
+        }
+    }
+
+    private static CellDeclaration ReadCore(GeneratorAttributeSyntaxContext context, CancellationToken cancellation)
     {
         var symbol = (INamedTypeSymbol)context.TargetSymbol;
         var syntax = (TypeDeclarationSyntax)context.TargetNode;
@@ -247,6 +262,7 @@ internal static class Declarations
                     decoded.Append(raw[i++]);
                     continue;
                 }
+                if (i + 1 >= raw.Length - 1) return false;
                 char kind = raw[i + 1];
                 string? value = null;
                 int next = i + 2;
@@ -265,17 +281,22 @@ internal static class Declarations
                     case 'v': value = "\v"; break;
                     case 'e': value = "\u001b"; break;
                     case 'u':
-                        value = ((char)System.Convert.ToInt32(raw.Substring(i + 2, 4), 16)).ToString();
+                        if (Hex(raw, i + 2, 4) is not { } u) return false;
+                        value = ((char)u).ToString();
                         next = i + 6;
                         break;
                     case 'U':
-                        value = char.ConvertFromUtf32(System.Convert.ToInt32(raw.Substring(i + 2, 8), 16));
+                        // As the compiler decodes it: a UTF-16 unit up to U+FFFF (a lone surrogate included), a pair above.
+                        if (Hex(raw, i + 2, 8) is not { } scalar || scalar > 0x10FFFF) return false;
+                        value = scalar <= 0xFFFF ? ((char)scalar).ToString()
+                            : new string(new[] { (char)(0xD800 + ((scalar - 0x10000) >> 10)), (char)(0xDC00 + ((scalar - 0x10000) & 0x3FF)) });
                         next = i + 10;
                         break;
                     case 'x':
                         int end = i + 2;
                         while (end < raw.Length - 1 && end < i + 6 && System.Uri.IsHexDigit(raw[end])) end++;
-                        value = ((char)System.Convert.ToInt32(raw.Substring(i + 2, end - i - 2), 16)).ToString();
+                        if (Hex(raw, i + 2, end - i - 2) is not { } x) return false;
+                        value = ((char)x).ToString();
                         next = end;
                         break;
                     default: return false;
@@ -333,6 +354,22 @@ internal static class Declarations
         // The end of the text is the closing quote.
         positions[text.Length] = starts.Count > 0 ? NextStart(raw, origin, starts[starts.Count - 1], token) : origin + 1;
         return true;
+    }
+
+    /// <summary>The value of <paramref name="count"/> hex digits at <paramref name="start"/>, or null where there are not that many.</summary>
+    private static int? Hex(string raw, int start, int count)
+    {
+        if (count < 1 || start + count > raw.Length - 1) return null;
+        int value = 0;
+        for (int k = start; k < start + count; k++)
+        {
+            char c = raw[k];
+            int digit = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+            if (digit < 0) return null;
+            value = value * 16 + digit;
+            if (value > 0x10FFFF) return int.MaxValue; // out of range, and no overflow however many digits follow
+        }
+        return value;
     }
 
     private static int NextStart(string raw, int origin, int lastStart, SyntaxToken token)

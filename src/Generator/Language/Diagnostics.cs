@@ -136,6 +136,9 @@ internal static class Diagnostics
     public static readonly DiagnosticDescriptor EquationsWithoutCell = Warning("CG0024", "[Equation] without [RecurrentCell]",
         "'{0}' has [Equation] attributes but no [RecurrentCell]: nothing is generated for it; add [RecurrentCell] to make it a cell");
 
+    public static readonly DiagnosticDescriptor LanguageVersionTooOld = Error("CG0025", "C# language version too old for generated cells",
+        "The generated code of '{0}' needs C# 13 or later (a ref struct that implements an interface), and this project compiles C# {1}: remove <LangVersion> or set it to 13 or later");
+
     public static readonly DiagnosticDescriptor InternalError = Error("CG0099", "Internal error in the CellGen compiler",
         "CellGen could not compile this cell because of an internal error ({0}); please report it with the equations");
 
@@ -144,7 +147,7 @@ internal static class Diagnostics
         SyntaxError, UnknownFunction, ReadBeforeDefinition, DefinedTwice, StateNotUpdated, MatrixAndVector,
         MatrixNotParameter, ConcatenationSizes, OutputMissing, NotPartial, Generic, ContainingTypeNotPartial,
         UnusedIntermediate, UnusedInput, InputMisuse, SizeMismatch, NoEquations, InvalidRoleName, NotACellClass,
-        NotAConstantString, TimeIndexMisuse, WrongArgumentCount, SizeDeclaration, EquationsWithoutCell, InternalError,
+        NotAConstantString, TimeIndexMisuse, WrongArgumentCount, SizeDeclaration, EquationsWithoutCell, LanguageVersionTooOld, InternalError,
     };
 
     public static DiagnosticDescriptor ById(string id)

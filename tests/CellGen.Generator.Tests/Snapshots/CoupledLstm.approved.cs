@@ -140,7 +140,7 @@ namespace CellGen.Cells
                 {
                     // product0 = W_f[:, :H] @ h[t-1] | W_g[:, :H] @ h[t-1] | W_o[:, :H] @ h[t-1]
                     // f, g, o, c[t], h[t] (fused with the product: each block of hidden units as soon as its gates are computed)
-                    var kStepForward0 = new StepForward0 { H = H, X = X, Record = record, _product0 = _product0, _product1 = _product1.AsSpan(t * B * (3 * H), B * (3 * H)), _f = _f.AsSpan(t * B * H, B * H), _g = _g.AsSpan(t * B * H, B * H), _o = _o.AsSpan(t * B * H, B * H), _c_prev = PreviousState(0, t), _c = NextState(0, t), _tanh_c = _tanh_c.AsSpan(t * B * H, B * H), _h = NextState(1, t) };
+                    StepForward0 kStepForward0 = new StepForward0 { H = H, X = X, Record = record, _product0 = _product0, _product1 = _product1.AsSpan(t * B * (3 * H), B * (3 * H)), _f = _f.AsSpan(t * B * H, B * H), _g = _g.AsSpan(t * B * H, B * H), _o = _o.AsSpan(t * B * H, B * H), _c_prev = PreviousState(0, t), _c = NextState(0, t), _tanh_c = _tanh_c.AsSpan(t * B * H, B * H), _h = NextState(1, t) };
                     // _product1 is read ahead: each block of it arrives in cache while that block's product runs
                     global::CellGen.CompilerServices.Gemm.ForwardThenSweep(PreviousState(1, t), H, _cell._weights0, _weights0Packed, default, _product0, 3 * H, B, H, 3, H, ref kStepForward0, kStepForward0._product1);
                     EndForwardStep(t); // sequences that have ended keep their states
@@ -160,7 +160,7 @@ namespace CellGen.Cells
                 {
                     BeginBackwardStep(t); // sequences that have ended add nothing from here on
                     // Backward of f, g, o, c[t], h[t]
-                    var kStepBackward0 = new StepBackward0 { H = H, X = X, _f = _f.AsSpan(t * B * H, B * H), _g = _g.AsSpan(t * B * H, B * H), _o = _o.AsSpan(t * B * H, B * H), _c_prev = PreviousState(0, t), _tanh_c = _tanh_c.AsSpan(t * B * H, B * H), _d_product0 = _d_product0.AsSpan(t * B * (3 * H), B * (3 * H)), _d_c_prev = CarryOut(0), _d_c_later = CarryIn(0), _d_output = OutputGradient(outputGradients, t), _d_h_later = CarryIn(1) };
+                    StepBackward0 kStepBackward0 = new StepBackward0 { H = H, X = X, _f = _f.AsSpan(t * B * H, B * H), _g = _g.AsSpan(t * B * H, B * H), _o = _o.AsSpan(t * B * H, B * H), _c_prev = PreviousState(0, t), _tanh_c = _tanh_c.AsSpan(t * B * H, B * H), _d_product0 = _d_product0.AsSpan(t * B * (3 * H), B * (3 * H)), _d_c_prev = CarryOut(0), _d_c_later = CarryIn(0), _d_output = OutputGradient(outputGradients, t), _d_h_later = CarryIn(1) };
                     global::CellGen.CompilerServices.Elementwise.ForEach(ref kStepBackward0, B, H);
                     // d(h[t-1]) = d(product0) @ weights0ᵀ
                     global::CellGen.CompilerServices.Gemm.BackwardDataTransposed<float>(_d_product0.AsSpan(t * B * (3 * H), B * (3 * H)), 3 * H, _weights0Transposed, _weights0TransposedPacked, CarryOut(1), H, B, H, 3 * H, accumulate: false);

@@ -155,11 +155,11 @@ namespace CellGen.Cells
                     int slot = record ? t : 0; // without a tape, one step's room is enough for what only the backward pass reads
                     // product0 = W_z[:, :H] @ h[t-1] | W_r[:, :H] @ h[t-1]
                     // r (fused with the product: each block of hidden units as soon as its gates are computed)
-                    var kStepForward0 = new StepForward0 { H = H, X = X, Record = record, _product0 = _product0, _product1 = _product1.AsSpan(t * B * (3 * H), B * (3 * H)), _r = _r.AsSpan(t * B * H, B * H), _h_prev = PreviousState(0, t), _r_h_prev = _r_h_prev.AsSpan(slot * B * H, B * H) };
+                    StepForward0 kStepForward0 = new StepForward0 { H = H, X = X, Record = record, _product0 = _product0, _product1 = _product1.AsSpan(t * B * (3 * H), B * (3 * H)), _r = _r.AsSpan(t * B * H, B * H), _h_prev = PreviousState(0, t), _r_h_prev = _r_h_prev.AsSpan(slot * B * H, B * H) };
                     global::CellGen.CompilerServices.Gemm.ForwardThenSweep(PreviousState(0, t), H, _cell._weights0, _weights0Packed, default, _product0, 2 * H, B, H, 2, H, ref kStepForward0);
                     // product2 = W_n[:, :H] @ r * h[t-1]
                     // z, n, h[t] (fused with the product: each block of hidden units as soon as its gates are computed)
-                    var kStepForward1 = new StepForward1 { H = H, X = X, Record = record, _product0 = _product0, _product1 = _product1.AsSpan(t * B * (3 * H), B * (3 * H)), _z = _z.AsSpan(t * B * H, B * H), _product2 = _product2, _n = _n.AsSpan(t * B * H, B * H), _h_prev = PreviousState(0, t), _h = NextState(0, t) };
+                    StepForward1 kStepForward1 = new StepForward1 { H = H, X = X, Record = record, _product0 = _product0, _product1 = _product1.AsSpan(t * B * (3 * H), B * (3 * H)), _z = _z.AsSpan(t * B * H, B * H), _product2 = _product2, _n = _n.AsSpan(t * B * H, B * H), _h_prev = PreviousState(0, t), _h = NextState(0, t) };
                     global::CellGen.CompilerServices.Gemm.ForwardThenSweep(_r_h_prev.AsSpan(slot * B * H, B * H), H, _cell._weights2, _weights2Packed, default, _product2, H, B, H, 1, H, ref kStepForward1);
                     EndForwardStep(t); // sequences that have ended keep their states
                 }
@@ -180,12 +180,12 @@ namespace CellGen.Cells
                 {
                     BeginBackwardStep(t); // sequences that have ended add nothing from here on
                     // Backward of z, n, h[t]
-                    var kStepBackward1 = new StepBackward1 { H = H, X = X, _h_prev = PreviousState(0, t), _z = _z.AsSpan(t * B * H, B * H), _n = _n.AsSpan(t * B * H, B * H), _d_product0 = _d_product0.AsSpan(t * B * (2 * H), B * (2 * H)), _d_product1 = _d_product1.AsSpan(t * B * (3 * H), B * (3 * H)), _d_product2 = _d_product2.AsSpan(t * B * H, B * H), _d_h_prev = CarryOut(0), _d_output = OutputGradient(outputGradients, t), _d_h_later = CarryIn(0) };
+                    StepBackward1 kStepBackward1 = new StepBackward1 { H = H, X = X, _h_prev = PreviousState(0, t), _z = _z.AsSpan(t * B * H, B * H), _n = _n.AsSpan(t * B * H, B * H), _d_product0 = _d_product0.AsSpan(t * B * (2 * H), B * (2 * H)), _d_product1 = _d_product1.AsSpan(t * B * (3 * H), B * (3 * H)), _d_product2 = _d_product2.AsSpan(t * B * H, B * H), _d_h_prev = CarryOut(0), _d_output = OutputGradient(outputGradients, t), _d_h_later = CarryIn(0) };
                     global::CellGen.CompilerServices.Elementwise.ForEach(ref kStepBackward1, B, H);
                     // d(r * h[t-1]) = d(product2) @ weights2ᵀ
                     global::CellGen.CompilerServices.Gemm.BackwardDataTransposed<float>(_d_product2.AsSpan(t * B * H, B * H), H, _weights2Transposed, _weights2TransposedPacked, _d_r_h_prev, H, B, H, H, accumulate: false);
                     // Backward of r
-                    var kStepBackward0 = new StepBackward0 { H = H, X = X, _h_prev = PreviousState(0, t), _r = _r.AsSpan(t * B * H, B * H), _d_product0 = _d_product0.AsSpan(t * B * (2 * H), B * (2 * H)), _d_product1 = _d_product1.AsSpan(t * B * (3 * H), B * (3 * H)), _d_r_h_prev = _d_r_h_prev, _d_h_prev = CarryOut(0) };
+                    StepBackward0 kStepBackward0 = new StepBackward0 { H = H, X = X, _h_prev = PreviousState(0, t), _r = _r.AsSpan(t * B * H, B * H), _d_product0 = _d_product0.AsSpan(t * B * (2 * H), B * (2 * H)), _d_product1 = _d_product1.AsSpan(t * B * (3 * H), B * (3 * H)), _d_r_h_prev = _d_r_h_prev, _d_h_prev = CarryOut(0) };
                     global::CellGen.CompilerServices.Elementwise.ForEach(ref kStepBackward0, B, H);
                     // d(h[t-1]) += d(product0) @ weights0ᵀ
                     global::CellGen.CompilerServices.Gemm.BackwardDataTransposed<float>(_d_product0.AsSpan(t * B * (2 * H), B * (2 * H)), 2 * H, _weights0Transposed, _weights0TransposedPacked, CarryOut(0), H, B, H, 2 * H, accumulate: true);

@@ -178,12 +178,12 @@ namespace CellGen.Cells
                     int slot = record ? t : 0; // without a tape, one step's room is enough for what only the backward pass reads
                     // product0 = W_i[:, :size_P] @ r[t-1] | W_f[:, :size_P] @ r[t-1] | W_g[:, :size_P] @ r[t-1] | W_o[:, :size_P] @ r[t-1]
                     // i, f, g, o, c[t] (fused with the product: each block of hidden units as soon as its gates are computed)
-                    var kStepForward0 = new StepForward0 { H = H, X = X, size_P = size_P, Record = record, _product0 = _product0, _product1 = _product1.AsSpan(t * B * (4 * H), B * (4 * H)), _i = _i.AsSpan(t * B * H, B * H), _f = _f.AsSpan(t * B * H, B * H), _g = _g.AsSpan(t * B * H, B * H), _o = _o.AsSpan(t * B * H, B * H), _c_prev = PreviousState(0, t), _c = NextState(0, t), _tanh_c = _tanh_c.AsSpan(t * B * H, B * H), _o_tanh_c = _o_tanh_c.AsSpan(slot * B * H, B * H) };
+                    StepForward0 kStepForward0 = new StepForward0 { H = H, X = X, size_P = size_P, Record = record, _product0 = _product0, _product1 = _product1.AsSpan(t * B * (4 * H), B * (4 * H)), _i = _i.AsSpan(t * B * H, B * H), _f = _f.AsSpan(t * B * H, B * H), _g = _g.AsSpan(t * B * H, B * H), _o = _o.AsSpan(t * B * H, B * H), _c_prev = PreviousState(0, t), _c = NextState(0, t), _tanh_c = _tanh_c.AsSpan(t * B * H, B * H), _o_tanh_c = _o_tanh_c.AsSpan(slot * B * H, B * H) };
                     // _product1 is read ahead: each block of it arrives in cache while that block's product runs
                     global::CellGen.CompilerServices.Gemm.ForwardThenSweep(PreviousState(1, t), size_P, _cell._weights0, _weights0Packed, default, _product0, 4 * H, B, size_P, 4, H, ref kStepForward0, kStepForward0._product1);
                     // product2 = W_r @ o * tanh(c[t])
                     // sweep 1 (fused with the product: each block of hidden units as soon as its gates are computed)
-                    var kStepForward1 = new StepForward1 { H = H, X = X, size_P = size_P, Record = record, _product2 = _product2, _r = NextState(1, t) };
+                    StepForward1 kStepForward1 = new StepForward1 { H = H, X = X, size_P = size_P, Record = record, _product2 = _product2, _r = NextState(1, t) };
                     global::CellGen.CompilerServices.Gemm.ForwardThenSweep(_o_tanh_c.AsSpan(slot * B * H, B * H), H, _cell._weights2, _weights2Packed, default, _product2, size_P, B, H, 1, size_P, ref kStepForward1);
                     EndForwardStep(t); // sequences that have ended keep their states
                 }
@@ -204,12 +204,12 @@ namespace CellGen.Cells
                 {
                     BeginBackwardStep(t); // sequences that have ended add nothing from here on
                     // Backward of sweep 1
-                    var kStepBackward1 = new StepBackward1 { H = H, X = X, size_P = size_P, _d_output = OutputGradient(outputGradients, t), _d_r_later = CarryIn(1), _d_product2 = _d_product2.AsSpan(t * B * size_P, B * size_P) };
+                    StepBackward1 kStepBackward1 = new StepBackward1 { H = H, X = X, size_P = size_P, _d_output = OutputGradient(outputGradients, t), _d_r_later = CarryIn(1), _d_product2 = _d_product2.AsSpan(t * B * size_P, B * size_P) };
                     global::CellGen.CompilerServices.Elementwise.ForEach(ref kStepBackward1, B, size_P);
                     // d(o * tanh(c[t])) = d(product2) @ weights2ᵀ
                     global::CellGen.CompilerServices.Gemm.BackwardDataTransposed<float>(_d_product2.AsSpan(t * B * size_P, B * size_P), size_P, _weights2Transposed, _weights2TransposedPacked, _d_o_tanh_c, H, B, H, size_P, accumulate: false);
                     // Backward of i, f, g, o, c[t]
-                    var kStepBackward0 = new StepBackward0 { H = H, X = X, size_P = size_P, _i = _i.AsSpan(t * B * H, B * H), _f = _f.AsSpan(t * B * H, B * H), _g = _g.AsSpan(t * B * H, B * H), _o = _o.AsSpan(t * B * H, B * H), _c_prev = PreviousState(0, t), _tanh_c = _tanh_c.AsSpan(t * B * H, B * H), _d_product0 = _d_product0.AsSpan(t * B * (4 * H), B * (4 * H)), _d_c_prev = CarryOut(0), _d_c_later = CarryIn(0), _d_o_tanh_c = _d_o_tanh_c };
+                    StepBackward0 kStepBackward0 = new StepBackward0 { H = H, X = X, size_P = size_P, _i = _i.AsSpan(t * B * H, B * H), _f = _f.AsSpan(t * B * H, B * H), _g = _g.AsSpan(t * B * H, B * H), _o = _o.AsSpan(t * B * H, B * H), _c_prev = PreviousState(0, t), _tanh_c = _tanh_c.AsSpan(t * B * H, B * H), _d_product0 = _d_product0.AsSpan(t * B * (4 * H), B * (4 * H)), _d_c_prev = CarryOut(0), _d_c_later = CarryIn(0), _d_o_tanh_c = _d_o_tanh_c };
                     global::CellGen.CompilerServices.Elementwise.ForEach(ref kStepBackward0, B, H);
                     // d(r[t-1]) = d(product0) @ weights0ᵀ
                     global::CellGen.CompilerServices.Gemm.BackwardDataTransposed<float>(_d_product0.AsSpan(t * B * (4 * H), B * (4 * H)), 4 * H, _weights0Transposed, _weights0TransposedPacked, CarryOut(1), size_P, B, size_P, 4 * H, accumulate: false);

@@ -103,7 +103,7 @@ namespace CellGen.Cells
                 {
                     // product0 = W[:, :H] @ h[t-1]
                     // h[t] (fused with the product: each block of hidden units as soon as its gates are computed)
-                    var kStepForward0 = new StepForward0 { H = H, X = X, Record = record, _product0 = _product0, _product1 = _product1.AsSpan(t * B * H, B * H), _h = NextState(0, t) };
+                    StepForward0 kStepForward0 = new StepForward0 { H = H, X = X, Record = record, _product0 = _product0, _product1 = _product1.AsSpan(t * B * H, B * H), _h = NextState(0, t) };
                     // _product1 is read ahead: each block of it arrives in cache while that block's product runs
                     global::CellGen.CompilerServices.Gemm.ForwardThenSweep(PreviousState(0, t), H, _cell._weights0, _weights0Packed, default, _product0, H, B, H, 1, H, ref kStepForward0, kStepForward0._product1);
                     EndForwardStep(t); // sequences that have ended keep their states
@@ -123,7 +123,7 @@ namespace CellGen.Cells
                 {
                     BeginBackwardStep(t); // sequences that have ended add nothing from here on
                     // Backward of h[t]
-                    var kStepBackward0 = new StepBackward0 { H = H, X = X, _h = NextState(0, t), _d_product0 = _d_product0.AsSpan(t * B * H, B * H), _d_output = OutputGradient(outputGradients, t), _d_h_later = CarryIn(0) };
+                    StepBackward0 kStepBackward0 = new StepBackward0 { H = H, X = X, _h = NextState(0, t), _d_product0 = _d_product0.AsSpan(t * B * H, B * H), _d_output = OutputGradient(outputGradients, t), _d_h_later = CarryIn(0) };
                     global::CellGen.CompilerServices.Elementwise.ForEach(ref kStepBackward0, B, H);
                     // d(h[t-1]) = d(product0) @ weights0ᵀ
                     global::CellGen.CompilerServices.Gemm.BackwardDataTransposed<float>(_d_product0.AsSpan(t * B * H, B * H), H, _weights0Transposed, _weights0TransposedPacked, CarryOut(0), H, B, H, H, accumulate: false);

@@ -141,7 +141,7 @@ namespace CellGen.Cells
                     int slot = record ? t : 0; // without a tape, one step's room is enough for what only the backward pass reads
                     // product0 = W_r[:, :H] @ h[t-1] | W_z[:, :H] @ h[t-1] | Wh_n @ h[t-1] + bh_n
                     // r, z, n, h[t] (fused with the product: each block of hidden units as soon as its gates are computed)
-                    var kStepForward0 = new StepForward0 { H = H, X = X, Record = record, _product0 = _product0.AsSpan(slot * B * (3 * H), B * (3 * H)), _product1 = _product1.AsSpan(t * B * (3 * H), B * (3 * H)), _r = _r.AsSpan(t * B * H, B * H), _z = _z.AsSpan(t * B * H, B * H), _n = _n.AsSpan(t * B * H, B * H), _h_prev = PreviousState(0, t), _h = NextState(0, t) };
+                    StepForward0 kStepForward0 = new StepForward0 { H = H, X = X, Record = record, _product0 = _product0.AsSpan(slot * B * (3 * H), B * (3 * H)), _product1 = _product1.AsSpan(t * B * (3 * H), B * (3 * H)), _r = _r.AsSpan(t * B * H, B * H), _z = _z.AsSpan(t * B * H, B * H), _n = _n.AsSpan(t * B * H, B * H), _h_prev = PreviousState(0, t), _h = NextState(0, t) };
                     // _product1 is read ahead: each block of it arrives in cache while that block's product runs
                     global::CellGen.CompilerServices.Gemm.ForwardThenSweep(PreviousState(0, t), H, _cell._weights0, _weights0Packed, _cell._bias0, _product0.AsSpan(slot * B * (3 * H), B * (3 * H)), 3 * H, B, H, 3, H, ref kStepForward0, kStepForward0._product1);
                     EndForwardStep(t); // sequences that have ended keep their states
@@ -161,7 +161,7 @@ namespace CellGen.Cells
                 {
                     BeginBackwardStep(t); // sequences that have ended add nothing from here on
                     // Backward of r, z, n, h[t]
-                    var kStepBackward0 = new StepBackward0 { H = H, X = X, _h_prev = PreviousState(0, t), _r = _r.AsSpan(t * B * H, B * H), _z = _z.AsSpan(t * B * H, B * H), _product0 = _product0.AsSpan(t * B * (3 * H), B * (3 * H)), _n = _n.AsSpan(t * B * H, B * H), _d_product0 = _d_product0.AsSpan(t * B * (3 * H), B * (3 * H)), _d_product1 = _d_product1.AsSpan(t * B * (3 * H), B * (3 * H)), _d_h_prev = CarryOut(0), _d_output = OutputGradient(outputGradients, t), _d_h_later = CarryIn(0) };
+                    StepBackward0 kStepBackward0 = new StepBackward0 { H = H, X = X, _h_prev = PreviousState(0, t), _r = _r.AsSpan(t * B * H, B * H), _z = _z.AsSpan(t * B * H, B * H), _product0 = _product0.AsSpan(t * B * (3 * H), B * (3 * H)), _n = _n.AsSpan(t * B * H, B * H), _d_product0 = _d_product0.AsSpan(t * B * (3 * H), B * (3 * H)), _d_product1 = _d_product1.AsSpan(t * B * (3 * H), B * (3 * H)), _d_h_prev = CarryOut(0), _d_output = OutputGradient(outputGradients, t), _d_h_later = CarryIn(0) };
                     global::CellGen.CompilerServices.Elementwise.ForEach(ref kStepBackward0, B, H);
                     // d(h[t-1]) += d(product0) @ weights0ᵀ
                     global::CellGen.CompilerServices.Gemm.BackwardDataTransposed<float>(_d_product0.AsSpan(t * B * (3 * H), B * (3 * H)), 3 * H, _weights0Transposed, _weights0TransposedPacked, CarryOut(0), H, B, H, 3 * H, accumulate: true);
