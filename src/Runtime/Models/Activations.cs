@@ -39,8 +39,18 @@ public sealed class Activations
     /// <summary>The values, [T, B, W] or [B, W].</summary>
     public Span<float> Values => _values.AsSpan(0, Rows * Width);
 
-    /// <summary>dL/d(values), laid out as the values.</summary>
-    public Span<float> Gradients => _gradients.AsSpan(0, Rows * Width);
+    /// <summary>dL/d(values), laid out as the values. Asking for them after a Forward counts as writing them (see <see cref="Module.Backward"/>).</summary>
+    public Span<float> Gradients
+    {
+        get
+        {
+            GradientsWritten = true;
+            return _gradients.AsSpan(0, Rows * Width);
+        }
+    }
+
+    /// <summary>Whether <see cref="Gradients"/> was asked for since these values were last shaped by a Forward.</summary>
+    internal bool GradientsWritten { get; private set; }
 
     /// <summary>The length of each sequence, or empty when every sequence has all <see cref="Steps"/> steps.</summary>
     public ReadOnlySpan<int> Lengths => _hasLengths ? _lengths.AsSpan(0, BatchSize) : ReadOnlySpan<int>.Empty;
@@ -60,6 +70,7 @@ public sealed class Activations
         long count = (long)steps * batchSize * width;
         if (count > Array.MaxLength)
             throw new ArgumentOutOfRangeException(nameof(steps), steps, $"[T={steps}, B={batchSize}, W={width}] needs {count} values, more than an array holds.");
+        GradientsWritten = false;
         Steps = steps;
         BatchSize = batchSize;
         Width = width;

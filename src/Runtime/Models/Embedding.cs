@@ -51,12 +51,16 @@ public sealed class Embedding : Module
     /// <summary>Looks up <paramref name="batchSize"/> sequences of token ids [T, B] into <see cref="Module.Output"/> [T, B, D].</summary>
     public Activations Forward(ReadOnlySpan<int> tokens, int batchSize, ReadOnlySpan<int> lengths = default)
     {
-        int steps = Activations.StepsOf(tokens.Length, batchSize, 1, lengths, nameof(tokens));
-        Output.Reshape(steps, batchSize, Dimension, isSequence: true, lengths);
-        if (_tokens.Length < tokens.Length) _tokens = new int[tokens.Length];
-        tokens.CopyTo(_tokens);
-        Forward(tokens, Output.Values);
-        return Output;
+        using (Enter(nameof(Forward)))
+        {
+            Forget();
+            int steps = Activations.StepsOf(tokens.Length, batchSize, 1, lengths, nameof(tokens));
+            Output.Reshape(steps, batchSize, Dimension, isSequence: true, lengths);
+            if (_tokens.Length < tokens.Length) _tokens = new int[tokens.Length];
+            tokens.CopyTo(_tokens);
+            Forward(tokens, Output.Values);
+            return Output;
+        }
     }
 
     /// <summary>Adds the gradients of <see cref="Module.Output"/> to the rows of the tokens of the last Forward.</summary>

@@ -19,15 +19,25 @@ public abstract class Module : IHasParameters
     public virtual Activations Output { get; } = new();
 
     /// <summary>Runs the module on <paramref name="input"/>; <paramref name="training"/> records what Backward needs and turns dropout on.</summary>
+    /// <exception cref="InvalidOperationException">The module is running on another thread: a module's buffers are its own, one call at a time.</exception>
     public Activations Forward(Activations input, bool training)
     {
         ArgumentNullException.ThrowIfNull(input);
+        using (Enter(nameof(Forward)))
+        {
+            Forget();
+            ForwardCore(input, training); // a Forward that throws leaves nothing for Backward
+            Record(input, training);
+            return Output;
+        }
+    }
+
+    /// <summary>Forgets the last Forward: Backward is refused until a Forward succeeds.</summary>
+    internal void Forget()
+    {
+        _input = null;
         _trained = false;
         _backedUp = false;
-        ForwardCore(input, training);
-        _input = input;
-        _trained = training;
-        return Output;
     }
 
     /// <summary>Records a forward run that did not go through <see cref="Forward"/> (a model fed token ids), for Backward.</summary>
@@ -41,20 +51,51 @@ public abstract class Module : IHasParameters
     /// <summary>
     /// Back-propagates the gradients of <see cref="Output"/> through the last training Forward, once: a second
     /// Backward for the same Forward would add every parameter's gradient again, so it is refused (as PyTorch
-    /// refuses a second backward through a graph).
+    /// refuses a second backward through a graph); so is a Backward before any gradient of this Forward was written
+    /// (a loss computed on its output, or its gradients written), which would reuse an earlier batch's.
     /// </summary>
     public void Backward()
     {
-        if (_input is null || !_trained)
-            throw new InvalidOperationException(_input is null || !_backedUp
-                ? $"{GetType().Name}.Backward needs a Forward with training: true first."
-                : $"{GetType().Name}.Backward has already run for the last Forward; run Forward again (a second Backward would add the gradients twice).");
-        _trained = false;
-        _backedUp = true;
-        BackwardCore(_input);
+        using (Enter(nameof(Backward)))
+        {
+            if (_input is null || !_trained)
+                throw new InvalidOperationException(_input is null || !_backedUp
+                    ? $"{GetType().Name}.Backward needs a Forward with training: true that succeeded first."
+                    : $"{GetType().Name}.Backward has already run for the last Forward; run Forward again (a second Backward would add the gradients twice).");
+            if (!Output.GradientsWritten)
+            {
+                if (!GradientsSeeded)
+                    throw new InvalidOperationException($"{GetType().Name}.Backward: nothing has written the gradients of this Forward's output: compute a loss on it (loss.Compute(output, targets)) or write output.Gradients first; otherwise the last batch's would be used again.");
+                Output.Gradients.Clear(); // only other gradients were given (a final state's): the output's count as zero
+            }
+            _trained = false;
+            _backedUp = true;
+            BackwardCore(_input);
+        }
     }
 
     private bool _backedUp; // the last training Forward's Backward has run
+
+    /// <summary>Whether gradients other than the output's were written since the last Forward (a recurrent layer's final states).</summary>
+    internal virtual bool GradientsSeeded => false;
+
+    private int _busy;
+
+    /// <summary>
+    /// Marks the module busy for one call, so that a second thread's call is refused rather than sharing its buffers in
+    /// silence (an Interlocked exchange: nothing allocated, the returned guard is a struct).
+    /// </summary>
+    private protected Busy Enter(string what)
+    {
+        if (System.Threading.Interlocked.Exchange(ref _busy, 1) != 0)
+            throw new InvalidOperationException($"{GetType().Name}.{what} was called while another call on this module was running (from another thread?): a module and its buffers serve one call at a time; give each thread its own model.");
+        return new Busy(this);
+    }
+
+    private protected readonly struct Busy(Module module) : IDisposable
+    {
+        public void Dispose() => System.Threading.Volatile.Write(ref module._busy, 0);
+    }
 
     /// <summary>Computes <see cref="Output"/> from <paramref name="input"/>.</summary>
     protected abstract void ForwardCore(Activations input, bool training);

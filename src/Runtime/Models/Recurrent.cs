@@ -152,7 +152,16 @@ public sealed class Recurrent : Module
     public ReadOnlySpan<float> FinalState(string name, int layer = 0, bool reverse = false) => StateSlice(name, layer, reverse, d => d.Final);
 
     /// <summary>dL/d(final state) [B, its size], to write after a training Forward and before Backward; zero unless written.</summary>
-    public Span<float> FinalStateGradient(string name, int layer = 0, bool reverse = false) => StateSlice(name, layer, reverse, d => d.FinalGradient);
+    public Span<float> FinalStateGradient(string name, int layer = 0, bool reverse = false)
+    {
+        Span<float> gradient = StateSlice(name, layer, reverse, d => d.FinalGradient);
+        _finalGradientsWritten = true;
+        return gradient;
+    }
+
+    private bool _finalGradientsWritten; // since the last Forward: then Backward may run with the outputs' gradients as zeros
+
+    internal override bool GradientsSeeded => _finalGradientsWritten;
 
     /// <summary>dL/d(initial state) [B, its size] after Backward.</summary>
     public ReadOnlySpan<float> InitialStateGradient(string name, int layer = 0, bool reverse = false) => StateSlice(name, layer, reverse, d => d.InitialGradient);
@@ -179,6 +188,7 @@ public sealed class Recurrent : Module
     /// <inheritdoc/>
     protected override void ForwardCore(Activations input, bool training)
     {
+        _finalGradientsWritten = false;
         CheckWidth(input, InputSize);
         if (!input.IsSequence) throw new ArgumentException($"A recurrent module reads sequences; its input is {input}.", nameof(input));
         _dropped = training && Dropout > 0;

@@ -58,10 +58,19 @@ public sealed class Sequential : Module
     {
         if (_modules[0] is not Embedding embedding)
             throw new InvalidOperationException($"Token ids go to an Embedding; the first module is a {_modules[0].GetType().Name}: give it floats.");
-        embedding.Forward(tokens, batchSize, lengths);
-        Activations output = RunFrom(1, embedding.Output, training, embedding);
-        Record(embedding.Output, training);
-        return output;
+        using (Enter(nameof(Forward)))
+        {
+            Forget();
+            try { embedding.Forward(tokens, batchSize, lengths); }
+            catch
+            {
+                ForgetAll();
+                throw;
+            }
+            Activations output = RunFrom(1, embedding.Output, training, embedding);
+            Record(embedding.Output, training);
+            return output;
+        }
     }
 
     /// <inheritdoc/>
@@ -71,8 +80,31 @@ public sealed class Sequential : Module
     {
         _first = first;
         Activations current = input;
-        for (int i = start; i < _modules.Length; i++) current = _modules[i].Forward(current, training);
+        try
+        {
+            for (int i = start; i < _modules.Length; i++) current = _modules[i].Forward(current, training);
+        }
+        catch
+        {
+            ForgetAll(); // the modules after the one that failed still hold the last batch: none may run Backward on it
+            throw;
+        }
         return current;
+    }
+
+    private void ForgetAll()
+    {
+        foreach (Module module in _modules) module.Forget();
+    }
+
+    internal override bool GradientsSeeded
+    {
+        get
+        {
+            foreach (Module module in _modules)
+                if (module.GradientsSeeded) return true;
+            return false;
+        }
     }
 
     private Embedding? _first; // the embedding fed token ids by the last Forward, if any

@@ -17,7 +17,7 @@ public enum NormType
 /// <summary>What to do when the total norm is NaN or infinite.</summary>
 public enum NonFiniteNorm
 {
-    /// <summary>Clip anyway, as PyTorch does by default (the gradients become NaN).</summary>
+    /// <summary>Clip anyway, as PyTorch does by default: a NaN norm makes every gradient NaN, an infinite one every gradient 0 (NaN where it was infinite).</summary>
     Clip,
 
     /// <summary>Leave the gradients untouched and report it: the caller skips the step.</summary>
@@ -71,7 +71,8 @@ public static class Clipping
             if (nonFinite == NonFiniteNorm.Report) return new ClipResult(total, false);
         }
         double coefficient = maxNorm / (total + 1e-6);
-        if (!(coefficient < 1)) return new ClipResult(total, false);
+        // A NaN norm clips too, as PyTorch's clamp(max=1) keeps NaN: every gradient becomes NaN, which is what Clip says.
+        if (!(coefficient < 1) && !double.IsNaN(coefficient)) return new ClipResult(total, false);
         float scale = (float)coefficient;
         foreach (float[] g in gradients)
             for (int i = 0; i < g.Length; i++) g[i] *= scale;
