@@ -9,7 +9,8 @@ namespace CellGen.MpiWorker;
 /// <summary>
 /// train OUT STEPS: trains <see cref="Model"/> for STEPS steps on batches of 32 generated sequences, this rank's share
 /// of each, averaging gradients across the ranks; rank 0 saves the parameters to OUT. fail: rank 1 throws after one
-/// step (the others must end with an error, not hang).
+/// step (the others must end with an error, not hang). differ length|count: the ranks build models whose buffers differ
+/// in length or in number (each rank must report it and exit 3, not hang).
 /// </summary>
 public static class Program
 {
@@ -29,7 +30,25 @@ public static class Program
             Train(group, steps: 3, crashRank: 1);
             return 0;
         }
-        Console.Error.WriteLine("Usage: CellGen.MpiWorker train OUT STEPS | fail");
+        if (args.Length == 2 && args[0] == "differ")
+        {
+            // Ranks that build different models: a vocabulary of their own ("length"), or one layer more ("count").
+            Sequential model = args[1] == "length"
+                ? new Sequential(new Embedding(13 + group.Rank, 8), new Dense(8, 3))
+                : group.Rank == 0 ? new Sequential(new Embedding(13, 8), new Dense(8, 3)) : new Sequential(new Embedding(13, 8), new Dense(8, 8), new Dense(8, 3));
+            try
+            {
+                group.Broadcast(model);
+                group.AverageGradients(model);
+            }
+            catch (InvalidOperationException e)
+            {
+                Console.WriteLine(e.Message);
+                return 3;
+            }
+            return 0;
+        }
+        Console.Error.WriteLine("Usage: CellGen.MpiWorker train OUT STEPS | fail | differ length|count");
         return 2;
     }
 

@@ -84,6 +84,20 @@ public sealed class DataParallelTests : IDisposable
         Assert.True(clock.Elapsed.TotalSeconds < 60, $"took {clock.Elapsed.TotalSeconds:F0} s");
     }
 
+    [MpiTheory]
+    [InlineData("length", "parameter buffer 0 of 3 holds from 104 to 112 values")]
+    [InlineData("count", "from 3 to 5 parameter buffers")]
+    public void RanksWithDifferentModelsFailOnEveryRankWithinSecondsNotHang(string how, string message)
+    {
+        var clock = Stopwatch.StartNew();
+        (int code, string output) = Mpirun(2, "differ", how);
+        Assert.NotEqual(0, code);
+        Assert.Contains("rank 0 of 2: the ranks' models differ", output);
+        Assert.Contains("rank 1 of 2: the ranks' models differ", output);
+        Assert.Contains(message, output);
+        Assert.True(clock.Elapsed.TotalSeconds < 60, $"took {clock.Elapsed.TotalSeconds:F0} s");
+    }
+
     [Fact]
     public void WithoutMpirunAProcessTrainsAloneAndShardsEverything()
     {
@@ -91,6 +105,16 @@ public sealed class DataParallelTests : IDisposable
         Assert.Equal(0, group.Rank);
         Assert.Equal(1, group.Size);
         Assert.Equal((0, 32), group.Shard(32));
+    }
+}
+
+/// <summary>As <see cref="MpiFactAttribute"/>, with data.</summary>
+public sealed class MpiTheoryAttribute : TheoryAttribute
+{
+    public MpiTheoryAttribute()
+    {
+        if (!File.Exists(MpiFactAttribute.Mpirun) && Environment.GetEnvironmentVariable("CI") is null)
+            Skip = $"needs Open MPI ({MpiFactAttribute.Mpirun} is missing: apt-get install -y openmpi-bin libopenmpi-dev); CI installs it and fails without it";
     }
 }
 

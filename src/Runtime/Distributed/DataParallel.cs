@@ -67,11 +67,16 @@ public sealed unsafe class DataParallel : IDisposable
         return (Rank * share + Math.Min(Rank, extra), share + (Rank < extra ? 1 : 0));
     }
 
-    /// <summary>Copies every parameter of <paramref name="model"/> from rank 0 to the others (at the start, or after rank 0 loads a checkpoint).</summary>
+    /// <summary>
+    /// Copies every parameter of <paramref name="model"/> from rank 0 to the others (at the start, or after rank 0 loads
+    /// a checkpoint), after checking that every rank holds the same parameter buffers.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">On every rank, when the ranks' models differ (the buffer that differs is named).</exception>
     public void Broadcast(IHasParameters model)
     {
         ArgumentNullException.ThrowIfNull(model);
         if (!_mpi) return;
+        CheckSameModel(model);
         foreach (ParameterBuffer buffer in model.ParameterBuffers)
             fixed (float* values = buffer.Values)
                 Mpi.Check(Mpi.MPI_Bcast(values, buffer.Values.Length, Mpi.Float, 0, Mpi.CommWorld), "MPI_Bcast");
@@ -86,6 +91,7 @@ public sealed unsafe class DataParallel : IDisposable
     {
         ArgumentNullException.ThrowIfNull(model);
         if (!_mpi || Size == 1) return;
+        if (!ReferenceEquals(model, _checked)) CheckSameModel(model);
         float scale = 1f / Size;
         foreach (ParameterBuffer buffer in model.ParameterBuffers)
         {
@@ -94,6 +100,38 @@ public sealed unsafe class DataParallel : IDisposable
                 Mpi.Check(Mpi.MPI_Allreduce((void*)Mpi.InPlace, g, gradients.Length, Mpi.Float, Mpi.Sum, Mpi.CommWorld), "MPI_Allreduce");
             for (int i = 0; i < gradients.Length; i++) gradients[i] *= scale;
         }
+    }
+
+    private IHasParameters? _checked; // the model whose buffers were last found equal on every rank
+
+    /// <summary>
+    /// Compares the parameter buffers of every rank's model: a different number of buffers would leave a rank waiting
+    /// in MPI_Allreduce for ever, a different length would fail or mix values. Two reductions of fixed size (the count,
+    /// then every length, as maxima of x and -x), so that every rank takes part whatever its model, and every rank sees
+    /// the same difference and throws the same error.
+    /// </summary>
+    private void CheckSameModel(IHasParameters model)
+    {
+        ParameterBuffer[] buffers = model.ParameterBuffers.ToArray();
+        int[] count = [buffers.Length, -buffers.Length];
+        fixed (int* c = count)
+            Mpi.Check(Mpi.MPI_Allreduce((void*)Mpi.InPlace, c, 2, Mpi.Int, Mpi.Max, Mpi.CommWorld), "MPI_Allreduce");
+        int most = count[0], fewest = -count[1];
+        var lengths = new int[2 * most];
+        for (int i = 0; i < most; i++)
+        {
+            int length = i < buffers.Length ? buffers[i].Values.Length : -1; // -1: this rank has no buffer i
+            lengths[2 * i] = length;
+            lengths[2 * i + 1] = -length;
+        }
+        fixed (int* l = lengths)
+            Mpi.Check(Mpi.MPI_Allreduce((void*)Mpi.InPlace, l, lengths.Length, Mpi.Int, Mpi.Max, Mpi.CommWorld), "MPI_Allreduce");
+        if (most != fewest)
+            throw new InvalidOperationException($"rank {Rank} of {Size}: the ranks' models differ: they hold from {fewest} to {most} parameter buffers (this rank {buffers.Length}); every rank must build the same model.");
+        for (int i = 0; i < most; i++)
+            if (lengths[2 * i] != -lengths[2 * i + 1])
+                throw new InvalidOperationException($"rank {Rank} of {Size}: the ranks' models differ: parameter buffer {i} of {most} holds from {-lengths[2 * i + 1]} to {lengths[2 * i]} values across the ranks (this rank {buffers[i].Values.Length}; a vocabulary or a size built from each rank's own data?); every rank must build the same model.");
+        _checked = model;
     }
 
     /// <summary>Sums <paramref name="values"/> across the processes in place (a loss or an accuracy to report).</summary>

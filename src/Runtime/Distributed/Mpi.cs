@@ -18,6 +18,7 @@ internal static unsafe class Mpi
     public static nint Float => Export("ompi_mpi_float");
     public static nint Int => Export("ompi_mpi_int");
     public static nint Sum => Export("ompi_mpi_op_sum");
+    public static nint Max => Export("ompi_mpi_op_max");
     public static nint ErrorsReturn => Export("ompi_mpi_errors_return");
     public static readonly nint InPlace = 1; // Open MPI's MPI_IN_PLACE
 
