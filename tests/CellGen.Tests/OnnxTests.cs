@@ -9,6 +9,23 @@ using Xunit;
 
 namespace CellGen.Tests;
 
+/// <summary>Whether Debian's python3 can import onnx (python3-onnx).</summary>
+internal static class OnnxChecker
+{
+    private static readonly Lazy<bool> s_available = new(() =>
+    {
+        try
+        {
+            using var process = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo(TorchFactAttribute.Python, "-c \"import onnx\"") { RedirectStandardError = true, RedirectStandardOutput = true })!;
+            process.WaitForExit();
+            return process.ExitCode == 0;
+        }
+        catch (System.ComponentModel.Win32Exception) { return false; }
+    });
+
+    public static bool Available => s_available.Value;
+}
+
 /// <summary>
 /// Models exported to ONNX, run by ONNX Runtime (a test-only dependency) on the same inputs: the outputs match
 /// CellGen's to 1e-5, for every built-in cell ONNX has an operator for, stacked, bidirectional, over variable lengths.
@@ -35,6 +52,44 @@ public sealed class OnnxTests : IDisposable
     private static float[] RunSequences(string path, float[] inputs, int[] lengths, int x) => Run(path,
         NamedOnnxValue.CreateFromTensor("inputs", new DenseTensor<float>(inputs, new[] { inputs.Length / (lengths.Length * x), lengths.Length, x })),
         NamedOnnxValue.CreateFromTensor("lengths", new DenseTensor<int>(lengths, new[] { lengths.Length })));
+
+    /// <summary>
+    /// Every exported file passes onnx.checker.check_model(full_check=True) (Debian's python3-onnx; skipped with the
+    /// reason where it is missing, except in CI, which installs it), and has no node, initialiser or input that nothing reads.
+    /// </summary>
+    internal static void Checked(params string[] paths)
+    {
+        foreach (string path in paths) NothingUnused(path);
+        if (!OnnxChecker.Available)
+        {
+            Assert.True(Environment.GetEnvironmentVariable("CI") is null, "CI must have python3-onnx: .ci/run installs it");
+            return;
+        }
+        var start = new System.Diagnostics.ProcessStartInfo(TorchFactAttribute.Python) { RedirectStandardOutput = true, RedirectStandardError = true };
+        start.ArgumentList.Add("-c");
+        start.ArgumentList.Add("import sys, onnx\nfor p in sys.argv[1:]:\n    onnx.checker.check_model(onnx.load(p), full_check=True)\n    print('ok', p)");
+        foreach (string path in paths) start.ArgumentList.Add(path);
+        using var process = System.Diagnostics.Process.Start(start)!;
+        string output = process.StandardOutput.ReadToEnd(), error = process.StandardError.ReadToEnd();
+        process.WaitForExit();
+        Assert.True(process.ExitCode == 0, $"onnx.checker refused an export:\n{output}\n{error}");
+    }
+
+    private static void NothingUnused(string path)
+    {
+        var model = CellGen.OnnxSchema.ModelProto.Parser.ParseFrom(File.ReadAllBytes(path));
+        var graph = model.Graph;
+        var read = new HashSet<string>(graph.Node.SelectMany(n => n.Input).Concat(graph.Output.Select(o => o.Name)));
+        foreach (var node in graph.Node)
+            foreach (var attribute in node.Attribute.Where(a => a.G is not null))
+                read.UnionWith(attribute.G.Node.SelectMany(n => n.Input));
+        foreach (var node in graph.Node)
+            if (node.OpType != "Scan") Assert.True(node.Output.Any(read.Contains), $"{path}: node {node.Name} ({node.OpType}) is read by nothing");
+        foreach (var initialiser in graph.Initializer) Assert.True(read.Contains(initialiser.Name), $"{path}: initialiser {initialiser.Name} is read by nothing");
+        foreach (var input in graph.Input) Assert.True(read.Contains(input.Name), $"{path}: input {input.Name} is read by nothing");
+        foreach (var value in graph.Input.Concat(graph.Output))
+            Assert.True(value.Type?.TensorType?.Shape is not null, $"{path}: {value.Name} has no shape");
+    }
 
     private static void Close(ReadOnlySpan<float> expected, float[] actual, string what)
     {
@@ -66,6 +121,7 @@ public sealed class OnnxTests : IDisposable
         string path = Path.Combine(_folder, cell + ".onnx");
         Onnx.Export(path, model);
         Close(expected, RunSequences(path, inputs, lengths, x), cell);
+        Checked(path);
     }
 
     [Fact]
@@ -84,6 +140,7 @@ public sealed class OnnxTests : IDisposable
             NamedOnnxValue.CreateFromTensor("tokens", new DenseTensor<long>(tokens.Select(t => (long)t).ToArray(), new[] { steps, batch })),
             NamedOnnxValue.CreateFromTensor("lengths", new DenseTensor<int>(lengths, new[] { batch })));
         Close(expected, actual, "classifier");
+        Checked(path);
     }
 
     /// <summary>Every cell without an ONNX operator of its own: the built-ins, and every cell of the zoo (the language's version 2 throughout).</summary>
@@ -134,7 +191,57 @@ public sealed class OnnxTests : IDisposable
         // The sequences' outputs too, before pooling.
         var sequences = new Sequential(recurrent);
         ReadOnlySpan<float> all = sequences.Forward(inputs, lengths, training: false).Values;
-        Onnx.Export(path, sequences);
-        Close(all, RunSequences(path, inputs, lengths, x), cell + " sequences");
+        string sequencesPath = Path.Combine(_folder, cell + "-sequences.onnx");
+        Onnx.Export(sequencesPath, sequences);
+        Close(all, RunSequences(sequencesPath, inputs, lengths, x), cell + " sequences");
+        Checked(path, sequencesPath);
+    }
+
+    [Theory]
+    [InlineData("Lstm")]
+    [InlineData("TorchGru")]
+    [InlineData("Rnn")]
+    [InlineData("PeepholeLstm")]
+    [InlineData("Lstmp")]
+    public void AFixedLengthExportHasNoLengthsInputAndRunsTheSame(string cell)
+    {
+        const int steps = 5, batch = 3, x = 4;
+        Func<int, int, RecurrentCell<float>> make = cell switch { "PeepholeLstm" or "Lstmp" => ScannedCellOf(cell), _ => CellOf(cell) };
+        var recurrent = new Recurrent(make, x, 4, layers: 2, bidirectional: true, random: new Random(7));
+        var model = new Sequential(recurrent, new Dense(recurrent.OutputSize, 2, new Random(8)));
+        float[] inputs = Wave(steps * batch * x, 0.4f);
+        ReadOnlySpan<float> expected = model.Forward(inputs, batch, training: false).Values;
+        string path = Path.Combine(_folder, cell + "-fixed.onnx");
+        Onnx.Export(path, model, variableLengths: false);
+        using (var session = new InferenceSession(path))
+            Assert.Equal(new[] { "inputs" }, session.InputMetadata.Keys.ToArray());
+        Close(expected, Run(path, NamedOnnxValue.CreateFromTensor("inputs", new DenseTensor<float>(inputs, new[] { steps, batch, x }))), cell + " fixed");
+        // A model without a recurrent module has no lengths to read either.
+        string dense = Path.Combine(_folder, "dense.onnx");
+        Onnx.Export(dense, new Sequential(new Dense(4, 3, new Random(9))));
+        using (var session = new InferenceSession(dense))
+            Assert.Equal(new[] { "inputs" }, session.InputMetadata.Keys.ToArray());
+        Checked(path, dense);
+    }
+
+    [Fact]
+    public void AModelCellGenCannotRunIsNotExported()
+    {
+        Recurrent Lstm(int x, int h) => new((i, o) => new Lstm(i, o), x, h);
+        var cases = new (Module Model, string Message)[]
+        {
+            (new Sequential(Lstm(3, 4), new LastStep(), Lstm(4, 4)), "Module 2 of the model, a Recurrent, reads sequences [T, B, X=4], but module 1 gives it [B, W=4]"),
+            (new Sequential(Lstm(3, 4), Lstm(5, 4)), "reads sequences [T, B, X=5], but module 0 gives it [T, B, W=4]"),
+            (new Sequential(new Dense(3, 4), new Dense(5, 2)), "reads rows of 5 values"),
+            (new Sequential(new Dense(3, 4), new LastStep()), "final states of the recurrent module right before it"),
+            (new Sequential(Lstm(3, 4), new Embedding(5, 4)), "Embedding, which reads token ids: it can only come first"),
+        };
+        foreach ((Module model, string message) in cases)
+        {
+            string path = Path.Combine(_folder, "refused.onnx");
+            var error = Assert.Throws<ArgumentException>(() => Onnx.Export(path, model));
+            Assert.Contains(message, error.Message);
+            Assert.False(File.Exists(path));
+        }
     }
 }

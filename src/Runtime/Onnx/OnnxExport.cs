@@ -24,18 +24,24 @@ public static class Onnx
 
     /// <summary>
     /// Writes <paramref name="model"/> as an ONNX model, atomically. Its inputs: "tokens" [T, B] int64 when the model
-    /// starts with an <see cref="Embedding"/>, otherwise "inputs" [T, B, X] float; and "lengths" [B] int32, each
-    /// sequence's length. Its output "output": [T, B, W], or [B, W] after a <see cref="LastStep"/>.
+    /// starts with an <see cref="Embedding"/>, otherwise "inputs" [T, B, X] float; and, when the model has a recurrent
+    /// module and <paramref name="variableLengths"/> is true, "lengths" [B] int32, each sequence's length (without it,
+    /// every sequence has all T steps). Its output "output": [T, B, W], or [B, W] after a <see cref="LastStep"/>. Every
+    /// input and output is typed with its shape (T and B symbolic) and no node is left unused, so that the model passes
+    /// onnx.checker's full check.
     /// </summary>
     /// <exception cref="NotSupportedException">A module without ONNX operators, or a cell CellGen did not generate (no step graph to write).</exception>
-    public static void Export(string path, Module model)
+    /// <exception cref="ArgumentException">The modules do not fit together (a module that reads sequences after one that pools them, widths that differ): a model CellGen cannot run is not exported.</exception>
+    public static void Export(string path, Module model, bool variableLengths = true)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
         ArgumentNullException.ThrowIfNull(model);
         var modules = Sequential.Leaves(model, "").Select(leaf => leaf.Module).ToList();
         foreach (Module module in modules) Check(module);
-        var builder = new Builder();
+        CheckShapes(modules);
+        var builder = new Builder(variableLengths && modules.Any(m => m is Recurrent));
         GraphProto graph = builder.Build(modules);
+        Prune(graph);
         var onnx = new ModelProto
         {
             IrVersion = 8,
@@ -59,6 +65,83 @@ public static class Onnx
         throw new NotSupportedException($"ONNX export has no operators for a {module.GetType().Name}.");
     }
 
+    /// <summary>
+    /// Follows the shape from module to module as Forward would and refuses what Forward refuses: an embedding after
+    /// the first module, a recurrent module fed vectors, a width that differs, a LastStep not right after a recurrent module.
+    /// </summary>
+    private static void CheckShapes(List<Module> modules)
+    {
+        bool sequence = true;
+        int? width = modules[0] is Embedding ? 0 : modules[0].InputWidth;
+        string Shape() => sequence ? $"[T, B, W={width}]" : $"[B, W={width}]";
+        ArgumentException Unfit(int i, string needs) =>
+            new($"Module {i} of the model, a {modules[i].GetType().Name}, {needs}, but {(i == 0 ? "the model's input" : $"module {i - 1}")} gives it {Shape()}: CellGen cannot run this model, so it is not exported.", "model");
+        if (width is null) throw new NotSupportedException($"The first module, {modules[0].GetType().Name}, does not say its input width.");
+        for (int i = 0; i < modules.Count; i++)
+        {
+            switch (modules[i])
+            {
+                case Embedding embedding when i == 0:
+                    width = embedding.Dimension;
+                    break;
+                case Embedding:
+                    throw new ArgumentException($"Module {i} of the model is an Embedding, which reads token ids: it can only come first.", "model");
+                case Recurrent recurrent:
+                    if (!sequence || width != recurrent.InputSize) throw Unfit(i, $"reads sequences [T, B, X={recurrent.InputSize}]");
+                    width = recurrent.OutputSize;
+                    break;
+                case LastStep:
+                    if (i == 0 || modules[i - 1] is not Recurrent) throw Unfit(i, "reads the final states of the recurrent module right before it");
+                    sequence = false;
+                    break;
+                case Dense dense:
+                    if (width != dense.Inputs) throw Unfit(i, $"reads rows of {dense.Inputs} values");
+                    width = dense.Outputs;
+                    break;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Removes the nodes whose outputs nothing reads (a layer's pooled states when no LastStep follows, say), then the
+    /// initialisers and inputs no node reads; names a Scan's body reads from the outer graph count as read.
+    /// </summary>
+    private static void Prune(GraphProto graph)
+    {
+        var needed = new HashSet<string>(graph.Output.Select(o => o.Name));
+        var kept = new List<NodeProto>();
+        for (int n = graph.Node.Count - 1; n >= 0; n--) // nodes are in order: readers after what they read
+        {
+            NodeProto node = graph.Node[n];
+            if (!node.Output.Any(needed.Contains)) continue;
+            kept.Add(node);
+            foreach (string input in Reads(node)) needed.Add(input);
+        }
+        kept.Reverse();
+        graph.Node.Clear();
+        graph.Node.Add(kept);
+        var initialisers = graph.Initializer.Where(i => needed.Contains(i.Name)).ToList();
+        graph.Initializer.Clear();
+        graph.Initializer.Add(initialisers);
+        var inputs = graph.Input.Where(i => needed.Contains(i.Name)).ToList();
+        graph.Input.Clear();
+        graph.Input.Add(inputs);
+    }
+
+    /// <summary>The names a node reads: its inputs, and what the graphs of its attributes read from outside themselves.</summary>
+    private static IEnumerable<string> Reads(NodeProto node)
+    {
+        foreach (string input in node.Input)
+            if (input.Length > 0) yield return input;
+        foreach (AttributeProto attribute in node.Attribute)
+        {
+            if (attribute.G is not { } body) continue;
+            var inside = new HashSet<string>(body.Input.Select(i => i.Name).Concat(body.Initializer.Select(i => i.Name)).Concat(body.Node.SelectMany(n => n.Output)));
+            foreach (string name in body.Node.SelectMany(Reads))
+                if (!inside.Contains(name)) yield return name;
+        }
+    }
+
     /// <summary>The step graph the generator attached to a cell, or null for a cell it did not generate.</summary>
     private static IReadOnlyList<string>? StepOf(RecurrentCell<float> cell) =>
         cell.GetType().GetCustomAttributes(typeof(CellGen.CompilerServices.StepGraphAttribute), inherit: false)
@@ -75,28 +158,33 @@ public static class Onnx
     };
 
     /// <summary>Builds the graph: names each value, adds the initialisers and nodes, module by module.</summary>
-    private sealed class Builder
+    private sealed class Builder(bool variableLengths)
     {
         private readonly GraphProto _graph = new() { Name = "cellgen" };
         private int _next;
+        private string _modelInput = "";
 
         private string Name(string stem) => $"{stem}_{_next++}";
 
         public GraphProto Build(List<Module> modules)
         {
             string current;
+            long width;
             if (modules[0] is Embedding)
             {
                 _graph.Input.Add(Value("tokens", TensorProto.Types.DataType.Int64, "T", "B"));
                 current = "tokens";
+                width = 0;
             }
             else
             {
-                int width = modules[0].InputWidth ?? throw new NotSupportedException($"The first module, {modules[0].GetType().Name}, does not say its input width.");
+                width = modules[0].InputWidth ?? throw new NotSupportedException($"The first module, {modules[0].GetType().Name}, does not say its input width.");
                 _graph.Input.Add(Value("inputs", TensorProto.Types.DataType.Float, "T", "B", width.ToString(System.Globalization.CultureInfo.InvariantCulture)));
                 current = "inputs";
             }
-            _graph.Input.Add(Value("lengths", TensorProto.Types.DataType.Int32, "B"));
+            _modelInput = current;
+            if (variableLengths) _graph.Input.Add(Value("lengths", TensorProto.Types.DataType.Int32, "B"));
+            bool sequence = true; // the output's shape, for the graph's output: [T, B, width] or [B, width]
             string? pooled = null; // the last recurrent module's final outputs [B, D·O], while nothing has changed its output since
             foreach (Module module in modules)
             {
@@ -104,19 +192,23 @@ public static class Onnx
                 {
                     case Embedding embedding:
                         current = Node("Gather", new[] { Initializer("embedding", embedding.Table.ToArray(), embedding.Vocabulary, embedding.Dimension), current }, "embedded");
+                        width = embedding.Dimension;
                         pooled = null;
                         break;
                     case Recurrent recurrent:
                         for (int l = 0; l < recurrent.Layers; l++)
                             (current, pooled) = KindOf(recurrent.Cell(l)) is null ? ScanLayer(recurrent, l, current) : Layer(recurrent, l, current);
+                        width = recurrent.OutputSize;
                         break;
                     case Dropout:
                         break; // inference: the identity
                     case LastStep:
                         current = pooled ?? throw new NotSupportedException("ONNX export reads LastStep from the final states of the recurrent module right before it.");
+                        sequence = false;
                         pooled = null;
                         break;
                     case Dense dense:
+                        width = dense.Outputs;
                         float[] weights = dense.Weights.ToArray(), transposedWeights = new float[weights.Length];
                         for (int o = 0; o < dense.Outputs; o++)
                             for (int i = 0; i < dense.Inputs; i++) transposedWeights[i * dense.Outputs + o] = weights[o * dense.Inputs + i];
@@ -127,7 +219,8 @@ public static class Onnx
                 }
             }
             _graph.Node.Add(new NodeProto { OpType = "Identity", Input = { current }, Output = { "output" }, Name = "output" });
-            _graph.Output.Add(new ValueInfoProto { Name = "output", Type = new TypeProto { TensorType = new TypeProto.Types.Tensor { ElemType = (int)TensorProto.Types.DataType.Float } } });
+            string w = width.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            _graph.Output.Add(sequence ? Value("output", TensorProto.Types.DataType.Float, "T", "B", w) : Value("output", TensorProto.Types.DataType.Float, "B", w));
             return _graph;
         }
 
@@ -155,7 +248,8 @@ public static class Onnx
             }
             string op = kind switch { "LSTM" => "LSTM", "Gru" or "TorchGru" => "GRU", _ => "RNN" };
             var node = new NodeProto { OpType = op, Name = Name(op.ToLowerInvariant()) };
-            node.Input.Add(new[] { input, Initializer("W", w, directions, gates * h, x), Initializer("R", r, directions, gates * h, h), Initializer("B", b, directions, 2 * gates * h), "lengths" });
+            node.Input.Add(new[] { input, Initializer("W", w, directions, gates * h, x), Initializer("R", r, directions, gates * h, h), Initializer("B", b, directions, 2 * gates * h) });
+            if (variableLengths) node.Input.Add("lengths");
             string y = Name("Y"), yh = Name("Y_h");
             node.Output.Add(new[] { y, yh });
             node.Attribute.Add(Attribute("hidden_size", h));
@@ -179,8 +273,13 @@ public static class Onnx
         /// <summary>The lengths as int64 (ReverseSequence and the step masks want them so), computed once.</summary>
         private string Lengths64 => _lengths64 ??= Node("Cast", new[] { "lengths" }, "lengths64", ("to", (long)TensorProto.Types.DataType.Int64));
 
-        /// <summary>[B] as a shape, for the zero initial states.</summary>
-        private string BatchShape => _batchShape ??= Node("Shape", new[] { "lengths" }, "batch");
+        /// <summary>[B] as a shape, for the zero initial states: the model input's second dimension.</summary>
+        private string BatchShape => _batchShape ??= Node("Slice", new[] { Node("Shape", new[] { _modelInput }, "input_shape"), Initializer64("start", new long[] { 1 }), Initializer64("end", new long[] { 2 }) }, "batch");
+
+        /// <summary>The steps of <paramref name="x"/> [T, B, X] in reverse: within each sequence's length when there are lengths, else all T.</summary>
+        private string Reverse(string x) => variableLengths
+            ? Node("ReverseSequence", new[] { x, Lengths64 }, "reversed", ("batch_axis", 1L), ("time_axis", 0L))
+            : Node("Slice", new[] { x, Initializer64("start", new long[] { -1 }), Initializer64("end", new long[] { long.MinValue }), Initializer64("axes", new long[] { 0 }), Initializer64("steps", new long[] { -1 }) }, "reversed");
 
         /// <summary>One layer of a cell without an ONNX operator: a Scan of its step per direction, the reverse one over each sequence reversed within its length.</summary>
         private (string Output, string Pooled) ScanLayer(Recurrent recurrent, int layer, string input)
@@ -189,9 +288,9 @@ public static class Onnx
             var finals = new List<string>();
             for (int d = 0; d < recurrent.Directions; d++)
             {
-                string x = d == 0 ? input : Node("ReverseSequence", new[] { input, Lengths64 }, "reversed", ("batch_axis", 1L), ("time_axis", 0L));
+                string x = d == 0 ? input : Reverse(input);
                 (string y, string final) = Scan(recurrent.Cell(layer, d == 1), x);
-                outputs.Add(d == 0 ? y : Node("ReverseSequence", new[] { y, Lengths64 }, "unreversed", ("batch_axis", 1L), ("time_axis", 0L)));
+                outputs.Add(d == 0 ? y : Reverse(y));
                 finals.Add(final);
             }
             if (outputs.Count == 1) return (outputs[0], finals[0]);
@@ -222,8 +321,11 @@ public static class Onnx
             string[] previous = states.Select(s => Name("prev_" + s)).ToArray();
             string[] earlier = Enumerable.Range(1, lags).Select(k => Name($"x_lag{k}")).ToArray();
             string xt = Name("x_t"), t = Name("t");
-            foreach (string name in previous.Concat(earlier).Append(xt)) body.Input.Add(FloatValue(name));
-            body.Input.Add(new ValueInfoProto { Name = t, Type = new TypeProto { TensorType = new TypeProto.Types.Tensor { ElemType = (int)TensorProto.Types.DataType.Int64 } } });
+            // Every input and output of the body typed with its shape ([B, size]; t a scalar), as the checker requires.
+            string Dim(int size) => size.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            for (int s = 0; s < states.Count; s++) body.Input.Add(Value(previous[s], TensorProto.Types.DataType.Float, "B", Dim(cell.StateSizes[s])));
+            foreach (string name in earlier.Append(xt)) body.Input.Add(Value(name, TensorProto.Types.DataType.Float, "B", Dim(cell.InputSize)));
+            body.Input.Add(Value(t, TensorProto.Types.DataType.Int64));
 
             // The step's nodes go into the body; initialisers stay in the outer graph, which the body may read.
             string Add(string op, string[] inputs, string stem, params (string Name, object Value)[] attributes) => NodeIn(body, op, inputs, stem, attributes);
@@ -231,7 +333,7 @@ public static class Onnx
             var vectors = new Dictionary<string, string>();
             string Vector(string name) => vectors.TryGetValue(name, out string? initializer) ? initializer
                 : vectors[name] = Initializer("vector_" + name, cell.Parameter(name).ToArray(), cell.Parameter(name).Length);
-            string mask = Add("Unsqueeze", new[] { Add("Less", new[] { t, Lengths64 }, "running"), Initializer64("axes", new long[] { 1 }) }, "mask");
+            string? mask = variableLengths ? Add("Unsqueeze", new[] { Add("Less", new[] { t, Lengths64 }, "running"), Initializer64("axes", new long[] { 1 }) }, "mask") : null;
             var value = new string[instructions.Length];
             var updates = new Dictionary<string, string>();
             for (int i = 0; i < instructions.Length; i++)
@@ -291,11 +393,15 @@ public static class Onnx
                     default: throw new NotSupportedException($"An instruction this export does not know: '{program[i]}' (in {cell.GetType().Name}).");
                 }
             }
-            // Past a sequence's end, states and earlier inputs keep their values and the output is zero.
-            string[] next = states.Select((s, k) => Add("Where", new[] { mask, updates[s], previous[k] }, "next_" + s)).ToArray();
-            string[] nextEarlier = Enumerable.Range(0, lags).Select(k => Add("Where", new[] { mask, k == 0 ? xt : earlier[k - 1], earlier[k] }, "lag")).ToArray();
-            string output = Add("Where", new[] { mask, updates[cell.OutputName], ScalarFloat(0) }, "output");
-            foreach (string name in next.Concat(nextEarlier).Append(output)) body.Output.Add(FloatValue(name));
+            // Past a sequence's end, states and earlier inputs keep their values and the output is zero; without lengths
+            // every step runs. Each output is a node of its own (a body output may not be one of its inputs).
+            string Masked(string value, string kept, string stem) => mask is null ? Add("Identity", new[] { value }, stem) : Add("Where", new[] { mask, value, kept }, stem);
+            string[] next = states.Select((s, k) => Masked(updates[s], previous[k], "next_" + s)).ToArray();
+            string[] nextEarlier = Enumerable.Range(0, lags).Select(k => Masked(k == 0 ? xt : earlier[k - 1], earlier[k], "lag")).ToArray();
+            string output = Masked(updates[cell.OutputName], mask is null ? "" : ScalarFloat(0), "output");
+            for (int s = 0; s < states.Count; s++) body.Output.Add(Value(next[s], TensorProto.Types.DataType.Float, "B", Dim(cell.StateSizes[s])));
+            foreach (string name in nextEarlier) body.Output.Add(Value(name, TensorProto.Types.DataType.Float, "B", Dim(cell.InputSize)));
+            body.Output.Add(Value(output, TensorProto.Types.DataType.Float, "B", Dim(cell.OutputSize)));
 
             var scan = new NodeProto { OpType = "Scan", Name = Name("scan") };
             scan.Input.Add(initial);
@@ -325,9 +431,6 @@ public static class Onnx
             _graph.Node.Add(node);
             return output;
         }
-
-        private static ValueInfoProto FloatValue(string name) =>
-            new() { Name = name, Type = new TypeProto { TensorType = new TypeProto.Types.Tensor { ElemType = (int)TensorProto.Types.DataType.Float } } };
 
         private string ScalarFloat(float value)
         {
