@@ -70,6 +70,12 @@ public sealed class TortureTests
             cases.Add(($"namespace @{keyword}", $"using CellGen;\nnamespace @{keyword}.@{keyword};\n" + Cell() + "public partial class C;"));
             cases.Add(($"nested in @{keyword}", "using CellGen;\nnamespace N;\n" + $"public partial class @{keyword} {{\n" + Cell() + "public partial class C; }"));
         }
+        // Members of the user's named as the base class's members that the generated code calls or overrides.
+        foreach (string member in new[] { "public int AddParameter;", "public int AllocateStorage;", "public int ResetParameters;", "public const int MaxSize = 3;",
+            "public int DeclareSizes;", "public int Parameter;", "public new int HiddenSize;", "public new int InputSize;", "public int Equations;", "public int OutputName;",
+            "public int CreateRunner;", "public int StateNames;", "public int Parameters;", "private class Runner { }", "private static void AddParameter(int a) { }",
+            "public int X, H, B;", "public static int s_states;", "private class StepBackward0 { }", "private int _cell;" })
+            cases.Add(($"member {member}", "using CellGen;\nnamespace N;\n" + Cell() + "public partial class C { " + member + " }"));
         cases.Add(("[RecurrentCell] on two parts", "using CellGen;\nnamespace N;\n" + Cell() + "public partial class C;\n[RecurrentCell]\npublic partial class C;"));
         cases.Add(("[Equation] without [RecurrentCell]", "using CellGen;\nnamespace N;\n[Equation(\"" + Rnn + "\")]\npublic partial class C;"));
         string[] equations =

@@ -120,12 +120,12 @@ internal sealed partial class VariantEmitter
         using (_w.Block($"public {_className}(int inputSize, int hiddenSize{parameters}) : base(inputSize, hiddenSize)"))
         {
             foreach (string size in DeclaredSizes)
-                _w.Line($"if ({SizeParameter(size)} <= 0 || {SizeParameter(size)} > MaxSize) throw new global::System.ArgumentOutOfRangeException(nameof({SizeParameter(size)}), {SizeParameter(size)}, $\"The size {size} must be from 1 to {{MaxSize}}.\");");
+                _w.Line($"if ({SizeParameter(size)} <= 0 || {SizeParameter(size)} > global::CellGen.RecurrentCell<{T}>.MaxSize) throw new global::System.ArgumentOutOfRangeException(nameof({SizeParameter(size)}), {SizeParameter(size)}, $\"The size {size} must be from 1 to {{(global::CellGen.RecurrentCell<{T}>.MaxSize)}}.\");");
             _w.Line("int X = inputSize, H = hiddenSize" + string.Concat(DeclaredSizes.Select(n => $", {SizeOf(Size.Declared(n))} = {SizeParameter(n)}")) + ";");
             if (DeclaredSizes.Count > 0)
             {
                 foreach (string size in DeclaredSizes) _w.Line($"{SizeField(size)} = {SizeOf(Size.Declared(size))};");
-                _w.Line($"DeclareSizes(new[] {{ {string.Join(", ", DeclaredSizes.Select(Quote))} }}, new[] {{ {string.Join(", ", DeclaredSizes.Select(n => SizeOf(Size.Declared(n))))} }}, "
+                _w.Line($"base.DeclareSizes(new[] {{ {string.Join(", ", DeclaredSizes.Select(Quote))} }}, new[] {{ {string.Join(", ", DeclaredSizes.Select(n => SizeOf(Size.Declared(n))))} }}, "
                     + $"new[] {{ {string.Join(", ", _cell.States.Select(StateSize))} }});");
             }
             if (_cell.InputIsHidden)
@@ -135,14 +135,14 @@ internal sealed partial class VariantEmitter
                 string n = BufferRows(buffer);
                 string operand = _describe.Node(_schedule.Optimised.Calls.First(c => c.Buffer == buffer.Index).Operand);
                 _w.Line($"// weights{buffer.Index} [{SizeOf(buffer.OperandSize)}, {n}]: " + string.Join(" | ", buffer.Parts.Select(p => p.Matrix + _describe.Columns(p.Matrix, p.Part))) + $", multiplying {operand}");
-                _w.Line($"({WeightsField(buffer.Index)}, {Gradient(WeightsField(buffer.Index))}) = AllocateStorage(1L * {Mul(SizeOf(buffer.OperandSize), n)});");
+                _w.Line($"({WeightsField(buffer.Index)}, {Gradient(WeightsField(buffer.Index))}) = base.AllocateStorage(1L * {Mul(SizeOf(buffer.OperandSize), n)});");
                 if (buffer.HasBias)
-                    _w.Line($"({BiasField(buffer.Index)}, {Gradient(BiasField(buffer.Index))}) = AllocateStorage({n});");
+                    _w.Line($"({BiasField(buffer.Index)}, {Gradient(BiasField(buffer.Index))}) = base.AllocateStorage({n});");
             }
             foreach (VectorInfo vector in vectors)
-                _w.Line($"({VectorField(vector.Name)}, {Gradient(VectorField(vector.Name))}) = AllocateStorage({SizeOf(vector.Size)});");
+                _w.Line($"({VectorField(vector.Name)}, {Gradient(VectorField(vector.Name))}) = base.AllocateStorage({SizeOf(vector.Size)});");
             foreach (var part in detached)
-                _w.Line($"({DetachedField(part.Name, part.Part)}, {Gradient(DetachedField(part.Name, part.Part))}) = AllocateStorage(1L * {Mul(SizeOf(part.Rows), SizeOf(part.Size))});");
+                _w.Line($"({DetachedField(part.Name, part.Part)}, {Gradient(DetachedField(part.Name, part.Part))}) = base.AllocateStorage(1L * {Mul(SizeOf(part.Rows), SizeOf(part.Size))});");
 
             foreach (string name in order)
             {
@@ -162,7 +162,7 @@ internal sealed partial class VariantEmitter
                         else
                             blocks.Add($"new {Support}.ParameterBlock<{T}>({DetachedField(name, k)}, {Gradient(DetachedField(name, k))}, {column}, {columns}, {SizeOf(matrix.Rows)}, 0, {operand})");
                     }
-                    _w.Line($"AddParameter(\"{name}\", new[] {{ {SizeOf(matrix.Rows)}, {Width(matrix.PartSizes)} }},");
+                    _w.Line($"base.AddParameter(\"{name}\", new[] {{ {SizeOf(matrix.Rows)}, {Width(matrix.PartSizes)} }},");
                     for (int b = 0; b < blocks.Count; b++) _w.Line("    " + blocks[b] + (b == blocks.Count - 1 ? ");" : ","));
                     continue;
                 }
@@ -170,9 +170,9 @@ internal sealed partial class VariantEmitter
                 string block = BufferOfBias(name) is { } bias
                     ? $"new {Support}.ParameterBlock<{T}>({BiasField(bias.Buffer)}, {Gradient(BiasField(bias.Buffer))}, 0, 1, 0, {PartOffset(buffers[bias.Buffer], bias.Slot)})"
                     : $"new {Support}.ParameterBlock<{T}>({VectorField(name)}, {Gradient(VectorField(name))}, 0, 1, 0, 0{MultipliedBy(name)})";
-                _w.Line($"AddParameter(\"{name}\", new[] {{ {SizeOf(vector.Size)} }}, {block});");
+                _w.Line($"base.AddParameter(\"{name}\", new[] {{ {SizeOf(vector.Size)} }}, {block});");
             }
-            _w.Line("ResetParameters(); // never all zeros: U(-1/√H, 1/√H), from the generator Initializers.ManualSeed seeds");
+            _w.Line("base.ResetParameters(); // never all zeros: U(-1/√H, 1/√H), from the generator Initializers.ManualSeed seeds");
         }
         _w.Line();
 

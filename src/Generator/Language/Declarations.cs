@@ -93,6 +93,10 @@ internal static class Declarations
             Report(Diagnostics.NotPartial, AtToken(syntax.Identifier), symbol.Name);
         if (symbol.IsStatic)
             Report(Diagnostics.NotACellClass, AtToken(syntax.Identifier), $"'{symbol.Name}' is static; a recurrent cell is an instance class: remove 'static'");
+        foreach (ISymbol member in symbol.GetMembers())
+            if (!member.IsImplicitlyDeclared && member.Name is "Equations" or "StateNames" or "OutputName" or "CreateRunner")
+                Report(Diagnostics.NotACellClass, member.Locations.FirstOrDefault() is { } memberAt && memberAt.IsInSource ? ToSpan(memberAt) : AtToken(syntax.Identifier),
+                    $"'{symbol.Name}' declares a member '{member.Name}', which the generated part defines (it overrides RecurrentCell<float>.{member.Name}): rename or remove yours");
         if (symbol.Name is "Equations" or "StateNames" or "OutputName" or "CreateRunner")
             Report(Diagnostics.NotACellClass, AtToken(syntax.Identifier), $"'{symbol.Name}' is the name of a member every cell overrides, and a class cannot have a member of its own name: rename the class");
         if (syntax.Modifiers.Any(SyntaxKind.FileKeyword) || symbol.IsFileLocal)

@@ -52,25 +52,25 @@ namespace CellGen.Cells
         {
             int X = inputSize, H = hiddenSize;
             // weights0 [H, 2 * H]: W_z[:, :H] | W_r[:, :H], multiplying h[t-1]
-            (_weights0, _weights0Gradient) = AllocateStorage(1L * H * (2 * H));
+            (_weights0, _weights0Gradient) = base.AllocateStorage(1L * H * (2 * H));
             // weights1 [X, 3 * H]: W_z[:, H:H + X] | W_r[:, H:H + X] | W_n[:, H:H + X], multiplying x[t]
-            (_weights1, _weights1Gradient) = AllocateStorage(1L * X * (3 * H));
-            (_bias1, _bias1Gradient) = AllocateStorage(3 * H);
+            (_weights1, _weights1Gradient) = base.AllocateStorage(1L * X * (3 * H));
+            (_bias1, _bias1Gradient) = base.AllocateStorage(3 * H);
             // weights2 [H, H]: W_n[:, :H], multiplying r * h[t-1]
-            (_weights2, _weights2Gradient) = AllocateStorage(1L * H * H);
-            AddParameter("W_z", new[] { H, H + X },
+            (_weights2, _weights2Gradient) = base.AllocateStorage(1L * H * H);
+            base.AddParameter("W_z", new[] { H, H + X },
                 new global::CellGen.CompilerServices.ParameterBlock<float>(_weights0, _weights0Gradient, 0, H, 2 * H, 0, "h[t-1]", false),
                 new global::CellGen.CompilerServices.ParameterBlock<float>(_weights1, _weights1Gradient, H, X, 3 * H, 0, "x[t]", true));
-            AddParameter("b_z", new[] { H }, new global::CellGen.CompilerServices.ParameterBlock<float>(_bias1, _bias1Gradient, 0, 1, 0, 0));
-            AddParameter("W_r", new[] { H, H + X },
+            base.AddParameter("b_z", new[] { H }, new global::CellGen.CompilerServices.ParameterBlock<float>(_bias1, _bias1Gradient, 0, 1, 0, 0));
+            base.AddParameter("W_r", new[] { H, H + X },
                 new global::CellGen.CompilerServices.ParameterBlock<float>(_weights0, _weights0Gradient, 0, H, 2 * H, H, "h[t-1]", false),
                 new global::CellGen.CompilerServices.ParameterBlock<float>(_weights1, _weights1Gradient, H, X, 3 * H, H, "x[t]", true));
-            AddParameter("b_r", new[] { H }, new global::CellGen.CompilerServices.ParameterBlock<float>(_bias1, _bias1Gradient, 0, 1, 0, H));
-            AddParameter("W_n", new[] { H, H + X },
+            base.AddParameter("b_r", new[] { H }, new global::CellGen.CompilerServices.ParameterBlock<float>(_bias1, _bias1Gradient, 0, 1, 0, H));
+            base.AddParameter("W_n", new[] { H, H + X },
                 new global::CellGen.CompilerServices.ParameterBlock<float>(_weights2, _weights2Gradient, 0, H, H, 0, "r * h[t-1]", false),
                 new global::CellGen.CompilerServices.ParameterBlock<float>(_weights1, _weights1Gradient, H, X, 3 * H, 2 * H, "x[t]", true));
-            AddParameter("b_n", new[] { H }, new global::CellGen.CompilerServices.ParameterBlock<float>(_bias1, _bias1Gradient, 0, 1, 0, 2 * H));
-            ResetParameters(); // never all zeros: U(-1/√H, 1/√H), from the generator Initializers.ManualSeed seeds
+            base.AddParameter("b_n", new[] { H }, new global::CellGen.CompilerServices.ParameterBlock<float>(_bias1, _bias1Gradient, 0, 1, 0, 2 * H));
+            base.ResetParameters(); // never all zeros: U(-1/√H, 1/√H), from the generator Initializers.ManualSeed seeds
         }
 
         private static readonly string[] s_equations = new string[] { "z    = sigmoid(W_z @ [h[t-1], x[t]] + b_z)", "r    = sigmoid(W_r @ [h[t-1], x[t]] + b_r)", "n    = tanh(W_n @ [r * h[t-1], x[t]] + b_n)", "h[t] = (1 - z) * h[t-1] + z * n" };

@@ -34,15 +34,15 @@ namespace CellGen.Cells
         {
             int X = inputSize, H = hiddenSize;
             // weights0 [H, H]: W[:, :H], multiplying h[t-1]
-            (_weights0, _weights0Gradient) = AllocateStorage(1L * H * H);
+            (_weights0, _weights0Gradient) = base.AllocateStorage(1L * H * H);
             // weights1 [X, H]: W[:, H:H + X], multiplying x[t]
-            (_weights1, _weights1Gradient) = AllocateStorage(1L * X * H);
-            (_bias1, _bias1Gradient) = AllocateStorage(H);
-            AddParameter("W", new[] { H, H + X },
+            (_weights1, _weights1Gradient) = base.AllocateStorage(1L * X * H);
+            (_bias1, _bias1Gradient) = base.AllocateStorage(H);
+            base.AddParameter("W", new[] { H, H + X },
                 new global::CellGen.CompilerServices.ParameterBlock<float>(_weights0, _weights0Gradient, 0, H, H, 0, "h[t-1]", false),
                 new global::CellGen.CompilerServices.ParameterBlock<float>(_weights1, _weights1Gradient, H, X, H, 0, "x[t]", true));
-            AddParameter("b", new[] { H }, new global::CellGen.CompilerServices.ParameterBlock<float>(_bias1, _bias1Gradient, 0, 1, 0, 0));
-            ResetParameters(); // never all zeros: U(-1/√H, 1/√H), from the generator Initializers.ManualSeed seeds
+            base.AddParameter("b", new[] { H }, new global::CellGen.CompilerServices.ParameterBlock<float>(_bias1, _bias1Gradient, 0, 1, 0, 0));
+            base.ResetParameters(); // never all zeros: U(-1/√H, 1/√H), from the generator Initializers.ManualSeed seeds
         }
 
         private static readonly string[] s_equations = new string[] { "h[t] = relu(W @ [h[t-1], x[t]] + b)" };

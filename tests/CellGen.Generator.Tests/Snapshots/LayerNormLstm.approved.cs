@@ -118,42 +118,42 @@ namespace CellGen.Cells
         {
             int X = inputSize, H = hiddenSize;
             // weights0 [H, 4 * H]: W_i[:, :H] | W_f[:, :H] | W_g[:, :H] | W_o[:, :H], multiplying h[t-1]
-            (_weights0, _weights0Gradient) = AllocateStorage(1L * H * (4 * H));
+            (_weights0, _weights0Gradient) = base.AllocateStorage(1L * H * (4 * H));
             // weights1 [X, 4 * H]: W_i[:, H:H + X] | W_f[:, H:H + X] | W_g[:, H:H + X] | W_o[:, H:H + X], multiplying x[t]
-            (_weights1, _weights1Gradient) = AllocateStorage(1L * X * (4 * H));
-            (_vector_a_i, _vector_a_iGradient) = AllocateStorage(H);
-            (_vector_b_i, _vector_b_iGradient) = AllocateStorage(H);
-            (_vector_a_f, _vector_a_fGradient) = AllocateStorage(H);
-            (_vector_b_f, _vector_b_fGradient) = AllocateStorage(H);
-            (_vector_a_g, _vector_a_gGradient) = AllocateStorage(H);
-            (_vector_b_g, _vector_b_gGradient) = AllocateStorage(H);
-            (_vector_a_o, _vector_a_oGradient) = AllocateStorage(H);
-            (_vector_b_o, _vector_b_oGradient) = AllocateStorage(H);
-            (_vector_a_c, _vector_a_cGradient) = AllocateStorage(H);
-            (_vector_b_c, _vector_b_cGradient) = AllocateStorage(H);
-            AddParameter("a_i", new[] { H }, new global::CellGen.CompilerServices.ParameterBlock<float>(_vector_a_i, _vector_a_iGradient, 0, 1, 0, 0, "(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t] - mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t])) / sqrt(1E-05 + variance(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X \u2026"));
-            AddParameter("W_i", new[] { H, H + X },
+            (_weights1, _weights1Gradient) = base.AllocateStorage(1L * X * (4 * H));
+            (_vector_a_i, _vector_a_iGradient) = base.AllocateStorage(H);
+            (_vector_b_i, _vector_b_iGradient) = base.AllocateStorage(H);
+            (_vector_a_f, _vector_a_fGradient) = base.AllocateStorage(H);
+            (_vector_b_f, _vector_b_fGradient) = base.AllocateStorage(H);
+            (_vector_a_g, _vector_a_gGradient) = base.AllocateStorage(H);
+            (_vector_b_g, _vector_b_gGradient) = base.AllocateStorage(H);
+            (_vector_a_o, _vector_a_oGradient) = base.AllocateStorage(H);
+            (_vector_b_o, _vector_b_oGradient) = base.AllocateStorage(H);
+            (_vector_a_c, _vector_a_cGradient) = base.AllocateStorage(H);
+            (_vector_b_c, _vector_b_cGradient) = base.AllocateStorage(H);
+            base.AddParameter("a_i", new[] { H }, new global::CellGen.CompilerServices.ParameterBlock<float>(_vector_a_i, _vector_a_iGradient, 0, 1, 0, 0, "(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t] - mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t])) / sqrt(1E-05 + variance(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X \u2026"));
+            base.AddParameter("W_i", new[] { H, H + X },
                 new global::CellGen.CompilerServices.ParameterBlock<float>(_weights0, _weights0Gradient, 0, H, 4 * H, 0, "h[t-1]", false),
                 new global::CellGen.CompilerServices.ParameterBlock<float>(_weights1, _weights1Gradient, H, X, 4 * H, 0, "x[t]", true));
-            AddParameter("b_i", new[] { H }, new global::CellGen.CompilerServices.ParameterBlock<float>(_vector_b_i, _vector_b_iGradient, 0, 1, 0, 0));
-            AddParameter("a_f", new[] { H }, new global::CellGen.CompilerServices.ParameterBlock<float>(_vector_a_f, _vector_a_fGradient, 0, 1, 0, 0, "(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t] - mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t])) / sqrt(1E-05 + variance(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X \u2026"));
-            AddParameter("W_f", new[] { H, H + X },
+            base.AddParameter("b_i", new[] { H }, new global::CellGen.CompilerServices.ParameterBlock<float>(_vector_b_i, _vector_b_iGradient, 0, 1, 0, 0));
+            base.AddParameter("a_f", new[] { H }, new global::CellGen.CompilerServices.ParameterBlock<float>(_vector_a_f, _vector_a_fGradient, 0, 1, 0, 0, "(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t] - mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t])) / sqrt(1E-05 + variance(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X \u2026"));
+            base.AddParameter("W_f", new[] { H, H + X },
                 new global::CellGen.CompilerServices.ParameterBlock<float>(_weights0, _weights0Gradient, 0, H, 4 * H, H, "h[t-1]", false),
                 new global::CellGen.CompilerServices.ParameterBlock<float>(_weights1, _weights1Gradient, H, X, 4 * H, H, "x[t]", true));
-            AddParameter("b_f", new[] { H }, new global::CellGen.CompilerServices.ParameterBlock<float>(_vector_b_f, _vector_b_fGradient, 0, 1, 0, 0));
-            AddParameter("a_g", new[] { H }, new global::CellGen.CompilerServices.ParameterBlock<float>(_vector_a_g, _vector_a_gGradient, 0, 1, 0, 0, "(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t] - mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t])) / sqrt(1E-05 + variance(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X \u2026"));
-            AddParameter("W_g", new[] { H, H + X },
+            base.AddParameter("b_f", new[] { H }, new global::CellGen.CompilerServices.ParameterBlock<float>(_vector_b_f, _vector_b_fGradient, 0, 1, 0, 0));
+            base.AddParameter("a_g", new[] { H }, new global::CellGen.CompilerServices.ParameterBlock<float>(_vector_a_g, _vector_a_gGradient, 0, 1, 0, 0, "(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t] - mean(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t])) / sqrt(1E-05 + variance(W_g[:, :H] @ h[t-1] + W_g[:, H:H + X \u2026"));
+            base.AddParameter("W_g", new[] { H, H + X },
                 new global::CellGen.CompilerServices.ParameterBlock<float>(_weights0, _weights0Gradient, 0, H, 4 * H, 2 * H, "h[t-1]", false),
                 new global::CellGen.CompilerServices.ParameterBlock<float>(_weights1, _weights1Gradient, H, X, 4 * H, 2 * H, "x[t]", true));
-            AddParameter("b_g", new[] { H }, new global::CellGen.CompilerServices.ParameterBlock<float>(_vector_b_g, _vector_b_gGradient, 0, 1, 0, 0));
-            AddParameter("a_o", new[] { H }, new global::CellGen.CompilerServices.ParameterBlock<float>(_vector_a_o, _vector_a_oGradient, 0, 1, 0, 0, "(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t] - mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t])) / sqrt(1E-05 + variance(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X \u2026"));
-            AddParameter("W_o", new[] { H, H + X },
+            base.AddParameter("b_g", new[] { H }, new global::CellGen.CompilerServices.ParameterBlock<float>(_vector_b_g, _vector_b_gGradient, 0, 1, 0, 0));
+            base.AddParameter("a_o", new[] { H }, new global::CellGen.CompilerServices.ParameterBlock<float>(_vector_a_o, _vector_a_oGradient, 0, 1, 0, 0, "(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t] - mean(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t])) / sqrt(1E-05 + variance(W_o[:, :H] @ h[t-1] + W_o[:, H:H + X \u2026"));
+            base.AddParameter("W_o", new[] { H, H + X },
                 new global::CellGen.CompilerServices.ParameterBlock<float>(_weights0, _weights0Gradient, 0, H, 4 * H, 3 * H, "h[t-1]", false),
                 new global::CellGen.CompilerServices.ParameterBlock<float>(_weights1, _weights1Gradient, H, X, 4 * H, 3 * H, "x[t]", true));
-            AddParameter("b_o", new[] { H }, new global::CellGen.CompilerServices.ParameterBlock<float>(_vector_b_o, _vector_b_oGradient, 0, 1, 0, 0));
-            AddParameter("a_c", new[] { H }, new global::CellGen.CompilerServices.ParameterBlock<float>(_vector_a_c, _vector_a_cGradient, 0, 1, 0, 0, "(c[t] - mean(c[t])) / sqrt(1E-05 + variance(c[t]))"));
-            AddParameter("b_c", new[] { H }, new global::CellGen.CompilerServices.ParameterBlock<float>(_vector_b_c, _vector_b_cGradient, 0, 1, 0, 0));
-            ResetParameters(); // never all zeros: U(-1/√H, 1/√H), from the generator Initializers.ManualSeed seeds
+            base.AddParameter("b_o", new[] { H }, new global::CellGen.CompilerServices.ParameterBlock<float>(_vector_b_o, _vector_b_oGradient, 0, 1, 0, 0));
+            base.AddParameter("a_c", new[] { H }, new global::CellGen.CompilerServices.ParameterBlock<float>(_vector_a_c, _vector_a_cGradient, 0, 1, 0, 0, "(c[t] - mean(c[t])) / sqrt(1E-05 + variance(c[t]))"));
+            base.AddParameter("b_c", new[] { H }, new global::CellGen.CompilerServices.ParameterBlock<float>(_vector_b_c, _vector_b_cGradient, 0, 1, 0, 0));
+            base.ResetParameters(); // never all zeros: U(-1/√H, 1/√H), from the generator Initializers.ManualSeed seeds
         }
 
         private static readonly string[] s_equations = new string[] { "i    = sigmoid(a_i * layernorm(W_i @ [h[t-1], x[t]]) + b_i)", "f    = sigmoid(a_f * layernorm(W_f @ [h[t-1], x[t]]) + b_f)", "g    = tanh(a_g * layernorm(W_g @ [h[t-1], x[t]]) + b_g)", "o    = sigmoid(a_o * layernorm(W_o @ [h[t-1], x[t]]) + b_o)", "c[t] = f * c[t-1] + i * g", "h[t] = o * tanh(a_c * layernorm(c[t]) + b_c)" };

@@ -58,27 +58,27 @@ namespace CellGen.Cells
         {
             int X = inputSize, H = hiddenSize;
             // weights0 [H, 4 * H]: W_i[:, :H] | W_f[:, :H] | W_g[:, :H] | W_o[:, :H], multiplying h[t-1]
-            (_weights0, _weights0Gradient) = AllocateStorage(1L * H * (4 * H));
+            (_weights0, _weights0Gradient) = base.AllocateStorage(1L * H * (4 * H));
             // weights1 [X, 4 * H]: W_i[:, H:H + X] | W_f[:, H:H + X] | W_g[:, H:H + X] | W_o[:, H:H + X], multiplying x[t]
-            (_weights1, _weights1Gradient) = AllocateStorage(1L * X * (4 * H));
-            (_bias1, _bias1Gradient) = AllocateStorage(4 * H);
-            AddParameter("W_i", new[] { H, H + X },
+            (_weights1, _weights1Gradient) = base.AllocateStorage(1L * X * (4 * H));
+            (_bias1, _bias1Gradient) = base.AllocateStorage(4 * H);
+            base.AddParameter("W_i", new[] { H, H + X },
                 new global::CellGen.CompilerServices.ParameterBlock<float>(_weights0, _weights0Gradient, 0, H, 4 * H, 0, "h[t-1]", false),
                 new global::CellGen.CompilerServices.ParameterBlock<float>(_weights1, _weights1Gradient, H, X, 4 * H, 0, "x[t]", true));
-            AddParameter("b_i", new[] { H }, new global::CellGen.CompilerServices.ParameterBlock<float>(_bias1, _bias1Gradient, 0, 1, 0, 0));
-            AddParameter("W_f", new[] { H, H + X },
+            base.AddParameter("b_i", new[] { H }, new global::CellGen.CompilerServices.ParameterBlock<float>(_bias1, _bias1Gradient, 0, 1, 0, 0));
+            base.AddParameter("W_f", new[] { H, H + X },
                 new global::CellGen.CompilerServices.ParameterBlock<float>(_weights0, _weights0Gradient, 0, H, 4 * H, H, "h[t-1]", false),
                 new global::CellGen.CompilerServices.ParameterBlock<float>(_weights1, _weights1Gradient, H, X, 4 * H, H, "x[t]", true));
-            AddParameter("b_f", new[] { H }, new global::CellGen.CompilerServices.ParameterBlock<float>(_bias1, _bias1Gradient, 0, 1, 0, H));
-            AddParameter("W_g", new[] { H, H + X },
+            base.AddParameter("b_f", new[] { H }, new global::CellGen.CompilerServices.ParameterBlock<float>(_bias1, _bias1Gradient, 0, 1, 0, H));
+            base.AddParameter("W_g", new[] { H, H + X },
                 new global::CellGen.CompilerServices.ParameterBlock<float>(_weights0, _weights0Gradient, 0, H, 4 * H, 2 * H, "h[t-1]", false),
                 new global::CellGen.CompilerServices.ParameterBlock<float>(_weights1, _weights1Gradient, H, X, 4 * H, 2 * H, "x[t]", true));
-            AddParameter("b_g", new[] { H }, new global::CellGen.CompilerServices.ParameterBlock<float>(_bias1, _bias1Gradient, 0, 1, 0, 2 * H));
-            AddParameter("W_o", new[] { H, H + X },
+            base.AddParameter("b_g", new[] { H }, new global::CellGen.CompilerServices.ParameterBlock<float>(_bias1, _bias1Gradient, 0, 1, 0, 2 * H));
+            base.AddParameter("W_o", new[] { H, H + X },
                 new global::CellGen.CompilerServices.ParameterBlock<float>(_weights0, _weights0Gradient, 0, H, 4 * H, 3 * H, "h[t-1]", false),
                 new global::CellGen.CompilerServices.ParameterBlock<float>(_weights1, _weights1Gradient, H, X, 4 * H, 3 * H, "x[t]", true));
-            AddParameter("b_o", new[] { H }, new global::CellGen.CompilerServices.ParameterBlock<float>(_bias1, _bias1Gradient, 0, 1, 0, 3 * H));
-            ResetParameters(); // never all zeros: U(-1/√H, 1/√H), from the generator Initializers.ManualSeed seeds
+            base.AddParameter("b_o", new[] { H }, new global::CellGen.CompilerServices.ParameterBlock<float>(_bias1, _bias1Gradient, 0, 1, 0, 3 * H));
+            base.ResetParameters(); // never all zeros: U(-1/√H, 1/√H), from the generator Initializers.ManualSeed seeds
         }
 
         private static readonly string[] s_equations = new string[] { "i    = sigmoid(W_i @ [h[t-1], x[t]] + b_i)", "f    = sigmoid(W_f @ [h[t-1], x[t]] + b_f)", "g    = tanh(W_g @ [h[t-1], x[t]] + b_g)", "o    = sigmoid(W_o @ [h[t-1], x[t]] + b_o)", "c[t] = f * c[t-1] + i * g", "h[t] = o * tanh(c[t])" };

@@ -61,36 +61,36 @@ namespace CellGen.Cells
         [global::System.CodeDom.Compiler.GeneratedCode("CellGen", "0.1.0")]
         public Lstmp(int inputSize, int hiddenSize, int P) : base(inputSize, hiddenSize)
         {
-            if (P <= 0 || P > MaxSize) throw new global::System.ArgumentOutOfRangeException(nameof(P), P, $"The size P must be from 1 to {MaxSize}.");
+            if (P <= 0 || P > global::CellGen.RecurrentCell<float>.MaxSize) throw new global::System.ArgumentOutOfRangeException(nameof(P), P, $"The size P must be from 1 to {(global::CellGen.RecurrentCell<float>.MaxSize)}.");
             int X = inputSize, H = hiddenSize, size_P = P;
             _size_P = size_P;
-            DeclareSizes(new[] { "P" }, new[] { size_P }, new[] { H, size_P });
+            base.DeclareSizes(new[] { "P" }, new[] { size_P }, new[] { H, size_P });
             // weights0 [size_P, 4 * H]: W_i[:, :size_P] | W_f[:, :size_P] | W_g[:, :size_P] | W_o[:, :size_P], multiplying r[t-1]
-            (_weights0, _weights0Gradient) = AllocateStorage(1L * size_P * (4 * H));
+            (_weights0, _weights0Gradient) = base.AllocateStorage(1L * size_P * (4 * H));
             // weights1 [X, 4 * H]: W_i[:, size_P:X + size_P] | W_f[:, size_P:X + size_P] | W_g[:, size_P:X + size_P] | W_o[:, size_P:X + size_P], multiplying x[t]
-            (_weights1, _weights1Gradient) = AllocateStorage(1L * X * (4 * H));
-            (_bias1, _bias1Gradient) = AllocateStorage(4 * H);
+            (_weights1, _weights1Gradient) = base.AllocateStorage(1L * X * (4 * H));
+            (_bias1, _bias1Gradient) = base.AllocateStorage(4 * H);
             // weights2 [H, size_P]: W_r, multiplying o * tanh(c[t])
-            (_weights2, _weights2Gradient) = AllocateStorage(1L * H * size_P);
-            AddParameter("W_i", new[] { H, X + size_P },
+            (_weights2, _weights2Gradient) = base.AllocateStorage(1L * H * size_P);
+            base.AddParameter("W_i", new[] { H, X + size_P },
                 new global::CellGen.CompilerServices.ParameterBlock<float>(_weights0, _weights0Gradient, 0, size_P, 4 * H, 0, "r[t-1]", false),
                 new global::CellGen.CompilerServices.ParameterBlock<float>(_weights1, _weights1Gradient, size_P, X, 4 * H, 0, "x[t]", true));
-            AddParameter("b_i", new[] { H }, new global::CellGen.CompilerServices.ParameterBlock<float>(_bias1, _bias1Gradient, 0, 1, 0, 0));
-            AddParameter("W_f", new[] { H, X + size_P },
+            base.AddParameter("b_i", new[] { H }, new global::CellGen.CompilerServices.ParameterBlock<float>(_bias1, _bias1Gradient, 0, 1, 0, 0));
+            base.AddParameter("W_f", new[] { H, X + size_P },
                 new global::CellGen.CompilerServices.ParameterBlock<float>(_weights0, _weights0Gradient, 0, size_P, 4 * H, H, "r[t-1]", false),
                 new global::CellGen.CompilerServices.ParameterBlock<float>(_weights1, _weights1Gradient, size_P, X, 4 * H, H, "x[t]", true));
-            AddParameter("b_f", new[] { H }, new global::CellGen.CompilerServices.ParameterBlock<float>(_bias1, _bias1Gradient, 0, 1, 0, H));
-            AddParameter("W_g", new[] { H, X + size_P },
+            base.AddParameter("b_f", new[] { H }, new global::CellGen.CompilerServices.ParameterBlock<float>(_bias1, _bias1Gradient, 0, 1, 0, H));
+            base.AddParameter("W_g", new[] { H, X + size_P },
                 new global::CellGen.CompilerServices.ParameterBlock<float>(_weights0, _weights0Gradient, 0, size_P, 4 * H, 2 * H, "r[t-1]", false),
                 new global::CellGen.CompilerServices.ParameterBlock<float>(_weights1, _weights1Gradient, size_P, X, 4 * H, 2 * H, "x[t]", true));
-            AddParameter("b_g", new[] { H }, new global::CellGen.CompilerServices.ParameterBlock<float>(_bias1, _bias1Gradient, 0, 1, 0, 2 * H));
-            AddParameter("W_o", new[] { H, X + size_P },
+            base.AddParameter("b_g", new[] { H }, new global::CellGen.CompilerServices.ParameterBlock<float>(_bias1, _bias1Gradient, 0, 1, 0, 2 * H));
+            base.AddParameter("W_o", new[] { H, X + size_P },
                 new global::CellGen.CompilerServices.ParameterBlock<float>(_weights0, _weights0Gradient, 0, size_P, 4 * H, 3 * H, "r[t-1]", false),
                 new global::CellGen.CompilerServices.ParameterBlock<float>(_weights1, _weights1Gradient, size_P, X, 4 * H, 3 * H, "x[t]", true));
-            AddParameter("b_o", new[] { H }, new global::CellGen.CompilerServices.ParameterBlock<float>(_bias1, _bias1Gradient, 0, 1, 0, 3 * H));
-            AddParameter("W_r", new[] { size_P, H },
+            base.AddParameter("b_o", new[] { H }, new global::CellGen.CompilerServices.ParameterBlock<float>(_bias1, _bias1Gradient, 0, 1, 0, 3 * H));
+            base.AddParameter("W_r", new[] { size_P, H },
                 new global::CellGen.CompilerServices.ParameterBlock<float>(_weights2, _weights2Gradient, 0, H, size_P, 0, "o * tanh(c[t])", false));
-            ResetParameters(); // never all zeros: U(-1/√H, 1/√H), from the generator Initializers.ManualSeed seeds
+            base.ResetParameters(); // never all zeros: U(-1/√H, 1/√H), from the generator Initializers.ManualSeed seeds
         }
 
         private static readonly string[] s_equations = new string[] { "i    = sigmoid(W_i @ [r[t-1], x[t]] + b_i)", "f    = sigmoid(W_f @ [r[t-1], x[t]] + b_f)", "g    = tanh(W_g @ [r[t-1], x[t]] + b_g)", "o    = sigmoid(W_o @ [r[t-1], x[t]] + b_o)", "c[t] = f * c[t-1] + i * g", "r[t] = W_r @ (o * tanh(c[t]))" };

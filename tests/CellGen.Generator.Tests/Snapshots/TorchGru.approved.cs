@@ -52,26 +52,26 @@ namespace CellGen.Cells
         {
             int X = inputSize, H = hiddenSize;
             // weights0 [H, 3 * H]: W_r[:, :H] | W_z[:, :H] | Wh_n, multiplying h[t-1]
-            (_weights0, _weights0Gradient) = AllocateStorage(1L * H * (3 * H));
-            (_bias0, _bias0Gradient) = AllocateStorage(3 * H);
+            (_weights0, _weights0Gradient) = base.AllocateStorage(1L * H * (3 * H));
+            (_bias0, _bias0Gradient) = base.AllocateStorage(3 * H);
             // weights1 [X, 3 * H]: W_r[:, H:H + X] | W_z[:, H:H + X] | Wx_n, multiplying x[t]
-            (_weights1, _weights1Gradient) = AllocateStorage(1L * X * (3 * H));
-            (_bias1, _bias1Gradient) = AllocateStorage(3 * H);
-            AddParameter("W_r", new[] { H, H + X },
+            (_weights1, _weights1Gradient) = base.AllocateStorage(1L * X * (3 * H));
+            (_bias1, _bias1Gradient) = base.AllocateStorage(3 * H);
+            base.AddParameter("W_r", new[] { H, H + X },
                 new global::CellGen.CompilerServices.ParameterBlock<float>(_weights0, _weights0Gradient, 0, H, 3 * H, 0, "h[t-1]", false),
                 new global::CellGen.CompilerServices.ParameterBlock<float>(_weights1, _weights1Gradient, H, X, 3 * H, 0, "x[t]", true));
-            AddParameter("b_r", new[] { H }, new global::CellGen.CompilerServices.ParameterBlock<float>(_bias1, _bias1Gradient, 0, 1, 0, 0));
-            AddParameter("W_z", new[] { H, H + X },
+            base.AddParameter("b_r", new[] { H }, new global::CellGen.CompilerServices.ParameterBlock<float>(_bias1, _bias1Gradient, 0, 1, 0, 0));
+            base.AddParameter("W_z", new[] { H, H + X },
                 new global::CellGen.CompilerServices.ParameterBlock<float>(_weights0, _weights0Gradient, 0, H, 3 * H, H, "h[t-1]", false),
                 new global::CellGen.CompilerServices.ParameterBlock<float>(_weights1, _weights1Gradient, H, X, 3 * H, H, "x[t]", true));
-            AddParameter("b_z", new[] { H }, new global::CellGen.CompilerServices.ParameterBlock<float>(_bias1, _bias1Gradient, 0, 1, 0, H));
-            AddParameter("Wx_n", new[] { H, X },
+            base.AddParameter("b_z", new[] { H }, new global::CellGen.CompilerServices.ParameterBlock<float>(_bias1, _bias1Gradient, 0, 1, 0, H));
+            base.AddParameter("Wx_n", new[] { H, X },
                 new global::CellGen.CompilerServices.ParameterBlock<float>(_weights1, _weights1Gradient, 0, X, 3 * H, 2 * H, "x[t]", true));
-            AddParameter("bx_n", new[] { H }, new global::CellGen.CompilerServices.ParameterBlock<float>(_bias1, _bias1Gradient, 0, 1, 0, 2 * H));
-            AddParameter("Wh_n", new[] { H, H },
+            base.AddParameter("bx_n", new[] { H }, new global::CellGen.CompilerServices.ParameterBlock<float>(_bias1, _bias1Gradient, 0, 1, 0, 2 * H));
+            base.AddParameter("Wh_n", new[] { H, H },
                 new global::CellGen.CompilerServices.ParameterBlock<float>(_weights0, _weights0Gradient, 0, H, 3 * H, 2 * H, "h[t-1]", false));
-            AddParameter("bh_n", new[] { H }, new global::CellGen.CompilerServices.ParameterBlock<float>(_bias0, _bias0Gradient, 0, 1, 0, 2 * H));
-            ResetParameters(); // never all zeros: U(-1/√H, 1/√H), from the generator Initializers.ManualSeed seeds
+            base.AddParameter("bh_n", new[] { H }, new global::CellGen.CompilerServices.ParameterBlock<float>(_bias0, _bias0Gradient, 0, 1, 0, 2 * H));
+            base.ResetParameters(); // never all zeros: U(-1/√H, 1/√H), from the generator Initializers.ManualSeed seeds
         }
 
         private static readonly string[] s_equations = new string[] { "r    = sigmoid(W_r @ [h[t-1], x[t]] + b_r)", "z    = sigmoid(W_z @ [h[t-1], x[t]] + b_z)", "n    = tanh(Wx_n @ x[t] + bx_n + r * (Wh_n @ h[t-1] + bh_n))", "h[t] = (1 - z) * n + z * h[t-1]" };
