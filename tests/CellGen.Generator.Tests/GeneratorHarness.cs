@@ -99,10 +99,10 @@ public static class GeneratorHarness
 
     /// <summary>
     /// Whether a generated file (its hint name or path) is the cell <paramref name="fullName"/>'s: the name, then the
-    /// case of its letters in hex where any is upper case (CellSpec.HintName), then ".g.cs".
+    /// '-' and the case of its letters in hex where any is upper case (CellSpec.HintName), then ".g.cs".
     /// </summary>
     public static bool IsSourceOf(string hintNameOrPath, string fullName) =>
-        System.Text.RegularExpressions.Regex.IsMatch(hintNameOrPath, "(^|[/\\\\])" + System.Text.RegularExpressions.Regex.Escape(fullName) + "(\\.[0-9a-f]+)?\\.g\\.cs$");
+        System.Text.RegularExpressions.Regex.IsMatch(hintNameOrPath, "(^|[/\\\\])" + System.Text.RegularExpressions.Regex.Escape(fullName) + "(-[0-9a-f]+)?\\.g\\.cs$");
 
     /// <summary>The repository root (the folder of CellGen.sln).</summary>
     public static string RepositoryRoot

@@ -58,6 +58,7 @@ public sealed class TortureTests
         cases.Add(("cells differing by case", "using CellGen;\nnamespace N;\n" + Cell() + "public partial class Cell;\n" + Cell() + "public partial class cell;\n" + Cell() + "public partial class CELL;"));
         cases.Add(("namespaces differing by case", "using CellGen;\nnamespace A {\n" + Cell() + "public partial class C; }\nnamespace a {\n" + Cell() + "public partial class C; }"));
         cases.Add(("namespace and class of one dotted name", "using CellGen;\nnamespace N.C {\n" + Cell() + "public partial class X; }\nnamespace N { public partial class C {\n" + Cell() + "public partial class X; } }"));
+        cases.Add(("a class and a lower-case namespace of its name", "using CellGen;\nnamespace N {\n" + Cell() + "public partial class C; }\nnamespace n.c {\n" + Cell() + "public partial class c; }"));
         cases.Add(("namespace and class differing by case", "using CellGen;\nnamespace N.c {\n" + Cell() + "public partial class X; }\nnamespace N { public partial class C {\n" + Cell() + "public partial class x; } }"));
         foreach (string type in new[] { "public class var { }", "public class Span<T> { }", "public class ReadOnlySpan<T> { }", "public class Math { }", "public class MathF { }",
             "public class Array { }", "public class Buffer { }", "public class String { }", "public class Single { }", "public class CellGen { }", "public class System { }",

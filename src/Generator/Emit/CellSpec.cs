@@ -16,7 +16,7 @@ internal sealed record CellSpec(string Namespace, string ClassName, EquatableArr
     /// <summary>
     /// The file name of the generated source, unique for every cell of a compilation even where file names ignore case
     /// (Roslyn compares hint names so): the namespace, then '+' before each nested type (a namespace N.C and a class
-    /// N.C differ), then the letters' case as hex bits when any letter is upper case (N.Cell and N.cell differ).
+    /// N.C differ), then, when any letter is upper case, '-' and the letters' case as hex bits (N.Cell and N.cell differ).
     /// </summary>
     public string HintName
     {
@@ -34,7 +34,7 @@ internal sealed record CellSpec(string Namespace, string ClassName, EquatableArr
                 for (int b = 0; b < 4; b++) nibble = nibble * 2 + (k + b < letters.Count && char.IsUpper(letters[k + b]) ? 1 : 0);
                 bits.Append("0123456789abcdef"[nibble]);
             }
-            return name + "." + bits + ".g.cs";
+            return name + "-" + bits + ".g.cs"; // '-' is in no identifier: N.C-c (class C of N) and n.c.c (class c of n.c) differ
         }
     }
 
