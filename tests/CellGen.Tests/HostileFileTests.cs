@@ -288,4 +288,26 @@ public sealed class HostileFileTests : IDisposable
         var error = Assert.Throws<InvalidDataException>(() => PyTorch.ReadStateDict(path));
         Assert.Contains("more values than an array holds", error.Message);
     }
+
+    [Fact]
+    public void ASafetensorsFileCostsTheTensorsTakenFromItNotItsSize()
+    {
+        // One tensor of 2 values, then 256 MB of data no entry spans (a sparse file: nothing is written to the disk).
+        string header = "{\"w\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]},\"__metadata__\":{\"note\":\"x\"}}";
+        byte[] json = Encoding.UTF8.GetBytes(header);
+        string path = Path.Combine(_scratch, "padded.safetensors");
+        using (var file = new FileStream(path, FileMode.CreateNew))
+        {
+            file.Write(BitConverter.GetBytes((ulong)json.Length));
+            file.Write(json);
+            file.Write(Floats(1.5f, -2f));
+            file.SetLength(file.Length + (256L << 20));
+        }
+        Checkpoint.ReadMetadata(path); // warm up
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        Assert.Equal("x", Checkpoint.ReadMetadata(path)["note"]);
+        var tensors = PyTorch.ReadStateDict(path);
+        Assert.True(GC.GetAllocatedBytesForCurrentThread() - before < 1 << 20);
+        Assert.Equal([1.5f, -2f], tensors["w"].Values);
+    }
 }

@@ -87,9 +87,10 @@ public static class Checkpoint
         ArgumentNullException.ThrowIfNull(model);
         var targets = model.NamedParameters().ToList();
         if (optimizer is not null) targets.AddRange(optimizer.StateTensors());
-        (var entries, ReadOnlyMemory<byte> data, var metadata) = Read(path);
-        var skipped = optimizer is null ? entries.Keys.Where(k => k.StartsWith(Optimizer.StatePrefix, StringComparison.Ordinal)).ToHashSet() : new HashSet<string>();
-        var staged = Stage(path, Checked(path, targets), entries, data, skipped);
+        using Safetensors file = Safetensors.Open(path);
+        Dictionary<string, string> metadata = file.Metadata;
+        var skipped = optimizer is null ? file.Entries.Keys.Where(k => k.StartsWith(Optimizer.StatePrefix, StringComparison.Ordinal)).ToHashSet() : new HashSet<string>();
+        var staged = Stage(Checked(path, targets), file, skipped);
         var generators = model.Generators("").ToList();
         var seeds = new List<(Action<ulong> Set, ulong Value)>();
         foreach ((string name, Func<ulong> _, Action<ulong> set) in generators)
@@ -120,7 +121,8 @@ public static class Checkpoint
     public static IReadOnlyDictionary<string, string> ReadMetadata(string path)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
-        return UserMetadata(Read(path).Metadata);
+        using Safetensors file = Safetensors.Open(path);
+        return UserMetadata(file.Metadata);
     }
 
     /// <summary>Keys CellGen writes itself: "format", "writer" and "cellgen.*".</summary>
@@ -177,75 +179,129 @@ public static class Checkpoint
     /// <summary>A tensor as read from a file.</summary>
     private sealed record Entry(string DType, int[] Shape, long Begin, long End);
 
-    /// <summary>Reads and checks a safetensors file: every entry well formed, in range, not overlapping.</summary>
-    private static (Dictionary<string, Entry> Entries, ReadOnlyMemory<byte> Data, Dictionary<string, string> Metadata) Read(string path)
+    /// <summary>
+    /// A safetensors file opened and checked: its header read (every entry well formed, in range, not overlapping), its
+    /// data read a tensor at a time, only when asked for, so that what a file costs is the tensors taken from it (a file
+    /// with data nobody reads, or only its metadata wanted, costs its header).
+    /// </summary>
+    private sealed class Safetensors : IDisposable
     {
-        using FileStream stream = Files.OpenRead(path);
-        return Read(path, stream);
-    }
+        private readonly FileStream _file;
+        private readonly bool _owned;
+        private readonly long _dataStart;
 
-    private static (Dictionary<string, Entry> Entries, ReadOnlyMemory<byte> Data, Dictionary<string, string> Metadata) Read(string path, FileStream stream)
-    {
-        var metadata = new Dictionary<string, string>();
-        byte[] file = Files.ReadAll(path, stream);
-        if (file.Length < 8) throw new InvalidDataException($"{path}: {file.Length} bytes, too short for a safetensors header (truncated?).");
-        ulong headerLength = BinaryPrimitives.ReadUInt64LittleEndian(file);
-        if (headerLength > HeaderLimit || 8 + (long)headerLength > file.Length)
-            throw new InvalidDataException($"{path}: the header claims {headerLength} bytes but the file has {file.Length - 8} after the length (truncated or not safetensors).");
-        var entries = new Dictionary<string, Entry>();
-        try
+        public string Path { get; }
+
+        public Dictionary<string, Entry> Entries { get; } = new();
+
+        public Dictionary<string, string> Metadata { get; } = new();
+
+        public static Safetensors Open(string path) => new(path, Files.OpenRead(path), owned: true);
+
+        public Safetensors(string path, FileStream file, bool owned)
         {
-            using JsonDocument header = JsonDocument.Parse(file.AsMemory(8, (int)headerLength));
-            if (header.RootElement.ValueKind != JsonValueKind.Object) throw new InvalidDataException($"{path}: the header is not a JSON object.");
-            foreach (JsonProperty property in header.RootElement.EnumerateObject())
+            Path = path;
+            _file = file;
+            _owned = owned;
+            try { _dataStart = ReadHeader(); }
+            catch
             {
-                if (property.Name == "__metadata__")
+                Dispose();
+                throw;
+            }
+        }
+
+        public void Dispose()
+        {
+            if (_owned) _file.Dispose();
+        }
+
+        private long ReadHeader()
+        {
+            string path = Path;
+            long fileLength = _file.Length;
+            if (fileLength < 8) throw new InvalidDataException($"{path}: {fileLength} bytes, too short for a safetensors header (truncated?).");
+            Span<byte> prefix = stackalloc byte[8];
+            _file.Position = 0;
+            _file.ReadExactly(prefix);
+            ulong headerLength = BinaryPrimitives.ReadUInt64LittleEndian(prefix);
+            if (headerLength > HeaderLimit || 8 + (long)headerLength > fileLength)
+                throw new InvalidDataException($"{path}: the header claims {headerLength} bytes but the file has {fileLength - 8} after the length (truncated or not safetensors).");
+            var headerBytes = new byte[headerLength];
+            try { _file.ReadExactly(headerBytes); }
+            catch (IOException e) { throw new InvalidDataException($"{path}: the header cannot be read ({e.Message}).", e); }
+            try
+            {
+                using JsonDocument header = JsonDocument.Parse(headerBytes);
+                if (header.RootElement.ValueKind != JsonValueKind.Object) throw new InvalidDataException($"{path}: the header is not a JSON object.");
+                foreach (JsonProperty property in header.RootElement.EnumerateObject())
                 {
-                    if (property.Value.ValueKind != JsonValueKind.Object) throw new InvalidDataException($"{path}: __metadata__ is not an object of strings.");
-                    foreach (JsonProperty pair in property.Value.EnumerateObject())
-                        metadata[pair.Name] = pair.Value.ValueKind == JsonValueKind.String ? pair.Value.GetString()! : throw new InvalidDataException($"{path}: metadata '{pair.Name}' is not a string.");
-                    continue;
+                    if (property.Name == "__metadata__")
+                    {
+                        if (property.Value.ValueKind != JsonValueKind.Object) throw new InvalidDataException($"{path}: __metadata__ is not an object of strings.");
+                        foreach (JsonProperty pair in property.Value.EnumerateObject())
+                            Metadata[pair.Name] = pair.Value.ValueKind == JsonValueKind.String ? pair.Value.GetString()! : throw new InvalidDataException($"{path}: metadata '{pair.Name}' is not a string.");
+                        continue;
+                    }
+                    JsonElement e = property.Value;
+                    if (e.ValueKind != JsonValueKind.Object || !e.TryGetProperty("dtype", out JsonElement dtype) || !e.TryGetProperty("shape", out JsonElement shape)
+                        || !e.TryGetProperty("data_offsets", out JsonElement offsets) || offsets.GetArrayLength() != 2)
+                        throw new InvalidDataException($"{path}: tensor '{property.Name}' lacks dtype, shape or data_offsets.");
+                    Entries[property.Name] = new Entry(dtype.GetString() ?? "", shape.EnumerateArray().Select(d => d.GetInt32()).ToArray(),
+                        offsets[0].GetInt64(), offsets[1].GetInt64());
                 }
-                JsonElement e = property.Value;
-                if (e.ValueKind != JsonValueKind.Object || !e.TryGetProperty("dtype", out JsonElement dtype) || !e.TryGetProperty("shape", out JsonElement shape)
-                    || !e.TryGetProperty("data_offsets", out JsonElement offsets) || offsets.GetArrayLength() != 2)
-                    throw new InvalidDataException($"{path}: tensor '{property.Name}' lacks dtype, shape or data_offsets.");
-                entries[property.Name] = new Entry(dtype.GetString() ?? "", shape.EnumerateArray().Select(d => d.GetInt32()).ToArray(),
-                    offsets[0].GetInt64(), offsets[1].GetInt64());
             }
-        }
-        catch (Exception e) when (e is JsonException or InvalidOperationException or FormatException or ArgumentException)
-        {
-            throw new InvalidDataException($"{path}: the header is not valid safetensors JSON ({e.Message}).", e);
-        }
-        long dataLength = file.Length - 8 - (long)headerLength;
-        foreach ((string name, Entry entry) in entries)
-        {
-            if (entry.Shape.Any(d => d < 0)) throw new InvalidDataException($"{path}: tensor '{name}' has a negative dimension.");
-            long size = entry.DType switch { "F32" => 4, "F64" => 8, "F16" or "BF16" => 2, _ => 0 };
-            long count = 1;
-            foreach (int d in entry.Shape)
+            catch (Exception e) when (e is JsonException or InvalidOperationException or FormatException or ArgumentException)
             {
-                if (d != 0 && count > Array.MaxLength / d) throw new InvalidDataException($"{path}: tensor '{name}' of shape [{string.Join(", ", entry.Shape)}] has more values than an array holds.");
-                count *= d;
+                throw new InvalidDataException($"{path}: the header is not valid safetensors JSON ({e.Message}).", e);
             }
-            long expected = size * count;
-            if (entry.Begin < 0 || entry.End > dataLength || entry.Begin > entry.End)
-                throw new InvalidDataException($"{path}: tensor '{name}' spans bytes [{entry.Begin}, {entry.End}) of a data section of {dataLength} (truncated?).");
-            if (size > 0 && entry.End - entry.Begin != expected)
-                throw new InvalidDataException($"{path}: tensor '{name}' of shape [{string.Join(", ", entry.Shape)}] {entry.DType} needs {expected} bytes but spans {entry.End - entry.Begin}.");
+            long dataLength = fileLength - 8 - (long)headerLength;
+            foreach ((string name, Entry entry) in Entries)
+            {
+                if (entry.Shape.Any(d => d < 0)) throw new InvalidDataException($"{path}: tensor '{name}' has a negative dimension.");
+                long size = entry.DType switch { "F32" => 4, "F64" => 8, "F16" or "BF16" => 2, _ => 0 };
+                long count = 1;
+                foreach (int d in entry.Shape)
+                {
+                    if (d != 0 && count > Array.MaxLength / d) throw new InvalidDataException($"{path}: tensor '{name}' of shape [{string.Join(", ", entry.Shape)}] has more values than an array holds.");
+                    count *= d;
+                }
+                long expected = size * count;
+                if (entry.Begin < 0 || entry.End > dataLength || entry.Begin > entry.End)
+                    throw new InvalidDataException($"{path}: tensor '{name}' spans bytes [{entry.Begin}, {entry.End}) of a data section of {dataLength} (truncated?).");
+                if (size > 0 && entry.End - entry.Begin != expected)
+                    throw new InvalidDataException($"{path}: tensor '{name}' of shape [{string.Join(", ", entry.Shape)}] {entry.DType} needs {expected} bytes but spans {entry.End - entry.Begin}.");
+            }
+            var ordered = Entries.OrderBy(e => e.Value.Begin).ToList();
+            for (int i = 1; i < ordered.Count; i++)
+                if (ordered[i].Value.Begin < ordered[i - 1].Value.End)
+                    throw new InvalidDataException($"{path}: tensors '{ordered[i - 1].Key}' and '{ordered[i].Key}' overlap.");
+            return 8 + (long)headerLength;
         }
-        var ordered = entries.OrderBy(e => e.Value.Begin).ToList();
-        for (int i = 1; i < ordered.Count; i++)
-            if (ordered[i].Value.Begin < ordered[i - 1].Value.End)
-                throw new InvalidDataException($"{path}: tensors '{ordered[i - 1].Key}' and '{ordered[i].Key}' overlap.");
-        return (entries, file.AsMemory(8 + (int)headerLength), metadata); // no copy: the data is read where it lies
+
+        /// <summary>A tensor's values as float32, read in chunks straight into the result (never a byte array of the tensor's size).</summary>
+        public float[] Values(string name, Entry entry, string dtype)
+        {
+            int width = PyTorchArchive.Width(dtype);
+            var values = new float[(entry.End - entry.Begin) / width];
+            var buffer = new byte[(int)Math.Min(1 << 16, Math.Max(width, entry.End - entry.Begin))];
+            _file.Position = _dataStart + entry.Begin;
+            for (int at = 0; at < values.Length;)
+            {
+                int take = Math.Min(buffer.Length / width, values.Length - at);
+                try { _file.ReadExactly(buffer, 0, take * width); }
+                catch (IOException e) { throw new InvalidDataException($"{Path}: tensor '{name}' cannot be read ({e.Message}; the file shrank while it was read?).", e); }
+                for (int k = 0; k < take; k++) values[at + k] = PyTorchArchive.ToSingle(buffer.AsSpan(k * width, width), dtype);
+                at += take;
+            }
+            return values;
+        }
     }
 
-    private static float[] Values(string path, string name, Entry entry, ReadOnlyMemory<byte> data)
+    private static float[] Values(Safetensors file, string name, Entry entry)
     {
-        if (entry.DType != "F32") throw new InvalidDataException($"{path}: tensor '{name}' is {entry.DType}; float32 (F32) is expected.");
-        return PyTorch.ToSingles(data.Span.Slice((int)entry.Begin, (int)(entry.End - entry.Begin)), "float32");
+        if (entry.DType != "F32") throw new InvalidDataException($"{file.Path}: tensor '{name}' is {entry.DType}; float32 (F32) is expected.");
+        return file.Values(name, entry, "float32");
     }
 
     /// <summary>
@@ -255,14 +311,15 @@ public static class Checkpoint
     public static void Load(string path, IEnumerable<KeyValuePair<string, Parameter<float>>> parameters)
     {
         var list = Checked(path, parameters);
-        (var entries, ReadOnlyMemory<byte> data, _) = Read(path);
-        foreach ((Parameter<float> target, float[] values) in Stage(path, list, entries, data, new HashSet<string>())) target.CopyFrom(values);
+        using Safetensors file = Safetensors.Open(path);
+        foreach ((Parameter<float> target, float[] values) in Stage(list, file, new HashSet<string>())) target.CopyFrom(values);
     }
 
     /// <summary>The values of every target, checked against the file (names both ways, shapes, dtype) before any is set.</summary>
-    private static List<(Parameter<float> Target, float[] Values)> Stage(string path, List<KeyValuePair<string, Parameter<float>>> list,
-        Dictionary<string, Entry> entries, ReadOnlyMemory<byte> data, HashSet<string> skipped)
+    private static List<(Parameter<float> Target, float[] Values)> Stage(List<KeyValuePair<string, Parameter<float>>> list, Safetensors file, HashSet<string> skipped)
     {
+        string path = file.Path;
+        Dictionary<string, Entry> entries = file.Entries;
         var targets = list.ToDictionary(p => p.Key, p => p.Value);
         var missing = targets.Keys.Where(k => !entries.ContainsKey(k)).ToList();
         if (missing.Count > 0) throw new InvalidDataException($"{path}: missing {string.Join(", ", missing.Select(m => $"'{m}'"))}; the file has {string.Join(", ", entries.Keys)}.");
@@ -274,7 +331,7 @@ public static class Checkpoint
             Entry entry = entries[name];
             if (!entry.Shape.SequenceEqual(target.Shape))
                 throw new InvalidDataException($"{path}: tensor '{name}' has shape [{string.Join(", ", entry.Shape)}]; the parameter has [{string.Join(", ", target.Shape)}].");
-            staged.Add((target, Values(path, name, entry, data)));
+            staged.Add((target, Values(file, name, entry)));
         }
         return staged;
     }
@@ -308,12 +365,12 @@ public static class Checkpoint
     /// <summary>Every tensor of a safetensors file as float32 (F32, F64, F16 and BF16), for imports.</summary>
     internal static Dictionary<string, PyTorchTensor> ReadTensors(string path, FileStream file)
     {
-        (var entries, ReadOnlyMemory<byte> data, _) = Read(path, file);
+        using var safetensors = new Safetensors(path, file, owned: false);
         var tensors = new Dictionary<string, PyTorchTensor>();
-        foreach ((string name, Entry entry) in entries)
+        foreach ((string name, Entry entry) in safetensors.Entries)
         {
             string dtype = entry.DType switch { "F32" => "float32", "F64" => "float64", "F16" => "float16", "BF16" => "bfloat16", _ => throw new InvalidDataException($"{path}: tensor '{name}' is {entry.DType}; F32, F64, F16 or BF16 is expected.") };
-            tensors[name] = new PyTorchTensor(entry.Shape, PyTorch.ToSingles(data.Span.Slice((int)entry.Begin, (int)(entry.End - entry.Begin)), dtype));
+            tensors[name] = new PyTorchTensor(entry.Shape, safetensors.Values(name, entry, dtype));
         }
         return tensors;
     }

@@ -33,16 +33,6 @@ internal static class Files
         return file;
     }
 
-    /// <summary>The whole of a regular file (as long as it says it is, and no longer than an array holds).</summary>
-    public static byte[] ReadAll(string path, FileStream file)
-    {
-        if (file.Length > Array.MaxLength) throw new InvalidDataException($"{path}: {file.Length} bytes, more than one array holds.");
-        var bytes = new byte[file.Length];
-        try { file.ReadExactly(bytes); }
-        catch (Exception e) when (e is IOException) { throw new InvalidDataException($"{path}: cannot be read: {e.Message}", e); }
-        return bytes;
-    }
-
     /// <summary>Float32 values as the little-endian bytes every format here stores (safetensors, torch.save, ONNX).</summary>
     public static byte[] LittleEndian(ReadOnlySpan<float> values)
     {

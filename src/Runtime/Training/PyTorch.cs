@@ -295,12 +295,4 @@ public static class PyTorch
         }
         return staged;
     }
-
-    internal static float[] ToSingles(ReadOnlySpan<byte> bytes, string dtype)
-    {
-        int size = PyTorchArchive.Width(dtype);
-        var values = new float[bytes.Length / size];
-        for (int k = 0; k < values.Length; k++) values[k] = PyTorchArchive.ToSingle(bytes.Slice(k * size, size), dtype);
-        return values;
-    }
 }
