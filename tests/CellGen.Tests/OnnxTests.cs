@@ -85,6 +85,11 @@ public sealed class OnnxTests : IDisposable
                 read.UnionWith(attribute.G.Node.SelectMany(n => n.Input));
         foreach (var node in graph.Node)
             if (node.OpType != "Scan") Assert.True(node.Output.Any(read.Contains), $"{path}: node {node.Name} ({node.OpType}) is read by nothing");
+        foreach (var body in graph.Node.SelectMany(n => n.Attribute).Where(a => a.G is not null).Select(a => a.G))
+        {
+            var readInBody = new HashSet<string>(body.Node.SelectMany(n => n.Input).Concat(body.Output.Select(o => o.Name)));
+            foreach (var node in body.Node) Assert.True(node.Output.Any(readInBody.Contains), $"{path}: node {node.Name} ({node.OpType}) of a Scan's body is read by nothing");
+        }
         foreach (var initialiser in graph.Initializer) Assert.True(read.Contains(initialiser.Name), $"{path}: initialiser {initialiser.Name} is read by nothing");
         foreach (var input in graph.Input) Assert.True(read.Contains(input.Name), $"{path}: input {input.Name} is read by nothing");
         foreach (var value in graph.Input.Concat(graph.Output))

@@ -108,6 +108,21 @@ public static class Onnx
     /// </summary>
     private static void Prune(GraphProto graph)
     {
+        // A body first (a Scan's step): its inputs are positional and stay, its nodes go if no output needs them.
+        foreach (AttributeProto attribute in graph.Node.SelectMany(n => n.Attribute))
+            if (attribute.G is { } body) PruneNodes(body);
+        var needed = PruneNodes(graph);
+        var initialisers = graph.Initializer.Where(i => needed.Contains(i.Name)).ToList();
+        graph.Initializer.Clear();
+        graph.Initializer.Add(initialisers);
+        var inputs = graph.Input.Where(i => needed.Contains(i.Name)).ToList();
+        graph.Input.Clear();
+        graph.Input.Add(inputs);
+    }
+
+    /// <summary>Removes a graph's nodes that no output needs; returns every name the rest reads.</summary>
+    private static HashSet<string> PruneNodes(GraphProto graph)
+    {
         var needed = new HashSet<string>(graph.Output.Select(o => o.Name));
         var kept = new List<NodeProto>();
         for (int n = graph.Node.Count - 1; n >= 0; n--) // nodes are in order: readers after what they read
@@ -120,12 +135,7 @@ public static class Onnx
         kept.Reverse();
         graph.Node.Clear();
         graph.Node.Add(kept);
-        var initialisers = graph.Initializer.Where(i => needed.Contains(i.Name)).ToList();
-        graph.Initializer.Clear();
-        graph.Initializer.Add(initialisers);
-        var inputs = graph.Input.Where(i => needed.Contains(i.Name)).ToList();
-        graph.Input.Clear();
-        graph.Input.Add(inputs);
+        return needed;
     }
 
     /// <summary>The names a node reads: its inputs, and what the graphs of its attributes read from outside themselves.</summary>
