@@ -39,6 +39,9 @@ public sealed class ModelMisuseTests
         Assert.Contains("Sequential.Forward", error.Message);
         Assert.Throws<InvalidOperationException>(() => model.Backward());
         Assert.Throws<InvalidOperationException>(() => gate.Forward(input, training: false));
+        // Its output is being written by the other thread: reading it is refused too.
+        Assert.Contains("read while another thread's call runs on it", Assert.Throws<InvalidOperationException>(() => gate.Output.Values.ToArray()).Message);
+        Assert.Throws<InvalidOperationException>(() => model.Output.Gradients.Clear());
         gate.Release.Set();
         await first; // the first call was never disturbed
         model.Forward(new float[4], 1, training: false); // and the module serves the next call

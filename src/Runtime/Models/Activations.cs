@@ -36,14 +36,32 @@ public sealed class Activations
     /// <summary>T × B: the rows of <see cref="Values"/>.</summary>
     public int Rows => Steps * BatchSize;
 
+    /// <summary>The module whose output these are (null for a model's input), so that a read while another thread's Forward writes them is refused.</summary>
+    internal Module? Owner { get; init; }
+
     /// <summary>The values, [T, B, W] or [B, W].</summary>
-    public Span<float> Values => _values.AsSpan(0, Rows * Width);
+    /// <exception cref="InvalidOperationException">Another thread's call is running on the module whose output these are.</exception>
+    public Span<float> Values
+    {
+        get
+        {
+            CheckNotBeingWritten();
+            return _values.AsSpan(0, Rows * Width);
+        }
+    }
+
+    private void CheckNotBeingWritten()
+    {
+        if (Owner is { BusyElsewhere: true } owner)
+            throw new InvalidOperationException($"The output of a {owner.GetType().Name} was read while another thread's call runs on it and overwrites it: a module serves one thread at a time; give each thread its own model.");
+    }
 
     /// <summary>dL/d(values), laid out as the values. Asking for them after a Forward counts as writing them (see <see cref="Module.Backward"/>).</summary>
     public Span<float> Gradients
     {
         get
         {
+            CheckNotBeingWritten();
             GradientsWritten = true;
             return _gradients.AsSpan(0, Rows * Width);
         }

@@ -16,7 +16,12 @@ public abstract class Module : IHasParameters
     private bool _trained;
 
     /// <summary>The output of the last Forward, with the gradients a loss or the next module writes.</summary>
-    public virtual Activations Output { get; } = new();
+    public virtual Activations Output => _output;
+
+    private readonly Activations _output;
+
+    /// <summary>Creates the module and its output buffer.</summary>
+    protected Module() => _output = new Activations { Owner = this };
 
     /// <summary>Runs the module on <paramref name="input"/>; <paramref name="training"/> records what Backward needs and turns dropout on.</summary>
     /// <exception cref="InvalidOperationException">The module is running on another thread: a module's buffers are its own, one call at a time.</exception>
@@ -79,7 +84,7 @@ public abstract class Module : IHasParameters
     /// <summary>Whether gradients other than the output's were written since the last Forward (a recurrent layer's final states).</summary>
     internal virtual bool GradientsSeeded => false;
 
-    private int _busy;
+    private int _busy; // the managed thread id of the call running, or 0
 
     /// <summary>
     /// Marks the module busy for one call, so that a second thread's call is refused rather than sharing its buffers in
@@ -87,9 +92,19 @@ public abstract class Module : IHasParameters
     /// </summary>
     private protected Busy Enter(string what)
     {
-        if (System.Threading.Interlocked.Exchange(ref _busy, 1) != 0)
+        if (System.Threading.Interlocked.CompareExchange(ref _busy, Environment.CurrentManagedThreadId, 0) != 0)
             throw new InvalidOperationException($"{GetType().Name}.{what} was called while another call on this module was running (from another thread?): a module and its buffers serve one call at a time; give each thread its own model.");
         return new Busy(this);
+    }
+
+    /// <summary>Whether a call of another thread is running on this module (and so writing its output).</summary>
+    internal bool BusyElsewhere
+    {
+        get
+        {
+            int thread = System.Threading.Volatile.Read(ref _busy);
+            return thread != 0 && thread != Environment.CurrentManagedThreadId;
+        }
     }
 
     private protected readonly struct Busy(Module module) : IDisposable
