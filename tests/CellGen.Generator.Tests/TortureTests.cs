@@ -45,7 +45,8 @@ public sealed class TortureTests
         foreach (string ns in new[] { "", "namespace A.B;", "namespace A.B { ", "namespace MyApp.@event;", "namespace @class.@struct;", "namespace Ünicode;" })
             cases.Add(($"namespace '{ns}'", "using CellGen;\n" + ns + "\n" + Cell() + "public partial class C;" + (ns.EndsWith("{ ") ? "\n}" : "")));
         // Names of generated members, and keywords, for the pieces the generator names after the equations.
-        foreach (string name in new[] { "Runner", "B", "H", "X", "row", "j", "V", "Record", "steps", "t", "slot", "_cell", "@int", "@class", "weights0Packed", "product0", "d_h", "mean_g", "size_P" })
+        foreach (string name in new[] { "Runner", "B", "H", "X", "row", "j", "V", "Record", "steps", "t", "slot", "_cell", "@int", "@class", "weights0Packed", "product0", "d_h", "mean_g", "size_P",
+            "var", "record", "nameof", "value", "global", "dynamic", "await", "yield", "field", "scoped", "args", "unmanaged", "when", "kStepForward0", "StepForward0", "System", "CellGen", "Math" })
         {
             string id = name.TrimStart('@');
             cases.Add(($"intermediate {name}", "using CellGen;\nnamespace N;\n[RecurrentCell]\n[Equation(\"" + id + " = tanh(W @ [h[t-1], x[t]] + b)\")]\n[Equation(\"h[t] = " + id + " * h[t-1] + mean(" + id + ")\")]\npublic partial class C;"));
@@ -77,6 +78,10 @@ public sealed class TortureTests
             "public int CreateRunner;", "public int StateNames;", "public int Parameters;", "private class Runner { }", "private static void AddParameter(int a) { }",
             "public int X, H, B;", "public static int s_states;", "private class StepBackward0 { }", "private int _cell;" })
             cases.Add(($"member {member}", "using CellGen;\nnamespace N;\n" + Cell() + "public partial class C { " + member + " }"));
+        foreach ((string input, string output) in new[] { ("record", "var"), ("var", "value"), ("args", "global"), ("nameof", "await"), ("System", "CellGen") })
+            cases.Add(($"Input {input}, Output {output}", $"using CellGen;\nnamespace N;\n[RecurrentCell(Input = \"{input}\", Output = \"{output}\")]\n[Equation(\"{output}[t] = tanh(W @ [{output}[t-1], {input}[t]] + b)\")]\npublic partial class C;"));
+        foreach (string parameter in new[] { "var", "record", "global", "System", "value", "nameof" })
+            cases.Add(($"parameters {parameter}", $"using CellGen;\nnamespace N;\n" + Cell($"h[t] = tanh({parameter} @ [h[t-1], x[t]] + {parameter}_b) * {parameter}_g") + "public partial class C;"));
         cases.Add(("[RecurrentCell] on two parts", "using CellGen;\nnamespace N;\n" + Cell() + "public partial class C;\n[RecurrentCell]\npublic partial class C;"));
         cases.Add(("[Equation] without [RecurrentCell]", "using CellGen;\nnamespace N;\n[Equation(\"" + Rnn + "\")]\npublic partial class C;"));
         string[] equations =
