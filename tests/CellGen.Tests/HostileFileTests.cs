@@ -274,6 +274,9 @@ public sealed class HostileFileTests : IDisposable
         string fifo = Path.Combine(_scratch, "fifo.pt");
         using (var mkfifo = System.Diagnostics.Process.Start("mkfifo", fifo)) mkfifo.WaitForExit();
         Refused(fifo, "not a regular file");
+        string link = Path.Combine(_scratch, "link.pt");
+        File.CreateSymbolicLink(link, fifo); // a link to a pipe would block the open as the pipe does
+        Refused(link, "not a regular file");
         Assert.Contains("not a regular file", Assert.Throws<InvalidDataException>(() => Checkpoint.ReadMetadata(fifo)).Message);
         Assert.Contains("cannot be read", Assert.Throws<InvalidDataException>(() => PyTorch.ReadStateDict(_scratch)).Message);
     }

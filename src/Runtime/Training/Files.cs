@@ -15,8 +15,10 @@ internal static class Files
     /// </summary>
     public static FileStream OpenRead(string path)
     {
-        var info = new FileInfo(path);
-        if (info.Exists && info.Length == 0)
+        FileSystemInfo info = new FileInfo(path);
+        try { info = info.ResolveLinkTarget(returnFinalTarget: true) ?? info; } // a link to a pipe is a pipe
+        catch (IOException) { } // a loop of links: the open below says so
+        if (info is FileInfo { Exists: true, Length: 0 })
             throw new InvalidDataException($"{path}: 0 bytes, too short for a torch.save zip or a safetensors file (empty, or not a regular file: a pipe or a device).");
         FileStream file;
         try { file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read); }
