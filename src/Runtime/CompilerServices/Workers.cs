@@ -42,7 +42,13 @@ internal static unsafe class Workers
     private static int s_done;
     private static Thread? s_thread;
 
-    public static bool Available => Environment.ProcessorCount > 1;
+    /// <summary>Whether the worker may be used: <see cref="Threads.Count"/> is 2.</summary>
+    public static bool Available => Threads.Count > 1;
+
+    /// <summary>How many times work was handed to the worker since the process started (for tests of <see cref="Threads.Count"/>).</summary>
+    internal static long HandOffs => Volatile.Read(ref s_handOffs);
+
+    private static long s_handOffs;
 
     /// <summary>Whether a product of rows x k x n multiply-adds is worth splitting between the two cores.</summary>
     public static bool Shares(int rows, int k, int n) =>
@@ -99,6 +105,7 @@ internal static unsafe class Workers
         try
         {
             EnsureStarted();
+            Interlocked.Increment(ref s_handOffs);
             s_job = job with { Start = middle };
             Volatile.Write(ref s_done, 0);
             s_start.Set();

@@ -1,0 +1,61 @@
+using System;
+using System.Linq;
+using CellGen.Cells;
+using CellGen.CompilerServices;
+using Xunit;
+
+namespace CellGen.Tests;
+
+/// <summary>Threads.Count, as torch.set_num_threads: one thread hands nothing to the worker and gives two threads' bits.</summary>
+public sealed class ThreadsTests
+{
+    [Fact]
+    public void OneThreadRunsOnOneThreadAndGivesTheSameBitsAsTwo()
+    {
+        int before = Threads.Count;
+        try
+        {
+            var model = new Sequential(new Recurrent((x, h) => new Lstm(x, h), 64, 256, random: new Random(1)), new Dense(256, 512, new Random(2)));
+            float[] inputs = Enumerable.Range(0, 10 * 32 * 64).Select(i => MathF.Sin(0.01f * i)).ToArray();
+            float[] targets = Enumerable.Range(0, 10 * 32 * 512).Select(i => MathF.Cos(0.02f * i)).ToArray();
+            (float[] Outputs, float[] Gradient, long HandOffs) Run(int threads)
+            {
+                Threads.Count = threads;
+                Assert.Equal(threads, Threads.Count);
+                var optimizer = Adam.W([model]);
+                optimizer.ZeroGradients();
+                long start = Workers.HandOffs;
+                new MeanSquaredErrorLoss().Compute(model.Forward(inputs, 32, training: true), targets);
+                model.Backward();
+                long handOffs = Workers.HandOffs - start;
+                return (model.Output.Values.ToArray(), model.NamedParameters().First().Value.GradientToArray(), handOffs);
+            }
+            var two = Run(2);
+            var one = Run(1);
+            Assert.Equal(0, one.HandOffs);
+            Assert.True(two.HandOffs > 0, "two threads handed nothing to the worker: the products are too small for this test");
+            Assert.Equal(two.Outputs, one.Outputs);
+            Assert.Equal(two.Gradient, one.Gradient);
+        }
+        finally
+        {
+            Threads.Count = before;
+        }
+    }
+
+    [Fact]
+    public void ACountBelowOneIsRefusedAndAboveTheMaximumUsesTheMaximum()
+    {
+        int before = Threads.Count;
+        try
+        {
+            Assert.Throws<ArgumentOutOfRangeException>(() => Threads.Count = 0);
+            Threads.Count = 64;
+            Assert.Equal(Threads.Maximum, Threads.Count);
+        }
+        finally
+        {
+            Threads.Count = before;
+        }
+    }
+}
