@@ -64,6 +64,33 @@ public sealed class PackageTests(PackageFixture package) : IClassFixture<Package
         Assert.True(errors.Length >= 2, $"the quick start printed no errors to compare: {run.Output}");
         // It learns: the error ends below what always answering 0.5 scores (1/120 for the mean of ten uniforms).
         Assert.True(errors[^1] < errors[0] && errors[^1] < 1.0 / 120, $"the quick start did not learn: {run.Output}");
+
+        // And it prints what the README says it prints, line for line; only the last digit of each error may differ, as
+        // the README says.
+        string[] printed = run.Output.Split('\n', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)
+            .Where(l => l.StartsWith("step ", StringComparison.Ordinal) || l.StartsWith("(always", StringComparison.Ordinal)).ToArray();
+        string[] promised = QuickStartOutput();
+        Assert.Equal(promised.Length, printed.Length);
+        for (int i = 0; i < promised.Length; i++)
+        {
+            Match p = Regex.Match(promised[i], @"^(.*?)(\d+\.\d+)$"), a = Regex.Match(printed[i], @"^(.*?)(\d+\.\d+)$");
+            if (!p.Success || promised[i].StartsWith('(')) { Assert.Equal(promised[i], printed[i]); continue; }
+            Assert.True(a.Success && a.Groups[1].Value == p.Groups[1].Value, $"line {i}: README '{promised[i]}', printed '{printed[i]}'");
+            double lastDigit = Math.Pow(10, -(p.Groups[2].Value.Length - p.Groups[2].Value.IndexOf('.') - 1));
+            double difference = Math.Abs(double.Parse(a.Groups[2].Value, CultureInfo.InvariantCulture) - double.Parse(p.Groups[2].Value, CultureInfo.InvariantCulture));
+            Assert.True(difference <= 9 * lastDigit * 1.0001, $"line {i}: README '{promised[i]}', printed '{printed[i]}' (more than the last digit differs)");
+        }
+    }
+
+    /// <summary>The README's block of what the quick start prints: the first plain block after the C# one.</summary>
+    private static string[] QuickStartOutput()
+    {
+        string readme = File.ReadAllText(Path.Combine(Dotnet.RepositoryRoot(), "README.md"));
+        int section = readme.IndexOf("## Quick start", StringComparison.Ordinal);
+        int code = readme.IndexOf("```csharp\n", section, StringComparison.Ordinal);
+        int start = readme.IndexOf("\n```\n", readme.IndexOf("\n```", code + 10, StringComparison.Ordinal) + 4, StringComparison.Ordinal) + "\n```\n".Length;
+        int end = readme.IndexOf("\n```", start, StringComparison.Ordinal);
+        return readme[start..end].Split('\n', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
     }
 
     [Fact]
