@@ -77,4 +77,35 @@ public sealed class DocumentationTests
         }
         Assert.Equal(Diagnostics.All.Count(), rows.Count);
     }
+
+    /// <summary>Every function of the operation table, in each list of functions the docs give (issue 27: CG0002's lacked mean and layernorm).</summary>
+    [Fact]
+    public void EveryListOfFunctionsInTheDocsNamesEveryFunction()
+    {
+        string readme = File.ReadAllText(Path.Combine(GeneratorHarness.RepositoryRoot, "README.md"));
+        int at = readme.IndexOf("Functions:", System.StringComparison.Ordinal);
+        Assert.True(at >= 0, "README.md has no list of functions");
+        var lists = new Dictionary<string, string>
+        {
+            ["docs/diagnostics.md, CG0002"] = Section(Diagnostics.UnknownFunction.Id),
+            ["README.md, the equation language in brief"] = readme.Substring(at, readme.IndexOf("\n\n", at, System.StringComparison.Ordinal) - at),
+        };
+        foreach ((string where, string list) in lists)
+            foreach (string spelling in CellGen.Generator.Compiler.Operation.Functions.SelectMany(f => f.Spellings))
+                Assert.True(list.Contains($"`{spelling}`", System.StringComparison.Ordinal), $"{where} does not list `{spelling}`");
+    }
+
+    /// <summary>Every repository path the docs cite in backquotes (src/..., tests/..., docs/..., samples/..., bench/...) exists.</summary>
+    [Fact]
+    public void EveryPathTheDocsCiteExists()
+    {
+        string root = GeneratorHarness.RepositoryRoot;
+        var documents = new[] { "README.md" }.Concat(Directory.GetFiles(Path.Combine(root, "docs"), "*.md").Select(f => Path.GetRelativePath(root, f)));
+        foreach (string document in documents)
+            foreach (Match m in Regex.Matches(File.ReadAllText(Path.Combine(root, document)), "`((?:src|tests|docs|samples|bench)/[A-Za-z0-9_./-]+)`"))
+            {
+                string cited = m.Groups[1].Value.TrimEnd('/', '.');
+                Assert.True(File.Exists(Path.Combine(root, cited)) || Directory.Exists(Path.Combine(root, cited)), $"{document} cites {cited}, which does not exist");
+            }
+    }
 }
