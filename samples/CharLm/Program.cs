@@ -37,10 +37,10 @@ var training = new Training("CharLm", quiet: !group.IsRoot);
 
 // model and training: begin
 Initializers.ManualSeed(seed);
-var lstm = new Recurrent((x, h) => new Lstm(x, h), embeddingSize, hidden, layers: 2, dropout: 0.2f) { Stateful = true };
+var lstm = new Recurrent((x, h) => new Lstm(x, h), embeddingSize, hidden, layers: 2, dropout: 0.2) { Stateful = true };
 var model = new Sequential(new Embedding(vocabulary, embeddingSize), lstm, new Dropout(0.2f), new Dense(hidden, vocabulary));
 var loss = new CrossEntropyLoss();
-var optimizer = new Adam([model], learningRate: 3e-3f);
+var optimizer = new Adam([model], learningRate: 3e-3);
 // The training text as `batch` streams read side by side, `length` characters at a time.
 int streamLength = split / batch, position = 0;
 if (resume is not null) position = int.Parse(Checkpoint.Load(resume, model, optimizer)["position"], CultureInfo.InvariantCulture);

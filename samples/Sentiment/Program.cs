@@ -21,7 +21,7 @@ var model = new Sequential(
     new LastStep(),
     new Dense(128, 2));
 var loss = new CrossEntropyLoss();
-var optimizer = Adam.W([model], learningRate: 3e-3f);
+var optimizer = Adam.W([model], learningRate: 3e-3);
 training.Run(steps, step =>
 {
     (int[] tokens, int[] lengths, int[] labels) = data.Batch(batch);

@@ -21,7 +21,7 @@ var decoderGru = new Recurrent((x, h) => new TorchGru(x, h), 32, 128) { Stateful
 var encoder = new Sequential(new Embedding(10, 32), encoderGru);
 var decoder = new Sequential(new Embedding(Digits.Vocabulary, 32), decoderGru, new Dense(128, Digits.Vocabulary));
 var loss = new CrossEntropyLoss();
-var optimizer = Adam.W([encoder, decoder], learningRate: 3e-3f);
+var optimizer = Adam.W([encoder, decoder], learningRate: 3e-3);
 training.Run(steps, step =>
 {
     var (source, sourceLengths, input, target, targetLengths) = data.Batch(batch);

@@ -42,7 +42,7 @@ public sealed class Dropout : Module
     private MaskGenerator _generator;
 
     /// <summary>Creates the module; its masks are drawn from a generator seeded by <paramref name="seed"/>, or from the shared one.</summary>
-    public Dropout(float probability, int? seed = null)
+    public Dropout(double probability, int? seed = null)
     {
         if (!(probability >= 0 && probability < 1)) throw new ArgumentOutOfRangeException(nameof(probability), probability, "Dropout is a probability in [0, 1).");
         Probability = probability;
@@ -50,7 +50,7 @@ public sealed class Dropout : Module
     }
 
     /// <summary>p.</summary>
-    public float Probability { get; }
+    public double Probability { get; }
 
     internal override IEnumerable<(string Name, Func<ulong> Get, Action<ulong> Set)> Generators(string prefix) =>
         new (string, Func<ulong>, Action<ulong>)[] { (prefix + "dropout", () => _generator.State, value => _generator.State = value) };
@@ -65,7 +65,7 @@ public sealed class Dropout : Module
         _dropped = training && Probability > 0;
         if (!_dropped) return;
         if (_mask.Length < Output.Values.Length) _mask = new float[Output.Values.Length];
-        _generator.Apply(Output.Values, _mask.AsSpan(0, Output.Values.Length), Probability);
+        _generator.Apply(Output.Values, _mask.AsSpan(0, Output.Values.Length), (float)Probability);
     }
 
     /// <inheritdoc/>

@@ -38,7 +38,7 @@ public sealed class Recurrent : Module
     /// Each cell starts as its constructor draws it (U(±1/√H), as PyTorch), or drawn again from <paramref name="random"/>.
     /// </summary>
     public Recurrent(Func<int, int, RecurrentCell<float>> cell, int inputSize, int hiddenSize, int layers = 1, bool bidirectional = false,
-        float dropout = 0, Random? random = null)
+        double dropout = 0, Random? random = null)
     {
         ArgumentNullException.ThrowIfNull(cell);
         if (inputSize <= 0) throw new ArgumentOutOfRangeException(nameof(inputSize), inputSize, "The input size must be positive.");
@@ -84,7 +84,7 @@ public sealed class Recurrent : Module
     public int Directions { get; }
 
     /// <summary>The dropout probability between layers, while training.</summary>
-    public float Dropout { get; }
+    public double Dropout { get; }
 
     /// <summary>The width of an output row: the cell's output size, times 2 when bidirectional.</summary>
     public int OutputSize { get; }
@@ -201,7 +201,7 @@ public sealed class Recurrent : Module
             if (l < Layers - 1 && _dropped)
             {
                 Span<float> values = target.Values;
-                _generator.Apply(values, Grow(ref _masks[l], values.Length), Dropout);
+                _generator.Apply(values, Grow(ref _masks[l], values.Length), (float)Dropout);
             }
             current = target;
         }

@@ -100,7 +100,7 @@ public static class Checkpoint
             seeds.Add((set, value));
         }
         int steps = 0;
-        float learningRate = 0;
+        double learningRate = 0;
         if (optimizer is not null)
         {
             if (!metadata.TryGetValue(Reserved + "optimizer.steps", out string? stepsText) || !metadata.TryGetValue(Reserved + "optimizer.learning_rate", out string? rateText))
@@ -108,7 +108,7 @@ public static class Checkpoint
             if (!int.TryParse(stepsText, NumberStyles.None, CultureInfo.InvariantCulture, out steps))
                 throw new InvalidDataException($"{path}: the optimiser's steps in the metadata are '{stepsText}', not a whole number >= 0.");
             // Checked here, as the optimiser would check it, so that a bad value fails before anything changes.
-            if (!float.TryParse(rateText, NumberStyles.Float, CultureInfo.InvariantCulture, out learningRate) || !Optimizer.IsValidRate(learningRate))
+            if (!double.TryParse(rateText, NumberStyles.Float, CultureInfo.InvariantCulture, out learningRate) || !Optimizer.IsValidRate(learningRate))
                 throw new InvalidDataException($"{path}: the optimiser's learning rate in the metadata is '{rateText}', not a finite number >= 0.");
         }
         foreach ((Parameter<float> target, float[] values) in staged) target.CopyFrom(values);

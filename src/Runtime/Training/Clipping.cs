@@ -80,18 +80,21 @@ public static class Clipping
     }
 
     /// <summary>Clamps every gradient into [-clipValue, clipValue].</summary>
-    public static void ClipByValue(IEnumerable<IHasParameters> owners, float clipValue) =>
+    public static void ClipByValue(IEnumerable<IHasParameters> owners, double clipValue) =>
         ClipByValue(owners.SelectMany(o => o.ParameterBuffers).Select(b => b.Gradients), clipValue);
 
     /// <summary>As the other overload, over gradient arrays.</summary>
-    public static void ClipByValue(IEnumerable<float[]> gradients, float clipValue) => ClipByValue(gradients.ToArray(), clipValue);
+    public static void ClipByValue(IEnumerable<float[]> gradients, double clipValue) => ClipByValue(gradients.ToArray(), clipValue);
 
     /// <summary>As the other overloads, over an array of gradient arrays: allocates nothing.</summary>
-    public static void ClipByValue(float[][] gradients, float clipValue)
+    public static void ClipByValue(float[][] gradients, double clipValue)
     {
         ArgumentNullException.ThrowIfNull(gradients);
         if (!(clipValue >= 0)) throw new ArgumentOutOfRangeException(nameof(clipValue), clipValue, "clipValue must be >= 0.");
         foreach (float[] g in gradients)
-            for (int i = 0; i < g.Length; i++) g[i] = Math.Clamp(g[i], -clipValue, clipValue);
+        {
+            float limit = (float)clipValue;
+            for (int i = 0; i < g.Length; i++) g[i] = Math.Clamp(g[i], -limit, limit);
+        }
     }
 }

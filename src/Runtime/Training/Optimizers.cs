@@ -50,14 +50,14 @@ public abstract class Optimizer
     /// <summary>How many steps have been taken.</summary>
     public int Steps { get; private set; }
 
-    /// <summary>The learning rate, a finite number ≥ 0; may be changed between steps (schedules).</summary>
-    public float LearningRate
+    /// <summary>The learning rate, a finite number ≥ 0; may be changed between steps (schedules). Hyper-parameters are doubles, as Python's floats; the updates compute in float32.</summary>
+    public double LearningRate
     {
         get => _learningRate;
         set => _learningRate = Check(value, nameof(LearningRate));
     }
 
-    private float _learningRate;
+    private double _learningRate;
 
     /// <summary>Updates every parameter from its gradient.</summary>
     public void Step()
@@ -71,7 +71,7 @@ public abstract class Optimizer
         Clipping.ClipByNorm(_gradients, maxNorm, normType, nonFinite);
 
     /// <summary>Clamps the gradients of this optimiser's parameters into [-clipValue, clipValue], without allocating.</summary>
-    public void ClipGradientsByValue(float clipValue) => Clipping.ClipByValue(_gradients, clipValue);
+    public void ClipGradientsByValue(double clipValue) => Clipping.ClipByValue(_gradients, clipValue);
 
     /// <summary>Clears every gradient.</summary>
     public void ZeroGradients()
@@ -91,7 +91,7 @@ public abstract class Optimizer
     private protected abstract IEnumerable<(string Name, float[][] Buffers)> StateBuffers();
 
     /// <summary>Sets the steps taken and the learning rate, as a checkpoint recorded them.</summary>
-    internal void Restore(int steps, float learningRate)
+    internal void Restore(int steps, double learningRate)
     {
         LearningRate = learningRate;
         Steps = steps;
@@ -104,13 +104,13 @@ public abstract class Optimizer
     protected float[][] StateLike() => Buffers.Select(b => new float[b.Values.Length]).ToArray();
 
     /// <summary>A learning rate or option an optimiser takes: finite and not negative.</summary>
-    internal static bool IsValidRate(float value) => float.IsFinite(value) && value >= 0;
+    internal static bool IsValidRate(double value) => value >= 0 && value <= float.MaxValue; // finite in float32, where the updates compute
 
     /// <summary>Checks an option and names it when it is out of range.</summary>
-    protected static float Check(float value, string name, bool allowZero = true)
+    protected static double Check(double value, string name, bool allowZero = true)
     {
         if (!IsValidRate(value) || (!allowZero && value == 0))
-            throw new ArgumentOutOfRangeException(name, value, $"{name} must be a finite number {(allowZero ? ">= 0" : "> 0")}.");
+            throw new ArgumentOutOfRangeException(name, value, $"{name} must be a finite number {(allowZero ? ">= 0" : "> 0")} (finite in float32: at most {float.MaxValue}).");
         return value;
     }
 }
@@ -118,18 +118,18 @@ public abstract class Optimizer
 /// <summary>Stochastic gradient descent with PyTorch's rules: weight decay, momentum with dampening, Nesterov.</summary>
 public sealed class Sgd : Optimizer
 {
-    private readonly float _momentum, _dampening, _weightDecay;
+    private readonly float _momentum, _dampening, _weightDecay; // as float32: the update computes in float32
     private readonly bool _nesterov;
     private readonly float[][]? _velocity;
 
     /// <summary>Creates the optimiser over the parameters of <paramref name="owners"/>.</summary>
-    public Sgd(IEnumerable<IHasParameters> owners, float learningRate, float momentum = 0, float dampening = 0, bool nesterov = false, float weightDecay = 0)
+    public Sgd(IEnumerable<IHasParameters> owners, double learningRate, double momentum = 0, double dampening = 0, bool nesterov = false, double weightDecay = 0)
         : base(owners)
     {
         LearningRate = Check(learningRate, nameof(learningRate));
-        _momentum = Check(momentum, nameof(momentum));
-        _dampening = Check(dampening, nameof(dampening));
-        _weightDecay = Check(weightDecay, nameof(weightDecay));
+        _momentum = (float)Check(momentum, nameof(momentum));
+        _dampening = (float)Check(dampening, nameof(dampening));
+        _weightDecay = (float)Check(weightDecay, nameof(weightDecay));
         if (nesterov && (momentum == 0 || dampening != 0))
             throw new ArgumentException("Nesterov momentum needs momentum > 0 and dampening 0 (as in PyTorch).", nameof(nesterov));
         _nesterov = nesterov;
@@ -142,7 +142,7 @@ public sealed class Sgd : Optimizer
     /// <inheritdoc/>
     protected override void Update(int buffer, Span<float> values, ReadOnlySpan<float> gradients)
     {
-        float lr = LearningRate;
+        float lr = (float)LearningRate;
         float[]? velocity = _velocity?[buffer];
         bool first = Steps == 1;
         for (int i = 0; i < values.Length; i++)
@@ -169,17 +169,17 @@ public sealed class Adam : Optimizer
     private readonly float[][] _m, _v;
 
     /// <summary>Creates the optimiser over the parameters of <paramref name="owners"/>.</summary>
-    public Adam(IEnumerable<IHasParameters> owners, float learningRate = 1e-3f, float beta1 = 0.9f, float beta2 = 0.999f,
-        float epsilon = 1e-8f, float weightDecay = 0, bool decoupled = false)
+    public Adam(IEnumerable<IHasParameters> owners, double learningRate = 1e-3, double beta1 = 0.9, double beta2 = 0.999,
+        double epsilon = 1e-8, double weightDecay = 0, bool decoupled = false)
         : base(owners)
     {
         LearningRate = Check(learningRate, nameof(learningRate));
-        _beta1 = Check(beta1, nameof(beta1));
-        _beta2 = Check(beta2, nameof(beta2));
-        if (beta1 >= 1) throw new ArgumentOutOfRangeException(nameof(beta1), beta1, "beta1 must be below 1.");
-        if (beta2 >= 1) throw new ArgumentOutOfRangeException(nameof(beta2), beta2, "beta2 must be below 1.");
-        _epsilon = Check(epsilon, nameof(epsilon));
-        _weightDecay = Check(weightDecay, nameof(weightDecay));
+        _beta1 = (float)Check(beta1, nameof(beta1));
+        _beta2 = (float)Check(beta2, nameof(beta2));
+        if (_beta1 >= 1) throw new ArgumentOutOfRangeException(nameof(beta1), beta1, "beta1 must be below 1.");
+        if (_beta2 >= 1) throw new ArgumentOutOfRangeException(nameof(beta2), beta2, "beta2 must be below 1.");
+        _epsilon = (float)Check(epsilon, nameof(epsilon));
+        _weightDecay = (float)Check(weightDecay, nameof(weightDecay));
         _decoupled = decoupled;
         _m = StateLike();
         _v = StateLike();
@@ -188,14 +188,14 @@ public sealed class Adam : Optimizer
     private protected override IEnumerable<(string Name, float[][] Buffers)> StateBuffers() => new[] { ("exp_avg", _m), ("exp_avg_sq", _v) };
 
     /// <summary>AdamW: Adam with decoupled weight decay (PyTorch's default decay 0.01).</summary>
-    public static Adam W(IEnumerable<IHasParameters> owners, float learningRate = 1e-3f, float beta1 = 0.9f, float beta2 = 0.999f,
-        float epsilon = 1e-8f, float weightDecay = 1e-2f) =>
+    public static Adam W(IEnumerable<IHasParameters> owners, double learningRate = 1e-3, double beta1 = 0.9, double beta2 = 0.999,
+        double epsilon = 1e-8, double weightDecay = 1e-2) =>
         new(owners, learningRate, beta1, beta2, epsilon, weightDecay, decoupled: true);
 
     /// <inheritdoc/>
     protected override void Update(int buffer, Span<float> values, ReadOnlySpan<float> gradients)
     {
-        float lr = LearningRate;
+        float lr = (float)LearningRate;
         float[] m = _m[buffer], v = _v[buffer];
         double correction1 = 1 - Math.Pow(_beta1, Steps), correction2 = 1 - Math.Pow(_beta2, Steps);
         float stepSize = (float)(lr / correction1);
