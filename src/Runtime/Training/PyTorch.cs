@@ -17,6 +17,9 @@ public sealed record PyTorchTensor(IReadOnlyList<int> Shape, float[] Values)
 
     /// <summary>The values, row-major.</summary>
     public float[] Values { get; } = Values ?? throw new ArgumentNullException(nameof(Values));
+
+    /// <summary>"PyTorchTensor [9, 4]".</summary>
+    public override string ToString() => $"PyTorchTensor [{string.Join(", ", Shape)}]";
 }
 
 /// <summary>What an import used of a file, and what it did not find.</summary>
@@ -33,6 +36,13 @@ public sealed record PyTorchImport(IReadOnlyList<string> Used, IReadOnlyList<str
 
     /// <summary>The names the modules asked for that the file lacks.</summary>
     public IReadOnlyList<string> Missing { get; } = Missing ?? throw new ArgumentNullException(nameof(Missing));
+
+    /// <summary>The counts and the names: "PyTorchImport: used 7 (embedding.weight, ...), unused 0, missing 0".</summary>
+    public override string ToString()
+    {
+        static string List(IReadOnlyList<string> names) => names.Count == 0 ? "0" : $"{names.Count} ({string.Join(", ", names)})";
+        return $"PyTorchImport: used {List(Used)}, unused {List(Unused)}, missing {List(Missing)}";
+    }
 }
 
 /// <summary>
