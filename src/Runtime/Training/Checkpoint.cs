@@ -48,13 +48,15 @@ public static class Checkpoint
     /// <summary>
     /// Saves a whole model: every parameter under its module's name (<see cref="Module.NamedParameters"/>), the
     /// optimiser's state when given (its moments or momentum under "optimizer.N.", its steps and learning rate), the
-    /// state of every dropout generator, and <paramref name="metadata"/> (string pairs in the header's __metadata__,
-    /// e.g. a vocabulary); atomically. Loading it into the same model and optimiser continues training exactly where it
-    /// stopped.
+    /// state of every dropout generator, the learning-rate <paramref name="schedule"/>'s when given (it must be the
+    /// optimiser's), and <paramref name="metadata"/> (string pairs in the header's __metadata__, e.g. a vocabulary);
+    /// atomically. Loading it into the same model, optimiser and schedule continues training exactly where it stopped.
     /// </summary>
-    public static void Save(string path, Module model, Optimizer? optimizer = null, IReadOnlyDictionary<string, string>? metadata = null)
+    public static void Save(string path, Module model, Optimizer? optimizer = null, IReadOnlyDictionary<string, string>? metadata = null, LearningRateSchedule? schedule = null)
     {
         ArgumentNullException.ThrowIfNull(model);
+        if (schedule is not null && !ReferenceEquals(schedule.Optimizer, optimizer))
+            throw new ArgumentException("The schedule sets another optimiser's rate than the one given: save a schedule with its own optimiser.", nameof(schedule));
         var pairs = new Dictionary<string, string>();
         if (metadata is not null)
             foreach ((string key, string value) in metadata)
@@ -73,18 +75,25 @@ public static class Checkpoint
             pairs[Reserved + "optimizer.learning_rate"] = optimizer.LearningRate.ToString("R", CultureInfo.InvariantCulture);
             tensors.AddRange(optimizer.StateTensors());
         }
+        if (schedule is not null)
+        {
+            pairs[Reserved + "schedule.kind"] = schedule.GetType().Name;
+            foreach ((string name, string value) in schedule.State()) pairs[Reserved + "schedule." + name] = value;
+        }
         Save(path, tensors, pairs, stream => stream);
     }
 
     /// <summary>
-    /// Loads what <see cref="Save(string, Module, Optimizer?, IReadOnlyDictionary{string, string}?)"/> wrote into the same
-    /// model (and optimiser, when given; without one, the optimiser's state in the file is skipped) and returns the
+    /// Loads what <see cref="Save(string, Module, Optimizer?, IReadOnlyDictionary{string, string}?, LearningRateSchedule?)"/> wrote into the same
+    /// model (and optimiser and schedule, when given; without them, their state in the file is skipped) and returns the
     /// caller's metadata. Every parameter must be in the file with its shape; nothing changes when anything is wrong.
     /// </summary>
-    public static IReadOnlyDictionary<string, string> Load(string path, Module model, Optimizer? optimizer = null)
+    public static IReadOnlyDictionary<string, string> Load(string path, Module model, Optimizer? optimizer = null, LearningRateSchedule? schedule = null)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
         ArgumentNullException.ThrowIfNull(model);
+        if (schedule is not null && !ReferenceEquals(schedule.Optimizer, optimizer))
+            throw new ArgumentException("The schedule sets another optimiser's rate than the one given: load a schedule with its own optimiser.", nameof(schedule));
         var targets = model.NamedParameters().ToList();
         if (optimizer is not null) targets.AddRange(optimizer.StateTensors());
         using Safetensors file = Safetensors.Open(path);
@@ -111,9 +120,22 @@ public static class Checkpoint
             if (!double.TryParse(rateText, NumberStyles.Float, CultureInfo.InvariantCulture, out learningRate) || !Optimizer.IsValidRate(learningRate))
                 throw new InvalidDataException($"{path}: the optimiser's learning rate in the metadata is '{rateText}', not a finite number >= 0.");
         }
+        Action? restoreSchedule = null;
+        if (schedule is not null)
+        {
+            if (!metadata.TryGetValue(Reserved + "schedule.kind", out string? kind))
+                throw new InvalidDataException($"{path}: no learning-rate schedule in it (saved without one?).");
+            if (kind != schedule.GetType().Name)
+                throw new InvalidDataException($"{path}: its schedule is a {kind}, not a {schedule.GetType().Name}.");
+            var state = metadata.Where(p => p.Key.StartsWith(Reserved + "schedule.", StringComparison.Ordinal))
+                .ToDictionary(p => p.Key[(Reserved + "schedule.").Length..], p => p.Value);
+            restoreSchedule = schedule.Restorer(state, out string? problem) ?? throw new InvalidDataException($"{path}: the schedule's state is not valid: {problem}.");
+        }
+        // Everything is checked: from here on nothing fails.
         foreach ((Parameter<float> target, float[] values) in staged) target.CopyFrom(values);
         foreach ((Action<ulong> set, ulong value) in seeds) set(value);
         if (optimizer is not null) optimizer.Restore(steps, learningRate);
+        restoreSchedule?.Invoke();
         return UserMetadata(metadata);
     }
 
