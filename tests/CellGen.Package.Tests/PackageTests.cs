@@ -128,6 +128,11 @@ public sealed class PackageTests(PackageFixture package) : IClassFixture<Package
         Assert.True(Regex.IsMatch(build.Output, $@"Broken\.cs\({line},{column}\): error CG0005: 'c\[t-1\]'"),
             $"expected CG0005 at Broken.cs({line},{column}): {build}");
         Assert.Contains("docs/diagnostics.md#cg0005", build.Output); // the help link
+        // The README's example of the error is what the build prints, but for the file's name and place.
+        string readme = File.ReadAllText(Path.Combine(Dotnet.RepositoryRoot(), "README.md"));
+        Match example = Regex.Match(readme, @"\n\S+\.cs\(\d+,\d+\): (error CG0005: [^\n]*)\n");
+        Assert.True(example.Success, "the README has no example of CG0005");
+        Assert.Contains(example.Groups[1].Value, build.Output);
         Assert.Contains("'unusedLoud' is defined but never read", build.Output);
         Assert.DoesNotContain("'unusedQuiet' is defined but never read", build.Output);
     }
