@@ -199,7 +199,12 @@ public sealed class OnnxTests : IDisposable
         string sequencesPath = Path.Combine(_folder, cell + "-sequences.onnx");
         Onnx.Export(sequencesPath, sequences);
         Close(all, RunSequences(sequencesPath, inputs, lengths, x), cell + " sequences");
-        Checked(path, sequencesPath);
+        // And without lengths: every sequence all T steps, the reverse direction over the whole time axis.
+        ReadOnlySpan<float> full = sequences.Forward(inputs, batch, training: false).Values;
+        string fixedPath = Path.Combine(_folder, cell + "-fixed.onnx");
+        Onnx.Export(fixedPath, sequences, variableLengths: false);
+        Close(full, Run(fixedPath, NamedOnnxValue.CreateFromTensor("inputs", new DenseTensor<float>(inputs, new[] { steps, batch, x }))), cell + " fixed length");
+        Checked(path, sequencesPath, fixedPath);
     }
 
     [Theory]
