@@ -34,6 +34,28 @@ public sealed class Sequential : Module
     /// <inheritdoc/>
     public override int? InputWidth => _modules[0].InputWidth;
 
+    /// <summary>
+    /// Whether the float inputs and token ids given to Forward are batch-first, [B, T, X] and [B, T], as PyTorch's
+    /// <c>batch_first=True</c>; they are then read into the time-major layout the modules run on. The outputs stay
+    /// time-major, [T, B, W] ([B, W] after a <see cref="LastStep"/>), and so do per-step targets.
+    /// </summary>
+    public bool BatchFirst { get; init; }
+
+    private float[] _transposed = Array.Empty<float>();
+    private int[] _transposedTokens = Array.Empty<int>();
+
+    /// <summary>[B, T, W] to [T, B, W] into <paramref name="buffer"/> (grown once), T from the length.</summary>
+    private static ReadOnlySpan<T> TimeMajor<T>(ReadOnlySpan<T> values, int batchSize, int width, ReadOnlySpan<int> lengths, ref T[] buffer, string name)
+    {
+        int steps = Activations.StepsOf(values.Length, batchSize, width, lengths, name);
+        if (buffer.Length < values.Length) buffer = new T[values.Length];
+        Span<T> target = buffer.AsSpan(0, values.Length);
+        for (int b = 0; b < batchSize; b++)
+            for (int t = 0; t < steps; t++)
+                values.Slice((b * steps + t) * width, width).CopyTo(target.Slice((t * batchSize + b) * width, width));
+        return target;
+    }
+
     /// <summary>Runs <paramref name="batchSize"/> sequences [T, B, X] of floats (T from the length), X the first module's input width.</summary>
     public Activations Forward(ReadOnlySpan<float> inputs, int batchSize, bool training) => Forward(inputs, batchSize, default, training);
 
@@ -50,6 +72,7 @@ public sealed class Sequential : Module
     {
         if (_modules[0] is Embedding) throw new InvalidOperationException("The first module is an Embedding, which reads token ids: call Forward with int tokens [T, B].");
         int width = InputWidth ?? throw new InvalidOperationException($"The first module, {_modules[0].GetType().Name}, does not say its input width: give it Activations.");
+        if (BatchFirst) inputs = TimeMajor(inputs, batchSize, width, lengths, ref _transposed, nameof(inputs));
         _input.SetSequences(inputs, batchSize, width, lengths, nameof(inputs));
         return Forward(_input, training);
     }
@@ -61,7 +84,11 @@ public sealed class Sequential : Module
         using (Enter(nameof(Forward)))
         {
             Forget();
-            try { embedding.Forward(tokens, batchSize, lengths); }
+            try
+            {
+                if (BatchFirst) tokens = TimeMajor(tokens, batchSize, 1, lengths, ref _transposedTokens, nameof(tokens));
+                embedding.Forward(tokens, batchSize, lengths);
+            }
             catch
             {
                 ForgetAll();
