@@ -38,4 +38,14 @@ public sealed class SampleTests
         int ours = ModelLines(Path.Combine(folder, "Program.cs")), pytorch = ModelLines(Path.Combine(folder, "pytorch.py"));
         Assert.True(ours <= 1.5 * pytorch, $"{sample}: {ours} lines of C# against {pytorch} of PyTorch ({(double)ours / pytorch:F2} times)");
     }
+
+    /// <summary>Issue 27: the digits task, data loading included, in at most 1.2 times PyTorch's lines (whole files, blank lines and comments not counted).</summary>
+    [Fact]
+    public void TheDigitsSampleWholeTakesAtMostOnePointTwoTimesPyTorchsLines()
+    {
+        static int Lines(string path) => File.ReadAllLines(path).Count(l => l.Trim().Length > 0 && !l.TrimStart().StartsWith("//") && !l.TrimStart().StartsWith('#'));
+        string folder = Path.Combine(Root(), "samples", "Digits");
+        int ours = Lines(Path.Combine(folder, "Program.cs")), pytorch = Lines(Path.Combine(folder, "pytorch.py"));
+        Assert.True(ours <= 1.2 * pytorch, $"Digits: {ours} lines of C# against {pytorch} of PyTorch ({(double)ours / pytorch:F2} times)");
+    }
 }
