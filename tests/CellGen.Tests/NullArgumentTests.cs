@@ -70,7 +70,7 @@ public sealed class NullArgumentTests : IDisposable
     {
         Directory.CreateDirectory(Folder);
         Type type = Type.GetType(typeName)!;
-        if (type.ContainsGenericParameters) type = type.MakeGenericType(typeof(float));
+        if (type.ContainsGenericParameters) type = type.MakeGenericType(Enumerable.Repeat(typeof(float), type.GetGenericArguments().Length).ToArray());
         MethodBase member = type.GetConstructors().Cast<MethodBase>()
             .Concat(type.GetMethods(BindingFlags.Public | BindingFlags.Instance | BindingFlags.Static | BindingFlags.DeclaredOnly))
             .Single(m => m.MetadataToken == token);
