@@ -48,4 +48,12 @@ public sealed class SampleTests
         int ours = Lines(Path.Combine(folder, "Program.cs")), pytorch = Lines(Path.Combine(folder, "pytorch.py"));
         Assert.True(ours <= 1.2 * pytorch, $"Digits: {ours} lines of C# against {pytorch} of PyTorch ({(double)ours / pytorch:F2} times)");
     }
+
+    /// <summary>The README shows samples/Digits as it is (its code below the two lines of comment at the top).</summary>
+    [Fact]
+    public void TheReadmeShowsTheDigitsSampleAsItIs()
+    {
+        string program = string.Join("\n", File.ReadAllLines(Path.Combine(Root(), "samples", "Digits", "Program.cs")).Skip(2)).TrimEnd();
+        Assert.Contains("```csharp\n" + program + "\n```", File.ReadAllText(Path.Combine(Root(), "README.md")).ReplaceLineEndings("\n"));
+    }
 }
