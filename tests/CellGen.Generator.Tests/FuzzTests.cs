@@ -10,6 +10,7 @@ namespace CellGen.Generator.Tests;
 /// 10,000 random and mutated equation sets: the generator never throws (no CS8785) and each cell yields either code
 /// that compiles or at least one CG diagnostic.
 /// </summary>
+[Trait("Category", "Slow")] // out of the daily loop (dotnet test --filter "Category!=Slow"); CI runs it
 public sealed class FuzzTests
 {
     private const int Cells = 10_000;

@@ -10,6 +10,7 @@ using Xunit.Abstractions;
 namespace CellGen.Generator.Tests;
 
 /// <summary>Finite-difference gradient checks of every built-in cell and of 200 random cells, run through the generator here.</summary>
+[Trait("Category", "Slow")] // out of the daily loop (dotnet test --filter "Category!=Slow"); CI runs it
 public sealed class GradientCheckTests
 {
     private readonly ITestOutputHelper _output;

@@ -10,6 +10,7 @@ namespace CellGen.Generator.Tests;
 /// compiles or at least one CG error; never a crash of the generator (CS8785), an internal error (CG0099), an error in
 /// generated code, or a stack overflow; and a good cell beside it is always generated.
 /// </summary>
+[Trait("Category", "Slow")] // out of the daily loop (dotnet test --filter "Category!=Slow"); CI runs it
 public sealed class TortureTests
 {
     private const string Rnn = "h[t] = tanh(W @ [h[t-1], x[t]] + b)";

@@ -14,6 +14,7 @@ namespace CellGen.Package.Tests;
 /// warnings as errors and run it; then write a cell with a mistake and read the build error.
 /// </summary>
 [Trait("Category", "Package")]
+[Trait("Category", "Slow")] // out of the daily loop (dotnet test --filter "Category!=Slow"); CI runs it
 public sealed class PackageTests(PackageFixture package) : IClassFixture<PackageFixture>
 {
     [Fact]

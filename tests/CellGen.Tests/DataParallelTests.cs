@@ -12,6 +12,7 @@ namespace CellGen.Tests;
 /// same 32 reaches; 1 rank under mpirun is the plain trainer bit for bit; a failing rank ends the run with an error.
 /// Needs mpirun: in CI (CI set) its absence fails the tests; elsewhere they are skipped with the reason.
 /// </summary>
+[Trait("Category", "Slow")] // out of the daily loop (dotnet test --filter "Category!=Slow"); CI runs it
 public sealed class DataParallelTests : IDisposable
 {
     private readonly string _folder = Path.Combine(Path.GetTempPath(), "cellgen-mpi-" + Guid.NewGuid().ToString("N"));
