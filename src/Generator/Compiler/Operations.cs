@@ -99,7 +99,11 @@ internal sealed class Operation
     private static DExpr Div(DExpr a, DExpr b) => new DDiv(a, b);
     private static DExpr Sub(DExpr a, DExpr b) => new DSub(a, b);
     private static DExpr Neg(DExpr a) => new DNeg(a);
-    private static DExpr Call(Operation op, params DExpr[] args) => new DCall(op, new EquatableArray<DExpr>(args));
+    // Static fields initialise in their order: a derivative that calls an operation declared after its own would read
+    // null, and the table would fail later and far away. It fails here, at the first use of Operation, naming the cause.
+    private static DExpr Call(Operation op, params DExpr[] args) =>
+        new DCall(op ?? throw new InvalidOperationException("An operation's derivative calls an operation declared after it in Operations.cs: declare that one first."),
+            new EquatableArray<DExpr>(args));
 
     private static Operation Function(string name, string[] spellings, int arity, Func<double[], double> fold, string lanes, int work, params DExpr[] derivatives) =>
         new(name, Notation.Function, spellings, arity, fold, lanes, work, derivatives);
