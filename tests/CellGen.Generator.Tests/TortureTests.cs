@@ -34,7 +34,9 @@ public sealed class TortureTests
             "public partial class C { public const string Text = \"" + Rnn + "\"; }",
         };
         foreach (string shape in shapes) cases.Add(($"shape: {shape}", "using CellGen;\nnamespace N;\n" + Cell() + shape));
-        string[] outers = { "partial class O", "partial struct O", "partial record O", "partial record struct O", "class O", "partial class O<T>", "static partial class O", "partial interface O" };
+        string[] outers = { "partial class O", "partial struct O", "partial record O", "partial record struct O", "class O", "partial class O<T>", "static partial class O", "partial interface O",
+            "ref partial struct O", "readonly partial struct O", "readonly partial record struct O", "unsafe partial class O", "abstract partial class O", "sealed partial class O",
+            "internal partial class O", "file partial class O", "partial record class O" };
         foreach (string outer in outers)
             cases.Add(($"nested in {outer}", "using CellGen;\nnamespace N;\n" + outer + "\n{\n" + Cell() + "public partial class C;\n}"));
         cases.Add(("nested twice", "using CellGen;\nnamespace N;\npartial class A { partial struct B {\n" + Cell() + "public partial class C; } }"));
