@@ -22,7 +22,7 @@ public sealed class SequenceBatches<TInput, TLabel>
     private readonly int[] _order, _shuffled;
     private readonly long[] _keys;
     private readonly Random _random;
-    private readonly bool _shuffle, _bucket, _dropLast;
+    private readonly bool _shuffle, _bucket;
     private readonly SequenceBatch<TInput, TLabel> _batch = new();
     private readonly int[] _batchStarts;
 
@@ -58,7 +58,6 @@ public sealed class SequenceBatches<TInput, TLabel>
         Width = width;
         _shuffle = shuffle;
         _bucket = bucketByLength;
-        _dropLast = dropLast;
         _random = new Random(seed);
         _order = new int[sequences.Count];
         _keys = new long[sequences.Count];
