@@ -11,7 +11,7 @@ internal static class Files
     /// Opens a file to read, refusing what is not a regular file before it is opened: a pipe would block the open, and a
     /// device such as /dev/zero reads endless bytes; both say they hold 0 bytes, as an empty file does, and none of
     /// them is a model. Every error is an <see cref="InvalidDataException"/> naming the file (a missing file stays a
-    /// <see cref="FileNotFoundException"/>).
+    /// <see cref="FileNotFoundException"/>, a missing folder a <see cref="DirectoryNotFoundException"/>).
     /// </summary>
     public static FileStream OpenRead(string path)
     {
@@ -22,7 +22,7 @@ internal static class Files
             throw new InvalidDataException($"{path}: 0 bytes, too short for a torch.save zip or a safetensors file (empty, or not a regular file: a pipe or a device).");
         FileStream file;
         try { file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read); }
-        catch (FileNotFoundException) { throw; }
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException) { throw; } // as File.OpenRead: nothing to read
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or NotSupportedException or ArgumentException)
         {
             throw new InvalidDataException($"{path}: cannot be read: {e.Message}", e);
