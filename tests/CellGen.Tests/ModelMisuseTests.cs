@@ -74,6 +74,39 @@ public sealed class ModelMisuseTests
         Assert.True(completed > 0);
     }
 
+    [Fact]
+    public async Task ALossSharedByTwoThreadsRefusesOverlappingCalls()
+    {
+        // Sequences with lengths: the loss masks each call's targets in a buffer of its own, which two threads would share.
+        const int steps = 20, batch = 20, classes = 50;
+        var loss = new CrossEntropyLoss();
+        float[] inputs = Enumerable.Range(0, steps * batch * 8).Select(i => MathF.Sin(i)).ToArray();
+        int[] lengths = Enumerable.Range(0, batch).Select(b => 1 + b % steps).ToArray();
+        (Activations Logits, int[] Targets, float Expected) Make(int seed)
+        {
+            Activations logits = new Sequential(new Dense(8, classes, new Random(seed))).Forward(inputs, lengths, training: false);
+            int[] targets = Enumerable.Range(0, steps * batch).Select(i => (i * seed) % classes).ToArray();
+            return (logits, targets, loss.Compute(logits, targets));
+        }
+        var sides = new[] { Make(1), Make(7) };
+        int refused = 0, wrong = 0;
+        using var start = new Barrier(2);
+        Task Run((Activations Logits, int[] Targets, float Expected) side) => Task.Run(() =>
+        {
+            start.SignalAndWait();
+            for (int i = 0; i < 2000; i++)
+            {
+                try
+                {
+                    if (loss.Compute(side.Logits, side.Targets) != side.Expected) Interlocked.Increment(ref wrong);
+                }
+                catch (InvalidOperationException e) when (e.Message.Contains("another call on this loss")) { Interlocked.Increment(ref refused); }
+            }
+        });
+        await Task.WhenAll(Run(sides[0]), Run(sides[1]));
+        Assert.Equal(0, wrong);
+    }
+
     private static (Sequential Model, Embedding Embedding, Dense Head) Tagger()
     {
         var embedding = new Embedding(9, 4, new Random(1));

@@ -47,9 +47,20 @@ public sealed class CrossEntropyLoss
     /// The loss of <paramref name="logits"/> (its width the number of classes) against <paramref name="targets"/>, one
     /// per row ([T, B] for sequences, [B] for vectors); writes dL/dlogits into <c>logits.Gradients</c>.
     /// </summary>
+    /// <exception cref="InvalidOperationException">Another thread's Compute is running on this loss, whose buffers serve one call at a time.</exception>
     public float Compute(Activations logits, ReadOnlySpan<int> targets)
     {
         ArgumentNullException.ThrowIfNull(logits);
+        if (System.Threading.Interlocked.Exchange(ref _busy, 1) != 0)
+            throw new InvalidOperationException("CrossEntropyLoss.Compute was called while another call on this loss was running (from another thread?): its buffers serve one call at a time; give each thread its own loss.");
+        try { return ComputeCore(logits, targets); }
+        finally { System.Threading.Volatile.Write(ref _busy, 0); }
+    }
+
+    private int _busy;
+
+    private float ComputeCore(Activations logits, ReadOnlySpan<int> targets)
+    {
         if (targets.Length != logits.Rows)
             throw new ArgumentException($"targets has {targets.Length} values; the logits {logits} have {logits.Rows} rows, one target each.", nameof(targets));
         ReadOnlySpan<int> counted = targets;
