@@ -110,6 +110,26 @@ public sealed class Activations
     internal void ReshapeLike(Activations source, int width, int directions = 1) =>
         Reshape(source.Steps, source.BatchSize, width, source.IsSequence, source.Lengths, directions);
 
+    /// <summary>
+    /// Gives these activations the shape of <paramref name="source"/> (its steps, batch, lengths) with rows of
+    /// <paramref name="width"/> values: what a module of your own calls on its <see cref="Module.Output"/> in its
+    /// forward pass. The buffers grow when they must and are reused otherwise; the values are then not kept.
+    /// </summary>
+    public void ShapeLike(Activations source, int width)
+    {
+        ArgumentNullException.ThrowIfNull(source);
+        ArgumentOutOfRangeException.ThrowIfLessThan(width, 1);
+        ReshapeLike(source, width);
+    }
+
+    /// <summary>Gives these activations the shape of a batch of <paramref name="batchSize"/> vectors of <paramref name="width"/> values, [B, W].</summary>
+    public void ShapeVectors(int batchSize, int width)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(batchSize, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(width, 1);
+        Reshape(1, batchSize, width, isSequence: false, ReadOnlySpan<int>.Empty);
+    }
+
     /// <summary>Sequences from a caller's span: [T, B, W] with T = values.Length / (B·W), checked.</summary>
     internal void SetSequences(ReadOnlySpan<float> values, int batchSize, int width, ReadOnlySpan<int> lengths, string name)
     {
