@@ -108,4 +108,22 @@ public sealed class DocumentationTests
                 Assert.True(File.Exists(Path.Combine(root, cited)) || Directory.Exists(Path.Combine(root, cited)), $"{document} cites {cited}, which does not exist");
             }
     }
+
+    /// <summary>
+    /// Every elementwise operation of the table that a step can apply has an ONNX operator (Onnx.StepOperators), and
+    /// every function is in the random cells the gradient checks and the fuzzing draw from: a new entry missing either fails here.
+    /// </summary>
+    [Fact]
+    public void EveryOperationIsExportableAndCovered()
+    {
+        string randomCells = File.ReadAllText(Path.Combine(GeneratorHarness.RepositoryRoot, "tests", "CellGen.Generator.Tests", "RandomCells.cs"));
+        foreach (CellGen.Generator.Compiler.Operation operation in CellGen.Generator.Compiler.Operation.All)
+        {
+            bool applied = operation.Kind == CellGen.Generator.Compiler.OperationKind.Elementwise && operation.Name != "positive"; // positive: derivatives only
+            if (applied) Assert.True(CellGen.Onnx.StepOperators.ContainsKey(operation.Name), $"'{operation.Name}' has no ONNX operator in Onnx.StepOperators");
+            foreach (string spelling in operation.Spellings)
+                Assert.True(randomCells.Contains($"\"{spelling}\"", System.StringComparison.Ordinal) || randomCells.Contains(spelling + "(", System.StringComparison.Ordinal),
+                    $"the random cells never write '{spelling}'");
+        }
+    }
 }

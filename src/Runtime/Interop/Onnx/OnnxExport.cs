@@ -152,6 +152,16 @@ public static class Onnx
         }
     }
 
+    /// <summary>
+    /// The ONNX operator of each elementwise operation a step graph applies ("apply NAME"), one entry each; a test of the
+    /// generator checks that every elementwise operation of its table has one, so that a new function is exportable.
+    /// </summary>
+    internal static readonly IReadOnlyDictionary<string, string> StepOperators = new Dictionary<string, string>
+    {
+        ["-"] = "Neg", ["*"] = "Mul", ["/"] = "Div", ["sigmoid"] = "Sigmoid", ["tanh"] = "Tanh", ["relu"] = "Relu", ["exp"] = "Exp",
+        ["log"] = "Log", ["softplus"] = "Softplus", ["abs"] = "Abs", ["sqrt"] = "Sqrt", ["min"] = "Min", ["max"] = "Max",
+    };
+
     /// <summary>The step graph the generator attached to a cell, or null for a cell it did not generate.</summary>
     private static IReadOnlyList<string>? StepOf(RecurrentCell<float> cell) =>
         cell.GetType().GetCustomAttributes(typeof(CellGen.CompilerServices.StepGraphAttribute), inherit: false)
@@ -382,12 +392,8 @@ public static class Onnx
                     }
                     case "apply":
                     {
-                        string op = ins[1] switch
-                        {
-                            "-" => "Neg", "*" => "Mul", "/" => "Div", "sigmoid" => "Sigmoid", "tanh" => "Tanh", "relu" => "Relu", "exp" => "Exp",
-                            "log" => "Log", "softplus" => "Softplus", "abs" => "Abs", "sqrt" => "Sqrt", "min" => "Min", "max" => "Max",
-                            _ => throw new NotSupportedException($"ONNX export has no operator for '{ins[1]}' (in {cell.GetType().Name}).")
-                        };
+                        string op = StepOperators.TryGetValue(ins[1], out string? known) ? known
+                            : throw new NotSupportedException($"ONNX export has no operator for '{ins[1]}' (in {cell.GetType().Name}).");
                         value[i] = Add(op, Enumerable.Range(2, ins.Length - 2).Select(Arg).ToArray(), ins[1] is "-" or "*" or "/" ? "value" : ins[1]);
                         break;
                     }
