@@ -1,6 +1,8 @@
 using System;
 using System.Collections.Generic;
 using System.IO;
+using System.Linq;
+using CellGen.Cells;
 using Xunit;
 
 namespace CellGen.Tests;
@@ -31,5 +33,32 @@ public sealed class UsabilityTests
         Assert.Equal("PyTorchImport: used 2 (weight, bias), unused 0, missing 2 (extra.weight, extra.bias)", report.ToString());
         IReadOnlyDictionary<string, PyTorchTensor> tensors = PyTorch.ReadStateDict(Path.Combine(folder, "linear-float64.pt"));
         Assert.Equal("PyTorchTensor [2, 3]", tensors["weight"].ToString());
+    }
+}
+
+/// <summary>Issue 27: hyper-parameters are doubles across the API, as Python's floats, so that 1e-3 needs no suffix.</summary>
+public sealed class HyperParameterTests
+{
+    [Fact]
+    public void DoubleLiteralsAreAcceptedAndTheStepIsTheFloatStep()
+    {
+        Module Make() => new Sequential(new Dense(3, 2, new Random(1)), new Dropout(0.1, seed: 3));
+        Module a = Make(), b = Make();
+        var byDouble = new Adam([a], learningRate: 1e-3, beta1: 0.9, weightDecay: 0.01);
+        var byFloat = new Adam([b], learningRate: 1e-3f, beta1: 0.9f, weightDecay: 0.01f);
+        Assert.Equal(1e-3, byDouble.LearningRate);
+        foreach ((Module model, Optimizer optimizer) in new[] { (a, (Optimizer)byDouble), (b, byFloat) })
+        {
+            var loss = new MeanSquaredErrorLoss();
+            loss.Compute(((Sequential)model).Forward(new float[] { 1, 2, 3, 4, 5, 6 }, 2, training: true), new float[] { 1, 0, 0, 1 });
+            optimizer.ZeroGradients();
+            model.Backward();
+            optimizer.ClipGradientsByValue(0.5);
+            optimizer.Step();
+        }
+        Assert.Equal(b.NamedParameters().Select(p => p.Value.ToArray()), a.NamedParameters().Select(p => p.Value.ToArray()));
+        Assert.Equal(0.1, ((Dropout)((Sequential)a).Modules[1]).Probability);
+        _ = new Sgd([a], 0.1, momentum: 0.9, nesterov: true);
+        _ = new Recurrent((x, h) => new Lstm(x, h), 3, 4, layers: 2, dropout: 0.2);
     }
 }

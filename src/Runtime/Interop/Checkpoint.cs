@@ -313,7 +313,7 @@ public static class Checkpoint
                 int take = Math.Min(buffer.Length / width, values.Length - at);
                 try { _file.ReadExactly(buffer, 0, take * width); }
                 catch (IOException e) { throw new InvalidDataException($"{Path}: tensor '{name}' cannot be read ({e.Message}; the file shrank while it was read?).", e); }
-                for (int k = 0; k < take; k++) values[at + k] = PyTorchArchive.ToSingle(buffer.AsSpan(k * width, width), dtype);
+                PyTorchArchive.ToSingles(buffer.AsSpan(0, take * width), values.AsSpan(at, take), dtype);
                 at += take;
             }
             return values;

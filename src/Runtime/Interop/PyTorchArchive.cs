@@ -142,11 +142,12 @@ internal static class PyTorchArchive
                 carried += more;
                 chunk = chunk[more..];
                 if (carried < width) return;
-                values[at++] = ToSingle(carry, reference.DType);
+                ToSingles(carry, values.AsSpan(at++, 1), reference.DType);
                 carried = 0;
             }
             int whole = chunk.Length / width;
-            for (int k = 0; k < whole; k++) values[at++] = ToSingle(chunk.Slice(k * width, width), reference.DType);
+            ToSingles(chunk[..(whole * width)], values.AsSpan(at, whole), reference.DType);
+            at += whole;
             chunk[(whole * width)..].CopyTo(carry);
             carried = chunk.Length - whole * width;
         });
@@ -203,6 +204,18 @@ internal static class PyTorchArchive
         if (count > storage.Length)
             throw Bad($"has {count} values over a storage of {storage.Length}: overlapping strides, which no parameter or buffer has");
         var values = new float[count];
+        long expected = 1; // row-major strides: the values lie in one run of the storage
+        bool contiguous = true;
+        for (int d = size.Length - 1; d >= 0; d--)
+        {
+            contiguous &= size[d] == 1 || stride[d] == expected;
+            expected *= size[d];
+        }
+        if (contiguous)
+        {
+            if (count > 0) storage.AsSpan((int)view.Offset, (int)count).CopyTo(values);
+            return new PyTorchTensor(Array.ConvertAll(size, s => (int)s), values);
+        }
         var index = new long[size.Length];
         for (long k = 0; k < count; k++)
         {
@@ -228,19 +241,22 @@ internal static class PyTorchArchive
         _ => throw new ArgumentException($"Unknown dtype {dtype}.", nameof(dtype)),
     };
 
-    /// <summary>One little-endian value of <paramref name="dtype"/> as float32.</summary>
-    public static float ToSingle(ReadOnlySpan<byte> v, string dtype) => dtype switch
+    /// <summary>Little-endian values of <paramref name="dtype"/> (as many as <paramref name="values"/> holds) as float32; the dtype is decided once, not per value.</summary>
+    public static void ToSingles(ReadOnlySpan<byte> bytes, Span<float> values, string dtype)
     {
-        "float64" => (float)BinaryPrimitives.ReadDoubleLittleEndian(v),
-        "float32" => BinaryPrimitives.ReadSingleLittleEndian(v),
-        "float16" => (float)BinaryPrimitives.ReadHalfLittleEndian(v),
-        "bfloat16" => BitConverter.Int32BitsToSingle(BinaryPrimitives.ReadUInt16LittleEndian(v) << 16),
-        "int64" => BinaryPrimitives.ReadInt64LittleEndian(v),
-        "int32" => BinaryPrimitives.ReadInt32LittleEndian(v),
-        "int16" => BinaryPrimitives.ReadInt16LittleEndian(v),
-        "int8" => (sbyte)v[0],
-        _ => v[0], // uint8, bool
-    };
+        switch (dtype)
+        {
+            case "float64": for (int k = 0; k < values.Length; k++) values[k] = (float)BinaryPrimitives.ReadDoubleLittleEndian(bytes[(8 * k)..]); break;
+            case "float32": for (int k = 0; k < values.Length; k++) values[k] = BinaryPrimitives.ReadSingleLittleEndian(bytes[(4 * k)..]); break;
+            case "float16": for (int k = 0; k < values.Length; k++) values[k] = (float)BinaryPrimitives.ReadHalfLittleEndian(bytes[(2 * k)..]); break;
+            case "bfloat16": for (int k = 0; k < values.Length; k++) values[k] = BitConverter.Int32BitsToSingle(BinaryPrimitives.ReadUInt16LittleEndian(bytes[(2 * k)..]) << 16); break;
+            case "int64": for (int k = 0; k < values.Length; k++) values[k] = BinaryPrimitives.ReadInt64LittleEndian(bytes[(8 * k)..]); break;
+            case "int32": for (int k = 0; k < values.Length; k++) values[k] = BinaryPrimitives.ReadInt32LittleEndian(bytes[(4 * k)..]); break;
+            case "int16": for (int k = 0; k < values.Length; k++) values[k] = BinaryPrimitives.ReadInt16LittleEndian(bytes[(2 * k)..]); break;
+            case "int8": for (int k = 0; k < values.Length; k++) values[k] = (sbyte)bytes[k]; break;
+            default: for (int k = 0; k < values.Length; k++) values[k] = bytes[k]; break; // uint8, bool
+        }
+    }
 
     /// <summary>The zip format's CRC-32 (IEEE 802.3, reflected), as Python's zipfile checks it.</summary>
     private static class Crc32

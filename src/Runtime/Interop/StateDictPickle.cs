@@ -73,6 +73,8 @@ internal sealed class StateDictPickle
 
     private static readonly object None = new();
 
+    private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
+
     private readonly byte[] _pickle;
     private readonly string _path;
     private readonly List<object?> _stack = new();
@@ -321,7 +323,7 @@ internal sealed class StateDictPickle
 
     private string Utf8(ReadOnlySpan<byte> bytes)
     {
-        try { return new UTF8Encoding(false, throwOnInvalidBytes: true).GetString(bytes); }
+        try { return StrictUtf8.GetString(bytes); }
         catch (DecoderFallbackException) { throw Error("has a string that is not UTF-8"); }
     }
 

@@ -38,9 +38,9 @@ public static class Onnx
         ArgumentNullException.ThrowIfNull(model);
         var modules = Sequential.Leaves(model, "").Select(leaf => leaf.Module).ToList();
         foreach (Module module in modules) Check(module);
-        CheckShapes(modules);
+        (bool sequence, int width) = CheckShapes(modules);
         var builder = new Builder(variableLengths && modules.Any(m => m is Recurrent));
-        GraphProto graph = builder.Build(modules);
+        GraphProto graph = builder.Build(modules, sequence, width);
         Prune(graph);
         var onnx = new ModelProto
         {
@@ -68,8 +68,9 @@ public static class Onnx
     /// <summary>
     /// Follows the shape from module to module as Forward would and refuses what Forward refuses: an embedding after
     /// the first module, a recurrent module fed vectors, a width that differs, a LastStep not right after a recurrent module.
+    /// Returns the model's output shape: sequences or vectors, and the width of a row.
     /// </summary>
-    private static void CheckShapes(List<Module> modules)
+    private static (bool Sequence, int Width) CheckShapes(List<Module> modules)
     {
         bool sequence = true;
         int? width = modules[0] is Embedding ? 0 : modules[0].InputWidth;
@@ -100,6 +101,7 @@ public static class Onnx
                     break;
             }
         }
+        return (sequence, width.Value);
     }
 
     /// <summary>
@@ -186,25 +188,22 @@ public static class Onnx
 
         private string Name(string stem) => $"{stem}_{_next++}";
 
-        public GraphProto Build(List<Module> modules)
+        /// <summary>The graph of <paramref name="modules"/>, whose output shape CheckShapes found.</summary>
+        public GraphProto Build(List<Module> modules, bool sequence, int width)
         {
             string current;
-            long width;
             if (modules[0] is Embedding)
             {
                 _graph.Input.Add(Value("tokens", TensorProto.Types.DataType.Int64, "T", "B"));
                 current = "tokens";
-                width = 0;
             }
             else
             {
-                width = modules[0].InputWidth ?? throw new NotSupportedException($"The first module, {modules[0].GetType().Name}, does not say its input width.");
-                _graph.Input.Add(Value("inputs", TensorProto.Types.DataType.Float, "T", "B", width.ToString(System.Globalization.CultureInfo.InvariantCulture)));
+                _graph.Input.Add(Value("inputs", TensorProto.Types.DataType.Float, "T", "B", modules[0].InputWidth!.Value.ToString(System.Globalization.CultureInfo.InvariantCulture)));
                 current = "inputs";
             }
             _modelInput = current;
             if (variableLengths) _graph.Input.Add(Value("lengths", TensorProto.Types.DataType.Int32, "B"));
-            bool sequence = true; // the output's shape, for the graph's output: [T, B, width] or [B, width]
             string? pooled = null; // the last recurrent module's final outputs [B, D·O], while nothing has changed its output since
             foreach (Module module in modules)
             {
@@ -212,23 +211,19 @@ public static class Onnx
                 {
                     case Embedding embedding:
                         current = Node("Gather", new[] { Initializer("embedding", embedding.Table.ToArray(), embedding.Vocabulary, embedding.Dimension), current }, "embedded");
-                        width = embedding.Dimension;
                         pooled = null;
                         break;
                     case Recurrent recurrent:
                         for (int l = 0; l < recurrent.Layers; l++)
                             (current, pooled) = KindOf(recurrent.Cell(l)) is null ? ScanLayer(recurrent, l, current) : Layer(recurrent, l, current);
-                        width = recurrent.OutputSize;
                         break;
                     case Dropout:
                         break; // inference: the identity
                     case LastStep:
                         current = pooled ?? throw new NotSupportedException("ONNX export reads LastStep from the final states of the recurrent module right before it.");
-                        sequence = false;
                         pooled = null;
                         break;
                     case Dense dense:
-                        width = dense.Outputs;
                         float[] weights = dense.Weights.ToArray(), transposedWeights = new float[weights.Length];
                         for (int o = 0; o < dense.Outputs; o++)
                             for (int i = 0; i < dense.Inputs; i++) transposedWeights[i * dense.Outputs + o] = weights[o * dense.Inputs + i];
