@@ -24,17 +24,23 @@ public sealed class CellGenerator : IIncrementalGenerator
     /// <inheritdoc/>
     public void Initialize(IncrementalGeneratorInitializationContext context)
     {
-        var emitFloat64 = context.AnalyzerConfigOptionsProvider.Select((options, _) =>
-            options.GlobalOptions.TryGetValue(EmitFloat64Property, out string? value) && string.Equals(value, "true", StringComparison.OrdinalIgnoreCase));
-
-        var declarations = context.SyntaxProvider
-            .ForAttributeWithMetadataName(Declarations.RecurrentCellAttribute, (node, _) => node is TypeDeclarationSyntax, Declarations.Read)
-            .WithTrackingName(DeclarationStep);
-
         var withoutCell = context.SyntaxProvider
             .ForAttributeWithMetadataName(Declarations.EquationAttribute, (node, _) => node is TypeDeclarationSyntax, Declarations.WithoutCell)
             .Where(diagnostic => diagnostic is not null);
         context.RegisterSourceOutput(withoutCell.Combine(context.CompilationProvider), (output, pair) => output.ReportDiagnostic(pair.Left!.ToDiagnostic(pair.Right)));
+
+        var emitFloat64 = context.AnalyzerConfigOptionsProvider.Select((options, _) =>
+            options.GlobalOptions.TryGetValue(EmitFloat64Property, out string? value) && string.Equals(value, "true", StringComparison.OrdinalIgnoreCase));
+
+        Register(context, emitFloat64, context.SyntaxProvider.ForAttributeWithMetadataName(Declarations.RecurrentCellAttribute, (node, _) => node is TypeDeclarationSyntax, Declarations.Read));
+        Register(context, emitFloat64, context.SyntaxProvider.ForAttributeWithMetadataName(Declarations.LayerAttribute, (node, _) => node is TypeDeclarationSyntax, Declarations.ReadLayer)
+            .Where(declaration => declaration is not null).Select((declaration, _) => declaration!));
+    }
+
+    /// <summary>The pipeline of one kind of declaration: [RecurrentCell] classes, or [Layer] classes (compiled as cells with no earlier step).</summary>
+    private static void Register(IncrementalGeneratorInitializationContext context, IncrementalValueProvider<bool> emitFloat64, IncrementalValuesProvider<CellDeclaration> read)
+    {
+        var declarations = read.WithTrackingName(DeclarationStep);
 
         // The language version the project compiles (LanguageVersion's value: 1200 for C# 12), so that an old one is a CG error at the cell rather than errors inside generated code.
         var languageVersion = context.ParseOptionsProvider.Select((options, _) => options is CSharpParseOptions csharp ? (int)csharp.LanguageVersion : int.MaxValue);

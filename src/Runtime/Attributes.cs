@@ -16,6 +16,22 @@ public sealed class RecurrentCellAttribute : Attribute
     public string Output { get; set; } = "h";
 }
 
+/// <summary>
+/// Marks a partial class as a layer: equations that read no earlier step (no <c>[t-1]</c>, no time index at all),
+/// written as <c>y = W @ x + b</c>. The generator compiles them as it compiles a cell and the class becomes a
+/// <see cref="Layer"/> module that maps every row of its input at once (all T × B rows of a batch of sequences, or B
+/// vectors), forward and backward, fused. Every name without a <see cref="SizeAttribute"/> has the input's size.
+/// </summary>
+[AttributeUsage(AttributeTargets.Class, AllowMultiple = false, Inherited = false)]
+public sealed class LayerAttribute : Attribute
+{
+    /// <summary>The name of the input in the equations. Default "x".</summary>
+    public string Input { get; set; } = "x";
+
+    /// <summary>The name whose value is the output of the layer. Default "y".</summary>
+    public string Output { get; set; } = "y";
+}
+
 /// <summary>One equation of a recurrent cell, in the CellGen equation language, e.g. <c>"h[t] = tanh(W @ [h[t-1], x[t]] + b)"</c>.</summary>
 [AttributeUsage(AttributeTargets.Class, AllowMultiple = true, Inherited = false)]
 public sealed class EquationAttribute : Attribute

@@ -260,6 +260,61 @@ public sealed class DiagnosticTests
     [Fact]
     public void CG0021_StateWithoutTimeIndex() => Expect("CG0021", CellSource("h[t] = tanh(W @ [[|h|], x[t]])"));
 
+    private static string LayerSource(string members, params string[] equations) =>
+        "using CellGen;\nnamespace Test;\n\n[Layer]\n" + string.Concat(equations.Select(e => $"[Equation(\"{e}\")]\n")) + "public partial class C" + members + "\n";
+
+    [Fact]
+    public void CG0021_ALayerReadsNoEarlierStep() =>
+        Assert.Contains("a layer has no steps", Expect("CG0021", LayerSource(";", "u = relu(W @ x + b)", "y = W_2 @ [|u[t-1]|]")).GetMessage());
+
+    [Fact]
+    public void CG0021_ALayerWritesNoTimeIndexOnItsInput() => Expect("CG0021", LayerSource(";", "y = relu(W @ [|x[t]|])"));
+
+    [Fact]
+    public void CG0021_ALayerWritesNoTimeIndexOnItsTarget() => Expect("CG0021", LayerSource(";", "[|y[t]|] = relu(W @ x)"));
+
+    [Fact]
+    public void CG0009_ALayerWithoutItsOutputSaysHowToWriteIt()
+    {
+        var result = GeneratorHarness.Run(LayerSource(";", "z = relu(W @ x)"));
+        Diagnostic missing = Assert.Single(result.CellGenDiagnostics, d => d.Id == "CG0009");
+        Assert.Contains("'y'", missing.GetMessage());
+        Assert.DoesNotContain("[t]", missing.GetMessage());
+    }
+
+    [Fact]
+    public void CG0016_ALayerChecksSizesAsACellDoes() =>
+        Expect("CG0016", "using CellGen;\nnamespace Test;\n[Layer]\n[Equation(\"u = W @ x\")]\n[Equation(\"y = [|u|]\")]\n[Size(\"u\", \"P\")]\npublic partial class C;\n");
+
+    [Fact]
+    public void CG0019_ALayerAndACellAtOnce() =>
+        Expect("CG0019", "using CellGen;\nnamespace Test;\n[Layer]\n[RecurrentCell]\n[Equation(\"y = relu(x)\")]\npublic partial class [|C|];\n");
+
+    [Fact]
+    public void CG0019_ALayersOnCreatedThatIsNotThePartialHook() =>
+        Assert.Contains("partial void OnCreated()", Expect("CG0019", LayerSource(" { public void [|OnCreated|]() { } }", "y = relu(x)")).GetMessage());
+
+    [Fact]
+    public void CG0019_ALayerMemberNamedAsTheNestedCell() => Expect("CG0019", LayerSource(" { private int [|Float32|]; }", "y = relu(x)"));
+
+    [Fact]
+    public void CG0019_ALayerDerivingFromAnotherClass() => Expect("CG0019", LayerSource(" : System.Exception { }", "y = relu(x)").Replace("class C", "class [|C|]"));
+
+    [Fact]
+    public void ALayersOnCreatedHookRunsAndItsSizesAreConstructorArguments()
+    {
+        var result = GeneratorHarness.Run(LayerSource(" { public static int Created; partial void OnCreated() { Created++; } }", "u = W @ x + b", "y = V @ sigmoid(u)")
+            .Replace("[Layer]", "[Layer]\n[Size(\"u\", \"hidden\")]\n[Size(\"y\", \"outputs\")]"));
+        Assert.Empty(result.CellGenDiagnostics);
+        Assert.False(result.CompileErrors.Any(), string.Join("; ", result.CompileErrors));
+        var type = result.Load().GetType("Test.C", throwOnError: true)!;
+        var layer = (Layer)System.Activator.CreateInstance(type, 3, 7, 2)!;
+        Assert.Equal(1, type.GetField("Created")!.GetValue(null));
+        Assert.Equal((3, 2), (layer.InputSize, layer.OutputSize));
+        Assert.Equal(new[] { 7, 3 }, layer.Cell.Parameter("W").Shape);
+        Assert.Equal(new[] { 2, 7 }, layer.Cell.Parameter("V").Shape);
+    }
+
     [Fact]
     public void SpansMapThroughEscapes() =>
         Expect("CG0002", "using CellGen;\nnamespace Test;\n[RecurrentCell]\n[Equation(\"h[t] = [|\\u0073oftmax|](W @ [h[t-1], x[t]])\")]\npublic partial class C;\n");

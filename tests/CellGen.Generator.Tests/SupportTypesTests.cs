@@ -16,7 +16,7 @@ namespace CellGen.Generator.Tests;
 public sealed class SupportTypesTests
 {
     /// <summary>What generated code names and users use too.</summary>
-    private static readonly string[] UserFacing = { "RecurrentCell", "SequenceRunner", "Parameter" };
+    private static readonly string[] UserFacing = { "RecurrentCell", "SequenceRunner", "Parameter", "Layer" };
 
     private static bool Hidden(MemberInfo member) =>
         member.GetCustomAttribute<EditorBrowsableAttribute>()?.State == EditorBrowsableState.Never;

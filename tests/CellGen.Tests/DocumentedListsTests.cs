@@ -24,8 +24,21 @@ public sealed class DocumentedListsTests
         int start = readme.IndexOf("## Built-in cells", StringComparison.Ordinal), end = readme.IndexOf("\n## ", start + 5, StringComparison.Ordinal);
         var listed = Regex.Matches(readme[start..end], @"^\| `(\w+)` \|", RegexOptions.Multiline).Select(m => m.Groups[1].Value).Order().ToArray();
         var cells = typeof(Lstm).Assembly.GetExportedTypes()
-            .Where(t => t.Namespace == "CellGen.Cells" && typeof(RecurrentCell<float>).IsAssignableFrom(t) && !t.IsAbstract).Select(t => t.Name).Order().ToArray();
+            .Where(t => t.Namespace == "CellGen.Cells" && !t.IsNested && typeof(RecurrentCell<float>).IsAssignableFrom(t) && !t.IsAbstract).Select(t => t.Name).Order().ToArray();
         Assert.Equal(cells, listed);
+    }
+
+    [Fact]
+    public void TheTableOfBuiltInLayersListsEveryLayerOfCellGenCells()
+    {
+        string readme = Readme();
+        int start = readme.IndexOf("## Layers from equations", StringComparison.Ordinal), end = readme.IndexOf("\n## ", start + 5, StringComparison.Ordinal);
+        var listed = Regex.Matches(readme[start..end], @"^\| ([^|]+) \|", RegexOptions.Multiline)
+            .SelectMany(row => Regex.Matches(row.Groups[1].Value, @"`(\w+)`").Select(m => m.Groups[1].Value)).Order().ToArray();
+        var layers = typeof(Lstm).Assembly.GetExportedTypes()
+            .Where(t => t.Namespace == "CellGen.Cells" && !t.IsNested && t.IsSubclassOf(typeof(Layer))).Select(t => t.Name).Order().ToArray();
+        Assert.NotEmpty(layers);
+        Assert.Equal(layers, listed);
     }
 
     [Fact]

@@ -40,9 +40,15 @@ internal static class CellCompiler
                 if (equation is not null) syntax.Add(equation);
                 if (problem is not null) diagnostics.Add(Locate(declaration, problem));
             }
+            if (declaration.IsLayer)
+            {
+                (IReadOnlyList<EquationSyntax> asCell, IReadOnlyList<EquationProblem> problems) = LayerSyntax.AsCell(syntax, declaration.Input, declaration.Output);
+                syntax = asCell.ToList();
+                diagnostics.AddRange(problems.Select(p => Locate(declaration, p)));
+            }
             if (HasErrors(diagnostics)) return new CompiledCell(null, diagnostics.ToEquatableArray());
 
-            Binder.BindResult bound = Binder.Bind(syntax, declaration.Input, declaration.Output, declaration.Sizes);
+            Binder.BindResult bound = Binder.Bind(syntax, declaration.Input, declaration.Output, declaration.Sizes, declaration.IsLayer);
             BoundCell? cell = bound.Cell;
             diagnostics.AddRange(bound.Problems.Select(p => Locate(declaration, p)));
             diagnostics.AddRange(bound.CellProblems.Select(p => new DiagnosticInfo(p.Id, declaration.AttributeLocation, p.Arguments)));
@@ -50,7 +56,7 @@ internal static class CellCompiler
             if (cell is null || HasErrors(diagnostics)) return new CompiledCell(null, diagnostics.ToEquatableArray());
 
             CellSchedule schedule = Scheduler.Schedule(Derivation.Derive(Optimiser.Optimise(Lowering.Lower(cell))));
-            var spec = new CellSpec(declaration.Namespace, declaration.ClassName, declaration.Containing, schedule, emitFloat64, declaration.Members);
+            var spec = new CellSpec(declaration.Namespace, declaration.ClassName, declaration.Containing, schedule, emitFloat64, declaration.Members, declaration.IsLayer);
             return new CompiledCell(spec, diagnostics.ToEquatableArray());
         }
         catch (System.Exception e) when (e is not System.OperationCanceledException)

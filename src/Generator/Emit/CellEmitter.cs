@@ -6,7 +6,7 @@ using CellGen.Generator.Language;
 
 namespace CellGen.Generator.Emit;
 
-/// <summary>Emit: C# source for a scheduled cell. The only step of the pipeline that knows C#.</summary>
+/// <summary>Emit: C# source for a scheduled cell (or layer). The only step of the pipeline that knows C#.</summary>
 internal static class CellEmitter
 {
     /// <summary>The attribute on what the generator writes (tools leave generated code out of coverage and analysis).</summary>
@@ -26,26 +26,32 @@ internal static class CellEmitter
             .Concat(spec.Containing.Select(type => $"partial {type.Keyword} {Names.Escape(type.Name)}"));
         using (w.Blocks(outer))
         {
-            w.Comment("The equations, one step of the cell:\n" + string.Join("\n", spec.Schedule.Graph.Cell.Equations.Select(e => "    " + e.Text)));
-            StepGraphEmitter.Emit(w, spec.Schedule.Graph);
-            using (w.Block($"partial class {Names.Escape(spec.ClassName)} : global::CellGen.RecurrentCell<float>"))
+            if (spec.IsLayer) LayerEmitter.Emit(w, spec);
+            else EmitCell(w, spec);
+        }
+        return w.ToString();
+    }
+
+    private static void EmitCell(CodeWriter w, CellSpec spec)
+    {
+        w.Comment("The equations, one step of the cell:\n" + string.Join("\n", spec.Schedule.Graph.Cell.Equations.Select(e => "    " + e.Text)));
+        StepGraphEmitter.Emit(w, spec.Schedule.Graph);
+        using (w.Block($"partial class {Names.Escape(spec.ClassName)} : global::CellGen.RecurrentCell<float>"))
+        {
+            // Generated members avoid the user's, the class's name and the nested Float64 class's.
+            var taken = spec.Members.Concat(new[] { spec.ClassName, "Float64" });
+            new VariantEmitter(spec, w, Precision.Single, Names.Escape(spec.ClassName), taken).EmitMembers();
+            if (spec.EmitFloat64)
             {
-                // Generated members avoid the user's, the class's name and the nested Float64 class's.
-                var taken = spec.Members.Concat(new[] { spec.ClassName, "Float64" });
-                new VariantEmitter(spec, w, Precision.Single, Names.Escape(spec.ClassName), taken).EmitMembers();
-                if (spec.EmitFloat64)
+                w.Line();
+                w.Line("/// <summary>The same cell in double precision (scalar code), for verifying gradients by finite differences.</summary>");
+                w.Line(GeneratedCode);
+                using (w.Block("public sealed class Float64 : global::CellGen.RecurrentCell<double>"))
                 {
-                    w.Line();
-                    w.Line("/// <summary>The same cell in double precision (scalar code), for verifying gradients by finite differences.</summary>");
-                    w.Line(GeneratedCode);
-                    using (w.Block("public sealed class Float64 : global::CellGen.RecurrentCell<double>"))
-                    {
-                        new VariantEmitter(spec, w, Precision.Double, "Float64", new[] { "Float64" }).EmitMembers();
-                    }
+                    new VariantEmitter(spec, w, Precision.Double, "Float64", new[] { "Float64" }).EmitMembers();
                 }
             }
         }
-        return w.ToString();
     }
 }
 

@@ -9,7 +9,7 @@ internal sealed record ContainingType(string Keyword, string Name);
 
 /// <summary>Everything Emit needs: where the class is, and the scheduled cell. No locations, so edits elsewhere cache.</summary>
 internal sealed record CellSpec(string Namespace, string ClassName, EquatableArray<ContainingType> Containing, CellSchedule Schedule, bool EmitFloat64,
-    EquatableArray<string> Members = default)
+    EquatableArray<string> Members = default, bool IsLayer = false)
 {
     public string FullName => string.Join(".", new[] { Namespace }.Concat(Containing.Select(c => c.Name)).Concat(new[] { ClassName }).Where(s => s.Length > 0));
 

@@ -31,7 +31,7 @@ internal sealed partial class VariantEmitter
     private string SizeField(string size) => Member("_size_" + size);
 
     /// <summary>The constructor's parameter for a declared size: its name as written (a keyword gets '@').</summary>
-    private static string SizeParameter(string size) =>
+    internal static string SizeParameter(string size) =>
         Microsoft.CodeAnalysis.CSharp.SyntaxFacts.GetKeywordKind(size) != Microsoft.CodeAnalysis.CSharp.SyntaxKind.None ? "@" + size : size;
 
     private (int Buffer, int Slot)? BufferOfPart(string matrix, int part)

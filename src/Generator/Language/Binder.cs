@@ -18,6 +18,7 @@ internal sealed class Binder
     private readonly string _input;
     private readonly string _output;
     private readonly IReadOnlyList<SizeDeclaration> _declarations;
+    private readonly bool _layer; // the equations of a [Layer], made a cell's by LayerSyntax: the input has the size H of every undeclared name
     private readonly Dictionary<string, Size> _declared = new();
     private readonly List<EquationProblem> _problems = new();
     private readonly List<CellProblem> _cellProblems = new();
@@ -53,17 +54,19 @@ internal sealed class Binder
     private static string Describe(string variable) =>
         IsRows(variable) ? $"the rows of '{variable.Substring(1)}'" : $"the parameter vector '{variable}'";
 
-    private Binder(IReadOnlyList<EquationSyntax> equations, string input, string output, IReadOnlyList<SizeDeclaration> sizes)
+    private Binder(IReadOnlyList<EquationSyntax> equations, string input, string output, IReadOnlyList<SizeDeclaration> sizes, bool layer)
     {
+        _layer = layer;
+        _inputIsHidden = layer;
         _equations = equations;
         _input = input;
         _output = output;
         _declarations = sizes;
     }
 
-    public static BindResult Bind(IReadOnlyList<EquationSyntax> equations, string input, string output, IReadOnlyList<SizeDeclaration> sizes)
+    public static BindResult Bind(IReadOnlyList<EquationSyntax> equations, string input, string output, IReadOnlyList<SizeDeclaration> sizes, bool layer = false)
     {
-        var binder = new Binder(equations, input, output, sizes);
+        var binder = new Binder(equations, input, output, sizes, layer);
         BoundCell? cell = binder.Run();
         return new BindResult(cell, binder._problems, binder._cellProblems, binder._declarationProblems);
     }
@@ -108,8 +111,8 @@ internal sealed class Binder
             (BoundExpr value, SizeTerm size) = BindExpr(equation.Value, i);
             Size target = SizeOfName(equation.Target);
             Unify(size, new SizeTerm(target, null, equation.Value.Range), i, highway: false,
-                $"'{equation.Target}' has {target.Describe()} but its value has {{0}}"
-                + (target == Size.Hidden ? ": multiply the input by a weight matrix first" : ": multiply it by a weight matrix, or declare the size of the name"));
+                $"'{equation.Target}' has {Describe(target)} but its value has {{0}}"
+                + (target == Size.Hidden && !_layer ? ": multiply the input by a weight matrix first" : ": multiply it by a weight matrix, or declare the size of the name"));
             bound.Add(new BoundEquation(equation.Index, equation.Text, equation.Target, equation.TargetIsState, value, target));
         }
         foreach ((string variable, int eq, TextRange range) in _pendingHighways)
@@ -124,8 +127,9 @@ internal sealed class Binder
         if (!_stateDefinitions.ContainsKey(_output))
             _cellProblems.Add(new CellProblem(Diagnostics.OutputMissing.Id, new EquatableArray<string>(new[]
             {
-                _output,
-                _localDefinitions.ContainsKey(_output)
+                _layer ? $"'{_output}'" : $"state '{_output}[t]'",
+                _layer ? $"add '{_output} = ...' or set Output to the name of the layer's result"
+                : _localDefinitions.ContainsKey(_output)
                     ? $"'{_output} = ...' defines an intermediate; write '{_output}[t] = ...' to make it the state"
                     : $"add '{_output}[t] = ...' or set Output to the name of a state",
             })));
@@ -257,7 +261,7 @@ internal sealed class Binder
                 if (name == _input)
                 {
                     _inputRead = true;
-                    return (new InputExpr(-n.Offset), new SizeTerm(Size.Input, null, n.Range));
+                    return (new InputExpr(-n.Offset), new SizeTerm(_layer ? Size.Hidden : Size.Input, null, n.Range));
                 }
                 if (_stateDefinitions.ContainsKey(name))
                 {
@@ -266,7 +270,7 @@ internal sealed class Binder
                         Report(Diagnostics.TimeIndexMisuse, index, n.Range,
                             $"'{name}' is a state: it is read as '{name}[t-1]', its value before this step; only the input '{_input}' may look back further");
                     if (n.Offset == 0 && !DefinedBefore(_stateDefinitions, name, eq))
-                        Report(Diagnostics.ReadBeforeDefinition, index, n.Range, written, $", or read '{name}[t-1]' for the value before this step");
+                        Report(Diagnostics.ReadBeforeDefinition, index, n.Range, _layer ? name : written, _layer ? "" : $", or read '{name}[t-1]' for the value before this step");
                     return (new StateExpr(name, n.Offset != 0), new SizeTerm(SizeOfName(name), null, n.Range));
                 }
                 if (_localDefinitions.ContainsKey(name))
@@ -408,8 +412,8 @@ internal sealed class Binder
             {
                 string? variable = a.Variable is { } v1 && !IsRows(v1) ? v1 : b.Variable is { } v2 && !IsRows(v2) ? v2 : a.Variable ?? b.Variable;
                 string detail = variable is not null
-                    ? $"{Describe(variable)} is used with {sa.Value.Describe()} in one place and {sb.Value.Describe()} in another" + (IsRows(variable) ? "" : ": use two vectors, or declare its size")
-                    : string.Format(System.Globalization.CultureInfo.InvariantCulture, message, sa.Value.Describe(), sb.Value.Describe());
+                    ? $"{Describe(variable)} is used with {Describe(sa.Value)} in one place and {Describe(sb.Value)} in another" + (IsRows(variable) ? "" : ": use two vectors, or declare its size")
+                    : string.Format(System.Globalization.CultureInfo.InvariantCulture, message, Describe(sa.Value), Describe(sb.Value));
                 Report(Diagnostics.SizeMismatch, _equations[eq].Index, a.Range.Union(b.Range), detail);
                 return a.Variable is null ? a : b; // the side without a variable, so that enclosing operations do not report it again
             }
@@ -426,7 +430,10 @@ internal sealed class Binder
         return sa is null ? b : a;
     }
 
-    private static string Describe(Size size) => size.Name;
+    /// <summary>A size for messages; in a layer, H is the input's size X (every undeclared name has it).</summary>
+    private string Describe(Size size) => _layer && size == Size.Hidden ? "the input's size X" : size.Describe();
+
+    private string Short(Size size) => _layer && size == Size.Hidden ? "X" : size.Name;
 
     private List<MatrixInfo> CheckMatrices()
     {
@@ -452,8 +459,8 @@ internal sealed class Binder
             {
                 if (!earlier.Sizes.SequenceEqual(sizes))
                     Report(Diagnostics.ConcatenationSizes, _equations[eq].Index, range,
-                        $"'{matrix}' multiplies parts of sizes [{string.Join(", ", earlier.Sizes.Select(Describe))}] in equation {_equations[earlier.Equation].Index + 1} "
-                        + $"but [{string.Join(", ", sizes.Select(Describe))}] here: a matrix needs one size per position of its concatenation");
+                        $"'{matrix}' multiplies parts of sizes [{string.Join(", ", earlier.Sizes.Select(Short))}] in equation {_equations[earlier.Equation].Index + 1} "
+                        + $"but [{string.Join(", ", sizes.Select(Short))}] here: a matrix needs one size per position of its concatenation");
                 continue;
             }
             first[matrix] = (eq, sizes);

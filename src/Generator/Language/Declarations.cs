@@ -42,22 +42,28 @@ internal sealed record CellDeclaration(
     SourceSpan? AttributeLocation,
     EquatableArray<DiagnosticInfo> Problems,
     EquatableArray<SizeDeclaration> Sizes = default,
-    EquatableArray<string> Members = default);
+    EquatableArray<string> Members = default,
+    bool IsLayer = false);
 
 /// <summary>Reads a [RecurrentCell] class from Roslyn's symbols and syntax into a <see cref="CellDeclaration"/>.</summary>
 internal static class Declarations
 {
     public const string RecurrentCellAttribute = "CellGen.RecurrentCellAttribute";
+    public const string LayerAttribute = "CellGen.LayerAttribute";
     public const string EquationAttribute = "CellGen.EquationAttribute";
 
     /// <summary>A type with [Equation] attributes and no [RecurrentCell]: a warning at its name (or nothing, for a cell).</summary>
     public static DiagnosticInfo? WithoutCell(GeneratorAttributeSyntaxContext context, CancellationToken cancellation)
     {
-        if (context.TargetSymbol.GetAttributes().Any(a => a.AttributeClass?.ToDisplayString() == RecurrentCellAttribute)) return null;
+        if (context.TargetSymbol.GetAttributes().Any(a => a.AttributeClass?.ToDisplayString() is RecurrentCellAttribute or LayerAttribute)) return null;
         var syntax = (TypeDeclarationSyntax)context.TargetNode;
         return new DiagnosticInfo(Diagnostics.EquationsWithoutCell.Id, ToSpan(syntax.Identifier.GetLocation()), new EquatableArray<string>(new[] { context.TargetSymbol.Name }));
     }
     private const string SizeAttribute = "CellGen.SizeAttribute";
+
+    /// <summary>A [Layer] class, or null when it is also a [RecurrentCell]: the cell's pipeline reports that, once.</summary>
+    public static CellDeclaration? ReadLayer(GeneratorAttributeSyntaxContext context, CancellationToken cancellation) =>
+        context.TargetSymbol.GetAttributes().Any(a => a.AttributeClass?.ToDisplayString() == RecurrentCellAttribute) ? null : Read(context, cancellation);
 
     /// <summary>
     /// Reads a declaration; whatever it holds, nothing here may throw (an exception in a generator drops the generated
@@ -85,35 +91,55 @@ internal static class Declarations
             problems.Add(new DiagnosticInfo(descriptor.Id, location, new EquatableArray<string>(arguments)));
 
         AttributeData cellAttribute = context.Attributes[0];
+        bool layer = cellAttribute.AttributeClass?.ToDisplayString() == LayerAttribute;
+        string what = layer ? "layer" : "recurrent cell", attributeName = layer ? "[Layer]" : "[RecurrentCell]";
+        // What the generated part defines, which the user's part may not: a cell's overrides, a layer's nested variants and hook.
+        string[] generatedMembers = layer ? new[] { "Float32", "Initialized" } : new[] { "Equations", "StateNames", "OutputName", "CreateRunner" };
         SourceSpan? attributeLocation = cellAttribute.ApplicationSyntaxReference?.GetSyntax(cancellation) is { } attributeSyntax ? At(attributeSyntax) : AtToken(syntax.Identifier);
 
         if (syntax is not ClassDeclarationSyntax)
-            Report(Diagnostics.NotACellClass, AtToken(syntax.Identifier), $"'{symbol.Name}' is a {syntax.Keyword.ValueText}; a recurrent cell must be a partial class");
+            Report(Diagnostics.NotACellClass, AtToken(syntax.Identifier), $"'{symbol.Name}' is a {syntax.Keyword.ValueText}; a {what} must be a partial class");
         else if (!syntax.Modifiers.Any(SyntaxKind.PartialKeyword))
             Report(Diagnostics.NotPartial, AtToken(syntax.Identifier), symbol.Name);
         if (symbol.IsStatic)
-            Report(Diagnostics.NotACellClass, AtToken(syntax.Identifier), $"'{symbol.Name}' is static; a recurrent cell is an instance class: remove 'static'");
+            Report(Diagnostics.NotACellClass, AtToken(syntax.Identifier), $"'{symbol.Name}' is static; a {what} is an instance class: remove 'static'");
+        SourceSpan MemberAt(ISymbol member) => member.Locations.FirstOrDefault() is { } memberAt && memberAt.IsInSource ? ToSpan(memberAt) : AtToken(syntax.Identifier);
         foreach (ISymbol member in symbol.GetMembers())
-            if (!member.IsImplicitlyDeclared && member.Name is "Equations" or "StateNames" or "OutputName" or "CreateRunner")
-                Report(Diagnostics.NotACellClass, member.Locations.FirstOrDefault() is { } memberAt && memberAt.IsInSource ? ToSpan(memberAt) : AtToken(syntax.Identifier),
-                    $"'{symbol.Name}' declares a member '{member.Name}', which the generated part defines (it overrides RecurrentCell<float>.{member.Name}): rename or remove yours");
-        if (symbol.Name is "Equations" or "StateNames" or "OutputName" or "CreateRunner")
-            Report(Diagnostics.NotACellClass, AtToken(syntax.Identifier), $"'{symbol.Name}' is the name of a member every cell overrides, and a class cannot have a member of its own name: rename the class");
+        {
+            if (member.IsImplicitlyDeclared) continue;
+            if (generatedMembers.Contains(member.Name))
+                Report(Diagnostics.NotACellClass, MemberAt(member), layer
+                    ? $"'{symbol.Name}' declares a member '{member.Name}', which the generated part of a layer defines: rename or remove yours"
+                    : $"'{symbol.Name}' declares a member '{member.Name}', which the generated part defines (it overrides RecurrentCell<float>.{member.Name}): rename or remove yours");
+            // A layer's OnCreated is the generated partial method's body: only 'partial void OnCreated()' fits it.
+            if (layer && member.Name == "OnCreated"
+                && !(member is IMethodSymbol { ReturnsVoid: true, Parameters.Length: 0, IsStatic: false, TypeParameters.Length: 0, DeclaredAccessibility: Accessibility.Private } method
+                     && method.DeclaringSyntaxReferences.All(r => r.GetSyntax(cancellation) is MethodDeclarationSyntax m && m.Modifiers.Any(SyntaxKind.PartialKeyword) && m.Modifiers.Count == 1)))
+                Report(Diagnostics.NotACellClass, MemberAt(member),
+                    $"'{symbol.Name}' declares '{member.Name}' other than as 'partial void OnCreated() {{ ... }}', the hook the generated constructor calls after drawing the parameters: write it so, or rename it");
+        }
+        if (generatedMembers.Contains(symbol.Name))
+            Report(Diagnostics.NotACellClass, AtToken(syntax.Identifier), $"'{symbol.Name}' is the name of a member the generated part of every {what} defines, and a class cannot have a member of its own name: rename the class");
         if (syntax.Modifiers.Any(SyntaxKind.FileKeyword) || symbol.IsFileLocal)
             Report(Diagnostics.NotACellClass, AtToken(syntax.Identifier), $"'{symbol.Name}' is file-local; the generated part of a cell is in a file of its own, so the cell cannot be a 'file' class: remove 'file'");
-        if (symbol.GetAttributes().Count(a => a.AttributeClass?.ToDisplayString() == RecurrentCellAttribute) > 1)
-            Report(Diagnostics.NotACellClass, AtToken(syntax.Identifier), $"'{symbol.Name}' has [RecurrentCell] on more than one of its parts: keep one");
+        if (symbol.GetAttributes().Count(a => a.AttributeClass?.ToDisplayString() is RecurrentCellAttribute or LayerAttribute) > 1)
+            Report(Diagnostics.NotACellClass, AtToken(syntax.Identifier), symbol.GetAttributes().Any(a => a.AttributeClass?.ToDisplayString() == RecurrentCellAttribute)
+                && symbol.GetAttributes().Any(a => a.AttributeClass?.ToDisplayString() == LayerAttribute)
+                    ? $"'{symbol.Name}' has both [RecurrentCell] and [Layer]: a class is one or the other (a layer reads no earlier step)"
+                    : $"'{symbol.Name}' has {attributeName} on more than one of its parts: keep one");
         foreach (TypeDeclarationSyntax part in symbol.DeclaringSyntaxReferences.Select(r => r.GetSyntax(cancellation)).OfType<TypeDeclarationSyntax>())
             if (part.ParameterList is not null)
                 Report(Diagnostics.NotACellClass, ToSpan(part.ParameterList.GetLocation()),
-                    $"'{symbol.Name}' has a primary constructor; a generated cell's constructor takes (inputSize, hiddenSize, declared sizes): remove the primary constructor");
+                    $"'{symbol.Name}' has a primary constructor; a generated {what}'s constructor takes (inputSize{(layer ? "" : ", hiddenSize")}, declared sizes): remove the primary constructor");
         if (symbol.TypeParameters.Length > 0)
             Report(Diagnostics.Generic, AtToken(syntax.Identifier), symbol.Name);
         if (symbol.TypeKind == TypeKind.Class && symbol.BaseType is { SpecialType: not SpecialType.System_Object } baseType
-            && !(baseType.Name == "RecurrentCell" && baseType.ContainingNamespace?.ToDisplayString() == "CellGen"
-                 && baseType.TypeArguments.Length == 1 && baseType.TypeArguments[0].SpecialType == SpecialType.System_Single))
+            && !(layer
+                ? baseType.Name == "Layer" && baseType.ContainingNamespace?.ToDisplayString() == "CellGen" && baseType.TypeArguments.Length == 0
+                : baseType.Name == "RecurrentCell" && baseType.ContainingNamespace?.ToDisplayString() == "CellGen"
+                  && baseType.TypeArguments.Length == 1 && baseType.TypeArguments[0].SpecialType == SpecialType.System_Single))
             Report(Diagnostics.NotACellClass, AtToken(syntax.Identifier),
-                $"'{symbol.Name}' derives from '{baseType.ToDisplayString()}', but a generated cell derives from CellGen.RecurrentCell<float>: remove the base class");
+                $"'{symbol.Name}' derives from '{baseType.ToDisplayString()}', but a generated {what} derives from {(layer ? "CellGen.Layer" : "CellGen.RecurrentCell<float>")}: remove the base class");
 
         var containing = new List<ContainingType>();
         for (INamedTypeSymbol? outer = symbol.ContainingType; outer is not null; outer = outer.ContainingType)
@@ -130,7 +156,7 @@ internal static class Declarations
             containing.Insert(0, new ContainingType(keyword, outer.Name));
         }
 
-        string input = "x", output = "h";
+        string input = "x", output = layer ? "y" : "h";
         foreach (KeyValuePair<string, TypedConstant> argument in cellAttribute.NamedArguments)
         {
             string? value = argument.Value.Value as string;
@@ -141,7 +167,7 @@ internal static class Declarations
             if (!IsName(value))
                 Report(Diagnostics.InvalidRoleName, attributeLocation.Value, $"{role} = \"{value}\" is not a name: use letters, digits and '_', starting with a letter or '_'");
         if (input == output && IsName(input))
-            Report(Diagnostics.InvalidRoleName, attributeLocation.Value, $"Input and Output are both '{input}': the input and the output state need different names");
+            Report(Diagnostics.InvalidRoleName, attributeLocation.Value, $"Input and Output are both '{input}': the input and the output {(layer ? "" : "state ")}need different names");
 
         var equations = new List<EquationSource>();
         foreach (AttributeData attribute in symbol.GetAttributes())
@@ -176,7 +202,9 @@ internal static class Declarations
             if (!IsName(size) || SyntaxFacts.GetKeywordKind(size) != SyntaxKind.None)
                 Report(Diagnostics.SizeDeclaration, Argument(1), $"the size \"{size}\" is not a C# identifier: it names a parameter of the constructor");
             else if (size is "inputSize" or "hiddenSize" or "X" or "H")
-                Report(Diagnostics.SizeDeclaration, Argument(1), $"the size \"{size}\" is taken: inputSize (X) and hiddenSize (H) are the cell's own sizes; give the new size another name");
+                Report(Diagnostics.SizeDeclaration, Argument(1), layer
+                    ? $"the size \"{size}\" is taken: inputSize (X) is the layer's own size; give the new size another name"
+                    : $"the size \"{size}\" is taken: inputSize (X) and hiddenSize (H) are the cell's own sizes; give the new size another name");
             else if (sizes.FirstOrDefault(d => d.Name == name) is { } earlier)
                 Report(Diagnostics.SizeDeclaration, Argument(0), $"'{name}' is given a size twice (\"{earlier.Size}\" and \"{size}\"): keep one [Size] for it");
             else
@@ -184,11 +212,11 @@ internal static class Declarations
         }
 
         // A constructor of the user's with the generated one's parameters would be defined twice.
-        int sizeCount = sizes.Select(s => s.Size).Distinct().Count();
+        int sizeCount = sizes.Select(s => s.Size).Distinct().Count(), own = layer ? 1 : 2;
         foreach (IMethodSymbol constructor in symbol.InstanceConstructors.Where(c => !c.IsImplicitlyDeclared))
-            if (constructor.Parameters.Length == 2 + sizeCount && constructor.Parameters.All(p => p.Type.SpecialType == SpecialType.System_Int32))
+            if (constructor.Parameters.Length == own + sizeCount && constructor.Parameters.All(p => p.Type.SpecialType == SpecialType.System_Int32))
                 Report(Diagnostics.NotACellClass, constructor.Locations.FirstOrDefault() is { } at ? ToSpan(at) : AtToken(syntax.Identifier),
-                    $"'{symbol.Name}' declares a constructor with {2 + sizeCount} int parameters, the generated constructor's (inputSize, hiddenSize{string.Concat(sizes.Select(s => s.Size).Distinct().Select(n => ", " + n))}): give yours other parameters or remove it");
+                    $"'{symbol.Name}' declares a constructor with {own + sizeCount} int parameters, the generated constructor's (inputSize{(layer ? "" : ", hiddenSize")}{string.Concat(sizes.Select(s => s.Size).Distinct().Select(n => ", " + n))}): give yours other parameters or remove it");
 
         if (equations.Count == 0 && problems.All(p => p.Id != Diagnostics.NotAConstantString.Id))
             Report(Diagnostics.NoEquations, AtToken(syntax.Identifier), symbol.Name);
@@ -203,7 +231,8 @@ internal static class Declarations
             attributeLocation,
             problems.ToEquatableArray(),
             sizes.ToEquatableArray(),
-            symbol.GetMembers().Select(m => m.Name).Where(n => !n.StartsWith(".", System.StringComparison.Ordinal)).Distinct().OrderBy(n => n, System.StringComparer.Ordinal).ToEquatableArray());
+            symbol.GetMembers().Select(m => m.Name).Where(n => !n.StartsWith(".", System.StringComparison.Ordinal)).Distinct().OrderBy(n => n, System.StringComparer.Ordinal).ToEquatableArray(),
+            layer);
     }
 
     private static bool IsName(string name) =>

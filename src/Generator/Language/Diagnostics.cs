@@ -89,7 +89,7 @@ internal static class Diagnostics
         "Concatenation: {0}");
 
     public static readonly DiagnosticDescriptor OutputMissing = Error("CG0009", "Output state missing",
-        "No equation defines the output state '{0}[t]': {1}");
+        "No equation defines the output {0}: {1}");
 
     public static readonly DiagnosticDescriptor NotPartial = Error("CG0010", "Cell class is not partial",
         "The cell class '{0}' must be declared partial so the generated forward and backward passes can be added to it");
