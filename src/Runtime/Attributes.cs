@@ -67,3 +67,27 @@ public sealed class SizeAttribute : Attribute
     /// <summary>The name of its size.</summary>
     public string Size { get; }
 }
+
+/// <summary>
+/// The name PyTorch gives a parameter of a <see cref="LayerAttribute"/> layer, for <see cref="PyTorch.Import(string, ValueTuple{string, Module}[])"/>
+/// and <see cref="PyTorch.Save"/>: <c>[PyTorchName("W_1", "0.weight")]</c> when the layer is PyTorch's
+/// nn.Sequential(nn.Linear, ...). Parameters without one keep their names in the equations.
+/// </summary>
+[AttributeUsage(AttributeTargets.Class, AllowMultiple = true, Inherited = false)]
+public sealed class PyTorchNameAttribute : Attribute
+{
+    /// <summary>Names one parameter.</summary>
+    /// <param name="parameter">The parameter's name in the equations.</param>
+    /// <param name="name">Its name in PyTorch's state dict, under the module's prefix.</param>
+    public PyTorchNameAttribute(string parameter, string name)
+    {
+        Parameter = parameter;
+        Name = name;
+    }
+
+    /// <summary>The parameter's name in the equations.</summary>
+    public string Parameter { get; }
+
+    /// <summary>Its name in PyTorch's state dict.</summary>
+    public string Name { get; }
+}

@@ -235,6 +235,47 @@ public sealed class OnnxTests : IDisposable
     }
 
     [Fact]
+    public void LayersFromEquationsAndALastStepAfterThemRunTheSameInOnnxRuntime()
+    {
+        // A recurrent encoder, a LayerNorm and a FeedForward over every step, the last valid step of each sequence
+        // (after a layer: gathered by length), then a GELU head and a GLU: every built-in layer that has parameters.
+        const int steps = 5, batch = 3, x = 4;
+        Initializers.ManualSeed(11);
+        var norm = new LayerNorm(6);
+        norm.Cell.Parameter("weight").CopyFrom(Wave(6, 1.3f));
+        norm.Cell.Parameter("bias").CopyFrom(Wave(6, 0.9f));
+        var model = new Sequential(new Recurrent((i, h) => new Lstm(i, h), x, 6, random: new Random(1)), norm, new FeedForward(6, 9), new Highway(6),
+            new LastStep(), new Dense(6, 5, new Random(2)), new Gelu(5), new Glu(5, 3), new Sigmoid(3), new Relu(3), new Tanh(3));
+        float[] inputs = Wave(steps * batch * x, 0.5f);
+        int[] lengths = { 5, 1, 3 };
+        ReadOnlySpan<float> expected = model.Forward(inputs, lengths, training: false).Values;
+        string path = Path.Combine(_folder, "layers.onnx");
+        Onnx.Export(path, model);
+        Close(expected, RunSequences(path, inputs, lengths, x), "layers");
+        // Without lengths, the last step is T - 1 for every sequence.
+        ReadOnlySpan<float> full = model.Forward(inputs, batch, training: false).Values;
+        string fixedPath = Path.Combine(_folder, "layers-fixed.onnx");
+        Onnx.Export(fixedPath, model, variableLengths: false);
+        Close(full, Run(fixedPath, NamedOnnxValue.CreateFromTensor("inputs", new DenseTensor<float>(inputs, new[] { steps, batch, x }))), "layers fixed");
+        Checked(path, fixedPath);
+    }
+
+    [Fact]
+    public void AUserCellWithNnLstmsEquationsBecomesOnnxsLstmOperator()
+    {
+        const int steps = 4, batch = 2, x = 3;
+        var model = new Sequential(new Recurrent((i, h) => new PaperLstm(i, h), x, 5, bidirectional: true, random: new Random(5)));
+        float[] inputs = Wave(steps * batch * x, 0.8f);
+        int[] lengths = { 4, 2 };
+        ReadOnlySpan<float> expected = model.Forward(inputs, lengths, training: false).Values;
+        string path = Path.Combine(_folder, "paper.onnx");
+        Onnx.Export(path, model);
+        Assert.Contains(CellGen.OnnxSchema.ModelProto.Parser.ParseFrom(File.ReadAllBytes(path)).Graph.Node, n => n.OpType == "LSTM");
+        Close(expected, RunSequences(path, inputs, lengths, x), "PaperLstm");
+        Checked(path);
+    }
+
+    [Fact]
     public void AModelCellGenCannotRunIsNotExported()
     {
         Recurrent Lstm(int x, int h) => new((i, o) => new Lstm(i, o), x, h);
@@ -243,7 +284,7 @@ public sealed class OnnxTests : IDisposable
             (new Sequential(Lstm(3, 4), new LastStep(), Lstm(4, 4)), "Module 2 of the model, a Recurrent, reads sequences [T, B, X=4], but module 1 gives it [B, W=4]"),
             (new Sequential(Lstm(3, 4), Lstm(5, 4)), "reads sequences [T, B, X=5], but module 0 gives it [T, B, W=4]"),
             (new Sequential(new Dense(3, 4), new Dense(5, 2)), "reads rows of 5 values"),
-            (new Sequential(new Dense(3, 4), new LastStep()), "final states of the recurrent module right before it"),
+            (new Sequential(Lstm(3, 4), new LastStep(), new LastStep()), "Module 2 of the model, a LastStep, pools sequences, but module 1 gives it [B, W=4]"),
             (new Sequential(Lstm(3, 4), new Embedding(5, 4)), "Embedding, which reads token ids: it can only come first"),
         };
         foreach ((Module model, string message) in cases)

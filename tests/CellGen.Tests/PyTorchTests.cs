@@ -187,6 +187,96 @@ public sealed class PyTorchTests : IDisposable
     }
 
     [Fact]
+    public void AUserCellWithNnLstmsEquationsImportsNnLstmsWeightsAndSavesThemBack()
+    {
+        // PaperLstm: nn.LSTM's equations with other names, another order and [input, state] operands.
+        var embedding = new Embedding(9, 4);
+        var rnn = new Recurrent((x, h) => new PaperLstm(x, h), 4, 5, layers: 2, bidirectional: true);
+        var head = new Dense(rnn.OutputSize, 3);
+        string file = Path.Combine(Folder, "lstm.pt");
+        PyTorch.Import(file, ("embedding.", embedding), ("rnn.", rnn), ("head.", head));
+        JsonElement fixture = Json("lstm");
+        int[] tokens = fixture.GetProperty("inputs").GetProperty("tokens").EnumerateArray().Select(e => e.GetInt32()).ToArray();
+        int[] lengths = fixture.GetProperty("inputs").GetProperty("lengths").EnumerateArray().Select(e => e.GetInt32()).ToArray();
+        double[] expected = fixture.GetProperty("outputs").EnumerateArray().Select(e => e.GetDouble()).ToArray();
+        ReadOnlySpan<float> actual = new Sequential(embedding, rnn, head).Forward(tokens, lengths, training: false).Values;
+        for (int i = 0; i < expected.Length; i++)
+            Assert.True(Math.Abs(actual[i] - expected[i]) <= 1e-5, $"PaperLstm output {i}: {actual[i]} against PyTorch's {expected[i]}");
+        // Saved back, its tensors are the file's, bias_ih + bias_hh summed into bias_ih.
+        string saved = Path.Combine(_scratch, "paper.pt");
+        PyTorch.Save(saved, ("embedding.", embedding), ("rnn.", rnn), ("head.", head));
+        var original = PyTorch.ReadStateDict(file);
+        var again = PyTorch.ReadStateDict(saved);
+        Assert.Equal(original.Keys.Order(), again.Keys.Order());
+        foreach (string key in original.Keys.Where(k => k.Contains("weight")))
+            for (int i = 0; i < original[key].Values.Length; i++) Assert.Equal(original[key].Values[i], again[key].Values[i]);
+    }
+
+    [Fact]
+    public void ACellThatIsNotAStandardModuleIsRefusedByNameBeforeTheFileIsRead()
+    {
+        var rnn = new Recurrent((x, h) => new AlmostLstm(x, h), 4, 5);
+        var e = Assert.Throws<ArgumentException>(() => PyTorch.Import(Path.Combine(_scratch, "absent.pt"), ("rnn.", rnn)));
+        Assert.Contains("AlmostLstm", e.Message);
+        Assert.Contains("nn.LSTM", e.Message);
+        Assert.Throws<ArgumentException>(() => PyTorch.Save(Path.Combine(_scratch, "almost.pt"), ("rnn.", rnn)));
+        Assert.False(File.Exists(Path.Combine(_scratch, "almost.pt")));
+    }
+
+    [TorchFact]
+    public void LayersFromEquationsLoadIntoTheirPyTorchModulesStrictlyAndComputeTheSame()
+    {
+        Initializers.ManualSeed(7);
+        var norm = new LayerNorm(5);
+        norm.Cell.Parameter("weight").CopyFrom(new float[] { 0.5f, 1.5f, -1, 2, 0.25f });
+        norm.Cell.Parameter("bias").CopyFrom(new float[] { 0.1f, -0.2f, 0.3f, 0, 1 });
+        var model = new Sequential(new Embedding(9, 4), new Recurrent((x, h) => new Lstm(x, h), 4, 5), norm, new FeedForward(5, 8), new Gelu(5), new Dense(5, 3), new Tanh(3));
+        int[] tokens = { 1, 2, 3, 4, 5, 6, 7, 8, 0, 1, 3, 0 };
+        int[] lengths = { 4, 4, 2 };
+        float[] outputs = model.Forward(tokens, lengths, training: false).Values.ToArray();
+        string path = Path.Combine(_scratch, "layers.pt");
+        PyTorch.Save(path, ("", model));
+        Assert.Contains("3.0.weight", PyTorch.ReadStateDict(path).Keys);
+        string program = string.Join("\n", new[]
+        {
+            "import json, torch",
+            "from torch import nn",
+            "class Lstm(nn.Module):",
+            "    def __init__(self):",
+            "        super().__init__()",
+            "        self.lstm = nn.LSTM(4, 5)",
+            "    def forward(self, x):",
+            "        return self.lstm(x)[0]",
+            "model = nn.Sequential(nn.Embedding(9, 4), Lstm(), nn.LayerNorm(5), nn.Sequential(nn.Linear(5, 8), nn.ReLU(), nn.Linear(8, 5)),",
+            "                      nn.GELU(approximate='tanh'), nn.Linear(5, 3), nn.Tanh())",
+            $"state = torch.load('{path}')",
+            "state = {k.replace('1.weight_', '1.lstm.weight_').replace('1.bias_', '1.lstm.bias_'): v for k, v in state.items()}",
+            "model.load_state_dict(state, strict=True)",
+            $"tokens = torch.tensor({JsonSerializer.Serialize(tokens)}).view(-1, {lengths.Length})",
+            "with torch.no_grad():",
+            "    print(json.dumps(model(tokens).flatten().tolist()))",
+        });
+        double[] expected = JsonSerializer.Deserialize<double[]>(Python(program).Trim().Split('\n')[^1])!;
+        Assert.Equal(outputs.Length, expected.Length);
+        // Every sequence's steps up to its length (PyTorch runs the padding too, which CellGen zeroes at the LSTM).
+        for (int t = 0; t < 4; t++)
+            for (int b = 0; b < lengths.Length; b++)
+            {
+                if (t >= lengths[b]) continue;
+                for (int k = 0; k < 3; k++)
+                {
+                    int i = (t * lengths.Length + b) * 3 + k;
+                    Assert.True(Math.Abs(outputs[i] - expected[i]) <= 1e-5, $"output {i}: ours {outputs[i]}, PyTorch's {expected[i]}");
+                }
+            }
+        // And back: the file PyTorch would write reads into fresh layers that compute the same.
+        Initializers.ManualSeed(8);
+        var other = new Sequential(new Embedding(9, 4), new Recurrent((x, h) => new Lstm(x, h), 4, 5), new LayerNorm(5), new FeedForward(5, 8), new Gelu(5), new Dense(5, 3), new Tanh(3));
+        PyTorch.Import(path, ("", other));
+        Assert.Equal(outputs, other.Forward(tokens, lengths, training: false).Values.ToArray());
+    }
+
+    [Fact]
     public void ReadingAStateDictGivesEveryTensorByName()
     {
         var tensors = PyTorch.ReadStateDict(Path.Combine(Folder, "gru.pt"));

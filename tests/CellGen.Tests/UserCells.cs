@@ -9,3 +9,26 @@ namespace CellGen.Tests;
 [Equation("o    = sigmoid(W_o @ [c[t], h[t-1], x[t]] + b_o)")]
 [Equation("h[t] = o * tanh(c[t])")]
 public partial class FullPeepholeLstm;
+
+/// <summary>
+/// nn.LSTM as a user writes it from a paper: other names, the forget gate first, the operand order [input, state],
+/// the products written after the biases. It computes what the built-in Lstm computes, so PyTorch and ONNX take it.
+/// </summary>
+[RecurrentCell(Input = "u", Output = "y")]
+[Equation("forget = sigmoid(bf + Wf @ [u[t], y[t-1]])")]
+[Equation("input  = sigmoid(Wi @ [u[t], y[t-1]] + bi)")]
+[Equation("cand   = tanh(Wc @ [u[t], y[t-1]] + bc)")]
+[Equation("out    = sigmoid(Wo @ [u[t], y[t-1]] + bo)")]
+[Equation("memory[t] = input * cand + forget * memory[t-1]")]
+[Equation("y[t]   = out * tanh(memory[t])")]
+public partial class PaperLstm;
+
+/// <summary>An LSTM whose output gate reads the new cell state: close to nn.LSTM's equations, but not them.</summary>
+[RecurrentCell]
+[Equation("i    = sigmoid(W_i @ [h[t-1], x[t]] + b_i)")]
+[Equation("f    = sigmoid(W_f @ [h[t-1], x[t]] + b_f)")]
+[Equation("g    = tanh(W_g @ [h[t-1], x[t]] + b_g)")]
+[Equation("c[t] = f * c[t-1] + i * g")]
+[Equation("o    = sigmoid(W_o @ [h[t-1], x[t]] + b_o + c[t])")]
+[Equation("h[t] = o * tanh(c[t])")]
+public partial class AlmostLstm;

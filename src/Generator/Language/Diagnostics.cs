@@ -134,7 +134,7 @@ internal static class Diagnostics
         "[Size]: {0}");
 
     public static readonly DiagnosticDescriptor EquationsWithoutCell = Warning("CG0024", "[Equation] without [RecurrentCell]",
-        "'{0}' has [Equation] attributes but no [RecurrentCell]: nothing is generated for it; add [RecurrentCell] to make it a cell");
+        "'{0}' has [Equation] attributes but no [RecurrentCell] or [Layer]: nothing is generated for it; add [RecurrentCell] to make it a cell ([Layer] for equations that read no earlier step)");
 
     public static readonly DiagnosticDescriptor LanguageVersionTooOld = Error("CG0025", "C# language version too old for generated cells",
         "The generated code of '{0}' needs C# 13 or later (a ref struct that implements an interface), and this project compiles C# {1}: remove <LangVersion> or set it to 13 or later");

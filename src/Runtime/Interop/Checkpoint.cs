@@ -361,9 +361,10 @@ public static class Checkpoint
     /// <summary>
     /// Imports the weights of one layer and direction of a PyTorch <c>nn.RNN</c>, <c>nn.LSTM</c> or <c>nn.GRU</c>, from
     /// a <c>torch.save</c> file or safetensors, under PyTorch's names (weight_ih_l0, weight_hh_l0, bias_ih_l0,
-    /// bias_hh_l0; <paramref name="layer"/> picks _lN and <paramref name="reverse"/> the _reverse direction), into an
-    /// Rnn or Irnn, Lstm, Lstmp or TorchGru cell: W = [weight_hh | weight_ih] and b = bias_ih + bias_hh per gate; for
-    /// TorchGru the n gate stays split; for Lstmp (<c>nn.LSTM(proj_size=P)</c>) W_r = weight_hr. Whole models:
+    /// bias_hh_l0; <paramref name="layer"/> picks _lN and <paramref name="reverse"/> the _reverse direction), into a
+    /// cell that computes one of them (Rnn or Irnn, Lstm, Lstmp, TorchGru, or a cell of yours with their equations):
+    /// W = [weight_hh | weight_ih] and b = bias_ih + bias_hh per gate; GRU's n gate stays split; for
+    /// <c>nn.LSTM(proj_size=P)</c> the projection is weight_hr. Whole models:
     /// <see cref="PyTorch.Import(string, ValueTuple{string, Module}[])"/>.
     /// </summary>
     public static void ImportPyTorch(string path, RecurrentCell<float> cell, int layer = 0, bool reverse = false)
@@ -371,7 +372,7 @@ public static class Checkpoint
         ArgumentException.ThrowIfNullOrEmpty(path);
         ArgumentNullException.ThrowIfNull(cell);
         string suffix = $"_l{layer}" + (reverse ? "_reverse" : "");
-        PyTorch.CheckCell(cell);
+        PyTorch.TorchForm(cell); // refuses a cell PyTorch has no module for before the file is read
         var tensors = PyTorch.ReadStateDict(path);
         var staged = PyTorch.CellWeights(cell, (name, shape) =>
         {

@@ -83,12 +83,14 @@ public static class PyTorch
 
     /// <summary>
     /// Imports a PyTorch model's weights into modules, each under the prefix its PyTorch module has in the file:
-    /// <c>PyTorch.Import("model.pt", ("embedding.", embedding), ("lstm.", lstm), ("head.", head))</c>. An
-    /// <see cref="Embedding"/> reads "weight"; a <see cref="Dense"/> "weight" and "bias" (nn.Linear); a
-    /// <see cref="Recurrent"/> of Rnn, Irnn, Lstm, Lstmp or TorchGru cells reads nn.RNN, nn.LSTM (with proj_size) or
-    /// nn.GRU, every layer and direction; a <see cref="Sequential"/> its modules under "0.", "1."... (nn.Sequential).
-    /// Strict: every tensor of the file is used and every parameter set, or nothing changes and the exception lists
-    /// what is missing and what is left over.
+    /// <c>PyTorch.Import("model.pt", ("embedding.", embedding), ("lstm.", lstm), ("head.", head))</c>. Each module reads
+    /// the tensors it describes: an <see cref="Embedding"/> "weight"; a <see cref="Dense"/> "weight" and "bias"
+    /// (nn.Linear); a <see cref="Layer"/> its parameters under their PyTorch names (nn.LayerNorm's "weight" and "bias",
+    /// a FeedForward's "0.weight"...); a <see cref="Recurrent"/> whose cell computes nn.RNN, nn.LSTM (with proj_size)
+    /// or nn.GRU (the built-in Rnn, Irnn, Lstm, Lstmp and TorchGru, and any cell of yours with the same equations)
+    /// every layer and direction; a <see cref="Sequential"/> its modules under "0.", "1."... (nn.Sequential); a module
+    /// of your own its <see cref="Module.NamedParameters"/>. Strict: every tensor of the file is used and every
+    /// parameter set, or nothing changes and the exception lists what is missing and what is left over.
     /// </summary>
     public static PyTorchImport Import(string path, params (string Prefix, Module Module)[] modules) => Import(path, strict: true, modules);
 
@@ -99,59 +101,23 @@ public static class PyTorch
         ArgumentException.ThrowIfNullOrEmpty(path);
         ArgumentNullException.ThrowIfNull(modules);
         var leaves = Leaves(modules);
-        var tensors = ReadStateDict(path);
-        var used = new List<string>();
-        var missing = new List<string>();
+        var source = new TorchSource(path, ReadStateDict(path));
         var staged = new List<(Parameter<float> Target, float[] Values)>();
-        foreach ((string prefix, Module module) in leaves) Stage(module, prefix);
-        var unused = tensors.Keys.Except(used).OrderBy(k => k, StringComparer.Ordinal).ToList();
+        foreach ((string prefix, Module module) in leaves) module.TorchLoad(prefix, source, staged);
+        var unused = source.Tensors.Keys.Except(source.Used).OrderBy(k => k, StringComparer.Ordinal).ToList();
+        var missing = source.Missing;
         if (strict && (missing.Count > 0 || unused.Count > 0))
             throw new InvalidDataException($"{path}: {(missing.Count > 0 ? $"missing {string.Join(", ", missing.Select(m => $"'{m}'"))}" : "")}"
                 + $"{(missing.Count > 0 && unused.Count > 0 ? "; " : "")}{(unused.Count > 0 ? $"not used: {string.Join(", ", unused.Select(m => $"'{m}'"))}" : "")}. Nothing was imported.");
         foreach ((Parameter<float> target, float[] values) in staged) target.CopyFrom(values);
-        return new PyTorchImport(used, unused, missing);
-
-        float[]? Get(string key, int[] shape, RecurrentCell<float>? cell)
-        {
-            if (!tensors.TryGetValue(key, out PyTorchTensor? tensor))
-            {
-                missing.Add(key);
-                return null;
-            }
-            CheckShape(path, key, tensor, shape, cell);
-            used.Add(key);
-            return tensor.Values;
-        }
-
-        void Stage(Module module, string prefix)
-        {
-            switch (module)
-            {
-                case Embedding embedding:
-                    if (Get(prefix + "weight", new[] { embedding.Vocabulary, embedding.Dimension }, null) is { } table) staged.Add((embedding.Table, table));
-                    break;
-                case Dense dense:
-                    if (Get(prefix + "weight", new[] { dense.Outputs, dense.Inputs }, null) is { } weight) staged.Add((dense.Weights, weight));
-                    if (Get(prefix + "bias", new[] { dense.Outputs }, null) is { } bias) staged.Add((dense.Bias, bias));
-                    break;
-                case Recurrent recurrent:
-                    for (int l = 0; l < recurrent.Layers; l++)
-                        for (int d = 0; d < recurrent.Directions; d++)
-                        {
-                            RecurrentCell<float> cell = recurrent.Cell(l, d == 1);
-                            string suffix = $"_l{l}{(d == 1 ? "_reverse" : "")}";
-                            if (CellWeights(cell, (name, shape) => Get(prefix + name + suffix, shape, cell)) is { } weights) staged.AddRange(weights);
-                        }
-                    break;
-            }
-        }
+        return new PyTorchImport(source.Used, unused, missing);
     }
 
     /// <summary>
     /// Writes modules' weights under PyTorch's names, each under its prefix, as a <c>torch.save</c> file that
     /// <c>torch.load</c> reads and <c>load_state_dict(strict=True)</c> accepts into the equivalent PyTorch modules
-    /// (nn.Embedding, nn.Linear, nn.RNN/LSTM/GRU, nn.Sequential); atomically. A gate's bias goes to bias_ih, with
-    /// bias_hh zero (their sum is what the cell has).
+    /// (nn.Embedding, nn.Linear, nn.LayerNorm, nn.RNN/LSTM/GRU, nn.Sequential...); atomically. A gate's bias goes to
+    /// bias_ih, with bias_hh zero: the cell holds their sum, which is all the outputs depend on.
     /// </summary>
     public static void Save(string path, params (string Prefix, Module Module)[] modules)
     {
@@ -159,63 +125,10 @@ public static class PyTorch
         ArgumentNullException.ThrowIfNull(modules);
         var leaves = Leaves(modules);
         var tensors = new List<(string Name, int[] Shape, float[] Values)>();
-        foreach ((string prefix, Module module) in leaves) Collect(module, prefix);
+        foreach ((string prefix, Module module) in leaves) module.TorchSave(prefix, tensors);
         var duplicate = tensors.GroupBy(t => t.Name).FirstOrDefault(g => g.Count() > 1);
         if (duplicate is not null) throw new ArgumentException($"Two tensors are called '{duplicate.Key}': give the modules different prefixes.", nameof(modules));
         PyTorchFile.Write(path, tensors);
-
-        void Collect(Module module, string prefix)
-        {
-            switch (module)
-            {
-                case Embedding embedding:
-                    tensors.Add((prefix + "weight", new[] { embedding.Vocabulary, embedding.Dimension }, embedding.Table.ToArray()));
-                    break;
-                case Dense dense:
-                    tensors.Add((prefix + "weight", new[] { dense.Outputs, dense.Inputs }, dense.Weights.ToArray()));
-                    tensors.Add((prefix + "bias", new[] { dense.Outputs }, dense.Bias.ToArray()));
-                    break;
-                case Recurrent recurrent:
-                    for (int l = 0; l < recurrent.Layers; l++)
-                        for (int d = 0; d < recurrent.Directions; d++)
-                            foreach ((string name, int[] shape, float[] values) in TorchWeights(recurrent.Cell(l, d == 1)))
-                                tensors.Add(($"{prefix}{name}_l{l}{(d == 1 ? "_reverse" : "")}", shape, values));
-                    break;
-            }
-        }
-    }
-
-    /// <summary>The inverse of <see cref="CellWeights"/>: a cell's parameters as PyTorch's weight_ih, weight_hh, bias_ih, bias_hh (and weight_hr).</summary>
-    private static List<(string Name, int[] Shape, float[] Values)> TorchWeights(RecurrentCell<float> cell)
-    {
-        string[] gates = GatesOf(cell)!;
-        int h = cell.HiddenSize, x = cell.InputSize, g = gates.Length, p = cell.OutputSize;
-        float[] ih = new float[g * h * x], hh = new float[g * h * p], bih = new float[g * h], bhh = new float[g * h];
-        for (int k = 0; k < g; k++)
-        {
-            string gate = gates[k];
-            if (gate == "_n")
-            {
-                cell.Parameter("Wx_n").ToArray().CopyTo(ih, k * h * x);
-                cell.Parameter("Wh_n").ToArray().CopyTo(hh, k * h * h);
-                cell.Parameter("bx_n").ToArray().CopyTo(bih, k * h);
-                cell.Parameter("bh_n").ToArray().CopyTo(bhh, k * h);
-                continue;
-            }
-            float[] w = cell.Parameter("W" + gate).ToArray();
-            for (int r = 0; r < h; r++)
-            {
-                w.AsSpan(r * (p + x), p).CopyTo(hh.AsSpan((k * h + r) * p));
-                w.AsSpan(r * (p + x) + p, x).CopyTo(ih.AsSpan((k * h + r) * x));
-            }
-            cell.Parameter("b" + gate).ToArray().CopyTo(bih, k * h);
-        }
-        var weights = new List<(string, int[], float[])>
-        {
-            ("weight_ih", new[] { g * h, x }, ih), ("weight_hh", new[] { g * h, p }, hh), ("bias_ih", new[] { g * h }, bih), ("bias_hh", new[] { g * h }, bhh),
-        };
-        if (cell.GetType().Name == "Lstmp") weights.Add(("weight_hr", new[] { p, h }, cell.Parameter("W_r").ToArray()));
-        return weights;
     }
 
     /// <summary>
@@ -230,32 +143,17 @@ public static class PyTorch
             if (prefix is null || module is null) throw new ArgumentException("A prefix or a module is null.", nameof(modules));
             foreach ((string Prefix, Module Module) leaf in Sequential.Leaves(module, prefix))
             {
-                switch (leaf.Module)
-                {
-                    case Recurrent recurrent: CheckCell(recurrent.Cell()); break;
-                    case Embedding or Dense or Dropout or LastStep: break;
-                    default: throw new ArgumentException($"A {leaf.Module.GetType().Name} has no PyTorch counterpart to import from.", nameof(modules));
-                }
+                if (leaf.Module.TorchUnsupported is { } why) throw new ArgumentException(why, nameof(modules));
                 leaves.Add(leaf);
             }
         }
         return leaves;
     }
 
-    /// <summary>Refuses a cell whose weights PyTorch has no module for.</summary>
-    internal static void CheckCell(RecurrentCell<float> cell)
-    {
-        if (GatesOf(cell) is null)
-            throw new ArgumentException($"PyTorch weights map to Rnn, Irnn, Lstm, Lstmp and TorchGru (nn.RNN, nn.LSTM, nn.GRU); not to {cell.GetType().Name}.", nameof(cell));
-    }
-
-    private static string[]? GatesOf(RecurrentCell<float> cell) => cell.GetType().FullName switch
-    {
-        "CellGen.Cells.Rnn" or "CellGen.Cells.Irnn" => new[] { "" },
-        "CellGen.Cells.Lstm" or "CellGen.Cells.Lstmp" => new[] { "_i", "_f", "_g", "_o" },
-        "CellGen.Cells.TorchGru" => new[] { "_r", "_z", "_n" },
-        _ => null,
-    };
+    /// <summary>The standard form of a cell PyTorch has a module for, or an exception naming the cell.</summary>
+    internal static (CellForm Form, IReadOnlyDictionary<string, string> Names) TorchForm(RecurrentCell<float> cell) =>
+        CellForm.Of(cell) is { Form.TorchModule: not null } found ? found
+            : throw new ArgumentException($"PyTorch weights map to cells that compute {CellForm.TorchModules} (the built-in Rnn, Irnn, Lstm, Lstmp and TorchGru, or a cell of yours with their equations); {cell.GetType().Name}'s equations are none of these.", nameof(cell));
 
     internal static void CheckShape(string path, string key, PyTorchTensor tensor, int[] shape, RecurrentCell<float>? cell)
     {
@@ -265,44 +163,90 @@ public static class PyTorch
     }
 
     /// <summary>
-    /// A cell's parameters from PyTorch's tensors for one layer and direction (<paramref name="tensor"/> gives a tensor
-    /// by its name without the _lN suffix, and its shape; null when the file lacks it), or null when one is missing:
-    /// W = [weight_hh | weight_ih] and b = bias_ih + bias_hh per gate; TorchGru's n gate split; Lstmp's W_r = weight_hr.
+    /// A cell's weights as PyTorch's weight_ih, weight_hh, bias_ih, bias_hh (and weight_hr) of one layer and direction,
+    /// from the cell's standard form: each gate's matrix split into the columns that multiply the input and those that
+    /// multiply the recurrent input, the gates stacked in PyTorch's order.
+    /// </summary>
+    internal static List<(string Name, int[] Shape, float[] Values)> TorchWeights(RecurrentCell<float> cell)
+    {
+        (CellForm form, IReadOnlyDictionary<string, string> names) = TorchForm(cell);
+        int h = cell.HiddenSize, x = cell.InputSize, g = form.Gates.Length, p = cell.OutputSize;
+        float[] ih = new float[g * h * x], hh = new float[g * h * p], bih = new float[g * h], bhh = new float[g * h];
+        for (int k = 0; k < g; k++)
+        {
+            FormGate gate = form.Gates[k];
+            bool split = gate.RecurrentMatrix is not null;
+            (split ? cell.Parameter(names[gate.Matrix]).ToArray() : CellForm.Block(cell, names, gate.Matrix, 1)).CopyTo(ih, k * h * x);
+            (split ? cell.Parameter(names[gate.RecurrentMatrix!]).ToArray() : CellForm.Block(cell, names, gate.Matrix, 0)).CopyTo(hh, k * h * p);
+            cell.Parameter(names[gate.Bias]).ToArray().CopyTo(bih, k * h);
+            if (split) cell.Parameter(names[gate.RecurrentBias!]).ToArray().CopyTo(bhh, k * h);
+        }
+        var weights = new List<(string, int[], float[])>
+        {
+            ("weight_ih", new[] { g * h, x }, ih), ("weight_hh", new[] { g * h, p }, hh), ("bias_ih", new[] { g * h }, bih), ("bias_hh", new[] { g * h }, bhh),
+        };
+        if (form.Projection is { } projection) weights.Add(("weight_hr", new[] { p, h }, cell.Parameter(names[projection]).ToArray()));
+        return weights;
+    }
+
+    /// <summary>
+    /// The inverse of <see cref="TorchWeights"/>: a cell's parameters from PyTorch's tensors for one layer and direction
+    /// (<paramref name="tensor"/> gives a tensor by its name without the _lN suffix, and its shape; null when the file
+    /// lacks it), or null when one is missing: each gate's matrix joined from weight_hh and weight_ih, and its bias
+    /// bias_ih + bias_hh where the cell has one (a gate whose products stay apart, GRU's n, keeps both).
     /// </summary>
     internal static List<(Parameter<float> Target, float[] Values)>? CellWeights(RecurrentCell<float> cell, Func<string, int[], float[]?> tensor)
     {
-        string[] gates = GatesOf(cell) ?? throw new ArgumentException($"No PyTorch module for {cell.GetType().Name}.", nameof(cell));
-        // The recurrent input is the output: of size H, or P for a projected LSTM.
-        int h = cell.HiddenSize, x = cell.InputSize, g = gates.Length, p = cell.OutputSize;
-        bool projected = cell.GetType().Name == "Lstmp";
+        (CellForm form, IReadOnlyDictionary<string, string> names) = TorchForm(cell);
+        int h = cell.HiddenSize, x = cell.InputSize, g = form.Gates.Length, p = cell.OutputSize;
         float[]? ih = tensor("weight_ih", new[] { g * h, x }), hh = tensor("weight_hh", new[] { g * h, p });
         float[]? bih = tensor("bias_ih", new[] { g * h }), bhh = tensor("bias_hh", new[] { g * h });
-        float[]? hr = projected ? tensor("weight_hr", new[] { p, h }) : null;
-        if (ih is null || hh is null || bih is null || bhh is null || (projected && hr is null)) return null;
+        float[]? hr = form.Projection is null ? null : tensor("weight_hr", new[] { p, h });
+        if (ih is null || hh is null || bih is null || bhh is null || (form.Projection is not null && hr is null)) return null;
         var staged = new List<(Parameter<float>, float[])>();
-        if (projected) staged.Add((cell.Parameter("W_r"), hr!));
+        if (form.Projection is { } projection) staged.Add((cell.Parameter(names[projection]), hr!));
         for (int k = 0; k < g; k++)
         {
-            string gate = gates[k];
-            if (gate == "_n")
+            FormGate gate = form.Gates[k];
+            float[] input = ih.AsSpan(k * h * x, h * x).ToArray(), recurrent = hh.AsSpan(k * h * p, h * p).ToArray();
+            if (gate.RecurrentMatrix is not null)
             {
-                staged.Add((cell.Parameter("Wx_n"), ih.AsSpan(k * h * x, h * x).ToArray()));
-                staged.Add((cell.Parameter("Wh_n"), hh.AsSpan(k * h * h, h * h).ToArray()));
-                staged.Add((cell.Parameter("bx_n"), bih.AsSpan(k * h, h).ToArray()));
-                staged.Add((cell.Parameter("bh_n"), bhh.AsSpan(k * h, h).ToArray()));
+                staged.Add((cell.Parameter(names[gate.Matrix]), input));
+                staged.Add((cell.Parameter(names[gate.RecurrentMatrix]), recurrent));
+                staged.Add((cell.Parameter(names[gate.Bias]), bih.AsSpan(k * h, h).ToArray()));
+                staged.Add((cell.Parameter(names[gate.RecurrentBias!]), bhh.AsSpan(k * h, h).ToArray()));
                 continue;
-            }
-            var w = new float[h * (p + x)];
-            for (int r = 0; r < h; r++)
-            {
-                hh.AsSpan((k * h + r) * p, p).CopyTo(w.AsSpan(r * (p + x)));
-                ih.AsSpan((k * h + r) * x, x).CopyTo(w.AsSpan(r * (p + x) + p));
             }
             var b = new float[h];
             for (int r = 0; r < h; r++) b[r] = bih[k * h + r] + bhh[k * h + r];
-            staged.Add((cell.Parameter("W" + gate), w));
-            staged.Add((cell.Parameter("b" + gate), b));
+            staged.Add((cell.Parameter(names[gate.Matrix]), CellForm.Join(cell, names, gate.Matrix, recurrent, input)));
+            staged.Add((cell.Parameter(names[gate.Bias]), b));
         }
         return staged;
+    }
+}
+
+/// <summary>The tensors of a file being imported, with what the modules took and what they asked for and did not find.</summary>
+internal sealed class TorchSource(string path, IReadOnlyDictionary<string, PyTorchTensor> tensors)
+{
+    public string Path { get; } = path;
+
+    public IReadOnlyDictionary<string, PyTorchTensor> Tensors { get; } = tensors;
+
+    public List<string> Used { get; } = new();
+
+    public List<string> Missing { get; } = new();
+
+    /// <summary>The tensor's values, its shape checked; null (and recorded as missing) when the file lacks it.</summary>
+    public float[]? Get(string key, int[] shape, RecurrentCell<float>? cell = null)
+    {
+        if (!Tensors.TryGetValue(key, out PyTorchTensor? tensor))
+        {
+            Missing.Add(key);
+            return null;
+        }
+        PyTorch.CheckShape(Path, key, tensor, shape, cell);
+        Used.Add(key);
+        return tensor.Values;
     }
 }

@@ -72,6 +72,21 @@ public sealed class Dense : Module
     protected override void BackwardCore(Activations input) =>
         Backward(input.Values, Output.Gradients, input.RequiresGradient ? input.Gradients : default, input.Rows);
 
+    internal override string? OnnxUnsupported => null;
+
+    internal override OnnxShape OnnxOutput(OnnxShape shape) => shape with { Width = Outputs };
+
+    /// <summary>A MatMul by Wᵀ and an Add of b.</summary>
+    internal override void OnnxLower(Onnx.OnnxGraph graph)
+    {
+        float[] weights = Weights.ToArray(), transposed = new float[weights.Length];
+        for (int o = 0; o < Outputs; o++)
+            for (int i = 0; i < Inputs; i++) transposed[i * Outputs + o] = weights[o * Inputs + i];
+        string product = graph.Node("MatMul", new[] { graph.Current, graph.Initializer("dense_weight", transposed, Inputs, Outputs) }, "product");
+        graph.Current = graph.Node("Add", new[] { product, graph.Initializer("dense_bias", Bias.ToArray(), Outputs) }, "dense");
+        graph.Pooled = null;
+    }
+
     /// <summary>y [rows, outputs] = x [rows, inputs] Wᵀ + b.</summary>
     public void Forward(ReadOnlySpan<float> x, Span<float> y, int rows)
     {

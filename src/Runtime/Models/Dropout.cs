@@ -57,6 +57,13 @@ public sealed class Dropout : Module
 
     private bool _dropped;
 
+    internal override string? OnnxUnsupported => null;
+
+    /// <summary>Inference: the identity (the recurrent module's final states before it stay LastStep's).</summary>
+    internal override void OnnxLower(Onnx.OnnxGraph graph)
+    {
+    }
+
     /// <inheritdoc/>
     protected override void ForwardCore(Activations input, bool training)
     {

@@ -67,6 +67,22 @@ public sealed class Embedding : Module
     internal void BackwardTokens() => Backward(_tokens.AsSpan(0, Output.Rows), Output.Gradients);
 
     /// <summary>An embedding reads token ids, not Activations: feed it through <see cref="Forward(ReadOnlySpan{int}, int, ReadOnlySpan{int})"/>.</summary>
+    internal override string? OnnxUnsupported => null;
+
+    internal override bool OnnxReadsTokens => true;
+
+    internal override string? OnnxNeeds(OnnxShape shape, Module? previous) => previous is null ? null : "reads token ids: it can only come first";
+
+    internal override OnnxShape OnnxOutput(OnnxShape shape) => new(true, Dimension);
+
+    /// <summary>A Gather of the table's rows.</summary>
+    internal override void OnnxLower(Onnx.OnnxGraph graph)
+    {
+        graph.Current = graph.Node("Gather", new[] { graph.Initializer("embedding", Table.ToArray(), Vocabulary, Dimension), graph.Current }, "embedded");
+        graph.Pooled = null;
+    }
+
+    /// <inheritdoc/>
     protected override void ForwardCore(Activations input, bool training) =>
         throw new InvalidOperationException("An Embedding reads token ids: call Forward(tokens, batchSize) (a Sequential does when it is given tokens).");
 

@@ -10,6 +10,21 @@ namespace CellGen;
 /// </summary>
 public sealed class LastStep : Module
 {
+    internal override string? OnnxUnsupported => null;
+
+    internal override bool OnnxReadsLengths => true;
+
+    internal override string? OnnxNeeds(OnnxShape shape, Module? previous) => shape.Sequence ? null : "pools sequences";
+
+    internal override OnnxShape OnnxOutput(OnnxShape shape) => shape with { Sequence = false };
+
+    /// <summary>The final states of the recurrent module right before, else each sequence's row at its last valid step.</summary>
+    internal override void OnnxLower(Onnx.OnnxGraph graph)
+    {
+        graph.Current = graph.Pooled ?? graph.LastRows(graph.Current);
+        graph.Pooled = null;
+    }
+
     /// <inheritdoc/>
     protected override void ForwardCore(Activations input, bool training)
     {

@@ -72,6 +72,25 @@ public abstract class Layer : Module
     protected override IEnumerable<KeyValuePair<string, Parameter<float>>> NamedParametersCore(string prefix) =>
         Cell.Parameters.Select(p => KeyValuePair.Create(prefix + p.Name, p));
 
+    /// <summary>The parameters under the names [PyTorchName] gives them, the others under their names in the equations.</summary>
+    internal override IEnumerable<KeyValuePair<string, Parameter<float>>> TorchParameters(string prefix)
+    {
+        var names = GetType().GetCustomAttributes(typeof(PyTorchNameAttribute), inherit: false).Cast<PyTorchNameAttribute>().ToDictionary(a => a.Parameter, a => a.Name);
+        foreach (Parameter<float> parameter in Cell.Parameters)
+            yield return KeyValuePair.Create(prefix + (names.TryGetValue(parameter.Name, out string? name) ? name : parameter.Name), parameter);
+    }
+
+    internal override string? OnnxUnsupported => null;
+
+    internal override OnnxShape OnnxOutput(OnnxShape shape) => shape with { Width = OutputSize };
+
+    /// <summary>The equations' step graph on every row at once.</summary>
+    internal override void OnnxLower(Onnx.OnnxGraph graph)
+    {
+        graph.Current = graph.Rows(Cell, graph.Current);
+        graph.Pooled = null;
+    }
+
     /// <inheritdoc/>
     protected override void ForwardCore(Activations input, bool training)
     {

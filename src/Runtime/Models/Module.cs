@@ -136,6 +136,49 @@ public abstract class Module : IHasParameters
     internal virtual IEnumerable<(string Name, Func<ulong> Get, Action<ulong> Set)> Generators(string prefix) =>
         Enumerable.Empty<(string, Func<ulong>, Action<ulong>)>();
 
+    /// <summary>
+    /// The parameters under the names the module's PyTorch counterpart gives them, for <see cref="PyTorch.Import(string, ValueTuple{string, Module}[])"/>
+    /// and <see cref="PyTorch.Save"/>: by default <see cref="NamedParameters"/>, so that a module of your own round-trips
+    /// with a PyTorch module whose attributes have its parameters' names and shapes.
+    /// </summary>
+    internal virtual IEnumerable<KeyValuePair<string, Parameter<float>>> TorchParameters(string prefix) => NamedParameters(prefix);
+
+    /// <summary>Why the module has no PyTorch counterpart (a message naming it), or null.</summary>
+    internal virtual string? TorchUnsupported => null;
+
+    /// <summary>Stages the module's parameters from a file's tensors (the shapes checked; nothing is set yet).</summary>
+    internal virtual void TorchLoad(string prefix, TorchSource source, List<(Parameter<float> Target, float[] Values)> staged)
+    {
+        foreach ((string name, Parameter<float> parameter) in TorchParameters(prefix))
+            if (source.Get(name, parameter.Shape.ToArray()) is { } values) staged.Add((parameter, values));
+    }
+
+    /// <summary>Adds the module's tensors under PyTorch's names.</summary>
+    internal virtual void TorchSave(string prefix, List<(string Name, int[] Shape, float[] Values)> tensors)
+    {
+        foreach ((string name, Parameter<float> parameter) in TorchParameters(prefix)) tensors.Add((name, parameter.Shape.ToArray(), parameter.ToArray()));
+    }
+
+    /// <summary>Why ONNX export cannot write the module (a message naming it), or null.</summary>
+    internal virtual string? OnnxUnsupported =>
+        $"ONNX export has no operators for a {GetType().Name}: the computation of a module of your own is C#, which the export cannot read; written as a [Layer] (equations), it exports.";
+
+    /// <summary>Whether the module reads token ids (the model's ONNX input is then "tokens").</summary>
+    internal virtual bool OnnxReadsTokens => false;
+
+    /// <summary>Whether the module's ONNX operators read the sequences' lengths (the model then has the "lengths" input).</summary>
+    internal virtual bool OnnxReadsLengths => false;
+
+    /// <summary>What the module needs that <paramref name="shape"/> is not ("reads rows of 4 values"), as Forward would refuse it, or null.</summary>
+    internal virtual string? OnnxNeeds(OnnxShape shape, Module? previous) =>
+        InputWidth is { } width && width != shape.Width ? $"reads rows of {width} values" : null;
+
+    /// <summary>The shape of the module's output for an input of <paramref name="shape"/>.</summary>
+    internal virtual OnnxShape OnnxOutput(OnnxShape shape) => shape;
+
+    /// <summary>Adds the module's ONNX operators, reading and replacing <see cref="Onnx.OnnxGraph.Current"/>.</summary>
+    internal virtual void OnnxLower(Onnx.OnnxGraph graph) => throw new NotSupportedException(OnnxUnsupported);
+
     /// <summary>The values of each row a module that keeps the row count needs (the width of its input), or null for any.</summary>
     public virtual int? InputWidth => null;
 

@@ -8,14 +8,14 @@ using Google.Protobuf;
 namespace CellGen;
 
 /// <summary>
-/// Models out to ONNX, for inference elsewhere (ONNX Runtime and the rest). The built-in cells become ONNX's own
-/// operators: Rnn and Irnn its RNN (tanh, relu), Lstm its LSTM (gates reordered i, o, f, c), TorchGru its GRU with
-/// linear_before_reset = 1 and Gru with 0 (its update gate negated: ONNX's z keeps the old state where Gru's keeps the
-/// new); layers and directions as stacked operators, variable lengths as sequence_lens. Every other cell (Lstmp,
-/// LayerNormLstm, cells of your own) becomes an ONNX Scan whose body is its step, written from the step graph the
-/// generator attaches to the cell (the operations its kernels compute), sequences past their ends held by a mask and
-/// the reverse direction read through ReverseSequence. Embedding is a Gather, Dense a MatMul and an Add, LastStep the
-/// final states, Dropout nothing.
+/// Models out to ONNX, for inference elsewhere (ONNX Runtime and the rest). Each module writes its own operators: a
+/// recurrent layer whose cell computes a standard module (<see cref="CellForm"/>: the built-in Rnn, Irnn, Lstm, Gru and
+/// TorchGru, or a cell of yours with their equations) becomes ONNX's RNN, LSTM or GRU, layers and directions stacked,
+/// variable lengths as sequence_lens; every other cell (Lstmp, LayerNormLstm, your own) an ONNX Scan whose body is its
+/// step, written from the step graph the generator attaches to the cell (the operations its kernels compute), sequences
+/// past their ends held by a mask and the reverse direction read through ReverseSequence. A layer from equations is
+/// its step applied to every row at once; Embedding is a Gather, Dense a MatMul and an Add, LastStep the final states,
+/// Dropout nothing.
 /// </summary>
 public static class Onnx
 {
@@ -24,84 +24,55 @@ public static class Onnx
 
     /// <summary>
     /// Writes <paramref name="model"/> as an ONNX model, atomically. Its inputs: "tokens" [T, B] int64 when the model
-    /// starts with an <see cref="Embedding"/>, otherwise "inputs" [T, B, X] float; and, when the model has a recurrent
-    /// module and <paramref name="variableLengths"/> is true, "lengths" [B] int32, each sequence's length (without it,
-    /// every sequence has all T steps). Its output "output": [T, B, W], or [B, W] after a <see cref="LastStep"/>. Every
-    /// input and output is typed with its shape (T and B symbolic) and no node is left unused, so that the model passes
-    /// onnx.checker's full check.
+    /// starts with an <see cref="Embedding"/>, otherwise "inputs" [T, B, X] float; and, when a module reads the
+    /// sequences' lengths and <paramref name="variableLengths"/> is true, "lengths" [B] int32, each sequence's length
+    /// (without it, every sequence has all T steps). Its output "output": [T, B, W], or [B, W] after a
+    /// <see cref="LastStep"/>. Every input and output is typed with its shape (T and B symbolic) and no node is left
+    /// unused, so that the model passes onnx.checker's full check.
     /// </summary>
-    /// <exception cref="NotSupportedException">A module without ONNX operators, or a cell CellGen did not generate (no step graph to write).</exception>
+    /// <exception cref="NotSupportedException">A module without ONNX operators (one of your own: write it as a [Layer] to export it), or a cell CellGen did not generate (no step graph to write).</exception>
     /// <exception cref="ArgumentException">The modules do not fit together (a module that reads sequences after one that pools them, widths that differ): a model CellGen cannot run is not exported.</exception>
     public static void Export(string path, Module model, bool variableLengths = true)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
         ArgumentNullException.ThrowIfNull(model);
         var modules = Sequential.Leaves(model, "").Select(leaf => leaf.Module).ToList();
-        foreach (Module module in modules) Check(module);
-        (bool sequence, int width) = CheckShapes(modules);
-        var builder = new Builder(variableLengths && modules.Any(m => m is Recurrent));
-        GraphProto graph = builder.Build(modules, sequence, width);
-        Prune(graph);
+        foreach (Module module in modules)
+            if (module.OnnxUnsupported is { } why) throw new NotSupportedException(why);
+        OnnxShape shape = CheckShapes(modules);
+        var graph = new OnnxGraph(variableLengths && modules.Any(m => m.OnnxReadsLengths));
+        GraphProto built = graph.Build(modules, shape);
+        Prune(built);
         var onnx = new ModelProto
         {
             IrVersion = 8,
             ProducerName = "CellGen",
             ProducerVersion = typeof(Onnx).Assembly.GetName().Version?.ToString(3) ?? "",
-            Graph = graph,
+            Graph = built,
         };
         onnx.OpsetImport.Add(new OperatorSetIdProto { Domain = "", Version = Opset });
         Files.WriteAtomically(path, onnx.ToByteArray());
     }
 
-    private static void Check(Module module)
-    {
-        if (module is Embedding or Dense or Dropout or LastStep) return;
-        if (module is Recurrent recurrent)
-        {
-            if (KindOf(recurrent.Cell()) is null && StepOf(recurrent.Cell()) is null)
-                throw new NotSupportedException($"{recurrent.Cell().GetType().Name} was not generated by CellGen: there are no equations to export.");
-            return;
-        }
-        throw new NotSupportedException($"ONNX export has no operators for a {module.GetType().Name}.");
-    }
-
     /// <summary>
-    /// Follows the shape from module to module as Forward would and refuses what Forward refuses: an embedding after
-    /// the first module, a recurrent module fed vectors, a width that differs, a LastStep not right after a recurrent module.
-    /// Returns the model's output shape: sequences or vectors, and the width of a row.
+    /// Follows the shape from module to module as Forward would and refuses what Forward refuses (each module says what
+    /// it needs): an embedding after the first module, a recurrent module fed vectors, a width that differs. Returns the
+    /// model's output shape.
     /// </summary>
-    private static (bool Sequence, int Width) CheckShapes(List<Module> modules)
+    private static OnnxShape CheckShapes(List<Module> modules)
     {
-        bool sequence = true;
-        int? width = modules[0] is Embedding ? 0 : modules[0].InputWidth;
-        string Shape() => sequence ? $"[T, B, W={width}]" : $"[B, W={width}]";
-        ArgumentException Unfit(int i, string needs) =>
-            new($"Module {i} of the model, a {modules[i].GetType().Name}, {needs}, but {(i == 0 ? "the model's input" : $"module {i - 1}")} gives it {Shape()}: CellGen cannot run this model, so it is not exported.", "model");
-        if (width is null) throw new NotSupportedException($"The first module, {modules[0].GetType().Name}, does not say its input width.");
+        var shape = new OnnxShape(true, modules[0].OnnxReadsTokens ? 0 : modules[0].InputWidth
+            ?? throw new NotSupportedException($"The first module, {modules[0].GetType().Name}, does not say its input width."));
         for (int i = 0; i < modules.Count; i++)
         {
-            switch (modules[i])
-            {
-                case Embedding embedding when i == 0:
-                    width = embedding.Dimension;
-                    break;
-                case Embedding:
-                    throw new ArgumentException($"Module {i} of the model is an Embedding, which reads token ids: it can only come first.", "model");
-                case Recurrent recurrent:
-                    if (!sequence || width != recurrent.InputSize) throw Unfit(i, $"reads sequences [T, B, X={recurrent.InputSize}]");
-                    width = recurrent.OutputSize;
-                    break;
-                case LastStep:
-                    if (i == 0 || modules[i - 1] is not Recurrent) throw Unfit(i, "reads the final states of the recurrent module right before it");
-                    sequence = false;
-                    break;
-                case Dense dense:
-                    if (width != dense.Inputs) throw Unfit(i, $"reads rows of {dense.Inputs} values");
-                    width = dense.Outputs;
-                    break;
-            }
+            Module? previous = i == 0 ? null : modules[i - 1];
+            if (modules[i].OnnxNeeds(shape, previous) is { } needs)
+                throw new ArgumentException(modules[i].OnnxReadsTokens && i > 0
+                    ? $"Module {i} of the model is a {modules[i].GetType().Name}, which {needs}."
+                    : $"Module {i} of the model, a {modules[i].GetType().Name}, {needs}, but {(i == 0 ? "the model's input" : $"module {i - 1}")} gives it {shape}: CellGen cannot run this model, so it is not exported.", "model");
+            shape = modules[i].OnnxOutput(shape);
         }
-        return (sequence, width.Value);
+        return shape;
     }
 
     /// <summary>
@@ -164,116 +135,106 @@ public static class Onnx
         ["log"] = "Log", ["softplus"] = "Softplus", ["abs"] = "Abs", ["sqrt"] = "Sqrt", ["min"] = "Min", ["max"] = "Max",
     };
 
-    /// <summary>The step graph the generator attached to a cell, or null for a cell it did not generate.</summary>
-    private static IReadOnlyList<string>? StepOf(RecurrentCell<float> cell) =>
-        cell.GetType().GetCustomAttributes(typeof(CellGen.CompilerServices.StepGraphAttribute), inherit: false)
-            .OfType<CellGen.CompilerServices.StepGraphAttribute>().FirstOrDefault()?.Instructions;
-
-    private static string? KindOf(RecurrentCell<float> cell) => cell.GetType().FullName switch
-    {
-        "CellGen.Cells.Rnn" => "Tanh",
-        "CellGen.Cells.Irnn" => "Relu",
-        "CellGen.Cells.Lstm" => "LSTM",
-        "CellGen.Cells.Gru" => "Gru",
-        "CellGen.Cells.TorchGru" => "TorchGru",
-        _ => null,
-    };
-
-    /// <summary>Builds the graph: names each value, adds the initialisers and nodes, module by module.</summary>
-    private sealed class Builder(bool variableLengths)
+    /// <summary>
+    /// The graph being built: names each value, adds the initialisers and nodes. Modules add theirs in order through
+    /// <see cref="Module.OnnxLower"/>, reading and replacing <see cref="Current"/>, the value of the rows so far.
+    /// </summary>
+    internal sealed class OnnxGraph(bool variableLengths)
     {
         private readonly GraphProto _graph = new() { Name = "cellgen" };
         private int _next;
         private string _modelInput = "";
 
+        /// <summary>The output of the modules so far: [T, B, W] or [B, W].</summary>
+        public string Current { get; set; } = "";
+
+        /// <summary>The final outputs [B, D·O] of the last recurrent module, while nothing has changed its output since (LastStep reads them).</summary>
+        public string? Pooled { get; set; }
+
+        /// <summary>Whether the model has the "lengths" input.</summary>
+        public bool VariableLengths => variableLengths;
+
         private string Name(string stem) => $"{stem}_{_next++}";
 
         /// <summary>The graph of <paramref name="modules"/>, whose output shape CheckShapes found.</summary>
-        public GraphProto Build(List<Module> modules, bool sequence, int width)
+        public GraphProto Build(List<Module> modules, OnnxShape shape)
         {
-            string current;
-            if (modules[0] is Embedding)
+            if (modules[0].OnnxReadsTokens)
             {
                 _graph.Input.Add(Value("tokens", TensorProto.Types.DataType.Int64, "T", "B"));
-                current = "tokens";
+                Current = "tokens";
             }
             else
             {
                 _graph.Input.Add(Value("inputs", TensorProto.Types.DataType.Float, "T", "B", modules[0].InputWidth!.Value.ToString(System.Globalization.CultureInfo.InvariantCulture)));
-                current = "inputs";
+                Current = "inputs";
             }
-            _modelInput = current;
+            _modelInput = Current;
             if (variableLengths) _graph.Input.Add(Value("lengths", TensorProto.Types.DataType.Int32, "B"));
-            string? pooled = null; // the last recurrent module's final outputs [B, D·O], while nothing has changed its output since
-            foreach (Module module in modules)
-            {
-                switch (module)
-                {
-                    case Embedding embedding:
-                        current = Node("Gather", new[] { Initializer("embedding", embedding.Table.ToArray(), embedding.Vocabulary, embedding.Dimension), current }, "embedded");
-                        pooled = null;
-                        break;
-                    case Recurrent recurrent:
-                        for (int l = 0; l < recurrent.Layers; l++)
-                            (current, pooled) = KindOf(recurrent.Cell(l)) is null ? ScanLayer(recurrent, l, current) : Layer(recurrent, l, current);
-                        break;
-                    case Dropout:
-                        break; // inference: the identity
-                    case LastStep:
-                        current = pooled ?? throw new NotSupportedException("ONNX export reads LastStep from the final states of the recurrent module right before it.");
-                        pooled = null;
-                        break;
-                    case Dense dense:
-                        float[] weights = dense.Weights.ToArray(), transposedWeights = new float[weights.Length];
-                        for (int o = 0; o < dense.Outputs; o++)
-                            for (int i = 0; i < dense.Inputs; i++) transposedWeights[i * dense.Outputs + o] = weights[o * dense.Inputs + i];
-                        string product = Node("MatMul", new[] { current, Initializer("dense_weight", transposedWeights, dense.Inputs, dense.Outputs) }, "product");
-                        current = Node("Add", new[] { product, Initializer("dense_bias", dense.Bias.ToArray(), dense.Outputs) }, "dense");
-                        pooled = null;
-                        break;
-                }
-            }
-            _graph.Node.Add(new NodeProto { OpType = "Identity", Input = { current }, Output = { "output" }, Name = "output" });
-            string w = width.ToString(System.Globalization.CultureInfo.InvariantCulture);
-            _graph.Output.Add(sequence ? Value("output", TensorProto.Types.DataType.Float, "T", "B", w) : Value("output", TensorProto.Types.DataType.Float, "B", w));
+            foreach (Module module in modules) module.OnnxLower(this);
+            _graph.Node.Add(new NodeProto { OpType = "Identity", Input = { Current }, Output = { "output" }, Name = "output" });
+            string w = shape.Width.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            _graph.Output.Add(shape.Sequence ? Value("output", TensorProto.Types.DataType.Float, "T", "B", w) : Value("output", TensorProto.Types.DataType.Float, "B", w));
             return _graph;
         }
 
-        /// <summary>One layer as one RNN, LSTM or GRU operator over both directions; its Y [T, D, B, H] to [T, B, D·H].</summary>
-        private (string Output, string Pooled) Layer(Recurrent recurrent, int layer, string input)
+        /// <summary>
+        /// One layer of a recurrent module, its cells given per direction: ONNX's RNN, LSTM or GRU operator when the
+        /// cell computes one (its form says which, and how its gates map), else a Scan of the cell's step per direction.
+        /// Returns the layer's outputs [T, B, D·O] and final outputs [B, D·O].
+        /// </summary>
+        public (string Output, string Pooled) RecurrentLayer(IReadOnlyList<RecurrentCell<float>> directions, string input)
         {
-            int directions = recurrent.Directions;
-            RecurrentCell<float> first = recurrent.Cell(layer);
-            string kind = KindOf(first)!;
-            int h = first.HiddenSize, x = first.InputSize;
-            int gates = kind switch { "LSTM" => 4, "Gru" or "TorchGru" => 3, _ => 1 };
-            var w = new float[directions * gates * h * x];
-            var r = new float[directions * gates * h * h];
-            var b = new float[directions * 2 * gates * h];
-            for (int d = 0; d < directions; d++)
+            if (CellForm.Of(directions[0]) is { Form.OnnxOperator: not null } found) return Operator(directions, found.Form, input);
+            var outputs = new List<string>();
+            var finals = new List<string>();
+            for (int d = 0; d < directions.Count; d++)
             {
-                RecurrentCell<float> cell = recurrent.Cell(layer, d == 1);
-                foreach ((int slot, float[] ih, float[] hh, float[] wb, float[] rb) in Gates(cell, kind))
+                string x = d == 0 ? input : Reverse(input);
+                (string y, string final) = Scan(directions[d], x);
+                outputs.Add(d == 0 ? y : Reverse(y));
+                finals.Add(final);
+            }
+            if (outputs.Count == 1) return (outputs[0], finals[0]);
+            return (Node("Concat", outputs.ToArray(), "layer", ("axis", 2L)), Node("Concat", finals.ToArray(), "pooled", ("axis", 1L)));
+        }
+
+        /// <summary>One layer as one RNN, LSTM or GRU operator over both directions; its Y [T, D, B, H] to [T, B, D·H].</summary>
+        private (string Output, string Pooled) Operator(IReadOnlyList<RecurrentCell<float>> directions, CellForm form, string input)
+        {
+            RecurrentCell<float> first = directions[0];
+            int h = first.HiddenSize, x = first.InputSize, gates = form.Gates.Length, count = directions.Count;
+            var w = new float[count * gates * h * x];
+            var r = new float[count * gates * h * h];
+            var b = new float[count * 2 * gates * h];
+            for (int d = 0; d < count; d++)
+            {
+                RecurrentCell<float> cell = directions[d];
+                IReadOnlyDictionary<string, string> names = CellForm.Of(cell)!.Value.Names;
+                for (int slot = 0; slot < gates; slot++)
                 {
-                    ih.CopyTo(w, (d * gates + slot) * h * x);
-                    hh.CopyTo(r, (d * gates + slot) * h * h);
-                    wb.CopyTo(b, d * 2 * gates * h + slot * h);
-                    rb.CopyTo(b, d * 2 * gates * h + (gates + slot) * h);
+                    FormGate gate = form.Gates[form.OnnxGates[slot]];
+                    bool split = gate.RecurrentMatrix is not null;
+                    float[] Scaled(string name) => cell.Parameter(names[name]).ToArray().Select(v => gate.Sign * v).ToArray();
+                    (split ? Scaled(gate.Matrix) : CellForm.Block(cell, names, gate.Matrix, 1, gate.Sign)).CopyTo(w, (d * gates + slot) * h * x);
+                    (split ? Scaled(gate.RecurrentMatrix!) : CellForm.Block(cell, names, gate.Matrix, 0, gate.Sign)).CopyTo(r, (d * gates + slot) * h * h);
+                    Scaled(gate.Bias).CopyTo(b, d * 2 * gates * h + slot * h);
+                    if (split) Scaled(gate.RecurrentBias!).CopyTo(b, d * 2 * gates * h + (gates + slot) * h);
                 }
             }
-            string op = kind switch { "LSTM" => "LSTM", "Gru" or "TorchGru" => "GRU", _ => "RNN" };
+            string op = form.OnnxOperator!;
             var node = new NodeProto { OpType = op, Name = Name(op.ToLowerInvariant()) };
-            node.Input.Add(new[] { input, Initializer("W", w, directions, gates * h, x), Initializer("R", r, directions, gates * h, h), Initializer("B", b, directions, 2 * gates * h) });
+            node.Input.Add(new[] { input, Initializer("W", w, count, gates * h, x), Initializer("R", r, count, gates * h, h), Initializer("B", b, count, 2 * gates * h) });
             if (variableLengths) node.Input.Add("lengths");
             string y = Name("Y"), yh = Name("Y_h");
             node.Output.Add(new[] { y, yh });
             node.Attribute.Add(Attribute("hidden_size", h));
-            node.Attribute.Add(new AttributeProto { Name = "direction", Type = AttributeProto.Types.AttributeType.String, S = ByteString.CopyFromUtf8(directions == 2 ? "bidirectional" : "forward") });
-            if (op == "GRU") node.Attribute.Add(Attribute("linear_before_reset", kind == "TorchGru" ? 1 : 0));
-            if (op == "RNN")
+            node.Attribute.Add(new AttributeProto { Name = "direction", Type = AttributeProto.Types.AttributeType.String, S = ByteString.CopyFromUtf8(count == 2 ? "bidirectional" : "forward") });
+            if (op == "GRU") node.Attribute.Add(Attribute("linear_before_reset", form.LinearBeforeReset ? 1 : 0));
+            if (form.Activation is { } activation)
             {
                 var activations = new AttributeProto { Name = "activations", Type = AttributeProto.Types.AttributeType.Strings };
-                for (int d = 0; d < directions; d++) activations.Strings.Add(ByteString.CopyFromUtf8(kind));
+                for (int d = 0; d < count; d++) activations.Strings.Add(ByteString.CopyFromUtf8(activation));
                 node.Attribute.Add(activations);
             }
             _graph.Node.Add(node);
@@ -281,6 +242,34 @@ public static class Onnx
             // Y_h [D, B, H] to [B, D·H]: the forward direction's last valid step, then the reverse direction's t = 0.
             string states = Node("Transpose", new[] { yh }, "states", ("perm", new long[] { 1, 0, 2 }));
             return (Node("Reshape", new[] { transposed, Shape(0, 0, -1) }, "layer"), Node("Reshape", new[] { states, Shape(0, -1) }, "pooled"));
+        }
+
+        /// <summary>
+        /// Each sequence's row at its last valid step, [T, B, W] to [B, W] (zeros for a sequence of length 0), for a
+        /// LastStep that does not follow a recurrent module's final states.
+        /// </summary>
+        public string LastRows(string values)
+        {
+            if (!variableLengths)
+                return Node("Gather", new[] { values, Scalar(-1L) }, "last", ("axis", 0L));
+            string last = Node("Max", new[] { Node("Sub", new[] { Lengths64, Initializer64("one", new long[] { 1 }) }, "last_step"), Initializer64("zero", new long[] { 0 }) }, "last_step");
+            string index = Node("Expand", new[] { Node("Reshape", new[] { last, Shape(1, -1, 1) }, "index"), Node("Shape", new[] { Node("Gather", new[] { values, Initializer64("first", new long[] { 0 }) }, "first_step", ("axis", 0L)) }, "row_shape") }, "index");
+            string rows = Node("Squeeze", new[] { Node("GatherElements", new[] { values, index }, "gathered", ("axis", 0L)), Initializer64("axes", new long[] { 0 }) }, "rows");
+            string running = Node("Unsqueeze", new[] { Node("Greater", new[] { Lengths64, Initializer64("zero", new long[] { 0 }) }, "nonempty"), Initializer64("axes", new long[] { 1 }) }, "nonempty");
+            return Node("Where", new[] { running, rows, ScalarFloat(0) }, "last");
+        }
+
+        /// <summary>
+        /// A layer from equations: its step graph applied to every row of <paramref name="x"/> at once (products as
+        /// MatMul over the last axis, reductions over the last axis), in the model's graph.
+        /// </summary>
+        public string Rows(RecurrentCell<float> cell, string x)
+        {
+            IReadOnlyList<string> program = CellForm.StepGraph(cell.GetType())
+                ?? throw new NotSupportedException($"{cell.GetType().Name} was not generated by CellGen: there are no equations to export.");
+            var updates = Program(_graph, cell, program, lag => lag == 0 ? x : throw new NotSupportedException("A layer reads no earlier step."),
+                state => throw new NotSupportedException("A layer reads no state."));
+            return updates[cell.OutputName];
         }
 
         private string? _lengths64, _batchShape;
@@ -319,7 +308,8 @@ public static class Onnx
         /// </summary>
         private (string Y, string Final) Scan(RecurrentCell<float> cell, string x)
         {
-            IReadOnlyList<string> program = StepOf(cell)!;
+            IReadOnlyList<string> program = CellForm.StepGraph(cell.GetType())
+                ?? throw new NotSupportedException($"{cell.GetType().Name} was not generated by CellGen: there are no equations to export.");
             string[][] instructions = program.Select(line => line.Split(' ')).ToArray();
             int lags = instructions.Where(i => i[0] == "input").Select(i => int.Parse(i[1], System.Globalization.CultureInfo.InvariantCulture)).DefaultIfEmpty(0).Max();
             IReadOnlyList<string> states = cell.StateNames;
@@ -344,11 +334,45 @@ public static class Onnx
 
             // The step's nodes go into the body; initialisers stay in the outer graph, which the body may read.
             string Add(string op, string[] inputs, string stem, params (string Name, object Value)[] attributes) => NodeIn(body, op, inputs, stem, attributes);
+            string? mask = variableLengths ? Add("Unsqueeze", new[] { Add("Less", new[] { t, Lengths64 }, "running"), Initializer64("axes", new long[] { 1 }) }, "mask") : null;
+            var updates = Program(body, cell, program, lag => lag == 0 ? xt : earlier[lag - 1], state => previous[cell.StateIndex(state)]);
+            // Past a sequence's end, states and earlier inputs keep their values and the output is zero; without lengths
+            // every step runs. Each output is a node of its own (a body output may not be one of its inputs).
+            string Masked(string value, string kept, string stem) => mask is null ? Add("Identity", new[] { value }, stem) : Add("Where", new[] { mask, value, kept }, stem);
+            string[] next = states.Select((s, k) => Masked(updates[s], previous[k], "next_" + s)).ToArray();
+            string[] nextEarlier = Enumerable.Range(0, lags).Select(k => Masked(k == 0 ? xt : earlier[k - 1], earlier[k], "lag")).ToArray();
+            string output = Masked(updates[cell.OutputName], mask is null ? "" : ScalarFloat(0), "output");
+            for (int s = 0; s < states.Count; s++) body.Output.Add(Value(next[s], TensorProto.Types.DataType.Float, "B", Dim(cell.StateSizes[s])));
+            foreach (string name in nextEarlier) body.Output.Add(Value(name, TensorProto.Types.DataType.Float, "B", Dim(cell.InputSize)));
+            body.Output.Add(Value(output, TensorProto.Types.DataType.Float, "B", Dim(cell.OutputSize)));
+
+            var scan = new NodeProto { OpType = "Scan", Name = Name("scan") };
+            scan.Input.Add(initial);
+            scan.Input.Add(new[] { x, time });
+            string[] finals = states.Select(s => Name("final_" + s)).ToArray();
+            string y = Name("Y");
+            scan.Output.Add(finals);
+            scan.Output.Add(Enumerable.Range(0, lags).Select(k => Name("final_lag")));
+            scan.Output.Add(y);
+            scan.Attribute.Add(Attribute("num_scan_inputs", 2));
+            scan.Attribute.Add(new AttributeProto { Name = "body", Type = AttributeProto.Types.AttributeType.Graph, G = body });
+            outerGraph.Node.Add(scan);
+            return (y, finals[cell.StateIndex(cell.OutputName)]);
+        }
+
+        /// <summary>
+        /// The nodes of a step graph, added to <paramref name="graph"/> (a Scan's body, or the model's graph for a layer);
+        /// initialisers go to the model's graph. Returns the value of each update by the state's name. Reductions run over
+        /// the last axis, so that the same nodes serve rows [B, H] and whole sequences [T, B, H].
+        /// </summary>
+        private Dictionary<string, string> Program(GraphProto graph, RecurrentCell<float> cell, IReadOnlyList<string> program, Func<int, string> input, Func<string, string> state)
+        {
+            string[][] instructions = program.Select(line => line.Split(' ')).ToArray();
+            string Add(string op, string[] inputs, string stem, params (string Name, object Value)[] attributes) => NodeIn(graph, op, inputs, stem, attributes);
             // One initialiser per parameter vector, however many instructions read it (a bias folded into products and read elsewhere).
             var vectors = new Dictionary<string, string>();
             string Vector(string name) => vectors.TryGetValue(name, out string? initializer) ? initializer
                 : vectors[name] = Initializer("vector_" + name, cell.Parameter(name).ToArray(), cell.Parameter(name).Length);
-            string? mask = variableLengths ? Add("Unsqueeze", new[] { Add("Less", new[] { t, Lengths64 }, "running"), Initializer64("axes", new long[] { 1 }) }, "mask") : null;
             var value = new string[instructions.Length];
             var updates = new Dictionary<string, string>();
             for (int i = 0; i < instructions.Length; i++)
@@ -358,8 +382,8 @@ public static class Onnx
                 switch (ins[0])
                 {
                     case "const": value[i] = ScalarFloat(float.Parse(ins[1], System.Globalization.CultureInfo.InvariantCulture)); break;
-                    case "input": int lag = int.Parse(ins[1], System.Globalization.CultureInfo.InvariantCulture); value[i] = lag == 0 ? xt : earlier[lag - 1]; break;
-                    case "state": value[i] = previous[cell.StateIndex(ins[1])]; break;
+                    case "input": value[i] = input(int.Parse(ins[1], System.Globalization.CultureInfo.InvariantCulture)); break;
+                    case "state": value[i] = state(ins[1]); break;
                     case "vector": value[i] = Vector(ins[1]); break;
                     case "matpart":
                     {
@@ -393,39 +417,18 @@ public static class Onnx
                         break;
                     }
                     case "copy": value[i] = Add("Identity", new[] { Arg(1) }, "copy"); break;
-                    case "mean": value[i] = Add("ReduceMean", new[] { Arg(1) }, "mean", ("axes", new long[] { 1 }), ("keepdims", 1L)); break;
+                    case "mean": value[i] = Add("ReduceMean", new[] { Arg(1) }, "mean", ("axes", new long[] { -1 }), ("keepdims", 1L)); break;
                     case "variance":
                     {
                         string deviation = Add("Sub", new[] { Arg(1), Arg(2) }, "deviation");
-                        value[i] = Add("ReduceMean", new[] { Add("Mul", new[] { deviation, deviation }, "square") }, "variance", ("axes", new long[] { 1 }), ("keepdims", 1L));
+                        value[i] = Add("ReduceMean", new[] { Add("Mul", new[] { deviation, deviation }, "square") }, "variance", ("axes", new long[] { -1 }), ("keepdims", 1L));
                         break;
                     }
                     case "update": updates[ins[1]] = Arg(2); break;
                     default: throw new NotSupportedException($"An instruction this export does not know: '{program[i]}' (in {cell.GetType().Name}).");
                 }
             }
-            // Past a sequence's end, states and earlier inputs keep their values and the output is zero; without lengths
-            // every step runs. Each output is a node of its own (a body output may not be one of its inputs).
-            string Masked(string value, string kept, string stem) => mask is null ? Add("Identity", new[] { value }, stem) : Add("Where", new[] { mask, value, kept }, stem);
-            string[] next = states.Select((s, k) => Masked(updates[s], previous[k], "next_" + s)).ToArray();
-            string[] nextEarlier = Enumerable.Range(0, lags).Select(k => Masked(k == 0 ? xt : earlier[k - 1], earlier[k], "lag")).ToArray();
-            string output = Masked(updates[cell.OutputName], mask is null ? "" : ScalarFloat(0), "output");
-            for (int s = 0; s < states.Count; s++) body.Output.Add(Value(next[s], TensorProto.Types.DataType.Float, "B", Dim(cell.StateSizes[s])));
-            foreach (string name in nextEarlier) body.Output.Add(Value(name, TensorProto.Types.DataType.Float, "B", Dim(cell.InputSize)));
-            body.Output.Add(Value(output, TensorProto.Types.DataType.Float, "B", Dim(cell.OutputSize)));
-
-            var scan = new NodeProto { OpType = "Scan", Name = Name("scan") };
-            scan.Input.Add(initial);
-            scan.Input.Add(new[] { x, time });
-            string[] finals = states.Select(s => Name("final_" + s)).ToArray();
-            string y = Name("Y");
-            scan.Output.Add(finals);
-            scan.Output.Add(Enumerable.Range(0, lags).Select(k => Name("final_lag")));
-            scan.Output.Add(y);
-            scan.Attribute.Add(Attribute("num_scan_inputs", 2));
-            scan.Attribute.Add(new AttributeProto { Name = "body", Type = AttributeProto.Types.AttributeType.Graph, G = body });
-            outerGraph.Node.Add(scan);
-            return (y, finals[cell.StateIndex(cell.OutputName)]);
+            return updates;
         }
 
         private string Zeros(int size)
@@ -468,65 +471,7 @@ public static class Onnx
             return tensor.Name;
         }
 
-        /// <summary>
-        /// A cell's gates in ONNX's order, each (slot, W part [H, X], R part [H, H], Wb [H], Rb [H]). Cell matrices are
-        /// [H, H + X]: the columns that multiply h[t-1] first.
-        /// </summary>
-        private static IEnumerable<(int Slot, float[] Ih, float[] Hh, float[] Wb, float[] Rb)> Gates(RecurrentCell<float> cell, string kind)
-        {
-            int h = cell.HiddenSize, x = cell.InputSize;
-            (float[] Ih, float[] Hh) Split(string name, float sign = 1)
-            {
-                float[] all = cell.Parameter(name).ToArray(), ih = new float[h * x], hh = new float[h * h];
-                for (int row = 0; row < h; row++)
-                {
-                    for (int c = 0; c < h; c++) hh[row * h + c] = sign * all[row * (h + x) + c];
-                    for (int c = 0; c < x; c++) ih[row * x + c] = sign * all[row * (h + x) + h + c];
-                }
-                return (ih, hh);
-            }
-            float[] Bias(string name, float sign = 1) => cell.Parameter(name).ToArray().Select(v => sign * v).ToArray();
-            var zero = new float[h];
-            switch (kind)
-            {
-                case "LSTM":
-                    string[] order = { "i", "o", "f", "g" }; // ONNX: i, o, f, c
-                    for (int k = 0; k < 4; k++)
-                    {
-                        (float[] ih, float[] hh) = Split("W_" + order[k]);
-                        yield return (k, ih, hh, Bias("b_" + order[k]), zero);
-                    }
-                    break;
-                case "TorchGru":
-                {
-                    (float[] zi, float[] zh) = Split("W_z");
-                    (float[] ri, float[] rh) = Split("W_r");
-                    yield return (0, zi, zh, Bias("b_z"), zero);
-                    yield return (1, ri, rh, Bias("b_r"), zero);
-                    yield return (2, cell.Parameter("Wx_n").ToArray(), cell.Parameter("Wh_n").ToArray(), Bias("bx_n"), Bias("bh_n"));
-                    break;
-                }
-                case "Gru":
-                {
-                    // ONNX's h[t] = (1 - z) n + z h[t-1]; Gru's (1 - z) h[t-1] + z n: ONNX's z is 1 - Gru's, sigmoid(-a).
-                    (float[] zi, float[] zh) = Split("W_z", -1);
-                    (float[] ri, float[] rh) = Split("W_r");
-                    (float[] ni, float[] nh) = Split("W_n");
-                    yield return (0, zi, zh, Bias("b_z", -1), zero);
-                    yield return (1, ri, rh, Bias("b_r"), zero);
-                    yield return (2, ni, nh, Bias("b_n"), zero);
-                    break;
-                }
-                default:
-                {
-                    (float[] ih, float[] hh) = Split("W");
-                    yield return (0, ih, hh, Bias("b"), zero);
-                    break;
-                }
-            }
-        }
-
-        private string Node(string op, string[] inputs, string stem, params (string Name, object Value)[] attributes) =>
+        public string Node(string op, string[] inputs, string stem, params (string Name, object Value)[] attributes) =>
             NodeIn(_graph, op, inputs, stem, attributes);
 
         /// <summary>A node of <paramref name="graph"/> with one output, named from <paramref name="stem"/>; attributes are int64s or arrays of them.</summary>
@@ -545,7 +490,7 @@ public static class Onnx
         private static AttributeProto Attribute(string name, long value) =>
             new() { Name = name, Type = AttributeProto.Types.AttributeType.Int, I = value };
 
-        private string Initializer(string stem, float[] values, params int[] shape)
+        public string Initializer(string stem, float[] values, params int[] shape)
         {
             var tensor = new TensorProto { Name = Name(stem), DataType = (int)TensorProto.Types.DataType.Float };
             tensor.Dims.Add(shape.Select(d => (long)d));
@@ -565,4 +510,10 @@ public static class Onnx
             return new ValueInfoProto { Name = name, Type = new TypeProto { TensorType = new TypeProto.Types.Tensor { ElemType = (int)type, Shape = shape } } };
         }
     }
+}
+
+/// <summary>The shape of the rows between two modules, as ONNX export follows it: sequences [T, B, W] or vectors [B, W].</summary>
+internal readonly record struct OnnxShape(bool Sequence, int Width)
+{
+    public override string ToString() => Sequence ? $"[T, B, W={Width}]" : $"[B, W={Width}]";
 }
