@@ -18,7 +18,7 @@ public class LayerBenchmarks
 
     private FeedForward _layer = null!;
     private Dense _first = null!, _second = null!;
-    private Activations _input = null!;
+    private Activations _input;
     private float[] _x = null!, _u = null!, _y = null!, _dy = null!, _du = null!, _dx = null!;
 
     [GlobalSetup]

@@ -214,4 +214,45 @@ public sealed class ModelMisuseTests
             Assert.Equal([30f, 40f], reported[1..]);
         }
     }
+
+    [Fact]
+    public void AResultReadAfterALaterForwardOverwroteItThrowsAndTheLatestReadsAsItShould()
+    {
+        var model = new Sequential(new Recurrent((x, h) => new Lstm(x, h), 2, 3, random: new Random(1)), new Dense(3, 2, new Random(2)));
+        float[] first = Enumerable.Range(0, 8).Select(i => MathF.Sin(i)).ToArray(), second = Enumerable.Range(0, 8).Select(i => MathF.Cos(i)).ToArray();
+        Activations a1 = model.Forward(first, 2, training: false);
+        float kept = a1.Values[0];
+        Activations a2 = model.Forward(second, 2, training: false);
+        var e = Assert.Throws<InvalidOperationException>(() => a1.Values[0]);
+        Assert.Contains("Dense", e.Message);
+        Assert.Contains("later Forward", e.Message);
+        Assert.Throws<InvalidOperationException>(() => a1.Gradients.Length);
+        Assert.Throws<InvalidOperationException>(() => a1.Steps);
+        Assert.Contains("overwritten", a1.ToString());
+        Assert.NotEqual(a1, a2);
+        Assert.Equal(a2, model.Output);
+        Assert.NotEqual(kept, a2.Values[0]);
+        // The same input again gives the first result: the first one was right when it was read.
+        Assert.Equal(kept, model.Forward(first, 2, training: false).Values[0]);
+        Assert.Throws<InvalidOperationException>(() => new CrossEntropyLoss().Compute(a2, new[] { 0, 1, 0, 1, 0, 1, 0, 1 }));
+    }
+
+    [Fact]
+    public void BackwardThroughAnInputThatItsModuleHasOverwrittenSinceIsRefused()
+    {
+        // Wired by hand: the dense layer's input is the recurrent layer's output of the first batch; running the
+        // recurrent layer again before the dense layer's Backward would read the second batch's values.
+        var recurrent = new Recurrent((x, h) => new Lstm(x, h), 2, 3, random: new Random(1));
+        var dense = new Dense(3, 2, new Random(2));
+        var input = new Activations();
+        input.ShapeVectors(4, 2);
+        var sequences = new Sequential(recurrent);
+        Activations hidden = sequences.Forward(new float[8], 2, training: true);
+        dense.Forward(hidden, training: true);
+        dense.Output.Gradients.Fill(1);
+        sequences.Forward(new float[8], 2, training: true);
+        var e = Assert.Throws<InvalidOperationException>(dense.Backward);
+        Assert.Contains("later Forward", e.Message);
+        Assert.Throws<ArgumentException>(() => dense.Forward(default, training: false));
+    }
 }

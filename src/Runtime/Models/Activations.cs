@@ -6,105 +6,105 @@ namespace CellGen;
 /// What flows between modules: a batch of B sequences of T steps of W values, time-major [T, B, W], with the length of
 /// each sequence when they differ; or a batch of B vectors [B, W] (T = 1, <see cref="IsSequence"/> false). Beside the
 /// values, their gradients: a module's Backward writes the gradients of its input, a loss those of the model's output.
-/// The module that writes an Activations owns it; its buffers grow to the largest batch seen and are then reused, so
-/// that training allocates nothing after the first batches.
+/// <para>
+/// A module's output is a view of buffers the module owns and reuses (they grow to the largest batch seen, so that
+/// training allocates nothing after the first batches). The view returned by a Forward is valid until the module's
+/// next Forward: reading it after that throws <see cref="InvalidOperationException"/> rather than showing the later
+/// batch's values in silence. Keep what you need with <c>Values.ToArray()</c> (or copy it into a buffer of yours).
+/// </para>
 /// </summary>
-public sealed class Activations
+public readonly struct Activations : IEquatable<Activations>
 {
-    private float[] _values = Array.Empty<float>(), _gradients = Array.Empty<float>();
-    private int[] _lengths = Array.Empty<int>();
-    private bool _hasLengths;
+    private readonly ActivationBuffer? _buffer;
+    private readonly int _version;
+
+    /// <summary>Creates empty activations of your own (a module's input, say): shape them with <see cref="ShapeLike"/> or <see cref="ShapeVectors"/>.</summary>
+    public Activations()
+    {
+        _buffer = new ActivationBuffer();
+        _version = _buffer.Version;
+    }
+
+    /// <summary>A view of <paramref name="buffer"/> as it is now.</summary>
+    internal Activations(ActivationBuffer buffer)
+    {
+        _buffer = buffer;
+        _version = buffer.Version;
+    }
+
+    /// <summary>Whether these are default(Activations), with no buffers.</summary>
+    internal bool IsDefault => _buffer is null;
+
+    /// <summary>The buffers, checked: not a default value, not overwritten since this view was taken, not being written by another thread.</summary>
+    internal ActivationBuffer Buffer
+    {
+        get
+        {
+            ActivationBuffer buffer = _buffer ?? throw new InvalidOperationException("These Activations are default(Activations), which have no buffers: create them with new Activations().");
+            if (buffer.Version != _version)
+                throw new InvalidOperationException(buffer.Owner is { } owner
+                    ? $"These Activations are the output of a {owner.GetType().Name} from an earlier Forward, which a later Forward has overwritten: keep what you need (Values.ToArray()) before running the module again, or read its latest output."
+                    : "These Activations have been overwritten by a later Forward: keep what you need (Values.ToArray()) before running the model again.");
+            if (buffer.Owner is { BusyElsewhere: true } busy)
+                throw new InvalidOperationException($"The output of a {busy.GetType().Name} was read while another thread's call runs on it and overwrites it: a module serves one thread at a time; give each thread its own model.");
+            return buffer;
+        }
+    }
 
     /// <summary>T: the steps of each sequence (1 for a batch of vectors).</summary>
-    public int Steps { get; private set; }
+    public int Steps => Buffer.Steps;
 
     /// <summary>B: the number of sequences or vectors.</summary>
-    public int BatchSize { get; private set; }
+    public int BatchSize => Buffer.BatchSize;
 
     /// <summary>W: the values of each row.</summary>
-    public int Width { get; private set; }
+    public int Width => Buffer.Width;
 
     /// <summary>True for sequences [T, B, W], false for vectors [B, W].</summary>
-    public bool IsSequence { get; private set; }
+    public bool IsSequence => Buffer.IsSequence;
 
     /// <summary>
     /// 1, or 2 when these are the outputs of a bidirectional recurrent layer: the second half of each row was computed
     /// running backward in time, so its last step is t = 0.
     /// </summary>
-    public int Directions { get; private set; } = 1;
+    public int Directions => Buffer.Directions;
 
     /// <summary>T × B: the rows of <see cref="Values"/>.</summary>
-    public int Rows => Steps * BatchSize;
+    public int Rows => Buffer.Rows;
 
-    /// <summary>The module whose output these are (null for a model's input), so that a read while another thread's Forward writes them is refused.</summary>
-    internal Module? Owner { get; init; }
+    /// <summary>The module whose output these are (null for a model's input).</summary>
+    internal Module? Owner => _buffer?.Owner;
 
     /// <summary>The values, [T, B, W] or [B, W].</summary>
-    /// <exception cref="InvalidOperationException">Another thread's call is running on the module whose output these are.</exception>
-    public Span<float> Values
-    {
-        get
-        {
-            CheckNotBeingWritten();
-            return _values.AsSpan(0, Rows * Width);
-        }
-    }
-
-    private void CheckNotBeingWritten()
-    {
-        if (Owner is { BusyElsewhere: true } owner)
-            throw new InvalidOperationException($"The output of a {owner.GetType().Name} was read while another thread's call runs on it and overwrites it: a module serves one thread at a time; give each thread its own model.");
-    }
+    /// <exception cref="InvalidOperationException">A later Forward of the module has overwritten them, or another thread's call is writing them.</exception>
+    public Span<float> Values => Buffer.Values;
 
     /// <summary>dL/d(values), laid out as the values. Asking for them after a Forward counts as writing them (see <see cref="Module.Backward"/>).</summary>
-    public Span<float> Gradients
-    {
-        get
-        {
-            CheckNotBeingWritten();
-            GradientsWritten = true;
-            return _gradients.AsSpan(0, Rows * Width);
-        }
-    }
+    /// <exception cref="InvalidOperationException">A later Forward of the module has overwritten them, or another thread's call is writing them.</exception>
+    public Span<float> Gradients => Buffer.Gradients;
 
     /// <summary>Whether <see cref="Gradients"/> was asked for since these values were last shaped by a Forward.</summary>
-    internal bool GradientsWritten { get; private set; }
+    internal bool GradientsWritten => Buffer.GradientsWritten;
 
     /// <summary>The length of each sequence, or empty when every sequence has all <see cref="Steps"/> steps.</summary>
-    public ReadOnlySpan<int> Lengths => _hasLengths ? _lengths.AsSpan(0, BatchSize) : ReadOnlySpan<int>.Empty;
+    public ReadOnlySpan<int> Lengths => Buffer.Lengths;
 
     /// <summary>The length of sequence <paramref name="sequence"/>.</summary>
-    public int Length(int sequence) => _hasLengths ? _lengths[sequence] : Steps;
+    public int Length(int sequence) => Buffer.Length(sequence);
 
     /// <summary>
     /// Whether the module that reads these values should compute their gradient. False for a model's own input, so
     /// that the first layer skips dL/dx unless it is asked for.
     /// </summary>
-    public bool RequiresGradient { get; set; } = true;
+    public bool RequiresGradient
+    {
+        get => Buffer.RequiresGradient;
+        set => Buffer.RequiresGradient = value;
+    }
 
     /// <summary>Sets the shape, growing the buffers if they are too small (the values are then not kept).</summary>
-    internal void Reshape(int steps, int batchSize, int width, bool isSequence, ReadOnlySpan<int> lengths, int directions = 1)
-    {
-        long count = (long)steps * batchSize * width;
-        if (count > Array.MaxLength)
-            throw new ArgumentOutOfRangeException(nameof(steps), steps, $"[T={steps}, B={batchSize}, W={width}] needs {count} values, more than an array holds.");
-        GradientsWritten = false;
-        Steps = steps;
-        BatchSize = batchSize;
-        Width = width;
-        IsSequence = isSequence;
-        Directions = directions;
-        if (_values.Length < count)
-        {
-            _values = new float[count];
-            _gradients = new float[count];
-        }
-        _hasLengths = false;
-        foreach (int length in lengths) _hasLengths |= length != steps;
-        if (!_hasLengths) return;
-        if (_lengths.Length < batchSize) _lengths = new int[batchSize];
-        lengths.CopyTo(_lengths);
-    }
+    internal void Reshape(int steps, int batchSize, int width, bool isSequence, ReadOnlySpan<int> lengths, int directions = 1) =>
+        Buffer.Reshape(steps, batchSize, width, isSequence, lengths, directions);
 
     /// <summary>The shape of <paramref name="source"/> with another width.</summary>
     internal void ReshapeLike(Activations source, int width, int directions = 1) =>
@@ -117,7 +117,6 @@ public sealed class Activations
     /// </summary>
     public void ShapeLike(Activations source, int width)
     {
-        ArgumentNullException.ThrowIfNull(source);
         ArgumentOutOfRangeException.ThrowIfLessThan(width, 1);
         ReshapeLike(source, width);
     }
@@ -154,6 +153,97 @@ public sealed class Activations
         return steps;
     }
 
-    /// <summary>"[T=.., B=.., W=..]" or "[B=.., W=..]".</summary>
+    /// <summary>Whether both are views of the same buffers from the same Forward.</summary>
+    public bool Equals(Activations other) => ReferenceEquals(_buffer, other._buffer) && _version == other._version;
+
+    /// <inheritdoc/>
+    public override bool Equals(object? obj) => obj is Activations other && Equals(other);
+
+    /// <inheritdoc/>
+    public override int GetHashCode() => HashCode.Combine(_buffer, _version);
+
+    /// <summary>Whether both are views of the same buffers from the same Forward.</summary>
+    public static bool operator ==(Activations left, Activations right) => left.Equals(right);
+
+    /// <summary>Whether they differ.</summary>
+    public static bool operator !=(Activations left, Activations right) => !left.Equals(right);
+
+    /// <summary>"[T=.., B=.., W=..]" or "[B=.., W=..]" ("overwritten" once a later Forward has replaced them).</summary>
+    public override string ToString() =>
+        _buffer is null ? "default(Activations)" : _buffer.Version != _version ? "Activations overwritten by a later Forward" : _buffer.ToString();
+}
+
+/// <summary>
+/// The buffers behind <see cref="Activations"/>: values, gradients, lengths and shape, grown to the largest batch and
+/// reused; <see cref="Version"/> counts the Forwards that overwrote them, so that an older view is refused.
+/// </summary>
+internal sealed class ActivationBuffer
+{
+    private float[] _values = Array.Empty<float>(), _gradients = Array.Empty<float>();
+    private int[] _lengths = Array.Empty<int>();
+    private bool _hasLengths;
+
+    public int Version { get; private set; }
+
+    /// <summary>A Forward is about to overwrite the buffers: views taken before are stale from now on.</summary>
+    public void Overwrite() => Version++;
+
+    public int Steps { get; private set; }
+
+    public int BatchSize { get; private set; }
+
+    public int Width { get; private set; }
+
+    public bool IsSequence { get; private set; }
+
+    public int Directions { get; private set; } = 1;
+
+    public int Rows => Steps * BatchSize;
+
+    /// <summary>The module whose output these are (null for a model's input).</summary>
+    public Module? Owner { get; init; }
+
+    public bool RequiresGradient { get; set; } = true;
+
+    public Span<float> Values => _values.AsSpan(0, Rows * Width);
+
+    public Span<float> Gradients
+    {
+        get
+        {
+            GradientsWritten = true;
+            return _gradients.AsSpan(0, Rows * Width);
+        }
+    }
+
+    public bool GradientsWritten { get; private set; }
+
+    public ReadOnlySpan<int> Lengths => _hasLengths ? _lengths.AsSpan(0, BatchSize) : ReadOnlySpan<int>.Empty;
+
+    public int Length(int sequence) => _hasLengths ? _lengths[sequence] : Steps;
+
+    public void Reshape(int steps, int batchSize, int width, bool isSequence, ReadOnlySpan<int> lengths, int directions)
+    {
+        long count = (long)steps * batchSize * width;
+        if (count > Array.MaxLength)
+            throw new ArgumentOutOfRangeException(nameof(steps), steps, $"[T={steps}, B={batchSize}, W={width}] needs {count} values, more than an array holds.");
+        GradientsWritten = false;
+        Steps = steps;
+        BatchSize = batchSize;
+        Width = width;
+        IsSequence = isSequence;
+        Directions = directions;
+        if (_values.Length < count)
+        {
+            _values = new float[count];
+            _gradients = new float[count];
+        }
+        _hasLengths = false;
+        foreach (int length in lengths) _hasLengths |= length != steps;
+        if (!_hasLengths) return;
+        if (_lengths.Length < batchSize) _lengths = new int[batchSize];
+        lengths.CopyTo(_lengths);
+    }
+
     public override string ToString() => IsSequence ? $"[T={Steps}, B={BatchSize}, W={Width}]" : $"[B={BatchSize}, W={Width}]";
 }

@@ -50,7 +50,6 @@ public sealed class CrossEntropyLoss
     /// <exception cref="InvalidOperationException">Another thread's Compute is running on this loss, whose buffers serve one call at a time.</exception>
     public float Compute(Activations logits, ReadOnlySpan<int> targets)
     {
-        ArgumentNullException.ThrowIfNull(logits);
         if (System.Threading.Interlocked.Exchange(ref _busy, 1) != 0)
             throw new InvalidOperationException("CrossEntropyLoss.Compute was called while another call on this loss was running (from another thread?): its buffers serve one call at a time; give each thread its own loss.");
         try { return ComputeCore(logits, targets); }
@@ -97,7 +96,6 @@ public sealed class MeanSquaredErrorLoss
     /// <summary>The loss of <paramref name="prediction"/> against <paramref name="targets"/> (its values' shape); writes dL/dprediction into <c>prediction.Gradients</c>.</summary>
     public float Compute(Activations prediction, ReadOnlySpan<float> targets)
     {
-        ArgumentNullException.ThrowIfNull(prediction);
         Span<float> values = prediction.Values, gradients = prediction.Gradients;
         if (targets.Length != values.Length)
             throw new ArgumentException($"targets has {targets.Length} values; the prediction {prediction} has {values.Length}.", nameof(targets));

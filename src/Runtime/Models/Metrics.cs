@@ -19,7 +19,6 @@ public static class Metrics
     /// <summary>The rows predicted right and the rows counted, to add up over batches (see <see cref="Accuracy"/>).</summary>
     public static (int Correct, int Counted) Correct(Activations logits, ReadOnlySpan<int> targets, int ignoreIndex = -100)
     {
-        ArgumentNullException.ThrowIfNull(logits);
         if (targets.Length != logits.Rows)
             throw new ArgumentException($"targets has {targets.Length} values; the logits {logits} have {logits.Rows} rows, one target each.", nameof(targets));
         ReadOnlySpan<float> values = logits.Values;

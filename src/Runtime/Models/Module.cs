@@ -15,19 +15,23 @@ public abstract class Module : IHasParameters
     private Activations? _input;
     private bool _trained;
 
-    /// <summary>The output of the last Forward, with the gradients a loss or the next module writes.</summary>
-    public virtual Activations Output => _output;
+    /// <summary>
+    /// The output of the last Forward, with the gradients a loss or the next module writes: a view that the next
+    /// Forward invalidates (reading it then throws), so that a result kept too long is never silently another batch's.
+    /// </summary>
+    public virtual Activations Output => new(_output);
 
-    private readonly Activations _output;
+    private readonly ActivationBuffer _output;
 
     /// <summary>Creates the module and its output buffer.</summary>
-    protected Module() => _output = new Activations { Owner = this };
+    protected Module() => _output = new ActivationBuffer { Owner = this };
 
     /// <summary>Runs the module on <paramref name="input"/>; <paramref name="training"/> records what Backward needs and turns dropout on.</summary>
     /// <exception cref="InvalidOperationException">The module is running on another thread: a module's buffers are its own, one call at a time.</exception>
     public Activations Forward(Activations input, bool training)
     {
-        ArgumentNullException.ThrowIfNull(input);
+        if (input.IsDefault) throw new ArgumentException("input is default(Activations), which has no buffers: create it with new Activations() and shape it.", nameof(input));
+        _ = input.Buffer; // overwritten activations are refused before anything runs
         using (Enter(nameof(Forward)))
         {
             Forget();
@@ -40,6 +44,7 @@ public abstract class Module : IHasParameters
     /// <summary>Forgets the last Forward: Backward is refused until a Forward succeeds.</summary>
     internal void Forget()
     {
+        _output.Overwrite(); // every earlier view of the output is stale from here
         _input = null;
         _trained = false;
         _backedUp = false;
@@ -73,9 +78,10 @@ public abstract class Module : IHasParameters
                     throw new InvalidOperationException($"{GetType().Name}.Backward: nothing has written the gradients of this Forward's output: compute a loss on it (loss.Compute(output, targets)) or write output.Gradients first; otherwise the last batch's would be used again.");
                 Output.Gradients.Clear(); // only other gradients were given (a final state's): the output's count as zero
             }
+            _ = _input.Value.Buffer; // an input its module has overwritten since is refused before any gradient is added
             _trained = false;
             _backedUp = true;
-            BackwardCore(_input);
+            BackwardCore(_input.Value);
         }
     }
 

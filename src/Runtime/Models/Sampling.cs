@@ -18,7 +18,6 @@ public static class Sampling
     /// <summary>The class of the largest logit of each row of <paramref name="logits"/> ([rows, C]), into <paramref name="classes"/> (one per row).</summary>
     public static void Greedy(Activations logits, Span<int> classes)
     {
-        ArgumentNullException.ThrowIfNull(logits);
         if (classes.Length != logits.Rows)
             throw new ArgumentException($"classes has {classes.Length} values; the logits {logits} have {logits.Rows} rows.", nameof(classes));
         ReadOnlySpan<float> values = logits.Values;
