@@ -32,3 +32,8 @@ public partial class PaperLstm;
 [Equation("o    = sigmoid(W_o @ [h[t-1], x[t]] + b_o + c[t])")]
 [Equation("h[t] = o * tanh(c[t])")]
 public partial class AlmostLstm;
+
+/// <summary>The identity as a layer: rows out as they came in, for tests that need a module's output to hold given values.</summary>
+[Layer]
+[Equation("y = x")]
+public partial class Identity;

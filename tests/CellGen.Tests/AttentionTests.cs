@@ -1,0 +1,148 @@
+using System;
+using System.IO;
+using System.Linq;
+using System.Text.Json;
+using CellGen.Cells;
+using Xunit;
+
+namespace CellGen.Tests;
+
+/// <summary>
+/// Attention against PyTorch's own ops in float64 (Fixtures/pytorch-attention, made by make.py there), by finite
+/// differences through an encoder and a decoder, misuse, and without allocating once warm.
+/// </summary>
+public sealed class AttentionTests
+{
+    private static JsonElement[] Cases() =>
+        JsonDocument.Parse(File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "Fixtures", "pytorch-attention", "attention.json")))
+            .RootElement.GetProperty("cases").EnumerateArray().ToArray();
+
+    public static TheoryData<int> CaseIndices()
+    {
+        var data = new TheoryData<int>();
+        for (int i = 0; i < Cases().Length; i++) data.Add(i);
+        return data;
+    }
+
+    private static float[] Floats(JsonElement tensor) => tensor.GetProperty("data").EnumerateArray().Select(v => (float)v.GetDouble()).ToArray();
+
+    private static int[] Shape(JsonElement tensor) => tensor.GetProperty("shape").EnumerateArray().Select(v => v.GetInt32()).ToArray();
+
+    private static void Near(float[] expected, ReadOnlySpan<float> actual, string what)
+    {
+        Assert.Equal(expected.Length, actual.Length);
+        for (int i = 0; i < expected.Length; i++)
+            Assert.True(Math.Abs(expected[i] - actual[i]) <= 2e-5 + 2e-5 * Math.Abs(expected[i]), $"{what}[{i}]: PyTorch {expected[i]}, CellGen {actual[i]}");
+    }
+
+    /// <summary>Sequences [T, B, W] with lengths, as a module's output (an identity layer), so that their gradients can be read.</summary>
+    private static Activations Sequences(float[] values, int[] lengths, int width) => new Sequential(new Identity(width)).Forward(values, lengths, training: false);
+
+    [Theory]
+    [MemberData(nameof(CaseIndices))]
+    public void AttentionMatchesPyTorchForwardAndBackward(int index)
+    {
+        JsonElement c = Cases()[index];
+        var score = c.GetProperty("score").GetString() == "dot" ? AttentionScore.Dot : AttentionScore.Additive;
+        int q = c.GetProperty("queryWidth").GetInt32(), m = c.GetProperty("memoryWidth").GetInt32(), o = c.GetProperty("outputWidth").GetInt32();
+        int[] lengths = c.GetProperty("lengths").EnumerateArray().Select(v => v.GetInt32()).ToArray();
+        var attention = new Attention(q, m, score, o, score == AttentionScore.Additive ? c.GetProperty("attentionSize").GetInt32() : null);
+        foreach (JsonProperty parameter in c.GetProperty("parameters").EnumerateObject())
+        {
+            Parameter<float> target = attention.Parameters.Single(p => p.Name == parameter.Name);
+            Assert.Equal(Shape(parameter.Value), target.Shape);
+            target.CopyFrom(Floats(parameter.Value));
+        }
+        int batch = lengths.Length;
+        Activations memory = Sequences(Floats(c.GetProperty("memory")), lengths, m);
+        Activations query = Sequences(Floats(c.GetProperty("query")), Enumerable.Repeat(Shape(c.GetProperty("query"))[0], batch).ToArray(), q);
+        attention.Memory = memory;
+        Activations output = attention.Forward(query, training: true);
+        Near(Floats(c.GetProperty("output")), output.Values, "output");
+        Near(Floats(c.GetProperty("weights")), attention.Weights, "weights");
+        Floats(c.GetProperty("probe")).CopyTo(output.Gradients);
+        attention.Backward();
+        Near(Floats(c.GetProperty("queryGradient")), query.Gradients, "d query");
+        Near(Floats(c.GetProperty("memoryGradient")), memory.Gradients, "d memory");
+        foreach (JsonProperty gradient in c.GetProperty("gradients").EnumerateObject())
+            Near(Floats(gradient.Value), attention.Parameters.Single(p => p.Name == gradient.Name).GradientToArray(), "d " + gradient.Name);
+    }
+
+    [Theory]
+    [InlineData(AttentionScore.Dot)]
+    [InlineData(AttentionScore.Additive)]
+    public void GradientsThroughTheEncoderTheDecoderAndTheAttentionMatchFiniteDifferences(AttentionScore score)
+    {
+        const int sourceSteps = 5, targetSteps = 4, batch = 3, inputs = 3, hidden = 6;
+        var encoder = new Sequential(new Recurrent((x, h) => new Lstm(x, h), inputs, hidden, random: new Random(1)));
+        var decoderRnn = new Recurrent((x, h) => new TorchGru(x, h), inputs, hidden, random: new Random(2));
+        var attention = new Attention(hidden, hidden, score, outputWidth: 5, random: new Random(3));
+        var decoder = new Sequential(decoderRnn, attention, new Dense(5, 4, new Random(4)));
+        float[] source = Enumerable.Range(0, sourceSteps * batch * inputs).Select(i => MathF.Sin(0.9f * i)).ToArray();
+        float[] target = Enumerable.Range(0, targetSteps * batch * inputs).Select(i => MathF.Cos(0.7f * i)).ToArray();
+        int[] sourceLengths = { 5, 2, 4 }, labels = Enumerable.Range(0, targetSteps * batch).Select(i => i % 4).ToArray();
+        var loss = new CrossEntropyLoss(Reduction.Sum);
+        double Loss(bool training)
+        {
+            attention.Memory = encoder.Forward(source, sourceLengths, training);
+            return loss.Compute(decoder.Forward(target, batch, training), labels);
+        }
+        var optimizer = new Sgd([encoder, decoder], 0.1);
+        optimizer.ZeroGradients();
+        Loss(training: true);
+        decoder.Backward();
+        encoder.Backward(); // the memory's gradients, written by the attention
+        foreach ((string name, Parameter<float> parameter) in encoder.NamedParameters("encoder.").Concat(decoder.NamedParameters("decoder.")))
+        {
+            float[] values = parameter.ToArray(), gradient = parameter.GradientToArray();
+            for (int i = 0; i < values.Length; i += 5)
+            {
+                float kept = values[i];
+                values[i] = kept + 1e-2f; parameter.CopyFrom(values); double up = Loss(false);
+                values[i] = kept - 1e-2f; parameter.CopyFrom(values); double down = Loss(false);
+                values[i] = kept; parameter.CopyFrom(values);
+                double numeric = (up - down) / 2e-2;
+                Assert.True(Math.Abs(numeric - gradient[i]) <= 2e-3 + 2e-2 * Math.Abs(numeric), $"{name}[{i}]: backward {gradient[i]}, finite differences {numeric}");
+            }
+        }
+    }
+
+    [Fact]
+    public void ATrainingStepWithAttentionAllocatesNothingOnceWarm()
+    {
+        var encoder = new Sequential(new Embedding(10, 8, new Random(1)), new Recurrent((x, h) => new Lstm(x, h), 8, 16, random: new Random(2)));
+        var attention = new Attention(16, 16, AttentionScore.Additive, random: new Random(3));
+        var decoder = new Sequential(new Embedding(10, 8, new Random(4)), new Recurrent((x, h) => new Lstm(x, h), 8, 16, random: new Random(5)), attention, new Dense(16, 10, new Random(6)));
+        var loss = new CrossEntropyLoss();
+        var optimizer = new Adam([encoder, decoder], 1e-3);
+        int[] source = Enumerable.Range(0, 7 * 4).Select(i => i % 10).ToArray(), target = Enumerable.Range(0, 5 * 4).Select(i => (i * 3) % 10).ToArray();
+        int[] sourceLengths = { 7, 3, 5, 1 }, targetLengths = { 5, 5, 2, 4 };
+        void Step()
+        {
+            attention.Memory = encoder.Forward(source, sourceLengths, training: true);
+            loss.Compute(decoder.Forward(target, targetLengths, training: true), target);
+            optimizer.ZeroGradients();
+            decoder.Backward();
+            encoder.Backward();
+            optimizer.Step();
+        }
+        for (int i = 0; i < 3; i++) Step();
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 0; i < 5; i++) Step();
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+    }
+
+    [Fact]
+    public void MisuseIsRefusedWithTheShapes()
+    {
+        Assert.Throws<ArgumentException>(() => new Attention(4, 5, AttentionScore.Dot));
+        var attention = new Attention(4, 4);
+        var query = new Sequential(new Identity(4)).Forward(new float[2 * 3 * 4], 3, training: false);
+        Assert.Contains("Memory is not set", Assert.Throws<InvalidOperationException>(() => attention.Forward(query, training: false)).Message);
+        var other = new Sequential(new Identity(4)).Forward(new float[2 * 2 * 4], 2, training: false);
+        attention.Memory = other;
+        Assert.Contains("B=2", Assert.Throws<ArgumentException>(() => attention.Forward(query, training: false)).Message);
+        var wide = new Sequential(new Identity(5)).Forward(new float[2 * 3 * 5], 3, training: false);
+        Assert.Throws<ArgumentException>(() => attention.Memory = wide);
+    }
+}
