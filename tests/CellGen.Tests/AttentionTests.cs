@@ -1,4 +1,5 @@
 using System;
+using System.Collections.Generic;
 using System.IO;
 using System.Linq;
 using System.Text.Json;
@@ -144,5 +145,107 @@ public sealed class AttentionTests
         Assert.Contains("B=2", Assert.Throws<ArgumentException>(() => attention.Forward(query, training: false)).Message);
         var wide = new Sequential(new Identity(5)).Forward(new float[2 * 3 * 5], 3, training: false);
         Assert.Throws<ArgumentException>(() => attention.Memory = wide);
+    }
+}
+
+/// <summary>The decoder: teacher forcing, greedy decoding, and a beam search wide enough to be exhaustive against every sequence scored by hand.</summary>
+public sealed class DecoderTests
+{
+    private const int Vocabulary = 4, End = 3, Start = 0, Steps = 3;
+
+    private static (Sequential Encoder, Recurrent EncoderRnn, Decoder Decoder) Model(AttentionScore? score, int seed)
+    {
+        var encoderRnn = new Recurrent((x, h) => new TorchGru(x, h), 5, 6, random: new Random(seed));
+        var encoder = new Sequential(new Embedding(7, 5, new Random(seed + 1)), encoderRnn);
+        var modules = new List<Module> { new Embedding(Vocabulary, 5, new Random(seed + 2)), new Recurrent((x, h) => new Lstm(x, h), 5, 6, random: new Random(seed + 3)) };
+        if (score is { } s) modules.Add(new Attention(6, 6, s, random: new Random(seed + 4)));
+        modules.Add(new Dense(6, Vocabulary, new Random(seed + 5)));
+        // Larger weights for the head, so that the steps' distributions are far from uniform and greedy differs from the best.
+        var head = (Dense)modules[^1];
+        head.Weights.CopyFrom(head.Weights.ToArray().Select(w => 6 * w).ToArray());
+        return (encoder, encoderRnn, new Decoder(new Sequential(modules.ToArray())));
+    }
+
+    /// <summary>log p(sequence) by teacher forcing, the sequence stopping at its first End.</summary>
+    private static double Score(Decoder decoder, Activations? memory, Action begin, int[] sequence)
+    {
+        int length = Array.IndexOf(sequence, End) is var e && e >= 0 ? e + 1 : sequence.Length;
+        int[] inputs = new[] { Start }.Concat(sequence.Take(length - 1)).ToArray();
+        begin();
+        Activations logits = decoder.Forward(inputs, new[] { length }, memory, training: false);
+        double total = 0;
+        for (int t = 0; t < length; t++)
+        {
+            ReadOnlySpan<float> row = logits.Values.Slice(t * Vocabulary, Vocabulary);
+            double largest = row.ToArray().Max(), sum = row.ToArray().Sum(v => Math.Exp(v - largest));
+            total += row[sequence[t]] - largest - Math.Log(sum);
+        }
+        return total;
+    }
+
+    public static TheoryData<AttentionScore?> Scores() => new() { null, AttentionScore.Dot, AttentionScore.Additive };
+
+    [Theory]
+    [MemberData(nameof(Scores))]
+    public void AWideBeamFindsTheMostLikelySequenceAndWidthOneIsGreedy(AttentionScore? score)
+    {
+        (Sequential encoder, Recurrent encoderRnn, Decoder decoder) = Model(score, seed: 3);
+        int[] source = { 1, 2, 3, 4, 5, 6, 6, 5, 4, 0, 0, 3 }; // [T = 4, B = 3]
+        int[] lengths = { 4, 3, 2 };
+        const int batch = 3;
+        Activations? Memory() => score is null ? null : encoder.Output;
+        void Begin() => decoder.Recurrent.SetInitialState("h", encoderRnn.FinalState("h")); // the encoder's final h; c starts at zero
+        encoder.Forward(source, lengths, training: false);
+        Begin();
+        int[] greedy = new int[Steps * batch], beam1 = new int[Steps * batch], wide = new int[Steps * batch];
+        decoder.Greedy(Memory(), batch, Start, End, greedy);
+        Begin();
+        decoder.BeamSearch(Memory(), batch, Start, End, 1, beam1);
+        Assert.Equal(greedy, beam1);
+        Begin();
+        decoder.BeamSearch(Memory(), batch, Start, End, Vocabulary * Vocabulary, wide);
+        bool differs = false;
+        for (int b = 0; b < batch; b++)
+        {
+            // Every sequence the decoder can write in three steps, scored by teacher forcing with this sequence's memory and state.
+            int[] single = Enumerable.Range(0, 4).Select(t => source[t * batch + b]).ToArray();
+            encoder.Forward(single, new[] { lengths[b] }, training: false);
+            void BeginOne() => decoder.Recurrent.SetInitialState("h", encoderRnn.FinalState("h"));
+            var all = from a in Enumerable.Range(0, Vocabulary) from c in Enumerable.Range(0, Vocabulary) from d in Enumerable.Range(0, Vocabulary) select new[] { a, c, d };
+            var scored = all.Select(s => (Sequence: Canonical(s), Score: Score(decoder, Memory(), BeginOne, s))).GroupBy(p => string.Join(",", p.Sequence)).Select(g => g.First()).ToList();
+            var best = scored.OrderByDescending(p => p.Score).First();
+            int[] found = Enumerable.Range(0, Steps).Select(t => wide[t * batch + b]).ToArray();
+            int[] greedyOne = Enumerable.Range(0, Steps).Select(t => greedy[t * batch + b]).ToArray();
+            Assert.True(best.Sequence.SequenceEqual(found), $"sequence {b}: the most likely is {string.Join(",", best.Sequence)} ({best.Score:F4}), the beam wrote {string.Join(",", found)} ({scored.Single(p => p.Sequence.SequenceEqual(found)).Score:F4}); greedy {string.Join(",", greedyOne)}");
+            double greedyScore = scored.Single(p => p.Sequence.SequenceEqual(greedyOne)).Score;
+            Assert.True(best.Score >= greedyScore - 1e-6);
+            differs |= !greedyOne.SequenceEqual(found);
+        }
+        Assert.True(differs || score is null, "a wide beam should find a better sequence than greedy somewhere (or the test shows nothing)");
+    }
+
+    /// <summary>The sequence as the decoder writes it: End repeated after the first End.</summary>
+    private static int[] Canonical(int[] sequence)
+    {
+        int[] copy = (int[])sequence.Clone();
+        bool ended = false;
+        for (int t = 0; t < copy.Length; t++)
+        {
+            if (ended) copy[t] = End;
+            ended |= copy[t] == End;
+        }
+        return copy;
+    }
+
+    [Fact]
+    public void MisuseIsRefusedWithTheReason()
+    {
+        Assert.Throws<ArgumentException>(() => new Decoder(new Sequential(new Dense(3, 4))));
+        Assert.Throws<ArgumentException>(() => new Decoder(new Sequential(new Embedding(4, 3), new Dense(3, 4))));
+        (_, _, Decoder decoder) = Model(AttentionScore.Dot, 1);
+        Assert.Contains("memory", Assert.Throws<ArgumentException>(() => decoder.Greedy(null, 2, Start, End, new int[6])).Message);
+        (_, _, Decoder plain) = Model(null, 1);
+        Assert.Throws<ArgumentException>(() => plain.Greedy(null, 2, Start, End, new int[5]));
+        Assert.Throws<ArgumentOutOfRangeException>(() => plain.BeamSearch(null, 2, Start, End, 0, new int[6]));
     }
 }

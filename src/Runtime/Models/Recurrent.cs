@@ -22,6 +22,7 @@ public sealed class Recurrent : Module
         public SequenceRunner<float>? Runner;
         public float[] Initial = Array.Empty<float>(), Final = Array.Empty<float>();
         public float[] InitialGradient = Array.Empty<float>(), FinalGradient = Array.Empty<float>();
+        public float[] Gathered = Array.Empty<float>(); // SelectStates' scratch
         public int Batch; // B of the states after the last Forward (0 before any)
         public int GivenBatch; // B of the initial states given since the last Forward (0 when none were)
     }
@@ -157,6 +158,48 @@ public sealed class Recurrent : Module
             direction.GivenBatch = 0;
         }
     }
+
+    /// <summary>
+    /// Chooses the states the next Forward starts from by row: row i of the next batch starts where row
+    /// <paramref name="rows"/>[i] stands now, in every layer and direction (rows may repeat: a beam search keeps the
+    /// states of the hypotheses it extends). It applies to the initial states given by <see cref="SetInitialState"/>
+    /// and not used yet, or else to the final states a <see cref="Stateful"/> module carries; the next batch has
+    /// <c>rows.Length</c> sequences.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">There are no states to choose from: none given, and nothing carried.</exception>
+    public void SelectStates(ReadOnlySpan<int> rows)
+    {
+        if (rows.IsEmpty) throw new ArgumentException("rows is empty: the next batch needs at least one sequence.", nameof(rows));
+        foreach (Direction direction in _directions)
+        {
+            bool given = direction.GivenBatch != 0;
+            int batch = given ? direction.GivenBatch : Stateful ? direction.Batch : 0;
+            if (batch == 0) throw new InvalidOperationException("There are no states to select from: give initial states (SetInitialState) or run a Forward with Stateful = true first.");
+            foreach (int row in rows)
+                if ((uint)row >= (uint)batch) throw new ArgumentOutOfRangeException(nameof(rows), row, $"A row of the {batch} sequences the states hold, from 0 to {batch - 1}, is expected.");
+            RecurrentCell<float> cell = direction.Cell;
+            float[] source = given ? direction.Initial : direction.Final;
+            Span<float> gathered = Grow(ref direction.Gathered, cell.StateValues(rows.Length));
+            for (int s = 0; s < cell.StateNames.Count; s++)
+            {
+                int size = cell.StateSizes[s], from = cell.StateOffset(s, batch), to = cell.StateOffset(s, rows.Length);
+                for (int i = 0; i < rows.Length; i++) source.AsSpan(from + rows[i] * size, size).CopyTo(gathered.Slice(to + i * size, size));
+            }
+            if (given)
+            {
+                gathered.CopyTo(Grow(ref direction.Initial, gathered.Length));
+                direction.GivenBatch = rows.Length;
+            }
+            else
+            {
+                gathered.CopyTo(Grow(ref direction.Final, gathered.Length));
+                direction.Batch = rows.Length;
+            }
+        }
+    }
+
+    /// <summary>Whether initial states were given since the last Forward.</summary>
+    internal bool HasGivenStates => _directions[0].GivenBatch != 0;
 
     /// <summary>
     /// Sets state <paramref name="name"/> [B, its size] of a layer and direction for the next Forward, whose batch must
