@@ -4,16 +4,19 @@ using System.Linq;
 namespace CellGen.Samples.Translate;
 
 /// <summary>
-/// The task, generated in code: strings of 3 to 12 digits to write reversed. The decoder reads &lt;go&gt; and then the
-/// answer so far (teacher forcing) and writes the answer and then &lt;end&gt;. pytorch.py draws the same.
+/// The task, generated in code: strings of <see cref="Shortest"/> to <see cref="Longest"/> digits (3 to 12 by default)
+/// to write reversed. The decoder reads &lt;go&gt; and then the answer so far (teacher forcing) and writes the answer and
+/// then &lt;end&gt;. pytorch.py draws the same.
 /// </summary>
-public sealed class Digits
+public sealed class Digits(int seed, int shortest = 3, int longest = 12)
 {
-    public const int Go = 10, End = 11, Vocabulary = 12, Longest = 12;
+    public const int Go = 10, End = 11, Vocabulary = 12;
 
-    private readonly Random _random;
+    private readonly Random _random = new(seed);
 
-    public Digits(int seed) => _random = new Random(seed);
+    public int Shortest { get; } = shortest;
+
+    public int Longest { get; } = longest;
 
     /// <summary>
     /// A batch, time-major: sources [T, B] and their lengths; decoder inputs (&lt;go&gt;, reversed digits) and targets
@@ -21,7 +24,7 @@ public sealed class Digits
     /// </summary>
     public (int[] Source, int[] SourceLengths, int[] Input, int[] Target, int[] TargetLengths) Batch(int size)
     {
-        var strings = Enumerable.Range(0, size).Select(_ => Enumerable.Range(0, _random.Next(3, Longest + 1)).Select(_ => _random.Next(10)).ToArray()).ToArray();
+        var strings = Enumerable.Range(0, size).Select(_ => Enumerable.Range(0, _random.Next(Shortest, Longest + 1)).Select(_ => _random.Next(10)).ToArray()).ToArray();
         int steps = strings.Max(s => s.Length);
         var source = new int[steps * size];
         var input = new int[(steps + 1) * size];

@@ -1,6 +1,8 @@
 // Sequence to sequence: a GRU encoder reads strings of digits, a GRU decoder starts from the encoder's final state
-// and writes them reversed, trained with teacher forcing and decoded greedily a step at a time. The encoder's state
-// passes to the decoder by name (SetInitialState / FinalState) and its gradient back the same way.
+// and writes them reversed, attending to every step of the encoder's outputs (--attention additive or dot; none is the
+// plain encoder-decoder, whose one vector is the bottleneck on long strings), trained with teacher forcing and decoded
+// a step at a time, greedily or by beam search (--beam W). The encoder's state passes to the decoder by name
+// (SetInitialState / FinalState) and its gradient back the same way; the attention writes the gradients of its outputs.
 using System;
 using System.Linq;
 using CellGen;
@@ -8,42 +10,44 @@ using CellGen.Cells;
 using CellGen.Samples;
 using CellGen.Samples.Translate;
 
-var options = new Options(args, "dotnet run -c Release --project samples/Translate -- [--steps 6000] [--batch 64] [--seed 1] [--json PATH] [--plot translate-loss.svg]",
-    "steps", "batch", "seed", "json", "plot");
-int steps = options.Int("steps", 6000), batch = options.Int("batch", 64), seed = options.Int("seed", 1);
-var data = new Digits(seed);
-var training = new Training("Translate");
+var options = new Options(args, "dotnet run -c Release --project samples/Translate -- [--steps 6000] [--batch 64] [--seed 1] [--shortest 3] [--longest 12] [--attention additive|dot|none] [--beam 1] [--json PATH] [--plot translate-loss.svg]",
+    "steps", "batch", "seed", "shortest", "longest", "attention", "beam", "json", "plot");
+int steps = options.Int("steps", 6000), batch = options.Int("batch", 64), seed = options.Int("seed", 1), beam = options.Int("beam", 1);
+string kind = options.Text("attention", "additive")!;
+var data = new Digits(seed, options.Int("shortest", 3), options.Int("longest", 12));
+var training = new Training($"Translate ({kind} attention)");
 
 // model and training: begin
 Initializers.ManualSeed(seed);
 var encoderGru = new Recurrent((x, h) => new TorchGru(x, h), 32, 128);
-var decoderGru = new Recurrent((x, h) => new TorchGru(x, h), 32, 128) { Stateful = true }; // decodes a step at a time
 var encoder = new Sequential(new Embedding(10, 32), encoderGru);
-var decoder = new Sequential(new Embedding(Digits.Vocabulary, 32), decoderGru, new Dense(128, Digits.Vocabulary));
+Module[] attention = kind == "none" ? [] : [new Attention(128, 128, kind == "dot" ? AttentionScore.Dot : AttentionScore.Additive)];
+var decoder = new Decoder(new Sequential([new Embedding(Digits.Vocabulary, 32), new Recurrent((x, h) => new TorchGru(x, h), 32, 128), .. attention, new Dense(128, Digits.Vocabulary)]));
 var loss = new CrossEntropyLoss();
-var optimizer = Adam.W([encoder, decoder], learningRate: 3e-3);
+var optimizer = Adam.W([encoder, decoder.Model], learningRate: 3e-3);
+Activations? Memory(int[] source, int[] lengths, bool training)
+{
+    Activations outputs = encoder.Forward(source, lengths, training);
+    decoder.Recurrent.SetInitialState("h", encoderGru.FinalState("h"));
+    return kind == "none" ? null : outputs;
+}
 training.Run(steps, step =>
 {
     var (source, sourceLengths, input, target, targetLengths) = data.Batch(batch);
-    encoder.Forward(source, sourceLengths, training: true);
-    decoderGru.SetInitialState("h", encoderGru.FinalState("h"));
-    float value = loss.Compute(decoder.Forward(input, targetLengths, training: true), target);
+    Activations? memory = Memory(source, sourceLengths, training: true);
+    float value = loss.Compute(decoder.Forward(input, targetLengths, memory, training: true), target);
     optimizer.ZeroGradients();
     decoder.Backward();
-    decoderGru.InitialStateGradient("h").CopyTo(encoderGru.FinalStateGradient("h"));
+    decoder.Recurrent.InitialStateGradient("h").CopyTo(encoderGru.FinalStateGradient("h"));
     encoder.Backward();
     optimizer.ClipGradientsByNorm(1.0);
     optimizer.Step();
     return value;
 });
-int[][] Decode(int[] source, int[] sourceLengths) // the tokens written at each step, [T][B]
+int[] Decode(int[] source, int[] sourceLengths) // the tokens written at each step, [T, B]
 {
-    encoder.Forward(source, sourceLengths, training: false);
-    decoderGru.SetInitialState("h", encoderGru.FinalState("h"));
-    var written = new int[Digits.Longest + 1][];
-    int[] token = Enumerable.Repeat(Digits.Go, sourceLengths.Length).ToArray();
-    for (int t = 0; t <= Digits.Longest; t++)
-        Sampling.Greedy(decoder.Forward(token, token.Length, training: false), written[t] = token = new int[token.Length]);
+    var written = new int[(data.Longest + 1) * sourceLengths.Length];
+    decoder.BeamSearch(Memory(source, sourceLengths, training: false), sourceLengths.Length, Digits.Go, Digits.End, beam, written);
     return written;
 }
 // model and training: end
@@ -52,18 +56,19 @@ int exact = 0, total = 0;
 for (int i = 0; i < 16; i++)
 {
     var (source, lengths, _, target, _) = data.Batch(batch);
-    int[][] written = Decode(source, lengths);
+    int[] written = Decode(source, lengths);
     for (int b = 0; b < batch; b++, total++)
     {
         // Right when every digit and then <end> are right (what follows <end> does not matter).
-        bool right = Enumerable.Range(0, lengths[b] + 1).All(t => written[t][b] == target[t * batch + b]);
+        bool right = Enumerable.Range(0, lengths[b] + 1).All(t => written[t * batch + b] == target[t * batch + b]);
         exact += right ? 1 : 0;
         if (i == 0 && b < 3)
-            Console.WriteLine($"{string.Concat(Enumerable.Range(0, lengths[b]).Select(t => source[t * batch + b]))} -> {string.Concat(written.Select(w => w[b]).TakeWhile(d => d != Digits.End))}");
+            Console.WriteLine($"{string.Concat(Enumerable.Range(0, lengths[b]).Select(t => source[t * batch + b]))} -> {string.Concat(Enumerable.Range(0, data.Longest + 1).Select(t => written[t * batch + b]).TakeWhile(d => d != Digits.End))}");
     }
 }
 Console.WriteLine($"Exact matches: {(double)exact / total:P1} of {total} new strings ({training.Elapsed.TotalSeconds:F0} s of training).");
 training.Figures["exact_match"] = Math.Round((double)exact / total, 4);
+training.Figures["attention"] = kind;
 training.WriteSvg(options.Text("plot", "translate-loss.svg")!);
 if (options.Text("json") is { } json) training.WriteJson(json);
 return 0;

@@ -1,10 +1,11 @@
 using System;
 using System.Collections.Generic;
-using System.IO;
 using System.Linq;
 using System.Text.Json;
 using CellGen.Cells;
 using Xunit;
+
+using static CellGen.Tests.TestFiles;
 
 namespace CellGen.Tests;
 
@@ -14,27 +15,9 @@ namespace CellGen.Tests;
 /// </summary>
 public sealed class AttentionTests
 {
-    private static JsonElement[] Cases() =>
-        JsonDocument.Parse(File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "Fixtures", "pytorch-attention", "attention.json")))
-            .RootElement.GetProperty("cases").EnumerateArray().ToArray();
+    private static JsonElement[] Cases() => TestFiles.Cases("pytorch-attention", "attention.json");
 
-    public static TheoryData<int> CaseIndices()
-    {
-        var data = new TheoryData<int>();
-        for (int i = 0; i < Cases().Length; i++) data.Add(i);
-        return data;
-    }
-
-    private static float[] Floats(JsonElement tensor) => tensor.GetProperty("data").EnumerateArray().Select(v => (float)v.GetDouble()).ToArray();
-
-    private static int[] Shape(JsonElement tensor) => tensor.GetProperty("shape").EnumerateArray().Select(v => v.GetInt32()).ToArray();
-
-    private static void Near(float[] expected, ReadOnlySpan<float> actual, string what)
-    {
-        Assert.Equal(expected.Length, actual.Length);
-        for (int i = 0; i < expected.Length; i++)
-            Assert.True(Math.Abs(expected[i] - actual[i]) <= 2e-5 + 2e-5 * Math.Abs(expected[i]), $"{what}[{i}]: PyTorch {expected[i]}, CellGen {actual[i]}");
-    }
+    public static TheoryData<int> CaseIndices() => TestFiles.Indices(Cases());
 
     /// <summary>Sequences [T, B, W] with lengths, as a module's output (an identity layer), so that their gradients can be read.</summary>
     private static Activations Sequences(float[] values, int[] lengths, int width) => new Sequential(new Identity(width)).Forward(values, lengths, training: false);

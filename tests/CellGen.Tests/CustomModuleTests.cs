@@ -9,18 +9,11 @@ namespace CellGen.Tests;
 /// <summary>docs/modules.md: its Residual module is Docs/Residual.cs, and it computes x + f(x) and its gradients.</summary>
 public sealed class CustomModuleTests
 {
-    private static string Root()
-    {
-        for (string? dir = AppContext.BaseDirectory; dir is not null; dir = Path.GetDirectoryName(dir))
-            if (File.Exists(Path.Combine(dir, "CellGen.sln"))) return dir;
-        throw new DirectoryNotFoundException("CellGen.sln not found above the test assembly.");
-    }
-
     [Fact]
     public void TheDocsModuleIsTheTestedOne()
     {
-        string code = File.ReadAllText(Path.Combine(Root(), "tests", "CellGen.Tests", "Docs", "Residual.cs")).ReplaceLineEndings("\n").TrimEnd();
-        Assert.Contains("```csharp\n" + code + "\n```", File.ReadAllText(Path.Combine(Root(), "docs", "modules.md")).ReplaceLineEndings("\n"));
+        string code = File.ReadAllText(Path.Combine(TestFiles.Root(), "tests", "CellGen.Tests", "Docs", "Residual.cs")).ReplaceLineEndings("\n").TrimEnd();
+        Assert.Contains("```csharp\n" + code + "\n```", File.ReadAllText(Path.Combine(TestFiles.Root(), "docs", "modules.md")).ReplaceLineEndings("\n"));
     }
 
     [Fact]

@@ -10,12 +10,7 @@ namespace CellGen.Tests;
 /// <summary>Issue 27: the README's lists of built-in cells and of modules are the code's, no more and no fewer.</summary>
 public sealed class DocumentedListsTests
 {
-    private static string Readme()
-    {
-        for (string? dir = AppContext.BaseDirectory; dir is not null; dir = Path.GetDirectoryName(dir))
-            if (File.Exists(Path.Combine(dir, "CellGen.sln"))) return File.ReadAllText(Path.Combine(dir, "README.md"));
-        throw new DirectoryNotFoundException("CellGen.sln not found above the test assembly.");
-    }
+    private static string Readme() => File.ReadAllText(Path.Combine(TestFiles.Root(), "README.md"));
 
     [Fact]
     public void TheTableOfBuiltInCellsListsEveryCellOfCellGenCells()

@@ -13,13 +13,6 @@ namespace CellGen.Tests;
 /// </summary>
 public sealed class InteropByDescriptionTests
 {
-    private static string Root()
-    {
-        for (string? dir = AppContext.BaseDirectory; dir is not null; dir = Path.GetDirectoryName(dir))
-            if (File.Exists(Path.Combine(dir, "CellGen.sln"))) return dir;
-        throw new DirectoryNotFoundException("CellGen.sln not found above the test assembly.");
-    }
-
     [Fact]
     public void TheInteropCodeSwitchesOnNoTypeAndNoParameterName()
     {
@@ -32,7 +25,7 @@ public sealed class InteropByDescriptionTests
             + @"|GetType\(\)\.(Name|FullName)\s*(==|switch|!=)"
             + @"|""CellGen\.Cells\."
             + @"|\.Parameter\(""", RegexOptions.Compiled);
-        var files = Directory.GetFiles(Path.Combine(Root(), "src", "Runtime", "Interop"), "*.cs", SearchOption.AllDirectories)
+        var files = Directory.GetFiles(Path.Combine(TestFiles.Root(), "src", "Runtime", "Interop"), "*.cs", SearchOption.AllDirectories)
             .Where(f => !f.EndsWith(".g.cs", StringComparison.Ordinal)).ToArray();
         Assert.NotEmpty(files);
         var found = files.SelectMany(f => File.ReadAllLines(f).Select((line, i) => (File: Path.GetFileName(f), Line: i + 1, Text: line.Trim())))

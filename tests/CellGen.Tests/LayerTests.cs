@@ -1,9 +1,10 @@
 using System;
-using System.IO;
 using System.Linq;
 using System.Text.Json;
 using CellGen.Cells;
 using Xunit;
+
+using static CellGen.Tests.TestFiles;
 
 namespace CellGen.Tests;
 
@@ -13,16 +14,9 @@ namespace CellGen.Tests;
 /// </summary>
 public sealed class LayerTests
 {
-    private static JsonElement[] Cases() =>
-        JsonDocument.Parse(File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "Fixtures", "pytorch-layers", "layers.json")))
-            .RootElement.GetProperty("cases").EnumerateArray().ToArray();
+    private static JsonElement[] Cases() => TestFiles.Cases("pytorch-layers", "layers.json");
 
-    public static TheoryData<int> CaseIndices()
-    {
-        var data = new TheoryData<int>();
-        for (int i = 0; i < Cases().Length; i++) data.Add(i);
-        return data;
-    }
+    public static TheoryData<int> CaseIndices() => TestFiles.Indices(Cases());
 
     private static Layer Create(string name, int inputSize, int[] sizes) => name switch
     {
@@ -36,15 +30,6 @@ public sealed class LayerTests
         "Glu" => new Glu(inputSize, sizes[0]),
         _ => throw new ArgumentException(name),
     };
-
-    private static float[] Floats(JsonElement tensor) => tensor.GetProperty("data").EnumerateArray().Select(v => (float)v.GetDouble()).ToArray();
-
-    private static void Near(float[] expected, ReadOnlySpan<float> actual, string what)
-    {
-        Assert.Equal(expected.Length, actual.Length);
-        for (int i = 0; i < expected.Length; i++)
-            Assert.True(Math.Abs(expected[i] - actual[i]) <= 2e-5 + 2e-5 * Math.Abs(expected[i]), $"{what}[{i}]: PyTorch {expected[i]}, CellGen {actual[i]}");
-    }
 
     [Theory]
     [MemberData(nameof(CaseIndices))]

@@ -11,13 +11,6 @@ namespace CellGen.Tests;
 /// </summary>
 public sealed class SampleTests
 {
-    private static string Root()
-    {
-        for (string? dir = AppContext.BaseDirectory; dir is not null; dir = Path.GetDirectoryName(dir))
-            if (File.Exists(Path.Combine(dir, "CellGen.sln"))) return dir;
-        throw new DirectoryNotFoundException("CellGen.sln not found above the test assembly.");
-    }
-
     /// <summary>The counted lines of a sample file, between its markers.</summary>
     public static int ModelLines(string path)
     {
@@ -34,7 +27,7 @@ public sealed class SampleTests
     [InlineData("CharLm")]
     public void TheModelAndItsTrainingTakeAtMostOneAndAHalfTimesPyTorchsLines(string sample)
     {
-        string folder = Path.Combine(Root(), "samples", sample);
+        string folder = Path.Combine(TestFiles.Root(), "samples", sample);
         int ours = ModelLines(Path.Combine(folder, "Program.cs")), pytorch = ModelLines(Path.Combine(folder, "pytorch.py"));
         Assert.True(ours <= 1.5 * pytorch, $"{sample}: {ours} lines of C# against {pytorch} of PyTorch ({(double)ours / pytorch:F2} times)");
     }
@@ -44,7 +37,7 @@ public sealed class SampleTests
     public void TheDigitsSampleWholeTakesAtMostOnePointTwoTimesPyTorchsLines()
     {
         static int Lines(string path) => File.ReadAllLines(path).Count(l => l.Trim().Length > 0 && !l.TrimStart().StartsWith("//") && !l.TrimStart().StartsWith('#'));
-        string folder = Path.Combine(Root(), "samples", "Digits");
+        string folder = Path.Combine(TestFiles.Root(), "samples", "Digits");
         int ours = Lines(Path.Combine(folder, "Program.cs")), pytorch = Lines(Path.Combine(folder, "pytorch.py"));
         Assert.True(ours <= 1.2 * pytorch, $"Digits: {ours} lines of C# against {pytorch} of PyTorch ({(double)ours / pytorch:F2} times)");
     }
@@ -53,7 +46,7 @@ public sealed class SampleTests
     [Fact]
     public void TheReadmeShowsTheDigitsSampleAsItIs()
     {
-        string program = string.Join("\n", File.ReadAllLines(Path.Combine(Root(), "samples", "Digits", "Program.cs")).Skip(2)).TrimEnd();
-        Assert.Contains("```csharp\n" + program + "\n```", File.ReadAllText(Path.Combine(Root(), "README.md")).ReplaceLineEndings("\n"));
+        string program = string.Join("\n", File.ReadAllLines(Path.Combine(TestFiles.Root(), "samples", "Digits", "Program.cs")).Skip(2)).TrimEnd();
+        Assert.Contains("```csharp\n" + program + "\n```", File.ReadAllText(Path.Combine(TestFiles.Root(), "README.md")).ReplaceLineEndings("\n"));
     }
 }
