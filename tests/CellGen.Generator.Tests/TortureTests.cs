@@ -87,6 +87,34 @@ public sealed class TortureTests
             cases.Add(($"parameters {parameter}", $"using CellGen;\nnamespace N;\n" + Cell($"h[t] = tanh({parameter} @ [h[t-1], x[t]] + {parameter}_b) * {parameter}_g") + "public partial class C;"));
         cases.Add(("[RecurrentCell] on two parts", "using CellGen;\nnamespace N;\n" + Cell() + "public partial class C;\n[RecurrentCell]\npublic partial class C;"));
         cases.Add(("[Equation] without [RecurrentCell]", "using CellGen;\nnamespace N;\n[Equation(\"" + Rnn + "\")]\npublic partial class C;"));
+        // Layers ([Layer]): the same crossings where they differ from a cell's, and the names a layer's generated part uses.
+        string layer = "[Layer]\n[Equation(\"y = tanh(W @ x + b)\")]\n";
+        foreach (string shape in new[] { "public partial class C;", "public partial class C : Layer;", "public partial class C : RecurrentCell<float>;", "public class C { }",
+            "public partial struct C;", "public partial record C;", "public static partial class C;", "public partial class C<T>;", "public partial class C(int size);",
+            "public partial class C { partial void OnCreated() { } }", "public partial class C { void OnCreated() { } }", "public partial class C { public void OnCreated() { } }",
+            "public partial class C { partial void OnCreated(); }", "public partial class C { private int OnCreated; }", "public partial class C { public C(int size) : base(null!) { } }",
+            "public partial class C { public C(string size) : this(int.Parse(size)) { } }", "public partial class C { private int Float32; }", "public partial class C { private int Float64; }",
+            "public partial class C { protected override void Initialized() { } }", "public partial class C { public new int Cell; public new int InputSize; private int ResetParameters; }" })
+            cases.Add(($"layer shape: {shape}", "using CellGen;\nnamespace N;\n" + layer + shape));
+        foreach (string outer in new[] { "partial class O", "partial struct O", "partial record O", "class O", "partial class O<T>", "static partial class O" })
+            cases.Add(($"layer nested in {outer}", "using CellGen;\nnamespace N;\n" + outer + "\n{\n" + layer + "public partial class C;\n}"));
+        foreach (string name in new[] { "@class", "Float32", "Float64", "Layer", "Module", "Cell", "Runner", "Initialized", "OnCreated", "Ünit" })
+        {
+            cases.Add(($"layer {name}", "using CellGen;\nnamespace N;\n" + layer + $"public partial class {name};"));
+            cases.Add(($"layer {name}, Float64", "//float64\nusing CellGen;\nnamespace N;\n" + layer + $"public partial class {name};"));
+        }
+        foreach (string ns in new[] { "", "namespace @class.@struct;", "namespace CellGen.Layers;" })
+            cases.Add(($"layer in namespace '{ns}'", "using CellGen;\n" + ns + "\n" + layer + "public partial class C;"));
+        foreach ((string input, string output) in new[] { ("h", "z"), ("var", "value"), ("y", "x"), ("x", "x"), ("record", "global"), ("", "y") })
+            cases.Add(($"layer Input {input}, Output {output}", $"using CellGen;\nnamespace N;\n[Layer(Input = \"{input}\", Output = \"{output}\")]\n[Equation(\"{output} = tanh(W @ {input} + b)\")]\npublic partial class C;"));
+        foreach (string size in new[] { "inputSize", "hidden", "@int", "X", "H", "out" })
+            cases.Add(($"layer size {size}", "using CellGen;\nnamespace N;\n[Layer]\n[Equation(\"u = relu(W @ x)\")]\n[Equation(\"y = V @ u\")]\n[Size(\"u\", \"" + size.TrimStart('@') + "\")]\npublic partial class C;"));
+        foreach (string equation in new[] { "y = x", "y = 2", "y = x[t]", "y[t] = x", "y = x + y", "y = W @ y", "y = W @ [x, x]", "y = mean(x)", "y = layernorm(x) * 0", "u = x\")]\n[Equation(\"y = u[t-1]",
+            "y = x[t-1]", "y = h[t-1] * x", "y = max(x, 0) + min(x, 0)", "y = W @ x\")]\n[Equation(\"y = V @ x" })
+            cases.Add(($"layer equation: {equation}", "using CellGen;\nnamespace N;\n[Layer]\n[Equation(\"" + equation + "\")]\npublic partial class C;"));
+        cases.Add(("[Layer] and [RecurrentCell]", "using CellGen;\nnamespace N;\n" + layer + "[RecurrentCell]\npublic partial class C;"));
+        cases.Add(("[Layer] on two parts", "using CellGen;\nnamespace N;\n" + layer + "public partial class C;\n[Layer]\npublic partial class C;"));
+        cases.Add(("a layer and a cell of one name in two namespaces", "using CellGen;\nnamespace A {\n" + layer + "public partial class C; }\nnamespace B {\n" + Cell() + "public partial class C; }"));
         string[] equations =
         {
             "", "   ", "h[t] = tanh(W @ [h[t-1],\\rx[t]] + b)", "h[t] = tanh(W @ [h[t-1],\\u2028x[t]] + b)", "h[t] = tanh(W @ [h[t-1],\\u2029x[t]] + b)\\u0085",

@@ -114,11 +114,12 @@ internal static class Declarations
             // A layer's OnCreated is the generated partial method's body: only 'partial void OnCreated()' fits it.
             if (layer && member.Name == "OnCreated"
                 && !(member is IMethodSymbol { ReturnsVoid: true, Parameters.Length: 0, IsStatic: false, TypeParameters.Length: 0, DeclaredAccessibility: Accessibility.Private } method
-                     && method.DeclaringSyntaxReferences.All(r => r.GetSyntax(cancellation) is MethodDeclarationSyntax m && m.Modifiers.Any(SyntaxKind.PartialKeyword) && m.Modifiers.Count == 1)))
+                     && method.DeclaringSyntaxReferences.All(r => r.GetSyntax(cancellation) is MethodDeclarationSyntax m && m.Modifiers.Any(SyntaxKind.PartialKeyword) && m.Modifiers.Count == 1
+                         && (m.Body is not null || m.ExpressionBody is not null)))) // the generated part declares it: the user's part gives the body
                 Report(Diagnostics.NotACellClass, MemberAt(member),
                     $"'{symbol.Name}' declares '{member.Name}' other than as 'partial void OnCreated() {{ ... }}', the hook the generated constructor calls after drawing the parameters: write it so, or rename it");
         }
-        if (generatedMembers.Contains(symbol.Name))
+        if (generatedMembers.Contains(symbol.Name) || (layer && symbol.Name == "OnCreated"))
             Report(Diagnostics.NotACellClass, AtToken(syntax.Identifier), $"'{symbol.Name}' is the name of a member the generated part of every {what} defines, and a class cannot have a member of its own name: rename the class");
         if (syntax.Modifiers.Any(SyntaxKind.FileKeyword) || symbol.IsFileLocal)
             Report(Diagnostics.NotACellClass, AtToken(syntax.Identifier), $"'{symbol.Name}' is file-local; the generated part of a cell is in a file of its own, so the cell cannot be a 'file' class: remove 'file'");
