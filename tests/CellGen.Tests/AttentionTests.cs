@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Generic;
+using System.IO;
 using System.Linq;
 using System.Text.Json;
 using CellGen.Cells;
@@ -114,6 +115,29 @@ public sealed class AttentionTests
         long before = GC.GetAllocatedBytesForCurrentThread();
         for (int i = 0; i < 5; i++) Step();
         Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+    }
+
+    [Fact]
+    public void ACheckpointKeepsTheAttentionAndTheLayersOfAModel()
+    {
+        var attention = new Attention(6, 6, AttentionScore.Additive, random: new Random(1));
+        var model = new Sequential(new Recurrent((x, h) => new Lstm(x, h), 3, 6, random: new Random(2)), new LayerNorm(6), attention, new FeedForward(6, 10), new Dense(6, 2, new Random(3)));
+        float[] inputs = Enumerable.Range(0, 4 * 2 * 3).Select(i => MathF.Sin(i)).ToArray();
+        var memory = new Sequential(new Identity(6)).Forward(Enumerable.Range(0, 5 * 2 * 6).Select(i => MathF.Cos(i)).ToArray(), new[] { 5, 3 }, training: false);
+        attention.Memory = memory;
+        float[] before = model.Forward(inputs, 2, training: false).Values.ToArray();
+        string path = Path.Combine(Path.GetTempPath(), "cellgen-attention-" + Guid.NewGuid().ToString("N") + ".safetensors");
+        try
+        {
+            Checkpoint.Save(path, model);
+            foreach ((string _, Parameter<float> parameter) in model.NamedParameters()) parameter.CopyFrom(new float[parameter.Length]);
+            Assert.NotEqual(before, model.Forward(inputs, 2, training: false).Values.ToArray());
+            Checkpoint.Load(path, model);
+            Assert.Equal(before, model.Forward(inputs, 2, training: false).Values.ToArray());
+            Assert.Contains(model.NamedParameters(), p => p.Key == "2.W_k");
+            Assert.Contains(model.NamedParameters(), p => p.Key == "1.weight");
+        }
+        finally { File.Delete(path); }
     }
 
     [Fact]
