@@ -91,7 +91,7 @@ public sealed class DocumentationTests
             ["README.md, the equation language in brief"] = readme.Substring(at, readme.IndexOf("\n\n", at, System.StringComparison.Ordinal) - at),
         };
         foreach ((string where, string list) in lists)
-            foreach (string spelling in CellGen.Generator.Compiler.Operation.Functions.SelectMany(f => f.Spellings))
+            foreach (string spelling in CellGen.Generator.Model.Operation.Functions.SelectMany(f => f.Spellings))
                 Assert.True(list.Contains($"`{spelling}`", System.StringComparison.Ordinal), $"{where} does not list `{spelling}`");
     }
 
@@ -117,9 +117,9 @@ public sealed class DocumentationTests
     public void EveryOperationIsExportableAndCovered()
     {
         string randomCells = File.ReadAllText(Path.Combine(GeneratorHarness.RepositoryRoot, "tests", "CellGen.Generator.Tests", "RandomCells.cs"));
-        foreach (CellGen.Generator.Compiler.Operation operation in CellGen.Generator.Compiler.Operation.All)
+        foreach (CellGen.Generator.Model.Operation operation in CellGen.Generator.Model.Operation.All)
         {
-            bool applied = operation.Kind == CellGen.Generator.Compiler.OperationKind.Elementwise && operation.Name != "positive"; // positive: derivatives only
+            bool applied = operation.Kind == CellGen.Generator.Model.OperationKind.Elementwise && operation.Name != "positive"; // positive: derivatives only
             if (applied) Assert.True(CellGen.Onnx.StepOperators.ContainsKey(operation.Name), $"'{operation.Name}' has no ONNX operator in Onnx.StepOperators");
             foreach (string spelling in operation.Spellings)
                 Assert.True(randomCells.Contains($"\"{spelling}\"", System.StringComparison.Ordinal) || randomCells.Contains(spelling + "(", System.StringComparison.Ordinal),

@@ -1,6 +1,7 @@
 using System.Collections.Generic;
 using System.Linq;
 using CellGen.Generator.Compiler;
+using CellGen.Generator.Model;
 using CellGen.Generator.Language;
 
 namespace CellGen.Generator.Emit;

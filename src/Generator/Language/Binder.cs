@@ -1,6 +1,5 @@
 using System.Collections.Generic;
 using System.Linq;
-using CellGen.Generator.Compiler;
 using CellGen.Generator.Model;
 
 namespace CellGen.Generator.Language;

@@ -1,4 +1,3 @@
-using CellGen.Generator.Compiler;
 using CellGen.Generator.Model;
 
 namespace CellGen.Generator.Language;

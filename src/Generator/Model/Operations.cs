@@ -1,9 +1,8 @@
 using System;
 using System.Collections.Generic;
 using System.Linq;
-using CellGen.Generator.Model;
 
-namespace CellGen.Generator.Compiler;
+namespace CellGen.Generator.Model;
 
 /// <summary>
 /// What an operation is to the compiler: elementwise (an Apply node of the step graph, computed in a sweep), a reduction

@@ -1,11 +1,12 @@
 using System.Collections.Generic;
 using System.Linq;
 using CellGen.Generator.Emit;
+using CellGen.Generator.Compiler;
 using CellGen.Generator.Language;
 using CellGen.Generator.Model;
 using Microsoft.CodeAnalysis;
 
-namespace CellGen.Generator.Compiler;
+namespace CellGen.Generator;
 
 /// <summary>What compiling one cell gives: the spec to emit (null when there are errors) and the diagnostics.</summary>
 internal sealed record CompiledCell(CellSpec? Spec, EquatableArray<DiagnosticInfo> Diagnostics);
