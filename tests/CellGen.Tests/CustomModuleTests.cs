@@ -47,4 +47,24 @@ public sealed class CustomModuleTests
         }
         Assert.Throws<ArgumentException>(() => new Sequential(new Residual(new Dense(4, 3))).Forward(new float[8], 2, training: false));
     }
+
+    [Fact]
+    public void ACheckpointSavesTheDropoutInsideAModuleOfYourOwnAndResumesItsMasks()
+    {
+        var dropout = new Dropout(0.5, seed: 3);
+        var model = new Sequential(new Dense(4, 4, new Random(1)), new Residual(dropout));
+        Assert.Contains(model.NamedGenerators(), g => g.Name == "1.inner.dropout");
+        float[] inputs = Enumerable.Range(0, 8).Select(i => 1f + i).ToArray();
+        model.Forward(inputs, 2, training: true);
+        string path = Path.Combine(Path.GetTempPath(), "cellgen-residual-" + Guid.NewGuid().ToString("N") + ".safetensors");
+        try
+        {
+            Checkpoint.Save(path, model);
+            float[] next = model.Forward(inputs, 2, training: true).Values.ToArray();
+            model.Forward(inputs, 2, training: true); // the masks move on
+            Checkpoint.Load(path, model);
+            Assert.Equal(next, model.Forward(inputs, 2, training: true).Values.ToArray());
+        }
+        finally { File.Delete(path); }
+    }
 }

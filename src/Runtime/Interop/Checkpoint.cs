@@ -66,7 +66,7 @@ public static class Checkpoint
                     throw new ArgumentException($"The metadata key '{key}' is CellGen's own (format, writer and cellgen.*): choose another.", nameof(metadata));
                 pairs[key] = value;
             }
-        foreach ((string name, Func<ulong> get, Action<ulong> _) in model.Generators(""))
+        foreach ((string name, Func<ulong> get, Action<ulong> _) in model.NamedGenerators(""))
             pairs[Reserved + "generator." + name] = get().ToString(CultureInfo.InvariantCulture);
         var tensors = model.NamedParameters().ToList();
         if (optimizer is not null)
@@ -100,7 +100,7 @@ public static class Checkpoint
         Dictionary<string, string> metadata = file.Metadata;
         var skipped = optimizer is null ? file.Entries.Keys.Where(k => k.StartsWith(Optimizer.StatePrefix, StringComparison.Ordinal)).ToHashSet() : new HashSet<string>();
         var staged = Stage(Checked(path, targets), file, skipped);
-        var generators = model.Generators("").ToList();
+        var generators = model.NamedGenerators("").ToList();
         var seeds = new List<(Action<ulong> Set, ulong Value)>();
         foreach ((string name, Func<ulong> _, Action<ulong> set) in generators)
         {

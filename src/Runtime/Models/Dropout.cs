@@ -52,7 +52,8 @@ public sealed class Dropout : Module
     /// <summary>p.</summary>
     public double Probability { get; }
 
-    internal override IEnumerable<(string Name, Func<ulong> Get, Action<ulong> Set)> Generators(string prefix) =>
+    /// <inheritdoc/>
+    protected override IEnumerable<(string Name, Func<ulong> Get, Action<ulong> Set)> NamedGeneratorsCore(string prefix) =>
         new (string, Func<ulong>, Action<ulong>)[] { (prefix + "dropout", () => _generator.State, value => _generator.State = value) };
 
     private bool _dropped;

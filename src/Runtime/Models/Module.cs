@@ -138,8 +138,18 @@ public abstract class Module : IHasParameters
     protected virtual IEnumerable<KeyValuePair<string, Parameter<float>>> NamedParametersCore(string prefix) =>
         Enumerable.Empty<KeyValuePair<string, Parameter<float>>>();
 
-    /// <summary>The generators of dropout masks inside the module, by name, for checkpoints: a resumed run draws the same masks.</summary>
-    internal virtual IEnumerable<(string Name, Func<ulong> Get, Action<ulong> Set)> Generators(string prefix) =>
+    /// <summary>
+    /// The generators of random masks inside the module (dropout), by name, each prefixed with <paramref name="prefix"/>:
+    /// a checkpoint saves their states, so that a resumed run draws the masks the uninterrupted one would have.
+    /// </summary>
+    public IEnumerable<(string Name, Func<ulong> Get, Action<ulong> Set)> NamedGenerators(string prefix = "")
+    {
+        ArgumentNullException.ThrowIfNull(prefix);
+        return NamedGeneratorsCore(prefix);
+    }
+
+    /// <summary>The generators by name under <paramref name="prefix"/>: a module that holds others (a Dropout, say) hands on theirs.</summary>
+    protected virtual IEnumerable<(string Name, Func<ulong> Get, Action<ulong> Set)> NamedGeneratorsCore(string prefix) =>
         Enumerable.Empty<(string, Func<ulong>, Action<ulong>)>();
 
     /// <summary>

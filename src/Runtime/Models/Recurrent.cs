@@ -145,7 +145,8 @@ public sealed class Recurrent : Module
                     tensors.Add(($"{prefix}{name}_l{l}{(d == 1 ? "_reverse" : "")}", shape, values));
     }
 
-    internal override IEnumerable<(string Name, Func<ulong> Get, Action<ulong> Set)> Generators(string prefix) =>
+    /// <inheritdoc/>
+    protected override IEnumerable<(string Name, Func<ulong> Get, Action<ulong> Set)> NamedGeneratorsCore(string prefix) =>
         Layers == 1 ? Enumerable.Empty<(string, Func<ulong>, Action<ulong>)>()
             : new (string, Func<ulong>, Action<ulong>)[] { (prefix + "dropout", () => _generator.State, value => _generator.State = value) };
 

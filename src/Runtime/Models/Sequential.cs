@@ -146,8 +146,9 @@ public sealed class Sequential : Module
         }
     }
 
-    internal override IEnumerable<(string Name, Func<ulong> Get, Action<ulong> Set)> Generators(string prefix) =>
-        _modules.SelectMany((m, i) => m.Generators($"{prefix}{i}."));
+    /// <inheritdoc/>
+    protected override IEnumerable<(string Name, Func<ulong> Get, Action<ulong> Set)> NamedGeneratorsCore(string prefix) =>
+        _modules.SelectMany((m, i) => m.NamedGenerators($"{prefix}{i}."));
 
     /// <summary>
     /// The modules of <paramref name="module"/> that are not Sequentials, in order, each under the name prefix

@@ -11,6 +11,10 @@ public sealed class Residual(Module inner) : Module
     protected override IEnumerable<KeyValuePair<string, Parameter<float>>> NamedParametersCore(string prefix) =>
         inner.NamedParameters(prefix + "inner.");
 
+    // And its dropout's generators, so that a checkpoint resumes the masks where they were.
+    protected override IEnumerable<(string Name, Func<ulong> Get, Action<ulong> Set)> NamedGeneratorsCore(string prefix) =>
+        inner.NamedGenerators(prefix + "inner.");
+
     public override int? InputWidth => inner.InputWidth;
 
     protected override void ForwardCore(Activations input, bool training)
