@@ -1,3 +1,4 @@
+using System.Collections.Generic;
 using System;
 using System.ComponentModel;
 using System.Linq;
@@ -25,6 +26,7 @@ public abstract class SequenceRunner<T> where T : unmanaged, INumberBase<T>
     private readonly T[] _maskedOutputGradient;
     private readonly T[][] _savedCarry;
     private readonly int[] _stateSizes;
+    private readonly bool[] _readsInitial; // per state: whether a step reads its value before this step
     private readonly int[] _stateOffsets; // where each state starts in a state buffer [S, B, size], for one sequence
     private readonly int _stateValues, _outputState, _outputSize; // _stateValues: for one sequence
     private int _batch; // B of the call running or recorded
@@ -54,6 +56,11 @@ public abstract class SequenceRunner<T> where T : unmanaged, INumberBase<T>
             throw new ArgumentOutOfRangeException(nameof(maxSteps), maxSteps,
                 $"maxSteps = {maxSteps}, maxBatchSize = {maxBatchSize} and a width of {widest} need {((long)maxSteps + 1) * maxBatchSize * widest} values in one buffer, more than an array holds ({Array.MaxLength}): run shorter chunks or smaller batches.");
         _stateSizes = cell.StateSizes.ToArray();
+        // A state no step reads before updating it (a layer's output) needs no initial value: zeros are not written for
+        // it unless sequences end early (their final states are then their initial ones). A cell without a step graph
+        // (not generated) is taken to read them all.
+        IReadOnlyList<string>? program = CellForm.StepGraph(cell.GetType());
+        _readsInitial = cell.StateNames.Select(name => program is null || program.Contains("state " + name)).ToArray();
         _stateOffsets = new int[states];
         for (int s = 0; s < states; s++) _stateOffsets[s] = cell.StateOffset(s, 1);
         _stateValues = cell.StateValues(1);
@@ -224,7 +231,10 @@ public abstract class SequenceRunner<T> where T : unmanaged, INumberBase<T>
         for (int s = 0; s < _stateSizes.Length; s++)
         {
             Span<T> initial = PreviousState(s, 0);
-            if (initialStates.IsEmpty) initial.Clear();
+            if (initialStates.IsEmpty)
+            {
+                if (_readsInitial[s] || _masked) initial.Clear();
+            }
             else initialStates.Slice(_stateOffsets[s] * batchSize, initial.Length).CopyTo(initial);
         }
         // Inference writes the output state straight into the caller's outputs, unless they overlap the inputs (which
