@@ -254,5 +254,11 @@ public sealed class DecoderTests
         (_, _, Decoder plain) = Model(null, 1);
         Assert.Throws<ArgumentException>(() => plain.Greedy(null, 2, Start, End, new int[5]));
         Assert.Throws<ArgumentOutOfRangeException>(() => plain.BeamSearch(null, 2, Start, End, 0, new int[6]));
+        Assert.Throws<ArgumentOutOfRangeException>(() => plain.Greedy(null, 2, Start, Vocabulary, new int[6]));
+        Assert.Throws<ArgumentOutOfRangeException>(() => plain.BeamSearch(null, 2, Start, -1, 2, new int[6]));
+        (Sequential encoder, _, Decoder attending) = Model(AttentionScore.Additive, 2);
+        Activations memory = encoder.Forward(new[] { 1, 2, 3, 4, 5, 6 }, 3, training: false);
+        Assert.Contains("B=3", Assert.Throws<ArgumentException>(() => attending.BeamSearch(memory, 2, Start, End, 2, new int[6])).Message);
+        Assert.Contains("B=3", Assert.Throws<ArgumentException>(() => attending.Greedy(memory, 2, Start, End, new int[6])).Message);
     }
 }

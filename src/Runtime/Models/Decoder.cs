@@ -47,8 +47,10 @@ public sealed class Decoder
     /// <summary>Its attention, or null.</summary>
     public Attention? Attention { get; }
 
-    private void Begin(Activations? memory)
+    private void Begin(Activations? memory, int batchSize = 0)
     {
+        if (memory is { } given && batchSize > 0 && given.BatchSize != batchSize)
+            throw new ArgumentException($"The memory holds B={given.BatchSize} sequences; the call writes {batchSize}.", nameof(memory));
         if (Attention is not null)
             Attention.Memory = memory ?? throw new ArgumentException("This decoder attends: give it the encoder's outputs as its memory.", nameof(memory));
         else if (memory is not null) throw new ArgumentException("This decoder has no Attention: it reads no memory; give null.", nameof(memory));
@@ -79,7 +81,7 @@ public sealed class Decoder
     public int Greedy(Activations? memory, int batchSize, int start, int end, Span<int> tokens)
     {
         int steps = Steps(tokens, batchSize);
-        Begin(memory);
+        Begin(memory, batchSize);
         Span<int> step = Grow(ref _step, batchSize);
         Span<bool> ended = Grow(ref _ended, batchSize);
         step.Fill(start);
@@ -87,6 +89,7 @@ public sealed class Decoder
         for (int t = 0; t < steps; t++)
         {
             Activations logits = Model.Forward(step, batchSize, training: false);
+            CheckEnd(end, logits.Width);
             bool all = true;
             for (int b = 0; b < batchSize; b++)
             {
@@ -116,6 +119,8 @@ public sealed class Decoder
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(width, 1);
         int steps = Steps(tokens, batchSize), rows = batchSize * width;
+        if (memory is { } unrepeated && unrepeated.BatchSize != batchSize)
+            throw new ArgumentException($"The memory holds B={unrepeated.BatchSize} sequences; the call writes {batchSize}.", nameof(memory));
         Begin(memory is { } given ? Repeat(given, width) : null);
         if (Recurrent.HasGivenStates)
         {
@@ -135,6 +140,7 @@ public sealed class Decoder
         {
             Activations logits = Model.Forward(step, rows, training: false);
             int vocabulary = logits.Width;
+            CheckEnd(end, vocabulary);
             Span<float> candidates = Grow(ref _candidates, width * vocabulary);
             Span<int> next = Grow(ref _tokens, rows);
             bool all = true;
@@ -207,6 +213,12 @@ public sealed class Decoder
             }
         }
         return written;
+    }
+
+    private static void CheckEnd(int end, int vocabulary)
+    {
+        if ((uint)end >= (uint)vocabulary)
+            throw new ArgumentOutOfRangeException(nameof(end), end, $"The end token is one of the model's {vocabulary} outputs, from 0 to {vocabulary - 1}.");
     }
 
     private static int Steps(Span<int> tokens, int batchSize)
