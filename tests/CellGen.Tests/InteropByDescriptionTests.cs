@@ -46,6 +46,10 @@ public sealed class InteropByDescriptionTests
         Assert.Equal("nn.LSTM", Form(new PaperLstm(2, 3)));
         foreach (RecurrentCell<float> other in new RecurrentCell<float>[] { new PeepholeLstm(2, 3), new CoupledLstm(2, 3), new LayerNormLstm(2, 3), new AlmostLstm(2, 3), new FullPeepholeLstm(2, 3) })
             Assert.Null(Form(other));
+        // nn.GRU's equations on states of a declared size P: the same step graph, other shapes (H unused): not nn.GRU,
+        // unless P is H.
+        Assert.Null(Form(new SizedGru(2, 3, 4)));
+        Assert.Equal("nn.GRU", Form(new SizedGru(2, 3, 3)));
         // The names map one to one: PaperLstm's forget gate is nn.LSTM's f, its [u, y] matrix's block 1 the recurrent one.
         var names = CellForm.Of(new PaperLstm(2, 3))!.Value.Names;
         Assert.Equal("Wf", names["W_f"]);

@@ -37,3 +37,15 @@ public partial class AlmostLstm;
 [Layer]
 [Equation("y = x")]
 public partial class Identity;
+
+/// <summary>nn.GRU's equations with a state of a declared size P other than H: the form, not the module.</summary>
+[RecurrentCell]
+[Equation("r    = sigmoid(W_r @ [h[t-1], x[t]] + b_r)")]
+[Equation("z    = sigmoid(W_z @ [h[t-1], x[t]] + b_z)")]
+[Equation("n    = tanh(Wx_n @ x[t] + bx_n + r * (Wh_n @ h[t-1] + bh_n))")]
+[Equation("h[t] = (1 - z) * n + z * h[t-1]")]
+[Size("h", "P")]
+[Size("r", "P")]
+[Size("z", "P")]
+[Size("n", "P")]
+public partial class SizedGru;

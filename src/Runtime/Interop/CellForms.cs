@@ -92,8 +92,28 @@ internal sealed record CellForm(string Name, string? TorchModule, string? OnnxOp
         IReadOnlyList<string>? program = StepGraph(cell.GetType());
         if (program is null) return null;
         foreach (CellForm form in All)
-            if (StepMatcher.Match(form.Program, program) is { } names) return (form, names);
+            if (StepMatcher.Match(form.Program, program) is { } names && form.Fits(cell, names)) return (form, names);
         return null;
+    }
+
+    /// <summary>
+    /// Whether the cell's parameters have the module's shapes: each gate H rows, its products' columns the recurrent
+    /// input (the output, of size O) and the input (X), its biases H, the projection [O, H]. Equations of the module's
+    /// form with declared sizes that differ are another module.
+    /// </summary>
+    private bool Fits(RecurrentCell<float> cell, IReadOnlyDictionary<string, string> names)
+    {
+        int h = cell.HiddenSize, x = cell.InputSize, o = cell.OutputSize;
+        bool Shape(string name, params int[] shape) => cell.Parameter(names[name]).Shape.SequenceEqual(shape);
+        bool Columns(string matrix, int block, int columns) => cell.Parameter(names[matrix]).Blocks[int.Parse(names[$"{matrix}#{block}"], CultureInfo.InvariantCulture)].Columns == columns;
+        foreach (FormGate gate in Gates)
+        {
+            bool fits = gate.RecurrentMatrix is null
+                ? cell.Parameter(names[gate.Matrix]).Shape[0] == h && Columns(gate.Matrix, 0, o) && Columns(gate.Matrix, 1, x) && Shape(gate.Bias, h)
+                : Shape(gate.Matrix, h, x) && Shape(gate.RecurrentMatrix, h, o) && Shape(gate.Bias, h) && Shape(gate.RecurrentBias!, h);
+            if (!fits) return false;
+        }
+        return Projection is null ? o == h : Shape(Projection, o, h);
     }
 
     /// <summary>The step graph the generator attached to a cell's class, or null for a cell it did not generate.</summary>
