@@ -245,6 +245,33 @@ public sealed class DecoderTests
     }
 
     [Fact]
+    public void SelectStatesStartsEachRowWhereTheChosenRowStood()
+    {
+        var lstm = new Recurrent((x, h) => new Lstm(x, h), 2, 3, layers: 2, bidirectional: true, random: new Random(7)) { Stateful = true };
+        var model = new Sequential(lstm);
+        float[] first = Enumerable.Range(0, 4 * 3 * 2).Select(i => MathF.Sin(i)).ToArray(), next = Enumerable.Range(0, 2 * 3 * 2).Select(i => MathF.Cos(i)).ToArray();
+        model.Forward(first, 3, training: false);
+        var finals = new Dictionary<(string, int, bool), float[]>();
+        foreach (string state in lstm.StateNames)
+            for (int l = 0; l < 2; l++)
+                foreach (bool reverse in new[] { false, true }) finals[(state, l, reverse)] = lstm.FinalState(state, l, reverse).ToArray();
+        int[] rows = { 2, 2, 0 };
+        Assert.Throws<ArgumentOutOfRangeException>(() => lstm.SelectStates(new[] { 3 }));
+        lstm.SelectStates(rows);
+        float[] selected = model.Forward(next, 3, training: false).Values.ToArray();
+        // The same by hand: each state's rows picked and given as initial states.
+        lstm.ResetStates();
+        foreach (((string state, int l, bool reverse), float[] values) in finals)
+        {
+            int size = values.Length / 3;
+            lstm.SetInitialState(state, rows.SelectMany(r => values.Skip(r * size).Take(size)).ToArray(), l, reverse);
+        }
+        Assert.Equal(selected, model.Forward(next, 3, training: false).Values.ToArray());
+        lstm.ResetStates();
+        Assert.Throws<InvalidOperationException>(() => lstm.SelectStates(rows));
+    }
+
+    [Fact]
     public void MisuseIsRefusedWithTheReason()
     {
         Assert.Throws<ArgumentException>(() => new Decoder(new Sequential(new Dense(3, 4))));

@@ -171,13 +171,18 @@ public sealed class Recurrent : Module
     public void SelectStates(ReadOnlySpan<int> rows)
     {
         if (rows.IsEmpty) throw new ArgumentException("rows is empty: the next batch needs at least one sequence.", nameof(rows));
-        foreach (Direction direction in _directions)
+        int BatchOf(Direction direction) => direction.GivenBatch != 0 ? direction.GivenBatch : Stateful ? direction.Batch : 0;
+        foreach (Direction direction in _directions) // every direction checked before any changes
         {
-            bool given = direction.GivenBatch != 0;
-            int batch = given ? direction.GivenBatch : Stateful ? direction.Batch : 0;
+            int batch = BatchOf(direction);
             if (batch == 0) throw new InvalidOperationException("There are no states to select from: give initial states (SetInitialState) or run a Forward with Stateful = true first.");
             foreach (int row in rows)
                 if ((uint)row >= (uint)batch) throw new ArgumentOutOfRangeException(nameof(rows), row, $"A row of the {batch} sequences the states hold, from 0 to {batch - 1}, is expected.");
+        }
+        foreach (Direction direction in _directions)
+        {
+            bool given = direction.GivenBatch != 0;
+            int batch = BatchOf(direction);
             RecurrentCell<float> cell = direction.Cell;
             float[] source = given ? direction.Initial : direction.Final;
             Span<float> gathered = Grow(ref direction.Gathered, cell.StateValues(rows.Length));
