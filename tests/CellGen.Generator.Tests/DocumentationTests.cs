@@ -93,6 +93,17 @@ public sealed class DocumentationTests
         foreach ((string where, string list) in lists)
             foreach (string spelling in CellGen.Generator.Model.Operation.Functions.SelectMany(f => f.Spellings))
                 Assert.True(list.Contains($"`{spelling}`", System.StringComparison.Ordinal), $"{where} does not list `{spelling}`");
+        // The language's own page: its grammar's func rule and its table of functions, a row each.
+        string language = File.ReadAllText(Path.Combine(GeneratorHarness.RepositoryRoot, "docs", "equation-language.md"));
+        string grammar = Regex.Match(language, @"^func\s+:=(.*)$", RegexOptions.Multiline).Groups[1].Value;
+        Assert.False(string.IsNullOrEmpty(grammar), "docs/equation-language.md has no func rule");
+        foreach (CellGen.Generator.Model.Operation function in CellGen.Generator.Model.Operation.Functions)
+        {
+            foreach (string spelling in function.Spellings)
+                Assert.True(Regex.IsMatch(grammar, $@"(^|\|)\s*{Regex.Escape(spelling)}\s*(\||$)"), $"the grammar's func rule does not list {spelling}");
+            Assert.True(language.Split('\n').Any(line => line.StartsWith("| ", System.StringComparison.Ordinal) && line.Contains($"`{function.Spellings[0]}(", System.StringComparison.Ordinal)),
+                $"docs/equation-language.md's table of functions has no row for {function.Spellings[0]}");
+        }
     }
 
     /// <summary>Every repository path the docs cite in backquotes (src/..., tests/..., docs/..., samples/..., bench/...) exists.</summary>

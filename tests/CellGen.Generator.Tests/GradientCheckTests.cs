@@ -87,7 +87,7 @@ public sealed class GradientCheckTests
             ["[Size]"] = t => t.Contains("[Size("),
             ["highway"] = t => false, // counted below, from the constructors
         };
-        foreach (string function in new[] { "exp(", "log(", "softplus(", "abs(", "sqrt(", "min(", "max(", "mean(", "layernorm(" })
+        foreach (string function in new[] { "exp(", "log(", "softplus(", "softsign(", "abs(", "sqrt(", "min(", "max(", "mean(", "layernorm(" })
             constructs[function] = t => t.Contains(function);
         var counts = constructs.ToDictionary(c => c.Key, c => texts.Count(c.Value));
         counts["highway"] = Enumerable.Range(0, cells.Count).Count(i =>

@@ -28,7 +28,8 @@ public sealed class RandomCells
 
     private string Number() => Pick(new[] { "0.5", "2", "1", "0.25", "1.5", "3e-1", "0.75" });
 
-    private string Function() => Pick(new[] { "sigmoid", "σ", "tanh", "relu", "tanh", "sigmoid" });
+    // Entries are swapped, not added, so that the cells keep their shapes (a longer list would reshuffle every draw).
+    private string Function() => Pick(new[] { "sigmoid", "σ", "tanh", "relu", "tanh", "softsign" });
 
     private string Times() => Chance(0.2) ? " ⊙ " : " * ";
 

@@ -28,6 +28,7 @@ public sealed class LayerTests
         "LayerNorm" => new LayerNorm(inputSize),
         "Highway" => new Highway(inputSize),
         "Glu" => new Glu(inputSize, sizes[0]),
+        "SoftsignLayer" => new SoftsignLayer(inputSize),
         _ => throw new ArgumentException(name),
     };
 

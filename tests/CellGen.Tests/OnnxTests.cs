@@ -152,7 +152,7 @@ public sealed class OnnxTests : IDisposable
     public static IEnumerable<object[]> ScannedCells() => new[]
     {
         "Lstmp", "LayerNormLstm", "PeepholeLstm", "CoupledLstm", "FgrLstm", "IndRnn", "Janet", "LnLstm", "ZooLstmp", "MinGru", "MinLstm",
-        "MultiplicativeLstm", "Mut1", "Qrnn2", "Rhn2", "SoftplusRnn", "Sru", "Ugrnn",
+        "MultiplicativeLstm", "Mut1", "Qrnn2", "Rhn2", "SoftplusRnn", "Sru", "Ugrnn", "SoftsignRnn",
     }.Select(c => new object[] { c });
 
     private static Func<int, int, RecurrentCell<float>> ScannedCellOf(string name) => name switch
@@ -173,6 +173,7 @@ public sealed class OnnxTests : IDisposable
         "Qrnn2" => (x, h) => new Zoo.Qrnn2(x, h),
         "Rhn2" => (x, h) => new Zoo.Rhn2(x, h),
         "SoftplusRnn" => (x, h) => new Zoo.SoftplusRnn(x, h),
+        "SoftsignRnn" => (x, h) => new SoftsignRnn(x, h),
         "Sru" => (x, h) => new Zoo.Sru(x, h),
         _ => (x, h) => new Zoo.Ugrnn(x, h),
     };

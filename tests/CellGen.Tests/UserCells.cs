@@ -49,3 +49,13 @@ public partial class Identity;
 [Size("z", "P")]
 [Size("n", "P")]
 public partial class SizedGru;
+
+/// <summary>nn.Softsign as a layer of the tests (softsign is a function of the language, not a built-in layer).</summary>
+[Layer]
+[Equation("y = softsign(x)")]
+public partial class SoftsignLayer;
+
+/// <summary>An RNN with softsign for tanh: a cell ONNX has no operator for, exported as a Scan of its step.</summary>
+[RecurrentCell]
+[Equation("h[t] = softsign(W @ [h[t-1], x[t]] + b)")]
+public partial class SoftsignRnn;

@@ -142,6 +142,11 @@ internal sealed class Operation
     public static readonly Operation Abs = Function("abs", new[] { "abs" }, 1,
         a => Math.Abs(a[0]), "V.Abs({0})", 1, Sub(Call(Positive, A(0), G), Call(Positive, Neg(A(0)), G)));
 
+    // softsign(v) = v / (1 + |v|); its derivative 1 / (1 + |v|)² is (1 - |y|)², from the result.
+    public static readonly Operation Softsign = Function("softsign", new[] { "softsign" }, 1,
+        a => a[0] / (1 + Math.Abs(a[0])), "global::CellGen.CompilerServices.LaneOperators.Softsign<V, {2}>({0})", 6,
+        Mul(G, Mul(Sub(N(1), Call(Abs, Y)), Sub(N(1), Call(Abs, Y)))));
+
     public static readonly Operation Sqrt = Function("sqrt", new[] { "sqrt" }, 1,
         a => Math.Sqrt(a[0]), "V.Sqrt({0})", 4, Div(Mul(G, N(0.5)), Y));
 

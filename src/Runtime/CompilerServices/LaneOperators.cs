@@ -16,6 +16,9 @@ public static class LaneOperators
     public static V Softplus<V, T>(V x) where V : struct, ISimd<V, T> =>
         V.Max(x, V.Number(0)) + Log1P<V, T>(V.Exp(-V.Abs(x)));
 
+    /// <summary>softsign(x) = x / (1 + |x|), as nn.Softsign.</summary>
+    public static V Softsign<V, T>(V x) where V : struct, ISimd<V, T> => x / (V.Number(1) + V.Abs(x));
+
     /// <summary>
     /// log(1 + e) for e ≥ 0, accurate where 1 + e rounds: log(u) · e / (u - 1) with u = 1 + e (Goldberg), and e itself
     /// where u rounds to 1.

@@ -26,7 +26,7 @@ def case(name, x, rows, params, forward, sizes=None):
 
 cases = []
 for x, rows in [(5, 7), (16, 3)]:
-    for name, module in [("Relu", nn.ReLU()), ("Tanh", nn.Tanh()), ("Sigmoid", nn.Sigmoid()), ("Gelu", nn.GELU(approximate="tanh"))]:
+    for name, module in [("Relu", nn.ReLU()), ("Tanh", nn.Tanh()), ("Sigmoid", nn.Sigmoid()), ("Gelu", nn.GELU(approximate="tanh")), ("SoftsignLayer", nn.Softsign())]:
         cases.append(case(name, x, rows, {}, module))
     hidden = 2 * x + 1
     first, second = linear(x, hidden), linear(hidden, x)
