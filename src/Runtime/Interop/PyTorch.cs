@@ -152,8 +152,13 @@ public static class PyTorch
 
     /// <summary>The standard form of a cell PyTorch has a module for, or an exception naming the cell.</summary>
     internal static (CellForm Form, IReadOnlyDictionary<string, string> Names) TorchForm(RecurrentCell<float> cell) =>
-        CellForm.Of(cell) is { Form.TorchModule: not null } found ? found
-            : throw new ArgumentException($"PyTorch weights map to cells that compute {CellForm.TorchModules} (the built-in Rnn, Irnn, Lstm, Lstmp and TorchGru, or a cell of yours with their equations); {cell.GetType().Name}'s equations are none of these.", nameof(cell));
+        CellForm.Of(cell) is { Form.TorchModule: not null } found ? found : throw new ArgumentException(NoTorchModule(cell), nameof(cell));
+
+    /// <summary>Why PyTorch has no module for the cell, or null when it has one.</summary>
+    internal static string? TorchProblem(RecurrentCell<float> cell) => CellForm.Of(cell) is { Form.TorchModule: not null } ? null : NoTorchModule(cell);
+
+    private static string NoTorchModule(RecurrentCell<float> cell) =>
+        $"PyTorch weights map to cells that compute {CellForm.TorchModules} (the built-in Rnn, Irnn, Lstm, Lstmp and TorchGru, or a cell of yours with their equations); {cell.GetType().Name}'s equations are none of these.";
 
     internal static void CheckShape(string path, string key, PyTorchTensor tensor, int[] shape, RecurrentCell<float>? cell)
     {

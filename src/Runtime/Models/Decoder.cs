@@ -47,10 +47,15 @@ public sealed class Decoder
     /// <summary>Its attention, or null.</summary>
     public Attention? Attention { get; }
 
-    private void Begin(Activations? memory, int batchSize = 0)
+    /// <summary>A memory of another batch than the call's is refused before anything runs.</summary>
+    private static void CheckBatch(Activations? memory, int batchSize)
     {
-        if (memory is { } given && batchSize > 0 && given.BatchSize != batchSize)
+        if (memory is { } given && given.BatchSize != batchSize)
             throw new ArgumentException($"The memory holds B={given.BatchSize} sequences; the call writes {batchSize}.", nameof(memory));
+    }
+
+    private void Begin(Activations? memory)
+    {
         if (Attention is not null)
             Attention.Memory = memory ?? throw new ArgumentException("This decoder attends: give it the encoder's outputs as its memory.", nameof(memory));
         else if (memory is not null) throw new ArgumentException("This decoder has no Attention: it reads no memory; give null.", nameof(memory));
@@ -81,7 +86,8 @@ public sealed class Decoder
     public int Greedy(Activations? memory, int batchSize, int start, int end, Span<int> tokens)
     {
         int steps = Steps(tokens, batchSize);
-        Begin(memory, batchSize);
+        CheckBatch(memory, batchSize);
+        Begin(memory);
         Span<int> step = Grow(ref _step, batchSize);
         Span<bool> ended = Grow(ref _ended, batchSize);
         step.Fill(start);
@@ -119,8 +125,7 @@ public sealed class Decoder
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(width, 1);
         int steps = Steps(tokens, batchSize), rows = batchSize * width;
-        if (memory is { } unrepeated && unrepeated.BatchSize != batchSize)
-            throw new ArgumentException($"The memory holds B={unrepeated.BatchSize} sequences; the call writes {batchSize}.", nameof(memory));
+        CheckBatch(memory, batchSize);
         Begin(memory is { } given ? Repeat(given, width) : null);
         if (Recurrent.HasGivenStates)
         {

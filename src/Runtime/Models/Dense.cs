@@ -79,10 +79,8 @@ public sealed class Dense : Module
     /// <summary>A MatMul by Wᵀ and an Add of b.</summary>
     internal override void OnnxLower(Onnx.OnnxGraph graph)
     {
-        float[] weights = Weights.ToArray(), transposed = new float[weights.Length];
-        for (int o = 0; o < Outputs; o++)
-            for (int i = 0; i < Inputs; i++) transposed[i * Outputs + o] = weights[o * Inputs + i];
-        string product = graph.Node("MatMul", new[] { graph.Current, graph.Initializer("dense_weight", transposed, Inputs, Outputs) }, "product");
+        // The weights are stored [inputs, outputs], the layout MatMul multiplies by: no transpose.
+        string product = graph.Node("MatMul", new[] { graph.Current, graph.Initializer("dense_weight", _weights, Inputs, Outputs) }, "product");
         graph.Current = graph.Node("Add", new[] { product, graph.Initializer("dense_bias", Bias.ToArray(), Outputs) }, "dense");
         graph.Pooled = null;
     }

@@ -115,14 +115,7 @@ public sealed class Recurrent : Module
             KeyValuePair.Create($"{prefix}l{i / Directions}{(i % Directions == 1 ? "_reverse" : "")}.{p.Name}", p)));
 
     /// <inheritdoc/>
-    internal override string? TorchUnsupported
-    {
-        get
-        {
-            try { PyTorch.TorchForm(Cell()); return null; }
-            catch (ArgumentException e) { return e.Message; }
-        }
-    }
+    internal override string? TorchUnsupported => PyTorch.TorchProblem(Cell());
 
     /// <summary>nn.RNN/LSTM/GRU's weight_ih_l0, weight_hh_l0, bias_ih_l0, bias_hh_l0 (weight_hr_l0), "_reverse" for the second direction.</summary>
     internal override void TorchLoad(string prefix, TorchSource source, List<(Parameter<float> Target, float[] Values)> staged)
