@@ -68,9 +68,26 @@ internal static class CellCompiler
         }
     }
 
+    /// <summary>The generated source of a compiled cell, or what made the emitter fail (an internal error, CG0099) instead of an exception.</summary>
+    public static (string? Text, string? Error) TryEmit(CellSpec spec)
+    {
+        try
+        {
+            return (CellEmitter.Emit(spec), null);
+        }
+        catch (System.Exception e) when (e is not System.OperationCanceledException)
+        {
+            return (null, $"{spec.FullName}: {e.GetType().Name}: {e.Message}");
+        }
+    }
+
     private static bool HasErrors(IEnumerable<DiagnosticInfo> diagnostics) =>
         diagnostics.Any(d => Diagnostics.ById(d.Id).DefaultSeverity == DiagnosticSeverity.Error);
 
-    private static DiagnosticInfo Locate(CellDeclaration declaration, EquationProblem problem) =>
-        new(problem.Id, declaration.Equations[problem.Equation].Locate(problem.Range), problem.Arguments);
+    private static DiagnosticInfo Locate(CellDeclaration declaration, EquationProblem problem)
+    {
+        EquationSource equation = declaration.Equations[problem.Equation];
+        // A replacement edits the literal's characters: offered only where each character of the text maps to the source.
+        return new(problem.Id, equation.Locate(problem.Range), problem.Arguments, equation.Positions.Count > 0 ? problem.Replacement : null);
+    }
 }

@@ -23,6 +23,7 @@ public sealed class DiagnosticTests
         source = source.Remove(end, 2);
         var result = GeneratorHarness.Run(source);
         Assert.Null(result.GeneratorException);
+        Assert.Empty(result.Crashes);
         var matches = result.CellGenDiagnostics.Where(d => d.Id == id).ToList();
         Assert.True(matches.Count == 1, $"Expected one {id}, got: {string.Join("; ", result.CellGenDiagnostics)}");
         Diagnostic diagnostic = matches[0];
@@ -98,17 +99,20 @@ public sealed class DiagnosticTests
 
     /// <summary>
     /// Diagnostics are located in the compilation's own syntax tree (not an external file of the same path), which is
-    /// what lets #pragma warning disable and editor suppressions apply to them (the build's filter is the compiler's
-    /// own and is not reachable from here: the package test builds a real project).
+    /// what lets #pragma warning disable and editor suppressions apply to them: the analyzer's driver applies the pragma
+    /// here as the build does (the package test builds a real project).
     /// </summary>
     [Fact]
     public void DiagnosticsAreInTheSourceTreeSoThatPragmasApply()
     {
-        string source = "using CellGen;\nnamespace Test;\n\n#pragma warning disable CG0013\n[RecurrentCell]\n[Equation(\"g = tanh(W @ x[t])\")]\n[Equation(\"" + Rnn + "\")]\npublic partial class C;\n";
-        var result = GeneratorHarness.Run(source);
+        const string cell = "[RecurrentCell]\n[Equation(\"g = tanh(U @ x[t])\")]\n[Equation(\"" + Rnn + "\")]\npublic partial class C;\n";
+        var result = GeneratorHarness.Run("using CellGen;\nnamespace Test;\n\n" + cell);
         Diagnostic unused = Assert.Single(result.CellGenDiagnostics, d => d.Id == "CG0013");
         Assert.True(unused.Location.IsInSource);
         Assert.Same(result.Output.SyntaxTrees.First(t => t.FilePath == "Cell.cs"), unused.Location.SourceTree);
+        var suppressed = GeneratorHarness.Run("using CellGen;\nnamespace Test;\n\n#pragma warning disable CG0013\n" + cell);
+        Assert.Empty(suppressed.CellGenDiagnostics);
+        Assert.Contains(suppressed.RunResult.GeneratedTrees, t => GeneratorHarness.IsSourceOf(t.FilePath, "Test.C"));
     }
 
     [Fact]
@@ -350,7 +354,8 @@ public sealed class DiagnosticTests
         var compilation = GeneratorHarness.Compilation().AddSyntaxTrees(CSharpSyntaxTree.ParseText(
             "using CellGen;\nnamespace Test;\n[RecurrentCell]\n[Equation(\"h[t] = tanh(W @ [h[t-1], x[t]] + b)\")]\npublic partial class C;\n", options, "Cell.cs"));
         var driver = CSharpGeneratorDriver.Create(new[] { new CellGenerator().AsSourceGenerator() }, parseOptions: options)
-            .RunGeneratorsAndUpdateCompilation(compilation, out Compilation output, out var diagnostics);
+            .RunGeneratorsAndUpdateCompilation(compilation, out Compilation output, out _);
+        var diagnostics = GeneratorHarness.Analyze(compilation);
         Assert.Null(driver.GetRunResult().Results.Single().Exception);
         var errors = output.GetDiagnostics().Where(d => d.Severity == DiagnosticSeverity.Error).ToList();
         if (tooOld)

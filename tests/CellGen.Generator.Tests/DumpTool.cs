@@ -26,7 +26,7 @@ public sealed class DumpTool
         }
         var equations = File.ReadAllLines(path).Where(l => l.Trim().Length > 0).Select(l => l.Replace("\\", "\\\\").Replace("\"", "\\\""));
         var result = GeneratorHarness.Run(GeneratorHarness.Cell("C", equations), emitFloat64: false);
-        string text = string.Join("\n", result.GeneratorDiagnostics.Concat(result.CompileErrors).Select(d => "// " + d)) + "\n"
+        string text = string.Join("\n", result.GeneratorDiagnostics.Concat(result.AnalyzerDiagnostics).Concat(result.CompileErrors).Select(d => "// " + d)) + "\n"
             + string.Join("\n", result.RunResult.GeneratedTrees.Select(t => t.ToString()));
         File.WriteAllText(path + ".g.cs", text);
     }

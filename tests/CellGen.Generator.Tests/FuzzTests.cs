@@ -92,7 +92,7 @@ public sealed class FuzzTests
             }
             var result = GeneratorHarness.Run(GeneratorHarness.Compilation(files.ToArray()));
             Assert.Null(result.GeneratorException);
-            Assert.DoesNotContain(result.GeneratorDiagnostics, d => d.Id is "CS8785" or "CG0099");
+            Assert.Empty(result.Crashes);
 
             var errorsByFile = result.Output.GetDiagnostics().Where(d => d.Severity == DiagnosticSeverity.Error)
                 .GroupBy(d => d.Location.SourceTree?.FilePath ?? "").ToDictionary(g => g.Key, g => g.First());

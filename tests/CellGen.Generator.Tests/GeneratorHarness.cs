@@ -16,6 +16,9 @@ namespace CellGen.Generator.Tests;
 /// <summary>Runs the CellGen generator in-process over test sources, compiled against the running framework.</summary>
 public static class GeneratorHarness
 {
+    /// <summary>The running framework's System assemblies and CellGen's runtime.</summary>
+    public static ImmutableArray<MetadataReference> References => s_references.Value;
+
     private static readonly Lazy<ImmutableArray<MetadataReference>> s_references = new(() =>
     {
         var paths = ((string)AppContext.GetData("TRUSTED_PLATFORM_ASSEMBLIES")!).Split(Path.PathSeparator)
@@ -27,32 +30,54 @@ public static class GeneratorHarness
 
     public static readonly CSharpParseOptions ParseOptions = new(LanguageVersion.Preview);
 
+    public static readonly CSharpCompilationOptions CompilationOptions =
+        new(OutputKind.DynamicallyLinkedLibrary, nullableContextOptions: NullableContextOptions.Enable, allowUnsafe: true);
+
     public static CSharpCompilation Compilation(params (string Path, string Source)[] sources) =>
         CSharpCompilation.Create("Cells" + Guid.NewGuid().ToString("N"),
             sources.Select(s => CSharpSyntaxTree.ParseText(s.Source, ParseOptions, s.Path)),
             s_references.Value,
-            new CSharpCompilationOptions(OutputKind.DynamicallyLinkedLibrary, nullableContextOptions: NullableContextOptions.Enable, allowUnsafe: true));
+            CompilationOptions);
 
     public static GeneratorDriver Driver(bool emitFloat64 = false, bool track = false) =>
         CSharpGeneratorDriver.Create(
             new[] { new CellGenerator().AsSourceGenerator() },
             parseOptions: ParseOptions,
-            optionsProvider: new Options(emitFloat64 ? new Dictionary<string, string> { [CellGenerator.EmitFloat64Property] = "true" } : new()),
+            optionsProvider: OptionsProvider(emitFloat64),
             driverOptions: new GeneratorDriverOptions(IncrementalGeneratorOutputKind.None, trackIncrementalGeneratorSteps: track));
 
-    /// <summary>Generates, and returns the output compilation with every diagnostic (generator's and compiler's).</summary>
+    private static AnalyzerConfigOptionsProvider OptionsProvider(bool emitFloat64) =>
+        new Options(emitFloat64 ? new Dictionary<string, string> { [CellGenerator.EmitFloat64Property] = "true" } : new());
+
+    /// <summary>CellGen's analyzer over a compilation, as a build runs it: its diagnostics, and AD0001 if it threw.</summary>
+    public static ImmutableArray<Diagnostic> Analyze(Compilation compilation, bool emitFloat64 = false) =>
+        compilation.WithAnalyzers(ImmutableArray.Create<DiagnosticAnalyzer>(new CellAnalyzer()),
+                new AnalyzerOptions(ImmutableArray<AdditionalText>.Empty, OptionsProvider(emitFloat64)))
+            .GetAnalyzerDiagnosticsAsync().GetAwaiter().GetResult();
+
+    /// <summary>
+    /// Generates, and returns the output compilation with every diagnostic: the analyzer's over the user's sources and
+    /// the compiler's. The generator itself must report nothing: a CG diagnostic from it throws here, in every test.
+    /// </summary>
     public static Result Run(CSharpCompilation compilation, bool emitFloat64 = false)
     {
         GeneratorDriver driver = Driver(emitFloat64).RunGeneratorsAndUpdateCompilation(compilation, out Compilation output, out ImmutableArray<Diagnostic> generatorDiagnostics);
+        if (generatorDiagnostics.FirstOrDefault(d => d.Id.StartsWith("CG", StringComparison.Ordinal)) is { } reported)
+            throw new InvalidOperationException("The generator reported a diagnostic (the analyzer's job): " + reported);
         GeneratorDriverRunResult run = driver.GetRunResult();
-        return new Result(output, run, generatorDiagnostics);
+        return new Result(output, run, generatorDiagnostics, Analyze(output, emitFloat64));
     }
 
     public static Result Run(string source, bool emitFloat64 = false) => Run(Compilation(("Cell.cs", source)), emitFloat64);
 
-    public sealed record Result(Compilation Output, GeneratorDriverRunResult RunResult, ImmutableArray<Diagnostic> GeneratorDiagnostics)
+    /// <param name="GeneratorDiagnostics">The generator driver's (CS8785 when the generator throws; never a CG one).</param>
+    /// <param name="AnalyzerDiagnostics">CellGen's analyzer's (AD0001 when it throws).</param>
+    public sealed record Result(Compilation Output, GeneratorDriverRunResult RunResult, ImmutableArray<Diagnostic> GeneratorDiagnostics, ImmutableArray<Diagnostic> AnalyzerDiagnostics)
     {
-        public IReadOnlyList<Diagnostic> CellGenDiagnostics => GeneratorDiagnostics.Where(d => d.Id.StartsWith("CG", StringComparison.Ordinal)).ToList();
+        public IReadOnlyList<Diagnostic> CellGenDiagnostics => AnalyzerDiagnostics.Where(d => d.Id.StartsWith("CG", StringComparison.Ordinal)).ToList();
+
+        /// <summary>What says CellGen broke rather than the cell: the generator or the analyzer threw, or an internal error.</summary>
+        public IReadOnlyList<Diagnostic> Crashes => GeneratorDiagnostics.Concat(AnalyzerDiagnostics).Where(d => d.Id is "CS8785" or "AD0001" or "CG0099").ToList();
 
         public IReadOnlyList<Diagnostic> CompileErrors =>
             Output.GetDiagnostics().Where(d => d.Severity == DiagnosticSeverity.Error).ToList();

@@ -140,7 +140,7 @@ public sealed class TortureTests
     {
         var result = GeneratorHarness.Run(GeneratorHarness.Compilation(("Cell.cs", source), ("Good.cs", Good)), emitFloat64: source.StartsWith("//float64"));
         Assert.Null(result.GeneratorException);
-        Assert.DoesNotContain(result.GeneratorDiagnostics, d => d.Id is "CS8785" or "CG0099");
+        Assert.Empty(result.Crashes);
         var generated = result.RunResult.GeneratedTrees.Select(t => t.FilePath).ToHashSet();
         var errors = result.CompileErrors;
         Assert.True(!errors.Any(e => e.Location.SourceTree is { } tree && generated.Contains(tree.FilePath)),

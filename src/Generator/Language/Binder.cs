@@ -123,13 +123,15 @@ internal sealed class Binder
                     $"this combines the input (size X) with {Describe(variable)}, of {rows.Describe()}: only H may meet the input elementwise");
         }
 
-        if (!_stateDefinitions.ContainsKey(_output))
+        if (!_layer && !_stateDefinitions.ContainsKey(_output) && _localDefinitions.TryGetValue(_output, out int asLocal))
+            // 'h = ...' where the output h is meant: at its characters, with 'h[t]' as the fix.
+            _problems.Add(EquationProblem.Create(Diagnostics.OutputMissing, _equations[asLocal].Index, _equations[asLocal].TargetRange,
+                $"state '{_output}[t]'", $"'{_output} = ...' defines an intermediate; write '{_output}[t] = ...' to make it the state") with { Replacement = _output + "[t]" });
+        else if (!_stateDefinitions.ContainsKey(_output))
             _cellProblems.Add(new CellProblem(Diagnostics.OutputMissing.Id, new EquatableArray<string>(new[]
             {
                 _layer ? $"'{_output}'" : $"state '{_output}[t]'",
                 _layer ? $"add '{_output} = ...' or set Output to the name of the layer's result"
-                : _localDefinitions.ContainsKey(_output)
-                    ? $"'{_output} = ...' defines an intermediate; write '{_output}[t] = ...' to make it the state"
                     : $"add '{_output}[t] = ...' or set Output to the name of a state",
             })));
 
@@ -222,7 +224,8 @@ internal sealed class Binder
                 string name = n.Name;
                 if (name == _input)
                 {
-                    Report(Diagnostics.InputMisuse, index, n.Range, $"the input is read as '{name}[t]', its value at this step");
+                    _problems.Add(EquationProblem.Create(Diagnostics.InputMisuse, index, n.Range, $"the input is read as '{name}[t]', its value at this step")
+                        with { Replacement = name + "[t]" });
                     _inputRead = true;
                     return (new InputExpr(), new SizeTerm(Size.Input, null, n.Range));
                 }

@@ -51,45 +51,50 @@ internal static class Declarations
     public const string LayerAttribute = "CellGen.LayerAttribute";
     public const string EquationAttribute = "CellGen.EquationAttribute";
 
-    /// <summary>A type with [Equation] attributes and no [RecurrentCell]: a warning at its name (or nothing, for a cell).</summary>
-    public static DiagnosticInfo? WithoutCell(GeneratorAttributeSyntaxContext context, CancellationToken cancellation)
-    {
-        if (context.TargetSymbol.GetAttributes().Any(a => a.AttributeClass?.ToDisplayString() is RecurrentCellAttribute or LayerAttribute)) return null;
-        var syntax = (TypeDeclarationSyntax)context.TargetNode;
-        return new DiagnosticInfo(Diagnostics.EquationsWithoutCell.Id, ToSpan(syntax.Identifier.GetLocation()), new EquatableArray<string>(new[] { context.TargetSymbol.Name }));
-    }
     private const string SizeAttribute = "CellGen.SizeAttribute";
 
-    /// <summary>A [Layer] class, or null when it is also a [RecurrentCell]: the cell's pipeline reports that, once.</summary>
-    public static CellDeclaration? ReadLayer(GeneratorAttributeSyntaxContext context, CancellationToken cancellation) =>
-        context.TargetSymbol.GetAttributes().Any(a => a.AttributeClass?.ToDisplayString() == RecurrentCellAttribute) ? null : Read(context, cancellation);
+    /// <summary>Whether the attribute is [RecurrentCell] or [Layer], the two that make a class a generated one.</summary>
+    public static bool IsCellAttribute(AttributeData attribute) => attribute.AttributeClass?.ToDisplayString() is RecurrentCellAttribute or LayerAttribute;
+
+    /// <summary>A type with [Equation] attributes and no [RecurrentCell] or [Layer]: a warning at its name (or nothing, for a cell).</summary>
+    public static DiagnosticInfo? WithoutCell(INamedTypeSymbol symbol, TypeDeclarationSyntax syntax) =>
+        symbol.GetAttributes().Any(IsCellAttribute) ? null
+            : new DiagnosticInfo(Diagnostics.EquationsWithoutCell.Id, ToSpan(syntax.Identifier.GetLocation()), new EquatableArray<string>(new[] { symbol.Name }));
 
     /// <summary>
-    /// Reads a declaration; whatever it holds, nothing here may throw (an exception in a generator drops the generated
-    /// code of every cell of the project): an unforeseen one becomes CG0099 at the class, for this cell alone.
+    /// The declaration of the part <paramref name="syntax"/> of <paramref name="symbol"/> that carries
+    /// <paramref name="cellAttribute"/>; null for a [Layer] that is also a [RecurrentCell] (the cell's reading reports
+    /// that, once). The generator reads without locations (<paramref name="locate"/> false: its model then stays equal
+    /// when the cell only moves in its file); the analyzer reads with them, to point at the characters.
     /// </summary>
-    public static CellDeclaration Read(GeneratorAttributeSyntaxContext context, CancellationToken cancellation)
+    public static CellDeclaration? Read(INamedTypeSymbol symbol, TypeDeclarationSyntax syntax, AttributeData cellAttribute, bool locate, CancellationToken cancellation)
     {
-        try { return ReadCore(context, cancellation); }
+        if (cellAttribute.AttributeClass?.ToDisplayString() == LayerAttribute && symbol.GetAttributes().Any(a => a.AttributeClass?.ToDisplayString() == RecurrentCellAttribute))
+            return null;
+        // Whatever it holds, nothing here may throw (an exception in a generator drops the generated code of every cell of
+        // the project): an unforeseen one becomes CG0099 at the class, for this cell alone.
+        try { return ReadCore(symbol, syntax, cellAttribute, locate, cancellation); }
         catch (System.Exception e) when (e is not System.OperationCanceledException)
         {
-            SourceSpan at = ToSpan(((TypeDeclarationSyntax)context.TargetNode).Identifier.GetLocation());
-            return new CellDeclaration("", context.TargetSymbol.Name, EquatableArray<ContainingType>.Empty, "x", "h", EquatableArray<EquationSource>.Empty, at,
+            SourceSpan at = ToSpan(syntax.Identifier.GetLocation());
+            return new CellDeclaration("", symbol.Name, EquatableArray<ContainingType>.Empty, "x", "h", EquatableArray<EquationSource>.Empty, at,
                 new[] { new DiagnosticInfo(Diagnostics.InternalError.Id, at, new EquatableArray<string>(new[] { e.GetType().Name + ": " + e.Message })) }.ToEquatableArray());
         }
     }
 
-    private static CellDeclaration ReadCore(GeneratorAttributeSyntaxContext context, CancellationToken cancellation)
+    /// <summary>The generator's reading: the node ForAttributeWithMetadataName found, without locations.</summary>
+    public static CellDeclaration? Read(GeneratorAttributeSyntaxContext context, CancellationToken cancellation) =>
+        Read((INamedTypeSymbol)context.TargetSymbol, (TypeDeclarationSyntax)context.TargetNode, context.Attributes[0], locate: false, cancellation);
+
+    private static CellDeclaration ReadCore(INamedTypeSymbol symbol, TypeDeclarationSyntax syntax, AttributeData cellAttribute, bool locate, CancellationToken cancellation)
     {
-        var symbol = (INamedTypeSymbol)context.TargetSymbol;
-        var syntax = (TypeDeclarationSyntax)context.TargetNode;
         var problems = new List<DiagnosticInfo>();
+        SourceSpan ToSpan(Location location) => locate ? Declarations.ToSpan(location) : default;
         SourceSpan At(SyntaxNode node) => ToSpan(node.GetLocation());
         SourceSpan AtToken(SyntaxToken token) => ToSpan(token.GetLocation());
         void Report(DiagnosticDescriptor descriptor, SourceSpan location, params string[] arguments) =>
             problems.Add(new DiagnosticInfo(descriptor.Id, location, new EquatableArray<string>(arguments)));
 
-        AttributeData cellAttribute = context.Attributes[0];
         bool layer = cellAttribute.AttributeClass?.ToDisplayString() == LayerAttribute;
         string what = layer ? "layer" : "recurrent cell", attributeName = layer ? "[Layer]" : "[RecurrentCell]";
         // What the generated part defines, which the user's part may not: a cell's overrides, a layer's nested variants and hook.
@@ -103,7 +108,9 @@ internal static class Declarations
         if (symbol.IsStatic)
             Report(Diagnostics.NotACellClass, AtToken(syntax.Identifier), $"'{symbol.Name}' is static; a {what} is an instance class: remove 'static'");
         SourceSpan MemberAt(ISymbol member) => member.Locations.FirstOrDefault() is { } memberAt && memberAt.IsInSource ? ToSpan(memberAt) : AtToken(syntax.Identifier);
-        foreach (ISymbol member in symbol.GetMembers())
+        // What the user wrote: the analyzer sees the generated part too (the generator, running before it, never does).
+        var members = symbol.GetMembers().Where(m => !Generated(m, cancellation)).ToList();
+        foreach (ISymbol member in members)
         {
             if (member.IsImplicitlyDeclared) continue;
             if (generatedMembers.Contains(member.Name))
@@ -113,7 +120,7 @@ internal static class Declarations
             // A layer's OnCreated is the generated partial method's body: only 'partial void OnCreated()' fits it.
             if (layer && member.Name == "OnCreated"
                 && !(member is IMethodSymbol { ReturnsVoid: true, Parameters.Length: 0, IsStatic: false, TypeParameters.Length: 0, DeclaredAccessibility: Accessibility.Private } method
-                     && method.DeclaringSyntaxReferences.All(r => r.GetSyntax(cancellation) is MethodDeclarationSyntax m && m.Modifiers.Any(SyntaxKind.PartialKeyword) && m.Modifiers.Count == 1
+                     && UserReferences(method, cancellation).All(r => r.GetSyntax(cancellation) is MethodDeclarationSyntax m && m.Modifiers.Any(SyntaxKind.PartialKeyword) && m.Modifiers.Count == 1
                          && (m.Body is not null || m.ExpressionBody is not null)))) // the generated part declares it: the user's part gives the body
                 Report(Diagnostics.NotACellClass, MemberAt(member),
                     $"'{symbol.Name}' declares '{member.Name}' other than as 'partial void OnCreated() {{ ... }}', the hook the generated constructor calls after drawing the parameters: write it so, or rename it");
@@ -144,7 +151,7 @@ internal static class Declarations
         var containing = new List<ContainingType>();
         for (INamedTypeSymbol? outer = symbol.ContainingType; outer is not null; outer = outer.ContainingType)
         {
-            var declarations = outer.DeclaringSyntaxReferences.Select(r => r.GetSyntax(cancellation)).OfType<TypeDeclarationSyntax>().ToList();
+            var declarations = outer.DeclaringSyntaxReferences.Where(r => !IsGeneratedFile(r.SyntaxTree, cancellation)).Select(r => r.GetSyntax(cancellation)).OfType<TypeDeclarationSyntax>().ToList();
             if (declarations.Count == 0 || declarations.Any(d => !d.Modifiers.Any(SyntaxKind.PartialKeyword)))
                 Report(Diagnostics.ContainingTypeNotPartial, AtToken(syntax.Identifier), symbol.Name, outer.Name);
             if (outer.TypeParameters.Length > 0)
@@ -177,7 +184,7 @@ internal static class Declarations
             var argument = attribute.ApplicationSyntaxReference?.GetSyntax(cancellation) is AttributeSyntax a && a.ArgumentList?.Arguments.Count > 0
                 ? a.ArgumentList.Arguments[0].Expression : null;
             string? text = attribute.ConstructorArguments.Length == 1 ? attribute.ConstructorArguments[0].Value as string : null;
-            EquationSource source = Map(text, argument, attribute);
+            EquationSource source = locate ? Map(text, argument, attribute) : new EquationSource(text, default, EquatableArray<int>.Empty, EquatableArray<int>.Empty, EquatableArray<int>.Empty);
             if (text is null)
             {
                 Report(Diagnostics.NotAConstantString, source.Whole);
@@ -213,7 +220,7 @@ internal static class Declarations
 
         // A constructor of the user's with the generated one's parameters would be defined twice.
         int sizeCount = sizes.Select(s => s.Size).Distinct().Count(), own = layer ? 1 : 2;
-        foreach (IMethodSymbol constructor in symbol.InstanceConstructors.Where(c => !c.IsImplicitlyDeclared))
+        foreach (IMethodSymbol constructor in symbol.InstanceConstructors.Where(c => !c.IsImplicitlyDeclared && !Generated(c, cancellation)))
             if (constructor.Parameters.Length == own + sizeCount && constructor.Parameters.All(p => p.Type.SpecialType == SpecialType.System_Int32))
                 Report(Diagnostics.NotACellClass, constructor.Locations.FirstOrDefault() is { } at ? ToSpan(at) : AtToken(syntax.Identifier),
                     $"'{symbol.Name}' declares a constructor with {own + sizeCount} int parameters, the generated constructor's (inputSize{(layer ? "" : ", hiddenSize")}{string.Concat(sizes.Select(s => s.Size).Distinct().Select(n => ", " + n))}): give yours other parameters or remove it");
@@ -231,8 +238,27 @@ internal static class Declarations
             attributeLocation,
             problems.ToEquatableArray(),
             sizes.ToEquatableArray(),
-            symbol.GetMembers().Select(m => m.Name).Where(n => !n.StartsWith(".", System.StringComparison.Ordinal)).Distinct().OrderBy(n => n, System.StringComparer.Ordinal).ToEquatableArray(),
+            members.Select(m => m.Name).Where(n => !n.StartsWith(".", System.StringComparison.Ordinal)).Distinct().OrderBy(n => n, System.StringComparer.Ordinal).ToEquatableArray(),
             layer);
+    }
+
+    /// <summary>Whether the member is declared only in files the generator wrote (<see cref="GeneratedFile"/>).</summary>
+    private static bool Generated(ISymbol member, CancellationToken cancellation) =>
+        member.DeclaringSyntaxReferences.Length > 0 && !UserReferences(member, cancellation).Any();
+
+    /// <summary>
+    /// The member's declarations outside the generator's files; a partial method's two parts both (Roslyn gives the
+    /// definition's symbol the implementation's reference too, as PartialImplementationPart).
+    /// </summary>
+    private static IEnumerable<SyntaxReference> UserReferences(ISymbol member, CancellationToken cancellation) =>
+        member.DeclaringSyntaxReferences
+            .Concat(member is IMethodSymbol { PartialImplementationPart: { } implementation } ? implementation.DeclaringSyntaxReferences : Enumerable.Empty<SyntaxReference>())
+            .Where(r => !IsGeneratedFile(r.SyntaxTree, cancellation));
+
+    private static bool IsGeneratedFile(SyntaxTree tree, CancellationToken cancellation)
+    {
+        SourceText text = tree.GetText(cancellation);
+        return text.Length >= GeneratedFile.Start.Length && text.ToString(new TextSpan(0, GeneratedFile.Start.Length)) == GeneratedFile.Start;
     }
 
     private static bool IsName(string name) =>

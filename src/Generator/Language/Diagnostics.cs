@@ -38,15 +38,23 @@ internal readonly record struct SourceSpan(string FilePath, int Start, int Lengt
             new Microsoft.CodeAnalysis.Text.LinePosition(EndLine, EndColumn)));
 }
 
-/// <summary>A diagnostic as value-equal data: descriptor id, where, and the message arguments.</summary>
-internal sealed record DiagnosticInfo(string Id, SourceSpan? Location, EquatableArray<string> Arguments)
+/// <summary>
+/// A diagnostic as value-equal data: descriptor id, where, and the message arguments. <see cref="Replacement"/> is the
+/// text that certainly fixes it in place of the located characters, where there is one (the code fix offers it).
+/// </summary>
+internal sealed record DiagnosticInfo(string Id, SourceSpan? Location, EquatableArray<string> Arguments, string? Replacement = null)
 {
+    /// <summary>The property of a diagnostic that carries <see cref="Replacement"/> to the code fix.</summary>
+    public const string ReplacementProperty = "Replacement";
+
     public Diagnostic ToDiagnostic(Compilation? compilation = null) => Diagnostic.Create(
-        Diagnostics.ById(Id), Location?.ToLocation(compilation) ?? Microsoft.CodeAnalysis.Location.None, Arguments.Cast<object>().ToArray());
+        Diagnostics.ById(Id), Location?.ToLocation(compilation) ?? Microsoft.CodeAnalysis.Location.None,
+        Replacement is null ? null : System.Collections.Immutable.ImmutableDictionary<string, string?>.Empty.Add(ReplacementProperty, Replacement),
+        Arguments.Cast<object>().ToArray());
 }
 
-/// <summary>A problem found in one equation, located by a range inside that equation's text.</summary>
-internal sealed record EquationProblem(string Id, int Equation, TextRange Range, EquatableArray<string> Arguments)
+/// <summary>A problem found in one equation, located by a range inside that equation's text, with its certain fix if it has one.</summary>
+internal sealed record EquationProblem(string Id, int Equation, TextRange Range, EquatableArray<string> Arguments, string? Replacement = null)
 {
     public static EquationProblem Create(DiagnosticDescriptor descriptor, int equation, TextRange range, params string[] arguments) =>
         new(descriptor.Id, equation, range, new EquatableArray<string>(arguments));

@@ -19,7 +19,7 @@ internal static class LayerSyntax
         {
             if (equation.TargetIsState)
                 problems.Add(EquationProblem.Create(Diagnostics.TimeIndexMisuse, equation.Index, equation.TargetRange,
-                    $"'{equation.Target}[t] = ...': a layer has no steps; write '{equation.Target} = ...'"));
+                    $"'{equation.Target}[t] = ...': a layer has no steps; write '{equation.Target} = ...'") with { Replacement = equation.Target });
             result.Add(equation with { TargetIsState = equation.Target == output, Value = Rewrite(equation.Value, equation.Index) });
         }
         return (result, problems);
@@ -33,7 +33,8 @@ internal static class LayerSyntax
                 case TimedNameSyntax n:
                     problems.Add(EquationProblem.Create(Diagnostics.TimeIndexMisuse, index, n.Range,
                         $"'{n.Name}[{(n.Offset == 0 ? "t" : "t" + n.Offset)}]': a layer has no steps and reads no earlier one; write '{n.Name}'"
-                        + (n.Offset != 0 ? " (a value that depends on earlier steps makes a recurrent cell: [RecurrentCell])" : "")));
+                        + (n.Offset != 0 ? " (a value that depends on earlier steps makes a recurrent cell: [RecurrentCell])" : ""))
+                        with { Replacement = n.Offset == 0 ? n.Name : null }); // an earlier step has no certain replacement
                     return n;
                 case CallSyntax c:
                     return c with { Arguments = c.Arguments.Select(a => Rewrite(a, index)).ToEquatableArray() };

@@ -280,7 +280,8 @@ internal sealed class Parser
                 {
                     Operation? function = Operation.FunctionNamed(token.Text);
                     if (function is null)
-                        throw new SyntaxException(EquationProblem.Create(Diagnostics.UnknownFunction, _equation, token.Range, token.Text, Operation.FunctionList));
+                        throw new SyntaxException(EquationProblem.Create(Diagnostics.UnknownFunction, _equation, token.Range, token.Text, Operation.FunctionList)
+                            with { Replacement = Operation.NearestFunction(token.Text) });
                     Next();
                     var arguments = new List<ExprSyntax> { ParseExpression() };
                     while (Current.Kind == TokenKind.Comma)

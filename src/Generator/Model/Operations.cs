@@ -189,6 +189,35 @@ internal sealed class Operation
 
     public static Operation? FunctionNamed(string spelling) => Functions.FirstOrDefault(o => o.Spellings.Contains(spelling));
 
+    /// <summary>
+    /// The one function spelled nearest to <paramref name="spelling"/> (at most a third of its letters changed, added or
+    /// removed, and closer than any other), for the fix of an unknown function; null when none is that near or two are.
+    /// </summary>
+    public static string? NearestFunction(string spelling)
+    {
+        var distances = Functions.SelectMany(f => f.Spellings).Select(s => (Spelling: s, Distance: EditDistance(spelling, s))).OrderBy(d => d.Distance).ToList();
+        int limit = Math.Max(1, spelling.Length / 3);
+        return distances.Count > 0 && distances[0].Distance <= limit && (distances.Count == 1 || distances[1].Distance > distances[0].Distance)
+            ? distances[0].Spelling : null;
+    }
+
+    /// <summary>Letters changed, added, removed or two neighbours swapped ("tahn" is one from "tanh"), ignoring case.</summary>
+    private static int EditDistance(string a, string b)
+    {
+        var d = new int[a.Length + 1, b.Length + 1];
+        for (int i = 0; i <= a.Length; i++) d[i, 0] = i;
+        for (int j = 0; j <= b.Length; j++) d[0, j] = j;
+        for (int i = 1; i <= a.Length; i++)
+            for (int j = 1; j <= b.Length; j++)
+            {
+                int cost = char.ToLowerInvariant(a[i - 1]) == char.ToLowerInvariant(b[j - 1]) ? 0 : 1;
+                d[i, j] = Math.Min(Math.Min(d[i - 1, j] + 1, d[i, j - 1] + 1), d[i - 1, j - 1] + cost);
+                if (i > 1 && j > 1 && char.ToLowerInvariant(a[i - 1]) == char.ToLowerInvariant(b[j - 2]) && char.ToLowerInvariant(a[i - 2]) == char.ToLowerInvariant(b[j - 1]))
+                    d[i, j] = Math.Min(d[i, j], d[i - 2, j - 2] + 1);
+            }
+        return d[a.Length, b.Length];
+    }
+
     /// <summary>"sigmoid (or σ), tanh, relu, ...": for messages.</summary>
     public static string FunctionList => string.Join(", ", Functions.Select(f =>
         f.Spellings.Count > 1 ? $"{f.Spellings[0]} (or {string.Join(", ", f.Spellings.Skip(1))})" : f.Spellings[0]));
