@@ -62,7 +62,10 @@ internal static class Derivation
             }
         }
 
-        // A needed sum or negation of values the tape keeps anyway (1 - z) is recomputed instead of kept.
+        // A needed sum or negation of values the tape keeps anyway (1 - z) is recomputed instead of kept, by the backward
+        // sweep that reads it, in registers. Not the operand of a variance: its gradient is an instruction of its own that
+        // reads the operand's buffer, which must then hold every step's values.
+        var readFromBuffer = new HashSet<int>(nodes.Where(n => n.Op == Op.Variance).Select(n => n.Args[0]));
         var recomputed = new bool[nodes.Count];
         bool changed = true;
         while (changed)
@@ -71,7 +74,7 @@ internal static class Derivation
             for (int i = 0; i < nodes.Count; i++)
             {
                 Node node = nodes[i];
-                if (!needed[i] || recomputed[i] || !(node.Op == Op.Sum || node.Operation == Operation.Negate)) continue;
+                if (!needed[i] || recomputed[i] || readFromBuffer.Contains(i) || !(node.Op == Op.Sum || node.Operation == Operation.Negate)) continue;
                 if (node.Args.All(a => nodes[a].Op is Op.Constant or Op.Vector || (needed[a] && !recomputed[a]) || nodes[a].Op is Op.StatePrev or Op.Input))
                 {
                     recomputed[i] = true;
