@@ -83,55 +83,80 @@ public static class GradientChecks
     }
 
     /// <summary>
-    /// Runs the float cell and the double cell on the same numbers and lists where they differ beyond float error;
-    /// null when the double run itself overflows (|values| above 1e6), where float and double cannot be compared.
+    /// Runs the float cell and the double cell on the same numbers (every one a float, so that they differ only in how
+    /// they compute) and lists where they differ beyond float error; null when the double run itself overflows (|values|
+    /// above 1e6), where float and double cannot be compared.
     /// </summary>
+    /// <remarks>
+    /// The bound is each element's own: 1e-5 of its magnitude (at least 1e-5), plus 1000 times how far the double result
+    /// moves when every number given to the cell moves by float's unit roundoff (2^-24, random signs). The second term is
+    /// the element's condition, which float's rounding inside the cell meets at every operation: small for most
+    /// elements, large only where the computation amplifies rounding (long sums that cancel, saturated gates), where
+    /// the float result cannot be closer. One bound for the whole tensor would be too loose for its small elements and
+    /// too tight for its ill-conditioned ones.
+    /// </remarks>
     public static List<string>? CompareSingleWithDouble(RecurrentCell<float> single, RecurrentCell<double> @double, int batch, int steps, int seed)
     {
         var random = new Random(seed);
-        foreach (Parameter<double> parameter in @double.Parameters)
-        {
-            double[] values = RandomArray(random, parameter.Length, 0.5);
-            parameter.CopyFrom(values);
-            single.Parameter(parameter.Name).CopyFrom(values.Select(v => (float)v).ToArray());
-        }
+        double[] Floats(int length, double scale) => RandomArray(random, length, scale).Select(v => (double)(float)v).ToArray();
+        var parameters = @double.Parameters.Select(p => Floats(p.Length, 0.5)).ToList();
         int x = @double.InputSize, o = @double.OutputSize, states = @double.StateValues(batch);
-        double[] inputs = RandomArray(random, steps * batch * x, 1), initial = RandomArray(random, states, 0.5);
-        double[] outputGradients = RandomArray(random, steps * batch * o, 1), finalGradients = RandomArray(random, states, 1);
+        double[] inputs = Floats(steps * batch * x, 1), initial = Floats(states, 0.5);
+        double[] outputGradients = Floats(steps * batch * o, 1), finalGradients = Floats(states, 1);
+
+        var expected = RunDouble(@double, parameters, inputs, initial, outputGradients, finalGradients, batch, steps);
+        if (expected is null) return null;
+        var signs = new Random(seed ^ 0x5bd1e995);
+        double[] Nudge(double[] values) => values.Select(v => v * (1 + (signs.Next(2) * 2 - 1) * Math.Pow(2, -24))).ToArray();
+        var nudged = RunDouble(@double, parameters.Select(Nudge).ToList(), Nudge(inputs), Nudge(initial), Nudge(outputGradients), Nudge(finalGradients), batch, steps);
+        if (nudged is null) return null;
+
         float[] F(double[] a) => a.Select(v => (float)v).ToArray();
+        for (int k = 0; k < parameters.Count; k++) single.Parameter(@double.Parameters[k].Name).CopyFrom(F(parameters[k]));
+        var rf = single.CreateRunner(steps, batch);
+        var of = new float[steps * batch * o];
+        var ff = new float[states];
+        rf.ForwardTraining(F(inputs), batch, F(initial), of, ff);
+        var dxf = new float[inputs.Length];
+        var dif = new float[initial.Length];
+        single.ZeroGradients();
+        rf.Backward(F(outputGradients), F(finalGradients), dxf, dif);
+        var actual = new List<(string, float[])> { ("outputs", of), ("final states", ff), ("dx", dxf), ("d initial", dif) };
+        actual.AddRange(@double.Parameters.Select(p => ("d" + p.Name, single.Parameter(p.Name).GradientToArray())));
 
         var failures = new List<string>();
-        void Compare(string what, ReadOnlySpan<double> expected, ReadOnlySpan<float> actual)
+        for (int t = 0; t < actual.Count; t++)
         {
-            double scale = 1;
-            foreach (double e in expected) scale = Math.Max(scale, Math.Abs(e));
-            for (int i = 0; i < expected.Length; i++)
-                if (!(Math.Abs(actual[i] - expected[i]) <= 1e-4 * scale))
+            (string what, float[] values) = actual[t];
+            double[] e = expected[t].Values, n = nudged[t].Values;
+            for (int i = 0; i < e.Length; i++)
+            {
+                double bound = 1e-5 * Math.Max(1, Math.Abs(e[i])) + 1000 * Math.Abs(n[i] - e[i]);
+                if (!(Math.Abs(values[i] - e[i]) <= bound))
                 {
-                    failures.Add($"{what}[{i}]: float {actual[i]:G9}, double {expected[i]:G9}");
-                    return;
+                    failures.Add($"{what}[{i}]: float {values[i]:G9}, double {e[i]:G9} (bound {bound:G3}; nudged double {n[i]:G9})");
+                    break;
                 }
+            }
         }
-
-        var rd = @double.CreateRunner(steps, batch);
-        var rf = single.CreateRunner(steps, batch);
-        var od = new double[steps * batch * o]; var of = new float[od.Length];
-        var fd = new double[states]; var ff = new float[fd.Length];
-        rd.ForwardTraining(inputs, batch, initial, od, fd);
-        if (od.Concat(fd).Any(v => !(Math.Abs(v) <= 1e6))) return null;
-        rf.ForwardTraining(F(inputs), batch, F(initial), of, ff);
-        Compare("outputs", od, of);
-        Compare("final states", fd, ff);
-        var dxd = new double[inputs.Length]; var dxf = new float[inputs.Length];
-        var did = new double[initial.Length]; var dif = new float[initial.Length];
-        @double.ZeroGradients(); single.ZeroGradients();
-        rd.Backward(outputGradients, finalGradients, dxd, did);
-        if (dxd.Concat(did).Concat(@double.Parameters.SelectMany(p => p.GradientToArray())).Any(v => !(Math.Abs(v) <= 1e6))) return null;
-        rf.Backward(F(outputGradients), F(finalGradients), dxf, dif);
-        Compare("dx", dxd, dxf);
-        Compare("d initial", did, dif);
-        foreach (Parameter<double> parameter in @double.Parameters)
-            Compare("d" + parameter.Name, parameter.GradientToArray(), single.Parameter(parameter.Name).GradientToArray());
         return failures;
+    }
+
+    /// <summary>The double cell's outputs, final states and every gradient, in the float comparison's order; null on overflow.</summary>
+    private static List<(string Name, double[] Values)>? RunDouble(RecurrentCell<double> cell, IReadOnlyList<double[]> parameters, double[] inputs, double[] initial,
+        double[] outputGradients, double[] finalGradients, int batch, int steps)
+    {
+        for (int k = 0; k < parameters.Count; k++) cell.Parameters[k].CopyFrom(parameters[k]);
+        var runner = cell.CreateRunner(steps, batch);
+        var outputs = new double[steps * batch * cell.OutputSize];
+        var final = new double[initial.Length];
+        runner.ForwardTraining(inputs, batch, initial, outputs, final);
+        var dx = new double[inputs.Length];
+        var dInitial = new double[initial.Length];
+        cell.ZeroGradients();
+        runner.Backward(outputGradients, finalGradients, dx, dInitial);
+        var results = new List<(string, double[])> { ("outputs", outputs), ("final states", final), ("dx", dx), ("d initial", dInitial) };
+        results.AddRange(cell.Parameters.Select(p => ("d" + p.Name, p.GradientToArray())));
+        return results.Any(r => r.Item2.Any(v => !(Math.Abs(v) <= 1e6))) ? null : results;
     }
 }

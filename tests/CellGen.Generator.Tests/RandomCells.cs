@@ -11,25 +11,66 @@ namespace CellGen.Generator.Tests;
 /// size such as tanh(x[t]) and x[t-2]), numbers, parameter vectors of both sizes, shared matrices, s[t] read after
 /// its equation, and highways (the input combined elementwise with H, so that the cell needs X = H).
 /// </summary>
+///
+/// Draws stay put as the generator grows: each cell has its own seed (the generator's seed and the cell's index), and
+/// every named option of a choice (<see cref="Choose"/>) has its own stream, drawn whether or not it is chosen. Adding
+/// a function, or a case of a switch, leaves every cell the new option does not win exactly as it was; only the cells
+/// it wins change (about 1 in n+1 choices of that point).
+/// </summary>
 public sealed class RandomCells
 {
-    private readonly Random _random;
+    private readonly int _seed;
+    private int _cell, _current;
+    private readonly string? _extraFunction;
+    private Random _random = new(0);
+    private readonly Dictionary<string, Random> _streams = new();
     private int _names;
     private readonly List<(string Name, List<bool> Parts)> _matrices = new();
     private List<string> _hidden = new();
 
-    public RandomCells(int seed) => _random = new Random(seed);
+    /// <param name="extraFunction">A function added to those drawn, as a new entry would be (for the test that the draws stay put).</param>
+    public RandomCells(int seed, string? extraFunction = null) => (_seed, _extraFunction) = (seed, extraFunction);
 
     private bool Chance(double p) => _random.NextDouble() < p;
 
     private T Pick<T>(IReadOnlyList<T> items) => items[_random.Next(items.Count)];
 
+    /// <summary>
+    /// One option of a choice point, each taken with probability weight / total: every option draws a key from its own
+    /// stream and the least key wins (exponential keys, so the weights hold); the main stream is not touched.
+    /// </summary>
+    private string Choose(string point, params (string Name, double Weight, Func<string> Make)[] options)
+    {
+        (string Name, double Weight, Func<string> Make) best = options[0];
+        double least = double.MaxValue;
+        foreach (var option in options)
+        {
+            string key = point + "/" + option.Name;
+            if (!_streams.TryGetValue(key, out Random? stream)) _streams[key] = stream = new Random(Mix(_seed, _current, key));
+            double draw = -Math.Log(1 - stream.NextDouble()) / option.Weight;
+            if (draw < least) (least, best) = (draw, option);
+        }
+        return best.Make();
+    }
+
+    private static (string, double, Func<string>) Option(string name, Func<string> make, double weight = 1) => (name, weight, make);
+
+    /// <summary>A seed from the generator's seed, the cell's index and an option's name (FNV-1a: string hashes change per process).</summary>
+    private static int Mix(int seed, int cell, string name)
+    {
+        uint hash = 2166136261;
+        foreach (char c in $"{seed}:{cell}:{name}") hash = (hash ^ c) * 16777619;
+        return (int)(hash & 0x7fffffff);
+    }
+
     private string Fresh(string prefix) => prefix + _names++;
 
-    private string Number() => Pick(new[] { "0.5", "2", "1", "0.25", "1.5", "3e-1", "0.75" });
+    private string Number() => Choose("number", new[] { "0.5", "2", "1", "0.25", "1.5", "3e-1", "0.75" }.Select(n => Option(n, () => n)).ToArray());
 
-    // Entries are swapped, not added, so that the cells keep their shapes (a longer list would reshuffle every draw).
-    private string Function() => Pick(new[] { "sigmoid", "σ", "tanh", "relu", "tanh", "softsign" });
+    private string Function() => Choose("function", new[]
+    {
+        Option("sigmoid", () => "sigmoid"), Option("σ", () => "σ"), Option("tanh", () => "tanh", 2), Option("relu", () => "relu"), Option("softsign", () => "softsign"),
+    }.Concat(_extraFunction is { } extra ? new[] { Option(extra, () => extra) } : Array.Empty<(string, double, Func<string>)>()).ToArray());
 
     private string Times() => Chance(0.2) ? " ⊙ " : " * ";
 
@@ -37,25 +78,23 @@ public sealed class RandomCells
     private string Input() => Chance(0.3) ? $"x[t-{_random.Next(1, 4)}]" : "x[t]";
 
     /// <summary>A function of version 2 applied to an expression, kept inside its domain.</summary>
-    private string Function2(string e, string other) => _random.Next(16) switch
-    {
-        0 => $"exp({Number()} * tanh({e}))",
-        1 => $"log(1 + sigmoid({e}))",
-        2 => $"softplus({e})",
-        3 => $"abs({e})",
-        4 => $"sqrt({Operand(e)} * {Operand(e)} + 1)",
-        5 => $"min({e}, {other})",
-        6 => $"max({e}, {Number()})",
-        7 => $"{Operand(e)} / (1 + abs({other}))",
-        8 => $"log(2 + tanh({e})) / {Number()}",
-        10 => $"sqrt(1 + sigmoid({e}))",
-        11 => $"min({Number()}, {e})",
-        12 => $"{Operand(e)} - mean({e})",
-        13 => $"mean({e}) * {Operand(other)}",
-        14 => $"{Number()} * layernorm({e}) + {Operand(other)}",
-        15 => $"layernorm({e}) * sigmoid({other})",
-        _ => $"{Operand(e)} / (2 + sigmoid({other}))",
-    };
+    private string Function2(string e, string other) => Choose("function2",
+        Option("exp", () => $"exp({Number()} * tanh({e}))", 2),
+        Option("log", () => $"log(1 + sigmoid({e}))"),
+        Option("softplus", () => $"softplus({e})"),
+        Option("abs", () => $"abs({e})"),
+        Option("sqrt", () => $"sqrt({Operand(e)} * {Operand(e)} + 1)"),
+        Option("min", () => $"min({e}, {other})"),
+        Option("max", () => $"max({e}, {Number()})"),
+        Option("divide by abs", () => $"{Operand(e)} / (1 + abs({other}))"),
+        Option("log over number", () => $"log(2 + tanh({e})) / {Number()}"),
+        Option("sqrt sigmoid", () => $"sqrt(1 + sigmoid({e}))"),
+        Option("min number", () => $"min({Number()}, {e})"),
+        Option("minus mean", () => $"{Operand(e)} - mean({e})"),
+        Option("mean times", () => $"mean({e}) * {Operand(other)}"),
+        Option("layernorm affine", () => $"{Number()} * layernorm({e}) + {Operand(other)}"),
+        Option("layernorm gated", () => $"layernorm({e}) * sigmoid({other})"),
+        Option("divide by sigmoid", () => $"{Operand(e)} / (2 + sigmoid({other}))", 2));
 
     private string At() => Chance(0.2) ? " · " : " @ ";
 
@@ -63,16 +102,14 @@ public sealed class RandomCells
     private string InputExpression(int depth)
     {
         if (depth <= 0) return Input();
-        return _random.Next(7) switch
-        {
-            0 => $"{Function()}({InputExpression(depth - 1)})",
-            1 => $"{Number()}{Times()}{InputExpression(depth - 1)}",
-            2 => $"{Fresh("q")}{Times()}{Input()}",
-            3 => $"-{InputExpression(depth - 1)}",
-            4 => $"({InputExpression(depth - 1)} - {Number()})",
-            5 => Function2(InputExpression(depth - 1), InputExpression(0)),
-            _ => Input(),
-        };
+        return Choose("input expression",
+            Option("function", () => $"{Function()}({InputExpression(depth - 1)})"),
+            Option("scaled", () => $"{Number()}{Times()}{InputExpression(depth - 1)}"),
+            Option("weighted", () => $"{Fresh("q")}{Times()}{Input()}"),
+            Option("negated", () => $"-{InputExpression(depth - 1)}"),
+            Option("shifted", () => $"({InputExpression(depth - 1)} - {Number()})"),
+            Option("function2", () => Function2(InputExpression(depth - 1), InputExpression(0))),
+            Option("input", Input));
     }
 
     private string Product(int depth, bool needInput)
@@ -105,27 +142,28 @@ public sealed class RandomCells
             () => $"{HiddenExpression(depth - 1, false)} + {Product(depth, true)}",
         })();
         if (depth <= 0) return Chance(0.8) ? Pick(_hidden) : Fresh("p");
-        return _random.Next(13) switch
-        {
-            9 or 10 or 12 => Function2(HiddenExpression(depth - 1, false), HiddenExpression(depth - 1, false)),
+        return Choose("hidden expression",
+            Option("function2", () => Function2(HiddenExpression(depth - 1, false), HiddenExpression(depth - 1, false)), 3),
             // Highways (X = H): the other side is a state or an intermediate, whose size H is known.
-            11 when Chance(0.5) => $"{Pick(_hidden)}{Times()}{Input()}",
-            11 => $"(1 - sigmoid({Pick(_hidden)})){Times()}tanh({Input()})",
-            0 => $"{HiddenExpression(depth - 1, false)} + {HiddenExpression(depth - 1, false)}",
-            1 => $"{HiddenExpression(depth - 1, false)} - {Operand(HiddenExpression(depth - 1, false))}",
-            2 => $"{Operand(HiddenExpression(depth - 1, false))}{Times()}{Operand(HiddenExpression(depth - 1, false))}",
-            3 => $"{Function()}({HiddenExpression(depth - 1, false)})",
-            4 => $"-{Operand(HiddenExpression(depth - 1, false))}",
-            5 => $"{Function()}({Product(depth, false)} + {Fresh("b")})",
-            6 => $"({Number()} - {HiddenExpression(depth - 1, false)}){Times()}{Operand(HiddenExpression(depth - 1, false))}",
-            7 => Product(depth, false),
-            _ => $"{Number()}{Times()}{Operand(HiddenExpression(depth - 1, false))}",
-        };
+            Option("highway", () => $"{Pick(_hidden)}{Times()}{Input()}", 0.5),
+            Option("gated highway", () => $"(1 - sigmoid({Pick(_hidden)})){Times()}tanh({Input()})", 0.5),
+            Option("sum", () => $"{HiddenExpression(depth - 1, false)} + {HiddenExpression(depth - 1, false)}"),
+            Option("difference", () => $"{HiddenExpression(depth - 1, false)} - {Operand(HiddenExpression(depth - 1, false))}"),
+            Option("product", () => $"{Operand(HiddenExpression(depth - 1, false))}{Times()}{Operand(HiddenExpression(depth - 1, false))}"),
+            Option("function", () => $"{Function()}({HiddenExpression(depth - 1, false)})"),
+            Option("negated", () => $"-{Operand(HiddenExpression(depth - 1, false))}"),
+            Option("gate", () => $"{Function()}({Product(depth, false)} + {Fresh("b")})"),
+            Option("complement", () => $"({Number()} - {HiddenExpression(depth - 1, false)}){Times()}{Operand(HiddenExpression(depth - 1, false))}"),
+            Option("matrix product", () => Product(depth, false)),
+            Option("scaled", () => $"{Number()}{Times()}{Operand(HiddenExpression(depth - 1, false))}"));
     }
 
     /// <summary>A random cell: its equations, its states (the output is h).</summary>
     public List<string> Next()
     {
+        _current = _cell++;
+        _random = new Random(Mix(_seed, _current, ""));
+        _streams.Clear();
         _names = 0;
         _matrices.Clear();
         int stateCount = _random.Next(1, 4);
