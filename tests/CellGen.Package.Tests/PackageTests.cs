@@ -27,11 +27,13 @@ public sealed class PackageTests(PackageFixture package) : IClassFixture<Package
         {
             "lib/net10.0/CellGen.Cells.dll", "lib/net10.0/CellGen.Cells.xml",
             "lib/net10.0/CellGen.Runtime.dll", "lib/net10.0/CellGen.Runtime.xml",
-            "analyzers/dotnet/cs/CellGen.Generator.dll",
+            "analyzers/dotnet/cs/CellGen.Generator.dll", "analyzers/dotnet/cs/CellGen.CodeFixes.dll",
             "build/CellGen.props", "buildTransitive/CellGen.props", "README.md", "LICENSE", "CellGen.nuspec",
         })
             Assert.True(entries.Contains(expected), $"{expected} missing from the package; it holds:\n{string.Join('\n', entries)}");
         Assert.DoesNotContain(entries, e => e.StartsWith("lib/", StringComparison.Ordinal) && e.Contains("Generator", StringComparison.Ordinal));
+        // The lane types' generator is a step of this repository's build, not of a user's.
+        Assert.DoesNotContain(entries, e => e.Contains("LaneGenerator", StringComparison.Ordinal));
 
         using Stream nuspecStream = zip.GetEntry("CellGen.nuspec")!.Open();
         XElement metadata = XDocument.Load(nuspecStream).Root!.Elements().Single(e => e.Name.LocalName == "metadata");

@@ -29,6 +29,7 @@ public sealed class LayerTests
         "Highway" => new Highway(inputSize),
         "Glu" => new Glu(inputSize, sizes[0]),
         "SoftsignLayer" => new SoftsignLayer(inputSize),
+        "EluLayer" => new EluLayer(inputSize),
         _ => throw new ArgumentException(name),
     };
 

@@ -152,7 +152,7 @@ public sealed class OnnxTests : IDisposable
     public static IEnumerable<object[]> ScannedCells() => new[]
     {
         "Lstmp", "LayerNormLstm", "PeepholeLstm", "CoupledLstm", "FgrLstm", "IndRnn", "Janet", "LnLstm", "ZooLstmp", "MinGru", "MinLstm",
-        "MultiplicativeLstm", "Mut1", "Qrnn2", "Rhn2", "SoftplusRnn", "Sru", "Ugrnn", "SoftsignRnn",
+        "MultiplicativeLstm", "Mut1", "Qrnn2", "Rhn2", "SoftplusRnn", "Sru", "Ugrnn", "SoftsignRnn", "EluRnn",
     }.Select(c => new object[] { c });
 
     private static Func<int, int, RecurrentCell<float>> ScannedCellOf(string name) => name switch
@@ -174,6 +174,7 @@ public sealed class OnnxTests : IDisposable
         "Rhn2" => (x, h) => new Zoo.Rhn2(x, h),
         "SoftplusRnn" => (x, h) => new Zoo.SoftplusRnn(x, h),
         "SoftsignRnn" => (x, h) => new SoftsignRnn(x, h),
+        "EluRnn" => (x, h) => new EluRnn(x, h),
         "Sru" => (x, h) => new Zoo.Sru(x, h),
         _ => (x, h) => new Zoo.Ugrnn(x, h),
     };

@@ -59,3 +59,13 @@ public partial class SoftsignLayer;
 [RecurrentCell]
 [Equation("h[t] = softsign(W @ [h[t-1], x[t]] + b)")]
 public partial class SoftsignRnn;
+
+/// <summary>nn.ELU as a layer of the tests (elu is a function of the language, added as issue 28 asks a function to be added).</summary>
+[Layer]
+[Equation("y = elu(x)")]
+public partial class EluLayer;
+
+/// <summary>An RNN with elu for tanh, exported as a Scan of its step (ONNX's Elu).</summary>
+[RecurrentCell]
+[Equation("h[t] = elu(W @ [h[t-1], x[t]] + b)")]
+public partial class EluRnn;

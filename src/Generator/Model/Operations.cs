@@ -147,6 +147,11 @@ internal sealed class Operation
         a => a[0] / (1 + Math.Abs(a[0])), "global::CellGen.CompilerServices.LaneOperators.Softsign<V, {2}>({0})", 6,
         Mul(G, Mul(Sub(N(1), Call(Abs, Y)), Sub(N(1), Call(Abs, Y)))));
 
+    // elu(v) = v for v > 0, else e^v - 1 (nn.ELU, alpha 1); its derivative there is e^v = y + 1, written 1 - positive(-v, -y).
+    public static readonly Operation Elu = Function("elu", new[] { "elu" }, 1,
+        a => a[0] > 0 ? a[0] : Math.Exp(a[0]) - 1, "global::CellGen.CompilerServices.LaneOperators.Elu<V, {2}>({0})", 10,
+        Mul(G, Sub(N(1), Call(Positive, Neg(A(0)), Neg(Y)))));
+
     public static readonly Operation Sqrt = Function("sqrt", new[] { "sqrt" }, 1,
         a => Math.Sqrt(a[0]), "V.Sqrt({0})", 4, Div(Mul(G, N(0.5)), Y));
 

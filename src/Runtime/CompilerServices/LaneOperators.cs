@@ -20,6 +20,14 @@ public static class LaneOperators
     public static V Softsign<V, T>(V x) where V : struct, ISimd<V, T> => x / (V.Number(1) + V.Abs(x));
 
     /// <summary>
+    /// elu(x) = x for x &gt; 0, else e^x - 1, as nn.ELU (alpha 1): max(0, x) + (e^min(0, x) - 1), nothing overflows. Zero
+    /// is the first operand of max and min so that NaN passes through the native instructions, which return the second
+    /// operand when one is NaN.
+    /// </summary>
+    public static V Elu<V, T>(V x) where V : struct, ISimd<V, T> =>
+        V.Max(V.Number(0), x) + (V.Exp(V.Min(V.Number(0), x)) - V.Number(1));
+
+    /// <summary>
     /// log(1 + e) for e ≥ 0, accurate where 1 + e rounds: log(u) · e / (u - 1) with u = 1 + e (Goldberg), and e itself
     /// where u rounds to 1.
     /// </summary>

@@ -100,6 +100,41 @@ public sealed class ActivationTests
         Assert.All(buffer, v => Assert.True(float.IsNaN(v), $"{typeof(V).Name} exp(NaN) = {v}"));
     }
 
+    /// <summary>
+    /// The language's functions written over the lanes (LaneOperators): NaN stays NaN and infinities give the limits,
+    /// on every width (the native min and max return their second operand when one is NaN: the operators are written so).
+    /// </summary>
+    private static void CheckLaneOperators<V>() where V : struct, ISimd<V, float>
+    {
+        var buffer = new float[V.Count];
+        float[] At(Func<V, V> f, float value)
+        {
+            var x = new float[V.Count];
+            Array.Fill(x, value);
+            V.Store(f(V.Load(x, 0)), buffer, 0);
+            return buffer;
+        }
+        foreach ((string name, Func<V, V> f, float minusInfinity, float plusInfinity) in new (string, Func<V, V>, float, float)[]
+        {
+            ("softplus", LaneOperators.Softplus<V, float>, 0, float.PositiveInfinity),
+            ("softsign", LaneOperators.Softsign<V, float>, float.NaN, float.NaN), // ∞/∞: as nn.Softsign
+            ("elu", LaneOperators.Elu<V, float>, -1, float.PositiveInfinity),
+        })
+        {
+            Assert.All(At(f, float.NaN), v => Assert.True(float.IsNaN(v), $"{typeof(V).Name} {name}(NaN) = {v}"));
+            // Exp(-∞) is the smallest normal float, 1.2e-38 (its argument is clamped): zero for any purpose.
+            Assert.All(At(f, float.NegativeInfinity), v => Assert.True(v.Equals(minusInfinity) || Math.Abs(v - minusInfinity) <= 1e-37, $"{typeof(V).Name} {name}(-∞) = {v}"));
+            Assert.All(At(f, float.PositiveInfinity), v => Assert.True(v.Equals(plusInfinity), $"{typeof(V).Name} {name}(+∞) = {v}"));
+        }
+        Assert.All(At(LaneOperators.Elu<V, float>, -2), v => Assert.Equal(Math.Exp(-2) - 1, v, 1e-7));
+        Assert.All(At(LaneOperators.Elu<V, float>, 3), v => Assert.Equal(3f, v));
+    }
+
+    [Fact] public void F32x16LaneOperators() => CheckLaneOperators<F32x16>();
+    [Fact] public void F32x8LaneOperators() => CheckLaneOperators<F32x8>();
+    [Fact] public void F32x4LaneOperators() => CheckLaneOperators<F32x4>();
+    [Fact] public void F32x1LaneOperators() => CheckLaneOperators<F32x1>();
+
     [Fact] public void F32x16Exp() => CheckExp<F32x16>();
     [Fact] public void F32x8Exp() => CheckExp<F32x8>();
     [Fact] public void F32x4Exp() => CheckExp<F32x4>();

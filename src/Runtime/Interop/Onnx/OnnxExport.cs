@@ -132,7 +132,7 @@ public static class Onnx
     internal static readonly IReadOnlyDictionary<string, string> StepOperators = new Dictionary<string, string>
     {
         ["-"] = "Neg", ["*"] = "Mul", ["/"] = "Div", ["sigmoid"] = "Sigmoid", ["tanh"] = "Tanh", ["relu"] = "Relu", ["exp"] = "Exp",
-        ["log"] = "Log", ["softplus"] = "Softplus", ["softsign"] = "Softsign", ["abs"] = "Abs", ["sqrt"] = "Sqrt", ["min"] = "Min", ["max"] = "Max",
+        ["log"] = "Log", ["softplus"] = "Softplus", ["softsign"] = "Softsign", ["elu"] = "Elu", ["abs"] = "Abs", ["sqrt"] = "Sqrt", ["min"] = "Min", ["max"] = "Max",
     };
 
     /// <summary>
