@@ -115,6 +115,15 @@ public sealed class DiagnosticTests
         Assert.Contains(suppressed.RunResult.GeneratedTrees, t => GeneratorHarness.IsSourceOf(t.FilePath, "Test.C"));
     }
 
+    [Theory]
+    [InlineData("h[t] = tanh(W @ [h[t-1], x[t]] + b)^[|0|]")]
+    [InlineData("h[t] = tanh(W @ [h[t-1], x[t]] + b)^[|1.5|]")]
+    [InlineData("h[t] = tanh(W @ [h[t-1], x[t]] + b)^[|17|]")]
+    [InlineData("h[t] = tanh(W @ [h[t-1], x[t]] + b)^-[|b|]")]
+    [InlineData("h[t] = tanh(W @ [h[t-1], x[t]] + b)^2[|^|]3")]
+    [InlineData("h[t] = tanh(W @ [h[t-1], x[t]] + b)[|^|]")]
+    public void CG0001_APowerTakesAWholeNumberFromOneToSixteen(string equation) => Expect("CG0001", CellSource(equation));
+
     [Fact]
     public void EveryMessageSaysMoreThanItsArgument()
     {

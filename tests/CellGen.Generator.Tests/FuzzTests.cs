@@ -15,7 +15,7 @@ public sealed class FuzzTests
 {
     private const int Cells = 10_000;
     private const int PerCompilation = 500;
-    private const string Alphabet = "hxcWbgt[]()@*+-/,=.0123456789 σ⊙·_iofelpqnam";
+    private const string Alphabet = "hxcWbgt[]()@*+-/^,=.0123456789 σ⊙·_iofelpqnam";
 
     private static string Mutate(string text, Random random)
     {

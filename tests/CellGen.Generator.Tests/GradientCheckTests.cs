@@ -83,6 +83,7 @@ public sealed class GradientCheckTests
         var constructs = new Dictionary<string, Func<string, bool>>
         {
             ["/"] = t => t.Contains(" / "),
+            ["^"] = t => t.Contains('^'),
             ["x[t-k]"] = t => t.Contains("x[t-"),
             ["[Size]"] = t => t.Contains("[Size("),
             ["highway"] = t => false, // counted below, from the constructors

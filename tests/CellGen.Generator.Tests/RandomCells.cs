@@ -6,7 +6,7 @@ namespace CellGen.Generator.Tests;
 
 /// <summary>
 /// Random well-formed cells over the whole language: states and intermediates in random order, + - * ⊙ / and unary -,
-/// every function (each kept inside its domain: log and sqrt of positive values, exp of bounded ones, division by
+/// every function (each kept inside its domain: log and sqrt of positive values, exp and powers of bounded ones, division by
 /// values away from zero), @ and · with concatenations of any parts (expressions of the hidden size, or of the input
 /// size such as tanh(x[t]) and x[t-2]), numbers, parameter vectors of both sizes, shared matrices, s[t] read after
 /// its equation, and highways (the input combined elementwise with H, so that the cell needs X = H).
@@ -70,6 +70,7 @@ public sealed class RandomCells
     private string Function() => Choose("function", new[]
     {
         Option("sigmoid", () => "sigmoid"), Option("σ", () => "σ"), Option("tanh", () => "tanh", 2), Option("relu", () => "relu"), Option("softsign", () => "softsign"), Option("elu", () => "elu"),
+        Option("logsigmoid", () => "logsigmoid"), Option("silu", () => "silu"), Option("hardsigmoid", () => "hardsigmoid"), Option("hardtanh", () => "hardtanh"),
     }.Concat(_extraFunction is { } extra ? new[] { Option(extra, () => extra) } : Array.Empty<(string, double, Func<string>)>()).ToArray());
 
     private string Times() => Chance(0.2) ? " ⊙ " : " * ";
@@ -94,7 +95,10 @@ public sealed class RandomCells
         Option("mean times", () => $"mean({e}) * {Operand(other)}"),
         Option("layernorm affine", () => $"{Number()} * layernorm({e}) + {Operand(other)}"),
         Option("layernorm gated", () => $"layernorm({e}) * sigmoid({other})"),
-        Option("divide by sigmoid", () => $"{Operand(e)} / (2 + sigmoid({other}))", 2));
+        Option("divide by sigmoid", () => $"{Operand(e)} / (2 + sigmoid({other}))", 2),
+        // A power of a bounded value, as exp's argument is bounded: a cube of a state feeding itself would explode.
+        Option("power", () => $"tanh({e})^{Choose("exponent", Option("2", () => "2"), Option("3", () => "3"))} * {Number()}"),
+        Option("reciprocal power", () => $"(1 + {Operand(e)}^2)^-1"));
 
     private string At() => Chance(0.2) ? " · " : " @ ";
 

@@ -48,6 +48,8 @@ public sealed class StageTests
     [InlineData("h[t] = tanh(W @ h[t-1] - (-(U @ x[t])))", "h[t] = tanh(W @ h[t-1] + U @ x[t])")]               // a negation inside a sum is a sign
     [InlineData("h[t] = tanh(W @ h[t-1] + U @ x[t] + exp(0) - 1)", "h[t] = tanh(W @ h[t-1] + U @ x[t])")]       // functions of numbers fold
     [InlineData("h[t] = relu(W @ h[t-1] + U @ x[t] + 0 * mean(2))", "h[t] = relu(W @ h[t-1] + U @ x[t])")]      // so does a mean of a number
+    [InlineData("h[t] = tanh(W @ h[t-1] + U @ x[t])^3", "h[t] = tanh(W @ h[t-1] + U @ x[t]) * tanh(W @ h[t-1] + U @ x[t]) * tanh(W @ h[t-1] + U @ x[t])")] // a power is its products, the base once
+    [InlineData("h[t] = -h[t-1]^-2 + U @ x[t]", "h[t] = -(1 / (h[t-1] * h[t-1])) + U @ x[t]")]                  // and binds tighter than a sign
     public void TheseEquationsOptimiseToTheSameStepGraphAsThose(string these, string those) =>
         Assert.Equal(Computation(Optimise(those)), Computation(Optimise(these)));
 

@@ -30,6 +30,11 @@ public sealed class LayerTests
         "Glu" => new Glu(inputSize, sizes[0]),
         "SoftsignLayer" => new SoftsignLayer(inputSize),
         "EluLayer" => new EluLayer(inputSize),
+        "LogSigmoidLayer" => new LogSigmoidLayer(inputSize),
+        "SiluLayer" => new SiluLayer(inputSize),
+        "HardSigmoidLayer" => new HardSigmoidLayer(inputSize),
+        "HardTanhLayer" => new HardTanhLayer(inputSize),
+        "PowerLayer" => new PowerLayer(inputSize),
         _ => throw new ArgumentException(name),
     };
 

@@ -152,7 +152,7 @@ public sealed class OnnxTests : IDisposable
     public static IEnumerable<object[]> ScannedCells() => new[]
     {
         "Lstmp", "LayerNormLstm", "PeepholeLstm", "CoupledLstm", "FgrLstm", "IndRnn", "Janet", "LnLstm", "ZooLstmp", "MinGru", "MinLstm",
-        "MultiplicativeLstm", "Mut1", "Qrnn2", "Rhn2", "SoftplusRnn", "Sru", "Ugrnn", "SoftsignRnn", "EluRnn",
+        "MultiplicativeLstm", "Mut1", "Qrnn2", "Rhn2", "SoftplusRnn", "Sru", "Ugrnn", "SoftsignRnn", "EluRnn", "NewFunctionsRnn",
     }.Select(c => new object[] { c });
 
     private static Func<int, int, RecurrentCell<float>> ScannedCellOf(string name) => name switch
@@ -175,6 +175,7 @@ public sealed class OnnxTests : IDisposable
         "SoftplusRnn" => (x, h) => new Zoo.SoftplusRnn(x, h),
         "SoftsignRnn" => (x, h) => new SoftsignRnn(x, h),
         "EluRnn" => (x, h) => new EluRnn(x, h),
+        "NewFunctionsRnn" => (x, h) => new NewFunctionsRnn(x, h),
         "Sru" => (x, h) => new Zoo.Sru(x, h),
         _ => (x, h) => new Zoo.Ugrnn(x, h),
     };

@@ -69,3 +69,34 @@ public partial class EluLayer;
 [RecurrentCell]
 [Equation("h[t] = elu(W @ [h[t-1], x[t]] + b)")]
 public partial class EluRnn;
+
+/// <summary>F.logsigmoid as a layer of the tests.</summary>
+[Layer]
+[Equation("y = logsigmoid(x)")]
+public partial class LogSigmoidLayer;
+
+/// <summary>nn.SiLU as a layer of the tests.</summary>
+[Layer]
+[Equation("y = silu(x)")]
+public partial class SiluLayer;
+
+/// <summary>nn.Hardsigmoid as a layer of the tests.</summary>
+[Layer]
+[Equation("y = hardsigmoid(x)")]
+public partial class HardSigmoidLayer;
+
+/// <summary>nn.Hardtanh as a layer of the tests.</summary>
+[Layer]
+[Equation("y = hardtanh(x)")]
+public partial class HardTanhLayer;
+
+/// <summary>Whole powers as a layer of the tests: x³ - 1 / (1 + x²).</summary>
+[Layer]
+[Equation("y = x^3 - (1 + x^2)^-1")]
+public partial class PowerLayer;
+
+/// <summary>An RNN with the new functions, exported as a Scan of its step (the composite ONNX lowerings).</summary>
+[RecurrentCell]
+[Equation("a = W @ [h[t-1], x[t]] + b")]
+[Equation("h[t] = hardtanh(silu(a) + logsigmoid(a)) * hardsigmoid(a) + 0.1 * a^2")]
+public partial class NewFunctionsRnn;

@@ -12,7 +12,7 @@ namespace CellGen.Generator.Language;
 /// </summary>
 internal sealed class Parser
 {
-    private enum TokenKind { Name, Number, Plus, Minus, Star, Slash, At, Equals, LParen, RParen, LBracket, RBracket, Comma, End, Bad }
+    private enum TokenKind { Name, Number, Plus, Minus, Star, Slash, Caret, At, Equals, LParen, RParen, LBracket, RBracket, Comma, End, Bad }
 
     private readonly record struct Token(TokenKind Kind, string Text, TextRange Range);
 
@@ -94,6 +94,7 @@ internal sealed class Parser
                 '-' or '−' => TokenKind.Minus,
                 '*' or '⊙' => TokenKind.Star,
                 '/' => TokenKind.Slash,
+                '^' => TokenKind.Caret,
                 '@' or '·' => TokenKind.At,
                 '=' => TokenKind.Equals,
                 '(' => TokenKind.LParen,
@@ -108,7 +109,7 @@ internal sealed class Parser
             var token = new Token(kind, text.Substring(start, length), new TextRange(start, length));
             if (kind == TokenKind.Bad)
                 throw new SyntaxException(EquationProblem.Create(Diagnostics.SyntaxError, equation, token.Range,
-                    $"unexpected character '{token.Text}'; equations use names, numbers, + - * / @ ( ) [ ] , and the functions {Operation.FunctionList}"));
+                    $"unexpected character '{token.Text}'; equations use names, numbers, + - * / ^ @ ( ) [ ] , and the functions {Operation.FunctionList}"));
             tokens.Add(token);
         }
         tokens.Add(new Token(TokenKind.End, "", new TextRange(text.Length, 0)));
@@ -137,7 +138,7 @@ internal sealed class Parser
     private EquationSyntax ParseEquation()
     {
         if (Current.Kind == TokenKind.End) throw Error(new TextRange(0, _text.Length), "the equation is empty; write 'name = expression'");
-        int operators = _tokens.Count(t => t.Kind is TokenKind.Plus or TokenKind.Minus or TokenKind.Star or TokenKind.Slash or TokenKind.At or TokenKind.Comma);
+        int operators = _tokens.Count(t => t.Kind is TokenKind.Plus or TokenKind.Minus or TokenKind.Star or TokenKind.Slash or TokenKind.Caret or TokenKind.At or TokenKind.Comma);
         if (operators > MaxOperators)
             throw Error(new TextRange(0, _text.Length), $"the equation has {operators} operators, more than the {MaxOperators} an equation may have: split it into intermediates");
         Token name = Expect(TokenKind.Name, "the name the equation defines");
@@ -257,9 +258,36 @@ internal sealed class Parser
     {
         Token token = Current;
         Enter(token);
-        ExprSyntax result = ParseOperandAt(token);
+        ExprSyntax result = Power(ParseOperandAt(token));
         _depth--;
         return result;
+    }
+
+    /// <summary>The largest whole power <c>v^n</c> may take (and -n): beyond it, write intermediates.</summary>
+    public const int MaxPower = 16;
+
+    /// <summary>
+    /// <c>v^n</c> and <c>v^-n</c> for a whole n from 1 to <see cref="MaxPower"/>: written as n - 1 products of v (and one
+    /// over them), so that every later stage, the derivative included, reads products it knows; the step graph shares
+    /// the repeated v (its nodes compare by value).
+    /// </summary>
+    private ExprSyntax Power(ExprSyntax operand)
+    {
+        if (Current.Kind != TokenKind.Caret) return operand;
+        Token caret = Next();
+        bool negative = Current.Kind == TokenKind.Minus;
+        if (negative) Next();
+        Token exponent = Current;
+        if (exponent.Kind != TokenKind.Number || !int.TryParse(exponent.Text, NumberStyles.None, CultureInfo.InvariantCulture, out int n) || n < 1 || n > MaxPower)
+            throw Error(exponent.Kind == TokenKind.End ? caret.Range : exponent.Range,
+                $"'^' takes a whole number from 1 to {MaxPower}, or its negative: v^2, v^-1{(exponent.Kind == TokenKind.Number && exponent.Text == "0" ? " (v^0 is 1: write 1)" : "")}");
+        Next();
+        if (Current.Kind == TokenKind.Caret)
+            throw Error(Current.Range, "a power of a power: write (v^m)^n, or v^(m·n) as one power");
+        TextRange range = operand.Range.Union(exponent.Range);
+        ExprSyntax product = operand;
+        for (int k = 1; k < n; k++) product = new BinarySyntax('*', product, operand, range);
+        return negative ? new BinarySyntax('/', new NumberSyntax(1, range), product, range) : product;
     }
 
     private ExprSyntax ParseOperandAt(Token token)

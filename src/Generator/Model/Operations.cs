@@ -152,6 +152,26 @@ internal sealed class Operation
         a => a[0] > 0 ? a[0] : Math.Exp(a[0]) - 1, "global::CellGen.CompilerServices.LaneOperators.Elu<V, {2}>({0})", 10,
         Mul(G, Sub(N(1), Call(Positive, Neg(A(0)), Neg(Y)))));
 
+    // logsigmoid(v) = log(sigmoid(v)) = -softplus(-v), as F.logsigmoid; its derivative is sigmoid(-v).
+    public static readonly Operation LogSigmoid = Function("logsigmoid", new[] { "logsigmoid" }, 1,
+        a => a[0] < -20 ? a[0] : -Math.Log(1 + Math.Exp(-a[0])), "global::CellGen.CompilerServices.LaneOperators.LogSigmoid<V, {2}>({0})", 12,
+        Mul(G, Call(Sigmoid, Neg(A(0)))));
+
+    // silu(v) = v · sigmoid(v), as nn.SiLU; its derivative s + y(1 - s) with s = sigmoid(v), written s - y(s - 1).
+    public static readonly Operation Silu = Function("silu", new[] { "silu" }, 1,
+        a => a[0] / (1 + Math.Exp(-a[0])), "global::CellGen.CompilerServices.LaneOperators.Silu<V, {2}>({0})", 9,
+        Mul(G, Sub(Call(Sigmoid, A(0)), Mul(Y, Sub(Call(Sigmoid, A(0)), N(1))))));
+
+    // hardsigmoid(v) = min(max(v / 6 + 1/2, 0), 1), as nn.Hardsigmoid; its derivative 1/6 strictly inside (-3, 3), as PyTorch's.
+    public static readonly Operation HardSigmoid = Function("hardsigmoid", new[] { "hardsigmoid" }, 1,
+        a => Math.Min(Math.Max(a[0] / 6 + 0.5, 0), 1), "global::CellGen.CompilerServices.LaneOperators.HardSigmoid<V, {2}>({0})", 3,
+        Call(Positive, Sub(N(3), A(0)), Call(Positive, Sub(A(0), N(-3)), Mul(G, N(1.0 / 6)))));
+
+    // hardtanh(v) = min(max(v, -1), 1), as nn.Hardtanh; its derivative 1 strictly inside (-1, 1), as PyTorch's.
+    public static readonly Operation HardTanh = Function("hardtanh", new[] { "hardtanh" }, 1,
+        a => Math.Min(Math.Max(a[0], -1), 1), "global::CellGen.CompilerServices.LaneOperators.HardTanh<V, {2}>({0})", 2,
+        Call(Positive, Sub(N(1), A(0)), Call(Positive, Sub(A(0), N(-1)), G)));
+
     public static readonly Operation Sqrt = Function("sqrt", new[] { "sqrt" }, 1,
         a => Math.Sqrt(a[0]), "V.Sqrt({0})", 4, Div(Mul(G, N(0.5)), Y));
 

@@ -27,6 +27,19 @@ public static class LaneOperators
     public static V Elu<V, T>(V x) where V : struct, ISimd<V, T> =>
         V.Max(V.Number(0), x) + (V.Exp(V.Min(V.Number(0), x)) - V.Number(1));
 
+    /// <summary>logsigmoid(x) = log(sigmoid(x)) = -softplus(-x), as F.logsigmoid: nothing overflows, very negative x gives x.</summary>
+    public static V LogSigmoid<V, T>(V x) where V : struct, ISimd<V, T> => -Softplus<V, T>(-x);
+
+    /// <summary>silu(x) = x · sigmoid(x), as nn.SiLU.</summary>
+    public static V Silu<V, T>(V x) where V : struct, ISimd<V, T> => x * V.Sigmoid(x);
+
+    /// <summary>hardsigmoid(x) = min(max(x / 6 + 1/2, 0), 1), as nn.Hardsigmoid; the bounds first, so that NaN passes (as in <see cref="Elu{V, T}"/>).</summary>
+    public static V HardSigmoid<V, T>(V x) where V : struct, ISimd<V, T> =>
+        V.Min(V.Number(1), V.Max(V.Number(0), x * V.Number(1.0 / 6) + V.Number(0.5)));
+
+    /// <summary>hardtanh(x) = min(max(x, -1), 1), as nn.Hardtanh; the bounds first, so that NaN passes.</summary>
+    public static V HardTanh<V, T>(V x) where V : struct, ISimd<V, T> => V.Min(V.Number(1), V.Max(V.Number(-1), x));
+
     /// <summary>
     /// log(1 + e) for e ≥ 0, accurate where 1 + e rounds: log(u) · e / (u - 1) with u = 1 + e (Goldberg), and e itself
     /// where u rounds to 1.

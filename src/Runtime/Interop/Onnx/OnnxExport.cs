@@ -126,14 +126,35 @@ public static class Onnx
     }
 
     /// <summary>
-    /// The ONNX operator of each elementwise operation a step graph applies ("apply NAME"), one entry each; a test of the
-    /// generator checks that every elementwise operation of its table has one, so that a new function is exportable.
+    /// The ONNX nodes of each elementwise operation a step graph applies ("apply NAME"), one entry each: one operator
+    /// where ONNX has it, else its formula in operators ONNX has. A test of the generator checks that every elementwise
+    /// operation of its table has an entry, so that a new function is exportable.
     /// </summary>
-    internal static readonly IReadOnlyDictionary<string, string> StepOperators = new Dictionary<string, string>
+    internal static readonly IReadOnlyDictionary<string, StepLowering> StepOperators = new Dictionary<string, StepLowering>
     {
-        ["-"] = "Neg", ["*"] = "Mul", ["/"] = "Div", ["sigmoid"] = "Sigmoid", ["tanh"] = "Tanh", ["relu"] = "Relu", ["exp"] = "Exp",
-        ["log"] = "Log", ["softplus"] = "Softplus", ["softsign"] = "Softsign", ["elu"] = "Elu", ["abs"] = "Abs", ["sqrt"] = "Sqrt", ["min"] = "Min", ["max"] = "Max",
+        ["-"] = One("Neg"), ["*"] = One("Mul"), ["/"] = One("Div"), ["sigmoid"] = One("Sigmoid"), ["tanh"] = One("Tanh"), ["relu"] = One("Relu"),
+        ["exp"] = One("Exp"), ["log"] = One("Log"), ["softplus"] = One("Softplus"), ["softsign"] = One("Softsign"), ["elu"] = One("Elu"),
+        ["abs"] = One("Abs"), ["sqrt"] = One("Sqrt"), ["min"] = One("Min"), ["max"] = One("Max"),
+        ["logsigmoid"] = (n, a) => n.Node("Neg", n.Node("Softplus", n.Node("Neg", a[0]))),
+        ["silu"] = (n, a) => n.Node("Mul", a[0], n.Node("Sigmoid", a[0])),
+        ["hardsigmoid"] = (n, a) => n.Node("HardSigmoid", new[] { a[0] }, ("alpha", 1f / 6), ("beta", 0.5f)),
+        ["hardtanh"] = (n, a) => n.Node("Min", n.Node("Max", a[0], n.Constant(-1)), n.Constant(1)),
     };
+
+    private static StepLowering One(string op) => (n, a) => n.Node(op, a);
+
+    /// <summary>Adds the nodes of one operation to a graph, its arguments given, and returns the name of its result.</summary>
+    internal delegate string StepLowering(StepNodes nodes, string[] arguments);
+
+    /// <summary>What a <see cref="StepLowering"/> adds with: a node of an operator (with attributes), a float constant.</summary>
+    internal sealed class StepNodes(Func<string, string[], (string Name, object Value)[], string> node, Func<float, string> constant)
+    {
+        public string Node(params string[] opAndInputs) => node(opAndInputs[0], opAndInputs[1..], Array.Empty<(string, object)>());
+
+        public string Node(string op, string[] inputs, params (string Name, object Value)[] attributes) => node(op, inputs, attributes);
+
+        public string Constant(float value) => constant(value);
+    }
 
     /// <summary>
     /// The graph being built: names each value, adds the initialisers and nodes. Modules add theirs in order through
@@ -411,9 +432,10 @@ public static class Onnx
                     }
                     case "apply":
                     {
-                        string op = StepOperators.TryGetValue(ins[1], out string? known) ? known
+                        StepLowering lowering = StepOperators.TryGetValue(ins[1], out StepLowering? known) ? known
                             : throw new NotSupportedException($"ONNX export has no operator for '{ins[1]}' (in {cell.GetType().Name}).");
-                        value[i] = Add(op, Enumerable.Range(2, ins.Length - 2).Select(Arg).ToArray(), ins[1] is "-" or "*" or "/" ? "value" : ins[1]);
+                        string stem = ins[1] is "-" or "*" or "/" ? "value" : ins[1];
+                        value[i] = lowering(new StepNodes((op, inputs, attributes) => Add(op, inputs, stem, attributes), ScalarFloat), Enumerable.Range(2, ins.Length - 2).Select(Arg).ToArray());
                         break;
                     }
                     case "copy": value[i] = Add("Identity", new[] { Arg(1) }, "copy"); break;
@@ -474,7 +496,7 @@ public static class Onnx
         public string Node(string op, string[] inputs, string stem, params (string Name, object Value)[] attributes) =>
             NodeIn(_graph, op, inputs, stem, attributes);
 
-        /// <summary>A node of <paramref name="graph"/> with one output, named from <paramref name="stem"/>; attributes are int64s or arrays of them.</summary>
+        /// <summary>A node of <paramref name="graph"/> with one output, named from <paramref name="stem"/>; attributes are int64s, arrays of them, or floats.</summary>
         private string NodeIn(GraphProto graph, string op, string[] inputs, string stem, (string Name, object Value)[] attributes)
         {
             string output = Name(stem);
@@ -482,7 +504,12 @@ public static class Onnx
             node.Input.Add(inputs);
             node.Output.Add(output);
             foreach ((string name, object value) in attributes)
-                node.Attribute.Add(value is long[] ints ? new AttributeProto { Name = name, Type = AttributeProto.Types.AttributeType.Ints, Ints = { ints } } : Attribute(name, (long)value));
+                node.Attribute.Add(value switch
+                {
+                    long[] ints => new AttributeProto { Name = name, Type = AttributeProto.Types.AttributeType.Ints, Ints = { ints } },
+                    float f => new AttributeProto { Name = name, Type = AttributeProto.Types.AttributeType.Float, F = f },
+                    _ => Attribute(name, (long)value),
+                });
             graph.Node.Add(node);
             return output;
         }
