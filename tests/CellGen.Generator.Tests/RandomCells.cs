@@ -70,7 +70,7 @@ public sealed class RandomCells
     private string Function() => Choose("function", new[]
     {
         Option("sigmoid", () => "sigmoid"), Option("σ", () => "σ"), Option("tanh", () => "tanh", 2), Option("relu", () => "relu"), Option("softsign", () => "softsign"), Option("elu", () => "elu"),
-        Option("logsigmoid", () => "logsigmoid"), Option("silu", () => "silu"), Option("hardsigmoid", () => "hardsigmoid"), Option("hardtanh", () => "hardtanh"),
+        Option("logsigmoid", () => "logsigmoid"), Option("silu", () => "silu"), Option("hardsigmoid", () => "hardsigmoid"), Option("hardtanh", () => "hardtanh"), Option("gelu", () => "gelu"),
     }.Concat(_extraFunction is { } extra ? new[] { Option(extra, () => extra) } : Array.Empty<(string, double, Func<string>)>()).ToArray());
 
     private string Times() => Chance(0.2) ? " ⊙ " : " * ";

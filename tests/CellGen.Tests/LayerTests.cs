@@ -35,6 +35,7 @@ public sealed class LayerTests
         "HardSigmoidLayer" => new HardSigmoidLayer(inputSize),
         "HardTanhLayer" => new HardTanhLayer(inputSize),
         "PowerLayer" => new PowerLayer(inputSize),
+        "ExactGeluLayer" => new ExactGeluLayer(inputSize),
         _ => throw new ArgumentException(name),
     };
 

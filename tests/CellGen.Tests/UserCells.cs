@@ -98,5 +98,10 @@ public partial class PowerLayer;
 /// <summary>An RNN with the new functions, exported as a Scan of its step (the composite ONNX lowerings).</summary>
 [RecurrentCell]
 [Equation("a = W @ [h[t-1], x[t]] + b")]
-[Equation("h[t] = hardtanh(silu(a) + logsigmoid(a)) * hardsigmoid(a) + 0.1 * a^2")]
+[Equation("h[t] = hardtanh(silu(a) + logsigmoid(a)) * hardsigmoid(a) + 0.1 * a^2 + gelu(a)")]
 public partial class NewFunctionsRnn;
+
+/// <summary>nn.GELU (exact, with erf) as a layer of the tests.</summary>
+[Layer]
+[Equation("y = gelu(x)")]
+public partial class ExactGeluLayer;

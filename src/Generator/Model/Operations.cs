@@ -172,6 +172,15 @@ internal sealed class Operation
         a => Math.Min(Math.Max(a[0], -1), 1), "global::CellGen.CompilerServices.LaneOperators.HardTanh<V, {2}>({0})", 2,
         Call(Positive, Sub(N(1), A(0)), Call(Positive, Sub(A(0), N(-1)), G)));
 
+    /// <summary>Φ(v), the standard normal distribution function: internal, for gelu's derivative.</summary>
+    public static readonly Operation NormalCdf = new("normcdf", Notation.Function, Array.Empty<string>(), 1,
+        a => CellGen.CompilerServices.Erfc.NormalCdf(a[0]), "global::CellGen.CompilerServices.LaneOperators.NormalCdf<V, {2}>({0})", 40, null, "Φ({0})");
+
+    // gelu(v) = v·Φ(v), as nn.GELU (exact, erf); its derivative Φ(v) + v·φ(v), φ(v) = e^(-v²/2) / √(2π).
+    public static readonly Operation Gelu = Function("gelu", new[] { "gelu" }, 1,
+        a => a[0] * CellGen.CompilerServices.Erfc.NormalCdf(a[0]), "global::CellGen.CompilerServices.LaneOperators.Gelu<V, {2}>({0})", 42,
+        Mul(G, Sub(Call(NormalCdf, A(0)), Neg(Mul(A(0), Mul(N(0.39894228040143267794), Call(Exp, Mul(N(-0.5), Mul(A(0), A(0))))))))));
+
     public static readonly Operation Sqrt = Function("sqrt", new[] { "sqrt" }, 1,
         a => Math.Sqrt(a[0]), "V.Sqrt({0})", 4, Div(Mul(G, N(0.5)), Y));
 

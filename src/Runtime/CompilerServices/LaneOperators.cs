@@ -41,6 +41,36 @@ public static class LaneOperators
     public static V HardTanh<V, T>(V x) where V : struct, ISimd<V, T> => V.Min(V.Number(1), V.Max(V.Number(-1), x));
 
     /// <summary>
+    /// Φ(x), the standard normal distribution function, erfc(-x / √2) / 2: erfc of |x| / √2 from <see cref="Erfc"/>'s
+    /// series (Clenshaw's recurrence over its coefficients), reflected for x &gt; 0. gelu's derivative reads it.
+    /// </summary>
+    public static V NormalCdf<V, T>(V x) where V : struct, ISimd<V, T>
+    {
+        // |x| / √2, at most 40 (erfc(40) is 0 even in double), so that ∞ gives the limits rather than ∞ - ∞ below; NaN stays
+        // NaN (the native min returns its second operand when one is NaN).
+        V z = V.Min(V.Number(40), V.Abs(x) * V.Number(0.70710678118654752440));
+        V t = V.Number(2) / (V.Number(2) + z), u = V.Number(2) * t - V.Number(1);
+        V d = V.Number(0), dd = V.Number(0);
+        double[] c = Erfc.Coefficients;
+        for (int j = c.Length - 1; j > 0; j--)
+        {
+            V next = V.Number(2) * u * d - dd + V.Number(c[j]);
+            dd = d;
+            d = next;
+        }
+        // e^(-z²) as e^(-s²) · e^((s - z)(s + z)) with s = z rounded to 1/256: s² is exact (at most 22 bits, z below 8 where
+        // float's e^(-z²) has not underflowed; 26 bits in double), so the rounding of z² is not amplified by the exponential
+        // (as fdlibm's erfc does). Rounded by adding and subtracting 1.5·2^(p-8), p the precision.
+        V shift = V.Number(typeof(T) == typeof(float) ? 1.5 * (1 << 15) : 1.5 * (1L << 44));
+        V s = z + shift - shift;
+        V half = V.Number(0.5) * t * V.Exp(-(s * s)) * V.Exp((s - z) * (s + z) + u * d - dd + V.Number(c[0])); // erfc(|x| / √2) / 2
+        return half + V.Positive(x, V.Number(1) - V.Number(2) * half);
+    }
+
+    /// <summary>gelu(x) = x · Φ(x), as nn.GELU (the exact form, with erf; the built-in Gelu layer is the tanh form).</summary>
+    public static V Gelu<V, T>(V x) where V : struct, ISimd<V, T> => x * NormalCdf<V, T>(x);
+
+    /// <summary>
     /// log(1 + e) for e ≥ 0, accurate where 1 + e rounds: log(u) · e / (u - 1) with u = 1 + e (Goldberg), and e itself
     /// where u rounds to 1.
     /// </summary>

@@ -139,6 +139,7 @@ public static class Onnx
         ["silu"] = (n, a) => n.Node("Mul", a[0], n.Node("Sigmoid", a[0])),
         ["hardsigmoid"] = (n, a) => n.Node("HardSigmoid", new[] { a[0] }, ("alpha", 1f / 6), ("beta", 0.5f)),
         ["hardtanh"] = (n, a) => n.Node("Min", n.Node("Max", a[0], n.Constant(-1)), n.Constant(1)),
+        ["gelu"] = (n, a) => n.Node("Mul", n.Node("Mul", a[0], n.Constant(0.5f)), n.Node("Add", n.Constant(1), n.Node("Erf", n.Node("Mul", a[0], n.Constant(0.70710678f))))),
     };
 
     private static StepLowering One(string op) => (n, a) => n.Node(op, a);

@@ -32,7 +32,8 @@ cases = []
 for x, rows in [(5, 7), (16, 3)]:
     for name, module in [("Relu", nn.ReLU()), ("Tanh", nn.Tanh()), ("Sigmoid", nn.Sigmoid()), ("Gelu", nn.GELU(approximate="tanh")), ("SoftsignLayer", nn.Softsign()), ("EluLayer", nn.ELU()),
                          ("LogSigmoidLayer", nn.LogSigmoid()), ("SiluLayer", nn.SiLU()), ("HardSigmoidLayer", nn.Hardsigmoid()),
-                         ("HardTanhLayer", nn.Hardtanh()), ("PowerLayer", lambda v: v ** 3 - 1 / (1 + v ** 2))]:
+                         ("HardTanhLayer", nn.Hardtanh()), ("PowerLayer", lambda v: v ** 3 - 1 / (1 + v ** 2)),
+                         ("ExactGeluLayer", nn.GELU())]:
         fresh(name, x)
         cases.append(case(name, x, rows, {}, module))
     hidden = 2 * x + 1
