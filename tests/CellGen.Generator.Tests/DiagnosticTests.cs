@@ -59,6 +59,9 @@ public sealed class DiagnosticTests
     public void CG0023_SizeNameTaken() => Expect("CG0023", SizedSource("[Size(\"r\", [|\"hiddenSize\"|])]\n", Projected));
 
     [Fact]
+    public void CG0023_AStateCannotBeAScalar() => Expect("CG0023", SizedSource("[Size(\"c\", [|\"1\"|])]\n", Projected));
+
+    [Fact]
     public void CG0023_NameGivenTwoSizes() => Expect("CG0023", SizedSource("[Size(\"r\", \"P\")]\n[Size([|\"r\"|], \"Q\")]\n", Projected));
 
     [Fact]

@@ -86,6 +86,7 @@ public sealed class GradientCheckTests
             ["^"] = t => t.Contains('^'),
             ["x[t-k]"] = t => t.Contains("x[t-"),
             ["[Size]"] = t => t.Contains("[Size("),
+            ["learnable scalar"] = t => t.Contains("\"1\")]"),
             ["highway"] = t => false, // counted below, from the constructors
         };
         // Every function of the operation table, read from it: a new entry must reach the random cells too.

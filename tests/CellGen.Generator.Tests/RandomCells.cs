@@ -65,6 +65,16 @@ public sealed class RandomCells
 
     private string Fresh(string prefix) => prefix + _names++;
 
+    private readonly List<string> _scalars = new();
+
+    /// <summary>A new learnable scalar, declared by the cell's [Size(name, "1")].</summary>
+    private string Scalar()
+    {
+        string name = Fresh("a");
+        _scalars.Add(name);
+        return name;
+    }
+
     private string Number() => Choose("number", new[] { "0.5", "2", "1", "0.25", "1.5", "3e-1", "0.75" }.Select(n => Option(n, () => n)).ToArray());
 
     private string Function() => Choose("function", new[]
@@ -159,7 +169,10 @@ public sealed class RandomCells
             Option("gate", () => $"{Function()}({Product(depth, false)} + {Fresh("b")})"),
             Option("complement", () => $"({Number()} - {HiddenExpression(depth - 1, false)}){Times()}{Operand(HiddenExpression(depth - 1, false))}"),
             Option("matrix product", () => Product(depth, false)),
-            Option("scaled", () => $"{Number()}{Times()}{Operand(HiddenExpression(depth - 1, false))}"));
+            Option("scaled", () => $"{Number()}{Times()}{Operand(HiddenExpression(depth - 1, false))}"),
+            // A learnable scalar ([Size(name, "1")]), alone or through a function of it.
+            Option("learnable scalar", () => $"{Scalar()}{Times()}{Operand(HiddenExpression(depth - 1, false))}", 0.5),
+            Option("function of a scalar", () => $"{Function()}({Scalar()}) * {Operand(HiddenExpression(depth - 1, false))}", 0.5));
     }
 
     /// <summary>A random cell: its equations, its states (the output is h).</summary>
@@ -168,6 +181,7 @@ public sealed class RandomCells
         _current = _cell++;
         _random = new Random(Mix(_seed, _current, ""));
         _streams.Clear();
+        _scalars.Clear();
         _names = 0;
         _matrices.Clear();
         int stateCount = _random.Next(1, 4);
@@ -201,10 +215,13 @@ public sealed class RandomCells
             equations.Insert(at, own);
             LastSizes = "[Size(\"q\", \"P\")]";
         }
+        // Only the scalars the equations kept: an argument drawn for a choice that did not use it is dropped with its names.
+        var kept = _scalars.Where(a => equations.Any(e => System.Text.RegularExpressions.Regex.IsMatch(e, $@"\b{a}\b")));
+        LastSizes = string.Join("\n", new[] { LastSizes }.Where(s => s.Length > 0).Concat(kept.Select(a => $"[Size(\"{a}\", \"1\")]")));
         return equations;
     }
 
-    /// <summary>The [Size] attributes of the last cell (one line, or empty).</summary>
+    /// <summary>The [Size] attributes of the last cell (a line each, or empty).</summary>
     public string LastSizes { get; private set; } = "";
 
     /// <summary>A cell's source: its equations (escaped for a C# string) and its [Size] attributes.</summary>

@@ -152,7 +152,7 @@ public sealed class OnnxTests : IDisposable
     public static IEnumerable<object[]> ScannedCells() => new[]
     {
         "Lstmp", "LayerNormLstm", "PeepholeLstm", "CoupledLstm", "FgrLstm", "IndRnn", "Janet", "LnLstm", "ZooLstmp", "MinGru", "MinLstm",
-        "MultiplicativeLstm", "Mut1", "Qrnn2", "Rhn2", "SoftplusRnn", "Sru", "Ugrnn", "SoftsignRnn", "EluRnn", "NewFunctionsRnn",
+        "MultiplicativeLstm", "Mut1", "Qrnn2", "Rhn2", "SoftplusRnn", "Sru", "Ugrnn", "SoftsignRnn", "EluRnn", "NewFunctionsRnn", "LeakyRnn",
     }.Select(c => new object[] { c });
 
     private static Func<int, int, RecurrentCell<float>> ScannedCellOf(string name) => name switch
@@ -176,6 +176,7 @@ public sealed class OnnxTests : IDisposable
         "SoftsignRnn" => (x, h) => new SoftsignRnn(x, h),
         "EluRnn" => (x, h) => new EluRnn(x, h),
         "NewFunctionsRnn" => (x, h) => new NewFunctionsRnn(x, h),
+        "LeakyRnn" => (x, h) => new LeakyRnn(x, h),
         "Sru" => (x, h) => new Zoo.Sru(x, h),
         _ => (x, h) => new Zoo.Ugrnn(x, h),
     };

@@ -105,3 +105,9 @@ public partial class NewFunctionsRnn;
 [Layer]
 [Equation("y = gelu(x)")]
 public partial class ExactGeluLayer;
+
+/// <summary>A leaky RNN with one learnable mixing scalar (issue 29: scalars broadcast), exported as a Scan of its step.</summary>
+[RecurrentCell]
+[Equation("h[t] = a * tanh(W @ [h[t-1], x[t]] + b) + (1 - a) * h[t-1]")]
+[Size("a", "1")]
+public partial class LeakyRnn;

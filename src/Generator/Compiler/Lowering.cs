@@ -34,8 +34,8 @@ internal static class Lowering
                     // variance is one reduction over v and its mean (one pass, nothing stored between), whose gradient is
                     // 2 (v - mean(v)) / n to each feature (exact: the deviations sum to zero, so nothing flows to the mean).
                     int v = Visit(c.Arguments[0]);
-                    Size size = builder.Nodes[v].Size;
-                    if (builder.Nodes[v].Op == Op.Constant) return builder.Constant(0);
+                    Size size = GraphBuilder.Computed(builder.Nodes[v].Size);
+                    if (builder.Nodes[v].Op == Op.Constant || size == Size.Row) return builder.Constant(0); // one value per row is its own mean
                     int mean = Mean(v);
                     int centred = builder.Add(new Node(Op.Sum, new EquatableArray<int>(new[] { v, mean }), size, Signs: new EquatableArray<int>(new[] { 1, -1 })));
                     int variance = builder.Add(new Node(Op.Variance, new EquatableArray<int>(new[] { v, mean }), Size.Row));
@@ -49,13 +49,13 @@ internal static class Lowering
                 case CallExpr c:
                 {
                     int[] arguments = c.Arguments.Select(Visit).ToArray();
-                    Size size = arguments.Select(a => builder.Nodes[a].Size).Aggregate(GraphBuilder.Combine);
+                    Size size = GraphBuilder.Computed(arguments.Select(a => builder.Nodes[a].Size).Aggregate(GraphBuilder.Combine));
                     return builder.Add(Node.Apply(c.Function, size, arguments));
                 }
                 case NegateExpr n:
                 {
                     int operand = Visit(n.Operand);
-                    return builder.Add(Node.Apply(Operation.Negate, builder.Nodes[operand].Size, operand));
+                    return builder.Add(Node.Apply(Operation.Negate, GraphBuilder.Computed(builder.Nodes[operand].Size), operand));
                 }
                 case BinaryExpr b:
                 {
@@ -79,7 +79,8 @@ internal static class Lowering
             throw new System.InvalidOperationException("Unknown bound node " + expr.GetType().Name);
         }
 
-        int Mean(int argument) => builder.Nodes[argument].Op == Op.Constant
+        // The mean of a number, or of one value per row or in all, is that value.
+        int Mean(int argument) => builder.Nodes[argument].Op == Op.Constant || builder.Nodes[argument].Size is { Kind: SizeKind.Row or SizeKind.One }
             ? argument
             : builder.Add(new Node(Op.Mean, new EquatableArray<int>(new[] { argument }), Size.Row));
 

@@ -73,7 +73,15 @@ internal sealed class GraphBuilder
     /// The size of an elementwise combination: a number, or a value per row, takes the other's size; the input combined
     /// with H (a highway, X = H) is H.
     /// </summary>
-    public static Size Combine(Size a, Size b) =>
+    public static Size Combine(Size a, Size b) => CombineComputed(Computed(a), Computed(b));
+
+    /// <summary>
+    /// The size of a value computed from <paramref name="size"/>: a learnable scalar's (One) is computed per row (one
+    /// value per row, as a mean's), since every value a step computes lives in rows.
+    /// </summary>
+    public static Size Computed(Size size) => size == Size.One ? Size.Row : size;
+
+    private static Size CombineComputed(Size a, Size b) =>
         a == Size.Scalar ? b : b == Size.Scalar ? a
         : a == Size.Row ? b : b == Size.Row ? a // a value per row broadcasts over the other's features
         : a == Size.Hidden || b == Size.Hidden ? Size.Hidden : a;

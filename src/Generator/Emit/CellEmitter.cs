@@ -96,14 +96,15 @@ internal sealed record SpanText(string Text, bool IsArray)
 
 /// <summary>
 /// A span of a runner buffer as an elementwise kernel sees it. <c>Broadcast</c>: one value per feature (a parameter
-/// vector, the same for every row); <c>PerRow</c>: one value per row (a mean), the same for every feature.
+/// vector, the same for every row); <c>PerRow</c>: one value per row (a mean), the same for every feature; <c>Single</c>:
+/// one value in all (a learnable scalar), the same for every row and feature.
 /// </summary>
-internal sealed record View(string Field, SpanText Span, string Stride, string Column, bool Broadcast, bool ReadOnly = false, bool PerRow = false)
+internal sealed record View(string Field, SpanText Span, string Stride, string Column, bool Broadcast, bool ReadOnly = false, bool PerRow = false, bool Single = false)
 {
     /// <summary>The arguments a row operation takes for this view: where its first row starts, and the stride between rows (0 for a vector, the same row for all).</summary>
     public string RowArguments => $"{Span.From(Column)}, {(Broadcast ? "0" : Stride)}";
 
-    public string Index => Broadcast ? "j" : PerRow ? "row"
+    public string Index => Single ? "0" : Broadcast ? "j" : PerRow ? "row"
         : $"row * {(Stride.Contains(" ") ? "(" + Stride + ")" : Stride)} + {(Column.Length > 0 ? Column + " + " : "")}j";
 }
 

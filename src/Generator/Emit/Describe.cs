@@ -29,7 +29,7 @@ internal sealed class Describe
     {
         SizeKind.Input => "X",
         SizeKind.Declared => "size_" + size.Name,
-        SizeKind.Row => "1",
+        SizeKind.Row or SizeKind.One => "1",
         _ => "H",
     };
 

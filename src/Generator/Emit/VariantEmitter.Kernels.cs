@@ -70,7 +70,7 @@ internal sealed partial class VariantEmitter
 
     private static string Xml(string text) => text.Replace("&", "&amp;").Replace("<", "&lt;").Replace(">", "&gt;");
 
-    private string Load(View view) => view.Broadcast ? $"V.Load({view.Field}, j)" : view.PerRow ? $"V.Broadcast({view.Field}, row)" : $"V.Load({view.Field}, {view.Index})";
+    private string Load(View view) => view.Single ? $"V.Broadcast({view.Field}, 0)" : view.Broadcast ? $"V.Load({view.Field}, j)" : view.PerRow ? $"V.Broadcast({view.Field}, row)" : $"V.Load({view.Field}, {view.Index})";
 
     private string EquationComment(int node)
     {
@@ -162,7 +162,10 @@ internal sealed partial class VariantEmitter
             .Where(t => _schedule.Nodes[t].Storage == Storage.Buffer && _schedule.Nodes[t].AdjointBuffer >= 0 && IsPerRow(_schedule.Nodes[t].AdjointBuffer));
     }
 
-    private bool SumsOverRows(SweepPlan sweep) => sweep.Size != Size.Row && PerRowTargets(sweep).Any();
+    private bool SumsOverRows(SweepPlan sweep) => sweep.Size != Size.Row && (PerRowTargets(sweep).Any() || ScalarTargets(sweep));
+
+    /// <summary>Whether a backward sweep adds into a learnable scalar's gradient, one place that every feature reaches.</summary>
+    private bool ScalarTargets(SweepPlan sweep) => sweep.Nodes.Any(n => _graph.Nodes[n].Args.Any(a => _graph.Nodes[a] is { Op: Op.Vector, Size.Kind: SizeKind.One }));
 
     private IEnumerable<Contribution> ContributionsFrom(int node) => _schedule.Derivative.Contributions.Where(c => c.From == node);
 
@@ -279,11 +282,11 @@ internal sealed partial class VariantEmitter
                 continue;
             }
             string sum = Terms(pending[target].Select(t => t.Code));
-            if (view.PerRow)
+            if (view.PerRow || view.Single)
             {
-                // A value per row receives the sum over the features: added lane by lane, cleared before its first writer.
+                // A value per row (or in all) receives the sum over the features: added lane by lane, cleared before its first writer.
                 _w.Comment($"d({_describe.Short(target)}) += the sum over the features of {Terms(pending[target].Select(t => t.Math))}");
-                _w.Line($"V.AddSumTo({sum}, {view.Field}, row);");
+                _w.Line($"V.AddSumTo({sum}, {view.Field}, {(view.Single ? "0" : "row")});");
                 continue;
             }
             bool store = _graph.Nodes[target].Op != Op.Vector && _schedule.FirstWriter[target] == self;

@@ -40,7 +40,7 @@ internal sealed partial class VariantEmitter
         NodePlan plan = _schedule.Nodes[node];
         switch (plan.Storage)
         {
-            case Storage.Vector: return new View(Field("vector:" + n.Name, "_" + Ident(n.Name)), SpanText.Array($"_cell.{VectorField(n.Name)}"), "", "", true);
+            case Storage.Vector: return new View(Field("vector:" + n.Name, "_" + Ident(n.Name)), SpanText.Array($"_cell.{VectorField(n.Name)}"), "", "", true, Single: n.Size == Size.One);
             // The forward pass reads the caller's inputs (its parameter); the backward pass the copy a training run kept.
             case Storage.Input: return new View(Field("input", "_" + Ident(_cell.Input)), InputSpan(forward ? "inputs" : "Inputs", phase), "X", "", false);
             case Storage.StatePrev: return new View(Field("prev:" + n.Name, $"_{Ident(n.Name)}_prev"), SpanText.Of($"PreviousState({StateIndex(n.Name)}, t)"), StateSize(n.Name), "", false);
@@ -85,7 +85,7 @@ internal sealed partial class VariantEmitter
         NodePlan plan = _schedule.Nodes[node];
         switch (plan.Storage)
         {
-            case Storage.Vector: return new View(Field("vector-gradient:" + n.Name, "_d_" + Ident(n.Name)), SpanText.Array($"_cell.{Gradient(VectorField(n.Name))}"), "", "", true);
+            case Storage.Vector: return new View(Field("vector-gradient:" + n.Name, "_d_" + Ident(n.Name)), SpanText.Array($"_cell.{Gradient(VectorField(n.Name))}"), "", "", true, Single: n.Size == Size.One);
             case Storage.Input: return new View(Field("input-gradient", "_d_" + Ident(_cell.Input)), InputSpan("InputGradients", phase), "X", "", false);
             case Storage.StatePrev: return new View(Field("carry-out:" + n.Name, $"_d_{Ident(n.Name)}_prev"), SpanText.Of($"CarryOut({StateIndex(n.Name)})"), StateSize(n.Name), "", false);
             case Storage.CallOutput:

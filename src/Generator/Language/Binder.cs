@@ -153,7 +153,7 @@ internal sealed class Binder
         var states = _stateDefinitions.OrderBy(s => s.Value).Select(s => s.Key).ToEquatableArray();
         var vectors = _vectorOrder.Select(v => new VectorInfo(v, ResolveVariable(v) ?? Size.Hidden)).ToEquatableArray();
         return new BoundCell(_input, _output, states, matrices.ToEquatableArray(), vectors, bound.ToEquatableArray(), _inputIsHidden,
-            states.Select(SizeOfName).ToEquatableArray(), _declarations.Select(d => d.Size).Distinct().ToEquatableArray());
+            states.Select(SizeOfName).ToEquatableArray(), _declarations.Select(d => d.Size).Where(s => s != Declarations.ScalarSize).Distinct().ToEquatableArray());
     }
 
     /// <summary>
@@ -188,7 +188,15 @@ internal sealed class Binder
                 _declarationProblems.Add(new DiagnosticInfo(Diagnostics.SizeDeclaration.Id, declaration.NameLocation, new EquatableArray<string>(new[] { problem })));
                 continue;
             }
-            _declared[name] = Size.Declared(declaration.Size);
+            if (declaration.Size == Declarations.ScalarSize && (_stateDefinitions.ContainsKey(name) || _localDefinitions.ContainsKey(name)))
+            {
+                _declarationProblems.Add(new DiagnosticInfo(Diagnostics.SizeDeclaration.Id, declaration.SizeLocation, new EquatableArray<string>(new[]
+                {
+                    $"'{name}' is {(_stateDefinitions.ContainsKey(name) ? "a state" : "an intermediate")}: the size \"1\" makes a learnable scalar, a parameter; a value computed in the cell has a size of its own",
+                })));
+                continue;
+            }
+            _declared[name] = declaration.Size == Declarations.ScalarSize ? Size.One : Size.Declared(declaration.Size);
         }
     }
 
@@ -392,6 +400,9 @@ internal sealed class Binder
         if (aScalar) return b;
         if (bScalar) return a;
         Size? sa = Resolve(a), sb = Resolve(b);
+        // A learnable scalar broadcasts as a number does.
+        if (sa == Size.One) return b;
+        if (sb == Size.One) return a;
         if (highway && sa is null && a.Variable is { } va && IsRows(va) && sb == Size.Input && b.Variable is null)
         {
             _pendingHighways.Add((va, eq, a.Range.Union(b.Range)));

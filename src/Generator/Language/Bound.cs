@@ -2,8 +2,11 @@ using CellGen.Generator.Model;
 
 namespace CellGen.Generator.Language;
 
-/// <summary>Row: one value per row (per sequence), broadcast over the features where it is used: what mean(v) gives.</summary>
-internal enum SizeKind { Scalar, Row, Input, Hidden, Declared }
+/// <summary>
+/// Row: one value per row (per sequence), broadcast over the features where it is used: what mean(v) gives. One: one
+/// value in all, a learnable scalar ([Size("a", "1")]), broadcast over rows and features.
+/// </summary>
+internal enum SizeKind { Scalar, Row, Input, Hidden, Declared, One }
 
 /// <summary>
 /// The size of a value: a number's (broadcast), the input size X, the hidden size H, or a size the class declares with
@@ -13,6 +16,7 @@ internal readonly record struct Size(SizeKind Kind, string Name)
 {
     public static readonly Size Scalar = new(SizeKind.Scalar, "1");
     public static readonly Size Row = new(SizeKind.Row, "1");
+    public static readonly Size One = new(SizeKind.One, "1");
     public static readonly Size Input = new(SizeKind.Input, "X");
     public static readonly Size Hidden = new(SizeKind.Hidden, "H");
 
@@ -25,6 +29,7 @@ internal readonly record struct Size(SizeKind Kind, string Name)
         SizeKind.Hidden => "the hidden size H",
         SizeKind.Declared => $"the size {Name}",
         SizeKind.Row => "one value per sequence",
+        SizeKind.One => "one value (a learnable scalar)",
         _ => "no size (a number)",
     };
 
