@@ -284,9 +284,6 @@ public sealed class ModelTests
         var table = Statistics(embedding.Table.ToArray());
         Assert.InRange(table.Mean, -0.03, 0.03);
         Assert.InRange(table.Variance, 0.95, 1.05);
-        // The same seed and order of construction give the same parameters.
-        Initializers.ManualSeed(123);
-        Assert.Equal(lstm.Parameter("W_f").ToArray(), new Lstm(20, 64).Parameter("W_f").ToArray());
     }
 
     [Fact]
@@ -409,5 +406,24 @@ public sealed class ModelTests
         long before = GC.GetAllocatedBytesForCurrentThread();
         for (int i = 0; i < 5; i++) { Step(tokens, lengths, labels); Step(smaller, smallerLengths, smallerLabels); }
         Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+    }
+}
+
+/// <summary>
+/// The shared generator is one for the process: a test that draws from it twice and expects the same numbers runs
+/// alone, or another test's construction in between takes its draws (it failed about one run in three so).
+/// </summary>
+[Collection("Alone")]
+public sealed class SharedGeneratorTests
+{
+    [Fact]
+    public void TheSameSeedAndOrderOfConstructionGiveTheSameParameters()
+    {
+        Initializers.ManualSeed(123);
+        float[] first = new Lstm(20, 64).Parameter("W_f").ToArray();
+        Initializers.ManualSeed(123);
+        Assert.Equal(first, new Lstm(20, 64).Parameter("W_f").ToArray());
+        Initializers.ManualSeed(124);
+        Assert.NotEqual(first, new Lstm(20, 64).Parameter("W_f").ToArray());
     }
 }
