@@ -49,19 +49,19 @@ public sealed class CellFixes : CodeFixProvider
             SyntaxNode? node = root.FindToken(span.Start).Parent;
             if (diagnostic.Id == Diagnostics.NotPartial.Id && node?.FirstAncestorOrSelf<TypeDeclarationSyntax>() is { } cell)
                 context.RegisterCodeFix(CodeAction.Create($"Make '{cell.Identifier.ValueText}' partial",
-                    cancellation => Edit(document, root, root.ReplaceNode(cell, MakePartial(cell))), "CellGen.MakePartial"), diagnostic);
+                    cancellation => Edit(document, root.ReplaceNode(cell, MakePartial(cell))), "CellGen.MakePartial"), diagnostic);
             else if (diagnostic.Id == Diagnostics.ContainingTypeNotPartial.Id && node?.FirstAncestorOrSelf<TypeDeclarationSyntax>() is { } nested)
             {
                 var outers = nested.Ancestors().OfType<TypeDeclarationSyntax>().Where(t => !t.Modifiers.Any(SyntaxKind.PartialKeyword)).ToList();
                 if (outers.Count > 0)
                     context.RegisterCodeFix(CodeAction.Create($"Make {string.Join(" and ", outers.Select(t => $"'{t.Identifier.ValueText}'"))} partial",
-                        cancellation => Edit(document, root, root.ReplaceNodes(outers, (_, rewritten) => MakePartial(rewritten))), "CellGen.MakeContainingPartial"), diagnostic);
+                        cancellation => Edit(document, root.ReplaceNodes(outers, (_, rewritten) => MakePartial(rewritten))), "CellGen.MakeContainingPartial"), diagnostic);
             }
             else if (diagnostic.Id == Diagnostics.UnusedIntermediate.Id && node?.FirstAncestorOrSelf<AttributeSyntax>() is { Parent: AttributeListSyntax list } attribute)
                 context.RegisterCodeFix(CodeAction.Create("Remove the unused equation",
                     cancellation => list.Attributes.Count == 1
                         ? RemoveLines(document, list, cancellation)
-                        : Edit(document, root, root.ReplaceNode(list, list.WithAttributes(list.Attributes.Remove(attribute)))), "CellGen.RemoveEquation"), diagnostic);
+                        : Edit(document, root.ReplaceNode(list, list.WithAttributes(list.Attributes.Remove(attribute)))), "CellGen.RemoveEquation"), diagnostic);
         }
     }
 
@@ -85,8 +85,7 @@ public sealed class CellFixes : CodeFixProvider
         return document.WithText(text.Replace(TextSpan.FromBounds(start, end), ""));
     }
 
-    private static Task<Document> Edit(Document document, SyntaxNode root, SyntaxNode edited) =>
-        Task.FromResult(document.WithSyntaxRoot(root == edited ? root : edited));
+    private static Task<Document> Edit(Document document, SyntaxNode edited) => Task.FromResult(document.WithSyntaxRoot(edited));
 
     /// <summary>The type with 'partial' as its last modifier (where C# requires it), the layout of the line kept.</summary>
     private static TypeDeclarationSyntax MakePartial(TypeDeclarationSyntax type)

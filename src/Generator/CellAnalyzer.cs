@@ -38,6 +38,7 @@ public sealed class CellAnalyzer : DiagnosticAnalyzer
             return;
 
         var diagnostics = new List<DiagnosticInfo>();
+        bool emitFloat64 = CellGenerator.EmitsFloat64(context.Options.AnalyzerConfigOptionsProvider.GlobalOptions);
         // One reading per part that carries the attribute, as ForAttributeWithMetadataName gives the generator.
         var seen = new HashSet<TypeDeclarationSyntax>();
         foreach (AttributeData attribute in attributes)
@@ -47,7 +48,6 @@ public sealed class CellAnalyzer : DiagnosticAnalyzer
             {
                 if (seen.Contains(part) || Declarations.Read(symbol, part, attribute, locate: true, context.CancellationToken) is not { } declaration) continue;
                 seen.Add(part);
-                bool emitFloat64 = CellGenerator.EmitsFloat64(context.Options.AnalyzerConfigOptionsProvider.GlobalOptions);
                 CompiledCell compiled = CellCompiler.Compile(declaration, emitFloat64, CellGenerator.LanguageVersionOf(part.SyntaxTree.Options));
                 diagnostics.AddRange(compiled.Diagnostics);
                 // The generator emits what compiles; an emitter failure is reported here, since the generator reports nothing.

@@ -209,16 +209,8 @@ internal static class Declarations
                 Report(Diagnostics.SizeDeclaration, whole, "[Size] takes two constant strings: the name and its size, as in [Size(\"r\", \"P\")]");
                 continue;
             }
-            if (size == ScalarSize)
-            {
-                // A learnable scalar: no constructor parameter; the binder checks that the name is a parameter vector.
-                if (sizes.FirstOrDefault(d => d.Name == name) is { } twice)
-                    Report(Diagnostics.SizeDeclaration, Argument(0), $"'{name}' is given a size twice (\"{twice.Size}\" and \"{size}\"): keep one [Size] for it");
-                else
-                    sizes.Add(new SizeDeclaration(name, size, Argument(0), Argument(1)));
-                continue;
-            }
-            if (!IsName(size) || SyntaxFacts.GetKeywordKind(size) != SyntaxKind.None)
+            // "1" is a learnable scalar's size (no constructor parameter; the binder checks that the name is a parameter vector).
+            if (size != ScalarSize && (!IsName(size) || SyntaxFacts.GetKeywordKind(size) != SyntaxKind.None))
                 Report(Diagnostics.SizeDeclaration, Argument(1), $"the size \"{size}\" is not a C# identifier: it names a parameter of the constructor (or is \"1\", for a learnable scalar)");
             else if (size is "inputSize" or "hiddenSize" or "X" or "H")
                 Report(Diagnostics.SizeDeclaration, Argument(1), layer
@@ -231,11 +223,12 @@ internal static class Declarations
         }
 
         // A constructor of the user's with the generated one's parameters would be defined twice.
-        int sizeCount = sizes.Select(s => s.Size).Where(s => s != ScalarSize).Distinct().Count(), own = layer ? 1 : 2;
+        var constructorSizes = sizes.Select(s => s.Size).Where(s => s != ScalarSize).Distinct().ToList();
+        int sizeCount = constructorSizes.Count, own = layer ? 1 : 2;
         foreach (IMethodSymbol constructor in symbol.InstanceConstructors.Where(c => !c.IsImplicitlyDeclared && !Generated(c, cancellation)))
             if (constructor.Parameters.Length == own + sizeCount && constructor.Parameters.All(p => p.Type.SpecialType == SpecialType.System_Int32))
                 Report(Diagnostics.NotACellClass, constructor.Locations.FirstOrDefault() is { } at ? ToSpan(at) : AtToken(syntax.Identifier),
-                    $"'{symbol.Name}' declares a constructor with {own + sizeCount} int parameters, the generated constructor's (inputSize{(layer ? "" : ", hiddenSize")}{string.Concat(sizes.Select(s => s.Size).Where(s => s != ScalarSize).Distinct().Select(n => ", " + n))}): give yours other parameters or remove it");
+                    $"'{symbol.Name}' declares a constructor with {own + sizeCount} int parameters, the generated constructor's (inputSize{(layer ? "" : ", hiddenSize")}{string.Concat(constructorSizes.Select(n => ", " + n))}): give yours other parameters or remove it");
 
         if (equations.Count == 0 && problems.All(p => p.Id != Diagnostics.NotAConstantString.Id))
             Report(Diagnostics.NoEquations, AtToken(syntax.Identifier), symbol.Name);

@@ -27,7 +27,7 @@ internal static class Erfc
         double t = 2 / (2 + z), u = 2 * t - 1, d = 0, dd = 0;
         for (int j = Coefficients.Length - 1; j > 0; j--)
         {
-            double next = 2 * u * d - dd + Coefficients[j];
+            double next = 2 * u * d - dd + Coefficients[j]; // (2u)·d, as the lanes compute it
             dd = d;
             d = next;
         }

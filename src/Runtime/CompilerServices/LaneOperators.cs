@@ -50,11 +50,11 @@ public static class LaneOperators
         // NaN (the native min returns its second operand when one is NaN).
         V z = V.Min(V.Number(40), V.Abs(x) * V.Number(0.70710678118654752440));
         V t = V.Number(2) / (V.Number(2) + z), u = V.Number(2) * t - V.Number(1);
-        V d = V.Number(0), dd = V.Number(0);
+        V twoU = V.Number(2) * u, d = V.Number(0), dd = V.Number(0);
         double[] c = Erfc.Coefficients;
         for (int j = c.Length - 1; j > 0; j--)
         {
-            V next = V.Number(2) * u * d - dd + V.Number(c[j]);
+            V next = twoU * d - dd + V.Number(c[j]);
             dd = d;
             d = next;
         }

@@ -150,7 +150,7 @@ public static class Onnx
     /// <summary>What a <see cref="StepLowering"/> adds with: a node of an operator (with attributes), a float constant.</summary>
     internal sealed class StepNodes(Func<string, string[], (string Name, object Value)[], string> node, Func<float, string> constant)
     {
-        public string Node(params string[] opAndInputs) => node(opAndInputs[0], opAndInputs[1..], Array.Empty<(string, object)>());
+        public string Node(string op, params string[] inputs) => node(op, inputs, Array.Empty<(string, object)>());
 
         public string Node(string op, string[] inputs, params (string Name, object Value)[] attributes) => node(op, inputs, attributes);
 
