@@ -8,7 +8,7 @@ namespace CellGen;
 
 /// <summary>
 /// A parameter of a cell by the name it has in the equations, in its logical row-major shape ([H, K] for a matrix,
-/// [n] for a vector), however it is packed inside the cell.
+/// [blocks, H / blocks, K / blocks] for a block-diagonal one, [n] for a vector), however it is packed inside the cell.
 /// </summary>
 public sealed class Parameter<T> where T : unmanaged, INumberBase<T>
 {
@@ -30,7 +30,7 @@ public sealed class Parameter<T> where T : unmanaged, INumberBase<T>
     /// <summary>The name in the equations.</summary>
     public string Name { get; }
 
-    /// <summary>[rows, columns] for a matrix, [length] for a vector.</summary>
+    /// <summary>[rows, columns] for a matrix, [blocks, rows per block, columns per block] for a block-diagonal one, [length] for a vector.</summary>
     public IReadOnlyList<int> Shape { get; }
 
     /// <summary>The number of values.</summary>
@@ -40,9 +40,11 @@ public sealed class Parameter<T> where T : unmanaged, INumberBase<T>
     [EditorBrowsable(EditorBrowsableState.Never)]
     public IReadOnlyList<ParameterBlock<T>> Blocks => _blocks;
 
-    private int Rows => Shape[0];
+    // A block-diagonal matrix [blocks, rows / blocks, columns / blocks] is its blocks' rows one after another: rows of
+    // the last extent's length, as a matrix's.
+    private int Rows => Shape.Count == 1 ? Shape[0] : Columns == 0 ? 0 : Length / Columns;
 
-    private int Columns => Shape.Count > 1 ? Shape[1] : 1;
+    private int Columns => Shape.Count > 1 ? Shape[^1] : 1;
 
     /// <summary>Copies the values, row-major, into <paramref name="destination"/>.</summary>
     public void CopyTo(Span<T> destination) => Gather(destination, gradients: false);

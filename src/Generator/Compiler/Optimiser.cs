@@ -13,7 +13,11 @@ internal sealed record BufferPart(string Matrix, int Part, string Bias, Size Row
 /// The rows of several matrix parts that multiply the same operand, stored together so that one matrix product
 /// computes them all (all gates of an LSTM from one product on h[t-1]).
 /// </summary>
-internal sealed record WeightBuffer(int Index, Size OperandSize, EquatableArray<BufferPart> Parts)
+/// <summary>
+/// <c>Blocks</c> &gt; 1: every part is block-diagonal with that many blocks and has the same rows, and the buffer holds
+/// only the blocks, as the [OperandSize / Blocks, rows] matrix of the blocks side by side (Gemm.ForwardBlocks).
+/// </summary>
+internal sealed record WeightBuffer(int Index, Size OperandSize, EquatableArray<BufferPart> Parts, int Blocks = 1)
 {
     public bool HasBias => Parts.Any(p => p.Bias.Length > 0);
 }
@@ -324,9 +328,10 @@ internal static class Optimiser
     {
         bool[] hoisted = ClassifyHoisted(graph);
         var operands = OperandsOfParts(graph);
-        var buffers = new List<(Size Size, List<BufferPart> Parts)>();
+        var buffers = new List<(Size Size, List<BufferPart> Parts, int Blocks)>();
         var calls = new List<GemmCall>();
-        var bufferOfOperand = new Dictionary<int, int>();
+        // Block-diagonal parts fuse only with parts of as many blocks and as many rows: their products run block by block.
+        var bufferOfOperand = new Dictionary<(int Operand, int Blocks, Size Rows), int>();
         var bufferOfSharedPart = new Dictionary<(string, int), int>();
         var callOf = Enumerable.Repeat(-1, graph.Nodes.Count).ToArray();
         var slotOf = Enumerable.Repeat(-1, graph.Nodes.Count).ToArray();
@@ -338,18 +343,20 @@ internal static class Optimiser
             if (node.Op != Op.MatPart) continue;
             int operand = node.Args[0];
             var key = (node.Name, node.Part);
+            int blocks = graph.Cell.Matrices.First(m => m.Name == node.Name).Blocks;
             int buffer;
             if (operands[key].Count == 1)
             {
-                if (!bufferOfOperand.TryGetValue(operand, out buffer))
+                var fusion = (operand, blocks, blocks > 1 ? node.Size : default);
+                if (!bufferOfOperand.TryGetValue(fusion, out buffer))
                 {
-                    buffers.Add((graph.Nodes[operand].Size, new List<BufferPart>()));
-                    bufferOfOperand[operand] = buffer = buffers.Count - 1;
+                    buffers.Add((graph.Nodes[operand].Size, new List<BufferPart>(), blocks));
+                    bufferOfOperand[fusion] = buffer = buffers.Count - 1;
                 }
             }
             else if (!bufferOfSharedPart.TryGetValue(key, out buffer))
             {
-                buffers.Add((graph.Nodes[operand].Size, new List<BufferPart>()));
+                buffers.Add((graph.Nodes[operand].Size, new List<BufferPart>(), blocks));
                 bufferOfSharedPart[key] = buffer = buffers.Count - 1;
             }
             var parts = buffers[buffer].Parts;
@@ -371,7 +378,7 @@ internal static class Optimiser
         return new OptimisedCell(
             graph,
             hoisted.ToEquatableArray(),
-            buffers.Select((b, k) => new WeightBuffer(k, b.Size, b.Parts.ToEquatableArray())).ToEquatableArray(),
+            buffers.Select((b, k) => new WeightBuffer(k, b.Size, b.Parts.ToEquatableArray(), b.Blocks)).ToEquatableArray(),
             calls.ToEquatableArray(),
             callOf.ToEquatableArray(),
             slotOf.ToEquatableArray());

@@ -64,6 +64,16 @@ internal sealed partial class VariantEmitter
 
     private string BufferRows(WeightBuffer buffer) => Width(buffer.Parts.Select(p => p.Rows));
 
+    /// <summary>The rows a buffer stores: the operand's size, or a block's share of it when the buffer holds blocks.</summary>
+    private static string StoredRows(WeightBuffer buffer) => BlockShare(buffer.OperandSize, buffer.Blocks);
+
+    /// <summary>"H" for one block, "H / 4" for a block's share of H.</summary>
+    private static string BlockShare(Size size, int blocks) => blocks == 1 ? SizeOf(size) : $"{SizeOf(size)} / {blocks}";
+
+    /// <summary>The constructor's argument that gives a size, for messages.</summary>
+    private static string ArgumentOf(Size size) =>
+        size == Size.Hidden ? "hiddenSize" : size == Size.Input ? "inputSize" : SizeParameter(size.Name);
+
     private string Mul(string a, string b) => $"{Paren(a)} * {Paren(b)}";
 
     private static string Paren(string s) => s.Contains(" ") ? "(" + s + ")" : s;
@@ -104,7 +114,7 @@ internal sealed partial class VariantEmitter
         var vectors = _cell.Vectors.Where(v => BufferOfBias(v.Name) is null).ToList();
         foreach (VectorInfo vector in vectors)
             _w.Line($"private readonly {T}[] {VectorField(vector.Name)}, {Gradient(VectorField(vector.Name))};");
-        var detached = _cell.Matrices.SelectMany(m => m.PartSizes.Select((s, k) => (m.Name, Part: k, Size: s, m.Rows))).Where(p => BufferOfPart(p.Name, p.Part) is null).ToList();
+        var detached = _cell.Matrices.SelectMany(m => m.PartSizes.Select((s, k) => (m.Name, Part: k, Size: s, m.Rows, m.Blocks))).Where(p => BufferOfPart(p.Name, p.Part) is null).ToList();
         foreach (var part in detached)
             _w.Line($"private readonly {T}[] {DetachedField(part.Name, part.Part)}, {Gradient(DetachedField(part.Name, part.Part))}; // used by no live equation");
         foreach (string size in DeclaredSizes)
@@ -131,19 +141,31 @@ internal sealed partial class VariantEmitter
             }
             if (_cell.InputIsHidden)
                 _w.Line($"if (X != H) throw new global::System.ArgumentException($\"{_className} combines its input elementwise with values of the hidden size, so it needs inputSize == hiddenSize; got inputSize {{X}} and hiddenSize {{H}}.\", nameof(inputSize));");
+            // Each size a block-diagonal matrix splits into blocks, checked once for each number of blocks, naming the matrices.
+            var splits = _cell.Matrices.Where(m => m.Blocks > 1)
+                .SelectMany(m => new[] { m.Rows, m.PartSizes[0] }.Distinct().Select(size => (Size: size, m.Blocks, m.Name)))
+                .GroupBy(split => (split.Size, split.Blocks));
+            foreach (var split in splits)
+            {
+                var names = split.Select(m => $"'{m.Name}'").ToList();
+                string which = names.Count == 1 ? names[0] + " has" : string.Join(", ", names.Take(names.Count - 1)) + " and " + names[names.Count - 1] + " have";
+                (Size size, int blocks) = split.Key;
+                _w.Line($"if ({SizeOf(size)} % {blocks} != 0) throw new global::System.ArgumentException($\"{which} {blocks} blocks along the diagonal, so {ArgumentOf(size)} ({{{SizeOf(size)}}}) must be a multiple of {blocks}.\", nameof({ArgumentOf(size)}));");
+            }
             foreach (WeightBuffer buffer in buffers)
             {
                 string n = BufferRows(buffer);
                 string operand = _describe.Node(_schedule.Optimised.Calls.First(c => c.Buffer == buffer.Index).Operand);
-                _w.Line($"// weights{buffer.Index} [{SizeOf(buffer.OperandSize)}, {n}]: " + string.Join(" | ", buffer.Parts.Select(p => p.Matrix + _describe.Columns(p.Matrix, p.Part))) + $", multiplying {operand}");
-                _w.Line($"({WeightsField(buffer.Index)}, {Gradient(WeightsField(buffer.Index))}) = base.AllocateStorage(1L * {Mul(SizeOf(buffer.OperandSize), n)});");
+                _w.Line($"// weights{buffer.Index} [{StoredRows(buffer)}, {n}]: " + string.Join(" | ", buffer.Parts.Select(p => p.Matrix + _describe.Columns(p.Matrix, p.Part))) + $", multiplying {operand}"
+                    + (buffer.Blocks > 1 ? $"; only the {buffer.Blocks} blocks along the diagonal, side by side" : ""));
+                _w.Line($"({WeightsField(buffer.Index)}, {Gradient(WeightsField(buffer.Index))}) = base.AllocateStorage(1L * {Mul(StoredRows(buffer), n)});");
                 if (buffer.HasBias)
                     _w.Line($"({BiasField(buffer.Index)}, {Gradient(BiasField(buffer.Index))}) = base.AllocateStorage({n});");
             }
             foreach (VectorInfo vector in vectors)
                 _w.Line($"({VectorField(vector.Name)}, {Gradient(VectorField(vector.Name))}) = base.AllocateStorage({SizeOf(vector.Size)});");
             foreach (var part in detached)
-                _w.Line($"({DetachedField(part.Name, part.Part)}, {Gradient(DetachedField(part.Name, part.Part))}) = base.AllocateStorage(1L * {Mul(SizeOf(part.Rows), SizeOf(part.Size))});");
+                _w.Line($"({DetachedField(part.Name, part.Part)}, {Gradient(DetachedField(part.Name, part.Part))}) = base.AllocateStorage(1L * {Mul(SizeOf(part.Rows), BlockShare(part.Size, part.Blocks))});");
 
             foreach (string name in order)
             {
@@ -153,7 +175,8 @@ internal sealed partial class VariantEmitter
                     var blocks = new List<string>();
                     for (int k = 0; k < matrix.PartSizes.Count; k++)
                     {
-                        string column = Width(matrix.PartSizes.Take(k)), columns = SizeOf(matrix.PartSizes[k]);
+                        // A block-diagonal matrix (one part) is its blocks' rows one after another, each a block's share of the columns.
+                        string column = Width(matrix.PartSizes.Take(k)), columns = BlockShare(matrix.PartSizes[k], matrix.Blocks);
                         string operand = $"{Quote(OperandOf(name, k))}, {(matrix.PartSizes[k] == Size.Input ? "true" : "false")}";
                         if (BufferOfPart(name, k) is { } at)
                         {
@@ -163,7 +186,8 @@ internal sealed partial class VariantEmitter
                         else
                             blocks.Add($"new {Support}.ParameterBlock<{T}>({DetachedField(name, k)}, {Gradient(DetachedField(name, k))}, {column}, {columns}, {SizeOf(matrix.Rows)}, 0, {operand})");
                     }
-                    _w.Line($"base.AddParameter(\"{name}\", new[] {{ {SizeOf(matrix.Rows)}, {Width(matrix.PartSizes)} }},");
+                    string shape = matrix.Blocks == 1 ? $"{SizeOf(matrix.Rows)}, {Width(matrix.PartSizes)}" : $"{matrix.Blocks}, {BlockShare(matrix.Rows, matrix.Blocks)}, {BlockShare(matrix.PartSizes[0], matrix.Blocks)}";
+                    _w.Line($"base.AddParameter(\"{name}\", new[] {{ {shape} }},");
                     for (int b = 0; b < blocks.Count; b++) _w.Line("    " + blocks[b] + (b == blocks.Count - 1 ? ");" : ","));
                     continue;
                 }

@@ -24,8 +24,8 @@ internal sealed partial class VariantEmitter
                 _w.Line($"private readonly {Support}.PackedWeights<{T}> {PackedField(WeightsField(weights.Index))}; // weights{weights.Index} in the panels the forward kernels read");
             foreach (WeightBuffer weights in TransposedWeights())
             {
-                _w.Line($"private readonly {T}[] {TransposedField(weights.Index)}; // [{BufferRows(weights)}, {SizeOf(weights.OperandSize)}] weights{weights.Index}ᵀ, for the data gradients");
-                _w.Line($"private readonly {Support}.PackedWeights<{T}> {PackedField(TransposedField(weights.Index))}; // the same, in panels");
+                _w.Line($"private readonly {T}[] {TransposedField(weights.Index)}; // [{BufferRows(weights)}, {StoredRows(weights)}] weights{weights.Index}ᵀ, for the data gradients");
+                if (weights.Blocks == 1) _w.Line($"private readonly {Support}.PackedWeights<{T}> {PackedField(TransposedField(weights.Index))}; // the same, in panels");
             }
             _w.Line();
             using (_w.Block($"public {Member("Runner")}({_className} cell, int maxSteps, int maxBatchSize) : base(cell, maxSteps, maxBatchSize)"))
@@ -38,11 +38,13 @@ internal sealed partial class VariantEmitter
                 foreach (BufferPlan b in _schedule.Buffers)
                     _w.Line($"{_bufferFields[b.Index]} = Buffer(1L * {(b.AllSteps ? "maxSteps * maxBatchSize" : "maxBatchSize")} * {Paren(BufferWidth(b))}, \"{b.Name}\");");
                 foreach (WeightBuffer weights in ForwardWeights())
-                    _w.Line($"{PackedField(WeightsField(weights.Index))} = new {Support}.PackedWeights<{T}>({SizeOf(weights.OperandSize)}, {BufferRows(weights)});");
+                    _w.Line($"{PackedField(WeightsField(weights.Index))} = new {Support}.PackedWeights<{T}>({StoredRows(weights)}, {BufferRows(weights)});");
                 foreach (WeightBuffer weights in TransposedWeights())
                 {
-                    _w.Line($"{TransposedField(weights.Index)} = new {T}[_cell.{WeightsField(weights.Index)}.Length]; // [{BufferRows(weights)}, {SizeOf(weights.OperandSize)}]");
-                    _w.Line($"{PackedField(TransposedField(weights.Index))} = new {Support}.PackedWeights<{T}>({BufferRows(weights)}, {SizeOf(weights.OperandSize)});");
+                    _w.Line($"{TransposedField(weights.Index)} = new {T}[_cell.{WeightsField(weights.Index)}.Length]; // [{BufferRows(weights)}, {StoredRows(weights)}]");
+                    // A block's rows of the transpose are a slice of its panels' rows, which the kernels cannot read: block products read it in place.
+                    if (weights.Blocks == 1)
+                        _w.Line($"{PackedField(TransposedField(weights.Index))} = new {Support}.PackedWeights<{T}>({BufferRows(weights)}, {StoredRows(weights)});");
                 }
             }
             _w.Line();
@@ -79,8 +81,8 @@ internal sealed partial class VariantEmitter
                     _w.Comment("The data gradients multiply by transposed weights: transposed once here, they run on the forward kernels.");
                 foreach (WeightBuffer weights in TransposedWeights())
                 {
-                    _w.Line($"{Support}.Gemm.Transpose<{T}>(_cell.{WeightsField(weights.Index)}, {TransposedField(weights.Index)}, {SizeOf(weights.OperandSize)}, {BufferRows(weights)});");
-                    _w.Line($"{PackedField(TransposedField(weights.Index))}.Invalidate();");
+                    _w.Line($"{Support}.Gemm.Transpose<{T}>(_cell.{WeightsField(weights.Index)}, {TransposedField(weights.Index)}, {StoredRows(weights)}, {BufferRows(weights)});");
+                    if (weights.Blocks == 1) _w.Line($"{PackedField(TransposedField(weights.Index))}.Invalidate();");
                 }
                 using (_w.Block("for (int t = steps - 1; t >= 0; t--)"))
                 {
@@ -186,15 +188,23 @@ internal sealed partial class VariantEmitter
             {
                 string product = ProductArguments(_schedule.Calls[instruction.Index], phase, out int parts);
                 SweepPlan sweep = _schedule.Sweeps[instruction.Sweep];
+                int blocks = WeightsOfCall(instruction.Index).Blocks;
                 string kernel = EmitKernelLocal(sweep, forward: true, " (fused with the product: each block of hidden units as soon as its gates are computed)");
                 string? ahead = ReadAhead(sweep, _schedule.Calls[instruction.Index].Call);
                 if (ahead is not null) _w.Comment($"{ahead} is read ahead: each block of it arrives in cache while that block's product runs");
-                _w.Line($"{Support}.Gemm.ForwardThenSweep({product}, {parts}, {SizeOf(sweep.Size)}, ref {kernel}{(ahead is null ? "" : $", {kernel}.{ahead}")});");
+                string reads = ahead is null ? (blocks == 1 ? "" : ", default") : $", {kernel}.{ahead}";
+                _w.Line($"{Support}.Gemm.ForwardThenSweep({product}, {parts}, {SizeOf(sweep.Size)}{(blocks == 1 ? "" : $", {blocks}")}, ref {kernel}{reads});");
                 return;
             }
             default:
-                _w.Line($"{Support}.Gemm.Forward<{T}>({ProductArguments(_schedule.Calls[instruction.Index], phase, out _)}, {BufferRows(_schedule.Optimised.Buffers[_schedule.Optimised.Calls[instruction.Index].Buffer])});");
+            {
+                string product = ProductArguments(_schedule.Calls[instruction.Index], phase, out _);
+                WeightBuffer weights = WeightsOfCall(instruction.Index);
+                _w.Line(weights.Blocks == 1
+                    ? $"{Support}.Gemm.Forward<{T}>({product}, {BufferRows(weights)});"
+                    : $"{Support}.Gemm.ForwardBlocks<{T}>({product}, {BlockArguments(weights)});");
                 return;
+            }
         }
     }
 
@@ -230,6 +240,12 @@ internal sealed partial class VariantEmitter
         string bias = weights.HasBias ? $"_cell.{BiasField(weights.Index)}" : "default";
         return $"{operand}, {lda}, _cell.{WeightsField(weights.Index)}, {PackedField(WeightsField(weights.Index))}, {bias}, {ValueView(NodeOfCall(call.Call), phase, forward: true)!.Span}, {n}, {Rows(phase)}, {SizeOf(weights.OperandSize)}";
     }
+
+    /// <summary>The weights of the call planned at <paramref name="plan"/>.</summary>
+    private WeightBuffer WeightsOfCall(int plan) => _schedule.Optimised.Buffers[_schedule.Optimised.Calls[_schedule.Calls[plan].Call].Buffer];
+
+    /// <summary>parts, partWidth, blocks: the shape of a block-diagonal product's columns (its parts have equal rows).</summary>
+    private static string BlockArguments(WeightBuffer weights) => $"{weights.Parts.Count}, {SizeOf(weights.Parts[0].Rows)}, {weights.Blocks}";
 
     private int NodeOfCall(int call) => Enumerable.Range(0, _graph.Nodes.Count).First(i => _schedule.Optimised.CallOfNode[i] == call);
 
@@ -273,7 +289,12 @@ internal sealed partial class VariantEmitter
                 string span = target.Span.From(target.Column);
                 bool accumulate = _schedule.FirstWriter[gemm.Operand] != instruction;
                 string n = BufferRows(weights);
-                _w.Comment($"d({_describe.Short(gemm.Operand)}) {(accumulate ? "+=" : "=")} d(product{call.Call}) @ weights{weights.Index}ᵀ");
+                _w.Comment($"d({_describe.Short(gemm.Operand)}) {(accumulate ? "+=" : "=")} d(product{call.Call}) @ weights{weights.Index}ᵀ" + (weights.Blocks > 1 ? ", block by block" : ""));
+                if (weights.Blocks > 1)
+                {
+                    _w.Line($"{Support}.Gemm.BackwardDataBlocks<{T}>({BufferSpan(call.GradientBuffer, call.Phase)}, {n}, {TransposedField(weights.Index)}, {span}, {target.Stride}, {Rows(call.Phase)}, {SizeOf(weights.OperandSize)}, {BlockArguments(weights)}, accumulate: {(accumulate ? "true" : "false")});");
+                    return;
+                }
                 _w.Line($"{Support}.Gemm.BackwardDataTransposed<{T}>({BufferSpan(call.GradientBuffer, call.Phase)}, {n}, {TransposedField(weights.Index)}, {PackedField(TransposedField(weights.Index))}, {span}, {target.Stride}, {Rows(call.Phase)}, {SizeOf(weights.OperandSize)}, {n}, accumulate: {(accumulate ? "true" : "false")});");
                 return;
             }
@@ -285,8 +306,10 @@ internal sealed partial class VariantEmitter
                 (string operand, string lda) = OperandValues(gemm.Operand, Phase.Hoisted, allSteps: true);
                 string n = BufferRows(weights);
                 string dz = BufferSpan(call.GradientBuffer, Phase.Hoisted).Text;
-                _w.Comment($"d(weights{weights.Index}) += {_describe.Short(gemm.Operand)}ᵀ @ d(product{call.Call}), over all steps");
-                _w.Line($"{Support}.Gemm.BackwardWeights<{T}>({operand}, {lda}, {dz}, {n}, _cell.{Gradient(WeightsField(weights.Index))}, steps * B, {SizeOf(weights.OperandSize)}, {n});");
+                _w.Comment($"d(weights{weights.Index}) += {_describe.Short(gemm.Operand)}ᵀ @ d(product{call.Call}), over all steps" + (weights.Blocks > 1 ? ", the blocks only" : ""));
+                _w.Line(weights.Blocks == 1
+                    ? $"{Support}.Gemm.BackwardWeights<{T}>({operand}, {lda}, {dz}, {n}, _cell.{Gradient(WeightsField(weights.Index))}, steps * B, {SizeOf(weights.OperandSize)}, {n});"
+                    : $"{Support}.Gemm.BackwardWeightsBlocks<{T}>({operand}, {lda}, {dz}, {n}, _cell.{Gradient(WeightsField(weights.Index))}, steps * B, {SizeOf(weights.OperandSize)}, {BlockArguments(weights)});");
                 if (weights.HasBias)
                     _w.Line($"{Support}.Gemm.BiasGradient<{T}>({dz}, {n}, _cell.{Gradient(BiasField(weights.Index))}, steps * B, {n});");
                 return;

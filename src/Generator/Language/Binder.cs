@@ -17,6 +17,7 @@ internal sealed class Binder
     private readonly string _input;
     private readonly string _output;
     private readonly IReadOnlyList<SizeDeclaration> _declarations;
+    private readonly IReadOnlyList<BlockDeclaration> _blocks;
     private readonly bool _layer; // the equations of a [Layer], made a cell's by LayerSyntax: the input has the size H of every undeclared name
     private readonly Dictionary<string, Size> _declared = new();
     private readonly List<EquationProblem> _problems = new();
@@ -53,8 +54,9 @@ internal sealed class Binder
     private static string Describe(string variable) =>
         IsRows(variable) ? $"the rows of '{variable.Substring(1)}'" : $"the parameter vector '{variable}'";
 
-    private Binder(IReadOnlyList<EquationSyntax> equations, string input, string output, IReadOnlyList<SizeDeclaration> sizes, bool layer)
+    private Binder(IReadOnlyList<EquationSyntax> equations, string input, string output, IReadOnlyList<SizeDeclaration> sizes, bool layer, IReadOnlyList<BlockDeclaration> blocks)
     {
+        _blocks = blocks;
         _layer = layer;
         _inputIsHidden = layer;
         _equations = equations;
@@ -63,9 +65,10 @@ internal sealed class Binder
         _declarations = sizes;
     }
 
-    public static BindResult Bind(IReadOnlyList<EquationSyntax> equations, string input, string output, IReadOnlyList<SizeDeclaration> sizes, bool layer = false)
+    public static BindResult Bind(IReadOnlyList<EquationSyntax> equations, string input, string output, IReadOnlyList<SizeDeclaration> sizes, bool layer = false,
+        IReadOnlyList<BlockDeclaration>? blocks = null)
     {
-        var binder = new Binder(equations, input, output, sizes, layer);
+        var binder = new Binder(equations, input, output, sizes, layer, blocks ?? System.Array.Empty<BlockDeclaration>());
         BoundCell? cell = binder.Run();
         return new BindResult(cell, binder._problems, binder._cellProblems, binder._declarationProblems);
     }
@@ -102,6 +105,7 @@ internal sealed class Binder
         }
         foreach (EquationSyntax equation in _equations) CollectMatrices(equation.Value);
         CheckDeclarations();
+        CheckBlockDeclarations();
 
         var bound = new List<BoundEquation>();
         for (int i = 0; i < _equations.Count; i++)
@@ -477,8 +481,35 @@ internal sealed class Binder
                 continue;
             }
             first[matrix] = (eq, sizes);
-            result.Add(new MatrixInfo(matrix, sizes.ToEquatableArray(), ResolveVariable(RowsOf(matrix)) ?? Size.Hidden));
+            int blocks = _blocks.FirstOrDefault(b => b.Matrix == matrix)?.Blocks ?? 1;
+            if (blocks > 1 && sizes.Count > 1)
+            {
+                Report(Diagnostics.BlockDiagonalDeclaration, _equations[eq].Index, range,
+                    $"'{matrix}' is block-diagonal, so it multiplies one vector, not a concatenation: give each part its own matrix ('{matrix}_1 @ a + {matrix}_2 @ b')");
+                continue;
+            }
+            if (blocks > 1 && sizes[0] == Size.One)
+            {
+                Report(Diagnostics.BlockDiagonalDeclaration, _equations[eq].Index, range, $"'{matrix}' is block-diagonal but multiplies a learnable scalar, which has no blocks");
+                continue;
+            }
+            result.Add(new MatrixInfo(matrix, sizes.ToEquatableArray(), ResolveVariable(RowsOf(matrix)) ?? Size.Hidden, blocks));
         }
         return result;
+    }
+
+    /// <summary>Each [BlockDiagonal] names a weight matrix of the equations.</summary>
+    private void CheckBlockDeclarations()
+    {
+        foreach (BlockDeclaration declaration in _blocks)
+        {
+            string name = declaration.Matrix;
+            if (_matrixNames.Contains(name)) continue;
+            string problem = name == _input ? $"'{name}' is the input, not a weight matrix"
+                : _stateDefinitions.ContainsKey(name) ? $"'{name}' is a state, not a weight matrix"
+                : _localDefinitions.ContainsKey(name) ? $"'{name}' is an intermediate, not a weight matrix"
+                : $"the equations have no matrix '{name}': [BlockDiagonal] names the left operand of an '@'";
+            _declarationProblems.Add(new DiagnosticInfo(Diagnostics.BlockDiagonalDeclaration.Id, declaration.MatrixLocation, new EquatableArray<string>(new[] { problem })));
+        }
     }
 }

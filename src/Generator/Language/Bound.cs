@@ -65,8 +65,11 @@ internal sealed record MatVecExpr(string Matrix, EquatableArray<BoundExpr> Parts
 /// <summary>One equation; <c>Size</c> is its target's: H unless declared.</summary>
 internal sealed record BoundEquation(int Index, string Text, string Target, bool IsState, BoundExpr Value, Size Size);
 
-/// <summary>A weight matrix: <c>Rows</c> (the size its products flow into) by the sum of <c>PartSizes</c>.</summary>
-internal sealed record MatrixInfo(string Name, EquatableArray<Size> PartSizes, Size Rows);
+/// <summary>
+/// A weight matrix: <c>Rows</c> (the size its products flow into) by the sum of <c>PartSizes</c>; <c>Blocks</c> along
+/// its diagonal when declared block-diagonal (then of one part), else 1.
+/// </summary>
+internal sealed record MatrixInfo(string Name, EquatableArray<Size> PartSizes, Size Rows, int Blocks = 1);
 
 internal sealed record VectorInfo(string Name, Size Size);
 

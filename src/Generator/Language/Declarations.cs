@@ -30,6 +30,9 @@ internal sealed record EquationSource(string? Text, SourceSpan Whole, EquatableA
 /// <summary>A [Size("name", "P")] attribute: the name, its size, and where each argument is written.</summary>
 internal sealed record SizeDeclaration(string Name, string Size, SourceSpan NameLocation, SourceSpan SizeLocation);
 
+/// <summary>A [BlockDiagonal("R", 4)] attribute: the matrix, its number of blocks, and where each argument is written.</summary>
+internal sealed record BlockDeclaration(string Matrix, int Blocks, SourceSpan MatrixLocation, SourceSpan BlocksLocation);
+
 /// <summary>A [RecurrentCell] class as the generator sees it: names, equations with their locations, declaration problems.</summary>
 internal sealed record CellDeclaration(
     string Namespace,
@@ -42,7 +45,8 @@ internal sealed record CellDeclaration(
     EquatableArray<DiagnosticInfo> Problems,
     EquatableArray<SizeDeclaration> Sizes = default,
     EquatableArray<string> Members = default,
-    bool IsLayer = false);
+    bool IsLayer = false,
+    EquatableArray<BlockDeclaration> Blocks = default);
 
 /// <summary>Reads a [RecurrentCell] class from Roslyn's symbols and syntax into a <see cref="CellDeclaration"/>.</summary>
 internal static class Declarations
@@ -52,6 +56,10 @@ internal static class Declarations
     public const string EquationAttribute = "CellGen.EquationAttribute";
 
     private const string SizeAttribute = "CellGen.SizeAttribute";
+    private const string BlockDiagonalAttribute = "CellGen.BlockDiagonalAttribute";
+
+    /// <summary>The most blocks a matrix may have: as many as a size may be large (RecurrentCell.MaxSize) would be absurd; heads are few.</summary>
+    public const int MaxBlocks = 4096;
 
     /// <summary>The size [Size] gives a learnable scalar: one value, broadcast wherever it is used.</summary>
     public const string ScalarSize = "1";
@@ -222,6 +230,25 @@ internal static class Declarations
                 sizes.Add(new SizeDeclaration(name, size, Argument(0), Argument(1)));
         }
 
+        var blocks = new List<BlockDeclaration>();
+        foreach (AttributeData attribute in symbol.GetAttributes())
+        {
+            if (attribute.AttributeClass?.ToDisplayString() != BlockDiagonalAttribute) continue;
+            var arguments = attribute.ApplicationSyntaxReference?.GetSyntax(cancellation) is AttributeSyntax a ? a.ArgumentList?.Arguments : null;
+            SourceSpan whole = attribute.ApplicationSyntaxReference?.GetSyntax(cancellation) is { } node ? At(node) : attributeLocation.Value;
+            SourceSpan Argument(int k) => arguments is { } list && list.Count > k ? At(list[k].Expression) : whole;
+            string? matrix = attribute.ConstructorArguments.Length == 2 ? attribute.ConstructorArguments[0].Value as string : null;
+            int? count = attribute.ConstructorArguments.Length == 2 ? attribute.ConstructorArguments[1].Value as int? : null;
+            if (matrix is null || count is null)
+                Report(Diagnostics.BlockDiagonalDeclaration, whole, "it takes a matrix's name and a number of blocks, as in [BlockDiagonal(\"R\", 4)]");
+            else if (count < 1 || count > MaxBlocks)
+                Report(Diagnostics.BlockDiagonalDeclaration, Argument(1), $"{count} blocks: a matrix has from 1 to {MaxBlocks} blocks along its diagonal");
+            else if (blocks.FirstOrDefault(d => d.Matrix == matrix) is { } earlier)
+                Report(Diagnostics.BlockDiagonalDeclaration, Argument(0), $"'{matrix}' is declared block-diagonal twice ({earlier.Blocks} and {count} blocks): keep one");
+            else
+                blocks.Add(new BlockDeclaration(matrix, count.Value, Argument(0), Argument(1)));
+        }
+
         // A constructor of the user's with the generated one's parameters would be defined twice.
         var constructorSizes = sizes.Select(s => s.Size).Where(s => s != ScalarSize).Distinct().ToList();
         int sizeCount = constructorSizes.Count, own = layer ? 1 : 2;
@@ -244,7 +271,8 @@ internal static class Declarations
             problems.ToEquatableArray(),
             sizes.ToEquatableArray(),
             members.Select(m => m.Name).Where(n => !n.StartsWith(".", System.StringComparison.Ordinal)).Distinct().OrderBy(n => n, System.StringComparer.Ordinal).ToEquatableArray(),
-            layer);
+            layer,
+            blocks.ToEquatableArray());
     }
 
     /// <summary>Whether the member is declared only in files the generator wrote (<see cref="GeneratedFile"/>).</summary>

@@ -11,7 +11,7 @@ namespace CellGen.CompilerServices;
 /// operand element k, for all N outputs (every gate of a fused product side by side).
 /// </summary>
 [EditorBrowsable(EditorBrowsableState.Never)] // called by generated code, not written by users
-public static class Gemm
+public static partial class Gemm
 {
     private const int RowBlock = 4;
 
@@ -93,13 +93,21 @@ public static class Gemm
     /// the loop): each block of it is brought into cache while that block's product runs. Read in the sweep without
     /// that, its rows, each in another 4 KiB page, came from L3 one miss at a time.
     /// </summary>
-    public static unsafe void ForwardThenSweep<TKernel>(ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> w, PackedWeights<float>? packed, ReadOnlySpan<float> bias, Span<float> c, int ldc, int rows, int k, int parts, int partWidth, ref TKernel kernel, ReadOnlySpan<float> sweepReads)
+    public static void ForwardThenSweep<TKernel>(ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> w, PackedWeights<float>? packed, ReadOnlySpan<float> bias, Span<float> c, int ldc, int rows, int k, int parts, int partWidth, ref TKernel kernel, ReadOnlySpan<float> sweepReads)
+        where TKernel : IElementwiseKernel<float>, allows ref struct =>
+        ForwardThenSweep(a, lda, w, packed, bias, c, ldc, rows, k, parts, partWidth, 1, ref kernel, sweepReads);
+
+    /// <summary>
+    /// <see cref="ForwardThenSweep{TKernel}(ReadOnlySpan{float}, int, ReadOnlySpan{float}, PackedWeights{float}?, ReadOnlySpan{float}, Span{float}, int, int, int, int, int, ref TKernel, ReadOnlySpan{float})"/>
+    /// for a W with <paramref name="blocks"/> blocks along its diagonal, stored as in
+    /// <see cref="ForwardBlocks{T}(ReadOnlySpan{T}, int, ReadOnlySpan{T}, PackedWeights{T}?, ReadOnlySpan{T}, Span{T}, int, int, int, int, int, int)"/>.
+    /// </summary>
+    public static unsafe void ForwardThenSweep<TKernel>(ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> w, PackedWeights<float>? packed, ReadOnlySpan<float> bias, Span<float> c, int ldc, int rows, int k, int parts, int partWidth, int blocks, ref TKernel kernel, ReadOnlySpan<float> sweepReads)
         where TKernel : IElementwiseKernel<float>, allows ref struct
     {
-        ArgumentOutOfRangeException.ThrowIfNegative(parts);
-        ArgumentOutOfRangeException.ThrowIfNegative(partWidth);
+        CheckBlocks(k, parts, partWidth, blocks);
         int n = parts * partWidth;
-        CheckForward(a, lda, w, packed, bias, c, ldc, rows, k, n);
+        CheckForward(a, lda, w, packed, bias, c, ldc, rows, k, n, blocks);
         if (!sweepReads.IsEmpty) Check(sweepReads, ldc, rows, n, nameof(sweepReads));
         if (rows == 0 || partWidth == 0) return;
         if (parts == 0)
@@ -107,18 +115,19 @@ public static class Gemm
             Elementwise.ForEach(ref kernel, rows, partWidth);
             return;
         }
-        if (!FuseSweeps || (rows < GemmSingle.PanelRows && !Workers.Shares(rows, k, n)) || (long)rows * k > GemmSingle.ForwardChunkFloats)
+        if (!FuseSweeps || (rows < GemmSingle.PanelRows && !Workers.Shares(rows, k / blocks, n)) || (long)rows * k > GemmSingle.ForwardChunkFloats)
         {
             // Each block reads all of A again: fused, A must stay in L2 (it does for a step's batch, not for thousands
             // of rows). Below PanelRows rows the gates fit in L1 anyway, and fusing on one core only adds calls (Lstm
             // B 1, H 128 forward: 1.15x to 1.18x slower fused); fused on two, each core runs its half of the sweep.
-            Workers.Forward(ref Single(a), lda, ref Single(w), ref Panels(packed), packed?.PanelsFor(w, rows) ?? 0, ref Single(bias), !bias.IsEmpty, ref Single(c), ldc, rows, k, n, accumulate: false);
+            if (blocks == 1) Workers.Forward(ref Single(a), lda, ref Single(w), ref Panels(packed), packed?.PanelsFor(w, rows) ?? 0, ref Single(bias), !bias.IsEmpty, ref Single(c), ldc, rows, k, n, accumulate: false);
+            else Workers.ForwardBlocks(ref Single(a), lda, ref Single(w), ref Panels(packed), packed?.PanelsFor(w, rows) ?? 0, ref Single(bias), !bias.IsEmpty, ref Single(c), ldc, rows, k, parts, partWidth, blocks);
             Elementwise.ForEach(ref kernel, rows, partWidth);
             return;
         }
         // The kernel stays on this thread's stack while the worker reads it: this thread waits for the worker before it returns.
         Workers.ForwardThenSweep(ref Single(a), lda, ref Single(w), ref Panels(packed), packed?.PanelsFor(w, rows) ?? 0, ref Single(bias), !bias.IsEmpty,
-            ref Single(c), ldc, rows, k, parts, partWidth, &Elementwise.Columns<TKernel>, Unsafe.AsPointer(ref kernel), (long)rows * partWidth * TKernel.Work,
+            ref Single(c), ldc, rows, k, parts, partWidth, blocks, &Elementwise.Columns<TKernel>, Unsafe.AsPointer(ref kernel), (long)rows * partWidth * TKernel.Work,
             ref sweepReads.IsEmpty ? ref Unsafe.NullRef<float>() : ref Single(sweepReads));
     }
 
@@ -273,13 +282,13 @@ public static class Gemm
     private static ref float Single<T>(ReadOnlySpan<T> span) => ref Unsafe.As<T, float>(ref MemoryMarshal.GetReference(span));
 
     /// <summary>The shapes of a forward product, each refused with its name.</summary>
-    private static void CheckForward<T>(ReadOnlySpan<T> a, int lda, ReadOnlySpan<T> w, PackedWeights<T>? packed, ReadOnlySpan<T> bias, ReadOnlySpan<T> c, int ldc, int rows, int k, int n)
+    private static void CheckForward<T>(ReadOnlySpan<T> a, int lda, ReadOnlySpan<T> w, PackedWeights<T>? packed, ReadOnlySpan<T> bias, ReadOnlySpan<T> c, int ldc, int rows, int k, int n, int blocks = 1)
         where T : unmanaged, INumberBase<T>
     {
         Check(a, lda, rows, k, nameof(a));
-        Check(w, n, k, n, nameof(w));
+        Check(w, n, k / blocks, n, nameof(w));
         Check(c, ldc, rows, n, nameof(c));
-        packed?.Check(k, n, nameof(packed));
+        packed?.Check(k / blocks, n, nameof(packed));
         if (!bias.IsEmpty && bias.Length < n) throw new ArgumentException($"bias has {bias.Length} values; {n} needed", nameof(bias));
     }
 

@@ -42,13 +42,34 @@ internal static class GemmSingle
     internal static int RowChunk(int k) => Math.Clamp(ForwardChunkFloats / Math.Max(k, 1) / 4 * 4, 16, 256);
 
     /// <summary>
+    /// Columns p * partWidth + [start, end) of every part p of C = A W, where W is block-diagonal with
+    /// <paramref name="blocks"/> blocks along its diagonal, stored as the [k / blocks, parts * partWidth] matrix of its
+    /// blocks side by side: column u of a part belongs to block u / (partWidth / blocks), which reads A's columns
+    /// block * (k / blocks) + [0, k / blocks). Each block's columns are a product of the dense kernel (its panels are
+    /// the stored matrix's), so a block-diagonal product costs 1 / blocks of the full one. With one block, the dense
+    /// product of those columns.
+    /// </summary>
+    public static void ForwardBlocks(ref float a, int lda, ref float w, ref float panels, int panelLanes, ref float bias, bool hasBias, ref float c, int ldc, int rows, int k, int parts, int partWidth, int blocks, int start, int end)
+    {
+        int kb = k / blocks, rb = partWidth / blocks, n = parts * partWidth;
+        for (int u = start; u < end;)
+        {
+            int block = u / rb, uEnd = Math.Min(end, (block + 1) * rb);
+            for (int p = 0; p < parts; p++)
+                Forward(ref Unsafe.Add(ref a, block * kb), lda, ref w, ref panels, panelLanes, ref bias, hasBias, ref c, ldc, rows, kb, n, p * partWidth + u, p * partWidth + uEnd, accumulate: false);
+            u = uEnd;
+        }
+    }
+
+    /// <summary>
     /// The product of a step whose n = parts * partWidth columns are parts (gates) of partWidth, each followed by the
     /// step's sweep: for each block of columns [u, u + block) of [start, end), the product's columns
     /// p * partWidth + [u, u + block) of every part, then the sweep over those columns of all rows, which reads the
-    /// gates while they are still in L1 or L2. The sweep must compute each column on its own, as generated ones do.
+    /// gates while they are still in L1 or L2. The sweep must compute each column on its own, as generated ones do;
+    /// null, the product alone. W has <paramref name="blocks"/> blocks along its diagonal (<see cref="ForwardBlocks"/>), 1 when dense.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static unsafe void ForwardThenSweep(ref float a, int lda, ref float w, ref float panels, int panelLanes, ref float bias, bool hasBias, ref float c, int ldc, int rows, int k, int parts, int partWidth, int start, int end, delegate*<void*, int, int, int, void> sweep, void* kernel, ref float ahead)
+    public static unsafe void ForwardThenSweep(ref float a, int lda, ref float w, ref float panels, int panelLanes, ref float bias, bool hasBias, ref float c, int ldc, int rows, int k, int parts, int partWidth, int blocks, int start, int end, delegate*<void*, int, int, int, void> sweep, void* kernel, ref float ahead)
     {
         // Few rows take blocks of four panels, the width of their kernel (ForwardFewRowsPacked).
         int block = rows < PanelRows ? 4 * SweepBlock() : SweepBlock(), n = parts * partWidth;
@@ -58,9 +79,8 @@ internal static class GemmSingle
             // The block's lines of every part of what the sweep also reads, asked for while the block's product runs.
             if (!Unsafe.IsNullRef(ref ahead))
                 for (int p = 0; p < parts; p++) ReadAhead(ref Unsafe.Add(ref ahead, p * partWidth + u), ldc, rows, uEnd - u);
-            for (int p = 0; p < parts; p++)
-                Forward(ref a, lda, ref w, ref panels, panelLanes, ref bias, hasBias, ref c, ldc, rows, k, n, p * partWidth + u, p * partWidth + uEnd, accumulate: false);
-            sweep(kernel, rows, u, uEnd);
+            ForwardBlocks(ref a, lda, ref w, ref panels, panelLanes, ref bias, hasBias, ref c, ldc, rows, k, parts, partWidth, blocks, u, uEnd);
+            if (sweep != null) sweep(kernel, rows, u, uEnd);
         }
     }
 
@@ -678,6 +698,39 @@ internal static class GemmSingle
         if (Vector256.IsHardwareAccelerated) j = WeightPanels<F32x8>(ref a, lda, ref dc, lddc, ref dw, rows, k, n, j, end);
         if (Vector128.IsHardwareAccelerated) j = WeightPanels<F32x4>(ref a, lda, ref dc, lddc, ref dw, rows, k, n, j, end);
         WeightPanels<F32x1>(ref a, lda, ref dc, lddc, ref dw, rows, k, n, j, end);
+    }
+
+    /// <summary>
+    /// dW += Aᵀ dC for columns p * partWidth + [start, end) of every part p of a block-diagonal W stored as in
+    /// <see cref="ForwardBlocks"/>: each block's columns from A's columns of that block.
+    /// </summary>
+    public static void BackwardWeightsBlocks(ref float a, int lda, ref float dc, int lddc, ref float dw, int rows, int k, int parts, int partWidth, int blocks, int start, int end)
+    {
+        int kb = k / blocks, rb = partWidth / blocks, n = parts * partWidth;
+        for (int u = start; u < end;)
+        {
+            int block = u / rb, uEnd = Math.Min(end, (block + 1) * rb);
+            for (int p = 0; p < parts; p++)
+                BackwardWeights(ref Unsafe.Add(ref a, block * kb), lda, ref dc, lddc, ref dw, rows, kb, n, p * partWidth + u, p * partWidth + uEnd);
+            u = uEnd;
+        }
+    }
+
+    /// <summary>
+    /// dA (+)= dC Wᵀ for the blocks [start, end) of a block-diagonal W, from wT [parts * partWidth, k / blocks], the
+    /// transpose of its stored matrix: block b's columns of dA are the sum over the parts of dC's columns of block b
+    /// times wT's rows of block b, products of the forward kernel on W read in place.
+    /// </summary>
+    public static void BackwardDataBlocks(ref float dc, int lddc, ref float wT, ref float da, int ldda, int rows, int k, int parts, int partWidth, int blocks, int start, int end, bool accumulate)
+    {
+        int kb = k / blocks, rb = partWidth / blocks;
+        for (int block = start; block < end; block++)
+            for (int p = 0; p < parts; p++)
+            {
+                int first = p * partWidth + block * rb;
+                Forward(ref Unsafe.Add(ref dc, first), lddc, ref Unsafe.Add(ref wT, first * kb), ref Unsafe.NullRef<float>(), 0, ref Unsafe.NullRef<float>(), false,
+                    ref Unsafe.Add(ref da, block * kb), ldda, rows, rb, kb, 0, kb, accumulate || p > 0);
+            }
     }
 
     /// <summary>

@@ -22,14 +22,14 @@ internal static unsafe class Workers
     /// </summary>
     public const long FewRowsThreshold = 1 << 15;
 
-    private enum Kind { Forward, BackwardData, BackwardWeights, Sweep, ForwardThenSweep }
+    private enum Kind { Forward, BackwardData, BackwardWeights, Sweep, ForwardThenSweep, ForwardBlocks, BackwardDataBlocks, BackwardWeightsBlocks }
 
     /// <summary>A product or sweep over the range [Start, End) of its columns (rows for BackwardData).</summary>
     private struct Job
     {
         public Kind Kind;
         public float* A, W, Panels, Bias, C, Ahead;
-        public int Lda, Ldc, Rows, K, N, Start, End, PanelLanes, Parts;
+        public int Lda, Ldc, Rows, K, N, Start, End, PanelLanes, Parts, Blocks;
         public bool HasBias, Accumulate;
         public delegate*<void*, int, int, int, void> Sweep;
         public void* Kernel;
@@ -87,7 +87,16 @@ internal static unsafe class Workers
                 job.Sweep(job.Kernel, job.Rows, job.Start, job.End);
                 break;
             case Kind.ForwardThenSweep:
-                GemmSingle.ForwardThenSweep(ref *job.A, job.Lda, ref *job.W, ref *job.Panels, job.PanelLanes, ref *job.Bias, job.HasBias, ref *job.C, job.Ldc, job.Rows, job.K, job.Parts, job.N / job.Parts, job.Start, job.End, job.Sweep, job.Kernel, ref *job.Ahead);
+                GemmSingle.ForwardThenSweep(ref *job.A, job.Lda, ref *job.W, ref *job.Panels, job.PanelLanes, ref *job.Bias, job.HasBias, ref *job.C, job.Ldc, job.Rows, job.K, job.Parts, job.N / job.Parts, job.Blocks, job.Start, job.End, job.Sweep, job.Kernel, ref *job.Ahead);
+                break;
+            case Kind.ForwardBlocks:
+                GemmSingle.ForwardBlocks(ref *job.A, job.Lda, ref *job.W, ref *job.Panels, job.PanelLanes, ref *job.Bias, job.HasBias, ref *job.C, job.Ldc, job.Rows, job.K, job.Parts, job.N / job.Parts, job.Blocks, job.Start, job.End);
+                break;
+            case Kind.BackwardDataBlocks:
+                GemmSingle.BackwardDataBlocks(ref *job.A, job.Lda, ref *job.W, ref *job.C, job.Ldc, job.Rows, job.K, job.Parts, job.N / job.Parts, job.Blocks, job.Start, job.End, job.Accumulate);
+                break;
+            case Kind.BackwardWeightsBlocks:
+                GemmSingle.BackwardWeightsBlocks(ref *job.A, job.Lda, ref *job.W, job.Ldc, ref *job.C, job.Rows, job.K, job.Parts, job.N / job.Parts, job.Blocks, job.Start, job.End);
                 break;
             default:
                 GemmSingle.BackwardWeights(ref *job.A, job.Lda, ref *job.W, job.Ldc, ref *job.C, job.Rows, job.K, job.N, job.Start, job.End);
@@ -182,21 +191,78 @@ internal static unsafe class Workers
     /// the columns of each part split between two cores when the product and the sweep together are worth a hand-off:
     /// one hand-off per step for both, and the sweep always shares the cores.
     /// </summary>
-    public static void ForwardThenSweep(ref float a, int lda, ref float w, ref float panels, int panelLanes, ref float bias, bool hasBias, ref float c, int ldc, int rows, int k, int parts, int partWidth, delegate*<void*, int, int, int, void> sweep, void* kernel, long sweepWork, ref float ahead)
+    public static void ForwardThenSweep(ref float a, int lda, ref float w, ref float panels, int panelLanes, ref float bias, bool hasBias, ref float c, int ldc, int rows, int k, int parts, int partWidth, int blocks, delegate*<void*, int, int, int, void> sweep, void* kernel, long sweepWork, ref float ahead)
     {
-        int middle = partWidth / 2 / 32 * 32, n = parts * partWidth;
+        int middle = Middle(partWidth, blocks), n = parts * partWidth;
         // A few rows' step is shared for its product alone; a larger one for its product or its sweep.
-        bool worth = Shares(rows, k, n) || (rows >= GemmSingle.PanelRows && sweepWork >= Elementwise.SplitWork);
+        bool worth = Shares(rows, k / blocks, n) || (rows >= GemmSingle.PanelRows && sweepWork >= Elementwise.SplitWork);
         if (!Available || middle == 0 || !worth)
         {
-            GemmSingle.ForwardThenSweep(ref a, lda, ref w, ref panels, panelLanes, ref bias, hasBias, ref c, ldc, rows, k, parts, partWidth, 0, partWidth, sweep, kernel, ref ahead);
+            GemmSingle.ForwardThenSweep(ref a, lda, ref w, ref panels, panelLanes, ref bias, hasBias, ref c, ldc, rows, k, parts, partWidth, blocks, 0, partWidth, sweep, kernel, ref ahead);
             return;
         }
         fixed (float* pa = &a, pw = &w, pp = &panels, pb = &bias, pc = &c, pahead = &ahead)
             Split(new Job
             {
                 Kind = Kind.ForwardThenSweep, A = pa, Lda = lda, W = pw, Panels = pp, PanelLanes = panelLanes, Bias = pb, HasBias = hasBias,
-                C = pc, Ldc = ldc, Rows = rows, K = k, N = n, Parts = parts, End = partWidth, Sweep = sweep, Kernel = kernel, Ahead = pahead,
+                C = pc, Ldc = ldc, Rows = rows, K = k, N = n, Parts = parts, Blocks = blocks, End = partWidth, Sweep = sweep, Kernel = kernel, Ahead = pahead,
+            }, middle);
+    }
+
+    /// <summary>
+    /// Where two cores split the columns of each part: at a whole number of panels (32 floats), and between two blocks of
+    /// a block-diagonal product when the blocks are even in number, so that each core reads its blocks' columns of A only.
+    /// </summary>
+    private static int Middle(int partWidth, int blocks) =>
+        blocks > 1 && blocks % 2 == 0 ? partWidth / 2 : partWidth / 2 / 32 * 32;
+
+    /// <summary>C = A W (+ bias) for a block-diagonal W (<see cref="GemmSingle.ForwardBlocks"/>), the columns of each part split between two cores when the product is large.</summary>
+    public static void ForwardBlocks(ref float a, int lda, ref float w, ref float panels, int panelLanes, ref float bias, bool hasBias, ref float c, int ldc, int rows, int k, int parts, int partWidth, int blocks)
+    {
+        int middle = Middle(partWidth, blocks);
+        if (!Shares(rows, k / blocks, parts * partWidth) || middle == 0)
+        {
+            GemmSingle.ForwardBlocks(ref a, lda, ref w, ref panels, panelLanes, ref bias, hasBias, ref c, ldc, rows, k, parts, partWidth, blocks, 0, partWidth);
+            return;
+        }
+        fixed (float* pa = &a, pw = &w, pp = &panels, pb = &bias, pc = &c)
+            Split(new Job
+            {
+                Kind = Kind.ForwardBlocks, A = pa, Lda = lda, W = pw, Panels = pp, PanelLanes = panelLanes, Bias = pb, HasBias = hasBias,
+                C = pc, Ldc = ldc, Rows = rows, K = k, N = parts * partWidth, Parts = parts, Blocks = blocks, End = partWidth,
+            }, middle);
+    }
+
+    /// <summary>dA (+)= dC Wᵀ for a block-diagonal W (<see cref="GemmSingle.BackwardDataBlocks"/>), the blocks split between two cores when the product is large.</summary>
+    public static void BackwardDataBlocks(ref float dc, int lddc, ref float wT, ref float da, int ldda, int rows, int k, int parts, int partWidth, int blocks, bool accumulate)
+    {
+        if (!Available || blocks < 2 || (long)rows * k * parts * partWidth / blocks < Threshold)
+        {
+            GemmSingle.BackwardDataBlocks(ref dc, lddc, ref wT, ref da, ldda, rows, k, parts, partWidth, blocks, 0, blocks, accumulate);
+            return;
+        }
+        fixed (float* pdc = &dc, pw = &wT, pda = &da)
+            Split(new Job
+            {
+                Kind = Kind.BackwardDataBlocks, A = pdc, Lda = lddc, W = pw, C = pda, Ldc = ldda, Rows = rows, K = k, N = parts * partWidth, Parts = parts,
+                Blocks = blocks, End = blocks, Accumulate = accumulate,
+            }, blocks / 2);
+    }
+
+    /// <summary>dW += Aᵀ dC for a block-diagonal W (<see cref="GemmSingle.BackwardWeightsBlocks"/>), the columns of each part split between two cores when the product is large.</summary>
+    public static void BackwardWeightsBlocks(ref float a, int lda, ref float dc, int lddc, ref float dw, int rows, int k, int parts, int partWidth, int blocks)
+    {
+        int middle = Middle(partWidth, blocks);
+        if (!Available || middle == 0 || (long)rows * k * parts * partWidth / blocks < Threshold)
+        {
+            GemmSingle.BackwardWeightsBlocks(ref a, lda, ref dc, lddc, ref dw, rows, k, parts, partWidth, blocks, 0, partWidth);
+            return;
+        }
+        fixed (float* pa = &a, pdc = &dc, pdw = &dw)
+            Split(new Job
+            {
+                Kind = Kind.BackwardWeightsBlocks, A = pa, Lda = lda, W = pdc, Ldc = lddc, C = pdw, Rows = rows, K = k, N = parts * partWidth, Parts = parts,
+                Blocks = blocks, End = partWidth,
             }, middle);
     }
 }
