@@ -9,8 +9,9 @@ namespace CellGen.Generator.Tests;
 /// Block-diagonal matrices ([BlockDiagonal("R", 4)], heads): finite differences in double and float against double,
 /// for a matrix alone, fused with others of as many blocks, beside a dense product of the same operand, with a declared
 /// size, and in a layer; the logical shape [blocks, rows / blocks, columns / blocks] against a dense matrix with the
-/// same blocks.
+/// same blocks. On every SIMD path (Category Kernels: CI runs them with each width switched off).
 /// </summary>
+[Trait("Category", "Kernels")]
 public sealed class BlockDiagonalTests
 {
     private static Assembly Compile(string source)

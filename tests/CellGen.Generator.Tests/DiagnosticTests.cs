@@ -64,6 +64,36 @@ public sealed class DiagnosticTests
     [Fact]
     public void CG0023_NameGivenTwoSizes() => Expect("CG0023", SizedSource("[Size(\"r\", \"P\")]\n[Size([|\"r\"|], \"Q\")]\n", Projected));
 
+    private static string Blocks(string declarations, params string[] equations) =>
+        "using CellGen;\nnamespace Test;\n\n[RecurrentCell]\n" + string.Concat(equations.Select(e => $"[Equation(\"{e}\")]\n")) + declarations + "public partial class C;\n";
+
+    private const string BlockRnn = "h[t] = tanh(W @ x[t] + R @ h[t-1] + b)";
+
+    [Fact]
+    public void CG0026_BlocksOfAnUnknownMatrix() => Expect("CG0026", Blocks("[BlockDiagonal([|\"Q\"|], 4)]\n", BlockRnn));
+
+    [Fact]
+    public void CG0026_BlocksOfAVector() => Expect("CG0026", Blocks("[BlockDiagonal([|\"b\"|], 4)]\n", BlockRnn));
+
+    [Fact]
+    public void CG0026_BlocksOfAState() => Expect("CG0026", Blocks("[BlockDiagonal([|\"h\"|], 4)]\n", BlockRnn));
+
+    [Fact]
+    public void CG0026_NoBlocks() => Expect("CG0026", Blocks("[BlockDiagonal(\"R\", [|0|])]\n", BlockRnn));
+
+    [Fact]
+    public void CG0026_TooManyBlocks() => Expect("CG0026", Blocks("[BlockDiagonal(\"R\", [|5000|])]\n", BlockRnn));
+
+    [Fact]
+    public void CG0026_DeclaredTwice() => Expect("CG0026", Blocks("[BlockDiagonal(\"R\", 4)]\n[BlockDiagonal([|\"R\"|], 2)]\n", BlockRnn));
+
+    [Fact]
+    public void CG0026_BlocksOfAConcatenation() => Expect("CG0026", Blocks("[BlockDiagonal(\"R\", 4)]\n", "h[t] = tanh([|R @ [h[t-1], x[t]]|] + b)"));
+
+    [Fact]
+    public void CG0026_BlocksTimesAScalar() =>
+        Expect("CG0026", Blocks("[BlockDiagonal(\"R\", 4)]\n[Size(\"a\", \"1\")]\n", "h[t] = tanh(W @ x[t] + [|R @ a|] + b)"));
+
     [Fact]
     public void CG0016_DeclaredSizeCombinedWithH() =>
         Expect("CG0016", SizedSource("[Size(\"r\", \"P\")]\n", "c[t] = tanh(W @ [r[t-1], x[t]] + b)", "r[t] = W_r @ c[t] + [|r[t-1] * c[t]|]"));

@@ -31,6 +31,21 @@ public sealed class StageTests
     private static (EquatableArray<Node>, EquatableArray<StateUpdate>) Computation(OptimisedCell cell) => (cell.Graph.Nodes, cell.Graph.Updates);
 
     [Fact]
+    public void BlockDiagonalPartsFuseOnlyWithPartsOfAsManyBlocksAndRows()
+    {
+        var syntax = new[] { "i = sigmoid(R_i @ h[t-1] + U @ h[t-1] + W @ x[t])", "z = tanh(R_z @ h[t-1] + Q @ h[t-1])", "h[t] = i * z + V @ h[t-1]" }
+            .Select((e, k) => Parser.Parse(e, k).Syntax!).ToList();
+        var blocks = new[] { "R_i", "R_z", "Q" }.Select(m => new BlockDeclaration(m, m == "Q" ? 2 : 4, default, default)).ToList();
+        Binder.BindResult bound = Binder.Bind(syntax, "x", "h", System.Array.Empty<SizeDeclaration>(), blocks: blocks);
+        Assert.Empty(bound.Problems);
+        Assert.Equal(new MatrixInfo("R_i", new EquatableArray<Size>(new[] { Size.Hidden }), Size.Hidden, 4), bound.Cell!.Matrices.Single(m => m.Name == "R_i"));
+        OptimisedCell cell = Optimiser.Optimise(Lowering.Lower(bound.Cell!));
+        // R_i and R_z (4 blocks) share one buffer; Q (2 blocks) has its own; the dense U and V share h[t-1]'s dense buffer.
+        var buffers = cell.Buffers.Select(b => (b.Blocks, string.Join(" ", b.Parts.Select(p => p.Matrix)))).OrderBy(b => b.Item2).ToList();
+        Assert.Equal(new[] { (2, "Q"), (4, "R_i R_z"), (1, "U V"), (1, "W") }, buffers);
+    }
+
+    [Fact]
     public void ParsingFollowsThePrecedenceOfTheGrammar()
     {
         // The parser reads each function's arity from the table: exp takes one argument, and the problem spans the call.

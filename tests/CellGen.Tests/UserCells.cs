@@ -111,3 +111,12 @@ public partial class ExactGeluLayer;
 [Equation("h[t] = a * tanh(W @ [h[t-1], x[t]] + b) + (1 - a) * h[t-1]")]
 [Size("a", "1")]
 public partial class LeakyRnn;
+
+/// <summary>A GRU with 3 heads (issue 29): its recurrent matrices block-diagonal, checked against PyTorch in Fixtures/pytorch-heads.</summary>
+[RecurrentCell]
+[BlockDiagonal("R_r", 3), BlockDiagonal("R_z", 3), BlockDiagonal("R_n", 3)]
+[Equation("r    = sigmoid(W_r @ x[t] + R_r @ h[t-1] + b_r)")]
+[Equation("z    = sigmoid(W_z @ x[t] + R_z @ h[t-1] + b_z)")]
+[Equation("n    = tanh(W_n @ x[t] + r * (R_n @ h[t-1] + c_n))")]
+[Equation("h[t] = (1 - z) * n + z * h[t-1]")]
+public partial class HeadsGru;
