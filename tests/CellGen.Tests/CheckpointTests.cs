@@ -82,6 +82,22 @@ public sealed class CheckpointTests : IDisposable
     }
 
     [Fact]
+    public void ACellWithHeadsSavesItsBlocksInTheirShapeAndLoadsThem()
+    {
+        string path = Path.Combine(_folder, "slstm.safetensors");
+        var model = new Sequential(new Recurrent((x, h) => new Slstm(x, h), 3, 8, random: new Random(1)));
+        Checkpoint.Save(path, model, null, new Dictionary<string, string>());
+        var again = new Sequential(new Recurrent((x, h) => new Slstm(x, h), 3, 8, random: new Random(2)));
+        Checkpoint.Load(path, again);
+        foreach ((string name, Parameter<float> parameter) in model.NamedParameters())
+            Assert.Equal(parameter.ToArray(), again.NamedParameters().Single(p => p.Key == name).Value.ToArray());
+        Assert.Contains(model.NamedParameters(), p => p.Value.Shape.SequenceEqual(new[] { 4, 2, 2 }));
+        // Four heads of another size are another shape: refused by name and shape, nothing changed.
+        var other = new Sequential(new Recurrent((x, h) => new Slstm(x, h), 3, 12, random: new Random(3)));
+        Assert.Throws<InvalidDataException>(() => Checkpoint.Load(path, other));
+    }
+
+    [Fact]
     public void AModelCheckpointLoadsWithoutItsOptimiserAndRefusesAnotherModel()
     {
         string path = Path.Combine(_folder, "model.safetensors");

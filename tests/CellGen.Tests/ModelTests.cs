@@ -312,6 +312,32 @@ public sealed class ModelTests
     }
 
     [Fact]
+    public void ABlockDiagonalMatrixIsInitialisedBlockByBlock()
+    {
+        // Slstm's recurrent matrices: four square blocks of 8, each orthogonal (Rᵀ R = I), or the identity; its input matrices Glorot-uniform.
+        var cell = new Slstm(5, 32);
+        Initializers.Initialize(cell, new Random(5));
+        float[] r = cell.Parameter("R_f").ToArray();
+        Assert.Equal(new[] { 4, 8, 8 }, cell.Parameter("R_f").Shape);
+        for (int b = 0; b < 4; b++)
+            for (int i = 0; i < 8; i++)
+                for (int j = 0; j < 8; j++)
+                {
+                    double dot = 0;
+                    for (int k = 0; k < 8; k++) dot += (double)r[b * 64 + k * 8 + i] * r[b * 64 + k * 8 + j];
+                    Assert.Equal(i == j ? 1 : 0, dot, 5);
+                }
+        Assert.NotEqual(r.AsSpan(0, 64).ToArray(), r.AsSpan(64, 64).ToArray());
+        double bound = Math.Sqrt(6.0 / (5 + 32));
+        Assert.All(cell.Parameter("W_f").ToArray(), v => Assert.InRange(v, -bound, bound));
+        Initializers.Initialize(cell, new Random(5), RecurrentInit.Identity);
+        float[] identity = cell.Parameter("R_i").ToArray();
+        for (int b = 0; b < 4; b++)
+            for (int i = 0; i < 8; i++)
+                for (int j = 0; j < 8; j++) Assert.Equal(i == j ? 1f : 0f, identity[b * 64 + i * 8 + j]);
+    }
+
+    [Fact]
     public void TheLossesCountWhatPyTorchCounts()
     {
         float[] logits = { 1, 2, 0.5f, -1, 0, 3, 2, 2, 2 };

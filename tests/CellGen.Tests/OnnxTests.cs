@@ -153,6 +153,7 @@ public sealed class OnnxTests : IDisposable
     {
         "Lstmp", "LayerNormLstm", "PeepholeLstm", "CoupledLstm", "FgrLstm", "IndRnn", "Janet", "LnLstm", "ZooLstmp", "MinGru", "MinLstm",
         "MultiplicativeLstm", "Mut1", "Qrnn2", "Rhn2", "SoftplusRnn", "Sru", "Ugrnn", "SoftsignRnn", "EluRnn", "NewFunctionsRnn", "LeakyRnn",
+        "Slstm", "HeadsGru",
     }.Select(c => new object[] { c });
 
     private static Func<int, int, RecurrentCell<float>> ScannedCellOf(string name) => name switch
@@ -177,6 +178,8 @@ public sealed class OnnxTests : IDisposable
         "EluRnn" => (x, h) => new EluRnn(x, h),
         "NewFunctionsRnn" => (x, h) => new NewFunctionsRnn(x, h),
         "LeakyRnn" => (x, h) => new LeakyRnn(x, h),
+        "Slstm" => (x, h) => new Slstm(x, h),
+        "HeadsGru" => (x, h) => new HeadsGru(x, h),
         "Sru" => (x, h) => new Zoo.Sru(x, h),
         _ => (x, h) => new Zoo.Ugrnn(x, h),
     };
@@ -189,7 +192,8 @@ public sealed class OnnxTests : IDisposable
         // one layer for the highway cells, whose input must have the hidden size.
         const int steps = 5, batch = 3, x = 4;
         int layers = cell is "Mut1" or "Sru" ? 1 : 2;
-        var recurrent = new Recurrent(ScannedCellOf(cell), x, 4, layers, bidirectional: true, random: new Random(3));
+        int hidden = cell == "HeadsGru" ? 6 : 4; // a multiple of its 3 heads
+        var recurrent = new Recurrent(ScannedCellOf(cell), x, hidden, layers, bidirectional: true, random: new Random(3));
         var model = new Sequential(recurrent, new LastStep(), new Dense(recurrent.OutputSize, 2, new Random(4)));
         float[] inputs = Wave(steps * batch * x, 0.6f);
         int[] lengths = { 5, 2, 4 };

@@ -51,7 +51,7 @@ public abstract class Layer : Module
     {
         foreach (Parameter<float> parameter in Cell.Parameters)
         {
-            int fanIn = parameter.Shape.Count == 2 ? parameter.Shape[1] : InputSize;
+            int fanIn = parameter.Shape.Count > 1 ? parameter.Shape[^1] : InputSize; // a block-diagonal matrix's blocks: their columns
             var values = new float[parameter.Length];
             Initializers.Uniform<float>(values, 1 / Math.Sqrt(fanIn), random);
             parameter.CopyFrom(values);

@@ -103,7 +103,8 @@ public static class Initializers
 
     /// <summary>
     /// Initialises a cell as training usually starts: every matrix Glorot-uniform over its whole row, then each block
-    /// of H columns (the recurrent blocks) by <paramref name="recurrent"/>; biases zero; a vector that multiplies
+    /// of H columns (the recurrent blocks) by <paramref name="recurrent"/>; a block-diagonal matrix block by block, the
+    /// same way (a square block of a recurrent one by <paramref name="recurrent"/>); biases zero; a vector that multiplies
     /// something elementwise (a peephole, an IndRNN's recurrent weight u, a gain: its block says what it multiplies)
     /// from U(-1/√H, 1/√H), as PyTorch's recurrent modules start, so that it does not start dead. <see cref="Fill"/>
     /// then sets what should start elsewhere (a forget gate's bias at 1).
@@ -130,6 +131,20 @@ public static class Initializers
                         for (int r = 0; r < rows; r++)
                             for (int c = 0; c < rows; c++) values[r * columns + block.Column + c] = square[r * rows + c];
                     }
+            }
+            else if (parameter.Shape.Count == 3)
+            {
+                // Block-diagonal (heads): each block as a matrix of its own, its square recurrent blocks by the recurrent rule.
+                int blocks = parameter.Shape[0], rows = parameter.Shape[1], columns = parameter.Shape[2];
+                bool square = rows == columns && recurrent != RecurrentInit.XavierUniform && !parameter.Blocks[0].MultipliesInput;
+                for (int b = 0; b < blocks; b++)
+                {
+                    Span<float> block = values.AsSpan(b * rows * columns, rows * columns);
+                    if (!square) XavierUniform(block, columns, rows, random);
+                    else if (recurrent == RecurrentInit.Identity)
+                        for (int i = 0; i < rows; i++) block[i * rows + i] = 1;
+                    else Orthogonal(block, rows, rows, random);
+                }
             }
             else if (parameter.Blocks.Any(b => b.Multiplies.Length > 0)) Uniform<float>(values, bound, random);
             parameter.CopyFrom(values);

@@ -410,6 +410,12 @@ public static class Onnx
                     case "matpart":
                     {
                         Parameter<float> matrix = cell.Parameter(ins[1]);
+                        if (matrix.Shape.Count == 3)
+                        {
+                            value[i] = BlockProduct(ins[1], matrix, Arg(3), Add);
+                            if (ins.Length > 4) value[i] = Add("Add", new[] { value[i], Vector(ins[4]) }, "biased");
+                            break;
+                        }
                         var block = matrix.Blocks[int.Parse(ins[2], System.Globalization.CultureInfo.InvariantCulture)];
                         int rows = matrix.Shape[0], width = matrix.Shape[1];
                         float[] all = matrix.ToArray(), part = new float[block.Columns * rows];
@@ -452,6 +458,28 @@ public static class Onnx
                 }
             }
             return updates;
+        }
+
+        /// <summary>
+        /// A block-diagonal matrix [blocks, rows, columns] times the operand [..., blocks * columns]: the operand's
+        /// columns grouped by block, one batched MatMul over the blocks, the results' blocks side by side again. Only
+        /// the blocks are multiplied, as in the cell.
+        /// </summary>
+        private string BlockProduct(string name, Parameter<float> matrix, string operand, Func<string, string[], string, (string Name, object Value)[], string> add)
+        {
+            int blocks = matrix.Shape[0], rows = matrix.Shape[1], columns = matrix.Shape[2];
+            float[] all = matrix.ToArray(), transposed = new float[all.Length]; // each block transposed: [blocks, columns, rows]
+            for (int b = 0; b < blocks; b++)
+                for (int r = 0; r < rows; r++)
+                    for (int c = 0; c < columns; c++) transposed[(b * columns + c) * rows + r] = all[(b * rows + r) * columns + c];
+            string weights = Initializer($"{name}_blocks", transposed, blocks, columns, rows);
+            string leading = add("Slice", new[] { add("Shape", new[] { operand }, "operand_shape", Array.Empty<(string, object)>()), Initializer64("start", new long[] { 0 }), Initializer64("end", new long[] { -1 }) }, "leading", Array.Empty<(string, object)>());
+            string grouped = add("Reshape", new[] { operand, Shape(-1, blocks, columns) }, "by_block", Array.Empty<(string, object)>());
+            string perBlock = add("Transpose", new[] { grouped }, "by_block", new (string, object)[] { ("perm", new long[] { 1, 0, 2 }) });
+            string products = add("MatMul", new[] { perBlock, weights }, "block_product", Array.Empty<(string, object)>());
+            string back = add("Transpose", new[] { products }, "block_product", new (string, object)[] { ("perm", new long[] { 1, 0, 2 }) });
+            string shape = add("Concat", new[] { leading, Initializer64("rows", new long[] { blocks * rows }) }, "product_shape", new (string, object)[] { ("axis", 0L) });
+            return add("Reshape", new[] { back, shape }, "product", Array.Empty<(string, object)>());
         }
 
         private string Zeros(int size)
