@@ -63,6 +63,15 @@ public sealed class FuzzTests
         }
     }
 
+    /// <summary>A [BlockDiagonal] with another number of blocks (none, negative, too many, not dividing) or another matrix's name.</summary>
+    private static string MutateBlocks(string attributes, Random random) =>
+        System.Text.RegularExpressions.Regex.Replace(attributes, @"\[BlockDiagonal\(""([^""]*)"", (\d+)\)\]", m => random.Next(3) switch
+        {
+            0 => $"[BlockDiagonal(\"{m.Groups[1].Value}\", {new[] { -1, 0, 1, 5, 7, 4097, int.MaxValue }[random.Next(7)]})]",
+            1 => $"[BlockDiagonal(\"{new[] { "h", "x", "b0", "W0", "Q", "" }[random.Next(6)]}\", {m.Groups[2].Value})]",
+            _ => m.Value + m.Value, // declared twice
+        });
+
     private static readonly string[] ClassShapes =
     {
         "public partial class C;", "public sealed partial class C;", "public abstract partial class C;", "public static partial class C;",
@@ -85,7 +94,9 @@ public sealed class FuzzTests
             for (int i = start; i < start + PerCompilation; i++)
             {
                 var equations = Case(i, random, valid);
-                string source = RandomCells.Source(equations, i % 4 != 3 ? valid.LastSizes : "", "Fuzz" + i);
+                string attributes = i % 4 != 3 ? valid.LastSizes : "";
+                if (i % 8 == 1) attributes = MutateBlocks(attributes, random);
+                string source = RandomCells.Source(equations, attributes, "Fuzz" + i);
                 // One cell in five has its class declaration mutated too: another shape, modifiers, a primary constructor.
                 if (i % 5 == 4) source = source.Replace("public partial class C;", ClassShapes[random.Next(ClassShapes.Length)]);
                 files.Add(($"Cell{i}.cs", source));

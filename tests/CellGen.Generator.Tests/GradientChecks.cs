@@ -100,13 +100,19 @@ public static class GradientChecks
     /// whole tensor's largest value: the first term is at most that, and tighter at every element below it; the second
     /// lets through only what the element's condition explains.
     /// </remarks>
-    public static List<string>? CompareSingleWithDouble(RecurrentCell<float> single, RecurrentCell<double> @double, int batch, int steps, int seed)
+    /// <param name="positiveStates">States whose values must be positive (an sLSTM's normaliser n, a sum of exponentials, which h divides by): their initial values from [0.5, 1].</param>
+    public static List<string>? CompareSingleWithDouble(RecurrentCell<float> single, RecurrentCell<double> @double, int batch, int steps, int seed, IReadOnlyCollection<string>? positiveStates = null)
     {
         var random = new Random(seed);
         double[] Floats(int length, double scale) => RandomArray(random, length, scale).Select(v => (double)(float)v).ToArray();
         var parameters = @double.Parameters.Select(p => Floats(p.Length, 0.5)).ToList();
         int x = @double.InputSize, o = @double.OutputSize, states = @double.StateValues(batch);
         double[] inputs = Floats(steps * batch * x, 1), initial = Floats(states, 0.5);
+        foreach (string state in positiveStates ?? Array.Empty<string>())
+        {
+            int index = @double.StateIndex(state), offset = @double.StateOffset(index, batch);
+            for (int i = offset; i < offset + batch * @double.StateSizes[index]; i++) initial[i] = (float)(0.75 + initial[i] / 2);
+        }
         double[] outputGradients = Floats(steps * batch * o, 1), finalGradients = Floats(states, 1);
 
         var expected = RunDouble(@double, parameters, inputs, initial, outputGradients, finalGradients, batch, steps);

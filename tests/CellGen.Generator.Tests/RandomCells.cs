@@ -66,6 +66,16 @@ public sealed class RandomCells
     private string Fresh(string prefix) => prefix + _names++;
 
     private readonly List<string> _scalars = new();
+    private readonly List<string> _blockMatrices = new();
+    private int _blocks;
+
+    /// <summary>A new block-diagonal matrix ([BlockDiagonal(name, n)], n the cell's number of heads) times an expression of the hidden size.</summary>
+    private string BlockProduct(int depth)
+    {
+        string name = Fresh("R");
+        _blockMatrices.Add(name);
+        return $"{name}{At()}{Operand(HiddenExpression(depth - 1, false))}";
+    }
 
     /// <summary>A new learnable scalar, declared by the cell's [Size(name, "1")].</summary>
     private string Scalar()
@@ -175,7 +185,10 @@ public sealed class RandomCells
             // multiplies float's error by 1 / its spread (1e-3 relative measured on the scalar path), a test of float,
             // not of the code.
             Option("learnable scalar", () => $"{Scalar()}{Times()}{Pick(_hidden)}", 0.5),
-            Option("function of a scalar", () => $"{Function()}({Scalar()}) * {Pick(_hidden)}", 0.5));
+            Option("function of a scalar", () => $"{Function()}({Scalar()}) * {Pick(_hidden)}", 0.5),
+            // A block-diagonal matrix (heads); H and X are then multiples of the cell's number of blocks (Heads).
+            Option("block product", () => BlockProduct(depth)),
+            Option("block gate", () => $"{Function()}({BlockProduct(depth)} + {Fresh("b")})"));
     }
 
     /// <summary>A random cell: its equations, its states (the output is h).</summary>
@@ -185,6 +198,8 @@ public sealed class RandomCells
         _random = new Random(Mix(_seed, _current, ""));
         _streams.Clear();
         _scalars.Clear();
+        _blockMatrices.Clear();
+        _blocks = Choose("blocks", Option("2", () => "2"), Option("3", () => "3")) == "2" ? 2 : 3;
         _names = 0;
         _matrices.Clear();
         int stateCount = _random.Next(1, 4);
@@ -220,11 +235,16 @@ public sealed class RandomCells
         }
         // Only the scalars the equations kept: an argument drawn for a choice that did not use it is dropped with its names.
         var kept = _scalars.Where(a => equations.Any(e => System.Text.RegularExpressions.Regex.IsMatch(e, $@"\b{a}\b")));
-        LastSizes = string.Join("\n", new[] { LastSizes }.Where(s => s.Length > 0).Concat(kept.Select(a => $"[Size(\"{a}\", \"1\")]")));
+        LastSizes = string.Join("\n", new[] { LastSizes }.Where(s => s.Length > 0).Concat(kept.Select(a => $"[Size(\"{a}\", \"1\")]"))
+            .Concat(_blockMatrices.Where(r => equations.Any(e => System.Text.RegularExpressions.Regex.IsMatch(e, $@"\b{r}\b"))).Select(r => $"[BlockDiagonal(\"{r}\", {_blocks})]")));
         return equations;
     }
 
-    /// <summary>The [Size] attributes of the last cell (a line each, or empty).</summary>
+    /// <summary>The number of blocks of the block-diagonal matrices of a cell's attributes, 1 when it has none: its sizes must be multiples of it.</summary>
+    public static int Heads(string attributes) =>
+        System.Text.RegularExpressions.Regex.Match(attributes, @"\[BlockDiagonal\(""[^""]*"", (\d+)\)\]") is { Success: true } m ? int.Parse(m.Groups[1].Value) : 1;
+
+    /// <summary>The [Size] and [BlockDiagonal] attributes of the last cell (a line each, or empty).</summary>
     public string LastSizes { get; private set; } = "";
 
     /// <summary>A cell's source: its equations (escaped for a C# string) and its [Size] attributes.</summary>
