@@ -20,11 +20,14 @@ public static class CellCatalog
 
     /// <summary>
     /// The cell of type <paramref name="fullName"/> at about these sizes, for tests over every cell: a declared size is
-    /// H / 2 + 1 (so that it differs from H), and a cell that needs X = H (a highway) gets X = H.
+    /// H / 2 + 1 (so that it differs from H), a cell that needs X = H (a highway) gets X = H, and a cell with heads
+    /// (block-diagonal matrices) gets sizes rounded up to multiples of its number of blocks.
     /// </summary>
     public static RecurrentCell<float> CreateAny(string fullName, int inputSize, int hiddenSize)
     {
         Type type = All().Single(t => t.FullName == fullName);
+        int heads = type.GetCustomAttributes<BlockDiagonalAttribute>().Select(a => a.Blocks).DefaultIfEmpty(1).Aggregate((a, b) => a * b / Gcd(a, b));
+        (inputSize, hiddenSize) = ((inputSize + heads - 1) / heads * heads, (hiddenSize + heads - 1) / heads * heads);
         ConstructorInfo constructor = type.GetConstructors().Single();
         object[] Arguments(int input) => constructor.GetParameters().Select((_, k) => (object)(k == 0 ? input : k == 1 ? hiddenSize : hiddenSize / 2 + 1)).ToArray();
         try
@@ -36,6 +39,8 @@ public static class CellCatalog
             return (RecurrentCell<float>)constructor.Invoke(Arguments(hiddenSize));
         }
     }
+
+    private static int Gcd(int a, int b) => b == 0 ? a : Gcd(b, a % b);
 
     public static RecurrentCell<float>? Create(string name, int inputSize, int hiddenSize) =>
         Create(name, inputSize, hiddenSize, new Dictionary<string, int>());
