@@ -21,6 +21,9 @@ public static class Zoo
     {
         yield return ("Lstm", (x, h) => new Cells.Lstm(x, h));
         yield return ("LayerNormLstm", (x, h) => new Cells.LayerNormLstm(x, h));
+        // xLSTM's sLSTM with 4 heads (block-diagonal recurrent matrices), and the same equations with full matrices.
+        yield return ("Slstm", (x, h) => new Cells.Slstm(x, h));
+        yield return ("DenseSlstm", (x, h) => new DenseSlstm(x, h));
         foreach (Type type in typeof(Zoo).Assembly.GetTypes().Where(t => t.Namespace == "CellGen.Tests.Zoo" && typeof(RecurrentCell<float>).IsAssignableFrom(t)).OrderBy(t => t.Name))
         {
             ConstructorInfo constructor = type.GetConstructors().Single();
@@ -29,9 +32,9 @@ public static class Zoo
         }
     }
 
-    /// <summary>Multiply-adds of the products of one step of one sequence: every matrix once.</summary>
+    /// <summary>Multiply-adds of the products of one step of one sequence: every matrix once (a block-diagonal one's blocks only).</summary>
     private static long MultiplyAdds(RecurrentCell<float> cell) =>
-        cell.Parameters.Where(p => p.Shape.Count == 2).Sum(p => (long)p.Shape[0] * p.Shape[1]);
+        cell.Parameters.Where(p => p.Shape.Count >= 2).Sum(p => p.Shape.Aggregate(1L, (product, extent) => product * extent));
 
     public static int Run(string[] args)
     {
@@ -89,7 +92,45 @@ public static class Zoo
                 Console.WriteLine($"| {cases[i].Name} | {cases[i].Work:N0} | {f:F2} | {t:F2} | {fr:F2}x | {tr:F2}x | {fr * perWork:F2}x | {tr * perWork:F2}x |");
             }
         }
+        BlockProducts(rounds);
         return 0;
+    }
+
+    /// <summary>
+    /// A step's recurrent product of the sLSTM, [B, H] @ the four gates' [H, 4H], with 4 blocks along the diagonal
+    /// (Gemm.ForwardBlocks, only the blocks) against the full matrix it replaces (Gemm.Forward), both from packed panels,
+    /// the two timed one after the other in each round: the medians of the times and of the ratios.
+    /// </summary>
+    private static void BlockProducts(int rounds)
+    {
+        const int Blocks = 4;
+        Console.WriteLine();
+        Console.WriteLine("| block product, 4 gates, 4 heads | full us | blocks us | full / blocks |");
+        Console.WriteLine("| --- | ---: | ---: | ---: |");
+        foreach ((int batch, int hidden) in new[] { (1, 128), (1, 512), (32, 256), (64, 512) })
+        {
+            var random = new Random(3);
+            float[] Random(int length) => Enumerable.Range(0, length).Select(_ => random.NextSingle() - 0.5f).ToArray();
+            int n = 4 * hidden;
+            float[] a = Random(batch * hidden), full = Random(hidden * n), blocks = Random(hidden / Blocks * n), c = new float[batch * n];
+            var fullPacked = new CompilerServices.PackedWeights<float>(hidden, n);
+            var blockPacked = new CompilerServices.PackedWeights<float>(hidden / Blocks, n);
+            // Many products per timing, as a sequence's steps run them: one product is microseconds.
+            const int Repeats = 50;
+            Action dense = () => { for (int i = 0; i < Repeats; i++) CompilerServices.Gemm.Forward<float>(a, hidden, full, fullPacked, default, c, n, batch, hidden, n); };
+            Action block = () => { for (int i = 0; i < Repeats; i++) CompilerServices.Gemm.ForwardBlocks<float>(a, hidden, blocks, blockPacked, default, c, n, batch, hidden, 4, hidden, Blocks); };
+            var fullTimes = new List<double>();
+            var blockTimes = new List<double>();
+            var ratios = new List<double>();
+            for (int round = 0; round < rounds; round++)
+            {
+                double f = Median(Compare.Times(dense)) * 1000 / Repeats, b = Median(Compare.Times(block)) * 1000 / Repeats;
+                fullTimes.Add(f);
+                blockTimes.Add(b);
+                ratios.Add(f / b);
+            }
+            Console.WriteLine($"| b{batch}-h{hidden} | {Median(fullTimes):F2} | {Median(blockTimes):F2} | {Median(ratios):F2}x |");
+        }
     }
 
     private static double Median(List<double> values)
@@ -98,3 +139,17 @@ public static class Zoo
         return sorted[sorted.Count / 2];
     }
 }
+
+/// <summary>The built-in Slstm's equations with full recurrent matrices: what its block-diagonal ones replace.</summary>
+[RecurrentCell]
+[Equation("ir   = W_i @ x[t] + R_i @ h[t-1] + b_i")]
+[Equation("lf   = logsigmoid(W_f @ x[t] + R_f @ h[t-1] + b_f)")]
+[Equation("z    = tanh(W_z @ x[t] + R_z @ h[t-1] + b_z)")]
+[Equation("o    = sigmoid(W_o @ x[t] + R_o @ h[t-1] + b_o)")]
+[Equation("m[t] = max(lf + m[t-1], ir)")]
+[Equation("i    = exp(ir - m[t])")]
+[Equation("f    = exp(lf + m[t-1] - m[t])")]
+[Equation("c[t] = f * c[t-1] + i * z")]
+[Equation("n[t] = f * n[t-1] + i")]
+[Equation("h[t] = o * c[t] / n[t]")]
+public partial class DenseSlstm;

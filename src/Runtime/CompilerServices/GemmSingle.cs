@@ -55,9 +55,66 @@ internal static class GemmSingle
         for (int u = start; u < end;)
         {
             int block = u / rb, uEnd = Math.Min(end, (block + 1) * rb);
-            for (int p = 0; p < parts; p++)
-                Forward(ref Unsafe.Add(ref a, block * kb), lda, ref w, ref panels, panelLanes, ref bias, hasBias, ref c, ldc, rows, kb, n, p * partWidth + u, p * partWidth + uEnd, accumulate: false);
+            ref float ab = ref Unsafe.Add(ref a, block * kb);
+            int first = 0;
+            // A few rows from packed panels take the panels of four parts at once, wherever they lie: per part, a block
+            // of one panel is a product of 2 FMA chains and a call's overhead (Slstm's step at b1-h128, heads of 32:
+            // 16 such products of 1 024 multiply-adds each).
+            if (rows < 4 && panelLanes > 0 && blocks > 1 && u % (2 * panelLanes) == 0 && (uEnd - u) % (2 * panelLanes) == 0)
+            {
+                first = parts / 4 * 4;
+                for (int p = 0; p < first; p += 4)
+                    for (int j = u; j < uEnd; j += 2 * panelLanes)
+                    {
+                        if (panelLanes == 16) FourPanelsFewRows<F32x16>(ref ab, lda, ref panels, ref bias, hasBias, ref c, ldc, rows, kb, j + p * partWidth, partWidth);
+                        else if (panelLanes == 8) FourPanelsFewRows<F32x8>(ref ab, lda, ref panels, ref bias, hasBias, ref c, ldc, rows, kb, j + p * partWidth, partWidth);
+                        else FourPanelsFewRows<F32x4>(ref ab, lda, ref panels, ref bias, hasBias, ref c, ldc, rows, kb, j + p * partWidth, partWidth);
+                    }
+            }
+            for (int p = first; p < parts; p++)
+                Forward(ref ab, lda, ref w, ref panels, panelLanes, ref bias, hasBias, ref c, ldc, rows, kb, n, p * partWidth + u, p * partWidth + uEnd, accumulate: false);
             u = uEnd;
+        }
+    }
+
+    /// <summary>
+    /// C = A W (+ bias) for 1 to 3 rows and the four packed panels starting at columns j, j + step, j + 2 step and
+    /// j + 3 step (one block's panel of four parts): eight FMA chains per row, as ForwardFewRowsPacked has for four
+    /// adjacent panels.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization | MethodImplOptions.NoInlining)]
+    private static void FourPanelsFewRows<V>(ref float a, int lda, ref float panels, ref float bias, bool hasBias, ref float c, int ldc, int rows, int k, int j, int step)
+        where V : struct, IFloatLanes<V>
+    {
+        int lanes = V.Count, width = 2 * lanes;
+        nint panelFloats = (nint)k * width;
+        ref float p0 = ref Unsafe.Add(ref panels, j / width * panelFloats);
+        ref float p1 = ref Unsafe.Add(ref panels, (j + step) / width * panelFloats);
+        ref float p2 = ref Unsafe.Add(ref panels, (j + 2 * step) / width * panelFloats);
+        ref float p3 = ref Unsafe.Add(ref panels, (j + 3 * step) / width * panelFloats);
+        for (int r = 0; r < rows; r++)
+        {
+            V c0, c1, c2, c3, c4, c5, c6, c7;
+            if (hasBias)
+            {
+                ref float b = ref Unsafe.Add(ref bias, j);
+                c0 = V.LoadUnsafe(ref b, 0); c1 = V.LoadUnsafe(ref b, lanes); c2 = V.LoadUnsafe(ref b, step); c3 = V.LoadUnsafe(ref b, step + lanes);
+                c4 = V.LoadUnsafe(ref b, 2 * step); c5 = V.LoadUnsafe(ref b, 2 * step + lanes); c6 = V.LoadUnsafe(ref b, 3 * step); c7 = V.LoadUnsafe(ref b, 3 * step + lanes);
+            }
+            else c0 = c1 = c2 = c3 = c4 = c5 = c6 = c7 = V.Constant(0);
+            ref float ar = ref Unsafe.Add(ref a, r * lda);
+            nint o = 0;
+            for (int p = 0; p < k; p++, o += width)
+            {
+                V x = V.Constant(Unsafe.Add(ref ar, p));
+                V.MultiplyAddTo(ref c0, x, V.LoadUnsafe(ref p0, o)); V.MultiplyAddTo(ref c1, x, V.LoadUnsafe(ref p0, o + lanes));
+                V.MultiplyAddTo(ref c2, x, V.LoadUnsafe(ref p1, o)); V.MultiplyAddTo(ref c3, x, V.LoadUnsafe(ref p1, o + lanes));
+                V.MultiplyAddTo(ref c4, x, V.LoadUnsafe(ref p2, o)); V.MultiplyAddTo(ref c5, x, V.LoadUnsafe(ref p2, o + lanes));
+                V.MultiplyAddTo(ref c6, x, V.LoadUnsafe(ref p3, o)); V.MultiplyAddTo(ref c7, x, V.LoadUnsafe(ref p3, o + lanes));
+            }
+            ref float cr = ref Unsafe.Add(ref c, r * ldc + j);
+            V.StoreUnsafe(c0, ref cr, 0); V.StoreUnsafe(c1, ref cr, lanes); V.StoreUnsafe(c2, ref cr, step); V.StoreUnsafe(c3, ref cr, step + lanes);
+            V.StoreUnsafe(c4, ref cr, 2 * step); V.StoreUnsafe(c5, ref cr, 2 * step + lanes); V.StoreUnsafe(c6, ref cr, 3 * step); V.StoreUnsafe(c7, ref cr, 3 * step + lanes);
         }
     }
 

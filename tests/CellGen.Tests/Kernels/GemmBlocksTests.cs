@@ -18,6 +18,9 @@ public sealed class GemmBlocksTests
     [InlineData(3, 12, 3, 9, 3)]      // unequal operand and part sizes, three parts (gates)
     [InlineData(9, 64, 4, 64, 4)]     // blocks of 16: one AVX-512 vector
     [InlineData(1, 512, 4, 512, 4)]   // batch 1, blocks of 128
+    [InlineData(1, 128, 4, 128, 4)]   // ... of 32: one panel of each of four parts at once
+    [InlineData(3, 256, 5, 256, 4)]   // three rows; four parts at once and one alone
+    [InlineData(2, 96, 8, 96, 3)]     // two groups of four parts, blocks of 32
     [InlineData(64, 512, 4, 512, 4)]  // large enough to split between two cores, at a block boundary
     [InlineData(70, 384, 2, 96, 3)]   // an odd number of blocks: split at a whole panel
     [InlineData(700, 40, 2, 40, 5)]   // many rows: a hoisted product
