@@ -9,7 +9,7 @@ namespace CellGen.Bench;
 /// <summary>
 /// zoo [ROUNDS [CELL...]]: every zoo cell (or those named) (tests/CellGen.Tests/Zoo), our LayerNormLstm and our Lstm, forward (inference) and
 /// forward+backward, at B 1 / H 128 and B 32 / H 256 (X = H, T = 50, a declared size P = H / 2), in ROUNDS rounds
-/// (default 3). In each round every cell is timed between two timings of the Lstm, and its time per multiply-add of its
+/// (default 3), then the block product of the sLSTM's step against the full matrix (`zoo ROUNDS blocks`: that table alone). In each round every cell is timed between two timings of the Lstm, and its time per multiply-add of its
 /// products (per step: the sum over its matrices of rows x columns, times B) is divided by the Lstm's around it; the
 /// table gives the medians of those ratios over the rounds, and of the times.
 /// </summary>
@@ -40,6 +40,11 @@ public static class Zoo
     {
         int rounds = args.Length > 0 ? int.Parse(args[0]) : 3;
         var only = new HashSet<string>(args.Skip(1)); // cell names, or all; the Lstm is always timed, as the reference
+        if (only.Count == 1 && only.Contains("blocks"))
+        {
+            BlockProducts(rounds);
+            return 0;
+        }
         var configurations = new[] { (Name: "b1-h128", Batch: 1, Hidden: 128), (Name: "b32-h256", Batch: 32, Hidden: 256) };
         Console.WriteLine($"{Environment.ProcessorCount} cores; Vector512 {System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated}, Vector256 {System.Runtime.Intrinsics.Vector256.IsHardwareAccelerated}; T = {Steps}, X = H; medians of {rounds} rounds");
         foreach (var config in configurations)
@@ -105,8 +110,8 @@ public static class Zoo
     {
         const int Blocks = 4;
         Console.WriteLine();
-        Console.WriteLine("| block product, 4 gates, 4 heads | full us | blocks us | full / blocks |");
-        Console.WriteLine("| --- | ---: | ---: | ---: |");
+        Console.WriteLine("| block product, 4 gates, 4 heads | full us | blocks us | full / blocks | data gradient: full us | blocks us | full / blocks |");
+        Console.WriteLine("| --- | ---: | ---: | ---: | ---: | ---: | ---: |");
         foreach ((int batch, int hidden) in new[] { (1, 128), (1, 512), (32, 256), (64, 512) })
         {
             var random = new Random(3);
@@ -119,17 +124,23 @@ public static class Zoo
             const int Repeats = 50;
             Action dense = () => { for (int i = 0; i < Repeats; i++) CompilerServices.Gemm.Forward<float>(a, hidden, full, fullPacked, default, c, n, batch, hidden, n); };
             Action block = () => { for (int i = 0; i < Repeats; i++) CompilerServices.Gemm.ForwardBlocks<float>(a, hidden, blocks, blockPacked, default, c, n, batch, hidden, 4, hidden, Blocks); };
-            var fullTimes = new List<double>();
-            var blockTimes = new List<double>();
-            var ratios = new List<double>();
+            // The data gradient of the same products, as a backward step runs it: dC [B, 4H] times the transposed weights.
+            float[] dc = Random(batch * n), da = new float[batch * hidden], fullT = new float[full.Length], blocksT = new float[blocks.Length];
+            CompilerServices.Gemm.Transpose<float>(full, fullT, hidden, n);
+            CompilerServices.Gemm.TransposeBlocks<float>(blocks, blocksT, hidden, 4, hidden, Blocks);
+            var blocksTPacked = new CompilerServices.PackedWeights<float>(4 * hidden / Blocks, hidden / Blocks, Blocks);
+            var fullTPacked = new CompilerServices.PackedWeights<float>(n, hidden);
+            Action denseData = () => { for (int i = 0; i < Repeats; i++) CompilerServices.Gemm.BackwardDataTransposed<float>(dc, n, fullT, fullTPacked, da, hidden, batch, hidden, n, accumulate: false); };
+            Action blockData = () => { for (int i = 0; i < Repeats; i++) CompilerServices.Gemm.BackwardDataBlocks<float>(dc, n, blocksT, blocksTPacked, da, hidden, batch, hidden, 4, hidden, Blocks, accumulate: false); };
+            var times = Enumerable.Range(0, 6).Select(_ => new List<double>()).ToArray();
             for (int round = 0; round < rounds; round++)
             {
                 double f = Median(Compare.Times(dense)) * 1000 / Repeats, b = Median(Compare.Times(block)) * 1000 / Repeats;
-                fullTimes.Add(f);
-                blockTimes.Add(b);
-                ratios.Add(f / b);
+                double fd = Median(Compare.Times(denseData)) * 1000 / Repeats, bd = Median(Compare.Times(blockData)) * 1000 / Repeats;
+                times[0].Add(f); times[1].Add(b); times[2].Add(f / b);
+                times[3].Add(fd); times[4].Add(bd); times[5].Add(fd / bd);
             }
-            Console.WriteLine($"| b{batch}-h{hidden} | {Median(fullTimes):F2} | {Median(blockTimes):F2} | {Median(ratios):F2}x |");
+            Console.WriteLine($"| b{batch}-h{hidden} | {Median(times[0]):F2} | {Median(times[1]):F2} | {Median(times[2]):F2}x | {Median(times[3]):F2} | {Median(times[4]):F2} | {Median(times[5]):F2}x |");
         }
     }
 

@@ -24,8 +24,8 @@ internal sealed partial class VariantEmitter
                 _w.Line($"private readonly {Support}.PackedWeights<{T}> {PackedField(WeightsField(weights.Index))}; // weights{weights.Index} in the panels the forward kernels read");
             foreach (WeightBuffer weights in TransposedWeights())
             {
-                _w.Line($"private readonly {T}[] {TransposedField(weights.Index)}; // [{BufferRows(weights)}, {StoredRows(weights)}] weights{weights.Index}ᵀ, for the data gradients");
-                if (weights.Blocks == 1) _w.Line($"private readonly {Support}.PackedWeights<{T}> {PackedField(TransposedField(weights.Index))}; // the same, in panels");
+                _w.Line($"private readonly {T}[] {TransposedField(weights.Index)}; // [{BufferRows(weights)}, {StoredRows(weights)}] weights{weights.Index}ᵀ{(weights.Blocks > 1 ? " block by block" : "")}, for the data gradients");
+                _w.Line($"private readonly {Support}.PackedWeights<{T}> {PackedField(TransposedField(weights.Index))}; // the same, in panels");
             }
             _w.Line();
             using (_w.Block($"public {Member("Runner")}({_className} cell, int maxSteps, int maxBatchSize) : base(cell, maxSteps, maxBatchSize)"))
@@ -42,9 +42,9 @@ internal sealed partial class VariantEmitter
                 foreach (WeightBuffer weights in TransposedWeights())
                 {
                     _w.Line($"{TransposedField(weights.Index)} = new {T}[_cell.{WeightsField(weights.Index)}.Length]; // [{BufferRows(weights)}, {StoredRows(weights)}]");
-                    // A block's rows of the transpose are a slice of its panels' rows, which the kernels cannot read: block products read it in place.
-                    if (weights.Blocks == 1)
-                        _w.Line($"{PackedField(TransposedField(weights.Index))} = new {Support}.PackedWeights<{T}>({BufferRows(weights)}, {StoredRows(weights)});");
+                    _w.Line(weights.Blocks == 1
+                        ? $"{PackedField(TransposedField(weights.Index))} = new {Support}.PackedWeights<{T}>({BufferRows(weights)}, {StoredRows(weights)});"
+                        : $"{PackedField(TransposedField(weights.Index))} = new {Support}.PackedWeights<{T}>({weights.Parts.Count} * {Paren(BlockShare(weights.Parts[0].Rows, weights.Blocks))}, {StoredRows(weights)}, {weights.Blocks}); // one matrix per block");
                 }
             }
             _w.Line();
@@ -81,8 +81,10 @@ internal sealed partial class VariantEmitter
                     _w.Comment("The data gradients multiply by transposed weights: transposed once here, they run on the forward kernels.");
                 foreach (WeightBuffer weights in TransposedWeights())
                 {
-                    _w.Line($"{Support}.Gemm.Transpose<{T}>(_cell.{WeightsField(weights.Index)}, {TransposedField(weights.Index)}, {StoredRows(weights)}, {BufferRows(weights)});");
-                    if (weights.Blocks == 1) _w.Line($"{PackedField(TransposedField(weights.Index))}.Invalidate();");
+                    _w.Line(weights.Blocks == 1
+                        ? $"{Support}.Gemm.Transpose<{T}>(_cell.{WeightsField(weights.Index)}, {TransposedField(weights.Index)}, {StoredRows(weights)}, {BufferRows(weights)});"
+                        : $"{Support}.Gemm.TransposeBlocks<{T}>(_cell.{WeightsField(weights.Index)}, {TransposedField(weights.Index)}, {SizeOf(weights.OperandSize)}, {BlockArguments(weights)});");
+                    _w.Line($"{PackedField(TransposedField(weights.Index))}.Invalidate();");
                 }
                 using (_w.Block("for (int t = steps - 1; t >= 0; t--)"))
                 {
@@ -292,7 +294,7 @@ internal sealed partial class VariantEmitter
                 _w.Comment($"d({_describe.Short(gemm.Operand)}) {(accumulate ? "+=" : "=")} d(product{call.Call}) @ weights{weights.Index}ᵀ" + (weights.Blocks > 1 ? ", block by block" : ""));
                 if (weights.Blocks > 1)
                 {
-                    _w.Line($"{Support}.Gemm.BackwardDataBlocks<{T}>({BufferSpan(call.GradientBuffer, call.Phase)}, {n}, {TransposedField(weights.Index)}, {span}, {target.Stride}, {Rows(call.Phase)}, {SizeOf(weights.OperandSize)}, {BlockArguments(weights)}, accumulate: {(accumulate ? "true" : "false")});");
+                    _w.Line($"{Support}.Gemm.BackwardDataBlocks<{T}>({BufferSpan(call.GradientBuffer, call.Phase)}, {n}, {TransposedField(weights.Index)}, {PackedField(TransposedField(weights.Index))}, {span}, {target.Stride}, {Rows(call.Phase)}, {SizeOf(weights.OperandSize)}, {BlockArguments(weights)}, accumulate: {(accumulate ? "true" : "false")});");
                     return;
                 }
                 _w.Line($"{Support}.Gemm.BackwardDataTransposed<{T}>({BufferSpan(call.GradientBuffer, call.Phase)}, {n}, {TransposedField(weights.Index)}, {PackedField(TransposedField(weights.Index))}, {span}, {target.Stride}, {Rows(call.Phase)}, {SizeOf(weights.OperandSize)}, {n}, accumulate: {(accumulate ? "true" : "false")});");

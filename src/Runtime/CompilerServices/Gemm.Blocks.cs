@@ -38,34 +38,55 @@ public static partial class Gemm
     }
 
     /// <summary>
-    /// dA[rows, k] (+)= dC[rows, n] @ Wᵀ for a block-diagonal W, from wT [n, k / blocks], the transpose of its stored
-    /// matrix (<see cref="Transpose{T}"/> with k / blocks rows): each block's columns of dA from that block's columns of dC.
+    /// wT = the stored matrix W [k / blocks, n] transposed block by block, for
+    /// <see cref="BackwardDataBlocks{T}(ReadOnlySpan{T}, int, ReadOnlySpan{T}, PackedWeights{T}?, Span{T}, int, int, int, int, int, int, bool)"/>:
+    /// block b's [parts * partWidth / blocks, k / blocks] after block b - 1's, its rows the block's columns of each part
+    /// in turn, so that a block's data gradient is one product (of every part's columns at once).
     /// </summary>
-    public static void BackwardDataBlocks<T>(ReadOnlySpan<T> dc, int lddc, ReadOnlySpan<T> wT, Span<T> da, int ldda, int rows, int k, int parts, int partWidth, int blocks, bool accumulate)
-        where T : unmanaged, INumberBase<T>
+    public static void TransposeBlocks<T>(ReadOnlySpan<T> w, Span<T> wT, int k, int parts, int partWidth, int blocks)
     {
         CheckBlocks(k, parts, partWidth, blocks);
         int n = parts * partWidth, kb = k / blocks, rb = partWidth / blocks;
+        Check(w, n, kb, n, nameof(w));
+        Check(wT, kb, n, kb, nameof(wT));
+        for (int block = 0; block < blocks; block++)
+            for (int p = 0; p < parts; p++)
+                for (int u = 0; u < rb; u++)
+                {
+                    int row = (block * parts + p) * rb + u, column = p * partWidth + block * rb + u;
+                    for (int c = 0; c < kb; c++) wT[row * kb + c] = w[c * n + column];
+                }
+    }
+
+    /// <summary>
+    /// dA[rows, k] (+)= dC[rows, n] @ Wᵀ for a block-diagonal W, from wT laid out by <see cref="TransposeBlocks{T}"/>
+    /// and its panels (<paramref name="packedT"/>: made for <c>blocks</c> matrices [parts * partWidth / blocks, k / blocks],
+    /// or null): each block's columns of dA from that block's columns of dC, one product per block.
+    /// </summary>
+    public static void BackwardDataBlocks<T>(ReadOnlySpan<T> dc, int lddc, ReadOnlySpan<T> wT, PackedWeights<T>? packedT, Span<T> da, int ldda, int rows, int k, int parts, int partWidth, int blocks, bool accumulate)
+        where T : unmanaged, INumberBase<T>
+    {
+        CheckBlocks(k, parts, partWidth, blocks);
+        int n = parts * partWidth, kb = k / blocks, rb = partWidth / blocks, depth = parts * rb;
         Check(dc, lddc, rows, n, nameof(dc));
         Check(wT, kb, n, kb, nameof(wT));
         Check(da, ldda, rows, k, nameof(da));
+        packedT?.Check(depth, kb, nameof(packedT), blocks);
         if (rows == 0 || k == 0) return;
         if (typeof(T) == typeof(float))
         {
-            Workers.BackwardDataBlocks(ref Single(dc), lddc, ref Single(wT), ref Single(da), ldda, rows, k, parts, partWidth, blocks, accumulate);
+            int lanes = packedT?.PanelsFor(wT, rows) ?? 0;
+            Workers.BackwardDataBlocks(ref Single(dc), lddc, ref Single(wT), ref Panels(packedT), lanes, packedT?.MatrixFloats ?? 0, ref Single(da), ldda, rows, k, parts, partWidth, blocks, accumulate);
             return;
         }
         for (int r = 0; r < rows; r++)
             for (int q = 0; q < k; q++)
             {
-                int block = q / kb, p = q % kb;
+                int block = q / kb, c = q % kb;
                 T sum = accumulate ? da[r * ldda + q] : T.Zero;
-                for (int part = 0; part < parts; part++)
+                for (int p = 0; p < parts; p++)
                     for (int u = 0; u < rb; u++)
-                    {
-                        int j = part * partWidth + block * rb + u;
-                        sum += dc[r * lddc + j] * wT[j * kb + p];
-                    }
+                        sum += dc[r * lddc + p * partWidth + block * rb + u] * wT[((block * parts + p) * rb + u) * kb + c];
                 da[r * ldda + q] = sum;
             }
     }

@@ -774,21 +774,39 @@ internal static class GemmSingle
     }
 
     /// <summary>
-    /// dA (+)= dC Wᵀ for the blocks [start, end) of a block-diagonal W, from wT [parts * partWidth, k / blocks], the
-    /// transpose of its stored matrix: block b's columns of dA are the sum over the parts of dC's columns of block b
-    /// times wT's rows of block b, products of the forward kernel on W read in place.
+    /// dA (+)= dC Wᵀ for the blocks [start, end) of a block-diagonal W, from wT laid out by Gemm.TransposeBlocks (block
+    /// by block, each block's rows of every part together, [parts * partWidth / blocks, k / blocks]) and its panels
+    /// (one packed matrix per block, <paramref name="panelLanes"/> 0 when none): block b's columns of dA are one product
+    /// of dC's columns of block b, gathered from every part into a row of their own, by block b's rows of wT.
     /// </summary>
-    public static void BackwardDataBlocks(ref float dc, int lddc, ref float wT, ref float da, int ldda, int rows, int k, int parts, int partWidth, int blocks, int start, int end, bool accumulate)
+    public static void BackwardDataBlocks(ref float dc, int lddc, ref float wT, ref float panels, int panelLanes, int matrixFloats, ref float da, int ldda, int rows, int k, int parts, int partWidth, int blocks, int start, int end, bool accumulate)
     {
-        int kb = k / blocks, rb = partWidth / blocks;
+        int kb = k / blocks, rb = partWidth / blocks, depth = parts * rb;
+        float[] gathered = Gathered(rows * depth);
         for (int block = start; block < end; block++)
-            for (int p = 0; p < parts; p++)
+        {
+            ref float operand = ref Unsafe.Add(ref dc, block * rb);
+            int stride = lddc;
+            if (parts > 1)
             {
-                int first = p * partWidth + block * rb;
-                Forward(ref Unsafe.Add(ref dc, first), lddc, ref Unsafe.Add(ref wT, first * kb), ref Unsafe.NullRef<float>(), 0, ref Unsafe.NullRef<float>(), false,
-                    ref Unsafe.Add(ref da, block * kb), ldda, rows, rb, kb, 0, kb, accumulate || p > 0);
+                // The block's columns of each part, side by side: rows * parts * rb floats, for a product of rows * parts * rb * kb.
+                for (int r = 0; r < rows; r++)
+                    for (int p = 0; p < parts; p++)
+                        Unsafe.CopyBlockUnaligned(ref Unsafe.As<float, byte>(ref gathered[r * depth + p * rb]),
+                            ref Unsafe.As<float, byte>(ref Unsafe.Add(ref dc, r * lddc + p * partWidth + block * rb)), (uint)rb * sizeof(float));
+                operand = ref gathered[0];
+                stride = depth;
             }
+            ref float blockPanels = ref panelLanes == 0 ? ref Unsafe.NullRef<float>() : ref Unsafe.Add(ref panels, (nint)block * matrixFloats);
+            Forward(ref operand, stride, ref Unsafe.Add(ref wT, (nint)block * depth * kb), ref blockPanels, panelLanes, ref Unsafe.NullRef<float>(), false,
+                ref Unsafe.Add(ref da, block * kb), ldda, rows, depth, kb, 0, kb, accumulate);
+        }
     }
+
+    [ThreadStatic] private static float[]? t_gathered;
+
+    /// <summary>This thread's buffer for a block's columns of dC gathered from every part, grown to at least <paramref name="length"/>.</summary>
+    private static float[] Gathered(int length) => Grown(ref t_gathered, length);
 
     /// <summary>
     /// For four rows of dW and two vectors of columns, the sum over a chunk of rows of A stays in registers. The rows

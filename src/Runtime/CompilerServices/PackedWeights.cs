@@ -23,18 +23,35 @@ public sealed class PackedWeights<T> where T : unmanaged, INumberBase<T>
     private bool _askedOnce;
 
     /// <summary>Room for a [k, n] matrix; allocated here, once.</summary>
-    public PackedWeights(int k, int n)
+    public PackedWeights(int k, int n) : this(k, n, 1)
+    {
+    }
+
+    /// <summary>
+    /// Room for <paramref name="count"/> [k, n] matrices stored one after another (the blocks of a block-diagonal
+    /// matrix's transpose), each packed into panels of its own; allocated here, once.
+    /// </summary>
+    public PackedWeights(int k, int n, int count)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(k);
         ArgumentOutOfRangeException.ThrowIfNegative(n);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(count);
         K = k;
         N = n;
+        Count = count;
         Lanes = typeof(T) != typeof(float) ? 0
             : Vector512.IsHardwareAccelerated ? Vector512<float>.Count
             : Vector256.IsHardwareAccelerated ? Vector256<float>.Count
             : Vector128.IsHardwareAccelerated ? Vector128<float>.Count : 0;
-        _panels = Lanes == 0 ? [] : new float[k * (n / (2 * Lanes) * 2 * Lanes)];
+        MatrixFloats = Lanes == 0 ? 0 : k * (n / (2 * Lanes) * 2 * Lanes);
+        _panels = Lanes == 0 ? [] : new float[(long)count * MatrixFloats];
     }
+
+    /// <summary>How many [K, N] matrices, one after another.</summary>
+    internal int Count { get; }
+
+    /// <summary>Floats of one matrix's panels: matrix m's start m times this far into <see cref="Panels"/>.</summary>
+    internal int MatrixFloats { get; }
 
     /// <summary>Rows of the matrix.</summary>
     public int K { get; }
@@ -69,8 +86,9 @@ public sealed class PackedWeights<T> where T : unmanaged, INumberBase<T>
                 _askedOnce = true;
                 return 0;
             }
-            // Gemm has checked w against [K, N] before it asks.
-            Pack(ref MemoryMarshal.GetReference(MemoryMarshal.Cast<T, float>(w)), ref MemoryMarshal.GetArrayDataReference(_panels), K, N, 2 * Lanes);
+            // Gemm has checked w against [K, N] (Count of them) before it asks.
+            for (int m = 0; m < Count; m++)
+                Pack(ref Unsafe.Add(ref MemoryMarshal.GetReference(MemoryMarshal.Cast<T, float>(w)), (nint)m * K * N), ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_panels), (nint)m * MatrixFloats), K, N, 2 * Lanes);
             _current = true;
         }
         return Lanes;
@@ -105,9 +123,10 @@ public sealed class PackedWeights<T> where T : unmanaged, INumberBase<T>
         }
     }
 
-    /// <summary>Throws unless these panels are for a [k, n] matrix.</summary>
-    internal void Check(int k, int n, string name)
+    /// <summary>Throws unless these panels are for a [k, n] matrix (<paramref name="count"/> of them).</summary>
+    internal void Check(int k, int n, string name, int count = 1)
     {
-        if (K != k || N != n) throw new ArgumentException($"{name} was made for [{K}, {N}], not [{k}, {n}]", name);
+        if (K != k || N != n || Count != count)
+            throw new ArgumentException($"{name} was made for {(Count == 1 ? "" : $"{Count} x ")}[{K}, {N}], not {(count == 1 ? "" : $"{count} x ")}[{k}, {n}]", name);
     }
 }

@@ -29,7 +29,7 @@ internal static unsafe class Workers
     {
         public Kind Kind;
         public float* A, W, Panels, Bias, C, Ahead;
-        public int Lda, Ldc, Rows, K, N, Start, End, PanelLanes, Parts, Blocks;
+        public int Lda, Ldc, Rows, K, N, Start, End, PanelLanes, Parts, Blocks, MatrixFloats;
         public bool HasBias, Accumulate;
         public delegate*<void*, int, int, int, void> Sweep;
         public void* Kernel;
@@ -93,7 +93,7 @@ internal static unsafe class Workers
                 GemmSingle.ForwardBlocks(ref *job.A, job.Lda, ref *job.W, ref *job.Panels, job.PanelLanes, ref *job.Bias, job.HasBias, ref *job.C, job.Ldc, job.Rows, job.K, job.Parts, job.N / job.Parts, job.Blocks, job.Start, job.End);
                 break;
             case Kind.BackwardDataBlocks:
-                GemmSingle.BackwardDataBlocks(ref *job.A, job.Lda, ref *job.W, ref *job.C, job.Ldc, job.Rows, job.K, job.Parts, job.N / job.Parts, job.Blocks, job.Start, job.End, job.Accumulate);
+                GemmSingle.BackwardDataBlocks(ref *job.A, job.Lda, ref *job.W, ref *job.Panels, job.PanelLanes, job.MatrixFloats, ref *job.C, job.Ldc, job.Rows, job.K, job.Parts, job.N / job.Parts, job.Blocks, job.Start, job.End, job.Accumulate);
                 break;
             case Kind.BackwardWeightsBlocks:
                 GemmSingle.BackwardWeightsBlocks(ref *job.A, job.Lda, ref *job.W, job.Ldc, ref *job.C, job.Rows, job.K, job.Parts, job.N / job.Parts, job.Blocks, job.Start, job.End);
@@ -234,18 +234,19 @@ internal static unsafe class Workers
     }
 
     /// <summary>dA (+)= dC Wᵀ for a block-diagonal W (<see cref="GemmSingle.BackwardDataBlocks"/>), the blocks split between two cores when the product is large.</summary>
-    public static void BackwardDataBlocks(ref float dc, int lddc, ref float wT, ref float da, int ldda, int rows, int k, int parts, int partWidth, int blocks, bool accumulate)
+    public static void BackwardDataBlocks(ref float dc, int lddc, ref float wT, ref float panels, int panelLanes, int matrixFloats, ref float da, int ldda, int rows, int k, int parts, int partWidth, int blocks, bool accumulate)
     {
-        if (!Available || blocks < 2 || (long)rows * k * parts * partWidth / blocks < Threshold)
+        // Few rows share from fewer multiply-adds, as forward products do: each core reads its blocks of W from its own L2.
+        if (blocks < 2 || !Shares(rows, k, parts * partWidth / blocks))
         {
-            GemmSingle.BackwardDataBlocks(ref dc, lddc, ref wT, ref da, ldda, rows, k, parts, partWidth, blocks, 0, blocks, accumulate);
+            GemmSingle.BackwardDataBlocks(ref dc, lddc, ref wT, ref panels, panelLanes, matrixFloats, ref da, ldda, rows, k, parts, partWidth, blocks, 0, blocks, accumulate);
             return;
         }
-        fixed (float* pdc = &dc, pw = &wT, pda = &da)
+        fixed (float* pdc = &dc, pw = &wT, pp = &panels, pda = &da)
             Split(new Job
             {
-                Kind = Kind.BackwardDataBlocks, A = pdc, Lda = lddc, W = pw, C = pda, Ldc = ldda, Rows = rows, K = k, N = parts * partWidth, Parts = parts,
-                Blocks = blocks, End = blocks, Accumulate = accumulate,
+                Kind = Kind.BackwardDataBlocks, A = pdc, Lda = lddc, W = pw, Panels = pp, PanelLanes = panelLanes, MatrixFloats = matrixFloats, C = pda, Ldc = ldda,
+                Rows = rows, K = k, N = parts * partWidth, Parts = parts, Blocks = blocks, End = blocks, Accumulate = accumulate,
             }, blocks / 2);
     }
 

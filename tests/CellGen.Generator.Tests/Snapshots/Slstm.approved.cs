@@ -131,7 +131,8 @@ namespace CellGen.Cells
             private readonly float[] _f; // [T * B, H] tape: read by the backward pass
             private readonly global::CellGen.CompilerServices.PackedWeights<float> _weights0Packed; // weights0 in the panels the forward kernels read
             private readonly global::CellGen.CompilerServices.PackedWeights<float> _weights1Packed; // weights1 in the panels the forward kernels read
-            private readonly float[] _weights0Transposed; // [4 * H, H / 4] weights0ᵀ, for the data gradients
+            private readonly float[] _weights0Transposed; // [4 * H, H / 4] weights0ᵀ block by block, for the data gradients
+            private readonly global::CellGen.CompilerServices.PackedWeights<float> _weights0TransposedPacked; // the same, in panels
             private readonly float[] _weights1Transposed; // [4 * H, X] weights1ᵀ, for the data gradients
             private readonly global::CellGen.CompilerServices.PackedWeights<float> _weights1TransposedPacked; // the same, in panels
 
@@ -153,6 +154,7 @@ namespace CellGen.Cells
                 _weights0Packed = new global::CellGen.CompilerServices.PackedWeights<float>(H / 4, 4 * H);
                 _weights1Packed = new global::CellGen.CompilerServices.PackedWeights<float>(X, 4 * H);
                 _weights0Transposed = new float[_cell._weights0.Length]; // [4 * H, H / 4]
+                _weights0TransposedPacked = new global::CellGen.CompilerServices.PackedWeights<float>(4 * (H / 4), H / 4, 4); // one matrix per block
                 _weights1Transposed = new float[_cell._weights1.Length]; // [4 * H, X]
                 _weights1TransposedPacked = new global::CellGen.CompilerServices.PackedWeights<float>(4 * H, X);
             }
@@ -183,7 +185,8 @@ namespace CellGen.Cells
             {
                 int B = batchSize;
                 // The data gradients multiply by transposed weights: transposed once here, they run on the forward kernels.
-                global::CellGen.CompilerServices.Gemm.Transpose<float>(_cell._weights0, _weights0Transposed, H / 4, 4 * H);
+                global::CellGen.CompilerServices.Gemm.TransposeBlocks<float>(_cell._weights0, _weights0Transposed, H, 4, H, 4);
+                _weights0TransposedPacked.Invalidate();
                 global::CellGen.CompilerServices.Gemm.Transpose<float>(_cell._weights1, _weights1Transposed, X, 4 * H);
                 _weights1TransposedPacked.Invalidate();
                 for (int t = steps - 1; t >= 0; t--)
@@ -193,7 +196,7 @@ namespace CellGen.Cells
                     StepBackward0 kStepBackward0 = new StepBackward0 { H = H, X = X, _ir = _ir.AsSpan(t * B * H, B * H), _W_f_sum = _W_f_sum.AsSpan(t * B * H, B * H), _z = _z.AsSpan(t * B * H, B * H), _o = _o.AsSpan(t * B * H, B * H), _v18 = _v18.AsSpan(t * B * H, B * H), _i = _i.AsSpan(t * B * H, B * H), _f = _f.AsSpan(t * B * H, B * H), _c_prev = PreviousState(1, t), _c = NextState(1, t), _n_prev = PreviousState(2, t), _n = NextState(2, t), _h = NextState(3, t), _d_product0 = _d_product0.AsSpan(t * B * (4 * H), B * (4 * H)), _d_m_prev = CarryOut(0), _d_m_later = CarryIn(0), _d_c_prev = CarryOut(1), _d_c_later = CarryIn(1), _d_n_prev = CarryOut(2), _d_n_later = CarryIn(2), _d_output = OutputGradient(outputGradients, t), _d_h_later = CarryIn(3) };
                     global::CellGen.CompilerServices.Elementwise.ForEach(ref kStepBackward0, B, H);
                     // d(h[t-1]) = d(product0) @ weights0ᵀ, block by block
-                    global::CellGen.CompilerServices.Gemm.BackwardDataBlocks<float>(_d_product0.AsSpan(t * B * (4 * H), B * (4 * H)), 4 * H, _weights0Transposed, CarryOut(3), H, B, H, 4, H, 4, accumulate: false);
+                    global::CellGen.CompilerServices.Gemm.BackwardDataBlocks<float>(_d_product0.AsSpan(t * B * (4 * H), B * (4 * H)), 4 * H, _weights0Transposed, _weights0TransposedPacked, CarryOut(3), H, B, H, 4, H, 4, accumulate: false);
                     EndBackwardStep(t);
                 }
                 // After the loop: weight gradients as products over all steps, then what depends only on the input.

@@ -84,10 +84,18 @@ public sealed class GemmBlocksTests
                 Close(c, tc, n, n, $"C from panels, product {call}");
             }
             var wT = new T[n * kb];
-            Gemm.Transpose<T>(tw, wT, kb, n);
+            Gemm.TransposeBlocks<T>(tw, wT, k, parts, partWidth, blocks);
             T[] tda = Of(start);
-            Gemm.BackwardDataBlocks<T>(Of(dc), n, wT, tda, lda, rows, k, parts, partWidth, blocks, accumulate: true);
+            Gemm.BackwardDataBlocks<T>(Of(dc), n, wT, null, tda, lda, rows, k, parts, partWidth, blocks, accumulate: true);
             Close(da, tda, lda, k, "dA accumulated");
+            // From the transpose's panels, one packed matrix per block: twice (the first of one chunk of rows leaves them unpacked).
+            var packedT = new PackedWeights<T>(parts * rb, kb, blocks);
+            for (int call = 0; call < 2; call++)
+            {
+                T[] again = Of(start);
+                Gemm.BackwardDataBlocks<T>(Of(dc), n, wT, packedT, again, lda, rows, k, parts, partWidth, blocks, accumulate: true);
+                Close(da, again, lda, k, $"dA from panels, product {call}");
+            }
             var tdw = new T[kb * n];
             Gemm.BackwardWeightsBlocks<T>(ta, lda, Of(dc), n, tdw, rows, k, parts, partWidth, blocks);
             Close(dw, tdw, n, n, "dW");
