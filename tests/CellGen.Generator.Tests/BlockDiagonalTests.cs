@@ -33,6 +33,11 @@ public sealed class BlockDiagonalTests
         "z = tanh(W_z @ x[t] + R_z @ h[t-1] + U @ h[t-1])", "c[t] = f * c[t-1] + i * z", "h[t] = tanh(c[t])")]
     // A block-diagonal input matrix (hoisted out of the loop), a declared size for its rows.
     [InlineData("[BlockDiagonal(\"W\", 2), Size(\"u\", \"P\")]", 6, 4, "u = W @ x[t]", "h[t] = tanh(V @ [h[t-1], u])")]
+    // One block-diagonal matrix multiplying two operands (its own buffer, a product for each), one block (dense), and
+    // rows of another size than the operand's (P rows, H columns: blocks of P / 2 by H / 2).
+    [InlineData("[BlockDiagonal(\"R\", 2)]", 3, 4, "c[t] = sigmoid(R @ h[t-1] + W @ x[t])", "h[t] = tanh(R @ c[t] + U @ x[t]) * c[t]")]
+    [InlineData("[BlockDiagonal(\"R\", 1)]", 3, 5, "h[t] = tanh(W @ x[t] + R @ h[t-1] + b)")]
+    [InlineData("[BlockDiagonal(\"R\", 2), Size(\"u\", \"P\")]", 3, 6, "u = tanh(R @ h[t-1])", "h[t] = tanh(V @ [u, x[t]])")]
     public void GradientsMatchFiniteDifferencesAndFloatMatchesDouble(string attributes, int x, int h, params string[] equations)
     {
         Assembly assembly = Compile(Cell(attributes, equations));
@@ -115,6 +120,17 @@ public sealed class BlockDiagonalTests
     }
 
     [Fact]
+    public void ALayerWithHeads()
+    {
+        string source = "using CellGen;\nnamespace Test;\n[Layer]\n[Equation(\"y = tanh(R @ x + b)\")]\n[BlockDiagonal(\"R\", 3)]\npublic partial class C;\n";
+        ConstructorInfo constructor = Compile(source).GetType("Test.C+Float64", throwOnError: true)!.GetConstructors().Single();
+        var cell = (RecurrentCell<double>)constructor.Invoke(constructor.GetParameters().Select(_ => (object)6).ToArray()); // a layer's cell: X = H
+        Assert.Equal(new[] { 3, 2, 2 }, cell.Parameter("R").Shape);
+        var report = GradientChecks.Check(cell, batch: 5, steps: 1, seed: 3, entriesPerTensor: 12);
+        Assert.True(report.Failures.Count == 0, string.Join("\n", report.Failures));
+    }
+
+    [Fact]
     public void SizesThatDoNotSplitAreRefusedByTheConstructorNamingThem()
     {
         Assembly assembly = Compile(Cell("[BlockDiagonal(\"R\", 4)]", "h[t] = tanh(W @ x[t] + R @ h[t-1])"));
@@ -123,5 +139,9 @@ public sealed class BlockDiagonalTests
         Assert.Equal("hiddenSize", inner.ParamName);
         Assert.Contains("'R' has 4 blocks along the diagonal", inner.Message);
         Assert.Contains("(10)", inner.Message);
+        // A block-diagonal input matrix splits the input size: inputSize named.
+        Assembly input = Compile(Cell("[BlockDiagonal(\"W\", 2)]", "h[t] = tanh(W @ x[t] + R @ h[t-1])"));
+        e = Assert.Throws<TargetInvocationException>(() => input.GetType("Test.C")!.GetConstructors().Single().Invoke(new object[] { 3, 4 }));
+        Assert.Equal("inputSize", Assert.IsType<ArgumentException>(e.InnerException).ParamName);
     }
 }
