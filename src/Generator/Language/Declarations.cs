@@ -1,3 +1,4 @@
+using System;
 using System.Collections.Generic;
 using System.Linq;
 using System.Threading;
@@ -203,13 +204,24 @@ internal static class Declarations
             }
             equations.Add(source);
         }
-        var sizes = new List<SizeDeclaration>();
-        foreach (AttributeData attribute in symbol.GetAttributes())
+        // Each application of a declaring attribute ([Size], [BlockDiagonal]), where it is written and where each argument is.
+        List<(AttributeData Attribute, SourceSpan Whole, Func<int, SourceSpan> Argument)> Applications(string name)
         {
-            if (attribute.AttributeClass?.ToDisplayString() != SizeAttribute) continue;
-            var arguments = attribute.ApplicationSyntaxReference?.GetSyntax(cancellation) is AttributeSyntax a ? a.ArgumentList?.Arguments : null;
-            SourceSpan whole = attribute.ApplicationSyntaxReference?.GetSyntax(cancellation) is { } node ? At(node) : attributeLocation.Value;
-            SourceSpan Argument(int k) => arguments is { } list && list.Count > k ? At(list[k].Expression) : whole;
+            var found = new List<(AttributeData, SourceSpan, Func<int, SourceSpan>)>();
+            foreach (AttributeData attribute in symbol.GetAttributes())
+            {
+                if (attribute.AttributeClass?.ToDisplayString() != name) continue;
+                SyntaxNode? node = attribute.ApplicationSyntaxReference?.GetSyntax(cancellation);
+                var arguments = node is AttributeSyntax a ? a.ArgumentList?.Arguments : null;
+                SourceSpan whole = node is not null ? At(node) : attributeLocation.Value;
+                found.Add((attribute, whole, k => arguments is { } list && list.Count > k ? At(list[k].Expression) : whole));
+            }
+            return found;
+        }
+
+        var sizes = new List<SizeDeclaration>();
+        foreach ((AttributeData attribute, SourceSpan whole, Func<int, SourceSpan> Argument) in Applications(SizeAttribute))
+        {
             string? name = attribute.ConstructorArguments.Length == 2 ? attribute.ConstructorArguments[0].Value as string : null;
             string? size = attribute.ConstructorArguments.Length == 2 ? attribute.ConstructorArguments[1].Value as string : null;
             if (name is null || size is null)
@@ -231,12 +243,8 @@ internal static class Declarations
         }
 
         var blocks = new List<BlockDeclaration>();
-        foreach (AttributeData attribute in symbol.GetAttributes())
+        foreach ((AttributeData attribute, SourceSpan whole, Func<int, SourceSpan> Argument) in Applications(BlockDiagonalAttribute))
         {
-            if (attribute.AttributeClass?.ToDisplayString() != BlockDiagonalAttribute) continue;
-            var arguments = attribute.ApplicationSyntaxReference?.GetSyntax(cancellation) is AttributeSyntax a ? a.ArgumentList?.Arguments : null;
-            SourceSpan whole = attribute.ApplicationSyntaxReference?.GetSyntax(cancellation) is { } node ? At(node) : attributeLocation.Value;
-            SourceSpan Argument(int k) => arguments is { } list && list.Count > k ? At(list[k].Expression) : whole;
             string? matrix = attribute.ConstructorArguments.Length == 2 ? attribute.ConstructorArguments[0].Value as string : null;
             int? count = attribute.ConstructorArguments.Length == 2 ? attribute.ConstructorArguments[1].Value as int? : null;
             if (matrix is null || count is null)

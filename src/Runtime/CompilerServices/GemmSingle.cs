@@ -93,29 +93,37 @@ internal static class GemmSingle
         ref float p2 = ref Unsafe.Add(ref panels, (j + 2 * step) / width * panelFloats);
         ref float p3 = ref Unsafe.Add(ref panels, (j + 3 * step) / width * panelFloats);
         for (int r = 0; r < rows; r++)
+            FourPanelsOneRow<V>(ref Unsafe.Add(ref a, r * lda), ref p0, ref p1, ref p2, ref p3, ref Unsafe.Add(ref bias, j), hasBias, ref Unsafe.Add(ref c, r * ldc + j), k, step);
+    }
+
+    /// <summary>
+    /// One row of A times four packed panels into eight vectors of C: the panels' columns start at C's columns 0, step,
+    /// 2 step and 3 step from <paramref name="cr"/>; the sums start from <paramref name="start"/> (laid out as C) when
+    /// <paramref name="hasStart"/> (a bias, or C itself to accumulate), else from zero.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void FourPanelsOneRow<V>(ref float ar, ref float p0, ref float p1, ref float p2, ref float p3, ref float start, bool hasStart, ref float cr, int k, int step)
+        where V : struct, IFloatLanes<V>
+    {
+        int lanes = V.Count, width = 2 * lanes;
+        V c0, c1, c2, c3, c4, c5, c6, c7;
+        if (hasStart)
         {
-            V c0, c1, c2, c3, c4, c5, c6, c7;
-            if (hasBias)
-            {
-                ref float b = ref Unsafe.Add(ref bias, j);
-                c0 = V.LoadUnsafe(ref b, 0); c1 = V.LoadUnsafe(ref b, lanes); c2 = V.LoadUnsafe(ref b, step); c3 = V.LoadUnsafe(ref b, step + lanes);
-                c4 = V.LoadUnsafe(ref b, 2 * step); c5 = V.LoadUnsafe(ref b, 2 * step + lanes); c6 = V.LoadUnsafe(ref b, 3 * step); c7 = V.LoadUnsafe(ref b, 3 * step + lanes);
-            }
-            else c0 = c1 = c2 = c3 = c4 = c5 = c6 = c7 = V.Constant(0);
-            ref float ar = ref Unsafe.Add(ref a, r * lda);
-            nint o = 0;
-            for (int p = 0; p < k; p++, o += width)
-            {
-                V x = V.Constant(Unsafe.Add(ref ar, p));
-                V.MultiplyAddTo(ref c0, x, V.LoadUnsafe(ref p0, o)); V.MultiplyAddTo(ref c1, x, V.LoadUnsafe(ref p0, o + lanes));
-                V.MultiplyAddTo(ref c2, x, V.LoadUnsafe(ref p1, o)); V.MultiplyAddTo(ref c3, x, V.LoadUnsafe(ref p1, o + lanes));
-                V.MultiplyAddTo(ref c4, x, V.LoadUnsafe(ref p2, o)); V.MultiplyAddTo(ref c5, x, V.LoadUnsafe(ref p2, o + lanes));
-                V.MultiplyAddTo(ref c6, x, V.LoadUnsafe(ref p3, o)); V.MultiplyAddTo(ref c7, x, V.LoadUnsafe(ref p3, o + lanes));
-            }
-            ref float cr = ref Unsafe.Add(ref c, r * ldc + j);
-            V.StoreUnsafe(c0, ref cr, 0); V.StoreUnsafe(c1, ref cr, lanes); V.StoreUnsafe(c2, ref cr, step); V.StoreUnsafe(c3, ref cr, step + lanes);
-            V.StoreUnsafe(c4, ref cr, 2 * step); V.StoreUnsafe(c5, ref cr, 2 * step + lanes); V.StoreUnsafe(c6, ref cr, 3 * step); V.StoreUnsafe(c7, ref cr, 3 * step + lanes);
+            c0 = V.LoadUnsafe(ref start, 0); c1 = V.LoadUnsafe(ref start, lanes); c2 = V.LoadUnsafe(ref start, step); c3 = V.LoadUnsafe(ref start, step + lanes);
+            c4 = V.LoadUnsafe(ref start, 2 * step); c5 = V.LoadUnsafe(ref start, 2 * step + lanes); c6 = V.LoadUnsafe(ref start, 3 * step); c7 = V.LoadUnsafe(ref start, 3 * step + lanes);
         }
+        else c0 = c1 = c2 = c3 = c4 = c5 = c6 = c7 = V.Constant(0);
+        nint o = 0;
+        for (int p = 0; p < k; p++, o += width)
+        {
+            V x = V.Constant(Unsafe.Add(ref ar, p));
+            V.MultiplyAddTo(ref c0, x, V.LoadUnsafe(ref p0, o)); V.MultiplyAddTo(ref c1, x, V.LoadUnsafe(ref p0, o + lanes));
+            V.MultiplyAddTo(ref c2, x, V.LoadUnsafe(ref p1, o)); V.MultiplyAddTo(ref c3, x, V.LoadUnsafe(ref p1, o + lanes));
+            V.MultiplyAddTo(ref c4, x, V.LoadUnsafe(ref p2, o)); V.MultiplyAddTo(ref c5, x, V.LoadUnsafe(ref p2, o + lanes));
+            V.MultiplyAddTo(ref c6, x, V.LoadUnsafe(ref p3, o)); V.MultiplyAddTo(ref c7, x, V.LoadUnsafe(ref p3, o + lanes));
+        }
+        V.StoreUnsafe(c0, ref cr, 0); V.StoreUnsafe(c1, ref cr, lanes); V.StoreUnsafe(c2, ref cr, step); V.StoreUnsafe(c3, ref cr, step + lanes);
+        V.StoreUnsafe(c4, ref cr, 2 * step); V.StoreUnsafe(c5, ref cr, 2 * step + lanes); V.StoreUnsafe(c6, ref cr, 3 * step); V.StoreUnsafe(c7, ref cr, 3 * step + lanes);
     }
 
     /// <summary>
@@ -418,26 +426,7 @@ internal static class GemmSingle
             for (; r < rows; r++)
             {
                 ref float cr = ref Unsafe.Add(ref c, r * ldc + j);
-                V c0, c1, c2, c3, c4, c5, c6, c7;
-                if (hasBias || accumulate)
-                {
-                    ref float b = ref accumulate ? ref cr : ref Unsafe.Add(ref bias, j);
-                    c0 = V.LoadUnsafe(ref b, 0); c1 = V.LoadUnsafe(ref b, lanes); c2 = V.LoadUnsafe(ref b, 2 * lanes); c3 = V.LoadUnsafe(ref b, 3 * lanes);
-                    c4 = V.LoadUnsafe(ref b, 4 * lanes); c5 = V.LoadUnsafe(ref b, 5 * lanes); c6 = V.LoadUnsafe(ref b, 6 * lanes); c7 = V.LoadUnsafe(ref b, 7 * lanes);
-                }
-                else c0 = c1 = c2 = c3 = c4 = c5 = c6 = c7 = V.Constant(0);
-                ref float ar = ref Unsafe.Add(ref a, r * lda);
-                nint o = 0;
-                for (int p = 0; p < k; p++, o += width)
-                {
-                    V x = V.Constant(Unsafe.Add(ref ar, p));
-                    V.MultiplyAddTo(ref c0, x, V.LoadUnsafe(ref p0, o)); V.MultiplyAddTo(ref c1, x, V.LoadUnsafe(ref p0, o + lanes));
-                    V.MultiplyAddTo(ref c2, x, V.LoadUnsafe(ref p1, o)); V.MultiplyAddTo(ref c3, x, V.LoadUnsafe(ref p1, o + lanes));
-                    V.MultiplyAddTo(ref c4, x, V.LoadUnsafe(ref p2, o)); V.MultiplyAddTo(ref c5, x, V.LoadUnsafe(ref p2, o + lanes));
-                    V.MultiplyAddTo(ref c6, x, V.LoadUnsafe(ref p3, o)); V.MultiplyAddTo(ref c7, x, V.LoadUnsafe(ref p3, o + lanes));
-                }
-                V.StoreUnsafe(c0, ref cr, 0); V.StoreUnsafe(c1, ref cr, lanes); V.StoreUnsafe(c2, ref cr, 2 * lanes); V.StoreUnsafe(c3, ref cr, 3 * lanes);
-                V.StoreUnsafe(c4, ref cr, 4 * lanes); V.StoreUnsafe(c5, ref cr, 5 * lanes); V.StoreUnsafe(c6, ref cr, 6 * lanes); V.StoreUnsafe(c7, ref cr, 7 * lanes);
+                FourPanelsOneRow<V>(ref Unsafe.Add(ref a, r * lda), ref p0, ref p1, ref p2, ref p3, ref accumulate ? ref cr : ref Unsafe.Add(ref bias, j), hasBias || accumulate, ref cr, k, width);
             }
         }
         // Two panels left (a block of a fused step narrower than four): pairs of rows as above; a last row alone is
