@@ -238,7 +238,8 @@ internal sealed partial class VariantEmitter
         (string operand, string lda) = OperandValues(gemm.Operand, phase, allSteps: false, forward: true);
         parts = weights.Parts.Count;
         string n = BufferRows(weights);
-        _w.Comment($"product{call.Call} = " + string.Join(" | ", weights.Parts.Select(p => p.Matrix + _describe.Columns(p.Matrix, p.Part) + " @ " + _describe.Node(gemm.Operand, false) + (p.Bias.Length > 0 ? " + " + p.Bias : ""))));
+        _w.Comment($"product{call.Call} = " + string.Join(" | ", weights.Parts.Select(p => p.Matrix + _describe.Columns(p.Matrix, p.Part) + " @ " + _describe.Node(gemm.Operand, false) + (p.Bias.Length > 0 ? " + " + p.Bias : "")))
+            + (weights.Blocks > 1 ? $", each matrix {weights.Blocks} blocks along its diagonal, only the blocks multiplied" : ""));
         string bias = weights.HasBias ? $"_cell.{BiasField(weights.Index)}" : "default";
         return $"{operand}, {lda}, _cell.{WeightsField(weights.Index)}, {PackedField(WeightsField(weights.Index))}, {bias}, {ValueView(NodeOfCall(call.Call), phase, forward: true)!.Span}, {n}, {Rows(phase)}, {SizeOf(weights.OperandSize)}";
     }

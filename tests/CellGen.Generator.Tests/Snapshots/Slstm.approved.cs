@@ -171,7 +171,7 @@ namespace CellGen.Cells
                 global::CellGen.CompilerServices.Gemm.Forward<float>(inputs.Slice(0, steps * B * X), X, _cell._weights1, _weights1Packed, _cell._bias1, _product1.AsSpan(0, steps * B * (4 * H)), 4 * H, steps * B, X, 4 * H);
                 for (int t = 0; t < steps; t++)
                 {
-                    // product0 = R_i @ h[t-1] | R_f @ h[t-1] | R_z @ h[t-1] | R_o @ h[t-1]
+                    // product0 = R_i @ h[t-1] | R_f @ h[t-1] | R_z @ h[t-1] | R_o @ h[t-1], each matrix 4 blocks along its diagonal, only the blocks multiplied
                     // ir, lf, z, o, m[t], i, f, c[t], n[t], h[t] (fused with the product: each block of hidden units as soon as its gates are computed)
                     StepForward0 kStepForward0 = new StepForward0 { H = H, X = X, Record = record, _product1 = _product1.AsSpan(t * B * (4 * H), B * (4 * H)), _product0 = _product0, _ir = _ir.AsSpan(t * B * H, B * H), _W_f_sum = _W_f_sum.AsSpan(t * B * H, B * H), _z = _z.AsSpan(t * B * H, B * H), _o = _o.AsSpan(t * B * H, B * H), _m_prev = PreviousState(0, t), _v18 = _v18.AsSpan(t * B * H, B * H), _m = NextState(0, t), _i = _i.AsSpan(t * B * H, B * H), _f = _f.AsSpan(t * B * H, B * H), _c_prev = PreviousState(1, t), _c = NextState(1, t), _n_prev = PreviousState(2, t), _n = NextState(2, t), _h = NextState(3, t) };
                     // _product1 is read ahead: each block of it arrives in cache while that block's product runs
