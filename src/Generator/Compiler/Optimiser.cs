@@ -11,11 +11,9 @@ internal sealed record BufferPart(string Matrix, int Part, string Bias, Size Row
 
 /// <summary>
 /// The rows of several matrix parts that multiply the same operand, stored together so that one matrix product
-/// computes them all (all gates of an LSTM from one product on h[t-1]).
-/// </summary>
-/// <summary>
-/// <c>Blocks</c> &gt; 1: every part is block-diagonal with that many blocks and has the same rows, and the buffer holds
-/// only the blocks, as the [OperandSize / Blocks, rows] matrix of the blocks side by side (Gemm.ForwardBlocks).
+/// computes them all (all gates of an LSTM from one product on h[t-1]). <c>Blocks</c> &gt; 1: every part is
+/// block-diagonal with that many blocks and has the same rows, and the buffer holds only the blocks, as the
+/// [OperandSize / Blocks, rows] matrix of the blocks side by side (Gemm.ForwardBlocks).
 /// </summary>
 internal sealed record WeightBuffer(int Index, Size OperandSize, EquatableArray<BufferPart> Parts, int Blocks = 1)
 {

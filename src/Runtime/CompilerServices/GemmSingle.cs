@@ -771,24 +771,30 @@ internal static class GemmSingle
     public static void BackwardDataBlocks(ref float dc, int lddc, ref float wT, ref float panels, int panelLanes, int matrixFloats, ref float da, int ldda, int rows, int k, int parts, int partWidth, int blocks, int start, int end, bool accumulate)
     {
         int kb = k / blocks, rb = partWidth / blocks, depth = parts * rb;
-        float[] gathered = Gathered(rows * depth);
+        // Many rows (a product hoisted out of the time loop) go in chunks, so that the gathered rows stay a chunk's.
+        int chunk = Math.Min(rows, RowChunk(depth));
+        float[] gathered = Gathered(chunk * depth);
         for (int block = start; block < end; block++)
         {
-            ref float operand = ref Unsafe.Add(ref dc, block * rb);
-            int stride = lddc;
-            if (parts > 1)
-            {
-                // The block's columns of each part, side by side: rows * parts * rb floats, for a product of rows * parts * rb * kb.
-                for (int r = 0; r < rows; r++)
-                    for (int p = 0; p < parts; p++)
-                        Unsafe.CopyBlockUnaligned(ref Unsafe.As<float, byte>(ref gathered[r * depth + p * rb]),
-                            ref Unsafe.As<float, byte>(ref Unsafe.Add(ref dc, r * lddc + p * partWidth + block * rb)), (uint)rb * sizeof(float));
-                operand = ref gathered[0];
-                stride = depth;
-            }
             ref float blockPanels = ref panelLanes == 0 ? ref Unsafe.NullRef<float>() : ref Unsafe.Add(ref panels, (nint)block * matrixFloats);
-            Forward(ref operand, stride, ref Unsafe.Add(ref wT, (nint)block * depth * kb), ref blockPanels, panelLanes, ref Unsafe.NullRef<float>(), false,
-                ref Unsafe.Add(ref da, block * kb), ldda, rows, depth, kb, 0, kb, accumulate);
+            for (int first = 0; first < rows; first += chunk)
+            {
+                int count = Math.Min(chunk, rows - first);
+                ref float operand = ref Unsafe.Add(ref dc, (nint)first * lddc + block * rb);
+                int stride = lddc;
+                if (parts > 1)
+                {
+                    // The block's columns of each part, side by side: count * parts * rb floats, for a product of count * parts * rb * kb.
+                    for (int r = 0; r < count; r++)
+                        for (int p = 0; p < parts; p++)
+                            Unsafe.CopyBlockUnaligned(ref Unsafe.As<float, byte>(ref gathered[r * depth + p * rb]),
+                                ref Unsafe.As<float, byte>(ref Unsafe.Add(ref operand, r * lddc + p * partWidth)), (uint)rb * sizeof(float));
+                    operand = ref gathered[0];
+                    stride = depth;
+                }
+                Forward(ref operand, stride, ref Unsafe.Add(ref wT, (nint)block * depth * kb), ref blockPanels, panelLanes, ref Unsafe.NullRef<float>(), false,
+                    ref Unsafe.Add(ref da, (nint)first * ldda + block * kb), ldda, count, depth, kb, 0, kb, accumulate);
+            }
         }
     }
 
