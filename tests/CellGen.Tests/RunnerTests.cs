@@ -246,8 +246,9 @@ public sealed class RunnerTests
         float[] largeX = new float[steps * largeBatch * 64], largeOutputs = new float[steps * largeBatch * 128], largeDy = new float[largeOutputs.Length], largeDx = new float[largeX.Length];
         Array.Fill(largeX, 0.1f);
         Array.Fill(largeDy, 0.2f);
-        // Cells of the language's version 2: means and layernorm, a declared size, x[t-1], a highway, the new functions.
-        var version2 = new RecurrentCell<float>[] { new LayerNormLstm(32, 48), new Lstmp(32, 48, P: 20), new Zoo.Qrnn2(32, 48), new Zoo.Sru(48, 48), new Zoo.SoftplusRnn(32, 48) }
+        // Cells of the language's version 2: means and layernorm, a declared size, x[t-1], a highway, the new functions;
+        // and heads (block-diagonal products, on one core and, at H 128, shared between the two).
+        var version2 = new RecurrentCell<float>[] { new LayerNormLstm(32, 48), new Lstmp(32, 48, P: 20), new Zoo.Qrnn2(32, 48), new Zoo.Sru(48, 48), new Zoo.SoftplusRnn(32, 48), new Slstm(32, 48), new Slstm(64, 128) }
             .Select(c =>
             {
                 Initializers.Initialize(c, new Random(6));
