@@ -48,9 +48,9 @@ public sealed record Fixture(
             root.TryGetProperty("sizes", out JsonElement sizes) ? sizes.EnumerateObject().ToDictionary(p => p.Name, p => p.Value.GetInt32()) : new Dictionary<string, int>());
     }
 
-    /// <summary>The folders of fixtures: CELLGEN_FIXTURES, or the copies in this project (the built-ins', the zoo's, and the cells with heads).</summary>
+    /// <summary>The folders of fixtures: CELLGEN_FIXTURES, or the copies in this project (the built-ins', the zoo's, and the language's version 3: heads, scalars).</summary>
     public static string[] Folders =>
         Environment.GetEnvironmentVariable("CELLGEN_FIXTURES") is { Length: > 0 } folder
             ? new[] { folder }
-            : new[] { "pytorch", "zoo", "pytorch-heads" }.Select(name => Path.Combine(AppContext.BaseDirectory, "Fixtures", name)).ToArray();
+            : new[] { "pytorch", "zoo", "pytorch-v3" }.Select(name => Path.Combine(AppContext.BaseDirectory, "Fixtures", name)).ToArray();
 }

@@ -112,7 +112,7 @@ public partial class ExactGeluLayer;
 [Size("a", "1")]
 public partial class LeakyRnn;
 
-/// <summary>A GRU with 3 heads (issue 29): its recurrent matrices block-diagonal, checked against PyTorch in Fixtures/pytorch-heads.</summary>
+/// <summary>A GRU with 3 heads (issue 29): its recurrent matrices block-diagonal, checked against PyTorch in Fixtures/pytorch-v3.</summary>
 [RecurrentCell]
 [BlockDiagonal("R_r", 3), BlockDiagonal("R_z", 3), BlockDiagonal("R_n", 3)]
 [Equation("r    = sigmoid(W_r @ x[t] + R_r @ h[t-1] + b_r)")]

@@ -1,10 +1,11 @@
-# Makes the fixtures of the cells with heads (block-diagonal recurrent matrices, issue 29): xLSTM's sLSTM as the
-# built-in Slstm declares it and a GRU with heads of the tests (HeadsGru in UserCells.cs), each written with PyTorch's
-# own ops as the paper writes the cell, the block-diagonal matrices made by torch.block_diag from their blocks, in
-# float64 (PyTorch 1.13, Debian's python3-torch):
-#   cd tests/CellGen.Tests/Fixtures/pytorch-heads && /usr/bin/python3 make.py
+# Makes the fixtures of the cells of the language's version 3 (issue 29): with heads (block-diagonal recurrent
+# matrices), xLSTM's sLSTM as the built-in Slstm declares it and a GRU with heads of the tests (HeadsGru in
+# UserCells.cs); with a learnable scalar, the tests' LeakyRnn. Each is written with PyTorch's own ops as the paper
+# writes the cell, the block-diagonal matrices made by torch.block_diag from their blocks, in float64 (PyTorch 1.13,
+# Debian's python3-torch):
+#   cd tests/CellGen.Tests/Fixtures/pytorch-v3 && /usr/bin/python3 make.py
 # Format cellgen-fixture/1, as ../pytorch (FixtureTests reads both). Parameters are under CellGen's names: a matrix
-# [out, in], a block-diagonal one [heads, out / heads, in / heads].
+# [out, in], a block-diagonal one [heads, out / heads, in / heads], a scalar [1].
 import json
 import zlib
 import torch
@@ -46,6 +47,14 @@ def heads_gru(p, x, s):
         outputs.append(h)
     return torch.stack(outputs), {"h": h}
 
+def leaky_rnn(p, x, s):
+    h = s["h"]
+    outputs = []
+    for t in range(x.shape[0]):
+        h = p["a"] * torch.tanh(torch.cat([h, x[t]], dim=1) @ p["W"].T + p["b"]) + (1 - p["a"]) * h
+        outputs.append(h)
+    return torch.stack(outputs), {"h": h}
+
 CELLS = {
     "Slstm": (4, slstm, ["h", "c", "n", "m"], [
         "ir   = W_i @ x[t] + R_i @ h[t-1] + b_i",
@@ -63,12 +72,18 @@ CELLS = {
         "z    = sigmoid(W_z @ x[t] + R_z @ h[t-1] + b_z)",
         "n    = tanh(W_n @ x[t] + r * (R_n @ h[t-1] + c_n))",
         "h[t] = (1 - z) * n + z * h[t-1]"], "rzn"),
+    # A learnable scalar (issue 29, item 2): a, an nn.Parameter of shape [1], broadcast as PyTorch broadcasts it.
+    "LeakyRnn": (1, leaky_rnn, ["h"], ["h[t] = a * tanh(W @ [h[t-1], x[t]] + b) + (1 - a) * h[t-1]"], ""),
 }
 
 def make(cell, x_size, h, b, steps):
     heads, step, states, equations, gates = CELLS[cell]
     torch.manual_seed(zlib.crc32(f"{cell}:{x_size}:{h}".encode()))
     p = {}
+    if cell == "LeakyRnn":
+        p["W"] = torch.randn(h, h + x_size) / (h + x_size) ** 0.5
+        p["b"] = torch.randn(h) * 0.5
+        p["a"] = torch.rand(1) * 0.8 + 0.1
     for g in gates:
         p["W_" + g] = torch.randn(h, x_size) / x_size ** 0.5
         p["R_" + g] = torch.randn(heads, h // heads, h // heads) / (h // heads) ** 0.5
@@ -103,7 +118,8 @@ def make(cell, x_size, h, b, steps):
     }
 
 for cell, x_size, h, b, steps in [("Slstm", 3, 8, 2, 5), ("Slstm", 6, 16, 3, 7), ("Slstm", 8, 128, 9, 4),
-                                   ("HeadsGru", 3, 6, 2, 5), ("HeadsGru", 5, 12, 3, 4), ("HeadsGru", 7, 96, 9, 4)]:
+                                   ("HeadsGru", 3, 6, 2, 5), ("HeadsGru", 5, 12, 3, 4), ("HeadsGru", 7, 96, 9, 4),
+                                   ("LeakyRnn", 3, 5, 2, 5), ("LeakyRnn", 6, 37, 3, 4)]:
     with open(f"{cell}-x{x_size}-h{h}-b{b}-t{steps}.json", "w") as f:
         json.dump(make(cell, x_size, h, b, steps), f)
 print("written")
