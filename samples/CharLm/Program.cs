@@ -14,11 +14,20 @@ using CellGen.Distributed;
 using CellGen.Samples;
 
 var options = new Options(args, "dotnet run -c Release --project samples/CharLm -- [--text FILE] [--steps 1000] [--hidden 128] [--length 64] [--batch 32] "
-    + "[--temperature 0.7] [--sample 400] [--seed 1] [--save PATH] [--resume PATH] [--json PATH] [--plot charlm-loss.svg]",
-    "text", "steps", "hidden", "length", "batch", "temperature", "sample", "seed", "save", "resume", "json", "plot");
+    + "[--temperature 0.7] [--sample 400] [--seed 1] [--save PATH] [--resume PATH] [--json PATH] [--plot charlm-loss.svg] [--cell lstm|slstm]",
+    "text", "steps", "hidden", "length", "batch", "temperature", "sample", "seed", "save", "resume", "json", "plot", "cell");
 int steps = options.Int("steps", 1000), hidden = options.Int("hidden", 128), length = options.Int("length", 64), batch = options.Int("batch", 32);
 int seed = options.Int("seed", 1), sampleLength = options.Int("sample", 400), embeddingSize = 32;
 string? resume = options.Text("resume");
+// The recurrent cell: nn.LSTM's, or xLSTM's sLSTM with 4 heads (the built-in Slstm; --hidden a multiple of 4).
+Func<int, int, RecurrentCell<float>>? makeCell = options.Text("cell") switch
+{
+    null or "lstm" => (x, h) => new Lstm(x, h),
+    "slstm" => (x, h) => new Slstm(x, h),
+    _ => null,
+};
+if (makeCell is null) { Console.Error.WriteLine($"--cell is lstm or slstm, not '{options.Text("cell")}'."); return 2; }
+if (options.Text("cell") == "slstm" && hidden % 4 != 0) { Console.Error.WriteLine($"--cell slstm has 4 heads: --hidden must be a multiple of 4, not {hidden}."); return 2; }
 string text = options.Text("text") is { } path ? File.ReadAllText(path) : ProjectDocs();
 if (text.Length * 9 / 10 < batch * (length + 1) || text.Length / 10 < length + 1)
 {
@@ -37,7 +46,7 @@ var training = new Training("CharLm", quiet: !group.IsRoot);
 
 // model and training: begin
 Initializers.ManualSeed(seed);
-var lstm = new Recurrent((x, h) => new Lstm(x, h), embeddingSize, hidden, layers: 2, dropout: 0.2) { Stateful = true };
+var lstm = new Recurrent(makeCell, embeddingSize, hidden, layers: 2, dropout: 0.2) { Stateful = true };
 var model = new Sequential(new Embedding(vocabulary, embeddingSize), lstm, new Dropout(0.2f), new Dense(hidden, vocabulary));
 var loss = new CrossEntropyLoss();
 var optimizer = new Adam([model], learningRate: 3e-3);
