@@ -69,6 +69,14 @@ public sealed class RandomCells
     private readonly List<string> _blockMatrices = new();
     private int _blocks;
 
+    /// <summary>A new block-diagonal matrix times an expression of the input size (hoisted out of the loop when it reads only x).</summary>
+    private string BlockInputProduct(int depth)
+    {
+        string name = Fresh("R");
+        _blockMatrices.Add(name);
+        return $"{name}{At()}{Operand(InputExpression(depth - 1))}";
+    }
+
     /// <summary>A new block-diagonal matrix ([BlockDiagonal(name, n)], n the cell's number of heads) times an expression of the hidden size.</summary>
     private string BlockProduct(int depth)
     {
@@ -188,6 +196,7 @@ public sealed class RandomCells
             Option("function of a scalar", () => $"{Function()}({Scalar()}) * {Pick(_hidden)}", 0.5),
             // A block-diagonal matrix (heads); H and X are then multiples of the cell's number of blocks (Heads).
             Option("block product", () => BlockProduct(depth)),
+            Option("block input product", () => BlockInputProduct(depth), 0.5),
             Option("block gate", () => $"{Function()}({BlockProduct(depth)} + {Fresh("b")})"));
     }
 
