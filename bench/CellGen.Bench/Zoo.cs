@@ -110,8 +110,8 @@ public static class Zoo
     {
         const int Blocks = 4;
         Console.WriteLine();
-        Console.WriteLine("| block product, 4 gates, 4 heads | full us | blocks us | full / blocks | data gradient: full us | blocks us | full / blocks |");
-        Console.WriteLine("| --- | ---: | ---: | ---: | ---: | ---: | ---: |");
+        Console.WriteLine("| block product, 4 gates, 4 heads | full us | blocks us | full / blocks | data gradient: full us | blocks us | full / blocks | weight gradient, 50 steps: full us | blocks us | full / blocks |");
+        Console.WriteLine("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
         foreach ((int batch, int hidden) in new[] { (1, 128), (1, 512), (32, 256), (64, 512) })
         {
             var random = new Random(3);
@@ -132,15 +132,22 @@ public static class Zoo
             var fullTPacked = new CompilerServices.PackedWeights<float>(n, hidden);
             Action denseData = () => { for (int i = 0; i < Repeats; i++) CompilerServices.Gemm.BackwardDataTransposed<float>(dc, n, fullT, fullTPacked, da, hidden, batch, hidden, n, accumulate: false); };
             Action blockData = () => { for (int i = 0; i < Repeats; i++) CompilerServices.Gemm.BackwardDataBlocks<float>(dc, n, blocksT, blocksTPacked, da, hidden, batch, hidden, 4, hidden, Blocks, accumulate: false); };
-            var times = Enumerable.Range(0, 6).Select(_ => new List<double>()).ToArray();
+            // The weight gradient over a pass of 50 steps, as a backward pass runs it once after its loop.
+            const int Steps = 50;
+            float[] states = Random(Steps * batch * hidden), dcs = Random(Steps * batch * n), dwFull = new float[full.Length], dwBlocks = new float[blocks.Length];
+            Action denseWeights = () => CompilerServices.Gemm.BackwardWeights<float>(states, hidden, dcs, n, dwFull, Steps * batch, hidden, n);
+            Action blockWeights = () => CompilerServices.Gemm.BackwardWeightsBlocks<float>(states, hidden, dcs, n, dwBlocks, Steps * batch, hidden, 4, hidden, Blocks);
+            var times = Enumerable.Range(0, 9).Select(_ => new List<double>()).ToArray();
             for (int round = 0; round < rounds; round++)
             {
                 double f = Median(Compare.Times(dense)) * 1000 / Repeats, b = Median(Compare.Times(block)) * 1000 / Repeats;
                 double fd = Median(Compare.Times(denseData)) * 1000 / Repeats, bd = Median(Compare.Times(blockData)) * 1000 / Repeats;
                 times[0].Add(f); times[1].Add(b); times[2].Add(f / b);
                 times[3].Add(fd); times[4].Add(bd); times[5].Add(fd / bd);
+                double fw = Median(Compare.Times(denseWeights)) * 1000, bw = Median(Compare.Times(blockWeights)) * 1000;
+                times[6].Add(fw); times[7].Add(bw); times[8].Add(fw / bw);
             }
-            Console.WriteLine($"| b{batch}-h{hidden} | {Median(times[0]):F2} | {Median(times[1]):F2} | {Median(times[2]):F2}x | {Median(times[3]):F2} | {Median(times[4]):F2} | {Median(times[5]):F2}x |");
+            Console.WriteLine($"| b{batch}-h{hidden} | {Median(times[0]):F2} | {Median(times[1]):F2} | {Median(times[2]):F2}x | {Median(times[3]):F2} | {Median(times[4]):F2} | {Median(times[5]):F2}x | {Median(times[6]):F0} | {Median(times[7]):F0} | {Median(times[8]):F2}x |");
         }
     }
 
