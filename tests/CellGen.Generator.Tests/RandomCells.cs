@@ -194,7 +194,7 @@ public sealed class RandomCells
             // not of the code.
             Option("learnable scalar", () => $"{Scalar()}{Times()}{Pick(_hidden)}", 0.5),
             Option("function of a scalar", () => $"{Function()}({Scalar()}) * {Pick(_hidden)}", 0.5),
-            // A block-diagonal matrix (heads); H and X are then multiples of the cell's number of blocks (Heads).
+            // A block-diagonal matrix (heads); H and X are then multiples of the cell's number of blocks (the tests round them up).
             Option("block product", () => BlockProduct(depth)),
             Option("block input product", () => BlockInputProduct(depth), 0.5),
             Option("block gate", () => $"{Function()}({BlockProduct(depth)} + {Fresh("b")})"));
@@ -248,10 +248,6 @@ public sealed class RandomCells
             .Concat(_blockMatrices.Where(r => equations.Any(e => System.Text.RegularExpressions.Regex.IsMatch(e, $@"\b{r}\b"))).Select(r => $"[BlockDiagonal(\"{r}\", {_blocks})]")));
         return equations;
     }
-
-    /// <summary>The number of blocks of the block-diagonal matrices of a cell's attributes, 1 when it has none: its sizes must be multiples of it.</summary>
-    public static int Heads(string attributes) =>
-        System.Text.RegularExpressions.Regex.Match(attributes, @"\[BlockDiagonal\(""[^""]*"", (\d+)\)\]") is { Success: true } m ? int.Parse(m.Groups[1].Value) : 1;
 
     /// <summary>The [Size] and [BlockDiagonal] attributes of the last cell (a line each, or empty).</summary>
     public string LastSizes { get; private set; } = "";

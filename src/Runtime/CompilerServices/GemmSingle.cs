@@ -777,10 +777,7 @@ internal static class GemmSingle
             for (int first = 0; first < rows; first += chunk)
             {
                 int count = Math.Min(chunk, rows - first);
-                for (int r = 0; r < count; r++)
-                    for (int p = 0; p < parts; p++)
-                        Unsafe.CopyBlockUnaligned(ref Unsafe.As<float, byte>(ref gathered[r * depth + p * rb]),
-                            ref Unsafe.As<float, byte>(ref Unsafe.Add(ref dc, (nint)(first + r) * lddc + p * partWidth + block * rb)), (uint)rb * sizeof(float));
+                GatherBlock(ref Unsafe.Add(ref dc, (nint)first * lddc + block * rb), lddc, count, parts, partWidth, rb, gathered);
                 BackwardWeights(ref Unsafe.Add(ref ab, (nint)first * lda), lda, ref gathered[0], depth, ref sums[0], count, kb, depth, 0, depth);
             }
             for (int c = 0; c < kb; c++)
@@ -809,7 +806,7 @@ internal static class GemmSingle
         int kb = k / blocks, rb = partWidth / blocks, depth = parts * rb;
         // Many rows (a product hoisted out of the time loop) go in chunks, so that the gathered rows stay a chunk's.
         int chunk = Math.Min(rows, RowChunk(depth));
-        float[] gathered = Gathered(chunk * depth);
+        float[]? gathered = parts > 1 ? Gathered(chunk * depth) : null;
         for (int block = start; block < end; block++)
         {
             ref float blockPanels = ref panelLanes == 0 ? ref Unsafe.NullRef<float>() : ref Unsafe.Add(ref panels, (nint)block * matrixFloats);
@@ -818,13 +815,10 @@ internal static class GemmSingle
                 int count = Math.Min(chunk, rows - first);
                 ref float operand = ref Unsafe.Add(ref dc, (nint)first * lddc + block * rb);
                 int stride = lddc;
-                if (parts > 1)
+                if (gathered is not null)
                 {
-                    // The block's columns of each part, side by side: count * parts * rb floats, for a product of count * parts * rb * kb.
-                    for (int r = 0; r < count; r++)
-                        for (int p = 0; p < parts; p++)
-                            Unsafe.CopyBlockUnaligned(ref Unsafe.As<float, byte>(ref gathered[r * depth + p * rb]),
-                                ref Unsafe.As<float, byte>(ref Unsafe.Add(ref operand, r * lddc + p * partWidth)), (uint)rb * sizeof(float));
+                    // count * parts * rb floats copied, for a product of count * parts * rb * kb.
+                    GatherBlock(ref operand, lddc, count, parts, partWidth, rb, gathered);
                     operand = ref gathered[0];
                     stride = depth;
                 }
@@ -832,6 +826,21 @@ internal static class GemmSingle
                     ref Unsafe.Add(ref da, (nint)first * ldda + block * kb), ldda, count, depth, kb, 0, kb, accumulate);
             }
         }
+    }
+
+    /// <summary>
+    /// A block's columns of every part, side by side, for <paramref name="count"/> rows: from <paramref name="first"/>
+    /// (the block's first column of part 0 in the first row; rows <paramref name="stride"/> floats apart, parts
+    /// <paramref name="partWidth"/> apart, <paramref name="width"/> columns each) into the rows of
+    /// <paramref name="gathered"/>, parts * width floats each.
+    /// </summary>
+    private static void GatherBlock(ref float first, int stride, int count, int parts, int partWidth, int width, float[] gathered)
+    {
+        int depth = parts * width;
+        for (int r = 0; r < count; r++)
+            for (int p = 0; p < parts; p++)
+                Unsafe.CopyBlockUnaligned(ref Unsafe.As<float, byte>(ref gathered[r * depth + p * width]),
+                    ref Unsafe.As<float, byte>(ref Unsafe.Add(ref first, (nint)r * stride + p * partWidth)), (uint)width * sizeof(float));
     }
 
     [ThreadStatic] private static float[]? t_gathered;
