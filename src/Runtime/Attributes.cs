@@ -118,3 +118,53 @@ public sealed class PyTorchNameAttribute : Attribute
     /// <summary>Its name in PyTorch's state dict.</summary>
     public string Name { get; }
 }
+
+/// <summary>
+/// Zoneout on a state (Krueger et al. 2016): while training, each unit of the state keeps its previous value with
+/// probability p at each step, <c>h[t] = m * h[t-1] + (1 - m) * h_new</c> with m drawn per step, sequence and unit;
+/// at inference the expectation, <c>h[t] = p * h[t-1] + (1 - p) * h_new</c>. <c>[Zoneout("h", 0.1)]</c>; the cell's
+/// <see cref="RecurrentCell{T}.Dropouts"/> lets a run change p.
+/// </summary>
+[AttributeUsage(AttributeTargets.Class, AllowMultiple = true, Inherited = false)]
+public sealed class ZoneoutAttribute : Attribute
+{
+    /// <summary>Declares zoneout on one state.</summary>
+    /// <param name="state">A state of the equations (the target of an <c>s[t] = ...</c> equation).</param>
+    /// <param name="probability">p, the probability that a unit keeps its previous value, in [0, 1).</param>
+    public ZoneoutAttribute(string state, double probability)
+    {
+        State = state;
+        Probability = probability;
+    }
+
+    /// <summary>The state.</summary>
+    public string State { get; }
+
+    /// <summary>p, in [0, 1).</summary>
+    public double Probability { get; }
+}
+
+/// <summary>
+/// Variational dropout on a recurrent input (Gal and Ghahramani 2016): while training, the state s[t-1] where a weight
+/// matrix reads it (in <c>W @ [h[t-1], x[t]]</c>) is multiplied by one mask per sequence, held across all the steps of a
+/// Forward, each unit zero with probability p and the others scaled by 1 / (1 - p); elementwise reads of s[t-1] keep
+/// its value. At inference, the identity. <c>[VariationalDropout("h", 0.25)]</c>.
+/// </summary>
+[AttributeUsage(AttributeTargets.Class, AllowMultiple = true, Inherited = false)]
+public sealed class VariationalDropoutAttribute : Attribute
+{
+    /// <summary>Declares variational dropout on one state, where matrices read it.</summary>
+    /// <param name="state">A state of the equations, read at t-1 by a weight matrix.</param>
+    /// <param name="probability">p, the probability that a unit is dropped, in [0, 1).</param>
+    public VariationalDropoutAttribute(string state, double probability)
+    {
+        State = state;
+        Probability = probability;
+    }
+
+    /// <summary>The state.</summary>
+    public string State { get; }
+
+    /// <summary>p, in [0, 1).</summary>
+    public double Probability { get; }
+}

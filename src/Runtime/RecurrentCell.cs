@@ -15,6 +15,7 @@ public abstract class RecurrentCell<T> : IHasParameters where T : unmanaged, INu
 {
     private readonly List<Parameter<T>> _parameters = new();
     private readonly List<(T[] Values, T[] Gradients)> _storage = new();
+    private readonly List<CellDropout> _dropouts = new();
     private int[]? _stateSizes;
     private int _outputState = -1;
     private IReadOnlyDictionary<string, int> _sizes = new Dictionary<string, int>();
@@ -115,6 +116,17 @@ public abstract class RecurrentCell<T> : IHasParameters where T : unmanaged, INu
             parameter.CopyFrom(values);
         }
     }
+
+    /// <summary>
+    /// The regularisation the cell declares with [Zoneout] and [VariationalDropout], in the order of the attributes:
+    /// set a Probability to change it for the next passes (0 turns it off).
+    /// </summary>
+    public IReadOnlyList<CellDropout> Dropouts => _dropouts;
+
+    /// <summary>Registers one [Zoneout] or [VariationalDropout] (generated constructors call this).</summary>
+    [EditorBrowsable(EditorBrowsableState.Never)]
+    protected void AddDropout(CellDropoutKind kind, string state, double probability) =>
+        _dropouts.Add(new CellDropout(kind, state, probability));
 
     /// <summary>The packed storage of all parameters and their gradients (for optimisers: elementwise updates).</summary>
     public IReadOnlyList<(T[] Values, T[] Gradients)> Storage => _storage;

@@ -432,6 +432,39 @@ public abstract class SequenceRunner<T> where T : unmanaged, INumberBase<T>
         inputs.Slice(0, all - shift).CopyTo(destination.Slice(shift, all - shift));
     }
 
+    /// <summary>
+    /// The mask of the cell's dropout <paramref name="dropout"/> for the first <paramref name="steps"/> steps, [T, B,
+    /// width]. Training: zoneout 1 (keep the previous value) with probability p, else 0, drawn per step, sequence and
+    /// unit; variational dropout 0 with probability p, else 1 / (1 - p), drawn per sequence and unit and the same at every
+    /// step. Inference: zoneout's expectation p, dropout's identity 1.
+    /// </summary>
+    [EditorBrowsable(EditorBrowsableState.Never)]
+    protected void DrawMask(int dropout, int steps, int width, bool training, Span<T> mask)
+    {
+        CellDropout declared = Cell.Dropouts[dropout];
+        double p = declared.Probability;
+        int perStep = _batch * width, all = steps * perStep;
+        mask = mask.Slice(0, all);
+        bool zoneout = declared.Kind == CellDropoutKind.Zoneout;
+        if (!training || p == 0)
+        {
+            mask.Fill(T.CreateTruncating(zoneout ? p : 1.0));
+            return;
+        }
+        ref MaskGenerator generator = ref declared.Generator;
+        if (zoneout)
+        {
+            float threshold = (float)p;
+            for (int i = 0; i < all; i++) mask[i] = generator.NextSingle() < threshold ? T.One : T.Zero;
+            return;
+        }
+        float keep = (float)(1 - p);
+        T scale = T.CreateTruncating(1 / (1 - p));
+        Span<T> first = mask.Slice(0, perStep);
+        for (int i = 0; i < perStep; i++) first[i] = generator.NextSingle() < keep ? scale : T.Zero;
+        for (int t = 1; t < steps; t++) first.CopyTo(mask.Slice(t * perStep, perStep));
+    }
+
     /// <summary>Adds the gradient of x[t-<paramref name="lag"/>] to the gradient of the inputs it was read from.</summary>
     [EditorBrowsable(EditorBrowsableState.Never)]
     protected void AddLaggedInputGradients(int lag, int steps, ReadOnlySpan<T> gradients)

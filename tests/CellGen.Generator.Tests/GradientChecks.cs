@@ -36,15 +36,21 @@ public static class GradientChecks
         var outputs = new double[steps * batch * o];
         var final = new double[states];
 
+        // A cell with dropouts is checked in training, its masks drawn again from the same seed for every pass: the
+        // gradient is the one of the masked step, and inference (p or 1 in place of the masks) is another function.
+        bool training = cell.Dropouts.Count > 0;
         double Loss()
         {
-            runner.Forward(inputs, batch, initial, outputs, final);
+            if (training) ReseedDropouts(cell, seed);
+            if (training) runner.ForwardTraining(inputs, batch, initial, outputs, final);
+            else runner.Forward(inputs, batch, initial, outputs, final);
             double loss = 0;
             for (int i = 0; i < outputs.Length; i++) loss += outputs[i] * outputGradients[i];
             for (int i = 0; i < final.Length; i++) loss += final[i] * finalGradients[i];
             return loss;
         }
 
+        ReseedDropouts(cell, seed);
         runner.ForwardTraining(inputs, batch, initial, outputs, final);
         cell.ZeroGradients();
         var inputGradients = new double[inputs.Length];
@@ -82,6 +88,12 @@ public static class GradientChecks
         return new Report(count, kinks, failures);
     }
 
+    /// <summary>Restarts the generator of every dropout of the cell from <paramref name="seed"/> (each its own stream): the next training pass draws the same masks.</summary>
+    public static void ReseedDropouts<T>(RecurrentCell<T> cell, int seed) where T : unmanaged, System.Numerics.INumberBase<T>
+    {
+        for (int k = 0; k < cell.Dropouts.Count; k++) cell.Dropouts[k].Reseed(seed * 31 + k);
+    }
+
     /// <summary>
     /// Runs the float cell and the double cell on the same numbers (every one a float, so that they differ only in how
     /// they compute) and lists where they differ beyond float error; null when the double run itself overflows (|values|
@@ -115,11 +127,11 @@ public static class GradientChecks
         }
         double[] outputGradients = Floats(steps * batch * o, 1), finalGradients = Floats(states, 1);
 
-        var expected = RunDouble(@double, parameters, inputs, initial, outputGradients, finalGradients, batch, steps);
+        var expected = RunDouble(@double, parameters, inputs, initial, outputGradients, finalGradients, batch, steps, seed);
         if (expected is null) return null;
         var signs = new Random(seed ^ 0x5bd1e995);
         double[] Nudge(double[] values) => values.Select(v => v * (1 + (signs.Next(2) * 2 - 1) * Math.Pow(2, -20))).ToArray();
-        var nudged = RunDouble(@double, parameters.Select(Nudge).ToList(), Nudge(inputs), Nudge(initial), Nudge(outputGradients), Nudge(finalGradients), batch, steps);
+        var nudged = RunDouble(@double, parameters.Select(Nudge).ToList(), Nudge(inputs), Nudge(initial), Nudge(outputGradients), Nudge(finalGradients), batch, steps, seed);
         if (nudged is null) return null;
 
         float[] F(double[] a) => a.Select(v => (float)v).ToArray();
@@ -127,6 +139,7 @@ public static class GradientChecks
         var rf = single.CreateRunner(steps, batch);
         var of = new float[steps * batch * o];
         var ff = new float[states];
+        ReseedDropouts(single, seed); // the same masks as the double runs
         rf.ForwardTraining(F(inputs), batch, F(initial), of, ff);
         var dxf = new float[inputs.Length];
         var dif = new float[initial.Length];
@@ -156,12 +169,13 @@ public static class GradientChecks
 
     /// <summary>The double cell's outputs, final states and every gradient, in the float comparison's order; null on overflow.</summary>
     private static List<(string Name, double[] Values)>? RunDouble(RecurrentCell<double> cell, IReadOnlyList<double[]> parameters, double[] inputs, double[] initial,
-        double[] outputGradients, double[] finalGradients, int batch, int steps)
+        double[] outputGradients, double[] finalGradients, int batch, int steps, int seed)
     {
         for (int k = 0; k < parameters.Count; k++) cell.Parameters[k].CopyFrom(parameters[k]);
         var runner = cell.CreateRunner(steps, batch);
         var outputs = new double[steps * batch * cell.OutputSize];
         var final = new double[initial.Length];
+        ReseedDropouts(cell, seed);
         runner.ForwardTraining(inputs, batch, initial, outputs, final);
         var dx = new double[inputs.Length];
         var dInitial = new double[initial.Length];

@@ -120,3 +120,24 @@ public partial class LeakyRnn;
 [Equation("n    = tanh(W_n @ x[t] + r * (R_n @ h[t-1] + c_n))")]
 [Equation("h[t] = (1 - z) * n + z * h[t-1]")]
 public partial class HeadsGru;
+
+/// <summary>The LSTM with zoneout on both states (Krueger et al. 2016's LSTM: p 0.5 on c, 0.05 on h in their character model).</summary>
+[RecurrentCell]
+[Zoneout("c", 0.5)]
+[Zoneout("h", 0.05)]
+[Equation("i    = sigmoid(W_i @ [h[t-1], x[t]] + b_i)")]
+[Equation("f    = sigmoid(W_f @ [h[t-1], x[t]] + b_f)")]
+[Equation("g    = tanh(W_g @ [h[t-1], x[t]] + b_g)")]
+[Equation("o    = sigmoid(W_o @ [h[t-1], x[t]] + b_o)")]
+[Equation("c[t] = f * c[t-1] + i * g")]
+[Equation("h[t] = o * tanh(c[t])")]
+public partial class ZoneoutLstm;
+
+/// <summary>A GRU with variational dropout on h where its matrices read it (Gal and Ghahramani 2016); the interpolation reads h[t-1] undropped.</summary>
+[RecurrentCell]
+[VariationalDropout("h", 0.25)]
+[Equation("r    = sigmoid(W_r @ [h[t-1], x[t]] + b_r)")]
+[Equation("z    = sigmoid(W_z @ [h[t-1], x[t]] + b_z)")]
+[Equation("n    = tanh(W_n @ [r * h[t-1], x[t]] + b_n)")]
+[Equation("h[t] = (1 - z) * n + z * h[t-1]")]
+public partial class VariationalGru;

@@ -25,13 +25,17 @@ internal static class Derivation
         var contributions = new List<Contribution>();
         var needed = new bool[nodes.Count];
         var grad = new DGrad();
+        // Values made of numbers and masks alone (1 - m) take no gradient: a mask is drawn, not learned or computed.
+        var fixedValue = new bool[nodes.Count];
+        for (int i = 0; i < nodes.Count; i++)
+            fixedValue[i] = nodes[i].Op is Op.Constant or Op.Mask || (nodes[i].IsElementwise && nodes[i].Args.All(a => fixedValue[a]));
 
         for (int i = 0; i < nodes.Count; i++)
         {
             Node node = nodes[i];
             void Add(int target, DExpr value)
             {
-                if (nodes[target].Op == Op.Constant) return;
+                if (fixedValue[target]) return;
                 contributions.Add(new Contribution(i, target, value));
             }
             DExpr Value(int n)
@@ -56,7 +60,8 @@ internal static class Derivation
                 {
                     Operation op = node.Operation!;
                     if (op.Derivatives.Count != op.Arity) throw new System.InvalidOperationException($"'{op.Name}' has no derivative");
-                    for (int k = 0; k < op.Arity; k++) Add(node.Args[k], Substitute(op.Derivatives[k], i, node, Value));
+                    for (int k = 0; k < op.Arity; k++)
+                        if (!fixedValue[node.Args[k]]) Add(node.Args[k], Substitute(op.Derivatives[k], i, node, Value)); // unread otherwise: not kept
                     break;
                 }
             }
@@ -75,11 +80,11 @@ internal static class Derivation
             {
                 Node node = nodes[i];
                 if (!needed[i] || recomputed[i] || readFromBuffer.Contains(i) || !(node.Op == Op.Sum || node.Operation == Operation.Negate)) continue;
-                if (node.Args.All(a => nodes[a].Op is Op.Constant or Op.Vector || (needed[a] && !recomputed[a]) || nodes[a].Op is Op.StatePrev or Op.Input))
+                if (node.Args.All(a => nodes[a].Op is Op.Constant or Op.Vector || (needed[a] && !recomputed[a]) || nodes[a].Op is Op.StatePrev or Op.Input or Op.Mask))
                 {
                     recomputed[i] = true;
                     foreach (int a in node.Args)
-                        if (nodes[a].Op is Op.StatePrev or Op.Input) needed[a] = true;
+                        if (nodes[a].Op is Op.StatePrev or Op.Input or Op.Mask) needed[a] = true;
                     changed = true;
                 }
             }

@@ -16,24 +16,37 @@ internal static class Lowering
         var labels = new List<Label>();
         var vectorSizes = cell.Vectors.ToDictionary(v => v.Name, v => v.Size);
 
-        int Visit(BoundExpr expr)
+        var dropouts = cell.Dropouts.Count > 0 ? cell.Dropouts : EquatableArray<DropoutInfo>.Empty;
+        int Mask(int dropout) => builder.Add(new Node(Op.Mask, EquatableArray<int>.Empty, cell.SizeOfState(dropouts[dropout].State), dropouts[dropout].State, Part: dropout));
+        int Previous(string state) => builder.Add(new Node(Op.StatePrev, EquatableArray<int>.Empty, cell.SizeOfState(state), state));
+        int DropoutOf(DropoutKind kind, string state)
+        {
+            for (int k = 0; k < dropouts.Count; k++)
+                if (dropouts[k].Kind == kind && dropouts[k].State == state) return k;
+            return -1;
+        }
+
+        // inProduct: inside the operand of a matrix product, where variational dropout masks the states it names.
+        int Visit(BoundExpr expr, bool inProduct = false)
         {
             switch (expr)
             {
                 case ConstantExpr c: return builder.Constant(c.Value);
                 case InputExpr i: return builder.Add(new Node(Op.Input, EquatableArray<int>.Empty, Size.Input, Lag: i.Lag));
-                case StateExpr { Previous: true } s: return builder.Add(new Node(Op.StatePrev, EquatableArray<int>.Empty, cell.SizeOfState(s.State), s.State));
+                case StateExpr { Previous: true } s when inProduct && DropoutOf(DropoutKind.Variational, s.State) is int k and >= 0:
+                    return builder.Add(Node.Apply(Operation.Multiply, cell.SizeOfState(s.State), Mask(k), Previous(s.State)));
+                case StateExpr { Previous: true } s: return Previous(s.State);
                 case StateExpr s: return states[s.State];
                 case LocalExpr l: return locals[l.Name];
                 case VectorExpr v: return builder.Add(new Node(Op.Vector, EquatableArray<int>.Empty, vectorSizes[v.Name], v.Name));
                 case CallExpr { Function.Kind: OperationKind.Reduction } c:
-                    return Mean(Visit(c.Arguments[0]));
+                    return Mean(Visit(c.Arguments[0], inProduct));
                 case CallExpr { Function.Kind: OperationKind.Expansion } c when c.Function == Operation.LayerNorm:
                 {
                     // (v - mean(v)) / sqrt(mean((v - mean(v))²) + eps), as PyTorch's layer_norm without its affine part. The
                     // variance is one reduction over v and its mean (one pass, nothing stored between), whose gradient is
                     // 2 (v - mean(v)) / n to each feature (exact: the deviations sum to zero, so nothing flows to the mean).
-                    int v = Visit(c.Arguments[0]);
+                    int v = Visit(c.Arguments[0], inProduct);
                     Size size = GraphBuilder.Computed(builder.Nodes[v].Size);
                     if (builder.Nodes[v].Op == Op.Constant || size == Size.Row) return builder.Constant(0); // one value per row is its own mean
                     int mean = Mean(v);
@@ -48,18 +61,18 @@ internal static class Lowering
                     throw new System.InvalidOperationException($"'{c.Function.Name}' has no lowering");
                 case CallExpr c:
                 {
-                    int[] arguments = c.Arguments.Select(Visit).ToArray();
+                    int[] arguments = c.Arguments.Select(a => Visit(a, inProduct)).ToArray();
                     Size size = GraphBuilder.Computed(arguments.Select(a => builder.Nodes[a].Size).Aggregate(GraphBuilder.Combine));
                     return builder.Add(Node.Apply(c.Function, size, arguments));
                 }
                 case NegateExpr n:
                 {
-                    int operand = Visit(n.Operand);
+                    int operand = Visit(n.Operand, inProduct);
                     return builder.Add(Node.Apply(Operation.Negate, GraphBuilder.Computed(builder.Nodes[operand].Size), operand));
                 }
                 case BinaryExpr b:
                 {
-                    int left = Visit(b.Left), right = Visit(b.Right);
+                    int left = Visit(b.Left, inProduct), right = Visit(b.Right, inProduct);
                     Size size = GraphBuilder.Combine(builder.Nodes[left].Size, builder.Nodes[right].Size);
                     return b.Operator switch
                     {
@@ -72,7 +85,7 @@ internal static class Lowering
                 }
                 case MatVecExpr m:
                 {
-                    var parts = m.Parts.Select(Visit).ToEquatableArray();
+                    var parts = m.Parts.Select(p => Visit(p, true)).ToEquatableArray();
                     return builder.Add(new Node(Op.MatVec, parts, cell.Matrices.First(x => x.Name == m.Matrix).Rows, m.Matrix));
                 }
             }
@@ -88,6 +101,16 @@ internal static class Lowering
         foreach (BoundEquation equation in cell.Equations)
         {
             int node = Visit(equation.Value);
+            if (equation.IsState && DropoutOf(DropoutKind.Zoneout, equation.Target) is int zoneout and >= 0)
+            {
+                // Zoneout: m * s[t-1] + (1 - m) * s_new, m drawn per step and unit (its expectation p at inference).
+                Size size = equation.Size;
+                int mask = Mask(zoneout);
+                int kept = builder.Add(Node.Apply(Operation.Multiply, size, mask, Previous(equation.Target)));
+                int rest = builder.Add(new Node(Op.Sum, new EquatableArray<int>(new[] { builder.Constant(1), mask }), size, Signs: new EquatableArray<int>(new[] { 1, -1 })));
+                int updated = builder.Add(Node.Apply(Operation.Multiply, size, rest, node));
+                node = builder.Add(new Node(Op.Sum, new EquatableArray<int>(new[] { kept, updated }), size, Signs: new EquatableArray<int>(new[] { 1, 1 })));
+            }
             if (equation.IsState)
             {
                 states[equation.Target] = node;

@@ -156,7 +156,8 @@ internal static class Optimiser
     /// <summary>
     /// A node is hoisted when it depends on no state: it is computed before the loop for all steps at once (products
     /// of x[t], and the rare values made of parameters alone). A state's new value belongs to the loop, and so does
-    /// everything that reads it. Leaves are in neither phase.
+    /// everything that reads it, and so does what reads a dropout's mask (drawn for each step: 1 - m is computed in the
+    /// step's sweep, not kept for all steps). Leaves are in neither phase.
     /// </summary>
     private static bool[] ClassifyHoisted(StepGraph graph)
     {
@@ -166,7 +167,7 @@ internal static class Optimiser
         for (int i = 0; i < graph.Nodes.Count; i++)
         {
             Node node = graph.Nodes[i];
-            inLoop[i] = node.Op is Op.StatePrev or Op.Copy || updates.Contains(i) || node.Args.Any(a => inLoop[a]);
+            inLoop[i] = node.Op is Op.StatePrev or Op.Copy or Op.Mask || updates.Contains(i) || node.Args.Any(a => inLoop[a]);
             hoisted[i] = !inLoop[i] && !node.IsLeaf;
         }
         return hoisted;

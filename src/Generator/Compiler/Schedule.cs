@@ -31,6 +31,7 @@ internal enum BufferPurpose
     Tape,      // a value only the backward pass reads
     Value,     // a value a later stage of the same pass reads
     Lagged,    // the input of an earlier step, x[t-k]
+    Mask,      // a dropout's mask for every step, drawn before the loop and read again by the backward pass
 }
 
 /// <summary>How one node is computed, stored and differentiated.</summary>
@@ -178,6 +179,12 @@ internal static class Scheduler
                     int values = AddBuffer(names[i], new[] { Size.Input }, true, BufferPurpose.Lagged);
                     int gradient = AddBuffer("d_" + names[i], new[] { Size.Input }, true, BufferPurpose.Gradient);
                     plans[i] = new NodePlan(phase[i], 0, Storage.Buffer, values, 0, "", false, false, gradient);
+                    continue;
+                }
+                case Op.Mask:
+                {
+                    int values = AddBuffer(names[i], new[] { node.Size }, true, BufferPurpose.Mask);
+                    plans[i] = new NodePlan(phase[i], 0, Storage.Buffer, values, 0, "", false, false, -1);
                     continue;
                 }
                 case Op.Input: plans[i] = new NodePlan(phase[i], 0, Storage.Input, -1, 0, "", false, false, -1); continue;

@@ -18,13 +18,14 @@ internal enum Op
     Copy,       // Args[0] unchanged: a state's new value that no elementwise operation of the loop computes
     Mean,       // the mean of Args[0]'s features, one value per row (Size.Row): a reduction, between two sweeps
     Variance,   // the mean of (Args[0] - Args[1])² over the features, Args[1] being mean(Args[0]): layernorm's, in one pass
+    Mask,       // the mask of the cell's dropout Part (zoneout or variational) on state Name, drawn by the runner: no gradient
 }
 
 /// <summary>One SSA node of the step graph. Records compare by value, so identical nodes are shared (CSE).</summary>
 internal sealed record Node(Op Op, EquatableArray<int> Args, Size Size, string Name = "", double Value = 0, int Part = 0,
     EquatableArray<int> Signs = default, string Bias = "", Operation? Operation = null, int Lag = 0)
 {
-    public bool IsLeaf => Op is Op.Constant or Op.Input or Op.StatePrev or Op.Vector;
+    public bool IsLeaf => Op is Op.Constant or Op.Input or Op.StatePrev or Op.Vector or Op.Mask;
 
     public bool IsElementwise => Op is Op.Sum or Op.Apply or Op.Copy;
 

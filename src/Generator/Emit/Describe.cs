@@ -71,9 +71,13 @@ internal sealed class Describe
             case Op.Input: return _graph.Cell.Input + (node.Lag == 0 ? "[t]" : $"[t-{node.Lag}]");
             case Op.StatePrev: return node.Name + "[t-1]";
             case Op.Vector: return node.Name;
+            case Op.Mask: return (_graph.Cell.Dropouts[node.Part].Kind == DropoutKind.Zoneout ? "zoneout_mask(" : "dropout_mask(") + node.Name + ")";
             case Op.MatPart:
             {
-                string product = $"{node.Name}{Columns(node.Name, node.Part)} @ {Grouped(0)}";
+                // '@' binds tighter than '*' and '/': an operand r * h[t-1] is written in parentheses.
+                Node operand = _graph.Nodes[node.Args[0]];
+                string factor = _labels[node.Args[0]] is null && operand.Operation is { Notation: Notation.Infix } ? "(" + Arg(0) + ")" : Grouped(0);
+                string product = $"{node.Name}{Columns(node.Name, node.Part)} @ {factor}";
                 return node.Bias.Length > 0 ? $"{product} + {node.Bias}" : product;
             }
             case Op.Sum:

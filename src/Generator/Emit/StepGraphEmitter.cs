@@ -28,6 +28,8 @@ internal static class StepGraphEmitter
         Op.Input => "input " + node.Lag.ToString(CultureInfo.InvariantCulture),
         Op.StatePrev => "state " + node.Name,
         Op.Vector => "vector " + node.Name,
+        // The exporters read it as its inference value: zoneout's p, dropout's 1, from the cell's Dropouts[Part].
+        Op.Mask => $"mask {node.Part.ToString(CultureInfo.InvariantCulture)} {node.Name}",
         Op.MatPart => $"matpart {node.Name} {node.Part} {node.Args[0]}" + (node.Bias.Length > 0 ? " " + node.Bias : ""),
         Op.Sum => "sum " + string.Join(" ", node.Args.Select((a, k) => $"{a}:{(node.Signs[k] > 0 ? "+" : "-")}")),
         Op.Apply => $"apply {node.Operation!.Name} {string.Join(" ", node.Args)}",

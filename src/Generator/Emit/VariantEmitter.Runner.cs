@@ -58,6 +58,14 @@ internal sealed partial class VariantEmitter
                     _w.Line($"{PackedField(WeightsField(weights.Index))}.Invalidate();");
                 foreach (var lagged in LaggedInputs())
                     _w.Line($"LaggedInputs(inputs, {lagged.Lag}, steps, {_bufferFields[lagged.Buffer]}); // {_cell.Input}[t-{lagged.Lag}]: zero before the first step");
+                foreach (int mask in Enumerable.Range(0, _graph.Nodes.Count).Where(i => _graph.Nodes[i].Op == Op.Mask))
+                {
+                    Node node = _graph.Nodes[mask];
+                    DropoutInfo dropout = _cell.Dropouts[node.Part];
+                    _w.Line($"DrawMask({node.Part}, steps, {StateSize(node.Name)}, record, {_bufferFields[_schedule.Nodes[mask].Buffer]}); // "
+                        + (dropout.Kind == DropoutKind.Zoneout ? $"zoneout of {node.Name}: 1 keeps {node.Name}[t-1], drawn per step while training; p at inference"
+                            : $"dropout of {node.Name}[t-1] where matrices read it: one mask per sequence while training; 1 at inference"));
+                }
                 if (_schedule.HoistedForward.Count > 0)
                 {
                     _w.Comment("Before the loop: everything that depends only on the input, for all steps at once.");
@@ -141,6 +149,7 @@ internal sealed partial class VariantEmitter
         BufferPurpose.Gradient => "gradient",
         BufferPurpose.Tape => "tape: read by the backward pass",
         BufferPurpose.Lagged => "the input of an earlier step",
+        BufferPurpose.Mask => "a dropout's mask, drawn before the loop",
         BufferPurpose.Value => "kept for a later stage",
         _ => throw new System.InvalidOperationException("Unknown purpose " + b.Purpose),
     };

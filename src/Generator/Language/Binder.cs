@@ -18,6 +18,7 @@ internal sealed class Binder
     private readonly string _output;
     private readonly IReadOnlyList<SizeDeclaration> _declarations;
     private readonly IReadOnlyList<BlockDeclaration> _blocks;
+    private readonly IReadOnlyList<DropoutDeclaration> _dropouts;
     private readonly bool _layer; // the equations of a [Layer], made a cell's by LayerSyntax: the input has the size H of every undeclared name
     private readonly Dictionary<string, Size> _declared = new();
     private readonly List<EquationProblem> _problems = new();
@@ -54,9 +55,11 @@ internal sealed class Binder
     private static string Describe(string variable) =>
         IsRows(variable) ? $"the rows of '{variable.Substring(1)}'" : $"the parameter vector '{variable}'";
 
-    private Binder(IReadOnlyList<EquationSyntax> equations, string input, string output, IReadOnlyList<SizeDeclaration> sizes, bool layer, IReadOnlyList<BlockDeclaration> blocks)
+    private Binder(IReadOnlyList<EquationSyntax> equations, string input, string output, IReadOnlyList<SizeDeclaration> sizes, bool layer, IReadOnlyList<BlockDeclaration> blocks,
+        IReadOnlyList<DropoutDeclaration> dropouts)
     {
         _blocks = blocks;
+        _dropouts = dropouts;
         _layer = layer;
         _inputIsHidden = layer;
         _equations = equations;
@@ -66,9 +69,10 @@ internal sealed class Binder
     }
 
     public static BindResult Bind(IReadOnlyList<EquationSyntax> equations, string input, string output, IReadOnlyList<SizeDeclaration> sizes, bool layer = false,
-        IReadOnlyList<BlockDeclaration>? blocks = null)
+        IReadOnlyList<BlockDeclaration>? blocks = null, IReadOnlyList<DropoutDeclaration>? dropouts = null)
     {
-        var binder = new Binder(equations, input, output, sizes, layer, blocks ?? System.Array.Empty<BlockDeclaration>());
+        var binder = new Binder(equations, input, output, sizes, layer, blocks ?? System.Array.Empty<BlockDeclaration>(),
+            dropouts ?? System.Array.Empty<DropoutDeclaration>());
         BoundCell? cell = binder.Run();
         return new BindResult(cell, binder._problems, binder._cellProblems, binder._declarationProblems);
     }
@@ -140,6 +144,7 @@ internal sealed class Binder
             })));
 
         var matrices = CheckMatrices();
+        var dropouts = CheckDropoutDeclarations(bound);
 
         foreach (KeyValuePair<string, int> local in _localDefinitions)
             if (!_read.Contains(local.Key))
@@ -157,8 +162,46 @@ internal sealed class Binder
         var states = _stateDefinitions.OrderBy(s => s.Value).Select(s => s.Key).ToEquatableArray();
         var vectors = _vectorOrder.Select(v => new VectorInfo(v, ResolveVariable(v) ?? Size.Hidden)).ToEquatableArray();
         return new BoundCell(_input, _output, states, matrices.ToEquatableArray(), vectors, bound.ToEquatableArray(), _inputIsHidden,
-            states.Select(SizeOfName).ToEquatableArray(), _declarations.Select(d => d.Size).Where(s => s != Declarations.ScalarSize).Distinct().ToEquatableArray());
+            states.Select(SizeOfName).ToEquatableArray(), _declarations.Select(d => d.Size).Where(s => s != Declarations.ScalarSize).Distinct().ToEquatableArray(),
+            dropouts.ToEquatableArray());
     }
+
+    /// <summary>
+    /// Each [Zoneout] and [VariationalDropout] names a state; variational dropout needs a matrix that reads the state at
+    /// t-1 (it masks the state there and nowhere else), or it would do nothing.
+    /// </summary>
+    private List<DropoutInfo> CheckDropoutDeclarations(IReadOnlyList<BoundEquation> bound)
+    {
+        var result = new List<DropoutInfo>();
+        foreach (DropoutDeclaration declaration in _dropouts)
+        {
+            string name = declaration.State;
+            string? problem = _layer ? "a layer has no states: zoneout and variational dropout act on a state from step to step (use a Dropout module between layers)"
+                : _stateDefinitions.ContainsKey(name) ? null
+                : name == _input ? $"'{name}' is the input, not a state: drop the input with a Dropout module before the cell"
+                : _localDefinitions.ContainsKey(name) ? $"'{name}' is an intermediate, not a state: it names the target of an '{name}[t] = ...' equation"
+                : _matrixNames.Contains(name) ? $"'{name}' is a weight matrix, not a state"
+                : $"the equations have no state '{name}': it names the target of an '{name}[t] = ...' equation";
+            if (problem is null && declaration.Kind == DropoutKind.Variational && !bound.Any(e => ReadByMatrix(e.Value, name, false)))
+                problem = $"no weight matrix reads '{name}[t-1]': variational dropout masks a state where a matrix reads it, as h in W @ [h[t-1], x[t]]";
+            if (problem is not null)
+                _declarationProblems.Add(new DiagnosticInfo(Diagnostics.DropoutDeclaration.Id, declaration.StateLocation, new EquatableArray<string>(new[] { declaration.Attribute, problem })));
+            else
+                result.Add(new DropoutInfo(declaration.Kind, name, declaration.Probability));
+        }
+        return result;
+    }
+
+    /// <summary>Whether <paramref name="expr"/> reads state[t-1] inside the operand of a product.</summary>
+    private static bool ReadByMatrix(BoundExpr expr, string state, bool inProduct) => expr switch
+    {
+        StateExpr s => inProduct && s.Previous && s.State == state,
+        MatVecExpr m => m.Parts.Any(p => ReadByMatrix(p, state, true)),
+        CallExpr c => c.Arguments.Any(a => ReadByMatrix(a, state, inProduct)),
+        BinaryExpr b => ReadByMatrix(b.Left, state, inProduct) || ReadByMatrix(b.Right, state, inProduct),
+        NegateExpr n => ReadByMatrix(n.Operand, state, inProduct),
+        _ => false,
+    };
 
     /// <summary>
     /// Each [Size] names a state, an intermediate or a parameter vector of the equations. Vectors start with their

@@ -62,6 +62,12 @@ internal sealed record NegateExpr(BoundExpr Operand) : BoundExpr;
 /// <summary><c>W @ [parts]</c>; a single operand is a concatenation of one part.</summary>
 internal sealed record MatVecExpr(string Matrix, EquatableArray<BoundExpr> Parts) : BoundExpr;
 
+/// <summary>Regularisation inside the cell: zoneout of a state, or variational dropout where matrices read it.</summary>
+internal enum DropoutKind { Zoneout, Variational }
+
+/// <summary>One [Zoneout] or [VariationalDropout]: its index is its position in <see cref="BoundCell.Dropouts"/>, the cell's Dropouts at run time.</summary>
+internal sealed record DropoutInfo(DropoutKind Kind, string State, double Probability);
+
 /// <summary>One equation; <c>Size</c> is its target's: H unless declared.</summary>
 internal sealed record BoundEquation(int Index, string Text, string Target, bool IsState, BoundExpr Value, Size Size);
 
@@ -86,7 +92,8 @@ internal sealed record BoundCell(
     EquatableArray<BoundEquation> Equations,
     bool InputIsHidden = false,
     EquatableArray<Size> StateSizes = default,
-    EquatableArray<string> SizeNames = default)
+    EquatableArray<string> SizeNames = default,
+    EquatableArray<DropoutInfo> Dropouts = default)
 {
     /// <summary>The size of a state: H unless declared.</summary>
     public Size SizeOfState(string state)

@@ -34,6 +34,16 @@ internal sealed record SizeDeclaration(string Name, string Size, SourceSpan Name
 /// <summary>A [BlockDiagonal("R", 4)] attribute: the matrix, its number of blocks, and where each argument is written.</summary>
 internal sealed record BlockDeclaration(string Matrix, int Blocks, SourceSpan MatrixLocation, SourceSpan BlocksLocation);
 
+/// <summary>
+/// A [Zoneout("h", 0.1)] or [VariationalDropout("h", 0.25)] attribute: what it does, the state, p, and where each
+/// argument is written.
+/// </summary>
+internal sealed record DropoutDeclaration(DropoutKind Kind, string State, double Probability, SourceSpan StateLocation, SourceSpan ProbabilityLocation)
+{
+    /// <summary>The attribute's name, for messages.</summary>
+    public string Attribute => Kind == DropoutKind.Zoneout ? "[Zoneout]" : "[VariationalDropout]";
+}
+
 /// <summary>A [RecurrentCell] class as the generator sees it: names, equations with their locations, declaration problems.</summary>
 internal sealed record CellDeclaration(
     string Namespace,
@@ -47,7 +57,8 @@ internal sealed record CellDeclaration(
     EquatableArray<SizeDeclaration> Sizes = default,
     EquatableArray<string> Members = default,
     bool IsLayer = false,
-    EquatableArray<BlockDeclaration> Blocks = default);
+    EquatableArray<BlockDeclaration> Blocks = default,
+    EquatableArray<DropoutDeclaration> Dropouts = default);
 
 /// <summary>Reads a [RecurrentCell] class from Roslyn's symbols and syntax into a <see cref="CellDeclaration"/>.</summary>
 internal static class Declarations
@@ -58,6 +69,8 @@ internal static class Declarations
 
     private const string SizeAttribute = "CellGen.SizeAttribute";
     private const string BlockDiagonalAttribute = "CellGen.BlockDiagonalAttribute";
+    private const string ZoneoutAttribute = "CellGen.ZoneoutAttribute";
+    private const string VariationalDropoutAttribute = "CellGen.VariationalDropoutAttribute";
 
     /// <summary>The most blocks a matrix may have: as many as a size may be large (RecurrentCell.MaxSize) would be absurd; heads are few.</summary>
     public const int MaxBlocks = 4096;
@@ -205,12 +218,12 @@ internal static class Declarations
             equations.Add(source);
         }
         // Each application of a declaring attribute ([Size], [BlockDiagonal]), where it is written and where each argument is.
-        List<(AttributeData Attribute, SourceSpan Whole, Func<int, SourceSpan> Argument)> Applications(string name)
+        List<(AttributeData Attribute, SourceSpan Whole, Func<int, SourceSpan> Argument)> Applications(params string[] names)
         {
             var found = new List<(AttributeData, SourceSpan, Func<int, SourceSpan>)>();
             foreach (AttributeData attribute in symbol.GetAttributes())
             {
-                if (attribute.AttributeClass?.ToDisplayString() != name) continue;
+                if (Array.IndexOf(names, attribute.AttributeClass?.ToDisplayString()) < 0) continue;
                 SyntaxNode? node = attribute.ApplicationSyntaxReference?.GetSyntax(cancellation);
                 var arguments = node is AttributeSyntax a ? a.ArgumentList?.Arguments : null;
                 SourceSpan whole = node is not null ? At(node) : attributeLocation.Value;
@@ -257,6 +270,25 @@ internal static class Declarations
                 blocks.Add(new BlockDeclaration(matrix, count.Value, Argument(0), Argument(1)));
         }
 
+        var dropouts = new List<DropoutDeclaration>();
+        // In the order they are written: the cell's Dropouts keep it.
+        foreach ((AttributeData attribute, SourceSpan whole, Func<int, SourceSpan> Argument) in Applications(ZoneoutAttribute, VariationalDropoutAttribute))
+        {
+            DropoutKind kind = attribute.AttributeClass?.ToDisplayString() == ZoneoutAttribute ? DropoutKind.Zoneout : DropoutKind.Variational;
+            string? state = attribute.ConstructorArguments.Length == 2 ? attribute.ConstructorArguments[0].Value as string : null;
+            double? p = attribute.ConstructorArguments.Length == 2 ? attribute.ConstructorArguments[1].Value as double? : null;
+            string shown = kind == DropoutKind.Zoneout ? "[Zoneout]" : "[VariationalDropout]";
+            string written = kind == DropoutKind.Zoneout ? "[Zoneout(\"h\", 0.1)]" : "[VariationalDropout(\"h\", 0.25)]";
+            if (state is null || p is null)
+                Report(Diagnostics.DropoutDeclaration, whole, shown, $"it takes a state's name and a probability, as in {written}");
+            else if (!(p >= 0 && p < 1))
+                Report(Diagnostics.DropoutDeclaration, Argument(1), shown, $"p = {p.Value.ToString("R", System.Globalization.CultureInfo.InvariantCulture)}: a probability in [0, 1) is needed");
+            else if (dropouts.FirstOrDefault(d => d.Kind == kind && d.State == state) is { } earlier)
+                Report(Diagnostics.DropoutDeclaration, Argument(0), shown, $"'{state}' is given {earlier.Attribute} twice: keep one");
+            else
+                dropouts.Add(new DropoutDeclaration(kind, state, p.Value, Argument(0), Argument(1)));
+        }
+
         // A constructor of the user's with the generated one's parameters would be defined twice.
         var constructorSizes = sizes.Select(s => s.Size).Where(s => s != ScalarSize).Distinct().ToList();
         int sizeCount = constructorSizes.Count, own = layer ? 1 : 2;
@@ -280,7 +312,8 @@ internal static class Declarations
             sizes.ToEquatableArray(),
             members.Select(m => m.Name).Where(n => !n.StartsWith(".", System.StringComparison.Ordinal)).Distinct().OrderBy(n => n, System.StringComparer.Ordinal).ToEquatableArray(),
             layer,
-            blocks.ToEquatableArray());
+            blocks.ToEquatableArray(),
+            dropouts.ToEquatableArray());
     }
 
     /// <summary>Whether the member is declared only in files the generator wrote (<see cref="GeneratedFile"/>).</summary>

@@ -144,6 +144,9 @@ internal static class Diagnostics
     public static readonly DiagnosticDescriptor BlockDiagonalDeclaration = Error("CG0026", "Invalid [BlockDiagonal] declaration",
         "[BlockDiagonal]: {0}");
 
+    public static readonly DiagnosticDescriptor DropoutDeclaration = Error("CG0027", "Invalid [Zoneout] or [VariationalDropout] declaration",
+        "{0}: {1}");
+
     public static readonly DiagnosticDescriptor EquationsWithoutCell = Warning("CG0024", "[Equation] without [RecurrentCell]",
         "'{0}' has [Equation] attributes but no [RecurrentCell] or [Layer]: nothing is generated for it; add [RecurrentCell] to make it a cell ([Layer] for equations that read no earlier step)");
 
@@ -158,7 +161,7 @@ internal static class Diagnostics
         SyntaxError, UnknownFunction, ReadBeforeDefinition, DefinedTwice, StateNotUpdated, MatrixAndVector,
         MatrixNotParameter, ConcatenationSizes, OutputMissing, NotPartial, Generic, ContainingTypeNotPartial,
         UnusedIntermediate, UnusedInput, InputMisuse, SizeMismatch, NoEquations, InvalidRoleName, NotACellClass,
-        NotAConstantString, TimeIndexMisuse, WrongArgumentCount, SizeDeclaration, EquationsWithoutCell, LanguageVersionTooOld, BlockDiagonalDeclaration, InternalError,
+        NotAConstantString, TimeIndexMisuse, WrongArgumentCount, SizeDeclaration, EquationsWithoutCell, LanguageVersionTooOld, BlockDiagonalDeclaration, DropoutDeclaration, InternalError,
     };
 
     public static DiagnosticDescriptor ById(string id)

@@ -139,9 +139,17 @@ public sealed class Recurrent : Module
     }
 
     /// <inheritdoc/>
-    protected override IEnumerable<(string Name, Func<ulong> Get, Action<ulong> Set)> NamedGeneratorsCore(string prefix) =>
-        Layers == 1 ? Enumerable.Empty<(string, Func<ulong>, Action<ulong>)>()
-            : new (string, Func<ulong>, Action<ulong>)[] { (prefix + "dropout", () => _generator.State, value => _generator.State = value) };
+    protected override IEnumerable<(string Name, Func<ulong> Get, Action<ulong> Set)> NamedGeneratorsCore(string prefix)
+    {
+        var generators = new List<(string, Func<ulong>, Action<ulong>)>();
+        if (Layers > 1) generators.Add((prefix + "dropout", () => _generator.State, value => _generator.State = value));
+        // The cells' own masks ([Zoneout], [VariationalDropout]), named as PyTorch names a layer's weights.
+        for (int l = 0; l < Layers; l++)
+            for (int d = 0; d < Directions; d++)
+                foreach (CellDropout dropout in Cell(l, d == 1).Dropouts)
+                    generators.Add(($"{prefix}{dropout.Name}_{dropout.State}_l{l}{(d == 1 ? "_reverse" : "")}", () => dropout.Generator.State, value => dropout.Generator.State = value));
+        return generators;
+    }
 
     /// <summary>Forgets the states carried by <see cref="Stateful"/> and any initial states given: the next Forward starts from zeros.</summary>
     public void ResetStates()

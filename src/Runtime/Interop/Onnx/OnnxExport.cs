@@ -407,6 +407,13 @@ public static class Onnx
                     case "input": value[i] = input(int.Parse(ins[1], System.Globalization.CultureInfo.InvariantCulture)); break;
                     case "state": value[i] = state(ins[1]); break;
                     case "vector": value[i] = Vector(ins[1]); break;
+                    case "mask":
+                    {
+                        // An exported model infers: zoneout's mask is its expectation p, dropout's the identity.
+                        CellDropout dropout = cell.Dropouts[int.Parse(ins[1], System.Globalization.CultureInfo.InvariantCulture)];
+                        value[i] = ScalarFloat(dropout.Kind == CellDropoutKind.Zoneout ? (float)dropout.Probability : 1f);
+                        break;
+                    }
                     case "matpart":
                     {
                         Parameter<float> matrix = cell.Parameter(ins[1]);
