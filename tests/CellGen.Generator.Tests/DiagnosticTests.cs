@@ -94,6 +94,40 @@ public sealed class DiagnosticTests
     public void CG0026_BlocksTimesAScalar() =>
         Expect("CG0026", Blocks("[BlockDiagonal(\"R\", 4)]\n[Size(\"a\", \"1\")]\n", "h[t] = tanh(W @ x[t] + [|R @ a|] + b)"));
 
+    private const string Lstm = "i = sigmoid(W_i @ [h[t-1], x[t]])\")]\n[Equation(\"c[t] = c[t-1] + i\")]\n[Equation(\"h[t] = tanh(c[t])";
+
+    [Fact]
+    public void CG0027_ZoneoutOfAnUnknownName() => Expect("CG0027", Blocks("[Zoneout([|\"q\"|], 0.1)]\n", BlockRnn));
+
+    [Fact]
+    public void CG0027_ZoneoutOfAnIntermediate() => Expect("CG0027", Blocks("[Zoneout([|\"i\"|], 0.1)]\n", Lstm));
+
+    [Fact]
+    public void CG0027_DropoutOfTheInput() => Expect("CG0027", Blocks("[VariationalDropout([|\"x\"|], 0.1)]\n", BlockRnn));
+
+    [Fact]
+    public void CG0027_DropoutOfAMatrix() => Expect("CG0027", Blocks("[VariationalDropout([|\"R\"|], 0.1)]\n", BlockRnn));
+
+    [Fact]
+    public void CG0027_ProbabilityOne() => Expect("CG0027", Blocks("[Zoneout(\"h\", [|1|])]\n", BlockRnn));
+
+    [Fact]
+    public void CG0027_NegativeProbability() => Expect("CG0027", Blocks("[VariationalDropout(\"h\", [|-0.5|])]\n", BlockRnn));
+
+    [Fact]
+    public void CG0027_NotANumber() => Expect("CG0027", Blocks("[Zoneout(\"h\", [|double.NaN|])]\n", BlockRnn));
+
+    [Fact]
+    public void CG0027_DeclaredTwice() => Expect("CG0027", Blocks("[Zoneout(\"h\", 0.1)]\n[Zoneout([|\"h\"|], 0.2)]\n", BlockRnn));
+
+    // c is read at t-1 only elementwise: no matrix to drop it from.
+    [Fact]
+    public void CG0027_DropoutOfAStateNoMatrixReads() => Expect("CG0027", Blocks("[VariationalDropout([|\"c\"|], 0.1)]\n", Lstm));
+
+    [Fact]
+    public void CG0027_ZoneoutInALayer() =>
+        Expect("CG0027", "using CellGen;\nnamespace Test;\n\n[Layer]\n[Equation(\"y = tanh(W @ x + b)\")]\n[Zoneout([|\"y\"|], 0.1)]\npublic partial class C;\n");
+
     [Fact]
     public void CG0016_DeclaredSizeCombinedWithH() =>
         Expect("CG0016", SizedSource("[Size(\"r\", \"P\")]\n", "c[t] = tanh(W @ [r[t-1], x[t]] + b)", "r[t] = W_r @ c[t] + [|r[t-1] * c[t]|]"));

@@ -72,6 +72,16 @@ public sealed class FuzzTests
             _ => m.Value + m.Value, // declared twice
         });
 
+    /// <summary>A [Zoneout] or [VariationalDropout] with another p (out of [0, 1), not a number), another name, the other kind, or twice.</summary>
+    private static string MutateDropouts(string attributes, Random random) =>
+        System.Text.RegularExpressions.Regex.Replace(attributes, @"\[(Zoneout|VariationalDropout)\(""([^""]*)"", ([^)]*)\)\]", m => random.Next(4) switch
+        {
+            0 => $"[{m.Groups[1].Value}(\"{m.Groups[2].Value}\", {new[] { "-0.1", "1", "1.5", "double.NaN", "double.PositiveInfinity", "0", "0.999999" }[random.Next(7)]})]",
+            1 => $"[{m.Groups[1].Value}(\"{new[] { "h", "x", "b0", "W0", "g0", "q", "Q", "" }[random.Next(8)]}\", {m.Groups[3].Value})]",
+            2 => $"[{(m.Groups[1].Value == "Zoneout" ? "VariationalDropout" : "Zoneout")}(\"{m.Groups[2].Value}\", {m.Groups[3].Value})]",
+            _ => m.Value + m.Value, // declared twice
+        });
+
     private static readonly string[] ClassShapes =
     {
         "public partial class C;", "public sealed partial class C;", "public abstract partial class C;", "public static partial class C;",
@@ -96,6 +106,7 @@ public sealed class FuzzTests
                 var equations = Case(i, random, valid);
                 string attributes = i % 4 != 3 ? valid.LastSizes : "";
                 if (i % 8 == 1) attributes = MutateBlocks(attributes, random);
+                if (i % 8 == 5) attributes = MutateDropouts(attributes, random);
                 string source = RandomCells.Source(equations, attributes, "Fuzz" + i);
                 // One cell in five has its class declaration mutated too: another shape, modifiers, a primary constructor.
                 if (i % 5 == 4) source = source.Replace("public partial class C;", ClassShapes[random.Next(ClassShapes.Length)]);

@@ -81,7 +81,7 @@ public sealed class GradientCheckTests
 
     private static (int X, int H) SizesOf(int cell) => (1 + cell % 5, 1 + (cell * 7) % 9);
 
-    /// <summary>Each construct of the language's version 2, and each function of the table, is in at least 20 of the random cells.</summary>
+    /// <summary>Each construct of the language's versions 2 and 3, and each function of the table, is in at least 20 of the random cells.</summary>
     [Fact]
     public void RandomCellsCoverVersion2()
     {
@@ -95,6 +95,8 @@ public sealed class GradientCheckTests
             ["[Size]"] = t => t.Contains("[Size("),
             ["learnable scalar"] = t => t.Contains("\"1\")]"),
             ["block-diagonal"] = t => t.Contains("[BlockDiagonal("),
+            ["zoneout"] = t => t.Contains("[Zoneout("),
+            ["variational dropout"] = t => t.Contains("[VariationalDropout("),
             ["highway"] = t => false, // counted below, from the constructors
         };
         // Every function of the operation table, read from it: a new entry must reach the random cells too.

@@ -242,14 +242,31 @@ public sealed class RandomCells
             equations.Insert(at, own);
             LastSizes = "[Size(\"q\", \"P\")]";
         }
+        // Regularisation inside the cell, each drawn from streams of its own: zoneout of a state (q included), and
+        // variational dropout of a state of H where a matrix reads it, a product of it added to an equation of H so that
+        // one does (other reads of it inside products are dropped too). p = 0.5: masks of both values in small cells.
+        var regularisers = new List<string>();
+        var allStates = equations.Any(e => e.StartsWith("q[t]", StringComparison.Ordinal)) ? states.Append("q").ToList() : states;
+        string zoneout = Choose("zoneout", new[] { Option("none", () => "", 4) }.Concat(allStates.Select(s => Option(s, () => s))).ToArray());
+        if (zoneout.Length > 0) regularisers.Add($"[Zoneout(\"{zoneout}\", 0.5)]");
+        string dropped = Choose("variational dropout", new[] { Option("none", () => "", 4) }.Concat(states.Select(s => Option(s, () => s))).ToArray());
+        if (dropped.Length > 0)
+        {
+            var readers = Enumerable.Range(0, equations.Count).Where(k => !equations[k].StartsWith("q[t]", StringComparison.Ordinal))
+                .Select(k => k.ToString(System.Globalization.CultureInfo.InvariantCulture)).ToList();
+            int user = int.Parse(Choose("dropout reader", readers.Select(k => Option(k, () => k)).ToArray()), System.Globalization.CultureInfo.InvariantCulture);
+            equations[user] += $" + {Fresh("Wd")} @ {dropped}[t-1]";
+            regularisers.Add($"[VariationalDropout(\"{dropped}\", 0.5)]");
+        }
         // Only the scalars the equations kept: an argument drawn for a choice that did not use it is dropped with its names.
         var kept = _scalars.Where(a => equations.Any(e => System.Text.RegularExpressions.Regex.IsMatch(e, $@"\b{a}\b")));
         LastSizes = string.Join("\n", new[] { LastSizes }.Where(s => s.Length > 0).Concat(kept.Select(a => $"[Size(\"{a}\", \"1\")]"))
-            .Concat(_blockMatrices.Where(r => equations.Any(e => System.Text.RegularExpressions.Regex.IsMatch(e, $@"\b{r}\b"))).Select(r => $"[BlockDiagonal(\"{r}\", {_blocks})]")));
+            .Concat(_blockMatrices.Where(r => equations.Any(e => System.Text.RegularExpressions.Regex.IsMatch(e, $@"\b{r}\b"))).Select(r => $"[BlockDiagonal(\"{r}\", {_blocks})]"))
+            .Concat(regularisers));
         return equations;
     }
 
-    /// <summary>The [Size] and [BlockDiagonal] attributes of the last cell (a line each, or empty).</summary>
+    /// <summary>The [Size], [BlockDiagonal], [Zoneout] and [VariationalDropout] attributes of the last cell (a line each, or empty).</summary>
     public string LastSizes { get; private set; } = "";
 
     /// <summary>A cell's source: its equations (escaped for a C# string) and its [Size] attributes.</summary>

@@ -21,9 +21,19 @@ public static class CellCatalog
     /// <summary>
     /// The cell of type <paramref name="fullName"/> at about these sizes, for tests over every cell: a declared size is
     /// H / 2 + 1 (so that it differs from H), a cell that needs X = H (a highway) gets X = H, and a cell with heads
-    /// (block-diagonal matrices) gets sizes rounded up to multiples of its number of blocks.
+    /// (block-diagonal matrices) gets sizes rounded up to multiples of its number of blocks. Its dropouts ([Zoneout],
+    /// [VariationalDropout]) are off (p = 0): the tests over every cell compare passes that must compute the same (a
+    /// training pass and an inference pass, a batch and its sequences one by one), which masks would make differ; the
+    /// masks have tests of their own (DropoutTests).
     /// </summary>
     public static RecurrentCell<float> CreateAny(string fullName, int inputSize, int hiddenSize)
+    {
+        RecurrentCell<float> cell = CreateAnyWithDropouts(fullName, inputSize, hiddenSize);
+        foreach (CellDropout dropout in cell.Dropouts) dropout.Probability = 0;
+        return cell;
+    }
+
+    private static RecurrentCell<float> CreateAnyWithDropouts(string fullName, int inputSize, int hiddenSize)
     {
         Type type = All().Single(t => t.FullName == fullName);
         int heads = type.GetCustomAttributes<BlockDiagonalAttribute>().Select(a => a.Blocks).DefaultIfEmpty(1).Aggregate((a, b) => a * b / Gcd(a, b));

@@ -153,7 +153,7 @@ public sealed class OnnxTests : IDisposable
     {
         "Lstmp", "LayerNormLstm", "PeepholeLstm", "CoupledLstm", "FgrLstm", "IndRnn", "Janet", "LnLstm", "ZooLstmp", "MinGru", "MinLstm",
         "MultiplicativeLstm", "Mut1", "Qrnn2", "Rhn2", "SoftplusRnn", "Sru", "Ugrnn", "SoftsignRnn", "EluRnn", "NewFunctionsRnn", "LeakyRnn",
-        "Slstm", "HeadsGru",
+        "Slstm", "HeadsGru", "ZoneoutLstm", "VariationalGru",
     }.Select(c => new object[] { c });
 
     private static Func<int, int, RecurrentCell<float>> ScannedCellOf(string name) => name switch
@@ -180,6 +180,9 @@ public sealed class OnnxTests : IDisposable
         "LeakyRnn" => (x, h) => new LeakyRnn(x, h),
         "Slstm" => (x, h) => new Slstm(x, h),
         "HeadsGru" => (x, h) => new HeadsGru(x, h),
+        // Inference: zoneout exports as its expectation p, variational dropout as the identity.
+        "ZoneoutLstm" => (x, h) => new ZoneoutLstm(x, h),
+        "VariationalGru" => (x, h) => new VariationalGru(x, h),
         "Sru" => (x, h) => new Zoo.Sru(x, h),
         _ => (x, h) => new Zoo.Ugrnn(x, h),
     };

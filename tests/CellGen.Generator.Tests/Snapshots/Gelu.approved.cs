@@ -81,7 +81,6 @@ namespace CellGen.Cells
                 private readonly float[] _x; // [T * B, X] kept for a later stage
                 private readonly float[] _x_2; // [T * B, X] tape: read by the backward pass
                 private readonly float[] _x_x; // [T * B, X] tape: read by the backward pass
-                private readonly float[] _v9; // [T * B, X] tape: read by the backward pass
                 private readonly float[] _tanh_v9; // [T * B, X] tape: read by the backward pass
                 private readonly float[] _d_v12; // [T * B, X] gradient
                 private readonly float[] _v12; // [T * B, X] kept for a later stage
@@ -95,7 +94,6 @@ namespace CellGen.Cells
                     _x = Buffer(1L * maxSteps * maxBatchSize * X, "x");
                     _x_2 = Buffer(1L * maxSteps * maxBatchSize * X, "x");
                     _x_x = Buffer(1L * maxSteps * maxBatchSize * X, "x_x");
-                    _v9 = Buffer(1L * maxSteps * maxBatchSize * X, "v9");
                     _tanh_v9 = Buffer(1L * maxSteps * maxBatchSize * X, "tanh_v9");
                     _d_v12 = Buffer(1L * maxSteps * maxBatchSize * X, "d_v12");
                     _v12 = Buffer(1L * maxSteps * maxBatchSize * X, "v12");
@@ -108,7 +106,7 @@ namespace CellGen.Cells
                     // The weights may have changed since the last pass: the first product to read their panels packs them again.
                     // Before the loop: everything that depends only on the input, for all steps at once.
                     // sweep 0
-                    InputForward0 kInputForward0 = new InputForward0 { H = H, X = X, Record = record, _x_3 = inputs.Slice(0, steps * B * X), _x = _x.AsSpan(0, steps * B * X), _x_2 = _x_2.AsSpan(0, steps * B * X), _x_x = _x_x.AsSpan(0, steps * B * X), _v9 = _v9.AsSpan(0, steps * B * X), _tanh_v9 = _tanh_v9.AsSpan(0, steps * B * X), _v12 = _v12.AsSpan(0, steps * B * X) };
+                    InputForward0 kInputForward0 = new InputForward0 { H = H, X = X, Record = record, _x_3 = inputs.Slice(0, steps * B * X), _x = _x.AsSpan(0, steps * B * X), _x_2 = _x_2.AsSpan(0, steps * B * X), _x_x = _x_x.AsSpan(0, steps * B * X), _tanh_v9 = _tanh_v9.AsSpan(0, steps * B * X), _v12 = _v12.AsSpan(0, steps * B * X) };
                     global::CellGen.CompilerServices.Elementwise.ForEach(ref kInputForward0, steps * B, X);
                     for (int t = 0; t < steps; t++)
                     {
@@ -150,7 +148,6 @@ namespace CellGen.Cells
                 public global::System.Span<float> _x;
                 public global::System.Span<float> _x_2;
                 public global::System.Span<float> _x_x;
-                public global::System.Span<float> _v9;
                 public global::System.Span<float> _tanh_v9;
                 public global::System.Span<float> _v12;
 
@@ -180,7 +177,6 @@ namespace CellGen.Cells
                     {
                         V.Store(x_3, _x_2, row * X + j);
                         V.Store(x_x, _x_x, row * X + j);
-                        V.Store(v9, _v9, row * X + j);
                         V.Store(tanh_v9, _tanh_v9, row * X + j);
                     }
                 }

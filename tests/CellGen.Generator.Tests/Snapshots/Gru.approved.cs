@@ -297,9 +297,9 @@ namespace CellGen.Cells
                 V W_z_sum = W_z_h_prev + W_z_x;
                 // z = sigmoid(W_z @ [h[t-1], x[t]] + b_z)
                 V z = V.Sigmoid(W_z_sum);
-                V W_n_r_h_prev = V.Load(_product2, row * H + j); // W_n[:, :H] @ r * h[t-1]
+                V W_n_r_h_prev = V.Load(_product2, row * H + j); // W_n[:, :H] @ (r * h[t-1])
                 V W_n_x = V.Load(_product1, row * (3 * H) + 2 * H + j); // W_n[:, H:H + X] @ x[t] + b_n
-                // W_n[:, :H] @ r * h[t-1] + (W_n[:, H:H + X] @ x[t] + b_n)
+                // W_n[:, :H] @ (r * h[t-1]) + (W_n[:, H:H + X] @ x[t] + b_n)
                 V W_n_sum = W_n_r_h_prev + W_n_x;
                 // n = tanh(W_n @ [r * h[t-1], x[t]] + b_n)
                 V n = V.Tanh(W_n_sum);
@@ -357,7 +357,7 @@ namespace CellGen.Cells
                 // n = tanh(W_n @ [r * h[t-1], x[t]] + b_n)
                 // d(n) = d(z * n) * z
                 V d_n = d_z_n * z;
-                // d(W_n[:, :H] @ r * h[t-1] + (W_n[:, H:H + X] @ x[t] + b_n)) = d(n) * (1 - n * n)
+                // d(W_n[:, :H] @ (r * h[t-1]) + (W_n[:, H:H + X] @ x[t] + b_n)) = d(n) * (1 - n * n)
                 V d_W_n_sum = d_n * (V.Constant(1f) - n * n);
                 // z = sigmoid(W_z @ [h[t-1], x[t]] + b_z)
                 // d(z) = d(z * n) * n - d(1 - z)
@@ -367,9 +367,9 @@ namespace CellGen.Cells
                 // Gradients leaving this sweep
                 // d(h[t-1]) = d((1 - z) * h[t-1]) * (1 - z)
                 V.Store(d_v16_h_prev * v16, _d_h_prev, row * H + j);
-                // d(W_n[:, :H] @ r * h[t-1]) = d(W_n[:, :H] @ r * h[t-1] + (W_n[:, H:H + X] @ x[t] + b_n))
+                // d(W_n[:, :H] @ (r * h[t-1])) = d(W_n[:, :H] @ (r * h[t-1]) + (W_n[:, H:H + X] @ x[t] + b_n))
                 V.Store(d_W_n_sum, _d_product2, row * H + j);
-                // d(W_n[:, H:H + X] @ x[t] + b_n) = d(W_n[:, :H] @ r * h[t-1] + (W_n[:, H:H + X] @ x[t] + b_n))
+                // d(W_n[:, H:H + X] @ x[t] + b_n) = d(W_n[:, :H] @ (r * h[t-1]) + (W_n[:, H:H + X] @ x[t] + b_n))
                 V.Store(d_W_n_sum, _d_product1, row * (3 * H) + 2 * H + j);
                 // d(W_z[:, :H] @ h[t-1]) = d(W_z[:, :H] @ h[t-1] + (W_z[:, H:H + X] @ x[t] + b_z))
                 V.Store(d_W_z_sum, _d_product0, row * (2 * H) + j);
