@@ -14,19 +14,34 @@ using CellGen.Distributed;
 using CellGen.Samples;
 
 var options = new Options(args, "dotnet run -c Release --project samples/CharLm -- [--text FILE] [--steps 1000] [--hidden 128] [--length 64] [--batch 32] "
-    + "[--temperature 0.7] [--sample 400] [--seed 1] [--save PATH] [--resume PATH] [--json PATH] [--plot charlm-loss.svg] [--cell lstm|slstm]",
-    "text", "steps", "hidden", "length", "batch", "temperature", "sample", "seed", "save", "resume", "json", "plot", "cell");
+    + "[--temperature 0.7] [--sample 400] [--seed 1] [--save PATH] [--resume PATH] [--json PATH] [--plot charlm-loss.svg] [--cell lstm|slstm|regularised] "
+    + "[--zoneout-c 0] [--zoneout-h 0] [--recurrent-dropout 0.25] [--weight-drop 0]",
+    "text", "steps", "hidden", "length", "batch", "temperature", "sample", "seed", "save", "resume", "json", "plot", "cell", "zoneout-c", "zoneout-h", "recurrent-dropout", "weight-drop");
 int steps = options.Int("steps", 1000), hidden = options.Int("hidden", 128), length = options.Int("length", 64), batch = options.Int("batch", 32);
 int seed = options.Int("seed", 1), sampleLength = options.Int("sample", 400), embeddingSize = 32;
 string? resume = options.Text("resume");
-// The recurrent cell: nn.LSTM's, or xLSTM's sLSTM with 4 heads (the built-in Slstm; --hidden a multiple of 4).
+// The recurrent cell: nn.LSTM's, xLSTM's sLSTM with 4 heads (the built-in Slstm; --hidden a multiple of 4), or the
+// LSTM regularised inside the cell (RegularisedLstm, below: zoneout, variational dropout and DropConnect, their p set
+// here; each off at 0).
 Func<int, int, RecurrentCell<float>>? makeCell = options.Text("cell") switch
 {
     null or "lstm" => (x, h) => new Lstm(x, h),
     "slstm" => (x, h) => new Slstm(x, h),
+    "regularised" => (x, h) => Regularised(new RegularisedLstm(x, h)),
     _ => null,
 };
-if (makeCell is null) { Console.Error.WriteLine($"--cell is lstm or slstm, not '{options.Text("cell")}'."); return 2; }
+if (makeCell is null) { Console.Error.WriteLine($"--cell is lstm, slstm or regularised, not '{options.Text("cell")}'."); return 2; }
+RecurrentCell<float> Regularised(RecurrentCell<float> cell)
+{
+    foreach (CellDropout dropout in cell.Dropouts)
+        dropout.Probability = dropout.Kind switch
+        {
+            CellDropoutKind.Zoneout => options.Float("zoneout-" + dropout.State, 0),
+            CellDropoutKind.Variational => options.Float("recurrent-dropout", 0.25f),
+            _ => options.Float("weight-drop", 0),
+        };
+    return cell;
+}
 if (options.Text("cell") == "slstm" && hidden % 4 != 0) { Console.Error.WriteLine($"--cell slstm has 4 heads: --hidden must be a multiple of 4, not {hidden}."); return 2; }
 string text = options.Text("text") is { } path ? File.ReadAllText(path) : ProjectDocs();
 if (text.Length * 9 / 10 < batch * (length + 1) || text.Length / 10 < length + 1)
@@ -112,3 +127,19 @@ static string ProjectDocs()
             return string.Join("\n\n", new[] { Path.Combine(dir, "README.md") }.Concat(Directory.GetFiles(Path.Combine(dir, "docs"), "*.md").OrderBy(f => f)).Select(File.ReadAllText));
     throw new FileNotFoundException("No --text given and the project's docs were not found (run from inside the repository).");
 }
+
+/// <summary>
+/// nn.LSTM's equations regularised inside the cell while it trains: zoneout on both states (Krueger et al. 2016's
+/// character-level model: p 0.5 on c, 0.05 on h), variational dropout on h where the gates' matrices read it (Gal and
+/// Ghahramani 2016), and DropConnect on the weights that multiply h[t-1] (AWD-LSTM's weight drop). The sample sets each
+/// p from its options.
+/// </summary>
+[RecurrentCell]
+[Zoneout("c", 0.5), Zoneout("h", 0.05), VariationalDropout("h", 0.25), DropConnect("h", 0.5)]
+[Equation("i    = sigmoid(W_i @ [h[t-1], x[t]] + b_i)")]
+[Equation("f    = sigmoid(W_f @ [h[t-1], x[t]] + b_f)")]
+[Equation("g    = tanh(W_g @ [h[t-1], x[t]] + b_g)")]
+[Equation("o    = sigmoid(W_o @ [h[t-1], x[t]] + b_o)")]
+[Equation("c[t] = f * c[t-1] + i * g")]
+[Equation("h[t] = o * tanh(c[t])")]
+public partial class RegularisedLstm;

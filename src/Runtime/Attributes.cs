@@ -168,3 +168,28 @@ public sealed class VariationalDropoutAttribute : Attribute
     /// <summary>p, in [0, 1).</summary>
     public double Probability { get; }
 }
+
+/// <summary>
+/// DropConnect on the recurrent weights of a state (Wan et al. 2013; AWD-LSTM's weight drop): while training, every
+/// weight that multiplies s[t-1] (PyTorch's weight_hh) is zero with probability p and the others are scaled by
+/// 1 / (1 - p), one mask per Forward for all its steps and sequences; biases and the input's weights are untouched.
+/// At inference, the weights as they are. <c>[DropConnect("h", 0.5)]</c>.
+/// </summary>
+[AttributeUsage(AttributeTargets.Class, AllowMultiple = true, Inherited = false)]
+public sealed class DropConnectAttribute : Attribute
+{
+    /// <summary>Declares DropConnect on the weights that multiply one state.</summary>
+    /// <param name="state">A state of the equations, read at t-1 by a weight matrix.</param>
+    /// <param name="probability">p, the probability that a weight is dropped, in [0, 1).</param>
+    public DropConnectAttribute(string state, double probability)
+    {
+        State = state;
+        Probability = probability;
+    }
+
+    /// <summary>The state.</summary>
+    public string State { get; }
+
+    /// <summary>p, in [0, 1).</summary>
+    public double Probability { get; }
+}

@@ -465,6 +465,35 @@ public abstract class SequenceRunner<T> where T : unmanaged, INumberBase<T>
         for (int t = 1; t < steps; t++) first.CopyTo(mask.Slice(t * perStep, perStep));
     }
 
+    /// <summary>
+    /// The weights a pass multiplies by, for the cell's DropConnect <paramref name="dropout"/>: while training (and p &gt;
+    /// 0), a mask drawn for this pass, each weight 0 with probability p and 1 / (1 - p) otherwise, and
+    /// <paramref name="dropped"/> the weights times it; otherwise <paramref name="weights"/> themselves.
+    /// </summary>
+    [EditorBrowsable(EditorBrowsableState.Never)]
+    protected T[] DropConnect(int dropout, bool training, T[] weights, T[] dropped, T[] mask)
+    {
+        CellDropout declared = Cell.Dropouts[dropout];
+        double p = declared.Probability;
+        if (!training || p == 0) return weights;
+        ref MaskGenerator generator = ref declared.Generator;
+        float keep = (float)(1 - p);
+        T scale = T.CreateTruncating(1 / (1 - p));
+        for (int i = 0; i < weights.Length; i++)
+        {
+            mask[i] = generator.NextSingle() < keep ? scale : T.Zero;
+            dropped[i] = weights[i] * mask[i];
+        }
+        return dropped;
+    }
+
+    /// <summary>Adds the gradient of the dropped weights, <paramref name="dropped"/>, to the weights' own: times the mask of the pass.</summary>
+    [EditorBrowsable(EditorBrowsableState.Never)]
+    protected static void AddDropConnectGradient(T[] gradient, T[] dropped, T[] mask)
+    {
+        for (int i = 0; i < gradient.Length; i++) gradient[i] += dropped[i] * mask[i];
+    }
+
     /// <summary>Adds the gradient of x[t-<paramref name="lag"/>] to the gradient of the inputs it was read from.</summary>
     [EditorBrowsable(EditorBrowsableState.Never)]
     protected void AddLaggedInputGradients(int lag, int steps, ReadOnlySpan<T> gradients)

@@ -125,6 +125,15 @@ public sealed class DiagnosticTests
     public void CG0027_DropoutOfAStateNoMatrixReads() => Expect("CG0027", Blocks("[VariationalDropout([|\"c\"|], 0.1)]\n", Lstm));
 
     [Fact]
+    public void CG0027_DropConnectOfAStateNoMatrixReads() => Expect("CG0027", Blocks("[DropConnect([|\"c\"|], 0.5)]\n", Lstm));
+
+    [Fact]
+    public void CG0027_DropConnectProbabilityOutOfRange() => Expect("CG0027", Blocks("[DropConnect(\"h\", [|2|])]\n", BlockRnn));
+
+    [Fact]
+    public void CG0027_DropConnectDeclaredTwice() => Expect("CG0027", Blocks("[DropConnect(\"h\", 0.5)]\n[DropConnect([|\"h\"|], 0.5)]\n", BlockRnn));
+
+    [Fact]
     public void CG0027_ZoneoutInALayer() =>
         Expect("CG0027", "using CellGen;\nnamespace Test;\n\n[Layer]\n[Equation(\"y = tanh(W @ x + b)\")]\n[Zoneout([|\"y\"|], 0.1)]\npublic partial class C;\n");
 

@@ -39,6 +39,14 @@ public sealed class DropoutTests
     // Both on one state, a state of a declared size, and a state read after its equation (h[t] in c's).
     [InlineData("[VariationalDropout(\"h\", 0.4), Zoneout(\"h\", 0.5), Zoneout(\"c\", 0.25), Size(\"c\", \"P\")]", 3, 4,
         "h[t] = tanh(W @ [h[t-1], x[t]] + U @ c[t-1])", "c[t] = sigmoid(V @ [h[t], c[t-1]]) * c[t-1] + mean(h[t])")]
+    // DropConnect on the weights that multiply h[t-1] (the four gates' fused buffer), with zoneout on c.
+    [InlineData("[DropConnect(\"h\", 0.5), Zoneout(\"c\", 0.5)]", 3, 5,
+        "i = sigmoid(W_i @ [h[t-1], x[t]] + b_i)", "f = sigmoid(W_f @ [h[t-1], x[t]] + b_f)", "g = tanh(W_g @ [h[t-1], x[t]] + b_g)",
+        "o = sigmoid(W_o @ [h[t-1], x[t]] + b_o)", "c[t] = f * c[t-1] + i * g", "h[t] = o * tanh(c[t])")]
+    // DropConnect on two buffers (h[t-1] and r * h[t-1]) under variational dropout, and block-diagonal weights dropped.
+    [InlineData("[DropConnect(\"h\", 0.4), VariationalDropout(\"h\", 0.5), BlockDiagonal(\"R\", 2)]", 4, 6,
+        "r = sigmoid(W_r @ [h[t-1], x[t]] + b_r)", "z = sigmoid(R @ h[t-1] + W_z @ x[t] + b_z)",
+        "n = tanh(W_n @ [r * h[t-1], x[t]] + b_n)", "h[t] = (1 - z) * n + z * h[t-1]")]
     public void GradientsMatchFiniteDifferencesAndFloatMatchesDouble(string attributes, int x, int h, params string[] equations)
     {
         Assembly assembly = Compile(attributes, equations);
@@ -48,7 +56,7 @@ public sealed class DropoutTests
         Assert.NotEmpty(cell.Dropouts);
         var report = GradientChecks.Check(cell, batch: 3, steps: 4, seed: 7);
         Assert.True(report.Failures.Count == 0, string.Join("\n", report.Failures));
-        foreach ((int batch, int hidden) in new[] { (3, h), (9, 37) })
+        foreach ((int batch, int hidden) in new[] { (3, h), (9, attributes.Contains("BlockDiagonal") ? 38 : 37) })
         {
             var f = Create<RecurrentCell<float>>(assembly, "C", Arguments(hidden));
             var d = Create<RecurrentCell<double>>(assembly, "C+Float64", Arguments(hidden));
@@ -177,12 +185,64 @@ public sealed class DropoutTests
     }
 
     [Fact]
+    public void DropConnectDropsEachRecurrentWeightWithProbabilityPForAWholePassAndLeavesTheInputsWeights()
+    {
+        const int x = 2, h = 24, steps = 3;
+        const double p = 0.5;
+        Assembly assembly = Compile($"[DropConnect(\"h\", {p})]", "h[t] = R @ h[t-1] + W @ x[t]");
+        var cell = Create<RecurrentCell<double>>(assembly, "C+Float64", x, h);
+        var random = new Random(11);
+        double[] r = Enumerable.Range(0, h * h).Select(_ => random.NextDouble() + 0.5).ToArray(); // [out, in], none zero
+        double[] w = Enumerable.Range(0, h * x).Select(_ => random.NextDouble() + 0.5).ToArray();
+        cell.Parameter("R").CopyFrom(r);
+        cell.Parameter("W").CopyFrom(w);
+        // Sequence b starts from the unit vector e_b with input 0, so h[1] of sequence b is column b of the matrix multiplied.
+        int batch = h;
+        double[] initial = new double[batch * h];
+        for (int b = 0; b < batch; b++) initial[b * h + b] = 1;
+        double[] inputs = new double[steps * batch * x];
+        double[] trained = Run(cell, inputs, initial, batch, steps, training: true);
+        var used = new double[h, h];
+        int dropped = 0;
+        for (int b = 0; b < batch; b++)
+            for (int i = 0; i < h; i++)
+            {
+                double value = trained[b * h + i], weight = r[i * h + b];
+                Assert.True(value == 0 || Math.Abs(value - weight / (1 - p)) < 1e-12, $"R[{i}, {b}] = {weight} was multiplied as {value}: neither dropped nor scaled by 1 / (1 - p)");
+                used[i, b] = value;
+                if (value == 0) dropped++;
+            }
+        Assert.InRange(dropped / (double)(h * h), p - 0.1, p + 0.1); // 576 weights: ±0.1 is about five standard deviations
+        // The same dropped matrix at every step of the pass and for every sequence: h[t] = R' h[t-1].
+        for (int t = 1; t < steps; t++)
+            for (int b = 0; b < batch; b++)
+                for (int i = 0; i < h; i++)
+                {
+                    double expected = 0;
+                    for (int k = 0; k < h; k++) expected += used[i, k] * trained[((t - 1) * batch + b) * h + k];
+                    Assert.Equal(expected, trained[(t * batch + b) * h + i], 9);
+                }
+        // The input's weights are not dropped: from zero states, h[1] = W x[1].
+        double[] ones = Enumerable.Repeat(1.0, batch * x).ToArray();
+        double[] fromInput = Run(cell, ones, new double[batch * h], batch, 1, training: true);
+        for (int i = 0; i < h; i++) Assert.Equal(w[i * x] + w[i * x + 1], fromInput[i], 12);
+        // Inference multiplies by R itself.
+        double[] first = inputs.AsSpan(0, batch * x).ToArray();
+        double[] inferred = Run(cell, first, initial, batch, 1, training: false);
+        for (int b = 0; b < batch; b++)
+            for (int i = 0; i < h; i++) Assert.Equal(r[i * h + b], inferred[b * h + i], 12);
+        // Another pass draws another mask; the gradient of R is the dropped matrix's, times the mask (finite differences above).
+        double[] again = Run(cell, first, initial, batch, 1, training: true);
+        Assert.NotEqual(trained.AsSpan(0, batch * h).ToArray(), again);
+    }
+
+    [Fact]
     public void TheGeneratedConstructorRegistersEachDeclarationInOrder()
     {
-        Assembly assembly = Compile("[Zoneout(\"c\", 0.5), VariationalDropout(\"h\", 0.125), Zoneout(\"h\", 0.05)]",
+        Assembly assembly = Compile("[Zoneout(\"c\", 0.5), VariationalDropout(\"h\", 0.125), Zoneout(\"h\", 0.05), DropConnect(\"h\", 0.25)]",
             "c[t] = tanh(W @ [h[t-1], x[t]])", "h[t] = tanh(c[t]) * c[t-1]");
         var cell = Create<RecurrentCell<float>>(assembly, "C", 2, 4);
-        Assert.Equal(new[] { "zoneout on c, p = 0.5", "dropout on h, p = 0.125", "zoneout on h, p = 0.05" }, cell.Dropouts.Select(d => d.ToString()));
-        Assert.Equal(new[] { CellDropoutKind.Zoneout, CellDropoutKind.Variational, CellDropoutKind.Zoneout }, cell.Dropouts.Select(d => d.Kind));
+        Assert.Equal(new[] { "zoneout on c, p = 0.5", "dropout on h, p = 0.125", "zoneout on h, p = 0.05", "dropconnect on h, p = 0.25" }, cell.Dropouts.Select(d => d.ToString()));
+        Assert.Equal(new[] { CellDropoutKind.Zoneout, CellDropoutKind.Variational, CellDropoutKind.Zoneout, CellDropoutKind.DropConnect }, cell.Dropouts.Select(d => d.Kind));
     }
 }

@@ -72,13 +72,13 @@ public sealed class FuzzTests
             _ => m.Value + m.Value, // declared twice
         });
 
-    /// <summary>A [Zoneout] or [VariationalDropout] with another p (out of [0, 1), not a number), another name, the other kind, or twice.</summary>
+    /// <summary>A [Zoneout], [VariationalDropout] or [DropConnect] with another p (out of [0, 1), not a number), another name, another kind, or twice.</summary>
     private static string MutateDropouts(string attributes, Random random) =>
-        System.Text.RegularExpressions.Regex.Replace(attributes, @"\[(Zoneout|VariationalDropout)\(""([^""]*)"", ([^)]*)\)\]", m => random.Next(4) switch
+        System.Text.RegularExpressions.Regex.Replace(attributes, @"\[(Zoneout|VariationalDropout|DropConnect)\(""([^""]*)"", ([^)]*)\)\]", m => random.Next(4) switch
         {
             0 => $"[{m.Groups[1].Value}(\"{m.Groups[2].Value}\", {new[] { "-0.1", "1", "1.5", "double.NaN", "double.PositiveInfinity", "0", "0.999999" }[random.Next(7)]})]",
             1 => $"[{m.Groups[1].Value}(\"{new[] { "h", "x", "b0", "W0", "g0", "q", "Q", "" }[random.Next(8)]}\", {m.Groups[3].Value})]",
-            2 => $"[{(m.Groups[1].Value == "Zoneout" ? "VariationalDropout" : "Zoneout")}(\"{m.Groups[2].Value}\", {m.Groups[3].Value})]",
+            2 => $"[{new[] { "Zoneout", "VariationalDropout", "DropConnect" }[random.Next(3)]}(\"{m.Groups[2].Value}\", {m.Groups[3].Value})]",
             _ => m.Value + m.Value, // declared twice
         });
 

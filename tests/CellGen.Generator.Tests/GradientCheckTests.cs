@@ -97,6 +97,7 @@ public sealed class GradientCheckTests
             ["block-diagonal"] = t => t.Contains("[BlockDiagonal("),
             ["zoneout"] = t => t.Contains("[Zoneout("),
             ["variational dropout"] = t => t.Contains("[VariationalDropout("),
+            ["dropconnect"] = t => t.Contains("[DropConnect("),
             ["highway"] = t => false, // counted below, from the constructors
         };
         // Every function of the operation table, read from it: a new entry must reach the random cells too.

@@ -258,6 +258,11 @@ public sealed class RandomCells
             equations[user] += $" + {Fresh("Wd")} @ {dropped}[t-1]";
             regularisers.Add($"[VariationalDropout(\"{dropped}\", 0.5)]");
         }
+        // DropConnect on the weights that multiply a state some matrix reads at t-1: one the dropout's product reads, or h
+        // when a product of h[t-1] is written (its operand read as the binder reads it: a state inside a product).
+        string connected = Choose("dropconnect", Option("none", () => "", 3), Option("h", () => "h"));
+        if (connected.Length > 0 && (dropped == "h" || equations.Any(e => ReadsInProduct(e, "h"))))
+            regularisers.Add("[DropConnect(\"h\", 0.5)]");
         // Only the scalars the equations kept: an argument drawn for a choice that did not use it is dropped with its names.
         var kept = _scalars.Where(a => equations.Any(e => System.Text.RegularExpressions.Regex.IsMatch(e, $@"\b{a}\b")));
         LastSizes = string.Join("\n", new[] { LastSizes }.Where(s => s.Length > 0).Concat(kept.Select(a => $"[Size(\"{a}\", \"1\")]"))
@@ -266,7 +271,35 @@ public sealed class RandomCells
         return equations;
     }
 
-    /// <summary>The [Size], [BlockDiagonal], [Zoneout] and [VariationalDropout] attributes of the last cell (a line each, or empty).</summary>
+    /// <summary>
+    /// Whether <paramref name="equation"/> reads <paramref name="state"/>[t-1] inside a product's operand: after an '@' or
+    /// '·', within the operand's brackets or parentheses (or as the operand itself).
+    /// </summary>
+    private static bool ReadsInProduct(string equation, string state)
+    {
+        string read = state + "[t-1]";
+        for (int at = 0; at < equation.Length; at++)
+        {
+            if (equation[at] is not ('@' or '·')) continue;
+            int start = at + 1;
+            while (start < equation.Length && equation[start] == ' ') start++;
+            if (start >= equation.Length) continue;
+            if (equation[start] is '[' or '(')
+            {
+                int depth = 0, end = start;
+                for (; end < equation.Length; end++)
+                {
+                    if (equation[end] is '[' or '(') depth++;
+                    else if (equation[end] is ']' or ')' && --depth == 0) break;
+                }
+                if (equation.Substring(start, Math.Min(end + 1, equation.Length) - start).Contains(read)) return true;
+            }
+            else if (string.CompareOrdinal(equation, start, read, 0, read.Length) == 0) return true;
+        }
+        return false;
+    }
+
+    /// <summary>The [Size], [BlockDiagonal], [Zoneout], [VariationalDropout] and [DropConnect] attributes of the last cell (a line each, or empty).</summary>
     public string LastSizes { get; private set; } = "";
 
     /// <summary>A cell's source: its equations (escaped for a C# string) and its [Size] attributes.</summary>

@@ -79,8 +79,12 @@ internal sealed record CellSchedule(
     EquatableArray<Instruction> AfterLoopBackward,
     EquatableArray<Instruction?> FirstWriter, // per node: the instruction that first writes its adjoint (null: none)
     EquatableArray<bool> StatesReadBack,    // per state (cell order): some backward contribution reaches s[t-1]
-    EquatableArray<string> Names)           // per node: what generated code calls its value (Naming)
+    EquatableArray<string> Names,           // per node: what generated code calls its value (Naming)
+    EquatableArray<int> DropConnectOf = default) // per weight buffer: the cell's [DropConnect] that drops it, or -1
 {
+    /// <summary>The [DropConnect] (its index in the cell's dropouts) that drops weight buffer <paramref name="buffer"/>, or -1.</summary>
+    public int DropConnect(int buffer) => DropConnectOf.Count > buffer ? DropConnectOf[buffer] : -1;
+
     public OptimisedCell Optimised => Derivative.Cell;
 
     public StepGraph Graph => Derivative.Cell.Graph;
@@ -287,7 +291,27 @@ internal static class Scheduler
 
         return new CellSchedule(derivative, plans.ToEquatableArray(), buffers.ToEquatableArray(), sweeps.ToEquatableArray(),
             calls.ToEquatableArray(), Forward(Phase.Hoisted), Forward(Phase.Step), stepBackward, afterLoop,
-            first.ToEquatableArray(), statesReadBack, names);
+            first.ToEquatableArray(), statesReadBack, names, DropConnects(cell));
+    }
+
+    /// <summary>
+    /// For each weight buffer, the [DropConnect] whose state one of its products reads at t-1 (in its operand, through
+    /// elementwise operations: r * h[t-1] reads h[t-1]), or -1: the buffer's weights multiply that state. A buffer that
+    /// multiplies two such states takes the first declaration.
+    /// </summary>
+    private static EquatableArray<int> DropConnects(OptimisedCell cell)
+    {
+        var nodes = cell.Graph.Nodes;
+        var dropouts = cell.Graph.Cell.Dropouts.Count > 0 ? cell.Graph.Cell.Dropouts : EquatableArray<DropoutInfo>.Empty;
+        bool Reads(int node, string state) => nodes[node] switch
+        {
+            { Op: Op.StatePrev } n => n.Name == state,
+            { IsElementwise: true } n => n.Args.Any(a => Reads(a, state)),
+            _ => false,
+        };
+        return cell.Buffers.Select(buffer => Enumerable.Range(0, dropouts.Count).Where(k => dropouts[k].Kind == DropoutKind.DropConnect
+                && cell.Calls.Any(call => call.Buffer == buffer.Index && Reads(call.Operand, dropouts[k].State))).DefaultIfEmpty(-1).First())
+            .ToEquatableArray();
     }
 
     /// <summary>

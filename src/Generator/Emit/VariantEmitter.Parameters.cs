@@ -198,7 +198,7 @@ internal sealed partial class VariantEmitter
                 _w.Line($"base.AddParameter(\"{name}\", new[] {{ {SizeOf(vector.Size)} }}, {block});");
             }
             _w.Line("base.ResetParameters(); // never all zeros: U(-1/√H, 1/√H), from the generator Initializers.ManualSeed seeds");
-            // After the parameters: a cell draws the same parameters with and without its regularisation.
+            // Their generators are seeded when they first draw: the cell's parameters are those it has without them.
             foreach (DropoutInfo dropout in _cell.Dropouts)
                 _w.Line($"base.AddDropout({Runtime}.CellDropoutKind.{dropout.Kind}, {Quote(dropout.State)}, {dropout.Probability.ToString("R", System.Globalization.CultureInfo.InvariantCulture)});");
         }

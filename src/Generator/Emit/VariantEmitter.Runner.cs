@@ -22,6 +22,11 @@ internal sealed partial class VariantEmitter
                 _w.Line($"private readonly {T}[] {_bufferFields[b.Index]}; // [{(b.AllSteps ? "T * B" : "B")}, {BufferWidth(b)}] {Purpose(b)}");
             foreach (WeightBuffer weights in ForwardWeights())
                 _w.Line($"private readonly {Support}.PackedWeights<{T}> {PackedField(WeightsField(weights.Index))}; // weights{weights.Index} in the panels the forward kernels read");
+            foreach (WeightBuffer weights in DroppedWeights())
+            {
+                _w.Line($"private {T}[] {UsedField(weights.Index)}; // weights{weights.Index} as the last pass multiplied by: the cell's, or dropped while training ([DropConnect])");
+                _w.Line($"private readonly {T}[] {DroppedField(weights.Index)}, {MaskField(weights.Index)}, {Gradient(DroppedField(weights.Index))}; // the dropped weights, their mask, their gradient");
+            }
             foreach (WeightBuffer weights in TransposedWeights())
             {
                 _w.Line($"private readonly {T}[] {TransposedField(weights.Index)}; // [{BufferRows(weights)}, {StoredRows(weights)}] weights{weights.Index}ᵀ{(weights.Blocks > 1 ? " block by block" : "")}, for the data gradients");
@@ -39,6 +44,12 @@ internal sealed partial class VariantEmitter
                     _w.Line($"{_bufferFields[b.Index]} = Buffer(1L * {(b.AllSteps ? "maxSteps * maxBatchSize" : "maxBatchSize")} * {Paren(BufferWidth(b))}, \"{b.Name}\");");
                 foreach (WeightBuffer weights in ForwardWeights())
                     _w.Line($"{PackedField(WeightsField(weights.Index))} = new {Support}.PackedWeights<{T}>({StoredRows(weights)}, {BufferRows(weights)});");
+                foreach (WeightBuffer weights in DroppedWeights())
+                {
+                    _w.Line($"{UsedField(weights.Index)} = _cell.{WeightsField(weights.Index)};");
+                    foreach (string field in new[] { DroppedField(weights.Index), MaskField(weights.Index), Gradient(DroppedField(weights.Index)) })
+                        _w.Line($"{field} = new {T}[_cell.{WeightsField(weights.Index)}.Length];");
+                }
                 foreach (WeightBuffer weights in TransposedWeights())
                 {
                     _w.Line($"{TransposedField(weights.Index)} = new {T}[_cell.{WeightsField(weights.Index)}.Length]; // [{BufferRows(weights)}, {StoredRows(weights)}]");
@@ -56,6 +67,12 @@ internal sealed partial class VariantEmitter
                 _w.Comment("The weights may have changed since the last pass: the first product to read their panels packs them again.");
                 foreach (WeightBuffer weights in ForwardWeights())
                     _w.Line($"{PackedField(WeightsField(weights.Index))}.Invalidate();");
+                foreach (WeightBuffer weights in DroppedWeights())
+                {
+                    DropoutInfo dropout = _cell.Dropouts[_schedule.DropConnect(weights.Index)];
+                    _w.Line($"{UsedField(weights.Index)} = DropConnect({_schedule.DropConnect(weights.Index)}, record, _cell.{WeightsField(weights.Index)}, {DroppedField(weights.Index)}, {MaskField(weights.Index)}); "
+                        + $"// the weights that multiply {dropout.State}[t-1], dropped with one mask for the pass while training");
+                }
                 foreach (var lagged in LaggedInputs())
                     _w.Line($"LaggedInputs(inputs, {lagged.Lag}, steps, {_bufferFields[lagged.Buffer]}); // {_cell.Input}[t-{lagged.Lag}]: zero before the first step");
                 foreach (int mask in Enumerable.Range(0, _graph.Nodes.Count).Where(i => _graph.Nodes[i].Op == Op.Mask))
@@ -90,8 +107,8 @@ internal sealed partial class VariantEmitter
                 foreach (WeightBuffer weights in TransposedWeights())
                 {
                     _w.Line(weights.Blocks == 1
-                        ? $"{Support}.Gemm.Transpose<{T}>(_cell.{WeightsField(weights.Index)}, {TransposedField(weights.Index)}, {StoredRows(weights)}, {BufferRows(weights)});"
-                        : $"{Support}.Gemm.TransposeBlocks<{T}>(_cell.{WeightsField(weights.Index)}, {TransposedField(weights.Index)}, {SizeOf(weights.OperandSize)}, {BlockArguments(weights)});");
+                        ? $"{Support}.Gemm.Transpose<{T}>({WeightsRead(weights.Index)}, {TransposedField(weights.Index)}, {StoredRows(weights)}, {BufferRows(weights)});"
+                        : $"{Support}.Gemm.TransposeBlocks<{T}>({WeightsRead(weights.Index)}, {TransposedField(weights.Index)}, {SizeOf(weights.OperandSize)}, {BlockArguments(weights)});");
                     _w.Line($"{PackedField(TransposedField(weights.Index))}.Invalidate();");
                 }
                 using (_w.Block("for (int t = steps - 1; t >= 0; t--)"))
@@ -132,6 +149,18 @@ internal sealed partial class VariantEmitter
             .Select(buffer => _schedule.Optimised.Buffers[buffer]).ToList();
 
     private string TransposedField(int weights) => Field("transposed:" + weights, WeightsField(weights) + "Transposed");
+
+    /// <summary>The weight buffers a [DropConnect] drops, in buffer order.</summary>
+    private List<WeightBuffer> DroppedWeights() => _schedule.Optimised.Buffers.Where(b => _schedule.DropConnect(b.Index) >= 0).ToList();
+
+    private string UsedField(int weights) => Field("used:" + weights, WeightsField(weights) + "Used");
+
+    private string DroppedField(int weights) => Field("dropped:" + weights, WeightsField(weights) + "Dropped");
+
+    private string MaskField(int weights) => Field("mask:" + weights, WeightsField(weights) + "Mask");
+
+    /// <summary>What a pass multiplies by: the cell's weights, or the runner's choice of them and their dropped copy.</summary>
+    private string WeightsRead(int weights) => _schedule.DropConnect(weights) >= 0 ? UsedField(weights) : $"_cell.{WeightsField(weights)}";
 
     private string PackedField(string weights) => Field("packed:" + weights, weights + "Packed");
 
@@ -250,7 +279,7 @@ internal sealed partial class VariantEmitter
         _w.Comment($"product{call.Call} = " + string.Join(" | ", weights.Parts.Select(p => p.Matrix + _describe.Columns(p.Matrix, p.Part) + " @ " + _describe.Node(gemm.Operand, false) + (p.Bias.Length > 0 ? " + " + p.Bias : "")))
             + (weights.Blocks > 1 ? $", each matrix {weights.Blocks} blocks along its diagonal, only the blocks multiplied" : ""));
         string bias = weights.HasBias ? $"_cell.{BiasField(weights.Index)}" : "default";
-        return $"{operand}, {lda}, _cell.{WeightsField(weights.Index)}, {PackedField(WeightsField(weights.Index))}, {bias}, {ValueView(NodeOfCall(call.Call), phase, forward: true)!.Span}, {n}, {Rows(phase)}, {SizeOf(weights.OperandSize)}";
+        return $"{operand}, {lda}, {WeightsRead(weights.Index)}, {PackedField(WeightsField(weights.Index))}, {bias}, {ValueView(NodeOfCall(call.Call), phase, forward: true)!.Span}, {n}, {Rows(phase)}, {SizeOf(weights.OperandSize)}";
     }
 
     /// <summary>The weights of the call planned at <paramref name="plan"/>.</summary>
@@ -319,9 +348,22 @@ internal sealed partial class VariantEmitter
                 string n = BufferRows(weights);
                 string dz = BufferSpan(call.GradientBuffer, Phase.Hoisted).Text;
                 _w.Comment($"d(weights{weights.Index}) += {_describe.Short(gemm.Operand)}ᵀ @ d(product{call.Call}), over all steps" + (weights.Blocks > 1 ? ", the blocks only" : ""));
-                _w.Line(weights.Blocks == 1
-                    ? $"{Support}.Gemm.BackwardWeights<{T}>({operand}, {lda}, {dz}, {n}, _cell.{Gradient(WeightsField(weights.Index))}, steps * B, {SizeOf(weights.OperandSize)}, {n});"
-                    : $"{Support}.Gemm.BackwardWeightsBlocks<{T}>({operand}, {lda}, {dz}, {n}, _cell.{Gradient(WeightsField(weights.Index))}, steps * B, {SizeOf(weights.OperandSize)}, {BlockArguments(weights)});");
+                string Product(string gradient) => weights.Blocks == 1
+                    ? $"{Support}.Gemm.BackwardWeights<{T}>({operand}, {lda}, {dz}, {n}, {gradient}, steps * B, {SizeOf(weights.OperandSize)}, {n});"
+                    : $"{Support}.Gemm.BackwardWeightsBlocks<{T}>({operand}, {lda}, {dz}, {n}, {gradient}, steps * B, {SizeOf(weights.OperandSize)}, {BlockArguments(weights)});";
+                string own = $"_cell.{Gradient(WeightsField(weights.Index))}";
+                if (_schedule.DropConnect(weights.Index) < 0)
+                    _w.Line(Product(own));
+                else
+                {
+                    _w.Line($"if ({UsedField(weights.Index)} == _cell.{WeightsField(weights.Index)}) {Product(own)}");
+                    using (_w.Block("else // the pass dropped them: the gradient of the dropped weights, times the mask, is the weights'"))
+                    {
+                        _w.Line($"global::System.Array.Clear({Gradient(DroppedField(weights.Index))});");
+                        _w.Line(Product(Gradient(DroppedField(weights.Index))));
+                        _w.Line($"AddDropConnectGradient({own}, {Gradient(DroppedField(weights.Index))}, {MaskField(weights.Index)});");
+                    }
+                }
                 if (weights.HasBias)
                     _w.Line($"{Support}.Gemm.BiasGradient<{T}>({dz}, {n}, _cell.{Gradient(BiasField(weights.Index))}, steps * B, {n});");
                 return;

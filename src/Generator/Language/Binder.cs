@@ -167,8 +167,9 @@ internal sealed class Binder
     }
 
     /// <summary>
-    /// Each [Zoneout] and [VariationalDropout] names a state; variational dropout needs a matrix that reads the state at
-    /// t-1 (it masks the state there and nowhere else), or it would do nothing.
+    /// Each [Zoneout], [VariationalDropout] and [DropConnect] names a state; variational dropout and DropConnect need a
+    /// matrix that reads the state at t-1 (they mask the state there, or the weights that multiply it), or they would do
+    /// nothing.
     /// </summary>
     private List<DropoutInfo> CheckDropoutDeclarations(IReadOnlyList<BoundEquation> bound)
     {
@@ -176,14 +177,16 @@ internal sealed class Binder
         foreach (DropoutDeclaration declaration in _dropouts)
         {
             string name = declaration.State;
-            string? problem = _layer ? "a layer has no states: zoneout and variational dropout act on a state from step to step (use a Dropout module between layers)"
+            string? problem = _layer ? "a layer has no states: zoneout, variational dropout and DropConnect act on a state from step to step (use a Dropout module between layers)"
                 : _stateDefinitions.ContainsKey(name) ? null
                 : name == _input ? $"'{name}' is the input, not a state: drop the input with a Dropout module before the cell"
                 : _localDefinitions.ContainsKey(name) ? $"'{name}' is an intermediate, not a state: it names the target of an '{name}[t] = ...' equation"
                 : _matrixNames.Contains(name) ? $"'{name}' is a weight matrix, not a state"
                 : $"the equations have no state '{name}': it names the target of an '{name}[t] = ...' equation";
-            if (problem is null && declaration.Kind == DropoutKind.Variational && !bound.Any(e => ReadByMatrix(e.Value, name, false)))
-                problem = $"no weight matrix reads '{name}[t-1]': variational dropout masks a state where a matrix reads it, as h in W @ [h[t-1], x[t]]";
+            if (problem is null && declaration.Kind != DropoutKind.Zoneout && !bound.Any(e => ReadByMatrix(e.Value, name, false)))
+                problem = declaration.Kind == DropoutKind.Variational
+                    ? $"no weight matrix reads '{name}[t-1]': variational dropout masks a state where a matrix reads it, as h in W @ [h[t-1], x[t]]"
+                    : $"no weight matrix reads '{name}[t-1]': DropConnect drops the weights that multiply it, as W's columns for h in W @ [h[t-1], x[t]]";
             if (problem is not null)
                 _declarationProblems.Add(new DiagnosticInfo(Diagnostics.DropoutDeclaration.Id, declaration.StateLocation, new EquatableArray<string>(new[] { declaration.Attribute, problem })));
             else

@@ -62,10 +62,24 @@ internal sealed record NegateExpr(BoundExpr Operand) : BoundExpr;
 /// <summary><c>W @ [parts]</c>; a single operand is a concatenation of one part.</summary>
 internal sealed record MatVecExpr(string Matrix, EquatableArray<BoundExpr> Parts) : BoundExpr;
 
-/// <summary>Regularisation inside the cell: zoneout of a state, or variational dropout where matrices read it.</summary>
-internal enum DropoutKind { Zoneout, Variational }
+/// <summary>
+/// Regularisation inside the cell: zoneout of a state, variational dropout where matrices read it, or DropConnect on the
+/// weights that multiply it. The order is the runtime's CellDropoutKind.
+/// </summary>
+internal enum DropoutKind { Zoneout, Variational, DropConnect }
 
-/// <summary>One [Zoneout] or [VariationalDropout]: its index is its position in <see cref="BoundCell.Dropouts"/>, the cell's Dropouts at run time.</summary>
+internal static class DropoutKinds
+{
+    /// <summary>The attribute that declares it: "Zoneout", "VariationalDropout", "DropConnect".</summary>
+    public static string Attribute(this DropoutKind kind) => kind switch
+    {
+        DropoutKind.Zoneout => "Zoneout",
+        DropoutKind.Variational => "VariationalDropout",
+        _ => "DropConnect",
+    };
+}
+
+/// <summary>One [Zoneout], [VariationalDropout] or [DropConnect]: its index is its position in <see cref="BoundCell.Dropouts"/>, the cell's Dropouts at run time.</summary>
 internal sealed record DropoutInfo(DropoutKind Kind, string State, double Probability);
 
 /// <summary>One equation; <c>Size</c> is its target's: H unless declared.</summary>

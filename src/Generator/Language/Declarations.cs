@@ -35,13 +35,13 @@ internal sealed record SizeDeclaration(string Name, string Size, SourceSpan Name
 internal sealed record BlockDeclaration(string Matrix, int Blocks, SourceSpan MatrixLocation, SourceSpan BlocksLocation);
 
 /// <summary>
-/// A [Zoneout("h", 0.1)] or [VariationalDropout("h", 0.25)] attribute: what it does, the state, p, and where each
-/// argument is written.
+/// A [Zoneout("h", 0.1)], [VariationalDropout("h", 0.25)] or [DropConnect("h", 0.5)] attribute: what it does, the
+/// state, p, and where each argument is written.
 /// </summary>
 internal sealed record DropoutDeclaration(DropoutKind Kind, string State, double Probability, SourceSpan StateLocation, SourceSpan ProbabilityLocation)
 {
     /// <summary>The attribute's name, for messages.</summary>
-    public string Attribute => Kind == DropoutKind.Zoneout ? "[Zoneout]" : "[VariationalDropout]";
+    public string Attribute => "[" + Kind.Attribute() + "]";
 }
 
 /// <summary>A [RecurrentCell] class as the generator sees it: names, equations with their locations, declaration problems.</summary>
@@ -71,6 +71,7 @@ internal static class Declarations
     private const string BlockDiagonalAttribute = "CellGen.BlockDiagonalAttribute";
     private const string ZoneoutAttribute = "CellGen.ZoneoutAttribute";
     private const string VariationalDropoutAttribute = "CellGen.VariationalDropoutAttribute";
+    private const string DropConnectAttribute = "CellGen.DropConnectAttribute";
 
     /// <summary>The most blocks a matrix may have: as many as a size may be large (RecurrentCell.MaxSize) would be absurd; heads are few.</summary>
     public const int MaxBlocks = 4096;
@@ -272,13 +273,18 @@ internal static class Declarations
 
         var dropouts = new List<DropoutDeclaration>();
         // In the order they are written: the cell's Dropouts keep it.
-        foreach ((AttributeData attribute, SourceSpan whole, Func<int, SourceSpan> Argument) in Applications(ZoneoutAttribute, VariationalDropoutAttribute))
+        foreach ((AttributeData attribute, SourceSpan whole, Func<int, SourceSpan> Argument) in Applications(ZoneoutAttribute, VariationalDropoutAttribute, DropConnectAttribute))
         {
-            DropoutKind kind = attribute.AttributeClass?.ToDisplayString() == ZoneoutAttribute ? DropoutKind.Zoneout : DropoutKind.Variational;
+            DropoutKind kind = attribute.AttributeClass?.ToDisplayString() switch
+            {
+                ZoneoutAttribute => DropoutKind.Zoneout,
+                VariationalDropoutAttribute => DropoutKind.Variational,
+                _ => DropoutKind.DropConnect,
+            };
             string? state = attribute.ConstructorArguments.Length == 2 ? attribute.ConstructorArguments[0].Value as string : null;
             double? p = attribute.ConstructorArguments.Length == 2 ? attribute.ConstructorArguments[1].Value as double? : null;
-            string shown = kind == DropoutKind.Zoneout ? "[Zoneout]" : "[VariationalDropout]";
-            string written = kind == DropoutKind.Zoneout ? "[Zoneout(\"h\", 0.1)]" : "[VariationalDropout(\"h\", 0.25)]";
+            string shown = "[" + kind.Attribute() + "]";
+            string written = $"[{kind.Attribute()}(\"h\", {(kind == DropoutKind.Zoneout ? "0.1" : "0.25")})]";
             if (state is null || p is null)
                 Report(Diagnostics.DropoutDeclaration, whole, shown, $"it takes a state's name and a probability, as in {written}");
             else if (!(p >= 0 && p < 1))

@@ -147,7 +147,7 @@ public sealed class Recurrent : Module
         for (int l = 0; l < Layers; l++)
             for (int d = 0; d < Directions; d++)
                 foreach (CellDropout dropout in Cell(l, d == 1).Dropouts)
-                    generators.Add(($"{prefix}{dropout.Name}_{dropout.State}_l{l}{(d == 1 ? "_reverse" : "")}", () => dropout.Generator.State, value => dropout.Generator.State = value));
+                    generators.Add(($"{prefix}{dropout.Name}_{dropout.State}_l{l}{(d == 1 ? "_reverse" : "")}", () => dropout.GeneratorState, value => dropout.GeneratorState = value));
         return generators;
     }
 
