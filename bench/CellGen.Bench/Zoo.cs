@@ -24,6 +24,8 @@ public static class Zoo
         // xLSTM's sLSTM with 4 heads (block-diagonal recurrent matrices), and the same equations with full matrices.
         yield return ("Slstm", (x, h) => new Cells.Slstm(x, h));
         yield return ("DenseSlstm", (x, h) => new DenseSlstm(x, h));
+        // The Lstm regularised inside the cell: what drawing and applying its masks costs a training pass.
+        yield return ("RegularisedLstm", (x, h) => new RegularisedLstm(x, h));
         foreach (Type type in typeof(Zoo).Assembly.GetTypes().Where(t => t.Namespace == "CellGen.Tests.Zoo" && typeof(RecurrentCell<float>).IsAssignableFrom(t)).OrderBy(t => t.Name))
         {
             ConstructorInfo constructor = type.GetConstructors().Single();
@@ -171,3 +173,14 @@ public static class Zoo
 [Equation("n[t] = f * n[t-1] + i")]
 [Equation("h[t] = o * c[t] / n[t]")]
 public partial class DenseSlstm;
+
+/// <summary>The built-in Lstm's equations with zoneout on c and h, variational dropout and DropConnect on h: CharLm's sample cell.</summary>
+[RecurrentCell]
+[Zoneout("c", 0.5), Zoneout("h", 0.05), VariationalDropout("h", 0.25), DropConnect("h", 0.5)]
+[Equation("i    = sigmoid(W_i @ [h[t-1], x[t]] + b_i)")]
+[Equation("f    = sigmoid(W_f @ [h[t-1], x[t]] + b_f)")]
+[Equation("g    = tanh(W_g @ [h[t-1], x[t]] + b_g)")]
+[Equation("o    = sigmoid(W_o @ [h[t-1], x[t]] + b_o)")]
+[Equation("c[t] = f * c[t-1] + i * g")]
+[Equation("h[t] = o * tanh(c[t])")]
+public partial class RegularisedLstm;

@@ -133,9 +133,12 @@ public partial class HeadsGru;
 [Equation("h[t] = o * tanh(c[t])")]
 public partial class ZoneoutLstm;
 
-/// <summary>A GRU with variational dropout on h where its matrices read it (Gal and Ghahramani 2016); the interpolation reads h[t-1] undropped.</summary>
+/// <summary>
+/// A GRU with variational dropout on h where its matrices read it (Gal and Ghahramani 2016; the interpolation reads
+/// h[t-1] undropped) and DropConnect on the weights that multiply it (AWD-LSTM's weight drop).
+/// </summary>
 [RecurrentCell]
-[VariationalDropout("h", 0.25)]
+[VariationalDropout("h", 0.25), DropConnect("h", 0.5)]
 [Equation("r    = sigmoid(W_r @ [h[t-1], x[t]] + b_r)")]
 [Equation("z    = sigmoid(W_z @ [h[t-1], x[t]] + b_z)")]
 [Equation("n    = tanh(W_n @ [r * h[t-1], x[t]] + b_n)")]

@@ -144,7 +144,7 @@ internal static class Diagnostics
     public static readonly DiagnosticDescriptor BlockDiagonalDeclaration = Error("CG0026", "Invalid [BlockDiagonal] declaration",
         "[BlockDiagonal]: {0}");
 
-    public static readonly DiagnosticDescriptor DropoutDeclaration = Error("CG0027", "Invalid [Zoneout] or [VariationalDropout] declaration",
+    public static readonly DiagnosticDescriptor DropoutDeclaration = Error("CG0027", "Invalid [Zoneout], [VariationalDropout] or [DropConnect] declaration",
         "{0}: {1}");
 
     public static readonly DiagnosticDescriptor EquationsWithoutCell = Warning("CG0024", "[Equation] without [RecurrentCell]",
