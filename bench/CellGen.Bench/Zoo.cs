@@ -26,12 +26,22 @@ public static class Zoo
         yield return ("DenseSlstm", (x, h) => new DenseSlstm(x, h));
         // The Lstm regularised inside the cell: what drawing and applying its masks costs a training pass.
         yield return ("RegularisedLstm", (x, h) => new RegularisedLstm(x, h));
+        // And with one kind on at a time (the others at p = 0), to tell their costs apart.
+        foreach (CellDropoutKind kind in Enum.GetValues<CellDropoutKind>())
+            yield return ("RegularisedLstm-" + kind, (x, h) => Only(new RegularisedLstm(x, h), kind));
         foreach (Type type in typeof(Zoo).Assembly.GetTypes().Where(t => t.Namespace == "CellGen.Tests.Zoo" && typeof(RecurrentCell<float>).IsAssignableFrom(t)).OrderBy(t => t.Name))
         {
             ConstructorInfo constructor = type.GetConstructors().Single();
             yield return (type.Name, (x, h) => (RecurrentCell<float>)constructor.Invoke(
                 constructor.GetParameters().Select((_, k) => (object)(k == 0 ? x : k == 1 ? h : h / 2)).ToArray()));
         }
+    }
+
+    private static RecurrentCell<float> Only(RecurrentCell<float> cell, CellDropoutKind kind)
+    {
+        foreach (CellDropout dropout in cell.Dropouts)
+            if (dropout.Kind != kind) dropout.Probability = 0;
+        return cell;
     }
 
     /// <summary>Multiply-adds of the products of one step of one sequence: every matrix once (a block-diagonal one's blocks only).</summary>

@@ -454,14 +454,11 @@ public abstract class SequenceRunner<T> where T : unmanaged, INumberBase<T>
         ref MaskGenerator generator = ref declared.Generator;
         if (zoneout)
         {
-            float threshold = (float)p;
-            for (int i = 0; i < all; i++) mask[i] = generator.NextSingle() < threshold ? T.One : T.Zero;
+            generator.Fill(mask, (float)p, T.One, T.Zero);
             return;
         }
-        float keep = (float)(1 - p);
-        T scale = T.CreateTruncating(1 / (1 - p));
         Span<T> first = mask.Slice(0, perStep);
-        for (int i = 0; i < perStep; i++) first[i] = generator.NextSingle() < keep ? scale : T.Zero;
+        generator.Fill(first, (float)(1 - p), T.CreateTruncating(1 / (1 - p)), T.Zero);
         for (int t = 1; t < steps; t++) first.CopyTo(mask.Slice(t * perStep, perStep));
     }
 
@@ -476,14 +473,8 @@ public abstract class SequenceRunner<T> where T : unmanaged, INumberBase<T>
         CellDropout declared = Cell.Dropouts[dropout];
         double p = declared.Probability;
         if (!training || p == 0) return weights;
-        ref MaskGenerator generator = ref declared.Generator;
-        float keep = (float)(1 - p);
-        T scale = T.CreateTruncating(1 / (1 - p));
-        for (int i = 0; i < weights.Length; i++)
-        {
-            mask[i] = generator.NextSingle() < keep ? scale : T.Zero;
-            dropped[i] = weights[i] * mask[i];
-        }
+        declared.Generator.Fill(mask, (float)(1 - p), T.CreateTruncating(1 / (1 - p)), T.Zero);
+        for (int i = 0; i < weights.Length; i++) dropped[i] = weights[i] * mask[i];
         return dropped;
     }
 

@@ -23,6 +23,37 @@ internal struct MaskGenerator
         return (z >> 40) * (1f / (1 << 24));
     }
 
+    /// <summary>
+    /// Fills <paramref name="mask"/> with <paramref name="hit"/> where a draw uniform in [0, 1) falls below
+    /// <paramref name="threshold"/>, else <paramref name="miss"/>: as NextSingle() &lt; threshold, two 24-bit draws from
+    /// each output of the generator (half the mixing per value), the state held in a register for the loop.
+    /// </summary>
+    public void Fill<T>(Span<T> mask, float threshold, T hit, T miss) where T : System.Numerics.INumberBase<T>
+    {
+        ulong state = State;
+        // u < threshold * 2^24 exactly when u * 2^-24 < threshold, and for a whole u when u < its ceiling; the choice is
+        // arithmetic (the sign of u - limit), not a branch, which at p = 0.5 would be mispredicted half the time.
+        ulong limit = (ulong)Math.Ceiling(threshold * (double)(1 << 24));
+        T step = hit - miss;
+        T Pick(ulong u) => miss + step * T.CreateTruncating((u - limit) >> 63);
+        int i = 0;
+        for (; i + 1 < mask.Length; i += 2)
+        {
+            ulong z = Mix(state += 0x9E3779B97F4A7C15UL);
+            mask[i] = Pick(z >> 40);
+            mask[i + 1] = Pick((z >> 16) & 0xFFFFFF);
+        }
+        if (i < mask.Length) mask[i] = Pick(Mix(state += 0x9E3779B97F4A7C15UL) >> 40);
+        State = state;
+    }
+
+    private static ulong Mix(ulong z)
+    {
+        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
+        z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
+        return z ^ (z >> 31);
+    }
+
     /// <summary>Inverted dropout in place: each value kept with probability 1 - p and scaled by 1 / (1 - p); the mask is kept for the gradient.</summary>
     public void Apply(Span<float> values, Span<float> mask, float probability)
     {
