@@ -45,6 +45,69 @@ public sealed class StageTests
         Assert.Equal(new[] { (2, "Q"), (4, "R_i R_z"), (1, "U V"), (1, "W") }, buffers);
     }
 
+    private static BoundCell BindWithDropouts(DropoutDeclaration[] dropouts, params string[] equations)
+    {
+        var syntax = equations.Select((e, k) => Parser.Parse(e, k).Syntax!).ToList();
+        Binder.BindResult bound = Binder.Bind(syntax, "x", "h", System.Array.Empty<SizeDeclaration>(), dropouts: dropouts);
+        Assert.Empty(bound.DeclarationProblems);
+        return bound.Cell!;
+    }
+
+    private static DropoutDeclaration Declared(DropoutKind kind, string state, double p) => new(kind, state, p, default, default);
+
+    /// <summary>
+    /// Zoneout lowers to m * h[t-1] + (1 - m) * h_new, variational dropout to m * h[t-1] where a product reads h[t-1] (and
+    /// only there); neither mask takes a gradient, and 1 - m is recomputed, not kept.
+    /// </summary>
+    [Fact]
+    public void ZoneoutAndVariationalDropoutLowerToMasksThatTakeNoGradient()
+    {
+        BoundCell cell = BindWithDropouts(new[] { Declared(DropoutKind.Variational, "h", 0.25), Declared(DropoutKind.Zoneout, "h", 0.1) },
+            "h[t] = tanh(W @ h[t-1]) + h[t-1]");
+        Assert.Equal(new[] { new DropoutInfo(DropoutKind.Variational, "h", 0.25), new DropoutInfo(DropoutKind.Zoneout, "h", 0.1) }, cell.Dropouts.ToArray());
+        StepGraph graph = Lowering.Lower(cell);
+        var builder = new GraphBuilder();
+        int dropMask = builder.Add(new Node(Op.Mask, EquatableArray<int>.Empty, Size.Hidden, "h", Part: 0));
+        int previous = builder.Add(new Node(Op.StatePrev, EquatableArray<int>.Empty, Size.Hidden, "h"));
+        int dropped = builder.Add(Node.Apply(Operation.Multiply, Size.Hidden, dropMask, previous));
+        int product = builder.Add(new Node(Op.MatVec, new EquatableArray<int>(new[] { dropped }), Size.Hidden, "W"));
+        int tanh = builder.Add(Node.Apply(Operation.Tanh, Size.Hidden, product));
+        int value = builder.Add(new Node(Op.Sum, new EquatableArray<int>(new[] { tanh, previous }), Size.Hidden, Signs: new EquatableArray<int>(new[] { 1, 1 })));
+        int zoneMask = builder.Add(new Node(Op.Mask, EquatableArray<int>.Empty, Size.Hidden, "h", Part: 1));
+        int kept = builder.Add(Node.Apply(Operation.Multiply, Size.Hidden, zoneMask, previous));
+        int rest = builder.Add(new Node(Op.Sum, new EquatableArray<int>(new[] { builder.Constant(1), zoneMask }), Size.Hidden, Signs: new EquatableArray<int>(new[] { 1, -1 })));
+        int updated = builder.Add(Node.Apply(Operation.Multiply, Size.Hidden, rest, value));
+        int state = builder.Add(new Node(Op.Sum, new EquatableArray<int>(new[] { kept, updated }), Size.Hidden, Signs: new EquatableArray<int>(new[] { 1, 1 })));
+        Assert.Equal(builder.Nodes.ToArray(), graph.Nodes.ToArray());
+        Assert.Equal(new[] { new StateUpdate("h", state) }, graph.Updates.ToArray());
+
+        Derivative derivative = Derivation.Derive(Optimiser.Optimise(graph));
+        var nodes = derivative.Cell.Graph.Nodes;
+        var masks = Enumerable.Range(0, nodes.Count).Where(i => nodes[i].Op == Op.Mask).ToList();
+        Assert.Equal(2, masks.Count);
+        int oneMinus = Enumerable.Range(0, nodes.Count).Single(i => nodes[i].Op == Op.Sum && nodes[i].Args.Contains(masks[1]));
+        Assert.DoesNotContain(derivative.Contributions, c => masks.Contains(c.Target) || c.Target == oneMinus);
+        Assert.True(derivative.Recomputed[oneMinus]);
+        CellSchedule schedule = Scheduler.Schedule(derivative);
+        Assert.All(masks, m => Assert.Equal((Storage.Buffer, -1), (schedule.Nodes[m].Storage, schedule.Nodes[m].AdjointBuffer)));
+        Assert.All(masks, m => Assert.Equal(BufferPurpose.Mask, schedule.Buffers[schedule.Nodes[m].Buffer].Purpose));
+        Assert.All(masks, m => Assert.True(schedule.Buffers[schedule.Nodes[m].Buffer].AllSteps));
+    }
+
+    /// <summary>DropConnect names the weight buffers whose products read the state at t-1, through elementwise operations, and no other.</summary>
+    [Fact]
+    public void DropConnectDropsTheWeightBuffersThatMultiplyItsState()
+    {
+        BoundCell cell = BindWithDropouts(new[] { Declared(DropoutKind.DropConnect, "h", 0.5) },
+            "r = sigmoid(W_r @ [h[t-1], x[t]])", "c[t] = tanh(U @ c[t-1] + V @ (r * h[t-1]))", "h[t] = c[t] * r");
+        CellSchedule schedule = Scheduler.Schedule(Derivation.Derive(Optimiser.Optimise(Lowering.Lower(cell))));
+        var buffers = schedule.Optimised.Buffers;
+        var dropped = buffers.Where(b => schedule.DropConnect(b.Index) == 0).Select(b => string.Join(" ", b.Parts.Select(p => p.Matrix))).OrderBy(n => n).ToArray();
+        var kept = buffers.Where(b => schedule.DropConnect(b.Index) == -1).Select(b => string.Join(" ", b.Parts.Select(p => p.Matrix))).OrderBy(n => n).ToArray();
+        Assert.Equal(new[] { "V", "W_r" }, dropped); // h[t-1] and r * h[t-1]
+        Assert.Equal(new[] { "U", "W_r" }, kept);     // c[t-1], and x[t]'s columns of W_r
+    }
+
     [Fact]
     public void ParsingFollowsThePrecedenceOfTheGrammar()
     {
