@@ -47,6 +47,9 @@ public sealed class DropoutTests
     [InlineData("[DropConnect(\"h\", 0.4), VariationalDropout(\"h\", 0.5), BlockDiagonal(\"R\", 2)]", 4, 6,
         "r = sigmoid(W_r @ [h[t-1], x[t]] + b_r)", "z = sigmoid(R @ h[t-1] + W_z @ x[t] + b_z)",
         "n = tanh(W_n @ [r * h[t-1], x[t]] + b_n)", "h[t] = (1 - z) * n + z * h[t-1]")]
+    // Zoneout of a state that is a product alone, of one that copies another state, and dropout read by a mean.
+    [InlineData("[Zoneout(\"h\", 0.5), Zoneout(\"c\", 0.5), VariationalDropout(\"c\", 0.5)]", 3, 4,
+        "c[t] = h[t-1]", "h[t] = W @ [h[t-1], x[t]] + U @ (c[t-1] - mean(c[t-1]))")]
     public void GradientsMatchFiniteDifferencesAndFloatMatchesDouble(string attributes, int x, int h, params string[] equations)
     {
         Assembly assembly = Compile(attributes, equations);
