@@ -349,6 +349,95 @@ public sealed class PyTorchTests : IDisposable
         return (model, new[] { 1, 2, 3, 4, 5, 6, 7, 8, 0, 1, 3, 0, 2, 0, 0 }, new[] { 5, 4, 2 });
     }
 
+    /// <summary>
+    /// A training pass of an LSTM with zoneout on c and h, variational dropout and DropConnect on h, against PyTorch in
+    /// float64 composing the same step from the papers (zoneout mixing the states, the dropout mask on h where the gates'
+    /// weights read it, the DropConnect mask on weight_hh) with the masks the cell's generators draw, reproduced here
+    /// from their seeds (MaskGenerator.Fill, in the layouts the runner draws them: [T, B, H], [B, H], and the gates'
+    /// weights of h[t-1] as stored, [H, 4H]): outputs, final states and every gradient.
+    /// </summary>
+    [TorchFact]
+    public void ARegularisedLstmTrainsAsPyTorchComputesItWithTheSameMasks()
+    {
+        const int x = 3, h = 4, batch = 3, steps = 5;
+        var cell = new AwdLstm(x, h);
+        var random = new Random(5);
+        float[] Draw(int length, float scale) => Enumerable.Range(0, length).Select(_ => (random.NextSingle() * 2 - 1) * scale).ToArray();
+        foreach (Parameter<float> parameter in cell.Parameters) parameter.CopyFrom(Draw(parameter.Length, 0.6f));
+        float[] inputs = Draw(steps * batch * x, 1), initial = Draw(cell.StateValues(batch), 0.5f), outputGradients = Draw(steps * batch * h, 1);
+        int[] seeds = { 11, 12, 13, 14 };
+        for (int k = 0; k < 4; k++) cell.Dropouts[k].Reseed(seeds[k]);
+        var runner = cell.CreateRunner(steps, batch);
+        float[] outputs = new float[steps * batch * h], final = new float[initial.Length], dx = new float[inputs.Length], dInitial = new float[initial.Length];
+        runner.ForwardTraining(inputs, batch, initial, outputs, final);
+        cell.ZeroGradients();
+        runner.Backward(outputGradients, default, dx, dInitial);
+
+        // The masks, drawn again from the seeds as the runner draws them.
+        float[] Fill(int seed, int length, double p, bool zoneout)
+        {
+            var generator = new MaskGenerator(seed);
+            var mask = new float[length];
+            if (zoneout) generator.Fill<float>(mask, (float)p, 1, 0);
+            else generator.Fill<float>(mask, (float)(1 - p), (float)(1 / (1 - p)), 0);
+            return mask;
+        }
+        float[] zoneoutC = Fill(seeds[0], steps * batch * h, 0.5, true), zoneoutH = Fill(seeds[1], steps * batch * h, 0.25, true);
+        float[] dropout = Fill(seeds[2], batch * h, 0.25, false), connect = Fill(seeds[3], h * 4 * h, 0.5, false);
+        string Json(float[] values) => JsonSerializer.Serialize(values.Select(v => (double)v));
+        string program = string.Join("\n", new[]
+        {
+            "import json, torch",
+            "torch.set_default_dtype(torch.float64)",
+            $"X, H, B, T = {x}, {h}, {batch}, {steps}",
+            "def t(values, *shape): return torch.tensor(values).view(*shape)",
+            string.Concat(cell.Parameters.Select(p => $"{p.Name} = t({Json(p.ToArray())}, {string.Join(", ", p.Shape)}).requires_grad_()\n")),
+            $"x = t({Json(inputs)}, T, B, X).requires_grad_()",
+            $"initial = t({Json(initial)}, 2, B, H).requires_grad_()",
+            $"dy = t({Json(outputGradients)}, T, B, H)",
+            $"zc = t({Json(zoneoutC)}, T, B, H); zh = t({Json(zoneoutH)}, T, B, H)",
+            $"dh = t({Json(dropout)}, B, H)",
+            // The stored buffer is [H (h[t-1]'s element), 4H (the gates' outputs, i f g o)]: gate k's weight_hh mask is its columns, transposed.
+            $"connect = t({Json(connect)}, H, 4 * H)",
+            "def gate(W, b, k, h_prev, x_t):",
+            "    weight_hh = W[:, :H] * connect[:, k * H:(k + 1) * H].t()",
+            "    return (h_prev * dh) @ weight_hh.t() + x_t @ W[:, H:].t() + b",
+            "c, h = initial[0], initial[1]",
+            "outputs = []",
+            "for s in range(T):",
+            "    i = torch.sigmoid(gate(W_i, b_i, 0, h, x[s])); f = torch.sigmoid(gate(W_f, b_f, 1, h, x[s]))",
+            "    g = torch.tanh(gate(W_g, b_g, 2, h, x[s])); o = torch.sigmoid(gate(W_o, b_o, 3, h, x[s]))",
+            "    c_new = f * c + i * g",
+            "    c_next = zc[s] * c + (1 - zc[s]) * c_new",
+            "    h_new = o * torch.tanh(c_next)",
+            "    h = zh[s] * h + (1 - zh[s]) * h_new",
+            "    c = c_next",
+            "    outputs.append(h)",
+            "y = torch.stack(outputs)",
+            "(y * dy).sum().backward()",
+            "result = {'y': y.flatten().tolist(), 'c': c.flatten().tolist(), 'h': h.flatten().tolist(), 'dx': x.grad.flatten().tolist(), 'dinitial': initial.grad.flatten().tolist()}",
+            string.Concat(cell.Parameters.Select(p => $"result['d{p.Name}'] = {p.Name}.grad.flatten().tolist()\n")),
+            "print(json.dumps(result))",
+        });
+        var expected = JsonSerializer.Deserialize<Dictionary<string, double[]>>(Python(program).Trim().Split('\n')[^1])!;
+        void Close(string what, double[] reference, float[] actual)
+        {
+            Assert.Equal(reference.Length, actual.Length);
+            for (int i = 0; i < actual.Length; i++)
+                Assert.True(Math.Abs(actual[i] - reference[i]) <= 1e-4 + 1e-3 * Math.Abs(reference[i]), $"{what}[{i}]: CellGen {actual[i]}, PyTorch {reference[i]}");
+        }
+        Close("outputs", expected["y"], outputs);
+        Close("final c", expected["c"], final.AsSpan(0, batch * h).ToArray());
+        Close("final h", expected["h"], final.AsSpan(batch * h).ToArray());
+        Close("dx", expected["dx"], dx);
+        Close("d initial", expected["dinitial"], dInitial);
+        foreach (Parameter<float> parameter in cell.Parameters) Close("d" + parameter.Name, expected["d" + parameter.Name], parameter.GradientToArray());
+        // The masks did something: zoneout kept some units, the dropout and DropConnect dropped some.
+        Assert.Contains(1f, zoneoutC);
+        Assert.Contains(0f, dropout);
+        Assert.Contains(0f, connect);
+    }
+
     private static string Python(string program)
     {
         var start = new System.Diagnostics.ProcessStartInfo(TorchFactAttribute.Python) { RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true };

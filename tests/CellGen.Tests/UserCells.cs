@@ -144,3 +144,14 @@ public partial class ZoneoutLstm;
 [Equation("n    = tanh(W_n @ [r * h[t-1], x[t]] + b_n)")]
 [Equation("h[t] = (1 - z) * n + z * h[t-1]")]
 public partial class VariationalGru;
+
+/// <summary>nn.LSTM's equations with all three regularisers, as AWD-LSTM combines them: checked against PyTorch given the same masks.</summary>
+[RecurrentCell]
+[Zoneout("c", 0.5), Zoneout("h", 0.25), VariationalDropout("h", 0.25), DropConnect("h", 0.5)]
+[Equation("i    = sigmoid(W_i @ [h[t-1], x[t]] + b_i)")]
+[Equation("f    = sigmoid(W_f @ [h[t-1], x[t]] + b_f)")]
+[Equation("g    = tanh(W_g @ [h[t-1], x[t]] + b_g)")]
+[Equation("o    = sigmoid(W_o @ [h[t-1], x[t]] + b_o)")]
+[Equation("c[t] = f * c[t-1] + i * g")]
+[Equation("h[t] = o * tanh(c[t])")]
+public partial class AwdLstm;
