@@ -41,8 +41,11 @@ public static class GradientChecks
         bool training = cell.Dropouts.Count > 0;
         double Loss()
         {
-            if (training) ReseedDropouts(cell, seed);
-            if (training) runner.ForwardTraining(inputs, batch, initial, outputs, final);
+            if (training)
+            {
+                ReseedDropouts(cell, seed);
+                runner.ForwardTraining(inputs, batch, initial, outputs, final);
+            }
             else runner.Forward(inputs, batch, initial, outputs, final);
             double loss = 0;
             for (int i = 0; i < outputs.Length; i++) loss += outputs[i] * outputGradients[i];

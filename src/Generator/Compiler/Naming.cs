@@ -1,4 +1,5 @@
 using System.Linq;
+using CellGen.Generator.Language;
 using CellGen.Generator.Model;
 
 namespace CellGen.Generator.Compiler;
@@ -27,7 +28,7 @@ internal static class Naming
                 Op.Input => Identifier(graph.Cell.Input) + (node.Lag > 0 ? "_lag" + node.Lag : ""),
                 Op.StatePrev => Identifier(node.Name) + "_prev",
                 Op.Vector => Identifier(node.Name),
-                Op.Mask => (graph.Cell.Dropouts[node.Part].Kind == Language.DropoutKind.Zoneout ? "zoneout_" : "dropout_") + Identifier(node.Name),
+                Op.Mask => graph.Cell.Dropouts[node.Part].Kind.Noun() + "_" + Identifier(node.Name),
                 Op.Constant => "", // written inline, never named
                 Op.MatPart => Identifier(node.Name) + "_" + names[node.Args[0]],
                 Op.Mean => "mean_" + names[node.Args[0]],

@@ -71,7 +71,7 @@ internal sealed class Describe
             case Op.Input: return _graph.Cell.Input + (node.Lag == 0 ? "[t]" : $"[t-{node.Lag}]");
             case Op.StatePrev: return node.Name + "[t-1]";
             case Op.Vector: return node.Name;
-            case Op.Mask: return (_graph.Cell.Dropouts[node.Part].Kind == DropoutKind.Zoneout ? "zoneout_mask(" : "dropout_mask(") + node.Name + ")";
+            case Op.Mask: return $"{_graph.Cell.Dropouts[node.Part].Kind.Noun()}_mask({node.Name})";
             case Op.MatPart:
             {
                 // '@' binds tighter than '*' and '/': an operand r * h[t-1] is written in parentheses.

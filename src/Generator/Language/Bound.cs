@@ -77,6 +77,9 @@ internal static class DropoutKinds
         DropoutKind.Variational => "VariationalDropout",
         _ => "DropConnect",
     };
+
+    /// <summary>What generated code and its comments call its mask: "zoneout", "dropout" (DropConnect has none in the step).</summary>
+    public static string Noun(this DropoutKind kind) => kind == DropoutKind.Zoneout ? "zoneout" : "dropout";
 }
 
 /// <summary>One [Zoneout], [VariationalDropout] or [DropConnect]: its index is its position in <see cref="BoundCell.Dropouts"/>, the cell's Dropouts at run time.</summary>

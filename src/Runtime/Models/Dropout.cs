@@ -16,11 +16,7 @@ internal struct MaskGenerator
     /// <summary>Uniform in [0, 1).</summary>
     public float NextSingle()
     {
-        ulong z = State += 0x9E3779B97F4A7C15UL;
-        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
-        z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
-        z ^= z >> 31;
-        return (z >> 40) * (1f / (1 << 24));
+        return (Mix(State += 0x9E3779B97F4A7C15UL) >> 40) * (1f / (1 << 24));
     }
 
     /// <summary>
