@@ -49,7 +49,7 @@ internal static class CellCompiler
             }
             if (HasErrors(diagnostics)) return new CompiledCell(null, diagnostics.ToEquatableArray());
 
-            Binder.BindResult bound = Binder.Bind(syntax, declaration.Input, declaration.Output, declaration.Sizes, declaration.IsLayer, declaration.Blocks, declaration.Dropouts);
+            Binder.BindResult bound = Binder.Bind(syntax, declaration.Input, declaration.Output, declaration.Sizes, declaration.IsLayer, declaration.Blocks, declaration.Dropouts, declaration.Heads);
             BoundCell? cell = bound.Cell;
             diagnostics.AddRange(bound.Problems.Select(p => Locate(declaration, p)));
             diagnostics.AddRange(bound.CellProblems.Select(p => new DiagnosticInfo(p.Id, declaration.AttributeLocation, p.Arguments)));

@@ -96,6 +96,24 @@ public sealed class BlockDiagonalAttribute : Attribute
 }
 
 /// <summary>
+/// Splits a cell's hidden size H into heads of P = H / heads units, for per-head values and matrix memory (xLSTM's
+/// mLSTM): <c>[Heads(4)]</c> lets <c>[Size("m", "heads")]</c> give m one value per head (broadcast over its head's
+/// units where it meets H), and <c>[Size("C", "matrix")]</c> give C one P x P matrix per head, with <c>outer(v, k)</c>,
+/// <c>C[t] @ q</c> and <c>dot(n, q)</c> (one value per head). H must be a multiple of the number of heads; the
+/// constructor checks.
+/// </summary>
+[AttributeUsage(AttributeTargets.Class, AllowMultiple = false, Inherited = false)]
+public sealed class HeadsAttribute : Attribute
+{
+    /// <summary>Declares the number of heads.</summary>
+    /// <param name="heads">The number of heads, from 1 to 4096.</param>
+    public HeadsAttribute(int heads) => Heads = heads;
+
+    /// <summary>The number of heads.</summary>
+    public int Heads { get; }
+}
+
+/// <summary>
 /// The name PyTorch gives a parameter of a <see cref="LayerAttribute"/> layer, for <see cref="PyTorch.Import(string, ValueTuple{string, Module}[])"/>
 /// and <see cref="PyTorch.Save"/>: <c>[PyTorchName("W_1", "0.weight")]</c> when the layer is PyTorch's
 /// nn.Sequential(nn.Linear, ...). Parameters without one keep their names in the equations.

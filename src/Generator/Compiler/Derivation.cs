@@ -49,7 +49,7 @@ internal static class Derivation
                 case Op.Sum:
                     for (int k = 0; k < node.Args.Count; k++) Add(node.Args[k], node.Signs[k] > 0 ? grad : new DNeg(grad));
                     break;
-                case Op.Copy:
+                case Op.Copy or Op.Rows or Op.Columns: // a spread value's gradient is summed back to each unit where it leaves the sweep
                     Add(node.Args[0], grad);
                     break;
                 case Op.Variance:
@@ -72,6 +72,16 @@ internal static class Derivation
         // reads the operand's buffer, which must then hold every step's values.
         var readFromBuffer = new HashSet<int>(nodes.Where(n => n.Op == Op.Variance).Select(n => n.Args[0]));
         var recomputed = new bool[nodes.Count];
+        // A vector spread into a matrix memory is loaded again, never kept: what it spreads is read from its buffer.
+        for (int i = 0; i < nodes.Count; i++)
+        {
+            if (!needed[i] || !nodes[i].IsSpread) continue;
+            recomputed[i] = true;
+            int spread = nodes[i].Args[0];
+            if (nodes[spread].Op is Op.Constant or Op.Vector) continue;
+            needed[spread] = true;
+            readFromBuffer.Add(spread);
+        }
         bool changed = true;
         while (changed)
         {

@@ -57,6 +57,21 @@ internal static class Lowering
                     int deviation = builder.Add(Node.Apply(Operation.Sqrt, Size.Row, shifted));
                     return builder.Add(Node.Apply(Operation.Divide, size, centred, deviation));
                 }
+                case CallExpr c when c.Function == Operation.Outer:
+                    // outer(a, b)[head, r, c] = a[head, r] * b[head, c]
+                    return builder.Add(Node.Apply(Operation.Multiply, Size.Memory, Spread(Op.Rows, Visit(c.Arguments[0], inProduct)), Spread(Op.Columns, Visit(c.Arguments[1], inProduct))));
+                case CallExpr c when c.Function == Operation.Dot:
+                {
+                    // dot(a, b)[head] = the sum over the head's units of a * b
+                    int a = Visit(c.Arguments[0], inProduct), b = Visit(c.Arguments[1], inProduct);
+                    return SegmentSum(builder.Add(Node.Apply(Operation.Multiply, GraphBuilder.Combine(builder.Nodes[a].Size, builder.Nodes[b].Size), a, b)), Size.Heads);
+                }
+                case CallExpr c when c.Function == Operation.MemoryProduct:
+                {
+                    // (C @ q)[head, r] = the sum over c of C[head, r, c] * q[head, c]
+                    int memory = Visit(c.Arguments[0], inProduct), q = Spread(Op.Columns, Visit(c.Arguments[1], inProduct));
+                    return SegmentSum(builder.Add(Node.Apply(Operation.Multiply, Size.Memory, memory, q)), Size.Hidden);
+                }
                 case CallExpr { Function.Kind: not OperationKind.Elementwise } c:
                     throw new System.InvalidOperationException($"'{c.Function.Name}' has no lowering");
                 case CallExpr c:
@@ -91,6 +106,20 @@ internal static class Lowering
             }
             throw new System.InvalidOperationException("Unknown bound node " + expr.GetType().Name);
         }
+
+        // A number is the same along rows and columns; a value of size H is read into the matrix memory's sweep.
+        // What it spreads is a parameter vector or a value of its own buffer (a Copy of a state, the input or a product),
+        // whose gradient the matrix's sweep sums into, cleared first, without touching a product's other columns.
+        int Spread(Op op, int value)
+        {
+            Node node = builder.Nodes[value];
+            if (node.Op == Op.Constant) return value;
+            if (!node.IsElementwise && node.Op != Op.Vector) value = builder.Add(new Node(Op.Copy, new EquatableArray<int>(new[] { value }), GraphBuilder.Computed(node.Size)));
+            return builder.Add(new Node(op, new EquatableArray<int>(new[] { value }), Size.Memory));
+        }
+
+        // The binder gives dot and '@' values with a size (never two numbers), so the sum is over features.
+        int SegmentSum(int value, Size size) => builder.Add(new Node(Op.SegmentSum, new EquatableArray<int>(new[] { value }), size));
 
         // The mean of a number, or of one value per row or in all, is that value.
         int Mean(int argument) => builder.Nodes[argument].Op == Op.Constant || builder.Nodes[argument].Size is { Kind: SizeKind.Row or SizeKind.One }

@@ -33,6 +33,9 @@ internal static class Naming
                 Op.MatPart => Identifier(node.Name) + "_" + names[node.Args[0]],
                 Op.Mean => "mean_" + names[node.Args[0]],
                 Op.Variance => "variance_" + names[node.Args[0]],
+                Op.Rows => names[node.Args[0]] + "_row",
+                Op.Columns => names[node.Args[0]] + "_column",
+                Op.SegmentSum => "sum_" + names[node.Args[0]],
                 Op.Copy => names[node.Args[0]],
                 Op.Apply when node.Operation == Operation.Negate && names[node.Args[0]].Length > 0 => "minus_" + names[node.Args[0]],
                 // A sum with a product of W in it is W's pre-activation: W_f @ h[t-1] + W_f @ x[t] + b_f is W_f_sum.

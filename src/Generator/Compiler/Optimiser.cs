@@ -167,7 +167,8 @@ internal static class Optimiser
         for (int i = 0; i < graph.Nodes.Count; i++)
         {
             Node node = graph.Nodes[i];
-            inLoop[i] = node.Op is Op.StatePrev or Op.Copy or Op.Mask || updates.Contains(i) || node.Args.Any(a => inLoop[a]);
+            // A matrix memory's values are computed in the loop, step by step, never kept for all steps (P times H's size).
+            inLoop[i] = node.Op is Op.StatePrev or Op.Copy or Op.Mask || node.Size == Size.Memory || updates.Contains(i) || node.Args.Any(a => inLoop[a]);
             hoisted[i] = !inLoop[i] && !node.IsLeaf;
         }
         return hoisted;
@@ -269,7 +270,8 @@ internal static class Optimiser
 
     /// <summary>
     /// A state's new value must come out of an elementwise sweep of the time loop; one that is a parameter, a previous
-    /// state, a product or a value computed before the loop is copied by an explicit Copy node.
+    /// state, a product, a value computed before the loop or a vector spread into a matrix (outer(v, 1)) is copied by an
+    /// explicit Copy node.
     /// </summary>
     private static StepGraph ComputeUpdatesInLoop(StepGraph graph)
     {
@@ -279,7 +281,7 @@ internal static class Optimiser
         foreach (StateUpdate update in graph.Updates)
         {
             Node node = nodes[update.Node];
-            if (node.IsElementwise && !hoisted[update.Node]) { updates.Add(update); continue; }
+            if (node.IsElementwise && !node.IsSpread && !hoisted[update.Node]) { updates.Add(update); continue; }
             nodes.Add(new Node(Op.Copy, Ints(update.Node), graph.Cell.SizeOfState(update.State)));
             updates.Add(update with { Node = nodes.Count - 1 });
         }

@@ -46,7 +46,14 @@ internal sealed record NodePlan(
     bool StoreWhenRecording, // only the backward pass reads it
     int AdjointBuffer);      // buffer receiving dL/d(node) from outside its own sweep, or -1
 
-internal sealed record SweepPlan(int Index, Phase Phase, int Level, Size Size, EquatableArray<int> Nodes);
+internal sealed record SweepPlan(int Index, Phase Phase, int Level, Size Size, EquatableArray<int> Nodes, SweepShape Shape = SweepShape.Rows);
+
+/// <summary>
+/// How a sweep walks its values. Rows: [rows, its size]. Heads: [rows * N, P], one head of a row per kernel row, for a
+/// sweep over H that reads values per head (each then one number for the kernel row). MatrixRows: [rows * H, P], one
+/// row of one head's P x P matrix per kernel row, for a matrix memory's sweep.
+/// </summary>
+internal enum SweepShape { Rows, Heads, MatrixRows }
 
 /// <summary>
 /// How a matrix product is run and differentiated. <c>SharesGradientWith</c> is an earlier call whose gradient equals
@@ -124,7 +131,10 @@ internal static class Scheduler
                          .OrderBy(g => g.Key.Level).ThenBy(g => g.Key.Size.Kind).ThenBy(g => g.Key.Size.Name, System.StringComparer.Ordinal))
             {
                 foreach (int i in group) sweepOf[i] = sweeps.Count;
-                sweeps.Add(new SweepPlan(sweeps.Count, p, group.Key.Level, group.Key.Size, group.ToEquatableArray()));
+                SweepShape shape = group.Key.Size == Size.Memory ? SweepShape.MatrixRows
+                    : group.Key.Size == Size.Hidden && group.Any(i => nodes[i].Args.Any(a => nodes[a].Size == Size.Heads)) ? SweepShape.Heads
+                    : SweepShape.Rows;
+                sweeps.Add(new SweepPlan(sweeps.Count, p, group.Key.Level, group.Key.Size, group.ToEquatableArray(), shape));
             }
         var external = new bool[count];
         var operandOfStepCall = new bool[count];
@@ -196,13 +206,13 @@ internal static class Scheduler
                 case Op.MatPart:
                     plans[i] = new NodePlan(phase[i], level[i], Storage.CallOutput, cell.CallOfNode[i], cell.SlotOfNode[i], "", false, false, -1);
                     continue;
-                case Op.Mean or Op.Variance:
+                case Op.Mean or Op.Variance or Op.SegmentSum:
                 {
-                    // Written by its reduction, read by later sweeps (broadcast over their features); its gradient is
-                    // summed over those features into a value per row.
+                    // Written by its reduction, read by later sweeps (a mean broadcast over their features, a sum per head over
+                    // its head's units); a mean's gradient is summed over those features into a value per row.
                     string mean = names[i];
-                    int values = AddBuffer(mean, new[] { Size.Row }, phase[i] == Phase.Hoisted || needed, BufferPurpose.Value);
-                    int gradient = AddBuffer("d_" + mean, new[] { Size.Row }, phase[i] == Phase.Hoisted, BufferPurpose.Gradient);
+                    int values = AddBuffer(mean, new[] { node.Size }, phase[i] == Phase.Hoisted || needed, BufferPurpose.Value);
+                    int gradient = AddBuffer("d_" + mean, new[] { node.Size }, phase[i] == Phase.Hoisted, BufferPurpose.Gradient);
                     plans[i] = new NodePlan(phase[i], level[i], Storage.Buffer, values, 0, "", true, false, gradient);
                     continue;
                 }
@@ -241,7 +251,7 @@ internal static class Scheduler
                 // In the loop, a level of one product and one sweep over hidden units runs block by block of units, the
                 // sweep reading each block of gates while it is in cache. Not before the loop: over T * B rows, each
                 // block would read all of the operand again.
-                if (p == Phase.Step && levelCalls.Count == 1 && levelSweeps.Count == 1 && levelSweeps[0].Size.Kind != SizeKind.Input
+                if (p == Phase.Step && levelCalls.Count == 1 && levelSweeps.Count == 1 && levelSweeps[0].Size.Kind != SizeKind.Input && levelSweeps[0].Shape == SweepShape.Rows
                     && cell.Buffers[cell.Calls[levelCalls[0].Call].Buffer].Parts.All(part => part.Rows == levelSweeps[0].Size))
                 {
                     list.Add(new Instruction(InstructionKind.GemmThenSweep, levelCalls[0].Call, levelSweeps[0].Index));

@@ -18,6 +18,9 @@ internal enum Op
     Copy,       // Args[0] unchanged: a state's new value that no elementwise operation of the loop computes
     Mean,       // the mean of Args[0]'s features, one value per row (Size.Row): a reduction, between two sweeps
     Variance,   // the mean of (Args[0] - Args[1])² over the features, Args[1] being mean(Args[0]): layernorm's, in one pass
+    Rows,       // Args[0] (size H) seen as a matrix memory: unit (head, r) along all of row r of its head's matrix (outer's left side)
+    Columns,    // Args[0] (size H) seen as a matrix memory: unit (head, c) down all of column c of its head's matrix (outer's right side)
+    SegmentSum, // the sums of each P consecutive features of Args[0]: per head of H (one value per head), per row of a matrix memory (H)
     Mask,       // the mask of the cell's dropout Part (zoneout or variational) on state Name, drawn by the runner: no gradient
 }
 
@@ -27,13 +30,16 @@ internal sealed record Node(Op Op, EquatableArray<int> Args, Size Size, string N
 {
     public bool IsLeaf => Op is Op.Constant or Op.Input or Op.StatePrev or Op.Vector or Op.Mask;
 
-    public bool IsElementwise => Op is Op.Sum or Op.Apply or Op.Copy;
+    public bool IsElementwise => Op is Op.Sum or Op.Apply or Op.Copy or Op.Rows or Op.Columns;
+
+    /// <summary>Rows and Columns: a value of size H read into a matrix memory's sweep, where a load computes nothing.</summary>
+    public bool IsSpread => Op is Op.Rows or Op.Columns;
 
     /// <summary>x[t-k] for k ≥ 1: the input of an earlier step, kept in a buffer of its own.</summary>
     public bool IsLaggedInput => Op == Op.Input && Lag > 0;
 
     /// <summary>A reduction over each row's features: computed by an instruction of its own between two sweeps.</summary>
-    public bool IsReduction => Op is Op.Mean or Op.Variance;
+    public bool IsReduction => Op is Op.Mean or Op.Variance or Op.SegmentSum;
 
     public static Node Apply(Operation operation, Size size, params int[] args) =>
         new(Op.Apply, new EquatableArray<int>(args), size, Operation: operation);
@@ -85,5 +91,6 @@ internal sealed class GraphBuilder
     private static Size CombineComputed(Size a, Size b) =>
         a == Size.Scalar ? b : b == Size.Scalar ? a
         : a == Size.Row ? b : b == Size.Row ? a // a value per row broadcasts over the other's features
+        : a == Size.Memory || b == Size.Memory ? Size.Memory // one value per head broadcasts over its head's matrix and units
         : a == Size.Hidden || b == Size.Hidden ? Size.Hidden : a;
 }

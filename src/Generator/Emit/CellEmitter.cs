@@ -97,9 +97,11 @@ internal sealed record SpanText(string Text, bool IsArray)
 /// <summary>
 /// A span of a runner buffer as an elementwise kernel sees it. <c>Broadcast</c>: one value per feature (a parameter
 /// vector, the same for every row); <c>PerRow</c>: one value per row (a mean), the same for every feature; <c>Single</c>:
-/// one value in all (a learnable scalar), the same for every row and feature.
+/// one value in all (a learnable scalar), the same for every row and feature. <c>Size</c>: what one row of it holds (H,
+/// one value per head, a matrix memory...), which decides where a sweep of another shape finds an element.
 /// </summary>
-internal sealed record View(string Field, SpanText Span, string Stride, string Column, bool Broadcast, bool ReadOnly = false, bool PerRow = false, bool Single = false)
+internal sealed record View(string Field, SpanText Span, string Stride, string Column, bool Broadcast, bool ReadOnly = false, bool PerRow = false, bool Single = false,
+    Size Size = default)
 {
     /// <summary>The arguments a row operation takes for this view: where its first row starts, and the stride between rows (0 for a vector, the same row for all).</summary>
     public string RowArguments => $"{Span.From(Column)}, {(Broadcast ? "0" : Stride)}";
@@ -151,7 +153,7 @@ internal sealed partial class VariantEmitter
         _p = precision;
         _className = className;
         _describe = new Describe(_graph);
-        _fieldNames = new Names(new[] { "_cell", "B", "H", "X", "Record" }.Concat(spec.Schedule.Graph.Cell.SizeNames.Select(n => Describe.SizeName(Size.Declared(n)))).ToArray());
+        _fieldNames = new Names(new[] { "_cell", "B", "H", "X", "Record", "heads" }.Concat(spec.Schedule.Graph.Cell.SizeNames.Select(n => Describe.SizeName(Size.Declared(n)))).ToArray());
         _bufferFields = _schedule.Buffers.Select(b => Field("buffer:" + b.Index, "_" + b.Name)).ToArray();
         _preferred = _schedule.Names.ToArray();
         // Buffers with a slot per step that the time loop writes even without a tape (products, values a later stage

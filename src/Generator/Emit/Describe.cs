@@ -30,6 +30,8 @@ internal sealed class Describe
         SizeKind.Input => "X",
         SizeKind.Declared => "size_" + size.Name,
         SizeKind.Row or SizeKind.One => "1",
+        SizeKind.Heads => "heads", // a constant of the generated class and of its runner and kernels: [Heads]'s number
+        SizeKind.Memory => "H * (H / heads)",
         _ => "H",
     };
 
@@ -92,6 +94,8 @@ internal sealed class Describe
                 }
                 return text.ToString();
             }
+            case Op.Apply when node.Operation == Operation.Multiply && _graph.Nodes[node.Args[0]].Op == Op.Rows && _graph.Nodes[node.Args[1]].Op == Op.Columns:
+                return $"outer({Node(_graph.Nodes[node.Args[0]].Args[0], false)}, {Node(_graph.Nodes[node.Args[1]].Args[0], false)})";
             case Op.Apply:
             {
                 Operation op = node.Operation!;
@@ -99,6 +103,18 @@ internal sealed class Describe
             }
             case Op.Copy: return Arg(0);
             case Op.Mean: return "mean(" + Arg(0) + ")";
+            case Op.Rows: return "rows(" + Arg(0) + ")";       // v[head, r] along row r of its head's matrix
+            case Op.Columns: return "columns(" + Arg(0) + ")"; // v[head, c] down column c
+            case Op.SegmentSum:
+            {
+                Node sum = _graph.Nodes[node.Args[0]];
+                if (_labels[node.Args[0]] is null && sum.Operation == Operation.Multiply)
+                {
+                    if (node.Size == Language.Size.Heads) return $"dot({Node(sum.Args[0], false)}, {Node(sum.Args[1], false)})";
+                    if (_graph.Nodes[sum.Args[1]].Op == Op.Columns) return $"{Node(sum.Args[0], false)} @ {Node(_graph.Nodes[sum.Args[1]].Args[0], false)}";
+                }
+                return (node.Size == Language.Size.Heads ? "sum_per_head(" : "sum_per_matrix_row(") + Arg(0) + ")";
+            }
             case Op.Variance: return "variance(" + Arg(0) + ")";
         }
         throw new System.InvalidOperationException("Unknown node " + node.Op);

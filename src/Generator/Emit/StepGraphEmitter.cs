@@ -9,13 +9,15 @@ namespace CellGen.Generator.Emit;
 /// the optimised graph (what the generated kernels compute), then one per state update. The runtime's ONNX export reads
 /// it to write the step as ONNX operators. Instructions, their arguments being node indices:
 /// "const VALUE", "input LAG", "state NAME", "vector NAME", "matpart MATRIX PART ARG [BIAS]", "sum ARG:SIGN...",
-/// "apply OPERATION ARG...", "copy ARG", "mean ARG", "variance ARG MEAN"; then "update STATE NODE".
+/// "apply OPERATION ARG...", "copy ARG", "mean ARG", "variance ARG MEAN", "rows ARG", "columns ARG", "segmentsum ARG"
+/// (matrix memory); then "update STATE NODE"; last, for a cell with [Heads], "heads N".
 /// </summary>
 internal static class StepGraphEmitter
 {
     public static void Emit(CodeWriter w, StepGraph graph)
     {
         var lines = graph.Nodes.Select(Instruction).Concat(graph.Updates.Select(u => $"update {u.State} {u.Node}")).ToList();
+        if (graph.Cell.Heads > 0) lines.Add("heads " + graph.Cell.Heads.ToString(CultureInfo.InvariantCulture));
         w.Line("[global::CellGen.CompilerServices.StepGraph(new string[] // the step as data, for exporters: one instruction per node");
         w.Line("{");
         for (int i = 0; i < lines.Count; i++) w.Line($"    {Names.Quote(lines[i])},{(i < graph.Nodes.Count ? " // " + i.ToString(CultureInfo.InvariantCulture) : "")}");
@@ -36,6 +38,9 @@ internal static class StepGraphEmitter
         Op.Copy => $"copy {node.Args[0]}",
         Op.Mean => $"mean {node.Args[0]}",
         Op.Variance => $"variance {node.Args[0]} {node.Args[1]}",
+        Op.Rows => $"rows {node.Args[0]}",
+        Op.Columns => $"columns {node.Args[0]}",
+        Op.SegmentSum => $"segmentsum {node.Args[0]}",
         _ => throw new System.InvalidOperationException($"No instruction for a {node.Op} node in an optimised graph"),
     };
 }

@@ -50,6 +50,7 @@ internal sealed partial class VariantEmitter
         CodeWriter.Scope type = _w.Block($"private ref struct {name} : {Support}.IElementwiseKernel<{T}>");
         _w.Line($"public int {string.Join(", ", new[] { "H", "X" }.Concat(DeclaredSizes.Select(n => SizeOf(Size.Declared(n)))))};");
         if (forward) _w.Line("public bool Record;");
+        EmitHeadsConstant();
         _w.Line($"public static int Work => {SweepWork(sweep, forward)}; // per element, in simple operations: decides whether two cores share the sweep");
         if (!forward && SumsOverRows(sweep))
             _w.Line("public static bool Splittable => false; // it sums over each row's features: one core walks the whole row");
@@ -70,7 +71,12 @@ internal sealed partial class VariantEmitter
 
     private static string Xml(string text) => text.Replace("&", "&amp;").Replace("<", "&lt;").Replace(">", "&gt;");
 
-    private string Load(View view) => view.Single ? $"V.Broadcast({view.Field}, 0)" : view.Broadcast ? $"V.Load({view.Field}, j)" : view.PerRow ? $"V.Broadcast({view.Field}, row)" : $"V.Load({view.Field}, {view.Index})";
+    /// <summary>The lanes of <paramref name="view"/> a kernel of <paramref name="shape"/> reads at (row, j): loaded, or one number broadcast.</summary>
+    private string Load(View view, SweepShape shape, Op spread = Op.Copy)
+    {
+        (string index, bool scalar) = At(view, shape, spread);
+        return scalar ? $"V.Broadcast({view.Field}, {index})" : $"V.Load({view.Field}, {index})";
+    }
 
     private string EquationComment(int node)
     {
@@ -108,7 +114,7 @@ internal sealed partial class VariantEmitter
     {
         var views = ForwardViews(sweep);
         using CodeWriter.Scope kernel = EmitKernelHeader(sweep, forward: true, views);
-        var names = new Names(new[] { "row", "j", "V", "H", "X", "Record" }.Concat(DeclaredSizes.Select(n => SizeOf(Size.Declared(n)))).Concat(views.Keys).ToArray());
+        var names = new Names(new[] { "row", "j", "V", "H", "X", "Record", "heads" }.Concat(DeclaredSizes.Select(n => SizeOf(Size.Declared(n)))).Concat(views.Keys).ToArray());
         var members = new HashSet<int>(sweep.Nodes);
         var local = new Dictionary<int, string>();
 
@@ -120,7 +126,7 @@ internal sealed partial class VariantEmitter
             name = names.Take(_preferred[a]);
             local[a] = name;
             View view = ValueView(a, sweep.Phase)!;
-            _w.Line($"V {name} = {Load(view)}; // {_describe.Node(a, false)}");
+            _w.Line($"V {name} = {Load(view, sweep.Shape)}; // {_describe.Node(a, false)}");
             return name;
         }
 
@@ -128,19 +134,19 @@ internal sealed partial class VariantEmitter
         foreach (int n in sweep.Nodes)
         {
             Node node = _graph.Nodes[n];
-            foreach (int a in node.Args) if (!members.Contains(a)) Arg(a);
+            if (!node.IsSpread) foreach (int a in node.Args) if (!members.Contains(a)) Arg(a);
             _w.Comment(EquationComment(n));
             string name = names.Take(_preferred[n]);
-            string expression = ForwardExpression(node, Arg);
+            string expression = node.IsSpread ? Spread(node, sweep) : ForwardExpression(node, Arg);
             local[n] = name;
             _w.Line($"V {name} = {expression};");
             foreach (StateUpdate update in _graph.Updates.Where(u => u.Node == n))
-                _w.Line($"V.Store({name}, {StateView(update.State).Field}, row * {StateSize(update.State)} + j);");
+                _w.Line($"V.Store({name}, {StateView(update.State).Field}, {At(StateView(update.State), sweep.Shape).Index});");
             NodePlan plan = _schedule.Nodes[n];
             if (plan.Storage == Storage.Buffer)
             {
                 View view = ValueView(n, sweep.Phase)!;
-                string store = $"V.Store({name}, {view.Field}, {view.Index});";
+                string store = $"V.Store({name}, {view.Field}, {At(view, sweep.Shape).Index});";
                 if (plan.StoreAlways) _w.Line(store);
                 else recordOnly.Add(store);
             }
@@ -154,15 +160,24 @@ internal sealed partial class VariantEmitter
         }
     }
 
-    /// <summary>The nodes outside a backward sweep that receive from it a gradient of one value per row.</summary>
-    private IEnumerable<int> PerRowTargets(SweepPlan sweep)
+    /// <summary>A value of size H spread into a matrix memory's sweep (Rows or Columns): loaded from its own buffer, nothing computed.</summary>
+    private string Spread(Node node, SweepPlan sweep) => Load(ValueView(node.Args[0], sweep.Phase)!, sweep.Shape, node.Op);
+
+    /// <summary>
+    /// The nodes outside a backward sweep whose gradient it sums into, several of its elements into one place: one value
+    /// per row or per head, a unit spread along a matrix row (Rows) or down a column (Columns). Cleared before their first
+    /// writer; parameter vectors, whose gradients always accumulate, are not among them.
+    /// </summary>
+    private IEnumerable<int> SummedTargets(SweepPlan sweep)
     {
         var members = new HashSet<int>(sweep.Nodes);
-        return sweep.Nodes.SelectMany(ContributionsFrom).Select(c => c.Target).Where(t => !members.Contains(t)).Distinct()
-            .Where(t => _schedule.Nodes[t].Storage == Storage.Buffer && _schedule.Nodes[t].AdjointBuffer >= 0 && IsPerRow(_schedule.Nodes[t].AdjointBuffer));
+        return sweep.Nodes.SelectMany(n => ContributionsFrom(n).Select(c => (c.Target, Spread: _graph.Nodes[n].IsSpread ? _graph.Nodes[n].Op : Op.Copy)))
+            .Where(c => !members.Contains(c.Target) && _schedule.Nodes[c.Target].Storage != Storage.Vector
+                && (c.Spread == Op.Columns || At(AdjointView(c.Target, sweep.Phase), sweep.Shape, c.Spread).Scalar))
+            .Select(c => c.Target).Distinct();
     }
 
-    private bool SumsOverRows(SweepPlan sweep) => sweep.Size != Size.Row && (PerRowTargets(sweep).Any() || ScalarTargets(sweep));
+    private bool SumsOverRows(SweepPlan sweep) => sweep.Size != Size.Row && (sweep.Shape != SweepShape.Rows || SummedTargets(sweep).Any() || ScalarTargets(sweep));
 
     /// <summary>Whether a backward sweep adds into a learnable scalar's gradient, one place that every feature reaches.</summary>
     private bool ScalarTargets(SweepPlan sweep) => sweep.Nodes.Any(n => _graph.Nodes[n].Args.Any(a => _graph.Nodes[a] is { Op: Op.Vector, Size.Kind: SizeKind.One }));
@@ -174,7 +189,7 @@ internal sealed partial class VariantEmitter
         var views = new Dictionary<string, View>();
         var members = new HashSet<int>(sweep.Nodes);
         void Add(View? view, bool write) => AddView(views, view, write);
-        foreach (int value in ValuesRead(sweep)) Add(ValueView(value, sweep.Phase), false);
+        foreach (int value in ValuesRead(sweep)) Add(ValueView(_graph.Nodes[value].IsSpread ? _graph.Nodes[value].Args[0] : value, sweep.Phase), false);
         foreach (int n in sweep.Nodes)
         {
             foreach (StateUpdate update in _graph.Updates.Where(u => u.Node == n))
@@ -196,7 +211,7 @@ internal sealed partial class VariantEmitter
         void Need(int node)
         {
             if (_graph.Nodes[node].Op == Op.Constant || !read.Add(node)) return;
-            if (_schedule.Derivative.Recomputed[node]) foreach (int a in _graph.Nodes[node].Args) Need(a);
+            if (_schedule.Derivative.Recomputed[node] && !_graph.Nodes[node].IsSpread) foreach (int a in _graph.Nodes[node].Args) Need(a);
         }
         void Walk(DExpr e)
         {
@@ -219,7 +234,7 @@ internal sealed partial class VariantEmitter
     {
         var views = BackwardViews(sweep);
         using CodeWriter.Scope kernel = EmitKernelHeader(sweep, forward: false, views);
-        var names = new Names(new[] { "row", "j", "V", "H", "X" }.Concat(DeclaredSizes.Select(n => SizeOf(Size.Declared(n)))).Concat(views.Keys).ToArray());
+        var names = new Names(new[] { "row", "j", "V", "H", "X", "heads" }.Concat(DeclaredSizes.Select(n => SizeOf(Size.Declared(n)))).Concat(views.Keys).ToArray());
         var members = new HashSet<int>(sweep.Nodes);
         var value = new Dictionary<int, string>();
         var self = new Instruction(InstructionKind.BackwardSweep, sweep.Index);
@@ -231,10 +246,12 @@ internal sealed partial class VariantEmitter
         foreach (int n in read)
         {
             string name = names.Take(_preferred[n]);
-            if (_schedule.Derivative.Recomputed[n])
+            if (_graph.Nodes[n].IsSpread)
+                _w.Line($"V {name} = {Spread(_graph.Nodes[n], sweep)}; // {_describe.Node(n, false)}");
+            else if (_schedule.Derivative.Recomputed[n])
                 _w.Line($"V {name} = {ForwardExpression(_graph.Nodes[n], ValueOf)}; // recomputed: {_describe.Node(n, false)}");
             else
-                _w.Line($"V {name} = {Load(ValueView(n, sweep.Phase)!)}; // {_describe.Node(n, false)}");
+                _w.Line($"V {name} = {Load(ValueView(n, sweep.Phase)!, sweep.Shape)}; // {_describe.Node(n, false)}");
             value[n] = name;
         }
 
@@ -249,10 +266,10 @@ internal sealed partial class VariantEmitter
         {
             foreach (StateUpdate update in _graph.Updates.Where(u => u.Node == n))
             {
-                if (update.State == _cell.Output) Pend(n, Load(OutputGradientView()), $"d({update.State}[t]) from the output");
-                Pend(n, Load(CarryInView(update.State)), $"d({update.State}[t]) from step t+1");
+                if (update.State == _cell.Output) Pend(n, Load(OutputGradientView(), sweep.Shape), $"d({update.State}[t]) from the output");
+                Pend(n, Load(CarryInView(update.State), sweep.Shape), $"d({update.State}[t]) from step t+1");
             }
-            if (_schedule.Nodes[n].AdjointBuffer >= 0) Pend(n, Load(AdjointView(n, sweep.Phase)), $"d({_describe.Short(n)}) from later stages");
+            if (_schedule.Nodes[n].AdjointBuffer >= 0) Pend(n, Load(AdjointView(n, sweep.Phase), sweep.Shape), $"d({_describe.Short(n)}) from later stages");
         }
 
         var externalOrder = new List<int>();
@@ -265,6 +282,15 @@ internal sealed partial class VariantEmitter
             _w.Line($"V {d} = {Terms(terms.Select(t => t.Code))};");
             foreach (Contribution c in ContributionsFrom(n))
             {
+                if (_graph.Nodes[n].IsSpread)
+                {
+                    // Back from the matrix to the unit it spread: summed along the matrix row (Rows) or down the column (Columns).
+                    View target = AdjointView(c.Target, sweep.Phase);
+                    (string index, bool scalar) = At(target, sweep.Shape, _graph.Nodes[n].Op);
+                    _w.Comment($"d({_describe.Short(c.Target)}) += d({_describe.Short(n)}), summed {(_graph.Nodes[n].Op == Op.Rows ? "along its matrix row" : "down its matrix column")}");
+                    _w.Line(scalar ? $"V.AddSumTo({d}, {target.Field}, {index});" : $"V.AddTo({d}, {target.Field}, {index});");
+                    continue;
+                }
                 if (!members.Contains(c.Target) && !pending.ContainsKey(c.Target)) externalOrder.Add(c.Target);
                 Pend(c.Target, Render(c.Value, d, ValueOf), _describe.Derivative(c.Value, n));
             }
@@ -274,24 +300,25 @@ internal sealed partial class VariantEmitter
         foreach (int target in externalOrder)
         {
             View view = AdjointView(target, sweep.Phase);
+            (string index, bool scalar) = At(view, sweep.Shape);
             // A product that shares an earlier product's gradient buffer lands on the place its twin has just written.
-            if (!written.Add(view.Field + "[" + view.Index + "]") && _schedule.Nodes[target].Storage == Storage.CallOutput
+            if (!written.Add(view.Field + "[" + index + "]") && _schedule.Nodes[target].Storage == Storage.CallOutput
                 && _schedule.Calls[_schedule.Nodes[target].Buffer] is { SharesGradientWith: >= 0 } call)
             {
                 _w.Comment($"d({_describe.Short(target)}) is the same: product{call.Call} shares product{call.SharesGradientWith}'s gradient");
                 continue;
             }
             string sum = Terms(pending[target].Select(t => t.Code));
-            if (view.PerRow || view.Single)
+            if (scalar)
             {
-                // A value per row (or in all) receives the sum over the features: added lane by lane, cleared before its first writer.
+                // A value per row, per head (or in all) receives the sum over its features: added lane by lane, cleared before its first writer.
                 _w.Comment($"d({_describe.Short(target)}) += the sum over the features of {Terms(pending[target].Select(t => t.Math))}");
-                _w.Line($"V.AddSumTo({sum}, {view.Field}, {(view.Single ? "0" : "row")});");
+                _w.Line($"V.AddSumTo({sum}, {view.Field}, {index});");
                 continue;
             }
             bool store = _graph.Nodes[target].Op != Op.Vector && _schedule.FirstWriter[target] == self;
             _w.Comment($"d({_describe.Short(target)}) {(store ? "=" : "+=")} {Terms(pending[target].Select(t => t.Math))}");
-            _w.Line($"V.{(store ? "Store" : "AddTo")}({sum}, {view.Field}, {view.Index});");
+            _w.Line($"V.{(store ? "Store" : "AddTo")}({sum}, {view.Field}, {index});");
         }
     }
 

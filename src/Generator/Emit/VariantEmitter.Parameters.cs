@@ -132,12 +132,16 @@ internal sealed partial class VariantEmitter
         {
             foreach (string size in DeclaredSizes)
                 _w.Line($"if ({SizeParameter(size)} <= 0 || {SizeParameter(size)} > global::CellGen.RecurrentCell<{T}>.MaxSize) throw new global::System.ArgumentOutOfRangeException(nameof({SizeParameter(size)}), {SizeParameter(size)}, $\"The size {size} must be from 1 to {{(global::CellGen.RecurrentCell<{T}>.MaxSize)}}.\");");
-            _w.Line("int X = inputSize, H = hiddenSize" + string.Concat(DeclaredSizes.Select(n => $", {SizeOf(Size.Declared(n))} = {SizeParameter(n)}")) + ";");
-            if (DeclaredSizes.Count > 0)
+            _w.Line("int X = inputSize, H = hiddenSize" + string.Concat(DeclaredSizes.Select(n => $", {SizeOf(Size.Declared(n))} = {SizeParameter(n)}"))
+                + (_cell.Heads > 0 ? $", heads = {_cell.Heads}" : "") + ";");
+            if (_cell.Heads > 0)
+                _w.Line($"if (H % heads != 0) throw new global::System.ArgumentException($\"{_className} has {_cell.Heads} heads, so hiddenSize ({{H}}) must be a multiple of {_cell.Heads}.\", nameof(hiddenSize));");
+            if (DeclaredSizes.Count > 0 || _cell.States.Any(state => _cell.SizeOfState(state) != Size.Hidden))
             {
                 foreach (string size in DeclaredSizes) _w.Line($"{SizeField(size)} = {SizeOf(Size.Declared(size))};");
-                _w.Line($"base.DeclareSizes(new[] {{ {string.Join(", ", DeclaredSizes.Select(Quote))} }}, new[] {{ {string.Join(", ", DeclaredSizes.Select(n => SizeOf(Size.Declared(n))))} }}, "
-                    + $"new[] {{ {string.Join(", ", _cell.States.Select(StateSize))} }});");
+                string names = DeclaredSizes.Count > 0 ? $"new[] {{ {string.Join(", ", DeclaredSizes.Select(Quote))} }}" : "global::System.Array.Empty<string>()";
+                string values = DeclaredSizes.Count > 0 ? $"new[] {{ {string.Join(", ", DeclaredSizes.Select(n => SizeOf(Size.Declared(n))))} }}" : "global::System.Array.Empty<int>()";
+                _w.Line($"base.DeclareSizes({names}, {values}, new[] {{ {string.Join(", ", _cell.States.Select(StateSize))} }});");
             }
             if (_cell.InputIsHidden)
                 _w.Line($"if (X != H) throw new global::System.ArgumentException($\"{_className} combines its input elementwise with values of the hidden size, so it needs inputSize == hiddenSize; got inputSize {{X}} and hiddenSize {{H}}.\", nameof(inputSize));");

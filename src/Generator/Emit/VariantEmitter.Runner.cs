@@ -18,6 +18,7 @@ internal sealed partial class VariantEmitter
         {
             _w.Line($"private readonly {_className} _cell;");
             _w.Line($"private readonly int {string.Join(", ", new[] { "H", "X" }.Concat(DeclaredSizes.Select(n => SizeOf(Size.Declared(n)))))};");
+            EmitHeadsConstant();
             foreach (BufferPlan b in _schedule.Buffers)
                 _w.Line($"private readonly {T}[] {_bufferFields[b.Index]}; // [{(b.AllSteps ? "T * B" : "B")}, {BufferWidth(b)}] {Purpose(b)}");
             foreach (WeightBuffer weights in ForwardWeights())
@@ -210,6 +211,14 @@ internal sealed partial class VariantEmitter
                 int mean = instruction.Index, argument = _graph.Nodes[mean].Args[0];
                 View source = ValueView(argument, phase, forward: true)!;
                 string values = source.RowArguments;
+                if (_graph.Nodes[mean].Op == Op.SegmentSum)
+                {
+                    _w.Comment(_graph.Nodes[mean].Size == Size.Heads
+                        ? $"{_describe.Short(mean)}: per head, the sum of {_describe.Short(argument)} over the head's units"
+                        : $"{_describe.Short(mean)}: per row of each head's matrix, the sum of {_describe.Short(argument)} along it");
+                    _w.Line($"{Support}.Elementwise.SegmentSums<{T}>({values}, {SizeOf(_graph.Nodes[argument].Size)}, H / heads, {ValueView(mean, phase, forward: true)!.Span}, {Rows(phase)});");
+                    return;
+                }
                 _w.Comment($"{_describe.Short(mean)}: one value per row");
                 if (_graph.Nodes[mean].Op == Op.Variance)
                     _w.Line($"{Support}.Elementwise.RowVariances<{T}>({values}, {ValueView(_graph.Nodes[mean].Args[1], phase, forward: true)!.Span}, {SizeOf(_graph.Nodes[argument].Size)}, {ValueView(mean, phase, forward: true)!.Span}, {Rows(phase)});");
@@ -296,8 +305,15 @@ internal sealed partial class VariantEmitter
         {
             case InstructionKind.BackwardSweep:
             {
-                foreach (int target in PerRowTargets(_schedule.Sweeps[instruction.Index]).Where(t => _schedule.FirstWriter[t] == instruction))
-                    _w.Line($"{AdjointView(target, phase).Span.AsSpan()}.Clear(); // d({_describe.Short(target)}) is summed over the features below");
+                foreach (int target in SummedTargets(_schedule.Sweeps[instruction.Index]).Where(t => _schedule.FirstWriter[t] == instruction))
+                {
+                    View view = AdjointView(target, phase);
+                    string why = $"// d({_describe.Short(target)}) is summed over the features below";
+                    if (view.Column.Length == 0 && view.Stride == SizeOf(_graph.Nodes[target].Size))
+                        _w.Line($"{view.Span.AsSpan()}.Clear(); {why}");
+                    else // its columns of a product's gradient, row by row: the other columns belong to other values
+                        _w.Line($"for (int r = 0; r < {Rows(phase)}; r++) {view.Span.From("r * " + Paren(view.Stride) + (view.Column.Length > 0 ? " + " + view.Column : ""))}.Slice(0, {SizeOf(_graph.Nodes[target].Size)}).Clear(); {why}");
+                }
                 EmitKernelCall(_schedule.Sweeps[instruction.Index], forward: false);
                 return;
             }
@@ -310,6 +326,12 @@ internal sealed partial class VariantEmitter
                 if (_schedule.FirstWriter[mean] is null) _w.Line($"{source.Span.AsSpan()}.Clear(); // nothing reaches {_describe.Short(mean)}");
                 string targets = target.RowArguments;
                 string width = SizeOf(_graph.Nodes[argument].Size);
+                if (_graph.Nodes[mean].Op == Op.SegmentSum)
+                {
+                    _w.Comment($"d({_describe.Short(argument)}) {(accumulate ? "+=" : "=")} d({_describe.Short(mean)}), for every feature it sums");
+                    _w.Line($"{Support}.Elementwise.SegmentSumsGradient<{T}>({source.Span}, {targets}, {Paren(width)}, H / heads, {Rows(phase)}, accumulate: {(accumulate ? "true" : "false")});");
+                    return;
+                }
                 if (_graph.Nodes[mean].Op == Op.Variance)
                 {
                     View values = ValueView(argument, phase)!, means = ValueView(_graph.Nodes[mean].Args[1], phase)!;
@@ -377,7 +399,20 @@ internal sealed partial class VariantEmitter
     private void EmitKernelCall(SweepPlan sweep, bool forward)
     {
         string local = EmitKernelLocal(sweep, forward, "");
-        _w.Line($"{Support}.Elementwise.{_p.ForEach}(ref {local}, {Rows(sweep.Phase)}, {SizeOf(sweep.Size)});");
+        // A sweep by heads walks one head of a row per kernel row, a matrix memory's one row of a head's matrix.
+        string shape = sweep.Shape switch
+        {
+            SweepShape.Heads => $"{Rows(sweep.Phase)} * heads, H / heads",
+            SweepShape.MatrixRows => $"{Rows(sweep.Phase)} * H, H / heads",
+            _ => $"{Rows(sweep.Phase)}, {SizeOf(sweep.Size)}",
+        };
+        _w.Line($"{Support}.Elementwise.{_p.ForEach}(ref {local}, {shape});");
+    }
+
+    /// <summary>The number of heads, for the sizes written with it (heads, H / heads), where a cell has [Heads].</summary>
+    private void EmitHeadsConstant()
+    {
+        if (_cell.Heads > 0) _w.Line($"private const int heads = {_cell.Heads}; // [Heads]: each of a row's heads has P = H / heads units");
     }
 
     /// <summary>Writes the sweep's comment (with <paramref name="how"/> after it) and its kernel, a local; returns the local's name.</summary>

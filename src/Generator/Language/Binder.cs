@@ -19,6 +19,7 @@ internal sealed class Binder
     private readonly IReadOnlyList<SizeDeclaration> _declarations;
     private readonly IReadOnlyList<BlockDeclaration> _blocks;
     private readonly IReadOnlyList<DropoutDeclaration> _dropouts;
+    private readonly int _heads; // [Heads(N)]'s N, 0 without it
     private readonly bool _layer; // the equations of a [Layer], made a cell's by LayerSyntax: the input has the size H of every undeclared name
     private readonly Dictionary<string, Size> _declared = new();
     private readonly List<EquationProblem> _problems = new();
@@ -56,8 +57,9 @@ internal sealed class Binder
         IsRows(variable) ? $"the rows of '{variable.Substring(1)}'" : $"the parameter vector '{variable}'";
 
     private Binder(IReadOnlyList<EquationSyntax> equations, string input, string output, IReadOnlyList<SizeDeclaration> sizes, bool layer, IReadOnlyList<BlockDeclaration> blocks,
-        IReadOnlyList<DropoutDeclaration> dropouts)
+        IReadOnlyList<DropoutDeclaration> dropouts, int heads)
     {
+        _heads = heads;
         _blocks = blocks;
         _dropouts = dropouts;
         _layer = layer;
@@ -69,10 +71,10 @@ internal sealed class Binder
     }
 
     public static BindResult Bind(IReadOnlyList<EquationSyntax> equations, string input, string output, IReadOnlyList<SizeDeclaration> sizes, bool layer = false,
-        IReadOnlyList<BlockDeclaration>? blocks = null, IReadOnlyList<DropoutDeclaration>? dropouts = null)
+        IReadOnlyList<BlockDeclaration>? blocks = null, IReadOnlyList<DropoutDeclaration>? dropouts = null, int heads = 0)
     {
         var binder = new Binder(equations, input, output, sizes, layer, blocks ?? System.Array.Empty<BlockDeclaration>(),
-            dropouts ?? System.Array.Empty<DropoutDeclaration>());
+            dropouts ?? System.Array.Empty<DropoutDeclaration>(), heads);
         BoundCell? cell = binder.Run();
         return new BindResult(cell, binder._problems, binder._cellProblems, binder._declarationProblems);
     }
@@ -143,6 +145,17 @@ internal sealed class Binder
                     : $"add '{_output}[t] = ...' or set Output to the name of a state",
             })));
 
+        if (_stateDefinitions.ContainsKey(_output) && SizeOfName(_output) == Size.Memory)
+            _cellProblems.Add(new CellProblem(Diagnostics.HeadsDeclaration.Id, new EquatableArray<string>(new[]
+            {
+                $"the output '{_output}' is a matrix memory: the output is a vector; read the memory out with '{_output}[t] @ q' into another state",
+            })));
+        foreach (string vector in _vectorOrder)
+            if (ResolveVariable(vector) == Size.Memory)
+                _cellProblems.Add(new CellProblem(Diagnostics.HeadsDeclaration.Id, new EquatableArray<string>(new[]
+                {
+                    $"the parameter vector '{vector}' is combined with a matrix memory as a whole: a parameter is a vector (one value per head, or of size H, combines with a matrix through outer(a, b))",
+                })));
         var matrices = CheckMatrices();
         var dropouts = CheckDropoutDeclarations(bound);
 
@@ -162,8 +175,8 @@ internal sealed class Binder
         var states = _stateDefinitions.OrderBy(s => s.Value).Select(s => s.Key).ToEquatableArray();
         var vectors = _vectorOrder.Select(v => new VectorInfo(v, ResolveVariable(v) ?? Size.Hidden)).ToEquatableArray();
         return new BoundCell(_input, _output, states, matrices.ToEquatableArray(), vectors, bound.ToEquatableArray(), _inputIsHidden,
-            states.Select(SizeOfName).ToEquatableArray(), _declarations.Select(d => d.Size).Where(s => s != Declarations.ScalarSize).Distinct().ToEquatableArray(),
-            dropouts.ToEquatableArray());
+            states.Select(SizeOfName).ToEquatableArray(), _declarations.Select(d => d.Size).Where(Declarations.IsConstructorSize).Distinct().ToEquatableArray(),
+            dropouts.ToEquatableArray(), _heads);
     }
 
     /// <summary>
@@ -244,6 +257,21 @@ internal sealed class Binder
                 {
                     $"'{name}' is {(_stateDefinitions.ContainsKey(name) ? "a state" : "an intermediate")}: the size \"1\" makes a learnable scalar, a parameter; a value computed in the cell has a size of its own",
                 })));
+                continue;
+            }
+            if (declaration.Size is Declarations.HeadsSize or Declarations.MatrixSize)
+            {
+                string? misuse = _heads == 0
+                    ? $"\"{declaration.Size}\" is {(declaration.Size == Declarations.HeadsSize ? "one value per head" : "one P x P matrix per head")}: declare the number of heads with [Heads(N)] on the class"
+                    : declaration.Size == Declarations.MatrixSize && !_stateDefinitions.ContainsKey(name) && !_localDefinitions.ContainsKey(name)
+                        ? $"'{name}' is a parameter vector: a matrix memory is a state or an intermediate (a parameter is a vector: \"heads\" gives it one value per head)"
+                        : null;
+                if (misuse is not null)
+                {
+                    _declarationProblems.Add(new DiagnosticInfo(Diagnostics.HeadsDeclaration.Id, declaration.SizeLocation, new EquatableArray<string>(new[] { misuse })));
+                    continue;
+                }
+                _declared[name] = declaration.Size == Declarations.HeadsSize ? Size.Heads : Size.Memory;
                 continue;
             }
             _declared[name] = declaration.Size == Declarations.ScalarSize ? Size.One : Size.Declared(declaration.Size);
@@ -354,6 +382,9 @@ internal sealed class Binder
                 return (new StateExpr(name, true), new SizeTerm(Size.Hidden, null, n.Range));
             }
 
+            case CallSyntax c when c.Function == Operation.Outer || c.Function == Operation.Dot || c.Function == Operation.MemoryProduct:
+                return BindHeadFunction(c, eq);
+
             case CallSyntax c:
             {
                 var arguments = new List<BoundExpr>();
@@ -423,6 +454,41 @@ internal sealed class Binder
         throw new System.InvalidOperationException("Unknown syntax node " + expr.GetType().Name);
     }
 
+    /// <summary>
+    /// outer(a, b), dot(a, b) and C @ q: per head, on values of size H (C a matrix memory), in a cell with [Heads]. outer
+    /// gives a matrix memory, dot one value per head, C @ q a value of size H.
+    /// </summary>
+    private (BoundExpr, SizeTerm) BindHeadFunction(CallSyntax c, int eq)
+    {
+        int index = _equations[eq].Index;
+        bool product = c.Function == Operation.MemoryProduct;
+        string written = product ? "C @ q" : c.Function.Name + "(a, b)";
+        if (_heads == 0)
+            Report(Diagnostics.HeadsDeclaration, index, c.NameRange, $"'{written}' works head by head: declare the number of heads with [Heads(N)] on the class");
+        var arguments = new List<BoundExpr>();
+        for (int k = 0; k < c.Arguments.Count; k++)
+        {
+            ExprSyntax syntax = c.Arguments[k];
+            (BoundExpr argument, SizeTerm size) = BindExpr(syntax, eq);
+            arguments.Add(argument);
+            if (product && k == 0)
+            {
+                if (Resolve(size) != Size.Memory)
+                    Report(Diagnostics.SizeMismatch, index, syntax.Range,
+                        $"'{_equations[eq].Text.Substring(syntax.Range.Start, syntax.Range.Length)}' has {Describe(Resolve(size) ?? Size.Hidden)}: on the left of '@', a state is a matrix memory, declared [Size(\"{(argument is StateExpr s ? s.State : "C")}\", \"matrix\")]");
+                continue;
+            }
+            if (Resolve(size) == Size.Heads || (size.Variable is null && size.Known == Size.Scalar))
+                Report(Diagnostics.SizeMismatch, index, syntax.Range, $"'{written}' takes {(product ? "on its right a value" : "values")} of {Describe(Size.Hidden)}, not "
+                    + (size.Known == Size.Scalar ? "a number (multiply the result by it instead)" : Describe(Size.Heads)));
+            else
+                Unify(size with { Range = syntax.Range }, new SizeTerm(Size.Hidden, null, syntax.Range), eq, highway: true,
+                    $"'{written}' takes {(product ? "on its right a value" : "values")} of {Describe(Size.Hidden)}, not {{0}}");
+        }
+        Size result = c.Function == Operation.Outer ? Size.Memory : c.Function == Operation.Dot ? Size.Heads : Size.Hidden;
+        return (new CallExpr(c.Function, arguments.ToEquatableArray()), new SizeTerm(result, null, c.Range));
+    }
+
     private string FindRoot(string variable)
     {
         while (_links.TryGetValue(variable, out string? next)) variable = next;
@@ -465,6 +531,9 @@ internal sealed class Binder
         }
         if (sa is not null && sb is not null)
         {
+            // One value per head broadcasts over its head's units (H) and over its head's matrix (a matrix memory).
+            if (sa == Size.Heads && sb is { Kind: SizeKind.Hidden or SizeKind.Memory }) return b;
+            if (sb == Size.Heads && sa is { Kind: SizeKind.Hidden or SizeKind.Memory }) return a;
             bool inputMeetsHidden = (sa == Size.Input && sb == Size.Hidden) || (sa == Size.Hidden && sb == Size.Input);
             if (sa != sb && highway && inputMeetsHidden && (a.Variable is null || IsRows(a.Variable)) && (b.Variable is null || IsRows(b.Variable)))
             {
@@ -518,6 +587,12 @@ internal sealed class Binder
                 sizes.Add(size ?? Size.Hidden);
             }
             if (!ok) continue;
+            if (sizes.Contains(Size.Memory) || ResolveVariable(RowsOf(matrix)) == Size.Memory)
+            {
+                Report(Diagnostics.HeadsDeclaration, _equations[eq].Index, range,
+                    $"'{matrix}' would {(sizes.Contains(Size.Memory) ? "multiply" : "give")} a matrix memory: a weight matrix maps vectors; a matrix memory is read with 'C[t] @ q' and written with outer(a, b)");
+                continue;
+            }
             if (first.TryGetValue(matrix, out var earlier))
             {
                 if (!earlier.Sizes.SequenceEqual(sizes))

@@ -4,9 +4,12 @@ namespace CellGen.Generator.Language;
 
 /// <summary>
 /// Row: one value per row (per sequence), broadcast over the features where it is used: what mean(v) gives. One: one
-/// value in all, a learnable scalar ([Size("a", "1")]), broadcast over rows and features.
+/// value in all, a learnable scalar ([Size("a", "1")]), broadcast over rows and features. Heads: one value per head of
+/// a cell with [Heads(N)] (N per row), broadcast over its head's P = H / N units. Memory: one P x P matrix per head (N * P
+/// * P per row). The order is the order of a level's sweeps: per-head values before the H values that read them, matrix
+/// memory after the H values its outer products read.
 /// </summary>
-internal enum SizeKind { Scalar, Row, Input, Hidden, Declared, One }
+internal enum SizeKind { Scalar, Row, Heads, Input, Hidden, Declared, One, Memory }
 
 /// <summary>
 /// The size of a value: a number's (broadcast), the input size X, the hidden size H, or a size the class declares with
@@ -19,6 +22,8 @@ internal readonly record struct Size(SizeKind Kind, string Name)
     public static readonly Size One = new(SizeKind.One, "1");
     public static readonly Size Input = new(SizeKind.Input, "X");
     public static readonly Size Hidden = new(SizeKind.Hidden, "H");
+    public static readonly Size Heads = new(SizeKind.Heads, "heads");
+    public static readonly Size Memory = new(SizeKind.Memory, "matrix");
 
     public static Size Declared(string name) => new(SizeKind.Declared, name);
 
@@ -30,6 +35,8 @@ internal readonly record struct Size(SizeKind Kind, string Name)
         SizeKind.Declared => $"the size {Name}",
         SizeKind.Row => "one value per sequence",
         SizeKind.One => "one value (a learnable scalar)",
+        SizeKind.Heads => "one value per head",
+        SizeKind.Memory => "a P x P matrix per head (matrix memory)",
         _ => "no size (a number)",
     };
 
@@ -98,7 +105,8 @@ internal sealed record VectorInfo(string Name, Size Size);
 
 /// <summary>
 /// A cell whose equations are well formed: every name has a role and a size. <c>InputIsHidden</c>: the input is
-/// combined elementwise with values of size H (a highway), so the cell needs X = H.
+/// combined elementwise with values of size H (a highway), so the cell needs X = H. <c>Heads</c>: the number of heads
+/// [Heads] declares, 0 without it.
 /// </summary>
 internal sealed record BoundCell(
     string Input,
@@ -110,7 +118,8 @@ internal sealed record BoundCell(
     bool InputIsHidden = false,
     EquatableArray<Size> StateSizes = default,
     EquatableArray<string> SizeNames = default,
-    EquatableArray<DropoutInfo> Dropouts = default)
+    EquatableArray<DropoutInfo> Dropouts = default,
+    int Heads = 0)
 {
     /// <summary>The size of a state: H unless declared.</summary>
     public Size SizeOfState(string state)

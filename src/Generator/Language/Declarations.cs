@@ -58,7 +58,9 @@ internal sealed record CellDeclaration(
     EquatableArray<string> Members = default,
     bool IsLayer = false,
     EquatableArray<BlockDeclaration> Blocks = default,
-    EquatableArray<DropoutDeclaration> Dropouts = default);
+    EquatableArray<DropoutDeclaration> Dropouts = default,
+    int Heads = 0,
+    SourceSpan? HeadsLocation = null);
 
 /// <summary>Reads a [RecurrentCell] class from Roslyn's symbols and syntax into a <see cref="CellDeclaration"/>.</summary>
 internal static class Declarations
@@ -72,12 +74,22 @@ internal static class Declarations
     private const string ZoneoutAttribute = "CellGen.ZoneoutAttribute";
     private const string VariationalDropoutAttribute = "CellGen.VariationalDropoutAttribute";
     private const string DropConnectAttribute = "CellGen.DropConnectAttribute";
+    private const string HeadsAttribute = "CellGen.HeadsAttribute";
 
     /// <summary>The most blocks a matrix may have: as many as a size may be large (RecurrentCell.MaxSize) would be absurd; heads are few.</summary>
     public const int MaxBlocks = 4096;
 
     /// <summary>The size [Size] gives a learnable scalar: one value, broadcast wherever it is used.</summary>
     public const string ScalarSize = "1";
+
+    /// <summary>The size [Size] gives one value per head of a cell with [Heads].</summary>
+    public const string HeadsSize = "heads";
+
+    /// <summary>The size [Size] gives one P x P matrix per head (matrix memory) of a cell with [Heads].</summary>
+    public const string MatrixSize = "matrix";
+
+    /// <summary>Whether a declared size is a parameter of the constructor: not a scalar's, a head's or a matrix memory's.</summary>
+    public static bool IsConstructorSize(string size) => size is not (ScalarSize or HeadsSize or MatrixSize);
 
     /// <summary>Whether the attribute is [RecurrentCell] or [Layer], the two that make a class a generated one.</summary>
     public static bool IsCellAttribute(AttributeData attribute) => attribute.AttributeClass?.ToDisplayString() is RecurrentCellAttribute or LayerAttribute;
@@ -296,7 +308,23 @@ internal static class Declarations
         }
 
         // A constructor of the user's with the generated one's parameters would be defined twice.
-        var constructorSizes = sizes.Select(s => s.Size).Where(s => s != ScalarSize).Distinct().ToList();
+        int heads = 0;
+        SourceSpan? headsLocation = null;
+        foreach ((AttributeData attribute, SourceSpan whole, Func<int, SourceSpan> Argument) in Applications(HeadsAttribute))
+        {
+            int? count = attribute.ConstructorArguments.Length == 1 ? attribute.ConstructorArguments[0].Value as int? : null;
+            if (count is null)
+                Report(Diagnostics.HeadsDeclaration, whole, "it takes the number of heads, as in [Heads(4)]");
+            else if (count < 1 || count > MaxBlocks)
+                Report(Diagnostics.HeadsDeclaration, Argument(0), $"{count} heads: a cell has from 1 to {MaxBlocks} heads");
+            else
+            {
+                heads = count.Value;
+                headsLocation = Argument(0);
+            }
+        }
+
+        var constructorSizes = sizes.Select(s => s.Size).Where(IsConstructorSize).Distinct().ToList();
         int sizeCount = constructorSizes.Count, own = layer ? 1 : 2;
         foreach (IMethodSymbol constructor in symbol.InstanceConstructors.Where(c => !c.IsImplicitlyDeclared && !Generated(c, cancellation)))
             if (constructor.Parameters.Length == own + sizeCount && constructor.Parameters.All(p => p.Type.SpecialType == SpecialType.System_Int32))
@@ -319,7 +347,9 @@ internal static class Declarations
             members.Select(m => m.Name).Where(n => !n.StartsWith(".", System.StringComparison.Ordinal)).Distinct().OrderBy(n => n, System.StringComparer.Ordinal).ToEquatableArray(),
             layer,
             blocks.ToEquatableArray(),
-            dropouts.ToEquatableArray());
+            dropouts.ToEquatableArray(),
+            heads,
+            headsLocation);
     }
 
     /// <summary>Whether the member is declared only in files the generator wrote (<see cref="GeneratedFile"/>).</summary>

@@ -147,6 +147,9 @@ internal static class Diagnostics
     public static readonly DiagnosticDescriptor DropoutDeclaration = Error("CG0027", "Invalid [Zoneout], [VariationalDropout] or [DropConnect] declaration",
         "{0}: {1}");
 
+    public static readonly DiagnosticDescriptor HeadsDeclaration = Error("CG0028", "Invalid heads or matrix memory",
+        "Heads: {0}");
+
     public static readonly DiagnosticDescriptor EquationsWithoutCell = Warning("CG0024", "[Equation] without [RecurrentCell]",
         "'{0}' has [Equation] attributes but no [RecurrentCell] or [Layer]: nothing is generated for it; add [RecurrentCell] to make it a cell ([Layer] for equations that read no earlier step)");
 
@@ -161,7 +164,7 @@ internal static class Diagnostics
         SyntaxError, UnknownFunction, ReadBeforeDefinition, DefinedTwice, StateNotUpdated, MatrixAndVector,
         MatrixNotParameter, ConcatenationSizes, OutputMissing, NotPartial, Generic, ContainingTypeNotPartial,
         UnusedIntermediate, UnusedInput, InputMisuse, SizeMismatch, NoEquations, InvalidRoleName, NotACellClass,
-        NotAConstantString, TimeIndexMisuse, WrongArgumentCount, SizeDeclaration, EquationsWithoutCell, LanguageVersionTooOld, BlockDiagonalDeclaration, DropoutDeclaration, InternalError,
+        NotAConstantString, TimeIndexMisuse, WrongArgumentCount, SizeDeclaration, EquationsWithoutCell, LanguageVersionTooOld, BlockDiagonalDeclaration, DropoutDeclaration, HeadsDeclaration, InternalError,
     };
 
     public static DiagnosticDescriptor ById(string id)

@@ -246,6 +246,13 @@ internal sealed class Parser
             return new MatVecSyntax(matrix.Text, matrix.Range, operand, matrix.Range.Union(operand.Range));
         }
         ExprSyntax result = ParseOperand();
+        if (Current.Kind == TokenKind.At && result is TimedNameSyntax)
+        {
+            // C[t] @ q: a state's matrix memory times a vector; the binder checks that the state is one.
+            Token at = Next();
+            ExprSyntax operand = ParseOperand();
+            return new CallSyntax(Operation.MemoryProduct, new EquatableArray<ExprSyntax>(new[] { result, operand }), at.Range, result.Range.Union(operand.Range));
+        }
         if (Current.Kind == TokenKind.At)
             throw new SyntaxException(EquationProblem.Create(Diagnostics.MatrixNotParameter, _equation, result.Range,
                 _text.Substring(result.Range.Start, result.Range.Length), "an expression"));

@@ -211,6 +211,24 @@ internal sealed class Operation
         a => 0, "", 0, null, kind: OperationKind.Expansion);
 
     /// <summary>
+    /// outer(a, b): per head, the P x P matrix a bᵀ of two values of size H (matrix memory, [Heads]). Lower writes it as
+    /// the product of a's units broadcast along each matrix row and b's along each column.
+    /// </summary>
+    public static readonly Operation Outer = new("outer", Notation.Function, new[] { "outer" }, 2,
+        a => 0, "", 0, null, kind: OperationKind.Expansion);
+
+    /// <summary>dot(a, b): per head, the sum of a * b over the head's units: one value per head. Lower writes it so.</summary>
+    public static readonly Operation Dot = new("dot", Notation.Function, new[] { "dot" }, 2,
+        a => 0, "", 0, null, kind: OperationKind.Expansion);
+
+    /// <summary>
+    /// C @ q, C a matrix memory and q of size H: per head, the matrix times the head's units of q. Written with '@' after
+    /// a state (the parser makes it this call); Lower writes it as the sums over each matrix row of C times q's units.
+    /// </summary>
+    public static readonly Operation MemoryProduct = new("@", Notation.Infix, Array.Empty<string>(), 2,
+        a => 0, "", 0, null, kind: OperationKind.Expansion);
+
+    /// <summary>
     /// Every operation, internal ones included: the static fields above, in their order (initialised before this one), so
     /// that an operation is added by its entry alone.
     /// </summary>

@@ -121,6 +121,42 @@ public static class Elementwise
     }
 
     /// <summary>
+    /// The sum of each <paramref name="segment"/> consecutive values of each row's <paramref name="width"/> (row r
+    /// starts at r * <paramref name="stride"/>) into <paramref name="destination"/>, width / segment sums per row: per head
+    /// of H, dot(a, b) (one value per head); per row of each head's P x P matrix, C @ q (H values).
+    /// </summary>
+    public static void SegmentSums<T>(ReadOnlySpan<T> source, int stride, int width, int segment, Span<T> destination, int rows)
+        where T : unmanaged, System.Numerics.INumberBase<T>
+    {
+        int segments = width / segment;
+        for (int row = 0; row < rows; row++)
+            for (int s = 0; s < segments; s++)
+                destination[row * segments + s] = Sum(source.Slice(row * stride + s * segment, segment));
+    }
+
+    /// <summary>
+    /// The backward pass of <see cref="SegmentSums{T}"/>: each value of a segment receives the segment's gradient, stored
+    /// or (with <paramref name="accumulate"/>) added.
+    /// </summary>
+    public static void SegmentSumsGradient<T>(ReadOnlySpan<T> gradient, Span<T> destination, int stride, int width, int segment, int rows, bool accumulate)
+        where T : unmanaged, System.Numerics.INumberBase<T>
+    {
+        int segments = width / segment;
+        for (int row = 0; row < rows; row++)
+            for (int s = 0; s < segments; s++)
+            {
+                Span<T> values = destination.Slice(row * stride + s * segment, segment);
+                T share = gradient[row * segments + s];
+                if (!accumulate)
+                {
+                    values.Fill(share);
+                    continue;
+                }
+                for (int j = 0; j < values.Length; j++) values[j] += share;
+            }
+    }
+
+    /// <summary>
     /// The mean of (v - mean)² over each row's <paramref name="width"/> values, given each row's mean: layernorm's
     /// variance, in one pass.
     /// </summary>

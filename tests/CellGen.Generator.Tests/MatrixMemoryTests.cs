@@ -1,0 +1,76 @@
+using System;
+using System.Linq;
+using System.Reflection;
+using Xunit;
+
+namespace CellGen.Generator.Tests;
+
+/// <summary>
+/// Per-head values and matrix memory ([Heads(N)], [Size("m", "heads")], [Size("C", "matrix")], outer, dot, C @ q):
+/// finite differences in double and float against double, on every SIMD path (Category Kernels: CI runs them with each
+/// width switched off), for xLSTM's mLSTM and for each construct alone.
+/// </summary>
+[Trait("Category", "Kernels")]
+public sealed class MatrixMemoryTests
+{
+    private static Assembly Compile(string source)
+    {
+        var result = GeneratorHarness.Run(GeneratorHarness.Compilation(("C.cs", source)), emitFloat64: true);
+        Assert.True(result.CompileErrors.Count == 0 && result.CellGenDiagnostics.Count == 0 && result.Crashes.Count == 0, string.Join("\n", result.CompileErrors) + "\n" + string.Join("\n", result.CellGenDiagnostics) + "\n" + string.Join("\n", result.Crashes) + "\n" + result.GeneratorException);
+        return result.Load();
+    }
+
+    private static string Cell(string attributes, params string[] equations) =>
+        GeneratorHarness.Cell("C", equations).Replace("public partial class", attributes + "\npublic partial class");
+
+    /// <summary>xLSTM's mLSTM (Beck et al. 2024), stabilised as its reference implementation is: 1/√P folded into W_k and b_k.</summary>
+    public static readonly string[] Mlstm =
+    {
+        "q    = W_q @ x[t] + b_q",
+        "k    = W_k @ x[t] + b_k",
+        "v    = W_v @ x[t] + b_v",
+        "ir   = W_i @ x[t] + b_i",
+        "lf   = logsigmoid(W_f @ x[t] + b_f)",
+        "o    = sigmoid(W_o @ x[t] + b_o)",
+        "m[t] = max(lf + m[t-1], ir)",
+        "i    = exp(ir - m[t])",
+        "f    = exp(lf + m[t-1] - m[t])",
+        "C[t] = f * C[t-1] + i * outer(v, k)",
+        "n[t] = f * n[t-1] + i * k",
+        "h[t] = o * (C[t] @ q) / max(abs(dot(n[t], q)), exp(-m[t]))",
+    };
+
+    public const string MlstmSizes = "[Size(\"ir\", \"heads\"), Size(\"lf\", \"heads\"), Size(\"m\", \"heads\"), Size(\"i\", \"heads\"), Size(\"f\", \"heads\"), Size(\"C\", \"matrix\")]";
+
+    public static TheoryData<string, int, int, string[]> Cells => new()
+    {
+        { "[Heads(2)]" + MlstmSizes, 3, 4, Mlstm },
+        { "[Heads(3)]" + MlstmSizes, 2, 6, Mlstm },
+        // Each construct alone: an outer product into a memory read back; a dot product per head broadcast over H; a
+        // per-head gate from a matrix of N rows; one head (the whole of H).
+        { "[Heads(2), Size(\"C\", \"matrix\")]", 3, 4, new[] { "u = tanh(W @ [h[t-1], x[t]])", "C[t] = 0.5 * C[t-1] + outer(u, tanh(U @ x[t]))", "h[t] = tanh(C[t] @ u)" } },
+        { "[Heads(2)]", 3, 4, new[] { "u = tanh(W @ [h[t-1], x[t]])", "h[t] = u * dot(h[t-1], u) + dot(u, u)" } },
+        { "[Heads(4), Size(\"g\", \"heads\")]", 2, 8, new[] { "g = sigmoid(W_g @ [h[t-1], x[t]] + b_g)", "h[t] = g * h[t-1] + (1 - g) * tanh(W @ x[t])" } },
+        { "[Heads(1), Size(\"C\", \"matrix\"), Size(\"a\", \"1\")]", 2, 3, new[] { "C[t] = sigmoid(a) * C[t-1] + outer(tanh(W @ x[t]), h[t-1])", "h[t] = tanh(C[t] @ (U @ x[t]) + b)" } },
+    };
+
+    [Theory]
+    [MemberData(nameof(Cells))]
+    public void GradientsMatchFiniteDifferencesAndFloatMatchesDouble(string attributes, int x, int h, string[] equations)
+    {
+        Assembly assembly = Compile(Cell(attributes, equations));
+        var cell = (RecurrentCell<double>)assembly.GetType("Test.C+Float64", throwOnError: true)!.GetConstructors().Single().Invoke(new object[] { x, h });
+        var report = GradientChecks.Check(cell, batch: 3, steps: 4, seed: 7);
+        Assert.True(report.Failures.Count == 0, string.Join("\n", report.Failures));
+        int heads = int.Parse(attributes.Substring(attributes.IndexOf("Heads(", StringComparison.Ordinal) + 6).Split(')')[0], System.Globalization.CultureInfo.InvariantCulture);
+        // Heads of 1 to 18 units: every lane width's tail, and both step paths (batches of 3 and 9).
+        foreach ((int batch, int hidden) in new[] { (3, h), (9, 36 / heads * heads) })
+        {
+            var f = (RecurrentCell<float>)assembly.GetType("Test.C", throwOnError: true)!.GetConstructors().Single().Invoke(new object[] { x, hidden });
+            var d = (RecurrentCell<double>)assembly.GetType("Test.C+Float64", throwOnError: true)!.GetConstructors().Single().Invoke(new object[] { x, hidden });
+            var failures = GradientChecks.CompareSingleWithDouble(f, d, batch, steps: 4, seed: hidden);
+            Assert.NotNull(failures);
+            Assert.True(failures!.Count == 0, string.Join("\n", failures));
+        }
+    }
+}
