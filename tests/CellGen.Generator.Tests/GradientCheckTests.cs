@@ -34,7 +34,8 @@ public sealed class GradientCheckTests
     private static RecurrentCell<T> Create<T>(Type type, int x, int h) where T : unmanaged, System.Numerics.INumberBase<T>
     {
         // A cell with heads (block-diagonal matrices) takes sizes that are multiples of its number of blocks: rounded up.
-        int heads = (type.DeclaringType ?? type).GetCustomAttributes<BlockDiagonalAttribute>().Select(a => a.Blocks).DefaultIfEmpty(1).Aggregate(Lcm);
+        int heads = (type.DeclaringType ?? type).GetCustomAttributes<BlockDiagonalAttribute>().Select(a => a.Blocks)
+            .Concat((type.DeclaringType ?? type).GetCustomAttributes<HeadsAttribute>().Select(a => a.Heads)).DefaultIfEmpty(1).Aggregate(Lcm);
         (x, h) = ((x + heads - 1) / heads * heads, (h + heads - 1) / heads * heads);
         ConstructorInfo constructor = type.GetConstructors().Single();
         object[] Arguments(int input) => constructor.GetParameters().Select((_, k) => (object)(k == 0 ? input : k == 1 ? h : h / 2 + 1)).ToArray();
@@ -98,6 +99,10 @@ public sealed class GradientCheckTests
             ["zoneout"] = t => t.Contains("[Zoneout("),
             ["variational dropout"] = t => t.Contains("[VariationalDropout("),
             ["dropconnect"] = t => t.Contains("[DropConnect("),
+            ["heads"] = t => t.Contains("[Heads("),
+            ["a value per head"] = t => t.Contains("\"heads\")]"),
+            ["matrix memory"] = t => t.Contains("\"matrix\")]"),
+            ["C @ q"] = t => System.Text.RegularExpressions.Regex.IsMatch(t, @"\]\s*@"),
             ["highway"] = t => false, // counted below, from the constructors
         };
         // Every function of the operation table, read from it: a new entry must reach the random cells too.

@@ -85,6 +85,16 @@ public sealed class RandomCells
         return $"{name}{At()}{Operand(HiddenExpression(depth - 1, false))}";
     }
 
+    private bool _heads;
+
+    /// <summary>A state or an intermediate times a bounded dot product per head of two values of H.</summary>
+    private string Dot(int depth)
+    {
+        _heads = true;
+        // A state or an intermediate on the left: its size H is known (a new parameter vector there would take the dot's).
+        return $"{Pick(_hidden)}{Times()}max(tanh(dot({HiddenExpression(depth - 1, false)}, {Pick(_hidden)})), -0.5)";
+    }
+
     /// <summary>A new learnable scalar, declared by the cell's [Size(name, "1")].</summary>
     private string Scalar()
     {
@@ -197,7 +207,9 @@ public sealed class RandomCells
             // A block-diagonal matrix (heads); H and X are then multiples of the cell's number of blocks (the tests round them up).
             Option("block product", () => BlockProduct(depth)),
             Option("block input product", () => BlockInputProduct(depth), 0.5),
-            Option("block gate", () => $"{Function()}({BlockProduct(depth)} + {Fresh("b")})"));
+            Option("block gate", () => $"{Function()}({BlockProduct(depth)} + {Fresh("b")})"),
+            // A dot product per head ([Heads(n)], n the cell's number of blocks), bounded, broadcast over its head's units.
+            Option("dot", () => Dot(depth)));
     }
 
     /// <summary>A random cell: its equations, its states (the output is h).</summary>
@@ -208,6 +220,7 @@ public sealed class RandomCells
         _streams.Clear();
         _scalars.Clear();
         _blockMatrices.Clear();
+        _heads = false;
         _blocks = Choose("blocks", Option("2", () => "2"), Option("3", () => "3")) == "2" ? 2 : 3;
         _names = 0;
         _matrices.Clear();
@@ -263,11 +276,39 @@ public sealed class RandomCells
         string connected = Choose("dropconnect", Option("none", () => "", 3), Option("h", () => "h"));
         if (connected.Length > 0 && (dropped == "h" || equations.Any(e => ReadsInProduct(e, "h"))))
             regularisers.Add("[DropConnect(\"h\", 0.5)]");
+        // Heads ([Heads(n)], n the cell's number of blocks), each from streams of its own: a gate of one value per head, made
+        // by a matrix of n rows from the states and the input, and gating a state; a matrix memory M (a P x P matrix per
+        // head), decaying, written by an outer product of bounded values and read by M @ v into an equation of H.
+        var headSizes = new List<string>();
+        bool OfH(int k) => !equations[k].StartsWith("q[t]", StringComparison.Ordinal) && !equations[k].StartsWith("M[t]", StringComparison.Ordinal);
+        if (Choose("head gate", Option("none", () => "", 3), Option("gate", () => "gate")) == "gate")
+        {
+            string state = Pick(states);
+            int user = Pick(Enumerable.Range(0, equations.Count).Where(OfH).ToList());
+            equations[user] += $" + e * {state}[t-1]";
+            equations.Insert(0, $"e = sigmoid({Fresh("We")} @ [{state}[t-1], x[t]] + {Fresh("be")})");
+            headSizes.Add("[Size(\"e\", \"heads\")]");
+            _heads = true;
+        }
+        if (Choose("matrix memory", Option("none", () => "", 3), Option("memory", () => "memory")) == "memory")
+        {
+            // M[t-1] read by any equation of H, M[t] only by one after M's, which reads only states at t-1 and the input.
+            string decay = Choose("decay", Option("number", () => "0.5"), Option("scalar", () => $"sigmoid({Scalar()})"));
+            string a = $"tanh({Fresh("Wa")} @ [{Pick(states)}[t-1], x[t]])", b = Chance(0.5) ? $"sigmoid({Pick(states)}[t-1])" : $"tanh({Fresh("Wb")} @ x[t])";
+            int at = _random.Next(equations.Count + 1);
+            equations.Insert(at, $"M[t] = {decay} * M[t-1] + outer({a}, {b})");
+            bool current = Chance(0.5) && Enumerable.Range(at + 1, equations.Count - at - 1).Any(OfH);
+            int reader = Pick(Enumerable.Range(0, equations.Count).Where(k => OfH(k) && (!current || k > at)).ToList());
+            equations[reader] += $" + tanh({(current ? "M[t]" : "M[t-1]")} @ {Pick(states)}[t-1])";
+            headSizes.Add("[Size(\"M\", \"matrix\")]");
+            _heads = true;
+        }
+        if (_heads) headSizes.Insert(0, $"[Heads({_blocks})]");
         // Only the scalars the equations kept: an argument drawn for a choice that did not use it is dropped with its names.
         var kept = _scalars.Where(a => equations.Any(e => System.Text.RegularExpressions.Regex.IsMatch(e, $@"\b{a}\b")));
         LastSizes = string.Join("\n", new[] { LastSizes }.Where(s => s.Length > 0).Concat(kept.Select(a => $"[Size(\"{a}\", \"1\")]"))
             .Concat(_blockMatrices.Where(r => equations.Any(e => System.Text.RegularExpressions.Regex.IsMatch(e, $@"\b{r}\b"))).Select(r => $"[BlockDiagonal(\"{r}\", {_blocks})]"))
-            .Concat(regularisers));
+            .Concat(regularisers).Concat(headSizes));
         return equations;
     }
 
