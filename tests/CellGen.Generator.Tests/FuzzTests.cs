@@ -15,7 +15,7 @@ public sealed class FuzzTests
 {
     private const int Cells = 10_000;
     private const int PerCompilation = 500;
-    private const string Alphabet = "hxcWbgt[]()@*+-/^,=.0123456789 σ⊙·_iofelpqnam";
+    private const string Alphabet = "hxcWbgt[]()@*+-/^,=.0123456789 σ⊙·_iofelpqnamdMru"; // d, M, r, u: dot, outer, a matrix memory M
 
     private static string Mutate(string text, Random random)
     {
@@ -82,6 +82,26 @@ public sealed class FuzzTests
             _ => m.Value + m.Value, // declared twice
         });
 
+    /// <summary>
+    /// [Heads] with another number (none, negative, too many, not dividing H) or gone; a "heads" or "matrix" size moved to
+    /// another name (a parameter, the input, the output, a matrix) or swapped for the other.
+    /// </summary>
+    private static string MutateHeads(string attributes, Random random)
+    {
+        attributes = System.Text.RegularExpressions.Regex.Replace(attributes, @"\[Heads\((\d+)\)\]", m => random.Next(3) switch
+        {
+            0 => $"[Heads({new[] { -1, 0, 1, 5, 7, 4097, int.MaxValue }[random.Next(7)]})]",
+            1 => "",
+            _ => m.Value,
+        });
+        return System.Text.RegularExpressions.Regex.Replace(attributes, @"\[Size\(""([^""]*)"", ""(heads|matrix)""\)\]", m => random.Next(3) switch
+        {
+            0 => $"[Size(\"{new[] { "h", "x", "b0", "W0", "g0", "e", "M", "q", "" }[random.Next(9)]}\", \"{m.Groups[2].Value}\")]",
+            1 => $"[Size(\"{m.Groups[1].Value}\", \"{(m.Groups[2].Value == "heads" ? "matrix" : "heads")}\")]",
+            _ => "",
+        });
+    }
+
     private static readonly string[] ClassShapes =
     {
         "public partial class C;", "public sealed partial class C;", "public abstract partial class C;", "public static partial class C;",
@@ -107,6 +127,7 @@ public sealed class FuzzTests
                 string attributes = i % 4 != 3 ? valid.LastSizes : "";
                 if (i % 8 == 1) attributes = MutateBlocks(attributes, random);
                 if (i % 8 == 5) attributes = MutateDropouts(attributes, random);
+                if (i % 8 == 2) attributes = MutateHeads(attributes, random);
                 string source = RandomCells.Source(equations, attributes, "Fuzz" + i);
                 // One cell in five has its class declaration mutated too: another shape, modifiers, a primary constructor.
                 if (i % 5 == 4) source = source.Replace("public partial class C;", ClassShapes[random.Next(ClassShapes.Length)]);
