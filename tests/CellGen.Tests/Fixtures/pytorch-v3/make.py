@@ -4,6 +4,7 @@
 # writes the cell, the block-diagonal matrices made by torch.block_diag from their blocks, in float64 (PyTorch 1.13,
 # Debian's python3-torch):
 #   cd tests/CellGen.Tests/Fixtures/pytorch-v3 && /usr/bin/python3 make.py
+# A state the cell never reads back (mLSTM's h) has a zero initial-state gradient.
 # Format cellgen-fixture/1, as ../pytorch (FixtureTests reads both). Parameters are under CellGen's names: a matrix
 # [out, in], a block-diagonal one [heads, out / heads, in / heads], a scalar [1].
 import json
@@ -55,6 +56,33 @@ def leaky_rnn(p, x, s):
         outputs.append(h)
     return torch.stack(outputs), {"h": h}
 
+def mlstm(p, x, s):
+    # Per head: q, k, v of P units, the gates one value per head; C[b, head] a P x P matrix, CellGen's layout
+    # (head, r, c) flattened, C[r, c] = v[r] k[c] for the outer product.
+    B, H = s["h"].shape
+    N = 4
+    P = H // N
+    C, n, m = s["C"].reshape(B, N, P, P), s["n"].reshape(B, N, P), s["m"]
+    outputs = []
+    for t in range(x.shape[0]):
+        q = (x[t] @ p["W_q"].T + p["b_q"]).reshape(B, N, P)
+        k = (x[t] @ p["W_k"].T + p["b_k"]).reshape(B, N, P)
+        v = (x[t] @ p["W_v"].T + p["b_v"]).reshape(B, N, P)
+        ir = x[t] @ p["W_i"].T + p["b_i"]
+        lf = F.logsigmoid(x[t] @ p["W_f"].T + p["b_f"])
+        o = torch.sigmoid(x[t] @ p["W_o"].T + p["b_o"])
+        m_new = torch.maximum(lf + m, ir)
+        i = torch.exp(ir - m_new)
+        f = torch.exp(lf + m - m_new)
+        C = f[..., None, None] * C + i[..., None, None] * (v[..., :, None] * k[..., None, :])
+        n = f[..., None] * n + i[..., None] * k
+        read = (C @ q[..., None]).squeeze(-1)
+        bound = torch.maximum(torch.abs((n * q).sum(-1)), torch.exp(-m_new))
+        h = o * (read / bound[..., None]).reshape(B, H)
+        m = m_new
+        outputs.append(h)
+    return torch.stack(outputs), {"C": C.reshape(B, N * P * P), "n": n.reshape(B, H), "m": m, "h": h}
+
 CELLS = {
     "Slstm": (4, slstm, ["h", "c", "n", "m"], [
         "ir   = W_i @ x[t] + R_i @ h[t-1] + b_i",
@@ -74,6 +102,20 @@ CELLS = {
         "h[t] = (1 - z) * n + z * h[t-1]"], "rzn"),
     # A learnable scalar (issue 29, item 2): a, an nn.Parameter of shape [1], broadcast as PyTorch broadcasts it.
     "LeakyRnn": (1, leaky_rnn, ["h"], ["h[t] = a * tanh(W @ [h[t-1], x[t]] + b) + (1 - a) * h[t-1]"], ""),
+    # xLSTM's mLSTM with 4 heads (issue 29, item 4), as the built-in Mlstm declares it: matrix memory C, per-head gates.
+    "Mlstm": (4, mlstm, ["m", "C", "n", "h"], [
+        "q    = W_q @ x[t] + b_q",
+        "k    = W_k @ x[t] + b_k",
+        "v    = W_v @ x[t] + b_v",
+        "ir   = W_i @ x[t] + b_i",
+        "lf   = logsigmoid(W_f @ x[t] + b_f)",
+        "o    = sigmoid(W_o @ x[t] + b_o)",
+        "m[t] = max(lf + m[t-1], ir)",
+        "i    = exp(ir - m[t])",
+        "f    = exp(lf + m[t-1] - m[t])",
+        "C[t] = f * C[t-1] + i * outer(v, k)",
+        "n[t] = f * n[t-1] + i * k",
+        "h[t] = o * (C[t] @ q) / max(abs(dot(n[t], q)), exp(-m[t]))"], ""),
 }
 
 def make(cell, x_size, h, b, steps):
@@ -88,20 +130,28 @@ def make(cell, x_size, h, b, steps):
         p["W_" + g] = torch.randn(h, x_size) / x_size ** 0.5
         p["R_" + g] = torch.randn(heads, h // heads, h // heads) / (h // heads) ** 0.5
         p["b_" + g] = torch.randn(h) * 0.5
+    if cell == "Mlstm":
+        for g in "qkvo":
+            p["W_" + g] = torch.randn(h, x_size) / x_size ** 0.5
+            p["b_" + g] = torch.randn(h) * 0.5
+        for g in "if":  # one gate per head
+            p["W_" + g] = torch.randn(heads, x_size) / x_size ** 0.5
+            p["b_" + g] = torch.randn(heads) * 0.5
     if cell == "HeadsGru":
         p["c_n"] = torch.randn(h) * 0.5
         del p["b_n"]
     for v in p.values():
         v.requires_grad_(True)
     x = torch.randn(steps, b, x_size, requires_grad=True)
-    initial = {name: torch.randn(b, h) for name in states}
+    sizes = {"m": heads, "C": h * (h // heads)} if cell == "Mlstm" else {}
+    initial = {name: torch.randn(b, sizes.get(name, h)) for name in states}
     if "n" in initial:  # a normaliser is a sum of exponentials: positive
         initial["n"] = torch.rand(b, h) + 0.5
     for v in initial.values():
         v.requires_grad_(True)
     outputs, final = step(p, x, initial)
     output_grad = torch.randn(outputs.shape)
-    final_grad = {name: torch.randn(b, h) for name in states}
+    final_grad = {name: torch.randn(b, sizes.get(name, h)) for name in states}
     loss = (outputs * output_grad).sum() + sum((final[name] * final_grad[name]).sum() for name in states)
     loss.backward()
     return {
@@ -113,13 +163,14 @@ def make(cell, x_size, h, b, steps):
         "finalStateGrad": {k: tensors(v) for k, v in final_grad.items()},
         "expected": {"outputs": tensors(outputs), "finalState": {k: tensors(v) for k, v in final.items()}, "loss": loss.item(),
                      "paramGrads": {k: tensors(v.grad) for k, v in p.items()}, "inputGrad": tensors(x.grad),
-                     "initialStateGrad": {k: tensors(v.grad) for k, v in initial.items()}},
+                     "initialStateGrad": {k: tensors(v.grad if v.grad is not None else torch.zeros_like(v)) for k, v in initial.items()}},
         "tolerance": {"float32": {"abs": 1e-4, "rel": 1e-3}},
     }
 
 for cell, x_size, h, b, steps in [("Slstm", 3, 8, 2, 5), ("Slstm", 6, 16, 3, 7), ("Slstm", 8, 128, 9, 4),
                                    ("HeadsGru", 3, 6, 2, 5), ("HeadsGru", 5, 12, 3, 4), ("HeadsGru", 7, 96, 9, 4),
-                                   ("LeakyRnn", 3, 5, 2, 5), ("LeakyRnn", 6, 37, 3, 4)]:
+                                   ("LeakyRnn", 3, 5, 2, 5), ("LeakyRnn", 6, 37, 3, 4),
+                                   ("Mlstm", 3, 8, 2, 5), ("Mlstm", 6, 16, 3, 7), ("Mlstm", 8, 64, 9, 4)]:
     with open(f"{cell}-x{x_size}-h{h}-b{b}-t{steps}.json", "w") as f:
         json.dump(make(cell, x_size, h, b, steps), f)
 print("written")
