@@ -36,7 +36,8 @@ public static class CellCatalog
     private static RecurrentCell<float> CreateAnyWithDropouts(string fullName, int inputSize, int hiddenSize)
     {
         Type type = All().Single(t => t.FullName == fullName);
-        int heads = type.GetCustomAttributes<BlockDiagonalAttribute>().Select(a => a.Blocks).DefaultIfEmpty(1).Aggregate((a, b) => a * b / Gcd(a, b));
+        int heads = type.GetCustomAttributes<BlockDiagonalAttribute>().Select(a => a.Blocks).Concat(type.GetCustomAttributes<HeadsAttribute>().Select(a => a.Heads))
+            .DefaultIfEmpty(1).Aggregate((a, b) => a * b / Gcd(a, b));
         (inputSize, hiddenSize) = ((inputSize + heads - 1) / heads * heads, (hiddenSize + heads - 1) / heads * heads);
         ConstructorInfo constructor = type.GetConstructors().Single();
         object[] Arguments(int input) => constructor.GetParameters().Select((_, k) => (object)(k == 0 ? input : k == 1 ? hiddenSize : hiddenSize / 2 + 1)).ToArray();

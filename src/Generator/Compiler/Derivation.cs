@@ -72,7 +72,15 @@ internal static class Derivation
         // reads the operand's buffer, which must then hold every step's values.
         var readFromBuffer = new HashSet<int>(nodes.Where(n => n.Op == Op.Variance).Select(n => n.Args[0]));
         var recomputed = new bool[nodes.Count];
-        // A vector spread into a matrix memory is loaded again, never kept: what it spreads is read from its buffer.
+        // outer(a, b), a product of two spread vectors, is one multiplication of two loads: recomputed rather than kept,
+        // a matrix memory's size for every step. A vector spread into a matrix memory is loaded again, never kept: what
+        // it spreads is read from its buffer.
+        for (int i = 0; i < nodes.Count; i++)
+            if (needed[i] && nodes[i].Operation == Operation.Multiply && nodes[i].Args.All(a => nodes[a].IsSpread || nodes[a].Op == Op.Constant))
+            {
+                recomputed[i] = true;
+                foreach (int spread in nodes[i].Args) needed[spread] = nodes[spread].IsSpread;
+            }
         for (int i = 0; i < nodes.Count; i++)
         {
             if (!needed[i] || !nodes[i].IsSpread) continue;
