@@ -24,6 +24,8 @@ public static class Zoo
         // xLSTM's sLSTM with 4 heads (block-diagonal recurrent matrices), and the same equations with full matrices.
         yield return ("Slstm", (x, h) => new Cells.Slstm(x, h));
         yield return ("DenseSlstm", (x, h) => new DenseSlstm(x, h));
+        // xLSTM's mLSTM with 4 heads: its products are the input's alone; its step is the matrix memory's sweeps (H x H / 4 per sequence).
+        yield return ("Mlstm", (x, h) => new Cells.Mlstm(x, h));
         // The Lstm regularised inside the cell: what drawing and applying its masks costs a training pass.
         yield return ("RegularisedLstm", (x, h) => new RegularisedLstm(x, h));
         // And with one kind on at a time (the others at p = 0), to tell their costs apart.

@@ -51,6 +51,13 @@ public sealed class MatrixMemoryTests
         { "[Heads(2), Size(\"C\", \"matrix\")]", 3, 4, new[] { "u = tanh(W @ [h[t-1], x[t]])", "C[t] = 0.5 * C[t-1] + outer(u, tanh(U @ x[t]))", "h[t] = tanh(C[t] @ u)" } },
         { "[Heads(2)]", 3, 4, new[] { "u = tanh(W @ [h[t-1], x[t]])", "h[t] = u * dot(h[t-1], u) + dot(u, u)" } },
         { "[Heads(4), Size(\"g\", \"heads\")]", 2, 8, new[] { "g = sigmoid(W_g @ [h[t-1], x[t]] + b_g)", "h[t] = g * h[t-1] + (1 - g) * tanh(W @ x[t])" } },
+        // From the literature: RetNet's retention (a decay per head, Sun et al. 2023); DeltaNet's delta rule (Schlag et al.
+        // 2021, Yang et al. 2024), which reads the memory before writing it; heads beside block-diagonal matrices; zoneout
+        // of a matrix memory and of a value per head.
+        { "[Heads(2), Size(\"S\", \"matrix\"), Size(\"g\", \"heads\")]", 3, 6, new[] { "g = sigmoid(W_g @ x[t] + b_g)", "S[t] = g * S[t-1] + outer(W_v @ x[t], W_k @ x[t])", "h[t] = S[t] @ (W_q @ x[t])" } },
+        { "[Heads(2), Size(\"S\", \"matrix\"), Size(\"beta\", \"heads\")]", 3, 4, new[] { "k = tanh(W_k @ x[t])", "beta = sigmoid(W_b @ x[t])", "S[t] = S[t-1] - beta * outer(S[t-1] @ k - W_v @ x[t], k)", "h[t] = tanh(S[t] @ (W_q @ [h[t-1], x[t]]))" } },
+        { "[Heads(2), BlockDiagonal(\"R\", 2), Size(\"m\", \"heads\")]", 2, 4, new[] { "m[t] = max(m[t-1], W_m @ x[t])", "h[t] = tanh(R @ h[t-1] + W @ x[t]) * exp(m[t-1] - m[t])" } },
+        { "[Heads(2), Size(\"C\", \"matrix\"), Size(\"e\", \"heads\"), Zoneout(\"C\", 0.5), Zoneout(\"e\", 0.5)]", 2, 4, new[] { "e[t] = tanh(W_e @ [h[t-1], x[t]] + e[t-1])", "C[t] = 0.5 * C[t-1] + outer(tanh(W @ x[t]), h[t-1])", "h[t] = e[t] * tanh(C[t] @ h[t-1])" } },
         { "[Heads(1), Size(\"C\", \"matrix\"), Size(\"a\", \"1\")]", 2, 3, new[] { "C[t] = sigmoid(a) * C[t-1] + outer(tanh(W @ x[t]), h[t-1])", "h[t] = tanh(C[t] @ (U @ x[t]) + b)" } },
     };
 
