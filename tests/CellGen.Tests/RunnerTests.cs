@@ -247,8 +247,9 @@ public sealed class RunnerTests
         Array.Fill(largeX, 0.1f);
         Array.Fill(largeDy, 0.2f);
         // Cells of the language's version 2: means and layernorm, a declared size, x[t-1], a highway, the new functions;
-        // heads (block-diagonal products, on one core and, at H 128, shared between the two); masks drawn in training.
-        var version2 = new RecurrentCell<float>[] { new LayerNormLstm(32, 48), new Lstmp(32, 48, P: 20), new Zoo.Qrnn2(32, 48), new Zoo.Sru(48, 48), new Zoo.SoftplusRnn(32, 48), new Slstm(32, 48), new Slstm(64, 128), new ZoneoutLstm(32, 48), new VariationalGru(32, 48) }
+        // heads (block-diagonal products, on one core and, at H 128, shared between the two); masks drawn in training; a
+        // matrix memory and values per head (Mlstm: its sweeps by heads and by matrix rows, its segment sums).
+        var version2 = new RecurrentCell<float>[] { new LayerNormLstm(32, 48), new Lstmp(32, 48, P: 20), new Zoo.Qrnn2(32, 48), new Zoo.Sru(48, 48), new Zoo.SoftplusRnn(32, 48), new Slstm(32, 48), new Slstm(64, 128), new ZoneoutLstm(32, 48), new VariationalGru(32, 48), new Mlstm(32, 48), new Mlstm(64, 128) }
             .Select(c =>
             {
                 Initializers.Initialize(c, new Random(6));
