@@ -11,18 +11,6 @@ namespace CellGen.Tests;
 /// <summary>The runtime misused on purpose: each misuse is a clear exception, never a wrong answer in silence.</summary>
 public sealed class MisuseTests
 {
-    /// <summary>ONNX cannot yet say a per-head broadcast: a model with a cell with [Heads] is refused, naming the cell, and no file is written.</summary>
-    [Fact]
-    public void OnnxExportRefusesACellWithHeadsByNameAndWritesNothing()
-    {
-        var model = new Sequential(new Recurrent((x, h) => new CellGen.Cells.Mlstm(x, h), 3, 8), new LastStep());
-        string path = System.IO.Path.Combine(System.IO.Path.GetTempPath(), Guid.NewGuid().ToString("N") + ".onnx");
-        var error = Assert.Throws<NotSupportedException>(() => Onnx.Export(path, model));
-        Assert.Contains("Mlstm", error.Message);
-        Assert.Contains("[Heads(4)]", error.Message);
-        Assert.False(System.IO.File.Exists(path));
-    }
-
     [Fact]
     public async Task ARunnerUsedFromTwoThreadsThrowsRatherThanComputeWrongOutputs()
     {

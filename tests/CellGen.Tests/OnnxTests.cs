@@ -153,7 +153,7 @@ public sealed class OnnxTests : IDisposable
     {
         "Lstmp", "LayerNormLstm", "PeepholeLstm", "CoupledLstm", "FgrLstm", "IndRnn", "Janet", "LnLstm", "ZooLstmp", "MinGru", "MinLstm",
         "MultiplicativeLstm", "Mut1", "Qrnn2", "Rhn2", "SoftplusRnn", "Sru", "Ugrnn", "SoftsignRnn", "EluRnn", "NewFunctionsRnn", "LeakyRnn",
-        "Slstm", "HeadsGru", "ZoneoutLstm", "VariationalGru",
+        "Slstm", "HeadsGru", "ZoneoutLstm", "VariationalGru", "Mlstm", "DeltaNet",
     }.Select(c => new object[] { c });
 
     private static Func<int, int, RecurrentCell<float>> ScannedCellOf(string name) => name switch
@@ -179,6 +179,8 @@ public sealed class OnnxTests : IDisposable
         "NewFunctionsRnn" => (x, h) => new NewFunctionsRnn(x, h),
         "LeakyRnn" => (x, h) => new LeakyRnn(x, h),
         "Slstm" => (x, h) => new Slstm(x, h),
+        "Mlstm" => (x, h) => new Mlstm(x, h),
+        "DeltaNet" => (x, h) => new DeltaNet(x, h),
         "HeadsGru" => (x, h) => new HeadsGru(x, h),
         // Inference: zoneout exports as its expectation p, variational dropout as the identity.
         "ZoneoutLstm" => (x, h) => new ZoneoutLstm(x, h),
@@ -195,7 +197,7 @@ public sealed class OnnxTests : IDisposable
         // one layer for the highway cells, whose input must have the hidden size.
         const int steps = 5, batch = 3, x = 4;
         int layers = cell is "Mut1" or "Sru" ? 1 : 2;
-        int hidden = cell == "HeadsGru" ? 6 : 4; // a multiple of its 3 heads
+        int hidden = cell switch { "HeadsGru" => 6, "Mlstm" => 8, "DeltaNet" => 6, _ => 4 }; // a multiple of the heads (3, 4, 2), P > 1
         var recurrent = new Recurrent(ScannedCellOf(cell), x, hidden, layers, bidirectional: true, random: new Random(3));
         var model = new Sequential(recurrent, new LastStep(), new Dense(recurrent.OutputSize, 2, new Random(4)));
         float[] inputs = Wave(steps * batch * x, 0.6f);

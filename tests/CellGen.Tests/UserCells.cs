@@ -121,6 +121,18 @@ public partial class LeakyRnn;
 [Equation("h[t] = (1 - z) * n + z * h[t-1]")]
 public partial class HeadsGru;
 
+/// <summary>
+/// DeltaNet's delta rule with 2 heads (Schlag et al. 2021; Yang et al. 2024): the memory read with the key before it is
+/// written, a write strength per head, a recurrent query; for the ONNX scan of heads, dot products and matrix memory.
+/// </summary>
+[RecurrentCell]
+[Heads(2), Size("S", "matrix"), Size("beta", "heads")]
+[Equation("k    = tanh(W_k @ x[t])")]
+[Equation("beta = sigmoid(W_b @ x[t] + b_b)")]
+[Equation("S[t] = S[t-1] - beta * outer(S[t-1] @ k - W_v @ x[t], k)")]
+[Equation("h[t] = tanh(S[t] @ (W_q @ [h[t-1], x[t]])) * (1 + tanh(dot(k, h[t-1])))")]
+public partial class DeltaNet;
+
 /// <summary>The LSTM with zoneout on both states (Krueger et al. 2016's LSTM: p 0.5 on c, 0.05 on h in their character model).</summary>
 [RecurrentCell]
 [Zoneout("c", 0.5)]

@@ -10,14 +10,22 @@ namespace CellGen.Generator.Emit;
 /// it to write the step as ONNX operators. Instructions, their arguments being node indices:
 /// "const VALUE", "input LAG", "state NAME", "vector NAME", "matpart MATRIX PART ARG [BIAS]", "sum ARG:SIGN...",
 /// "apply OPERATION ARG...", "copy ARG", "mean ARG", "variance ARG MEAN", "rows ARG", "columns ARG", "segmentsum ARG"
-/// (matrix memory); then "update STATE NODE"; last, for a cell with [Heads], "heads N".
+/// (matrix memory); then "update STATE NODE"; last, for a cell with [Heads], "heads N" and each node's size: "n" one
+/// value per head, "m" a matrix memory, "h" H, "o" another (the exporter broadcasts a head's value over its units).
 /// </summary>
 internal static class StepGraphEmitter
 {
     public static void Emit(CodeWriter w, StepGraph graph)
     {
         var lines = graph.Nodes.Select(Instruction).Concat(graph.Updates.Select(u => $"update {u.State} {u.Node}")).ToList();
-        if (graph.Cell.Heads > 0) lines.Add("heads " + graph.Cell.Heads.ToString(CultureInfo.InvariantCulture));
+        if (graph.Cell.Heads > 0)
+            lines.Add("heads " + graph.Cell.Heads.ToString(CultureInfo.InvariantCulture) + " " + string.Join(" ", graph.Nodes.Select(n => n.Size.Kind switch
+            {
+                Language.SizeKind.Heads => "n",
+                Language.SizeKind.Memory => "m",
+                Language.SizeKind.Hidden => "h",
+                _ => "o",
+            })));
         w.Line("[global::CellGen.CompilerServices.StepGraph(new string[] // the step as data, for exporters: one instruction per node");
         w.Line("{");
         for (int i = 0; i < lines.Count; i++) w.Line($"    {Names.Quote(lines[i])},{(i < graph.Nodes.Count ? " // " + i.ToString(CultureInfo.InvariantCulture) : "")}");
