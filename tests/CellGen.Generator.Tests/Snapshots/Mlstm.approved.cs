@@ -63,7 +63,7 @@ namespace CellGen.Cells
         "update C 22",
         "update n 26",
         "update h 37",
-        "heads 4",
+        "heads 4 o h h h n n n h h n n n n n n n m m m m m m m h h h h m m h h h n n n n n h",
     })]
     partial class Mlstm : global::CellGen.RecurrentCell<float>
     {
