@@ -58,8 +58,26 @@ public sealed class MatrixMemoryTests
         { "[Heads(2), Size(\"S\", \"matrix\"), Size(\"beta\", \"heads\")]", 3, 4, new[] { "k = tanh(W_k @ x[t])", "beta = sigmoid(W_b @ x[t])", "S[t] = S[t-1] - beta * outer(S[t-1] @ k - W_v @ x[t], k)", "h[t] = tanh(S[t] @ (W_q @ [h[t-1], x[t]]))" } },
         { "[Heads(2), BlockDiagonal(\"R\", 2), Size(\"m\", \"heads\")]", 2, 4, new[] { "m[t] = max(m[t-1], W_m @ x[t])", "h[t] = tanh(R @ h[t-1] + W @ x[t]) * exp(m[t-1] - m[t])" } },
         { "[Heads(2), Size(\"C\", \"matrix\"), Size(\"e\", \"heads\"), Zoneout(\"C\", 0.5), Zoneout(\"e\", 0.5)]", 2, 4, new[] { "e[t] = tanh(W_e @ [h[t-1], x[t]] + e[t-1])", "C[t] = 0.5 * C[t-1] + outer(tanh(W @ x[t]), h[t-1])", "h[t] = e[t] * tanh(C[t] @ h[t-1])" } },
+        // A matrix memory as an intermediate, read by a mean; two matrix memories; a per-head state as the output's gate
+        // through a concatenation.
+        { "[Heads(2), Size(\"U\", \"matrix\"), Size(\"C\", \"matrix\")]", 3, 4, new[] { "U = outer(tanh(W_v @ x[t]), tanh(W_k @ x[t]))", "C[t] = 0.5 * C[t-1] + U", "h[t] = tanh(C[t] @ h[t-1]) + mean(C[t])" } },
+        { "[Heads(3), Size(\"A\", \"matrix\"), Size(\"B\", \"matrix\"), Size(\"g\", \"heads\")]", 2, 6, new[] { "g[t] = sigmoid(W_g @ [h[t-1], x[t]] + g[t-1])", "A[t] = g[t] * A[t-1] + outer(tanh(W_a @ x[t]), h[t-1])", "B[t] = (1 - g[t]) * B[t-1] + outer(h[t-1], tanh(W_b @ x[t]))", "h[t] = tanh(A[t] @ h[t-1] - B[t-1] @ tanh(W_c @ x[t]))" } },
         { "[Heads(1), Size(\"C\", \"matrix\"), Size(\"a\", \"1\")]", 2, 3, new[] { "C[t] = sigmoid(a) * C[t-1] + outer(tanh(W @ x[t]), h[t-1])", "h[t] = tanh(C[t] @ (U @ x[t]) + b)" } },
     };
+
+    /// <summary>A layer with heads: a gate per head from a matrix of N rows, and a dot product per head, on all rows at once.</summary>
+    [Fact]
+    public void ALayerWithHeadsMatchesFiniteDifferences()
+    {
+        string source = GeneratorHarness.Cell("C", new[] { "g = sigmoid(W_g @ x + b_g)", "y = g * tanh(W @ x) + dot(x, x) * 0.1" }, attribute: "Layer")
+            .Replace("public partial class", "[Heads(2), Size(\"g\", \"heads\")]\npublic partial class");
+        Assembly assembly = Compile(source);
+        var constructor = assembly.GetType("Test.C+Float64", throwOnError: true)!.GetConstructors().Single();
+        var layer = (RecurrentCell<double>)constructor.Invoke(constructor.GetParameters().Select(_ => (object)4).ToArray());
+        var report = GradientChecks.Check(layer, batch: 3, steps: 1, seed: 5, entriesPerTensor: 24);
+        Assert.True(report.Failures.Count == 0, string.Join("\n", report.Failures));
+        Assert.True(report.Checked >= 20, $"only {report.Checked} probes");
+    }
 
     [Theory]
     [MemberData(nameof(Cells))]
