@@ -94,6 +94,53 @@ public sealed class DiagnosticTests
     public void CG0026_BlocksTimesAScalar() =>
         Expect("CG0026", Blocks("[BlockDiagonal(\"R\", 4)]\n[Size(\"a\", \"1\")]\n", "h[t] = tanh(W @ x[t] + [|R @ a|] + b)"));
 
+    // Heads and matrix memory: each construct without [Heads], and each misuse, at its characters.
+    private const string Memory = "k = tanh(W @ x[t])\")]\n[Equation(\"C[t] = 0.5 * C[t-1] + outer(k, k)\")]\n[Equation(\"h[t] = C[t] @ k";
+
+    [Fact]
+    public void CG0028_MatrixSizeWithoutHeads() => Expect("CG0028", Blocks("[Size(\"C\", [|\"matrix\"|])]\n", Memory));
+
+    [Fact]
+    public void CG0028_HeadsSizeWithoutHeads() => Expect("CG0028", Blocks("[Size(\"g\", [|\"heads\"|])]\n", "g = sigmoid(W_g @ x[t])\")]\n[Equation(\"h[t] = g * tanh(W @ x[t])"));
+
+    [Fact]
+    public void CG0028_OuterWithoutHeads() => Expect("CG0028", Blocks("", "h[t] = tanh(W @ x[t]) + 0 * mean([|outer|](h[t-1], h[t-1]))"));
+
+    [Fact]
+    public void CG0028_DotWithoutHeads() => Expect("CG0028", Blocks("", "h[t] = tanh(W @ x[t]) * [|dot|](h[t-1], h[t-1])"));
+
+    [Fact]
+    public void CG0028_NoHeads() => Expect("CG0028", Blocks("[Heads([|0|]), Size(\"C\", \"matrix\")]\n", Memory));
+
+    [Fact]
+    public void CG0028_TooManyHeads() => Expect("CG0028", Blocks("[Heads([|5000|]), Size(\"C\", \"matrix\")]\n", Memory));
+
+    [Fact]
+    public void CG0028_AMatrixParameter() => Expect("CG0028", Blocks("[Heads(2), Size(\"C\", \"matrix\"), Size(\"a\", [|\"matrix\"|])]\n", "k = tanh(W @ x[t])\")]\n[Equation(\"C[t] = a * C[t-1] + outer(k, k)\")]\n[Equation(\"h[t] = C[t] @ k"));
+
+    [Fact]
+    public void CG0028_AWeightMatrixTimesAMemory() =>
+        Expect("CG0028", Blocks("[Heads(2), Size(\"C\", \"matrix\")]\n", "k = tanh(W @ x[t])\")]\n[Equation(\"C[t] = 0.5 * C[t-1] + outer(k, k)\")]\n[Equation(\"h[t] = tanh([|U @ C[t]|])"));
+
+    [Fact]
+    public void CG0028_TheOutputAMemory() =>
+        Expect("CG0028", "using CellGen;\nnamespace Test;\n[[|RecurrentCell(Output = \"C\")|]]\n[Heads(2), Size(\"C\", \"matrix\")]\n[Equation(\"k = tanh(W @ x[t])\")]\n[Equation(\"C[t] = 0.5 * C[t-1] + outer(k, k)\")]\npublic partial class C;\n");
+
+    [Fact]
+    public void CG0016_AVectorOnTheLeftOfAt() => Expect("CG0016", Blocks("[Heads(2)]\n", "h[t] = tanh([|h[t-1]|] @ x[t])"));
+
+    [Fact]
+    public void CG0016_OuterOfAValuePerHead() =>
+        Expect("CG0016", Blocks("[Heads(2), Size(\"C\", \"matrix\"), Size(\"g\", \"heads\")]\n", "g = sigmoid(W_g @ x[t])\")]\n[Equation(\"C[t] = 0.5 * C[t-1] + outer([|g|], h[t-1])\")]\n[Equation(\"h[t] = C[t] @ h[t-1]"));
+
+    [Fact]
+    public void CG0016_OuterOfANumber() =>
+        Expect("CG0016", Blocks("[Heads(2), Size(\"C\", \"matrix\")]\n", "C[t] = 0.5 * C[t-1] + outer(h[t-1], [|2|])\")]\n[Equation(\"h[t] = tanh(C[t] @ h[t-1] + W @ x[t])"));
+
+    [Fact]
+    public void CG0016_AMemoryPlusAVector() =>
+        Expect("CG0016", Blocks("[Heads(2), Size(\"C\", \"matrix\")]\n", "C[t] = [|0.5 * C[t-1] + h[t-1]|]\")]\n[Equation(\"h[t] = tanh(C[t] @ h[t-1] + W @ x[t])"));
+
     private const string Lstm = "i = sigmoid(W_i @ [h[t-1], x[t]])\")]\n[Equation(\"c[t] = c[t-1] + i\")]\n[Equation(\"h[t] = tanh(c[t])";
 
     [Fact]

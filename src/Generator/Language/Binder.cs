@@ -20,6 +20,8 @@ internal sealed class Binder
     private readonly IReadOnlyList<BlockDeclaration> _blocks;
     private readonly IReadOnlyList<DropoutDeclaration> _dropouts;
     private readonly int _heads; // [Heads(N)]'s N, 0 without it
+    private bool _headsMissingReported; // without [Heads], its first use says so, and the rest bind as if it were there
+    private readonly HashSet<string> _rejectedSizes = new(); // names whose [Size] was refused: not reported again where used
     private readonly bool _layer; // the equations of a [Layer], made a cell's by LayerSyntax: the input has the size H of every undeclared name
     private readonly Dictionary<string, Size> _declared = new();
     private readonly List<EquationProblem> _problems = new();
@@ -151,7 +153,7 @@ internal sealed class Binder
                 $"the output '{_output}' is a matrix memory: the output is a vector; read the memory out with '{_output}[t] @ q' into another state",
             })));
         foreach (string vector in _vectorOrder)
-            if (ResolveVariable(vector) == Size.Memory)
+            if (ResolveVariable(vector) == Size.Memory && !_rejectedSizes.Contains(vector))
                 _cellProblems.Add(new CellProblem(Diagnostics.HeadsDeclaration.Id, new EquatableArray<string>(new[]
                 {
                     $"the parameter vector '{vector}' is combined with a matrix memory as a whole: a parameter is a vector (one value per head, or of size H, combines with a matrix through outer(a, b))",
@@ -261,14 +263,18 @@ internal sealed class Binder
             }
             if (declaration.Size is Declarations.HeadsSize or Declarations.MatrixSize)
             {
-                string? misuse = _heads == 0
-                    ? $"\"{declaration.Size}\" is {(declaration.Size == Declarations.HeadsSize ? "one value per head" : "one P x P matrix per head")}: declare the number of heads with [Heads(N)] on the class"
-                    : declaration.Size == Declarations.MatrixSize && !_stateDefinitions.ContainsKey(name) && !_localDefinitions.ContainsKey(name)
-                        ? $"'{name}' is a parameter vector: a matrix memory is a state or an intermediate (a parameter is a vector: \"heads\" gives it one value per head)"
+                bool parameterMatrix = declaration.Size == Declarations.MatrixSize && !_stateDefinitions.ContainsKey(name) && !_localDefinitions.ContainsKey(name);
+                string? misuse = parameterMatrix
+                    ? $"'{name}' is a parameter vector: a matrix memory is a state or an intermediate (a parameter is a vector: \"heads\" gives it one value per head)"
+                    : _heads == 0 && !_headsMissingReported
+                        ? $"\"{declaration.Size}\" is {(declaration.Size == Declarations.HeadsSize ? "one value per head" : "one P x P matrix per head")}: declare the number of heads with [Heads(N)] on the class"
                         : null;
                 if (misuse is not null)
-                {
                     _declarationProblems.Add(new DiagnosticInfo(Diagnostics.HeadsDeclaration.Id, declaration.SizeLocation, new EquatableArray<string>(new[] { misuse })));
+                _headsMissingReported |= _heads == 0;
+                if (parameterMatrix)
+                {
+                    _rejectedSizes.Add(name);
                     continue;
                 }
                 _declared[name] = declaration.Size == Declarations.HeadsSize ? Size.Heads : Size.Memory;
@@ -463,8 +469,9 @@ internal sealed class Binder
         int index = _equations[eq].Index;
         bool product = c.Function == Operation.MemoryProduct;
         string written = product ? "C @ q" : c.Function.Name + "(a, b)";
-        if (_heads == 0)
+        if (_heads == 0 && !_headsMissingReported)
             Report(Diagnostics.HeadsDeclaration, index, c.NameRange, $"'{written}' works head by head: declare the number of heads with [Heads(N)] on the class");
+        _headsMissingReported |= _heads == 0;
         var arguments = new List<BoundExpr>();
         for (int k = 0; k < c.Arguments.Count; k++)
         {
