@@ -215,4 +215,69 @@ public sealed class StageTests
         Assert.True(reduce > 0 && reduce < schedule.StepForward.Count - 1);
         Assert.Equal(2, schedule.Sweeps.Count);
     }
+
+    private static BoundCell BindWithHeads(int heads, SizeDeclaration[] sizes, params string[] equations)
+    {
+        var syntax = equations.Select((e, k) => Parser.Parse(e, k)).ToList();
+        Assert.All(syntax, s => Assert.Null(s.Problem));
+        Binder.BindResult bound = Binder.Bind(syntax.Select(s => s.Syntax!).ToList(), "x", "h", sizes, heads: heads);
+        Assert.Empty(bound.Problems);
+        Assert.Empty(bound.DeclarationProblems);
+        return bound.Cell!;
+    }
+
+    private static SizeDeclaration Sized(string name, string size) => new(name, size, default, default);
+
+    /// <summary>
+    /// outer(v, k) lowers to the product of v spread along the matrix rows and k down the columns; C[t] @ q to the sums
+    /// per matrix row of C[t] times q's columns; dot to the sums per head of a product. The gates per head bind to a
+    /// matrix of N rows.
+    /// </summary>
+    [Fact]
+    public void MatrixMemoryLowersToSpreadsAndSegmentSums()
+    {
+        BoundCell cell = BindWithHeads(2, new[] { Sized("C", "matrix"), Sized("g", "heads") },
+            "g = sigmoid(W_g @ x[t])", "C[t] = g * C[t-1] + outer(h[t-1], x[t])", "h[t] = tanh(C[t] @ h[t-1]) * dot(h[t-1], h[t-1])");
+        Assert.Equal(2, cell.Heads);
+        Assert.Equal(Size.Heads, cell.Matrices.Single(m => m.Name == "W_g").Rows);
+        Assert.Equal(new[] { Size.Memory, Size.Hidden }, cell.StateSizes.ToArray());
+        StepGraph graph = Lowering.Lower(cell);
+        var nodes = graph.Nodes;
+        int Find(System.Func<Node, bool> match) => Enumerable.Range(0, nodes.Count).Single(i => match(nodes[i]));
+        int previous = Find(n => n.Op == Op.StatePrev && n.Name == "h");
+        int rows = Find(n => n.Op == Op.Rows);
+        int columns = Find(n => n.Op == Op.Columns && nodes[n.Args[0]].Op == Op.Copy && nodes[nodes[n.Args[0]].Args[0]].Op == Op.Input);
+        Assert.Equal(new Node(Op.Rows, new EquatableArray<int>(new[] { nodes[rows].Args[0] }), Size.Memory), nodes[rows]);
+        Assert.Equal(Op.Copy, nodes[nodes[rows].Args[0]].Op); // h[t-1] copied into a buffer of its own, whose gradient the sweep sums into
+        Assert.Contains(Node.Apply(Operation.Multiply, Size.Memory, rows, columns), nodes);
+        int readOut = Find(n => n.Op == Op.SegmentSum && n.Size == Size.Hidden);
+        Assert.Equal(Size.Memory, nodes[nodes[readOut].Args[0]].Size);
+        int dot = Find(n => n.Op == Op.SegmentSum && n.Size == Size.Heads);
+        Assert.Equal(Node.Apply(Operation.Multiply, Size.Hidden, previous, previous), nodes[nodes[dot].Args[0]]);
+    }
+
+    /// <summary>
+    /// The matrix memory's sweep walks matrix rows and a sweep of H that reads a value per head walks heads; outer(v, k)
+    /// is recomputed by the backward pass, never kept; the read-out and the dot product are reductions between sweeps.
+    /// </summary>
+    [Fact]
+    public void MatrixMemorySweepsWalkMatrixRowsAndHeadsAndRecomputeTheOuterProduct()
+    {
+        BoundCell cell = BindWithHeads(2, new[] { Sized("C", "matrix"), Sized("g", "heads") },
+            "g = sigmoid(W_g @ x[t])", "C[t] = g * C[t-1] + (1 - g) * outer(h[t-1], x[t])", "h[t] = g * tanh(C[t] @ h[t-1])");
+        CellSchedule schedule = Scheduler.Schedule(Derivation.Derive(Optimiser.Optimise(Lowering.Lower(cell))));
+        var nodes = schedule.Graph.Nodes;
+        SweepPlan memory = Assert.Single(schedule.Sweeps, s => s.Shape == SweepShape.MatrixRows);
+        Assert.Equal(Size.Memory, memory.Size);
+        SweepPlan byHeads = Assert.Single(schedule.Sweeps, s => s.Shape == SweepShape.Heads);
+        Assert.Equal(Size.Hidden, byHeads.Size); // h[t], which reads g
+        Assert.True(byHeads.Level > memory.Level);
+        Assert.All(schedule.Sweeps.Where(s => s.Shape == SweepShape.Rows), s => Assert.NotEqual(Size.Memory, s.Size));
+        int outer = Enumerable.Range(0, nodes.Count).Single(i => nodes[i].Operation == Operation.Multiply && nodes[nodes[i].Args[0]].Op == Op.Rows);
+        Assert.True(schedule.Derivative.Needed[outer] && schedule.Derivative.Recomputed[outer]);
+        Assert.DoesNotContain(schedule.Buffers, b => b.AllSteps && b.Width.Contains(Size.Memory)); // the state's history is the runner's, not a buffer
+        int readOut = Enumerable.Range(0, nodes.Count).Single(i => nodes[i].Op == Op.SegmentSum);
+        Assert.Contains(new Instruction(InstructionKind.Reduce, readOut), schedule.StepForward);
+        Assert.Contains(new Instruction(InstructionKind.ReduceData, readOut), schedule.StepBackward);
+    }
 }
