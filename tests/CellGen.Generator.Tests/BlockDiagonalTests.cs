@@ -14,15 +14,9 @@ namespace CellGen.Generator.Tests;
 [Trait("Category", "Kernels")]
 public sealed class BlockDiagonalTests
 {
-    private static Assembly Compile(string source)
-    {
-        var result = GeneratorHarness.Run(GeneratorHarness.Compilation(("C.cs", source)), emitFloat64: true);
-        Assert.Empty(result.CompileErrors);
-        return result.Load();
-    }
+    private static Assembly Compile(string source) => GeneratorHarness.CompileWithFloat64(source);
 
-    private static string Cell(string attributes, params string[] equations) =>
-        GeneratorHarness.Cell("C", equations).Replace("public partial class", attributes + "\npublic partial class");
+    private static string Cell(string attributes, params string[] equations) => GeneratorHarness.CellWith(attributes, equations);
 
     [Theory]
     [InlineData("[BlockDiagonal(\"R\", 4)]", 8, 8, "h[t] = tanh(W @ x[t] + R @ h[t-1] + b)")]

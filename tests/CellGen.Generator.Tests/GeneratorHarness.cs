@@ -140,6 +140,19 @@ public static class GeneratorHarness
         }
     }
 
+    /// <summary>The cell "C" of namespace Test with <paramref name="attributes"/> ([BlockDiagonal], [Heads], [Size] ...) above its class.</summary>
+    public static string CellWith(string attributes, params string[] equations) =>
+        Cell("C", equations).Replace("public partial class", attributes + "\npublic partial class");
+
+    /// <summary>Generates (the float and double variants) and compiles <paramref name="source"/>, which must give no CellGen diagnostic, and loads it.</summary>
+    public static System.Reflection.Assembly CompileWithFloat64(string source)
+    {
+        Result result = Run(Compilation(("C.cs", source)), emitFloat64: true);
+        Xunit.Assert.True(result.CompileErrors.Count == 0 && result.CellGenDiagnostics.Count == 0 && result.Crashes.Count == 0,
+            string.Join("\n", result.CompileErrors.Concat(result.CellGenDiagnostics).Concat(result.Crashes)) + "\n" + result.GeneratorException);
+        return result.Load();
+    }
+
     /// <summary>A cell class declaration with the given equations.</summary>
     public static string Cell(string name, IEnumerable<string> equations, string? attribute = null, string ns = "Test") =>
         $"using CellGen;\nnamespace {ns};\n\n[{attribute ?? "RecurrentCell"}]\n" +

@@ -13,15 +13,9 @@ namespace CellGen.Generator.Tests;
 [Trait("Category", "Kernels")]
 public sealed class MatrixMemoryTests
 {
-    private static Assembly Compile(string source)
-    {
-        var result = GeneratorHarness.Run(GeneratorHarness.Compilation(("C.cs", source)), emitFloat64: true);
-        Assert.True(result.CompileErrors.Count == 0 && result.CellGenDiagnostics.Count == 0 && result.Crashes.Count == 0, string.Join("\n", result.CompileErrors) + "\n" + string.Join("\n", result.CellGenDiagnostics) + "\n" + string.Join("\n", result.Crashes) + "\n" + result.GeneratorException);
-        return result.Load();
-    }
+    private static Assembly Compile(string source) => GeneratorHarness.CompileWithFloat64(source);
 
-    private static string Cell(string attributes, params string[] equations) =>
-        GeneratorHarness.Cell("C", equations).Replace("public partial class", attributes + "\npublic partial class");
+    private static string Cell(string attributes, params string[] equations) => GeneratorHarness.CellWith(attributes, equations);
 
     /// <summary>xLSTM's mLSTM (Beck et al. 2024), stabilised as its reference implementation is: 1/√P folded into W_k and b_k.</summary>
     public static readonly string[] Mlstm =
