@@ -81,7 +81,7 @@ public sealed class MatrixMemoryTests
         var cell = (RecurrentCell<double>)assembly.GetType("Test.C+Float64", throwOnError: true)!.GetConstructors().Single().Invoke(new object[] { x, h });
         var report = GradientChecks.Check(cell, batch: 3, steps: 4, seed: 7);
         Assert.True(report.Failures.Count == 0, string.Join("\n", report.Failures));
-        int heads = int.Parse(attributes.Substring(attributes.IndexOf("Heads(", StringComparison.Ordinal) + 6).Split(')')[0], System.Globalization.CultureInfo.InvariantCulture);
+        int heads = assembly.GetType("Test.C", throwOnError: true)!.GetCustomAttribute<HeadsAttribute>()!.Heads;
         // Heads of 1 to 18 units: every lane width's tail, and both step paths (batches of 3 and 9).
         foreach ((int batch, int hidden) in new[] { (3, h), (9, 36 / heads * heads) })
         {

@@ -79,7 +79,7 @@ internal static class Derivation
             if (needed[i] && nodes[i].Operation == Operation.Multiply && nodes[i].Args.All(a => nodes[a].IsSpread || nodes[a].Op == Op.Constant))
             {
                 recomputed[i] = true;
-                foreach (int spread in nodes[i].Args) needed[spread] = nodes[spread].IsSpread;
+                foreach (int spread in nodes[i].Args.Where(a => nodes[a].IsSpread)) needed[spread] = true;
             }
         for (int i = 0; i < nodes.Count; i++)
         {

@@ -107,9 +107,9 @@ internal static class Lowering
             throw new System.InvalidOperationException("Unknown bound node " + expr.GetType().Name);
         }
 
-        // A number is the same along rows and columns; a value of size H is read into the matrix memory's sweep.
-        // What it spreads is a parameter vector or a value of its own buffer (a Copy of a state, the input or a product),
-        // whose gradient the matrix's sweep sums into, cleared first, without touching a product's other columns.
+        // A number is the same along rows and columns; a value of size H is read into the matrix memory's sweep, which
+        // sums its gradient back (the runner clears it first, only its own columns of a product's gradient). A state, the
+        // input or a product not yet combined with anything is copied into a buffer of its own first.
         int Spread(Op op, int value)
         {
             Node node = builder.Nodes[value];

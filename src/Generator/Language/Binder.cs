@@ -264,14 +264,14 @@ internal sealed class Binder
             if (declaration.Size is Declarations.HeadsSize or Declarations.MatrixSize)
             {
                 bool parameterMatrix = declaration.Size == Declarations.MatrixSize && !_stateDefinitions.ContainsKey(name) && !_localDefinitions.ContainsKey(name);
+                bool headsMissing = FirstUseWithoutHeads();
                 string? misuse = parameterMatrix
                     ? $"'{name}' is a parameter vector: a matrix memory is a state or an intermediate (a parameter is a vector: \"heads\" gives it one value per head)"
-                    : _heads == 0 && !_headsMissingReported
+                    : headsMissing
                         ? $"\"{declaration.Size}\" is {(declaration.Size == Declarations.HeadsSize ? "one value per head" : "one P x P matrix per head")}: declare the number of heads with [Heads(N)] on the class"
                         : null;
                 if (misuse is not null)
                     _declarationProblems.Add(new DiagnosticInfo(Diagnostics.HeadsDeclaration.Id, declaration.SizeLocation, new EquatableArray<string>(new[] { misuse })));
-                _headsMissingReported |= _heads == 0;
                 if (parameterMatrix)
                 {
                     _rejectedSizes.Add(name);
@@ -460,6 +460,14 @@ internal sealed class Binder
         throw new System.InvalidOperationException("Unknown syntax node " + expr.GetType().Name);
     }
 
+    /// <summary>Without [Heads], true at its first use only (that use says so); with it, false.</summary>
+    private bool FirstUseWithoutHeads()
+    {
+        bool first = _heads == 0 && !_headsMissingReported;
+        _headsMissingReported |= _heads == 0;
+        return first;
+    }
+
     /// <summary>
     /// outer(a, b), dot(a, b) and C @ q: per head, on values of size H (C a matrix memory), in a cell with [Heads]. outer
     /// gives a matrix memory, dot one value per head, C @ q a value of size H.
@@ -469,9 +477,8 @@ internal sealed class Binder
         int index = _equations[eq].Index;
         bool product = c.Function == Operation.MemoryProduct;
         string written = product ? "C @ q" : c.Function.Name + "(a, b)";
-        if (_heads == 0 && !_headsMissingReported)
+        if (FirstUseWithoutHeads())
             Report(Diagnostics.HeadsDeclaration, index, c.NameRange, $"'{written}' works head by head: declare the number of heads with [Heads(N)] on the class");
-        _headsMissingReported |= _heads == 0;
         var arguments = new List<BoundExpr>();
         for (int k = 0; k < c.Arguments.Count; k++)
         {

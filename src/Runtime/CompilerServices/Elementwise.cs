@@ -100,24 +100,26 @@ public static class Elementwise
     {
         T n = T.CreateTruncating(width);
         for (int row = 0; row < rows; row++)
+            Spread(destination.Slice(row * stride, width), gradient[row] / n, accumulate);
+    }
+
+    /// <summary>Stores <paramref name="share"/> into every value, or (with <paramref name="accumulate"/>) adds it, in vectors where the machine has them.</summary>
+    private static void Spread<T>(Span<T> values, T share, bool accumulate) where T : unmanaged, System.Numerics.INumberBase<T>
+    {
+        if (!accumulate)
         {
-            Span<T> values = destination.Slice(row * stride, width);
-            T share = gradient[row] / n;
-            if (!accumulate)
-            {
-                values.Fill(share);
-                continue;
-            }
-            int j = 0;
-            if (System.Numerics.Vector.IsHardwareAccelerated && System.Numerics.Vector<T>.IsSupported)
-            {
-                var lanes = new System.Numerics.Vector<T>(share);
-                Span<System.Numerics.Vector<T>> vectors = System.Runtime.InteropServices.MemoryMarshal.Cast<T, System.Numerics.Vector<T>>(values);
-                for (int v = 0; v < vectors.Length; v++) vectors[v] += lanes;
-                j = vectors.Length * System.Numerics.Vector<T>.Count;
-            }
-            for (; j < width; j++) values[j] += share;
+            values.Fill(share);
+            return;
         }
+        int j = 0;
+        if (System.Numerics.Vector.IsHardwareAccelerated && System.Numerics.Vector<T>.IsSupported)
+        {
+            var lanes = new System.Numerics.Vector<T>(share);
+            Span<System.Numerics.Vector<T>> vectors = System.Runtime.InteropServices.MemoryMarshal.Cast<T, System.Numerics.Vector<T>>(values);
+            for (int v = 0; v < vectors.Length; v++) vectors[v] += lanes;
+            j = vectors.Length * System.Numerics.Vector<T>.Count;
+        }
+        for (; j < values.Length; j++) values[j] += share;
     }
 
     /// <summary>
@@ -144,16 +146,7 @@ public static class Elementwise
         int segments = width / segment;
         for (int row = 0; row < rows; row++)
             for (int s = 0; s < segments; s++)
-            {
-                Span<T> values = destination.Slice(row * stride + s * segment, segment);
-                T share = gradient[row * segments + s];
-                if (!accumulate)
-                {
-                    values.Fill(share);
-                    continue;
-                }
-                for (int j = 0; j < values.Length; j++) values[j] += share;
-            }
+                Spread(destination.Slice(row * stride + s * segment, segment), gradient[row * segments + s], accumulate);
     }
 
     /// <summary>
