@@ -296,18 +296,20 @@ internal sealed partial class VariantEmitter
             }
         }
         if (externalOrder.Count > 0) _w.Comment("Gradients leaving this sweep");
-        var written = new HashSet<string>();
+        var written = new Dictionary<string, int>();
         foreach (int target in externalOrder)
         {
             View view = AdjointView(target, sweep.Phase);
             (string index, bool scalar) = At(view, sweep.Shape);
-            // A product that shares an earlier product's gradient buffer lands on the place its twin has just written.
-            if (!written.Add(view.Field + "[" + index + "]") && _schedule.Nodes[target].Storage == Storage.CallOutput
-                && _schedule.Calls[_schedule.Nodes[target].Buffer] is { SharesGradientWith: >= 0 } call)
+            // Two products that share one gradient buffer land on the same place, in whichever order the equations
+            // name them: the second is not written again.
+            string place = view.Field + "[" + index + "]";
+            if (written.TryGetValue(place, out int twin) && SharedGradient(twin, target) is { } shared)
             {
-                _w.Comment($"d({_describe.Short(target)}) is the same: product{call.Call} shares product{call.SharesGradientWith}'s gradient");
+                _w.Comment($"d({_describe.Short(target)}) is the same: product{shared.Call} shares product{shared.SharesGradientWith}'s gradient");
                 continue;
             }
+            written[place] = target;
             string sum = Terms(pending[target].Select(t => t.Code));
             if (scalar)
             {
@@ -320,6 +322,14 @@ internal sealed partial class VariantEmitter
             _w.Comment($"d({_describe.Short(target)}) {(store ? "=" : "+=")} {Terms(pending[target].Select(t => t.Math))}");
             _w.Line($"V.{(store ? "Store" : "AddTo")}({sum}, {view.Field}, {index});");
         }
+    }
+
+    /// <summary>The call of the two products' outputs that shares the other's gradient buffer, if one does.</summary>
+    private CallPlan? SharedGradient(int first, int second)
+    {
+        if (_schedule.Nodes[first].Storage != Storage.CallOutput || _schedule.Nodes[second].Storage != Storage.CallOutput) return null;
+        CallPlan a = _schedule.Calls[_schedule.Nodes[first].Buffer], b = _schedule.Calls[_schedule.Nodes[second].Buffer];
+        return a.SharesGradientWith == b.Call ? a : b.SharesGradientWith == a.Call ? b : null;
     }
 
     /// <summary>Joins terms with + and -, so that a + -b reads a - b.</summary>

@@ -408,20 +408,16 @@ namespace CellGen.Cells
                 V.Store(d_v18, _d_m_prev, row * H + j);
                 // d(W_o @ x[t] + b_o) = d((W_o @ x[t] + b_o) + R_o @ h[t-1])
                 V.Store(d_W_o_sum, _d_product0, row * (4 * H) + 3 * H + j);
-                // d(R_o @ h[t-1]) = d((W_o @ x[t] + b_o) + R_o @ h[t-1])
-                V.Store(d_W_o_sum, _d_product0, row * (4 * H) + 3 * H + j);
+                // d(R_o @ h[t-1]) is the same: product1 shares product0's gradient
                 // d(W_z @ x[t] + b_z) = d((W_z @ x[t] + b_z) + R_z @ h[t-1])
                 V.Store(d_W_z_sum, _d_product0, row * (4 * H) + 2 * H + j);
-                // d(R_z @ h[t-1]) = d((W_z @ x[t] + b_z) + R_z @ h[t-1])
-                V.Store(d_W_z_sum, _d_product0, row * (4 * H) + 2 * H + j);
+                // d(R_z @ h[t-1]) is the same: product1 shares product0's gradient
                 // d(W_f @ x[t] + b_f) = d((W_f @ x[t] + b_f) + R_f @ h[t-1])
                 V.Store(d_W_f_sum, _d_product0, row * (4 * H) + H + j);
-                // d(R_f @ h[t-1]) = d((W_f @ x[t] + b_f) + R_f @ h[t-1])
-                V.Store(d_W_f_sum, _d_product0, row * (4 * H) + H + j);
+                // d(R_f @ h[t-1]) is the same: product1 shares product0's gradient
                 // d(W_i @ x[t] + b_i) = d(ir)
                 V.Store(d_ir, _d_product0, row * (4 * H) + j);
-                // d(R_i @ h[t-1]) = d(ir)
-                V.Store(d_ir, _d_product0, row * (4 * H) + j);
+                // d(R_i @ h[t-1]) is the same: product1 shares product0's gradient
             }
         }
     }

@@ -170,6 +170,47 @@ public sealed class ActivationTests
     [Fact] public void F32x4Exp() => CheckExp<F32x4>();
     [Fact] public void F32x1Exp() => CheckExp<F32x1>();
 
+    /// <summary>
+    /// softplus and logsigmoid on one lane width against double precision, relative error, over [-87, 87] by 1/64 and
+    /// the tiny arguments where log(1 + e^-|x|) is nearly e^-|x|: their logarithm is a float series of its own (not
+    /// the library's), which must hold to float precision everywhere its argument lies, [0, 1].
+    /// </summary>
+    private static void CheckSoftplus<V>() where V : struct, ISimd<V, float>
+    {
+        var values = new System.Collections.Generic.List<float>();
+        for (float v = -87; v <= 87; v += 1f / 64) values.Add(v);
+        for (int k = 1; k <= 30; k++) { values.Add(MathF.Pow(2, -k)); values.Add(-MathF.Pow(2, -k)); }
+        while (values.Count % 16 != 0) values.Add(0);
+        float[] x = values.ToArray();
+        var buffer = new float[V.Count];
+        double worstSoftplus = 0, worstLogSigmoid = 0;
+        for (int i = 0; i < x.Length; i += V.Count)
+        {
+            V.Store(LaneOperators.Softplus<V, float>(V.Load(x, i)), buffer, 0);
+            for (int k = 0; k < V.Count; k++)
+            {
+                double v = x[i + k], expected = Math.Max(v, 0) + Log1P(Math.Exp(-Math.Abs(v)));
+                worstSoftplus = Math.Max(worstSoftplus, Math.Abs(buffer[k] / expected - 1));
+            }
+            V.Store(LaneOperators.LogSigmoid<V, float>(V.Load(x, i)), buffer, 0);
+            for (int k = 0; k < V.Count; k++)
+            {
+                double v = x[i + k], expected = Math.Min(v, 0) - Log1P(Math.Exp(-Math.Abs(v)));
+                worstLogSigmoid = Math.Max(worstLogSigmoid, Math.Abs(buffer[k] / expected - 1));
+            }
+        }
+        Assert.True(worstSoftplus <= 1e-6, $"{typeof(V).Name} softplus relative error {worstSoftplus}");
+        Assert.True(worstLogSigmoid <= 1e-6, $"{typeof(V).Name} logsigmoid relative error {worstLogSigmoid}");
+
+        // log(1 + e) in double, by its series where 1 + e would round away e's digits.
+        static double Log1P(double e) => e < 1e-4 ? e - e * e / 2 + e * e * e / 3 : Math.Log(1 + e);
+    }
+
+    [Fact] public void F32x16Softplus() => CheckSoftplus<F32x16>();
+    [Fact] public void F32x8Softplus() => CheckSoftplus<F32x8>();
+    [Fact] public void F32x4Softplus() => CheckSoftplus<F32x4>();
+    [Fact] public void F32x1Softplus() => CheckSoftplus<F32x1>();
+
     [Fact] public void F32x16Lanes() => CheckLanes<F32x16>();
     [Fact] public void F32x8Lanes() => CheckLanes<F32x8>();
     [Fact] public void F32x4Lanes() => CheckLanes<F32x4>();
