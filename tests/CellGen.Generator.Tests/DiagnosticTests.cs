@@ -129,13 +129,18 @@ public sealed class DiagnosticTests
     [Fact]
     public void CG0016_AVectorOnTheLeftOfAt() => Expect("CG0016", Blocks("[Heads(2)]\n", "h[t] = tanh([|h[t-1]|] @ x[t])"));
 
+    // One argument the same across a head's units is broadcast (outer(1, a)); both, and no unit is left to index.
     [Fact]
-    public void CG0016_OuterOfAValuePerHead() =>
-        Expect("CG0016", Blocks("[Heads(2), Size(\"C\", \"matrix\"), Size(\"g\", \"heads\")]\n", "g = sigmoid(W_g @ x[t])\")]\n[Equation(\"C[t] = 0.5 * C[t-1] + outer([|g|], h[t-1])\")]\n[Equation(\"h[t] = C[t] @ h[t-1]"));
+    public void CG0016_OuterOfAValuePerHeadAndANumber() =>
+        Expect("CG0016", Blocks("[Heads(2), Size(\"C\", \"matrix\"), Size(\"g\", \"heads\")]\n", "g = sigmoid(W_g @ x[t])\")]\n[Equation(\"C[t] = 0.5 * C[t-1] + [|outer(g, 2)|]\")]\n[Equation(\"h[t] = C[t] @ h[t-1]"));
 
     [Fact]
-    public void CG0016_OuterOfANumber() =>
-        Expect("CG0016", Blocks("[Heads(2), Size(\"C\", \"matrix\")]\n", "C[t] = 0.5 * C[t-1] + outer(h[t-1], [|2|])\")]\n[Equation(\"h[t] = tanh(C[t] @ h[t-1] + W @ x[t])"));
+    public void CG0016_DotOfTwoNumbers() =>
+        Expect("CG0016", Blocks("[Heads(2)]\n", "h[t] = tanh(W @ x[t]) * [|dot(1, 2)|]"));
+
+    [Fact]
+    public void CG0016_OuterOfADeclaredSize() =>
+        Expect("CG0016", Blocks("[Heads(2), Size(\"C\", \"matrix\"), Size(\"u\", \"n\")]\n", "u = tanh(W_u @ x[t])\")]\n[Equation(\"C[t] = 0.5 * C[t-1] + outer(h[t-1], [|u|])\")]\n[Equation(\"h[t] = tanh(C[t] @ h[t-1] + W @ x[t])"));
 
     [Fact]
     public void CG0016_AMemoryPlusAVector() =>

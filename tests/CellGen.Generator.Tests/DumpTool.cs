@@ -7,7 +7,8 @@ namespace CellGen.Generator.Tests;
 
 /// <summary>
 /// A developer's tool, not a check: with CELLGEN_DUMP=path.txt (one equation per line), writes the generated source
-/// and the diagnostics to path.txt.g.cs. Does nothing otherwise.
+/// and the diagnostics to path.txt.g.cs; a line that starts with '[' is an attribute of the class, as written
+/// ([Heads(4)], [Size("m", "heads")]). Does nothing otherwise.
 /// </summary>
 public sealed class DumpTool
 {
@@ -24,8 +25,10 @@ public sealed class DumpTool
             for (int i = 0; i < index; i++) generator.Next();
             File.WriteAllLines(path, generator.Next());
         }
-        var equations = File.ReadAllLines(path).Where(l => l.Trim().Length > 0).Select(l => l.Replace("\\", "\\\\").Replace("\"", "\\\""));
-        var result = GeneratorHarness.Run(GeneratorHarness.Cell("C", equations), emitFloat64: false);
+        string[] lines = File.ReadAllLines(path).Where(l => l.Trim().Length > 0).ToArray();
+        var equations = lines.Where(l => !l.TrimStart().StartsWith('[')).Select(l => l.Replace("\\", "\\\\").Replace("\"", "\\\""));
+        string attributes = string.Join("\n", lines.Where(l => l.TrimStart().StartsWith('[')));
+        var result = GeneratorHarness.Run(GeneratorHarness.CellWith(attributes, equations.ToArray()), emitFloat64: false);
         string text = string.Join("\n", result.GeneratorDiagnostics.Concat(result.AnalyzerDiagnostics).Concat(result.CompileErrors).Select(d => "// " + d)) + "\n"
             + string.Join("\n", result.RunResult.GeneratedTrees.Select(t => t.ToString()));
         File.WriteAllText(path + ".g.cs", text);

@@ -103,6 +103,7 @@ public sealed class GradientCheckTests
             ["a value per head"] = t => t.Contains("\"heads\")]"),
             ["matrix memory"] = t => t.Contains("\"matrix\")]"),
             ["C @ q"] = t => System.Text.RegularExpressions.Regex.IsMatch(t, @"\]\s*@"),
+            ["outer with a broadcast argument"] = t => t.Contains("outer(1, ") || t.Contains("), 1)"),
             ["highway"] = t => false, // counted below, from the constructors
         };
         // Every function of the operation table, read from it: a new entry must reach the random cells too.

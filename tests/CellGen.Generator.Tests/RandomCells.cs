@@ -293,7 +293,9 @@ public sealed class RandomCells
         if (Choose("matrix memory", Option("none", () => "", 3), Option("memory", () => "memory")) == "memory")
         {
             // M[t-1] read by any equation of H, M[t] only by one after M's, which reads only states at t-1 and the input.
-            string decay = Choose("decay", Option("number", () => "0.5"), Option("scalar", () => $"sigmoid({Scalar()})"));
+            // A decay per row or per column of each head's matrix is an outer product with a number on one side (broadcast).
+            string decay = Choose("decay", Option("number", () => "0.5"), Option("scalar", () => $"sigmoid({Scalar()})"),
+                Option("column", () => $"outer(1, sigmoid({Fresh("Wd")} @ x[t]))"), Option("row", () => $"outer(sigmoid({Fresh("Wd")} @ x[t]), 1)"));
             string a = $"tanh({Fresh("Wa")} @ [{Pick(states)}[t-1], x[t]])", b = Chance(0.5) ? $"sigmoid({Pick(states)}[t-1])" : $"tanh({Fresh("Wb")} @ x[t])";
             int at = _random.Next(equations.Count + 1);
             equations.Insert(at, $"M[t] = {decay} * M[t-1] + outer({a}, {b})");

@@ -107,13 +107,14 @@ internal static class Lowering
             throw new System.InvalidOperationException("Unknown bound node " + expr.GetType().Name);
         }
 
-        // A number is the same along rows and columns; a value of size H is read into the matrix memory's sweep, which
-        // sums its gradient back (the runner clears it first, only its own columns of a product's gradient). A state, the
-        // input or a product not yet combined with anything is copied into a buffer of its own first.
+        // A number (or a value per sequence, a learnable scalar, a value per head) is the same along rows and columns: it
+        // broadcasts over the matrix as it is. A value of size H is read into the matrix memory's sweep, which sums its
+        // gradient back (the runner clears it first, only its own columns of a product's gradient). A state, the input or a
+        // product not yet combined with anything is copied into a buffer of its own first.
         int Spread(Op op, int value)
         {
             Node node = builder.Nodes[value];
-            if (node.Op == Op.Constant) return value;
+            if (node.Op == Op.Constant || node.Size.Kind is SizeKind.Scalar or SizeKind.Row or SizeKind.One or SizeKind.Heads) return value;
             if (!node.IsElementwise && node.Op != Op.Vector) value = builder.Add(new Node(Op.Copy, new EquatableArray<int>(new[] { value }), GraphBuilder.Computed(node.Size)));
             return builder.Add(new Node(op, new EquatableArray<int>(new[] { value }), Size.Memory));
         }

@@ -470,7 +470,8 @@ internal sealed class Binder
 
     /// <summary>
     /// outer(a, b), dot(a, b) and C @ q: per head, on values of size H (C a matrix memory), in a cell with [Heads]. outer
-    /// gives a matrix memory, dot one value per head, C @ q a value of size H.
+    /// gives a matrix memory, dot one value per head, C @ q a value of size H. An argument the same across a head's units
+    /// (a number, a value per sequence or per head) is broadcast, so long as one of outer's or dot's is of size H.
     /// </summary>
     private (BoundExpr, SizeTerm) BindHeadFunction(CallSyntax c, int eq)
     {
@@ -480,6 +481,7 @@ internal sealed class Binder
         if (FirstUseWithoutHeads())
             Report(Diagnostics.HeadsDeclaration, index, c.NameRange, $"'{written}' works head by head: declare the number of heads with [Heads(N)] on the class");
         var arguments = new List<BoundExpr>();
+        int broadcast = 0;
         for (int k = 0; k < c.Arguments.Count; k++)
         {
             ExprSyntax syntax = c.Arguments[k];
@@ -492,13 +494,16 @@ internal sealed class Binder
                         $"'{_equations[eq].Text.Substring(syntax.Range.Start, syntax.Range.Length)}' has {Describe(Resolve(size) ?? Size.Hidden)}: on the left of '@', a state is a matrix memory, declared [Size(\"{(argument is StateExpr s ? s.State : "C")}\", \"matrix\")]");
                 continue;
             }
-            if (Resolve(size) == Size.Heads || (size.Variable is null && size.Known == Size.Scalar))
-                Report(Diagnostics.SizeMismatch, index, syntax.Range, $"'{written}' takes {(product ? "on its right a value" : "values")} of {Describe(Size.Hidden)}, not "
-                    + (size.Known == Size.Scalar ? "a number (multiply the result by it instead)" : Describe(Size.Heads)));
+            // A number, a value per sequence, a learnable scalar or a value per head is the same across its head's units:
+            // outer(1, a) is a matrix whose every row is a, dot(a, 1) the sum of a over each head, C @ 1 C's row sums.
+            if ((size.Variable is null && size.Known == Size.Scalar) || Resolve(size) is { Kind: SizeKind.Heads or SizeKind.One or SizeKind.Row })
+                broadcast++;
             else
                 Unify(size with { Range = syntax.Range }, new SizeTerm(Size.Hidden, null, syntax.Range), eq, highway: true,
                     $"'{written}' takes {(product ? "on its right a value" : "values")} of {Describe(Size.Hidden)}, not {{0}}");
         }
+        if (!product && broadcast == c.Arguments.Count)
+            Report(Diagnostics.SizeMismatch, index, c.Range, $"'{written}' needs a value of {Describe(Size.Hidden)} in one of its arguments: both are the same across a head's units (numbers, values per sequence or per head)");
         Size result = c.Function == Operation.Outer ? Size.Memory : c.Function == Operation.Dot ? Size.Heads : Size.Hidden;
         return (new CallExpr(c.Function, arguments.ToEquatableArray()), new SizeTerm(result, null, c.Range));
     }
