@@ -142,6 +142,17 @@ public sealed class DiagnosticTests
     public void CG0016_OuterOfADeclaredSize() =>
         Expect("CG0016", Blocks("[Heads(2), Size(\"C\", \"matrix\"), Size(\"u\", \"n\")]\n", "u = tanh(W_u @ x[t])\")]\n[Equation(\"C[t] = 0.5 * C[t-1] + outer(h[t-1], [|u|])\")]\n[Equation(\"h[t] = tanh(C[t] @ h[t-1] + W @ x[t])"));
 
+    // qᵀ S, as gated linear attention writes its read-out: the memory goes on the left (and is made transposed).
+    [Fact]
+    public void CG0028_AVectorTimesAMatrixMemory()
+    {
+        string marked = Blocks("[Heads(2), Size(\"S\", \"matrix\")]\n", "q = W_q @ x[t]\")]\n[Equation(\"S[t] = 0.9 * S[t-1] + outer(W_k @ x[t], W_v @ x[t])\")]\n[Equation(\"h[t] = [|q @ S[t]|]");
+        Assert.Contains("write the memory on the left, 'C[t] @ q'", Expect("CG0028", marked).GetMessage());
+        // That one only: q is read there (no CG0013), and not also called a matrix that is not a parameter (CG0007).
+        var all = GeneratorHarness.Run(marked.Replace("[|", "").Replace("|]", "")).CellGenDiagnostics;
+        Assert.True(all.Count == 1, string.Join("; ", all));
+    }
+
     [Fact]
     public void CG0016_AMemoryPlusAVector() =>
         Expect("CG0016", Blocks("[Heads(2), Size(\"C\", \"matrix\")]\n", "C[t] = [|0.5 * C[t-1] + h[t-1]|]\")]\n[Equation(\"h[t] = tanh(C[t] @ h[t-1] + W @ x[t])"));

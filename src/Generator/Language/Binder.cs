@@ -429,8 +429,6 @@ internal sealed class Binder
                     : _stateDefinitions.ContainsKey(matrix) ? "a state"
                     : _localDefinitions.ContainsKey(matrix) ? "an intermediate"
                     : null;
-                // A name used as a matrix here and as a vector elsewhere is reported at the vector use (CG0006).
-                if (role is not null) Report(Diagnostics.MatrixNotParameter, index, m.MatrixRange, matrix, role);
                 var operands = m.Operand is ConcatSyntax concat ? concat.Parts.ToList() : new List<ExprSyntax> { m.Operand };
                 var parts = new List<BoundExpr>();
                 var sizes = new List<SizeTerm>();
@@ -440,6 +438,17 @@ internal sealed class Binder
                     parts.Add(part);
                     sizes.Add(size with { Range = operand.Range });
                 }
+                // q @ C (qᵀ C, as gated linear attention and RWKV write their read-out) sums down the memory's columns; the
+                // language reads a memory from its left only: the user is told how to turn it round, and q counts as read.
+                if (_heads > 0 && role is not null && sizes.Any(size => Resolve(size) == Size.Memory))
+                {
+                    _read.Add(matrix);
+                    Report(Diagnostics.HeadsDeclaration, index, m.Range,
+                        $"'{_equations[eq].Text.Substring(m.Range.Start, m.Range.Length)}' multiplies a matrix memory from the left (the sum down each column): write the memory on the left, 'C[t] @ {matrix}' (the sum along each row), and make C transposed, outer(v, k) for outer(k, v)");
+                    return (new ConstantExpr(0), new SizeTerm(Size.Hidden, null, m.Range));
+                }
+                // A name used as a matrix here and as a vector elsewhere is reported at the vector use (CG0006).
+                if (role is not null) Report(Diagnostics.MatrixNotParameter, index, m.MatrixRange, matrix, role);
                 if (role is null)
                 {
                     _matrixUses.Add((matrix, eq, m.Range, sizes));
