@@ -147,11 +147,19 @@ public sealed class DiagnosticTests
     public void CG0028_AVectorTimesAMatrixMemory()
     {
         string marked = Blocks("[Heads(2), Size(\"S\", \"matrix\")]\n", "q = W_q @ x[t]\")]\n[Equation(\"S[t] = 0.9 * S[t-1] + outer(W_k @ x[t], W_v @ x[t])\")]\n[Equation(\"h[t] = [|q @ S[t]|]");
-        Assert.Contains("write the memory on the left, 'C[t] @ q'", Expect("CG0028", marked).GetMessage());
+        Assert.Contains("write the memory on the left, 'S[t] @ q'", Expect("CG0028", marked).GetMessage());
         // That one only: q is read there (no CG0013), and not also called a matrix that is not a parameter (CG0007).
         var all = GeneratorHarness.Run(marked.Replace("[|", "").Replace("|]", "")).CellGenDiagnostics;
         Assert.True(all.Count == 1, string.Join("; ", all));
     }
+
+    [Fact]
+    public void CG0028_AStateTimesAMatrixMemory() =>
+        Assert.Contains("'S[t-1] @ h[t-1]'", Expect("CG0028", Blocks("[Heads(2), Size(\"S\", \"matrix\")]\n", "S[t] = 0.9 * S[t-1] + outer(W_k @ x[t], W_v @ x[t])\")]\n[Equation(\"h[t] = tanh([|h[t-1] @ S[t-1]|])")).GetMessage());
+
+    [Fact]
+    public void CG0007_AnExpressionTimesAState() =>
+        Assert.Contains("a matrix memory is read from its left: S[t] @ q", Expect("CG0007", Blocks("[Heads(2), Size(\"S\", \"matrix\")]\n", "S[t] = 0.9 * S[t-1] + outer(W_k @ x[t], W_v @ x[t])\")]\n[Equation(\"h[t] = tanh([|(W_q @ x[t])|] @ S[t])")).GetMessage());
 
     [Fact]
     public void CG0016_AMemoryPlusAVector() =>

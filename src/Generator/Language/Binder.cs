@@ -438,13 +438,11 @@ internal sealed class Binder
                     parts.Add(part);
                     sizes.Add(size with { Range = operand.Range });
                 }
-                // q @ C (qᵀ C, as gated linear attention and RWKV write their read-out) sums down the memory's columns; the
-                // language reads a memory from its left only: the user is told how to turn it round, and q counts as read.
+                // q @ C[t]: a vector times a matrix memory (ReportVectorTimesMemory); q counts as read.
                 if (_heads > 0 && role is not null && sizes.Any(size => Resolve(size) == Size.Memory))
                 {
                     _read.Add(matrix);
-                    Report(Diagnostics.HeadsDeclaration, index, m.Range,
-                        $"'{_equations[eq].Text.Substring(m.Range.Start, m.Range.Length)}' multiplies a matrix memory from the left (the sum down each column): write the memory on the left, 'C[t] @ {matrix}' (the sum along each row), and make C transposed, outer(v, k) for outer(k, v)");
+                    ReportVectorTimesMemory(index, eq, m.Range, matrix, operands[sizes.FindIndex(size => Resolve(size) == Size.Memory)].Range);
                     return (new ConstantExpr(0), new SizeTerm(Size.Hidden, null, m.Range));
                 }
                 // A name used as a matrix here and as a vector elsewhere is reported at the vector use (CG0006).
@@ -469,6 +467,14 @@ internal sealed class Binder
         throw new System.InvalidOperationException("Unknown syntax node " + expr.GetType().Name);
     }
 
+    /// <summary>
+    /// q @ C, a vector times a matrix memory (qᵀ C, the sum down each column, as gated linear attention and RWKV write
+    /// their read-out): the language reads a memory from its left only, so the user is told how to turn it round.
+    /// </summary>
+    private void ReportVectorTimesMemory(int index, int eq, TextRange range, string vector, TextRange memory) =>
+        Report(Diagnostics.HeadsDeclaration, index, range,
+            $"'{_equations[eq].Text.Substring(range.Start, range.Length)}' multiplies a matrix memory from the left (the sum down each column): write the memory on the left, '{_equations[eq].Text.Substring(memory.Start, memory.Length)} @ {vector}' (the sum along each row), and make it transposed, outer(v, k) for outer(k, v)");
+
     /// <summary>Without [Heads], true at its first use only (that use says so); with it, false.</summary>
     private bool FirstUseWithoutHeads()
     {
@@ -489,12 +495,18 @@ internal sealed class Binder
         string written = product ? "C @ q" : c.Function.Name + "(a, b)";
         if (FirstUseWithoutHeads())
             Report(Diagnostics.HeadsDeclaration, index, c.NameRange, $"'{written}' works head by head: declare the number of heads with [Heads(N)] on the class");
+        var bound = c.Arguments.Select(syntax => BindExpr(syntax, eq)).ToList();
+        if (product && _heads > 0 && Resolve(bound[0].Item2) != Size.Memory && Resolve(bound[1].Item2) == Size.Memory)
+        {
+            ReportVectorTimesMemory(index, eq, c.Range, _equations[eq].Text.Substring(c.Arguments[0].Range.Start, c.Arguments[0].Range.Length), c.Arguments[1].Range);
+            return (new ConstantExpr(0), new SizeTerm(Size.Hidden, null, c.Range));
+        }
         var arguments = new List<BoundExpr>();
         int broadcast = 0;
         for (int k = 0; k < c.Arguments.Count; k++)
         {
             ExprSyntax syntax = c.Arguments[k];
-            (BoundExpr argument, SizeTerm size) = BindExpr(syntax, eq);
+            (BoundExpr argument, SizeTerm size) = bound[k];
             arguments.Add(argument);
             if (product && k == 0)
             {

@@ -254,8 +254,13 @@ internal sealed class Parser
             return new CallSyntax(Operation.MemoryProduct, new EquatableArray<ExprSyntax>(new[] { result, operand }), at.Range, result.Range.Union(operand.Range));
         }
         if (Current.Kind == TokenKind.At)
+        {
+            // (expression) @ S[t] may mean a vector times a matrix memory: the state's name is shown the way round that reads.
+            bool state = _position + 2 < _tokens.Count && _tokens[_position + 1].Kind == TokenKind.Name && _tokens[_position + 2].Kind == TokenKind.LBracket;
             throw new SyntaxException(EquationProblem.Create(Diagnostics.MatrixNotParameter, _equation, result.Range,
-                _text.Substring(result.Range.Start, result.Range.Length), "an expression"));
+                _text.Substring(result.Range.Start, result.Range.Length),
+                state ? $"an expression (a matrix memory is read from its left: {_tokens[_position + 1].Text}[t] @ q)" : "an expression"));
+        }
         return result;
     }
 
