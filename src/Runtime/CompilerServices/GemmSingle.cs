@@ -806,6 +806,21 @@ internal static class GemmSingle
         int kb = k / blocks, rb = partWidth / blocks, depth = parts * rb;
         // Many rows (a product hoisted out of the time loop) go in chunks, so that the gathered rows stay a chunk's.
         int chunk = Math.Min(rows, RowChunk(depth));
+        // A few rows from packed panels take four blocks at once, reading dC in place: per block, a block of one panel
+        // is a product of 2 FMA chains (Slstm's step at b1-h128, heads of 32: four such products ran no faster than
+        // the full matrix's one).
+        if (rows < 4 && panelLanes > 0 && kb % (2 * panelLanes) == 0)
+            for (; start + 4 <= end; start += 4)
+                for (int j = 0; j < kb; j += 2 * panelLanes)
+                {
+                    ref float first = ref Unsafe.Add(ref dc, start * rb);
+                    ref float blockPanels = ref Unsafe.Add(ref panels, (nint)start * matrixFloats);
+                    ref float firstDa = ref Unsafe.Add(ref da, start * kb + j);
+                    if (panelLanes == 16) FourBlocksFewRows<F32x16>(ref first, lddc, ref blockPanels, matrixFloats, ref firstDa, ldda, rows, parts, partWidth, rb, kb, j, accumulate);
+                    else if (panelLanes == 8) FourBlocksFewRows<F32x8>(ref first, lddc, ref blockPanels, matrixFloats, ref firstDa, ldda, rows, parts, partWidth, rb, kb, j, accumulate);
+                    else FourBlocksFewRows<F32x4>(ref first, lddc, ref blockPanels, matrixFloats, ref firstDa, ldda, rows, parts, partWidth, rb, kb, j, accumulate);
+                }
+        if (start == end) return;
         float[]? gathered = parts > 1 ? Gathered(chunk * depth) : null;
         for (int block = start; block < end; block++)
         {
@@ -825,6 +840,53 @@ internal static class GemmSingle
                 Forward(ref operand, stride, ref Unsafe.Add(ref wT, (nint)block * depth * kb), ref blockPanels, panelLanes, ref Unsafe.NullRef<float>(), false,
                     ref Unsafe.Add(ref da, (nint)first * ldda + block * kb), ldda, count, depth, kb, 0, kb, accumulate);
             }
+        }
+    }
+
+    /// <summary>
+    /// dA (+)= dC Wᵀ for 1 to 3 rows, four blocks and one panel of each (columns j to j + 2 lanes of each block's
+    /// <paramref name="kb"/>): eight FMA chains per row. Block i's operand is its columns of every part of dC, read in
+    /// place from <paramref name="dc"/> + i * rb (parts <paramref name="partWidth"/> apart, <paramref name="rb"/>
+    /// columns each), in the order its panels hold them; its panels are <paramref name="matrixFloats"/> after block
+    /// i - 1's, and its columns of dA <paramref name="kb"/> after.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization | MethodImplOptions.NoInlining)]
+    private static void FourBlocksFewRows<V>(ref float dc, int lddc, ref float panels, int matrixFloats, ref float da, int ldda, int rows, int parts, int partWidth, int rb, int kb, int j, bool accumulate)
+        where V : struct, IFloatLanes<V>
+    {
+        int lanes = V.Count, width = 2 * lanes;
+        ref float p0 = ref Unsafe.Add(ref panels, j / width * ((nint)parts * rb * width));
+        ref float p1 = ref Unsafe.Add(ref p0, matrixFloats);
+        ref float p2 = ref Unsafe.Add(ref p1, matrixFloats);
+        ref float p3 = ref Unsafe.Add(ref p2, matrixFloats);
+        for (int r = 0; r < rows; r++)
+        {
+            ref float cr = ref Unsafe.Add(ref da, r * ldda);
+            V c0, c1, c2, c3, c4, c5, c6, c7;
+            if (accumulate)
+            {
+                c0 = V.LoadUnsafe(ref cr, 0); c1 = V.LoadUnsafe(ref cr, lanes); c2 = V.LoadUnsafe(ref cr, kb); c3 = V.LoadUnsafe(ref cr, kb + lanes);
+                c4 = V.LoadUnsafe(ref cr, 2 * kb); c5 = V.LoadUnsafe(ref cr, 2 * kb + lanes); c6 = V.LoadUnsafe(ref cr, 3 * kb); c7 = V.LoadUnsafe(ref cr, 3 * kb + lanes);
+            }
+            else c0 = c1 = c2 = c3 = c4 = c5 = c6 = c7 = V.Constant(0);
+            nint o = 0;
+            for (int p = 0; p < parts; p++)
+            {
+                ref float ap = ref Unsafe.Add(ref dc, r * lddc + p * partWidth);
+                for (int u = 0; u < rb; u++, o += width)
+                {
+                    V x = V.Constant(Unsafe.Add(ref ap, u));
+                    V.MultiplyAddTo(ref c0, x, V.LoadUnsafe(ref p0, o)); V.MultiplyAddTo(ref c1, x, V.LoadUnsafe(ref p0, o + lanes));
+                    x = V.Constant(Unsafe.Add(ref ap, rb + u));
+                    V.MultiplyAddTo(ref c2, x, V.LoadUnsafe(ref p1, o)); V.MultiplyAddTo(ref c3, x, V.LoadUnsafe(ref p1, o + lanes));
+                    x = V.Constant(Unsafe.Add(ref ap, 2 * rb + u));
+                    V.MultiplyAddTo(ref c4, x, V.LoadUnsafe(ref p2, o)); V.MultiplyAddTo(ref c5, x, V.LoadUnsafe(ref p2, o + lanes));
+                    x = V.Constant(Unsafe.Add(ref ap, 3 * rb + u));
+                    V.MultiplyAddTo(ref c6, x, V.LoadUnsafe(ref p3, o)); V.MultiplyAddTo(ref c7, x, V.LoadUnsafe(ref p3, o + lanes));
+                }
+            }
+            V.StoreUnsafe(c0, ref cr, 0); V.StoreUnsafe(c1, ref cr, lanes); V.StoreUnsafe(c2, ref cr, kb); V.StoreUnsafe(c3, ref cr, kb + lanes);
+            V.StoreUnsafe(c4, ref cr, 2 * kb); V.StoreUnsafe(c5, ref cr, 2 * kb + lanes); V.StoreUnsafe(c6, ref cr, 3 * kb); V.StoreUnsafe(c7, ref cr, 3 * kb + lanes);
         }
     }
 

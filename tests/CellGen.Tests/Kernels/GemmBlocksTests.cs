@@ -18,7 +18,10 @@ public sealed class GemmBlocksTests
     [InlineData(3, 12, 3, 9, 3)]      // unequal operand and part sizes, three parts (gates)
     [InlineData(9, 64, 4, 64, 4)]     // blocks of 16: one AVX-512 vector
     [InlineData(1, 512, 4, 512, 4)]   // batch 1, blocks of 128
-    [InlineData(1, 128, 4, 128, 4)]   // ... of 32: one panel of each of four parts at once
+    [InlineData(1, 128, 4, 128, 4)]   // ... of 32: one panel of each of four parts at once (and of four blocks' transposes)
+    [InlineData(2, 256, 4, 256, 8)]   // two rows, eight blocks of 32: four on each core
+    [InlineData(3, 160, 2, 160, 5)]   // three rows on one core, four blocks of 32 at once and one alone
+    [InlineData(1, 256, 1, 256, 4)]   // one part, blocks of 64: two AVX-512 panels (four AVX2 ones) of each block
     [InlineData(3, 256, 5, 256, 4)]   // three rows; four parts at once and one alone
     [InlineData(2, 96, 8, 96, 3)]     // two groups of four parts, blocks of 32
     [InlineData(64, 512, 4, 512, 4)]  // large enough to split between two cores, at a block boundary
@@ -36,7 +39,7 @@ public sealed class GemmBlocksTests
         for (int q = 0; q < k; q++)
             for (int j = 0; j < n; j++)
                 if (q / kb == j % partWidth / rb) full[q * n + j] = w[q % kb * n + j];
-        double[] c = new double[rows * n], da = new double[rows * lda], dw = new double[kb * n];
+        double[] c = new double[rows * n], da = new double[rows * lda], fresh = new double[rows * lda], dw = new double[kb * n];
         for (int r = 0; r < rows; r++)
             for (int j = 0; j < n; j++)
             {
@@ -46,8 +49,8 @@ public sealed class GemmBlocksTests
         for (int r = 0; r < rows; r++)
             for (int q = 0; q < k; q++)
             {
-                da[r * lda + q] = start[r * lda + q];
-                for (int j = 0; j < n; j++) da[r * lda + q] += dc[r * n + j] * full[q * n + j];
+                for (int j = 0; j < n; j++) fresh[r * lda + q] += dc[r * n + j] * full[q * n + j];
+                da[r * lda + q] = start[r * lda + q] + fresh[r * lda + q];
             }
         for (int q = 0; q < kb; q++)
             for (int j = 0; j < n; j++)
@@ -95,6 +98,8 @@ public sealed class GemmBlocksTests
                 T[] again = Of(start);
                 Gemm.BackwardDataBlocks<T>(Of(dc), n, wT, packedT, again, lda, rows, k, parts, partWidth, blocks, accumulate: true);
                 Close(da, again, lda, k, $"dA from panels, product {call}");
+                Gemm.BackwardDataBlocks<T>(Of(dc), n, wT, packedT, again, lda, rows, k, parts, partWidth, blocks, accumulate: false);
+                Close(fresh, again, lda, k, $"dA from panels, not accumulated, product {call}");
             }
             var tdw = new T[kb * n];
             Gemm.BackwardWeightsBlocks<T>(ta, lda, Of(dc), n, tdw, rows, k, parts, partWidth, blocks);
