@@ -158,8 +158,20 @@ public sealed class DiagnosticTests
         Assert.Contains("'S[t-1] @ h[t-1]'", Expect("CG0028", Blocks("[Heads(2), Size(\"S\", \"matrix\")]\n", "S[t] = 0.9 * S[t-1] + outer(W_k @ x[t], W_v @ x[t])\")]\n[Equation(\"h[t] = tanh([|h[t-1] @ S[t-1]|])")).GetMessage());
 
     [Fact]
-    public void CG0007_AnExpressionTimesAState() =>
-        Assert.Contains("a matrix memory is read from its left: S[t] @ q", Expect("CG0007", Blocks("[Heads(2), Size(\"S\", \"matrix\")]\n", "S[t] = 0.9 * S[t-1] + outer(W_k @ x[t], W_v @ x[t])\")]\n[Equation(\"h[t] = tanh([|(W_q @ x[t])|] @ S[t])")).GetMessage());
+    public void CG0028_AnExpressionTimesAMatrixMemory() =>
+        Assert.Contains("'S[t] @ (W_q @ x[t])'", Expect("CG0028", Blocks("[Heads(2), Size(\"S\", \"matrix\")]\n", "S[t] = 0.9 * S[t-1] + outer(W_k @ x[t], W_v @ x[t])\")]\n[Equation(\"h[t] = tanh([|(W_q @ x[t]) @ S[t]|])")).GetMessage());
+
+    [Fact]
+    public void CG0007_AMatrixMemoryWithoutItsTime() =>
+        Assert.Contains("'S[t] @ q' or 'S[t-1] @ q'", Expect("CG0007", Blocks("[Heads(2), Size(\"S\", \"matrix\")]\n", "S[t] = 0.9 * S[t-1] + outer(W_k @ x[t], W_v @ x[t])\")]\n[Equation(\"h[t] = tanh([|S|] @ h[t-1])")).GetMessage());
+
+    [Fact]
+    public void CG0007_AVectorExpressionTimesAVector() =>
+        Assert.Contains("'(W_q @ x[t])' is an expression", Expect("CG0007", Blocks("[Heads(2), Size(\"S\", \"matrix\")]\n", "S[t] = 0.9 * S[t-1] + outer(W_k @ x[t], W_v @ x[t])\")]\n[Equation(\"h[t] = tanh(S[t] @ h[t-1] + [|(W_q @ x[t])|] @ h[t-1])")).GetMessage());
+
+    [Fact]
+    public void CG0016_AnUndeclaredMatrixIntermediate() =>
+        Assert.Contains("declare it, [Size(\"U\", \"matrix\")]", Expect("CG0016", Blocks("[Heads(2), Size(\"S\", \"matrix\")]\n", "U = [|outer(W_k @ x[t], W_v @ x[t])|]\")]\n[Equation(\"S[t] = 0.9 * S[t-1] + U\")]\n[Equation(\"h[t] = tanh(S[t] @ h[t-1])")).GetMessage());
 
     [Fact]
     public void CG0016_AMemoryPlusAVector() =>

@@ -62,6 +62,10 @@ public sealed class MatrixMemoryTests
         { "[Heads(2), Size(\"S\", \"matrix\")]", 3, 4, new[] { "a = sigmoid(W_a @ x[t] + b_a)", "S[t] = outer(1, a) * S[t-1] + outer(W_v @ x[t], W_k @ x[t])", "h[t] = S[t] @ (W_q @ x[t])" } },
         { "[Heads(2), Size(\"S\", \"matrix\")]", 3, 4, new[] { "f = sigmoid(W_f @ x[t] + b_f)", "S[t] = outer(1, f) * S[t-1] + outer(tanh(W_i @ x[t]), 1 - f)", "h[t] = S[t] @ (W_q @ x[t])" } },
         { "[Heads(2), Size(\"C\", \"matrix\"), Size(\"g\", \"heads\"), Size(\"a\", \"1\")]", 2, 4, new[] { "g = sigmoid(W_g @ x[t])", "C[t] = 0.5 * C[t-1] + outer(tanh(W @ x[t]), g) + outer(a, h[t-1]) + outer(mean(h[t-1]), h[t-1])", "h[t] = tanh(C[t] @ 1 + dot(h[t-1], mean(h[t-1])) + C[t-1] @ g + dot(2, h[t-1]))" } },
+        // A matrix memory read from an intermediate and from an expression: RWKV-6's bonus for the current token (Peng et
+        // al. 2024; u per unit, the decay per key column), and a memory read with a write it does not keep.
+        { "[Heads(2), Size(\"S\", \"matrix\"), Size(\"U\", \"matrix\")]", 3, 4, new[] { "k = tanh(W_k @ x[t])", "v = W_v @ x[t]", "U = S[t-1] + outer(v, u * k)", "S[t] = outer(1, sigmoid(W_w @ x[t] + b_w)) * S[t-1] + outer(v, k)", "h[t] = U @ tanh(W_r @ x[t])" } },
+        { "[Heads(2), Size(\"S\", \"matrix\")]", 3, 4, new[] { "k = tanh(W_k @ x[t])", "S[t] = 0.9 * S[t-1] + outer(W_v @ x[t], k)", "h[t] = tanh((S[t-1] + outer(h[t-1], k)) @ (W_q @ x[t]))" } },
         { "[Heads(1), Size(\"C\", \"matrix\"), Size(\"a\", \"1\")]", 2, 3, new[] { "C[t] = sigmoid(a) * C[t-1] + outer(tanh(W @ x[t]), h[t-1])", "h[t] = tanh(C[t] @ (U @ x[t]) + b)" } },
     };
 

@@ -121,9 +121,13 @@ internal sealed class Binder
             EquationSyntax equation = _equations[i];
             (BoundExpr value, SizeTerm size) = BindExpr(equation.Value, i);
             Size target = SizeOfName(equation.Target);
+            Size? valueSize = Resolve(size);
             Unify(size, new SizeTerm(target, null, equation.Value.Range), i, highway: false,
                 $"'{equation.Target}' has {Describe(target)} but its value has {{0}}"
-                + (target == Size.Hidden && !_layer ? ": multiply the input by a weight matrix first" : ": multiply it by a weight matrix, or declare the size of the name"));
+                + (valueSize == Size.Memory && !_declared.ContainsKey(equation.Target) ? $": declare it, [Size(\"{equation.Target}\", \"matrix\")]"
+                    : target == Size.Hidden && !_layer ? ": multiply the input by a weight matrix first" : ": multiply it by a weight matrix, or declare the size of the name"));
+            // Its reads take the value's size, so that they are not reported again.
+            if (valueSize == Size.Memory && !_declared.ContainsKey(equation.Target) && !equation.TargetIsState) _declared[equation.Target] = Size.Memory;
             bound.Add(new BoundEquation(equation.Index, equation.Text, equation.Target, equation.TargetIsState, value, target));
         }
         foreach ((string variable, int eq, TextRange range) in _pendingHighways)
@@ -445,8 +449,12 @@ internal sealed class Binder
                     ReportVectorTimesMemory(index, eq, m.Range, matrix, operands[sizes.FindIndex(size => Resolve(size) == Size.Memory)].Range);
                     return (new ConstantExpr(0), new SizeTerm(Size.Hidden, null, m.Range));
                 }
+                // U @ q, U an intermediate declared a matrix memory: read as C[t] @ q is (its sizes checked there).
+                if (_localDefinitions.ContainsKey(matrix) && SizeOfName(matrix) == Size.Memory && m.Operand is not ConcatSyntax)
+                    return BindHeadFunction(new CallSyntax(Operation.MemoryProduct, new EquatableArray<ExprSyntax>(new ExprSyntax[] { new NameSyntax(matrix, m.MatrixRange), m.Operand }), m.MatrixRange, m.Range), eq, parts, sizes);
                 // A name used as a matrix here and as a vector elsewhere is reported at the vector use (CG0006).
-                if (role is not null) Report(Diagnostics.MatrixNotParameter, index, m.MatrixRange, matrix, role);
+                if (role is not null) Report(Diagnostics.MatrixNotParameter, index, m.MatrixRange, matrix,
+                    role == "a state" && SizeOfName(matrix) == Size.Memory ? $"a state without its time (a matrix memory is read as '{matrix}[t] @ q' or '{matrix}[t-1] @ q')" : role);
                 if (role is null)
                 {
                     _matrixUses.Add((matrix, eq, m.Range, sizes));
@@ -488,14 +496,22 @@ internal sealed class Binder
     /// gives a matrix memory, dot one value per head, C @ q a value of size H. An argument the same across a head's units
     /// (a number, a value per sequence or per head) is broadcast, so long as one of outer's or dot's is of size H.
     /// </summary>
-    private (BoundExpr, SizeTerm) BindHeadFunction(CallSyntax c, int eq)
+    private (BoundExpr, SizeTerm) BindHeadFunction(CallSyntax c, int eq, List<BoundExpr>? right = null, List<SizeTerm>? rightSizes = null)
     {
         int index = _equations[eq].Index;
         bool product = c.Function == Operation.MemoryProduct;
         string written = product ? "C @ q" : c.Function.Name + "(a, b)";
+        // The right of U @ q comes bound already (the binder took U for a weight matrix until it saw U's size).
+        var bound = c.Arguments.Select((syntax, k) => k == 1 && right is not null ? (right[0], rightSizes![0]) : BindExpr(syntax, eq)).ToList();
+        // (expression) @ q: a matrix memory, or CG0007 as for any name that is not a weight matrix.
+        if (product && c.Arguments[0] is not (TimedNameSyntax or NameSyntax) && Resolve(bound[0].Item2) != Size.Memory
+            && !(_heads > 0 && Resolve(bound[1].Item2) == Size.Memory))
+        {
+            Report(Diagnostics.MatrixNotParameter, index, c.Arguments[0].Range, _equations[eq].Text.Substring(c.Arguments[0].Range.Start, c.Arguments[0].Range.Length), "an expression");
+            return (new ConstantExpr(0), new SizeTerm(Size.Hidden, null, c.Range));
+        }
         if (FirstUseWithoutHeads())
             Report(Diagnostics.HeadsDeclaration, index, c.NameRange, $"'{written}' works head by head: declare the number of heads with [Heads(N)] on the class");
-        var bound = c.Arguments.Select(syntax => BindExpr(syntax, eq)).ToList();
         if (product && _heads > 0 && Resolve(bound[0].Item2) != Size.Memory && Resolve(bound[1].Item2) == Size.Memory)
         {
             ReportVectorTimesMemory(index, eq, c.Range, _equations[eq].Text.Substring(c.Arguments[0].Range.Start, c.Arguments[0].Range.Length), c.Arguments[1].Range);

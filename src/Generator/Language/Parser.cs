@@ -246,20 +246,13 @@ internal sealed class Parser
             return new MatVecSyntax(matrix.Text, matrix.Range, operand, matrix.Range.Union(operand.Range));
         }
         ExprSyntax result = ParseOperand();
-        if (Current.Kind == TokenKind.At && result is TimedNameSyntax)
+        if (Current.Kind == TokenKind.At)
         {
-            // C[t] @ q: a state's matrix memory times a vector; the binder checks that the state is one.
+            // C[t] @ q, or (expression) @ q: a matrix memory times a vector; the binder checks that the left is one
+            // (else CG0007, or CG0028 for a vector times a memory).
             Token at = Next();
             ExprSyntax operand = ParseOperand();
             return new CallSyntax(Operation.MemoryProduct, new EquatableArray<ExprSyntax>(new[] { result, operand }), at.Range, result.Range.Union(operand.Range));
-        }
-        if (Current.Kind == TokenKind.At)
-        {
-            // (expression) @ S[t] may mean a vector times a matrix memory: the state's name is shown the way round that reads.
-            bool state = _position + 2 < _tokens.Count && _tokens[_position + 1].Kind == TokenKind.Name && _tokens[_position + 2].Kind == TokenKind.LBracket;
-            throw new SyntaxException(EquationProblem.Create(Diagnostics.MatrixNotParameter, _equation, result.Range,
-                _text.Substring(result.Range.Start, result.Range.Length),
-                state ? $"an expression (a matrix memory is read from its left: {_tokens[_position + 1].Text}[t] @ q)" : "an expression"));
         }
         return result;
     }
