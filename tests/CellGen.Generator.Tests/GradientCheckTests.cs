@@ -104,6 +104,8 @@ public sealed class GradientCheckTests
             ["matrix memory"] = t => t.Contains("\"matrix\")]"),
             ["C @ q"] = t => System.Text.RegularExpressions.Regex.IsMatch(t, @"\]\s*@"),
             ["outer with a broadcast argument"] = t => t.Contains("outer(1, ") || t.Contains("), 1)"),
+            ["a matrix expression @ q"] = t => System.Text.RegularExpressions.Regex.IsMatch(t, @"\)\s*@"),
+            ["a matrix intermediate @ q"] = t => t.Contains("[Size(\"N\", \"matrix\")]"),
             ["highway"] = t => false, // counted below, from the constructors
         };
         // Every function of the operation table, read from it: a new entry must reach the random cells too.

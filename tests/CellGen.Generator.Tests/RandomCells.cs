@@ -301,7 +301,18 @@ public sealed class RandomCells
             equations.Insert(at, $"M[t] = {decay} * M[t-1] + outer({a}, {b})");
             bool current = Chance(0.5) && Enumerable.Range(at + 1, equations.Count - at - 1).Any(OfH);
             int reader = Pick(Enumerable.Range(0, equations.Count).Where(k => OfH(k) && (!current || k > at)).ToList());
-            equations[reader] += $" + tanh({(current ? "M[t]" : "M[t-1]")} @ {Pick(states)}[t-1])";
+            // Read as it is, through a matrix expression in parentheses, or through an intermediate declared a matrix
+            // (written just before the equation that reads it).
+            string memory = current ? "M[t]" : "M[t-1]", written = $"outer({Pick(states)}[t-1], sigmoid({Fresh("Wn")} @ x[t]))";
+            string read = Choose("memory read", Option("state", () => memory), Option("expression", () => $"({memory} - 0.5 * {written})"),
+                Option("intermediate", () => "N"));
+            if (read == "N")
+            {
+                equations.Insert(reader, $"N = {memory} + {written}");
+                headSizes.Add("[Size(\"N\", \"matrix\")]");
+                reader++;
+            }
+            equations[reader] += $" + tanh({read} @ {Pick(states)}[t-1])";
             headSizes.Add("[Size(\"M\", \"matrix\")]");
             _heads = true;
         }
