@@ -927,7 +927,11 @@ internal static class GemmSingle
         bool pack = k >= 8 && V.Count > 1;
         // Columns of A in groups of six (one row of dW each, as the forward kernel's six rows), then one of four, then
         // one at a time.
-        int sixes = pack ? k / 6 * 6 : 0, grouped = pack ? sixes + (k - sixes) / 4 * 4 : 0;
+        int sixes = pack ? k / 6 * 6 : 0;
+        // Two columns left would go one at a time, two FMA chains each, bound by their latency: one six fewer leaves two
+        // fours (k = 32, a block of the Slstm's heads at h128; k = 128, 512).
+        if (sixes >= 6 && (k - sixes) % 4 == 2) sixes -= 6;
+        int grouped = pack ? sixes + (k - sixes) / 4 * 4 : 0;
         // A chunk of packed A (at most 512 KiB) stays in L2, and a chunk of a dC panel (at most 256 rows of two
         // vectors: 32 KiB with Vector512) mostly in L1. Single core, [6400, 512] x [512, 2048]: 41 GFLOP/s with A read
         // in place in chunks of 256 rows, 56 with A packed in chunks of 128, 70 in chunks of 256.

@@ -44,6 +44,7 @@ public sealed class GemmTests
     [InlineData(4, 33, 300)]  // four rows from packed panels: one block of four per panel
     [InlineData(15, 301, 64)] // six, six, then three rows as a block of four repeating the last; k odd
     [InlineData(25, 70, 48)]  // four blocks of six, then one row with k split four ways and two left over
+    [InlineData(50, 32, 64)]  // k: four groups of six and two of four (not five of six and two single columns)
     public void ProductsMatchPlainLoops(int rows, int k, int n)
     {
         var random = new Random(rows * 1000 + k * 10 + n);
