@@ -169,6 +169,13 @@ public sealed class DiagnosticTests
     public void CG0007_AVectorExpressionTimesAVector() =>
         Assert.Contains("'(W_q @ x[t])' is an expression", Expect("CG0007", Blocks("[Heads(2), Size(\"S\", \"matrix\")]\n", "S[t] = 0.9 * S[t-1] + outer(W_k @ x[t], W_v @ x[t])\")]\n[Equation(\"h[t] = tanh(S[t] @ h[t-1] + [|(W_q @ x[t])|] @ h[t-1])")).GetMessage());
 
+    [Theory]
+    [InlineData("(g)", "'g' is an intermediate")]
+    [InlineData("(b)", "'b' is a parameter vector")]
+    [InlineData("mean(g)", "'mean(g)' is an expression")]
+    public void CG0007_AParenthesisedNameOrCallTimesAVector(string left, string expected) =>
+        Assert.Contains(expected, Expect("CG0007", CellSource("g = tanh(V @ x[t])", $"h[t] = tanh([|{left}|] @ h[t-1] + b)")).GetMessage());
+
     [Fact]
     public void CG0016_AnUndeclaredMatrixIntermediate() =>
         Assert.Contains("declare it, [Size(\"U\", \"matrix\")]", Expect("CG0016", Blocks("[Heads(2), Size(\"S\", \"matrix\")]\n", "U = [|outer(W_k @ x[t], W_v @ x[t])|]\")]\n[Equation(\"S[t] = 0.9 * S[t-1] + U\")]\n[Equation(\"h[t] = tanh(S[t] @ h[t-1])")).GetMessage());

@@ -504,10 +504,13 @@ internal sealed class Binder
         // The right of U @ q comes bound already (the binder took U for a weight matrix until it saw U's size).
         var bound = c.Arguments.Select((syntax, k) => k == 1 && right is not null ? (right[0], rightSizes![0]) : BindExpr(syntax, eq)).ToList();
         // (expression) @ q: a matrix memory, or CG0007 as for any name that is not a weight matrix.
-        if (product && c.Arguments[0] is not (TimedNameSyntax or NameSyntax) && Resolve(bound[0].Item2) != Size.Memory
+        if (product && c.Arguments[0] is not TimedNameSyntax && Resolve(bound[0].Item2) != Size.Memory
             && !(_heads > 0 && Resolve(bound[1].Item2) == Size.Memory))
         {
-            Report(Diagnostics.MatrixNotParameter, index, c.Arguments[0].Range, _equations[eq].Text.Substring(c.Arguments[0].Range.Start, c.Arguments[0].Range.Length), "an expression");
+            string role = c.Arguments[0] is not NameSyntax name ? "an expression"
+                : name.Name == _input ? "the input" : _localDefinitions.ContainsKey(name.Name) ? "an intermediate" : "a parameter vector";
+            Report(Diagnostics.MatrixNotParameter, index, c.Arguments[0].Range,
+                c.Arguments[0] is NameSyntax named ? named.Name : _equations[eq].Text.Substring(c.Arguments[0].Range.Start, c.Arguments[0].Range.Length), role);
             return (new ConstantExpr(0), new SizeTerm(Size.Hidden, null, c.Range));
         }
         if (FirstUseWithoutHeads())
