@@ -735,15 +735,18 @@ internal static class GemmSingle
         return sum;
     }
 
-    /// <summary>dW += Aᵀ dC for columns [start, end).</summary>
+    /// <summary>
+    /// dW += Aᵀ dC for columns [start, end), and for the same columns <paramref name="partStride"/> further on in each
+    /// of <paramref name="parts"/> parts (the gates of a block, which read the same columns of A: packed once for all).
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void BackwardWeights(ref float a, int lda, ref float dc, int lddc, ref float dw, int rows, int k, int n, int start, int end)
+    public static void BackwardWeights(ref float a, int lda, ref float dc, int lddc, ref float dw, int rows, int k, int n, int start, int end, int parts = 1, int partStride = 0)
     {
         int j = start;
-        if (Vector512.IsHardwareAccelerated) j = WeightPanels<F32x16>(ref a, lda, ref dc, lddc, ref dw, rows, k, n, j, end);
-        if (Vector256.IsHardwareAccelerated) j = WeightPanels<F32x8>(ref a, lda, ref dc, lddc, ref dw, rows, k, n, j, end);
-        if (Vector128.IsHardwareAccelerated) j = WeightPanels<F32x4>(ref a, lda, ref dc, lddc, ref dw, rows, k, n, j, end);
-        WeightPanels<F32x1>(ref a, lda, ref dc, lddc, ref dw, rows, k, n, j, end);
+        if (Vector512.IsHardwareAccelerated) j = WeightPanels<F32x16>(ref a, lda, ref dc, lddc, ref dw, rows, k, n, j, end, parts, partStride);
+        if (Vector256.IsHardwareAccelerated) j = WeightPanels<F32x8>(ref a, lda, ref dc, lddc, ref dw, rows, k, n, j, end, parts, partStride);
+        if (Vector128.IsHardwareAccelerated) j = WeightPanels<F32x4>(ref a, lda, ref dc, lddc, ref dw, rows, k, n, j, end, parts, partStride);
+        WeightPanels<F32x1>(ref a, lda, ref dc, lddc, ref dw, rows, k, n, j, end, parts, partStride);
     }
 
     /// <summary>
@@ -762,8 +765,7 @@ internal static class GemmSingle
             // matrix's speed part by part, 1.4x gathered).
             if (parts == 1 || u != block * rb || uEnd != (block + 1) * rb || rows < depth)
             {
-                for (int p = 0; p < parts; p++)
-                    BackwardWeights(ref ab, lda, ref dc, lddc, ref dw, rows, kb, n, p * partWidth + u, p * partWidth + uEnd);
+                BackwardWeights(ref ab, lda, ref dc, lddc, ref dw, rows, kb, n, u, uEnd, parts, partWidth);
                 u = uEnd;
                 continue;
             }
@@ -917,7 +919,7 @@ internal static class GemmSingle
     /// of dW passes over it.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization | MethodImplOptions.NoInlining)]
-    private static int WeightPanels<V>(ref float a, int lda, ref float dc, int lddc, ref float dw, int rows, int k, int n, int j, int end)
+    private static int WeightPanels<V>(ref float a, int lda, ref float dc, int lddc, ref float dw, int rows, int k, int n, int j, int end, int parts, int partStride)
         where V : struct, IFloatLanes<V>
     {
         int lanes = V.Count, width = 2 * lanes;
@@ -943,40 +945,42 @@ internal static class GemmSingle
             int count = Math.Min(chunk, rows - first);
             ref float ac = ref Unsafe.Add(ref a, first * lda);
             if (packedA is not null && panelsEnd > j) PackGroups(ref ac, lda, count, sixes, grouped, packedA);
-            for (int jj = j; jj < panelsEnd; jj += width)
-            {
-                ref float g = ref Unsafe.Add(ref dc, first * lddc + jj);
-                int stride = lddc;
-                if (panel is not null)
+            for (int part = 0; part < parts; part++)
+                for (int jj = j + part * partStride; jj < panelsEnd + part * partStride; jj += width)
                 {
-                    g = ref Pack<V>(ref g, lddc, count, panel);
-                    stride = width;
-                }
-                int p = 0;
-                for (; p < sixes; p += 6) WeightSixRows<V>(ref Unsafe.Add(ref dw, p * n + jj), n, ref packedA![p * count], ref g, stride, count);
-                for (; p < grouped; p += 4) WeightFourRows<V>(ref Unsafe.Add(ref dw, p * n + jj), n, ref packedA![p * count], ref g, stride, count);
-                for (; p < k; p++)
-                {
-                    V c0 = V.LoadUnsafe(ref dw, p * n + jj), c1 = V.LoadUnsafe(ref dw, p * n + jj + lanes);
-                    for (int r = 0; r < count; r++)
+                    ref float g = ref Unsafe.Add(ref dc, first * lddc + jj);
+                    int stride = lddc;
+                    if (panel is not null)
                     {
-                        V x = V.Constant(Unsafe.Add(ref ac, r * lda + p));
-                        V.MultiplyAddTo(ref c0, x, V.LoadUnsafe(ref g, r * stride));
-                        V.MultiplyAddTo(ref c1, x, V.LoadUnsafe(ref g, r * stride + lanes));
+                        g = ref Pack<V>(ref g, lddc, count, panel);
+                        stride = width;
                     }
-                    V.StoreUnsafe(c0, ref dw, p * n + jj);
-                    V.StoreUnsafe(c1, ref dw, p * n + jj + lanes);
+                    int p = 0;
+                    for (; p < sixes; p += 6) WeightSixRows<V>(ref Unsafe.Add(ref dw, p * n + jj), n, ref packedA![p * count], ref g, stride, count);
+                    for (; p < grouped; p += 4) WeightFourRows<V>(ref Unsafe.Add(ref dw, p * n + jj), n, ref packedA![p * count], ref g, stride, count);
+                    for (; p < k; p++)
+                    {
+                        V c0 = V.LoadUnsafe(ref dw, p * n + jj), c1 = V.LoadUnsafe(ref dw, p * n + jj + lanes);
+                        for (int r = 0; r < count; r++)
+                        {
+                            V x = V.Constant(Unsafe.Add(ref ac, r * lda + p));
+                            V.MultiplyAddTo(ref c0, x, V.LoadUnsafe(ref g, r * stride));
+                            V.MultiplyAddTo(ref c1, x, V.LoadUnsafe(ref g, r * stride + lanes));
+                        }
+                        V.StoreUnsafe(c0, ref dw, p * n + jj);
+                        V.StoreUnsafe(c1, ref dw, p * n + jj + lanes);
+                    }
                 }
-            }
         }
         j = panelsEnd;
         for (; j + lanes <= end; j += lanes)
-            for (int p = 0; p < k; p++)
-            {
-                V c0 = V.LoadUnsafe(ref dw, p * n + j);
-                for (int r = 0; r < rows; r++) V.MultiplyAddTo(ref c0, V.Constant(Unsafe.Add(ref a, r * lda + p)), V.LoadUnsafe(ref dc, r * lddc + j));
-                V.StoreUnsafe(c0, ref dw, p * n + j);
-            }
+            for (int part = 0; part < parts; part++)
+                for (int p = 0, jj = j + part * partStride; p < k; p++)
+                {
+                    V c0 = V.LoadUnsafe(ref dw, p * n + jj);
+                    for (int r = 0; r < rows; r++) V.MultiplyAddTo(ref c0, V.Constant(Unsafe.Add(ref a, r * lda + p)), V.LoadUnsafe(ref dc, r * lddc + jj));
+                    V.StoreUnsafe(c0, ref dw, p * n + jj);
+                }
         return j;
     }
 
