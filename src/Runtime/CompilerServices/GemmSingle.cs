@@ -760,9 +760,10 @@ internal static class GemmSingle
         {
             int block = u / rb, uEnd = Math.Min(end, (block + 1) * rb);
             ref float ab = ref Unsafe.Add(ref a, block * kb);
-            // Few rows keep the product part by part: the block's sums cost three more passes over its weights (clear, add,
-            // and the gathered copy), which only a long sum per weight pays for (50 rows of b1-h512: 2.9x the full
-            // matrix's speed part by part, 1.4x gathered).
+            // Few rows write each part's columns of dW in place (one product over every part, A's columns packed once):
+            // gathered sums cost three more passes over the block's weights (clear, add, and the gathered copy), which
+            // only a long sum per weight pays for (50 rows of b1-h512: 2.9x the full matrix's speed part by part, 1.4x
+            // gathered).
             if (parts == 1 || u != block * rb || uEnd != (block + 1) * rb || rows < depth)
             {
                 BackwardWeights(ref ab, lda, ref dc, lddc, ref dw, rows, kb, n, u, uEnd, parts, partWidth);
