@@ -451,7 +451,7 @@ internal sealed class Binder
                 }
                 // U @ q, U an intermediate declared a matrix memory: read as C[t] @ q is (its sizes checked there).
                 if (_localDefinitions.ContainsKey(matrix) && SizeOfName(matrix) == Size.Memory && m.Operand is not ConcatSyntax)
-                    return BindHeadFunction(new CallSyntax(Operation.MemoryProduct, new EquatableArray<ExprSyntax>(new ExprSyntax[] { new NameSyntax(matrix, m.MatrixRange), m.Operand }), m.MatrixRange, m.Range), eq, parts, sizes);
+                    return BindHeadFunction(new CallSyntax(Operation.MemoryProduct, new EquatableArray<ExprSyntax>(new ExprSyntax[] { new NameSyntax(matrix, m.MatrixRange), m.Operand }), m.MatrixRange, m.Range), eq, (parts[0], sizes[0]));
                 // A name used as a matrix here and as a vector elsewhere is reported at the vector use (CG0006).
                 if (role is not null) Report(Diagnostics.MatrixNotParameter, index, m.MatrixRange, matrix,
                     role == "a state" && SizeOfName(matrix) == Size.Memory ? $"a state without its time (a matrix memory is read as '{matrix}[t] @ q' or '{matrix}[t-1] @ q')" : role);
@@ -496,13 +496,13 @@ internal sealed class Binder
     /// gives a matrix memory, dot one value per head, C @ q a value of size H. An argument the same across a head's units
     /// (a number, a value per sequence or per head) is broadcast, so long as one of outer's or dot's is of size H.
     /// </summary>
-    private (BoundExpr, SizeTerm) BindHeadFunction(CallSyntax c, int eq, List<BoundExpr>? right = null, List<SizeTerm>? rightSizes = null)
+    private (BoundExpr, SizeTerm) BindHeadFunction(CallSyntax c, int eq, (BoundExpr, SizeTerm)? right = null)
     {
         int index = _equations[eq].Index;
         bool product = c.Function == Operation.MemoryProduct;
         string written = product ? "C @ q" : c.Function.Name + "(a, b)";
         // The right of U @ q comes bound already (the binder took U for a weight matrix until it saw U's size).
-        var bound = c.Arguments.Select((syntax, k) => k == 1 && right is not null ? (right[0], rightSizes![0]) : BindExpr(syntax, eq)).ToList();
+        var bound = c.Arguments.Select((syntax, k) => k == 1 && right is not null ? right.Value : BindExpr(syntax, eq)).ToList();
         // (expression) @ q: a matrix memory, or CG0007 as for any name that is not a weight matrix.
         if (product && c.Arguments[0] is not TimedNameSyntax && Resolve(bound[0].Item2) != Size.Memory
             && !(_heads > 0 && Resolve(bound[1].Item2) == Size.Memory))
