@@ -58,8 +58,25 @@ public static class Roofline
             double s = Median(step[i]), r = Median(read[i]);
             Console.WriteLine($"| {cases[i].Cell}/h{cases[i].Hidden} | {(long)cases[i].Gates * cases[i].Hidden * cases[i].Hidden * 4 / 1024} KiB | {r:F2} us | {s:F2} us | {s / r:F2}x |");
         }
+        Console.WriteLine();
+        Console.WriteLine($"hand-off to the worker and back, an empty sweep: {HandOffNanoseconds():F0} ns (median of 20 x 10000)");
         return 0;
     }
+
+    /// <summary>Nanoseconds per round trip of an empty job through the runtime's worker: what each shared step pays at least.</summary>
+    private static unsafe double HandOffNanoseconds()
+    {
+        var times = new List<double>();
+        for (int repeat = 0; repeat < 21; repeat++)
+        {
+            var clock = Stopwatch.StartNew();
+            for (int i = 0; i < 10000; i++) Workers.TryShareSweep(&Nothing, null, 1, 1, 2);
+            if (repeat > 0) times.Add(clock.Elapsed.TotalMilliseconds * 1e6 / 10000);
+        }
+        return Median(times);
+    }
+
+    private static unsafe void Nothing(void* kernel, int rows, int start, int end) { }
 
     private static double Median(List<double> values) => values.OrderBy(v => v).ElementAt(values.Count / 2);
 

@@ -22,7 +22,10 @@ internal static unsafe class Workers
     /// </summary>
     public const long FewRowsThreshold = 1 << 15;
 
-    private enum Kind { Forward, BackwardData, BackwardWeights, Sweep, ForwardThenSweep, ForwardBlocks, BackwardDataBlocks, BackwardWeightsBlocks }
+    /// <summary>Rows per block of the narrow-column kernel: a product split by rows splits at a multiple of it.</summary>
+    private const int NarrowRows = 8;
+
+    private enum Kind { Forward, ForwardRows, BackwardData, BackwardWeights, Sweep, ForwardThenSweep, ForwardBlocks, BackwardDataBlocks, BackwardWeightsBlocks }
 
     /// <summary>A product or sweep over the range [Start, End) of its columns (rows for BackwardData).</summary>
     private struct Job
@@ -35,12 +38,25 @@ internal static unsafe class Workers
         public void* Kernel;
     }
 
-    // Written by the caller before s_start is set, read by the worker after it wakes: the event orders both.
+    // Written by the caller before s_posted is raised, read by the worker after it sees the new count: the interlocked
+    // increment orders both.
     private static Job s_job;
     private static readonly object s_gate = new();
-    private static readonly ManualResetEventSlim s_start = new(false, spinCount: 2000);
+    // Jobs posted so far; the worker runs each new one. It watches the count with pause instructions for a while after
+    // each job (a time loop hands it one per step, microseconds apart), and only then sleeps on s_wake, having said so
+    // in s_sleeping: the caller sets the event only for a worker that sleeps, so a hand-off in the loop is no system call.
+    private static long s_posted;
+    private static int s_sleeping;
+    private static readonly ManualResetEventSlim s_wake = new(false, spinCount: 0);
     private static int s_done;
     private static Thread? s_thread;
+
+    /// <summary>
+    /// Pause-instruction spins (<see cref="Thread.SpinWait(int)"/> of 1, tens of nanoseconds each) the worker watches for
+    /// the next job before it sleeps, and the caller watches for the worker's half before it starts yielding its core:
+    /// about 0.1 ms, longer than a step's gap, shorter than a scheduler's quantum.
+    /// </summary>
+    private const int Spins = 4000;
 
     /// <summary>Whether the worker may be used: <see cref="Threads.Count"/> is 2.</summary>
     public static bool Available => Threads.Count > 1;
@@ -64,10 +80,21 @@ internal static unsafe class Workers
 
     private static void Loop()
     {
+        long seen = 0;
         while (true)
         {
-            s_start.Wait();
-            s_start.Reset();
+            for (int spins = 0; Volatile.Read(ref s_posted) == seen; spins++)
+            {
+                if (spins < Spins) { Thread.SpinWait(1); continue; }
+                // Reset before saying so, and say so before the last look: a job posted after that look finds
+                // s_sleeping set and sets the event (the interlocked exchange and increment order the two sides).
+                s_wake.Reset();
+                Interlocked.Exchange(ref s_sleeping, 1);
+                if (Volatile.Read(ref s_posted) == seen) s_wake.Wait();
+                Volatile.Write(ref s_sleeping, 0);
+                spins = 0;
+            }
+            seen++;
             Execute(s_job);
             Volatile.Write(ref s_done, 1);
         }
@@ -79,6 +106,9 @@ internal static unsafe class Workers
         {
             case Kind.Forward:
                 GemmSingle.Forward(ref *job.A, job.Lda, ref *job.W, ref *job.Panels, job.PanelLanes, ref *job.Bias, job.HasBias, ref *job.C, job.Ldc, job.Rows, job.K, job.N, job.Start, job.End, job.Accumulate);
+                break;
+            case Kind.ForwardRows:
+                GemmSingle.Forward(ref job.A[(nint)job.Start * job.Lda], job.Lda, ref *job.W, ref *job.Panels, job.PanelLanes, ref *job.Bias, job.HasBias, ref job.C[(nint)job.Start * job.Ldc], job.Ldc, job.End - job.Start, job.K, job.N, 0, job.N, job.Accumulate);
                 break;
             case Kind.BackwardData:
                 GemmSingle.BackwardData(ref *job.A, job.Lda, ref *job.W, ref *job.C, job.Ldc, job.Start, job.End, job.K, job.N, job.Accumulate);
@@ -117,10 +147,14 @@ internal static unsafe class Workers
             Interlocked.Increment(ref s_handOffs);
             s_job = job with { Start = middle };
             Volatile.Write(ref s_done, 0);
-            s_start.Set();
+            Interlocked.Increment(ref s_posted);
+            if (Volatile.Read(ref s_sleeping) != 0) s_wake.Set();
             Execute(job with { End = middle });
-            var spin = new SpinWait();
-            while (Volatile.Read(ref s_done) == 0) spin.SpinOnce(sleep1Threshold: -1);
+            // The worker is running its half: watch with pauses, and yield the core only when it is slow to finish
+            // (descheduled, on a machine with more threads than cores).
+            for (int spins = 0; Volatile.Read(ref s_done) == 0; spins++)
+                if (spins < Spins) Thread.SpinWait(1);
+                else Thread.Yield();
             return true;
         }
         finally
@@ -139,6 +173,18 @@ internal static unsafe class Workers
     public static void Forward(ref float a, int lda, ref float w, ref float panels, int panelLanes, ref float bias, bool hasBias, ref float c, int ldc, int rows, int k, int n, bool accumulate)
     {
         int middle = n / 2 / 32 * 32;
+        if (middle == 0 && Available && rows >= 2 * NarrowRows && (long)rows * k * n >= Threshold / 4)
+        {
+            // Too few columns to split (a head of 10 outputs): the rows, from fewer multiply-adds, since narrow
+            // columns take slower kernels.
+            fixed (float* pa = &a, pw = &w, pp = &panels, pb = &bias, pc = &c)
+                Split(new Job
+                {
+                    Kind = Kind.ForwardRows, A = pa, Lda = lda, W = pw, Panels = pp, PanelLanes = panelLanes, Bias = pb, HasBias = hasBias,
+                    C = pc, Ldc = ldc, Rows = rows, K = k, N = n, End = rows, Accumulate = accumulate,
+                }, rows / 2 / NarrowRows * NarrowRows);
+            return;
+        }
         if (!Shares(rows, k, n) || middle == 0)
         {
             GemmSingle.Forward(ref a, lda, ref w, ref panels, panelLanes, ref bias, hasBias, ref c, ldc, rows, k, n, 0, n, accumulate);

@@ -45,6 +45,10 @@ public sealed class GemmTests
     [InlineData(15, 301, 64)] // six, six, then three rows as a block of four repeating the last; k odd
     [InlineData(25, 70, 48)]  // four blocks of six, then one row with k split four ways and two left over
     [InlineData(50, 32, 64)]  // k: four groups of six and two of four (not five of six and two single columns)
+    [InlineData(1000, 64, 10)] // a narrow head: its rows split between two cores; vectors of eight rows, then dot products
+    [InlineData(301, 1000, 3)] // ... three columns, all dot products, k leaving a vector and scalars; rows not whole blocks
+    [InlineData(37, 20, 1)]   // one column
+    [InlineData(130, 128, 65)] // two panels and one column of dot products
     public void ProductsMatchPlainLoops(int rows, int k, int n)
     {
         var random = new Random(rows * 1000 + k * 10 + n);
