@@ -1,5 +1,6 @@
 using System;
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using System.Threading;
 
 namespace CellGen.CompilerServices;
@@ -198,9 +199,35 @@ internal static unsafe class Workers
             }, middle);
     }
 
+    /// <summary>
+    /// Whether a gradient's product over n columns of dC runs the other way round: n fewer than k and not whole panels
+    /// (a head of 10 or 65 outputs over 64 or 128 inputs), so that its vectors lie along k. Then W (k n floats) is
+    /// transposed, or the weight gradient found transposed and added back, which costs little beside the rows k n
+    /// multiply-adds from 8 rows on. `gemm 1000 64 10`: dA 312 us, dW 142 us (4 and 9 GFLOP/s, tails of one vector
+    /// per row), against 15 us for the forward product.
+    /// </summary>
+    private static bool Narrow(int rows, int k, int n) => n > 0 && n < k && n % 32 != 0 && rows >= 8;
+
+    [ThreadStatic] private static float[]? t_narrow;
+
+    /// <summary>This thread's buffer for a transposed narrow matrix, grown to at least <paramref name="length"/> (allocates only when it grows).</summary>
+    private static float[] NarrowBuffer(int length)
+    {
+        if (t_narrow is null || t_narrow.Length < length) t_narrow = new float[Math.Max(length, 1024)];
+        return t_narrow;
+    }
+
     /// <summary>dA (+)= dC Wᵀ, the rows split between two cores when the product is large.</summary>
     public static void BackwardData(ref float dc, int lddc, ref float w, ref float da, int ldda, int rows, int k, int n, bool accumulate)
     {
+        if (Narrow(rows, k, n))
+        {
+            float[] wT = NarrowBuffer(k * n);
+            Gemm.Transpose<float>(MemoryMarshal.CreateReadOnlySpan(ref w, k * n), wT, k, n);
+            float none = 0;
+            Forward(ref dc, lddc, ref wT[0], ref none, 0, ref none, false, ref da, ldda, rows, n, k, accumulate);
+            return;
+        }
         int middle = rows / 2 / 4 * 4;
         if (!Available || (long)rows * k * n < Threshold || middle == 0)
         {
@@ -214,6 +241,19 @@ internal static unsafe class Workers
     /// <summary>dW += Aᵀ dC, the columns split between two cores when the product is large.</summary>
     public static void BackwardWeights(ref float a, int lda, ref float dc, int lddc, ref float dw, int rows, int k, int n)
     {
+        if (Narrow(rows, k, n))
+        {
+            // dWᵀ = dCᵀ A, its vectors along k, then added to dW transposed.
+            float[] dwT = NarrowBuffer(k * n);
+            Array.Clear(dwT, 0, k * n);
+            BackwardWeights(ref dc, lddc, ref a, lda, ref dwT[0], rows, n, k);
+            for (int p = 0; p < k; p++)
+            {
+                ref float row = ref Unsafe.Add(ref dw, (nint)p * n);
+                for (int j = 0; j < n; j++) Unsafe.Add(ref row, j) += dwT[j * k + p];
+            }
+            return;
+        }
         int middle = n / 2 / 32 * 32;
         if (!Available || (long)rows * k * n < Threshold || middle == 0)
         {
