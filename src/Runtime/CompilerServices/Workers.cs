@@ -39,25 +39,12 @@ internal static unsafe class Workers
         public void* Kernel;
     }
 
-    // Written by the caller before s_posted is raised, read by the worker after it sees the new count: the interlocked
-    // increment orders both.
+    // Written by the caller before s_start is set, read by the worker after it wakes: the event orders both.
     private static Job s_job;
     private static readonly object s_gate = new();
-    // Jobs posted so far; the worker runs each new one. It watches the count with pause instructions for a while after
-    // each job (a time loop hands it one per step, microseconds apart), and only then sleeps on s_wake, having said so
-    // in s_sleeping: the caller sets the event only for a worker that sleeps, so a hand-off in the loop is no system call.
-    private static long s_posted;
-    private static int s_sleeping;
-    private static readonly ManualResetEventSlim s_wake = new(false, spinCount: 0);
+    private static readonly ManualResetEventSlim s_start = new(false, spinCount: 2000);
     private static int s_done;
     private static Thread? s_thread;
-
-    /// <summary>
-    /// Pause-instruction spins (<see cref="Thread.SpinWait(int)"/> of 1, tens of nanoseconds each) the worker watches for
-    /// the next job before it sleeps, and the caller watches for the worker's half before it starts yielding its core:
-    /// about 0.1 ms, longer than a step's gap, shorter than a scheduler's quantum.
-    /// </summary>
-    private const int Spins = 4000;
 
     /// <summary>Whether the worker may be used: <see cref="Threads.Count"/> is 2.</summary>
     public static bool Available => Threads.Count > 1;
@@ -81,21 +68,10 @@ internal static unsafe class Workers
 
     private static void Loop()
     {
-        long seen = 0;
         while (true)
         {
-            for (int spins = 0; Volatile.Read(ref s_posted) == seen; spins++)
-            {
-                if (spins < Spins) { Thread.SpinWait(1); continue; }
-                // Reset before saying so, and say so before the last look: a job posted after that look finds
-                // s_sleeping set and sets the event (the interlocked exchange and increment order the two sides).
-                s_wake.Reset();
-                Interlocked.Exchange(ref s_sleeping, 1);
-                if (Volatile.Read(ref s_posted) == seen) s_wake.Wait();
-                Volatile.Write(ref s_sleeping, 0);
-                spins = 0;
-            }
-            seen++;
+            s_start.Wait();
+            s_start.Reset();
             Execute(s_job);
             Volatile.Write(ref s_done, 1);
         }
@@ -148,14 +124,10 @@ internal static unsafe class Workers
             Interlocked.Increment(ref s_handOffs);
             s_job = job with { Start = middle };
             Volatile.Write(ref s_done, 0);
-            Interlocked.Increment(ref s_posted);
-            if (Volatile.Read(ref s_sleeping) != 0) s_wake.Set();
+            s_start.Set();
             Execute(job with { End = middle });
-            // The worker is running its half: watch with pauses, and yield the core only when it is slow to finish
-            // (descheduled, on a machine with more threads than cores).
-            for (int spins = 0; Volatile.Read(ref s_done) == 0; spins++)
-                if (spins < Spins) Thread.SpinWait(1);
-                else Thread.Yield();
+            var spin = new SpinWait();
+            while (Volatile.Read(ref s_done) == 0) spin.SpinOnce(sleep1Threshold: -1);
             return true;
         }
         finally
