@@ -258,6 +258,8 @@ internal static class GemmSingle
         // reuse it, each panel is first copied into a contiguous buffer.
         bool prepacked = panelLanes == lanes && j % (2 * lanes) == 0;
         bool pack = !prepacked && rows >= 8 && V.Count > 1;
+        if (pack && lanes == 16 && rows <= InPlaceRows && (long)k * (end - j) <= InPlaceFloats)
+            j = ForwardInPlace<V>(ref a, lda, ref w, ref bias, hasBias, ref c, ldc, rows, k, n, j, end, accumulate);
         int depth = pack || prepacked ? Math.Max(PanelFloats / (2 * lanes), 1) : Math.Max(k, 1);
         float[]? panel = pack ? Panel(Math.Min(depth, k) * 2 * lanes) : null;
         for (; j + 2 * lanes <= end; j += 2 * lanes)
@@ -566,6 +568,123 @@ internal static class GemmSingle
         }
         V.StoreUnsafe(c00, ref c, 0); V.StoreUnsafe(c01, ref c, lanes); V.StoreUnsafe(c02, ref c, 2 * lanes); V.StoreUnsafe(c03, ref c, 3 * lanes);
         V.StoreUnsafe(c10, ref c, ldc); V.StoreUnsafe(c11, ref c, ldc + lanes); V.StoreUnsafe(c12, ref c, ldc + 2 * lanes); V.StoreUnsafe(c13, ref c, ldc + 3 * lanes);
+    }
+
+    /// <summary>
+    /// Rows of A up to which a product from W as it lies (not packed) reads W in place, four vectors of columns wide
+    /// (<see cref="ForwardInPlace{V}"/>), instead of copying each panel first: a step's or a layer's batch. Beyond it
+    /// W is read again for every six rows, from further than L2 once it is large.
+    /// </summary>
+    private const int InPlaceRows = 64;
+
+    /// <summary>
+    /// Floats of W (this core's columns) up to which it is read in place: 1 MiB, what stays near (L2 and the prefetch)
+    /// for every block of six rows. [64, 512] x [512, 2048], 2 MiB per core, was no faster in place than packed.
+    /// </summary>
+    private const long InPlaceFloats = 1 << 18;
+
+    /// <summary>
+    /// Columns [j, end) of C in blocks of four vectors (64 floats with Vector512) for a few dozen rows, W read where it
+    /// lies: six rows at a time (24 FMA chains), each row of W a contiguous run of 256 bytes, so that its cache sets do
+    /// not thrash as a two-vector panel's rows 4 KiB apart do; the rows left, one at a time. Copying each panel first
+    /// (the path for more rows) cost a quarter of the product: `matmul` [32, 256] x [256, 1024] 100 us, 77 from
+    /// panels packed before; in place 6 x 64 matched the packed kernel on one core (84 us each for 512 columns).
+    /// Returns the first column left. For 32 vector registers: with 16 (AVX2) the 24 sums would spill.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization | MethodImplOptions.NoInlining)]
+    private static int ForwardInPlace<V>(ref float a, int lda, ref float w, ref float bias, bool hasBias, ref float c, int ldc, int rows, int k, int n, int j, int end, bool accumulate)
+        where V : struct, IFloatLanes<V>
+    {
+        int lanes = V.Count, width = 4 * lanes, jEnd = j + (end - j) / width * width;
+        if (jEnd == j) return j;
+        // Six rows against all the columns, then the next six: W's rows are read along, and the hardware's prefetch
+        // follows them (strip by strip, each strip re-read from L2 by every block of rows, was slower: 169-180 GFLOP/s
+        // at [32, 256] x [256, 1024] against 187-194, `gemm`, best of three alternating runs).
+        // The rows in as few blocks as six allow, as even as can be (32: four of five and two of six): each block
+        // reads W once, so a remainder of one or two rows read row by row would read it as often as a block does.
+        int blocks = (rows + 5) / 6;
+        for (int b = 0, r = 0; b < blocks; b++)
+        {
+            int count = (rows - r) / (blocks - b);
+            for (int jj = j; jj < jEnd; jj += width)
+                SixRowsFourVectors<V>(ref Unsafe.Add(ref a, (nint)r * lda), lda, count, ref Unsafe.Add(ref w, jj), n, ref bias, hasBias, ref Unsafe.Add(ref c, (nint)r * ldc + jj), ldc, k, jj, accumulate);
+            r += count;
+        }
+        return jEnd;
+    }
+
+    /// <summary>
+    /// <paramref name="count"/> rows (1 to 6) by four vectors of columns from W in place (row p of the block at
+    /// <paramref name="wj"/> + p n). Fewer than six compute the last row again in the sums left over, and store only
+    /// their own: one code for every block, its 24 sums in registers.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void SixRowsFourVectors<V>(ref float a, int lda, int count, ref float wj, int n, ref float bias, bool hasBias, ref float c, int ldc, int k, int j, bool accumulate)
+        where V : struct, IFloatLanes<V>
+    {
+        int lanes = V.Count;
+        // Rows past count read (and accumulate from) the last row; they are not stored.
+        nint a1 = Math.Min(1, count - 1) * lda, a2 = Math.Min(2, count - 1) * lda, a3 = Math.Min(3, count - 1) * lda, a4 = Math.Min(4, count - 1) * lda, a5 = Math.Min(5, count - 1) * lda;
+        nint o1 = Math.Min(1, count - 1) * ldc, o2 = Math.Min(2, count - 1) * ldc, o3 = Math.Min(3, count - 1) * ldc, o4 = Math.Min(4, count - 1) * ldc, o5 = Math.Min(5, count - 1) * ldc;
+        V c00, c01, c02, c03, c10, c11, c12, c13, c20, c21, c22, c23, c30, c31, c32, c33, c40, c41, c42, c43, c50, c51, c52, c53;
+        if (accumulate)
+        {
+            c00 = V.LoadUnsafe(ref c, 0); c01 = V.LoadUnsafe(ref c, lanes); c02 = V.LoadUnsafe(ref c, 2 * lanes); c03 = V.LoadUnsafe(ref c, 3 * lanes);
+            ref float r1 = ref Unsafe.Add(ref c, o1);
+            c10 = V.LoadUnsafe(ref r1, 0); c11 = V.LoadUnsafe(ref r1, lanes); c12 = V.LoadUnsafe(ref r1, 2 * lanes); c13 = V.LoadUnsafe(ref r1, 3 * lanes);
+            ref float r2 = ref Unsafe.Add(ref c, o2);
+            c20 = V.LoadUnsafe(ref r2, 0); c21 = V.LoadUnsafe(ref r2, lanes); c22 = V.LoadUnsafe(ref r2, 2 * lanes); c23 = V.LoadUnsafe(ref r2, 3 * lanes);
+            ref float r3 = ref Unsafe.Add(ref c, o3);
+            c30 = V.LoadUnsafe(ref r3, 0); c31 = V.LoadUnsafe(ref r3, lanes); c32 = V.LoadUnsafe(ref r3, 2 * lanes); c33 = V.LoadUnsafe(ref r3, 3 * lanes);
+            ref float r4 = ref Unsafe.Add(ref c, o4);
+            c40 = V.LoadUnsafe(ref r4, 0); c41 = V.LoadUnsafe(ref r4, lanes); c42 = V.LoadUnsafe(ref r4, 2 * lanes); c43 = V.LoadUnsafe(ref r4, 3 * lanes);
+            ref float r5 = ref Unsafe.Add(ref c, o5);
+            c50 = V.LoadUnsafe(ref r5, 0); c51 = V.LoadUnsafe(ref r5, lanes); c52 = V.LoadUnsafe(ref r5, 2 * lanes); c53 = V.LoadUnsafe(ref r5, 3 * lanes);
+        }
+        else
+        {
+            V b0 = hasBias ? V.LoadUnsafe(ref bias, j) : V.Constant(0), b1 = hasBias ? V.LoadUnsafe(ref bias, j + lanes) : V.Constant(0);
+            V b2 = hasBias ? V.LoadUnsafe(ref bias, j + 2 * lanes) : V.Constant(0), b3 = hasBias ? V.LoadUnsafe(ref bias, j + 3 * lanes) : V.Constant(0);
+            c00 = c10 = c20 = c30 = c40 = c50 = b0;
+            c01 = c11 = c21 = c31 = c41 = c51 = b1;
+            c02 = c12 = c22 = c32 = c42 = c52 = b2;
+            c03 = c13 = c23 = c33 = c43 = c53 = b3;
+        }
+        for (int p = 0; p < k; p++)
+        {
+            ref float wp = ref Unsafe.Add(ref wj, (nint)p * n);
+            V w0 = V.LoadUnsafe(ref wp, 0), w1 = V.LoadUnsafe(ref wp, lanes), w2 = V.LoadUnsafe(ref wp, 2 * lanes), w3 = V.LoadUnsafe(ref wp, 3 * lanes);
+            ref float ap = ref Unsafe.Add(ref a, p);
+            V x = V.Constant(ap);
+            V.MultiplyAddTo(ref c00, x, w0); V.MultiplyAddTo(ref c01, x, w1); V.MultiplyAddTo(ref c02, x, w2); V.MultiplyAddTo(ref c03, x, w3);
+            x = V.Constant(Unsafe.Add(ref ap, a1));
+            V.MultiplyAddTo(ref c10, x, w0); V.MultiplyAddTo(ref c11, x, w1); V.MultiplyAddTo(ref c12, x, w2); V.MultiplyAddTo(ref c13, x, w3);
+            x = V.Constant(Unsafe.Add(ref ap, a2));
+            V.MultiplyAddTo(ref c20, x, w0); V.MultiplyAddTo(ref c21, x, w1); V.MultiplyAddTo(ref c22, x, w2); V.MultiplyAddTo(ref c23, x, w3);
+            x = V.Constant(Unsafe.Add(ref ap, a3));
+            V.MultiplyAddTo(ref c30, x, w0); V.MultiplyAddTo(ref c31, x, w1); V.MultiplyAddTo(ref c32, x, w2); V.MultiplyAddTo(ref c33, x, w3);
+            x = V.Constant(Unsafe.Add(ref ap, a4));
+            V.MultiplyAddTo(ref c40, x, w0); V.MultiplyAddTo(ref c41, x, w1); V.MultiplyAddTo(ref c42, x, w2); V.MultiplyAddTo(ref c43, x, w3);
+            x = V.Constant(Unsafe.Add(ref ap, a5));
+            V.MultiplyAddTo(ref c50, x, w0); V.MultiplyAddTo(ref c51, x, w1); V.MultiplyAddTo(ref c52, x, w2); V.MultiplyAddTo(ref c53, x, w3);
+        }
+        // Only the block's own rows are stored.
+        V.StoreUnsafe(c00, ref c, 0); V.StoreUnsafe(c01, ref c, lanes); V.StoreUnsafe(c02, ref c, 2 * lanes); V.StoreUnsafe(c03, ref c, 3 * lanes);
+        if (count < 2) return;
+        ref float s1 = ref Unsafe.Add(ref c, ldc);
+        V.StoreUnsafe(c10, ref s1, 0); V.StoreUnsafe(c11, ref s1, lanes); V.StoreUnsafe(c12, ref s1, 2 * lanes); V.StoreUnsafe(c13, ref s1, 3 * lanes);
+        if (count < 3) return;
+        ref float s2 = ref Unsafe.Add(ref c, 2 * ldc);
+        V.StoreUnsafe(c20, ref s2, 0); V.StoreUnsafe(c21, ref s2, lanes); V.StoreUnsafe(c22, ref s2, 2 * lanes); V.StoreUnsafe(c23, ref s2, 3 * lanes);
+        if (count < 4) return;
+        ref float s3 = ref Unsafe.Add(ref c, 3 * ldc);
+        V.StoreUnsafe(c30, ref s3, 0); V.StoreUnsafe(c31, ref s3, lanes); V.StoreUnsafe(c32, ref s3, 2 * lanes); V.StoreUnsafe(c33, ref s3, 3 * lanes);
+        if (count < 5) return;
+        ref float s4 = ref Unsafe.Add(ref c, 4 * ldc);
+        V.StoreUnsafe(c40, ref s4, 0); V.StoreUnsafe(c41, ref s4, lanes); V.StoreUnsafe(c42, ref s4, 2 * lanes); V.StoreUnsafe(c43, ref s4, 3 * lanes);
+        if (count < 6) return;
+        ref float s5 = ref Unsafe.Add(ref c, 5 * ldc);
+        V.StoreUnsafe(c50, ref s5, 0); V.StoreUnsafe(c51, ref s5, lanes); V.StoreUnsafe(c52, ref s5, 2 * lanes); V.StoreUnsafe(c53, ref s5, 3 * lanes);
     }
 
     /// <summary>
