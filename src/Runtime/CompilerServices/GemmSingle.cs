@@ -572,16 +572,18 @@ internal static class GemmSingle
 
     /// <summary>
     /// Rows of A up to which a product from W as it lies (not packed) reads W in place, four vectors of columns wide
-    /// (<see cref="ForwardInPlace{V}"/>), instead of copying each panel first: a step's or a layer's batch. Beyond it
-    /// W is read again for every six rows, from further than L2 once it is large.
+    /// (<see cref="ForwardInPlace{V}"/>), instead of copying each panel first: a step's or a layer's batch. 256 gained
+    /// at deep products and lost at shallow ones (`gemm`, best of two runs: 6400 x 512 x 2048 160-185 -> 192-198
+    /// GFLOP/s, 600 x 128 x 512 209-225 -> 187-190), where a panel in L1 serves 256 rows better than W re-read from L2.
     /// </summary>
     private const int InPlaceRows = 64;
 
     /// <summary>
-    /// Floats of W (this core's columns) up to which it is read in place: 1 MiB, what stays near (L2 and the prefetch)
-    /// for every block of six rows. [64, 512] x [512, 2048], 2 MiB per core, was no faster in place than packed.
+    /// Floats of W (this core's columns) up to which it is read in place, 4 MiB: every block of six rows reads them
+    /// again, from L3 beyond L2's size, and still gained there (`gemm 64 512 2048`, 2 MiB per core: best 184-188 ->
+    /// 214-219 GFLOP/s; `gemm 32 512 2048` 164-168 -> 183-200). Larger matrices were not measured: they pack.
     /// </summary>
-    private const long InPlaceFloats = 1 << 18;
+    private const long InPlaceFloats = 1 << 20;
 
     /// <summary>
     /// Columns [j, end) of C in blocks of four vectors (64 floats with Vector512) for a few dozen rows, W read where it
