@@ -587,8 +587,8 @@ internal static class GemmSingle
 
     /// <summary>
     /// Columns [j, end) of C in blocks of four vectors (64 floats with Vector512) for a few dozen rows, W read where it
-    /// lies: six rows at a time (24 FMA chains), each row of W a contiguous run of 256 bytes, so that its cache sets do
-    /// not thrash as a two-vector panel's rows 4 KiB apart do; the rows left, one at a time. Copying each panel first
+    /// lies: up to six rows at a time (24 FMA chains), each row of W a contiguous run of 256 bytes, so that its cache
+    /// sets do not thrash as a two-vector panel's rows 4 KiB apart do. Copying each panel first
     /// (the path for more rows) cost a quarter of the product: `matmul` [32, 256] x [256, 1024] 100 us, 77 from
     /// panels packed before; in place 6 x 64 matched the packed kernel on one core (84 us each for 512 columns).
     /// Returns the first column left. For 32 vector registers: with 16 (AVX2) the 24 sums would spill.
@@ -631,17 +631,12 @@ internal static class GemmSingle
         V c00, c01, c02, c03, c10, c11, c12, c13, c20, c21, c22, c23, c30, c31, c32, c33, c40, c41, c42, c43, c50, c51, c52, c53;
         if (accumulate)
         {
-            c00 = V.LoadUnsafe(ref c, 0); c01 = V.LoadUnsafe(ref c, lanes); c02 = V.LoadUnsafe(ref c, 2 * lanes); c03 = V.LoadUnsafe(ref c, 3 * lanes);
-            ref float r1 = ref Unsafe.Add(ref c, o1);
-            c10 = V.LoadUnsafe(ref r1, 0); c11 = V.LoadUnsafe(ref r1, lanes); c12 = V.LoadUnsafe(ref r1, 2 * lanes); c13 = V.LoadUnsafe(ref r1, 3 * lanes);
-            ref float r2 = ref Unsafe.Add(ref c, o2);
-            c20 = V.LoadUnsafe(ref r2, 0); c21 = V.LoadUnsafe(ref r2, lanes); c22 = V.LoadUnsafe(ref r2, 2 * lanes); c23 = V.LoadUnsafe(ref r2, 3 * lanes);
-            ref float r3 = ref Unsafe.Add(ref c, o3);
-            c30 = V.LoadUnsafe(ref r3, 0); c31 = V.LoadUnsafe(ref r3, lanes); c32 = V.LoadUnsafe(ref r3, 2 * lanes); c33 = V.LoadUnsafe(ref r3, 3 * lanes);
-            ref float r4 = ref Unsafe.Add(ref c, o4);
-            c40 = V.LoadUnsafe(ref r4, 0); c41 = V.LoadUnsafe(ref r4, lanes); c42 = V.LoadUnsafe(ref r4, 2 * lanes); c43 = V.LoadUnsafe(ref r4, 3 * lanes);
-            ref float r5 = ref Unsafe.Add(ref c, o5);
-            c50 = V.LoadUnsafe(ref r5, 0); c51 = V.LoadUnsafe(ref r5, lanes); c52 = V.LoadUnsafe(ref r5, 2 * lanes); c53 = V.LoadUnsafe(ref r5, 3 * lanes);
+            LoadRow(ref c, lanes, out c00, out c01, out c02, out c03);
+            LoadRow(ref Unsafe.Add(ref c, o1), lanes, out c10, out c11, out c12, out c13);
+            LoadRow(ref Unsafe.Add(ref c, o2), lanes, out c20, out c21, out c22, out c23);
+            LoadRow(ref Unsafe.Add(ref c, o3), lanes, out c30, out c31, out c32, out c33);
+            LoadRow(ref Unsafe.Add(ref c, o4), lanes, out c40, out c41, out c42, out c43);
+            LoadRow(ref Unsafe.Add(ref c, o5), lanes, out c50, out c51, out c52, out c53);
         }
         else
         {
@@ -671,22 +666,26 @@ internal static class GemmSingle
             V.MultiplyAddTo(ref c50, x, w0); V.MultiplyAddTo(ref c51, x, w1); V.MultiplyAddTo(ref c52, x, w2); V.MultiplyAddTo(ref c53, x, w3);
         }
         // Only the block's own rows are stored.
-        V.StoreUnsafe(c00, ref c, 0); V.StoreUnsafe(c01, ref c, lanes); V.StoreUnsafe(c02, ref c, 2 * lanes); V.StoreUnsafe(c03, ref c, 3 * lanes);
-        if (count < 2) return;
-        ref float s1 = ref Unsafe.Add(ref c, ldc);
-        V.StoreUnsafe(c10, ref s1, 0); V.StoreUnsafe(c11, ref s1, lanes); V.StoreUnsafe(c12, ref s1, 2 * lanes); V.StoreUnsafe(c13, ref s1, 3 * lanes);
-        if (count < 3) return;
-        ref float s2 = ref Unsafe.Add(ref c, 2 * ldc);
-        V.StoreUnsafe(c20, ref s2, 0); V.StoreUnsafe(c21, ref s2, lanes); V.StoreUnsafe(c22, ref s2, 2 * lanes); V.StoreUnsafe(c23, ref s2, 3 * lanes);
-        if (count < 4) return;
-        ref float s3 = ref Unsafe.Add(ref c, 3 * ldc);
-        V.StoreUnsafe(c30, ref s3, 0); V.StoreUnsafe(c31, ref s3, lanes); V.StoreUnsafe(c32, ref s3, 2 * lanes); V.StoreUnsafe(c33, ref s3, 3 * lanes);
-        if (count < 5) return;
-        ref float s4 = ref Unsafe.Add(ref c, 4 * ldc);
-        V.StoreUnsafe(c40, ref s4, 0); V.StoreUnsafe(c41, ref s4, lanes); V.StoreUnsafe(c42, ref s4, 2 * lanes); V.StoreUnsafe(c43, ref s4, 3 * lanes);
-        if (count < 6) return;
-        ref float s5 = ref Unsafe.Add(ref c, 5 * ldc);
-        V.StoreUnsafe(c50, ref s5, 0); V.StoreUnsafe(c51, ref s5, lanes); V.StoreUnsafe(c52, ref s5, 2 * lanes); V.StoreUnsafe(c53, ref s5, 3 * lanes);
+        StoreRow(ref c, lanes, c00, c01, c02, c03);
+        if (count > 1) StoreRow(ref Unsafe.Add(ref c, ldc), lanes, c10, c11, c12, c13);
+        if (count > 2) StoreRow(ref Unsafe.Add(ref c, 2 * ldc), lanes, c20, c21, c22, c23);
+        if (count > 3) StoreRow(ref Unsafe.Add(ref c, 3 * ldc), lanes, c30, c31, c32, c33);
+        if (count > 4) StoreRow(ref Unsafe.Add(ref c, 4 * ldc), lanes, c40, c41, c42, c43);
+        if (count > 5) StoreRow(ref Unsafe.Add(ref c, 5 * ldc), lanes, c50, c51, c52, c53);
+    }
+
+    /// <summary>Four vectors of a row from <paramref name="row"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void LoadRow<V>(ref float row, int lanes, out V v0, out V v1, out V v2, out V v3) where V : struct, IFloatLanes<V>
+    {
+        v0 = V.LoadUnsafe(ref row, 0); v1 = V.LoadUnsafe(ref row, lanes); v2 = V.LoadUnsafe(ref row, 2 * lanes); v3 = V.LoadUnsafe(ref row, 3 * lanes);
+    }
+
+    /// <summary>Four vectors into a row at <paramref name="row"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void StoreRow<V>(ref float row, int lanes, V v0, V v1, V v2, V v3) where V : struct, IFloatLanes<V>
+    {
+        V.StoreUnsafe(v0, ref row, 0); V.StoreUnsafe(v1, ref row, lanes); V.StoreUnsafe(v2, ref row, 2 * lanes); V.StoreUnsafe(v3, ref row, 3 * lanes);
     }
 
     /// <summary>

@@ -28,7 +28,7 @@ internal static unsafe class Workers
 
     private enum Kind { Forward, ForwardRows, BackwardData, BackwardWeights, Sweep, ForwardThenSweep, ForwardBlocks, BackwardDataBlocks, BackwardWeightsBlocks }
 
-    /// <summary>A product or sweep over the range [Start, End) of its columns (rows for BackwardData).</summary>
+    /// <summary>A product or sweep over the range [Start, End) of its columns (rows for BackwardData and ForwardRows, blocks for BackwardDataBlocks).</summary>
     private struct Job
     {
         public Kind Kind;
