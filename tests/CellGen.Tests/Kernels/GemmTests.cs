@@ -49,7 +49,7 @@ public sealed class GemmTests
     [InlineData(301, 1000, 3)] // ... three columns, all dot products, k leaving a vector and scalars; rows not whole blocks
     [InlineData(37, 20, 1)]   // one column
     [InlineData(130, 128, 65)] // two panels and one column of dot products
-    [InlineData(64, 40, 200)] // W read in place (Vector512): eleven blocks of rows, 9 of six and 2 of five; then a panel and vectors
+    [InlineData(64, 40, 200)] // W read in place (Vector512): eleven blocks of rows, 9 of six and 2 of five; then eight columns in vectors
     [InlineData(65, 40, 128)] // one row more: panels copied first
     public void ProductsMatchPlainLoops(int rows, int k, int n)
     {
