@@ -107,11 +107,7 @@ internal static class GemmSingle
     {
         int lanes = V.Count, width = 2 * lanes;
         V c0, c1, c2, c3, c4, c5, c6, c7;
-        if (hasStart)
-        {
-            c0 = V.LoadUnsafe(ref start, 0); c1 = V.LoadUnsafe(ref start, lanes); c2 = V.LoadUnsafe(ref start, step); c3 = V.LoadUnsafe(ref start, step + lanes);
-            c4 = V.LoadUnsafe(ref start, 2 * step); c5 = V.LoadUnsafe(ref start, 2 * step + lanes); c6 = V.LoadUnsafe(ref start, 3 * step); c7 = V.LoadUnsafe(ref start, 3 * step + lanes);
-        }
+        if (hasStart) LoadFourPairs(ref start, lanes, step, out c0, out c1, out c2, out c3, out c4, out c5, out c6, out c7);
         else c0 = c1 = c2 = c3 = c4 = c5 = c6 = c7 = V.Constant(0);
         nint o = 0;
         for (int p = 0; p < k; p++, o += width)
@@ -122,8 +118,25 @@ internal static class GemmSingle
             V.MultiplyAddTo(ref c4, x, V.LoadUnsafe(ref p2, o)); V.MultiplyAddTo(ref c5, x, V.LoadUnsafe(ref p2, o + lanes));
             V.MultiplyAddTo(ref c6, x, V.LoadUnsafe(ref p3, o)); V.MultiplyAddTo(ref c7, x, V.LoadUnsafe(ref p3, o + lanes));
         }
-        V.StoreUnsafe(c0, ref cr, 0); V.StoreUnsafe(c1, ref cr, lanes); V.StoreUnsafe(c2, ref cr, step); V.StoreUnsafe(c3, ref cr, step + lanes);
-        V.StoreUnsafe(c4, ref cr, 2 * step); V.StoreUnsafe(c5, ref cr, 2 * step + lanes); V.StoreUnsafe(c6, ref cr, 3 * step); V.StoreUnsafe(c7, ref cr, 3 * step + lanes);
+        StoreFourPairs(ref cr, lanes, step, c0, c1, c2, c3, c4, c5, c6, c7);
+    }
+
+    /// <summary>Four pairs of vectors, <paramref name="step"/> floats apart, from <paramref name="source"/>: the sums of four panels of a row.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void LoadFourPairs<V>(ref float source, int lanes, int step, out V c0, out V c1, out V c2, out V c3, out V c4, out V c5, out V c6, out V c7)
+        where V : struct, IFloatLanes<V>
+    {
+        c0 = V.LoadUnsafe(ref source, 0); c1 = V.LoadUnsafe(ref source, lanes); c2 = V.LoadUnsafe(ref source, step); c3 = V.LoadUnsafe(ref source, step + lanes);
+        c4 = V.LoadUnsafe(ref source, 2 * step); c5 = V.LoadUnsafe(ref source, 2 * step + lanes); c6 = V.LoadUnsafe(ref source, 3 * step); c7 = V.LoadUnsafe(ref source, 3 * step + lanes);
+    }
+
+    /// <summary>Four pairs of vectors into <paramref name="target"/>, <paramref name="step"/> floats apart, as <see cref="LoadFourPairs{V}"/> reads them.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void StoreFourPairs<V>(ref float target, int lanes, int step, V c0, V c1, V c2, V c3, V c4, V c5, V c6, V c7)
+        where V : struct, IFloatLanes<V>
+    {
+        V.StoreUnsafe(c0, ref target, 0); V.StoreUnsafe(c1, ref target, lanes); V.StoreUnsafe(c2, ref target, step); V.StoreUnsafe(c3, ref target, step + lanes);
+        V.StoreUnsafe(c4, ref target, 2 * step); V.StoreUnsafe(c5, ref target, 2 * step + lanes); V.StoreUnsafe(c6, ref target, 3 * step); V.StoreUnsafe(c7, ref target, 3 * step + lanes);
     }
 
     /// <summary>
@@ -1062,11 +1075,7 @@ internal static class GemmSingle
         {
             ref float cr = ref Unsafe.Add(ref da, r * ldda);
             V c0, c1, c2, c3, c4, c5, c6, c7;
-            if (accumulate)
-            {
-                c0 = V.LoadUnsafe(ref cr, 0); c1 = V.LoadUnsafe(ref cr, lanes); c2 = V.LoadUnsafe(ref cr, kb); c3 = V.LoadUnsafe(ref cr, kb + lanes);
-                c4 = V.LoadUnsafe(ref cr, 2 * kb); c5 = V.LoadUnsafe(ref cr, 2 * kb + lanes); c6 = V.LoadUnsafe(ref cr, 3 * kb); c7 = V.LoadUnsafe(ref cr, 3 * kb + lanes);
-            }
+            if (accumulate) LoadFourPairs(ref cr, lanes, kb, out c0, out c1, out c2, out c3, out c4, out c5, out c6, out c7);
             else c0 = c1 = c2 = c3 = c4 = c5 = c6 = c7 = V.Constant(0);
             nint o = 0;
             for (int p = 0; p < parts; p++)
@@ -1084,8 +1093,7 @@ internal static class GemmSingle
                     V.MultiplyAddTo(ref c6, x, V.LoadUnsafe(ref p3, o)); V.MultiplyAddTo(ref c7, x, V.LoadUnsafe(ref p3, o + lanes));
                 }
             }
-            V.StoreUnsafe(c0, ref cr, 0); V.StoreUnsafe(c1, ref cr, lanes); V.StoreUnsafe(c2, ref cr, kb); V.StoreUnsafe(c3, ref cr, kb + lanes);
-            V.StoreUnsafe(c4, ref cr, 2 * kb); V.StoreUnsafe(c5, ref cr, 2 * kb + lanes); V.StoreUnsafe(c6, ref cr, 3 * kb); V.StoreUnsafe(c7, ref cr, 3 * kb + lanes);
+            StoreFourPairs(ref cr, lanes, kb, c0, c1, c2, c3, c4, c5, c6, c7);
         }
     }
 
