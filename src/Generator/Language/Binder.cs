@@ -121,13 +121,13 @@ internal sealed class Binder
             EquationSyntax equation = _equations[i];
             (BoundExpr value, SizeTerm size) = BindExpr(equation.Value, i);
             Size target = SizeOfName(equation.Target);
-            Size? valueSize = Resolve(size);
+            bool undeclaredMatrix = Resolve(size) == Size.Memory && !_declared.ContainsKey(equation.Target);
             Unify(size, new SizeTerm(target, null, equation.Value.Range), i, highway: false,
                 $"'{equation.Target}' has {Describe(target)} but its value has {{0}}"
-                + (valueSize == Size.Memory && !_declared.ContainsKey(equation.Target) ? $": declare it, [Size(\"{equation.Target}\", \"matrix\")]"
+                + (undeclaredMatrix ? $": declare it, [Size(\"{equation.Target}\", \"matrix\")]"
                     : target == Size.Hidden && !_layer ? ": multiply the input by a weight matrix first" : ": multiply it by a weight matrix, or declare the size of the name"));
             // Its reads take the value's size, so that they are not reported again.
-            if (valueSize == Size.Memory && !_declared.ContainsKey(equation.Target) && !equation.TargetIsState) _declared[equation.Target] = Size.Memory;
+            if (undeclaredMatrix && !equation.TargetIsState) _declared[equation.Target] = Size.Memory;
             bound.Add(new BoundEquation(equation.Index, equation.Text, equation.Target, equation.TargetIsState, value, target));
         }
         foreach ((string variable, int eq, TextRange range) in _pendingHighways)
