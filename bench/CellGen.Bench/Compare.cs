@@ -158,7 +158,9 @@ public static class Compare
 
     /// <summary>
     /// profile CELL/CONFIG [forward|train] [SECONDS]: runs one case for a while (default forward, 10 s) and nothing
-    /// else, for a profiler to sample (docs/performance.md, "Profiling").
+    /// else, for a profiler to sample (docs/performance.md, "Profiling"), after a warm-up of a second; prints the time
+    /// per run and how many cores the process kept busy meanwhile (its processor time over the wall time), so that a
+    /// profile's shares can be read against the time the cores sat idle (bench/profile.sh).
     /// </summary>
     public static int Profile(string[] args)
     {
@@ -174,9 +176,7 @@ public static class Compare
             var outputs = new float[x.Length];
             float[] dy = Enumerable.Range(0, x.Length).Select(_ => (float)(random.NextDouble() - 0.5)).ToArray();
             var dx = new float[x.Length];
-            var clock = Stopwatch.StartNew();
-            int runs = 0;
-            for (; clock.Elapsed.TotalSeconds < seconds; runs++)
+            void Run()
             {
                 if (train)
                 {
@@ -185,7 +185,15 @@ public static class Compare
                 }
                 else runner.Forward(x, runner.MaxBatchSize, default, outputs, default);
             }
-            Console.WriteLine($"{key} {(train ? "train" : "forward")}: {runs} runs, {clock.Elapsed.TotalMilliseconds / runs:F3} ms each");
+            var warm = Stopwatch.StartNew();
+            while (warm.Elapsed.TotalSeconds < 1) Run(); // tiered compilation settles
+            TimeSpan processor = Process.GetCurrentProcess().TotalProcessorTime;
+            var clock = Stopwatch.StartNew();
+            int runs = 0;
+            for (; clock.Elapsed.TotalSeconds < seconds; runs++) Run();
+            double wall = clock.Elapsed.TotalMilliseconds, busy = (Process.GetCurrentProcess().TotalProcessorTime - processor).TotalMilliseconds / wall;
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"{key} {(train ? "train" : "forward")}: {runs} runs, {wall / runs:F3} ms each, cores busy {busy:F2} of {CellGen.Threads.Count}"));
             return 0;
         }
         Console.Error.WriteLine($"No case {args[0]}: cells {string.Join(", ", Cells.Select(c => c.Name))}, configurations {string.Join(", ", Configurations.Select(c => c.Name))}, or one of --deepbench's ({string.Join(", ", DeepBench.Select(d => $"{d.Cell}/{d.Config.Name}"))})");
