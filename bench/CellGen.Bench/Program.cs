@@ -28,6 +28,7 @@ public static class Program
         if (args.Length > 0 && args[0] == "zoo") return Zoo.Run(args.Skip(1).ToArray());
         if (args.Length > 0 && args[0] == "distributed") return Distributed.Run();
         if (args.Length > 0 && args[0] == "matmul") return MatMul.Run();
+        if (args.Length > 0 && args[0] == "sweep") return SweepRate.Run();
         if (args.Length > 0 && args[0] == "roofline") return Roofline.Run(args.Skip(1).ToArray());
         BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
         return 0;
