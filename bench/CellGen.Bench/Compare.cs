@@ -111,6 +111,10 @@ public static class Compare
             else { Console.Error.WriteLine("Usage: compare [--json PATH] [--only lstm/b1-h128,...] [--no-ort] [--deepbench]"); return 2; }
         }
         var results = new Dictionary<string, Dictionary<string, double>>();
+        // The cores' FMA peak in this process, for the report's share of it (the whole-pass target of issue 30).
+        double peak = Peak.GigaflopsPerSecond(Threads.Count);
+        results["peak"] = new Dictionary<string, double> { ["gflops"] = Math.Round(peak, 1) };
+        Console.WriteLine($"FMA peak of {Threads.Count} threads, measured: {peak:F1} GFLOP/s");
         foreach ((string key, SequenceRunner<float> runner, float[] x, Random random) in Cases(only, deepBench))
         {
             int inputs = x.Length;
@@ -276,6 +280,20 @@ public static class Compare
             }
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"| {key} | {MedianOf(ours.Select(r => r[key]["forward_ms"])):F2} | {MedianOf(torch.Select(r => r[key]["forward_ms"])):F2} | {SpeedUp(key, "forward_ms")} | {MedianOf(ours.Select(r => r[key]["train_ms"])):F2} | {MedianOf(torch.Select(r => r[key]["train_ms"])):F2} | {SpeedUp(key, "train_ms")} |{ortColumns}"));
+        }
+        if (ours.All(r => r.ContainsKey("peak")))
+        {
+            // The lstm's forward against the peak each round measured: both products, 2 T B (X + H) 4H FLOP (X = H).
+            double peak = MedianOf(ours.Select(r => r["peak"]["gflops"]));
+            Console.WriteLine();
+            Console.Write(string.Create(CultureInfo.InvariantCulture, $"FMA peak of the cores, measured in each round: {peak:F1} GFLOP/s (median). lstm forward:"));
+            foreach (Configuration config in Configurations.Where(c => ours.All(r => r.ContainsKey("lstm/" + c.Name))))
+            {
+                double flop = 2.0 * config.Steps * config.Batch * (2 * config.Hidden) * 4 * config.Hidden;
+                double rate = flop / MedianOf(ours.Select(r => r["lstm/" + config.Name]["forward_ms"])) / 1e6;
+                Console.Write(string.Create(CultureInfo.InvariantCulture, $" {config.Name} {rate:F1} GFLOP/s, {100 * rate / peak:F0}% of it;"));
+            }
+            Console.WriteLine();
         }
         if (torch.All(r => r.ContainsKey("gemm")) && ours.All(r => r.ContainsKey("lstm/b64-h512")))
         {
