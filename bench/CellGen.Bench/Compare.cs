@@ -281,26 +281,26 @@ public static class Compare
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"| {key} | {MedianOf(ours.Select(r => r[key]["forward_ms"])):F2} | {MedianOf(torch.Select(r => r[key]["forward_ms"])):F2} | {SpeedUp(key, "forward_ms")} | {MedianOf(ours.Select(r => r[key]["train_ms"])):F2} | {MedianOf(torch.Select(r => r[key]["train_ms"])):F2} | {SpeedUp(key, "train_ms")} |{ortColumns}"));
         }
+        // The lstm's forward rate in GFLOP/s: both products, 2 T B (X + H) 4H FLOP (X = H), over the median time.
+        double LstmRate(Configuration config) =>
+            2.0 * config.Steps * config.Batch * (2 * config.Hidden) * 4 * config.Hidden / MedianOf(ours.Select(r => r["lstm/" + config.Name]["forward_ms"])) / 1e6;
         if (ours.All(r => r.ContainsKey("peak")))
         {
-            // The lstm's forward against the peak each round measured: both products, 2 T B (X + H) 4H FLOP (X = H).
+            // Against the peak each round measured.
             double peak = MedianOf(ours.Select(r => r["peak"]["gflops"]));
             Console.WriteLine();
             Console.Write(string.Create(CultureInfo.InvariantCulture, $"FMA peak of the cores, measured in each round: {peak:F1} GFLOP/s (median). lstm forward:"));
             foreach (Configuration config in Configurations.Where(c => ours.All(r => r.ContainsKey("lstm/" + c.Name))))
             {
-                double flop = 2.0 * config.Steps * config.Batch * (2 * config.Hidden) * 4 * config.Hidden;
-                double rate = flop / MedianOf(ours.Select(r => r["lstm/" + config.Name]["forward_ms"])) / 1e6;
+                double rate = LstmRate(config);
                 Console.Write(string.Create(CultureInfo.InvariantCulture, $" {config.Name} {rate:F1} GFLOP/s, {100 * rate / peak:F0}% of it;"));
             }
             Console.WriteLine();
         }
         if (torch.All(r => r.ContainsKey("gemm")) && ours.All(r => r.ContainsKey("lstm/b64-h512")))
         {
-            // lstm/b64-h512 forward: both products, 2 T B (X + H) 4H multiply-adds' worth of FLOP.
-            const double lstmFlop = 2.0 * 100 * 64 * (512 + 512) * 4 * 512;
             double blas = MedianOf(torch.Select(r => r["gemm"]["gflops"]));
-            double mine = lstmFlop / MedianOf(ours.Select(r => r["lstm/b64-h512"]["forward_ms"])) / 1e6;
+            double mine = LstmRate(Configurations.Single(c => c.Name == "b64-h512"));
             Console.WriteLine();
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"OpenBLAS SGEMM at the hoisted input product of b64-h512 ([6400, 512] x [512, 2048]): {blas:F1} GFLOP/s; our lstm/b64-h512 forward: {mine:F1} GFLOP/s, {100 * mine / blas:F0}% of it."));

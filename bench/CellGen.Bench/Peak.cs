@@ -19,9 +19,16 @@ public static class Peak
 
     private static float s_sink; // the chains' result, so that the JIT keeps them
 
+    /// <summary>The widest lanes the kernels use here, and the chains on them.</summary>
+    private static readonly (int Lanes, Func<float> Chains) s_widest =
+        Vector512.IsHardwareAccelerated ? (F32x16.Count, Chains<F32x16>)
+        : Vector256.IsHardwareAccelerated ? (F32x8.Count, Chains<F32x8>)
+        : Vector128.IsHardwareAccelerated ? (F32x4.Count, Chains<F32x4>)
+        : (F32x1.Count, Chains<F32x1>);
+
     public static double GigaflopsPerSecond(int threads)
     {
-        int lanes = Vector512.IsHardwareAccelerated ? 16 : Vector256.IsHardwareAccelerated ? 8 : 4;
+        int lanes = s_widest.Lanes;
         double best = 0;
         for (int trial = 0; trial < 6; trial++)
         {
@@ -44,8 +51,7 @@ public static class Peak
 
     private static void Run()
     {
-        float result = Vector512.IsHardwareAccelerated ? Chains<F32x16>() : Vector256.IsHardwareAccelerated ? Chains<F32x8>() : Chains<F32x4>();
-        s_sink += result;
+        s_sink += s_widest.Chains();
     }
 
     /// <summary>Twelve chains through the lane types the kernels use, each FMA into its accumulator as theirs are.</summary>
