@@ -51,9 +51,38 @@ public sealed class ScheduleTests
     {
         // The Float64 variant, for verification, keeps the two apart: the fused path exists for floats only.
         string source = Generate(true, "h[t] = tanh(W @ [h[t-1], x[t]] + b)");
-        Assert.Single(Regex.Matches(source, @"Gemm\.ForwardThenSweep\("));
+        Assert.Single(Regex.Matches(source, @"Gemm\.ForwardOntoThenSweep\("));
         Assert.Single(Regex.Matches(source, @"Gemm\.Forward<double>\(PreviousState"));
         Assert.Contains("Elementwise.ForEach64(ref kStepForward0", source);
+        // Apart, the double sweep adds the two products itself.
+        Assert.Contains("V W_sum = W_h_prev + W_x;", source);
+    }
+
+    [Theory]
+    [InlineData("h[t] = tanh(W @ [h[t-1], x[t]] + b)")]
+    [InlineData("h[t] = tanh(W @ h[t-1] + U @ x[t] + p * h[t-1] + b)")] // a third term stays in the sum
+    public void AStepsProductOnlyAddedToTheInputsAddsItselfOntoIt(string equation)
+    {
+        // In the loop, W h[t-1] goes into the input's product's rows of the step; the sweep loads the sum, and the step's
+        // product has no buffer of its own.
+        string source = Generate(equation);
+        Assert.Single(Regex.Matches(source, @"Gemm\.ForwardOntoThenSweep\(PreviousState\(0, t\), H, _cell\._weights0, _weights0Packed, _product1\.AsSpan\(t \* B \* H, B \* H\), H,"));
+        Assert.DoesNotMatch(@"(?<!d)_product0\b", source);
+        Assert.Contains("added by the step's product", source.Replace("added up by", "added by"));
+    }
+
+    [Theory]
+    [InlineData("h[t] = tanh(W @ h[t-1] - U @ x[t] + b)")]                               // the input's product is subtracted
+    [InlineData("h[t] = tanh(W @ h[t-1] + u * (U @ x[t] + b))")]                         // ... scaled
+    [InlineData("h[t] = tanh(u * (W @ h[t-1]) + U @ x[t] + b)")]                         // the step's product is scaled
+    [InlineData("h[t] = tanh(W @ h[t-1] + U @ x[t] + b) * sigmoid(W @ h[t-1])")]         // ... read by another value too
+    [InlineData("h[t] = tanh(W @ h[t-1] + b_w + U @ x[t] + r * (V @ h[t-1] + b_v))")]    // two step products in one: the second has a bias
+    [InlineData("h[t] = tanh(W @ h[t-1] + U @ x[t] + b) + (W @ h[t-1]) * (W @ h[t-1])")] // its value is needed by the backward pass
+    public void AStepsProductThatIsNotOnlyAddedToTheInputsKeepsItsOwnOutput(string equation)
+    {
+        string source = Generate(equation);
+        Assert.DoesNotContain("ForwardOntoThenSweep", source);
+        Assert.Contains("Gemm.ForwardThenSweep(", source);
     }
 
     [Fact]

@@ -199,6 +199,16 @@ public sealed class StageTests
             new Instruction(InstructionKind.GemmWeights, step), new Instruction(InstructionKind.GemmData, input), new Instruction(InstructionKind.GemmWeights, input),
         }, schedule.AfterLoopBackward.ToArray());
         Assert.Single(schedule.Sweeps);
+        // W h[t-1] is only added to U x[t] + b: the step's product adds itself onto the input's.
+        Assert.Equal(new CallPlan(step, Phase.Step, 1, schedule.Calls[step].OutputBuffer, schedule.Calls[step].GradientBuffer, -1, AddsOnto: input), schedule.Calls[step]);
+        Assert.Equal(-1, schedule.Calls[input].AddsOnto);
+        int stepPart = Enumerable.Range(0, schedule.Graph.Nodes.Count).Single(i => schedule.Optimised.CallOfNode[i] == step);
+        int inputPart = Enumerable.Range(0, schedule.Graph.Nodes.Count).Single(i => schedule.Optimised.CallOfNode[i] == input);
+        Assert.True(schedule.AddedOnto(stepPart));
+        Assert.False(schedule.AddedOnto(inputPart));
+        // Subtracted, it is not.
+        CellSchedule other = Scheduler.Schedule(Derivation.Derive(Optimise("h[t] = tanh(W @ h[t-1] - U @ x[t] + b)")));
+        Assert.All(other.Calls, c => Assert.Equal(-1, c.AddsOnto));
     }
 
     [Fact]

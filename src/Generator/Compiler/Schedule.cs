@@ -57,9 +57,11 @@ internal enum SweepShape { Rows, Heads, MatrixRows }
 
 /// <summary>
 /// How a matrix product is run and differentiated. <c>SharesGradientWith</c> is an earlier call whose gradient equals
-/// this one's at every position, whose buffer <c>GradientBuffer</c> then is; otherwise -1.
+/// this one's at every position, whose buffer <c>GradientBuffer</c> then is; otherwise -1. <c>AddsOnto</c>: a step's
+/// product whose parts are each only added to the part in the same place of that call, a product before the loop; in
+/// single precision it adds itself onto that product's slice of the step, where its sweep reads the sums (Scheduler.AddsOnto).
 /// </summary>
-internal sealed record CallPlan(int Call, Phase Phase, int Level, int OutputBuffer, int GradientBuffer, int SharesGradientWith = -1);
+internal sealed record CallPlan(int Call, Phase Phase, int Level, int OutputBuffer, int GradientBuffer, int SharesGradientWith = -1, int AddsOnto = -1);
 
 /// <summary>
 /// One instruction of a pass: a sweep or a matrix product (forward, dOperand, dW), a step's product fused with the
@@ -93,6 +95,12 @@ internal sealed record CellSchedule(
     public int DropConnect(int buffer) => DropConnectOf.Count > buffer ? DropConnectOf[buffer] : -1;
 
     public OptimisedCell Optimised => Derivative.Cell;
+
+    /// <summary>
+    /// Whether <paramref name="node"/> is a part of a step's product that adds itself onto a product before the loop
+    /// (<see cref="CallPlan.AddsOnto"/>): single-precision code reads it only inside the sum it was added to.
+    /// </summary>
+    public bool AddedOnto(int node) => Nodes[node] is { Storage: Storage.CallOutput } plan && Calls[plan.Buffer].AddsOnto >= 0;
 
     public StepGraph Graph => Derivative.Cell.Graph;
 }
@@ -275,6 +283,9 @@ internal static class Scheduler
             }
             return list.ToEquatableArray();
         }
+        var stepForward = Forward(Phase.Step);
+        foreach (Instruction fused in stepForward.Where(i => i.Kind == InstructionKind.GemmThenSweep))
+            calls[fused.Index] = calls[fused.Index] with { AddsOnto = AddsOnto(cell, derivative, cell.Calls[fused.Index], sweeps[fused.Sweep]) };
         var stepBackward = Backward(Phase.Step);
         var afterLoop = calls.Where(c => c.Phase == Phase.Step).Select(c => new Instruction(InstructionKind.GemmWeights, c.Call))
             .Concat(Backward(Phase.Hoisted))
@@ -300,8 +311,50 @@ internal static class Scheduler
         var statesReadBack = stateNames.Select(s => Enumerable.Range(0, count).Any(i => nodes[i].Op == Op.StatePrev && nodes[i].Name == s && first[i] is not null)).ToEquatableArray();
 
         return new CellSchedule(derivative, plans.ToEquatableArray(), buffers.ToEquatableArray(), sweeps.ToEquatableArray(),
-            calls.ToEquatableArray(), Forward(Phase.Hoisted), Forward(Phase.Step), stepBackward, afterLoop,
+            calls.ToEquatableArray(), Forward(Phase.Hoisted), stepForward, stepBackward, afterLoop,
             first.ToEquatableArray(), statesReadBack, names, DropConnects(cell));
+    }
+
+    /// <summary>
+    /// The product before the loop that the fused step product <paramref name="step"/> can add itself onto, or -1. It
+    /// can when each of its parts is read only by a sum in <paramref name="sweep"/> that also adds, with a plus sign,
+    /// the part in the same place of that product, which nothing else reads: W_h h[t-1] + (W_x x[t] + b) in each gate
+    /// of an LSTM. Then the step's product adds into the step's slice of the other, and the sweep reads each pair's
+    /// sum with one load. Neither part may be read by the backward pass (the slice holds the sums afterwards), and the
+    /// step's product may have no bias of its own; the parts must lie alike, so that the slice is laid out as its output.
+    /// </summary>
+    private static int AddsOnto(OptimisedCell cell, Derivative derivative, GemmCall step, SweepPlan sweep)
+    {
+        var nodes = cell.Graph.Nodes;
+        WeightBuffer weights = cell.Buffers[step.Buffer];
+        if (weights.HasBias) return -1;
+        var uses = new int[nodes.Count];
+        foreach (Node node in nodes)
+            foreach (int a in node.Args) uses[a]++;
+        foreach (StateUpdate update in cell.Graph.Updates) uses[update.Node]++;
+        var members = new HashSet<int>(sweep.Nodes);
+        int PartOf(int call, int slot)
+        {
+            var found = Enumerable.Range(0, nodes.Count).Where(i => cell.CallOfNode[i] == call && cell.SlotOfNode[i] == slot).ToList();
+            return found.Count == 1 ? found[0] : -1;
+        }
+        bool AddedOnce(Node sum, int arg) =>
+            Enumerable.Range(0, sum.Args.Count).Count(k => sum.Args[k] == arg) == 1 && Enumerable.Range(0, sum.Args.Count).All(k => sum.Args[k] != arg || sum.Signs[k] > 0);
+        foreach (GemmCall hoisted in cell.Calls.Where(c => c.Hoisted))
+        {
+            WeightBuffer other = cell.Buffers[hoisted.Buffer];
+            if (other.Parts.Count != weights.Parts.Count || Enumerable.Range(0, weights.Parts.Count).Any(s => other.Parts[s].Rows != weights.Parts[s].Rows)) continue;
+            bool all = true;
+            for (int slot = 0; slot < weights.Parts.Count && all; slot++)
+            {
+                int mine = PartOf(step.Index, slot), theirs = PartOf(hoisted.Index, slot);
+                int sum = mine < 0 ? -1 : Enumerable.Range(0, nodes.Count).Where(i => nodes[i].Args.Contains(mine)).DefaultIfEmpty(-1).First();
+                all = theirs >= 0 && sum >= 0 && uses[mine] == 1 && uses[theirs] == 1 && members.Contains(sum) && nodes[sum].Op == Op.Sum
+                    && AddedOnce(nodes[sum], mine) && AddedOnce(nodes[sum], theirs) && !derivative.Needed[mine] && !derivative.Needed[theirs];
+            }
+            if (all) return hoisted.Index;
+        }
+        return -1;
     }
 
     /// <summary>

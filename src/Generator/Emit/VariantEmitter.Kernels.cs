@@ -29,7 +29,7 @@ internal sealed partial class VariantEmitter
         foreach (int n in sweep.Nodes)
         {
             foreach (int a in _graph.Nodes[n].Args)
-                if (!members.Contains(a)) Add(ValueView(a, sweep.Phase, forward: true), false);
+                if (!members.Contains(a) && !AddedOnto(a)) Add(ValueView(a, sweep.Phase, forward: true), false);
             foreach (StateUpdate update in _graph.Updates.Where(u => u.Node == n))
                 Add(StateView(update.State), true);
             NodePlan plan = _schedule.Nodes[n];
@@ -110,6 +110,12 @@ internal sealed partial class VariantEmitter
         throw new System.InvalidOperationException("No forward expression for " + node.Op);
     }
 
+    /// <summary>
+    /// Whether single-precision code reads <paramref name="node"/>, a part of a step's product, only as added onto the
+    /// part of a product before the loop that its sum also adds (CallPlan.AddsOnto): it is no value of its own.
+    /// </summary>
+    private bool AddedOnto(int node) => _p.IsSingle && _schedule.AddedOnto(node);
+
     private void EmitForwardKernel(SweepPlan sweep)
     {
         var views = ForwardViews(sweep);
@@ -117,6 +123,11 @@ internal sealed partial class VariantEmitter
         var names = new Names(new[] { "row", "j", "V", "H", "X", "Record", "heads" }.Concat(DeclaredSizes.Select(n => SizeOf(Size.Declared(n)))).Concat(views.Keys).ToArray());
         var members = new HashSet<int>(sweep.Nodes);
         var local = new Dictionary<int, string>();
+        // The part before the loop that each added-onto part of the step's product was added to, by the product.
+        var addedTo = new Dictionary<int, int>();
+        foreach (Node sum in sweep.Nodes.Select(n => _graph.Nodes[n]).Where(n => n.Op == Op.Sum))
+            foreach (int part in sum.Args.Where(AddedOnto))
+                addedTo[sum.Args.Single(a => a != part && _schedule.Nodes[a].Storage == Storage.CallOutput && _schedule.Nodes[a].Buffer == _schedule.Calls[_schedule.Nodes[part].Buffer].AddsOnto)] = part;
 
         string Arg(int a)
         {
@@ -126,7 +137,10 @@ internal sealed partial class VariantEmitter
             name = names.Take(_preferred[a]);
             local[a] = name;
             View view = ValueView(a, sweep.Phase)!;
-            _w.Line($"V {name} = {Load(view, sweep.Shape)}; // {_describe.Node(a, false)}");
+            string what = addedTo.TryGetValue(a, out int part)
+                ? $"{_describe.Node(a, false)}, with {_describe.Node(part, false)} added by the step's product"
+                : _describe.Node(a, false);
+            _w.Line($"V {name} = {Load(view, sweep.Shape)}; // {what}");
             return name;
         }
 
@@ -134,12 +148,21 @@ internal sealed partial class VariantEmitter
         foreach (int n in sweep.Nodes)
         {
             Node node = _graph.Nodes[n];
-            if (!node.IsSpread) foreach (int a in node.Args) if (!members.Contains(a)) Arg(a);
+            // A sum's added-onto part is already in the part it was added to: the sum of the two is one load.
+            if (node.Op == Op.Sum && node.Args.Any(AddedOnto))
+            {
+                int[] kept = Enumerable.Range(0, node.Args.Count).Where(k => !AddedOnto(node.Args[k])).ToArray();
+                node = node with { Args = kept.Select(k => node.Args[k]).ToEquatableArray(), Signs = kept.Select(k => node.Signs[k]).ToEquatableArray() };
+            }
+            // Only the two parts: loaded as the sum it is.
+            bool added = node.Op == Op.Sum && node.Args.Count == 1 && addedTo.ContainsKey(node.Args[0]);
+            if (!node.IsSpread && !added) foreach (int a in node.Args) if (!members.Contains(a)) Arg(a);
             _w.Comment(EquationComment(n));
             string name = names.Take(_preferred[n]);
-            string expression = node.IsSpread ? Spread(node, sweep) : ForwardExpression(node, Arg);
+            string expression = added ? Load(ValueView(node.Args[0], sweep.Phase)!, sweep.Shape) + "; // added up by the step's product"
+                : (node.IsSpread ? Spread(node, sweep) : ForwardExpression(node, Arg)) + ";";
             local[n] = name;
-            _w.Line($"V {name} = {expression};");
+            _w.Line($"V {name} = {expression}");
             foreach (StateUpdate update in _graph.Updates.Where(u => u.Node == n))
                 _w.Line($"V.Store({name}, {StateView(update.State).Field}, {At(StateView(update.State), sweep.Shape).Index});");
             NodePlan plan = _schedule.Nodes[n];

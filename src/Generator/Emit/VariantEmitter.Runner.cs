@@ -19,7 +19,7 @@ internal sealed partial class VariantEmitter
             _w.Line($"private readonly {_className} _cell;");
             _w.Line($"private readonly int {string.Join(", ", new[] { "H", "X" }.Concat(DeclaredSizes.Select(n => SizeOf(Size.Declared(n)))))};");
             EmitHeadsConstant();
-            foreach (BufferPlan b in _schedule.Buffers)
+            foreach (BufferPlan b in RunnerBuffers())
                 _w.Line($"private readonly {T}[] {_bufferFields[b.Index]}; // [{(b.AllSteps ? "T * B" : "B")}, {BufferWidth(b)}] {Purpose(b)}");
             foreach (WeightBuffer weights in ForwardWeights())
                 _w.Line($"private readonly {Support}.PackedWeights<{T}> {PackedField(WeightsField(weights.Index))}; // weights{weights.Index} in the panels the forward kernels read");
@@ -41,7 +41,7 @@ internal sealed partial class VariantEmitter
                 _w.Line("X = cell.InputSize;");
                 foreach (string size in DeclaredSizes)
                     _w.Line($"{SizeOf(Size.Declared(size))} = cell.{SizeField(size)};");
-                foreach (BufferPlan b in _schedule.Buffers)
+                foreach (BufferPlan b in RunnerBuffers())
                     _w.Line($"{_bufferFields[b.Index]} = Buffer(1L * {(b.AllSteps ? "maxSteps * maxBatchSize" : "maxBatchSize")} * {Paren(BufferWidth(b))}, \"{b.Name}\");");
                 foreach (WeightBuffer weights in ForwardWeights())
                     _w.Line($"{PackedField(WeightsField(weights.Index))} = new {Support}.PackedWeights<{T}>({StoredRows(weights)}, {BufferRows(weights)});");
@@ -152,6 +152,10 @@ internal sealed partial class VariantEmitter
     private string TransposedField(int weights) => Field("transposed:" + weights, WeightsField(weights) + "Transposed");
 
     /// <summary>The weight buffers a [DropConnect] drops, in buffer order.</summary>
+    /// <summary>The schedule's buffers this variant uses: not the output of a step's product that adds itself onto another (single precision).</summary>
+    private IEnumerable<BufferPlan> RunnerBuffers() =>
+        _schedule.Buffers.Where(b => !(_p.IsSingle && _schedule.Calls.Any(c => c.AddsOnto >= 0 && c.OutputBuffer == b.Index)));
+
     private List<WeightBuffer> DroppedWeights() => _schedule.Optimised.Buffers.Where(b => _schedule.DropConnect(b.Index) >= 0).ToList();
 
     private string UsedField(int weights) => Field("used:" + weights, WeightsField(weights) + "Used");
@@ -233,6 +237,17 @@ internal sealed partial class VariantEmitter
                 EmitForwardInstruction(new Instruction(InstructionKind.Gemm, instruction.Index), phase);
                 EmitForwardInstruction(new Instruction(InstructionKind.Sweep, instruction.Sweep), phase);
                 return;
+            case InstructionKind.GemmThenSweep when _schedule.Calls[instruction.Index].AddsOnto >= 0:
+            {
+                CallPlan call = _schedule.Calls[instruction.Index], onto = _schedule.Calls[call.AddsOnto];
+                SweepPlan sweep = _schedule.Sweeps[instruction.Sweep];
+                WeightBuffer weights = WeightsOfCall(instruction.Index);
+                string product = ProductArguments(call, phase, out int parts, into: BufferSpan(onto.OutputBuffer, phase, forward: true).AsSpan());
+                string kernel = EmitKernelLocal(sweep, forward: true, " (fused with the product: each block of hidden units as soon as its gates are computed)");
+                _w.Comment($"product{call.Call} is added onto product{onto.Call}'s rows of this step, where the sweep reads each sum once (read ahead block by block)");
+                _w.Line($"{Support}.Gemm.ForwardOntoThenSweep({product}, {parts}, {SizeOf(sweep.Size)}, {weights.Blocks}, ref {kernel});");
+                return;
+            }
             case InstructionKind.GemmThenSweep:
             {
                 string product = ProductArguments(_schedule.Calls[instruction.Index], phase, out int parts);
@@ -277,8 +292,11 @@ internal sealed partial class VariantEmitter
         return null;
     }
 
-    /// <summary>Writes the product's comment and returns its arguments up to k: A, lda, W, packed W, bias, C, ldc, rows, k.</summary>
-    private string ProductArguments(CallPlan call, Phase phase, out int parts)
+    /// <summary>
+    /// Writes the product's comment and returns its arguments up to k: A, lda, W, packed W, bias, C, ldc, rows, k; with
+    /// <paramref name="into"/>, a span laid out as C to add onto, in place of bias and C.
+    /// </summary>
+    private string ProductArguments(CallPlan call, Phase phase, out int parts, string? into = null)
     {
         GemmCall gemm = _schedule.Optimised.Calls[call.Call];
         WeightBuffer weights = _schedule.Optimised.Buffers[gemm.Buffer];
@@ -288,7 +306,8 @@ internal sealed partial class VariantEmitter
         _w.Comment($"product{call.Call} = " + string.Join(" | ", weights.Parts.Select(p => p.Matrix + _describe.Columns(p.Matrix, p.Part) + " @ " + _describe.Node(gemm.Operand, false) + (p.Bias.Length > 0 ? " + " + p.Bias : "")))
             + (weights.Blocks > 1 ? $", each matrix {weights.Blocks} blocks along its diagonal, only the blocks multiplied" : ""));
         string bias = weights.HasBias ? $"_cell.{BiasField(weights.Index)}" : "default";
-        return $"{operand}, {lda}, {WeightsRead(weights.Index)}, {PackedField(WeightsField(weights.Index))}, {bias}, {ValueView(NodeOfCall(call.Call), phase, forward: true)!.Span}, {n}, {Rows(phase)}, {SizeOf(weights.OperandSize)}";
+        string output = into ?? $"{bias}, {ValueView(NodeOfCall(call.Call), phase, forward: true)!.Span}";
+        return $"{operand}, {lda}, {WeightsRead(weights.Index)}, {PackedField(WeightsField(weights.Index))}, {output}, {n}, {Rows(phase)}, {SizeOf(weights.OperandSize)}";
     }
 
     /// <summary>The weights of the call planned at <paramref name="plan"/>.</summary>

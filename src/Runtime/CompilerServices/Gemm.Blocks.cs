@@ -24,7 +24,7 @@ public static partial class Gemm
         if (rows == 0 || n == 0) return;
         if (typeof(T) == typeof(float))
         {
-            Workers.ForwardBlocks(ref Single(a), lda, ref Single(w), ref Panels(packed), packed?.PanelsFor(w, rows) ?? 0, ref Single(bias), !bias.IsEmpty, ref Single(c), ldc, rows, k, parts, partWidth, blocks);
+            Workers.ForwardBlocks(ref Single(a), lda, ref Single(w), ref Panels(packed), packed?.PanelsFor(w, rows) ?? 0, ref Single(bias), !bias.IsEmpty, ref Single(c), ldc, rows, k, parts, partWidth, blocks, accumulate: false);
             return;
         }
         for (int r = 0; r < rows; r++)

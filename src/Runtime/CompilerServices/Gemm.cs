@@ -102,13 +102,29 @@ public static partial class Gemm
     /// for a W with <paramref name="blocks"/> blocks along its diagonal, stored as in
     /// <see cref="ForwardBlocks{T}(ReadOnlySpan{T}, int, ReadOnlySpan{T}, PackedWeights{T}?, ReadOnlySpan{T}, Span{T}, int, int, int, int, int, int)"/>.
     /// </summary>
-    public static unsafe void ForwardThenSweep<TKernel>(ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> w, PackedWeights<float>? packed, ReadOnlySpan<float> bias, Span<float> c, int ldc, int rows, int k, int parts, int partWidth, int blocks, ref TKernel kernel, ReadOnlySpan<float> sweepReads)
+    public static void ForwardThenSweep<TKernel>(ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> w, PackedWeights<float>? packed, ReadOnlySpan<float> bias, Span<float> c, int ldc, int rows, int k, int parts, int partWidth, int blocks, ref TKernel kernel, ReadOnlySpan<float> sweepReads)
+        where TKernel : IElementwiseKernel<float>, allows ref struct
+    {
+        if (!sweepReads.IsEmpty) Check(sweepReads, ldc, rows, parts * partWidth, nameof(sweepReads));
+        ForwardThenSweep(a, lda, w, packed, bias, c, ldc, rows, k, parts, partWidth, blocks, ref kernel, sweepReads, accumulate: false);
+    }
+
+    /// <summary>
+    /// <see cref="ForwardThenSweep{TKernel}(ReadOnlySpan{float}, int, ReadOnlySpan{float}, PackedWeights{float}?, ReadOnlySpan{float}, Span{float}, int, int, int, int, int, int, ref TKernel, ReadOnlySpan{float})"/>
+    /// adding onto C: C += A @ W, then the sweep. C is the step's slice of a product of the input computed before the
+    /// loop (its bias folded in), so the sweep reads each gate's whole sum from one place, with one load where two
+    /// products' outputs took two and an add, and no buffer of the step's own. C's lines are read ahead block by block.
+    /// </summary>
+    public static void ForwardOntoThenSweep<TKernel>(ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> w, PackedWeights<float>? packed, Span<float> c, int ldc, int rows, int k, int parts, int partWidth, int blocks, ref TKernel kernel)
+        where TKernel : IElementwiseKernel<float>, allows ref struct =>
+        ForwardThenSweep(a, lda, w, packed, default, c, ldc, rows, k, parts, partWidth, blocks, ref kernel, c, accumulate: true);
+
+    private static unsafe void ForwardThenSweep<TKernel>(ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> w, PackedWeights<float>? packed, ReadOnlySpan<float> bias, Span<float> c, int ldc, int rows, int k, int parts, int partWidth, int blocks, ref TKernel kernel, ReadOnlySpan<float> ahead, bool accumulate)
         where TKernel : IElementwiseKernel<float>, allows ref struct
     {
         CheckBlocks(k, parts, partWidth, blocks);
         int n = parts * partWidth;
         CheckForward(a, lda, w, packed, bias, c, ldc, rows, k, n, blocks);
-        if (!sweepReads.IsEmpty) Check(sweepReads, ldc, rows, n, nameof(sweepReads));
         if (rows == 0 || partWidth == 0) return;
         if (parts == 0)
         {
@@ -120,15 +136,15 @@ public static partial class Gemm
             // Each block reads all of A again: fused, A must stay in L2 (it does for a step's batch, not for thousands
             // of rows). Below PanelRows rows the gates fit in L1 anyway, and fusing on one core only adds calls (Lstm
             // B 1, H 128 forward: 1.15x to 1.18x slower fused); fused on two, each core runs its half of the sweep.
-            if (blocks == 1) Workers.Forward(ref Single(a), lda, ref Single(w), ref Panels(packed), packed?.PanelsFor(w, rows) ?? 0, ref Single(bias), !bias.IsEmpty, ref Single(c), ldc, rows, k, n, accumulate: false);
-            else Workers.ForwardBlocks(ref Single(a), lda, ref Single(w), ref Panels(packed), packed?.PanelsFor(w, rows) ?? 0, ref Single(bias), !bias.IsEmpty, ref Single(c), ldc, rows, k, parts, partWidth, blocks);
+            if (blocks == 1) Workers.Forward(ref Single(a), lda, ref Single(w), ref Panels(packed), packed?.PanelsFor(w, rows) ?? 0, ref Single(bias), !bias.IsEmpty, ref Single(c), ldc, rows, k, n, accumulate);
+            else Workers.ForwardBlocks(ref Single(a), lda, ref Single(w), ref Panels(packed), packed?.PanelsFor(w, rows) ?? 0, ref Single(bias), !bias.IsEmpty, ref Single(c), ldc, rows, k, parts, partWidth, blocks, accumulate);
             Elementwise.ForEach(ref kernel, rows, partWidth);
             return;
         }
         // The kernel stays on this thread's stack while the worker reads it: this thread waits for the worker before it returns.
         Workers.ForwardThenSweep(ref Single(a), lda, ref Single(w), ref Panels(packed), packed?.PanelsFor(w, rows) ?? 0, ref Single(bias), !bias.IsEmpty,
             ref Single(c), ldc, rows, k, parts, partWidth, blocks, &Elementwise.Columns<TKernel>, Unsafe.AsPointer(ref kernel), (long)rows * partWidth * TKernel.Work,
-            ref sweepReads.IsEmpty ? ref Unsafe.NullRef<float>() : ref Single(sweepReads));
+            ref ahead.IsEmpty ? ref Unsafe.NullRef<float>() : ref Single(ahead), accumulate);
     }
 
     /// <summary>dA[rows, k] (+)= dC[rows, n] @ W[k, n]ᵀ: the gradient of a product's operand.</summary>

@@ -49,8 +49,9 @@ internal static class GemmSingle
     /// the stored matrix's), so a block-diagonal product costs 1 / blocks of the full one. With one block, the dense
     /// product of those columns.
     /// </summary>
-    public static void ForwardBlocks(ref float a, int lda, ref float w, ref float panels, int panelLanes, ref float bias, bool hasBias, ref float c, int ldc, int rows, int k, int parts, int partWidth, int blocks, int start, int end)
+    public static void ForwardBlocks(ref float a, int lda, ref float w, ref float panels, int panelLanes, ref float bias, bool hasBias, ref float c, int ldc, int rows, int k, int parts, int partWidth, int blocks, int start, int end, bool accumulate)
     {
+        hasBias &= !accumulate;
         int kb = k / blocks, rb = partWidth / blocks, n = parts * partWidth;
         for (int u = start; u < end;)
         {
@@ -66,24 +67,24 @@ internal static class GemmSingle
                 for (int p = 0; p < first; p += 4)
                     for (int j = u; j < uEnd; j += 2 * panelLanes)
                     {
-                        if (panelLanes == 16) FourPanelsFewRows<F32x16>(ref ab, lda, ref panels, ref bias, hasBias, ref c, ldc, rows, kb, j + p * partWidth, partWidth);
-                        else if (panelLanes == 8) FourPanelsFewRows<F32x8>(ref ab, lda, ref panels, ref bias, hasBias, ref c, ldc, rows, kb, j + p * partWidth, partWidth);
-                        else FourPanelsFewRows<F32x4>(ref ab, lda, ref panels, ref bias, hasBias, ref c, ldc, rows, kb, j + p * partWidth, partWidth);
+                        if (panelLanes == 16) FourPanelsFewRows<F32x16>(ref ab, lda, ref panels, ref bias, hasBias, ref c, ldc, rows, kb, j + p * partWidth, partWidth, accumulate);
+                        else if (panelLanes == 8) FourPanelsFewRows<F32x8>(ref ab, lda, ref panels, ref bias, hasBias, ref c, ldc, rows, kb, j + p * partWidth, partWidth, accumulate);
+                        else FourPanelsFewRows<F32x4>(ref ab, lda, ref panels, ref bias, hasBias, ref c, ldc, rows, kb, j + p * partWidth, partWidth, accumulate);
                     }
             }
             for (int p = first; p < parts; p++)
-                Forward(ref ab, lda, ref w, ref panels, panelLanes, ref bias, hasBias, ref c, ldc, rows, kb, n, p * partWidth + u, p * partWidth + uEnd, accumulate: false);
+                Forward(ref ab, lda, ref w, ref panels, panelLanes, ref bias, hasBias, ref c, ldc, rows, kb, n, p * partWidth + u, p * partWidth + uEnd, accumulate);
             u = uEnd;
         }
     }
 
     /// <summary>
-    /// C = A W (+ bias) for 1 to 3 rows and the four packed panels starting at columns j, j + step, j + 2 step and
-    /// j + 3 step (one block's panel of four parts): eight FMA chains per row, as ForwardFewRowsPacked has for four
-    /// adjacent panels.
+    /// C = A W (+ bias), or C += A W, for 1 to 3 rows and the four packed panels starting at columns j, j + step,
+    /// j + 2 step and j + 3 step (one block's panel of four parts): eight FMA chains per row, as ForwardFewRowsPacked
+    /// has for four adjacent panels.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization | MethodImplOptions.NoInlining)]
-    private static void FourPanelsFewRows<V>(ref float a, int lda, ref float panels, ref float bias, bool hasBias, ref float c, int ldc, int rows, int k, int j, int step)
+    private static void FourPanelsFewRows<V>(ref float a, int lda, ref float panels, ref float bias, bool hasBias, ref float c, int ldc, int rows, int k, int j, int step, bool accumulate)
         where V : struct, IFloatLanes<V>
     {
         int lanes = V.Count, width = 2 * lanes;
@@ -93,7 +94,10 @@ internal static class GemmSingle
         ref float p2 = ref Unsafe.Add(ref panels, (j + 2 * step) / width * panelFloats);
         ref float p3 = ref Unsafe.Add(ref panels, (j + 3 * step) / width * panelFloats);
         for (int r = 0; r < rows; r++)
-            FourPanelsOneRow<V>(ref Unsafe.Add(ref a, r * lda), ref p0, ref p1, ref p2, ref p3, ref Unsafe.Add(ref bias, j), hasBias, ref Unsafe.Add(ref c, r * ldc + j), k, step);
+        {
+            ref float cr = ref Unsafe.Add(ref c, r * ldc + j);
+            FourPanelsOneRow<V>(ref Unsafe.Add(ref a, r * lda), ref p0, ref p1, ref p2, ref p3, ref accumulate ? ref cr : ref Unsafe.Add(ref bias, j), hasBias || accumulate, ref cr, k, step);
+        }
     }
 
     /// <summary>
@@ -145,19 +149,20 @@ internal static class GemmSingle
     /// p * partWidth + [u, u + block) of every part, then the sweep over those columns of all rows, which reads the
     /// gates while they are still in L1 or L2. The sweep must compute each column on its own, as generated ones do;
     /// null, the product alone. W has <paramref name="blocks"/> blocks along its diagonal (<see cref="ForwardBlocks"/>), 1 when dense.
+    /// With <paramref name="accumulate"/>, C += A W (the bias is not read).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static unsafe void ForwardThenSweep(ref float a, int lda, ref float w, ref float panels, int panelLanes, ref float bias, bool hasBias, ref float c, int ldc, int rows, int k, int parts, int partWidth, int blocks, int start, int end, delegate*<void*, int, int, int, void> sweep, void* kernel, ref float ahead)
+    public static unsafe void ForwardThenSweep(ref float a, int lda, ref float w, ref float panels, int panelLanes, ref float bias, bool hasBias, ref float c, int ldc, int rows, int k, int parts, int partWidth, int blocks, int start, int end, delegate*<void*, int, int, int, void> sweep, void* kernel, ref float ahead, bool accumulate)
     {
         // Few rows take blocks of four panels, the width of their kernel (ForwardFewRowsPacked).
-        int block = rows < PanelRows ? 4 * SweepBlock() : SweepBlock(), n = parts * partWidth;
+        int block = rows < PanelRows ? 4 * SweepBlock() : SweepBlock();
         for (int u = start; u < end; u += block)
         {
             int uEnd = Math.Min(u + block, end);
             // The block's lines of every part of what the sweep also reads, asked for while the block's product runs.
             if (!Unsafe.IsNullRef(ref ahead))
                 for (int p = 0; p < parts; p++) ReadAhead(ref Unsafe.Add(ref ahead, p * partWidth + u), ldc, rows, uEnd - u);
-            ForwardBlocks(ref a, lda, ref w, ref panels, panelLanes, ref bias, hasBias, ref c, ldc, rows, k, parts, partWidth, blocks, u, uEnd);
+            ForwardBlocks(ref a, lda, ref w, ref panels, panelLanes, ref bias, hasBias, ref c, ldc, rows, k, parts, partWidth, blocks, u, uEnd, accumulate);
             if (sweep != null) sweep(kernel, rows, u, uEnd);
         }
     }

@@ -94,10 +94,10 @@ internal static unsafe class Workers
                 job.Sweep(job.Kernel, job.Rows, job.Start, job.End);
                 break;
             case Kind.ForwardThenSweep:
-                GemmSingle.ForwardThenSweep(ref *job.A, job.Lda, ref *job.W, ref *job.Panels, job.PanelLanes, ref *job.Bias, job.HasBias, ref *job.C, job.Ldc, job.Rows, job.K, job.Parts, job.N / job.Parts, job.Blocks, job.Start, job.End, job.Sweep, job.Kernel, ref *job.Ahead);
+                GemmSingle.ForwardThenSweep(ref *job.A, job.Lda, ref *job.W, ref *job.Panels, job.PanelLanes, ref *job.Bias, job.HasBias, ref *job.C, job.Ldc, job.Rows, job.K, job.Parts, job.N / job.Parts, job.Blocks, job.Start, job.End, job.Sweep, job.Kernel, ref *job.Ahead, job.Accumulate);
                 break;
             case Kind.ForwardBlocks:
-                GemmSingle.ForwardBlocks(ref *job.A, job.Lda, ref *job.W, ref *job.Panels, job.PanelLanes, ref *job.Bias, job.HasBias, ref *job.C, job.Ldc, job.Rows, job.K, job.Parts, job.N / job.Parts, job.Blocks, job.Start, job.End);
+                GemmSingle.ForwardBlocks(ref *job.A, job.Lda, ref *job.W, ref *job.Panels, job.PanelLanes, ref *job.Bias, job.HasBias, ref *job.C, job.Ldc, job.Rows, job.K, job.Parts, job.N / job.Parts, job.Blocks, job.Start, job.End, job.Accumulate);
                 break;
             case Kind.BackwardDataBlocks:
                 GemmSingle.BackwardDataBlocks(ref *job.A, job.Lda, ref *job.W, ref *job.Panels, job.PanelLanes, job.MatrixFloats, ref *job.C, job.Ldc, job.Rows, job.K, job.Parts, job.N / job.Parts, job.Blocks, job.Start, job.End, job.Accumulate);
@@ -249,21 +249,21 @@ internal static unsafe class Workers
     /// the columns of each part split between two cores when the product and the sweep together are worth a hand-off:
     /// one hand-off per step for both, and the sweep always shares the cores.
     /// </summary>
-    public static void ForwardThenSweep(ref float a, int lda, ref float w, ref float panels, int panelLanes, ref float bias, bool hasBias, ref float c, int ldc, int rows, int k, int parts, int partWidth, int blocks, delegate*<void*, int, int, int, void> sweep, void* kernel, long sweepWork, ref float ahead)
+    public static void ForwardThenSweep(ref float a, int lda, ref float w, ref float panels, int panelLanes, ref float bias, bool hasBias, ref float c, int ldc, int rows, int k, int parts, int partWidth, int blocks, delegate*<void*, int, int, int, void> sweep, void* kernel, long sweepWork, ref float ahead, bool accumulate)
     {
         int middle = Middle(partWidth, blocks), n = parts * partWidth;
         // A few rows' step is shared for its product alone; a larger one for its product or its sweep.
         bool worth = Shares(rows, k / blocks, n) || (rows >= GemmSingle.PanelRows && sweepWork >= Elementwise.SplitWork);
         if (!Available || middle == 0 || !worth)
         {
-            GemmSingle.ForwardThenSweep(ref a, lda, ref w, ref panels, panelLanes, ref bias, hasBias, ref c, ldc, rows, k, parts, partWidth, blocks, 0, partWidth, sweep, kernel, ref ahead);
+            GemmSingle.ForwardThenSweep(ref a, lda, ref w, ref panels, panelLanes, ref bias, hasBias, ref c, ldc, rows, k, parts, partWidth, blocks, 0, partWidth, sweep, kernel, ref ahead, accumulate);
             return;
         }
         fixed (float* pa = &a, pw = &w, pp = &panels, pb = &bias, pc = &c, pahead = &ahead)
             Split(new Job
             {
                 Kind = Kind.ForwardThenSweep, A = pa, Lda = lda, W = pw, Panels = pp, PanelLanes = panelLanes, Bias = pb, HasBias = hasBias,
-                C = pc, Ldc = ldc, Rows = rows, K = k, N = n, Parts = parts, Blocks = blocks, End = partWidth, Sweep = sweep, Kernel = kernel, Ahead = pahead,
+                C = pc, Ldc = ldc, Rows = rows, K = k, N = n, Parts = parts, Blocks = blocks, End = partWidth, Sweep = sweep, Kernel = kernel, Ahead = pahead, Accumulate = accumulate,
             }, middle);
     }
 
@@ -275,19 +275,19 @@ internal static unsafe class Workers
         blocks > 1 && blocks % 2 == 0 ? partWidth / 2 : partWidth / 2 / 32 * 32;
 
     /// <summary>C = A W (+ bias) for a block-diagonal W (<see cref="GemmSingle.ForwardBlocks"/>), the columns of each part split between two cores when the product is large.</summary>
-    public static void ForwardBlocks(ref float a, int lda, ref float w, ref float panels, int panelLanes, ref float bias, bool hasBias, ref float c, int ldc, int rows, int k, int parts, int partWidth, int blocks)
+    public static void ForwardBlocks(ref float a, int lda, ref float w, ref float panels, int panelLanes, ref float bias, bool hasBias, ref float c, int ldc, int rows, int k, int parts, int partWidth, int blocks, bool accumulate)
     {
         int middle = Middle(partWidth, blocks);
         if (!Shares(rows, k / blocks, parts * partWidth) || middle == 0)
         {
-            GemmSingle.ForwardBlocks(ref a, lda, ref w, ref panels, panelLanes, ref bias, hasBias, ref c, ldc, rows, k, parts, partWidth, blocks, 0, partWidth);
+            GemmSingle.ForwardBlocks(ref a, lda, ref w, ref panels, panelLanes, ref bias, hasBias, ref c, ldc, rows, k, parts, partWidth, blocks, 0, partWidth, accumulate);
             return;
         }
         fixed (float* pa = &a, pw = &w, pp = &panels, pb = &bias, pc = &c)
             Split(new Job
             {
                 Kind = Kind.ForwardBlocks, A = pa, Lda = lda, W = pw, Panels = pp, PanelLanes = panelLanes, Bias = pb, HasBias = hasBias,
-                C = pc, Ldc = ldc, Rows = rows, K = k, N = parts * partWidth, Parts = parts, Blocks = blocks, End = partWidth,
+                C = pc, Ldc = ldc, Rows = rows, K = k, N = parts * partWidth, Parts = parts, Blocks = blocks, End = partWidth, Accumulate = accumulate,
             }, middle);
     }
 

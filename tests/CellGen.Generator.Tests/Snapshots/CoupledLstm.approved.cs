@@ -92,7 +92,6 @@ namespace CellGen.Cells
         {
             private readonly CoupledLstm _cell;
             private readonly int H, X;
-            private readonly float[] _product0; // [B, 3 * H] a fused matrix product
             private readonly float[] _d_product0; // [T * B, 3 * H] gradient of product0 and product1, which are equal
             private readonly float[] _product1; // [T * B, 3 * H] a fused matrix product
             private readonly float[] _f; // [T * B, H] tape: read by the backward pass
@@ -111,7 +110,6 @@ namespace CellGen.Cells
                 _cell = cell;
                 H = cell.HiddenSize;
                 X = cell.InputSize;
-                _product0 = Buffer(1L * maxBatchSize * (3 * H), "product0");
                 _d_product0 = Buffer(1L * maxSteps * maxBatchSize * (3 * H), "d_product0");
                 _product1 = Buffer(1L * maxSteps * maxBatchSize * (3 * H), "product1");
                 _f = Buffer(1L * maxSteps * maxBatchSize * H, "f");
@@ -140,9 +138,9 @@ namespace CellGen.Cells
                 {
                     // product0 = W_f[:, :H] @ h[t-1] | W_g[:, :H] @ h[t-1] | W_o[:, :H] @ h[t-1]
                     // f, g, o, c[t], h[t] (fused with the product: each block of hidden units as soon as its gates are computed)
-                    StepForward0 kStepForward0 = new StepForward0 { H = H, X = X, Record = record, _product0 = _product0, _product1 = _product1.AsSpan(t * B * (3 * H), B * (3 * H)), _f = _f.AsSpan(t * B * H, B * H), _g = _g.AsSpan(t * B * H, B * H), _o = _o.AsSpan(t * B * H, B * H), _c_prev = PreviousState(0, t), _c = NextState(0, t), _tanh_c = _tanh_c.AsSpan(t * B * H, B * H), _h = NextState(1, t) };
-                    // _product1 is read ahead: each block of it arrives in cache while that block's product runs
-                    global::CellGen.CompilerServices.Gemm.ForwardThenSweep(PreviousState(1, t), H, _cell._weights0, _weights0Packed, default, _product0, 3 * H, B, H, 3, H, ref kStepForward0, kStepForward0._product1);
+                    StepForward0 kStepForward0 = new StepForward0 { H = H, X = X, Record = record, _product1 = _product1.AsSpan(t * B * (3 * H), B * (3 * H)), _f = _f.AsSpan(t * B * H, B * H), _g = _g.AsSpan(t * B * H, B * H), _o = _o.AsSpan(t * B * H, B * H), _c_prev = PreviousState(0, t), _c = NextState(0, t), _tanh_c = _tanh_c.AsSpan(t * B * H, B * H), _h = NextState(1, t) };
+                    // product0 is added onto product1's rows of this step, where the sweep reads each sum once (read ahead block by block)
+                    global::CellGen.CompilerServices.Gemm.ForwardOntoThenSweep(PreviousState(1, t), H, _cell._weights0, _weights0Packed, _product1.AsSpan(t * B * (3 * H), B * (3 * H)), 3 * H, B, H, 3, H, 1, ref kStepForward0);
                     EndForwardStep(t); // sequences that have ended keep their states
                 }
             }
@@ -184,7 +182,6 @@ namespace CellGen.Cells
             public int H, X;
             public bool Record;
             public static int Work => 40; // per element, in simple operations: decides whether two cores share the sweep
-            public global::System.ReadOnlySpan<float> _product0;
             public global::System.ReadOnlySpan<float> _product1;
             public global::System.Span<float> _f;
             public global::System.Span<float> _g;
@@ -197,22 +194,16 @@ namespace CellGen.Cells
             [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // optimised from the first call
             public void Apply<V>(int row, int j) where V : struct, global::CellGen.CompilerServices.ISimd<V, float>
             {
-                V W_f_h_prev = V.Load(_product0, row * (3 * H) + j); // W_f[:, :H] @ h[t-1]
-                V W_f_x = V.Load(_product1, row * (3 * H) + j); // W_f[:, H:H + X] @ x[t] + b_f
                 // W_f[:, :H] @ h[t-1] + (W_f[:, H:H + X] @ x[t] + b_f)
-                V W_f_sum = W_f_h_prev + W_f_x;
+                V W_f_sum = V.Load(_product1, row * (3 * H) + j); // added up by the step's product
                 // f = sigmoid(W_f @ [h[t-1], x[t]] + b_f)
                 V f = V.Sigmoid(W_f_sum);
-                V W_g_h_prev = V.Load(_product0, row * (3 * H) + H + j); // W_g[:, :H] @ h[t-1]
-                V W_g_x = V.Load(_product1, row * (3 * H) + H + j); // W_g[:, H:H + X] @ x[t] + b_g
                 // W_g[:, :H] @ h[t-1] + (W_g[:, H:H + X] @ x[t] + b_g)
-                V W_g_sum = W_g_h_prev + W_g_x;
+                V W_g_sum = V.Load(_product1, row * (3 * H) + H + j); // added up by the step's product
                 // g = tanh(W_g @ [h[t-1], x[t]] + b_g)
                 V g = V.Tanh(W_g_sum);
-                V W_o_h_prev = V.Load(_product0, row * (3 * H) + 2 * H + j); // W_o[:, :H] @ h[t-1]
-                V W_o_x = V.Load(_product1, row * (3 * H) + 2 * H + j); // W_o[:, H:H + X] @ x[t] + b_o
                 // W_o[:, :H] @ h[t-1] + (W_o[:, H:H + X] @ x[t] + b_o)
-                V W_o_sum = W_o_h_prev + W_o_x;
+                V W_o_sum = V.Load(_product1, row * (3 * H) + 2 * H + j); // added up by the step's product
                 // o = sigmoid(W_o @ [h[t-1], x[t]] + b_o)
                 V o = V.Sigmoid(W_o_sum);
                 V c_prev = V.Load(_c_prev, row * H + j); // c[t-1]

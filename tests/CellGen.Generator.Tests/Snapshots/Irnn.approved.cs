@@ -63,7 +63,6 @@ namespace CellGen.Cells
         {
             private readonly Irnn _cell;
             private readonly int H, X;
-            private readonly float[] _product0; // [B, H] a fused matrix product
             private readonly float[] _d_product0; // [T * B, H] gradient of product0 and product1, which are equal
             private readonly float[] _product1; // [T * B, H] a fused matrix product
             private readonly global::CellGen.CompilerServices.PackedWeights<float> _weights0Packed; // weights0 in the panels the forward kernels read
@@ -78,7 +77,6 @@ namespace CellGen.Cells
                 _cell = cell;
                 H = cell.HiddenSize;
                 X = cell.InputSize;
-                _product0 = Buffer(1L * maxBatchSize * H, "product0");
                 _d_product0 = Buffer(1L * maxSteps * maxBatchSize * H, "d_product0");
                 _product1 = Buffer(1L * maxSteps * maxBatchSize * H, "product1");
                 _weights0Packed = new global::CellGen.CompilerServices.PackedWeights<float>(H, H);
@@ -103,9 +101,9 @@ namespace CellGen.Cells
                 {
                     // product0 = W[:, :H] @ h[t-1]
                     // h[t] (fused with the product: each block of hidden units as soon as its gates are computed)
-                    StepForward0 kStepForward0 = new StepForward0 { H = H, X = X, Record = record, _product0 = _product0, _product1 = _product1.AsSpan(t * B * H, B * H), _h = NextState(0, t) };
-                    // _product1 is read ahead: each block of it arrives in cache while that block's product runs
-                    global::CellGen.CompilerServices.Gemm.ForwardThenSweep(PreviousState(0, t), H, _cell._weights0, _weights0Packed, default, _product0, H, B, H, 1, H, ref kStepForward0, kStepForward0._product1);
+                    StepForward0 kStepForward0 = new StepForward0 { H = H, X = X, Record = record, _product1 = _product1.AsSpan(t * B * H, B * H), _h = NextState(0, t) };
+                    // product0 is added onto product1's rows of this step, where the sweep reads each sum once (read ahead block by block)
+                    global::CellGen.CompilerServices.Gemm.ForwardOntoThenSweep(PreviousState(0, t), H, _cell._weights0, _weights0Packed, _product1.AsSpan(t * B * H, B * H), H, B, H, 1, H, 1, ref kStepForward0);
                     EndForwardStep(t); // sequences that have ended keep their states
                 }
             }
@@ -147,17 +145,14 @@ namespace CellGen.Cells
             public int H, X;
             public bool Record;
             public static int Work => 2; // per element, in simple operations: decides whether two cores share the sweep
-            public global::System.ReadOnlySpan<float> _product0;
             public global::System.ReadOnlySpan<float> _product1;
             public global::System.Span<float> _h;
 
             [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // optimised from the first call
             public void Apply<V>(int row, int j) where V : struct, global::CellGen.CompilerServices.ISimd<V, float>
             {
-                V W_h_prev = V.Load(_product0, row * H + j); // W[:, :H] @ h[t-1]
-                V W_x = V.Load(_product1, row * H + j); // W[:, H:H + X] @ x[t] + b
                 // W[:, :H] @ h[t-1] + (W[:, H:H + X] @ x[t] + b)
-                V W_sum = W_h_prev + W_x;
+                V W_sum = V.Load(_product1, row * H + j); // added up by the step's product
                 // h[t] = relu(W @ [h[t-1], x[t]] + b)
                 V h = V.Relu(W_sum);
                 V.Store(h, _h, row * H + j);

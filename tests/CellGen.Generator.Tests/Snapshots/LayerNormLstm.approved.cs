@@ -174,7 +174,6 @@ namespace CellGen.Cells
         {
             private readonly LayerNormLstm _cell;
             private readonly int H, X;
-            private readonly float[] _product0; // [B, 4 * H] a fused matrix product
             private readonly float[] _d_product0; // [T * B, 4 * H] gradient of product0 and product1, which are equal
             private readonly float[] _product1; // [T * B, 4 * H] a fused matrix product
             private readonly float[] _d_W_i_sum; // [B, H] gradient
@@ -238,7 +237,6 @@ namespace CellGen.Cells
                 _cell = cell;
                 H = cell.HiddenSize;
                 X = cell.InputSize;
-                _product0 = Buffer(1L * maxBatchSize * (4 * H), "product0");
                 _d_product0 = Buffer(1L * maxSteps * maxBatchSize * (4 * H), "d_product0");
                 _product1 = Buffer(1L * maxSteps * maxBatchSize * (4 * H), "product1");
                 _d_W_i_sum = Buffer(1L * maxBatchSize * H, "d_W_i_sum");
@@ -313,9 +311,9 @@ namespace CellGen.Cells
                     int slot = record ? t : 0; // without a tape, one step's room is enough for what only the backward pass reads
                     // product0 = W_i[:, :H] @ h[t-1] | W_f[:, :H] @ h[t-1] | W_g[:, :H] @ h[t-1] | W_o[:, :H] @ h[t-1]
                     // sweep 0 (fused with the product: each block of hidden units as soon as its gates are computed)
-                    StepForward0 kStepForward0 = new StepForward0 { H = H, X = X, Record = record, _product0 = _product0, _product1 = _product1.AsSpan(t * B * (4 * H), B * (4 * H)), _W_i_sum = _W_i_sum.AsSpan(slot * B * H, B * H), _W_f_sum = _W_f_sum.AsSpan(slot * B * H, B * H), _W_g_sum = _W_g_sum.AsSpan(slot * B * H, B * H), _W_o_sum = _W_o_sum.AsSpan(slot * B * H, B * H) };
-                    // _product1 is read ahead: each block of it arrives in cache while that block's product runs
-                    global::CellGen.CompilerServices.Gemm.ForwardThenSweep(PreviousState(1, t), H, _cell._weights0, _weights0Packed, default, _product0, 4 * H, B, H, 4, H, ref kStepForward0, kStepForward0._product1);
+                    StepForward0 kStepForward0 = new StepForward0 { H = H, X = X, Record = record, _product1 = _product1.AsSpan(t * B * (4 * H), B * (4 * H)), _W_i_sum = _W_i_sum.AsSpan(slot * B * H, B * H), _W_f_sum = _W_f_sum.AsSpan(slot * B * H, B * H), _W_g_sum = _W_g_sum.AsSpan(slot * B * H, B * H), _W_o_sum = _W_o_sum.AsSpan(slot * B * H, B * H) };
+                    // product0 is added onto product1's rows of this step, where the sweep reads each sum once (read ahead block by block)
+                    global::CellGen.CompilerServices.Gemm.ForwardOntoThenSweep(PreviousState(1, t), H, _cell._weights0, _weights0Packed, _product1.AsSpan(t * B * (4 * H), B * (4 * H)), 4 * H, B, H, 4, H, 1, ref kStepForward0);
                     // mean(W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t]): one value per row
                     global::CellGen.CompilerServices.Elementwise.RowMeans<float>(_W_i_sum.AsSpan(slot * B * H, B * H), H, H, _mean_W_i_sum.AsSpan(slot * B * 1, B * 1), B);
                     // mean(W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t]): one value per row
@@ -435,7 +433,6 @@ namespace CellGen.Cells
             public int H, X;
             public bool Record;
             public static int Work => 4; // per element, in simple operations: decides whether two cores share the sweep
-            public global::System.ReadOnlySpan<float> _product0;
             public global::System.ReadOnlySpan<float> _product1;
             public global::System.Span<float> _W_i_sum;
             public global::System.Span<float> _W_f_sum;
@@ -445,25 +442,17 @@ namespace CellGen.Cells
             [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // optimised from the first call
             public void Apply<V>(int row, int j) where V : struct, global::CellGen.CompilerServices.ISimd<V, float>
             {
-                V W_i_h_prev = V.Load(_product0, row * (4 * H) + j); // W_i[:, :H] @ h[t-1]
-                V W_i_x = V.Load(_product1, row * (4 * H) + j); // W_i[:, H:H + X] @ x[t]
                 // W_i[:, :H] @ h[t-1] + W_i[:, H:H + X] @ x[t]
-                V W_i_sum = W_i_h_prev + W_i_x;
+                V W_i_sum = V.Load(_product1, row * (4 * H) + j); // added up by the step's product
                 V.Store(W_i_sum, _W_i_sum, row * H + j);
-                V W_f_h_prev = V.Load(_product0, row * (4 * H) + H + j); // W_f[:, :H] @ h[t-1]
-                V W_f_x = V.Load(_product1, row * (4 * H) + H + j); // W_f[:, H:H + X] @ x[t]
                 // W_f[:, :H] @ h[t-1] + W_f[:, H:H + X] @ x[t]
-                V W_f_sum = W_f_h_prev + W_f_x;
+                V W_f_sum = V.Load(_product1, row * (4 * H) + H + j); // added up by the step's product
                 V.Store(W_f_sum, _W_f_sum, row * H + j);
-                V W_g_h_prev = V.Load(_product0, row * (4 * H) + 2 * H + j); // W_g[:, :H] @ h[t-1]
-                V W_g_x = V.Load(_product1, row * (4 * H) + 2 * H + j); // W_g[:, H:H + X] @ x[t]
                 // W_g[:, :H] @ h[t-1] + W_g[:, H:H + X] @ x[t]
-                V W_g_sum = W_g_h_prev + W_g_x;
+                V W_g_sum = V.Load(_product1, row * (4 * H) + 2 * H + j); // added up by the step's product
                 V.Store(W_g_sum, _W_g_sum, row * H + j);
-                V W_o_h_prev = V.Load(_product0, row * (4 * H) + 3 * H + j); // W_o[:, :H] @ h[t-1]
-                V W_o_x = V.Load(_product1, row * (4 * H) + 3 * H + j); // W_o[:, H:H + X] @ x[t]
                 // W_o[:, :H] @ h[t-1] + W_o[:, H:H + X] @ x[t]
-                V W_o_sum = W_o_h_prev + W_o_x;
+                V W_o_sum = V.Load(_product1, row * (4 * H) + 3 * H + j); // added up by the step's product
                 V.Store(W_o_sum, _W_o_sum, row * H + j);
             }
         }

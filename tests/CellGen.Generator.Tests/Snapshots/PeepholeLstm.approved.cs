@@ -114,7 +114,6 @@ namespace CellGen.Cells
         {
             private readonly PeepholeLstm _cell;
             private readonly int H, X;
-            private readonly float[] _product0; // [B, 4 * H] a fused matrix product
             private readonly float[] _d_product0; // [T * B, 4 * H] gradient of product0 and product1, which are equal
             private readonly float[] _product1; // [T * B, 4 * H] a fused matrix product
             private readonly float[] _i; // [T * B, H] tape: read by the backward pass
@@ -134,7 +133,6 @@ namespace CellGen.Cells
                 _cell = cell;
                 H = cell.HiddenSize;
                 X = cell.InputSize;
-                _product0 = Buffer(1L * maxBatchSize * (4 * H), "product0");
                 _d_product0 = Buffer(1L * maxSteps * maxBatchSize * (4 * H), "d_product0");
                 _product1 = Buffer(1L * maxSteps * maxBatchSize * (4 * H), "product1");
                 _i = Buffer(1L * maxSteps * maxBatchSize * H, "i");
@@ -164,9 +162,9 @@ namespace CellGen.Cells
                 {
                     // product0 = W_i[:, :H] @ h[t-1] | W_f[:, :H] @ h[t-1] | W_g[:, :H] @ h[t-1] | W_o[:, :H] @ h[t-1]
                     // i, f, g, c[t], o, h[t] (fused with the product: each block of hidden units as soon as its gates are computed)
-                    StepForward0 kStepForward0 = new StepForward0 { H = H, X = X, Record = record, _p_i = _cell._vector_p_i, _c_prev = PreviousState(0, t), _product0 = _product0, _product1 = _product1.AsSpan(t * B * (4 * H), B * (4 * H)), _i = _i.AsSpan(t * B * H, B * H), _p_f = _cell._vector_p_f, _f = _f.AsSpan(t * B * H, B * H), _g = _g.AsSpan(t * B * H, B * H), _c = NextState(0, t), _p_o = _cell._vector_p_o, _o = _o.AsSpan(t * B * H, B * H), _tanh_c = _tanh_c.AsSpan(t * B * H, B * H), _h = NextState(1, t) };
-                    // _product1 is read ahead: each block of it arrives in cache while that block's product runs
-                    global::CellGen.CompilerServices.Gemm.ForwardThenSweep(PreviousState(1, t), H, _cell._weights0, _weights0Packed, default, _product0, 4 * H, B, H, 4, H, ref kStepForward0, kStepForward0._product1);
+                    StepForward0 kStepForward0 = new StepForward0 { H = H, X = X, Record = record, _p_i = _cell._vector_p_i, _c_prev = PreviousState(0, t), _product1 = _product1.AsSpan(t * B * (4 * H), B * (4 * H)), _i = _i.AsSpan(t * B * H, B * H), _p_f = _cell._vector_p_f, _f = _f.AsSpan(t * B * H, B * H), _g = _g.AsSpan(t * B * H, B * H), _c = NextState(0, t), _p_o = _cell._vector_p_o, _o = _o.AsSpan(t * B * H, B * H), _tanh_c = _tanh_c.AsSpan(t * B * H, B * H), _h = NextState(1, t) };
+                    // product0 is added onto product1's rows of this step, where the sweep reads each sum once (read ahead block by block)
+                    global::CellGen.CompilerServices.Gemm.ForwardOntoThenSweep(PreviousState(1, t), H, _cell._weights0, _weights0Packed, _product1.AsSpan(t * B * (4 * H), B * (4 * H)), 4 * H, B, H, 4, H, 1, ref kStepForward0);
                     EndForwardStep(t); // sequences that have ended keep their states
                 }
             }
@@ -210,7 +208,6 @@ namespace CellGen.Cells
             public static int Work => 51; // per element, in simple operations: decides whether two cores share the sweep
             public global::System.ReadOnlySpan<float> _p_i;
             public global::System.ReadOnlySpan<float> _c_prev;
-            public global::System.ReadOnlySpan<float> _product0;
             public global::System.ReadOnlySpan<float> _product1;
             public global::System.Span<float> _i;
             public global::System.ReadOnlySpan<float> _p_f;
@@ -229,25 +226,21 @@ namespace CellGen.Cells
                 V c_prev = V.Load(_c_prev, row * H + j); // c[t-1]
                 // p_i * c[t-1]
                 V p_i_c_prev = p_i * c_prev;
-                V W_i_h_prev = V.Load(_product0, row * (4 * H) + j); // W_i[:, :H] @ h[t-1]
-                V W_i_x = V.Load(_product1, row * (4 * H) + j); // W_i[:, H:H + X] @ x[t] + b_i
+                V W_i_x = V.Load(_product1, row * (4 * H) + j); // W_i[:, H:H + X] @ x[t] + b_i, with W_i[:, :H] @ h[t-1] added by the step's product
                 // W_i[:, :H] @ h[t-1] + (W_i[:, H:H + X] @ x[t] + b_i) + p_i * c[t-1]
-                V W_i_sum = W_i_h_prev + W_i_x + p_i_c_prev;
+                V W_i_sum = W_i_x + p_i_c_prev;
                 // i = sigmoid(W_i @ [h[t-1], x[t]] + p_i * c[t-1] + b_i)
                 V i = V.Sigmoid(W_i_sum);
                 V p_f = V.Load(_p_f, j); // p_f
                 // p_f * c[t-1]
                 V p_f_c_prev = p_f * c_prev;
-                V W_f_h_prev = V.Load(_product0, row * (4 * H) + H + j); // W_f[:, :H] @ h[t-1]
-                V W_f_x = V.Load(_product1, row * (4 * H) + H + j); // W_f[:, H:H + X] @ x[t] + b_f
+                V W_f_x = V.Load(_product1, row * (4 * H) + H + j); // W_f[:, H:H + X] @ x[t] + b_f, with W_f[:, :H] @ h[t-1] added by the step's product
                 // W_f[:, :H] @ h[t-1] + (W_f[:, H:H + X] @ x[t] + b_f) + p_f * c[t-1]
-                V W_f_sum = W_f_h_prev + W_f_x + p_f_c_prev;
+                V W_f_sum = W_f_x + p_f_c_prev;
                 // f = sigmoid(W_f @ [h[t-1], x[t]] + p_f * c[t-1] + b_f)
                 V f = V.Sigmoid(W_f_sum);
-                V W_g_h_prev = V.Load(_product0, row * (4 * H) + 2 * H + j); // W_g[:, :H] @ h[t-1]
-                V W_g_x = V.Load(_product1, row * (4 * H) + 2 * H + j); // W_g[:, H:H + X] @ x[t] + b_g
                 // W_g[:, :H] @ h[t-1] + (W_g[:, H:H + X] @ x[t] + b_g)
-                V W_g_sum = W_g_h_prev + W_g_x;
+                V W_g_sum = V.Load(_product1, row * (4 * H) + 2 * H + j); // added up by the step's product
                 // g = tanh(W_g @ [h[t-1], x[t]] + b_g)
                 V g = V.Tanh(W_g_sum);
                 // f * c[t-1]
@@ -260,10 +253,9 @@ namespace CellGen.Cells
                 V p_o = V.Load(_p_o, j); // p_o
                 // p_o * c[t]
                 V p_o_c = p_o * c;
-                V W_o_h_prev = V.Load(_product0, row * (4 * H) + 3 * H + j); // W_o[:, :H] @ h[t-1]
-                V W_o_x = V.Load(_product1, row * (4 * H) + 3 * H + j); // W_o[:, H:H + X] @ x[t] + b_o
+                V W_o_x = V.Load(_product1, row * (4 * H) + 3 * H + j); // W_o[:, H:H + X] @ x[t] + b_o, with W_o[:, :H] @ h[t-1] added by the step's product
                 // W_o[:, :H] @ h[t-1] + (W_o[:, H:H + X] @ x[t] + b_o) + p_o * c[t]
-                V W_o_sum = W_o_h_prev + W_o_x + p_o_c;
+                V W_o_sum = W_o_x + p_o_c;
                 // o = sigmoid(W_o @ [h[t-1], x[t]] + p_o * c[t] + b_o)
                 V o = V.Sigmoid(W_o_sum);
                 // tanh(c[t])

@@ -119,7 +119,6 @@ namespace CellGen.Cells
         {
             private readonly Slstm _cell;
             private readonly int H, X;
-            private readonly float[] _product0; // [B, 4 * H] a fused matrix product
             private readonly float[] _d_product0; // [T * B, 4 * H] gradient of product0 and product1, which are equal
             private readonly float[] _product1; // [T * B, 4 * H] a fused matrix product
             private readonly float[] _ir; // [T * B, H] tape: read by the backward pass
@@ -141,7 +140,6 @@ namespace CellGen.Cells
                 _cell = cell;
                 H = cell.HiddenSize;
                 X = cell.InputSize;
-                _product0 = Buffer(1L * maxBatchSize * (4 * H), "product0");
                 _d_product0 = Buffer(1L * maxSteps * maxBatchSize * (4 * H), "d_product0");
                 _product1 = Buffer(1L * maxSteps * maxBatchSize * (4 * H), "product1");
                 _ir = Buffer(1L * maxSteps * maxBatchSize * H, "ir");
@@ -173,9 +171,9 @@ namespace CellGen.Cells
                 {
                     // product0 = R_i @ h[t-1] | R_f @ h[t-1] | R_z @ h[t-1] | R_o @ h[t-1], each matrix 4 blocks along its diagonal, only the blocks multiplied
                     // ir, lf, z, o, m[t], i, f, c[t], n[t], h[t] (fused with the product: each block of hidden units as soon as its gates are computed)
-                    StepForward0 kStepForward0 = new StepForward0 { H = H, X = X, Record = record, _product1 = _product1.AsSpan(t * B * (4 * H), B * (4 * H)), _product0 = _product0, _ir = _ir.AsSpan(t * B * H, B * H), _W_f_sum = _W_f_sum.AsSpan(t * B * H, B * H), _z = _z.AsSpan(t * B * H, B * H), _o = _o.AsSpan(t * B * H, B * H), _m_prev = PreviousState(0, t), _v18 = _v18.AsSpan(t * B * H, B * H), _m = NextState(0, t), _i = _i.AsSpan(t * B * H, B * H), _f = _f.AsSpan(t * B * H, B * H), _c_prev = PreviousState(1, t), _c = NextState(1, t), _n_prev = PreviousState(2, t), _n = NextState(2, t), _h = NextState(3, t) };
-                    // _product1 is read ahead: each block of it arrives in cache while that block's product runs
-                    global::CellGen.CompilerServices.Gemm.ForwardThenSweep(PreviousState(3, t), H, _cell._weights0, _weights0Packed, default, _product0, 4 * H, B, H, 4, H, 4, ref kStepForward0, kStepForward0._product1);
+                    StepForward0 kStepForward0 = new StepForward0 { H = H, X = X, Record = record, _product1 = _product1.AsSpan(t * B * (4 * H), B * (4 * H)), _ir = _ir.AsSpan(t * B * H, B * H), _W_f_sum = _W_f_sum.AsSpan(t * B * H, B * H), _z = _z.AsSpan(t * B * H, B * H), _o = _o.AsSpan(t * B * H, B * H), _m_prev = PreviousState(0, t), _v18 = _v18.AsSpan(t * B * H, B * H), _m = NextState(0, t), _i = _i.AsSpan(t * B * H, B * H), _f = _f.AsSpan(t * B * H, B * H), _c_prev = PreviousState(1, t), _c = NextState(1, t), _n_prev = PreviousState(2, t), _n = NextState(2, t), _h = NextState(3, t) };
+                    // product0 is added onto product1's rows of this step, where the sweep reads each sum once (read ahead block by block)
+                    global::CellGen.CompilerServices.Gemm.ForwardOntoThenSweep(PreviousState(3, t), H, _cell._weights0, _weights0Packed, _product1.AsSpan(t * B * (4 * H), B * (4 * H)), 4 * H, B, H, 4, H, 4, ref kStepForward0);
                     EndForwardStep(t); // sequences that have ended keep their states
                 }
             }
@@ -218,7 +216,6 @@ namespace CellGen.Cells
             public bool Record;
             public static int Work => 62; // per element, in simple operations: decides whether two cores share the sweep
             public global::System.ReadOnlySpan<float> _product1;
-            public global::System.ReadOnlySpan<float> _product0;
             public global::System.Span<float> _ir;
             public global::System.Span<float> _W_f_sum;
             public global::System.Span<float> _z;
@@ -237,26 +234,18 @@ namespace CellGen.Cells
             [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // optimised from the first call
             public void Apply<V>(int row, int j) where V : struct, global::CellGen.CompilerServices.ISimd<V, float>
             {
-                V W_i_x = V.Load(_product1, row * (4 * H) + j); // W_i @ x[t] + b_i
-                V R_i_h_prev = V.Load(_product0, row * (4 * H) + j); // R_i @ h[t-1]
                 // ir = W_i @ x[t] + R_i @ h[t-1] + b_i
-                V ir = W_i_x + R_i_h_prev;
-                V W_f_x = V.Load(_product1, row * (4 * H) + H + j); // W_f @ x[t] + b_f
-                V R_f_h_prev = V.Load(_product0, row * (4 * H) + H + j); // R_f @ h[t-1]
+                V ir = V.Load(_product1, row * (4 * H) + j); // added up by the step's product
                 // (W_f @ x[t] + b_f) + R_f @ h[t-1]
-                V W_f_sum = W_f_x + R_f_h_prev;
+                V W_f_sum = V.Load(_product1, row * (4 * H) + H + j); // added up by the step's product
                 // lf = logsigmoid(W_f @ x[t] + R_f @ h[t-1] + b_f)
                 V lf = global::CellGen.CompilerServices.LaneOperators.LogSigmoid<V, float>(W_f_sum);
-                V W_z_x = V.Load(_product1, row * (4 * H) + 2 * H + j); // W_z @ x[t] + b_z
-                V R_z_h_prev = V.Load(_product0, row * (4 * H) + 2 * H + j); // R_z @ h[t-1]
                 // (W_z @ x[t] + b_z) + R_z @ h[t-1]
-                V W_z_sum = W_z_x + R_z_h_prev;
+                V W_z_sum = V.Load(_product1, row * (4 * H) + 2 * H + j); // added up by the step's product
                 // z = tanh(W_z @ x[t] + R_z @ h[t-1] + b_z)
                 V z = V.Tanh(W_z_sum);
-                V W_o_x = V.Load(_product1, row * (4 * H) + 3 * H + j); // W_o @ x[t] + b_o
-                V R_o_h_prev = V.Load(_product0, row * (4 * H) + 3 * H + j); // R_o @ h[t-1]
                 // (W_o @ x[t] + b_o) + R_o @ h[t-1]
-                V W_o_sum = W_o_x + R_o_h_prev;
+                V W_o_sum = V.Load(_product1, row * (4 * H) + 3 * H + j); // added up by the step's product
                 // o = sigmoid(W_o @ x[t] + R_o @ h[t-1] + b_o)
                 V o = V.Sigmoid(W_o_sum);
                 V m_prev = V.Load(_m_prev, row * H + j); // m[t-1]

@@ -139,12 +139,13 @@ public sealed class GemmTests
     {
         public ReadOnlySpan<float> Product;
         public Span<float> Output, ColumnSums;
-        public int Parts, PartWidth;
+        public int Parts, PartWidth, Stride; // Stride: floats from one row of the product to the next (0: Parts * PartWidth)
 
         public void Apply<V>(int row, int j) where V : struct, ISimd<V, float>
         {
             V sum = V.Constant(0.5f);
-            for (int p = 0; p < Parts; p++) sum = sum + V.Load(Product, (row * Parts + p) * PartWidth + j) * V.Constant(p + 1);
+            int stride = Stride == 0 ? Parts * PartWidth : Stride;
+            for (int p = 0; p < Parts; p++) sum = sum + V.Load(Product, row * stride + p * PartWidth + j) * V.Constant(p + 1);
             V.Store(sum, Output, row * PartWidth + j);
             V.AddTo(sum, ColumnSums, j);
         }
@@ -201,6 +202,55 @@ public sealed class GemmTests
         }
     }
 
+    [Theory]
+    [InlineData(4, 16, 4, 32, 1)]
+    [InlineData(33, 64, 4, 100, 1)]  // parts not whole panels: the blocks leave vector tails
+    [InlineData(40, 128, 4, 128, 1)]
+    [InlineData(64, 256, 1, 256, 1)]
+    [InlineData(5, 0, 2, 40, 1)]     // no operand: C stays as it was
+    [InlineData(2, 30, 4, 64, 1)]    // few rows, too small to share: product, then sweep
+    [InlineData(1, 128, 4, 128, 1)]  // few rows shared by two cores: fused
+    [InlineData(3, 100, 3, 200, 1)]  // ... with blocks of four panels, two, and vector tails
+    [InlineData(1, 128, 4, 128, 4)]  // block-diagonal, batch 1: four parts' panels at once
+    [InlineData(40, 256, 4, 256, 4)] // block-diagonal, fused
+    [InlineData(600, 300, 2, 64, 1)] // too many rows to fuse: product, then sweep
+    public void AStepAddedOntoCSweepsTheSums(int rows, int k, int parts, int partWidth, int blocks)
+    {
+        var random = new Random(rows * 1000 + partWidth + blocks);
+        int n = parts * partWidth, ldc = n + 5; // C's rows apart by more than n: the input's product may be wider
+        float[] a = RandomArray(random, rows * k), w = RandomArray(random, k / blocks * n), start = RandomArray(random, rows * ldc);
+        var packed = new PackedWeights<float>(k / blocks, n);
+        (float[] C, float[] Output) Run(bool fuse)
+        {
+            float[] c = (float[])start.Clone();
+            var output = new float[rows * partWidth];
+            var kernel = new GateSum { Product = c, Stride = ldc, Output = output, ColumnSums = new float[partWidth], Parts = parts, PartWidth = partWidth };
+            Gemm.FuseSweeps = fuse;
+            packed.Invalidate();
+            try { Gemm.ForwardOntoThenSweep(a, k, w, packed, c, ldc, rows, k, parts, partWidth, blocks, ref kernel); }
+            finally { Gemm.FuseSweeps = true; }
+            return (c, output);
+        }
+        var apart = Run(fuse: false);
+        int kb = k / blocks, rb = partWidth / blocks;
+        for (int r = 0; r < rows; r++)
+            for (int j = 0; j < ldc; j++)
+            {
+                double sum = start[r * ldc + j];
+                if (j < n)
+                    for (int q = 0; q < kb; q++) sum += (double)a[r * k + j % partWidth / rb * kb + q] * w[q * n + j];
+                AssertClose(sum, apart.C[r * ldc + j], $"C[{r}, {j}]");
+            }
+        // The sweep read the sums: the same kernel over the final C gives the same bits.
+        var again = new float[rows * partWidth];
+        var check = new GateSum { Product = apart.C, Stride = ldc, Output = again, ColumnSums = new float[partWidth], Parts = parts, PartWidth = partWidth };
+        Elementwise.ForEach(ref check, rows, partWidth);
+        Assert.Equal(again, apart.Output);
+        var fused = Run(fuse: true);
+        Assert.Equal(apart.C, fused.C);
+        Assert.Equal(apart.Output, fused.Output);
+    }
+
     [Fact]
     public void AFusedStepRefusesShapesThatDoNotFit()
     {
@@ -221,6 +271,13 @@ public sealed class GemmTests
         });
         Assert.Equal("sweepReads", e.ParamName);
         Assert.Contains("sweepReads holds 40 values, too few for [4, 12]", e.Message);
+        e = Assert.Throws<ArgumentException>(() =>
+        {
+            var kernel = new GateSum();
+            Gemm.ForwardOntoThenSweep(new float[12], 3, new float[36], null, new float[40], 12, 4, 3, 4, 3, 1, ref kernel);
+        });
+        Assert.Equal("c", e.ParamName);
+        Assert.Contains("c holds 40 values, too few for [4, 12]", e.Message);
     }
 
     [Fact]
