@@ -279,6 +279,10 @@ internal static class GemmSingle
         if (pack && lanes == 16 && rows <= InPlaceRows && (long)k * (end - j) <= InPlaceFloats)
             j = ForwardInPlace<V>(ref a, lda, ref w, ref bias, hasBias, ref c, ldc, rows, k, n, j, end, accumulate);
         int depth = pack || prepacked ? Math.Max(PanelFloats / (2 * lanes), 1) : Math.Max(k, 1);
+        // Adding onto C from outside (a step onto the input's product), the first slice adds C after its sums: loaded
+        // first, C's lines held every chain up until they came. Not below PanelRows rows, whose kernels (which one
+        // takes a column depends on how the columns are grouped, and so on the threads) start from C as they all do.
+        bool addLast = accumulate && rows >= PanelRows;
         float[]? panel = pack ? Panel(Math.Min(depth, k) * 2 * lanes) : null;
         for (; j + 2 * lanes <= end; j += 2 * lanes)
             for (int first = 0; first == 0 || first < k; first += depth) // once at least: with k = 0, C is the bias
@@ -296,14 +300,17 @@ internal static class GemmSingle
                     wj = ref Pack<V>(ref wj, n, count, panel);
                     stride = 2 * lanes;
                 }
-                ForwardPanelSlice<V>(ref Unsafe.Add(ref a, first), lda, ref wj, stride, ref bias, hasBias, ref c, ldc, rows, count, j, accumulate || first > 0);
+                ForwardPanelSlice<V>(ref Unsafe.Add(ref a, first), lda, ref wj, stride, ref bias, hasBias, ref c, ldc, rows, count, j, accumulate || first > 0, addLast && first == 0);
             }
         return ForwardVectors<V>(ref a, lda, ref w, ref bias, hasBias, ref c, ldc, rows, k, n, j, end, accumulate);
     }
 
-    /// <summary>C[:, j..j+2 vectors) = (C if <paramref name="accumulate"/>, else the bias) + A[:, slice] times one slice of a panel.</summary>
+    /// <summary>
+    /// C[:, j..j+2 vectors) = (C if <paramref name="accumulate"/>, else the bias) + A[:, slice] times one slice of a
+    /// panel; with <paramref name="addLast"/> (and <paramref name="accumulate"/>), the sums start from zero and C is added to them.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void ForwardPanelSlice<V>(ref float a, int lda, ref float wj, int stride, ref float bias, bool hasBias, ref float c, int ldc, int rows, int k, int j, bool accumulate)
+    private static void ForwardPanelSlice<V>(ref float a, int lda, ref float wj, int stride, ref float bias, bool hasBias, ref float c, int ldc, int rows, int k, int j, bool accumulate, bool addLast)
         where V : struct, IFloatLanes<V>
     {
         int lanes = V.Count;
@@ -311,11 +318,11 @@ internal static class GemmSingle
         int r = 0;
         // Six rows while more than eight are left or exactly six, so that what is left is a multiple of four where it can be.
         for (; rows - r >= 6 && (rows - r != 8); r += 6)
-            ForwardSixRows<V>(ref Unsafe.Add(ref a, r * lda), lda, ref wj, stride, b0, b1, ref Unsafe.Add(ref c, r * ldc + j), ldc, k, accumulate);
+            ForwardSixRows<V>(ref Unsafe.Add(ref a, r * lda), lda, ref wj, stride, b0, b1, ref Unsafe.Add(ref c, r * ldc + j), ldc, k, accumulate, addLast);
         for (; r + 4 <= rows; r += 4)
         {
             ref float ar = ref Unsafe.Add(ref a, r * lda);
-            ForwardFourRows<V>(ref ar, lda, lda, lda, ref wj, stride, b0, b1, ref Unsafe.Add(ref c, r * ldc + j), ldc, ldc, ldc, k, accumulate);
+            ForwardFourRows<V>(ref ar, lda, lda, lda, ref wj, stride, b0, b1, ref Unsafe.Add(ref c, r * ldc + j), ldc, ldc, ldc, k, accumulate, addLast);
         }
         // Three rows left (or two) take the four-row block with the missing row repeating the last (it computes the
         // same values into the same place): eight FMA chains in flight, where one row at a time keeps two and waits on
@@ -323,10 +330,10 @@ internal static class GemmSingle
         if (rows - r >= 2)
         {
             int l2 = rows - r == 3 ? lda : 0, c2 = rows - r == 3 ? ldc : 0;
-            ForwardFourRows<V>(ref Unsafe.Add(ref a, r * lda), lda, l2, 0, ref wj, stride, b0, b1, ref Unsafe.Add(ref c, r * ldc + j), ldc, c2, 0, k, accumulate);
+            ForwardFourRows<V>(ref Unsafe.Add(ref a, r * lda), lda, l2, 0, ref wj, stride, b0, b1, ref Unsafe.Add(ref c, r * ldc + j), ldc, c2, 0, k, accumulate, addLast);
         }
         else if (rows - r == 1)
-            ForwardOneRow<V>(ref Unsafe.Add(ref a, r * lda), ref wj, stride, b0, b1, ref Unsafe.Add(ref c, r * ldc + j), k, accumulate);
+            ForwardOneRow<V>(ref Unsafe.Add(ref a, r * lda), ref wj, stride, b0, b1, ref Unsafe.Add(ref c, r * ldc + j), k, accumulate, addLast);
     }
 
     /// <summary>
@@ -335,7 +342,7 @@ internal static class GemmSingle
     /// repeats a row.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void ForwardFourRows<V>(ref float a0, int step1, int step2, int step3, ref float wj, int stride, V b0, V b1, ref float c0, int cStep1, int cStep2, int cStep3, int k, bool accumulate)
+    private static void ForwardFourRows<V>(ref float a0, int step1, int step2, int step3, ref float wj, int stride, V b0, V b1, ref float c0, int cStep1, int cStep2, int cStep3, int k, bool accumulate, bool addLast)
         where V : struct, IFloatLanes<V>
     {
         int lanes = V.Count;
@@ -346,7 +353,7 @@ internal static class GemmSingle
         ref float c2 = ref Unsafe.Add(ref c1, cStep2);
         ref float c3 = ref Unsafe.Add(ref c2, cStep3);
         V c00 = b0, c01 = b1, c10 = b0, c11 = b1, c20 = b0, c21 = b1, c30 = b0, c31 = b1;
-        if (accumulate)
+        if (accumulate && !addLast)
         {
             c00 = V.LoadUnsafe(ref c0, 0); c01 = V.LoadUnsafe(ref c0, lanes);
             c10 = V.LoadUnsafe(ref c1, 0); c11 = V.LoadUnsafe(ref c1, lanes);
@@ -363,6 +370,13 @@ internal static class GemmSingle
             V.MultiplyAddTo(ref c20, x2, w0); V.MultiplyAddTo(ref c21, x2, w1);
             V.MultiplyAddTo(ref c30, x3, w0); V.MultiplyAddTo(ref c31, x3, w1);
         }
+        if (addLast) // all loads before any store: a repeated row reads what its row held
+        {
+            c00 += V.LoadUnsafe(ref c0, 0); c01 += V.LoadUnsafe(ref c0, lanes);
+            c10 += V.LoadUnsafe(ref c1, 0); c11 += V.LoadUnsafe(ref c1, lanes);
+            c20 += V.LoadUnsafe(ref c2, 0); c21 += V.LoadUnsafe(ref c2, lanes);
+            c30 += V.LoadUnsafe(ref c3, 0); c31 += V.LoadUnsafe(ref c3, lanes);
+        }
         // Repeated rows store last the values of the row they repeat, which are the same.
         V.StoreUnsafe(c30, ref c3, 0); V.StoreUnsafe(c31, ref c3, lanes);
         V.StoreUnsafe(c20, ref c2, 0); V.StoreUnsafe(c21, ref c2, lanes);
@@ -375,11 +389,12 @@ internal static class GemmSingle
     /// latency (four cycles) at every step of k.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void ForwardOneRow<V>(ref float a, ref float wj, int stride, V b0, V b1, ref float c, int k, bool accumulate)
+    private static void ForwardOneRow<V>(ref float a, ref float wj, int stride, V b0, V b1, ref float c, int k, bool accumulate, bool addLast)
         where V : struct, IFloatLanes<V>
     {
         int lanes = V.Count;
-        V c0 = accumulate ? V.LoadUnsafe(ref c, 0) : b0, c1 = accumulate ? V.LoadUnsafe(ref c, lanes) : b1;
+        bool start = accumulate && !addLast;
+        V c0 = start ? V.LoadUnsafe(ref c, 0) : b0, c1 = start ? V.LoadUnsafe(ref c, lanes) : b1;
         V zero = V.Constant(0), d0 = zero, d1 = zero, e0 = zero, e1 = zero, f0 = zero, f1 = zero;
         int p = 0;
         for (; p + 4 <= k; p += 4)
@@ -398,8 +413,14 @@ internal static class GemmSingle
             V.MultiplyAddTo(ref c0, x, V.LoadUnsafe(ref wj, p * stride));
             V.MultiplyAddTo(ref c1, x, V.LoadUnsafe(ref wj, p * stride + lanes));
         }
-        V.StoreUnsafe(c0 + d0 + (e0 + f0), ref c, 0);
-        V.StoreUnsafe(c1 + d1 + (e1 + f1), ref c, lanes);
+        V s0 = c0 + d0 + (e0 + f0), s1 = c1 + d1 + (e1 + f1);
+        if (addLast)
+        {
+            s0 += V.LoadUnsafe(ref c, 0);
+            s1 += V.LoadUnsafe(ref c, lanes);
+        }
+        V.StoreUnsafe(s0, ref c, 0);
+        V.StoreUnsafe(s1, ref c, lanes);
     }
 
     /// <summary>
@@ -409,12 +430,12 @@ internal static class GemmSingle
     /// W and A are read through references that move on each step: no multiplication in the loop.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void ForwardSixRows<V>(ref float a, int lda, ref float wj, int stride, V b0, V b1, ref float c, int ldc, int k, bool accumulate)
+    private static void ForwardSixRows<V>(ref float a, int lda, ref float wj, int stride, V b0, V b1, ref float c, int ldc, int k, bool accumulate, bool addLast)
         where V : struct, IFloatLanes<V>
     {
         int lanes = V.Count;
         V c00 = b0, c01 = b1, c10 = b0, c11 = b1, c20 = b0, c21 = b1, c30 = b0, c31 = b1, c40 = b0, c41 = b1, c50 = b0, c51 = b1;
-        if (accumulate)
+        if (accumulate && !addLast)
         {
             c00 = V.LoadUnsafe(ref c, 0); c01 = V.LoadUnsafe(ref c, lanes);
             c10 = V.LoadUnsafe(ref c, ldc); c11 = V.LoadUnsafe(ref c, ldc + lanes);
@@ -445,6 +466,15 @@ internal static class GemmSingle
             a0 = ref Unsafe.Add(ref a0, 1);
             a3 = ref Unsafe.Add(ref a3, 1);
             wp = ref Unsafe.Add(ref wp, stride);
+        }
+        if (addLast)
+        {
+            c00 += V.LoadUnsafe(ref c, 0); c01 += V.LoadUnsafe(ref c, lanes);
+            c10 += V.LoadUnsafe(ref c, ldc); c11 += V.LoadUnsafe(ref c, ldc + lanes);
+            c20 += V.LoadUnsafe(ref c, 2 * ldc); c21 += V.LoadUnsafe(ref c, 2 * ldc + lanes);
+            c30 += V.LoadUnsafe(ref c, 3 * ldc); c31 += V.LoadUnsafe(ref c, 3 * ldc + lanes);
+            c40 += V.LoadUnsafe(ref c, 4 * ldc); c41 += V.LoadUnsafe(ref c, 4 * ldc + lanes);
+            c50 += V.LoadUnsafe(ref c, 5 * ldc); c51 += V.LoadUnsafe(ref c, 5 * ldc + lanes);
         }
         V.StoreUnsafe(c00, ref c, 0); V.StoreUnsafe(c01, ref c, lanes);
         V.StoreUnsafe(c10, ref c, ldc); V.StoreUnsafe(c11, ref c, ldc + lanes);
