@@ -29,7 +29,6 @@ public static class Program
         if (args.Length > 0 && args[0] == "distributed") return Distributed.Run();
         if (args.Length > 0 && args[0] == "matmul") return MatMul.Run();
         if (args.Length > 0 && args[0] == "sweep") return SweepRate.Run();
-        if (args.Length > 0 && args[0] == "before") return BeforeAfter.Run(args.Skip(1).Select(int.Parse).ToArray());
         if (args.Length > 0 && args[0] == "peak") { Console.WriteLine($"FMA peak of {Threads.Count} threads: {Peak.GigaflopsPerSecond(Threads.Count):F1} GFLOP/s"); return 0; }
         if (args.Length > 0 && args[0] == "roofline") return Roofline.Run(args.Skip(1).ToArray());
         BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
