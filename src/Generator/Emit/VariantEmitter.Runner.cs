@@ -151,11 +151,11 @@ internal sealed partial class VariantEmitter
 
     private string TransposedField(int weights) => Field("transposed:" + weights, WeightsField(weights) + "Transposed");
 
-    /// <summary>The weight buffers a [DropConnect] drops, in buffer order.</summary>
     /// <summary>The schedule's buffers this variant uses: not the output of a step's product that adds itself onto another (single precision).</summary>
     private IEnumerable<BufferPlan> RunnerBuffers() =>
         _schedule.Buffers.Where(b => !(_p.IsSingle && _schedule.Calls.Any(c => c.AddsOnto >= 0 && c.OutputBuffer == b.Index)));
 
+    /// <summary>The weight buffers a [DropConnect] drops, in buffer order.</summary>
     private List<WeightBuffer> DroppedWeights() => _schedule.Optimised.Buffers.Where(b => _schedule.DropConnect(b.Index) >= 0).ToList();
 
     private string UsedField(int weights) => Field("used:" + weights, WeightsField(weights) + "Used");

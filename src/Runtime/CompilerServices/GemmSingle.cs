@@ -159,7 +159,8 @@ internal static class GemmSingle
         for (int u = start; u < end; u += block)
         {
             int uEnd = Math.Min(u + block, end);
-            // The block's lines of every part of what the sweep also reads, asked for while the block's product runs.
+            // The block's lines of every part of what the sweep also reads, or of C when the product adds onto it
+            // (after its sums, from PanelRows rows), asked for before the block's product runs.
             if (!Unsafe.IsNullRef(ref ahead))
                 for (int p = 0; p < parts; p++) ReadAhead(ref Unsafe.Add(ref ahead, p * partWidth + u), ldc, rows, uEnd - u);
             ForwardBlocks(ref a, lda, ref w, ref panels, panelLanes, ref bias, hasBias, ref c, ldc, rows, k, parts, partWidth, blocks, u, uEnd, accumulate);
