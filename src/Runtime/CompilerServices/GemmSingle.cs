@@ -60,8 +60,12 @@ internal static class GemmSingle
             int first = 0;
             // A few rows from packed panels take the panels of four parts at once, wherever they lie: per part, a block
             // of one panel is a product of 2 FMA chains and a call's overhead (Slstm's step at b1-h128, heads of 32:
-            // 16 such products of 1 024 multiply-adds each).
-            if (rows < 4 && panelLanes > 0 && blocks > 1 && u % (2 * panelLanes) == 0 && (uEnd - u) % (2 * panelLanes) == 0)
+            // 16 such products of 1 024 multiply-adds each). So does one row of a dense W whose parts are whole panels:
+            // per part, a core's half of H 128 is two panels, too few for the four-panel kernel, and was read from W
+            // as it lies (lstm/b1-h128 forward 0.85-0.89 of that, b1-h256-t150 0.89-0.96, both paths, alternating in
+            // one process); two or three rows are faster on their own kernels, which load each vector of W once for all
+            // rows (lstm b2 and b3: 1.2-1.4x slower this way).
+            if (rows < 4 && panelLanes > 0 && (blocks > 1 || rows == 1 && partWidth % (2 * panelLanes) == 0) && u % (2 * panelLanes) == 0 && (uEnd - u) % (2 * panelLanes) == 0)
             {
                 first = parts / 4 * 4;
                 for (int p = 0; p < first; p += 4)

@@ -28,6 +28,8 @@ public sealed class GemmBlocksTests
     [InlineData(70, 384, 2, 96, 3)]   // an odd number of blocks: split at a whole panel
     [InlineData(700, 40, 2, 40, 5)]   // many rows: a hoisted product
     [InlineData(5, 37, 2, 74, 1)]     // one block: the dense product
+    [InlineData(1, 128, 4, 128, 1)]   // one row of a dense W, parts of whole panels: four parts' panels at once
+    [InlineData(1, 80, 4, 80, 1)]     // ... parts of 80: whole AVX2 panels, not AVX-512 ones
     public void BlockProductsEqualTheFullMatrix(int rows, int k, int parts, int partWidth, int blocks)
     {
         var random = new Random(rows * 7919 + k * 31 + parts * 5 + blocks);
