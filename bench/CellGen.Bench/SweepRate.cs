@@ -9,7 +9,8 @@ using CellGen.CompilerServices;
 namespace CellGen.Bench;
 
 /// <summary>
-/// sweep: the Lstm's forward sweep alone (its gates, c[t] and h[t], as the generated kernel computes them) over the
+/// sweep: the Lstm's forward sweep alone (its gates, c[t] and h[t], as the generated kernel computed them before the
+/// step's product added itself onto the input's: each gate the sum of two products' outputs) over the
 /// steps of lstm/b32-h256 (B 32, H 256, T 50) on one core, in ns per vector of cells, with its operands in L2 or
 /// streamed from memory step by step as the pass reads them, and with the buffers 64-byte aligned or 16 bytes off.
 /// What the sweep costs outside the pass, to set beside its share of the pass in `bench/profile.sh`.

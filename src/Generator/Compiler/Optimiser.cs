@@ -73,7 +73,8 @@ internal static class Optimiser
         };
     }
 
-    private static int[] CountUses(StepGraph graph)
+    /// <summary>How many nodes (and state updates) read each node.</summary>
+    internal static int[] CountUses(StepGraph graph)
     {
         var uses = new int[graph.Nodes.Count];
         foreach (Node node in graph.Nodes)

@@ -328,18 +328,10 @@ internal static class Scheduler
         var nodes = cell.Graph.Nodes;
         WeightBuffer weights = cell.Buffers[step.Buffer];
         if (weights.HasBias) return -1;
-        var uses = new int[nodes.Count];
-        foreach (Node node in nodes)
-            foreach (int a in node.Args) uses[a]++;
-        foreach (StateUpdate update in cell.Graph.Updates) uses[update.Node]++;
+        int[] uses = Optimiser.CountUses(cell.Graph);
         var members = new HashSet<int>(sweep.Nodes);
-        int PartOf(int call, int slot)
-        {
-            var found = Enumerable.Range(0, nodes.Count).Where(i => cell.CallOfNode[i] == call && cell.SlotOfNode[i] == slot).ToList();
-            return found.Count == 1 ? found[0] : -1;
-        }
-        bool AddedOnce(Node sum, int arg) =>
-            Enumerable.Range(0, sum.Args.Count).Count(k => sum.Args[k] == arg) == 1 && Enumerable.Range(0, sum.Args.Count).All(k => sum.Args[k] != arg || sum.Signs[k] > 0);
+        // Each part is read once (uses), so it stands once in the sum: its sign there is its only one.
+        bool Added(Node sum, int arg) => sum.Args.Contains(arg) && Enumerable.Range(0, sum.Args.Count).All(k => sum.Args[k] != arg || sum.Signs[k] > 0);
         foreach (GemmCall hoisted in cell.Calls.Where(c => c.Hoisted))
         {
             WeightBuffer other = cell.Buffers[hoisted.Buffer];
@@ -347,10 +339,10 @@ internal static class Scheduler
             bool all = true;
             for (int slot = 0; slot < weights.Parts.Count && all; slot++)
             {
-                int mine = PartOf(step.Index, slot), theirs = PartOf(hoisted.Index, slot);
+                int mine = OnlyPart(cell, step.Index, slot), theirs = OnlyPart(cell, hoisted.Index, slot);
                 int sum = mine < 0 ? -1 : Enumerable.Range(0, nodes.Count).Where(i => nodes[i].Args.Contains(mine)).DefaultIfEmpty(-1).First();
                 all = theirs >= 0 && sum >= 0 && uses[mine] == 1 && uses[theirs] == 1 && members.Contains(sum) && nodes[sum].Op == Op.Sum
-                    && AddedOnce(nodes[sum], mine) && AddedOnce(nodes[sum], theirs) && !derivative.Needed[mine] && !derivative.Needed[theirs];
+                    && Added(nodes[sum], mine) && Added(nodes[sum], theirs) && !derivative.Needed[mine] && !derivative.Needed[theirs];
             }
             if (all) return hoisted.Index;
         }
@@ -399,10 +391,17 @@ internal static class Scheduler
     /// <summary>The one contribution to the gradient of the part of <paramref name="call"/> at <paramref name="slot"/>; null when the part is not one node or its gradient has no or several terms.</summary>
     private static Contribution? OnlyContribution(OptimisedCell cell, Derivative derivative, int call, int slot)
     {
-        var nodes = Enumerable.Range(0, cell.CallOfNode.Count).Where(i => cell.CallOfNode[i] == call && cell.SlotOfNode[i] == slot).ToList();
-        if (nodes.Count != 1) return null;
-        var terms = derivative.Contributions.Where(c => c.Target == nodes[0]).ToList();
+        int part = OnlyPart(cell, call, slot);
+        if (part < 0) return null;
+        var terms = derivative.Contributions.Where(c => c.Target == part).ToList();
         return terms.Count == 1 ? terms[0] : null;
+    }
+
+    /// <summary>The node that is the part of <paramref name="call"/> at <paramref name="slot"/>; -1 when there is not exactly one.</summary>
+    private static int OnlyPart(OptimisedCell cell, int call, int slot)
+    {
+        var nodes = Enumerable.Range(0, cell.CallOfNode.Count).Where(i => cell.CallOfNode[i] == call && cell.SlotOfNode[i] == slot).ToList();
+        return nodes.Count == 1 ? nodes[0] : -1;
     }
 
     /// <summary>
