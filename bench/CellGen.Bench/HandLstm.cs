@@ -8,14 +8,15 @@ namespace CellGen.Bench;
 
 /// <summary>
 /// An LSTM written by hand: the input product of all steps hoisted before the loop (bias folded in), one product on
-/// h[t-1] per step for all four gates, fused with the loop for the gates and the state update (gate values kept only
-/// when recording), and the weight gradients as large products after the loop.
+/// h[t-1] per step for all four gates, added onto that step's slice of the input product (as the generated cells do)
+/// and fused with the loop for the gates and the state update (gate values kept only when recording), and the weight
+/// gradients as large products after the loop.
 /// </summary>
 public sealed class HandLstm : HandCell
 {
     private readonly WeightCopies _wh, _wx;
     public readonly float[] Wh, Wx, Bias, WhGrad, WxGrad, BiasGrad;
-    private readonly float[] _zx, _zh, _gates, _c, _h0, _tanhC, _dz, _dc, _dhNext, _dcNext;
+    private readonly float[] _zx, _gates, _c, _h0, _tanhC, _dz, _dc, _dhNext, _dcNext;
 
     public HandLstm(int inputSize, int hiddenSize, int batch, int steps) : base(inputSize, hiddenSize, batch, steps)
     {
@@ -23,7 +24,7 @@ public sealed class HandLstm : HandCell
         Wh = new float[H * g]; Wx = new float[X * g]; _wh = new WeightCopies(Wh, H, g); _wx = new WeightCopies(Wx, X, g);
         Bias = new float[g];
         WhGrad = new float[Wh.Length]; WxGrad = new float[Wx.Length]; BiasGrad = new float[g];
-        _zx = new float[T * B * g]; _zh = new float[B * g];
+        _zx = new float[T * B * g];
         _gates = new float[T * B * g];          // i, f, g, o after their activations
         _c = new float[(T + 1) * B * H];        // c[0..T]
         _h0 = new float[B * H];
@@ -60,10 +61,11 @@ public sealed class HandLstm : HandCell
             // The gates and the state update of each block of hidden units run as soon as the product has its gates.
             var step = new StepKernel
             {
-                H = H, Record = record, Zh = _zh, Zx = Step(_zx, t, g), CPrev = Step(_c, t, H),
+                H = H, Record = record, Z = Step(_zx, t, g), CPrev = Step(_c, t, H),
                 Gates = Step(_gates, t, g), C = Step(_c, t + 1, H), Hidden = Step(outputs, t, H), TanhC = Step(_tanhC, t, H),
             };
-            Gemm.ForwardThenSweep(t == 0 ? _h0 : Step(outputs, t - 1, H), H, Wh, _wh.Packed, default, _zh, g, B, H, 4, H, ref step, step.Zx); // Zx read ahead, as the generated cells do
+            // z[t] += h[t-1] Wh, then the sweep over each block of z[t] (the input's gates and the step's, added up).
+            Gemm.ForwardOntoThenSweep(t == 0 ? _h0 : Step(outputs, t - 1, H), H, Wh, _wh.Packed, Step(_zx, t, g), g, B, H, 4, H, 1, ref step);
         }
     }
 
@@ -72,7 +74,7 @@ public sealed class HandLstm : HandCell
     {
         public int H;
         public bool Record;
-        public ReadOnlySpan<float> Zh, Zx, CPrev;
+        public ReadOnlySpan<float> Z, CPrev;
         public Span<float> Gates, C, Hidden, TanhC;
 
         public static int Work => 48; // as the generated Lstm's sweep states it
@@ -80,10 +82,10 @@ public sealed class HandLstm : HandCell
         public void Apply<V>(int r, int j) where V : struct, ISimd<V, float>
         {
             int row = r * 4 * H, at = r * H + j;
-            V i = V.Sigmoid(V.Load(Zh, row + j) + V.Load(Zx, row + j));
-            V f = V.Sigmoid(V.Load(Zh, row + H + j) + V.Load(Zx, row + H + j));
-            V cand = V.Tanh(V.Load(Zh, row + 2 * H + j) + V.Load(Zx, row + 2 * H + j));
-            V o = V.Sigmoid(V.Load(Zh, row + 3 * H + j) + V.Load(Zx, row + 3 * H + j));
+            V i = V.Sigmoid(V.Load(Z, row + j));
+            V f = V.Sigmoid(V.Load(Z, row + H + j));
+            V cand = V.Tanh(V.Load(Z, row + 2 * H + j));
+            V o = V.Sigmoid(V.Load(Z, row + 3 * H + j));
             V cNew = f * V.Load(CPrev, at) + i * cand;
             V tc = V.Tanh(cNew);
             V.Store(cNew, C, at);
