@@ -1,5 +1,6 @@
 using System;
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 
 namespace CellGen.CompilerServices;
@@ -278,7 +279,7 @@ internal static class GemmSingle
         if (rows < 4) return ForwardFewRows<V>(ref a, lda, ref w, ref bias, hasBias, ref c, ldc, rows, k, n, j, end, accumulate);
         // Rows of W lie n floats apart, often a multiple of 4 KiB: a panel read in place maps to few cache sets and
         // thrashes L1. So panels are read from the packed weights when the caller has them, or, with enough rows to
-        // reuse it, each panel is first copied into a contiguous buffer.
+        // reuse them, copied four at a time into a contiguous buffer (ForwardCopiedPanels).
         bool prepacked = panelLanes == lanes && j % (2 * lanes) == 0;
         bool pack = !prepacked && rows >= 8 && V.Count > 1;
         if (pack && lanes == 16 && rows <= InPlaceRows && (long)k * (end - j) <= InPlaceFloats)
@@ -288,7 +289,7 @@ internal static class GemmSingle
         // first, C's lines held every chain up until they came. Not below PanelRows rows, whose kernels (which one
         // takes a column depends on how the columns are grouped, and so on the threads) start from C as they all do.
         bool addLast = accumulate && rows >= PanelRows;
-        float[]? panel = pack ? Panel(Math.Min(depth, k) * 2 * lanes) : null;
+        if (pack) j = ForwardCopiedPanels<V>(ref a, lda, ref w, ref bias, hasBias, ref c, ldc, rows, k, n, j, end, depth, accumulate, addLast);
         for (; j + 2 * lanes <= end; j += 2 * lanes)
             for (int first = 0; first == 0 || first < k; first += depth) // once at least: with k = 0, C is the bias
             {
@@ -300,14 +301,42 @@ internal static class GemmSingle
                     wj = ref Unsafe.Add(ref panels, (j / (2 * lanes) * k + first) * 2 * lanes);
                     stride = 2 * lanes;
                 }
-                else if (panel is not null)
-                {
-                    wj = ref Pack<V>(ref wj, n, count, panel);
-                    stride = 2 * lanes;
-                }
                 ForwardPanelSlice<V>(ref Unsafe.Add(ref a, first), lda, ref wj, stride, ref bias, hasBias, ref c, ldc, rows, count, j, accumulate || first > 0, addLast && first == 0);
             }
         return ForwardVectors<V>(ref a, lda, ref w, ref bias, hasBias, ref c, ldc, rows, k, n, j, end, accumulate);
+    }
+
+    /// <summary>Panels copied together by <see cref="ForwardCopiedPanels"/>: a strip of W 256 bytes wide (on AVX2), 64 KiB deep at most.</summary>
+    private const int CopiedPanels = 4;
+
+    /// <summary>
+    /// ForwardPanels' columns [j, end) from W as it lies, each slice of <paramref name="depth"/> rows of four panels
+    /// copied contiguous at once, then multiplied as packed panels are. Copied one panel at a time, each row of W gave
+    /// 64 bytes (AVX2) from another page; four at once read 256 bytes of it (AVX2, both ways alternating in one process:
+    /// [8, 256] x [256, 1024] 1.11x-1.27x faster, [32, 256] x [256, 1024] 1.10x-1.11x, [64, 512] x [512, 2048]
+    /// 1.06x-1.08x, [128, 256] x [256, 1024] 1.02x-1.03x; eight or sixteen at once no faster than four; docs/performance.md).
+    /// Returns the first column it left.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization | MethodImplOptions.NoInlining)]
+    private static int ForwardCopiedPanels<V>(ref float a, int lda, ref float w, ref float bias, bool hasBias, ref float c, int ldc, int rows, int k, int n, int j, int end, int depth, bool accumulate, bool addLast)
+        where V : struct, IFloatLanes<V>
+    {
+        int width = 2 * V.Count;
+        float[] strip = Panel(CopiedPanels * Math.Min(depth, k) * width);
+        while (j + width <= end)
+        {
+            int count = Math.Min(CopiedPanels, (end - j) / width);
+            for (int first = 0; first == 0 || first < k; first += depth) // once at least: with k = 0, C is the bias
+            {
+                int depthHere = Math.Min(depth, k - first);
+                ref float panels = ref MemoryMarshal.GetArrayDataReference(strip);
+                PackedWeights<float>.Pack(ref Unsafe.Add(ref w, first * n + j), n, ref panels, depthHere, count, width);
+                for (int q = 0; q < count; q++)
+                    ForwardPanelSlice<V>(ref Unsafe.Add(ref a, first), lda, ref Unsafe.Add(ref panels, q * depthHere * width), width, ref bias, hasBias, ref c, ldc, rows, depthHere, j + q * width, accumulate || first > 0, addLast && first == 0);
+            }
+            j += count * width;
+        }
+        return j;
     }
 
     /// <summary>

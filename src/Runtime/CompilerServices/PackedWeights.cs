@@ -88,22 +88,24 @@ public sealed class PackedWeights<T> where T : unmanaged, INumberBase<T>
             }
             // Gemm has checked w against [K, N] (Count of them) before it asks.
             for (int m = 0; m < Count; m++)
-                Pack(ref Unsafe.Add(ref MemoryMarshal.GetReference(MemoryMarshal.Cast<T, float>(w)), (nint)m * K * N), ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_panels), (nint)m * MatrixFloats), K, N, 2 * Lanes);
+                Pack(ref Unsafe.Add(ref MemoryMarshal.GetReference(MemoryMarshal.Cast<T, float>(w)), (nint)m * K * N), N, ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_panels), (nint)m * MatrixFloats), K, N / (2 * Lanes), 2 * Lanes);
             _current = true;
         }
         return Lanes;
     }
 
     /// <summary>
-    /// W's rows eight at a time, each panel taking its eight rows of the tile: the reads run along W's rows and each
-    /// panel is written eight lines at once. Panel by panel, one row at a time, read W's rows n floats apart, each in
-    /// another page: twice as slow ([256, 1024] on AVX2: 61 us that way, 30 us this way, medians of 200).
+    /// <paramref name="count"/> panels <paramref name="width"/> floats wide of the <paramref name="k"/> rows from
+    /// <paramref name="w"/>, <paramref name="stride"/> floats apart, one after another from <paramref name="panels"/>
+    /// (panel q at q k width). W's rows eight at a time, each panel taking its eight rows of the tile: the reads run
+    /// along W's rows and each panel is written eight lines at once. Panel by panel, one row at a time, read W's rows
+    /// n floats apart, each in another page: twice as slow ([256, 1024] on AVX2: 61 us that way, 30 us this way,
+    /// medians of 200). Also the copies of the products from W as it lies (GemmSingle.ForwardCopiedPanels).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Pack(ref float w, ref float panels, int k, int n, int width)
+    internal static void Pack(ref float w, int stride, ref float panels, int k, int count, int width)
     {
         const int Tile = 8;
-        int count = n / width;
         for (int first = 0; first < k; first += Tile)
         {
             int last = Math.Min(first + Tile, k);
@@ -112,7 +114,7 @@ public sealed class PackedWeights<T> where T : unmanaged, INumberBase<T>
                 ref float panel = ref Unsafe.Add(ref panels, (nint)q * k * width);
                 for (int p = first; p < last; p++)
                 {
-                    ref float from = ref Unsafe.Add(ref w, (nint)p * n + q * width);
+                    ref float from = ref Unsafe.Add(ref w, (nint)p * stride + q * width);
                     ref float to = ref Unsafe.Add(ref panel, (nint)p * width);
                     if (Vector256.IsHardwareAccelerated)
                         for (int i = 0; i < width; i += 8) Vector256.StoreUnsafe(Vector256.LoadUnsafe(ref from, (nuint)i), ref to, (nuint)i);

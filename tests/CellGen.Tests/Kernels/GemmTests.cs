@@ -51,6 +51,8 @@ public sealed class GemmTests
     [InlineData(130, 128, 65)] // two panels and one column of dot products
     [InlineData(64, 40, 200)] // W read in place (Vector512): eleven blocks of rows, 9 of six and 2 of five; then eight columns in vectors
     [InlineData(65, 40, 128)] // one row more: panels copied first
+    [InlineData(40, 300, 91)]  // panels copied four at a time (AVX2): a strip of four, a shorter one, vectors; k in two slices
+    [InlineData(70, 300, 171)] // ... on every lane width (Vector512 from 65 rows): strips and tails, k in slices
     public void ProductsMatchPlainLoops(int rows, int k, int n)
     {
         var random = new Random(rows * 1000 + k * 10 + n);
