@@ -161,28 +161,32 @@ public static class Compare
     }
 
     /// <summary>
-    /// profile CELL/CONFIG [forward|train] [SECONDS]: runs one case for a while (default forward, 10 s) and nothing
+    /// profile CELL/CONFIG [forward|train|ort] [SECONDS]: runs one case for a while (default forward, 10 s) and nothing
     /// else, for a profiler to sample (docs/performance.md, "Profiling"), after a warm-up of a second; prints the time
     /// per run and how many cores the process kept busy meanwhile (its processor time over the wall time), so that a
-    /// profile's shares can be read against the time the cores sat idle (bench/profile.sh).
+    /// profile's shares can be read against the time the cores sat idle (bench/profile.sh). <c>ort</c> runs ONNX
+    /// Runtime's forward of the same cell and sizes instead, for its profile beside ours.
     /// </summary>
     public static int Profile(string[] args)
     {
-        if (args.Length < 1 || args.Length > 3 || (args.Length > 1 && args[1] is not ("forward" or "train")))
+        if (args.Length < 1 || args.Length > 3 || (args.Length > 1 && args[1] is not ("forward" or "train" or "ort")))
         {
-            Console.Error.WriteLine("Usage: profile CELL/CONFIG [forward|train] [SECONDS]");
+            Console.Error.WriteLine("Usage: profile CELL/CONFIG [forward|train|ort] [SECONDS]");
             return 2;
         }
-        bool train = args.Length > 1 && args[1] == "train";
+        bool train = args.Length > 1 && args[1] == "train", ort = args.Length > 1 && args[1] == "ort";
         double seconds = args.Length > 2 ? double.Parse(args[2], CultureInfo.InvariantCulture) : 10;
         foreach ((string key, SequenceRunner<float> runner, float[] x, Random random) in Named([args[0]]))
         {
             var outputs = new float[x.Length];
             float[] dy = Enumerable.Range(0, x.Length).Select(_ => (float)(random.NextDouble() - 0.5)).ToArray();
             var dx = new float[x.Length];
+            // ONNX Runtime's forward of the same cell (its session's two threads), for a profile beside ours.
+            using OrtPeer? peer = ort ? new OrtPeer(runner.Cell, x, runner.MaxBatchSize) : null;
             void Run()
             {
-                if (train)
+                if (peer is not null) peer.Run();
+                else if (train)
                 {
                     runner.ForwardTraining(x, runner.MaxBatchSize, default, outputs, default);
                     runner.Backward(dy, default, dx, default);
@@ -197,7 +201,7 @@ public static class Compare
             for (; clock.Elapsed.TotalSeconds < seconds; runs++) Run();
             double wall = clock.Elapsed.TotalMilliseconds, busy = (Process.GetCurrentProcess().TotalProcessorTime - processor).TotalMilliseconds / wall;
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"{key} {(train ? "train" : "forward")}: {runs} runs, {wall / runs:F3} ms each, cores busy {busy:F2} of {CellGen.Threads.Count}"));
+                $"{key} {(train ? "train" : ort ? "ONNX Runtime forward" : "forward")}: {runs} runs, {wall / runs:F3} ms each, cores busy {busy:F2} of {CellGen.Threads.Count}"));
             return 0;
         }
         Console.Error.WriteLine($"No case {args[0]}: cells {string.Join(", ", Cells.Select(c => c.Name))}, configurations {string.Join(", ", Configurations.Select(c => c.Name))}, or one of --deepbench's ({string.Join(", ", DeepBench.Select(d => $"{d.Cell}/{d.Config.Name}"))})");
