@@ -322,14 +322,13 @@ internal static class GemmSingle
         where V : struct, IFloatLanes<V>
     {
         int width = 2 * V.Count;
-        float[] strip = Panel(CopiedPanels * Math.Min(depth, k) * width);
+        ref float panels = ref MemoryMarshal.GetArrayDataReference(Panel(CopiedPanels * Math.Min(depth, k) * width));
         while (j + width <= end)
         {
             int count = Math.Min(CopiedPanels, (end - j) / width);
             for (int first = 0; first == 0 || first < k; first += depth) // once at least: with k = 0, C is the bias
             {
                 int depthHere = Math.Min(depth, k - first);
-                ref float panels = ref MemoryMarshal.GetArrayDataReference(strip);
                 PackedWeights<float>.Pack(ref Unsafe.Add(ref w, first * n + j), n, ref panels, depthHere, count, width);
                 for (int q = 0; q < count; q++)
                     ForwardPanelSlice<V>(ref Unsafe.Add(ref a, first), lda, ref Unsafe.Add(ref panels, q * depthHere * width), width, ref bias, hasBias, ref c, ldc, rows, depthHere, j + q * width, accumulate || first > 0, addLast && first == 0);
