@@ -701,7 +701,11 @@ internal static class GemmSingle
     /// <paramref name="wj"/> + p n). Fewer than six compute the last row again in the sums left over, and store only
     /// their own: one code for every block, its 24 sums in registers.
     /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    // Never inlined, whatever it asks: the JIT does not inline a method with this many locals. So it is compiled fully
+    // optimised at once, as the other kernels are; marked for inlining only, it ran unoptimised until tiering caught
+    // up, which on one processor took seconds (`gemm 32 256 1024` forward with DOTNET_PROCESSOR_COUNT=1: 11 ms a call
+    // against 0.17).
+    [MethodImpl(MethodImplOptions.AggressiveOptimization | MethodImplOptions.NoInlining)]
     private static void SixRowsFourVectors<V>(ref float a, int lda, int count, ref float wj, int n, ref float bias, bool hasBias, ref float c, int ldc, int k, int j, bool accumulate)
         where V : struct, IFloatLanes<V>
     {
