@@ -159,8 +159,11 @@ internal static class GemmSingle
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static unsafe void ForwardThenSweep(ref float a, int lda, ref float w, ref float panels, int panelLanes, ref float bias, bool hasBias, ref float c, int ldc, int rows, int k, int parts, int partWidth, int blocks, int start, int end, delegate*<void*, int, int, int, void> sweep, void* kernel, ref float ahead, bool accumulate)
     {
-        // Few rows take blocks of four panels, the width of their kernel (ForwardFewRowsPacked).
-        int block = rows < PanelRows ? 4 * SweepBlock() : SweepBlock();
+        // Few rows take blocks of four panels, the width of their kernel (ForwardFewRowsPacked); more rows two: one
+        // panel per block gave each part's product, the read-ahead and the sweep's call twice as often for the same
+        // columns (two against one, alternating in one process, 20 rounds, median time: lstm/b32-h256 0.95-1.01 on
+        // AVX2, 0.96-0.97 on AVX-512; gru, peephole at b32-h256 and b64-h512 0.95-1.05, 0.97 at the median; rnn 0.99-1.01).
+        int block = rows < PanelRows ? 4 * SweepBlock() : 2 * SweepBlock();
         for (int u = start; u < end; u += block)
         {
             int uEnd = Math.Min(u + block, end);
@@ -191,7 +194,7 @@ internal static class GemmSingle
         }
     }
 
-    /// <summary>Columns of each part per block of <see cref="ForwardThenSweep"/>: one panel of the widest lanes (32 floats with Vector512).</summary>
+    /// <summary>The width of one panel of the widest lanes (32 floats with Vector512): a block of <see cref="ForwardThenSweep"/> is two or four of them.</summary>
     private static int SweepBlock() =>
         Vector512.IsHardwareAccelerated ? 32 : Vector256.IsHardwareAccelerated ? 16 : 8;
 
@@ -249,7 +252,7 @@ internal static class GemmSingle
     }
 
     /// <summary>
-    /// Rows of A from which a fused step runs in blocks of one panel; fewer are fused with the sweep in blocks of four
+    /// Rows of A from which a fused step runs in blocks of two panels; fewer are fused with the sweep in blocks of four
     /// panels only when the two cores share the step. (Which kernels the rows take: ForwardPanels.)
     /// 8 rather than 4: at batch 4 the fused blocks' calls cost more than they save (DeepBench's lstm b4-h256-t150
     /// forward 7.40 -> 6.66 ms, gru b4-h512-t100 12.3 -> 11.2, medians of three alternating runs, AVX2).

@@ -157,6 +157,7 @@ public sealed class GemmTests
     [InlineData(4, 16, 4, 32)]
     [InlineData(8, 37, 3, 48)]
     [InlineData(33, 64, 4, 100)]   // parts not whole panels: the blocks leave vector tails
+    [InlineData(16, 64, 4, 80)]    // blocks of two panels: the last one partial at every width
     [InlineData(40, 128, 4, 128)]
     [InlineData(64, 256, 1, 256)]
     [InlineData(5, 0, 2, 40)]      // no operand: the gates are the bias
