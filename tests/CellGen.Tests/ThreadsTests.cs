@@ -52,20 +52,19 @@ public sealed class ThreadsTests
         int before = Threads.Count;
         try
         {
-            Threads.Count = 2;
             const int Rows = 64, K = 128, N = 256; // 2 million multiply-adds: shared between the cores
             var random = new Random(3);
             float[][] a = [Fill(Rows * K), Fill(Rows * K)];
             float[] w = Fill(K * N);
             float[] Fill(int length) => Enumerable.Range(0, length).Select(_ => (float)(random.NextDouble() - 0.5)).ToArray();
+            Threads.Count = 1; // the expected products on this core alone
             float[][] expected = a.Select(x =>
             {
                 var c = new float[Rows * N];
-                Threads.Count = 1;
                 Gemm.Forward<float>(x, K, w, default, c, N, Rows, K, N);
-                Threads.Count = 2;
                 return c;
             }).ToArray();
+            Threads.Count = 2;
             var run = System.Threading.Tasks.Task.Run(() =>
             {
                 var c = new float[Rows * N];

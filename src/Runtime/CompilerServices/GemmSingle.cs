@@ -163,7 +163,7 @@ internal static class GemmSingle
         // panel per block gave each part's product, the read-ahead and the sweep's call twice as often for the same
         // columns (two against one, alternating in one process, 20 rounds, median time: lstm/b32-h256 0.95-1.01 on
         // AVX2, 0.96-0.97 on AVX-512; gru, peephole at b32-h256 and b64-h512 0.95-1.05, 0.97 at the median; rnn 0.99-1.01).
-        int block = rows < PanelRows ? 4 * SweepBlock() : 2 * SweepBlock();
+        int block = (rows < PanelRows ? 4 : 2) * WidestPanel();
         for (int u = start; u < end; u += block)
         {
             int uEnd = Math.Min(u + block, end);
@@ -195,7 +195,7 @@ internal static class GemmSingle
     }
 
     /// <summary>The width of one panel of the widest lanes (32 floats with Vector512): a block of <see cref="ForwardThenSweep"/> is two or four of them.</summary>
-    private static int SweepBlock() =>
+    private static int WidestPanel() =>
         Vector512.IsHardwareAccelerated ? 32 : Vector256.IsHardwareAccelerated ? 16 : 8;
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]

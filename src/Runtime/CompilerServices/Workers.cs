@@ -73,7 +73,7 @@ internal static unsafe class Workers
             // The next step's job comes microseconds after this one at batch 1: watched for with the processor's
             // pause first, it is seen within a fraction of a microsecond; the event's own spinning yields the core
             // to the kernel between looks (sched_yield), each look a system call.
-            for (int i = 0; i < Spins && Volatile.Read(ref s_go) == 0; i++) Pause();
+            WatchFor(ref s_go);
             // The flag, not the event, says whether a job is there: the event stays set after a job the pauses
             // caught, and a Set that comes before the Reset below is not lost, since the flag is read after it.
             while (Volatile.Read(ref s_go) == 0)
@@ -97,11 +97,14 @@ internal static unsafe class Workers
     /// <summary>Set (1) by the caller once a job is in <see cref="s_job"/>; cleared by the worker as it takes it.</summary>
     private static int s_go;
 
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Pause()
+    /// <summary>Pauses until <paramref name="flag"/> is set or <see cref="Spins"/> pauses have passed; the caller then waits its own way.</summary>
+    private static void WatchFor(ref int flag)
     {
-        if (System.Runtime.Intrinsics.X86.X86Base.IsSupported) System.Runtime.Intrinsics.X86.X86Base.Pause();
-        else Thread.SpinWait(1);
+        for (int i = 0; i < Spins && Volatile.Read(ref flag) == 0; i++)
+        {
+            if (System.Runtime.Intrinsics.X86.X86Base.IsSupported) System.Runtime.Intrinsics.X86.X86Base.Pause();
+            else Thread.SpinWait(1);
+        }
     }
 
     private static void Execute(in Job job)
@@ -154,7 +157,7 @@ internal static unsafe class Workers
             Volatile.Write(ref s_go, 1);
             s_start.Set();
             Execute(job with { End = middle });
-            for (int i = 0; i < Spins && Volatile.Read(ref s_done) == 0; i++) Pause();
+            WatchFor(ref s_done);
             var spin = new SpinWait();
             while (Volatile.Read(ref s_done) == 0) spin.SpinOnce(sleep1Threshold: -1);
             return true;
