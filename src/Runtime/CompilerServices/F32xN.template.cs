@@ -102,9 +102,6 @@ public readonly struct F32xN : IFloatLanes<F32xN>
     public static F32xN Abs(F32xN x) => new(VectorN.Abs(x._v));
     /// <inheritdoc/>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static F32xN CopySign(F32xN magnitude, F32xN sign) => new(VectorN.CopySign(magnitude._v, sign._v));
-    /// <inheritdoc/>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static F32xN Reciprocal(F32xN x) => new(VectorN<float>.One / x._v);
     /// <inheritdoc/>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

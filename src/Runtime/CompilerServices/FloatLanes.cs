@@ -30,9 +30,6 @@ public interface IFloatLanes<TSelf> : ISimd<TSelf, float> where TSelf : struct, 
     /// <summary>2^n for integral n in [-126, 127] (other n, NaN among them, give unspecified lanes).</summary>
     static abstract TSelf PowerOfTwo(TSelf n);
 
-    /// <summary>|magnitude| with the sign of <paramref name="sign"/>.</summary>
-    static abstract TSelf CopySign(TSelf magnitude, TSelf sign);
-
     /// <summary>1 / x.</summary>
     static abstract TSelf Reciprocal(TSelf x);
 
@@ -62,8 +59,9 @@ internal static class FusedMultiplyAdd
 
 /// <summary>
 /// Float activations written once over <see cref="IFloatLanes{TSelf}"/>, so every vector width and the scalar path
-/// compute the same polynomial. Exp: range reduction by ln 2 and a degree-6 polynomial (relative error about 2e-7);
-/// inputs are clamped so that nothing overflows, and NaN propagates.
+/// compute the same functions. Exp: range reduction by ln 2 and a degree-6 polynomial (relative error about 2e-7);
+/// sigmoid through it; tanh a rational function of degree 9 over 8. Inputs are clamped so that nothing overflows, and
+/// NaN propagates.
 /// </summary>
 [EditorBrowsable(EditorBrowsableState.Never)] // called by generated code, not written by users
 public static class FloatActivations
@@ -98,17 +96,38 @@ public static class FloatActivations
         return p * V.PowerOfTwo(n);
     }
 
-    /// <summary>1 / (1 + exp(-x)).</summary>
+    /// <summary>
+    /// 1 / (1 + exp(-x)), through Exp: relative to it in the negative tail (sigmoid(-30) is 9.4e-14, as log(sigmoid(x))
+    /// needs), where (1 + tanh(x / 2)) / 2, cheaper, would round to multiples of 3e-8 and to 0 from -18.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static V Sigmoid<V>(V x) where V : struct, IFloatLanes<V> =>
         V.KeepNaN(x, V.Reciprocal(V.Constant(1f) + ExpOfNumber(-x)));
 
-    /// <summary>tanh(x) = sign(x) (1 - 2 / (exp(2|x|) + 1)).</summary>
+    /// <summary>tanh(x): in [-1, 1], within 4e-7 of it, x itself for tiny x, ±1 from |x| = 9 on; NaN propagates.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static V Tanh<V>(V x) where V : struct, IFloatLanes<V>
+    public static V Tanh<V>(V x) where V : struct, IFloatLanes<V> => V.KeepNaN(x, TanhOfNumber(x));
+
+    /// <summary>
+    /// tanh(x) for a number x (NaN gives an unspecified value) as x P(x²) / Q(x²), the rational function of
+    /// Tanh.fit.py (beside this file), on x clamped to [-9, 9], where tanh rounds to ±1 in float; the quotient, which
+    /// may overshoot 1 by its error, is clamped to [-1, 1]. Fifteen operations, one division, against 24 as
+    /// sign(x) (1 - 2 / (exp(2|x|) + 1)) through Exp: the Lstm's forward sweep alone (`sweep`, one core) 34.4 -> 26.0 ns
+    /// per 16 cells on AVX-512, 58.2 -> 42.5 on AVX2. Not for sigmoid, which needs its negative tail (above).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static V TanhOfNumber<V>(V x) where V : struct, IFloatLanes<V>
     {
-        V e = ExpOfNumber(V.Abs(x) * V.Constant(2f));
-        V magnitude = V.Constant(1f) - V.Constant(2f) * V.Reciprocal(e + V.Constant(1f));
-        return V.KeepNaN(x, V.CopySign(magnitude, x));
+        x = V.Min(V.Max(x, V.Constant(-9f)), V.Constant(9f));
+        V z = x * x;
+        V p = V.MultiplyAdd(z, V.Constant(1.3867547998813734e-08f), V.Constant(2.092539034492802e-05f));
+        p = V.MultiplyAdd(z, p, V.Constant(0.0035131112672388554f));
+        p = V.MultiplyAdd(z, p, V.Constant(0.1339535415172577f));
+        p = V.MultiplyAdd(z, p, V.Constant(1f));
+        V q = V.MultiplyAdd(z, V.Constant(7.969304647303943e-07f), V.Constant(0.00033153820550069213f));
+        q = V.MultiplyAdd(z, q, V.Constant(0.02594226412475109f));
+        q = V.MultiplyAdd(z, q, V.Constant(0.46728670597076416f));
+        q = V.MultiplyAdd(z, q, V.Constant(1f));
+        return V.Min(V.Max(x * p / q, V.Constant(-1f)), V.Constant(1f));
     }
 }

@@ -89,9 +89,6 @@ public readonly struct F32x1 : IFloatLanes<F32x1>
     public static F32x1 Abs(F32x1 x) => new(MathF.Abs(x._v));
     /// <inheritdoc/>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static F32x1 CopySign(F32x1 magnitude, F32x1 sign) => new(MathF.CopySign(magnitude._v, sign._v));
-    /// <inheritdoc/>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static F32x1 Reciprocal(F32x1 x) => new(1f / x._v);
     /// <inheritdoc/>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

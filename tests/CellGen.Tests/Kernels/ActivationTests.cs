@@ -61,17 +61,50 @@ public sealed class ActivationTests
         Assert.True(worstTanh <= 1e-6, $"tanh error {worstTanh}");
     }
 
+    /// <summary>
+    /// Sigmoid and tanh on one lane width: within 1e-6 of double precision (sigmoid relative to itself for x &lt; 0),
+    /// never outside their ranges ([0, 1] and [-1, 1], which an approximation may overshoot by its error: 1 - tanh²
+    /// must not go negative), their limits at the infinities, tanh odd and tanh(x) = x for tiny x. (Not strictly
+    /// monotonic: where tanh saturates, its values step between neighbouring floats as their rounding falls.)
+    /// </summary>
     private static void CheckLanes<V>() where V : struct, IFloatLanes<V>
     {
         float[] x = Samples();
         var buffer = new float[V.Count];
+        var sigmoid = new float[x.Length];
+        var tanh = new float[x.Length];
         for (int i = 0; i + V.Count <= x.Length; i += V.Count)
         {
             V v = V.Load(x, i);
-            V.Store(V.Sigmoid(v), buffer, 0);
-            for (int k = 0; k < V.Count; k++) Assert.True(Math.Abs(buffer[k] - 1 / (1 + Math.Exp(-(double)x[i + k]))) <= 1e-6, $"{typeof(V).Name} sigmoid({x[i + k]}) = {buffer[k]}");
-            V.Store(V.Tanh(v), buffer, 0);
-            for (int k = 0; k < V.Count; k++) Assert.True(Math.Abs(buffer[k] - Math.Tanh(x[i + k])) <= 1e-6, $"{typeof(V).Name} tanh({x[i + k]}) = {buffer[k]}");
+            V.Store(V.Sigmoid(v), sigmoid, i);
+            V.Store(V.Tanh(v), tanh, i);
+            V.Store(V.Tanh(-v), buffer, 0);
+            for (int k = 0; k < V.Count; k++)
+            {
+                float at = x[i + k];
+                Assert.True(Math.Abs(sigmoid[i + k] - 1 / (1 + Math.Exp(-(double)at))) <= 1e-6, $"{typeof(V).Name} sigmoid({at}) = {sigmoid[i + k]}");
+                Assert.True(Math.Abs(tanh[i + k] - Math.Tanh(at)) <= 1e-6, $"{typeof(V).Name} tanh({at}) = {tanh[i + k]}");
+                Assert.True(sigmoid[i + k] is >= 0 and <= 1, $"{typeof(V).Name} sigmoid({at}) = {sigmoid[i + k]}, outside [0, 1]");
+                Assert.True(tanh[i + k] is >= -1 and <= 1, $"{typeof(V).Name} tanh({at}) = {tanh[i + k]}, outside [-1, 1]");
+                Assert.True(buffer[k] == -tanh[i + k], $"{typeof(V).Name} tanh(-{at}) = {buffer[k]}, tanh({at}) = {tanh[i + k]}");
+                if (Math.Abs(at) < 1e-4f) Assert.True(tanh[i + k] == at, $"{typeof(V).Name} tanh({at}) = {tanh[i + k]}");
+                // Relative in the negative tail, where log(sigmoid(x)) reads it: sigmoid(-30) is 9.4e-14, not 0.
+                if (at is < 0 and > -87)
+                {
+                    double exact = 1 / (1 + Math.Exp(-(double)at));
+                    Assert.True(Math.Abs(sigmoid[i + k] / exact - 1) <= 1e-6, $"{typeof(V).Name} sigmoid({at}) = {sigmoid[i + k]}, {exact} in double");
+                }
+            }
+        }
+        float[] limits = { float.NegativeInfinity, float.PositiveInfinity };
+        foreach (float limit in limits)
+        {
+            var lanes = new float[V.Count];
+            Array.Fill(lanes, limit);
+            V.Store(V.Sigmoid(V.Load(lanes, 0)), buffer, 0);
+            Assert.All(buffer, s => Assert.Equal(limit > 0 ? 1f : 0f, s));
+            V.Store(V.Tanh(V.Load(lanes, 0)), buffer, 0);
+            Assert.All(buffer, t => Assert.Equal(limit > 0 ? 1f : -1f, t));
         }
     }
 
@@ -120,7 +153,7 @@ public sealed class ActivationTests
             ("softsign", LaneOperators.Softsign<V, float>, float.NaN, float.NaN), // ∞/∞: as nn.Softsign
             ("elu", LaneOperators.Elu<V, float>, -1, float.PositiveInfinity),
             ("logsigmoid", LaneOperators.LogSigmoid<V, float>, float.NegativeInfinity, 0),
-            ("silu", LaneOperators.Silu<V, float>, null, float.PositiveInfinity), // -∞ · sigmoid(-∞): PyTorch gives NaN, the lanes' clamped sigmoid -∞
+            ("silu", LaneOperators.Silu<V, float>, null, float.PositiveInfinity), // -∞ · sigmoid(-∞) = -∞ · 0: NaN, as PyTorch's
             ("hardsigmoid", LaneOperators.HardSigmoid<V, float>, 0, 1),
             ("hardtanh", LaneOperators.HardTanh<V, float>, -1, 1),
             ("gelu", LaneOperators.Gelu<V, float>, null, float.PositiveInfinity), // -∞ · Φ(-∞): NaN, as PyTorch's
