@@ -153,7 +153,7 @@ public sealed class ActivationTests
             ("softsign", LaneOperators.Softsign<V, float>, float.NaN, float.NaN), // ∞/∞: as nn.Softsign
             ("elu", LaneOperators.Elu<V, float>, -1, float.PositiveInfinity),
             ("logsigmoid", LaneOperators.LogSigmoid<V, float>, float.NegativeInfinity, 0),
-            ("silu", LaneOperators.Silu<V, float>, null, float.PositiveInfinity), // -∞ · sigmoid(-∞) = -∞ · 0: NaN, as PyTorch's
+            ("silu", LaneOperators.Silu<V, float>, float.NaN, float.PositiveInfinity), // -∞ · sigmoid(-∞) = -∞ · 0: NaN, as PyTorch's
             ("hardsigmoid", LaneOperators.HardSigmoid<V, float>, 0, 1),
             ("hardtanh", LaneOperators.HardTanh<V, float>, -1, 1),
             ("gelu", LaneOperators.Gelu<V, float>, null, float.PositiveInfinity), // -∞ · Φ(-∞): NaN, as PyTorch's
