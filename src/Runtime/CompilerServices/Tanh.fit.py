@@ -3,7 +3,7 @@
 # error by Lawson's iteration of weighted least squares on the linearised error x P - tanh(x) Q, in s = x² / 81.
 # From x = 8 the target rises above tanh by PIN ((x - 8)² PIN, where tanh is within 3e-7 of 1): the float32 quotient at
 # 9, where the lanes clamp x, then lies above 1 whatever its rounding, and the clamp of the result makes tanh(±∞)
-# exactly ±1 and sigmoid(-∞) exactly 0, as in double; where the quotient passes 1, the clamp's error is 1 - tanh(x).
+# exactly ±1, as in double; where the quotient passes 1, the clamp's error is 1 - tanh(x).
 # Prints the coefficients (float32, of x²) and the worst error of their float32 evaluation as the lanes compute it,
 # with fused multiply-adds and without (a multiply, then an add: machines without the instruction).
 # Run: /usr/bin/python3 src/Runtime/CompilerServices/Tanh.fit.py
