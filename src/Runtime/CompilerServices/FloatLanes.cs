@@ -96,7 +96,7 @@ public static class FloatActivations
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static V Reduced<V>(V x, out V n) where V : struct, IFloatLanes<V>
     {
-        x = V.Min(V.Max(x, V.Constant(-87.3f)), V.Constant(88.7f));
+        x = Clamp(x, -87.3f, 88.7f);
         n = V.Round(x * V.Constant(Log2E));
         V r = V.MultiplyAdd(n, V.Constant(-Ln2High), x);
         r = V.MultiplyAdd(n, V.Constant(-Ln2Low), r);
@@ -131,7 +131,7 @@ public static class FloatActivations
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static V TanhOfNumber<V>(V x) where V : struct, IFloatLanes<V>
     {
-        x = V.Min(V.Max(x, V.Constant(-9f)), V.Constant(9f));
+        x = Clamp(x, -9f, 9f);
         V z = x * x;
         V p = V.MultiplyAdd(z, V.Constant(1.3867547998813734e-08f), V.Constant(2.092539034492802e-05f));
         p = V.MultiplyAdd(z, p, V.Constant(0.0035131112672388554f));
@@ -141,6 +141,11 @@ public static class FloatActivations
         q = V.MultiplyAdd(z, q, V.Constant(0.02594226412475109f));
         q = V.MultiplyAdd(z, q, V.Constant(0.46728670597076416f));
         q = V.MultiplyAdd(z, q, V.Constant(1f));
-        return V.Min(V.Max(x * p / q, V.Constant(-1f)), V.Constant(1f));
+        return Clamp(x * p / q, -1f, 1f);
     }
+
+    /// <summary>x within [low, high], by the machine's own min and max (a NaN lane gives one of the bounds).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static V Clamp<V>(V x, float low, float high) where V : struct, IFloatLanes<V> =>
+        V.Min(V.Max(x, V.Constant(low)), V.Constant(high));
 }
